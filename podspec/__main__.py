@@ -1,0 +1,3 @@
+from podspec.cli import main
+
+main()

@@ -1,0 +1,14 @@
+"""The command line: the composition root, the only place that prints, exits or reads the environment.
+
+Each command lives in its own module and registers itself on `app`; heavy libraries (yaml,
+jsonschema, deepdiff, podman) are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+from podspec.cli import cmd_apply, cmd_delete, cmd_diff, cmd_export, cmd_status, cmd_validate  # noqa: F401
+from podspec.cli.app import app
+
+
+def main() -> None:
+    app()

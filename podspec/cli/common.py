@@ -1,0 +1,89 @@
+"""What every command shares: output format, error reporting, exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from enum import Enum
+from typing import Any, Callable
+
+import typer
+
+from podspec.errors import ManifestError, PodspecError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+OUTPUT_OPTION = typer.Option(OutputFormat.text, "-o", "--output", help="Output format: text or json.")
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+def report_error(error: PodspecError, output: OutputFormat) -> None:
+    if output is OutputFormat.json:
+        payload: dict[str, Any] = {"error": {"type": type(error).__name__, "message": error.message, "hint": error.hint}}
+        if isinstance(error, ManifestError):
+            payload["error"]["problems"] = [
+                {"file": p.origin.file, "line": p.origin.line, "column": p.origin.column, "path": p.path,
+                 "message": p.message, "hint": p.hint}
+                for p in error.problems
+            ]
+        print_json(payload)
+        return
+    if isinstance(error, ManifestError):
+        for problem in error.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"error: {error.message}; {error.hint}", err=True)
+        return
+    typer.echo(f"error: {error.message}", err=True)
+    if error.hint:
+        typer.echo(f"  hint: {error.hint}", err=True)
+
+
+def guarded(output_param: str = "output") -> Callable:
+    """Turn podspec errors raised by a command into a message and exit 1, never a traceback."""
+
+    def wrap(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            output = kwargs.get(output_param, OutputFormat.text)
+            try:
+                return command(*args, **kwargs)
+            except PodspecError as error:
+                report_error(error, output)
+                raise typer.Exit(EXIT_ERROR)
+            except KeyboardInterrupt:
+                typer.echo("interrupted; run the command again to converge", err=True)
+                raise typer.Exit(130)
+            except BrokenPipeError:
+                sys.stderr.close()
+                raise typer.Exit(EXIT_ERROR)
+
+        return run
+
+    return wrap
+
+
+def not_yet(command: str, issue: int) -> None:
+    """For commands whose issue is not done: say so and fail, never pretend."""
+    typer.echo(f"error: `podspec {command}` is not implemented yet (issue #{issue})", err=True)
+    raise typer.Exit(EXIT_ERROR)
+
+
+PATHS_ARGUMENT = typer.Argument(..., help="Manifest files or directories (recursive, *.yaml/*.yml), or - for stdin.")
+URL_OPTION = typer.Option(None, "--url", help="Podman service URL (unix:// or ssh://). Default: $CONTAINER_HOST.")
+CONNECTION_OPTION = typer.Option(None, "--connection", "-c", help="A connection name from `podman system connection ls`.")
+PROJECT_OPTION = typer.Option(
+    None, "--project", "-p",
+    help="Project name. Default: $PODSPEC_PROJECT, else the directory holding the first manifest.",
+)

@@ -1,0 +1,100 @@
+"""podspec's one exception tree.
+
+The core raises these; only the CLI turns them into messages and exit codes. Each error carries
+what is wrong, where (a file position or an object name) and how to fix it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Origin:
+    """A place in a manifest file; line and column count from 1."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the input: where, which field, what, and how to fix it."""
+
+    origin: Origin
+    path: str
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.origin}: {self.path}: " if self.path else f"{self.origin}: "
+        text = where + self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class PodspecError(Exception):
+    """Base of every error podspec reports to a person."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+class ManifestError(PodspecError):
+    """The manifests are not valid: every problem found, not only the first."""
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
+        self.problems = tuple(sorted(problems))
+        count = len(self.problems)
+        super().__init__(
+            f"{count} problem{'s' if count != 1 else ''} in the manifests",
+            "fix the fields named above; nothing was changed on the host",
+        )
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+class PolicyError(ManifestError):
+    """The manifests ask for something the security policy forbids."""
+
+
+class PodmanUnavailable(PodspecError):
+    """No Podman service could be reached or started."""
+
+
+class ConflictError(PodspecError):
+    """An object with the name podspec needs exists and podspec did not create it."""
+
+
+class ImageUnavailable(PodspecError):
+    """An image is missing and cannot be pulled."""
+
+
+class EngineError(PodspecError):
+    """A Podman call failed."""
+
+
+class LockTimeout(PodspecError):
+    """Another podspec command holds the project's lock."""
+
+
+class StepFailed(PodspecError):
+    """A plan step failed; carries what was done and what was not."""
+
+    def __init__(self, message: str, hint: str, done: tuple = (), not_done: tuple = ()) -> None:
+        super().__init__(message, hint)
+        self.done = done
+        self.not_done = not_done

@@ -1,0 +1,235 @@
+"""The desired state: what the manifests ask for, normalized once, frozen.
+
+The loader builds these from YAML; the diff, the planner and the policy read them. Defaults are
+filled in here (by the loader) so that the same intent written two ways compares equal: an omitted
+`protocol` is TCP, an omitted `imagePullPolicy` follows Kubernetes' rule, `alpine` is
+`alpine:latest`, capabilities lose their `CAP_` prefix.
+
+`origin` and `locations` say where a thing was written; they never take part in comparisons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
+from typing import Mapping
+
+from podspec.errors import Origin
+
+INIT_TYPE_ANNOTATION = "io.podman.annotations.init.container.type"
+
+# A field path inside one YAML document: ("spec", "containers", 0, "image").
+FieldPath = tuple[str | int, ...]
+
+
+class PullPolicy(str, Enum):
+    ALWAYS = "Always"
+    IF_NOT_PRESENT = "IfNotPresent"
+    NEVER = "Never"
+
+
+class Protocol(str, Enum):
+    TCP = "TCP"
+    UDP = "UDP"
+    SCTP = "SCTP"
+
+
+class InitContainerType(str, Enum):
+    ONCE = "once"
+    ALWAYS = "always"
+
+
+class RestartPolicy(str, Enum):
+    ALWAYS = "Always"
+    ON_FAILURE = "OnFailure"
+    NEVER = "Never"
+
+
+class VolumeKind(str, Enum):
+    CLAIM = "persistentVolumeClaim"
+    HOST_PATH = "hostPath"
+    EMPTY_DIR = "emptyDir"
+
+
+class ProbeHandler(str, Enum):
+    EXEC = "exec"
+    HTTP_GET = "httpGet"
+    TCP_SOCKET = "tcpSocket"
+
+
+@dataclass(frozen=True)
+class Locations:
+    """Where each field of one document was written; looked up by field path.
+
+    A path that was not written (a default) resolves to its nearest written ancestor.
+    """
+
+    file: str
+    positions: Mapping[FieldPath, tuple[int, int]] = field(default_factory=lambda: MappingProxyType({}))
+
+    def of(self, path: FieldPath) -> Origin:
+        for end in range(len(path), -1, -1):
+            found = self.positions.get(tuple(path[:end]))
+            if found is not None:
+                return Origin(self.file, found[0], found[1])
+        return Origin(self.file)
+
+    # Locations never make two models differ.
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Locations)
+
+    def __hash__(self) -> int:
+        return 0
+
+
+NOWHERE = Locations(file="<unknown>")
+
+
+@dataclass(frozen=True)
+class PortMapping:
+    container_port: int
+    host_port: int | None = None
+    host_ip: str = ""  # "" means every address (Kubernetes' default; "0.0.0.0" normalizes to it)
+    protocol: Protocol = Protocol.TCP
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class VolumeMount:
+    name: str
+    mount_path: str
+    read_only: bool = False
+    sub_path: str = ""
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpu_limit_millis: int | None = None
+    memory_limit_bytes: int | None = None
+    cpu_request_millis: int | None = None
+    memory_request_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class SecurityContext:
+    privileged: bool = False
+    capabilities_add: tuple[str, ...] = ()  # upper case, no CAP_ prefix, sorted, unique
+    capabilities_drop: tuple[str, ...] = ()
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    run_as_non_root: bool | None = None
+    read_only_root_filesystem: bool = False
+    allow_privilege_escalation: bool | None = None
+    seccomp_profile: str | None = None  # "RuntimeDefault", "Unconfined", "Localhost:<path>"
+
+
+@dataclass(frozen=True)
+class Probe:
+    handler: ProbeHandler
+    command: tuple[str, ...] = ()  # exec
+    path: str = ""  # httpGet
+    port: int | None = None  # httpGet, tcpSocket
+    host: str = ""
+    scheme: str = "HTTP"
+    initial_delay_seconds: int = 0
+    period_seconds: int = 10
+    timeout_seconds: int = 1
+    success_threshold: int = 1
+    failure_threshold: int = 3
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    image: str
+    pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT
+    command: tuple[str, ...] = ()  # empty: the image's entrypoint
+    args: tuple[str, ...] = ()  # empty: the image's cmd
+    working_dir: str = ""
+    env: tuple[EnvVar, ...] = ()  # manifest order (later entries may refer to earlier ones)
+    ports: tuple[PortMapping, ...] = ()
+    volume_mounts: tuple[VolumeMount, ...] = ()
+    resources: Resources = Resources()
+    security: SecurityContext = SecurityContext()
+    liveness_probe: Probe | None = None
+    stdin: bool = False
+    tty: bool = False
+
+
+@dataclass(frozen=True)
+class Volume:
+    name: str
+    kind: VolumeKind
+    claim_name: str = ""  # persistentVolumeClaim: the Podman named volume
+    read_only: bool = False  # persistentVolumeClaim.readOnly
+    host_path: str = ""  # hostPath
+    host_path_type: str = ""  # hostPath.type ("" = no check)
+
+
+@dataclass(frozen=True)
+class HostAlias:
+    ip: str
+    hostnames: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Pod:
+    name: str
+    containers: tuple[Container, ...]
+    init_containers: tuple[Container, ...] = ()
+    init_container_type: InitContainerType = InitContainerType.ONCE
+    volumes: tuple[Volume, ...] = ()
+    restart_policy: RestartPolicy = RestartPolicy.ALWAYS
+    hostname: str = ""
+    host_network: bool = False
+    termination_grace_period_seconds: int = 30
+    host_aliases: tuple[HostAlias, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()  # sorted by key
+    annotations: tuple[tuple[str, str], ...] = ()  # sorted; without Podman's bookkeeping ones
+    locations: Locations = NOWHERE
+
+    @property
+    def origin(self) -> Origin:
+        return self.locations.of(())
+
+    def all_containers(self) -> tuple[Container, ...]:
+        return self.init_containers + self.containers
+
+    def claim_names(self) -> tuple[str, ...]:
+        return tuple(sorted({v.claim_name for v in self.volumes if v.kind is VolumeKind.CLAIM}))
+
+
+@dataclass(frozen=True)
+class VolumeClaim:
+    """A PersistentVolumeClaim document: a Podman named volume."""
+
+    name: str
+    labels: tuple[tuple[str, str], ...] = ()
+    locations: Locations = NOWHERE
+
+    @property
+    def origin(self) -> Origin:
+        return self.locations.of(())
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    pods: tuple[Pod, ...] = ()  # sorted by name
+    claims: tuple[VolumeClaim, ...] = ()  # sorted by name
+    files: tuple[str, ...] = ()  # the manifest files read, in order
+
+    def pod(self, name: str) -> Pod | None:
+        return next((p for p in self.pods if p.name == name), None)
+
+    def volume_names(self) -> tuple[str, ...]:
+        """Every named volume wanted: PersistentVolumeClaim documents and the claims pods mount."""
+        names = {c.name for c in self.claims}
+        for pod in self.pods:
+            names.update(pod.claim_names())
+        return tuple(sorted(names))
