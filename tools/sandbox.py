@@ -76,6 +76,17 @@ network_config_dir = "{state}/networks"
 """
 
 
+# Nothing is ever pulled from a registry here: every well-known registry is blocked, so that a
+# pull fails at once instead of reaching out (or hanging on DNS) on an offline machine.
+BLOCKED_REGISTRIES = ("docker.io", "quay.io", "ghcr.io", "gcr.io", "registry.k8s.io", "k8s.gcr.io",
+                      "registry.fedoraproject.org", "registry.access.redhat.com", "registry.redhat.io")
+
+
+def registries_conf() -> str:
+    blocks = "".join(f'\n[[registry]]\nlocation = "{r}"\nblocked = true\n' for r in BLOCKED_REGISTRIES)
+    return 'unqualified-search-registries = ["docker.io"]\nshort-name-mode = "permissive"\n' + blocks
+
+
 def storage_conf(state: Path) -> str:
     return f"""[storage]
 driver = "overlay"
@@ -99,6 +110,7 @@ def podman_env(state: Path) -> dict[str, str]:
     env.pop("CONTAINER_CONNECTION", None)
     env["CONTAINERS_CONF"] = str(state / "containers.conf")
     env["CONTAINERS_STORAGE_CONF"] = str(state / "storage.conf")
+    env["CONTAINERS_REGISTRIES_CONF"] = str(state / "registries.conf")
     return env
 
 
@@ -108,6 +120,7 @@ def configure(state: Path) -> None:
         (state / sub).mkdir(parents=True, exist_ok=True)
     _write_if_changed(state / "containers.conf", containers_conf(state))
     _write_if_changed(state / "storage.conf", storage_conf(state))
+    _write_if_changed(state / "registries.conf", registries_conf())
 
 
 def _write_if_changed(path: Path, text: str) -> None:
@@ -291,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         env = podman_env(state)
         print(f"export CONTAINERS_CONF={env['CONTAINERS_CONF']}")
         print(f"export CONTAINERS_STORAGE_CONF={env['CONTAINERS_STORAGE_CONF']}")
+        print(f"export CONTAINERS_REGISTRIES_CONF={env['CONTAINERS_REGISTRIES_CONF']}")
         print(f"export CONTAINER_HOST={url(state)}")
     return 0
 

@@ -1,11 +1,103 @@
-"""`podspec apply`."""
+"""`podspec apply`: make the host match the manifests with the fewest Podman operations."""
 
 from __future__ import annotations
 
+import sys
+from typing import Any, List, Optional
+
+import typer
+
+from podspec.cli import context
 from podspec.cli.app import app
-from podspec.cli.common import not_yet
+from podspec.cli.common import (
+    CONNECTION_OPTION, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, OUTPUT_OPTION, PATHS_ARGUMENT, PROJECT_OPTION,
+    URL_OPTION, OutputFormat, guarded, print_json,
+)
 
 
-@app.command("apply", help="Not implemented yet (issue #5).")
-def apply() -> None:
-    not_yet("apply", 5)
+@app.command("apply")
+@guarded()
+def apply(
+    paths: List[str] = PATHS_ARGUMENT,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan, change nothing (exit 2 when there are changes)."),
+    prune: bool = typer.Option(False, "--prune", help="Also remove pods of this project that left the manifests."),
+    prune_volumes: bool = typer.Option(False, "--prune-volumes", help="With --prune: also remove this project's volumes that left the manifests."),
+    adopt: bool = typer.Option(False, "--adopt", help="Replace pods and containers podspec did not create that hold needed names; use such volumes as they are."),
+    wait: bool = typer.Option(False, "--wait", help="Wait until every container runs and every health check passes."),
+    timeout: float = typer.Option(120.0, "--timeout", help="Seconds --wait waits."),
+    lock_timeout: float = typer.Option(60.0, "--lock-timeout", help="Seconds to wait for another apply of the same project."),
+    output: OutputFormat = OUTPUT_OPTION,
+    project: Optional[str] = PROJECT_OPTION,
+    url: Optional[str] = URL_OPTION,
+    connection: Optional[str] = CONNECTION_OPTION,
+) -> None:
+    """Create, start, recreate and remove exactly what differs from the manifests."""
+    from podspec import diff as differ
+    from podspec import planner, render
+    from podspec.errors import StepFailed
+    from podspec.executor import StepStatus, execute
+    from podspec.lock import project_lock
+
+    as_json = output is OutputFormat.json
+    say = context.say_err if as_json else typer.echo
+    desired = context.load_desired(paths)
+    name = context.project_name(project, paths)
+    report: dict[str, Any] = {"version": render.JSON_VERSION, "project": name}
+    with context.open_engine(url, connection) as engine:
+        wait_note = lambda: context.say_err(f"waiting for another podspec applying project {name!r} ...")  # noqa: E731
+        with project_lock(engine.endpoint.url, name, lock_timeout, on_wait=wait_note):
+            observed = engine.observe()
+            if not dry_run:
+                observed = context.refresh_images(engine, desired, observed, say)
+            result = differ.compute(desired, observed, name, prune=prune, prune_volumes=prune_volumes, adopt=adopt)
+            plan = planner.build(result)  # conflicts raise here, before any change
+            report.update(diff=render.diff_json(result), plan=render.plan_json(plan))
+            if not as_json:
+                typer.echo(render.diff_text(result, colour=context.colour_wanted()))
+                if not plan.empty:
+                    typer.echo(render.plan_text(plan))
+            if dry_run or plan.empty:
+                report["result"] = {"status": "dry-run" if dry_run else "no-changes", "steps_done": 0}
+                if as_json:
+                    print_json(report)
+                elif plan.empty:
+                    typer.echo("Nothing to do.")
+                raise typer.Exit(EXIT_CHANGES if (dry_run and not plan.empty) else EXIT_OK)
+
+            live = sys.stdout.isatty() and not as_json
+
+            def progress(event) -> None:
+                if as_json:
+                    return
+                if event.status is StepStatus.STARTED:
+                    if live:
+                        typer.echo(render.event_text(event), nl=False)
+                    return
+                typer.echo(("\r\x1b[K" if live else "") + render.event_text(event))
+
+            try:
+                execute(plan, engine, progress)
+            except StepFailed as failure:
+                report["result"] = {
+                    "status": "failed", "steps_done": len(failure.done), "error": failure.message,
+                    "not_done": [render.step_json(s) for s in failure.not_done],
+                }
+                if as_json:
+                    print_json(report)
+                else:
+                    context.say_err(f"error: {failure.message}")
+                    context.say_err(f"  done: {len(failure.done)} step(s); not done: " +
+                                    (", ".join(s.describe() for s in failure.not_done) or "none"))
+                    context.say_err(f"  hint: {failure.hint}")
+                raise typer.Exit(EXIT_ERROR)
+            report["result"] = {"status": "applied", "steps_done": len(plan.steps)}
+            if wait:
+                from podspec.cli.readiness import wait_ready
+
+                wait_ready(engine, desired, timeout, say)
+                report["result"]["ready"] = True
+    if as_json:
+        print_json(report)
+    else:
+        typer.echo(f"Applied: {render.summary_line(result)}.")
+    raise typer.Exit(EXIT_OK)

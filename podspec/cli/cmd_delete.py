@@ -1,11 +1,75 @@
-"""`podspec delete`."""
+"""`podspec delete`: remove what the manifests define; volumes only with --volumes."""
 
 from __future__ import annotations
 
+from typing import List, Optional
+
+import typer
+
+from podspec.cli import context
 from podspec.cli.app import app
-from podspec.cli.common import not_yet
+from podspec.cli.common import (
+    CONNECTION_OPTION, EXIT_OK, OUTPUT_OPTION, PATHS_ARGUMENT, PROJECT_OPTION, URL_OPTION, OutputFormat,
+    guarded, print_json,
+)
 
 
-@app.command("delete", help="Not implemented yet (issue #5).")
-def delete() -> None:
-    not_yet("delete", 5)
+@app.command("delete")
+@guarded()
+def delete(
+    paths: List[str] = PATHS_ARGUMENT,
+    volumes: bool = typer.Option(False, "--volumes", help="Also remove the named volumes (their data is lost)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be removed, change nothing."),
+    lock_timeout: float = typer.Option(60.0, "--lock-timeout", help="Seconds to wait for another command on the project."),
+    output: OutputFormat = OUTPUT_OPTION,
+    project: Optional[str] = PROJECT_OPTION,
+    url: Optional[str] = URL_OPTION,
+    connection: Optional[str] = CONNECTION_OPTION,
+) -> None:
+    """Remove the pods the manifests define (only those podspec created); volumes are kept unless --volumes."""
+    from podspec import labels as L
+    from podspec import planner, render
+    from podspec.diff import observed_grace
+    from podspec.executor import execute
+    from podspec.lock import project_lock
+
+    desired = context.load_desired(paths)
+    name = context.project_name(project, paths)
+    as_json = output is OutputFormat.json
+    say = context.say_err if as_json else typer.echo
+    skipped: list[str] = []
+    with context.open_engine(url, connection) as engine:
+        with project_lock(engine.endpoint.url, name, lock_timeout):
+            observed = engine.observe()
+            pods = []
+            for pod in desired.pods:
+                found = observed.pod(pod.name)
+                if found is None:
+                    continue
+                if not found.managed or found.project != name:
+                    skipped.append(f"pod {pod.name}: not created by podspec for project {name!r}; left alone")
+                    continue
+                pods.append((pod.name, observed_grace(observed, found)))
+            gone_volumes = []
+            if volumes:
+                for volume in desired.volume_names():
+                    found = observed.volume(volume)
+                    if found is None:
+                        continue
+                    if not found.managed or L.project_of(found.labels) != name:
+                        skipped.append(f"volume {volume}: not created by podspec for project {name!r}; left alone")
+                        continue
+                    gone_volumes.append(volume)
+            plan = planner.deletion(name, pods, gone_volumes)
+            for line in skipped:
+                say(line)
+            if not as_json:
+                typer.echo(render.plan_text(plan))
+            if not dry_run:
+                execute(plan, engine, lambda e: None if as_json or e.status.value == "started" else typer.echo(render.event_text(e)))
+    if as_json:
+        print_json({"version": render.JSON_VERSION, "project": name, "plan": render.plan_json(plan),
+                    "skipped": skipped, "dry_run": dry_run})
+    elif not volumes and desired.volume_names():
+        typer.echo("Volumes kept: " + ", ".join(desired.volume_names()) + " (pass --volumes to remove them).")
+    raise typer.Exit(EXIT_OK)

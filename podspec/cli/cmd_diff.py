@@ -1,11 +1,45 @@
-"""`podspec diff`."""
+"""`podspec diff`: what apply would change, field by field; exit 0 none, 2 changes, 1 error."""
 
 from __future__ import annotations
 
+from typing import List, Optional
+
+import typer
+
+from podspec.cli import context
 from podspec.cli.app import app
-from podspec.cli.common import not_yet
+from podspec.cli.common import (
+    CONNECTION_OPTION, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, OUTPUT_OPTION, PATHS_ARGUMENT, PROJECT_OPTION,
+    URL_OPTION, OutputFormat, guarded, print_json,
+)
 
 
-@app.command("diff", help="Not implemented yet (issue #4).")
-def diff() -> None:
-    not_yet("diff", 4)
+@app.command("diff")
+@guarded()
+def diff(
+    paths: List[str] = PATHS_ARGUMENT,
+    prune: bool = typer.Option(False, "--prune", help="Include pods of the project that left the manifests."),
+    adopt: bool = typer.Option(False, "--adopt", help="Show objects podspec did not create as replaced, not as conflicts."),
+    output: OutputFormat = OUTPUT_OPTION,
+    project: Optional[str] = PROJECT_OPTION,
+    url: Optional[str] = URL_OPTION,
+    connection: Optional[str] = CONNECTION_OPTION,
+) -> None:
+    """Show what `apply` would change and why. Exit 0: no changes; 2: changes pending; 1: error or conflict."""
+    from podspec import diff as differ
+    from podspec import render
+
+    desired = context.load_desired(paths)
+    name = context.project_name(project, paths)
+    with context.open_engine(url, connection) as engine:
+        observed = engine.observe()
+    result = differ.compute(desired, observed, name, prune=prune, adopt=adopt)
+    if output is OutputFormat.json:
+        print_json(render.diff_json(result))
+    else:
+        typer.echo(render.diff_text(result, colour=context.colour_wanted()))
+    if result.conflicts:
+        if output is OutputFormat.text:
+            context.say_err("error: conflicts with objects podspec did not create; apply would refuse (see above)")
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(EXIT_CHANGES if result.has_changes else EXIT_OK)

@@ -1,0 +1,428 @@
+"""The diff: pure comparison of desired intent with what was last applied and with the host.
+
+Intent changes are found by hash and explained field by field (deepdiff of last-applied against
+desired); drift by comparing the observed state with what the labels promise; conflicts are
+objects with a name podspec needs that podspec did not create. Each change carries its
+consequence (an Action) and a human cause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from podspec import labels as L
+from podspec import rules
+from podspec.intent import ContainerIntent, PodIntent, Role, SpecDict, container_name, pod_intent
+from podspec.model import DesiredState, InitContainerType, Pod, PullPolicy
+from podspec.observed import ContainerState, ObservedContainer, ObservedPod, ObservedState, PodStatus
+
+
+class Action(str, Enum):
+    CREATE = "create"
+    START = "start"
+    RECREATE = "recreate"
+    REPLACE = "replace"
+    REMOVE = "remove"
+    CONFLICT = "conflict"
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "(unset)"
+
+
+UNSET: Any = _Unset()
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    path: str
+    old: Any  # UNSET when the field was not set
+    new: Any
+
+
+@dataclass(frozen=True)
+class ContainerDiff:
+    name: str  # Podman's container name
+    action: Action
+    cause: str
+    role: Role = Role.CONTAINER
+    fields: tuple[FieldChange, ...] = ()
+    intent: ContainerIntent | None = None
+
+
+@dataclass(frozen=True)
+class PodDiff:
+    name: str
+    action: Action | None  # None: the pod itself stays; see containers
+    cause: str = ""
+    fields: tuple[FieldChange, ...] = ()
+    containers: tuple[ContainerDiff, ...] = ()
+    pod: Pod | None = None  # the desired pod, when there is one
+    intent: PodIntent | None = None
+    running: bool = False  # the pod runs now (container changes then start what they create)
+    stop_timeout: int = rules.MIN_STOP_TIMEOUT
+
+    @property
+    def changed(self) -> bool:
+        return self.action is not None or bool(self.containers)
+
+
+@dataclass(frozen=True)
+class VolumeDiff:
+    name: str
+    action: Action
+    cause: str
+
+
+@dataclass(frozen=True)
+class Diff:
+    project: str
+    pods: tuple[PodDiff, ...] = ()
+    volumes: tuple[VolumeDiff, ...] = ()
+    unchanged_pods: tuple[str, ...] = ()
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.volumes) or any(p.changed for p in self.pods)
+
+    @property
+    def conflicts(self) -> tuple[str, ...]:
+        found = [f"volume {v.name}: {v.cause}" for v in self.volumes if v.action is Action.CONFLICT]
+        for p in self.pods:
+            if p.action is Action.CONFLICT:
+                found.append(f"pod {p.name}: {p.cause}")
+            found += [f"container {c.name}: {c.cause}" for c in p.containers if c.action is Action.CONFLICT]
+        return tuple(found)
+
+    def summary(self) -> dict[str, int]:
+        counts = {"create": 0, "recreate": 0, "replace": 0, "start": 0, "remove": 0, "conflict": 0}
+        for v in self.volumes:
+            counts[v.action.value] += 1
+        for p in self.pods:
+            if p.action is not None:
+                counts[p.action.value] += 1
+            if p.action in (None, Action.START):
+                for c in p.containers:
+                    counts[c.action.value] += 1
+        return counts
+
+
+# ------------------------------------------------------------------------------------ field diffs
+
+
+def field_changes(old: SpecDict | None, new: SpecDict, prefix: str = "") -> tuple[FieldChange, ...]:
+    """Field-level changes from `old` to `new`, with readable paths, secrets redacted."""
+    from deepdiff import DeepDiff  # imported here: only commands that diff pay for it
+
+    if old is None:
+        return (FieldChange(prefix.rstrip(".") or "(all)", UNSET, "(unknown: no last-applied spec)"),)
+    tree = DeepDiff(old, new, view="tree", ignore_order=False)
+    changes = []
+    for items in tree.values():
+        for level in items:
+            parts = level.path(output_format="list")
+            old_value = UNSET if _absent(level.t1) else level.t1
+            new_value = UNSET if _absent(level.t2) else level.t2
+            changes.append(
+                FieldChange(
+                    path=prefix + _path_text(parts),
+                    old=_redact(parts, old_value),
+                    new=_redact(parts, new_value),
+                )
+            )
+    return tuple(sorted(changes, key=lambda c: c.path))
+
+
+def _absent(value: Any) -> bool:
+    return type(value).__name__ == "NotPresent"
+
+
+def _path_text(parts: list) -> str:
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif text and text.split(".")[-1] in ("env", "volumeMounts", "initContainers", "labels"):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+def _redact(parts: list, value: Any) -> Any:
+    """Hide the values of env variables whose names look secret, wherever they appear."""
+    if value is UNSET:
+        return value
+    if len(parts) >= 2 and parts[-2] == "env" and isinstance(parts[-1], str) and rules.looks_secret(parts[-1]):
+        return rules.REDACTED
+    return redact_spec(value, under_env=bool(parts) and parts[-1] == "env")
+
+
+def redact_spec(value: Any, under_env: bool = False) -> Any:
+    if isinstance(value, dict):
+        if under_env:
+            return {k: (rules.REDACTED if rules.looks_secret(k) else v) for k, v in value.items()}
+        return {k: redact_spec(v, under_env=(k == "env")) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_spec(v) for v in value]
+    return value
+
+
+# ------------------------------------------------------------------------------------------ diff
+
+
+def compute(
+    desired: DesiredState,
+    observed: ObservedState,
+    project: str,
+    *,
+    prune: bool = False,
+    prune_volumes: bool = False,
+    adopt: bool = False,
+) -> Diff:
+    pods: list[PodDiff] = []
+    unchanged: list[str] = []
+    for pod in desired.pods:
+        pod_diff = _diff_pod(pod, observed, project, adopt)
+        if pod_diff.changed:
+            pods.append(pod_diff)
+        else:
+            unchanged.append(pod.name)
+    wanted = {p.name for p in desired.pods}
+    if prune:
+        for obs in observed.pods:
+            if obs.name not in wanted and obs.managed and obs.project == project:
+                pods.append(
+                    PodDiff(
+                        name=obs.name,
+                        action=Action.REMOVE,
+                        cause="no longer in the manifests (--prune)",
+                        stop_timeout=observed_grace(observed, obs),
+                    )
+                )
+    volumes = _diff_volumes(desired, observed, project, adopt, prune_volumes)
+    return Diff(
+        project=project,
+        pods=tuple(sorted(pods, key=lambda p: p.name)),
+        volumes=volumes,
+        unchanged_pods=tuple(sorted(unchanged)),
+    )
+
+
+def observed_grace(observed: ObservedState, obs: ObservedPod) -> int:
+    graces = []
+    for c in observed.containers_of(obs):
+        spec = L.last_applied(c.labels) or {}
+        graces.append(int(spec.get("terminationGracePeriodSeconds", rules.MIN_STOP_TIMEOUT) or 0))
+    return max([rules.MIN_STOP_TIMEOUT, *graces])
+
+
+def _stop_timeout(pod: Pod) -> int:
+    return max(rules.MIN_STOP_TIMEOUT, pod.termination_grace_period_seconds)
+
+
+def _all_create(pod: Pod, intent: PodIntent, cause: str) -> tuple[ContainerDiff, ...]:
+    return tuple(
+        ContainerDiff(name=container_name(pod.name, c.name), action=Action.CREATE, cause=cause, role=c.role, intent=c)
+        for c in intent.containers
+    )
+
+
+def _diff_pod(pod: Pod, observed: ObservedState, project: str, adopt: bool) -> PodDiff:
+    intent = pod_intent(pod)
+    obs = observed.pod(pod.name)
+    base = dict(name=pod.name, pod=pod, intent=intent, stop_timeout=_stop_timeout(pod))
+
+    if obs is None:
+        strays = _stray_containers(pod, intent, observed, project, adopt)
+        if any(s.action is Action.CONFLICT for s in strays):
+            return PodDiff(action=Action.CONFLICT, cause="containers with its names exist", containers=strays, **base)
+        return PodDiff(
+            action=Action.CREATE,
+            cause="not on the host",
+            containers=strays + _all_create(pod, intent, "new pod"),
+            **base,
+        )
+    if not obs.managed:
+        if adopt:
+            return PodDiff(
+                action=Action.REPLACE,
+                cause="adopting a pod podspec did not create (--adopt); its volumes are kept",
+                containers=_all_create(pod, intent, "pod replaced"),
+                **base,
+            )
+        return PodDiff(
+            action=Action.CONFLICT,
+            cause="a pod with this name exists and podspec did not create it "
+            "(remove it, rename the pod in the manifest, or pass --adopt to replace it)",
+            **base,
+        )
+    if obs.project != project:
+        return PodDiff(
+            action=Action.CONFLICT,
+            cause=f"the pod belongs to podspec project {obs.project!r}, not {project!r} "
+            "(pass --project, or rename the pod)",
+            **base,
+        )
+
+    running = obs.status in (PodStatus.RUNNING, PodStatus.DEGRADED)
+    replace = _replace_cause(pod, intent, obs, observed)
+    if replace is not None:
+        cause, fields = replace
+        return PodDiff(
+            action=Action.REPLACE,
+            cause=cause,
+            fields=fields,
+            containers=_all_create(pod, intent, "pod replaced"),
+            running=running,
+            **base,
+        )
+
+    containers = _diff_containers(pod, intent, obs, observed, running)
+    action, cause = None, ""
+    if obs.status in (PodStatus.EXITED, PodStatus.STOPPED, PodStatus.CREATED):
+        action, cause = Action.START, f"the pod is {obs.status.value.lower()}"
+    return PodDiff(action=action, cause=cause, containers=containers, running=running, **base)
+
+
+def _stray_containers(
+    pod: Pod, intent: PodIntent, observed: ObservedState, project: str, adopt: bool
+) -> tuple[ContainerDiff, ...]:
+    """Containers outside any pod that hold the names the new pod's containers need."""
+    strays = []
+    for c in intent.containers:
+        name = container_name(pod.name, c.name)
+        found = observed.container(name)
+        if found is None:
+            continue
+        if (found.managed and L.project_of(found.labels) == project) or adopt:
+            strays.append(ContainerDiff(name=name, action=Action.REMOVE, cause="holds the name of a container to create"))
+        else:
+            strays.append(
+                ContainerDiff(
+                    name=name,
+                    action=Action.CONFLICT,
+                    cause="a container with this name exists and podspec did not create it "
+                    "(remove it, or pass --adopt to replace it)",
+                )
+            )
+    return tuple(strays)
+
+
+def _replace_cause(
+    pod: Pod, intent: PodIntent, obs: ObservedPod, observed: ObservedState
+) -> tuple[str, tuple[FieldChange, ...]] | None:
+    if obs.labels.get(L.HASH) != intent.hash:
+        fields = field_changes(L.last_applied(obs.labels), intent.spec)
+        tops = sorted({f.path.split(".")[0].split("[")[0] for f in fields})
+        reasons = "; ".join(rules.replace_reason(t) for t in tops) or rules.DEFAULT_REPLACE_REASON
+        return f"pod settings changed: {reasons}", fields
+    infra = observed.infra_of(obs)
+    wanted_ports = tuple(intent.spec.get("ports", []))
+    if infra is not None and tuple(sorted(infra.ports)) != wanted_ports:
+        return (
+            f"published ports differ on the host; {rules.replace_reason('ports')}",
+            (FieldChange("ports", list(sorted(infra.ports)), list(wanted_ports)),),
+        )
+    if intent.init_type is InitContainerType.ALWAYS:
+        for c in intent.containers:
+            if c.role is Role.INIT and observed_in_pod(observed, obs, container_name(pod.name, c.name)) is None:
+                return (
+                    f"init container {c.name} is missing; {rules.replace_reason('initContainers')}",
+                    (),
+                )
+    return None
+
+
+def observed_in_pod(observed: ObservedState, obs: ObservedPod, name: str) -> ObservedContainer | None:
+    return next((c for c in observed.containers_of(obs) if c.name == name), None)
+
+
+def _should_run(container: ObservedContainer, restart_always: bool) -> bool:
+    if container.state in (ContainerState.CREATED,):
+        return True
+    if container.state in (ContainerState.EXITED, ContainerState.STOPPED):
+        return restart_always or container.exit_code != 0
+    return False
+
+
+def _diff_containers(
+    pod: Pod, intent: PodIntent, obs: ObservedPod, observed: ObservedState, running: bool
+) -> tuple[ContainerDiff, ...]:
+    diffs: list[ContainerDiff] = []
+    present = {c.name: c for c in observed.containers_of(obs)}
+    wanted = {container_name(pod.name, c.name) for c in intent.containers}
+    for c in intent.containers:
+        if c.role is Role.INIT:
+            continue  # init containers are pod settings; see _replace_cause
+        name = container_name(pod.name, c.name)
+        found = present.get(name)
+        if found is None:
+            diffs.append(ContainerDiff(name, Action.CREATE, "not on the host (removed by hand?)", intent=c))
+            continue
+        if not found.managed:
+            diffs.append(ContainerDiff(name, Action.RECREATE, "made by hand, not by podspec", intent=c))
+            continue
+        if found.labels.get(L.HASH) != c.hash:
+            fields = field_changes(L.last_applied(found.labels), c.spec, prefix=f"containers[{c.name}].")
+            diffs.append(ContainerDiff(name, Action.RECREATE, "the manifest changed", fields=fields, intent=c))
+            continue
+        if c.pull_policy is PullPolicy.ALWAYS:
+            local = observed.image_id(c.image)
+            if local is not None and local != found.image_id:
+                diffs.append(
+                    ContainerDiff(
+                        name,
+                        Action.RECREATE,
+                        f"{c.image} now points to image {local[:12]} (the container runs {found.image_id[:12]})",
+                        fields=(FieldChange(f"containers[{c.name}].imageID", found.image_id[:12], local[:12]),),
+                        intent=c,
+                    )
+                )
+                continue
+        if running and _should_run(found, intent.restart_always):
+            diffs.append(ContainerDiff(name, Action.START, f"the container is {found.state.value}", intent=c))
+    for name, found in sorted(present.items()):
+        if name in wanted:
+            continue
+        cause = "no longer in the manifest" if found.managed else "added to the pod by hand"
+        diffs.append(ContainerDiff(name, Action.REMOVE, cause))
+    return tuple(diffs)
+
+
+def _volume_used_by_project(observed: ObservedState, project: str, volume: str) -> bool:
+    source = f"volume:{volume}"
+    for c in observed.containers:
+        if c.managed and L.project_of(c.labels) == project:
+            mounts = (L.last_applied(c.labels) or {}).get("volumeMounts", {})
+            if any(str(m.get("source", "")).split(":ro")[0] == source for m in mounts.values()):
+                return True
+    return False
+
+
+def _diff_volumes(
+    desired: DesiredState, observed: ObservedState, project: str, adopt: bool, prune_volumes: bool
+) -> tuple[VolumeDiff, ...]:
+    diffs = []
+    wanted = desired.volume_names()
+    for name in wanted:
+        found = observed.volume(name)
+        if found is None:
+            diffs.append(VolumeDiff(name, Action.CREATE, "not on the host"))
+        elif not found.managed and not adopt and not _volume_used_by_project(observed, project, name):
+            diffs.append(
+                VolumeDiff(
+                    name,
+                    Action.CONFLICT,
+                    "a volume with this name exists and podspec did not create it "
+                    "(pass --adopt to use it as it is: its data is kept)",
+                )
+            )
+    if prune_volumes:
+        for found in observed.volumes:
+            if found.name not in wanted and found.managed and L.project_of(found.labels) == project:
+                diffs.append(VolumeDiff(found.name, Action.REMOVE, "no longer in the manifests (--prune-volumes)"))
+    return tuple(sorted(diffs, key=lambda v: v.name))

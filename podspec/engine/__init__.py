@@ -1,0 +1,231 @@
+"""The engine: the only code that talks to Podman (through podman-py's API client).
+
+It reads the host in a constant number of list calls (pods, containers, volumes, images) into an
+ObservedState, performs one REST call per plan step, and turns Podman's errors into podspec's.
+The raw JSON endpoints are used where podman-py's domain objects break on the 4.3 service.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping
+
+from podspec.engine.connection import Endpoint, check_reachable, resolve
+from podspec.engine.specgen import container_body, pod_body
+from podspec.errors import EngineError, PodmanUnavailable
+from podspec.intent import port_text
+from podspec.observed import (
+    ContainerState,
+    ObservedContainer,
+    ObservedImage,
+    ObservedPod,
+    ObservedState,
+    ObservedVolume,
+    PodStatus,
+)
+from podspec.planner import Step, StepKind
+
+LONG_CALL_TIMEOUT = 600  # seconds: pulls, stops with a long grace period
+
+
+class PodmanEngine:
+    def __init__(self, endpoint: Endpoint) -> None:
+        from podman import PodmanClient  # the heavy import, paid only by commands that talk to Podman
+
+        self.endpoint = endpoint
+        kwargs: dict[str, Any] = {"base_url": endpoint.url, "timeout": LONG_CALL_TIMEOUT}
+        if endpoint.identity:
+            kwargs["identity"] = endpoint.identity
+        try:
+            self._client = PodmanClient(**kwargs)
+        except Exception as exc:  # podman-py raises several types for a bad URL
+            raise PodmanUnavailable(f"cannot connect to {endpoint.url}: {exc}", "check --url") from None
+        self.api = self._client.api
+
+    # ------------------------------------------------------------------------------- plumbing
+
+    def _call(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
+        import requests
+
+        try:
+            response = getattr(self.api, method)(path, **kwargs)
+        except requests.exceptions.ConnectionError as exc:
+            raise PodmanUnavailable(
+                f"lost the connection to Podman at {self.endpoint.url} while trying to {what}: {exc}",
+                "check that the Podman service is running, then run the command again",
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise EngineError(f"could not {what}: {exc}", "run the command again") from None
+        if response.status_code >= 400:
+            raise EngineError(f"Podman refused to {what}: {_message(response)}", _hint(response))
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return response.text
+
+    # -------------------------------------------------------------------------------- reading
+
+    def observe(self) -> ObservedState:
+        """The whole host in four list calls, however many pods there are."""
+        pods = self._call("get", "/pods/json", "list pods") or []
+        containers = self._call("get", "/containers/json", "list containers", params={"all": "true"}) or []
+        volumes = self._call("get", "/volumes/json", "list volumes") or []
+        return ObservedState(
+            pods=tuple(sorted((_pod(p) for p in pods), key=lambda p: p.name)),
+            containers=tuple(sorted((_container(c) for c in containers), key=lambda c: c.name)),
+            volumes=tuple(sorted((ObservedVolume(v["Name"], v.get("Labels") or {}) for v in volumes),
+                                 key=lambda v: v.name)),
+            images=self.images(),
+        )
+
+    def images(self) -> tuple[ObservedImage, ...]:
+        images = self._call("get", "/images/json", "list images") or []
+        return tuple(
+            ObservedImage(i["Id"], tuple(sorted(set(i.get("Names") or []) | set(i.get("RepoTags") or []))))
+            for i in images
+        )
+
+    def inspect_pod(self, name: str) -> dict:
+        return self._call("get", f"/pods/{name}/json", f"inspect pod {name}")
+
+    def inspect_container(self, name: str) -> dict:
+        return self._call("get", f"/containers/{name}/json", f"inspect container {name}")
+
+    def run_healthcheck(self, name: str) -> str:
+        """Run a container's health check now (no systemd timer needed); return its status."""
+        try:
+            data = self._call("get", f"/containers/{name}/healthcheck", f"run the health check of {name}") or {}
+        except EngineError as error:
+            return f"unknown ({error.message})"
+        return str(data.get("Status", "unknown"))
+
+    def version(self) -> str:
+        data = self._call("get", "/version", "read the Podman version") or {}
+        return str(data.get("Version", "?"))
+
+    # -------------------------------------------------------------------------------- writing
+
+    def pull(self, reference: str) -> None:
+        self._call("post", "/images/pull", f"pull {reference}", params={"reference": reference, "quiet": "true"})
+
+    def run(self, step: Step) -> None:
+        """Perform one plan step: exactly one Podman call."""
+        kind, name = step.kind, step.target
+        labels = dict(step.labels)
+        if kind is StepKind.CREATE_VOLUME:
+            self._call("post", "/volumes/create", f"create volume {name}", data=json.dumps({"Name": name, "Label": labels}))
+        elif kind is StepKind.CREATE_POD:
+            assert step.pod is not None
+            self._call("post", "/pods/create", f"create pod {name}", data=json.dumps(pod_body(step.pod, labels)))
+        elif kind is StepKind.CREATE_CONTAINER:
+            assert step.pod is not None and step.container is not None
+            body = container_body(step.pod, step.container, step.role, labels)
+            self._call("post", "/containers/create", f"create container {name}", data=json.dumps(body))
+        elif kind is StepKind.START_POD:
+            self._call("post", f"/pods/{name}/start", f"start pod {name}")
+        elif kind is StepKind.START_CONTAINER:
+            self._call("post", f"/containers/{name}/start", f"start container {name}")
+        elif kind is StepKind.STOP_POD:
+            self._call("post", f"/pods/{name}/stop", f"stop pod {name}", params={"t": max(1, step.timeout)})
+        elif kind is StepKind.REMOVE_POD:
+            self._call("delete", f"/pods/{name}", f"remove pod {name}", params={"force": "true"})
+        elif kind is StepKind.REMOVE_CONTAINER:
+            self._call(
+                "delete", f"/containers/{name}", f"remove container {name}",
+                params={"force": "true", "timeout": step.timeout},
+            )
+        elif kind is StepKind.REMOVE_VOLUME:
+            self._call("delete", f"/volumes/{name}", f"remove volume {name}")
+        else:  # pragma: no cover - every kind is handled above
+            raise EngineError(f"unknown step {kind}", "this is a bug in podspec")
+
+    def close(self) -> None:
+        try:
+            self._client.close()
+        finally:
+            self.endpoint.close()
+
+    def __enter__(self) -> "PodmanEngine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(url: str | None = None, connection: str | None = None, env: Mapping[str, str] | None = None) -> PodmanEngine:
+    """Resolve the service (see connection.resolve), check it answers, return an engine."""
+    endpoint = resolve(url, connection, os.environ if env is None else env)
+    try:
+        check_reachable(endpoint)
+        return PodmanEngine(endpoint)
+    except BaseException:
+        endpoint.close()
+        raise
+
+
+# ------------------------------------------------------------------------------------ parsing
+
+
+def _message(response: Any) -> str:
+    try:
+        data = response.json()
+        return str(data.get("message") or data.get("cause") or response.text).strip()
+    except ValueError:
+        return response.text.strip() or f"HTTP {response.status_code}"
+
+
+def _hint(response: Any) -> str:
+    text = _message(response)
+    if "cannot add" in text and "running pod" in text:
+        return "podspec replaces the pod for such changes; run apply again"
+    if "in use" in text:
+        return "another object holds the name; see `podspec diff`"
+    if "image not known" in text or "pull" in text:
+        return "make the image available locally (podman load / podman build) or fix its name"
+    return "see the Podman message above; nothing after this step was done"
+
+
+def _pod(data: dict) -> ObservedPod:
+    return ObservedPod(
+        id=data["Id"],
+        name=data["Name"],
+        status=PodStatus.parse(data.get("Status")),
+        infra_id=data.get("InfraId") or "",
+        labels=data.get("Labels") or {},
+    )
+
+
+def _ports(data: dict) -> tuple[str, ...]:
+    found = set()
+    for p in data.get("Ports") or []:
+        host_port = p.get("host_port") or p.get("hostPort")
+        container_port = p.get("container_port") or p.get("containerPort")
+        span = int(p.get("range") or 1)
+        if not host_port or not container_port:
+            continue
+        for offset in range(span):
+            found.add(port_text(p.get("host_ip") or "", host_port + offset, container_port + offset, p.get("protocol") or "tcp"))
+    return tuple(sorted(found))
+
+
+def _container(data: dict) -> ObservedContainer:
+    names = data.get("Names") or [data["Id"][:12]]
+    state = data.get("State")
+    if isinstance(state, dict):  # newer services nest the state
+        state = state.get("Status")
+    return ObservedContainer(
+        id=data["Id"],
+        name=names[0],
+        pod_id=data.get("Pod") or "",
+        pod_name=data.get("PodName") or "",
+        state=ContainerState.parse(state),
+        image=data.get("Image") or "",
+        image_id=data.get("ImageID") or "",
+        is_infra=bool(data.get("IsInfra")),
+        exit_code=int(data.get("ExitCode") or 0),
+        labels=data.get("Labels") or {},
+        ports=_ports(data) if data.get("IsInfra") else (),
+    )

@@ -1,0 +1,151 @@
+"""Finding a Podman service: --url, --connection, $CONTAINER_HOST, the default socket, else a
+private `podman system service` started for the length of the command."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from podspec.errors import PodmanUnavailable
+
+SERVICE_START_TIMEOUT = 20.0
+
+
+@dataclass
+class Endpoint:
+    url: str
+    how: str  # what chose it, for messages
+    identity: str | None = None
+    process: subprocess.Popen | None = None  # the service podspec started, if any
+    tmpdir: str | None = None
+    tried: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        if self.tmpdir:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
+
+
+def _unix_path(url: str) -> str | None:
+    return url[len("unix://"):] if url.startswith("unix://") else None
+
+
+def ping_unix(path: str, timeout: float = 2.0) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(path)
+            s.sendall(b"GET /_ping HTTP/1.0\r\nHost: d\r\n\r\n")
+            return b" 200 " in s.recv(200)
+    except OSError:
+        return False
+
+
+def default_sockets(env: Mapping[str, str]) -> list[str]:
+    paths = []
+    if os.geteuid() == 0:
+        paths.append("/run/podman/podman.sock")
+    runtime = env.get("XDG_RUNTIME_DIR")
+    if runtime:
+        paths.append(f"{runtime}/podman/podman.sock")
+    return paths
+
+
+def _named_connection(name: str, env: Mapping[str, str]) -> tuple[str, str | None]:
+    if shutil.which("podman") is None:
+        raise PodmanUnavailable(f"cannot read connection {name!r}: podman is not installed here", "use --url instead")
+    local_env = {k: v for k, v in env.items() if k not in ("CONTAINER_HOST", "CONTAINER_CONNECTION")}
+    result = subprocess.run(
+        ["podman", "system", "connection", "list", "--format", "json"],
+        capture_output=True, text=True, env=local_env,
+    )
+    try:
+        entries = json.loads(result.stdout or "[]")
+    except ValueError:
+        entries = []
+    for entry in entries or []:
+        if entry.get("Name") == name:
+            return entry.get("URI") or entry.get("Uri"), entry.get("Identity") or None
+    known = ", ".join(sorted(e.get("Name", "?") for e in entries or [])) or "none"
+    raise PodmanUnavailable(
+        f"no Podman connection named {name!r} (known: {known})",
+        "add it with `podman system connection add`, or pass --url",
+    )
+
+
+def resolve(url: str | None, connection: str | None, env: Mapping[str, str]) -> Endpoint:
+    """Choose the service to talk to; start a private one when none is given or answering."""
+    if url:
+        return Endpoint(url, "--url")
+    if connection:
+        uri, identity = _named_connection(connection, env)
+        return Endpoint(uri, f"--connection {connection}", identity=identity)
+    if env.get("CONTAINER_HOST"):
+        return Endpoint(env["CONTAINER_HOST"], "$CONTAINER_HOST")
+    tried = []
+    for path in default_sockets(env):
+        if ping_unix(path):
+            return Endpoint(f"unix://{path}", "the default socket")
+        tried.append(f"unix://{path} (no answer)")
+    return start_private_service(env, tried)
+
+
+def start_private_service(env: Mapping[str, str], tried: list[str]) -> Endpoint:
+    if shutil.which("podman") is None:
+        raise PodmanUnavailable(
+            "no Podman service to talk to, and podman is not installed to start one"
+            + (f"; tried {', '.join(tried)}" if tried else ""),
+            "install podman (apt-get install podman), or pass --url to a running service",
+        )
+    tmpdir = tempfile.mkdtemp(prefix="podspec-")
+    sock = Path(tmpdir) / "podman.sock"
+    service_env = {k: v for k, v in env.items() if k not in ("CONTAINER_HOST", "CONTAINER_CONNECTION")}
+    process = subprocess.Popen(
+        ["podman", "system", "service", "--time=0", f"unix://{sock}"],
+        env=service_env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    endpoint = Endpoint(f"unix://{sock}", "a private podman service started for this command",
+                        process=process, tmpdir=tmpdir, tried=tried)
+    deadline = time.monotonic() + SERVICE_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            err = process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
+            endpoint.close()
+            raise PodmanUnavailable(
+                f"`podman system service` exited at once: {err or 'no message'}",
+                "check that `podman info` works on this machine, or pass --url",
+            )
+        if sock.exists() and ping_unix(str(sock), timeout=0.5):
+            return endpoint
+        time.sleep(0.02)
+    endpoint.close()
+    raise PodmanUnavailable(
+        f"`podman system service` did not answer within {SERVICE_START_TIMEOUT:.0f}s",
+        "check that `podman info` works on this machine, or pass --url",
+    )
+
+
+def check_reachable(endpoint: Endpoint) -> None:
+    path = _unix_path(endpoint.url)
+    if path is not None and not ping_unix(path):
+        raise PodmanUnavailable(
+            f"Podman does not answer at {endpoint.url} (chosen by {endpoint.how})",
+            "start it with `podman system service --time=0 " + endpoint.url + " &`, or pass another --url",
+        )

@@ -1,0 +1,146 @@
+"""Desired pods and containers as Podman's REST create bodies (libpod SpecGenerator JSON).
+
+Mirrors what `podman kube play` does with the same fields, so that a manifest behaves the same
+under podspec: containers are named `<pod>-<container>`, ports go on the pod's infra container,
+named volumes and bind mounts on each container that mounts them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podspec.intent import Role, container_name
+from podspec.model import Container, Pod, Probe, ProbeHandler, RestartPolicy, VolumeKind
+
+RESTART = {RestartPolicy.ALWAYS: "always", RestartPolicy.ON_FAILURE: "on-failure", RestartPolicy.NEVER: "no"}
+NANOS = 1_000_000_000
+CPU_PERIOD = 100_000
+
+
+def pod_body(pod: Pod, labels: dict[str, str]) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": pod.name, "labels": labels}
+    ports = []
+    for c in pod.all_containers():
+        for p in c.ports:
+            if p.host_port is None:
+                continue
+            ports.append(
+                {
+                    "container_port": p.container_port,
+                    "host_port": p.host_port,
+                    "host_ip": p.host_ip,
+                    "protocol": p.protocol.value.lower(),
+                }
+            )
+    if ports:
+        body["portmappings"] = ports
+    if pod.hostname:
+        body["hostname"] = pod.hostname
+    if pod.host_network:
+        body["netns"] = {"nsmode": "host"}
+    hosts = [f"{name}:{alias.ip}" for alias in pod.host_aliases for name in alias.hostnames]
+    if hosts:
+        body["hostadd"] = hosts
+    return body
+
+
+def _healthcheck(probe: Probe) -> dict[str, Any]:
+    if probe.handler is ProbeHandler.EXEC:
+        test = ["CMD", *probe.command]
+    elif probe.handler is ProbeHandler.HTTP_GET:
+        scheme = probe.scheme.lower()
+        host = probe.host or "localhost"
+        test = ["CMD-SHELL", f"curl -f {scheme}://{host}:{probe.port}{probe.path or '/'} || exit 1"]
+    else:
+        test = ["CMD-SHELL", f"nc -z {probe.host or 'localhost'} {probe.port} || exit 1"]
+    return {
+        "Test": test,
+        "Interval": probe.period_seconds * NANOS,
+        "Timeout": probe.timeout_seconds * NANOS,
+        "Retries": probe.failure_threshold,
+        "StartPeriod": probe.initial_delay_seconds * NANOS,
+    }
+
+
+def container_body(pod: Pod, container: Container, role: Role, labels: dict[str, str]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": container_name(pod.name, container.name),
+        "pod": pod.name,
+        "image": container.image,
+        "labels": labels,
+        "stop_timeout": pod.termination_grace_period_seconds,
+    }
+    if container.command:
+        body["entrypoint"] = list(container.command)
+    if container.args:
+        body["command"] = list(container.args)
+    if container.working_dir:
+        body["work_dir"] = container.working_dir
+    if container.env:
+        body["env"] = {e.name: e.value for e in container.env}
+    if role is Role.INIT:
+        body["init_container_type"] = pod.init_container_type.value
+    else:
+        body["restart_policy"] = RESTART[pod.restart_policy]
+
+    volumes = {v.name: v for v in pod.volumes}
+    named, mounts = [], []
+    for m in container.volume_mounts:
+        volume = volumes[m.name]
+        options = ["ro"] if (m.read_only or volume.read_only) else []
+        if volume.kind is VolumeKind.HOST_PATH:
+            source = volume.host_path + ("/" + m.sub_path if m.sub_path else "")
+            mounts.append(
+                {"Type": "bind", "Source": source, "Destination": m.mount_path, "Options": ["rbind", *options]}
+            )
+            continue
+        # persistentVolumeClaim: the named volume; emptyDir: a pod-scoped named volume.
+        name = volume.claim_name if volume.kind is VolumeKind.CLAIM else f"{pod.name}-{volume.name}"
+        entry: dict[str, Any] = {"Name": name, "Dest": m.mount_path, "Options": options}
+        if m.sub_path:
+            entry["SubPath"] = m.sub_path
+        named.append(entry)
+    if named:
+        body["volumes"] = named
+    if mounts:
+        body["mounts"] = mounts
+
+    s = container.security
+    if s.privileged:
+        body["privileged"] = True
+    if s.capabilities_add:
+        body["cap_add"] = [f"CAP_{c}" for c in s.capabilities_add]
+    if s.capabilities_drop:
+        body["cap_drop"] = [f"CAP_{c}" for c in s.capabilities_drop]
+    if s.run_as_user is not None:
+        body["user"] = str(s.run_as_user) + (f":{s.run_as_group}" if s.run_as_group is not None else "")
+    if s.read_only_root_filesystem:
+        body["read_only_filesystem"] = True
+    if s.allow_privilege_escalation is False:
+        body["no_new_privileges"] = True
+    if s.seccomp_profile == "Unconfined":
+        body["seccomp_policy"] = "default"
+        body["seccomp_profile_path"] = "unconfined"
+    elif s.seccomp_profile and s.seccomp_profile.startswith("Localhost:"):
+        body["seccomp_profile_path"] = s.seccomp_profile.split(":", 1)[1]
+
+    r = container.resources
+    limits: dict[str, Any] = {}
+    if r.memory_limit_bytes is not None:
+        limits.setdefault("memory", {})["limit"] = r.memory_limit_bytes
+    if r.memory_request_bytes is not None:
+        limits.setdefault("memory", {})["reservation"] = r.memory_request_bytes
+    if r.cpu_limit_millis is not None:
+        limits.setdefault("cpu", {}).update({"quota": r.cpu_limit_millis * CPU_PERIOD // 1000, "period": CPU_PERIOD})
+    if r.cpu_request_millis is not None:
+        limits.setdefault("cpu", {})["shares"] = max(2, r.cpu_request_millis * 1024 // 1000)
+    if limits:
+        body["resource_limits"] = limits
+
+    if container.liveness_probe is not None and role is Role.CONTAINER:
+        body["healthconfig"] = _healthcheck(container.liveness_probe)
+    if container.stdin:
+        body["stdin"] = True
+    if container.tty:
+        body["terminal"] = True
+    return body

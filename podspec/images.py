@@ -1,0 +1,51 @@
+"""Which images apply must pull before it plans, by imagePullPolicy (pure).
+
+Always: pull every time (a tag that moved then recreates its containers). IfNotPresent: pull only
+when absent. Never: never pull; absent is an error. An image that is absent and cannot be pulled
+fails the apply before any change; an `Always` image that cannot be pulled but is present locally
+is used as it is, with a warning (offline hosts keep working).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from podspec.errors import ImageUnavailable
+from podspec.model import DesiredState, PullPolicy
+from podspec.observed import ObservedState
+
+
+@dataclass(frozen=True)
+class ImageNeed:
+    reference: str
+    policy: PullPolicy
+    present: bool
+    users: tuple[str, ...]  # "pod/container" that use it
+
+    @property
+    def pull(self) -> bool:
+        return self.policy is PullPolicy.ALWAYS or (self.policy is PullPolicy.IF_NOT_PRESENT and not self.present)
+
+
+def needs(desired: DesiredState, observed: ObservedState) -> tuple[ImageNeed, ...]:
+    by_ref: dict[str, tuple[PullPolicy, list[str]]] = {}
+    strength = {PullPolicy.NEVER: 0, PullPolicy.IF_NOT_PRESENT: 1, PullPolicy.ALWAYS: 2}
+    for pod in desired.pods:
+        for c in pod.all_containers():
+            policy, users = by_ref.get(c.image, (c.pull_policy, []))
+            if strength[c.pull_policy] > strength[policy]:
+                policy = c.pull_policy
+            users.append(f"{pod.name}/{c.name}")
+            by_ref[c.image] = (policy, users)
+    return tuple(
+        ImageNeed(ref, policy, observed.image_id(ref) is not None, tuple(sorted(users)))
+        for ref, (policy, users) in sorted(by_ref.items())
+    )
+
+
+def missing_error(need: ImageNeed, reason: str) -> ImageUnavailable:
+    return ImageUnavailable(
+        f"image {need.reference} (used by {', '.join(need.users)}) is not on the host"
+        + (f" and cannot be pulled: {reason}" if reason else f" and imagePullPolicy is {need.policy.value}"),
+        "load or build it (podman load / podman build), fix the image name, or let podspec pull it; nothing was changed",
+    )

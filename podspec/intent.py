@@ -1,0 +1,208 @@
+"""Intent: the canonical, JSON-able form of what a pod and each of its containers should be.
+
+The desired model becomes intent here; the same intent is stored in labels on the objects podspec
+creates (the last-applied spec, as kubectl's annotation), so that desired and last-applied compare
+as equals and a field removed from a manifest shows as a change. Values equal to their default are
+left out, so that a field added to podspec later does not change every hash.
+
+The pod intent holds only what lives on the pod itself (its infra container) or cannot change in a
+running pod; each container's intent holds everything that recreating that container changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from podspec.model import Container, InitContainerType, Pod, Probe, PullPolicy, Volume, VolumeKind
+
+SpecDict = dict[str, Any]
+
+
+class Role(str, Enum):
+    CONTAINER = "container"
+    INIT = "init"
+
+
+@dataclass(frozen=True)
+class ContainerIntent:
+    name: str  # the manifest's name; the Podman container is `<pod>-<name>`
+    role: Role
+    spec: SpecDict
+    hash: str
+    image: str
+    pull_policy: PullPolicy
+
+
+@dataclass(frozen=True)
+class PodIntent:
+    name: str
+    spec: SpecDict
+    hash: str
+    containers: tuple[ContainerIntent, ...]  # init containers first, in manifest order
+    init_type: InitContainerType
+    volumes: tuple[str, ...]  # named volumes (claims) the pod mounts
+    restart_always: bool
+
+    def container(self, name: str) -> ContainerIntent | None:
+        return next((c for c in self.containers if c.name == name), None)
+
+
+def container_name(pod: str, container: str) -> str:
+    """Podman's name for a pod's container, as `podman kube play` names it."""
+    return f"{pod}-{container}"
+
+
+def spec_hash(spec: SpecDict) -> str:
+    return hashlib.sha256(canonical_json(spec).encode()).hexdigest()[:16]
+
+
+def canonical_json(spec: SpecDict) -> str:
+    return json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _pruned(spec: dict) -> dict:
+    """Drop keys whose value is a default (None, "", False, empty)."""
+    return {k: v for k, v in spec.items() if v not in (None, "", False, (), [], {})}
+
+
+def port_text(host_ip: str, host_port: int | None, container_port: int, protocol: str) -> str:
+    host = f"{host_ip}:" if host_ip else ""
+    if host_port is None:
+        return f"{container_port}/{protocol.upper()}"
+    return f"{host}{host_port}->{container_port}/{protocol.upper()}"
+
+
+def pod_ports(pod: Pod) -> list[str]:
+    return sorted(
+        {
+            port_text(p.host_ip, p.host_port, p.container_port, p.protocol.value)
+            for c in pod.all_containers()
+            for p in c.ports
+            if p.host_port is not None
+        }
+    )
+
+
+def _volume_source(volume: Volume) -> str:
+    if volume.kind is VolumeKind.CLAIM:
+        return f"volume:{volume.claim_name}" + (":ro" if volume.read_only else "")
+    if volume.kind is VolumeKind.HOST_PATH:
+        return f"hostPath:{volume.host_path}" + (f":{volume.host_path_type}" if volume.host_path_type else "")
+    return "emptyDir"
+
+
+def _probe_spec(probe: Probe | None) -> SpecDict | None:
+    if probe is None:
+        return None
+    return _pruned(
+        {
+            "handler": probe.handler.value,
+            "command": list(probe.command),
+            "path": probe.path,
+            "port": probe.port,
+            "host": probe.host,
+            "scheme": probe.scheme if probe.scheme != "HTTP" else "",
+            "initialDelaySeconds": probe.initial_delay_seconds,
+            "periodSeconds": probe.period_seconds,
+            "timeoutSeconds": probe.timeout_seconds,
+            "successThreshold": probe.success_threshold,
+            "failureThreshold": probe.failure_threshold,
+        }
+    )
+
+
+def container_spec(pod: Pod, container: Container) -> SpecDict:
+    volumes = {v.name: v for v in pod.volumes}
+    mounts = {}
+    for m in container.volume_mounts:
+        volume = volumes.get(m.name)
+        mounts[m.mount_path] = _pruned(
+            {
+                "volume": m.name,
+                "source": _volume_source(volume) if volume else "",
+                "readOnly": m.read_only,
+                "subPath": m.sub_path,
+            }
+        )
+    r = container.resources
+    s = container.security
+    return _pruned(
+        {
+            "image": container.image,
+            "command": list(container.command),
+            "args": list(container.args),
+            "workingDir": container.working_dir,
+            "env": {e.name: e.value for e in container.env},
+            "ports": sorted(
+                port_text(p.host_ip, p.host_port, p.container_port, p.protocol.value) for p in container.ports
+            ),
+            "volumeMounts": mounts,
+            "resources": _pruned(
+                {
+                    "cpuLimitMillis": r.cpu_limit_millis,
+                    "memoryLimitBytes": r.memory_limit_bytes,
+                    "cpuRequestMillis": r.cpu_request_millis,
+                    "memoryRequestBytes": r.memory_request_bytes,
+                }
+            ),
+            "securityContext": _pruned(
+                {
+                    "privileged": s.privileged,
+                    "capabilitiesAdd": list(s.capabilities_add),
+                    "capabilitiesDrop": list(s.capabilities_drop),
+                    "runAsUser": s.run_as_user,
+                    "runAsGroup": s.run_as_group,
+                    "runAsNonRoot": s.run_as_non_root,
+                    "readOnlyRootFilesystem": s.read_only_root_filesystem,
+                    "allowPrivilegeEscalation": s.allow_privilege_escalation,
+                    "seccompProfile": s.seccomp_profile,
+                }
+            ),
+            "livenessProbe": _probe_spec(container.liveness_probe),
+            "stdin": container.stdin,
+            "tty": container.tty,
+            "restartPolicy": pod.restart_policy.value,
+            "terminationGracePeriodSeconds": pod.termination_grace_period_seconds,
+        }
+    )
+
+
+def pod_spec(pod: Pod) -> SpecDict:
+    """What lives on the pod (its infra container) or cannot change in a running pod."""
+    return _pruned(
+        {
+            "ports": pod_ports(pod),
+            "hostname": pod.hostname,
+            "hostNetwork": pod.host_network,
+            "hostAliases": sorted(f"{a.ip} {' '.join(a.hostnames)}" for a in pod.host_aliases),
+            "labels": dict(pod.labels),
+            "initContainerType": pod.init_container_type.value if pod.init_containers else "",
+            "initContainers": {c.name: container_spec(pod, c) for c in pod.init_containers},
+        }
+    )
+
+
+def pod_intent(pod: Pod) -> PodIntent:
+    spec = pod_spec(pod)
+    containers = []
+    for role, group in ((Role.INIT, pod.init_containers), (Role.CONTAINER, pod.containers)):
+        for c in group:
+            cspec = container_spec(pod, c)
+            containers.append(
+                ContainerIntent(
+                    name=c.name, role=role, spec=cspec, hash=spec_hash(cspec), image=c.image, pull_policy=c.pull_policy
+                )
+            )
+    return PodIntent(
+        name=pod.name,
+        spec=spec,
+        hash=spec_hash(spec),
+        containers=tuple(containers),
+        init_type=pod.init_container_type,
+        volumes=pod.claim_names(),
+        restart_always=pod.restart_policy.value == "Always",
+    )

@@ -1,0 +1,53 @@
+"""One apply per project per host at a time: an advisory file lock, waited for up to a timeout."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from podspec.errors import LockTimeout
+
+
+def lock_dir() -> Path:
+    base = os.environ.get("XDG_RUNTIME_DIR") or ("/run" if os.geteuid() == 0 else "/tmp")
+    return Path(base) / "podspec" / "locks"
+
+
+def lock_path(url: str, project: str) -> Path:
+    key = hashlib.sha256(f"{url}\0{project}".encode()).hexdigest()[:16]
+    return lock_dir() / f"{project}-{key}.lock"
+
+
+@contextmanager
+def project_lock(url: str, project: str, timeout: float, on_wait=lambda: None) -> Iterator[None]:
+    path = lock_path(url, project)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        waited = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not waited:
+                    on_wait()
+                    waited = True
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another podspec"
+                    raise LockTimeout(
+                        f"project {project!r} is being changed by {holder}; gave up after {timeout:g}s",
+                        "wait for it to finish and run the command again, or raise --lock-timeout",
+                    ) from None
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"podspec pid {os.getpid()}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock, also when the process is killed

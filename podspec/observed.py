@@ -1,0 +1,132 @@
+"""What the host has: pods, containers, volumes and images, as the engine read them in one pass.
+
+Plain frozen data; the engine fills it from Podman's list calls, tests build it by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Mapping
+
+from podspec import labels as L
+
+
+class ContainerState(str, Enum):
+    RUNNING = "running"
+    CREATED = "created"
+    EXITED = "exited"
+    STOPPED = "stopped"
+    PAUSED = "paused"
+    OTHER = "other"
+
+    @classmethod
+    def parse(cls, text: str | None) -> "ContainerState":
+        text = (text or "").lower()
+        if text == "configured":
+            return cls.CREATED
+        return next((s for s in cls if s.value == text), cls.OTHER)
+
+
+class PodStatus(str, Enum):
+    RUNNING = "Running"
+    DEGRADED = "Degraded"
+    CREATED = "Created"
+    EXITED = "Exited"
+    STOPPED = "Stopped"
+    PAUSED = "Paused"
+    OTHER = "Other"
+
+    @classmethod
+    def parse(cls, text: str | None) -> "PodStatus":
+        return next((s for s in cls if s.value.lower() == (text or "").lower()), cls.OTHER)
+
+
+@dataclass(frozen=True)
+class ObservedContainer:
+    id: str
+    name: str
+    pod_id: str
+    pod_name: str
+    state: ContainerState
+    image: str
+    image_id: str
+    is_infra: bool = False
+    exit_code: int = 0
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    ports: tuple[str, ...] = ()  # published ports, as intent.port_text writes them
+
+    @property
+    def managed(self) -> bool:
+        return L.is_managed(self.labels)
+
+
+@dataclass(frozen=True)
+class ObservedPod:
+    id: str
+    name: str
+    status: PodStatus
+    infra_id: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def managed(self) -> bool:
+        return L.is_managed(self.labels)
+
+    @property
+    def project(self) -> str | None:
+        return L.project_of(self.labels)
+
+
+@dataclass(frozen=True)
+class ObservedVolume:
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def managed(self) -> bool:
+        return L.is_managed(self.labels)
+
+
+@dataclass(frozen=True)
+class ObservedImage:
+    id: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ObservedState:
+    pods: tuple[ObservedPod, ...] = ()
+    containers: tuple[ObservedContainer, ...] = ()
+    volumes: tuple[ObservedVolume, ...] = ()
+    images: tuple[ObservedImage, ...] = ()
+
+    def pod(self, name: str) -> ObservedPod | None:
+        return next((p for p in self.pods if p.name == name), None)
+
+    def containers_of(self, pod: ObservedPod) -> tuple[ObservedContainer, ...]:
+        return tuple(
+            sorted((c for c in self.containers if c.pod_id == pod.id and not c.is_infra), key=lambda c: c.name)
+        )
+
+    def infra_of(self, pod: ObservedPod) -> ObservedContainer | None:
+        return next((c for c in self.containers if c.pod_id == pod.id and c.is_infra), None)
+
+    def container(self, name: str) -> ObservedContainer | None:
+        return next((c for c in self.containers if c.name == name), None)
+
+    def volume(self, name: str) -> ObservedVolume | None:
+        return next((v for v in self.volumes if v.name == name), None)
+
+    def image_id(self, reference: str) -> str | None:
+        """The ID of the local image a reference names (`alpine` matches docker.io/library/alpine:latest)."""
+        candidates = {reference}
+        if "/" not in reference.split(":")[0]:
+            candidates.add(f"docker.io/library/{reference}")
+            candidates.add(f"localhost/{reference}")
+        elif reference.count("/") == 1 and "." not in reference.split("/")[0]:
+            candidates.add(f"docker.io/{reference}")
+        for image in self.images:
+            if candidates & set(image.names) or reference == image.id:
+                return image.id
+        return None

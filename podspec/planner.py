@@ -1,0 +1,160 @@
+"""The planner: pure. Turns a diff into ordered steps; one step is one engine call with a cause.
+
+Order: volumes are created before the pods that mount them; for each pod (sorted by name) the
+steps that empty a place come before the steps that fill it; volumes are removed last, and only
+with --prune-volumes. Conflicts make no plan: they are errors for the caller to report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from podspec import labels as L
+from podspec.diff import Action, ContainerDiff, Diff, PodDiff
+from podspec.errors import ConflictError
+from podspec.intent import ContainerIntent, Role
+from podspec.model import Container, Pod
+
+
+class StepKind(str, Enum):
+    CREATE_VOLUME = "create volume"
+    CREATE_POD = "create pod"
+    CREATE_CONTAINER = "create container"
+    START_POD = "start pod"
+    START_CONTAINER = "start container"
+    STOP_POD = "stop pod"
+    REMOVE_POD = "remove pod"
+    REMOVE_CONTAINER = "remove container"
+    REMOVE_VOLUME = "remove volume"
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: StepKind
+    target: str  # the Podman object's name
+    cause: str
+    pod: Pod | None = None  # create pod / create container: the desired pod
+    container: Container | None = None  # create container
+    role: Role = Role.CONTAINER
+    labels: tuple[tuple[str, str], ...] = ()  # the labels the created object carries
+    timeout: int = 0  # stop / remove: seconds to wait before SIGKILL
+
+    def describe(self) -> str:
+        return f"{self.kind.value} {self.target}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    project: str
+    steps: tuple[Step, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.steps
+
+
+def build(diff: Diff) -> Plan:
+    if diff.conflicts:
+        raise ConflictError(
+            "objects podspec did not create stand in the way:\n  " + "\n  ".join(diff.conflicts),
+            "remove or rename them, or pass --adopt to replace them (volumes are used as they are)",
+        )
+    steps: list[Step] = []
+    for v in diff.volumes:
+        if v.action is Action.CREATE:
+            steps.append(
+                Step(StepKind.CREATE_VOLUME, v.name, v.cause, labels=_sorted(L.for_volume(diff.project)))
+            )
+    for p in diff.pods:
+        steps += _pod_steps(diff.project, p)
+    for v in diff.volumes:
+        if v.action is Action.REMOVE:
+            steps.append(Step(StepKind.REMOVE_VOLUME, v.name, v.cause))
+    return Plan(project=diff.project, steps=tuple(steps))
+
+
+def _sorted(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(labels.items()))
+
+
+def _find(pod: Pod, intent: ContainerIntent) -> Container:
+    group = pod.init_containers if intent.role is Role.INIT else pod.containers
+    return next(c for c in group if c.name == intent.name)
+
+
+def _create_container(project: str, p: PodDiff, c: ContainerDiff, cause: str) -> Step:
+    assert p.pod is not None and c.intent is not None
+    return Step(
+        StepKind.CREATE_CONTAINER,
+        c.name,
+        cause,
+        pod=p.pod,
+        container=_find(p.pod, c.intent),
+        role=c.intent.role,
+        labels=_sorted(L.for_container(project, p.name, c.intent)),
+    )
+
+
+def _new_pod_steps(project: str, p: PodDiff, cause: str) -> list[Step]:
+    assert p.pod is not None and p.intent is not None
+    steps = [
+        Step(StepKind.CREATE_POD, p.name, cause, pod=p.pod, labels=_sorted(L.for_pod(project, p.intent)))
+    ]
+    for c in p.containers:
+        if c.action is Action.CREATE:
+            steps.append(_create_container(project, p, c, f"part of {cause}"))
+    steps.append(Step(StepKind.START_POD, p.name, f"start the {cause}"))
+    return steps
+
+
+def _pod_steps(project: str, p: PodDiff) -> list[Step]:
+    if p.action is Action.CREATE:
+        strays = [
+            Step(StepKind.REMOVE_CONTAINER, c.name, c.cause, timeout=p.stop_timeout)
+            for c in p.containers
+            if c.action is Action.REMOVE
+        ]
+        return strays + _new_pod_steps(project, p, "new pod")
+    if p.action is Action.REPLACE:
+        return [
+            Step(StepKind.STOP_POD, p.name, f"replace: {p.cause}", timeout=p.stop_timeout),
+            Step(StepKind.REMOVE_POD, p.name, "replace: volumes are kept"),
+            *_new_pod_steps(project, p, "replaced pod"),
+        ]
+    if p.action is Action.REMOVE:
+        return [
+            Step(StepKind.STOP_POD, p.name, p.cause, timeout=p.stop_timeout),
+            Step(StepKind.REMOVE_POD, p.name, f"{p.cause}; volumes are kept"),
+        ]
+    # The pod stays: change its containers, then start what must run.
+    steps: list[Step] = []
+    start_each = p.running and p.action is not Action.START
+    for c in p.containers:
+        if c.action is Action.REMOVE:
+            steps.append(Step(StepKind.REMOVE_CONTAINER, c.name, c.cause, timeout=p.stop_timeout))
+        elif c.action is Action.RECREATE:
+            steps.append(Step(StepKind.REMOVE_CONTAINER, c.name, f"recreate: {c.cause}", timeout=p.stop_timeout))
+            steps.append(_create_container(project, p, c, f"recreate: {c.cause}"))
+            if start_each:
+                steps.append(Step(StepKind.START_CONTAINER, c.name, f"recreate: {c.cause}"))
+        elif c.action is Action.CREATE:
+            steps.append(_create_container(project, p, c, c.cause))
+            if start_each:
+                steps.append(Step(StepKind.START_CONTAINER, c.name, c.cause))
+        elif c.action is Action.START and start_each:
+            steps.append(Step(StepKind.START_CONTAINER, c.name, c.cause))
+    if p.action is Action.START:
+        steps.append(Step(StepKind.START_POD, p.name, p.cause))
+    return steps
+
+
+def deletion(project: str, pods: list[tuple[str, int]], volumes: list[str]) -> Plan:
+    """Steps that remove the named pods (stop, then remove) and volumes."""
+    steps: list[Step] = []
+    for name, timeout in sorted(pods):
+        steps.append(Step(StepKind.STOP_POD, name, "podspec delete", timeout=timeout))
+        steps.append(Step(StepKind.REMOVE_POD, name, "podspec delete"))
+    for name in sorted(volumes):
+        steps.append(Step(StepKind.REMOVE_VOLUME, name, "podspec delete --volumes"))
+    return Plan(project=project, steps=tuple(steps))

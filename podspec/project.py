@@ -1,0 +1,41 @@
+"""The project name: --project, else $PODSPEC_PROJECT, else the directory of the first manifest.
+
+docker compose's rule. Normalized like compose: lower case; characters other than a-z, 0-9, `-`
+and `_` dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Mapping
+
+from podspec.errors import PodspecError
+
+_INVALID = re.compile(r"[^a-z0-9_-]")
+
+
+def normalize(name: str) -> str:
+    return _INVALID.sub("", name.lower())
+
+
+def resolve(flag: str | None, env: Mapping[str, str], paths: list[str] | tuple[str, ...], cwd: Path) -> str:
+    if flag:
+        source, raw = "--project", flag
+    elif env.get("PODSPEC_PROJECT"):
+        source, raw = "$PODSPEC_PROJECT", env["PODSPEC_PROJECT"]
+    else:
+        first = next((p for p in paths if p != "-"), None)
+        if first is None:
+            source, raw = "the current directory", cwd.name
+        else:
+            path = (cwd / first).resolve()
+            directory = path if path.is_dir() else path.parent
+            source, raw = f"the directory of {first}", directory.name
+    name = normalize(raw)
+    if not name:
+        raise PodspecError(
+            f"cannot make a project name from {raw!r} ({source})",
+            "pass --project NAME or set PODSPEC_PROJECT (letters, digits, - and _)",
+        )
+    return name

@@ -1,0 +1,36 @@
+"""Podman's rules, as data: which changes a running pod can take and which force a replacement.
+
+The diff consults these to say each change's consequence; the planner to order the steps.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Pod intent fields that Podman cannot change on an existing pod, and why.
+REPLACE_REASONS: dict[str, str] = {
+    "ports": "ports are published by the pod's infra container and cannot change after the pod is created",
+    "hostname": "the hostname belongs to the pod's infra container and cannot change after the pod is created",
+    "hostNetwork": "the network namespace is set when the pod is created",
+    "hostAliases": "/etc/hosts entries belong to the pod's infra container and cannot change after creation",
+    "labels": "Podman cannot change a pod's labels in place",
+    "initContainers": "an init container cannot be added to or changed in a running pod",
+    "initContainerType": "an init container cannot be added to or changed in a running pod",
+}
+DEFAULT_REPLACE_REASON = "Podman cannot change this pod setting in place"
+
+# Shortest stop timeout used when podspec stops a pod it is about to remove (seconds). Podman's pod
+# stop endpoint treats 0 as its 10 s default, so 1 is the floor.
+MIN_STOP_TIMEOUT = 1
+
+# Environment variables whose values are never shown.
+SECRET_NAME = re.compile(r"PASSW|TOKEN|SECRET|KEY|CREDENTIAL|PRIVATE|AUTH|CERT|SALT", re.IGNORECASE)
+REDACTED = "(redacted)"
+
+
+def replace_reason(field: str) -> str:
+    return REPLACE_REASONS.get(field, DEFAULT_REPLACE_REASON)
+
+
+def looks_secret(name: str) -> bool:
+    return bool(SECRET_NAME.search(name))

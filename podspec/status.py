@@ -1,0 +1,63 @@
+"""Status: the managed pods on the host, their state, and drift from what their labels promise (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from podspec import labels as L
+from podspec.intent import container_name
+from podspec.observed import ContainerState, ObservedState, PodStatus
+
+
+@dataclass(frozen=True)
+class ContainerLine:
+    name: str
+    role: str
+    state: str
+    image: str
+
+
+@dataclass(frozen=True)
+class PodReport:
+    name: str
+    project: str
+    status: str
+    containers: tuple[ContainerLine, ...]
+    drift: tuple[str, ...]
+
+
+def report(observed: ObservedState, project: str | None = None) -> tuple[PodReport, ...]:
+    reports = []
+    for pod in observed.pods:
+        if not pod.managed or (project is not None and pod.project != project):
+            continue
+        drift = []
+        if pod.status not in (PodStatus.RUNNING,):
+            drift.append(f"pod is {pod.status.value.lower()}")
+        present = {c.name: c for c in observed.containers_of(pod)}
+        promised = [n for n in pod.labels.get(L.CONTAINERS, "").split(",") if n]
+        init_type = pod.labels.get(L.INIT_TYPE, "once")
+        lines = []
+        for c in present.values():
+            role = c.labels.get(L.ROLE, "unmanaged")
+            lines.append(ContainerLine(c.name, role, c.state.value, c.image))
+            if not c.managed:
+                drift.append(f"container {c.name} was added by hand")
+            elif role != "init" and c.state is not ContainerState.RUNNING and pod.status is PodStatus.DEGRADED:
+                drift.append(f"container {c.name} is {c.state.value}")
+        init_names = set((L.last_applied(pod.labels) or {}).get("initContainers", {}))
+        for short in promised:
+            full = container_name(pod.name, short)
+            if full in present:
+                continue
+            if short in init_names and init_type == "once":
+                continue  # "once" init containers are removed by Podman after their run
+            drift.append(f"container {full} is missing")
+        spec = L.last_applied(pod.labels) or {}
+        infra = observed.infra_of(pod)
+        if infra is not None and tuple(sorted(infra.ports)) != tuple(spec.get("ports", [])):
+            drift.append(f"published ports {list(infra.ports)} differ from {spec.get('ports', [])}")
+        reports.append(
+            PodReport(pod.name, pod.project or "", pod.status.value, tuple(sorted(lines, key=lambda x: x.name)), tuple(drift))
+        )
+    return tuple(sorted(reports, key=lambda r: (r.project, r.name)))
