@@ -45,7 +45,7 @@ class PodmanEngine:
 
     # ------------------------------------------------------------------------------- plumbing
 
-    def _call(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
+    def call(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
         import requests
 
         try:
@@ -70,9 +70,9 @@ class PodmanEngine:
 
     def observe(self) -> ObservedState:
         """The whole host in four list calls, however many pods there are."""
-        pods = self._call("get", "/pods/json", "list pods") or []
-        containers = self._call("get", "/containers/json", "list containers", params={"all": "true"}) or []
-        volumes = self._call("get", "/volumes/json", "list volumes") or []
+        pods = self.call("get", "/pods/json", "list pods") or []
+        containers = self.call("get", "/containers/json", "list containers", params={"all": "true"}) or []
+        volumes = self.call("get", "/volumes/json", "list volumes") or []
         return ObservedState(
             pods=tuple(sorted((_pod(p) for p in pods), key=lambda p: p.name)),
             containers=tuple(sorted((_container(c) for c in containers), key=lambda c: c.name)),
@@ -82,63 +82,63 @@ class PodmanEngine:
         )
 
     def images(self) -> tuple[ObservedImage, ...]:
-        images = self._call("get", "/images/json", "list images") or []
+        images = self.call("get", "/images/json", "list images") or []
         return tuple(
             ObservedImage(i["Id"], tuple(sorted(set(i.get("Names") or []) | set(i.get("RepoTags") or []))))
             for i in images
         )
 
     def inspect_pod(self, name: str) -> dict:
-        return self._call("get", f"/pods/{name}/json", f"inspect pod {name}")
+        return self.call("get", f"/pods/{name}/json", f"inspect pod {name}")
 
     def inspect_container(self, name: str) -> dict:
-        return self._call("get", f"/containers/{name}/json", f"inspect container {name}")
+        return self.call("get", f"/containers/{name}/json", f"inspect container {name}")
 
     def run_healthcheck(self, name: str) -> str:
         """Run a container's health check now (no systemd timer needed); return its status."""
         try:
-            data = self._call("get", f"/containers/{name}/healthcheck", f"run the health check of {name}") or {}
+            data = self.call("get", f"/containers/{name}/healthcheck", f"run the health check of {name}") or {}
         except EngineError as error:
             return f"unknown ({error.message})"
         return str(data.get("Status", "unknown"))
 
     def version(self) -> str:
-        data = self._call("get", "/version", "read the Podman version") or {}
+        data = self.call("get", "/version", "read the Podman version") or {}
         return str(data.get("Version", "?"))
 
     # -------------------------------------------------------------------------------- writing
 
     def pull(self, reference: str) -> None:
-        self._call("post", "/images/pull", f"pull {reference}", params={"reference": reference, "quiet": "true"})
+        self.call("post", "/images/pull", f"pull {reference}", params={"reference": reference, "quiet": "true"})
 
     def run(self, step: Step) -> None:
         """Perform one plan step: exactly one Podman call."""
         kind, name = step.kind, step.target
         labels = dict(step.labels)
         if kind is StepKind.CREATE_VOLUME:
-            self._call("post", "/volumes/create", f"create volume {name}", data=json.dumps({"Name": name, "Label": labels}))
+            self.call("post", "/volumes/create", f"create volume {name}", data=json.dumps({"Name": name, "Label": labels}))
         elif kind is StepKind.CREATE_POD:
             assert step.pod is not None
-            self._call("post", "/pods/create", f"create pod {name}", data=json.dumps(pod_body(step.pod, labels)))
+            self.call("post", "/pods/create", f"create pod {name}", data=json.dumps(pod_body(step.pod, labels)))
         elif kind is StepKind.CREATE_CONTAINER:
             assert step.pod is not None and step.container is not None
             body = container_body(step.pod, step.container, step.role, labels)
-            self._call("post", "/containers/create", f"create container {name}", data=json.dumps(body))
+            self.call("post", "/containers/create", f"create container {name}", data=json.dumps(body))
         elif kind is StepKind.START_POD:
-            self._call("post", f"/pods/{name}/start", f"start pod {name}")
+            self.call("post", f"/pods/{name}/start", f"start pod {name}")
         elif kind is StepKind.START_CONTAINER:
-            self._call("post", f"/containers/{name}/start", f"start container {name}")
+            self.call("post", f"/containers/{name}/start", f"start container {name}")
         elif kind is StepKind.STOP_POD:
-            self._call("post", f"/pods/{name}/stop", f"stop pod {name}", params={"t": max(1, step.timeout)})
+            self.call("post", f"/pods/{name}/stop", f"stop pod {name}", params={"t": max(1, step.timeout)})
         elif kind is StepKind.REMOVE_POD:
-            self._call("delete", f"/pods/{name}", f"remove pod {name}", params={"force": "true"})
+            self.call("delete", f"/pods/{name}", f"remove pod {name}", params={"force": "true"})
         elif kind is StepKind.REMOVE_CONTAINER:
-            self._call(
+            self.call(
                 "delete", f"/containers/{name}", f"remove container {name}",
                 params={"force": "true", "timeout": step.timeout},
             )
         elif kind is StepKind.REMOVE_VOLUME:
-            self._call("delete", f"/volumes/{name}", f"remove volume {name}")
+            self.call("delete", f"/volumes/{name}", f"remove volume {name}")
         else:  # pragma: no cover - every kind is handled above
             raise EngineError(f"unknown step {kind}", "this is a bug in podspec")
 
