@@ -127,6 +127,8 @@ class SecurityContext:
     read_only_root_filesystem: bool = False
     allow_privilege_escalation: bool | None = None
     seccomp_profile: str | None = None  # "RuntimeDefault", "Unconfined", "Localhost:<path>"
+    proc_mount: str = ""  # "" (Default) or "Unmasked"
+    app_armor_profile: str | None = None  # "RuntimeDefault", "Unconfined", "Localhost:<profile>"
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,13 @@ class Pod:
     labels: tuple[tuple[str, str], ...] = ()  # sorted by key
     annotations: tuple[tuple[str, str], ...] = ()  # sorted; without Podman's bookkeeping ones
     locations: Locations = NOWHERE
+    # Pod-level securityContext. runAsUser, runAsGroup, runAsNonRoot and seccompProfile written
+    # there are folded into every container's SecurityContext (the container's own value wins).
+    host_pid: bool = False
+    host_ipc: bool = False
+    sysctls: tuple[tuple[str, str], ...] = ()  # sorted by name
+    supplemental_groups: tuple[int, ...] = ()  # sorted, unique
+    fs_group: int | None = None
 
     @property
     def origin(self) -> Origin:

@@ -1,0 +1,87 @@
+"""The loader: manifest files -> the frozen desired state, or every problem found in one pass.
+
+    load(["manifests/"])                      -> DesiredState
+    load(["-"], stdin=sys.stdin)              -> DesiredState
+    load(["broken.yaml"])                     raises ManifestError(problems)
+
+Stages, one module each: sources (paths -> bytes, bounded), yamlpos (bytes -> documents with
+positions; safe and bounded), schema (JSON Schema, problems at the offending node), build
+(documents -> frozen model, defaults normalized), semantics (checks across documents and files).
+The loader never imports podman or typer and never raises anything but ManifestError.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence, TextIO
+
+from podspec.errors import ManifestError, Origin, Problem
+from podspec.model import DesiredState, Pod, VolumeClaim
+
+__all__ = ["load", "ManifestError"]
+
+
+def _kind_of(data: object) -> str:
+    if isinstance(data, list):
+        return "a list"
+    if isinstance(data, str):
+        return "a string"
+    if isinstance(data, bool):
+        return "a boolean"
+    if isinstance(data, (int, float)):
+        return "a number"
+    return type(data).__name__
+
+
+def load(paths: Sequence[str], stdin: TextIO | None = None) -> DesiredState:
+    """Read, check and build every manifest under `paths` ("-" reads `stdin`).
+
+    Returns the desired state (pods and claims sorted by name, files in the order read), or
+    raises ManifestError carrying every problem found.
+    """
+    from podspec.loader import schema, semantics, sources
+    from podspec.loader.build import build
+    from podspec.loader.yamlpos import decode, parse
+
+    found, problems = sources.read(paths, stdin)
+    pods: list[Pod] = []
+    claims: list[VolumeClaim] = []
+    for source in found:
+        text, problem = decode(source.raw, source.name)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        documents, parse_problems = parse(text, source.name)
+        problems += parse_problems
+        documents = [d for d in documents if d.data is not None]
+        if not documents and not parse_problems:
+            problems.append(Problem(
+                Origin(source.name), "", "empty file: no manifest documents",
+                "add a Pod or PersistentVolumeClaim, or remove the file",
+            ))
+        for document in documents:
+            if document.problems:
+                problems += document.problems
+                continue
+            if not isinstance(document.data, dict):
+                problems.append(Problem(
+                    Origin(source.name, *document.start), "",
+                    f"a manifest document must be a mapping (apiVersion, kind, metadata, spec), got {_kind_of(document.data)}",
+                ))
+                continue
+            schema_problems = schema.check(document)
+            if schema_problems:
+                problems += schema_problems
+                continue
+            made = build(document, problems)
+            if isinstance(made, Pod):
+                pods.append(made)
+            elif isinstance(made, VolumeClaim):
+                claims.append(made)
+    problems += semantics.check(pods, claims)
+    if problems:
+        raise ManifestError(problems)
+    return DesiredState(
+        pods=tuple(sorted(pods, key=lambda p: p.name)),
+        claims=tuple(sorted(claims, key=lambda c: c.name)),
+        files=tuple(s.name for s in found),
+    )

@@ -1,0 +1,309 @@
+"""Schema-valid documents -> the frozen desired model, with every default normalized once.
+
+Normalization (so that the same intent written two ways compares equal):
+- image without tag or digest gets `:latest`; imagePullPolicy defaults as in Kubernetes;
+- protocol defaults to TCP; hostIP "0.0.0.0" becomes "" (every address);
+- capabilities are upper case, without `CAP_`, sorted and unique;
+- cpu becomes millicores and memory bytes (rounded up);
+- labels and annotations become sorted pairs; Podman's bookkeeping annotations (written by
+  `podman kube generate`) are dropped, and the init-container-type annotation becomes
+  `Pod.init_container_type`;
+- pod-level runAsUser, runAsGroup, runAsNonRoot and seccompProfile are folded into every
+  container that does not set its own.
+
+What the schema cannot say is reported here as a Problem: a probe or a volume with no source or
+more than one, an invalid IP address, a quantity out of range, a Localhost profile without a
+profile, an unsupported init-container type.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from types import MappingProxyType
+from typing import Any
+
+from podspec.errors import Origin, Problem
+from podspec.loader import images, quantity
+from podspec.loader.yamlpos import Document, dotted
+from podspec.model import (
+    INIT_TYPE_ANNOTATION,
+    Container,
+    EnvVar,
+    FieldPath,
+    HostAlias,
+    InitContainerType,
+    Locations,
+    Pod,
+    PortMapping,
+    Probe,
+    ProbeHandler,
+    Protocol,
+    PullPolicy,
+    Resources,
+    RestartPolicy,
+    SecurityContext,
+    Volume,
+    VolumeClaim,
+    VolumeKind,
+    VolumeMount,
+)
+
+# Annotations `podman kube generate` writes to record how it made the containers; no desired state.
+BOOKKEEPING_PREFIXES = (
+    "io.kubernetes.cri-o.",
+    "io.podman.annotations.autoremove/",
+    "io.podman.annotations.privileged/",
+    "io.podman.annotations.publish-all/",
+    "io.podman.annotations.init/",
+)
+# Podman volume options podspec does not apply yet: refused rather than ignored.
+VOLUME_OPTION_PREFIX = "volume.podman.io/"
+PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket")
+VOLUME_SOURCES = ("persistentVolumeClaim", "hostPath", "emptyDir")
+
+
+def is_bookkeeping(annotation: str) -> bool:
+    return annotation.startswith(BOOKKEEPING_PREFIXES)
+
+
+class _Builder:
+    """Builds the model of one document and collects the problems found on the way."""
+
+    def __init__(self, document: Document, problems: list[Problem]) -> None:
+        self.document = document
+        self.problems = problems
+        self.failed = False
+
+    def problem(self, path: FieldPath, message: str, hint: str = "", key: bool = False) -> None:
+        where = self.document.key_at(path) if key else self.document.value_at(path)
+        self.problems.append(Problem(Origin(self.document.file, *where), dotted(path), message, hint))
+        self.failed = True
+
+    def locations(self) -> Locations:
+        return Locations(self.document.file, MappingProxyType(self.document.positions()))
+
+    # -- Pod -------------------------------------------------------------------------------
+
+    def pod(self, data: dict[str, Any]) -> Pod:
+        meta, spec = data["metadata"], data["spec"]
+        annotations: dict[str, str] = meta.get("annotations", {})
+        init_type = annotations.get(INIT_TYPE_ANNOTATION, InitContainerType.ONCE.value)
+        if init_type not in {t.value for t in InitContainerType}:
+            self.problem(
+                ("metadata", "annotations", INIT_TYPE_ANNOTATION), f"unsupported init container type {init_type!r}",
+                "supported values: once, always",
+            )
+            init_type = InitContainerType.ONCE.value
+        pod_security: dict[str, Any] = spec.get("securityContext", {})
+        return Pod(
+            name=meta["name"],
+            containers=tuple(
+                self.container(c, ("spec", "containers", i), pod_security) for i, c in enumerate(spec["containers"])
+            ),
+            init_containers=tuple(
+                self.container(c, ("spec", "initContainers", i), pod_security)
+                for i, c in enumerate(spec.get("initContainers", ()))
+            ),
+            init_container_type=InitContainerType(init_type),
+            volumes=tuple(self.volume(v, ("spec", "volumes", i)) for i, v in enumerate(spec.get("volumes", ()))),
+            restart_policy=RestartPolicy(spec.get("restartPolicy", RestartPolicy.ALWAYS.value)),
+            hostname=spec.get("hostname", ""),
+            host_network=spec.get("hostNetwork", False),
+            termination_grace_period_seconds=int(spec.get("terminationGracePeriodSeconds", 30)),
+            host_aliases=tuple(
+                self.host_alias(a, ("spec", "hostAliases", i)) for i, a in enumerate(spec.get("hostAliases", ()))
+            ),
+            labels=tuple(sorted(meta.get("labels", {}).items())),
+            annotations=tuple(sorted(
+                (k, v) for k, v in annotations.items() if k != INIT_TYPE_ANNOTATION and not is_bookkeeping(k)
+            )),
+            locations=self.locations(),
+            host_pid=spec.get("hostPID", False),
+            host_ipc=spec.get("hostIPC", False),
+            sysctls=self.sysctls(pod_security.get("sysctls", ()), ("spec", "securityContext", "sysctls")),
+            supplemental_groups=tuple(sorted({int(g) for g in pod_security.get("supplementalGroups", ())})),
+            fs_group=_int_or_none(pod_security.get("fsGroup")),
+        )
+
+    def sysctls(self, items: Any, path: FieldPath) -> tuple[tuple[str, str], ...]:
+        seen: dict[str, str] = {}
+        for i, item in enumerate(items):
+            if item["name"] in seen:
+                self.problem(path + (i, "name"), f"sysctl {item['name']} is set twice", "keep one")
+            seen[item["name"]] = item["value"]
+        return tuple(sorted(seen.items()))
+
+    def host_alias(self, raw: dict[str, Any], path: FieldPath) -> HostAlias:
+        self.ip(raw["ip"], path + ("ip",), allow_empty=False)
+        return HostAlias(ip=raw["ip"], hostnames=tuple(raw["hostnames"]))
+
+    def ip(self, text: str, path: FieldPath, allow_empty: bool) -> None:
+        if text == "" and allow_empty:
+            return
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            self.problem(path, f"{text!r} is not an IP address", "write an IPv4 or IPv6 address, e.g. 127.0.0.1")
+
+    # -- Container -------------------------------------------------------------------------
+
+    def container(self, raw: dict[str, Any], path: FieldPath, pod_security: dict[str, Any]) -> Container:
+        written_image: str = raw["image"]
+        policy = raw.get("imagePullPolicy")
+        return Container(
+            name=raw["name"],
+            image=images.normalize(written_image),
+            pull_policy=PullPolicy(policy) if policy else images.default_pull_policy(written_image),
+            command=tuple(raw.get("command", ())),
+            args=tuple(raw.get("args", ())),
+            working_dir=raw.get("workingDir", ""),
+            env=tuple(EnvVar(e["name"], e.get("value", "")) for e in raw.get("env", ())),
+            ports=tuple(self.port(p, path + ("ports", i)) for i, p in enumerate(raw.get("ports", ()))),
+            volume_mounts=tuple(
+                VolumeMount(
+                    name=m["name"], mount_path=m["mountPath"], read_only=m.get("readOnly", False),
+                    sub_path=m.get("subPath", ""),
+                )
+                for m in raw.get("volumeMounts", ())
+            ),
+            resources=self.resources(raw.get("resources", {}), path + ("resources",)),
+            security=self.security(raw.get("securityContext", {}), path + ("securityContext",), pod_security),
+            liveness_probe=self.probe(raw["livenessProbe"], path + ("livenessProbe",)) if "livenessProbe" in raw else None,
+            stdin=raw.get("stdin", False),
+            tty=raw.get("tty", False),
+        )
+
+    def port(self, raw: dict[str, Any], path: FieldPath) -> PortMapping:
+        host_ip = raw.get("hostIP", "")
+        self.ip(host_ip, path + ("hostIP",), allow_empty=True)
+        return PortMapping(
+            container_port=int(raw["containerPort"]),
+            host_port=_int_or_none(raw.get("hostPort")),
+            host_ip="" if host_ip == "0.0.0.0" else host_ip,
+            protocol=Protocol(raw.get("protocol", Protocol.TCP.value)),
+        )
+
+    def resources(self, raw: dict[str, Any], path: FieldPath) -> Resources:
+        values: dict[str, int | None] = {}
+        for group in ("limits", "requests"):
+            for name, convert in (("cpu", quantity.to_millis), ("memory", quantity.to_bytes)):
+                written = raw.get(group, {}).get(name)
+                values[f"{name}_{group}"] = None
+                if written is None:
+                    continue
+                try:
+                    values[f"{name}_{group}"] = convert(written)
+                except quantity.QuantityError as error:
+                    self.problem(path + (group, name), f"invalid {name} quantity {written!r}: {error}")
+        return Resources(
+            cpu_limit_millis=values["cpu_limits"], memory_limit_bytes=values["memory_limits"],
+            cpu_request_millis=values["cpu_requests"], memory_request_bytes=values["memory_requests"],
+        )
+
+    def security(self, raw: dict[str, Any], path: FieldPath, pod: dict[str, Any]) -> SecurityContext:
+        def inherited(name: str) -> Any:
+            return raw[name] if name in raw else pod.get(name)
+
+        seccomp_path = path + ("seccompProfile",) if "seccompProfile" in raw else ("spec", "securityContext", "seccompProfile")
+        capabilities = raw.get("capabilities", {})
+        return SecurityContext(
+            privileged=raw.get("privileged", False),
+            capabilities_add=_capabilities(capabilities.get("add", ())),
+            capabilities_drop=_capabilities(capabilities.get("drop", ())),
+            run_as_user=_int_or_none(inherited("runAsUser")),
+            run_as_group=_int_or_none(inherited("runAsGroup")),
+            run_as_non_root=inherited("runAsNonRoot"),
+            read_only_root_filesystem=raw.get("readOnlyRootFilesystem", False),
+            allow_privilege_escalation=raw.get("allowPrivilegeEscalation"),
+            seccomp_profile=self.profile(inherited("seccompProfile"), seccomp_path),
+            proc_mount="" if raw.get("procMount", "Default") == "Default" else raw["procMount"],
+            app_armor_profile=self.profile(raw.get("appArmorProfile"), path + ("appArmorProfile",)),
+        )
+
+    def profile(self, raw: dict[str, Any] | None, path: FieldPath) -> str | None:
+        if raw is None:
+            return None
+        kind, local = raw["type"], raw.get("localhostProfile")
+        if kind == "Localhost":
+            if not local:
+                self.problem(path, "type Localhost needs localhostProfile", "name the profile in localhostProfile")
+                return kind
+            return f"Localhost:{local}"
+        if local is not None:
+            self.problem(path + ("localhostProfile",), f"localhostProfile is only used with type Localhost, not {kind}")
+        return kind
+
+    def probe(self, raw: dict[str, Any], path: FieldPath) -> Probe | None:
+        handlers = [h for h in PROBE_HANDLERS if h in raw]
+        if len(handlers) != 1:
+            self.problem(
+                path, "a probe needs exactly one of exec, httpGet, tcpSocket"
+                + (f"; found {', '.join(handlers)}" if handlers else ""),
+            )
+            return None
+        handler = handlers[0]
+        body = raw[handler]
+        timings = {
+            name: int(raw[key])
+            for name, key in (
+                ("initial_delay_seconds", "initialDelaySeconds"), ("period_seconds", "periodSeconds"),
+                ("timeout_seconds", "timeoutSeconds"), ("success_threshold", "successThreshold"),
+                ("failure_threshold", "failureThreshold"),
+            )
+            if key in raw
+        }
+        return Probe(
+            handler=ProbeHandler(handler),
+            command=tuple(body.get("command", ())),
+            path=body.get("path", ""),
+            port=_int_or_none(body.get("port")),
+            host=body.get("host", ""),
+            scheme=body.get("scheme", "HTTP"),
+            **timings,
+        )
+
+    # -- Volumes ---------------------------------------------------------------------------
+
+    def volume(self, raw: dict[str, Any], path: FieldPath) -> Volume:
+        sources = [s for s in VOLUME_SOURCES if s in raw]
+        if len(sources) != 1:
+            self.problem(
+                path, "a volume needs exactly one of persistentVolumeClaim, hostPath, emptyDir"
+                + (f"; found {', '.join(sources)}" if sources else ""),
+            )
+            return Volume(name=raw["name"], kind=VolumeKind.EMPTY_DIR)
+        kind = VolumeKind(sources[0])
+        body = raw[sources[0]]
+        if kind is VolumeKind.CLAIM:
+            return Volume(name=raw["name"], kind=kind, claim_name=body["claimName"], read_only=body.get("readOnly", False))
+        if kind is VolumeKind.HOST_PATH:
+            return Volume(name=raw["name"], kind=kind, host_path=body["path"], host_path_type=body.get("type", ""))
+        return Volume(name=raw["name"], kind=kind)
+
+    # -- PersistentVolumeClaim -------------------------------------------------------------
+
+    def claim(self, data: dict[str, Any]) -> VolumeClaim:
+        meta = data["metadata"]
+        for key in meta.get("annotations", {}):
+            if key.startswith(VOLUME_OPTION_PREFIX):
+                self.problem(
+                    ("metadata", "annotations", key), f"Podman volume option {key} is not supported",
+                    "remove it; podspec creates local named volumes", key=True,
+                )
+        return VolumeClaim(name=meta["name"], labels=tuple(sorted(meta.get("labels", {}).items())), locations=self.locations())
+
+
+def build(document: Document, problems: list[Problem]) -> Pod | VolumeClaim | None:
+    """The model of one schema-valid document; None (with problems appended) if it has errors."""
+    builder = _Builder(document, problems)
+    data = document.data
+    made = builder.pod(data) if data["kind"] == "Pod" else builder.claim(data)
+    return None if builder.failed else made
+
+
+def _capabilities(names: Any) -> tuple[str, ...]:
+    return tuple(sorted({n.upper().removeprefix("CAP_") for n in names}))
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,237 @@
+"""Semantic checks: what a schema cannot say, over the built models of every file at once.
+
+- pod names unique across all files; PersistentVolumeClaim names unique;
+- container names unique within a pod (init containers included), and the Podman container
+  names `<pod>-<container>` unique across pods;
+- volume names unique within a pod; every volumeMount names a declared volume; mount paths
+  unique within a container;
+- env var names unique within a container (a later duplicate is an error: Kubernetes keeps the
+  last one silently, which hides mistakes);
+- resource requests not above limits;
+- label keys and values, and annotation keys, valid for Kubernetes;
+- with hostNetwork, a hostPort equals its containerPort;
+- no two pods, containers or port entries claim the same hostIP/hostPort/protocol (hostIP ""
+  means every address and clashes with any address on that port and protocol; with hostNetwork
+  the containerPort itself is taken on the host).
+
+Each problem points at the later of two clashing nodes, and its hint names the first.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from podspec.errors import Origin, Problem
+from podspec.loader.yamlpos import dotted
+from podspec.model import Container, FieldPath, Pod, Protocol, VolumeClaim
+
+_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+_PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def check(pods: Iterable[Pod], claims: Iterable[VolumeClaim]) -> list[Problem]:
+    """Every semantic problem of the whole desired state."""
+    pods, claims = list(pods), list(claims)
+    problems: list[Problem] = []
+    problems += _unique_objects(pods, "pod")
+    problems += _unique_objects(claims, "PersistentVolumeClaim")
+    problems += _unique_container_names(pods)
+    for pod in pods:
+        problems += _pod(pod)
+    for claim in claims:
+        problems += _metadata(claim.labels, (), claim.locations.of, claim.locations.file)
+    problems += _host_ports(pods)
+    return problems
+
+
+def _problem(pod_or_claim: Pod | VolumeClaim, path: FieldPath, message: str, hint: str = "") -> Problem:
+    return Problem(pod_or_claim.locations.of(path), dotted(path), message, hint)
+
+
+def _unique_objects(objects: list, what: str) -> list[Problem]:
+    problems: list[Problem] = []
+    first: dict[str, Origin] = {}
+    for obj in objects:  # in the order read
+        origin = obj.locations.of(("metadata", "name"))
+        if obj.name in first:
+            problems.append(Problem(
+                origin, "metadata.name", f"{what} {obj.name} is defined twice",
+                f"first defined at {first[obj.name]}; rename or remove one",
+            ))
+        else:
+            first[obj.name] = origin
+    return problems
+
+
+def _containers(pod: Pod) -> Iterable[tuple[FieldPath, Container]]:
+    for i, container in enumerate(pod.init_containers):
+        yield ("spec", "initContainers", i), container
+    for i, container in enumerate(pod.containers):
+        yield ("spec", "containers", i), container
+
+
+def _unique_container_names(pods: list[Pod]) -> list[Problem]:
+    """`<pod>-<container>` is the Podman container name; pods a-b/c and a/b-c would collide."""
+    problems: list[Problem] = []
+    first: dict[str, tuple[Pod, FieldPath]] = {}
+    for pod in pods:  # in the order read
+        seen_in_pod: set[str] = set()
+        for path, container in _containers(pod):
+            if container.name in seen_in_pod:
+                continue  # reported by _pod
+            seen_in_pod.add(container.name)
+            full = f"{pod.name}-{container.name}"
+            if full in first and first[full][0].name != pod.name:
+                other, other_path = first[full]
+                problems.append(_problem(
+                    pod, path + ("name",), f"the Podman container name {full} is also used by pod {other.name}",
+                    f"see {other.locations.of(other_path + ('name',))}; rename a pod or a container",
+                ))
+            first.setdefault(full, (pod, path))
+    return problems
+
+
+def _pod(pod: Pod) -> list[Problem]:
+    problems: list[Problem] = []
+    problems += _metadata(pod.labels, pod.annotations, pod.locations.of, pod.locations.file)
+    names: dict[str, FieldPath] = {}
+    for path, container in _containers(pod):
+        if container.name in names:
+            problems.append(_problem(
+                pod, path + ("name",), f"container name {container.name} is used twice in pod {pod.name}",
+                f"first used at {pod.locations.of(names[container.name] + ('name',))}; "
+                "init containers and containers share one namespace",
+            ))
+        else:
+            names[container.name] = path
+    volumes: dict[str, int] = {}
+    for i, volume in enumerate(pod.volumes):
+        if volume.name in volumes:
+            problems.append(_problem(
+                pod, ("spec", "volumes", i, "name"), f"volume name {volume.name} is declared twice",
+                f"first declared at {pod.locations.of(('spec', 'volumes', volumes[volume.name], 'name'))}",
+            ))
+        else:
+            volumes[volume.name] = i
+    for path, container in _containers(pod):
+        problems += _container(pod, path, container, sorted(volumes))
+    return problems
+
+
+def _container(pod: Pod, path: FieldPath, container: Container, volumes: list[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    mount_paths: dict[str, int] = {}
+    for i, mount in enumerate(container.volume_mounts):
+        where = path + ("volumeMounts", i)
+        if mount.name not in volumes:
+            close = difflib.get_close_matches(mount.name, volumes, n=1) if len(mount.name) <= 100 else []
+            if close:
+                hint = f"did you mean {close[0]}?"
+            elif volumes:
+                hint = f"declared volumes: {', '.join(volumes)}"
+            else:
+                hint = "declare it under spec.volumes"
+            problems.append(_problem(pod, where + ("name",), f"volume {mount.name} is not declared in spec.volumes", hint))
+        if mount.mount_path in mount_paths:
+            problems.append(_problem(
+                pod, where + ("mountPath",), f"mountPath {mount.mount_path} is mounted twice in container {container.name}",
+                f"first at {pod.locations.of(path + ('volumeMounts', mount_paths[mount.mount_path], 'mountPath'))}",
+            ))
+        else:
+            mount_paths[mount.mount_path] = i
+    env: dict[str, int] = {}
+    for i, var in enumerate(container.env):
+        if var.name in env:
+            problems.append(_problem(
+                pod, path + ("env", i, "name"), f"env var {var.name} is set twice in container {container.name}",
+                f"first set at {pod.locations.of(path + ('env', env[var.name], 'name'))}; keep one",
+            ))
+        else:
+            env[var.name] = i
+    resources = container.resources
+    for name, request, limit in (
+        ("cpu", resources.cpu_request_millis, resources.cpu_limit_millis),
+        ("memory", resources.memory_request_bytes, resources.memory_limit_bytes),
+    ):
+        if request is not None and limit is not None and request > limit:
+            problems.append(_problem(
+                pod, path + ("resources", "requests", name), f"{name} request is above its limit",
+                "a request must be less than or equal to the limit",
+            ))
+    if pod.host_network:
+        for i, port in enumerate(container.ports):
+            if port.host_port is not None and port.host_port != port.container_port:
+                problems.append(_problem(
+                    pod, path + ("ports", i, "hostPort"),
+                    f"with hostNetwork, hostPort {port.host_port} must equal containerPort {port.container_port}",
+                    "omit hostPort; with hostNetwork the containerPort is opened on the host",
+                ))
+    return problems
+
+
+def _metadata(labels: tuple, annotations: tuple, where, file: str) -> list[Problem]:
+    problems: list[Problem] = []
+    for group, pairs in (("labels", labels), ("annotations", annotations)):
+        for key, value in pairs:
+            path = ("metadata", group, key)
+            error = _key_error(key)
+            if error:
+                problems.append(Problem(where(path), dotted(path), f"invalid {group[:-1]} key {key!r}: {error}"))
+            if group == "labels" and value and (len(value) > 63 or not _NAME.fullmatch(value)):
+                problems.append(Problem(
+                    where(path), dotted(path), f"invalid label value {value[:80]!r}",
+                    "at most 63 characters: letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
+                ))
+    return problems
+
+
+def _key_error(key: str) -> str:
+    prefix, _, name = key.rpartition("/")
+    if "/" in key and (len(prefix) > 253 or not _PREFIX.fullmatch(prefix)):
+        return "the prefix before '/' must be a lowercase DNS subdomain"
+    if not name or len(name) > 63 or not _NAME.fullmatch(name):
+        return "the name must be 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+    return ""
+
+
+@dataclass(frozen=True)
+class _Claim:
+    pod: Pod
+    container: str
+    path: FieldPath
+    host_ip: str
+    host_port: int
+    protocol: Protocol
+
+    def where(self) -> Origin:
+        return self.pod.locations.of(self.path)
+
+
+def _host_ports(pods: list[Pod]) -> list[Problem]:
+    by_port: dict[tuple[int, Protocol], list[_Claim]] = {}
+    for pod in pods:  # in the order read
+        for path, container in _containers(pod):
+            for i, port in enumerate(container.ports):
+                host_port = port.host_port if port.host_port is not None else (port.container_port if pod.host_network else None)
+                if host_port is None:
+                    continue
+                key = "hostPort" if port.host_port is not None else "containerPort"
+                claim = _Claim(pod, container.name, path + ("ports", i, key), port.host_ip, host_port, port.protocol)
+                by_port.setdefault((host_port, port.protocol), []).append(claim)
+    problems: list[Problem] = []
+    for (host_port, protocol), claims in sorted(by_port.items(), key=lambda item: (item[0][0], item[0][1].value)):
+        for n, claim in enumerate(claims):
+            for earlier in claims[:n]:
+                if claim.host_ip and earlier.host_ip and claim.host_ip != earlier.host_ip:
+                    continue
+                address = f"{claim.host_ip or '*'}:{host_port}/{protocol.value}"
+                problems.append(Problem(
+                    claim.where(), dotted(claim.path),
+                    f"host port {address} is already claimed by pod {earlier.pod.name}, container {earlier.container}",
+                    f"see {earlier.where()}; use another hostPort or hostIP",
+                ))
+                break
+    return problems
