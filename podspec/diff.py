@@ -361,7 +361,7 @@ def _diff_containers(
         name = container_name(pod.name, c.name)
         found = present.get(name)
         if found is None:
-            diffs.append(ContainerDiff(name, Action.CREATE, "not on the host (removed by hand?)", intent=c))
+            diffs.append(ContainerDiff(name, Action.CREATE, "missing from the pod", intent=c))
             continue
         if not found.managed:
             diffs.append(ContainerDiff(name, Action.RECREATE, "made by hand, not by podspec", intent=c))

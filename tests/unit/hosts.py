@@ -1,0 +1,95 @@
+"""Plain-data hosts for unit tests of the pure core: the ObservedState podspec would find after
+applying a desired state, built with the same labels the planner gives objects."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from podspec import labels as L
+from podspec.intent import container_name, pod_intent
+from podspec.model import (
+    Container, DesiredState, EnvVar, InitContainerType, Pod, PortMapping, PullPolicy, Volume, VolumeClaim,
+    VolumeKind, VolumeMount,
+)
+from podspec.observed import (
+    ContainerState, ObservedContainer, ObservedImage, ObservedPod, ObservedState, ObservedVolume, PodStatus,
+)
+
+HTDOCS = (VolumeMount("webserver-data-pvc", "/usr/local/apache2/htdocs"),)
+SIDECAR = 'while true; do echo "Index Updated @$(date)" >> /usr/local/apache2/htdocs/index.html; sleep 10; done'
+IMAGES = (
+    ObservedImage("a" * 64, ("docker.io/library/alpine:latest",)),
+    ObservedImage("b" * 64, ("docker.io/library/busybox:latest",)),
+    ObservedImage("c" * 64, ("docker.io/library/httpd:2.4",)),
+)
+
+
+def webserver(port: int = 8080, sidecar: str = SIDECAR, **changes) -> Pod:
+    pod = Pod(
+        name="dynamic-webserver",
+        labels=(("app", "dynamic-webserver"),),
+        init_container_type=InitContainerType.ALWAYS,
+        termination_grace_period_seconds=2,
+        init_containers=(
+            Container(
+                "apache-httpd-init", "docker.io/library/busybox:latest", PullPolicy.ALWAYS,
+                command=("sh", "-c", 'echo "Static Website Init" > /usr/local/apache2/htdocs/index.html'),
+                volume_mounts=HTDOCS,
+            ),
+        ),
+        containers=(
+            Container("apache-httpd", "docker.io/library/httpd:2.4", ports=(PortMapping(80, port),), volume_mounts=HTDOCS),
+            Container(
+                "apache-httpd-index-updater", "docker.io/library/alpine:latest", PullPolicy.ALWAYS,
+                command=("sh", "-c", sidecar), volume_mounts=HTDOCS,
+            ),
+        ),
+        volumes=(Volume("webserver-data-pvc", VolumeKind.CLAIM, claim_name="webserver-data"),),
+    )
+    return replace(pod, **changes)
+
+
+def state(*pods: Pod) -> DesiredState:
+    return DesiredState(pods=tuple(sorted(pods, key=lambda p: p.name)), claims=(VolumeClaim("webserver-data"),))
+
+
+def with_container(pod: Pod, name: str, **changes) -> Pod:
+    return replace(pod, containers=tuple(replace(c, **changes) if c.name == name else c for c in pod.containers))
+
+
+def applied(desired: DesiredState, project: str = "demo", status: PodStatus = PodStatus.RUNNING) -> ObservedState:
+    """The host right after podspec applied `desired` for `project`."""
+    pods, containers = [], []
+    for pod in desired.pods:
+        intent = pod_intent(pod)
+        pod_id = f"{pod.name}-id"
+        pods.append(ObservedPod(pod_id, pod.name, status, f"{pod_id}-infra", L.for_pod(project, intent)))
+        ports = tuple(intent.spec.get("ports", ()))
+        containers.append(ObservedContainer(
+            f"{pod_id}-infra", f"{pod_id[:12]}-infra", pod_id, pod.name, ContainerState.RUNNING,
+            "localhost/podman-pause", "p" * 64, is_infra=True, labels=L.for_pod(project, intent), ports=ports,
+        ))
+        for c in intent.containers:
+            running = c.role.value == "container" and status is PodStatus.RUNNING
+            containers.append(ObservedContainer(
+                f"{pod.name}-{c.name}-id", container_name(pod.name, c.name), pod_id, pod.name,
+                ContainerState.RUNNING if running else ContainerState.EXITED,
+                c.image, _image_id(c.image), labels=L.for_container(project, pod.name, c),
+            ))
+    volumes = [ObservedVolume(v, L.for_volume(project)) for v in desired.volume_names()]
+    return ObservedState(tuple(pods), tuple(containers), tuple(volumes), IMAGES)
+
+
+def _image_id(reference: str) -> str:
+    return next(i.id for i in IMAGES if reference in i.names)
+
+
+def without_container(observed: ObservedState, name: str) -> ObservedState:
+    return replace(observed, containers=tuple(c for c in observed.containers if c.name != name))
+
+
+def with_state(observed: ObservedState, name: str, state: ContainerState) -> ObservedState:
+    return replace(observed, containers=tuple(replace(c, state=state) if c.name == name else c for c in observed.containers))
+
+
+__all__ = ["EnvVar", "PortMapping", "Volume", "VolumeKind", "VolumeMount", "Container"]
