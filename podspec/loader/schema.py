@@ -30,6 +30,13 @@ def schema() -> dict[str, Any]:
 
 
 @functools.cache
+def _is_valid() -> Any:
+    from podspec.loader.fastcheck import compile_schema
+
+    return compile_schema(schema())
+
+
+@functools.cache
 def _validator() -> Any:
     from jsonschema import Draft202012Validator
 
@@ -38,6 +45,8 @@ def _validator() -> Any:
 
 def check(document: Document) -> list[Problem]:
     """Every schema violation of one document, sorted, without duplicates."""
+    if _is_valid()(document.data):
+        return []  # the common case, without jsonschema's cost (and import)
     validator = _validator()
     found: dict[tuple, Problem] = {}
     for error in validator.iter_errors(document.data):
