@@ -55,7 +55,7 @@ def refresh_images(
         except PodspecError as error:
             if not need.present:
                 raise images.missing_error(need, error.message) from None
-            say(f"warning: could not pull {need.reference}; using the local image ({error.message})")
+            say(f"warning: using the local {need.reference}: {error.message}")
     if pulled:
         observed = replace(observed, images=engine.images())
     return observed

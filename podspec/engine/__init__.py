@@ -109,7 +109,11 @@ class PodmanEngine:
     # -------------------------------------------------------------------------------- writing
 
     def pull(self, reference: str) -> None:
-        self.call("post", "/images/pull", f"pull {reference}", params={"reference": reference, "quiet": "true"})
+        """Pull an image. The endpoint answers 200 and reports failure inside its JSON stream."""
+        answer = self.call("post", "/images/pull", f"pull {reference}", params={"reference": reference, "quiet": "true"})
+        for report in _json_stream(answer):
+            if report.get("error"):
+                raise EngineError(f"cannot pull {reference}: {report['error'].strip()}", "check the image name and the registry")
 
     def run(self, step: Step) -> None:
         """Perform one plan step: exactly one Podman call."""
@@ -167,6 +171,27 @@ def connect(url: str | None = None, connection: str | None = None, env: Mapping[
 
 
 # ------------------------------------------------------------------------------------ parsing
+
+
+def _json_stream(answer: Any) -> list[dict]:
+    """The objects of a concatenated JSON stream (or one decoded object)."""
+    if isinstance(answer, dict):
+        return [answer]
+    if not isinstance(answer, str):
+        return []
+    decoder, objects, index = json.JSONDecoder(), [], 0
+    text = answer.strip()
+    while index < len(text):
+        try:
+            obj, end = decoder.raw_decode(text, index)
+        except ValueError:
+            break
+        if isinstance(obj, dict):
+            objects.append(obj)
+        index = end
+        while index < len(text) and text[index].isspace():
+            index += 1
+    return objects
 
 
 def _message(response: Any) -> str:
