@@ -99,6 +99,8 @@ def _problems(error: Any, document: Document) -> Iterable[Problem]:
         yield at_value(f"unsupported {field} {_describe(instance)}", hint)
         return
     if keyword == "pattern":
+        if instance == "" and subschema.get("minLength", 0) >= 1:
+            return  # "must not be empty" says it better
         message = subschema.get("patternErrorMessage") or f"must match {rule}"
         yield at_value(f"invalid value {_describe(instance)}: {message}")
         return
