@@ -153,7 +153,7 @@ def test_locations_point_at_every_node():
     assert positions[("spec", "containers", 0, "image")] == (36, 5)  # a key: where the key is
     assert positions[("spec", "containers", 0, "ports", 0, "hostPort")] == (40, 7)
     assert positions[("spec", "containers", 0, "securityContext", "capabilities", "drop", 2)] == (47, 11)
-    assert str(pod.locations.of(("spec", "containers", 1, "image"))).endswith("tutorial-generate-kube.yaml:58:5")
+    assert str(pod.locations.of(("spec", "containers", 1, "image"))).endswith("tutorial-generate-kube.yaml:56:5")
     # a default that was not written resolves to its nearest written ancestor
     assert pod.locations.of(("spec", "containers", 0, "imagePullPolicy")).line == 36
     assert pod.origin.line == 5
