@@ -333,8 +333,9 @@ def parse(text: str, file: str) -> tuple[list[Document], list[Problem]]:
         return composer.read, [Problem(origin, "", message, hint)]
     except yaml.reader.ReaderError as error:
         line, column = _line_col(text, error.position)
+        character = chr(error.character) if isinstance(error.character, int) else error.character
         return composer.read, [Problem(
-            Origin(file, line, column), "", f"invalid YAML: character {error.character!r} is not allowed",
+            Origin(file, line, column), "", f"invalid YAML: character {character!r} is not allowed",
             "manifests are printable text",
         )]
     except (yaml.YAMLError, RecursionError, MemoryError) as error:

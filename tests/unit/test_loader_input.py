@@ -1,0 +1,137 @@
+"""Input that is not a manifest: each rejected with a clear problem, quickly, in bounded memory."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+
+from podspec.errors import ManifestError
+from podspec.loader import load
+from podspec.loader import yamlpos
+from podspec.loader.yamlpos import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
+
+
+def problems(paths, stdin=None) -> list[str]:
+    with pytest.raises(ManifestError) as caught:
+        load(paths, stdin=stdin)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_file_over_the_size_limit(tmp_path):
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"# padding\n" * (MAX_FILE_BYTES // 10 + 1))
+    assert problems([str(big)]) == [
+        f"{big}: file is 4.0 MiB, over the 4 MiB limit for a manifest file (split it into several files)",
+    ]
+
+
+def test_stdin_over_the_size_limit():
+    stream = io.TextIOWrapper(io.BytesIO(b"a" * (MAX_FILE_BYTES + 10)))
+    assert problems(["-"], stream) == [
+        "<stdin>: file is over the 4 MiB limit for a manifest file (split it into several files)",
+    ]
+
+
+def test_missing_path_and_directory_without_manifests(tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert problems([str(tmp_path / "nope.yaml"), str(tmp_path / "empty")]) == [
+        f"{tmp_path / 'empty'}: no *.yaml or *.yml files in this directory",
+        f"{tmp_path / 'nope.yaml'}: no such file or directory",
+    ]
+
+
+def test_no_paths():
+    assert problems([]) == ["<arguments>: no manifest path given (name a file, a directory or -)"]
+
+
+def test_stdin_not_given():
+    assert problems(["-"]) == ["<stdin>: standard input is not available"]
+
+
+def test_invalid_utf8_on_stdin():
+    stream = io.TextIOWrapper(io.BytesIO(b"kind: Pod\nname: \xff\n"))
+    assert problems(["-"], stream) == [
+        "<stdin>:2:7: invalid UTF-8 (byte 0xff) (manifests are UTF-8 text files; re-encode it, e.g. with iconv -t UTF-8)",
+    ]
+
+
+def test_utf16(tmp_path):
+    path = tmp_path / "u16.yaml"
+    path.write_bytes("kind: Pod\n".encode("utf-16"))
+    assert problems([str(path)]) == [f"{path}:1:1: UTF-16 text is not supported (save the file as UTF-8)"]
+
+
+def test_control_character(tmp_path):
+    path = tmp_path / "bell.yaml"
+    path.write_text("kind: Pod\nname: a\x07b\n")
+    assert problems([str(path)]) == [
+        f"{path}:2:8: invalid YAML: character '\\x07' is not allowed (manifests are printable text)",
+    ]
+
+
+def test_deep_nesting_is_rejected(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("a: " + "[" * 100 + "]" * 100 + "\n")
+    assert problems([str(path)]) == [f"{path}:1:{4 + MAX_DEPTH - 1}: nested deeper than {MAX_DEPTH} levels"]
+    path.write_text("a: " + "[" * 10_000 + "]" * 10_000 + "\n")  # libyaml's own bound stops this one earlier
+    (found,) = problems([str(path)])
+    assert found.startswith(f"{path}:1:") and "nesting depth" in found
+
+
+def test_too_many_nodes_without_aliases(tmp_path, monkeypatch):
+    assert MAX_NODES == 500_000
+    monkeypatch.setattr(yamlpos, "MAX_NODES", 1000)  # the same rule, a smaller file
+    path = tmp_path / "wide.yaml"
+    path.write_text("a: [" + "0," * 1000 + "0]\n")
+    assert problems([str(path)]) == [
+        f"{path}:1:1998: too many YAML nodes (over 1,000 in one file, aliases expanded) "
+        "(split the file; deeply nested aliases (an alias bomb) are not accepted)",
+    ]
+
+
+def test_alias_bomb_is_rejected_fast(tmp_path):
+    levels = ["a: &a [" + ",".join(['"lol"'] * 10) + "]"]
+    for n in range(1, 30):
+        prev, name = chr(ord("a") + n - 1), chr(ord("a") + n)
+        levels.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 10) + "]")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(levels) + "\n")
+    start = time.perf_counter()
+    found = problems([str(path)])
+    assert time.perf_counter() - start < 2
+    assert len(found) == 1 and "an alias bomb" in found[0]
+
+
+def test_undefined_and_recursive_alias(tmp_path):
+    path = tmp_path / "alias.yaml"
+    path.write_text("a: *nothing\nb: &self [*self]\n")
+    assert problems([str(path)]) == [
+        f"{path}:1:4: a: undefined alias *nothing (define the anchor before using it)",
+        f"{path}:2:11: b[0]: undefined alias *self (define the anchor before using it)",
+    ]
+
+
+def test_non_string_key_and_huge_number(tmp_path):
+    path = tmp_path / "keys.yaml"
+    path.write_text("? [a, b]\n: 1\nn: " + "9" * 100 + "\n")
+    assert problems([str(path)]) == [
+        f"{path}:1:3: a mapping key must be a plain string",
+        f"{path}:3:4: n: number longer than 64 characters",
+    ]
+
+
+def test_documents_before_a_syntax_error_are_still_checked(tmp_path):
+    path = tmp_path / "two.yaml"
+    path.write_text("apiVersion: v2\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, image: x}]}\n---\n[\n")
+    assert problems([str(path)]) == [
+        f'{path}:1:13: apiVersion: unsupported apiVersion "v2" (supported apiVersions: v1)',
+        f"{path}:7:1: invalid YAML: did not find expected node content (while parsing a flow node)",
+    ]
+
+
+def test_empty_documents_between_separators_are_skipped(tmp_path):
+    path = tmp_path / "seps.yaml"
+    path.write_text("---\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: v}\n---\n")
+    assert [c.name for c in load([str(path)]).claims] == ["v"]
