@@ -1,0 +1,87 @@
+"""`podspec validate`: summary and exit 0, every problem on stderr and exit 1, -o json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from podspec.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def in_repo_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+def test_valid_manifests_summary():
+    result = runner.invoke(app, ["validate", "manifests/", "tests/fixtures/valid/every-field.yaml"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "2 files, 2 pods, 2 volume claims: valid\n"
+
+
+def test_singular_summary():
+    result = runner.invoke(app, ["validate", "tests/fixtures/valid/tutorial-generate-kube.yaml"])
+    assert (result.exit_code, result.stdout) == (0, "1 file, 1 pod, 0 volume claims: valid\n")
+
+
+def test_invalid_lists_every_problem_on_stderr():
+    result = runner.invoke(app, ["validate", "tests/fixtures/invalid/unknown-field.yaml", "tests/fixtures/invalid/kind.yaml"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        'tests/fixtures/invalid/kind.yaml:2:7: kind: unsupported kind "Deployment" (supported kinds: Pod, PersistentVolumeClaim)',
+        'tests/fixtures/invalid/unknown-field.yaml:9:7: spec.containers[0].imagee: unknown field "imagee" (did you mean image?)',
+        'tests/fixtures/invalid/unknown-field.yaml:10:7: spec.containers[0].portz: unknown field "portz" (did you mean ports?)',
+        "error: 3 problems in the manifests; fix the fields named above; nothing was changed on the host",
+    ]
+
+
+def test_json_output_of_problems():
+    result = runner.invoke(app, ["validate", "-o", "json", "tests/fixtures/invalid/api-version.yaml"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == [{
+        "file": "tests/fixtures/invalid/api-version.yaml", "line": 1, "column": 13, "path": "apiVersion",
+        "message": 'unsupported apiVersion "v14l"', "hint": "supported apiVersions: v1",
+    }]
+
+
+def test_json_output_when_valid_is_an_empty_list():
+    result = runner.invoke(app, ["validate", "--output", "json", "manifests/webserver.yaml"])
+    assert (result.exit_code, json.loads(result.stdout)) == (0, [])
+
+
+def test_stdin():
+    text = (ROOT / "manifests/webserver.yaml").read_text()
+    result = runner.invoke(app, ["validate", "-"], input=text)
+    assert (result.exit_code, result.stdout) == (0, "1 file, 1 pod, 1 volume claim: valid\n")
+    result = runner.invoke(app, ["validate", "-"], input=text.replace("containerPort: 80", "containerPort: 0"))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "<stdin>:46:26: spec.containers[0].ports[0].containerPort: number 0 is below the minimum 1"
+    )
+
+
+@pytest.mark.parametrize("name", ["nul.yaml", "latin1.yaml", "alias-bomb.yaml", "malformed.yaml", "empty.yaml"])
+def test_no_traceback_for_input_that_is_not_a_manifest(name):
+    result = runner.invoke(app, ["validate", f"tests/fixtures/invalid/{name}"])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert result.stderr.startswith(f"tests/fixtures/invalid/{name}")
+
+
+def test_missing_file():
+    result = runner.invoke(app, ["validate", "nope.yaml"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == "nope.yaml: no such file or directory"
+
+
+def test_needs_a_path():
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 2  # usage error from the command line parser
