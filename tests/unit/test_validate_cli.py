@@ -20,9 +20,9 @@ def in_repo_root(monkeypatch):
 
 
 def test_valid_manifests_summary():
-    result = runner.invoke(app, ["validate", "manifests/", "tests/fixtures/valid/every-field.yaml"])
+    result = runner.invoke(app, ["validate", "tests/fixtures/valid/anchors.yaml", "tests/fixtures/valid/every-field.yaml"])
     assert result.exit_code == 0, result.output
-    assert result.stdout == "2 files, 2 pods, 2 volume claims: valid\n"
+    assert result.stdout == "2 files, 2 pods, 1 volume claim: valid\n"
 
 
 def test_singular_summary():
@@ -57,13 +57,13 @@ def test_json_output_when_valid_is_an_empty_list():
 
 
 def test_stdin():
-    text = (ROOT / "manifests/webserver.yaml").read_text()
+    text = (ROOT / "tests/fixtures/valid/tutorial-generate-kube.yaml").read_text()
     result = runner.invoke(app, ["validate", "-"], input=text)
-    assert (result.exit_code, result.stdout) == (0, "1 file, 1 pod, 1 volume claim: valid\n")
+    assert (result.exit_code, result.stdout) == (0, "1 file, 1 pod, 0 volume claims: valid\n")
     result = runner.invoke(app, ["validate", "-"], input=text.replace("containerPort: 80", "containerPort: 0"))
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == (
-        "<stdin>:46:26: spec.containers[0].ports[0].containerPort: number 0 is below the minimum 1"
+        "<stdin>:39:22: spec.containers[0].ports[0].containerPort: number 0 is below the minimum 1"
     )
 
 
