@@ -1,0 +1,87 @@
+"""Reading what `podspec export` needs about pods: inspect JSON, as Podman returns it.
+
+One pod costs: its inspect, one inspect per container (init containers included, the infra one
+left out: its ports and namespaces are in the pod's InfraConfig), one image inspect per image
+used (for the image's own Env, Cmd, Entrypoint and WorkingDir, which export leaves out), one
+volume inspect per named volume (labels), and Podman's own `kube generate` of the pod, read only
+for which containers Podman counts as init containers (Podman 4.3's inspect does not say).
+No decisions here: the exporter (podspec/exporter.py) makes them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from podspec.errors import PodspecError
+from podspec.exporter import PodData
+
+if TYPE_CHECKING:
+    from podspec.engine import PodmanEngine
+
+
+class PodNotFound(PodspecError):
+    """A pod named on the command line is not on the host."""
+
+
+def pod_names(engine: "PodmanEngine") -> tuple[str, ...]:
+    """Every pod on the host, sorted by name."""
+    return tuple(sorted(p["Name"] for p in engine.call("get", "/pods/json", "list pods") or []))
+
+
+def read_pods(engine: "PodmanEngine", names: Sequence[str]) -> tuple[PodData, ...]:
+    """Inspect data for the pods `names`, in that order; PodNotFound names every unknown one."""
+    known = set(pod_names(engine))
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise PodNotFound(
+            f"no pod named {', '.join(repr(n) for n in missing)} on {engine.endpoint.url}",
+            "pods here: " + (", ".join(sorted(known)) if known else "none") + " (see `podman pod ps`)",
+        )
+    images: dict[str, dict] = {}
+    volumes: dict[str, dict] = {}
+    return tuple(read_pod(engine, name, images, volumes) for name in names)
+
+
+def read_pod(engine: "PodmanEngine", name: str, images: dict[str, dict], volumes: dict[str, dict]) -> PodData:
+    """One pod; `images` and `volumes` are caches shared between pods (filled here)."""
+    pod = engine.inspect_pod(name)
+    infra = pod.get("InfraContainerID") or ""
+    containers = tuple(
+        engine.inspect_container(c["Id"]) for c in pod.get("Containers") or () if c.get("Id") != infra
+    )
+    for c in containers:
+        image = c.get("Image") or ""
+        if image and image not in images:
+            images[image] = inspect_image(engine, image)
+        for m in c.get("Mounts") or ():
+            if m.get("Type") == "volume" and m.get("Name") and m["Name"] not in volumes:
+                volumes[m["Name"]] = engine.call("get", f"/volumes/{m['Name']}/json", f"inspect volume {m['Name']}") or {}
+    used_images = {c.get("Image") for c in containers}
+    used_volumes = {m.get("Name") for c in containers for m in c.get("Mounts") or ()}
+    return PodData(
+        pod=pod,
+        containers=containers,
+        images={k: v for k, v in images.items() if k in used_images},
+        volumes={k: v for k, v in volumes.items() if k in used_volumes},
+        init_names=init_container_names(engine, name),
+    )
+
+
+def inspect_image(engine: "PodmanEngine", image: str) -> dict[str, Any]:
+    return engine.call("get", f"/images/{image}/json", f"inspect image {image}") or {}
+
+
+def init_container_names(engine: "PodmanEngine", pod: str) -> tuple[str, ...]:
+    """The names under spec.initContainers in Podman's own `kube generate` of the pod."""
+    import yaml
+
+    text = engine.call("get", "/generate/kube", f"generate the kube YAML of pod {pod}", params={"names": pod})
+    if not isinstance(text, str):
+        return ()
+    names: list[str] = []
+    for document in yaml.safe_load_all(text):
+        if isinstance(document, dict) and document.get("kind") == "Pod":
+            for c in (document.get("spec") or {}).get("initContainers") or ():
+                if isinstance(c, dict) and isinstance(c.get("name"), str):
+                    names.append(c["name"])
+    return tuple(names)

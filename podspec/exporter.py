@@ -1,0 +1,546 @@
+"""Export: what Podman reports about a pod -> the desired model that would make it (pure).
+
+The inverse of engine/specgen.py. Input is plain inspect JSON (see `PodData`); output is model
+`Pod`s and `VolumeClaim`s, so that whatever equals a loader default is already its default here and
+the manifest writer leaves it out. Podman's own additions are dropped: the environment the image
+sets (and `container=podman`, `TERM=xterm`, `HOME`, `HOSTNAME`), the image's command and working
+directory, Podman's bookkeeping annotations and podspec's `io.podspec.*` labels.
+
+Where a value is not kept by Podman at all, podspec's own record on the objects it created
+(the `io.podspec.*` labels: container names and order, pull policy, the image as written, volume
+names and kinds, ports without a host port) fills it in. Pods made by hand get names and shapes
+the way `podman kube generate` gives them: a claim `X` is the volume `X-pvc`, ports go on the first
+container, a container `<pod>-x` is `x`.
+
+Ordering is made deterministic where Podman's is not: environment variables by name, volume mounts
+by mount path, ports by container port.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+from podspec import labels as L
+from podspec.errors import PodspecError
+from podspec.model import (
+    INIT_TYPE_ANNOTATION,
+    Container,
+    EnvVar,
+    HostAlias,
+    InitContainerType,
+    Pod,
+    PortMapping,
+    Probe,
+    ProbeHandler,
+    Protocol,
+    PullPolicy,
+    Resources,
+    RestartPolicy,
+    SecurityContext,
+    Volume,
+    VolumeClaim,
+    VolumeKind,
+    VolumeMount,
+)
+
+Json = Mapping[str, Any]
+
+# Environment Podman adds to every container (besides the image's own).
+PODMAN_ENV = {"container": "podman", "TERM": "xterm"}
+# Container annotations Podman writes for itself; no intent.
+PODMAN_ANNOTATION_PREFIXES = (
+    "io.kubernetes.cri-o.", "io.podman.annotations.", "io.container.manager", "org.opencontainers.",
+)
+RESTART = {"always": RestartPolicy.ALWAYS, "unless-stopped": RestartPolicy.ALWAYS, "on-failure": RestartPolicy.ON_FAILURE}
+NANOS = 1_000_000_000
+_HTTP_CHECK = re.compile(r"curl -f (https?)://([^:/]+):(\d+)(/\S*) \|\| exit 1")
+_TCP_CHECK = re.compile(r"nc -z (\S+) (\d+) \|\| exit 1")
+
+
+@dataclass(frozen=True)
+class PodData:
+    """Everything export reads about one pod: plain JSON as Podman's REST API returns it."""
+
+    pod: Json  # GET /pods/{name}/json
+    containers: tuple[Json, ...]  # GET /containers/{id}/json for every container but the infra one
+    images: Mapping[str, Json] = field(default_factory=dict)  # GET /images/{id}/json, by image ID
+    volumes: Mapping[str, Json] = field(default_factory=dict)  # GET /volumes/{name}/json, by name
+    init_names: tuple[str, ...] = ()  # the containers Podman itself lists as init containers
+
+
+@dataclass(frozen=True)
+class Exported:
+    pods: tuple[Pod, ...]
+    claims: tuple[VolumeClaim, ...]  # sorted by name, one per named volume the pods mount
+    notes: tuple[str, ...] = ()  # what could not be expressed in a manifest
+
+
+def export(pods: Sequence[PodData]) -> Exported:
+    made, claims, notes = [], {}, []
+    for data in pods:
+        pod, pod_claims, pod_notes = export_pod(data)
+        made.append(pod)
+        notes += pod_notes
+        for claim in pod_claims:
+            claims.setdefault(claim.name, claim)
+    return Exported(tuple(made), tuple(claims[n] for n in sorted(claims)), tuple(notes))
+
+
+# ------------------------------------------------------------------------------------------ pod
+
+
+def export_pod(data: PodData) -> tuple[Pod, tuple[VolumeClaim, ...], tuple[str, ...]]:
+    pod_json = data.pod
+    name: str = pod_json["Name"]
+    pod_labels: Mapping[str, str] = pod_json.get("Labels") or {}
+    infra: Json = pod_json.get("InfraConfig") or {}
+    notes: list[str] = []
+
+    ordered = _ordered(data.containers, pod_labels)
+    init_type = _init_type(data, pod_labels)
+    volumes = _Volumes(name, data.volumes)
+    inits: list[Container] = []
+    regulars: list[Container] = []
+    for c in ordered:
+        image = data.images.get(c.get("Image", ""), {})
+        container = _container(name, c, image, volumes, notes)
+        (inits if _is_init(name, c, data.init_names) else regulars).append(container)
+    if not regulars:
+        raise PodspecError(
+            f"pod {name} has no containers besides init containers: a Pod manifest needs at least one",
+            "add a container to the pod, or export another pod",
+        )
+    regulars = _place_ports(regulars, data.containers, infra)
+
+    first = next((c for c in ordered if not _is_init(name, c, data.init_names)), ordered[0])
+    hostname = pod_json.get("Hostname") or ""
+    pod = Pod(
+        name=name,
+        containers=tuple(regulars),
+        init_containers=tuple(inits),
+        init_container_type=init_type if inits else InitContainerType.ONCE,
+        volumes=volumes.used(),
+        restart_policy=RESTART.get(((first.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name", ""),
+                                   RestartPolicy.NEVER),
+        hostname="" if hostname == name else hostname,
+        host_network=bool(infra.get("HostNetwork")),
+        termination_grace_period_seconds=max(
+            (int((c.get("Config") or {}).get("StopTimeout", 30)) for c in ordered), default=30),
+        host_aliases=_host_aliases(infra.get("HostAdd") or ()),
+        labels=tuple(sorted((k, v) for k, v in pod_labels.items() if not k.startswith(L.PREFIX))),
+        annotations=_pod_annotations(ordered),
+        host_pid=infra.get("pid_ns") == "host",
+        host_ipc=any((c.get("HostConfig") or {}).get("IpcMode") == "host" for c in ordered),
+        supplemental_groups=_groups(first),
+    )
+    return pod, volumes.claims(), tuple(notes)
+
+
+def _ordered(containers: Iterable[Json], pod_labels: Mapping[str, str]) -> list[Json]:
+    """podspec's recorded order (init containers first, then manifest order), else creation order."""
+    recorded = [n for n in (pod_labels.get(L.CONTAINERS) or "").split(",") if n]
+
+    def key(c: Json) -> tuple:
+        own = (c.get("Config") or {}).get("Labels") or {}
+        rank = recorded.index(own[L.CONTAINER]) if own.get(L.CONTAINER) in recorded else len(recorded)
+        return (rank, c.get("Created", ""), c.get("Name", ""))
+
+    return sorted(containers, key=key)
+
+
+def _create_flag(c: Json, flag: str) -> str | None:
+    """The value of `--flag=V` / `--flag V` in the podman command that created the container."""
+    command = list((c.get("Config") or {}).get("CreateCommand") or ())
+    for i, word in enumerate(command):
+        if word.startswith(flag + "="):
+            return word.split("=", 1)[1]
+        if word == flag and i + 1 < len(command):
+            return command[i + 1]
+    return None
+
+
+def _is_init(pod: str, c: Json, init_names: Sequence[str]) -> bool:
+    own = (c.get("Config") or {}).get("Labels") or {}
+    if own.get(L.ROLE):
+        return own[L.ROLE] == "init"
+    name = c.get("Name", "")
+    return (
+        _create_flag(c, "--init-ctr") is not None
+        or name in init_names
+        or container_name_in_manifest(pod, name) in init_names
+    )
+
+
+def _init_type(data: PodData, pod_labels: Mapping[str, str]) -> InitContainerType:
+    candidates = [pod_labels.get(L.INIT_TYPE)]
+    for c in data.containers:
+        candidates.append(_create_flag(c, "--init-ctr"))
+        candidates.append(((c.get("Config") or {}).get("Annotations") or {}).get(INIT_TYPE_ANNOTATION))
+    for value in candidates:
+        if value in (InitContainerType.ALWAYS.value, InitContainerType.ONCE.value):
+            return InitContainerType(value)
+    return InitContainerType.ONCE
+
+
+def container_name_in_manifest(pod: str, podman_name: str) -> str:
+    """`<pod>-x` -> `x` (podspec and `podman kube play` name containers so); else a DNS label."""
+    name = podman_name.removeprefix(pod + "-") if podman_name.startswith(pod + "-") else podman_name
+    return dns_label(name)
+
+
+def dns_label(text: str, fallback: str = "x") -> str:
+    label = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:63].strip("-")
+    return label or fallback
+
+
+def _host_aliases(entries: Iterable[str]) -> tuple[HostAlias, ...]:
+    by_ip: dict[str, list[str]] = {}
+    for entry in entries:
+        host, _, ip = entry.partition(":")  # "name:ip"; a host name holds no colon, an IPv6 address may
+        if host and ip:
+            by_ip.setdefault(ip, []).append(host)
+    return tuple(HostAlias(ip, tuple(hosts)) for ip, hosts in by_ip.items())
+
+
+def _pod_annotations(containers: Sequence[Json]) -> tuple[tuple[str, str], ...]:
+    """Annotations every container carries (`podman kube play` copies the pod's onto each)."""
+    common: dict[str, str] | None = None
+    for c in containers:
+        own = {
+            k: v for k, v in (((c.get("Config") or {}).get("Annotations")) or {}).items()
+            if not k.startswith(PODMAN_ANNOTATION_PREFIXES) and not k.startswith(L.PREFIX)
+        }
+        common = own if common is None else {k: v for k, v in common.items() if own.get(k) == v}
+    return tuple(sorted((common or {}).items()))
+
+
+def _groups(c: Json) -> tuple[int, ...]:
+    groups = (c.get("HostConfig") or {}).get("GroupAdd") or ()
+    return tuple(sorted({int(g) for g in groups if str(g).isdigit()}))
+
+
+# ------------------------------------------------------------------------------------ container
+
+
+def _container(pod: str, c: Json, image: Json, volumes: "_Volumes", notes: list[str]) -> Container:
+    config: Json = c.get("Config") or {}
+    host: Json = c.get("HostConfig") or {}
+    own: Mapping[str, str] = config.get("Labels") or {}
+    applied = L.last_applied(own) or {}
+    image_config: Json = image.get("Config") or {}
+    name = own.get(L.CONTAINER) or container_name_in_manifest(pod, c.get("Name", ""))
+    reference = _image(c, applied.get("image"))
+    command, args = _command(c, image_config)
+    policy = own.get(L.PULL_POLICY)
+    return Container(
+        name=name,
+        image=reference,
+        pull_policy=PullPolicy(policy) if policy in {p.value for p in PullPolicy} else default_pull_policy(reference),
+        command=command,
+        args=args,
+        working_dir=_working_dir(config.get("WorkingDir") or "", image_config.get("WorkingDir") or ""),
+        env=_env(config, image_config),
+        ports=_unpublished_ports(applied),
+        volume_mounts=volumes.mounts(c, applied),
+        resources=_resources(host),
+        security=_security(c, notes),
+        liveness_probe=_probe(config.get("Healthcheck"), image_config.get("Healthcheck")),
+        stdin=bool(config.get("OpenStdin")),
+        tty=bool(config.get("Tty")),
+    )
+
+
+def default_pull_policy(image: str) -> PullPolicy:
+    from podspec.loader.images import default_pull_policy as rule
+
+    return rule(image)
+
+
+def _expanded(reference: str) -> str:
+    """A short name as Podman resolves it on the default registry: alpine -> docker.io/library/alpine:latest."""
+    from podspec.loader.images import normalize
+
+    reference = normalize(reference)
+    first, _, rest = reference.partition("/")
+    if not rest:
+        return f"docker.io/library/{reference}"
+    if "." not in first and ":" not in first and first != "localhost":
+        return f"docker.io/{reference}"
+    return reference
+
+
+def _image(c: Json, written: Any) -> str:
+    actual = (c.get("ImageName") or (c.get("Config") or {}).get("Image") or "").strip()
+    if isinstance(written, str) and written and (not actual or _expanded(written) == _expanded(actual)):
+        return written
+    from podspec.loader.images import normalize
+
+    return normalize(actual)
+
+
+def _argv(c: Json) -> list[str]:
+    path = c.get("Path") or ""
+    return ([path] if path else []) + list(c.get("Args") or ())
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):  # Podman 4.3 joins the container's entrypoint with spaces
+        return shlex.split(value)
+    return list(value)
+
+
+def _command(c: Json, image: Json) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(command, args) as Kubernetes means them: entrypoint and cmd, empty where the image's own."""
+    config: Json = c.get("Config") or {}
+    cmd = _as_list(config.get("Cmd"))
+    argv = _argv(c)
+    if argv and len(argv) >= len(cmd) and argv[len(argv) - len(cmd):] == cmd:
+        entry = argv[: len(argv) - len(cmd)]
+    else:
+        entry = _as_list(config.get("Entrypoint"))
+    image_entry, image_cmd = _as_list(image.get("Entrypoint")), _as_list(image.get("Cmd"))
+    if entry == image_entry:
+        return (), (tuple(cmd) if cmd != image_cmd else ())
+    return tuple(entry), tuple(cmd)
+
+
+def _working_dir(value: str, image_value: str) -> str:
+    if value == image_value or (not image_value and value == "/"):
+        return ""
+    return value
+
+
+def _env(config: Json, image: Json) -> tuple[EnvVar, ...]:
+    image_env = dict(_pairs(image.get("Env") or ()))
+    found = dict(_pairs(config.get("Env") or ()))
+    user = str(config.get("User") or "")
+    kept = []
+    for name, value in found.items():
+        if image_env.get(name) == value or PODMAN_ENV.get(name) == value:
+            continue
+        if name == "HOSTNAME" and value == config.get("Hostname"):
+            continue
+        if name == "HOME" and value == "/root" and user.split(":")[0] in ("", "0", "root"):
+            continue
+        kept.append(EnvVar(name, value))
+    return tuple(sorted(kept, key=lambda e: e.name))
+
+
+def _pairs(entries: Iterable[str]) -> list[tuple[str, str]]:
+    return [(e.split("=", 1)[0], e.split("=", 1)[1] if "=" in e else "") for e in entries]
+
+
+def _resources(host: Json) -> Resources:
+    quota, period, shares = int(host.get("CpuQuota") or 0), int(host.get("CpuPeriod") or 0), int(host.get("CpuShares") or 0)
+    memory, reservation = int(host.get("Memory") or 0), int(host.get("MemoryReservation") or 0)
+    return Resources(
+        cpu_limit_millis=math.ceil(quota * 1000 / period) if quota > 0 and period > 0 else None,
+        memory_limit_bytes=memory or None,
+        cpu_request_millis=math.ceil(shares * 1000 / 1024) if shares > 0 else None,
+        memory_request_bytes=reservation or None,
+    )
+
+
+def _caps(names: Iterable[str] | None) -> tuple[str, ...]:
+    return tuple(sorted({n.upper().removeprefix("CAP_") for n in names or ()}))
+
+
+def _security(c: Json, notes: list[str]) -> SecurityContext:
+    config: Json = c.get("Config") or {}
+    host: Json = c.get("HostConfig") or {}
+    options = list(host.get("SecurityOpt") or ())
+    user, _, group = str(config.get("User") or "").partition(":")
+    run_as_user = run_as_group = None
+    if user.isdigit():
+        run_as_user = int(user)
+        run_as_group = int(group) if group.isdigit() else None
+    elif user:
+        notes.append(f"container {c.get('Name')}: user {config.get('User')!r} is not numeric; runAsUser left out")
+    seccomp = next((o.split("=", 1)[1] for o in options if o.startswith("seccomp=")), None)
+    return SecurityContext(
+        privileged=bool(host.get("Privileged")),
+        capabilities_add=_caps(host.get("CapAdd")),
+        capabilities_drop=_caps(host.get("CapDrop")),
+        run_as_user=run_as_user,
+        run_as_group=run_as_group,
+        read_only_root_filesystem=bool(host.get("ReadonlyRootfs")),
+        allow_privilege_escalation=False if "no-new-privileges" in options else None,
+        seccomp_profile=None if seccomp is None else ("Unconfined" if seccomp == "unconfined" else f"Localhost:{seccomp}"),
+    )
+
+
+def _probe(check: Json | None, image_check: Json | None) -> Probe | None:
+    if not check or not check.get("Test") or check == image_check or check.get("Test")[0] == "NONE":
+        return None
+    test = list(check["Test"])
+    timings = dict(
+        period_seconds=int(check.get("Interval") or 30 * NANOS) // NANOS,
+        timeout_seconds=int(check.get("Timeout") or 30 * NANOS) // NANOS,
+        failure_threshold=int(check.get("Retries") or 3),
+        initial_delay_seconds=int(check.get("StartPeriod") or 0) // NANOS,
+    )
+    if test[0] == "CMD-SHELL":
+        script = " ".join(test[1:])
+        http = _HTTP_CHECK.fullmatch(script)
+        if http:
+            scheme, host, port, path = http.groups()
+            return Probe(
+                ProbeHandler.HTTP_GET, path="" if path == "/" else path, port=int(port), host="" if host == "localhost" else host,
+                scheme=scheme.upper(), **timings,
+            )
+        tcp = _TCP_CHECK.fullmatch(script)
+        if tcp:
+            host, port = tcp.groups()
+            return Probe(ProbeHandler.TCP_SOCKET, port=int(port), host="" if host == "localhost" else host, **timings)
+        return Probe(ProbeHandler.EXEC, command=("/bin/sh", "-c", script), **timings)
+    return Probe(ProbeHandler.EXEC, command=tuple(test[1:] if test[0] == "CMD" else test), **timings)
+
+
+# ---------------------------------------------------------------------------------------- ports
+
+
+def _parse_port(text: str) -> PortMapping | None:
+    """A port as intent.port_text writes it: `[ip:]host->container/PROTO` or `container/PROTO`."""
+    match = re.fullmatch(r"(?:(?:(.*):)?(\d+)->)?(\d+)/(TCP|UDP|SCTP)", text)
+    if match is None:
+        return None
+    ip, host_port, container_port, protocol = match.groups()
+    return PortMapping(int(container_port), int(host_port) if host_port else None, ip or "", Protocol(protocol))
+
+
+def _unpublished_ports(applied: Json) -> tuple[PortMapping, ...]:
+    """Ports declared without a host port: Podman keeps them only in podspec's record."""
+    found = (_parse_port(p) for p in applied.get("ports") or ())
+    return tuple(p for p in found if p is not None and p.host_port is None)
+
+
+def _bindings(infra: Json) -> list[PortMapping]:
+    ports = []
+    for key, binds in (infra.get("PortBindings") or {}).items():
+        number, _, protocol = key.partition("/")
+        for b in binds or ():
+            if not b.get("HostPort"):
+                continue
+            ip = b.get("HostIp") or ""
+            ports.append(PortMapping(
+                int(number), int(b["HostPort"]), "" if ip == "0.0.0.0" else ip, Protocol((protocol or "tcp").upper()),
+            ))
+    return ports
+
+
+def _port_key(p: PortMapping) -> tuple:
+    return (p.container_port, p.protocol.value, p.host_ip, p.host_port or 0)
+
+
+def _place_ports(regulars: list[Container], raw: Sequence[Json], infra: Json) -> list[Container]:
+    """Published ports live on the infra container: give each to the container podspec recorded it
+    on, the rest to the first container (as `podman kube generate` does)."""
+    from dataclasses import replace
+
+    owner: dict[tuple, str] = {}
+    for c in raw:
+        own = (c.get("Config") or {}).get("Labels") or {}
+        for text in (L.last_applied(own) or {}).get("ports") or ():
+            p = _parse_port(text)
+            if p is not None and p.host_port is not None and own.get(L.CONTAINER):
+                owner.setdefault(_port_key(p), own[L.CONTAINER])
+    given: dict[str, list[PortMapping]] = {c.name: list(c.ports) for c in regulars}
+    for p in _bindings(infra):
+        name = owner.get(_port_key(p))
+        given[name if name in given else regulars[0].name].append(p)
+    return [replace(c, ports=tuple(sorted(given[c.name], key=_port_key))) for c in regulars]
+
+
+# -------------------------------------------------------------------------------------- volumes
+
+
+class _Volumes:
+    """The pod's volumes, collected from its containers' mounts (one pod-level entry per source)."""
+
+    def __init__(self, pod: str, inspected: Mapping[str, Json]) -> None:
+        self.pod = pod
+        self.inspected = inspected
+        self.by_source: dict[tuple, Volume] = {}
+        self.claim_names: list[str] = []
+
+    def _name(self, wanted: str) -> str:
+        taken = {v.name for v in self.by_source.values()}
+        name, n = wanted, 1
+        while name in taken:
+            n += 1
+            name = f"{wanted[:60]}-{n}"
+        return name
+
+    def _volume(self, key: tuple, make: Any) -> Volume:
+        if key not in self.by_source:
+            self.by_source[key] = make()
+        return self.by_source[key]
+
+    def mounts(self, c: Json, applied: Json) -> tuple[VolumeMount, ...]:
+        recorded: Json = applied.get("volumeMounts") or {}
+        found = []
+        for m in sorted(c.get("Mounts") or (), key=lambda m: m.get("Destination", "")):
+            dest = m.get("Destination", "")
+            note: Json = recorded.get(dest) or {}
+            volume = self._for(m, note)
+            if volume is None:
+                continue
+            read_only = not m.get("RW", True)
+            if volume.read_only:  # the claim is read-only: every mount of it is; the mount may say so too
+                read_only = bool(note.get("readOnly", False))
+            found.append(VolumeMount(volume.name, dest, read_only, note.get("subPath", "")))
+        return tuple(sorted(found, key=lambda m: m.mount_path))
+
+    def _for(self, m: Json, note: Json) -> Volume | None:
+        kind, source = m.get("Type"), str(note.get("source") or "")
+        wanted = note.get("volume")
+        if kind == "volume":
+            name = m.get("Name", "")
+            if source == "emptyDir" or _anonymous(name):
+                return self._volume(("emptyDir", name), lambda: Volume(
+                    self._name(wanted or dns_label(m.get("Destination", ""), "scratch") + "-empty"), VolumeKind.EMPTY_DIR))
+            read_only = source.endswith(":ro") if source.startswith("volume:") else False
+            if name not in self.claim_names:
+                self.claim_names.append(name)
+            return self._volume(("claim", name, read_only), lambda: Volume(
+                self._name(wanted or dns_label(name) + "-pvc"), VolumeKind.CLAIM, claim_name=name, read_only=read_only))
+        if kind == "bind":
+            path, path_type = m.get("Source", ""), ""
+            if source.startswith("hostPath:"):
+                recorded_path, _, path_type = source.removeprefix("hostPath:").partition(":")
+                sub = note.get("subPath", "")
+                if sub and path == f"{recorded_path}/{sub}":
+                    path = recorded_path
+            return self._volume(("hostPath", path, path_type), lambda: Volume(
+                self._name(wanted or dns_label(path, "root") + "-host"), VolumeKind.HOST_PATH,
+                host_path=path, host_path_type=path_type))
+        if kind == "tmpfs":
+            dest = m.get("Destination", "")
+            return self._volume(("tmpfs", dest), lambda: Volume(
+                self._name(wanted or dns_label(dest, "scratch") + "-empty"), VolumeKind.EMPTY_DIR))
+        return None
+
+    def used(self) -> tuple[Volume, ...]:
+        return tuple(self.by_source.values())
+
+    def claims(self) -> tuple[VolumeClaim, ...]:
+        return tuple(
+            VolumeClaim(
+                name=name,
+                labels=tuple(sorted(
+                    (k, v) for k, v in ((self.inspected.get(name) or {}).get("Labels") or {}).items()
+                    if not k.startswith(L.PREFIX)
+                )),
+            )
+            for name in sorted(self.claim_names)
+        )
+
+
+def _anonymous(name: str) -> bool:
+    return bool(re.fullmatch(r"[0-9a-f]{64}", name))
