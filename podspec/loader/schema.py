@@ -101,6 +101,8 @@ def _problems(error: Any, document: Document) -> Iterable[Problem]:
     if keyword == "pattern":
         if instance == "" and subschema.get("minLength", 0) >= 1:
             return  # "must not be empty" says it better
+        if len(instance) > subschema.get("maxLength", len(instance)):
+            return  # "too long" says it better
         message = subschema.get("patternErrorMessage") or f"must match {rule}"
         yield at_value(f"invalid value {_describe(instance)}: {message}")
         return
