@@ -3,7 +3,7 @@
 The inverse of engine/specgen.py. Input is plain inspect JSON (see `PodData`); output is model
 `Pod`s and `VolumeClaim`s, so that whatever equals a loader default is already its default here and
 the manifest writer leaves it out. Podman's own additions are dropped: the environment the image
-sets (and `container=podman`, `TERM=xterm`, `HOME`, `HOSTNAME`), the image's command and working
+sets (and `container=podman`, `TERM=xterm`, `HOME=/root` or `/`, `HOSTNAME`), the image's command and working
 directory, Podman's bookkeeping annotations and podspec's `io.podspec.*` labels.
 
 Where a value is not kept by Podman at all, podspec's own record on the objects it created
@@ -319,14 +319,13 @@ def _working_dir(value: str, image_value: str) -> str:
 def _env(config: Json, image: Json) -> tuple[EnvVar, ...]:
     image_env = dict(_pairs(image.get("Env") or ()))
     found = dict(_pairs(config.get("Env") or ()))
-    user = str(config.get("User") or "")
     kept = []
     for name, value in found.items():
         if image_env.get(name) == value or PODMAN_ENV.get(name) == value:
             continue
         if name == "HOSTNAME" and value == config.get("Hostname"):
             continue
-        if name == "HOME" and value == "/root" and user.split(":")[0] in ("", "0", "root"):
+        if name == "HOME" and value in ("/root", "/"):  # what Podman derives for root and for unknown users
             continue
         kept.append(EnvVar(name, value))
     return tuple(sorted(kept, key=lambda e: e.name))
