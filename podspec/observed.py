@@ -130,3 +130,41 @@ class ObservedState:
             if candidates & set(image.names) or reference == image.id:
                 return image.id
         return None
+
+
+def pod_status(members: tuple[ObservedContainer, ...] | list[ObservedContainer]) -> PodStatus:
+    """A pod's status from its containers, as Podman reports it; init containers do not count."""
+    counted = [c for c in members if c.labels.get(L.ROLE) != "init"]
+    states = {c.state for c in counted}
+    if not counted:
+        return PodStatus.CREATED
+    if states == {ContainerState.RUNNING}:
+        return PodStatus.RUNNING
+    if ContainerState.RUNNING in states:
+        return PodStatus.DEGRADED
+    if states == {ContainerState.PAUSED}:
+        return PodStatus.PAUSED
+    if states <= {ContainerState.CREATED}:
+        return PodStatus.CREATED
+    return PodStatus.EXITED
+
+
+def pods_from_containers(containers: tuple[ObservedContainer, ...]) -> tuple[ObservedPod, ...]:
+    """The pods, read off their containers: the infra container carries the pod's labels."""
+    members: dict[str, list[ObservedContainer]] = {}
+    for c in containers:
+        if c.pod_id:
+            members.setdefault(c.pod_id, []).append(c)
+    pods = []
+    for pod_id, group in members.items():
+        infra = next((c for c in group if c.is_infra), None)
+        pods.append(
+            ObservedPod(
+                id=pod_id,
+                name=group[0].pod_name,
+                status=pod_status(group),
+                infra_id=infra.id if infra else "",
+                labels=dict(infra.labels) if infra else {},
+            )
+        )
+    return tuple(sorted(pods, key=lambda p: p.name))

@@ -1,8 +1,10 @@
-"""The engine: the only code that talks to Podman (through podman-py's API client).
+"""The engine: the only code that talks to Podman.
 
 It reads the host in a constant number of list calls (pods, containers, volumes, images) into an
 ObservedState, performs one REST call per plan step, and turns Podman's errors into podspec's.
-The raw JSON endpoints are used where podman-py's domain objects break on the 4.3 service.
+It speaks libpod's JSON endpoints directly (podman-py's domain objects break on the 4.3 service);
+see transport.py for how calls travel (podman-py's client for ssh://, the standard library for
+local sockets).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from typing import Any, Mapping
 
 from podspec.engine.connection import Endpoint, check_reachable, resolve
 from podspec.engine.specgen import container_body, pod_body
+from podspec.engine.transport import TransportError, open_transport
 from podspec.errors import EngineError, PodmanUnavailable
 from podspec.intent import port_text
 from podspec.observed import (
+    pods_from_containers,
     ContainerState,
     ObservedContainer,
     ObservedImage,
@@ -31,32 +35,24 @@ LONG_CALL_TIMEOUT = 600  # seconds: pulls, stops with a long grace period
 
 class PodmanEngine:
     def __init__(self, endpoint: Endpoint) -> None:
-        from podman import PodmanClient  # the heavy import, paid only by commands that talk to Podman
-
         self.endpoint = endpoint
-        kwargs: dict[str, Any] = {"base_url": endpoint.url, "timeout": LONG_CALL_TIMEOUT}
-        if endpoint.identity:
-            kwargs["identity"] = endpoint.identity
         try:
-            self._client = PodmanClient(**kwargs)
+            self.transport = open_transport(endpoint.url, endpoint.identity, LONG_CALL_TIMEOUT)
         except Exception as exc:  # podman-py raises several types for a bad URL
             raise PodmanUnavailable(f"cannot connect to {endpoint.url}: {exc}", "check --url") from None
-        self.api = self._client.api
 
     # ------------------------------------------------------------------------------- plumbing
 
-    def call(self, method: str, path: str, what: str, **kwargs: Any) -> Any:
-        import requests
-
+    def call(self, method: str, path: str, what: str, params: Mapping[str, Any] | None = None,
+             body: Any = None, timeout: float | None = None) -> Any:
+        """One REST call to libpod's `path`; JSON answer decoded; errors become podspec's."""
         try:
-            response = getattr(self.api, method)(path, **kwargs)
-        except requests.exceptions.ConnectionError as exc:
+            response = self.transport.request(method, path, params=params, body=body, timeout=timeout)
+        except TransportError as exc:
             raise PodmanUnavailable(
                 f"lost the connection to Podman at {self.endpoint.url} while trying to {what}: {exc}",
                 "check that the Podman service is running, then run the command again",
             ) from None
-        except requests.exceptions.RequestException as exc:
-            raise EngineError(f"could not {what}: {exc}", "run the command again") from None
         if response.status_code >= 400:
             raise EngineError(f"Podman refused to {what}: {_message(response)}", _hint(response))
         if response.status_code == 204 or not response.content:
@@ -69,13 +65,23 @@ class PodmanEngine:
     # -------------------------------------------------------------------------------- reading
 
     def observe(self) -> ObservedState:
-        """The whole host in four list calls, however many pods there are."""
-        pods = self.call("get", "/pods/json", "list pods") or []
-        containers = self.call("get", "/containers/json", "list containers", params={"all": "true"}) or []
+        """The whole host in three list calls (containers, volumes, images), however many pods.
+
+        Pods are read from the container list: every pod has an infra container, which carries
+        the pod's ID, name and labels. (Podman's own pod list costs as much as the container list
+        and says nothing more that podspec needs; a pod created without an infra container and
+        holding no container is not seen, and its name clash surfaces as Podman's error.)
+        """
+        containers = tuple(
+            sorted(
+                (_container(c) for c in self.call("get", "/containers/json", "list containers", params={"all": "true"}) or []),
+                key=lambda c: c.name,
+            )
+        )
         volumes = self.call("get", "/volumes/json", "list volumes") or []
         return ObservedState(
-            pods=tuple(sorted((_pod(p) for p in pods), key=lambda p: p.name)),
-            containers=tuple(sorted((_container(c) for c in containers), key=lambda c: c.name)),
+            pods=pods_from_containers(containers),
+            containers=containers,
             volumes=tuple(sorted((ObservedVolume(v["Name"], v.get("Labels") or {}) for v in volumes),
                                  key=lambda v: v.name)),
             images=self.images(),
@@ -120,14 +126,14 @@ class PodmanEngine:
         kind, name = step.kind, step.target
         labels = dict(step.labels)
         if kind is StepKind.CREATE_VOLUME:
-            self.call("post", "/volumes/create", f"create volume {name}", data=json.dumps({"Name": name, "Label": labels}))
+            self.call("post", "/volumes/create", f"create volume {name}", body={"Name": name, "Label": labels})
         elif kind is StepKind.CREATE_POD:
             assert step.pod is not None
-            self.call("post", "/pods/create", f"create pod {name}", data=json.dumps(pod_body(step.pod, labels)))
+            self.call("post", "/pods/create", f"create pod {name}", body=pod_body(step.pod, labels))
         elif kind is StepKind.CREATE_CONTAINER:
             assert step.pod is not None and step.container is not None
             body = container_body(step.pod, step.container, step.role, labels)
-            self.call("post", "/containers/create", f"create container {name}", data=json.dumps(body))
+            self.call("post", "/containers/create", f"create container {name}", body=body)
         elif kind is StepKind.START_POD:
             self.call("post", f"/pods/{name}/start", f"start pod {name}")
         elif kind is StepKind.START_CONTAINER:
@@ -148,7 +154,7 @@ class PodmanEngine:
 
     def close(self) -> None:
         try:
-            self._client.close()
+            self.transport.close()
         finally:
             self.endpoint.close()
 
@@ -213,14 +219,6 @@ def _hint(response: Any) -> str:
     return "see the Podman message above; nothing after this step was done"
 
 
-def _pod(data: dict) -> ObservedPod:
-    return ObservedPod(
-        id=data["Id"],
-        name=data["Name"],
-        status=PodStatus.parse(data.get("Status")),
-        infra_id=data.get("InfraId") or "",
-        labels=data.get("Labels") or {},
-    )
 
 
 def _ports(data: dict) -> tuple[str, ...]:

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Benchmarks for `podspec diff` (issue 4) and `podspec apply` (issue 5), whole process, on a
+private Podman (tools/sandbox.py), never the machine's default one. Run by hand:
+
+    .venv/bin/python bench/bench_apply.py            # full run (30 pods, a few minutes)
+    .venv/bin/python bench/bench_apply.py --quick    # 1 and 10 pods only
+
+Each pod has two containers (httpd with a host port, a busybox sidecar) and a named volume.
+Reported (median of --repeat runs where repeated):
+  - diff of 1, 10, 30 applied pods against the floor: `podman pod ps --format json` plus
+    `podman ps -a --format json` (the local CLI on the same storage);
+  - no-op apply of 30 pods against the floor and against `podman kube play --replace`;
+  - an apply that changes one container, and how many containers it recreated;
+  - apply from empty against `podman kube play` from empty.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import sandbox  # noqa: E402
+
+PODSPEC = [str(ROOT / ".venv" / "bin" / "podspec")]
+BASE_PORT = 21000
+
+
+def pods_yaml(count: int, changed: int | None = None, claims: bool = True) -> str:
+    docs = []
+    for i in range(count):
+        sleep = "5" if i == changed else "10"
+        if claims:
+            docs.append(f"apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data-{i}\n")
+        docs.append(f"""\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: bench-{i}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: web
+      image: docker.io/library/httpd:2.4
+      imagePullPolicy: IfNotPresent
+      ports:
+        - {{containerPort: 80, hostPort: {BASE_PORT + i}}}
+      volumeMounts:
+        - {{name: data, mountPath: /usr/local/apache2/htdocs}}
+    - name: side
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sh", "-c", "while true; do sleep {sleep}; done"]
+      volumeMounts:
+        - {{name: data, mountPath: /data}}
+  volumes:
+    - name: data
+      persistentVolumeClaim:
+        claimName: data-{i}
+""")
+    return "---\n".join(docs)
+
+
+class Bench:
+    def __init__(self, state: Path, work: Path, repeat: int) -> None:
+        self.state, self.work, self.repeat = state, work, repeat
+        self.url = sandbox.up(state)
+        self.env = sandbox.podman_env(state)
+
+    def run(self, argv: list[str], check: bool = True) -> tuple[float, subprocess.CompletedProcess]:
+        began = time.perf_counter()
+        done = subprocess.run(argv, env=self.env, capture_output=True, text=True)
+        seconds = time.perf_counter() - began
+        if check and done.returncode not in (0, 2):
+            raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+        return seconds, done
+
+    def median(self, argv: list[str]) -> float:
+        return statistics.median(self.run(argv)[0] for _ in range(self.repeat))
+
+    def floor(self) -> float:
+        def once() -> float:
+            a, _ = self.run(["podman", "pod", "ps", "--format", "json"])
+            b, _ = self.run(["podman", "ps", "-a", "--format", "json"])
+            return a + b
+
+        return statistics.median(once() for _ in range(self.repeat))
+
+    def podspec(self, *args: str) -> list[str]:
+        return [*PODSPEC, *args, "--url", self.url, "--project", "bench"]
+
+    def write(self, name: str, text: str) -> str:
+        path = self.work / name
+        path.write_text(text)
+        return str(path)
+
+    def container_ids(self) -> dict[str, str]:
+        out = self.run(["podman", "ps", "-a", "--format", "{{.Names}} {{.ID}}"])[1].stdout
+        return dict(line.split() for line in out.splitlines() if line.strip())
+
+    def purge(self) -> None:
+        sandbox.purge(self.state)
+
+
+def report(label: str, seconds: float, floor: float | None = None) -> None:
+    ratio = f"  ({seconds / floor:.2f}x the floor)" if floor else ""
+    print(f"  {label:<48} {seconds:7.3f} s{ratio}", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--skip-kube-play", action="store_true")
+    args = parser.parse_args()
+    sizes = (1, 10) if args.quick else (1, 10, 30)
+    with tempfile.TemporaryDirectory(prefix="podspec-bench-") as tmp:
+        state, work = Path(tmp) / "podman", Path(tmp) / "work"
+        work.mkdir()
+        bench = Bench(state, work, args.repeat)
+        try:
+            print(f"podspec benchmarks, private Podman at {bench.url}")
+            print("diff (issue 4): median of", args.repeat)
+            for n in sizes:
+                bench.purge()
+                manifest = bench.write(f"pods-{n}.yaml", pods_yaml(n))
+                bench.run(bench.podspec("apply", manifest))
+                floor = bench.floor()
+                report(f"floor, {n} pods (pod ps + ps -a)", floor)
+                report(f"podspec diff, {n} pods", bench.median(bench.podspec("diff", manifest)), floor)
+
+            n = sizes[-1]
+            print(f"apply (issue 5), {n} pods x 2 containers, host port, named volume")
+            bench.purge()
+            manifest = bench.write("apply.yaml", pods_yaml(n))
+            seconds, _ = bench.run(bench.podspec("apply", manifest))
+            report(f"podspec apply from empty, {n} pods", seconds)
+            floor = bench.floor()
+            report(f"floor, {n} pods", floor)
+            report("podspec apply, no changes", bench.median(bench.podspec("apply", manifest)), floor)
+
+            before = bench.container_ids()
+            changed = bench.write("changed.yaml", pods_yaml(n, changed=n // 2))
+            seconds, _ = bench.run(bench.podspec("apply", changed))
+            after = bench.container_ids()
+            recreated = sorted(name for name in after if before.get(name) != after[name])
+            report(f"podspec apply, one container changed", seconds)
+            print(f"  containers recreated: {len(recreated)} {recreated}")
+
+            if not args.skip_kube_play:
+                bench.purge()
+                kube = bench.write("kube.yaml", pods_yaml(n, claims=False))
+                seconds, done = bench.run(["podman", "kube", "play", kube], check=False)
+                report(f"podman kube play from empty, {n} pods", seconds)
+                if done.returncode:
+                    print("    kube play failed:", done.stderr.strip()[-300:])
+                before = bench.container_ids()
+                seconds, done = bench.run(["podman", "kube", "play", "--replace", kube], check=False)
+                after = bench.container_ids()
+                recreated = [name for name in after if before.get(name) != after[name]]
+                report("podman kube play --replace, no changes", seconds, floor)
+                print(f"  containers recreated by kube play --replace: {len(recreated)}")
+        finally:
+            bench.purge()
+            sandbox.stop_service(state)
+            sandbox.podman(state, "system", "reset", "--force", check=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
