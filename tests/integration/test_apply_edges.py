@@ -1,0 +1,69 @@
+"""apply's edges against the private Podman: a failing step, `once` init containers, and the
+private `podman system service` podspec starts when no service is given."""
+
+from __future__ import annotations
+
+import socket
+
+from podspec.engine import connection
+from podspec.engine import PodmanEngine
+from tests.conftest import fetch, free_port
+from tests.integration.manifests import ids, podspec, webserver, write
+
+
+def test_failing_step_stops_with_podman_error_and_rerun_converges(podman, tmp_path):
+    port = free_port()
+    blocker = socket.socket()
+    blocker.bind(("0.0.0.0", port))
+    blocker.listen()
+    manifest = write(tmp_path, webserver(port))
+    try:
+        failed = podspec(podman, "apply", manifest)
+    finally:
+        blocker.close()
+    assert failed.exit_code == 1
+    assert "error: step 6/6 failed: start pod dynamic-webserver: Podman refused to start pod dynamic-webserver" in failed.stderr
+    assert "done: 5 step(s); not done: none" in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+    rerun = podspec(podman, "apply", manifest)
+    assert rerun.exit_code == 0, rerun.stderr
+    assert "start pod dynamic-webserver" in rerun.output
+    assert fetch(f"http://127.0.0.1:{port}/").startswith("Static Website Init")
+    assert podspec(podman, "diff", manifest).exit_code == 0
+
+
+def test_once_init_container_runs_at_first_start_only(podman, tmp_path):
+    port = free_port()
+    text = webserver(port).replace("io.podman.annotations.init.container.type: always", "io.podman.annotations.init.container.type: once")
+    manifest = write(tmp_path, text)
+    assert podspec(podman, "apply", manifest).exit_code == 0
+    assert fetch(f"http://127.0.0.1:{port}/").startswith("Static Website Init")
+    # Podman removes a `once` init container after its run; that is not drift.
+    assert "dynamic-webserver-apache-httpd-init" not in ids(podman)
+    again = podspec(podman, "apply", manifest)
+    assert again.exit_code == 0 and "Nothing to do." in again.output
+
+    podman.podman("exec", "dynamic-webserver-apache-httpd", "sh", "-c", "echo rewritten > /usr/local/apache2/htdocs/index.html")
+    podman.podman("pod", "stop", "-t", "1", "dynamic-webserver")
+    podman.podman("pod", "start", "dynamic-webserver")
+    assert fetch(f"http://127.0.0.1:{port}/").startswith("rewritten")
+
+
+def test_private_service_started_for_the_command_when_none_answers(podman, tmp_path, monkeypatch):
+    # No --url, no $CONTAINER_HOST, no default socket: podspec starts `podman system service`
+    # itself, with the environment it was given (here: the private storage), and stops it after.
+    monkeypatch.setattr(connection, "default_sockets", lambda env: [str(tmp_path / "absent.sock")])
+    env = podman.env()
+    podman.podman("volume", "create", "seen-through-private-service")
+    endpoint = connection.resolve(None, None, env)
+    assert endpoint.how == "a private podman service started for this command"
+    assert endpoint.tried == [f"unix://{tmp_path / 'absent.sock'} (no answer)"]
+    engine = PodmanEngine(endpoint)
+    try:
+        names = [v.name for v in engine.observe().volumes]
+    finally:
+        engine.close()
+    assert "seen-through-private-service" in names
+    assert endpoint.process is None
+    assert not connection.ping_unix(endpoint.url[len("unix://"):])

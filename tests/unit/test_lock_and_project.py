@@ -1,0 +1,66 @@
+"""The project lock and the project name rule."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from podspec import lock, project
+from podspec.errors import LockTimeout, PodspecError
+
+
+def test_second_holder_waits_then_fails_with_a_clear_message(tmp_path, monkeypatch):
+    monkeypatch.setattr(lock, "lock_dir", lambda: tmp_path)
+    waited = []
+    with lock.project_lock("unix:///x.sock", "demo", timeout=1):
+        began = time.monotonic()
+        with pytest.raises(LockTimeout) as caught:
+            with lock.project_lock("unix:///x.sock", "demo", timeout=0.3, on_wait=lambda: waited.append(1)):
+                pass
+        assert time.monotonic() - began >= 0.3
+    assert waited == [1]
+    assert caught.value.message.startswith("project 'demo' is being changed by podspec pid ")
+    assert caught.value.message.endswith("gave up after 0.3s")
+    assert "--lock-timeout" in caught.value.hint
+
+
+def test_lock_is_taken_once_released(tmp_path, monkeypatch):
+    monkeypatch.setattr(lock, "lock_dir", lambda: tmp_path)
+    order = []
+
+    def first():
+        with lock.project_lock("u", "demo", timeout=5):
+            order.append("first in")
+            time.sleep(0.3)
+            order.append("first out")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    time.sleep(0.1)
+    with lock.project_lock("u", "demo", timeout=5):
+        order.append("second in")
+    thread.join()
+    assert order == ["first in", "first out", "second in"]
+
+
+def test_other_projects_do_not_wait(tmp_path, monkeypatch):
+    monkeypatch.setattr(lock, "lock_dir", lambda: tmp_path)
+    with lock.project_lock("u", "one", timeout=1):
+        with lock.project_lock("u", "two", timeout=0.1):
+            pass
+
+
+def test_project_name_rule(tmp_path):
+    (tmp_path / "My Site" / "pods").mkdir(parents=True)
+    manifest = tmp_path / "My Site" / "pods" / "web.yaml"
+    manifest.write_text("")
+    assert project.resolve("Flag", {"PODSPEC_PROJECT": "env"}, [str(manifest)], tmp_path) == "flag"
+    assert project.resolve(None, {"PODSPEC_PROJECT": "env"}, [str(manifest)], tmp_path) == "env"
+    assert project.resolve(None, {}, [str(manifest)], tmp_path) == "pods"
+    assert project.resolve(None, {}, [str(tmp_path / "My Site")], tmp_path) == "mysite"
+    assert project.resolve(None, {}, ["-"], tmp_path / "My Site") == "mysite"
+    with pytest.raises(PodspecError, match="cannot make a project name"):
+        project.resolve("!!!", {}, [], Path("/"))

@@ -1,0 +1,65 @@
+"""Rendering: colour only when asked, stable JSON, progress lines."""
+
+from __future__ import annotations
+
+from podspec import diff as differ
+from podspec import planner, render
+from podspec.executor import StepEvent, StepStatus, execute
+from podspec.errors import EngineError, StepFailed
+from podspec.observed import ObservedState
+from tests.unit.hosts import state, webserver
+
+import pytest
+
+
+def test_colour_only_when_asked():
+    result = differ.compute(state(webserver()), ObservedState(), "demo")
+    plain = render.diff_text(result)
+    coloured = render.diff_text(result, colour=True)
+    assert "\x1b[" not in plain
+    assert "\x1b[32m+ pod dynamic-webserver: create (not on the host)\x1b[0m" in coloured
+
+
+def test_json_shape_is_stable():
+    result = differ.compute(state(webserver()), ObservedState(), "demo")
+    data = render.diff_json(result)
+    assert sorted(data) == ["changed", "pods", "project", "summary", "unchanged_pods", "version", "volumes"]
+    assert data["version"] == 1
+    assert sorted(data["pods"][0]) == ["action", "cause", "containers", "fields", "name"]
+    assert sorted(data["pods"][0]["containers"][0]) == ["action", "cause", "fields", "name", "role"]
+
+
+class Recorder:
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.calls, self.fail_at = [], fail_at
+
+    def run(self, step):
+        self.calls.append(step.describe())
+        if len(self.calls) == self.fail_at:
+            raise EngineError("Podman refused to start pod x: port in use", "free the port")
+
+
+def test_executor_runs_in_order_and_reports_each_step():
+    plan = planner.build(differ.compute(state(webserver()), ObservedState(), "demo"))
+    events = []
+    runner = Recorder()
+    execute(plan, runner, events.append, clock=lambda: 0.0)
+    assert runner.calls == [s.describe() for s in plan.steps]
+    assert [e.status for e in events] == [StepStatus.STARTED, StepStatus.DONE] * len(plan.steps)
+    assert render.event_text(events[1]) == "[1/6] create volume webserver-data: done (0.0s)"
+
+
+def test_executor_stops_at_first_failure_and_says_what_was_done():
+    plan = planner.build(differ.compute(state(webserver()), ObservedState(), "demo"))
+    runner = Recorder(fail_at=3)
+    with pytest.raises(StepFailed) as caught:
+        execute(plan, runner, clock=lambda: 0.0)
+    assert len(runner.calls) == 3
+    failure = caught.value
+    assert failure.message == (
+        "step 3/6 failed: create container dynamic-webserver-apache-httpd-init: "
+        "Podman refused to start pod x: port in use"
+    )
+    assert [s.describe() for s in failure.done] == ["create volume webserver-data", "create pod dynamic-webserver"]
+    assert len(failure.not_done) == 3
+    assert failure.hint.startswith("free the port; run apply again")
