@@ -1,0 +1,328 @@
+"""The security policy gate: Kubernetes Pod Security Standards for manifests applied to Podman.
+
+    policy = Policy(Profile.BASELINE, host_paths=frozenset({"/srv/data"}))
+    check(desired, policy)    -> every violation as a Problem, sorted
+    enforce(desired, policy)  raises PolicyError carrying every violation
+
+Profiles follow https://kubernetes.io/docs/concepts/security/pod-security-standards/:
+
+- privileged: no checks.
+- baseline: no privileged containers, no host namespaces (hostNetwork, hostPID, hostIPC), no
+  hostPath volumes, no capabilities added beyond BASELINE_CAPABILITIES, no Unconfined seccomp or
+  AppArmor profile, procMount Default only, sysctls from SAFE_SYSCTLS only. Host ports are ALLOWED:
+  they are how Podman publishes a pod (a documented difference from the Kubernetes standard).
+- restricted: baseline, and allowPrivilegeEscalation false, runAsNonRoot true, runAsUser not 0,
+  seccompProfile RuntimeDefault or Localhost, capabilities drop ALL and add at most
+  NET_BIND_SERVICE, host ports only from the allow-list. Volumes: persistentVolumeClaim and
+  emptyDir (hostPath only from the allow-list, as in baseline).
+
+Explicit allow-lists loosen a profile for exactly one thing, never wholesale: a hostPath at or
+below an allowed directory (paths are normalized, so `..` cannot climb out), an added capability
+by name, a host port by number (restricted). Checks cover init containers too.
+
+Each violation points at the offending node (or at the nearest written ancestor when a required
+field is missing; at the pod's securityContext when a container inherits the offending value).
+Pure: reads the model, imports neither podman nor typer.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Iterable, Iterator
+
+from podspec.errors import PodspecError, PolicyError, Problem
+from podspec.loader.yamlpos import dotted
+from podspec.model import Container, DesiredState, FieldPath, Pod, VolumeKind
+
+# Kubernetes Pod Security Standards, baseline: capabilities a container may add.
+BASELINE_CAPABILITIES = frozenset({
+    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
+    "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+})
+# restricted: the only capability a container may add.
+RESTRICTED_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
+# baseline: the namespaced sysctls that cannot affect other pods or the host.
+SAFE_SYSCTLS = frozenset({
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+})
+APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
+_CAPABILITY = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+class Profile(str, Enum):
+    PRIVILEGED = "privileged"
+    BASELINE = "baseline"
+    RESTRICTED = "restricted"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A profile and its explicit allow-lists (normalized: absolute paths, ports, capability names)."""
+
+    profile: Profile = Profile.BASELINE
+    host_paths: frozenset[str] = frozenset()
+    host_ports: frozenset[int] = frozenset()
+    capabilities: frozenset[str] = frozenset()
+
+    def allows_host_path(self, path: str) -> bool:
+        """True when `path` (normalized) is an allowed directory or lies below one."""
+        wanted = normalize_path(path)
+        for allowed in self.host_paths:
+            if wanted == allowed or wanted.startswith(allowed.rstrip("/") + "/"):
+                return True
+        return False
+
+
+# -- Building a policy from flags or the environment (values named by where they came from) -----
+
+
+def normalize_path(path: str) -> str:
+    """`/srv/data/../../etc/` -> `/etc`; lexical only (symlinks on the host are not resolved)."""
+    normal = posixpath.normpath(path)
+    return "/" + normal.lstrip("/") if normal.startswith("/") else normal
+
+
+def split_list(text: str) -> tuple[str, ...]:
+    """An environment variable's list: entries separated by commas or colons; blanks dropped."""
+    return tuple(item.strip() for item in re.split(r"[,:]", text) if item.strip())
+
+
+def parse_profile(name: str, source: str) -> Profile:
+    try:
+        return Profile(name.strip().lower())
+    except ValueError:
+        raise PodspecError(
+            f"unknown security policy {name!r} (from {source})",
+            "choose one of: " + ", ".join(p.value for p in Profile),
+        ) from None
+
+
+def parse_host_path(text: str, source: str) -> str:
+    if not text.startswith("/"):
+        raise PodspecError(
+            f"host path {text!r} (from {source}) is not absolute", "write an absolute directory, e.g. /srv/data"
+        )
+    return normalize_path(text)
+
+
+def parse_host_port(text: str, source: str) -> int:
+    value = text.strip()
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise PodspecError(f"host port {text!r} (from {source}) is not a port number", "write a number from 1 to 65535")
+    return int(value)
+
+
+def parse_capability(text: str, source: str) -> str:
+    name = text.strip().upper().removeprefix("CAP_")
+    if name == "ALL":
+        raise PodspecError(
+            f"capability ALL (from {source}) cannot be allowed wholesale",
+            "allow each capability by name, e.g. --allow-capability NET_ADMIN, or use --policy privileged",
+        )
+    if not _CAPABILITY.match(name):
+        raise PodspecError(f"{text!r} (from {source}) is not a capability name", "write a name such as NET_ADMIN")
+    return name
+
+
+# Texts and where they came from (a flag such as "--allow-host-path" or a variable's name).
+Sourced = tuple[Iterable[str], str]
+
+
+def make_policy(
+    profile: tuple[str, str], host_paths: Sourced = ((), ""), host_ports: Sourced = ((), ""),
+    capabilities: Sourced = ((), ""),
+) -> Policy:
+    """A Policy from texts, each given with where it came from.
+
+    Raises PodspecError naming the source of the first value that is not valid.
+    """
+    return Policy(
+        profile=parse_profile(*profile),
+        host_paths=frozenset(parse_host_path(p, host_paths[1]) for p in host_paths[0]),
+        host_ports=frozenset(parse_host_port(p, host_ports[1]) for p in host_ports[0]),
+        capabilities=frozenset(parse_capability(c, capabilities[1]) for c in capabilities[0]),
+    )
+
+
+# -- Checking -------------------------------------------------------------------------------------
+
+
+def enforce(state: DesiredState, policy: Policy) -> None:
+    """Raise PolicyError carrying every violation in every file; return when there is none."""
+    problems = check(state, policy)
+    if problems:
+        raise PolicyError(problems)
+
+
+def check(state: DesiredState, policy: Policy) -> tuple[Problem, ...]:
+    """Every violation of `policy` in `state`, sorted by file position (duplicates removed)."""
+    if policy.profile is Profile.PRIVILEGED:
+        return ()
+    found: set[Problem] = set()
+    for pod in state.pods:
+        found.update(_Checker(pod, policy).problems())
+    return tuple(sorted(found))
+
+
+class _Checker:
+    """The violations of one pod."""
+
+    def __init__(self, pod: Pod, policy: Policy) -> None:
+        self.pod = pod
+        self.policy = policy
+        self.name = policy.profile.value
+        self.restricted = policy.profile is Profile.RESTRICTED
+        # Hint for a rule of baseline (also part of restricted) and for one of restricted only.
+        self.loosen = "use --policy privileged for this manifest"
+        self.loosen_restricted = "use --policy baseline for this manifest"
+
+    def problem(self, path: FieldPath, message: str, hint: str) -> Problem:
+        return Problem(self.pod.locations.of(path), dotted(path), f"{self.name}: {message}", hint)
+
+    def written(self, path: FieldPath) -> bool:
+        return tuple(path) in self.pod.locations.positions
+
+    def inherited(self, container_path: FieldPath, field: str) -> FieldPath:
+        """Where a folded securityContext field was written: the container's, else the pod's."""
+        own = container_path + ("securityContext", field)
+        pod = ("spec", "securityContext", field)
+        return pod if not self.written(own) and self.written(pod) else own
+
+    def problems(self) -> Iterator[Problem]:
+        yield from self.namespaces()
+        yield from self.volumes()
+        yield from self.sysctls()
+        yield from self.annotations()
+        for kind, containers in (("initContainers", self.pod.init_containers), ("containers", self.pod.containers)):
+            for index, container in enumerate(containers):
+                yield from self.container(("spec", kind, index), container)
+
+    # -- pod -------------------------------------------------------------------------------------
+
+    def namespaces(self) -> Iterator[Problem]:
+        for field, on, what in (
+            ("hostNetwork", self.pod.host_network, "network"),
+            ("hostPID", self.pod.host_pid, "PID"),
+            ("hostIPC", self.pod.host_ipc, "IPC"),
+        ):
+            if on:
+                extra = " (publish ports with hostPort instead)" if field == "hostNetwork" else ""
+                yield self.problem(
+                    ("spec", field), f"sharing the host's {what} namespace ({field}) is not allowed",
+                    f"{self.loosen}, or remove {field}: true{extra}",
+                )
+
+    def volumes(self) -> Iterator[Problem]:
+        for index, volume in enumerate(self.pod.volumes):
+            if volume.kind is not VolumeKind.HOST_PATH or self.policy.allows_host_path(volume.host_path):
+                continue
+            normal = normalize_path(volume.host_path)
+            yield self.problem(
+                ("spec", "volumes", index, "hostPath", "path"), f"hostPath volume {volume.host_path} is not allowed",
+                f"--allow-host-path {normal} allows exactly that path and paths below it; "
+                "or use a persistentVolumeClaim",
+            )
+
+    def sysctls(self) -> Iterator[Problem]:
+        for name, _ in self.pod.sysctls:
+            if name not in SAFE_SYSCTLS:
+                yield self.problem(
+                    ("spec", "securityContext", "sysctls"), f"sysctl {name} is not allowed (not in the safe set)",
+                    f"{self.loosen}, or remove the sysctl {name}",
+                )
+
+    def annotations(self) -> Iterator[Problem]:
+        for key, value in self.pod.annotations:
+            if not key.startswith(APPARMOR_ANNOTATION_PREFIX):
+                continue
+            if value in ("", "runtime/default") or value.startswith("localhost/"):
+                continue
+            yield self.problem(
+                ("metadata", "annotations", key), f"AppArmor profile {value} is not allowed",
+                f"{self.loosen}, or use runtime/default or localhost/<profile>",
+            )
+
+    # -- container -------------------------------------------------------------------------------
+
+    def container(self, path: FieldPath, container: Container) -> Iterator[Problem]:
+        s = container.security
+        sc = path + ("securityContext",)
+        if s.privileged:
+            yield self.problem(
+                sc + ("privileged",), "privileged containers are not allowed", f"{self.loosen}, or remove privileged: true"
+            )
+        yield from self.capabilities(sc, container)
+        if s.seccomp_profile == "Unconfined":
+            yield self.problem(
+                self.inherited(path, "seccompProfile") + ("type",), "seccomp profile Unconfined is not allowed",
+                f"{self.loosen}, or use type RuntimeDefault",
+            )
+        elif s.seccomp_profile is None and self.restricted:
+            yield self.problem(
+                sc + ("seccompProfile",), "seccompProfile must be RuntimeDefault or Localhost",
+                f"{self.loosen_restricted}, or set seccompProfile: {{type: RuntimeDefault}} "
+                "in the pod's or this container's securityContext",
+            )
+        if s.app_armor_profile == "Unconfined":
+            yield self.problem(
+                sc + ("appArmorProfile", "type"), "AppArmor profile Unconfined is not allowed",
+                f"{self.loosen}, or use type RuntimeDefault",
+            )
+        if s.proc_mount:
+            yield self.problem(
+                sc + ("procMount",), f"procMount {s.proc_mount} is not allowed",
+                f"{self.loosen}, or remove procMount (Default)",
+            )
+        if self.restricted:
+            yield from self.restricted_container(path, container)
+
+    def capabilities(self, sc: FieldPath, container: Container) -> Iterator[Problem]:
+        allowed = (RESTRICTED_CAPABILITIES if self.restricted else BASELINE_CAPABILITIES) | self.policy.capabilities
+        for name in container.security.capabilities_add:
+            if name not in allowed:
+                yield self.problem(
+                    sc + ("capabilities", "add"), f"adding capability {name} is not allowed",
+                    f"--allow-capability {name} allows exactly this capability; or remove it from capabilities.add",
+                )
+
+    def restricted_container(self, path: FieldPath, container: Container) -> Iterator[Problem]:
+        s = container.security
+        sc = path + ("securityContext",)
+        if s.allow_privilege_escalation is not False:
+            yield self.problem(
+                sc + ("allowPrivilegeEscalation",), "allowPrivilegeEscalation must be false",
+                f"{self.loosen_restricted}, or set allowPrivilegeEscalation: false",
+            )
+        if s.run_as_non_root is not True:
+            yield self.problem(
+                self.inherited(path, "runAsNonRoot"), "runAsNonRoot must be true",
+                f"{self.loosen_restricted}, or set runAsNonRoot: true in the pod's or this container's securityContext",
+            )
+        if s.run_as_user == 0:
+            yield self.problem(
+                self.inherited(path, "runAsUser"), "runAsUser must not be 0 (root)",
+                f"{self.loosen_restricted}, or set a non-zero runAsUser",
+            )
+        if "ALL" not in s.capabilities_drop:
+            yield self.problem(
+                sc + ("capabilities", "drop"), "capabilities must drop ALL",
+                f"{self.loosen_restricted}, or add ALL to capabilities.drop",
+            )
+        for index, port in enumerate(container.ports):
+            if port.host_port is not None and port.host_port not in self.policy.host_ports:
+                yield self.problem(
+                    path + ("ports", index, "hostPort"), f"host port {port.host_port} is not allowed",
+                    f"--allow-host-port {port.host_port} allows exactly this port; or use --policy baseline",
+                )
