@@ -13,6 +13,7 @@ from podspec.cli.common import (
     CONNECTION_OPTION, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, OUTPUT_OPTION, PATHS_ARGUMENT, PROJECT_OPTION,
     URL_OPTION, OutputFormat, guarded, print_json,
 )
+from podspec.cli.common import ALLOW_CAPABILITY_OPTION, ALLOW_HOST_PATH_OPTION, ALLOW_HOST_PORT_OPTION, POLICY_OPTION
 
 
 @app.command("apply")
@@ -30,6 +31,10 @@ def apply(
     project: Optional[str] = PROJECT_OPTION,
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
+    policy: Optional[str] = POLICY_OPTION,
+    allow_host_path: Optional[List[str]] = ALLOW_HOST_PATH_OPTION,
+    allow_host_port: Optional[List[str]] = ALLOW_HOST_PORT_OPTION,
+    allow_capability: Optional[List[str]] = ALLOW_CAPABILITY_OPTION,
 ) -> None:
     """Create, start, recreate and remove exactly what differs from the manifests."""
     from podspec import diff as differ
@@ -40,7 +45,7 @@ def apply(
 
     as_json = output is OutputFormat.json
     say = context.say_err if as_json else typer.echo
-    desired = context.load_desired(paths)
+    desired = context.load_desired(paths, policy=context.policy_from(policy, allow_host_path, allow_host_port, allow_capability))
     name = context.project_name(project, paths)
     report: dict[str, Any] = {"version": render.JSON_VERSION, "project": name}
     with context.open_engine(url, connection) as engine:

@@ -33,7 +33,7 @@ def delete(
     from podspec.executor import execute
     from podspec.lock import project_lock
 
-    desired = context.load_desired(paths)
+    desired = context.load_desired(paths, policy=None)  # delete only removes: no policy
     name = context.project_name(project, paths)
     as_json = output is OutputFormat.json
     say = context.say_err if as_json else typer.echo

@@ -12,6 +12,7 @@ from podspec.cli.common import (
     CONNECTION_OPTION, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, OUTPUT_OPTION, PATHS_ARGUMENT, PROJECT_OPTION,
     URL_OPTION, OutputFormat, guarded, print_json,
 )
+from podspec.cli.common import ALLOW_CAPABILITY_OPTION, ALLOW_HOST_PATH_OPTION, ALLOW_HOST_PORT_OPTION, POLICY_OPTION
 
 
 @app.command("diff")
@@ -24,12 +25,16 @@ def diff(
     project: Optional[str] = PROJECT_OPTION,
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
+    policy: Optional[str] = POLICY_OPTION,
+    allow_host_path: Optional[List[str]] = ALLOW_HOST_PATH_OPTION,
+    allow_host_port: Optional[List[str]] = ALLOW_HOST_PORT_OPTION,
+    allow_capability: Optional[List[str]] = ALLOW_CAPABILITY_OPTION,
 ) -> None:
     """Show what `apply` would change and why. Exit 0: no changes; 2: changes pending; 1: error or conflict."""
     from podspec import diff as differ
     from podspec import render
 
-    desired = context.load_desired(paths)
+    desired = context.load_desired(paths, policy=context.policy_from(policy, allow_host_path, allow_host_port, allow_capability))
     name = context.project_name(project, paths)
     with context.open_engine(url, connection) as engine:
         observed = engine.observe()

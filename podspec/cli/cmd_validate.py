@@ -7,13 +7,14 @@ Exit 0 with a one-line summary when every manifest is valid; exit 1 with every p
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import typer
 
+from podspec.cli import context
 from podspec.cli.app import app
 from podspec.cli.common import EXIT_ERROR, OUTPUT_OPTION, PATHS_ARGUMENT, OutputFormat, guarded, print_json
+from podspec.cli.common import ALLOW_CAPABILITY_OPTION, ALLOW_HOST_PATH_OPTION, ALLOW_HOST_PORT_OPTION, POLICY_OPTION
 from podspec.errors import ManifestError, Problem
 
 
@@ -30,12 +31,17 @@ def problem_json(problem: Problem) -> dict[str, Any]:
 
 @app.command("validate", help="Check manifests against the schema and the semantic rules; exit 1 listing every problem.")
 @guarded()
-def validate(paths: list[str] = PATHS_ARGUMENT, output: OutputFormat = OUTPUT_OPTION) -> None:
-    from podspec.loader import load  # imports yaml and jsonschema: only when validating
-
-    stdin = sys.stdin if "-" in paths else None
+def validate(
+    paths: list[str] = PATHS_ARGUMENT,
+    output: OutputFormat = OUTPUT_OPTION,
+    policy: str | None = POLICY_OPTION,
+    allow_host_path: list[str] | None = ALLOW_HOST_PATH_OPTION,
+    allow_host_port: list[str] | None = ALLOW_HOST_PORT_OPTION,
+    allow_capability: list[str] | None = ALLOW_CAPABILITY_OPTION,
+) -> None:
+    checked = context.policy_from(policy, allow_host_path, allow_host_port, allow_capability)
     try:
-        state = load(paths, stdin=stdin)
+        state = context.load_desired(paths, policy=checked)  # imports yaml and jsonschema: only here
     except ManifestError as error:
         if output is not OutputFormat.json:
             raise  # guarded() prints every problem on stderr and exits 1

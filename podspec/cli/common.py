@@ -87,3 +87,21 @@ PROJECT_OPTION = typer.Option(
     None, "--project", "-p",
     help="Project name. Default: $PODSPEC_PROJECT, else the directory holding the first manifest.",
 )
+
+# Security policy (podspec/policy.py); context.policy_from() reads the environment when a flag is absent.
+POLICY_OPTION = typer.Option(
+    None, "--policy", metavar="PROFILE",
+    help="Security profile: baseline, restricted or privileged. Default: $PODSPEC_POLICY, else baseline.",
+)
+ALLOW_HOST_PATH_OPTION = typer.Option(
+    None, "--allow-host-path", metavar="PATH",
+    help="Allow hostPath volumes at or below PATH (repeatable). Default: $PODSPEC_ALLOW_HOST_PATHS.",
+)
+ALLOW_HOST_PORT_OPTION = typer.Option(
+    None, "--allow-host-port", metavar="PORT",
+    help="restricted: allow this host port (repeatable). Default: $PODSPEC_ALLOW_HOST_PORTS.",
+)
+ALLOW_CAPABILITY_OPTION = typer.Option(
+    None, "--allow-capability", metavar="CAP",
+    help="Allow adding exactly this capability (repeatable). Default: $PODSPEC_ALLOW_CAPABILITIES.",
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import typer
 
@@ -15,12 +15,59 @@ if TYPE_CHECKING:
     from podspec.engine import PodmanEngine
     from podspec.model import DesiredState
     from podspec.observed import ObservedState
+    from podspec.policy import Policy
+
+POLICY_ENV = "PODSPEC_POLICY"
+ALLOW_HOST_PATHS_ENV = "PODSPEC_ALLOW_HOST_PATHS"
+ALLOW_HOST_PORTS_ENV = "PODSPEC_ALLOW_HOST_PORTS"
+ALLOW_CAPABILITIES_ENV = "PODSPEC_ALLOW_CAPABILITIES"
 
 
-def load_desired(paths: list[str]) -> "DesiredState":
+def load_desired(paths: list[str], *, policy: "Policy | None") -> "DesiredState":
+    """Read and check the manifests, then the security policy: both before any Podman call.
+
+    `policy=None` skips the policy; only for commands that cannot add anything to the host (delete).
+    """
     from podspec.loader import load
 
-    return load(paths, stdin=sys.stdin)
+    desired = load(paths, stdin=sys.stdin)
+    if policy is not None:
+        from podspec.policy import enforce
+
+        enforce(desired, policy)
+    return desired
+
+
+def policy_from(
+    profile: str | None,
+    host_paths: Sequence[str] | None,
+    host_ports: Sequence[str] | None,
+    capabilities: Sequence[str] | None,
+    env: Mapping[str, str] = os.environ,
+) -> "Policy":
+    """The policy from the flags; each one absent falls back to its environment variable.
+
+    A flag replaces its variable (no merging). List variables separate entries by commas or colons.
+    """
+    from podspec.policy import make_policy, split_list
+
+    def pick(values: Sequence[str] | None, flag: str, variable: str) -> tuple[tuple[str, ...], str]:
+        if values:
+            return tuple(values), flag
+        return split_list(env.get(variable, "")), variable
+
+    if profile is not None:
+        chosen = (profile, "--policy")
+    elif env.get(POLICY_ENV, "").strip():
+        chosen = (env[POLICY_ENV], POLICY_ENV)
+    else:
+        chosen = ("baseline", "the default")
+    return make_policy(
+        chosen,
+        host_paths=pick(host_paths, "--allow-host-path", ALLOW_HOST_PATHS_ENV),
+        host_ports=pick(host_ports, "--allow-host-port", ALLOW_HOST_PORTS_ENV),
+        capabilities=pick(capabilities, "--allow-capability", ALLOW_CAPABILITIES_ENV),
+    )
 
 
 def project_name(flag: str | None, paths: list[str]) -> str:

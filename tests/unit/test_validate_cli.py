@@ -20,7 +20,11 @@ def in_repo_root(monkeypatch):
 
 
 def test_valid_manifests_summary():
-    result = runner.invoke(app, ["validate", "tests/fixtures/valid/anchors.yaml", "tests/fixtures/valid/every-field.yaml"])
+    # every-field.yaml mounts hostPath /etc/example, which the default policy (baseline) allows only on request.
+    result = runner.invoke(app, [
+        "validate", "--allow-host-path", "/etc/example",
+        "tests/fixtures/valid/anchors.yaml", "tests/fixtures/valid/every-field.yaml",
+    ])
     assert result.exit_code == 0, result.output
     assert result.stdout == "2 files, 2 pods, 1 volume claim: valid\n"
 
