@@ -1,11 +1,17 @@
-"""The executor: runs plan steps in order, reports each, stops at the first failure.
+"""The executor: runs plan steps, reports each, stops at the first failure. It makes no decisions.
 
-It makes no decisions. Re-running apply after a failure or a kill converges, because the next run
-observes the host again.
+Steps run in plan order, except that consecutive steps of different lanes (different pods) may run
+side by side, up to `parallel` lanes at once; within a lane the order is kept, and a step with no
+lane waits for everything before it and runs alone. After a failure no further step starts; the
+steps already running finish. Re-running apply after a failure or a kill converges, because the
+next run observes the host again.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
 from typing import Callable, Protocol
@@ -26,7 +32,7 @@ class StepStatus(str, Enum):
 
 @dataclass(frozen=True)
 class StepEvent:
-    index: int  # from 1
+    index: int  # from 1, the step's place in the plan
     total: int
     step: Step
     status: StepStatus
@@ -34,25 +40,69 @@ class StepEvent:
     error: str = ""
 
 
-def execute(plan: Plan, runner: StepRunner, report: Callable[[StepEvent], None] = lambda e: None,
-            clock: Callable[[], float] | None = None) -> tuple[Step, ...]:
-    """Run every step; return them. On failure raise StepFailed with what was and was not done."""
-    import time
-
-    now = clock or time.monotonic
-    total = len(plan.steps)
+def waves(plan: Plan) -> list[list[list[tuple[int, Step]]]]:
+    """The plan as waves (run one after another) of lanes (run side by side) of numbered steps."""
+    result: list[list[list[tuple[int, Step]]]] = []
+    current: dict[str, list[tuple[int, Step]]] = {}
     for index, step in enumerate(plan.steps, start=1):
-        report(StepEvent(index, total, step, StepStatus.STARTED))
-        began = now()
-        try:
-            runner.run(step)
-        except PodspecError as error:
-            report(StepEvent(index, total, step, StepStatus.FAILED, now() - began, error.message))
-            raise StepFailed(
-                f"step {index}/{total} failed: {step.describe()}: {error.message}",
-                (error.hint + "; " if error.hint else "") + "run apply again after fixing it: it starts from what is on the host",
-                done=plan.steps[: index - 1],
-                not_done=plan.steps[index:],
-            ) from None
-        report(StepEvent(index, total, step, StepStatus.DONE, now() - began))
+        if not step.lane:
+            if current:
+                result.append(list(current.values()))
+                current = {}
+            result.append([[(index, step)]])
+        else:
+            current.setdefault(step.lane, []).append((index, step))
+    if current:
+        result.append(list(current.values()))
+    return result
+
+
+def execute(plan: Plan, runner: StepRunner, report: Callable[[StepEvent], None] = lambda e: None,
+            clock: Callable[[], float] = time.monotonic, parallel: int = 1) -> tuple[Step, ...]:
+    """Run every step; return them. On failure raise StepFailed with what was and was not done."""
+    total = len(plan.steps)
+    guard = threading.Lock()
+    done: set[int] = set()
+    failure: list[tuple[int, Step, PodspecError]] = []
+
+    def emit(event: StepEvent) -> None:
+        with guard:
+            report(event)
+
+    def run_lane(lane: list[tuple[int, Step]]) -> None:
+        for index, step in lane:
+            if failure:
+                return
+            emit(StepEvent(index, total, step, StepStatus.STARTED))
+            began = clock()
+            try:
+                runner.run(step)
+            except PodspecError as error:
+                with guard:
+                    failure.append((index, step, error))
+                emit(StepEvent(index, total, step, StepStatus.FAILED, clock() - began, error.message))
+                return
+            with guard:
+                done.add(index)
+            emit(StepEvent(index, total, step, StepStatus.DONE, clock() - began))
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        for wave in waves(plan):
+            if failure:
+                break
+            if len(wave) == 1 or parallel <= 1:
+                for lane in wave:
+                    run_lane(lane)
+            else:
+                for future in [pool.submit(run_lane, lane) for lane in wave]:
+                    future.result()
+
+    if failure:
+        index, step, error = min(failure, key=lambda f: f[0])
+        raise StepFailed(
+            f"step {index}/{total} failed: {step.describe()}: {error.message}",
+            (error.hint + "; " if error.hint else "") + "run apply again after fixing it: it starts from what is on the host",
+            done=tuple(s for i, s in enumerate(plan.steps, start=1) if i in done),
+            not_done=tuple(s for i, s in enumerate(plan.steps, start=1) if i not in done and i != index),
+        )
     return plan.steps

@@ -3,11 +3,14 @@
 Order: volumes are created before the pods that mount them; for each pod (sorted by name) the
 steps that empty a place come before the steps that fill it; volumes are removed last, and only
 with --prune-volumes. Conflicts make no plan: they are errors for the caller to report.
+
+A pod's steps share a lane (the pod's name): they must run in order, but different pods' lanes
+touch different objects and may run side by side. Volume steps have no lane: they run alone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from podspec import labels as L
@@ -39,6 +42,7 @@ class Step:
     role: Role = Role.CONTAINER
     labels: tuple[tuple[str, str], ...] = ()  # the labels the created object carries
     timeout: int = 0  # stop / remove: seconds to wait before SIGKILL
+    lane: str = ""  # steps of one lane run in order; lanes may run side by side; "" = alone, in order
 
     def describe(self) -> str:
         return f"{self.kind.value} {self.target}"
@@ -67,7 +71,7 @@ def build(diff: Diff) -> Plan:
                 Step(StepKind.CREATE_VOLUME, v.name, v.cause, labels=_sorted(L.for_volume(diff.project)))
             )
     for p in diff.pods:
-        steps += _pod_steps(diff.project, p)
+        steps += [replace(step, lane=p.name) for step in _pod_steps(diff.project, p)]
     for v in diff.volumes:
         if v.action is Action.REMOVE:
             steps.append(Step(StepKind.REMOVE_VOLUME, v.name, v.cause))
@@ -153,8 +157,8 @@ def deletion(project: str, pods: list[tuple[str, int]], volumes: list[str]) -> P
     """Steps that remove the named pods (stop, then remove) and volumes."""
     steps: list[Step] = []
     for name, timeout in sorted(pods):
-        steps.append(Step(StepKind.STOP_POD, name, "podspec delete", timeout=timeout))
-        steps.append(Step(StepKind.REMOVE_POD, name, "podspec delete"))
+        steps.append(Step(StepKind.STOP_POD, name, "podspec delete", timeout=timeout, lane=name))
+        steps.append(Step(StepKind.REMOVE_POD, name, "podspec delete", lane=name))
     for name in sorted(volumes):
         steps.append(Step(StepKind.REMOVE_VOLUME, name, "podspec delete --volumes"))
     return Plan(project=project, steps=tuple(steps))
