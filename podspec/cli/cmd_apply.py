@@ -10,7 +10,7 @@ import typer
 from podspec.cli import context
 from podspec.cli.app import app
 from podspec.cli.common import (
-    CONNECTION_OPTION, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, OUTPUT_OPTION, PATHS_ARGUMENT, PROJECT_OPTION,
+    CONNECTION_OPTION, PARALLEL_OPTION, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, OUTPUT_OPTION, PATHS_ARGUMENT, PROJECT_OPTION,
     URL_OPTION, OutputFormat, guarded, print_json,
 )
 from podspec.cli.common import ALLOW_CAPABILITY_OPTION, ALLOW_HOST_PATH_OPTION, ALLOW_HOST_PORT_OPTION, POLICY_OPTION
@@ -27,6 +27,7 @@ def apply(
     wait: bool = typer.Option(False, "--wait", help="Wait until every container runs and every health check passes."),
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds --wait waits."),
     lock_timeout: float = typer.Option(60.0, "--lock-timeout", help="Seconds to wait for another apply of the same project."),
+    parallel: int = PARALLEL_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
     project: Optional[str] = PROJECT_OPTION,
     url: Optional[str] = URL_OPTION,
@@ -69,7 +70,8 @@ def apply(
                     typer.echo("Nothing to do.")
                 raise typer.Exit(EXIT_CHANGES if (dry_run and not plan.empty) else EXIT_OK)
 
-            live = sys.stdout.isatty() and not as_json
+            # A live line per step on a terminal, when steps run one at a time.
+            live = sys.stdout.isatty() and not as_json and parallel == 1
 
             def progress(event) -> None:
                 if as_json:
@@ -81,7 +83,7 @@ def apply(
                 typer.echo(("\r\x1b[K" if live else "") + render.event_text(event))
 
             try:
-                execute(plan, engine, progress)
+                execute(plan, engine, progress, parallel=parallel)
             except StepFailed as failure:
                 report["result"] = {
                     "status": "failed", "steps_done": len(failure.done), "error": failure.message,

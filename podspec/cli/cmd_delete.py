@@ -9,7 +9,7 @@ import typer
 from podspec.cli import context
 from podspec.cli.app import app
 from podspec.cli.common import (
-    CONNECTION_OPTION, EXIT_OK, OUTPUT_OPTION, PATHS_ARGUMENT, PROJECT_OPTION, URL_OPTION, OutputFormat,
+    CONNECTION_OPTION, PARALLEL_OPTION, EXIT_OK, OUTPUT_OPTION, PATHS_ARGUMENT, PROJECT_OPTION, URL_OPTION, OutputFormat,
     guarded, print_json,
 )
 
@@ -21,6 +21,7 @@ def delete(
     volumes: bool = typer.Option(False, "--volumes", help="Also remove the named volumes (their data is lost)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be removed, change nothing."),
     lock_timeout: float = typer.Option(60.0, "--lock-timeout", help="Seconds to wait for another command on the project."),
+    parallel: int = PARALLEL_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
     project: Optional[str] = PROJECT_OPTION,
     url: Optional[str] = URL_OPTION,
@@ -66,7 +67,8 @@ def delete(
             if not as_json:
                 typer.echo(render.plan_text(plan))
             if not dry_run:
-                execute(plan, engine, lambda e: None if as_json or e.status.value == "started" else typer.echo(render.event_text(e)))
+                execute(plan, engine, lambda e: None if as_json or e.status.value == "started" else typer.echo(render.event_text(e)),
+                        parallel=parallel)
     if as_json:
         print_json({"version": render.JSON_VERSION, "project": name, "plan": render.plan_json(plan),
                     "skipped": skipped, "dry_run": dry_run})

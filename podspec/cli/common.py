@@ -105,3 +105,8 @@ ALLOW_CAPABILITY_OPTION = typer.Option(
     None, "--allow-capability", metavar="CAP",
     help="Allow adding exactly this capability (repeatable). Default: $PODSPEC_ALLOW_CAPABILITIES.",
 )
+
+PARALLEL_OPTION = typer.Option(
+    3, "--parallel", min=1, max=16,
+    help="How many pods to change at once (each pod's steps stay in order); 1 runs every step in turn.",
+)

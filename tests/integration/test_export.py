@@ -151,7 +151,9 @@ def test_apply_then_export_gives_the_same_model_back(podman, tmp_path):
     (manifests / "webserver.yaml").write_text(webserver(port).replace("name: data", "name: data-pvc"))
     (manifests / "rich.yaml").write_text(RICH % {"tcp": tcp, "udp": udp, "host": str(tmp_path)})
     original = load([str(manifests)])
-    applied = run(podman, "apply", str(manifests))
+    # The rich pod asks for what the baseline policy refuses: allow exactly that, on purpose.
+    allow = ("--allow-capability", "NET_ADMIN", "--allow-host-path", str(tmp_path))
+    applied = run(podman, "apply", str(manifests), *allow)
     assert applied.exit_code == 0, applied.stderr
 
     exported_path = tmp_path / "export.yaml"
@@ -160,7 +162,7 @@ def test_apply_then_export_gives_the_same_model_back(podman, tmp_path):
     assert exported.pods == original.pods
     assert exported.claims == original.claims
     # ... and the host already matches the export.
-    diff = run(podman, "diff", str(exported_path))
+    diff = run(podman, "diff", str(exported_path), *allow)
     assert diff.exit_code == 0, diff.stdout + diff.stderr
 
     # Clean: nothing of Podman's bookkeeping, podspec's labels or the image's defaults.
