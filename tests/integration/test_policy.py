@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 
+from typer.testing import CliRunner
+
+from podspec.cli import app
 from tests.conftest import free_port
 from tests.integration.manifests import podspec, write
 
@@ -64,6 +67,11 @@ def host_objects(podman) -> dict[str, list[str]]:
 EMPTY = {"pods": [], "containers": [], "volumes": []}
 
 
+def podspec_env(podman, env: dict[str, str], *args: str):
+    """podspec in-process against the private Podman, with these environment variables set."""
+    return CliRunner().invoke(app, [*args, "--url", podman.url, "--project", "itest"], env=env, catch_exceptions=False)
+
+
 def test_refused_apply_leaves_the_host_untouched_and_privileged_applies_it(podman, tmp_path):
     manifest = write(tmp_path, PRIVILEGED_POD)
     images = podman.podman("images", "-q").stdout
@@ -88,17 +96,6 @@ def test_refused_apply_leaves_the_host_untouched_and_privileged_applies_it(podma
     # The environment lifts it the same way; a flag would win over it.
     assert podspec_env(podman, {"PODSPEC_POLICY": "privileged"}, "diff", manifest).exit_code == 0
     assert podspec_env(podman, {"PODSPEC_POLICY": "privileged"}, "diff", "--policy", "baseline", manifest).exit_code == 1
-
-
-def podspec_env(podman, env: dict[str, str], *args: str):
-    from typer.testing import CliRunner
-
-    from podspec.cli import app
-
-    result = CliRunner().invoke(
-        app, [*args, "--url", podman.url, "--project", "itest"], env=env, catch_exceptions=False,
-    )
-    return result
 
 
 def test_host_path_applies_only_with_its_exact_allow_entry(podman, tmp_path):
