@@ -160,6 +160,8 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
                     "readOnlyRootFilesystem": s.read_only_root_filesystem,
                     "allowPrivilegeEscalation": s.allow_privilege_escalation,
                     "seccompProfile": s.seccomp_profile,
+                    "procMount": s.proc_mount,
+                    "appArmorProfile": s.app_armor_profile,
                 }
             ),
             "livenessProbe": _probe_spec(container.liveness_probe),
@@ -167,6 +169,9 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
             "tty": container.tty,
             "restartPolicy": pod.restart_policy.value,
             "terminationGracePeriodSeconds": pod.termination_grace_period_seconds,
+            "sysctls": dict(pod.sysctls),
+            "supplementalGroups": list(pod.supplemental_groups),
+            "fsGroup": pod.fs_group,
         }
     )
 
@@ -178,6 +183,8 @@ def pod_spec(pod: Pod) -> SpecDict:
             "ports": pod_ports(pod),
             "hostname": pod.hostname,
             "hostNetwork": pod.host_network,
+            "hostPID": pod.host_pid,
+            "hostIPC": pod.host_ipc,
             "hostAliases": sorted(f"{a.ip} {' '.join(a.hostnames)}" for a in pod.host_aliases),
             "labels": dict(pod.labels),
             "initContainerType": pod.init_container_type.value if pod.init_containers else "",

@@ -12,6 +12,8 @@ REPLACE_REASONS: dict[str, str] = {
     "ports": "ports are published by the pod's infra container and cannot change after the pod is created",
     "hostname": "the hostname belongs to the pod's infra container and cannot change after the pod is created",
     "hostNetwork": "the network namespace is chosen when the pod is created and cannot change after",
+    "hostPID": "the PID namespace is chosen when the pod is created and cannot change after",
+    "hostIPC": "the IPC namespace is chosen when the pod is created and cannot change after",
     "hostAliases": "/etc/hosts entries belong to the pod's infra container and cannot change after creation",
     "labels": "Podman cannot change a pod's labels in place",
     "initContainers": "an init container cannot be added to or changed in a running pod",

@@ -38,6 +38,10 @@ def pod_body(pod: Pod, labels: dict[str, str]) -> dict[str, Any]:
         body["hostname"] = pod.hostname
     if pod.host_network:
         body["netns"] = {"nsmode": "host"}
+    if pod.host_pid:
+        body["pidns"] = {"nsmode": "host"}
+    if pod.host_ipc:
+        body["ipcns"] = {"nsmode": "host"}
     hosts = [f"{name}:{alias.ip}" for alias in pod.host_aliases for name in alias.hostnames]
     if hosts:
         body["hostadd"] = hosts
@@ -60,6 +64,11 @@ def _healthcheck(probe: Probe) -> dict[str, Any]:
         "Retries": probe.failure_threshold,
         "StartPeriod": probe.initial_delay_seconds * NANOS,
     }
+
+
+def _capability(name: str) -> str:
+    """Podman wants CAP_ names, except the keyword ALL."""
+    return name if name == "ALL" else f"CAP_{name}"
 
 
 def container_body(pod: Pod, container: Container, role: Role, labels: dict[str, str]) -> dict[str, Any]:
@@ -109,9 +118,16 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
     if s.privileged:
         body["privileged"] = True
     if s.capabilities_add:
-        body["cap_add"] = [f"CAP_{c}" for c in s.capabilities_add]
+        body["cap_add"] = [_capability(c) for c in s.capabilities_add]
     if s.capabilities_drop:
-        body["cap_drop"] = [f"CAP_{c}" for c in s.capabilities_drop]
+        body["cap_drop"] = [_capability(c) for c in s.capabilities_drop]
+    if s.proc_mount == "Unmasked":
+        body["unmask"] = ["ALL"]
+    if pod.sysctls:
+        body["sysctl"] = dict(pod.sysctls)
+    if pod.supplemental_groups or pod.fs_group is not None:
+        groups = sorted(set(pod.supplemental_groups) | ({pod.fs_group} if pod.fs_group is not None else set()))
+        body["groups"] = [str(g) for g in groups]
     if s.run_as_user is not None:
         body["user"] = str(s.run_as_user) + (f":{s.run_as_group}" if s.run_as_group is not None else "")
     if s.read_only_root_filesystem:

@@ -67,3 +67,38 @@ def test_private_service_started_for_the_command_when_none_answers(podman, tmp_p
     assert "seen-through-private-service" in names
     assert endpoint.process is None
     assert not connection.ping_unix(endpoint.url[len("unix://"):])
+
+
+RESTRICTED = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: locked
+spec:
+  terminationGracePeriodSeconds: 1
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 1000
+    seccompProfile: {type: RuntimeDefault}
+    sysctls:
+      - {name: net.ipv4.tcp_syncookies, value: "1"}
+  containers:
+    - name: main
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "100000"]
+      securityContext:
+        allowPrivilegeEscalation: false
+        capabilities: {drop: [ALL]}
+"""
+
+
+def test_restricted_pod_runs_as_asked(podman, tmp_path):
+    manifest = write(tmp_path, RESTRICTED)
+    result = podspec(podman, "apply", "--policy", "restricted", manifest)
+    assert result.exit_code == 0, result.stderr
+    inside = podman.podman("exec", "locked-main", "sh", "-c", "id -u; grep CapEff /proc/self/status; cat /proc/sys/net/ipv4/tcp_syncookies").stdout.split("\n")
+    assert inside[0] == "1000"
+    assert inside[1].split() == ["CapEff:", "0000000000000000"]
+    assert inside[2] == "1"
+    assert podspec(podman, "diff", "--policy", "restricted", manifest).exit_code == 0

@@ -78,7 +78,7 @@ class SlowRecorder:
         import time
 
         began = time.monotonic()
-        time.sleep(self.delay)
+        time.sleep(self.delay / 10 if step.describe() == self.fail else self.delay)
         with self.lock:
             self.spans[step.describe()] = (began, time.monotonic())
         if step.describe() == self.fail:
@@ -109,7 +109,7 @@ def test_lanes_run_side_by_side_and_keep_their_order():
 
 def test_parallel_failure_starts_nothing_more():
     plan = two_pod_plan()
-    runner = SlowRecorder(0.05, fail="create pod dynamic-webserver")
+    runner = SlowRecorder(0.2, fail="create pod dynamic-webserver")  # fails well before the other lane's step ends
     with pytest.raises(StepFailed) as caught:
         execute(plan, runner, parallel=2)
     assert caught.value.message == "step 2/11 failed: create pod dynamic-webserver: boom"
