@@ -5,6 +5,9 @@ private Podman (tools/sandbox.py), never the machine's default one. Run by hand:
     .venv/bin/python bench/bench_apply.py            # full run (30 pods, a few minutes)
     .venv/bin/python bench/bench_apply.py --quick    # 1 and 10 pods only
 
+podspec is installed from this checkout into a fresh virtualenv first (as users install it);
+`--editable` measures the development .venv instead.
+
 Each pod has two containers (httpd with a host port, a busybox sidecar) and a named volume.
 Reported (median of --repeat runs where repeated):
   - diff of 1, 10, 30 applied pods against the floor: `podman pod ps --format json` plus
@@ -28,8 +31,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import sandbox  # noqa: E402
 
-PODSPEC = [str(ROOT / ".venv" / "bin" / "podspec")]
 BASE_PORT = 21000
+
+
+def installed_podspec(where: Path, editable: bool) -> list[str]:
+    """podspec as users run it: installed from this checkout into a fresh virtualenv (a wheel, not
+    the development .venv, whose editable-install import hook costs ~10 ms a command)."""
+    if editable:
+        return [str(ROOT / ".venv" / "bin" / "podspec")]
+    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
+    subprocess.run([str(where / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", str(ROOT)],
+                   check=True, capture_output=True)
+    return [str(where / "bin" / "podspec")]
 
 
 def pods_yaml(count: int, changed: int | None = None, claims: bool = True) -> str:
@@ -68,8 +81,8 @@ spec:
 
 
 class Bench:
-    def __init__(self, state: Path, work: Path, repeat: int) -> None:
-        self.state, self.work, self.repeat = state, work, repeat
+    def __init__(self, state: Path, work: Path, repeat: int, podspec: list[str]) -> None:
+        self.state, self.work, self.repeat, self.command = state, work, repeat, podspec
         self.url = sandbox.up(state)
         self.env = sandbox.podman_env(state)
 
@@ -93,7 +106,7 @@ class Bench:
         return statistics.median(once() for _ in range(self.repeat))
 
     def podspec(self, *args: str) -> list[str]:
-        return [*PODSPEC, *args, "--url", self.url, "--project", "bench"]
+        return [*self.command, *args, "--url", self.url, "--project", "bench"]
 
     def write(self, name: str, text: str) -> str:
         path = self.work / name
@@ -118,14 +131,16 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-kube-play", action="store_true")
+    parser.add_argument("--editable", action="store_true", help="measure the development .venv instead of a fresh install")
     args = parser.parse_args()
     sizes = (1, 10) if args.quick else (1, 10, 30)
     with tempfile.TemporaryDirectory(prefix="podspec-bench-") as tmp:
         state, work = Path(tmp) / "podman", Path(tmp) / "work"
         work.mkdir()
-        bench = Bench(state, work, args.repeat)
+        podspec = installed_podspec(Path(tmp) / "venv", args.editable)
+        bench = Bench(state, work, args.repeat, podspec)
         try:
-            print(f"podspec benchmarks, private Podman at {bench.url}")
+            print(f"podspec benchmarks, private Podman at {bench.url}, podspec = {podspec[0]}")
             print("diff (issue 4): median of", args.repeat)
             for n in sizes:
                 bench.purge()
