@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v podman >/dev/null || need_apt+=(podman)
 command -v runc >/dev/null || need_apt+=(runc)
-[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need_apt+=(busybox-static)
+# The stand-in images need a statically linked busybox with httpd (Debian's busybox-static).
+if ! { [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd && ! ldd /bin/busybox >/dev/null 2>&1; }; then
+  need_apt+=(busybox-static)
+fi
 command -v curl >/dev/null || need_apt+=(curl)
 python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || need_apt+=(python3 python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
