@@ -543,3 +543,28 @@ class _Volumes:
 
 def _anonymous(name: str) -> bool:
     return bool(re.fullmatch(r"[0-9a-f]{64}", name))
+
+
+def redact_secrets(pods: Sequence[Pod]) -> tuple[tuple[Pod, ...], int]:
+    """Pods with the values of secret-looking env variables replaced by `(redacted)`, and how many."""
+    from dataclasses import replace
+
+    from podspec.rules import REDACTED, looks_secret
+
+    count = 0
+
+    def clean(c: Container) -> Container:
+        nonlocal count
+        env = []
+        for e in c.env:
+            if looks_secret(e.name) and e.value != REDACTED:
+                count += 1
+                e = replace(e, value=REDACTED)
+            env.append(e)
+        return replace(c, env=tuple(env))
+
+    cleaned = tuple(
+        replace(p, containers=tuple(map(clean, p.containers)), init_containers=tuple(map(clean, p.init_containers)))
+        for p in pods
+    )
+    return cleaned, count

@@ -33,6 +33,11 @@ def export(
         dir_okay=False,
     ),
     format: ExportFormat = typer.Option(ExportFormat.yaml, "--format", help="yaml (default) or json (a Kubernetes List)."),
+    show_secrets: bool = typer.Option(
+        False, "--show-secrets",
+        help="Write the values of env variables whose names look secret (PASSWORD, TOKEN, KEY, ...); "
+        "by default they are written as (redacted).",
+    ),
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
 ) -> None:
@@ -54,7 +59,15 @@ def export(
     result = exporter.export(data)
     for note in result.notes:
         context.say_err(f"warning: {note}")
-    docs = manifest_writer.documents(result.pods, result.claims)
+    pods_out = result.pods
+    if not show_secrets:
+        pods_out, hidden = exporter.redact_secrets(result.pods)
+        if hidden:
+            context.say_err(
+                f"warning: {hidden} secret-looking env value(s) written as (redacted); "
+                "pass --show-secrets to export them (keep such files out of git)"
+            )
+    docs = manifest_writer.documents(pods_out, result.claims)
     text = manifest_writer.to_json(docs) if format is ExportFormat.json else manifest_writer.to_yaml(docs)
     if output is None:
         typer.echo(text, nl=False)
