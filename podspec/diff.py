@@ -140,12 +140,16 @@ def _absent(value: Any) -> bool:
     return type(value).__name__ == "NotPresent"
 
 
+# Intent fields that are maps keyed by a name: their keys print as `field[key]`.
+_MAPS = ("env", "volumeMounts", "initContainers", "labels", "annotations", "sysctls")
+
+
 def _path_text(parts: list) -> str:
     text = ""
     for part in parts:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif text and text.split(".")[-1] in ("env", "volumeMounts", "initContainers", "labels"):
+        elif text and text.split(".")[-1] in _MAPS:
             text += f"[{part}]"
         else:
             text += ("." if text else "") + str(part)
@@ -394,11 +398,11 @@ def _diff_containers(
 
 
 def _volume_used_by_project(observed: ObservedState, project: str, volume: str) -> bool:
-    source = f"volume:{volume}"
     for c in observed.containers:
         if c.managed and L.project_of(c.labels) == project:
             mounts = (L.last_applied(c.labels) or {}).get("volumeMounts", {})
-            if any(str(m.get("source", "")).split(":ro")[0] == source for m in mounts.values()):
+            # sources read "volume:NAME" or "volume:NAME:ro" (see intent._volume_source)
+            if any(str(m.get("source", "")).split(":")[:2] == ["volume", volume] for m in mounts.values()):
                 return True
     return False
 

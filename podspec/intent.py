@@ -169,6 +169,7 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
             "tty": container.tty,
             "restartPolicy": pod.restart_policy.value,
             "terminationGracePeriodSeconds": pod.termination_grace_period_seconds,
+            "annotations": dict(pod.annotations),
             "sysctls": dict(pod.sysctls),
             "supplementalGroups": list(pod.supplemental_groups),
             "fsGroup": pod.fs_group,

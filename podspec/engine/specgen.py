@@ -79,6 +79,8 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
         "labels": labels,
         "stop_timeout": pod.termination_grace_period_seconds,
     }
+    if pod.annotations:
+        body["annotations"] = dict(pod.annotations)  # as `podman kube play` does: the pod's, on each container
     if container.command:
         body["entrypoint"] = list(container.command)
     if container.args:

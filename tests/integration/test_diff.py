@@ -204,3 +204,31 @@ def test_secret_env_values_never_shown(podman, tmp_path):
     for output in (text, js):
         assert "hunter2" not in output and "swordfish" not in output
         assert "(redacted)" in output
+
+
+def test_pod_annotations_reach_every_container_and_a_change_is_reported(podman, tmp_path):
+    port = free_port()
+    base = webserver(port).replace(
+        "    io.podman.annotations.init.container.type: always\n",
+        "    io.podman.annotations.init.container.type: always\n    example.com/owner: web-team\n",
+    )
+    applied(podman, tmp_path, base)
+    seen = podman.podman("container", "inspect", HTTPD, "--format", "{{index .Config.Annotations \"example.com/owner\"}}")
+    assert seen.stdout.strip() == "web-team"
+    code, data = diff_json(podman, write(tmp_path, base.replace("web-team", "ops-team")))
+    assert code == 2
+    # The init container carries the annotation too, and cannot change in a running pod.
+    (pod,) = data["pods"]
+    assert pod["action"] == "replace"
+    assert {"path": "initContainers[apache-httpd-init].annotations[example.com/owner]", "old": "web-team",
+            "new": "ops-team"} in pod["fields"]
+
+    # Without init containers, only the containers are recreated.
+    no_init = base.split("  initContainers:\n")[0] + "  containers:\n" + base.split("  containers:\n")[1]
+    podman.purge()
+    applied(podman, tmp_path, no_init)
+    code, data = diff_json(podman, write(tmp_path, no_init.replace("web-team", "ops-team")))
+    assert code == 2 and data["pods"][0]["action"] is None
+    assert {(c["name"], c["action"]) for c in data["pods"][0]["containers"]} == {(HTTPD, "recreate"), (UPDATER, "recreate")}
+    assert {"path": "containers[apache-httpd].annotations[example.com/owner]", "old": "web-team", "new": "ops-team"} in \
+        data["pods"][0]["containers"][0]["fields"]
