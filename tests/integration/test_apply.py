@@ -255,3 +255,23 @@ def test_wait_waits_for_health_checks(podman, tmp_path):
     assert "Ready: every container runs and passes its health check." in result.output
     health = podman.podman("healthcheck", "run", HTTPD, check=False)
     assert health.returncode == 0, health.stdout + health.stderr
+
+
+def test_adopted_volume_keeps_its_data_and_stays_adopted(podman, tmp_path):
+    port = free_port()
+    podman.podman("volume", "create", "webserver-data")
+    podman.podman("run", "--rm", "-v", "webserver-data:/data", "busybox", "sh", "-c", "echo precious > /data/marker.txt")
+    manifest = write(tmp_path, webserver(port))
+
+    refused = podspec(podman, "apply", manifest)
+    assert refused.exit_code == 1
+    assert "volume webserver-data: a volume with this name exists and podspec did not create it" in refused.stderr
+
+    adopted = podspec(podman, "apply", "--adopt", manifest)
+    assert adopted.exit_code == 0, adopted.stderr
+    assert fetch(f"http://127.0.0.1:{port}/marker.txt") == "precious\n"
+    # The volume still lacks podspec's labels (Podman cannot add them), but the project now uses it.
+    again = podspec(podman, "apply", manifest)
+    assert again.exit_code == 0 and "Nothing to do." in again.output
+    assert podspec(podman, "delete", "--volumes", manifest).exit_code == 0
+    assert "webserver-data" in podman.podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
