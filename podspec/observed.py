@@ -6,6 +6,7 @@ Plain frozen data; the engine fills it from Podman's list calls, tests build it 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from enum import Enum
 from typing import Mapping
 
@@ -101,22 +102,41 @@ class ObservedState:
     volumes: tuple[ObservedVolume, ...] = ()
     images: tuple[ObservedImage, ...] = ()
 
+    # Lookups by name, built once per state (a frozen dataclass may still cache in its __dict__).
+    @cached_property
+    def _pods_by_name(self) -> dict[str, ObservedPod]:
+        return {p.name: p for p in self.pods}
+
+    @cached_property
+    def _containers_by_name(self) -> dict[str, ObservedContainer]:
+        return {c.name: c for c in self.containers}
+
+    @cached_property
+    def _members(self) -> dict[str, list[ObservedContainer]]:
+        members: dict[str, list[ObservedContainer]] = {}
+        for c in self.containers:
+            members.setdefault(c.pod_id, []).append(c)
+        return members
+
+    @cached_property
+    def _volumes_by_name(self) -> dict[str, ObservedVolume]:
+        return {v.name: v for v in self.volumes}
+
     def pod(self, name: str) -> ObservedPod | None:
-        return next((p for p in self.pods if p.name == name), None)
+        return self._pods_by_name.get(name)
 
     def containers_of(self, pod: ObservedPod) -> tuple[ObservedContainer, ...]:
-        return tuple(
-            sorted((c for c in self.containers if c.pod_id == pod.id and not c.is_infra), key=lambda c: c.name)
-        )
+        """The pod's containers other than its infra container, sorted by name."""
+        return tuple(sorted((c for c in self._members.get(pod.id, ()) if not c.is_infra), key=lambda c: c.name))
 
     def infra_of(self, pod: ObservedPod) -> ObservedContainer | None:
-        return next((c for c in self.containers if c.pod_id == pod.id and c.is_infra), None)
+        return next((c for c in self._members.get(pod.id, ()) if c.is_infra), None)
 
     def container(self, name: str) -> ObservedContainer | None:
-        return next((c for c in self.containers if c.name == name), None)
+        return self._containers_by_name.get(name)
 
     def volume(self, name: str) -> ObservedVolume | None:
-        return next((v for v in self.volumes if v.name == name), None)
+        return self._volumes_by_name.get(name)
 
     def image_id(self, reference: str) -> str | None:
         """The ID of the local image a reference names (`alpine` matches docker.io/library/alpine:latest)."""
