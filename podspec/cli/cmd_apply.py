@@ -13,6 +13,7 @@ from podspec.cli.common import (
     CONNECTION_OPTION, PARALLEL_OPTION, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, OUTPUT_OPTION, PATHS_ARGUMENT, PROJECT_OPTION,
     URL_OPTION, OutputFormat, guarded, print_json,
 )
+from podspec.errors import PodspecError
 from podspec.cli.common import ALLOW_CAPABILITY_OPTION, ALLOW_HOST_PATH_OPTION, ALLOW_HOST_PORT_OPTION, POLICY_OPTION
 
 
@@ -40,9 +41,10 @@ def apply(
     """Create, start, recreate and remove exactly what differs from the manifests."""
     from podspec import diff as differ
     from podspec import planner, render
-    from podspec.errors import StepFailed
-    from podspec.executor import StepStatus, execute
     from podspec.lock import project_lock
+
+    if prune_volumes and not prune:
+        raise PodspecError("--prune-volumes only works with --prune", "pass both: --prune --prune-volumes")
 
     as_json = output is OutputFormat.json
     say = context.say_err if as_json else typer.echo
@@ -62,42 +64,17 @@ def apply(
                 typer.echo(render.diff_text(result, colour=context.colour_wanted()))
                 if not plan.empty:
                     typer.echo(render.plan_text(plan))
-            if dry_run or plan.empty:
-                report["result"] = {"status": "dry-run" if dry_run else "no-changes", "steps_done": 0}
+            if dry_run:
+                report["result"] = {"status": "dry-run", "steps_done": 0}
                 if as_json:
                     print_json(report)
-                elif plan.empty:
+                raise typer.Exit(EXIT_OK if plan.empty else EXIT_CHANGES)
+            if plan.empty:
+                report["result"] = {"status": "no-changes", "steps_done": 0}
+                if not as_json:
                     typer.echo("Nothing to do.")
-                raise typer.Exit(EXIT_CHANGES if (dry_run and not plan.empty) else EXIT_OK)
-
-            # A live line per step on a terminal, when steps run one at a time.
-            live = sys.stdout.isatty() and not as_json and parallel == 1
-
-            def progress(event) -> None:
-                if as_json:
-                    return
-                if event.status is StepStatus.STARTED:
-                    if live:
-                        typer.echo(render.event_text(event), nl=False)
-                    return
-                typer.echo(("\r\x1b[K" if live else "") + render.event_text(event))
-
-            try:
-                execute(plan, engine, progress, parallel=parallel)
-            except StepFailed as failure:
-                report["result"] = {
-                    "status": "failed", "steps_done": len(failure.done), "error": failure.message,
-                    "not_done": [render.step_json(s) for s in failure.not_done],
-                }
-                if as_json:
-                    print_json(report)
-                else:
-                    context.say_err(f"error: {failure.message}")
-                    context.say_err(f"  done: {len(failure.done)} step(s); not done: " +
-                                    (", ".join(s.describe() for s in failure.not_done) or "none"))
-                    context.say_err(f"  hint: {failure.hint}")
-                raise typer.Exit(EXIT_ERROR)
-            report["result"] = {"status": "applied", "steps_done": len(plan.steps)}
+            else:
+                _run(plan, engine, parallel, as_json, report)
             if wait:
                 from podspec.cli.readiness import wait_ready
 
@@ -105,6 +82,42 @@ def apply(
                 report["result"]["ready"] = True
     if as_json:
         print_json(report)
-    else:
+    elif not plan.empty:
         typer.echo(f"Applied: {render.summary_line(result)}.")
     raise typer.Exit(EXIT_OK)
+
+
+def _run(plan, engine, parallel: int, as_json: bool, report: dict[str, Any]) -> None:
+    """Execute the plan with progress output; on a failed step report it and exit 1."""
+    from podspec import render
+    from podspec.errors import StepFailed
+    from podspec.executor import StepStatus, execute
+
+    # A live line per step on a terminal, when steps run one at a time.
+    live = sys.stdout.isatty() and not as_json and parallel == 1
+
+    def progress(event) -> None:
+        if as_json:
+            return
+        if event.status is StepStatus.STARTED:
+            if live:
+                typer.echo(render.event_text(event), nl=False)
+            return
+        typer.echo(("\r\x1b[K" if live else "") + render.event_text(event))
+
+    try:
+        execute(plan, engine, progress, parallel=parallel)
+    except StepFailed as failure:
+        report["result"] = {
+            "status": "failed", "steps_done": len(failure.done), "error": failure.message,
+            "not_done": [render.step_json(s) for s in failure.not_done],
+        }
+        if as_json:
+            print_json(report)
+        else:
+            context.say_err(f"error: {failure.message}")
+            context.say_err(f"  done: {len(failure.done)} step(s); not done: " +
+                            (", ".join(s.describe() for s in failure.not_done) or "none"))
+            context.say_err(f"  hint: {failure.hint}")
+        raise typer.Exit(EXIT_ERROR)
+    report["result"] = {"status": "applied", "steps_done": len(plan.steps)}

@@ -275,3 +275,16 @@ def test_adopted_volume_keeps_its_data_and_stays_adopted(podman, tmp_path):
     assert again.exit_code == 0 and "Nothing to do." in again.output
     assert podspec(podman, "delete", "--volumes", manifest).exit_code == 0
     assert "webserver-data" in podman.podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
+
+
+def test_wait_on_an_unchanged_host_still_checks_readiness(podman, tmp_path):
+    manifest = write(tmp_path, webserver(free_port()))
+    assert podspec(podman, "apply", manifest).exit_code == 0
+    podman.podman("stop", "-t", "0", "dynamic-webserver-apache-httpd-index-updater")
+    # The stopped sidecar is drift: apply starts it, then --wait confirms every container runs.
+    result = podspec(podman, "apply", "--wait", "--timeout", "20", manifest)
+    assert result.exit_code == 0, result.stderr
+    assert "Ready: every container runs." in result.output
+    again = podspec(podman, "apply", "--wait", "--timeout", "20", manifest)
+    assert again.exit_code == 0
+    assert "Nothing to do." in again.output and "Ready: every container runs." in again.output
