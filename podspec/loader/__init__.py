@@ -8,6 +8,12 @@ Stages, one module each: sources (paths -> bytes, bounded), yamlpos (bytes -> do
 positions; safe and bounded), schema (JSON Schema, problems at the offending node), build
 (documents -> frozen model, defaults normalized), semantics (checks across documents and files).
 The loader never imports podman or typer and never raises anything but ManifestError.
+
+One run reports everything that can be found: every document that can be read is checked against
+the schema (YAML problems such as a duplicate key do not stop that), and every document that passes
+the schema is built and takes part in the semantic checks, within itself and across documents and
+files, even when building it found problems (a bad IP address, a quantity out of range). Only a
+document that fails the schema is left out of the semantic checks: its model cannot be trusted.
 """
 
 from __future__ import annotations
@@ -30,6 +36,22 @@ def _kind_of(data: object) -> str:
     if isinstance(data, (int, float)):
         return "a number"
     return type(data).__name__
+
+
+def _beside(found: list[Problem], reading: tuple[Problem, ...]) -> list[Problem]:
+    """Schema problems not already said by a YAML problem at the same node or above it.
+
+    A value the YAML reader could not take (an undefined alias, an invalid number, an unsupported
+    tag) is read as null or kept as text; the schema complaining about it would say it twice.
+    """
+    if not reading:
+        return found
+    said = {p.path for p in reading if p.path}
+
+    def repeats(path: str) -> bool:
+        return any(path == s or path.startswith((s + ".", s + "[")) for s in said)
+
+    return [p for p in found if not repeats(p.path)]
 
 
 def load(paths: Sequence[str], stdin: TextIO | None = None) -> DesiredState:
@@ -59,18 +81,23 @@ def load(paths: Sequence[str], stdin: TextIO | None = None) -> DesiredState:
                 "add a Pod or PersistentVolumeClaim, or remove the file",
             ))
         for document in documents:
-            if document.problems:
-                problems += document.problems
-                continue
             if not isinstance(document.data, dict):
-                problems.append(Problem(
-                    Origin(source.name, *document.start), "",
-                    f"a manifest document must be a mapping (apiVersion, kind, metadata, spec), got {_kind_of(document.data)}",
-                ))
+                if document.problems:
+                    problems += document.problems
+                else:
+                    problems.append(Problem(
+                        Origin(source.name, *document.start), "",
+                        f"a manifest document must be a mapping (apiVersion, kind, metadata, spec), "
+                        f"got {_kind_of(document.data)}",
+                    ))
                 continue
+            # Every stage that can run does: a document with YAML problems (a duplicate key, an
+            # unsupported tag) is still checked against the schema, and one that passes the schema
+            # is built and takes part in the semantic checks even if building found problems.
+            problems += document.problems
             schema_problems = schema.check(document)
+            problems += _beside(schema_problems, document.problems)
             if schema_problems:
-                problems += schema_problems
                 continue
             made = build(document, problems)
             if isinstance(made, Pod):

@@ -72,12 +72,10 @@ class _Builder:
     def __init__(self, document: Document, problems: list[Problem]) -> None:
         self.document = document
         self.problems = problems
-        self.failed = False
 
     def problem(self, path: FieldPath, message: str, hint: str = "", key: bool = False) -> None:
         where = self.document.key_at(path) if key else self.document.value_at(path)
         self.problems.append(Problem(Origin(self.document.file, *where), dotted(path), message, hint))
-        self.failed = True
 
     def locations(self) -> Locations:
         return Locations(self.document.file, MappingProxyType(self.document.positions()))
@@ -293,12 +291,15 @@ class _Builder:
         return VolumeClaim(name=meta["name"], labels=tuple(sorted(meta.get("labels", {}).items())), locations=self.locations())
 
 
-def build(document: Document, problems: list[Problem]) -> Pod | VolumeClaim | None:
-    """The model of one schema-valid document; None (with problems appended) if it has errors."""
+def build(document: Document, problems: list[Problem]) -> Pod | VolumeClaim:
+    """The model of one schema-valid document, problems found on the way appended to `problems`.
+
+    The model is returned even when there are problems (a value that could not be read is left at
+    its default), so that the semantic checks still run on it; load() raises if any were found.
+    """
     builder = _Builder(document, problems)
     data = document.data
-    made = builder.pod(data) if data["kind"] == "Pod" else builder.claim(data)
-    return None if builder.failed else made
+    return builder.pod(data) if data["kind"] == "Pod" else builder.claim(data)
 
 
 def _capabilities(names: Any) -> tuple[str, ...]:

@@ -104,6 +104,20 @@ CASES = {
         "F:26:7: spec.volumes[1]: a volume needs exactly one of persistentVolumeClaim, hostPath, emptyDir; "
         "found hostPath, emptyDir",
     ],
+    "one-pass.yaml": [
+        # the first pod fails the schema: its duplicate container name is not checked, nor its name
+        "F:9:7: spec.containers[0].image: missing required field image",
+        'F:10:7: spec.containers[0].imagee: unknown field "imagee" (did you mean image?)',
+        # the others passed the schema: what building found, and the semantic checks, within and across pods
+        "F:20:11: spec.hostAliases[0].ip: '300.1.1.1' is not an IP address (write an IPv4 or IPv6 address, e.g. 127.0.0.1)",
+        "F:28:7: spec.containers[1].name: container name app is used twice in pod web (first used at F:23:7; "
+        "init containers and containers share one namespace)",
+        "F:41:11: spec.containers[0].ports[0].hostPort: host port *:8080/TCP is already claimed by pod web, "
+        "container app (see F:27:11; use another hostPort or hostIP)",
+        "F:44:19: spec.containers[0].resources.limits.memory: invalid memory quantity '1e40': too large",
+        "F:46:11: spec.containers[0].volumeMounts[0].name: volume data is not declared in spec.volumes "
+        "(declare it under spec.volumes)",
+    ],
     "duplicate-key.yaml": ["F:9:7: spec.containers[0].image: duplicate key 'image' (first written at line 8; keep one)"],
     "python-tag.yaml": [
         "F:4:9: metadata.name: unsupported YAML tag tag:yaml.org,2002:python/object/apply:os.system (remove the tag)",

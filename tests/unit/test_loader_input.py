@@ -104,21 +104,45 @@ def test_alias_bomb_is_rejected_fast(tmp_path):
     assert len(found) == 1 and "an alias bomb" in found[0]
 
 
+CLAIM = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: v\n"
+
+
 def test_undefined_and_recursive_alias(tmp_path):
     path = tmp_path / "alias.yaml"
-    path.write_text("a: *nothing\nb: &self [*self]\n")
+    path.write_text(CLAIM + "  labels:\n    a: *nothing\n    b: &self [*self]\n")
     assert problems([str(path)]) == [
-        f"{path}:1:4: a: undefined alias *nothing (define the anchor before using it)",
-        f"{path}:2:11: b[0]: undefined alias *self (define the anchor before using it)",
+        # the schema's "expected a string, got an empty value" for labels.a would say it twice
+        f"{path}:6:8: metadata.labels.a: undefined alias *nothing (define the anchor before using it)",
+        f"{path}:7:8: metadata.labels.b: expected a string, got a list",
+        f"{path}:7:15: metadata.labels.b[0]: undefined alias *self (define the anchor before using it)",
     ]
 
 
 def test_non_string_key_and_huge_number(tmp_path):
     path = tmp_path / "keys.yaml"
-    path.write_text("? [a, b]\n: 1\nn: " + "9" * 100 + "\n")
+    path.write_text(CLAIM + "  labels:\n    ? [a, b]\n    : x\n    n: " + "9" * 100 + "\n")
     assert problems([str(path)]) == [
-        f"{path}:1:3: a mapping key must be a plain string",
-        f"{path}:3:4: n: number longer than 64 characters",
+        f"{path}:6:7: metadata.labels: a mapping key must be a plain string",
+        f"{path}:8:8: metadata.labels.n: number longer than 64 characters",
+    ]
+
+
+def test_a_document_with_yaml_problems_is_still_checked_against_the_schema(tmp_path):
+    path = tmp_path / "both.yaml"
+    path.write_text(CLAIM + "  name: w\n  lables: {}\n")
+    assert problems([str(path)]) == [
+        f"{path}:5:3: metadata.name: duplicate key 'name' (first written at line 4; keep one)",
+        f'{path}:6:3: metadata.lables: unknown field "lables" (did you mean labels?)',
+    ]
+
+
+def test_a_document_with_only_yaml_problems_is_built_and_checked(tmp_path):
+    path = tmp_path / "dup.yaml"
+    path.write_text(CLAIM + "  name: w\n---\n" + CLAIM.replace("name: v", "name: w"))
+    assert problems([str(path)]) == [
+        f"{path}:5:3: metadata.name: duplicate key 'name' (first written at line 4; keep one)",
+        f"{path}:10:3: metadata.name: PersistentVolumeClaim w is defined twice (first defined at {path}:5:3; "
+        "rename or remove one)",
     ]
 
 
