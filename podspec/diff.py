@@ -345,14 +345,6 @@ def observed_in_pod(observed: ObservedState, obs: ObservedPod, name: str) -> Obs
     return next((c for c in observed.containers_of(obs) if c.name == name), None)
 
 
-def _should_run(container: ObservedContainer, restart_always: bool) -> bool:
-    if container.state in (ContainerState.CREATED,):
-        return True
-    if container.state in (ContainerState.EXITED, ContainerState.STOPPED):
-        return restart_always or container.exit_code != 0
-    return False
-
-
 def _diff_containers(
     pod: Pod, intent: PodIntent, obs: ObservedPod, observed: ObservedState, running: bool
 ) -> tuple[ContainerDiff, ...]:
@@ -387,7 +379,7 @@ def _diff_containers(
                     )
                 )
                 continue
-        if running and _should_run(found, intent.restart_always):
+        if running and rules.should_start(found.state.value, found.exit_code, c.spec.get("restartPolicy", "Always")):
             diffs.append(ContainerDiff(name, Action.START, f"the container is {found.state.value}", intent=c))
     for name, found in sorted(present.items()):
         if name in wanted:

@@ -101,7 +101,7 @@ def execute(plan: Plan, runner: StepRunner, report: Callable[[StepEvent], None] 
         index, step, error = min(failure, key=lambda f: f[0])
         raise StepFailed(
             f"step {index}/{total} failed: {step.describe()}: {error.message}",
-            (error.hint + "; " if error.hint else "") + "run apply again after fixing it: it starts from what is on the host",
+            (error.hint + "; " if error.hint else "") + "run the command again once fixed: it starts from what is on the host",
             done=tuple(s for i, s in enumerate(plan.steps, start=1) if i in done),
             not_done=tuple(s for i, s in enumerate(plan.steps, start=1) if i not in done and i != index),
         )

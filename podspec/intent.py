@@ -45,7 +45,6 @@ class PodIntent:
     containers: tuple[ContainerIntent, ...]  # init containers first, in manifest order
     init_type: InitContainerType
     volumes: tuple[str, ...]  # named volumes (claims) the pod mounts
-    restart_always: bool
 
     def container(self, name: str) -> ContainerIntent | None:
         return next((c for c in self.containers if c.name == name), None)
@@ -212,5 +211,4 @@ def pod_intent(pod: Pod) -> PodIntent:
         containers=tuple(containers),
         init_type=pod.init_container_type,
         volumes=pod.claim_names(),
-        restart_always=pod.restart_policy.value == "Always",
     )

@@ -5,7 +5,8 @@ steps that empty a place come before the steps that fill it; volumes are removed
 with --prune-volumes. Conflicts make no plan: they are errors for the caller to report.
 
 A pod's steps share a lane (the pod's name): they must run in order, but different pods' lanes
-touch different objects and may run side by side. Volume steps have no lane: they run alone.
+touch different objects and may run side by side. Volume steps and the removal of pods that left
+the manifests have no lane: they run alone, before anything that could need what they free.
 """
 
 from __future__ import annotations
@@ -70,8 +71,14 @@ def build(diff: Diff) -> Plan:
             steps.append(
                 Step(StepKind.CREATE_VOLUME, v.name, v.cause, labels=_sorted(L.for_volume(diff.project)))
             )
+    # Pods that leave go first, one step at a time, so that what they free (host ports, names)
+    # is free before any other pod is created; the other pods each get a lane.
+    leaving = [p for p in diff.pods if p.action is Action.REMOVE]
+    for p in leaving:
+        steps += _pod_steps(diff.project, p)
     for p in diff.pods:
-        steps += [replace(step, lane=p.name) for step in _pod_steps(diff.project, p)]
+        if p.action is not Action.REMOVE:
+            steps += [replace(step, lane=p.name) for step in _pod_steps(diff.project, p)]
     for v in diff.volumes:
         if v.action is Action.REMOVE:
             steps.append(Step(StepKind.REMOVE_VOLUME, v.name, v.cause))

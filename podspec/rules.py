@@ -25,8 +25,13 @@ DEFAULT_REPLACE_REASON = "Podman cannot change this pod setting in place"
 # stop endpoint treats 0 as its 10 s default, so 1 is the floor.
 MIN_STOP_TIMEOUT = 1
 
-# Environment variables whose values are never shown.
-SECRET_NAME = re.compile(r"PASSW|TOKEN|SECRET|KEY|CREDENTIAL|PRIVATE|AUTH|CERT|SALT", re.IGNORECASE)
+# Environment variables whose values are never shown: a name with one of these words in it, the
+# words separated by `_`, `-` or `.` (DB_PASSWORD, GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY, APIKEY; not
+# MONKEY or AUTHOR).
+SECRET_NAME = re.compile(
+    r"(^|[_.-])(PASSWORD|PASSWD|PASS|PWD|TOKEN|SECRET|KEY|APIKEY|API_KEY|CREDENTIALS?|PRIVATE|AUTH|CERT|SALT|DSN)([_.-]|$)",
+    re.IGNORECASE,
+)
 REDACTED = "(redacted)"
 
 
@@ -36,3 +41,21 @@ def replace_reason(field: str) -> str:
 
 def looks_secret(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
+
+
+def should_start(state: str, exit_code: int, restart_policy: str) -> bool:
+    """Whether a container of a running pod that is not running should be started by podspec.
+
+    A container never started (`created`) always should. An exited one follows its pod's
+    restartPolicy, as the kubelet would: Always -> yes; OnFailure -> only after a failure (exit code
+    not 0); Never -> no (a finished container is not drift).
+    """
+    if state == "created":
+        return True
+    if state not in ("exited", "stopped"):
+        return False
+    if restart_policy == "Always":
+        return True
+    if restart_policy == "OnFailure":
+        return exit_code != 0
+    return False

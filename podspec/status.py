@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from podspec import labels as L
+from podspec import rules
 from podspec.intent import container_name
-from podspec.observed import ContainerState, ObservedState, PodStatus
+from podspec.observed import ObservedState, PodStatus
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def report(observed: ObservedState, project: str | None = None) -> tuple[PodRepo
         if not pod.managed or (project is not None and pod.project != project):
             continue
         drift = []
-        if pod.status not in (PodStatus.RUNNING,):
+        if pod.status not in (PodStatus.RUNNING, PodStatus.DEGRADED):
             drift.append(f"pod is {pod.status.value.lower()}")
         present = {c.name: c for c in observed.containers_of(pod)}
         promised = [n for n in pod.labels.get(L.CONTAINERS, "").split(",") if n]
@@ -43,8 +44,10 @@ def report(observed: ObservedState, project: str | None = None) -> tuple[PodRepo
             lines.append(ContainerLine(c.name, role, c.state.value, c.image))
             if not c.managed:
                 drift.append(f"container {c.name} was added by hand")
-            elif role != "init" and c.state is not ContainerState.RUNNING and pod.status is PodStatus.DEGRADED:
-                drift.append(f"container {c.name} is {c.state.value}")
+            elif role != "init" and pod.status in (PodStatus.RUNNING, PodStatus.DEGRADED):
+                policy = (L.last_applied(c.labels) or {}).get("restartPolicy", "Always")
+                if rules.should_start(c.state.value, c.exit_code, policy):
+                    drift.append(f"container {c.name} is {c.state.value}")
         init_names = set((L.last_applied(pod.labels) or {}).get("initContainers", {}))
         for short in promised:
             full = container_name(pod.name, short)

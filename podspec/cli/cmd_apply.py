@@ -58,12 +58,12 @@ def apply(
             if not dry_run:
                 observed = context.refresh_images(engine, desired, observed, say)
             result = differ.compute(desired, observed, name, prune=prune, prune_volumes=prune_volumes, adopt=adopt)
-            plan = planner.build(result)  # conflicts raise here, before any change
-            report.update(diff=render.diff_json(result), plan=render.plan_json(plan))
             if not as_json:
                 typer.echo(render.diff_text(result, colour=context.colour_wanted()))
-                if not plan.empty:
-                    typer.echo(render.plan_text(plan))
+            plan = planner.build(result)  # conflicts raise here, before any change
+            report.update(diff=render.diff_json(result), plan=render.plan_json(plan))
+            if not as_json and not plan.empty:
+                typer.echo(render.plan_text(plan))
             if dry_run:
                 report["result"] = {"status": "dry-run", "steps_done": 0}
                 if as_json:

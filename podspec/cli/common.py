@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from enum import Enum
 from typing import Any, Callable
@@ -67,6 +68,19 @@ def guarded(output_param: str = "output") -> Callable:
                 raise typer.Exit(130)
             except BrokenPipeError:
                 sys.stderr.close()
+                raise typer.Exit(EXIT_ERROR)
+            except typer.Exit:
+                raise
+            except Exception as error:  # a bug: still no traceback unless asked for
+                if os.environ.get("PODSPEC_DEBUG"):
+                    raise
+                report_error(
+                    PodspecError(
+                        f"internal error: {type(error).__name__}: {error}",
+                        "this is a bug in podspec; run again with PODSPEC_DEBUG=1 for the traceback and report it",
+                    ),
+                    output,
+                )
                 raise typer.Exit(EXIT_ERROR)
 
         return run

@@ -38,8 +38,11 @@ class PodmanEngine:
         self.endpoint = endpoint
         try:
             self.transport = open_transport(endpoint.url, endpoint.identity, LONG_CALL_TIMEOUT)
-        except Exception as exc:  # podman-py raises several types for a bad URL
-            raise PodmanUnavailable(f"cannot connect to {endpoint.url}: {exc}", "check --url") from None
+        except TransportError as exc:
+            raise PodmanUnavailable(
+                f"cannot connect to Podman at {endpoint.url} (chosen by {endpoint.how}): {exc}",
+                "check the URL and that the service runs there (`podman system service`)",
+            ) from None
 
     # ------------------------------------------------------------------------------- plumbing
 
@@ -201,24 +204,33 @@ def _json_stream(answer: Any) -> list[dict]:
 
 
 def _message(response: Any) -> str:
+    """Podman's error text: `message` (or `cause`), and the `Errs` of a pod operation."""
     try:
         data = response.json()
-        return str(data.get("message") or data.get("cause") or response.text).strip()
     except ValueError:
         return response.text.strip() or f"HTTP {response.status_code}"
+    if not isinstance(data, dict):
+        return str(data)
+    parts = [str(data.get("message") or data.get("cause") or "").strip()]
+    parts += [str(e).strip() for e in (data.get("Errs") or []) if str(e).strip()]
+    return ": ".join(p for p in parts if p) or response.text.strip()
+
+
+# (words that must all appear in Podman's message, hint)
+HINTS = (
+    (("address already in use",), "another process or pod holds that host port: free it, or change hostPort"),
+    (("cannot listen on the",), "another process or pod holds that host port: free it, or change hostPort"),
+    (("cannot add", "running pod"), "podspec replaces the pod for such changes; run the command again"),
+    (("volume", "being used"), "the volume is still mounted by a container; it was not removed"),
+    (("in use",), "another object holds the name; see `podspec diff`"),
+    (("already exists",), "another object holds the name; see `podspec diff`"),
+    (("image not known",), "make the image available locally (podman load / podman build) or fix its name"),
+)
 
 
 def _hint(response: Any) -> str:
-    text = _message(response)
-    if "cannot add" in text and "running pod" in text:
-        return "podspec replaces the pod for such changes; run apply again"
-    if "in use" in text:
-        return "another object holds the name; see `podspec diff`"
-    if "image not known" in text or "pull" in text:
-        return "make the image available locally (podman load / podman build) or fix its name"
-    return "see the Podman message above; nothing after this step was done"
-
-
+    text = _message(response).lower()
+    return next((hint for words, hint in HINTS if all(w in text for w in words)), "see Podman's message above")
 
 
 def _ports(data: dict) -> tuple[str, ...]:

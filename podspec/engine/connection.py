@@ -90,15 +90,27 @@ def _named_connection(name: str, env: Mapping[str, str]) -> tuple[str, str | Non
     )
 
 
+SCHEMES = ("unix://", "ssh://", "tcp://")
+
+
+def _checked(url: str, how: str) -> str:
+    if not url.startswith(SCHEMES):
+        raise PodmanUnavailable(
+            f"unsupported Podman URL {url!r} (from {how})",
+            "use unix:///path/to/podman.sock, ssh://user@host[:port]/run/podman/podman.sock or tcp://host:port",
+        )
+    return url
+
+
 def resolve(url: str | None, connection: str | None, env: Mapping[str, str]) -> Endpoint:
     """Choose the service to talk to; start a private one when none is given or answering."""
     if url:
-        return Endpoint(url, "--url")
+        return Endpoint(_checked(url, "--url"), "--url")
     if connection:
         uri, identity = _named_connection(connection, env)
-        return Endpoint(uri, f"--connection {connection}", identity=identity)
+        return Endpoint(_checked(uri, f"--connection {connection}"), f"--connection {connection}", identity=identity)
     if env.get("CONTAINER_HOST"):
-        return Endpoint(env["CONTAINER_HOST"], "$CONTAINER_HOST")
+        return Endpoint(_checked(env["CONTAINER_HOST"], "$CONTAINER_HOST"), "$CONTAINER_HOST")
     tried = []
     for path in default_sockets(env):
         if ping_unix(path):

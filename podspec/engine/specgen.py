@@ -32,7 +32,9 @@ def pod_body(pod: Pod, labels: dict[str, str]) -> dict[str, Any]:
                     "protocol": p.protocol.value.lower(),
                 }
             )
-    if ports:
+    # With the host's network the container ports are the host's ports already; Podman refuses
+    # port mappings there (and `podman kube play` drops them too).
+    if ports and not pod.host_network:
         body["portmappings"] = ports
     if pod.hostname:
         body["hostname"] = pod.hostname

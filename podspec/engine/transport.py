@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol
 from urllib.parse import urlencode
@@ -94,7 +95,10 @@ class PodmanPyTransport:
         kwargs: dict[str, Any] = {"base_url": url, "timeout": timeout}
         if identity:
             kwargs["identity"] = identity
-        self._client = PodmanClient(**kwargs)
+        try:
+            self._client = PodmanClient(**kwargs)
+        except Exception as exc:  # podman-py raises many types (ssh, URL parsing)
+            raise TransportError(f"{type(exc).__name__}: {exc}") from None
 
     def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
                 body: Any = None, timeout: float | None = None) -> Reply:
@@ -107,8 +111,9 @@ class PodmanPyTransport:
             kwargs["timeout"] = timeout
         try:
             response = getattr(self._client.api, method.lower())(path, **kwargs)
-        except requests.exceptions.RequestException as exc:
-            raise TransportError(str(exc)) from None
+        except (requests.exceptions.RequestException, OSError, subprocess.SubprocessError) as exc:
+            # ssh:// runs an ssh process for the tunnel: it may time out or fail to start
+            raise TransportError(f"{type(exc).__name__}: {exc}") from None
         return Reply(response.status_code, response.content)
 
     def close(self) -> None:

@@ -19,3 +19,26 @@ def test_help_lists_every_command():
     assert result.exit_code == 0
     for command in ("validate", "diff", "apply", "delete", "status", "export"):
         assert command in result.output
+
+
+def test_unexpected_errors_are_reported_without_traceback(monkeypatch):
+    import podspec.cli.context as context
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("something unforeseen")
+
+    monkeypatch.setattr(context, "load_desired", broken)
+    monkeypatch.delenv("PODSPEC_DEBUG", raising=False)
+    result = runner.invoke(app, ["diff", "x.yaml", "--url", "unix:///nowhere.sock"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: internal error: RuntimeError: something unforeseen")
+    assert "PODSPEC_DEBUG=1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unsupported_url_scheme_is_a_clear_error(tmp_path):
+    manifest = tmp_path / "p.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{name: c, image: busybox:1}]\n")
+    result = runner.invoke(app, ["diff", str(manifest), "--url", "http://localhost:8080"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: unsupported Podman URL 'http://localhost:8080' (from --url)")

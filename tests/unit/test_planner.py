@@ -135,3 +135,12 @@ def test_deletion_plan_stops_then_removes_and_volumes_only_when_asked():
 def test_empty_desired_state_plans_nothing_without_prune():
     result, plan = plan_for(DesiredState(), applied(state(webserver())))
     assert plan.empty and not result.has_changes
+
+
+def test_pods_that_leave_are_removed_first_and_alone():
+    # "zzz" leaves and "aaa" arrives (a rename): zzz's host port must be free before aaa starts.
+    host = applied(state(replace(webserver(), name="zzz")))
+    result, plan = plan_for(state(replace(webserver(), name="aaa")), host, prune=True)
+    assert kinds(plan)[:2] == [(StepKind.STOP_POD, "zzz"), (StepKind.REMOVE_POD, "zzz")]
+    assert [s.lane for s in plan.steps[:2]] == ["", ""]
+    assert {s.lane for s in plan.steps[2:]} == {"aaa"}

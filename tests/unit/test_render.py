@@ -62,7 +62,7 @@ def test_executor_stops_at_first_failure_and_says_what_was_done():
     )
     assert [s.describe() for s in failure.done] == ["create volume webserver-data", "create pod dynamic-webserver"]
     assert len(failure.not_done) == 3
-    assert failure.hint.startswith("free the port; run apply again")
+    assert failure.hint.startswith("free the port; run the command again once fixed")
 
 
 class SlowRecorder:
