@@ -13,7 +13,9 @@ Normalization (so that the same intent written two ways compares equal):
 
 What the schema cannot say is reported here as a Problem: a probe or a volume with no source or
 more than one, an invalid IP address, a quantity out of range, a Localhost profile without a
-profile, an unsupported init-container type.
+profile, an unsupported init-container type, a runAsGroup without a runAsUser (own or inherited:
+Podman sets the user as uid[:gid], so the group alone would be dropped), an env value that is the
+placeholder `podspec export` writes for a secret it did not show.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from podspec.errors import Origin, Problem
+from podspec.rules import REDACTED
 from podspec.loader import images, quantity
 from podspec.loader.yamlpos import Document, dotted
 from podspec.model import (
@@ -72,10 +75,15 @@ class _Builder:
     def __init__(self, document: Document, problems: list[Problem]) -> None:
         self.document = document
         self.problems = problems
+        self.said: set[Problem] = set()
 
     def problem(self, path: FieldPath, message: str, hint: str = "", key: bool = False) -> None:
+        """Report once (a pod-level value inherited by several containers is one problem)."""
         where = self.document.key_at(path) if key else self.document.value_at(path)
-        self.problems.append(Problem(Origin(self.document.file, *where), dotted(path), message, hint))
+        problem = Problem(Origin(self.document.file, *where), dotted(path), message, hint)
+        if problem not in self.said:
+            self.said.add(problem)
+            self.problems.append(problem)
 
     def locations(self) -> Locations:
         return Locations(self.document.file, MappingProxyType(self.document.positions()))
@@ -155,7 +163,7 @@ class _Builder:
             command=tuple(raw.get("command", ())),
             args=tuple(raw.get("args", ())),
             working_dir=raw.get("workingDir", ""),
-            env=tuple(EnvVar(e["name"], e.get("value", "")) for e in raw.get("env", ())),
+            env=tuple(self.env(e, path + ("env", i)) for i, e in enumerate(raw.get("env", ()))),
             ports=tuple(self.port(p, path + ("ports", i)) for i, p in enumerate(raw.get("ports", ()))),
             volume_mounts=tuple(
                 VolumeMount(
@@ -170,6 +178,16 @@ class _Builder:
             stdin=raw.get("stdin", False),
             tty=raw.get("tty", False),
         )
+
+    def env(self, raw: dict[str, Any], path: FieldPath) -> EnvVar:
+        value = raw.get("value", "")
+        if value == REDACTED:
+            self.problem(
+                path + ("value",),
+                f"env {raw['name']} holds the placeholder {REDACTED} written by `podspec export`; "
+                "put the real value in (or export again with --show-secrets)",
+            )
+        return EnvVar(raw["name"], value)
 
     def port(self, raw: dict[str, Any], path: FieldPath) -> PortMapping:
         host_ip = raw.get("hostIP", "")
@@ -202,7 +220,14 @@ class _Builder:
         def inherited(name: str) -> Any:
             return raw[name] if name in raw else pod.get(name)
 
-        seccomp_path = path + ("seccompProfile",) if "seccompProfile" in raw else ("spec", "securityContext", "seccompProfile")
+        def written(name: str) -> FieldPath:
+            return path + (name,) if name in raw else ("spec", "securityContext", name)
+
+        if inherited("runAsGroup") is not None and inherited("runAsUser") is None:
+            self.problem(
+                written("runAsGroup"),
+                "runAsGroup needs runAsUser on Podman (Podman sets the user as uid:gid); add runAsUser", key=True,
+            )
         capabilities = raw.get("capabilities", {})
         return SecurityContext(
             privileged=raw.get("privileged", False),
@@ -213,7 +238,7 @@ class _Builder:
             run_as_non_root=inherited("runAsNonRoot"),
             read_only_root_filesystem=raw.get("readOnlyRootFilesystem", False),
             allow_privilege_escalation=raw.get("allowPrivilegeEscalation"),
-            seccomp_profile=self.profile(inherited("seccompProfile"), seccomp_path),
+            seccomp_profile=self.profile(inherited("seccompProfile"), written("seccompProfile")),
             proc_mount="" if raw.get("procMount", "Default") == "Default" else raw["procMount"],
             app_armor_profile=self.profile(raw.get("appArmorProfile"), path + ("appArmorProfile",)),
         )

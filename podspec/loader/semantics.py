@@ -8,7 +8,9 @@
 - env var names unique within a container (a later duplicate is an error: Kubernetes keeps the
   last one silently, which hides mistakes);
 - resource requests not above limits;
-- label keys and values, and annotation keys, valid for Kubernetes;
+- label keys and values, and annotation keys, valid for Kubernetes; no pod label or annotation,
+  nor PersistentVolumeClaim label, under podspec's own `io.podspec.` prefix (its ownership labels:
+  a user's `io.podspec.managed-by` would pass for podspec's, or be overwritten by it);
 - with hostNetwork, a hostPort equals its containerPort;
 - no two pods, containers or port entries claim the same hostIP/hostPort/protocol (hostIP ""
   means every address and clashes with any address on that port and protocol; with hostNetwork
@@ -29,6 +31,8 @@ from podspec.loader.yamlpos import dotted
 from podspec.model import Container, FieldPath, Pod, Protocol, VolumeClaim
 
 _NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+# podspec's ownership labels (podspec.labels.PREFIX; kept here so the loader does not import them).
+RESERVED_PREFIX = "io.podspec."
 _PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
@@ -180,6 +184,12 @@ def _metadata(labels: tuple, annotations: tuple, where, file: str) -> list[Probl
             error = _key_error(key)
             if error:
                 problems.append(Problem(where(path), dotted(path), f"invalid {group[:-1]} key {key!r}: {error}"))
+            if key.startswith(RESERVED_PREFIX):
+                problems.append(Problem(
+                    where(path), dotted(path),
+                    f"{group[:-1]} {key}: the {RESERVED_PREFIX} prefix is reserved for podspec's ownership labels",
+                    "rename it",
+                ))
             if group == "labels" and value and (len(value) > 63 or not _NAME.fullmatch(value)):
                 problems.append(Problem(
                     where(path), dotted(path), f"invalid label value {value[:80]!r}",

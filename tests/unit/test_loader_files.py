@@ -118,6 +118,36 @@ CASES = {
         "F:46:11: spec.containers[0].volumeMounts[0].name: volume data is not declared in spec.volumes "
         "(declare it under spec.volumes)",
     ],
+    "reserved-labels.yaml": [
+        "F:7:5: metadata.labels.io.podspec.managed-by: label io.podspec.managed-by: the io.podspec. prefix is "
+        "reserved for podspec's ownership labels (rename it)",
+        "F:9:5: metadata.annotations.io.podspec.project: annotation io.podspec.project: the io.podspec. prefix is "
+        "reserved for podspec's ownership labels (rename it)",
+        # io.podspec/note (line 10) is another prefix: allowed
+        "F:21:5: metadata.labels.io.podspec.pod: label io.podspec.pod: the io.podspec. prefix is reserved for "
+        "podspec's ownership labels (rename it)",
+    ],
+    "run-as-group.yaml": [
+        # the pod's runAsGroup, inherited by two containers without a runAsUser: said once, where it is written
+        "F:7:5: spec.securityContext.runAsGroup: runAsGroup needs runAsUser on Podman "
+        "(Podman sets the user as uid:gid); add runAsUser",
+        "F:20:9: spec.containers[3].securityContext.runAsGroup: runAsGroup needs runAsUser on Podman "
+        "(Podman sets the user as uid:gid); add runAsUser",
+        # pod "fine": runAsUser inherited from the pod, and fsGroup alone, are accepted
+    ],
+    "redacted-env.yaml": [
+        "F:13:18: spec.containers[0].env[1].value: env DB_PASSWORD holds the placeholder (redacted) written by "
+        "`podspec export`; put the real value in (or export again with --show-secrets)",
+        "F:14:36: spec.containers[0].env[2].value: env API_TOKEN holds the placeholder (redacted) written by "
+        "`podspec export`; put the real value in (or export again with --show-secrets)",
+    ],
+    "host-network-ports.yaml": [
+        "F:14:11: spec.containers[0].ports[1].hostPort: with hostNetwork, hostPort 8443 must equal containerPort 443 "
+        "(omit hostPort; with hostNetwork the containerPort is opened on the host)",
+        # with hostNetwork a containerPort without hostPort is taken on the host too
+        "F:27:11: spec.containers[0].ports[0].hostPort: host port *:9090/TCP is already claimed by pod host, "
+        "container web (see F:15:11; use another hostPort or hostIP)",
+    ],
     "duplicate-key.yaml": ["F:9:7: spec.containers[0].image: duplicate key 'image' (first written at line 8; keep one)"],
     "python-tag.yaml": [
         "F:4:9: metadata.name: unsupported YAML tag tag:yaml.org,2002:python/object/apply:os.system (remove the tag)",
@@ -184,3 +214,11 @@ def test_the_repository_manifests_load():
     state = load(["manifests"])
     assert "dynamic-webserver" in [p.name for p in state.pods]
     assert "webserver-data" in [c.name for c in state.claims]
+
+
+def test_reserved_prefix_is_podspecs_own_label_prefix():
+    from podspec import labels
+    from podspec.loader.semantics import RESERVED_PREFIX
+
+    assert RESERVED_PREFIX == labels.PREFIX
+    assert labels.MANAGED_BY.startswith(RESERVED_PREFIX)

@@ -208,3 +208,28 @@ def test_the_model_is_frozen():
     (pod,) = load([str(VALID / "tutorial-generate-kube.yaml")]).pods
     with pytest.raises(dataclasses.FrozenInstanceError):
         pod.name = "other"  # type: ignore[misc]
+
+
+def test_run_as_group_with_a_run_as_user_from_either_level_is_kept():
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+        "spec:\n  securityContext: {runAsUser: 1000, runAsGroup: 100, fsGroup: 300}\n"
+        "  containers:\n    - {name: a, image: alpine}\n"
+        "    - {name: b, image: alpine, securityContext: {runAsGroup: 200}}\n"
+        "    - {name: c, image: alpine, securityContext: {runAsUser: 0}}\n"
+    )
+    (pod,) = load(["-"], stdin=io.StringIO(text)).pods
+    assert [(c.security.run_as_user, c.security.run_as_group) for c in pod.containers] == [
+        (1000, 100), (1000, 200), (0, 100),
+    ]
+    assert pod.fs_group == 300
+
+
+def test_env_values_that_only_mention_the_placeholder_are_kept():
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+        "spec:\n  containers:\n    - name: a\n      image: alpine\n"
+        "      env: [{name: NOTE, value: '(redacted) on purpose'}, {name: EMPTY}]\n"
+    )
+    (pod,) = load(["-"], stdin=io.StringIO(text)).pods
+    assert pod.containers[0].env == (EnvVar("NOTE", "(redacted) on purpose"), EnvVar("EMPTY", ""))

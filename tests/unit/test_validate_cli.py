@@ -89,3 +89,29 @@ def test_missing_file():
 def test_needs_a_path():
     result = runner.invoke(app, ["validate"])
     assert result.exit_code == 2  # usage error from the command line parser
+
+
+def test_one_run_lists_schema_build_and_semantic_problems_together():
+    result = runner.invoke(app, ["validate", "-o", "json", "tests/fixtures/invalid/one-pass.yaml"])
+    assert result.exit_code == 1
+    assert [(p["line"], p["column"], p["path"]) for p in json.loads(result.stdout)] == [
+        (9, 7, "spec.containers[0].image"),
+        (10, 7, "spec.containers[0].imagee"),
+        (20, 11, "spec.hostAliases[0].ip"),
+        (28, 7, "spec.containers[1].name"),
+        (41, 11, "spec.containers[0].ports[0].hostPort"),
+        (44, 19, "spec.containers[0].resources.limits.memory"),
+        (46, 11, "spec.containers[0].volumeMounts[0].name"),
+    ]
+
+
+def test_redacted_placeholder_is_refused():
+    result = runner.invoke(app, ["validate", "-o", "json", "tests/fixtures/invalid/redacted-env.yaml"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)[0] == {
+        "file": "tests/fixtures/invalid/redacted-env.yaml", "line": 13, "column": 18,
+        "path": "spec.containers[0].env[1].value",
+        "message": "env DB_PASSWORD holds the placeholder (redacted) written by `podspec export`; "
+                   "put the real value in (or export again with --show-secrets)",
+        "hint": "",
+    }
