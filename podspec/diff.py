@@ -14,7 +14,7 @@ from typing import Any
 
 from podspec import labels as L
 from podspec import rules
-from podspec.intent import ContainerIntent, PodIntent, Role, SpecDict, container_name, pod_intent
+from podspec.intent import ContainerIntent, PodIntent, Role, SpecDict, container_name, empty_dir_volumes, pod_intent
 from podspec.model import DesiredState, InitContainerType, Pod, PullPolicy
 from podspec.observed import ContainerState, ObservedContainer, ObservedPod, ObservedState, PodStatus
 
@@ -75,6 +75,7 @@ class VolumeDiff:
     name: str
     action: Action
     cause: str
+    empty_dir_of: str = ""  # the pod whose emptyDir this volume is ("" for a claim)
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,8 @@ def compute(
                         stop_timeout=observed_grace(observed, obs),
                     )
                 )
-    volumes = _diff_volumes(desired, observed, project, adopt, prune_volumes)
+    leaving = tuple(p.name for p in pods if p.action is Action.REMOVE)
+    volumes = _diff_volumes(desired, observed, project, adopt, prune_volumes, leaving)
     return Diff(
         project=project,
         pods=tuple(sorted(pods, key=lambda p: p.name)),
@@ -400,7 +402,8 @@ def _volume_used_by_project(observed: ObservedState, project: str, volume: str) 
 
 
 def _diff_volumes(
-    desired: DesiredState, observed: ObservedState, project: str, adopt: bool, prune_volumes: bool
+    desired: DesiredState, observed: ObservedState, project: str, adopt: bool, prune_volumes: bool,
+    leaving: tuple[str, ...] = (),
 ) -> tuple[VolumeDiff, ...]:
     diffs = []
     wanted = desired.volume_names()
@@ -417,8 +420,28 @@ def _diff_volumes(
                     "(pass --adopt to use it as it is: its data is kept)",
                 )
             )
+    # emptyDir: a volume of the pod's own, made before it and removed with it.
+    scratch = set()
+    for pod in desired.pods:
+        for name in empty_dir_volumes(pod):
+            scratch.add(name)
+            found = observed.volume(name)
+            if found is None:
+                diffs.append(VolumeDiff(name, Action.CREATE, f"emptyDir of pod {pod.name}", empty_dir_of=pod.name))
+            elif found.labels.get(L.EMPTY_DIR) != pod.name or L.project_of(found.labels) != project:
+                diffs.append(VolumeDiff(
+                    name, Action.CONFLICT,
+                    f"pod {pod.name} needs this volume for an emptyDir, and it holds other data "
+                    "(remove it or rename the emptyDir volume)",
+                ))
+    for found in observed.volumes:
+        owner = found.labels.get(L.EMPTY_DIR)
+        if owner and owner in leaving and L.project_of(found.labels) == project and found.name not in scratch:
+            diffs.append(VolumeDiff(found.name, Action.REMOVE, f"emptyDir of pod {owner}, which is removed",
+                                    empty_dir_of=owner))
     if prune_volumes:
         for found in observed.volumes:
-            if found.name not in wanted and found.managed and L.project_of(found.labels) == project:
+            if (found.name not in wanted and found.managed and L.project_of(found.labels) == project
+                    and not found.labels.get(L.EMPTY_DIR)):
                 diffs.append(VolumeDiff(found.name, Action.REMOVE, "no longer in the manifests (--prune-volumes)"))
     return tuple(sorted(diffs, key=lambda v: v.name))

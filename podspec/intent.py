@@ -55,6 +55,16 @@ def container_name(pod: str, container: str) -> str:
     return f"{pod}-{container}"
 
 
+def empty_dir_volume(pod: str, volume: str) -> str:
+    """The Podman volume behind a pod's emptyDir. The `_` keeps it apart from every claim name
+    (claims are DNS-1123 subdomains, which have no `_`)."""
+    return f"{pod}_{volume}"
+
+
+def empty_dir_volumes(pod: Pod) -> tuple[str, ...]:
+    return tuple(sorted(empty_dir_volume(pod.name, v.name) for v in pod.volumes if v.kind is VolumeKind.EMPTY_DIR))
+
+
 def spec_hash(spec: SpecDict) -> str:
     return hashlib.sha256(canonical_json(spec).encode()).hexdigest()[:16]
 

@@ -23,6 +23,7 @@ HASH = PREFIX + "hash"
 LAST_APPLIED = PREFIX + "last-applied"
 INIT_TYPE = PREFIX + "init-type"
 PULL_POLICY = PREFIX + "pull-policy"
+EMPTY_DIR = PREFIX + "empty-dir"  # on volumes: the pod whose emptyDir this volume is
 CONTAINERS = PREFIX + "containers"  # on pods: the containers the pod should have, comma-separated
 
 
@@ -36,6 +37,10 @@ def project_of(labels: Mapping[str, str] | None) -> str | None:
 
 def for_volume(project: str) -> dict[str, str]:
     return {MANAGED_BY: MANAGER, PROJECT: project}
+
+
+def for_empty_dir(project: str, pod: str) -> dict[str, str]:
+    return {MANAGED_BY: MANAGER, PROJECT: project, POD: pod, EMPTY_DIR: pod}
 
 
 def for_pod(project: str, intent: PodIntent) -> dict[str, str]:

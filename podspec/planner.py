@@ -69,7 +69,9 @@ def build(diff: Diff) -> Plan:
     for v in diff.volumes:
         if v.action is Action.CREATE:
             steps.append(
-                Step(StepKind.CREATE_VOLUME, v.name, v.cause, labels=_sorted(L.for_volume(diff.project)))
+                Step(StepKind.CREATE_VOLUME, v.name, v.cause, labels=_sorted(
+                    L.for_empty_dir(diff.project, v.empty_dir_of) if v.empty_dir_of else L.for_volume(diff.project)
+                ))
             )
     # Pods that leave go first, one step at a time, so that what they free (host ports, names)
     # is free before any other pod is created; the other pods each get a lane.
@@ -158,14 +160,3 @@ def _pod_steps(project: str, p: PodDiff) -> list[Step]:
     if p.action is Action.START:
         steps.append(Step(StepKind.START_POD, p.name, p.cause))
     return steps
-
-
-def deletion(project: str, pods: list[tuple[str, int]], volumes: list[str]) -> Plan:
-    """Steps that remove the named pods (stop, then remove) and volumes."""
-    steps: list[Step] = []
-    for name, timeout in sorted(pods):
-        steps.append(Step(StepKind.STOP_POD, name, "podspec delete", timeout=timeout, lane=name))
-        steps.append(Step(StepKind.REMOVE_POD, name, "podspec delete", lane=name))
-    for name in sorted(volumes):
-        steps.append(Step(StepKind.REMOVE_VOLUME, name, "podspec delete --volumes"))
-    return Plan(project=project, steps=tuple(steps))

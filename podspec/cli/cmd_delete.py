@@ -28,9 +28,7 @@ def delete(
     connection: Optional[str] = CONNECTION_OPTION,
 ) -> None:
     """Remove the pods the manifests define (only those podspec created); volumes are kept unless --volumes."""
-    from podspec import labels as L
-    from podspec import planner, render
-    from podspec.diff import observed_grace
+    from podspec import deletion, render
     from podspec.executor import execute
     from podspec.lock import project_lock
 
@@ -38,30 +36,10 @@ def delete(
     name = context.project_name(project, paths)
     as_json = output is OutputFormat.json
     say = context.say_err if as_json else typer.echo
-    skipped: list[str] = []
     with context.open_engine(url, connection) as engine:
         with project_lock(engine.endpoint.url, name, lock_timeout):
-            observed = engine.observe()
-            pods = []
-            for pod in desired.pods:
-                found = observed.pod(pod.name)
-                if found is None:
-                    continue
-                if not found.managed or found.project != name:
-                    skipped.append(f"pod {pod.name}: not created by podspec for project {name!r}; left alone")
-                    continue
-                pods.append((pod.name, observed_grace(observed, found)))
-            gone_volumes = []
-            if volumes:
-                for volume in desired.volume_names():
-                    found = observed.volume(volume)
-                    if found is None:
-                        continue
-                    if not found.managed or L.project_of(found.labels) != name:
-                        skipped.append(f"volume {volume}: not created by podspec for project {name!r}; left alone")
-                        continue
-                    gone_volumes.append(volume)
-            plan = planner.deletion(name, pods, gone_volumes)
+            decided = deletion.plan(desired, engine.observe(), name, volumes)
+            plan, skipped = decided.plan, list(decided.skipped)
             for line in skipped:
                 say(line)
             if not as_json:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from podspec.intent import Role, container_name
+from podspec.intent import Role, container_name, empty_dir_volume
 from podspec.model import Container, Pod, Probe, ProbeHandler, RestartPolicy, VolumeKind
 
 RESTART = {RestartPolicy.ALWAYS: "always", RestartPolicy.ON_FAILURE: "on-failure", RestartPolicy.NEVER: "no"}
@@ -107,8 +107,9 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
                 {"Type": "bind", "Source": source, "Destination": m.mount_path, "Options": ["rbind", *options]}
             )
             continue
-        # persistentVolumeClaim: the named volume; emptyDir: a pod-scoped named volume.
-        name = volume.claim_name if volume.kind is VolumeKind.CLAIM else f"{pod.name}-{volume.name}"
+        # persistentVolumeClaim: the named volume; emptyDir: the pod's own volume (created with
+        # podspec's labels before the pod, removed with it).
+        name = volume.claim_name if volume.kind is VolumeKind.CLAIM else empty_dir_volume(pod.name, volume.name)
         entry: dict[str, Any] = {"Name": name, "Dest": m.mount_path, "Options": options}
         if m.sub_path:
             entry["SubPath"] = m.sub_path

@@ -102,3 +102,53 @@ def test_restricted_pod_runs_as_asked(podman, tmp_path):
     assert inside[1].split() == ["CapEff:", "0000000000000000"]
     assert inside[2] == "1"
     assert podspec(podman, "diff", "--policy", "restricted", manifest).exit_code == 0
+
+
+SCRATCH = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: scratchpod
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: writer
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sh", "-c", "echo shared > /scratch/note; sleep 100000"]
+      volumeMounts: [{name: scratch, mountPath: /scratch}]
+    - name: reader
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "100000"]
+      volumeMounts: [{name: scratch, mountPath: /scratch}]
+  volumes:
+    - name: scratch
+      emptyDir: {}
+"""
+
+
+def test_empty_dir_is_the_pods_own_labelled_volume_and_goes_with_it(podman, tmp_path):
+    import time
+
+    # A volume with the emptyDir's would-be name that podspec did not make is never used.
+    podman.podman("volume", "create", "scratchpod_scratch")
+    manifest = write(tmp_path, SCRATCH)
+    refused = podspec(podman, "apply", manifest)
+    assert refused.exit_code == 1
+    assert "volume scratchpod_scratch: pod scratchpod needs this volume for an emptyDir" in refused.stderr
+    podman.podman("volume", "rm", "scratchpod_scratch")
+
+    assert podspec(podman, "apply", manifest).exit_code == 0
+    labels = podman.podman("volume", "inspect", "scratchpod_scratch", "--format", "{{json .Labels}}").stdout
+    assert '"io.podspec.empty-dir":"scratchpod"' in labels
+    for _ in range(50):
+        seen = podman.podman("exec", "scratchpod-reader", "cat", "/scratch/note", check=False)
+        if seen.returncode == 0:
+            break
+        time.sleep(0.1)
+    assert seen.stdout == "shared\n"  # one emptyDir, shared by the pod's containers
+    assert podspec(podman, "diff", manifest).exit_code == 0
+
+    assert podspec(podman, "delete", manifest).exit_code == 0
+    assert "scratchpod_scratch" not in podman.podman("volume", "ls", "--format", "{{.Name}}").stdout.split()

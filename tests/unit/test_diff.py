@@ -222,3 +222,30 @@ def test_port_change_on_container_is_a_pod_replacement_not_a_recreate():
     after = state(with_container(webserver(), "apache-httpd", ports=(PortMapping(80, 8080), PortMapping(443, 8443))))
     result = differ.compute(after, applied(state(webserver())), "demo")
     assert result.pods[0].action is Action.REPLACE
+
+
+def test_empty_dir_volume_created_before_the_pod_and_removed_when_it_is_pruned():
+    from podspec import labels as L
+    from podspec import planner
+    from podspec.model import Volume, VolumeKind
+    from podspec.planner import StepKind
+
+    pod = replace(
+        with_container(webserver(), "apache-httpd", volume_mounts=(VolumeMount("scratch", "/scratch"),)),
+        volumes=webserver().volumes + (Volume("scratch", VolumeKind.EMPTY_DIR),),
+    )
+    result = differ.compute(state(pod), ObservedState(), "demo")
+    assert ("dynamic-webserver_scratch", Action.CREATE, "dynamic-webserver") in [
+        (v.name, v.action, v.empty_dir_of) for v in result.volumes
+    ]
+    plan = planner.build(result)
+    create = next(s for s in plan.steps if s.target == "dynamic-webserver_scratch")
+    assert dict(create.labels)[L.EMPTY_DIR] == "dynamic-webserver"
+    assert plan.steps.index(create) < [s.kind for s in plan.steps].index(StepKind.CREATE_POD)
+
+    host = applied(state(pod))
+    host = replace(host, volumes=host.volumes + (ObservedVolume("dynamic-webserver_scratch", dict(create.labels)),))
+    assert not differ.compute(state(pod), host, "demo").has_changes
+    pruned = differ.compute(state(), host, "demo", prune=True)
+    assert ("dynamic-webserver_scratch", Action.REMOVE) in [(v.name, v.action) for v in pruned.volumes]
+    assert ("webserver-data", Action.REMOVE) not in [(v.name, v.action) for v in pruned.volumes]

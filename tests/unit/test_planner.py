@@ -124,14 +124,6 @@ def test_created_containers_carry_labels_with_last_applied_and_hash():
     assert '"image":"docker.io/library/httpd:2.4"' in labels["io.podspec.last-applied"]
 
 
-def test_deletion_plan_stops_then_removes_and_volumes_only_when_asked():
-    plan = planner.deletion("demo", [("b", 3), ("a", 1)], [])
-    assert kinds(plan) == [
-        (StepKind.STOP_POD, "a"), (StepKind.REMOVE_POD, "a"), (StepKind.STOP_POD, "b"), (StepKind.REMOVE_POD, "b"),
-    ]
-    assert kinds(planner.deletion("demo", [], ["v"])) == [(StepKind.REMOVE_VOLUME, "v")]
-
-
 def test_empty_desired_state_plans_nothing_without_prune():
     result, plan = plan_for(DesiredState(), applied(state(webserver())))
     assert plan.empty and not result.has_changes
