@@ -49,3 +49,25 @@ def missing_error(need: ImageNeed, reason: str) -> ImageUnavailable:
         + (f" and cannot be pulled: {reason}" if reason else f" and imagePullPolicy is {need.policy.value}"),
         "load or build it (podman load / podman build), fix the image name, or let podspec pull it; nothing was changed",
     )
+
+
+def needs_user_check(desired: DesiredState) -> dict[str, tuple[str, ...]]:
+    """Images whose USER must be read: used by a container with runAsNonRoot and no runAsUser."""
+    found: dict[str, list[str]] = {}
+    for pod in desired.pods:
+        for c in pod.all_containers():
+            if c.security.run_as_non_root and c.security.run_as_user is None:
+                found.setdefault(c.image, []).append(f"{pod.name}/{c.name}")
+    return {image: tuple(sorted(users)) for image, users in sorted(found.items())}
+
+
+def non_root_problem(image: str, user: str, users: tuple[str, ...]) -> str | None:
+    """Why runAsNonRoot cannot hold for an image's USER, as the kubelet decides; None when it holds."""
+    uid = user.split(":", 1)[0].strip()
+    if uid in ("", "0", "root"):
+        return (f"{', '.join(users)}: runAsNonRoot is true, but image {image} runs as root"
+                f"{'' if uid else ' (it sets no USER)'}")
+    if not uid.isdigit():
+        return (f"{', '.join(users)}: runAsNonRoot is true, but image {image} runs as user {uid!r}, "
+                "which is not numeric: it cannot be verified as non-root")
+    return None

@@ -55,8 +55,7 @@ def apply(
         wait_note = lambda: context.say_err(f"waiting for another podspec applying project {name!r} ...")  # noqa: E731
         with project_lock(engine.endpoint.url, name, lock_timeout, on_wait=wait_note):
             observed = engine.observe()
-            if not dry_run:
-                observed = context.refresh_images(engine, desired, observed, say)
+            observed = context.prepare_images(engine, desired, observed, say, pull=not dry_run)
             result = differ.compute(desired, observed, name, prune=prune, prune_volumes=prune_volumes, adopt=adopt)
             if not as_json:
                 typer.echo(render.diff_text(result, colour=context.colour_wanted()))

@@ -37,7 +37,8 @@ def diff(
     desired = context.load_desired(paths, policy=context.policy_from(policy, allow_host_path, allow_host_port, allow_capability))
     name = context.project_name(project, paths)
     with context.open_engine(url, connection) as engine:
-        observed = engine.observe()
+        # The same image checks as apply (an image that cannot be had, runAsNonRoot), without pulling.
+        observed = context.prepare_images(engine, desired, engine.observe(), context.say_err, pull=False)
     result = differ.compute(desired, observed, name, prune=prune, adopt=adopt)
     if output is OutputFormat.json:
         print_json(render.diff_json(result))

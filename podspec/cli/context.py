@@ -80,13 +80,17 @@ def open_engine(url: str | None, connection: str | None) -> "PodmanEngine":
     return connect(url, connection, os.environ)
 
 
-def refresh_images(
-    engine: "PodmanEngine", desired: "DesiredState", observed: "ObservedState", say: Callable[[str], None]
+def prepare_images(
+    engine: "PodmanEngine", desired: "DesiredState", observed: "ObservedState", say: Callable[[str], None],
+    pull: bool,
 ) -> "ObservedState":
-    """Pull what the pull policies ask for; fail before any change when an image cannot be had."""
+    """Before planning: pull what the pull policies ask for (only when `pull`; otherwise say what
+    apply would pull), and fail before any change when an image cannot be had or runAsNonRoot
+    cannot hold for it. diff and apply --dry-run run the same checks without pulling."""
     from dataclasses import replace
 
     from podspec import images
+    from podspec.engine.inspect import inspect_image
     from podspec.errors import PodspecError
 
     pulled = False
@@ -95,6 +99,10 @@ def refresh_images(
             if not need.present:
                 raise images.missing_error(need, "")
             continue
+        if not pull:
+            if not need.present:
+                say_err(f"warning: image {need.reference} is not on the host; apply will pull it")
+            continue
         say(f"pull {need.reference} (imagePullPolicy {need.policy.value})")
         try:
             engine.pull(need.reference)
@@ -102,9 +110,23 @@ def refresh_images(
         except PodspecError as error:
             if not need.present:
                 raise images.missing_error(need, error.message) from None
-            say(f"warning: using the local {need.reference}: {error.message}")
+            say_err(f"warning: using the local {need.reference}: {error.message}")
     if pulled:
         observed = replace(observed, images=engine.images())
+    problems = []
+    for image, users in images.needs_user_check(desired).items():
+        if observed.image_id(image) is None:
+            continue  # not here yet (dry run): checked when apply has pulled it
+        user = str(((inspect_image(engine, image).get("Config") or {}).get("User")) or "")
+        problem = images.non_root_problem(image, user, users)
+        if problem:
+            problems.append(problem)
+    if problems:
+        raise PodspecError(
+            "runAsNonRoot cannot hold:\n  " + "\n  ".join(problems),
+            "set securityContext.runAsUser to a non-zero UID (or use an image whose USER is a non-zero UID); "
+            "nothing was changed",
+        )
     return observed
 
 

@@ -152,3 +152,29 @@ def test_empty_dir_is_the_pods_own_labelled_volume_and_goes_with_it(podman, tmp_
 
     assert podspec(podman, "delete", manifest).exit_code == 0
     assert "scratchpod_scratch" not in podman.podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
+
+
+def test_run_as_non_root_is_enforced_before_any_change(podman, tmp_path):
+    # The stand-in busybox image sets no USER: it runs as root, so runAsNonRoot cannot hold.
+    text = RESTRICTED.replace("    runAsUser: 1000\n", "")
+    manifest = write(tmp_path, text)
+    for command in (("apply",), ("apply", "--dry-run"), ("diff",)):
+        result = podspec(podman, *command, "--policy", "restricted", manifest)
+        assert result.exit_code == 1, (command, result.output)
+        assert ("locked/main: runAsNonRoot is true, but image docker.io/library/busybox:latest runs as root "
+                "(it sets no USER)") in result.stderr
+    assert podman.podman("pod", "ps", "-q").stdout.strip() == ""
+
+
+def test_dry_run_and_diff_say_what_apply_would_pull_or_refuse(podman, tmp_path):
+    from tests.integration.manifests import sleeper
+
+    absent = sleeper("later").replace("docker.io/library/busybox:latest", "docker.io/library/notyet:1.0")
+    result = podspec(podman, "apply", "--dry-run", write(tmp_path, absent))
+    assert result.exit_code == 2
+    assert "warning: image docker.io/library/notyet:1.0 is not on the host; apply will pull it" in result.stderr
+    never = absent.replace("imagePullPolicy: IfNotPresent", "imagePullPolicy: Never")
+    for command in (("diff",), ("apply", "--dry-run")):
+        refused = podspec(podman, *command, write(tmp_path, never))
+        assert refused.exit_code == 1
+        assert "image docker.io/library/notyet:1.0 (used by later/main) is not on the host and imagePullPolicy is Never" in refused.stderr
