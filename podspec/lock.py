@@ -18,14 +18,15 @@ def lock_dir() -> Path:
     return Path(base) / "podspec" / "locks"
 
 
-def lock_path(url: str, project: str) -> Path:
-    key = hashlib.sha256(f"{url}\0{project}".encode()).hexdigest()[:16]
+def lock_path(host: str, project: str) -> Path:
+    key = hashlib.sha256(f"{host}\0{project}".encode()).hexdigest()[:16]
     return lock_dir() / f"{project}-{key}.lock"
 
 
 @contextmanager
-def project_lock(url: str, project: str, timeout: float, on_wait=lambda: None) -> Iterator[None]:
-    path = lock_path(url, project)
+def project_lock(host: str, project: str, timeout: float, on_wait=lambda: None) -> Iterator[None]:
+    """Hold the lock of `project` on `host` (an Endpoint.lock_key) for the block."""
+    path = lock_path(host, project)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:

@@ -28,6 +28,19 @@ class Endpoint:
     process: subprocess.Popen | None = None  # the service podspec started, if any
     tmpdir: str | None = None
     tried: list[str] = field(default_factory=list)
+    storage: str = ""  # for services podspec knows to serve local storage: which (see lock_key)
+
+    @property
+    def lock_key(self) -> str:
+        """What one apply per project per host locks on: the storage a local service serves (the
+        default socket and a private service on the same storage are the same host), else the
+        socket's real path, else the URL (ssh://, tcp://: the lock is on this client only)."""
+        if self.storage:
+            return f"storage:{self.storage}"
+        path = _unix_path(self.url)
+        if path is not None:
+            return "unix:" + os.path.realpath(path)
+        return self.url
 
     def close(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -56,6 +69,12 @@ def ping_unix(path: str, timeout: float = 2.0) -> bool:
             return b" 200 " in s.recv(200)
     except OSError:
         return False
+
+
+def local_storage(env: Mapping[str, str]) -> str:
+    """Which storage a service started with this environment (or the system's default one) serves."""
+    conf = env.get("CONTAINERS_STORAGE_CONF")
+    return f"{os.path.realpath(conf) if conf else 'default'}:uid={os.geteuid()}"
 
 
 def default_sockets(env: Mapping[str, str]) -> list[str]:
@@ -114,7 +133,7 @@ def resolve(url: str | None, connection: str | None, env: Mapping[str, str]) -> 
     tried = []
     for path in default_sockets(env):
         if ping_unix(path):
-            return Endpoint(f"unix://{path}", "the default socket")
+            return Endpoint(f"unix://{path}", "the default socket", storage=local_storage({}))
         tried.append(f"unix://{path} (no answer)")
     return start_private_service(env, tried)
 
@@ -134,7 +153,7 @@ def start_private_service(env: Mapping[str, str], tried: list[str]) -> Endpoint:
         env=service_env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     endpoint = Endpoint(f"unix://{sock}", "a private podman service started for this command",
-                        process=process, tmpdir=tmpdir, tried=tried)
+                        process=process, tmpdir=tmpdir, tried=tried, storage=local_storage(env))
     deadline = time.monotonic() + SERVICE_START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -64,3 +64,19 @@ def test_project_name_rule(tmp_path):
     assert project.resolve(None, {}, ["-"], tmp_path / "My Site") == "mysite"
     with pytest.raises(PodspecError, match="cannot make a project name"):
         project.resolve("!!!", {}, [], Path("/"))
+
+
+def test_lock_key_names_the_host_not_the_spelling(tmp_path):
+    from podspec.engine.connection import Endpoint, local_storage
+
+    sock = tmp_path / "podman.sock"
+    a = Endpoint(f"unix://{sock}", "--url")
+    b = Endpoint(f"unix://{tmp_path}/./podman.sock", "--url")
+    assert a.lock_key == b.lock_key
+    # The default socket and a private service on the default storage are the same host.
+    default = Endpoint("unix:///run/podman/podman.sock", "the default socket", storage=local_storage({}))
+    private = Endpoint(f"unix://{tmp_path}/x.sock", "a private podman service", storage=local_storage({}))
+    assert default.lock_key == private.lock_key
+    other = Endpoint(f"unix://{tmp_path}/y.sock", "a private podman service",
+                     storage=local_storage({"CONTAINERS_STORAGE_CONF": str(tmp_path / "storage.conf")}))
+    assert other.lock_key != default.lock_key
