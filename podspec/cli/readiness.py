@@ -1,4 +1,4 @@
-"""`apply --wait`: poll until every container runs and every health check passes."""
+"""`apply --wait`: poll the host until the readiness rules (podspec.readiness) hold."""
 
 from __future__ import annotations
 
@@ -6,41 +6,44 @@ import time
 from typing import TYPE_CHECKING, Callable
 
 from podspec.errors import PodspecError
-from podspec.intent import container_name
+from podspec.readiness import assess, probe_due
 
 if TYPE_CHECKING:
     from podspec.engine import PodmanEngine
     from podspec.model import DesiredState
 
-
-def not_ready(engine: "PodmanEngine", desired: "DesiredState") -> list[str]:
-    observed = engine.observe()
-    waiting = []
-    for pod in desired.pods:
-        for c in pod.containers:
-            name = container_name(pod.name, c.name)
-            found = observed.container(name)
-            if found is None:
-                waiting.append(f"{name}: missing")
-            elif found.state.value != "running":
-                waiting.append(f"{name}: {found.state.value}")
-            elif c.liveness_probe is not None:
-                health = engine.run_healthcheck(name)
-                if health != "healthy":
-                    waiting.append(f"{name}: health {health or 'unknown'}")
-    return waiting
+POLL_SECONDS = 0.5
 
 
-def wait_ready(engine: "PodmanEngine", desired: "DesiredState", timeout: float, say: Callable[[str], None]) -> None:
-    deadline = time.monotonic() + timeout
-    waiting = not_ready(engine, desired)
-    while waiting and time.monotonic() < deadline:
-        time.sleep(0.5)
-        waiting = not_ready(engine, desired)
-    if waiting:
-        raise PodspecError(
-            f"not ready after {timeout:g}s: " + "; ".join(waiting),
-            "see `podman logs <container>`; raise --timeout if it is only slow",
-        )
-    say("Ready: every container runs" + (" and passes its health check." if any(
-        c.liveness_probe for p in desired.pods for c in p.containers) else "."))
+def wait_ready(engine: "PodmanEngine", desired: "DesiredState", timeout: float, say: Callable[[str], None],
+               clock: Callable[[], float] = time.monotonic) -> None:
+    deadline = clock() + timeout
+    running_since: dict[str, float] = {}
+    last_run: dict[str, float] = {}
+    health: dict[str, tuple[str, str]] = {}  # name -> (status, last output)
+    while True:
+        now = clock()
+        state = assess(desired, engine.observe())
+        if state.failed:
+            raise PodspecError("will not become ready: " + "; ".join(state.failed),
+                               "see `podman logs <container>`; fix the manifest and apply again")
+        unhealthy = []
+        for name, probe in state.probes:
+            running_since.setdefault(name, now)
+            if probe_due(probe, running_since[name], last_run.get(name), now):
+                health[name] = engine.run_healthcheck(name)
+                last_run[name] = now
+            status, output = health.get(name, ("not checked yet", ""))
+            if status != "healthy":
+                unhealthy.append(f"{name}: health {status}" + (f" ({output})" if output else ""))
+        waiting = list(state.waiting) + unhealthy
+        if not waiting:
+            break
+        if now >= deadline:
+            raise PodspecError(
+                f"not ready after {timeout:g}s: " + "; ".join(waiting),
+                "see `podman logs <container>` and `podman healthcheck run <container>`; raise --timeout if it is only slow",
+            )
+        time.sleep(POLL_SECONDS)
+    probed = any(c.liveness_probe for p in desired.pods for c in p.containers)
+    say("Ready: every container runs" + (" and passes its health check." if probed else "."))

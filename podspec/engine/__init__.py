@@ -103,13 +103,21 @@ class PodmanEngine:
     def inspect_container(self, name: str) -> dict:
         return self.call("get", f"/containers/{name}/json", f"inspect container {name}")
 
-    def run_healthcheck(self, name: str) -> str:
-        """Run a container's health check now (no systemd timer needed); return its status."""
+    def run_healthcheck(self, name: str) -> tuple[str, str]:
+        """Run a container's health check now (no systemd timer needed): (status, last output)."""
         try:
             data = self.call("get", f"/containers/{name}/healthcheck", f"run the health check of {name}") or {}
         except EngineError as error:
-            return f"unknown ({error.message})"
-        return str(data.get("Status", "unknown"))
+            return "unknown", error.message
+        status = str(data.get("Status", "unknown"))
+        log = data.get("Log") or []
+        if not log and status != "healthy":  # the run's answer carries no log here: read it off the container
+            try:
+                log = ((self.inspect_container(name).get("State") or {}).get("Health") or {}).get("Log") or []
+            except EngineError:
+                log = []
+        output = str((log[-1] or {}).get("Output", "")).strip() if log else ""
+        return status, output[-200:]
 
     def version(self) -> str:
         data = self.call("get", "/version", "read the Podman version") or {}

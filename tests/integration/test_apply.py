@@ -288,3 +288,31 @@ def test_wait_on_an_unchanged_host_still_checks_readiness(podman, tmp_path):
     again = podspec(podman, "apply", "--wait", "--timeout", "20", manifest)
     assert again.exit_code == 0
     assert "Nothing to do." in again.output and "Ready: every container runs." in again.output
+
+
+def test_wait_accepts_finished_jobs_and_shows_why_a_probe_fails(podman, tmp_path):
+    job = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: job
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: once
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["true"]
+"""
+    done = podspec(podman, "apply", "--wait", "--timeout", "20", write(tmp_path, job, "job.yaml"))
+    assert done.exit_code == 0, done.stderr
+    assert "Ready: every container runs." in done.output
+
+    probe = "      livenessProbe:\n        httpGet: {path: /, port: 80}\n        periodSeconds: 1"
+    manifest = write(tmp_path, webserver(free_port(), httpd_extra=probe))
+    result = podspec(podman, "apply", "--wait", "--timeout", "4", manifest)
+    assert result.exit_code == 1
+    # The stand-in httpd image has no curl, which Podman's httpGet health check needs.
+    assert "not ready after 4s: dynamic-webserver-apache-httpd: health unhealthy (" in result.stderr
+    assert "curl" in result.stderr
