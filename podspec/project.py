@@ -20,22 +20,27 @@ def normalize(name: str) -> str:
 
 
 def resolve(flag: str | None, env: Mapping[str, str], paths: list[str] | tuple[str, ...], cwd: Path) -> str:
-    if flag:
-        source, raw = "--project", flag
-    elif env.get("PODSPEC_PROJECT"):
-        source, raw = "$PODSPEC_PROJECT", env["PODSPEC_PROJECT"]
+    """The project name. One given on purpose (flag, environment) is used as given or refused, never
+    silently changed; one taken from a directory name is normalized."""
+    if flag or env.get("PODSPEC_PROJECT"):
+        source, raw = ("--project", flag) if flag else ("$PODSPEC_PROJECT", env["PODSPEC_PROJECT"])
+        if normalize(raw) != raw or not raw:
+            raise PodspecError(
+                f"invalid project name {raw!r} (from {source})",
+                f"use lower-case letters, digits, - and _ (for example {normalize(raw) or 'myproject'!r})",
+            )
+        return raw
+    first = next((p for p in paths if p != "-"), None)
+    if first is None:
+        source, raw = "the current directory", cwd.name
     else:
-        first = next((p for p in paths if p != "-"), None)
-        if first is None:
-            source, raw = "the current directory", cwd.name
-        else:
-            path = (cwd / first).resolve()
-            directory = path if path.is_dir() else path.parent
-            source, raw = f"the directory of {first}", directory.name
+        path = (cwd / first).resolve()
+        directory = path if path.is_dir() else path.parent
+        source, raw = f"the directory of {first}", directory.name
     name = normalize(raw)
     if not name:
         raise PodspecError(
             f"cannot make a project name from {raw!r} ({source})",
-            "pass --project NAME or set PODSPEC_PROJECT (letters, digits, - and _)",
+            "pass --project NAME or set PODSPEC_PROJECT (lower-case letters, digits, - and _)",
         )
     return name

@@ -45,6 +45,13 @@ def export(
     from podspec import exporter, manifest_writer
     from podspec.engine.inspect import pod_names, read_pods
 
+    if output is not None and str(output) in ("json", "yaml", "text"):
+        # Every other command reads -o as a format: say so rather than write a file named "json".
+        context.say_err(
+            f"error: -o names the file to write; for {str(output).upper()} output pass --format {output} "
+            f"(or -o ./{output} for a file named {output})"
+        )
+        raise typer.Exit(EXIT_ERROR)
     names = list(dict.fromkeys(pods or []))
     if not names and not all_pods:
         context.say_err("error: name at least one pod, or pass --all")

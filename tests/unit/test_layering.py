@@ -10,14 +10,15 @@ PACKAGE = Path(__file__).resolve().parents[2] / "podspec"
 ALLOWED = {"podman": ("engine",), "typer": ("cli",), "click": ()}
 
 
-def imported_modules(path: Path) -> set[str]:
+def imported_modules(path: Path, depth: int = 1) -> set[str]:
+    """Absolute imports of a file, cut to their first `depth` dotted parts."""
     tree = ast.parse(path.read_text(), filename=str(path))
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(".".join(alias.name.split(".")[:depth]) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            names.add(".".join(node.module.split(".")[:depth]))
     return names
 
 
@@ -37,3 +38,18 @@ def test_the_check_sees_an_offending_import(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("import os\nfrom podman import PodmanClient\nimport typer.testing\n")
     assert imported_modules(bad) == {"os", "podman", "typer"}
+
+
+def test_core_reaches_neither_the_engine_nor_the_cli():
+    # Indirectly importing podman or typer through podspec's own outer layers counts too.
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        part = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+        layers = {m for m in imported_modules(path, depth=2) if m in ("podspec.engine", "podspec.cli")}
+        if part == "engine":
+            layers.discard("podspec.engine")
+        if part in ("cli", "__main__"):  # the composition root and its entry point
+            layers.clear()
+        if part == "engine" and "podspec.cli" in layers or part not in ("engine", "cli") and layers:
+            offenders.append(f"{path.relative_to(PACKAGE.parent)} imports {sorted(layers)}")
+    assert offenders == []

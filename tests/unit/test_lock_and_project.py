@@ -57,13 +57,15 @@ def test_project_name_rule(tmp_path):
     (tmp_path / "My Site" / "pods").mkdir(parents=True)
     manifest = tmp_path / "My Site" / "pods" / "web.yaml"
     manifest.write_text("")
-    assert project.resolve("Flag", {"PODSPEC_PROJECT": "env"}, [str(manifest)], tmp_path) == "flag"
+    assert project.resolve("flag", {"PODSPEC_PROJECT": "env"}, [str(manifest)], tmp_path) == "flag"
+    with pytest.raises(PodspecError, match=r"invalid project name 'Bad Name!' \(from --project\)"):
+        project.resolve("Bad Name!", {}, [str(manifest)], tmp_path)
     assert project.resolve(None, {"PODSPEC_PROJECT": "env"}, [str(manifest)], tmp_path) == "env"
     assert project.resolve(None, {}, [str(manifest)], tmp_path) == "pods"
     assert project.resolve(None, {}, [str(tmp_path / "My Site")], tmp_path) == "mysite"
     assert project.resolve(None, {}, ["-"], tmp_path / "My Site") == "mysite"
     with pytest.raises(PodspecError, match="cannot make a project name"):
-        project.resolve("!!!", {}, [], Path("/"))
+        project.resolve(None, {}, [], Path("/"))
 
 
 def test_lock_key_names_the_host_not_the_spelling(tmp_path):
