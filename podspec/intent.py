@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from podspec import rules
 from podspec.model import Container, InitContainerType, Pod, Probe, PullPolicy, Volume, VolumeKind
 
 SpecDict = dict[str, Any]
@@ -71,6 +72,14 @@ def spec_hash(spec: SpecDict) -> str:
 
 def canonical_json(spec: SpecDict) -> str:
     return json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _stored_env_value(name: str, value: str) -> str:
+    """What the intent (and so the last-applied label) keeps of an env value: secret-looking ones
+    only as a digest, so that labels never hold them in clear; a change still changes the digest."""
+    if rules.looks_secret(name):
+        return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:16]
+    return value
 
 
 def _pruned(spec: dict) -> dict:
@@ -145,7 +154,7 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
             "command": list(container.command),
             "args": list(container.args),
             "workingDir": container.working_dir,
-            "env": {e.name: e.value for e in container.env},
+            "env": {e.name: _stored_env_value(e.name, e.value) for e in container.env},
             "ports": sorted(
                 port_text(p.host_ip, p.host_port, p.container_port, p.protocol.value) for p in container.ports
             ),

@@ -249,3 +249,18 @@ def test_empty_dir_volume_created_before_the_pod_and_removed_when_it_is_pruned()
     pruned = differ.compute(state(), host, "demo", prune=True)
     assert ("dynamic-webserver_scratch", Action.REMOVE) in [(v.name, v.action) for v in pruned.volumes]
     assert ("webserver-data", Action.REMOVE) not in [(v.name, v.action) for v in pruned.volumes]
+
+
+def test_secret_env_values_are_not_kept_in_labels():
+    from podspec import labels as L
+    from podspec.intent import pod_intent
+
+    pod = with_container(webserver(), "apache-httpd", env=(EnvVar("DB_PASSWORD", "hunter2"), EnvVar("MODE", "a")))
+    intent = next(c for c in pod_intent(pod).containers if c.name == "apache-httpd")
+    stored = L.for_container("demo", pod.name, intent)[L.LAST_APPLIED]
+    assert "hunter2" not in stored and '"MODE":"a"' in stored
+    changed = with_container(webserver(), "apache-httpd", env=(EnvVar("DB_PASSWORD", "s3cret"), EnvVar("MODE", "a")))
+    result = differ.compute(state(changed), applied(state(pod)), "demo")
+    assert result.pods[0].containers[0].fields == (
+        FieldChange("containers[apache-httpd].env[DB_PASSWORD]", "(redacted)", "(redacted)"),
+    )
