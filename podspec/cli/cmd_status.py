@@ -38,10 +38,11 @@ def status(
         raise typer.Exit(EXIT_OK)
     if not pods:
         typer.echo("No pods managed by podspec" + (f" in project {name!r}." if name else "."))
+    width = max((len(c.name) for p in pods for c in p.containers), default=0)
     for p in pods:
         typer.echo(f"pod {p.name}  project={p.project}  {p.status}")
         for c in p.containers:
-            typer.echo(f"    {c.name:<40} {c.role:<10} {c.state:<8} {c.image}")
+            typer.echo(f"    {c.name:<{width}}  {c.role:<9} {c.state:<8} {c.image}")
         for d in p.drift:
             typer.echo(f"    drift: {d}")
     raise typer.Exit(EXIT_OK)
