@@ -30,12 +30,11 @@ def load_desired(paths: list[str], *, policy: "Policy | None") -> "DesiredState"
     """
     from podspec.loader import load
 
-    desired = load(paths, stdin=sys.stdin)
-    if policy is not None:
-        from podspec.policy import enforce
+    if policy is None:
+        return load(paths, stdin=sys.stdin)
+    from podspec.policy import check
 
-        enforce(desired, policy)
-    return desired
+    return load(paths, stdin=sys.stdin, extra_checks=lambda state: check(state, policy))
 
 
 def policy_from(

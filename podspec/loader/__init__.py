@@ -18,7 +18,7 @@ document that fails the schema is left out of the semantic checks: its model can
 
 from __future__ import annotations
 
-from typing import Sequence, TextIO
+from typing import Callable, Sequence, TextIO
 
 from podspec.errors import ManifestError, Origin, Problem
 from podspec.model import DesiredState, Pod, VolumeClaim
@@ -54,8 +54,15 @@ def _beside(found: list[Problem], reading: tuple[Problem, ...]) -> list[Problem]
     return [p for p in found if not repeats(p.path)]
 
 
-def load(paths: Sequence[str], stdin: TextIO | None = None) -> DesiredState:
+def load(
+    paths: Sequence[str],
+    stdin: TextIO | None = None,
+    extra_checks: Callable[[DesiredState], Sequence[Problem]] | None = None,
+) -> DesiredState:
     """Read, check and build every manifest under `paths` ("-" reads `stdin`).
+
+    `extra_checks` runs on the pods and claims that could be built, in the same pass, so that its
+    problems (the security policy's) come with the manifests' own in one report.
 
     Returns the desired state (pods and claims sorted by name, files in the order read), or
     raises ManifestError carrying every problem found.
@@ -105,10 +112,13 @@ def load(paths: Sequence[str], stdin: TextIO | None = None) -> DesiredState:
             elif isinstance(made, VolumeClaim):
                 claims.append(made)
     problems += semantics.check(pods, claims)
-    if problems:
-        raise ManifestError(problems)
-    return DesiredState(
+    state = DesiredState(
         pods=tuple(sorted(pods, key=lambda p: p.name)),
         claims=tuple(sorted(claims, key=lambda c: c.name)),
         files=tuple(s.name for s in found),
     )
+    if extra_checks is not None:
+        problems += extra_checks(state)  # e.g. the security policy, on every pod that could be built
+    if problems:
+        raise ManifestError(problems)
+    return state

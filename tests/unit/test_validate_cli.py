@@ -115,3 +115,21 @@ def test_redacted_placeholder_is_refused():
                    "put the real value in (or export again with --show-secrets)",
         "hint": "",
     }
+
+
+def test_policy_and_manifest_problems_come_in_one_report(tmp_path):
+    from typer.testing import CliRunner
+
+    from podspec.cli import app
+
+    path = tmp_path / "two.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\nspec:\n  containers:\n    - {name: c, imagee: busybox}\n"
+        "---\n"
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: root}\nspec:\n  containers:\n"
+        "    - name: c\n      image: busybox:1\n      securityContext: {privileged: true}\n"
+    )
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert f'{path}:6:17: spec.containers[0].imagee: unknown field "imagee" (did you mean image?)' in result.stderr
+    assert f"{path}:15:25: spec.containers[0].securityContext.privileged: baseline: privileged containers are not allowed" in result.stderr
