@@ -26,6 +26,7 @@ class Action(str, Enum):
     REPLACE = "replace"
     REMOVE = "remove"
     CONFLICT = "conflict"
+    ADOPT = "adopt"  # a volume podspec did not create, used as it is (--adopt); no Podman call
 
 
 class _Unset:
@@ -99,7 +100,7 @@ class Diff:
         return tuple(found)
 
     def summary(self) -> dict[str, int]:
-        counts = {"create": 0, "recreate": 0, "replace": 0, "start": 0, "remove": 0, "conflict": 0}
+        counts = {"create": 0, "recreate": 0, "replace": 0, "start": 0, "remove": 0, "conflict": 0, "adopt": 0}
         for v in self.volumes:
             counts[v.action.value] += 1
         for p in self.pods:
@@ -411,15 +412,18 @@ def _diff_volumes(
         found = observed.volume(name)
         if found is None:
             diffs.append(VolumeDiff(name, Action.CREATE, "not on the host"))
-        elif not found.managed and not adopt and not _volume_used_by_project(observed, project, name):
-            diffs.append(
-                VolumeDiff(
-                    name,
-                    Action.CONFLICT,
-                    "a volume with this name exists and podspec did not create it "
-                    "(pass --adopt to use it as it is: its data is kept)",
+        elif not found.managed and not _volume_used_by_project(observed, project, name):
+            if adopt:
+                diffs.append(VolumeDiff(name, Action.ADOPT, "made without podspec; used as it is, its data kept"))
+            else:
+                diffs.append(
+                    VolumeDiff(
+                        name,
+                        Action.CONFLICT,
+                        "a volume with this name exists and podspec did not create it "
+                        "(pass --adopt to use it as it is: its data is kept)",
+                    )
                 )
-            )
     # emptyDir: a volume of the pod's own, made before it and removed with it.
     scratch = set()
     for pod in desired.pods:

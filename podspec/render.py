@@ -22,6 +22,7 @@ _COLOURS = {
     Action.REPLACE: "35",  # magenta
     Action.REMOVE: "31",  # red
     Action.CONFLICT: "1;31",
+    Action.ADOPT: "36",
 }
 _SIGNS = {
     Action.CREATE: "+",
@@ -30,6 +31,7 @@ _SIGNS = {
     Action.REPLACE: "!",
     Action.REMOVE: "-",
     Action.CONFLICT: "x",
+    Action.ADOPT: "=",
 }
 _CONSEQUENCE = {
     Action.CREATE: "create",
@@ -38,6 +40,7 @@ _CONSEQUENCE = {
     Action.REPLACE: "replace the whole pod (volumes kept)",
     Action.REMOVE: "remove",
     Action.CONFLICT: "conflict: will not touch",
+    Action.ADOPT: "adopt",
 }
 
 
@@ -94,6 +97,8 @@ def summary_line(diff: Diff) -> str:
     counts = diff.summary()
     parts = [f"{counts[k]} to {k}" for k in ("create", "recreate", "replace", "start", "remove")]
     text = ", ".join(parts)
+    if counts["adopt"]:
+        text += f", {counts['adopt']} to adopt"
     if counts["conflict"]:
         text += f", {counts['conflict']} conflict{'s' if counts['conflict'] != 1 else ''}"
     return text

@@ -178,7 +178,8 @@ def test_conflicts_with_objects_podspec_did_not_create():
     assert len(result.conflicts) == 2
 
     adopted = differ.compute(desired, replace(applied(state()), pods=(hand_pod,), volumes=(hand_volume,)), "demo", adopt=True)
-    assert adopted.pods[0].action is Action.REPLACE and adopted.volumes == ()
+    assert adopted.pods[0].action is Action.REPLACE
+    assert [(v.name, v.action) for v in adopted.volumes] == [("webserver-data", Action.ADOPT)]
 
 
 def test_other_project_pod_is_a_conflict():
