@@ -92,17 +92,19 @@ def _run(plan, engine, parallel: int, as_json: bool, report: dict[str, Any]) -> 
     from podspec.errors import StepFailed
     from podspec.executor import StepStatus, execute
 
-    # A live line per step on a terminal, when steps run one at a time.
-    live = sys.stdout.isatty() and not as_json and parallel == 1
+    # On a terminal the display is live: one step at a time, its line is rewritten when it ends;
+    # several at a time, each step's start is shown too. Elsewhere (CI logs): one line per step.
+    terminal = sys.stdout.isatty() and not as_json
+    rewrite = terminal and parallel == 1
 
     def progress(event) -> None:
         if as_json:
             return
         if event.status is StepStatus.STARTED:
-            if live:
-                typer.echo(render.event_text(event), nl=False)
+            if terminal:
+                typer.echo(render.event_text(event), nl=not rewrite)
             return
-        typer.echo(("\r\x1b[K" if live else "") + render.event_text(event))
+        typer.echo(("\r\x1b[K" if rewrite else "") + render.event_text(event))
 
     try:
         execute(plan, engine, progress, parallel=parallel)
