@@ -71,3 +71,28 @@ def non_root_problem(image: str, user: str, users: tuple[str, ...]) -> str | Non
         return (f"{', '.join(users)}: runAsNonRoot is true, but image {image} runs as user {uid!r}, "
                 "which is not numeric: it cannot be verified as non-root")
     return None
+
+
+def unsupported(desired: DesiredState, podman_version: str) -> list[str]:
+    """What the manifests ask for that this Podman would silently ignore (so: refused up front)."""
+    from podspec.model import VolumeKind
+    from podspec.rules import SUBPATH_ON_VOLUMES, version_tuple
+
+    what, minimum = SUBPATH_ON_VOLUMES
+    if version_tuple(podman_version) >= minimum:
+        return []
+    found = []
+    for pod in desired.pods:
+        named = {v.name for v in pod.volumes if v.kind is not VolumeKind.HOST_PATH}
+        for c in pod.all_containers():
+            for m in c.volume_mounts:
+                if m.sub_path and m.name in named:
+                    found.append(
+                        f"{pod.name}/{c.name} mounts {m.name} with subPath {m.sub_path!r}: {what} needs Podman "
+                        f"{'.'.join(map(str, minimum))} or newer (this host runs {podman_version}, which would ignore it)"
+                    )
+    return found
+
+
+def uses_sub_path(desired: DesiredState) -> bool:
+    return any(m.sub_path for p in desired.pods for c in p.all_containers() for m in c.volume_mounts)

@@ -59,3 +59,15 @@ def should_start(state: str, exit_code: int, restart_policy: str) -> bool:
     if restart_policy == "OnFailure":
         return exit_code != 0
     return False
+
+
+# Manifest features that need a newer Podman than some hosts have: (what, minimum version).
+SUBPATH_ON_VOLUMES = ("subPath on a persistentVolumeClaim or emptyDir mount", (5, 0))
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split("-")[0].split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)

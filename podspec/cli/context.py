@@ -112,6 +112,11 @@ def prepare_images(
             say_err(f"warning: using the local {need.reference}: {error.message}")
     if pulled:
         observed = replace(observed, images=engine.images())
+    if images.uses_sub_path(desired):
+        refused = images.unsupported(desired, engine.version())
+        if refused:
+            raise PodspecError("this Podman cannot do what the manifests ask:\n  " + "\n  ".join(refused),
+                               "upgrade Podman, or mount a volume of its own instead of a subPath; nothing was changed")
     problems = []
     for image, users in images.needs_user_check(desired).items():
         if observed.image_id(image) is None:

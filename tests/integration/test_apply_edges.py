@@ -213,3 +213,23 @@ def test_podman_py_transport_for_tcp_services(podman, tmp_path):
     finally:
         service.terminate()
         service.wait(timeout=10)
+
+
+def test_sub_path_on_a_named_volume_is_refused_where_podman_would_ignore_it(podman, tmp_path):
+    from podspec.engine import connect
+    from podspec.rules import version_tuple
+
+    with connect(podman.url) as engine:
+        version = engine.version()
+    head, httpd = webserver(free_port()).split("    - name: apache-httpd\n", 1)
+    text = head + "    - name: apache-httpd\n" + httpd.replace(
+        "mountPath: /usr/local/apache2/htdocs}", "mountPath: /usr/local/apache2/htdocs, subPath: site}", 1)
+    assert "subPath: site" in text
+    result = podspec(podman, "apply", write(tmp_path, text))
+    if version_tuple(version) >= (5, 0):
+        assert result.exit_code == 0, result.stderr
+        return
+    assert result.exit_code == 1
+    assert ("dynamic-webserver/apache-httpd mounts data with subPath 'site': subPath on a persistentVolumeClaim "
+            f"or emptyDir mount needs Podman 5.0 or newer (this host runs {version}, which would ignore it)") in result.stderr
+    assert podman.podman("pod", "ps", "-q").stdout.strip() == ""
