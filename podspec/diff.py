@@ -77,6 +77,7 @@ class VolumeDiff:
     action: Action
     cause: str
     empty_dir_of: str = ""  # the pod whose emptyDir this volume is ("" for a claim)
+    labels: tuple[tuple[str, str], ...] = ()  # the PersistentVolumeClaim's own labels, to create it with
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ class Diff:
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.volumes) or any(p.changed for p in self.pods)
+        """Whether apply would make a Podman call (taking a volume over with --adopt makes none)."""
+        return any(v.action is not Action.ADOPT for v in self.volumes) or any(p.changed for p in self.pods)
 
     @property
     def conflicts(self) -> tuple[str, ...]:
@@ -305,7 +307,13 @@ def _stray_containers(
         found = observed.container(name)
         if found is None:
             continue
-        if (found.managed and L.project_of(found.labels) == project) or adopt:
+        if found.pod_id:
+            strays.append(ContainerDiff(
+                name=name, action=Action.CONFLICT,
+                cause=f"a container of pod {found.pod_name} holds this name (Podman names are global: "
+                      "rename the pod or the container)",
+            ))
+        elif (found.managed and L.project_of(found.labels) == project) or adopt:
             strays.append(ContainerDiff(name=name, action=Action.REMOVE, cause="holds the name of a container to create"))
         else:
             strays.append(
@@ -329,12 +337,15 @@ def _replace_cause(
         return f"pod settings changed: {reasons}", fields
     infra = observed.infra_of(obs)
     wanted_ports = tuple(intent.spec.get("ports", []))
-    if infra is not None and tuple(sorted(infra.ports)) != wanted_ports:
+    # With the host's network nothing is published: the container ports are the host's already.
+    if infra is not None and not pod.host_network and tuple(sorted(infra.ports)) != wanted_ports:
         return (
             f"published ports differ on the host; {rules.replace_reason('ports')}",
             (FieldChange("ports", list(sorted(infra.ports)), list(wanted_ports)),),
         )
-    if intent.init_type is InitContainerType.ALWAYS:
+    # An `always` init container must be there; a `once` one too until the pod first started
+    # (Podman removes it after its run; a pod left in `created`, e.g. by a killed apply, has not run).
+    if intent.init_type is InitContainerType.ALWAYS or obs.status is PodStatus.CREATED:
         for c in intent.containers:
             if c.role is Role.INIT and observed_in_pod(observed, obs, container_name(pod.name, c.name)) is None:
                 return (
@@ -392,14 +403,30 @@ def _diff_containers(
     return tuple(diffs)
 
 
-def _volume_used_by_project(observed: ObservedState, project: str, volume: str) -> bool:
+def volume_users(observed: ObservedState) -> dict[str, set[tuple[str, str]]]:
+    """Named volume -> {(project, pod)} of the podspec pods that mount it, read off the last-applied
+    labels of their containers and of the pods themselves (whose init containers Podman may have
+    removed after their run)."""
+    users: dict[str, set[tuple[str, str]]] = {}
+
+    def note(spec: SpecDict | None, project: str, pod: str) -> None:
+        for mount in ((spec or {}).get("volumeMounts") or {}).values():
+            parts = str(mount.get("source", "")).split(":")  # "volume:NAME" or "volume:NAME:ro"
+            if parts[0] == "volume" and len(parts) > 1:
+                users.setdefault(parts[1], set()).add((project, pod))
+
     for c in observed.containers:
-        if c.managed and L.project_of(c.labels) == project:
-            mounts = (L.last_applied(c.labels) or {}).get("volumeMounts", {})
-            # sources read "volume:NAME" or "volume:NAME:ro" (see intent._volume_source)
-            if any(str(m.get("source", "")).split(":")[:2] == ["volume", volume] for m in mounts.values()):
-                return True
-    return False
+        if c.managed and not c.is_infra:
+            note(L.last_applied(c.labels), L.project_of(c.labels) or "", c.pod_name)
+    for p in observed.pods:
+        if p.managed:
+            for init in ((L.last_applied(p.labels) or {}).get("initContainers") or {}).values():
+                note(init, p.project or "", p.name)
+    return users
+
+
+def _volume_used_by_project(observed: ObservedState, project: str, volume: str) -> bool:
+    return any(owner == project for owner, _ in volume_users(observed).get(volume, ()))
 
 
 def _diff_volumes(
@@ -408,19 +435,22 @@ def _diff_volumes(
 ) -> tuple[VolumeDiff, ...]:
     diffs = []
     wanted = desired.volume_names()
+    claim_labels = {c.name: c.labels for c in desired.claims}
     for name in wanted:
         found = observed.volume(name)
         if found is None:
-            diffs.append(VolumeDiff(name, Action.CREATE, "not on the host"))
-        elif not found.managed and not _volume_used_by_project(observed, project, name):
+            diffs.append(VolumeDiff(name, Action.CREATE, "not on the host", labels=claim_labels.get(name, ())))
+        elif L.project_of(found.labels) != project and not _volume_used_by_project(observed, project, name):
+            owner = L.project_of(found.labels)
+            made_by = f"podspec project {owner!r}" if owner else "someone else (not podspec)"
             if adopt:
-                diffs.append(VolumeDiff(name, Action.ADOPT, "made without podspec; used as it is, its data kept"))
+                diffs.append(VolumeDiff(name, Action.ADOPT, f"made by {made_by}; used as it is, its data kept"))
             else:
                 diffs.append(
                     VolumeDiff(
                         name,
                         Action.CONFLICT,
-                        "a volume with this name exists and podspec did not create it "
+                        f"a volume with this name exists, made by {made_by} "
                         "(pass --adopt to use it as it is: its data is kept)",
                     )
                 )

@@ -62,7 +62,7 @@ class Plan:
 def build(diff: Diff) -> Plan:
     if diff.conflicts:
         raise ConflictError(
-            "objects podspec did not create stand in the way:\n  " + "\n  ".join(diff.conflicts),
+            "objects that are not this project's stand in the way:\n  " + "\n  ".join(diff.conflicts),
             "remove or rename them, or pass --adopt to replace them (volumes are used as they are)",
         )
     steps: list[Step] = []
@@ -70,7 +70,8 @@ def build(diff: Diff) -> Plan:
         if v.action is Action.CREATE:
             steps.append(
                 Step(StepKind.CREATE_VOLUME, v.name, v.cause, labels=_sorted(
-                    L.for_empty_dir(diff.project, v.empty_dir_of) if v.empty_dir_of else L.for_volume(diff.project)
+                    L.for_empty_dir(diff.project, v.empty_dir_of) if v.empty_dir_of
+                    else {**dict(v.labels), **L.for_volume(diff.project)}  # podspec's own labels win
                 ))
             )
     # Pods that leave go first, one step at a time, so that what they free (host ports, names)

@@ -33,7 +33,8 @@ def report(observed: ObservedState, project: str | None = None) -> tuple[PodRepo
         if not pod.managed or (project is not None and pod.project != project):
             continue
         drift = []
-        if pod.status not in (PodStatus.RUNNING, PodStatus.DEGRADED):
+        # Pausing is a deliberate, temporary act: diff and apply leave paused pods alone, so does status.
+        if pod.status not in (PodStatus.RUNNING, PodStatus.DEGRADED, PodStatus.PAUSED):
             drift.append(f"pod is {pod.status.value.lower()}")
         present = {c.name: c for c in observed.containers_of(pod)}
         promised = [n for n in pod.labels.get(L.CONTAINERS, "").split(",") if n]
@@ -58,7 +59,7 @@ def report(observed: ObservedState, project: str | None = None) -> tuple[PodRepo
             drift.append(f"container {full} is missing")
         spec = L.last_applied(pod.labels) or {}
         infra = observed.infra_of(pod)
-        if infra is not None and tuple(sorted(infra.ports)) != tuple(spec.get("ports", [])):
+        if infra is not None and not spec.get("hostNetwork") and tuple(sorted(infra.ports)) != tuple(spec.get("ports", [])):
             drift.append(f"published ports {list(infra.ports)} differ from {spec.get('ports', [])}")
         reports.append(
             PodReport(pod.name, pod.project or "", pod.status.value, tuple(sorted(lines, key=lambda x: x.name)), tuple(drift))

@@ -20,6 +20,7 @@ from podspec.cli.common import ALLOW_CAPABILITY_OPTION, ALLOW_HOST_PATH_OPTION, 
 def diff(
     paths: List[str] = PATHS_ARGUMENT,
     prune: bool = typer.Option(False, "--prune", help="Include pods of the project that left the manifests."),
+    prune_volumes: bool = typer.Option(False, "--prune-volumes", help="With --prune: include this project's volumes that left the manifests."),
     adopt: bool = typer.Option(False, "--adopt", help="Show objects podspec did not create as replaced, not as conflicts."),
     output: OutputFormat = OUTPUT_OPTION,
     project: Optional[str] = PROJECT_OPTION,
@@ -33,13 +34,17 @@ def diff(
     """Show what `apply` would change and why. Exit 0: no changes; 2: changes pending; 1: error or conflict."""
     from podspec import diff as differ
     from podspec import render
+    from podspec.errors import PodspecError
+
+    if prune_volumes and not prune:
+        raise PodspecError("--prune-volumes only works with --prune", "pass both: --prune --prune-volumes")
 
     desired = context.load_desired(paths, policy=context.policy_from(policy, allow_host_path, allow_host_port, allow_capability))
     name = context.project_name(project, paths)
     with context.open_engine(url, connection) as engine:
         # The same image checks as apply (an image that cannot be had, runAsNonRoot), without pulling.
         observed = context.prepare_images(engine, desired, engine.observe(), context.say_err, pull=False)
-    result = differ.compute(desired, observed, name, prune=prune, adopt=adopt)
+    result = differ.compute(desired, observed, name, prune=prune, prune_volumes=prune_volumes, adopt=adopt)
     if output is OutputFormat.json:
         print_json(render.diff_json(result))
     else:

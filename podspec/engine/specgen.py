@@ -126,6 +126,10 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
         body["cap_add"] = [_capability(c) for c in s.capabilities_add]
     if s.capabilities_drop:
         body["cap_drop"] = [_capability(c) for c in s.capabilities_drop]
+    if s.app_armor_profile == "Unconfined":
+        body["apparmor_profile"] = "unconfined"
+    elif s.app_armor_profile and s.app_armor_profile.startswith("Localhost:"):
+        body["apparmor_profile"] = s.app_armor_profile.split(":", 1)[1]
     if s.proc_mount == "Unmasked":
         body["unmask"] = ["ALL"]
     if pod.sysctls:

@@ -265,11 +265,11 @@ def test_adopted_volume_keeps_its_data_and_stays_adopted(podman, tmp_path):
 
     refused = podspec(podman, "apply", manifest)
     assert refused.exit_code == 1
-    assert "volume webserver-data: a volume with this name exists and podspec did not create it" in refused.stderr
+    assert "volume webserver-data: a volume with this name exists, made by someone else (not podspec)" in refused.stderr
 
     adopted = podspec(podman, "apply", "--adopt", manifest)
     assert adopted.exit_code == 0, adopted.stderr
-    assert "= volume webserver-data: adopt (made without podspec; used as it is, its data kept)" in adopted.output
+    assert "= volume webserver-data: adopt (made by someone else (not podspec); used as it is, its data kept)" in adopted.output
     assert fetch(f"http://127.0.0.1:{port}/marker.txt") == "precious\n"
     # The volume still lacks podspec's labels (Podman cannot add them), but the project now uses it.
     again = podspec(podman, "apply", manifest)

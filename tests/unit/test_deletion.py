@@ -9,7 +9,7 @@ from podspec import labels as L
 from podspec.model import Volume, VolumeKind, VolumeMount
 from podspec.observed import ObservedPod, ObservedState, ObservedVolume, PodStatus
 from podspec.planner import StepKind
-from tests.unit.hosts import applied, state, webserver, with_container
+from tests.unit.hosts import applied, state, webserver, with_container, without_container
 
 
 def kinds(plan):
@@ -61,3 +61,21 @@ def test_empty_dir_volumes_go_with_their_pod():
     result = deletion.plan(desired, host, "demo", volumes=False)
     assert (StepKind.REMOVE_VOLUME, "dynamic-webserver_scratch") in kinds(result.plan)
     assert (StepKind.REMOVE_VOLUME, "webserver-data") not in kinds(result.plan)
+
+
+def test_volumes_other_projects_or_removed_init_containers_mount_are_kept():
+    web = webserver()
+    mine = applied(state(web))
+    theirs = applied(state(replace(web, name="theirs-pod")), project="theirs")
+    host = replace(mine, pods=mine.pods + theirs.pods, containers=mine.containers + theirs.containers)
+    result = deletion.plan(state(web), host, "demo", volumes=True)
+    assert (StepKind.REMOVE_VOLUME, "webserver-data") not in kinds(result.plan)
+    assert result.skipped == ("volume webserver-data: still mounted by pod theirs-pod (project theirs); kept",)
+
+    # Another pod of the project mounts it only in a `once` init container, which Podman removed
+    # after its run: its pod's last-applied label still says so.
+    other = replace(web, name="other", containers=(replace(web.containers[0], volume_mounts=()),))
+    both = applied(state(web, other))
+    both = without_container(both, "other-apache-httpd-init")
+    result = deletion.plan(state(web), both, "demo", volumes=True)
+    assert result.skipped == ("volume webserver-data: still mounted by pod other; kept",)

@@ -265,3 +265,52 @@ def test_secret_env_values_are_not_kept_in_labels():
     assert result.pods[0].containers[0].fields == (
         FieldChange("containers[apache-httpd].env[DB_PASSWORD]", "(redacted)", "(redacted)"),
     )
+
+
+def test_a_container_of_another_pod_holding_a_needed_name_is_a_conflict_not_removed():
+    # pod "a" with container "b-c" and pod "a-b" with container "c" both want "a-b-c".
+    from podspec.model import Container
+
+    one = replace(webserver(), name="a", containers=(Container("b-c", "docker.io/library/busybox:latest"),),
+                  init_containers=(), volumes=())
+    two = replace(one, name="a-b", containers=(Container("c", "docker.io/library/busybox:latest"),))
+    result = differ.compute(state(two), applied(state(one)), "demo")
+    (pod,) = result.pods
+    assert pod.action is Action.CONFLICT
+    assert [(c.name, c.action) for c in pod.containers] == [("a-b-c", Action.CONFLICT)]
+    assert "a container of pod a holds this name" in pod.containers[0].cause
+
+
+def test_once_init_container_missing_before_the_first_start_replaces_the_pod():
+    from podspec.model import InitContainerType
+
+    pod = replace(webserver(), init_container_type=InitContainerType.ONCE)
+    desired = state(pod)
+    created = without_container(applied(desired, status=PodStatus.CREATED), "dynamic-webserver-apache-httpd-init")
+    assert differ.compute(desired, created, "demo").pods[0].action is Action.REPLACE
+    ran = without_container(applied(desired), "dynamic-webserver-apache-httpd-init")
+    assert not differ.compute(desired, ran, "demo").has_changes  # Podman removed it after its run
+
+
+def test_host_network_pods_publish_nothing_and_that_is_not_drift():
+    pod = with_container(replace(webserver(), host_network=True), "apache-httpd", ports=(PortMapping(80, 80),))
+    desired = state(pod)
+    host = applied(desired)
+    host = replace(host, containers=tuple(replace(c, ports=()) if c.is_infra else c for c in host.containers))
+    assert not differ.compute(desired, host, "demo").has_changes
+
+
+def test_a_volume_of_another_project_is_a_conflict_and_adopting_it_is_not_a_pending_change():
+    from podspec import labels as L
+
+    desired = state(webserver())
+    theirs = ObservedVolume("webserver-data", L.for_volume("theirs"))
+    host = replace(applied(state()), pods=(), containers=(), volumes=(theirs,))
+    result = differ.compute(desired, host, "demo")
+    assert [(v.action, v.cause) for v in result.volumes] == [(
+        Action.CONFLICT,
+        "a volume with this name exists, made by podspec project 'theirs' (pass --adopt to use it as it is: its data is kept)",
+    )]
+    pvc_only = differ.compute(DesiredStateEmpty().__class__(claims=desired.claims), host, "demo", adopt=True)
+    assert [v.action for v in pvc_only.volumes] == [Action.ADOPT]
+    assert not pvc_only.has_changes

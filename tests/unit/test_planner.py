@@ -136,3 +136,12 @@ def test_pods_that_leave_are_removed_first_and_alone():
     assert kinds(plan)[:2] == [(StepKind.STOP_POD, "zzz"), (StepKind.REMOVE_POD, "zzz")]
     assert [s.lane for s in plan.steps[:2]] == ["", ""]
     assert {s.lane for s in plan.steps[2:]} == {"aaa"}
+
+
+def test_claim_labels_go_on_the_volume_with_podspecs_own():
+    from podspec.model import VolumeClaim
+
+    desired = replace(state(webserver()), claims=(VolumeClaim("webserver-data", labels=(("backup", "daily"),)),))
+    _, plan = plan_for(desired, ObservedState())
+    labels = dict(plan.steps[0].labels)
+    assert labels["backup"] == "daily" and labels["io.podspec.managed-by"] == "podspec"
