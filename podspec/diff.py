@@ -243,7 +243,9 @@ def _all_create(pod: Pod, intent: PodIntent, cause: str) -> tuple[ContainerDiff,
 def _diff_pod(pod: Pod, observed: ObservedState, project: str, adopt: bool) -> PodDiff:
     intent = pod_intent(pod)
     obs = observed.pod(pod.name)
-    base = dict(name=pod.name, pod=pod, intent=intent, stop_timeout=_stop_timeout(pod))
+    # What runs now is stopped with the grace period it was given, as the kubelet does, not the new one.
+    grace = observed_grace(observed, obs) if obs is not None and obs.managed else _stop_timeout(pod)
+    base = dict(name=pod.name, pod=pod, intent=intent, stop_timeout=grace)
 
     if obs is None:
         strays = _stray_containers(pod, intent, observed, project, adopt)
@@ -468,10 +470,16 @@ def _diff_volumes(
                     f"pod {pod.name} needs this volume for an emptyDir, and it holds other data "
                     "(remove it or rename the emptyDir volume)",
                 ))
+    staying = {p.name for p in desired.pods}
     for found in observed.volumes:
         owner = found.labels.get(L.EMPTY_DIR)
-        if owner and owner in leaving and L.project_of(found.labels) == project and found.name not in scratch:
+        if not owner or L.project_of(found.labels) != project or found.name in scratch:
+            continue
+        if owner in leaving:
             diffs.append(VolumeDiff(found.name, Action.REMOVE, f"emptyDir of pod {owner}, which is removed",
+                                    empty_dir_of=owner))
+        elif owner in staying:  # removed last, after the containers that mounted it were recreated
+            diffs.append(VolumeDiff(found.name, Action.REMOVE, f"emptyDir no longer in pod {owner}",
                                     empty_dir_of=owner))
     if prune_volumes:
         for found in observed.volumes:

@@ -314,3 +314,21 @@ def test_a_volume_of_another_project_is_a_conflict_and_adopting_it_is_not_a_pend
     pvc_only = differ.compute(DesiredStateEmpty().__class__(claims=desired.claims), host, "demo", adopt=True)
     assert [v.action for v in pvc_only.volumes] == [Action.ADOPT]
     assert not pvc_only.has_changes
+
+
+def test_running_containers_are_stopped_with_the_grace_period_they_were_given():
+    before = state(webserver())  # terminationGracePeriodSeconds 2
+    after = state(replace(webserver(sidecar=SIDECAR.replace("sleep 10", "sleep 5")), termination_grace_period_seconds=1))
+    assert differ.compute(after, applied(before), "demo").pods[0].stop_timeout == 2
+
+
+def test_an_empty_dir_dropped_from_a_staying_pod_is_removed():
+    from podspec import labels as L
+
+    host = replace(applied(state(webserver())), volumes=applied(state(webserver())).volumes + (
+        ObservedVolume("dynamic-webserver_old", L.for_empty_dir("demo", "dynamic-webserver")),
+    ))
+    result = differ.compute(state(webserver()), host, "demo")
+    assert [(v.name, v.action, v.cause) for v in result.volumes] == [
+        ("dynamic-webserver_old", Action.REMOVE, "emptyDir no longer in pod dynamic-webserver")
+    ]
