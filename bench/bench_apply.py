@@ -165,7 +165,7 @@ def main() -> int:
             seconds, _ = bench.run(bench.podspec("apply", changed))
             after = bench.container_ids()
             recreated = sorted(name for name in after if before.get(name) != after[name])
-            report(f"podspec apply, one container changed", seconds)
+            report("podspec apply, one container changed", seconds)
             print(f"  containers recreated: {len(recreated)} {recreated}")
 
             if not args.skip_kube_play:

@@ -8,7 +8,7 @@ consequence (an Action) and a human cause.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -16,7 +16,7 @@ from podspec import labels as L
 from podspec import rules
 from podspec.intent import ContainerIntent, PodIntent, Role, SpecDict, container_name, empty_dir_volumes, pod_intent
 from podspec.model import DesiredState, InitContainerType, Pod, PullPolicy
-from podspec.observed import ContainerState, ObservedContainer, ObservedPod, ObservedState, PodStatus
+from podspec.observed import ObservedContainer, ObservedPod, ObservedState, PodStatus
 
 
 class Action(str, Enum):

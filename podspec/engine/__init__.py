@@ -19,14 +19,12 @@ from podspec.engine.transport import TransportError, open_transport
 from podspec.errors import EngineError, PodmanUnavailable
 from podspec.intent import port_text
 from podspec.observed import (
-    pods_from_containers,
     ContainerState,
     ObservedContainer,
     ObservedImage,
-    ObservedPod,
     ObservedState,
     ObservedVolume,
-    PodStatus,
+    pods_from_containers,
 )
 from podspec.planner import Step, StepKind
 

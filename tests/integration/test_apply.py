@@ -7,8 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 from tests.conftest import fetch, free_port
 from tests.integration.manifests import SIDECAR, ids, infra_id, podspec, sleeper, webserver, write

@@ -64,7 +64,7 @@ def test_sidecar_command_change_reports_index_path_and_values():
     result = differ.compute(state(webserver(sidecar=SIDECAR.replace("sleep 10", "sleep 5"))), applied(state(webserver())), "demo")
     (change,) = result.pods[0].containers
     assert change.fields == (
-        FieldChange(f"containers[apache-httpd-index-updater].command[2]", SIDECAR, SIDECAR.replace("sleep 10", "sleep 5")),
+        FieldChange("containers[apache-httpd-index-updater].command[2]", SIDECAR, SIDECAR.replace("sleep 10", "sleep 5")),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from podspec import diff as differ
 from podspec import planner, render
-from podspec.executor import StepEvent, StepStatus, execute
+from podspec.executor import StepStatus, execute
 from podspec.errors import EngineError, StepFailed
 from podspec.observed import ObservedState
 from tests.unit.hosts import state, webserver
