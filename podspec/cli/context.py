@@ -89,7 +89,6 @@ def prepare_images(
     from dataclasses import replace
 
     from podspec import images
-    from podspec.engine.inspect import inspect_image
     from podspec.errors import PodspecError
 
     pulled = False
@@ -121,6 +120,8 @@ def prepare_images(
     for image, users in images.needs_user_check(desired).items():
         if observed.image_id(image) is None:
             continue  # not here yet (dry run): checked when apply has pulled it
+        from podspec.engine.inspect import inspect_image
+
         user = str(((inspect_image(engine, image).get("Config") or {}).get("User")) or "")
         problem = images.non_root_problem(image, user, users)
         if problem:
