@@ -14,7 +14,7 @@ from typing import Any
 
 from podspec import labels as L
 from podspec import rules
-from podspec.intent import ContainerIntent, PodIntent, Role, SpecDict, container_name, empty_dir_volumes, pod_intent
+from podspec.intent import ContainerIntent, PodIntent, Role, SpecDict, container_name, empty_dir_volumes, named_volume_of, pod_intent
 from podspec.model import DesiredState, InitContainerType, Pod, PullPolicy
 from podspec.observed import ObservedContainer, ObservedPod, ObservedState, PodStatus
 
@@ -413,9 +413,9 @@ def volume_users(observed: ObservedState) -> dict[str, set[tuple[str, str]]]:
 
     def note(spec: SpecDict | None, project: str, pod: str) -> None:
         for mount in ((spec or {}).get("volumeMounts") or {}).values():
-            parts = str(mount.get("source", "")).split(":")  # "volume:NAME" or "volume:NAME:ro"
-            if parts[0] == "volume" and len(parts) > 1:
-                users.setdefault(parts[1], set()).add((project, pod))
+            volume = named_volume_of(str(mount.get("source", "")))
+            if volume is not None:
+                users.setdefault(volume, set()).add((project, pod))
 
     for c in observed.containers:
         if c.managed and not c.is_infra:

@@ -133,6 +133,12 @@ def _probe_spec(probe: Probe | None) -> SpecDict | None:
     )
 
 
+def named_volume_of(source: str) -> str | None:
+    """The named volume a mount's `source` (as _volume_source writes it) refers to, if any."""
+    parts = source.split(":")  # "volume:NAME" or "volume:NAME:ro"
+    return parts[1] if parts[0] == "volume" and len(parts) > 1 else None
+
+
 def container_spec(pod: Pod, container: Container) -> SpecDict:
     volumes = {v.name: v for v in pod.volumes}
     mounts = {}

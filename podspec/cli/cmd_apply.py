@@ -11,9 +11,8 @@ from podspec.cli import context
 from podspec.cli.app import app
 from podspec.cli.common import (
     CONNECTION_OPTION, PARALLEL_OPTION, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, OUTPUT_OPTION, PATHS_ARGUMENT, PROJECT_OPTION,
-    URL_OPTION, OutputFormat, guarded, print_json,
+    URL_OPTION, OutputFormat, check_prune_flags, guarded, print_json,
 )
-from podspec.errors import PodspecError
 from podspec.cli.common import ALLOW_CAPABILITY_OPTION, ALLOW_HOST_PATH_OPTION, ALLOW_HOST_PORT_OPTION, POLICY_OPTION
 
 
@@ -43,8 +42,7 @@ def apply(
     from podspec import planner, render
     from podspec.lock import project_lock
 
-    if prune_volumes and not prune:
-        raise PodspecError("--prune-volumes only works with --prune", "pass both: --prune --prune-volumes")
+    check_prune_flags(prune, prune_volumes)
 
     as_json = output is OutputFormat.json
     say = context.say_err if as_json else typer.echo

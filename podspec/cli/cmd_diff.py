@@ -10,7 +10,7 @@ from podspec.cli import context
 from podspec.cli.app import app
 from podspec.cli.common import (
     CONNECTION_OPTION, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, OUTPUT_OPTION, PATHS_ARGUMENT, PROJECT_OPTION,
-    URL_OPTION, OutputFormat, guarded, print_json,
+    URL_OPTION, OutputFormat, check_prune_flags, guarded, print_json,
 )
 from podspec.cli.common import ALLOW_CAPABILITY_OPTION, ALLOW_HOST_PATH_OPTION, ALLOW_HOST_PORT_OPTION, POLICY_OPTION
 
@@ -34,10 +34,8 @@ def diff(
     """Show what `apply` would change and why. Exit 0: no changes; 2: changes pending; 1: error or conflict."""
     from podspec import diff as differ
     from podspec import render
-    from podspec.errors import PodspecError
 
-    if prune_volumes and not prune:
-        raise PodspecError("--prune-volumes only works with --prune", "pass both: --prune --prune-volumes")
+    check_prune_flags(prune, prune_volumes)
 
     desired = context.load_desired(paths, policy=context.policy_from(policy, allow_host_path, allow_host_port, allow_capability))
     name = context.project_name(project, paths)

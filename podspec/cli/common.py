@@ -124,3 +124,9 @@ PARALLEL_OPTION = typer.Option(
     3, "--parallel", min=1, max=16,
     help="How many pods to change at once (each pod's steps stay in order); 1 runs every step in turn.",
 )
+
+
+def check_prune_flags(prune: bool, prune_volumes: bool) -> None:
+    """--prune-volumes widens --prune; alone it would do nothing, so it is refused."""
+    if prune_volumes and not prune:
+        raise PodspecError("--prune-volumes only works with --prune", "pass both: --prune --prune-volumes")
