@@ -87,6 +87,10 @@ class EngineError(PodspecError):
     """A Podman call failed."""
 
 
+class PodNotFound(PodspecError):
+    """A pod named on the command line is not on the host."""
+
+
 class LockTimeout(PodspecError):
     """Another podspec command holds the project's lock."""
 

@@ -8,9 +8,7 @@ intent and the intent itself (last-applied). podspec never modifies or removes a
 from __future__ import annotations
 
 import json
-from typing import Mapping
-
-from podspec.intent import ContainerIntent, PodIntent, SpecDict, canonical_json
+from typing import Any, Mapping
 
 PREFIX = "io.podspec."
 MANAGED_BY = PREFIX + "managed-by"
@@ -43,36 +41,7 @@ def for_empty_dir(project: str, pod: str) -> dict[str, str]:
     return {MANAGED_BY: MANAGER, PROJECT: project, POD: pod, EMPTY_DIR: pod}
 
 
-def for_pod(project: str, intent: PodIntent) -> dict[str, str]:
-    labels = dict(intent.spec.get("labels", {}))
-    labels.update(
-        {
-            MANAGED_BY: MANAGER,
-            PROJECT: project,
-            POD: intent.name,
-            HASH: intent.hash,
-            LAST_APPLIED: canonical_json(intent.spec),
-            INIT_TYPE: intent.init_type.value,
-            CONTAINERS: ",".join(c.name for c in intent.containers),
-        }
-    )
-    return labels
-
-
-def for_container(project: str, pod: str, intent: ContainerIntent) -> dict[str, str]:
-    return {
-        MANAGED_BY: MANAGER,
-        PROJECT: project,
-        POD: pod,
-        CONTAINER: intent.name,
-        ROLE: intent.role.value,
-        HASH: intent.hash,
-        LAST_APPLIED: canonical_json(intent.spec),
-        PULL_POLICY: intent.pull_policy.value,
-    }
-
-
-def last_applied(labels: Mapping[str, str] | None) -> SpecDict | None:
+def last_applied(labels: Mapping[str, str] | None) -> dict[str, Any] | None:
     """The intent stored on an object, or None when absent or unreadable (then: recreate)."""
     text = (labels or {}).get(LAST_APPLIED)
     if not text:

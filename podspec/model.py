@@ -242,3 +242,14 @@ class DesiredState:
         for pod in self.pods:
             names.update(pod.claim_names())
         return tuple(sorted(names))
+
+
+def dotted(path: FieldPath) -> str:
+    """("spec", "containers", 0, "image") -> "spec.containers[0].image"."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text

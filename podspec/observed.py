@@ -6,8 +6,8 @@ Plain frozen data; the engine fills it from Podman's list calls, tests build it 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from enum import Enum
+from functools import cached_property
 from typing import Mapping
 
 from podspec import labels as L
@@ -22,7 +22,7 @@ class ContainerState(str, Enum):
     OTHER = "other"
 
     @classmethod
-    def parse(cls, text: str | None) -> "ContainerState":
+    def parse(cls, text: str | None) -> ContainerState:
         text = (text or "").lower()
         if text == "configured":
             return cls.CREATED
@@ -39,7 +39,7 @@ class PodStatus(str, Enum):
     OTHER = "Other"
 
     @classmethod
-    def parse(cls, text: str | None) -> "PodStatus":
+    def parse(cls, text: str | None) -> PodStatus:
         return next((s for s in cls if s.value.lower() == (text or "").lower()), cls.OTHER)
 
 

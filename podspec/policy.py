@@ -34,8 +34,7 @@ from enum import Enum
 from typing import Iterable, Iterator
 
 from podspec.errors import PodspecError, PolicyError, Problem
-from podspec.loader.yamlpos import dotted
-from podspec.model import Container, DesiredState, FieldPath, Pod, VolumeKind
+from podspec.model import Container, DesiredState, FieldPath, Pod, VolumeKind, dotted
 
 # Kubernetes Pod Security Standards, baseline: capabilities a container may add.
 BASELINE_CAPABILITIES = frozenset({

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from podspec.diff import UNSET, Action, ContainerDiff, Diff, FieldChange, PodDiff
-from podspec.executor import StepEvent, StepStatus
-from podspec.planner import Plan, Step
+from podspec.reconcile.diff import UNSET, Action, ContainerDiff, Diff, FieldChange, PodDiff
+from podspec.reconcile.planner import Plan, Step
+from podspec.run.executor import StepEvent, StepStatus
 
 JSON_VERSION = 1
 

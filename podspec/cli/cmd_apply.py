@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, List, Optional
+from typing import Any, Optional
 
 import typer
 
 from podspec.cli import context
 from podspec.cli.app import app
 from podspec.cli.common import (
-    CONNECTION_OPTION, PARALLEL_OPTION, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, OUTPUT_OPTION, PATHS_ARGUMENT, PROJECT_OPTION,
-    URL_OPTION, OutputFormat, check_prune_flags, guarded, print_json,
+    ALLOW_CAPABILITY_OPTION,
+    ALLOW_HOST_PATH_OPTION,
+    ALLOW_HOST_PORT_OPTION,
+    CONNECTION_OPTION,
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    OUTPUT_OPTION,
+    PARALLEL_OPTION,
+    PATHS_ARGUMENT,
+    POLICY_OPTION,
+    PROJECT_OPTION,
+    URL_OPTION,
+    OutputFormat,
+    check_prune_flags,
+    guarded,
+    print_json,
 )
-from podspec.cli.common import ALLOW_CAPABILITY_OPTION, ALLOW_HOST_PATH_OPTION, ALLOW_HOST_PORT_OPTION, POLICY_OPTION
 
 
 @app.command("apply")
 @guarded()
 def apply(
-    paths: List[str] = PATHS_ARGUMENT,
+    paths: list[str] = PATHS_ARGUMENT,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan, change nothing (exit 2 when there are changes)."),
     prune: bool = typer.Option(False, "--prune", help="Also remove pods of this project that left the manifests."),
     prune_volumes: bool = typer.Option(False, "--prune-volumes", help="With --prune: also remove this project's volumes that left the manifests."),
@@ -33,14 +47,15 @@ def apply(
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
     policy: Optional[str] = POLICY_OPTION,
-    allow_host_path: Optional[List[str]] = ALLOW_HOST_PATH_OPTION,
-    allow_host_port: Optional[List[str]] = ALLOW_HOST_PORT_OPTION,
-    allow_capability: Optional[List[str]] = ALLOW_CAPABILITY_OPTION,
+    allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
+    allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
+    allow_capability: Optional[list[str]] = ALLOW_CAPABILITY_OPTION,
 ) -> None:
     """Create, start, recreate and remove exactly what differs from the manifests."""
-    from podspec import diff as differ
-    from podspec import planner, render
-    from podspec.lock import project_lock
+    from podspec import render
+    from podspec.reconcile import diff as differ
+    from podspec.reconcile import planner
+    from podspec.run.lock import project_lock
 
     check_prune_flags(prune, prune_volumes)
 
@@ -50,7 +65,7 @@ def apply(
     name = context.project_name(project, paths)
     report: dict[str, Any] = {"version": render.JSON_VERSION, "project": name}
     with context.open_engine(url, connection) as engine:
-        wait_note = lambda: context.say_err(f"waiting for another podspec applying project {name!r} ...")  # noqa: E731
+        wait_note = lambda: context.say_err(f"waiting for another podspec applying project {name!r} ...")
         with project_lock(engine.endpoint.lock_key, name, lock_timeout, on_wait=wait_note):
             observed = engine.observe()
             observed = context.prepare_images(engine, desired, observed, say, pull=not dry_run)
@@ -73,7 +88,7 @@ def apply(
             else:
                 _run(plan, engine, parallel, as_json, report)
             if wait:
-                from podspec.cli.readiness import wait_ready
+                from podspec.run.wait import wait_ready
 
                 wait_ready(engine, desired, timeout, say)
                 report["result"]["ready"] = True
@@ -88,7 +103,7 @@ def _run(plan, engine, parallel: int, as_json: bool, report: dict[str, Any]) -> 
     """Execute the plan with progress output; on a failed step report it and exit 1."""
     from podspec import render
     from podspec.errors import StepFailed
-    from podspec.executor import StepStatus, execute
+    from podspec.run.executor import StepStatus, execute
 
     # On a terminal the display is live: one step at a time, its line is rewritten when it ends;
     # several at a time, each step's start is shown too. Elsewhere (CI logs): one line per step.
@@ -118,5 +133,5 @@ def _run(plan, engine, parallel: int, as_json: bool, report: dict[str, Any]) -> 
             context.say_err(f"  done: {len(failure.done)} step(s); not done: " +
                             (", ".join(s.describe() for s in failure.not_done) or "none"))
             context.say_err(f"  hint: {failure.hint}")
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(EXIT_ERROR) from None
     report["result"] = {"status": "applied", "steps_done": len(plan.steps)}

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
 from podspec.cli import context
 from podspec.cli.app import app
 from podspec.cli.common import (
-    CONNECTION_OPTION, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, OUTPUT_OPTION, PATHS_ARGUMENT, PROJECT_OPTION,
-    URL_OPTION, OutputFormat, check_prune_flags, guarded, print_json,
+    ALLOW_CAPABILITY_OPTION,
+    ALLOW_HOST_PATH_OPTION,
+    ALLOW_HOST_PORT_OPTION,
+    CONNECTION_OPTION,
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    OUTPUT_OPTION,
+    PATHS_ARGUMENT,
+    POLICY_OPTION,
+    PROJECT_OPTION,
+    URL_OPTION,
+    OutputFormat,
+    check_prune_flags,
+    guarded,
+    print_json,
 )
-from podspec.cli.common import ALLOW_CAPABILITY_OPTION, ALLOW_HOST_PATH_OPTION, ALLOW_HOST_PORT_OPTION, POLICY_OPTION
 
 
 @app.command("diff")
 @guarded()
 def diff(
-    paths: List[str] = PATHS_ARGUMENT,
+    paths: list[str] = PATHS_ARGUMENT,
     prune: bool = typer.Option(False, "--prune", help="Include pods of the project that left the manifests."),
     prune_volumes: bool = typer.Option(False, "--prune-volumes", help="With --prune: include this project's volumes that left the manifests."),
     adopt: bool = typer.Option(False, "--adopt", help="Show objects podspec did not create as replaced, not as conflicts."),
@@ -27,13 +40,13 @@ def diff(
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
     policy: Optional[str] = POLICY_OPTION,
-    allow_host_path: Optional[List[str]] = ALLOW_HOST_PATH_OPTION,
-    allow_host_port: Optional[List[str]] = ALLOW_HOST_PORT_OPTION,
-    allow_capability: Optional[List[str]] = ALLOW_CAPABILITY_OPTION,
+    allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
+    allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
+    allow_capability: Optional[list[str]] = ALLOW_CAPABILITY_OPTION,
 ) -> None:
     """Show what `apply` would change and why. Exit 0: no changes; 2: changes pending; 1: error or conflict."""
-    from podspec import diff as differ
     from podspec import render
+    from podspec.reconcile import diff as differ
 
     check_prune_flags(prune, prune_volumes)
 

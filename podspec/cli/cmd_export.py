@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
@@ -26,7 +26,7 @@ class ExportFormat(str, Enum):
 @app.command("export")
 @guarded(output_param="format")
 def export(
-    pods: Optional[List[str]] = typer.Argument(None, help="Pod names (see `podman pod ps`)."),
+    pods: Optional[list[str]] = typer.Argument(None, help="Pod names (see `podman pod ps`)."),
     all_pods: bool = typer.Option(False, "--all", help="Export every pod on the host."),
     output: Optional[Path] = typer.Option(
         None, "-o", "--output", help="Write the manifest to FILE (default: standard output).", metavar="FILE",
@@ -42,8 +42,9 @@ def export(
     connection: Optional[str] = CONNECTION_OPTION,
 ) -> None:
     """Print a clean manifest (Pods and their PersistentVolumeClaims) for pods on the host."""
-    from podspec import exporter, manifest_writer
     from podspec.engine.inspect import pod_names, read_pods
+    from podspec.export import inspected as exporter
+    from podspec.export import manifest as manifest_writer
 
     if output is not None and str(output) in ("json", "yaml", "text"):
         # Every other command reads -o as a format: say so rather than write a file named "json".
@@ -51,17 +52,17 @@ def export(
             f"error: -o names the file to write; for {str(output).upper()} output pass --format {output} "
             f"(or -o ./{output} for a file named {output})"
         )
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(EXIT_ERROR) from None
     names = list(dict.fromkeys(pods or []))
     if not names and not all_pods:
         context.say_err("error: name at least one pod, or pass --all")
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(EXIT_ERROR) from None
     with context.open_engine(url, connection) as engine:
         if all_pods:
             names += [n for n in pod_names(engine) if n not in names]
             if not names:
                 context.say_err("error: there are no pods on the host to export")
-                raise typer.Exit(EXIT_ERROR)
+                raise typer.Exit(EXIT_ERROR) from None
         data = read_pods(engine, names)
     result = exporter.export(data)
     for note in result.notes:
@@ -83,6 +84,6 @@ def export(
             output.write_text(text)
         except OSError as error:
             context.say_err(f"error: cannot write {output}: {error.strerror}")
-            raise typer.Exit(EXIT_ERROR)
+            raise typer.Exit(EXIT_ERROR) from None
         context.say_err(f"wrote {output}: {len(result.pods)} pod(s), {len(result.claims)} volume claim(s)")
     raise typer.Exit(EXIT_OK)

@@ -10,7 +10,13 @@ import typer
 from podspec.cli import context
 from podspec.cli.app import app
 from podspec.cli.common import (
-    CONNECTION_OPTION, EXIT_OK, OUTPUT_OPTION, URL_OPTION, OutputFormat, guarded, print_json,
+    CONNECTION_OPTION,
+    EXIT_OK,
+    OUTPUT_OPTION,
+    URL_OPTION,
+    OutputFormat,
+    guarded,
+    print_json,
 )
 
 
@@ -24,7 +30,7 @@ def status(
 ) -> None:
     """List the pods podspec manages, with their containers' state and any drift."""
     from podspec import render
-    from podspec.status import report
+    from podspec.reconcile.status import report
 
     name = project or os.environ.get("PODSPEC_PROJECT") or None
     with context.open_engine(url, connection) as engine:

@@ -13,8 +13,18 @@ import typer
 
 from podspec.cli import context
 from podspec.cli.app import app
-from podspec.cli.common import EXIT_ERROR, OUTPUT_OPTION, PATHS_ARGUMENT, OutputFormat, guarded, print_json
-from podspec.cli.common import ALLOW_CAPABILITY_OPTION, ALLOW_HOST_PATH_OPTION, ALLOW_HOST_PORT_OPTION, POLICY_OPTION
+from podspec.cli.common import (
+    ALLOW_CAPABILITY_OPTION,
+    ALLOW_HOST_PATH_OPTION,
+    ALLOW_HOST_PORT_OPTION,
+    EXIT_ERROR,
+    OUTPUT_OPTION,
+    PATHS_ARGUMENT,
+    POLICY_OPTION,
+    OutputFormat,
+    guarded,
+    print_json,
+)
 from podspec.errors import ManifestError, Problem
 
 
@@ -46,7 +56,7 @@ def validate(
         if output is not OutputFormat.json:
             raise  # guarded() prints every problem on stderr and exits 1
         print_json([problem_json(p) for p in error.problems])
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(EXIT_ERROR) from None
     if output is OutputFormat.json:
         print_json([])
         return

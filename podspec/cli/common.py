@@ -62,13 +62,13 @@ def guarded(output_param: str = "output") -> Callable:
                 return command(*args, **kwargs)
             except PodspecError as error:
                 report_error(error, output)
-                raise typer.Exit(EXIT_ERROR)
+                raise typer.Exit(EXIT_ERROR) from None
             except KeyboardInterrupt:
                 typer.echo("interrupted; run the command again to converge", err=True)
-                raise typer.Exit(130)
+                raise typer.Exit(130) from None
             except BrokenPipeError:
                 sys.stderr.close()
-                raise typer.Exit(EXIT_ERROR)
+                raise typer.Exit(EXIT_ERROR) from None
             except typer.Exit:
                 raise
             except Exception as error:  # a bug: still no traceback unless asked for
@@ -81,7 +81,7 @@ def guarded(output_param: str = "output") -> Callable:
                     ),
                     output,
                 )
-                raise typer.Exit(EXIT_ERROR)
+                raise typer.Exit(EXIT_ERROR) from None
 
         return run
 
@@ -91,7 +91,7 @@ def guarded(output_param: str = "output") -> Callable:
 def not_yet(command: str, issue: int) -> None:
     """For commands whose issue is not done: say so and fail, never pretend."""
     typer.echo(f"error: `podspec {command}` is not implemented yet (issue #{issue})", err=True)
-    raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(EXIT_ERROR) from None
 
 
 PATHS_ARGUMENT = typer.Argument(..., help="Manifest files or directories (recursive, *.yaml/*.yml), or - for stdin.")

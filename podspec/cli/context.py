@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import typer
 
-from podspec import project as project_rules
+from podspec.run import project as project_rules
 
 if TYPE_CHECKING:
-    from podspec.engine import PodmanEngine
+    from podspec.engine.podman import PodmanEngine
     from podspec.model import DesiredState
     from podspec.observed import ObservedState
     from podspec.policy import Policy
@@ -23,7 +23,7 @@ ALLOW_HOST_PORTS_ENV = "PODSPEC_ALLOW_HOST_PORTS"
 ALLOW_CAPABILITIES_ENV = "PODSPEC_ALLOW_CAPABILITIES"
 
 
-def load_desired(paths: list[str], *, policy: "Policy | None") -> "DesiredState":
+def load_desired(paths: list[str], *, policy: Policy | None) -> DesiredState:
     """Read and check the manifests, then the security policy: both before any Podman call.
 
     `policy=None` skips the policy; only for commands that cannot add anything to the host (delete).
@@ -43,7 +43,7 @@ def policy_from(
     host_ports: Sequence[str] | None,
     capabilities: Sequence[str] | None,
     env: Mapping[str, str] = os.environ,
-) -> "Policy":
+) -> Policy:
     """The policy from the flags; each one absent falls back to its environment variable.
 
     A flag replaces its variable (no merging). List variables separate entries by commas or colons.
@@ -73,23 +73,23 @@ def project_name(flag: str | None, paths: list[str]) -> str:
     return project_rules.resolve(flag, os.environ, paths, Path.cwd())
 
 
-def open_engine(url: str | None, connection: str | None) -> "PodmanEngine":
-    from podspec.engine import connect
+def open_engine(url: str | None, connection: str | None) -> PodmanEngine:
+    from podspec.engine.podman import connect
 
     return connect(url, connection, os.environ)
 
 
 def prepare_images(
-    engine: "PodmanEngine", desired: "DesiredState", observed: "ObservedState", say: Callable[[str], None],
+    engine: PodmanEngine, desired: DesiredState, observed: ObservedState, say: Callable[[str], None],
     pull: bool,
-) -> "ObservedState":
+) -> ObservedState:
     """Before planning: pull what the pull policies ask for (only when `pull`; otherwise say what
     apply would pull), and fail before any change when an image cannot be had or runAsNonRoot
     cannot hold for it. diff and apply --dry-run run the same checks without pulling."""
     from dataclasses import replace
 
-    from podspec import images
     from podspec.errors import PodspecError
+    from podspec.reconcile import pulls as images
 
     pulled = False
     for need in images.needs(desired, observed):

@@ -12,23 +12,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
-from podspec.errors import PodspecError
-from podspec.exporter import PodData
+from podspec.errors import PodNotFound
+from podspec.export.inspected import PodData
 
 if TYPE_CHECKING:
-    from podspec.engine import PodmanEngine
+    from podspec.engine.podman import PodmanEngine
 
 
-class PodNotFound(PodspecError):
-    """A pod named on the command line is not on the host."""
-
-
-def pod_names(engine: "PodmanEngine") -> tuple[str, ...]:
+def pod_names(engine: PodmanEngine) -> tuple[str, ...]:
     """Every pod on the host, sorted by name."""
     return tuple(sorted(p["Name"] for p in engine.call("get", "/pods/json", "list pods") or []))
 
 
-def read_pods(engine: "PodmanEngine", names: Sequence[str]) -> tuple[PodData, ...]:
+def read_pods(engine: PodmanEngine, names: Sequence[str]) -> tuple[PodData, ...]:
     """Inspect data for the pods `names`, in that order; PodNotFound names every unknown one."""
     known = set(pod_names(engine))
     missing = [n for n in names if n not in known]
@@ -42,7 +38,7 @@ def read_pods(engine: "PodmanEngine", names: Sequence[str]) -> tuple[PodData, ..
     return tuple(read_pod(engine, name, images, volumes) for name in names)
 
 
-def read_pod(engine: "PodmanEngine", name: str, images: dict[str, dict], volumes: dict[str, dict]) -> PodData:
+def read_pod(engine: PodmanEngine, name: str, images: dict[str, dict], volumes: dict[str, dict]) -> PodData:
     """One pod; `images` and `volumes` are caches shared between pods (filled here)."""
     pod = engine.inspect_pod(name)
     infra = pod.get("InfraContainerID") or ""
@@ -67,11 +63,11 @@ def read_pod(engine: "PodmanEngine", name: str, images: dict[str, dict], volumes
     )
 
 
-def inspect_image(engine: "PodmanEngine", image: str) -> dict[str, Any]:
+def inspect_image(engine: PodmanEngine, image: str) -> dict[str, Any]:
     return engine.call("get", f"/images/{image}/json", f"inspect image {image}") or {}
 
 
-def init_container_names(engine: "PodmanEngine", pod: str) -> tuple[str, ...]:
+def init_container_names(engine: PodmanEngine, pod: str) -> tuple[str, ...]:
     """The names under spec.initContainers in Podman's own `kube generate` of the pod."""
     import yaml
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from podspec.intent import Role, container_name, empty_dir_volume
 from podspec.model import Container, Pod, Probe, ProbeHandler, RestartPolicy, VolumeKind
+from podspec.reconcile.intent import Role, container_name, empty_dir_volume
 
 RESTART = {RestartPolicy.ALWAYS: "always", RestartPolicy.ON_FAILURE: "on-failure", RestartPolicy.NEVER: "no"}
 NANOS = 1_000_000_000

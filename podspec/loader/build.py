@@ -24,10 +24,10 @@ import ipaddress
 from types import MappingProxyType
 from typing import Any
 
+from podspec import references
 from podspec.errors import Origin, Problem
-from podspec.rules import REDACTED
-from podspec.loader import images, quantity
-from podspec.loader.yamlpos import Document, dotted
+from podspec.loader import quantity
+from podspec.loader.yamlpos import Document
 from podspec.model import (
     INIT_TYPE_ANNOTATION,
     Container,
@@ -49,7 +49,9 @@ from podspec.model import (
     VolumeClaim,
     VolumeKind,
     VolumeMount,
+    dotted,
 )
+from podspec.secrets import REDACTED
 
 # Annotations `podman kube generate` writes to record how it made the containers; no desired state.
 BOOKKEEPING_PREFIXES = (
@@ -158,8 +160,8 @@ class _Builder:
         policy = raw.get("imagePullPolicy")
         return Container(
             name=raw["name"],
-            image=images.normalize(written_image),
-            pull_policy=PullPolicy(policy) if policy else images.default_pull_policy(written_image),
+            image=references.normalize(written_image),
+            pull_policy=PullPolicy(policy) if policy else references.default_pull_policy(written_image),
             command=tuple(raw.get("command", ())),
             args=tuple(raw.get("args", ())),
             working_dir=raw.get("workingDir", ""),

@@ -16,8 +16,8 @@ from importlib import resources
 from typing import Any, Iterable
 
 from podspec.errors import Origin, Problem
-from podspec.loader.yamlpos import Document, dotted
-from podspec.model import FieldPath
+from podspec.loader.yamlpos import Document
+from podspec.model import FieldPath, dotted
 
 SCHEMA_RESOURCE = "manifest.schema.json"
 _SHOW = 60  # characters of a value shown in a message

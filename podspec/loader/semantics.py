@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from podspec.errors import Origin, Problem
-from podspec.loader.yamlpos import dotted
-from podspec.model import Container, FieldPath, Pod, Protocol, VolumeClaim
+from podspec.model import Container, FieldPath, Pod, Protocol, VolumeClaim, dotted
 
 _NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 # podspec's ownership labels (podspec.labels.PREFIX; kept here so the loader does not import them).

@@ -108,7 +108,7 @@ def read(paths: Sequence[str], stdin: TextIO | None) -> tuple[list[Source], list
             for name in files:
                 add(name, lambda name=name: _read_file(name))
         elif os.path.exists(path):
-            add(path, lambda: _read_file(path))
+            add(path, lambda path=path: _read_file(path))
         else:
             problems.append(Problem(Origin(path), "", "no such file or directory"))
     return sources, problems

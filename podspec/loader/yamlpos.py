@@ -42,7 +42,7 @@ from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
 from podspec.errors import Origin, Problem
-from podspec.model import FieldPath
+from podspec.model import FieldPath, dotted
 
 try:  # libyaml's parser: the same events, several times faster.
     from yaml import CSafeLoader as _Loader
@@ -340,14 +340,3 @@ def parse(text: str, file: str) -> tuple[list[Document], list[Problem]]:
         )]
     except (yaml.YAMLError, RecursionError, MemoryError) as error:
         return composer.read, [Problem(Origin(file), "", f"invalid YAML: {type(error).__name__}: {error}", "")]
-
-
-def dotted(path: FieldPath) -> str:
-    """("spec", "containers", 0, "image") -> "spec.containers[0].image"."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import socket
 
-from podspec.engine import connection
-from podspec.engine import PodmanEngine
+from podspec.engine.podman import PodmanEngine, connection
 from tests.conftest import fetch, free_port
 from tests.integration.manifests import ids, podspec, webserver, write
 
@@ -216,8 +215,8 @@ def test_podman_py_transport_for_tcp_services(podman, tmp_path):
 
 
 def test_sub_path_on_a_named_volume_is_refused_where_podman_would_ignore_it(podman, tmp_path):
-    from podspec.engine import connect
-    from podspec.rules import version_tuple
+    from podspec.engine.podman import connect
+    from podspec.reconcile.podman_rules import version_tuple
 
     with connect(podman.url) as engine:
         version = engine.version()

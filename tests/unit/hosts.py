@@ -6,14 +6,29 @@ from __future__ import annotations
 from dataclasses import replace
 
 from podspec import labels as L
-from podspec.intent import container_name, pod_intent
 from podspec.model import (
-    Container, DesiredState, EnvVar, InitContainerType, Pod, PortMapping, PullPolicy, Volume, VolumeClaim,
-    VolumeKind, VolumeMount,
+    Container,
+    DesiredState,
+    EnvVar,
+    InitContainerType,
+    Pod,
+    PortMapping,
+    PullPolicy,
+    Volume,
+    VolumeClaim,
+    VolumeKind,
+    VolumeMount,
 )
 from podspec.observed import (
-    ContainerState, ObservedContainer, ObservedImage, ObservedPod, ObservedState, ObservedVolume, PodStatus,
+    ContainerState,
+    ObservedContainer,
+    ObservedImage,
+    ObservedPod,
+    ObservedState,
+    ObservedVolume,
+    PodStatus,
 )
+from podspec.reconcile.intent import container_labels, container_name, pod_intent, pod_labels
 
 HTDOCS = (VolumeMount("webserver-data-pvc", "/usr/local/apache2/htdocs"),)
 SIDECAR = 'while true; do echo "Index Updated @$(date)" >> /usr/local/apache2/htdocs/index.html; sleep 10; done'
@@ -63,18 +78,18 @@ def applied(desired: DesiredState, project: str = "demo", status: PodStatus = Po
     for pod in desired.pods:
         intent = pod_intent(pod)
         pod_id = f"{pod.name}-id"
-        pods.append(ObservedPod(pod_id, pod.name, status, f"{pod_id}-infra", L.for_pod(project, intent)))
+        pods.append(ObservedPod(pod_id, pod.name, status, f"{pod_id}-infra", pod_labels(project, intent)))
         ports = tuple(intent.spec.get("ports", ()))
         containers.append(ObservedContainer(
             f"{pod_id}-infra", f"{pod_id[:12]}-infra", pod_id, pod.name, ContainerState.RUNNING,
-            "localhost/podman-pause", "p" * 64, is_infra=True, labels=L.for_pod(project, intent), ports=ports,
+            "localhost/podman-pause", "p" * 64, is_infra=True, labels=pod_labels(project, intent), ports=ports,
         ))
         for c in intent.containers:
             running = c.role.value == "container" and status is PodStatus.RUNNING
             containers.append(ObservedContainer(
                 f"{pod.name}-{c.name}-id", container_name(pod.name, c.name), pod_id, pod.name,
                 ContainerState.RUNNING if running else ContainerState.EXITED,
-                c.image, _image_id(c.image), labels=L.for_container(project, pod.name, c),
+                c.image, _image_id(c.image), labels=container_labels(project, pod.name, c),
             ))
     volumes = [ObservedVolume(v, L.for_volume(project)) for v in desired.volume_names()]
     return ObservedState(tuple(pods), tuple(containers), tuple(volumes), IMAGES)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from podspec import deletion
 from podspec import labels as L
 from podspec.model import Volume, VolumeKind, VolumeMount
 from podspec.observed import ObservedPod, ObservedState, ObservedVolume, PodStatus
-from podspec.planner import StepKind
+from podspec.reconcile import deletion
+from podspec.reconcile.planner import StepKind
 from tests.unit.hosts import applied, state, webserver, with_container, without_container
 
 

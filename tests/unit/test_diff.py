@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from podspec import diff as differ
-from podspec.diff import UNSET, Action, FieldChange
 from podspec.model import EnvVar, PortMapping, Resources, SecurityContext, VolumeMount
-from podspec.observed import ObservedState, ContainerState, ObservedContainer, ObservedPod, ObservedVolume, PodStatus
+from podspec.observed import ContainerState, ObservedContainer, ObservedPod, ObservedState, ObservedVolume, PodStatus
+from podspec.reconcile import diff as differ
+from podspec.reconcile.diff import UNSET, Action, FieldChange
 from tests.unit.hosts import SIDECAR, applied, state, webserver, with_container, with_state, without_container
 
 UPDATER = "dynamic-webserver-apache-httpd-index-updater"
@@ -227,9 +227,9 @@ def test_port_change_on_container_is_a_pod_replacement_not_a_recreate():
 
 def test_empty_dir_volume_created_before_the_pod_and_removed_when_it_is_pruned():
     from podspec import labels as L
-    from podspec import planner
     from podspec.model import Volume, VolumeKind
-    from podspec.planner import StepKind
+    from podspec.reconcile import planner
+    from podspec.reconcile.planner import StepKind
 
     pod = replace(
         with_container(webserver(), "apache-httpd", volume_mounts=(VolumeMount("scratch", "/scratch"),)),
@@ -254,11 +254,11 @@ def test_empty_dir_volume_created_before_the_pod_and_removed_when_it_is_pruned()
 
 def test_secret_env_values_are_not_kept_in_labels():
     from podspec import labels as L
-    from podspec.intent import pod_intent
+    from podspec.reconcile.intent import container_labels, pod_intent
 
     pod = with_container(webserver(), "apache-httpd", env=(EnvVar("DB_PASSWORD", "hunter2"), EnvVar("MODE", "a")))
     intent = next(c for c in pod_intent(pod).containers if c.name == "apache-httpd")
-    stored = L.for_container("demo", pod.name, intent)[L.LAST_APPLIED]
+    stored = container_labels("demo", pod.name, intent)[L.LAST_APPLIED]
     assert "hunter2" not in stored and '"MODE":"a"' in stored
     changed = with_container(webserver(), "apache-httpd", env=(EnvVar("DB_PASSWORD", "s3cret"), EnvVar("MODE", "a")))
     result = differ.compute(state(changed), applied(state(pod)), "demo")

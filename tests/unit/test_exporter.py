@@ -11,13 +11,27 @@ import pytest
 import yaml
 
 from podspec import labels as L
-from podspec import manifest_writer
 from podspec.errors import PodspecError
-from podspec.exporter import PodData, container_name_in_manifest, export
+from podspec.export import manifest as manifest_writer
+from podspec.export.inspected import PodData, container_name_in_manifest, export
 from podspec.loader import load
 from podspec.model import (
-    Container, EnvVar, InitContainerType, Pod, PortMapping, Probe, ProbeHandler, Protocol, PullPolicy, Resources,
-    RestartPolicy, SecurityContext, Volume, VolumeClaim, VolumeKind, VolumeMount,
+    Container,
+    EnvVar,
+    InitContainerType,
+    Pod,
+    PortMapping,
+    Probe,
+    ProbeHandler,
+    Protocol,
+    PullPolicy,
+    Resources,
+    RestartPolicy,
+    SecurityContext,
+    Volume,
+    VolumeClaim,
+    VolumeKind,
+    VolumeMount,
 )
 from tests.unit.test_kubernetes_schema import kubernetes_problems
 

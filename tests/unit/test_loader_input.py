@@ -8,8 +8,7 @@ import time
 import pytest
 
 from podspec.errors import ManifestError
-from podspec.loader import load
-from podspec.loader import yamlpos
+from podspec.loader import load, yamlpos
 from podspec.loader.yamlpos import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
 
 

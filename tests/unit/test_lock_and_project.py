@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from podspec import lock, project
 from podspec.errors import LockTimeout, PodspecError
+from podspec.run import lock, project
 
 
 def test_second_holder_waits_then_fails_with_a_clear_message(tmp_path, monkeypatch):
@@ -48,9 +48,8 @@ def test_lock_is_taken_once_released(tmp_path, monkeypatch):
 
 def test_other_projects_do_not_wait(tmp_path, monkeypatch):
     monkeypatch.setattr(lock, "lock_dir", lambda: tmp_path)
-    with lock.project_lock("u", "one", timeout=1):
-        with lock.project_lock("u", "two", timeout=0.1):
-            pass
+    with lock.project_lock("u", "one", timeout=1), lock.project_lock("u", "two", timeout=0.1):
+        pass
 
 
 def test_project_name_rule(tmp_path):

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from podspec.model import Probe, ProbeHandler, RestartPolicy
 from podspec.observed import ContainerState
-from podspec.readiness import assess, probe_due
+from podspec.reconcile.readiness import assess, probe_due
 from tests.unit.hosts import applied, state, webserver, with_container, with_state
 
 HTTPD = "dynamic-webserver-apache-httpd"

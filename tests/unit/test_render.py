@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from podspec import diff as differ
-from podspec import planner, render
-from podspec.executor import StepStatus, execute
+import pytest
+
+from podspec import render
 from podspec.errors import EngineError, StepFailed
 from podspec.observed import ObservedState
+from podspec.reconcile import diff as differ
+from podspec.reconcile import planner
+from podspec.run.executor import StepStatus, execute
 from tests.unit.hosts import state, webserver
-
-import pytest
 
 
 def test_colour_only_when_asked():
@@ -92,7 +93,7 @@ def two_pod_plan():
 
 
 def test_lanes_run_side_by_side_and_keep_their_order():
-    from podspec.executor import waves
+    from podspec.run.executor import waves
 
     plan = two_pod_plan()
     shape = [[len(lane) for lane in wave] for wave in waves(plan)]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from podspec import rules
+from podspec import secrets
+from podspec.reconcile import podman_rules as rules
 
 
 @pytest.mark.parametrize("state,code,policy,expected", [
@@ -28,9 +29,9 @@ def test_should_start_follows_the_restart_policy(state, code, policy, expected):
     "APIKEY", "SECRET_KEY_BASE", "PRIVATE_KEY", "db-password", "SENTRY_DSN", "BASIC_AUTH", "TLS_CERT",
 ])
 def test_secret_names(name):
-    assert rules.looks_secret(name)
+    assert secrets.looks_secret(name)
 
 
 @pytest.mark.parametrize("name", ["MONKEY", "AUTHOR", "CONCERT", "KEYBOARD_LAYOUT", "PATH", "MODE", "PASSAGE"])
 def test_names_that_only_contain_a_secret_word_are_shown(name):
-    assert not rules.looks_secret(name)
+    assert not secrets.looks_secret(name)

@@ -5,8 +5,6 @@ The diff consults these to say each change's consequence; the planner to order t
 
 from __future__ import annotations
 
-import re
-
 # Pod intent fields that Podman cannot change on an existing pod, and why.
 REPLACE_REASONS: dict[str, str] = {
     "ports": "ports are published by the pod's infra container and cannot change after the pod is created",
@@ -25,22 +23,10 @@ DEFAULT_REPLACE_REASON = "Podman cannot change this pod setting in place"
 # stop endpoint treats 0 as its 10 s default, so 1 is the floor.
 MIN_STOP_TIMEOUT = 1
 
-# Environment variables whose values are never shown: a name with one of these words in it, the
-# words separated by `_`, `-` or `.` (DB_PASSWORD, GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY, APIKEY; not
-# MONKEY or AUTHOR).
-SECRET_NAME = re.compile(
-    r"(^|[_.-])(PASSWORD|PASSWD|PASS|PWD|TOKEN|SECRET|KEY|APIKEY|API_KEY|CREDENTIALS?|PRIVATE|AUTH|CERT|SALT|DSN)([_.-]|$)",
-    re.IGNORECASE,
-)
-REDACTED = "(redacted)"
 
 
 def replace_reason(field: str) -> str:
     return REPLACE_REASONS.get(field, DEFAULT_REPLACE_REASON)
-
-
-def looks_secret(name: str) -> bool:
-    return bool(SECRET_NAME.search(name))
 
 
 def should_start(state: str, exit_code: int, restart_policy: str) -> bool:

@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Callable, Protocol
 
 from podspec.errors import PodspecError, StepFailed
-from podspec.planner import Plan, Step
+from podspec.reconcile.planner import Plan, Step
 
 
 class StepRunner(Protocol):

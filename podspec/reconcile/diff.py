@@ -13,10 +13,20 @@ from enum import Enum
 from typing import Any
 
 from podspec import labels as L
-from podspec import rules
-from podspec.intent import ContainerIntent, PodIntent, Role, SpecDict, container_name, empty_dir_volumes, named_volume_of, pod_intent
 from podspec.model import DesiredState, InitContainerType, Pod, PullPolicy
 from podspec.observed import ObservedContainer, ObservedPod, ObservedState, PodStatus
+from podspec.reconcile import podman_rules as rules
+from podspec.reconcile.intent import (
+    ContainerIntent,
+    PodIntent,
+    Role,
+    SpecDict,
+    container_name,
+    empty_dir_volumes,
+    named_volume_of,
+    pod_intent,
+)
+from podspec.secrets import redact_at
 
 
 class Action(str, Enum):
@@ -133,8 +143,8 @@ def field_changes(old: SpecDict | None, new: SpecDict, prefix: str = "") -> tupl
             changes.append(
                 FieldChange(
                     path=prefix + _path_text(parts),
-                    old=_redact(parts, old_value),
-                    new=_redact(parts, new_value),
+                    old=redact_at(parts, old_value),
+                    new=redact_at(parts, new_value),
                 )
             )
     return tuple(sorted(changes, key=lambda c: c.path))
@@ -151,32 +161,11 @@ _MAPS = ("env", "volumeMounts", "initContainers", "labels", "annotations", "sysc
 def _path_text(parts: list) -> str:
     text = ""
     for part in parts:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif text and text.split(".")[-1] in _MAPS:
+        if isinstance(part, int) or text and text.split(".")[-1] in _MAPS:
             text += f"[{part}]"
         else:
             text += ("." if text else "") + str(part)
     return text
-
-
-def _redact(parts: list, value: Any) -> Any:
-    """Hide the values of env variables whose names look secret, wherever they appear."""
-    if value is UNSET:
-        return value
-    if len(parts) >= 2 and parts[-2] == "env" and isinstance(parts[-1], str) and rules.looks_secret(parts[-1]):
-        return rules.REDACTED
-    return redact_spec(value, under_env=bool(parts) and parts[-1] == "env")
-
-
-def redact_spec(value: Any, under_env: bool = False) -> Any:
-    if isinstance(value, dict):
-        if under_env:
-            return {k: (rules.REDACTED if rules.looks_secret(k) else v) for k, v in value.items()}
-        return {k: redact_spec(v, under_env=(k == "env")) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact_spec(v) for v in value]
-    return value
 
 
 # ------------------------------------------------------------------------------------------ diff

@@ -92,7 +92,7 @@ def pod_document(pod: Pod) -> Document:
 
 
 def container_document(c: Container) -> Document:
-    from podspec.loader.images import default_pull_policy
+    from podspec.references import default_pull_policy
 
     out: dict[str, Any] = {"name": c.name, "image": c.image}
     if c.pull_policy is not default_pull_policy(c.image):

@@ -226,7 +226,7 @@ def _groups(c: Json) -> tuple[int, ...]:
 # ------------------------------------------------------------------------------------ container
 
 
-def _container(pod: str, c: Json, image: Json, volumes: "_Volumes", notes: list[str]) -> Container:
+def _container(pod: str, c: Json, image: Json, volumes: _Volumes, notes: list[str]) -> Container:
     config: Json = c.get("Config") or {}
     host: Json = c.get("HostConfig") or {}
     own: Mapping[str, str] = config.get("Labels") or {}
@@ -255,14 +255,14 @@ def _container(pod: str, c: Json, image: Json, volumes: "_Volumes", notes: list[
 
 
 def default_pull_policy(image: str) -> PullPolicy:
-    from podspec.loader.images import default_pull_policy as rule
+    from podspec.references import default_pull_policy as rule
 
     return rule(image)
 
 
 def _expanded(reference: str) -> str:
     """A short name as Podman resolves it on the default registry: alpine -> docker.io/library/alpine:latest."""
-    from podspec.loader.images import normalize
+    from podspec.references import normalize
 
     reference = normalize(reference)
     first, _, rest = reference.partition("/")
@@ -277,7 +277,7 @@ def _image(c: Json, written: Any) -> str:
     actual = (c.get("ImageName") or (c.get("Config") or {}).get("Image") or "").strip()
     if isinstance(written, str) and written and (not actual or _expanded(written) == _expanded(actual)):
         return written
-    from podspec.loader.images import normalize
+    from podspec.references import normalize
 
     return normalize(actual)
 
@@ -549,7 +549,7 @@ def redact_secrets(pods: Sequence[Pod]) -> tuple[tuple[Pod, ...], int]:
     """Pods with the values of secret-looking env variables replaced by `(redacted)`, and how many."""
     from dataclasses import replace
 
-    from podspec.rules import REDACTED, looks_secret
+    from podspec.secrets import REDACTED, looks_secret
 
     count = 0
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from podspec import labels as L
-from podspec import rules
-from podspec.intent import container_name
 from podspec.observed import ObservedState, PodStatus
+from podspec.reconcile import podman_rules as rules
+from podspec.reconcile.intent import container_name
 
 
 @dataclass(frozen=True)

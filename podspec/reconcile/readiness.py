@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from podspec.intent import container_name
 from podspec.model import DesiredState, Probe, RestartPolicy
 from podspec.observed import ContainerState, ObservedState
+from podspec.reconcile.intent import container_name
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from podspec import labels as L
-from podspec.diff import Action, ContainerDiff, Diff, PodDiff
 from podspec.errors import ConflictError
-from podspec.intent import ContainerIntent, Role
 from podspec.model import Container, Pod
+from podspec.reconcile.diff import Action, ContainerDiff, Diff, PodDiff
+from podspec.reconcile.intent import ContainerIntent, Role, container_labels, pod_labels
 
 
 class StepKind(str, Enum):
@@ -106,14 +106,14 @@ def _create_container(project: str, p: PodDiff, c: ContainerDiff, cause: str) ->
         pod=p.pod,
         container=_find(p.pod, c.intent),
         role=c.intent.role,
-        labels=_sorted(L.for_container(project, p.name, c.intent)),
+        labels=_sorted(container_labels(project, p.name, c.intent)),
     )
 
 
 def _new_pod_steps(project: str, p: PodDiff, cause: str) -> list[Step]:
     assert p.pod is not None and p.intent is not None
     steps = [
-        Step(StepKind.CREATE_POD, p.name, cause, pod=p.pod, labels=_sorted(L.for_pod(project, p.intent)))
+        Step(StepKind.CREATE_POD, p.name, cause, pod=p.pod, labels=_sorted(pod_labels(project, p.intent)))
     ]
     for c in p.containers:
         if c.action is Action.CREATE:

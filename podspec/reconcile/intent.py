@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from podspec import rules
+from podspec import labels as L
 from podspec.model import Container, InitContainerType, Pod, Probe, PullPolicy, Volume, VolumeKind
+from podspec.secrets import stored_env_value
 
 SpecDict = dict[str, Any]
 
@@ -72,14 +73,6 @@ def spec_hash(spec: SpecDict) -> str:
 
 def canonical_json(spec: SpecDict) -> str:
     return json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _stored_env_value(name: str, value: str) -> str:
-    """What the intent (and so the last-applied label) keeps of an env value: secret-looking ones
-    only as a digest, so that labels never hold them in clear; a change still changes the digest."""
-    if rules.looks_secret(name):
-        return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:16]
-    return value
 
 
 def _pruned(spec: dict) -> dict:
@@ -160,7 +153,7 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
             "command": list(container.command),
             "args": list(container.args),
             "workingDir": container.working_dir,
-            "env": {e.name: _stored_env_value(e.name, e.value) for e in container.env},
+            "env": {e.name: stored_env_value(e.name, e.value) for e in container.env},
             "ports": sorted(
                 port_text(p.host_ip, p.host_port, p.container_port, p.protocol.value) for p in container.ports
             ),
@@ -237,3 +230,35 @@ def pod_intent(pod: Pod) -> PodIntent:
         init_type=pod.init_container_type,
         volumes=pod.claim_names(),
     )
+
+
+# ------------------------------------------------------------------------- ownership labels
+
+
+def pod_labels(project: str, intent: PodIntent) -> dict[str, str]:
+    labels = dict(intent.spec.get("labels", {}))
+    labels.update(
+        {
+            L.MANAGED_BY: L.MANAGER,
+            L.PROJECT: project,
+            L.POD: intent.name,
+            L.HASH: intent.hash,
+            L.LAST_APPLIED: canonical_json(intent.spec),
+            L.INIT_TYPE: intent.init_type.value,
+            L.CONTAINERS: ",".join(c.name for c in intent.containers),
+        }
+    )
+    return labels
+
+
+def container_labels(project: str, pod: str, intent: ContainerIntent) -> dict[str, str]:
+    return {
+        L.MANAGED_BY: L.MANAGER,
+        L.PROJECT: project,
+        L.POD: pod,
+        L.CONTAINER: intent.name,
+        L.ROLE: intent.role.value,
+        L.HASH: intent.hash,
+        L.LAST_APPLIED: canonical_json(intent.spec),
+        L.PULL_POLICY: intent.pull_policy.value,
+    }

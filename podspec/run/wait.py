@@ -6,16 +6,16 @@ import time
 from typing import TYPE_CHECKING, Callable
 
 from podspec.errors import PodspecError
-from podspec.readiness import assess, probe_due
+from podspec.reconcile.readiness import assess, probe_due
 
 if TYPE_CHECKING:
-    from podspec.engine import PodmanEngine
+    from podspec.engine.podman import PodmanEngine
     from podspec.model import DesiredState
 
 POLL_SECONDS = 0.5
 
 
-def wait_ready(engine: "PodmanEngine", desired: "DesiredState", timeout: float, say: Callable[[str], None],
+def wait_ready(engine: PodmanEngine, desired: DesiredState, timeout: float, say: Callable[[str], None],
                clock: Callable[[], float] = time.monotonic) -> None:
     deadline = clock() + timeout
     running_since: dict[str, float] = {}

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from podspec import labels as L
-from podspec.diff import observed_grace, volume_users
 from podspec.model import DesiredState
 from podspec.observed import ObservedState
-from podspec.planner import Plan, Step, StepKind
+from podspec.reconcile.diff import observed_grace, volume_users
+from podspec.reconcile.planner import Plan, Step, StepKind
 
 
 @dataclass(frozen=True)

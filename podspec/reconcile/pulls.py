@@ -76,7 +76,7 @@ def non_root_problem(image: str, user: str, users: tuple[str, ...]) -> str | Non
 def unsupported(desired: DesiredState, podman_version: str) -> list[str]:
     """What the manifests ask for that this Podman would silently ignore (so: refused up front)."""
     from podspec.model import VolumeKind
-    from podspec.rules import SUBPATH_ON_VOLUMES, version_tuple
+    from podspec.reconcile.podman_rules import SUBPATH_ON_VOLUMES, version_tuple
 
     what, minimum = SUBPATH_ON_VOLUMES
     if version_tuple(podman_version) >= minimum:

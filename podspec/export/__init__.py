@@ -1,0 +1,1 @@
+"""Export, pure: inspect JSON -> model -> manifest text."""
