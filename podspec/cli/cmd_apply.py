@@ -66,7 +66,7 @@ def apply(
     report: dict[str, Any] = {"version": render.JSON_VERSION, "project": name}
     with context.open_engine(url, connection) as engine:
         wait_note = lambda: context.say_err(f"waiting for another podspec applying project {name!r} ...")
-        with project_lock(engine.endpoint.lock_key, name, lock_timeout, on_wait=wait_note):
+        with project_lock(engine.lock_key, name, lock_timeout, on_wait=wait_note):
             observed = engine.observe()
             observed = context.prepare_images(engine, desired, observed, say, pull=not dry_run)
             result = differ.compute(desired, observed, name, prune=prune, prune_volumes=prune_volumes, adopt=adopt)

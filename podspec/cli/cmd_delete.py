@@ -45,7 +45,7 @@ def delete(
     name = context.project_name(project, paths)
     as_json = output is OutputFormat.json
     say = context.say_err if as_json else typer.echo
-    with context.open_engine(url, connection) as engine, project_lock(engine.endpoint.lock_key, name, lock_timeout):
+    with context.open_engine(url, connection) as engine, project_lock(engine.lock_key, name, lock_timeout):
         decided = deletion.plan(desired, engine.observe(), name, volumes)
         plan, skipped = decided.plan, list(decided.skipped)
         for line in skipped:

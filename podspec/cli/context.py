@@ -120,9 +120,7 @@ def prepare_images(
     for image, users in images.needs_user_check(desired).items():
         if observed.image_id(image) is None:
             continue  # not here yet (dry run): checked when apply has pulled it
-        from podspec.engine.inspect import inspect_image
-
-        user = str(((inspect_image(engine, image).get("Config") or {}).get("User")) or "")
+        user = str(((engine.inspect_image(image).get("Config") or {}).get("User")) or "")
         problem = images.non_root_problem(image, user, users)
         if problem:
             problems.append(problem)

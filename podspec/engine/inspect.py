@@ -16,21 +16,21 @@ from podspec.errors import PodNotFound
 from podspec.export.inspected import PodData
 
 if TYPE_CHECKING:
-    from podspec.engine.podman import PodmanEngine
+    from podspec.engine.protocol import Engine
 
 
-def pod_names(engine: PodmanEngine) -> tuple[str, ...]:
+def pod_names(engine: Engine) -> tuple[str, ...]:
     """Every pod on the host, sorted by name."""
-    return tuple(sorted(p["Name"] for p in engine.call("get", "/pods/json", "list pods") or []))
+    return engine.pod_names()
 
 
-def read_pods(engine: PodmanEngine, names: Sequence[str]) -> tuple[PodData, ...]:
+def read_pods(engine: Engine, names: Sequence[str]) -> tuple[PodData, ...]:
     """Inspect data for the pods `names`, in that order; PodNotFound names every unknown one."""
     known = set(pod_names(engine))
     missing = [n for n in names if n not in known]
     if missing:
         raise PodNotFound(
-            f"no pod named {', '.join(repr(n) for n in missing)} on {engine.endpoint.url}",
+            f"no pod named {', '.join(repr(n) for n in missing)} on {engine.url}",
             "pods here: " + (", ".join(sorted(known)) if known else "none") + " (see `podman pod ps`)",
         )
     images: dict[str, dict] = {}
@@ -38,7 +38,7 @@ def read_pods(engine: PodmanEngine, names: Sequence[str]) -> tuple[PodData, ...]
     return tuple(read_pod(engine, name, images, volumes) for name in names)
 
 
-def read_pod(engine: PodmanEngine, name: str, images: dict[str, dict], volumes: dict[str, dict]) -> PodData:
+def read_pod(engine: Engine, name: str, images: dict[str, dict], volumes: dict[str, dict]) -> PodData:
     """One pod; `images` and `volumes` are caches shared between pods (filled here)."""
     pod = engine.inspect_pod(name)
     infra = pod.get("InfraContainerID") or ""
@@ -51,7 +51,7 @@ def read_pod(engine: PodmanEngine, name: str, images: dict[str, dict], volumes: 
             images[image] = inspect_image(engine, image)
         for m in c.get("Mounts") or ():
             if m.get("Type") == "volume" and m.get("Name") and m["Name"] not in volumes:
-                volumes[m["Name"]] = engine.call("get", f"/volumes/{m['Name']}/json", f"inspect volume {m['Name']}") or {}
+                volumes[m["Name"]] = engine.inspect_volume(m["Name"])
     used_images = {c.get("Image") for c in containers}
     used_volumes = {m.get("Name") for c in containers for m in c.get("Mounts") or ()}
     return PodData(
@@ -63,16 +63,16 @@ def read_pod(engine: PodmanEngine, name: str, images: dict[str, dict], volumes: 
     )
 
 
-def inspect_image(engine: PodmanEngine, image: str) -> dict[str, Any]:
-    return engine.call("get", f"/images/{image}/json", f"inspect image {image}") or {}
+def inspect_image(engine: Engine, image: str) -> dict[str, Any]:
+    return engine.inspect_image(image)
 
 
-def init_container_names(engine: PodmanEngine, pod: str) -> tuple[str, ...]:
+def init_container_names(engine: Engine, pod: str) -> tuple[str, ...]:
     """The names under spec.initContainers in Podman's own `kube generate` of the pod."""
     import yaml
 
-    text = engine.call("get", "/generate/kube", f"generate the kube YAML of pod {pod}", params={"names": pod})
-    if not isinstance(text, str):
+    text = engine.generate_kube(pod)
+    if not text:
         return ()
     names: list[str] = []
     for document in yaml.safe_load_all(text):

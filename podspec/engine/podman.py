@@ -42,6 +42,14 @@ class PodmanEngine:
                 "check the URL and that the service runs there (`podman system service`)",
             ) from None
 
+    @property
+    def url(self) -> str:
+        return self.endpoint.url
+
+    @property
+    def lock_key(self) -> str:
+        return self.endpoint.lock_key
+
     # ------------------------------------------------------------------------------- plumbing
 
     def call(self, method: str, path: str, what: str, params: Mapping[str, Any] | None = None,
@@ -95,11 +103,24 @@ class PodmanEngine:
             for i in images
         )
 
-    def inspect_pod(self, name: str) -> dict:
-        return self.call("get", f"/pods/{name}/json", f"inspect pod {name}")
+    def pod_names(self) -> tuple[str, ...]:
+        return tuple(sorted(p["Name"] for p in self.call("get", "/pods/json", "list pods") or []))
 
-    def inspect_container(self, name: str) -> dict:
-        return self.call("get", f"/containers/{name}/json", f"inspect container {name}")
+    def inspect_pod(self, name: str) -> dict[str, Any]:
+        return self.call("get", f"/pods/{name}/json", f"inspect pod {name}") or {}
+
+    def inspect_container(self, name: str) -> dict[str, Any]:
+        return self.call("get", f"/containers/{name}/json", f"inspect container {name}") or {}
+
+    def inspect_image(self, reference: str) -> dict[str, Any]:
+        return self.call("get", f"/images/{reference}/json", f"inspect image {reference}") or {}
+
+    def inspect_volume(self, name: str) -> dict[str, Any]:
+        return self.call("get", f"/volumes/{name}/json", f"inspect volume {name}") or {}
+
+    def generate_kube(self, pod: str) -> str:
+        text = self.call("get", "/generate/kube", f"generate the kube YAML of pod {pod}", params={"names": pod})
+        return text if isinstance(text, str) else ""
 
     def run_healthcheck(self, name: str) -> tuple[str, str]:
         """Run a container's health check now (no systemd timer needed): (status, last output)."""

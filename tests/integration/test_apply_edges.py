@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import socket
 
-from podspec.engine.podman import PodmanEngine, connection
+from podspec.engine import connection
+from podspec.engine.podman import PodmanEngine
 from tests.conftest import fetch, free_port
 from tests.integration.manifests import ids, podspec, webserver, write
 

@@ -1,0 +1,74 @@
+"""What podspec needs from a container engine: the contract every engine keeps.
+
+`PodmanEngine` (podman.py) keeps it against a real Podman service; `FakeEngine` (fake.py) keeps it
+with plain dicts, for the tests of the workflows and the CLI. The contract tests
+(tests/contract/) run the same cases against both.
+
+Reading costs a constant number of calls (`observe` is three list calls however many pods); every
+plan step is exactly one call (`run`). Errors are podspec's: EngineError when Podman refuses,
+PodmanUnavailable when it cannot be reached.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from podspec.observed import ObservedImage, ObservedState
+from podspec.reconcile.planner import Step
+
+
+@runtime_checkable
+class Engine(Protocol):
+    @property
+    def url(self) -> str:
+        """Where the engine is, for messages (`unix:///run/podman/podman.sock`)."""
+        ...
+
+    @property
+    def lock_key(self) -> str:
+        """What one apply per project per host locks on (see connection.Endpoint.lock_key)."""
+        ...
+
+    # ------------------------------------------------------------------------------- reading
+
+    def observe(self) -> ObservedState:
+        """Every pod, container, volume and image on the host."""
+        ...
+
+    def images(self) -> tuple[ObservedImage, ...]:
+        """The images alone (read again after pulls)."""
+        ...
+
+    def version(self) -> str:
+        """The service's Podman version, e.g. "4.3.1" or "5.4.2"."""
+        ...
+
+    def pod_names(self) -> tuple[str, ...]:
+        """Every pod on the host, sorted."""
+        ...
+
+    def inspect_pod(self, name: str) -> dict[str, Any]: ...
+
+    def inspect_container(self, name: str) -> dict[str, Any]: ...
+
+    def inspect_image(self, reference: str) -> dict[str, Any]: ...
+
+    def inspect_volume(self, name: str) -> dict[str, Any]: ...
+
+    def generate_kube(self, pod: str) -> str:
+        """Podman's own `kube generate` YAML of one pod."""
+        ...
+
+    def run_healthcheck(self, name: str) -> tuple[str, str]:
+        """Run a container's health check now: (status, last output)."""
+        ...
+
+    # ------------------------------------------------------------------------------- writing
+
+    def pull(self, reference: str) -> None: ...
+
+    def run(self, step: Step) -> None:
+        """Perform one plan step: exactly one Podman call."""
+        ...
+
+    def close(self) -> None: ...
