@@ -71,6 +71,10 @@ class PolicyError(ManifestError):
     """The manifests ask for something the security policy forbids."""
 
 
+class UsageError(PodspecError):
+    """Flags or arguments that do not fit together."""
+
+
 class PodmanUnavailable(PodspecError):
     """No Podman service could be reached or started."""
 

@@ -26,7 +26,7 @@ CONTAINERS = PREFIX + "containers"  # on pods: the containers the pod should hav
 
 
 def is_managed(labels: Mapping[str, str] | None) -> bool:
-    return bool(labels) and labels.get(MANAGED_BY) == MANAGER
+    return labels is not None and labels.get(MANAGED_BY) == MANAGER
 
 
 def project_of(labels: Mapping[str, str] | None) -> str | None:

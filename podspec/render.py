@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from podspec.errors import ManifestError, PodspecError, Problem
 from podspec.reconcile.diff import UNSET, Action, ContainerDiff, Diff, FieldChange, PodDiff
 from podspec.reconcile.planner import Plan, Step
 from podspec.run.executor import StepEvent, StepStatus
+from podspec.run.results import ApplyResult, DeleteResult, StatusResult, ValidateResult
 
 JSON_VERSION = 1
 
@@ -160,7 +162,10 @@ def diff_json(diff: Diff) -> dict[str, Any]:
 
 
 def step_text(step: Step) -> str:
-    return f"{step.describe()}  ({step.cause})"
+    """`create pod:web  (new pod)  [lane web]`: what, on which typed resource, why, and how it runs
+    (a lane's steps run in order; lanes run side by side; `alone` runs by itself, in order)."""
+    how = f"lane {step.lane}" if step.lane else "alone"
+    return f"{step.kind.value.split('_', 1)[0]} {step.resource}  ({step.cause})  [{how}]"
 
 
 def plan_text(plan: Plan) -> str:
@@ -174,7 +179,8 @@ def plan_text(plan: Plan) -> str:
 
 
 def step_json(step: Step) -> dict[str, Any]:
-    return {"action": step.kind.value, "target": step.target, "cause": step.cause}
+    return {"action": step.kind.value, "resource": str(step.resource), "target": step.target,
+            "lane": step.lane or None, "cause": step.cause}
 
 
 def plan_json(plan: Plan) -> list[dict[str, Any]]:
@@ -188,3 +194,100 @@ def event_text(event: StepEvent) -> str:
     if event.status is StepStatus.DONE:
         return f"{prefix} {event.step.describe()}: done ({event.seconds:.1f}s)"
     return f"{prefix} {event.step.describe()}: FAILED: {event.error}"
+
+
+# ------------------------------------------------------------------------------------- apply
+
+
+def apply_json(result: ApplyResult) -> dict[str, Any]:
+    outcome: dict[str, Any] = {"status": result.outcome.value, "steps_done": result.steps_done}
+    if result.failure is not None:
+        outcome["error"] = result.failure.message
+        outcome["not_done"] = [step_json(s) for s in result.failure.not_done]
+    if result.ready is not None:
+        outcome["ready"] = result.ready
+    return {"version": JSON_VERSION, "project": result.project, "diff": diff_json(result.diff),
+            "plan": plan_json(result.plan), "result": outcome}
+
+
+def failure_lines(result: ApplyResult) -> list[str]:
+    """What a failed apply says on stderr: the error, what was and was not done, the hint."""
+    assert result.failure is not None
+    f = result.failure
+    return [
+        f"error: {f.message}",
+        f"  done: {result.steps_done} step(s); not done: " + (", ".join(s.describe() for s in f.not_done) or "none"),
+        f"  hint: {f.hint}",
+    ]
+
+
+# ------------------------------------------------------------------------------------ status
+
+
+def status_json(result: StatusResult) -> dict[str, Any]:
+    return {"version": JSON_VERSION, "pods": [
+        {"name": p.name, "project": p.project, "status": p.status, "drift": list(p.drift),
+         "containers": [{"name": c.name, "role": c.role, "state": c.state, "image": c.image} for c in p.containers]}
+        for p in result.pods]}
+
+
+def status_text(result: StatusResult) -> str:
+    if not result.pods:
+        return "No pods managed by podspec" + (f" in project {result.project!r}." if result.project else ".")
+    width = max((len(c.name) for p in result.pods for c in p.containers), default=0)
+    lines = []
+    for p in result.pods:
+        lines.append(f"pod {p.name}  project={p.project}  {p.status}")
+        lines += [f"    {c.name:<{width}}  {c.role:<9} {c.state:<8} {c.image}" for c in p.containers]
+        lines += [f"    drift: {d}" for d in p.drift]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------ delete
+
+
+def delete_json(result: DeleteResult) -> dict[str, Any]:
+    return {"version": JSON_VERSION, "project": result.project, "plan": plan_json(result.plan),
+            "skipped": list(result.skipped), "dry_run": result.dry_run}
+
+
+def volumes_kept_text(result: DeleteResult) -> str | None:
+    if not result.volumes_kept:
+        return None
+    return "Volumes kept: " + ", ".join(result.volumes_kept) + " (pass --volumes to remove them)."
+
+
+# ------------------------------------------------------------------------- validate and errors
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def validate_text(result: ValidateResult) -> str:
+    state = result.desired
+    return (f"{_plural(len(state.files), 'file')}, {_plural(len(state.pods), 'pod')}, "
+            f"{_plural(len(state.claims), 'volume claim')}: valid")
+
+
+def problem_json(problem: Problem) -> dict[str, Any]:
+    return {"file": problem.origin.file, "line": problem.origin.line, "column": problem.origin.column,
+            "path": problem.path, "message": problem.message, "hint": problem.hint}
+
+
+def error_json(error: PodspecError) -> dict[str, Any]:
+    payload: dict[str, Any] = {"type": type(error).__name__, "message": error.message, "hint": error.hint}
+    if isinstance(error, ManifestError):
+        payload["problems"] = [problem_json(p) for p in error.problems]
+    return {"error": payload}
+
+
+def error_lines(error: PodspecError) -> list[str]:
+    """An error as a person reads it on stderr: every problem of bad manifests, then what and how."""
+    if isinstance(error, ManifestError):
+        return [str(p) for p in error.problems] + [f"error: {error.message}; {error.hint}"]
+    return [f"error: {error.message}"] + ([f"  hint: {error.hint}"] if error.hint else [])
+
+
+def json_text(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True)

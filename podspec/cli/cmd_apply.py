@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
@@ -24,7 +23,6 @@ from podspec.cli.common import (
     PROJECT_OPTION,
     URL_OPTION,
     OutputFormat,
-    check_prune_flags,
     guarded,
     print_json,
 )
@@ -53,85 +51,30 @@ def apply(
 ) -> None:
     """Create, start, recreate and remove exactly what differs from the manifests."""
     from podspec import render
-    from podspec.reconcile import diff as differ
-    from podspec.reconcile import planner
-    from podspec.run.lock import project_lock
+    from podspec.cli.progress import JsonListener, TextListener
+    from podspec.run.reconcile import ApplyRequest
+    from podspec.run.reconcile import apply as run_apply
+    from podspec.run.results import Outcome
 
-    check_prune_flags(prune, prune_volumes)
-
+    request = ApplyRequest(
+        manifests=context.manifests(paths, context.policy(policy, allow_host_path, allow_host_port, allow_capability)),
+        project=context.project_name(project, paths), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
+        dry_run=dry_run, wait=wait, wait_timeout=timeout, lock_timeout=lock_timeout, parallel=parallel,
+    )
     as_json = output is OutputFormat.json
-    say = context.say_err if as_json else typer.echo
-    desired = context.load_desired(paths, policy=context.policy_from(policy, allow_host_path, allow_host_port, allow_capability))
-    name = context.project_name(project, paths)
-    report: dict[str, Any] = {"version": render.JSON_VERSION, "project": name}
-    with context.open_engine(url, connection) as engine:
-        wait_note = lambda: context.say_err(f"waiting for another podspec applying project {name!r} ...")
-        with project_lock(engine.lock_key, name, lock_timeout, on_wait=wait_note):
-            observed = engine.observe()
-            observed = context.prepare_images(engine, desired, observed, say, pull=not dry_run)
-            result = differ.compute(desired, observed, name, prune=prune, prune_volumes=prune_volumes, adopt=adopt)
-            if not as_json:
-                typer.echo(render.diff_text(result, colour=context.colour_wanted()))
-            plan = planner.build(result)  # conflicts raise here, before any change
-            report.update(diff=render.diff_json(result), plan=render.plan_json(plan))
-            if not as_json and not plan.empty:
-                typer.echo(render.plan_text(plan))
-            if dry_run:
-                report["result"] = {"status": "dry-run", "steps_done": 0}
-                if as_json:
-                    print_json(report)
-                raise typer.Exit(EXIT_OK if plan.empty else EXIT_CHANGES)
-            if plan.empty:
-                report["result"] = {"status": "no-changes", "steps_done": 0}
-                if not as_json:
-                    typer.echo("Nothing to do.")
-            else:
-                _run(plan, engine, parallel, as_json, report)
-            if wait:
-                from podspec.run.wait import wait_ready
+    listener = JsonListener() if as_json else TextListener(
+        colour=context.colour_wanted(), terminal=context.terminal(), parallel=parallel)
+    result = run_apply(request, context.connector(url, connection), listener)
 
-                wait_ready(engine, desired, timeout, say)
-                report["result"]["ready"] = True
     if as_json:
-        print_json(report)
-    elif not plan.empty:
-        typer.echo(f"Applied: {render.summary_line(result)}.")
-    raise typer.Exit(EXIT_OK)
-
-
-def _run(plan, engine, parallel: int, as_json: bool, report: dict[str, Any]) -> None:
-    """Execute the plan with progress output; on a failed step report it and exit 1."""
-    from podspec import render
-    from podspec.errors import StepFailed
-    from podspec.run.executor import StepStatus, execute
-
-    # On a terminal the display is live: one step at a time, its line is rewritten when it ends;
-    # several at a time, each step's start is shown too. Elsewhere (CI logs): one line per step.
-    terminal = sys.stdout.isatty() and not as_json
-    rewrite = terminal and parallel == 1
-
-    def progress(event) -> None:
-        if as_json:
-            return
-        if event.status is StepStatus.STARTED:
-            if terminal:
-                typer.echo(render.event_text(event), nl=not rewrite)
-            return
-        typer.echo(("\r\x1b[K" if rewrite else "") + render.event_text(event))
-
-    try:
-        execute(plan, engine, progress, parallel=parallel)
-    except StepFailed as failure:
-        report["result"] = {
-            "status": "failed", "steps_done": len(failure.done), "error": failure.message,
-            "not_done": [render.step_json(s) for s in failure.not_done],
-        }
-        if as_json:
-            print_json(report)
-        else:
-            context.say_err(f"error: {failure.message}")
-            context.say_err(f"  done: {len(failure.done)} step(s); not done: " +
-                            (", ".join(s.describe() for s in failure.not_done) or "none"))
-            context.say_err(f"  hint: {failure.hint}")
-        raise typer.Exit(EXIT_ERROR) from None
-    report["result"] = {"status": "applied", "steps_done": len(plan.steps)}
+        print_json(render.apply_json(result))
+    elif result.outcome is Outcome.FAILED:
+        for line in render.failure_lines(result):
+            context.say_err(line)
+    elif result.outcome is Outcome.NO_CHANGES:
+        typer.echo("Nothing to do.")
+    elif result.outcome is Outcome.APPLIED:
+        typer.echo(f"Applied: {render.summary_line(result.diff)}.")
+    if result.outcome is Outcome.FAILED:
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(EXIT_CHANGES if result.outcome is Outcome.DRY_RUN and not result.plan.empty else EXIT_OK)

@@ -37,27 +37,21 @@ def delete(
 ) -> None:
     """Remove the pods the manifests define (only those podspec created); volumes are kept unless --volumes."""
     from podspec import render
-    from podspec.reconcile import deletion
-    from podspec.run.executor import execute
-    from podspec.run.lock import project_lock
+    from podspec.cli.progress import JsonListener, TextListener
+    from podspec.run.delete import DeleteRequest
+    from podspec.run.delete import delete as run_delete
 
-    desired = context.load_desired(paths, policy=None)  # delete only removes: no policy
-    name = context.project_name(project, paths)
+    request = DeleteRequest(
+        manifests=context.manifests(paths, None),  # delete only removes: no policy
+        project=context.project_name(project, paths), volumes=volumes, dry_run=dry_run,
+        lock_timeout=lock_timeout, parallel=parallel,
+    )
     as_json = output is OutputFormat.json
-    say = context.say_err if as_json else typer.echo
-    with context.open_engine(url, connection) as engine, project_lock(engine.lock_key, name, lock_timeout):
-        decided = deletion.plan(desired, engine.observe(), name, volumes)
-        plan, skipped = decided.plan, list(decided.skipped)
-        for line in skipped:
-            say(line)
-        if not as_json:
-            typer.echo(render.plan_text(plan))
-        if not dry_run:
-            execute(plan, engine, lambda e: None if as_json or e.status.value == "started" else typer.echo(render.event_text(e)),
-                    parallel=parallel)
+    listener = JsonListener() if as_json else TextListener(
+        colour=False, terminal=False, parallel=parallel, show_diff=False)
+    result = run_delete(request, context.connector(url, connection), listener)
     if as_json:
-        print_json({"version": render.JSON_VERSION, "project": name, "plan": render.plan_json(plan),
-                    "skipped": skipped, "dry_run": dry_run})
-    elif not volumes and desired.volume_names():
-        typer.echo("Volumes kept: " + ", ".join(desired.volume_names()) + " (pass --volumes to remove them).")
+        print_json(render.delete_json(result))
+    elif kept := render.volumes_kept_text(result):
+        typer.echo(kept)
     raise typer.Exit(EXIT_OK)

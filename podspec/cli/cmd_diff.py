@@ -22,7 +22,6 @@ from podspec.cli.common import (
     PROJECT_OPTION,
     URL_OPTION,
     OutputFormat,
-    check_prune_flags,
     guarded,
     print_json,
 )
@@ -46,22 +45,21 @@ def diff(
 ) -> None:
     """Show what `apply` would change and why. Exit 0: no changes; 2: changes pending; 1: error or conflict."""
     from podspec import render
-    from podspec.reconcile import diff as differ
+    from podspec.cli.progress import JsonListener
+    from podspec.run.reconcile import DiffRequest
+    from podspec.run.reconcile import diff as run_diff
 
-    check_prune_flags(prune, prune_volumes)
-
-    desired = context.load_desired(paths, policy=context.policy_from(policy, allow_host_path, allow_host_port, allow_capability))
-    name = context.project_name(project, paths)
-    with context.open_engine(url, connection) as engine:
-        # The same image checks as apply (an image that cannot be had, runAsNonRoot), without pulling.
-        observed = context.prepare_images(engine, desired, engine.observe(), context.say_err, pull=False)
-    result = differ.compute(desired, observed, name, prune=prune, prune_volumes=prune_volumes, adopt=adopt)
+    request = DiffRequest(
+        manifests=context.manifests(paths, context.policy(policy, allow_host_path, allow_host_port, allow_capability)),
+        project=context.project_name(project, paths), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
+    )
+    result = run_diff(request, context.connector(url, connection), JsonListener())  # notes and warnings: stderr
     if output is OutputFormat.json:
-        print_json(render.diff_json(result))
+        print_json(render.diff_json(result.diff))
     else:
-        typer.echo(render.diff_text(result, colour=context.colour_wanted()))
-    if result.conflicts:
+        typer.echo(render.diff_text(result.diff, colour=context.colour_wanted()))
+    if result.diff.conflicts:
         if output is OutputFormat.text:
             context.say_err("error: conflicts with objects podspec did not create; apply would refuse (see above)")
         raise typer.Exit(EXIT_ERROR)
-    raise typer.Exit(EXIT_CHANGES if result.has_changes else EXIT_OK)
+    raise typer.Exit(EXIT_CHANGES if result.diff.has_changes else EXIT_OK)

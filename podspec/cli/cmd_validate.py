@@ -1,4 +1,4 @@
-"""`podspec validate PATH... [-o text|json]`: schema and semantic checks, no Podman needed.
+"""`podspec validate PATH... [-o text|json]`: schema, semantic and policy checks, no Podman needed.
 
 Exit 0 with a one-line summary when every manifest is valid; exit 1 with every problem as
 `FILE:LINE:COL: path.to.field: message (hint)` on stderr. `-o json` prints a list of problems
@@ -6,8 +6,6 @@ Exit 0 with a one-line summary when every manifest is valid; exit 1 with every p
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import typer
 
@@ -18,6 +16,7 @@ from podspec.cli.common import (
     ALLOW_HOST_PATH_OPTION,
     ALLOW_HOST_PORT_OPTION,
     EXIT_ERROR,
+    EXIT_OK,
     OUTPUT_OPTION,
     PATHS_ARGUMENT,
     POLICY_OPTION,
@@ -25,18 +24,7 @@ from podspec.cli.common import (
     guarded,
     print_json,
 )
-from podspec.errors import ManifestError, Problem
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def problem_json(problem: Problem) -> dict[str, Any]:
-    return {
-        "file": problem.origin.file, "line": problem.origin.line, "column": problem.origin.column,
-        "path": problem.path, "message": problem.message, "hint": problem.hint,
-    }
+from podspec.errors import ManifestError
 
 
 @app.command("validate", help="Check manifests against the schema and the semantic rules; exit 1 listing every problem.")
@@ -49,18 +37,19 @@ def validate(
     allow_host_port: list[str] | None = ALLOW_HOST_PORT_OPTION,
     allow_capability: list[str] | None = ALLOW_CAPABILITY_OPTION,
 ) -> None:
-    checked = context.policy_from(policy, allow_host_path, allow_host_port, allow_capability)
+    from podspec import render
+    from podspec.run.validate import validate as run_validate
+
+    manifests = context.manifests(paths, context.policy(policy, allow_host_path, allow_host_port, allow_capability))
     try:
-        state = context.load_desired(paths, policy=checked)  # imports yaml and jsonschema: only here
+        result = run_validate(manifests)  # imports yaml and jsonschema: only here
     except ManifestError as error:
         if output is not OutputFormat.json:
             raise  # guarded() prints every problem on stderr and exits 1
-        print_json([problem_json(p) for p in error.problems])
+        print_json([render.problem_json(p) for p in error.problems])
         raise typer.Exit(EXIT_ERROR) from None
     if output is OutputFormat.json:
         print_json([])
-        return
-    typer.echo(
-        f"{_plural(len(state.files), 'file')}, {_plural(len(state.pods), 'pod')}, "
-        f"{_plural(len(state.claims), 'volume claim')}: valid"
-    )
+    else:
+        typer.echo(render.validate_text(result))
+    raise typer.Exit(EXIT_OK)

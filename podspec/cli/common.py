@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 from enum import Enum
@@ -11,7 +10,7 @@ from typing import Any, Callable
 
 import typer
 
-from podspec.errors import ManifestError, PodspecError
+from podspec.errors import PodspecError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -27,28 +26,19 @@ OUTPUT_OPTION = typer.Option(OutputFormat.text, "-o", "--output", help="Output f
 
 
 def print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, sort_keys=True))
+    from podspec.render import json_text
+
+    typer.echo(json_text(data))
 
 
 def report_error(error: PodspecError, output: OutputFormat) -> None:
+    from podspec import render
+
     if output is OutputFormat.json:
-        payload: dict[str, Any] = {"error": {"type": type(error).__name__, "message": error.message, "hint": error.hint}}
-        if isinstance(error, ManifestError):
-            payload["error"]["problems"] = [
-                {"file": p.origin.file, "line": p.origin.line, "column": p.origin.column, "path": p.path,
-                 "message": p.message, "hint": p.hint}
-                for p in error.problems
-            ]
-        print_json(payload)
+        print_json(render.error_json(error))
         return
-    if isinstance(error, ManifestError):
-        for problem in error.problems:
-            typer.echo(str(problem), err=True)
-        typer.echo(f"error: {error.message}; {error.hint}", err=True)
-        return
-    typer.echo(f"error: {error.message}", err=True)
-    if error.hint:
-        typer.echo(f"  hint: {error.hint}", err=True)
+    for line in render.error_lines(error):
+        typer.echo(line, err=True)
 
 
 def guarded(output_param: str = "output") -> Callable:
@@ -88,12 +78,6 @@ def guarded(output_param: str = "output") -> Callable:
     return wrap
 
 
-def not_yet(command: str, issue: int) -> None:
-    """For commands whose issue is not done: say so and fail, never pretend."""
-    typer.echo(f"error: `podspec {command}` is not implemented yet (issue #{issue})", err=True)
-    raise typer.Exit(EXIT_ERROR) from None
-
-
 PATHS_ARGUMENT = typer.Argument(..., help="Manifest files or directories (recursive, *.yaml/*.yml), or - for stdin.")
 URL_OPTION = typer.Option(None, "--url", help="Podman service URL (unix:// or ssh://). Default: $CONTAINER_HOST.")
 CONNECTION_OPTION = typer.Option(None, "--connection", "-c", help="A connection name from `podman system connection ls`.")
@@ -124,9 +108,3 @@ PARALLEL_OPTION = typer.Option(
     3, "--parallel", min=1, max=16,
     help="How many pods to change at once (each pod's steps stay in order); 1 runs every step in turn.",
 )
-
-
-def check_prune_flags(prune: bool, prune_volumes: bool) -> None:
-    """--prune-volumes widens --prune; alone it would do nothing, so it is refused."""
-    if prune_volumes and not prune:
-        raise PodspecError("--prune-volumes only works with --prune", "pass both: --prune --prune-volumes")

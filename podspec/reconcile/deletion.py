@@ -34,10 +34,10 @@ def plan(desired: DesiredState, observed: ObservedState, project: str, volumes: 
         timeout = observed_grace(observed, found)
         steps.append(Step(StepKind.STOP_POD, pod.name, "podspec delete", timeout=timeout, lane=pod.name))
         steps.append(Step(StepKind.REMOVE_POD, pod.name, "podspec delete", lane=pod.name))
-    for found in observed.volumes:
-        owner = found.labels.get(L.EMPTY_DIR)
-        if owner in removed and L.project_of(found.labels) == project:
-            steps.append(Step(StepKind.REMOVE_VOLUME, found.name, f"emptyDir of pod {owner}"))
+    for scratch in observed.volumes:
+        owner = scratch.labels.get(L.EMPTY_DIR)
+        if owner in removed and L.project_of(scratch.labels) == project:
+            steps.append(Step(StepKind.REMOVE_VOLUME, scratch.name, f"emptyDir of pod {owner}"))
     if volumes:
         still_used = {
             volume: sorted(f"{pod} (project {owner})" if owner != project else pod
@@ -45,10 +45,10 @@ def plan(desired: DesiredState, observed: ObservedState, project: str, volumes: 
             for volume, users in volume_users(observed).items()
         }
         for name in desired.volume_names():
-            found = observed.volume(name)
-            if found is None:
+            volume = observed.volume(name)
+            if volume is None:
                 continue
-            if not found.managed or L.project_of(found.labels) != project:
+            if not volume.managed or L.project_of(volume.labels) != project:
                 skipped.append(f"volume {name}: not created by podspec for project {project!r}; left alone")
             elif still_used.get(name):
                 skipped.append(f"volume {name}: still mounted by pod {', '.join(still_used[name])}; kept")

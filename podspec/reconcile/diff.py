@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from typing import Any
 
 from podspec import labels as L
-from podspec.model import DesiredState, InitContainerType, Pod, PullPolicy
+from podspec.model import DesiredState, Pod, PullPolicy
 from podspec.observed import ObservedContainer, ObservedPod, ObservedState, PodStatus
+from podspec.reconcile import drift
 from podspec.reconcile import podman_rules as rules
 from podspec.reconcile.intent import (
     ContainerIntent,
@@ -234,58 +236,53 @@ def _diff_pod(pod: Pod, observed: ObservedState, project: str, adopt: bool) -> P
     obs = observed.pod(pod.name)
     # What runs now is stopped with the grace period it was given, as the kubelet does, not the new one.
     grace = observed_grace(observed, obs) if obs is not None and obs.managed else _stop_timeout(pod)
-    base = dict(name=pod.name, pod=pod, intent=intent, stop_timeout=grace)
+    made = partial(PodDiff, name=pod.name, pod=pod, intent=intent, stop_timeout=grace)
 
     if obs is None:
         strays = _stray_containers(pod, intent, observed, project, adopt)
         if any(s.action is Action.CONFLICT for s in strays):
-            return PodDiff(action=Action.CONFLICT, cause="containers with its names exist", containers=strays, **base)
-        return PodDiff(
+            return made(action=Action.CONFLICT, cause="containers with its names exist", containers=strays)
+        return made(
             action=Action.CREATE,
             cause="not on the host",
             containers=strays + _all_create(pod, intent, "new pod"),
-            **base,
         )
     if not obs.managed:
         if adopt:
-            return PodDiff(
+            return made(
                 action=Action.REPLACE,
                 cause="adopting a pod podspec did not create (--adopt); its volumes are kept",
                 containers=_all_create(pod, intent, "pod replaced"),
-                **base,
-            )
-        return PodDiff(
+                )
+        return made(
             action=Action.CONFLICT,
             cause="a pod with this name exists and podspec did not create it "
             "(remove it, rename the pod in the manifest, or pass --adopt to replace it)",
-            **base,
         )
     if obs.project != project:
-        return PodDiff(
+        return made(
             action=Action.CONFLICT,
             cause=f"the pod belongs to podspec project {obs.project!r}, not {project!r} "
             "(pass --project, or rename the pod)",
-            **base,
         )
 
-    running = obs.status in (PodStatus.RUNNING, PodStatus.DEGRADED)
+    running = obs.status in drift.RUNNING_POD
     replace = _replace_cause(pod, intent, obs, observed)
     if replace is not None:
         cause, fields = replace
-        return PodDiff(
+        return made(
             action=Action.REPLACE,
             cause=cause,
             fields=fields,
             containers=_all_create(pod, intent, "pod replaced"),
             running=running,
-            **base,
         )
 
     containers = _diff_containers(pod, intent, obs, observed, running)
     action, cause = None, ""
     if obs.status in (PodStatus.EXITED, PodStatus.STOPPED, PodStatus.CREATED):
         action, cause = Action.START, f"the pod is {obs.status.value.lower()}"
-    return PodDiff(action=action, cause=cause, containers=containers, running=running, **base)
+    return made(action=action, cause=cause, containers=containers, running=running)
 
 
 def _stray_containers(
@@ -326,17 +323,13 @@ def _replace_cause(
         tops = sorted({f.path.split(".")[0].split("[")[0] for f in fields})
         reasons = "; ".join(rules.replace_reason(t) for t in tops) or rules.DEFAULT_REPLACE_REASON
         return f"pod settings changed: {reasons}", fields
-    infra = observed.infra_of(obs)
-    wanted_ports = tuple(intent.spec.get("ports", []))
-    # With the host's network nothing is published: the container ports are the host's already.
-    if infra is not None and not pod.host_network and tuple(sorted(infra.ports)) != wanted_ports:
+    drifted = drift.ports_drift(observed.infra_of(obs), intent.spec)
+    if drifted is not None:
         return (
             f"published ports differ on the host; {rules.replace_reason('ports')}",
-            (FieldChange("ports", list(sorted(infra.ports)), list(wanted_ports)),),
+            (FieldChange("ports", *drifted),),
         )
-    # An `always` init container must be there; a `once` one too until the pod first started
-    # (Podman removes it after its run; a pod left in `created`, e.g. by a killed apply, has not run).
-    if intent.init_type is InitContainerType.ALWAYS or obs.status is PodStatus.CREATED:
+    if drift.init_container_expected(intent.init_type.value, obs.status):
         for c in intent.containers:
             if c.role is Role.INIT and observed_in_pod(observed, obs, container_name(pod.name, c.name)) is None:
                 return (
@@ -384,7 +377,7 @@ def _diff_containers(
                     )
                 )
                 continue
-        if running and rules.should_start(found.state.value, found.exit_code, c.spec.get("restartPolicy", "Always")):
+        if running and drift.should_start(found.state, found.exit_code, c.spec.get("restartPolicy", "Always")):
             diffs.append(ContainerDiff(name, Action.START, f"the container is {found.state.value}", intent=c))
     for name, found in sorted(present.items()):
         if name in wanted:
@@ -424,10 +417,21 @@ def _diff_volumes(
     desired: DesiredState, observed: ObservedState, project: str, adopt: bool, prune_volumes: bool,
     leaving: tuple[str, ...] = (),
 ) -> tuple[VolumeDiff, ...]:
+    diffs = _claim_volumes(desired, observed, project, adopt) + _empty_dir_volumes(desired, observed, project, leaving)
+    if prune_volumes:
+        wanted = desired.volume_names()
+        for found in observed.volumes:
+            if (found.name not in wanted and found.managed and L.project_of(found.labels) == project
+                    and not found.labels.get(L.EMPTY_DIR)):
+                diffs.append(VolumeDiff(found.name, Action.REMOVE, "no longer in the manifests (--prune-volumes)"))
+    return tuple(sorted(diffs, key=lambda v: v.name))
+
+
+def _claim_volumes(desired: DesiredState, observed: ObservedState, project: str, adopt: bool) -> list[VolumeDiff]:
+    """Named volumes (claims): created when absent; someone else's is a conflict, or adopted."""
     diffs = []
-    wanted = desired.volume_names()
     claim_labels = {c.name: c.labels for c in desired.claims}
-    for name in wanted:
+    for name in desired.volume_names():
         found = observed.volume(name)
         if found is None:
             diffs.append(VolumeDiff(name, Action.CREATE, "not on the host", labels=claim_labels.get(name, ())))
@@ -437,15 +441,17 @@ def _diff_volumes(
             if adopt:
                 diffs.append(VolumeDiff(name, Action.ADOPT, f"made by {made_by}; used as it is, its data kept"))
             else:
-                diffs.append(
-                    VolumeDiff(
-                        name,
-                        Action.CONFLICT,
-                        f"a volume with this name exists, made by {made_by} "
-                        "(pass --adopt to use it as it is: its data is kept)",
-                    )
-                )
-    # emptyDir: a volume of the pod's own, made before it and removed with it.
+                diffs.append(VolumeDiff(
+                    name, Action.CONFLICT,
+                    f"a volume with this name exists, made by {made_by} (pass --adopt to use it as it is: its data is kept)",
+                ))
+    return diffs
+
+
+def _empty_dir_volumes(desired: DesiredState, observed: ObservedState, project: str,
+                       leaving: tuple[str, ...]) -> list[VolumeDiff]:
+    """emptyDir: a volume of the pod's own, made before it and removed with it."""
+    diffs = []
     scratch = set()
     for pod in desired.pods:
         for name in empty_dir_volumes(pod):
@@ -470,9 +476,4 @@ def _diff_volumes(
         elif owner in staying:  # removed last, after the containers that mounted it were recreated
             diffs.append(VolumeDiff(found.name, Action.REMOVE, f"emptyDir no longer in pod {owner}",
                                     empty_dir_of=owner))
-    if prune_volumes:
-        for found in observed.volumes:
-            if (found.name not in wanted and found.managed and L.project_of(found.labels) == project
-                    and not found.labels.get(L.EMPTY_DIR)):
-                diffs.append(VolumeDiff(found.name, Action.REMOVE, "no longer in the manifests (--prune-volumes)"))
-    return tuple(sorted(diffs, key=lambda v: v.name))
+    return diffs

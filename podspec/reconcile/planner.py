@@ -22,15 +22,43 @@ from podspec.reconcile.intent import ContainerIntent, Role, container_labels, po
 
 
 class StepKind(str, Enum):
-    CREATE_VOLUME = "create volume"
-    CREATE_POD = "create pod"
-    CREATE_CONTAINER = "create container"
-    START_POD = "start pod"
-    START_CONTAINER = "start container"
-    STOP_POD = "stop pod"
-    REMOVE_POD = "remove pod"
-    REMOVE_CONTAINER = "remove container"
-    REMOVE_VOLUME = "remove volume"
+    """What a step does; the value is a stable identifier (JSON `action`), `words` the display form."""
+
+    CREATE_VOLUME = "create_volume"
+    CREATE_POD = "create_pod"
+    CREATE_CONTAINER = "create_container"
+    START_POD = "start_pod"
+    START_CONTAINER = "start_container"
+    STOP_POD = "stop_pod"
+    REMOVE_POD = "remove_pod"
+    REMOVE_CONTAINER = "remove_container"
+    REMOVE_VOLUME = "remove_volume"
+
+    @property
+    def words(self) -> str:
+        return self.value.replace("_", " ")
+
+    @property
+    def resource_kind(self) -> ResourceKind:
+        return ResourceKind(self.value.split("_", 1)[1])
+
+
+class ResourceKind(str, Enum):
+    VOLUME = "volume"
+    POD = "pod"
+    CONTAINER = "container"
+
+
+@dataclass(frozen=True, order=True)
+class ResourceId:
+    """A typed name: `volume:data`, `pod:web`, `container:web/app` (pod, then the manifest's name)."""
+
+    kind: ResourceKind
+    name: str
+    pod: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.pod}/{self.name}" if self.pod else f"{self.kind.value}:{self.name}"
 
 
 @dataclass(frozen=True)
@@ -44,9 +72,18 @@ class Step:
     labels: tuple[tuple[str, str], ...] = ()  # the labels the created object carries
     timeout: int = 0  # stop / remove: seconds to wait before SIGKILL
     lane: str = ""  # steps of one lane run in order; lanes may run side by side; "" = alone, in order
+    pod_name: str = ""  # container steps: the pod the container belongs to
 
     def describe(self) -> str:
-        return f"{self.kind.value} {self.target}"
+        return f"{self.kind.words} {self.target}"
+
+    @property
+    def resource(self) -> ResourceId:
+        kind = self.kind.resource_kind
+        if kind is ResourceKind.CONTAINER and self.pod_name:
+            short = self.container.name if self.container is not None else self.target.removeprefix(self.pod_name + "-")
+            return ResourceId(kind, short, self.pod_name)
+        return ResourceId(kind, self.target)
 
 
 @dataclass(frozen=True)
@@ -107,6 +144,7 @@ def _create_container(project: str, p: PodDiff, c: ContainerDiff, cause: str) ->
         container=_find(p.pod, c.intent),
         role=c.intent.role,
         labels=_sorted(container_labels(project, p.name, c.intent)),
+        pod_name=p.name,
     )
 
 
@@ -125,7 +163,7 @@ def _new_pod_steps(project: str, p: PodDiff, cause: str) -> list[Step]:
 def _pod_steps(project: str, p: PodDiff) -> list[Step]:
     if p.action is Action.CREATE:
         strays = [
-            Step(StepKind.REMOVE_CONTAINER, c.name, c.cause, timeout=p.stop_timeout)
+            Step(StepKind.REMOVE_CONTAINER, c.name, c.cause, timeout=p.stop_timeout, pod_name=p.name)
             for c in p.containers
             if c.action is Action.REMOVE
         ]
@@ -146,18 +184,19 @@ def _pod_steps(project: str, p: PodDiff) -> list[Step]:
     start_each = p.running and p.action is not Action.START
     for c in p.containers:
         if c.action is Action.REMOVE:
-            steps.append(Step(StepKind.REMOVE_CONTAINER, c.name, c.cause, timeout=p.stop_timeout))
+            steps.append(Step(StepKind.REMOVE_CONTAINER, c.name, c.cause, timeout=p.stop_timeout, pod_name=p.name))
         elif c.action is Action.RECREATE:
-            steps.append(Step(StepKind.REMOVE_CONTAINER, c.name, f"recreate: {c.cause}", timeout=p.stop_timeout))
+            steps.append(Step(StepKind.REMOVE_CONTAINER, c.name, f"recreate: {c.cause}", timeout=p.stop_timeout,
+                              pod_name=p.name))
             steps.append(_create_container(project, p, c, f"recreate: {c.cause}"))
             if start_each:
-                steps.append(Step(StepKind.START_CONTAINER, c.name, f"recreate: {c.cause}"))
+                steps.append(Step(StepKind.START_CONTAINER, c.name, f"recreate: {c.cause}", pod_name=p.name))
         elif c.action is Action.CREATE:
             steps.append(_create_container(project, p, c, c.cause))
             if start_each:
-                steps.append(Step(StepKind.START_CONTAINER, c.name, c.cause))
+                steps.append(Step(StepKind.START_CONTAINER, c.name, c.cause, pod_name=p.name))
         elif c.action is Action.START and start_each:
-            steps.append(Step(StepKind.START_CONTAINER, c.name, c.cause))
+            steps.append(Step(StepKind.START_CONTAINER, c.name, c.cause, pod_name=p.name))
     if p.action is Action.START:
         steps.append(Step(StepKind.START_POD, p.name, p.cause))
     return steps

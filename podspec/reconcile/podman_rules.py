@@ -29,24 +29,6 @@ def replace_reason(field: str) -> str:
     return REPLACE_REASONS.get(field, DEFAULT_REPLACE_REASON)
 
 
-def should_start(state: str, exit_code: int, restart_policy: str) -> bool:
-    """Whether a container of a running pod that is not running should be started by podspec.
-
-    A container never started (`created`) always should. An exited one follows its pod's
-    restartPolicy, as the kubelet would: Always -> yes; OnFailure -> only after a failure (exit code
-    not 0); Never -> no (a finished container is not drift).
-    """
-    if state == "created":
-        return True
-    if state not in ("exited", "stopped"):
-        return False
-    if restart_policy == "Always":
-        return True
-    if restart_policy == "OnFailure":
-        return exit_code != 0
-    return False
-
-
 # Manifest features that need a newer Podman than some hosts have: (what, minimum version).
 SUBPATH_ON_VOLUMES = ("subPath on a persistentVolumeClaim or emptyDir mount", (5, 0))
 

@@ -9,8 +9,9 @@ is used as it is, with a warning (offline hosts keep working).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
-from podspec.errors import ImageUnavailable
+from podspec.errors import ImageUnavailable, PodspecError
 from podspec.model import DesiredState, PullPolicy
 from podspec.observed import ObservedState
 
@@ -25,6 +26,28 @@ class ImageNeed:
     @property
     def pull(self) -> bool:
         return self.policy is PullPolicy.ALWAYS or (self.policy is PullPolicy.IF_NOT_PRESENT and not self.present)
+
+
+class PullAction(str, Enum):
+    USE = "use"  # use the local image as it is
+    PULL = "pull"
+    ANNOUNCE = "announce"  # not pulling now (diff, dry run); say that apply will pull it
+    MISSING = "missing"  # absent and the policy forbids a pull: fail before any change
+
+
+def decide(need: ImageNeed, pulling: bool) -> PullAction:
+    """What to do with an image before planning; `pulling` is False for diff and apply --dry-run."""
+    if not need.pull:
+        return PullAction.USE if need.present else PullAction.MISSING
+    if not pulling:
+        return PullAction.USE if need.present else PullAction.ANNOUNCE
+    return PullAction.PULL
+
+
+def failed_pull(need: ImageNeed, reason: str) -> ImageUnavailable | None:
+    """After a pull failed: the error that stops the apply, or None when the local image is used
+    (an `Always` image present here: offline hosts keep working, with a warning)."""
+    return None if need.present else missing_error(need, reason)
 
 
 def needs(desired: DesiredState, observed: ObservedState) -> tuple[ImageNeed, ...]:
@@ -96,3 +119,18 @@ def unsupported(desired: DesiredState, podman_version: str) -> list[str]:
 
 def uses_sub_path(desired: DesiredState) -> bool:
     return any(m.sub_path for p in desired.pods for c in p.all_containers() for m in c.volume_mounts)
+
+
+def unsupported_error(refused: list[str]) -> PodspecError:
+    return PodspecError(
+        "this Podman cannot do what the manifests ask:\n  " + "\n  ".join(refused),
+        "upgrade Podman, or mount a volume of its own instead of a subPath; nothing was changed",
+    )
+
+
+def non_root_error(problems: list[str]) -> PodspecError:
+    return PodspecError(
+        "runAsNonRoot cannot hold:\n  " + "\n  ".join(problems),
+        "set securityContext.runAsUser to a non-zero UID (or use an image whose USER is a non-zero UID); "
+        "nothing was changed",
+    )

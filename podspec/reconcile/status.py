@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from podspec import labels as L
 from podspec.observed import ObservedState, PodStatus
-from podspec.reconcile import podman_rules as rules
+from podspec.reconcile import drift
 from podspec.reconcile.intent import container_name
 
 
@@ -32,10 +32,10 @@ def report(observed: ObservedState, project: str | None = None) -> tuple[PodRepo
     for pod in observed.pods:
         if not pod.managed or (project is not None and pod.project != project):
             continue
-        drift = []
+        drifts: list[str] = []
         # Pausing is a deliberate, temporary act: diff and apply leave paused pods alone, so does status.
         if pod.status not in (PodStatus.RUNNING, PodStatus.DEGRADED, PodStatus.PAUSED):
-            drift.append(f"pod is {pod.status.value.lower()}")
+            drifts.append(f"pod is {pod.status.value.lower()}")
         present = {c.name: c for c in observed.containers_of(pod)}
         promised = [n for n in pod.labels.get(L.CONTAINERS, "").split(",") if n]
         init_type = pod.labels.get(L.INIT_TYPE, "once")
@@ -44,24 +44,25 @@ def report(observed: ObservedState, project: str | None = None) -> tuple[PodRepo
             role = c.labels.get(L.ROLE, "unmanaged")
             lines.append(ContainerLine(c.name, role, c.state.value, c.image))
             if not c.managed:
-                drift.append(f"container {c.name} was added by hand")
-            elif role != "init" and pod.status in (PodStatus.RUNNING, PodStatus.DEGRADED):
+                drifts.append(f"container {c.name} was added by hand")
+            elif role != "init" and pod.status in drift.RUNNING_POD:
                 policy = (L.last_applied(c.labels) or {}).get("restartPolicy", "Always")
-                if rules.should_start(c.state.value, c.exit_code, policy):
-                    drift.append(f"container {c.name} is {c.state.value}")
+                if drift.should_start(c.state, c.exit_code, policy):
+                    drifts.append(f"container {c.name} is {c.state.value}")
         init_names = set((L.last_applied(pod.labels) or {}).get("initContainers", {}))
         for short in promised:
             full = container_name(pod.name, short)
             if full in present:
                 continue
-            if short in init_names and init_type == "once":
+            if short in init_names and not drift.init_container_expected(init_type, pod.status):
                 continue  # "once" init containers are removed by Podman after their run
-            drift.append(f"container {full} is missing")
+            drifts.append(f"container {full} is missing")
         spec = L.last_applied(pod.labels) or {}
         infra = observed.infra_of(pod)
-        if infra is not None and not spec.get("hostNetwork") and tuple(sorted(infra.ports)) != tuple(spec.get("ports", [])):
-            drift.append(f"published ports {list(infra.ports)} differ from {spec.get('ports', [])}")
+        ports = drift.ports_drift(infra, spec)
+        if ports is not None:
+            drifts.append(f"published ports {ports[0]} differ from {ports[1]}")
         reports.append(
-            PodReport(pod.name, pod.project or "", pod.status.value, tuple(sorted(lines, key=lambda x: x.name)), tuple(drift))
+            PodReport(pod.name, pod.project or "", pod.status.value, tuple(sorted(lines, key=lambda x: x.name)), tuple(drifts))
         )
     return tuple(sorted(reports, key=lambda r: (r.project, r.name)))

@@ -1,21 +1,19 @@
-"""`apply --wait`: poll the host until the readiness rules (podspec.readiness) hold."""
+"""`apply --wait`: poll the host until the readiness rules (reconcile/readiness.py) hold."""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
+from podspec.engine.protocol import Engine
 from podspec.errors import PodspecError
+from podspec.model import DesiredState
 from podspec.reconcile.readiness import assess, probe_due
-
-if TYPE_CHECKING:
-    from podspec.engine.podman import PodmanEngine
-    from podspec.model import DesiredState
 
 POLL_SECONDS = 0.5
 
 
-def wait_ready(engine: PodmanEngine, desired: DesiredState, timeout: float, say: Callable[[str], None],
+def wait_ready(engine: Engine, desired: DesiredState, timeout: float, say: Callable[[str], None],
                clock: Callable[[], float] = time.monotonic) -> None:
     deadline = clock() + timeout
     running_since: dict[str, float] = {}

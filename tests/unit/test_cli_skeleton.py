@@ -22,12 +22,12 @@ def test_help_lists_every_command():
 
 
 def test_unexpected_errors_are_reported_without_traceback(monkeypatch):
-    import podspec.cli.context as context
+    import podspec.run.reconcile as workflow
 
     def broken(*args, **kwargs):
         raise RuntimeError("something unforeseen")
 
-    monkeypatch.setattr(context, "load_desired", broken)
+    monkeypatch.setattr(workflow, "load", broken)
     monkeypatch.delenv("PODSPEC_DEBUG", raising=False)
     result = runner.invoke(app, ["diff", "x.yaml", "--url", "unix:///nowhere.sock"])
     assert result.exit_code == 1

@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from podspec.cli import app
-from podspec.cli.context import policy_from
 from podspec.errors import PodspecError, PolicyError
 from podspec.loader import load
 from podspec.policy import Policy, Profile, check, enforce, normalize_path, split_list
+from podspec.run.manifests import policy_from
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = Policy(Profile.BASELINE)

@@ -1,11 +1,12 @@
-"""Podman's rules as data: when to start a container, which env names are secret."""
+"""When to start a container (drift), which env names are secret."""
 
 from __future__ import annotations
 
 import pytest
 
 from podspec import secrets
-from podspec.reconcile import podman_rules as rules
+from podspec.observed import ContainerState
+from podspec.reconcile import drift
 
 
 @pytest.mark.parametrize("state,code,policy,expected", [
@@ -21,7 +22,7 @@ from podspec.reconcile import podman_rules as rules
     ("paused", 0, "Always", False),
 ])
 def test_should_start_follows_the_restart_policy(state, code, policy, expected):
-    assert rules.should_start(state, code, policy) is expected
+    assert drift.should_start(ContainerState(state), code, policy) is expected
 
 
 @pytest.mark.parametrize("name", [

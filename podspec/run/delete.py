@@ -1,0 +1,41 @@
+"""`delete`: remove the pods the manifests define (only those podspec created for the project) and
+their emptyDirs; named volumes only when asked. The decisions are reconcile/deletion.py's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
+
+from podspec.engine.protocol import Engine
+from podspec.reconcile import deletion
+from podspec.run.executor import execute
+from podspec.run.listener import Listener, Quiet
+from podspec.run.lock import project_lock
+from podspec.run.manifests import Manifests, load
+from podspec.run.results import DeleteResult
+
+
+@dataclass(frozen=True)
+class DeleteRequest:
+    manifests: Manifests  # delete checks no policy: it only removes what podspec created
+    project: str
+    volumes: bool = False
+    dry_run: bool = False
+    lock_timeout: float = 60.0
+    parallel: int = 3
+
+
+
+def delete(request: DeleteRequest, connect: Callable[[], Engine], listener: Listener | None = None) -> DeleteResult:
+    listener = listener or Quiet()
+    desired = load(request.manifests)
+    with closing(connect()) as engine, project_lock(engine.lock_key, request.project, request.lock_timeout):
+        decided = deletion.plan(desired, engine.observe(), request.project, request.volumes)
+        for line in decided.skipped:
+            listener.info(line)
+        listener.planned(decided.plan)
+        if not request.dry_run:
+            execute(decided.plan, engine, listener.step, parallel=request.parallel)
+    kept = () if request.volumes else desired.volume_names()
+    return DeleteResult(request.project, decided.plan, decided.skipped, request.dry_run, tuple(kept))

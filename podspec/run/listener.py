@@ -1,0 +1,83 @@
+"""How a workflow tells its caller what happens while it runs (the CLI prints it; the sync agent
+logs it; tests collect it). Results come back as return values; this is only for what must be
+seen before a workflow ends: notes, the diff and plan before anything changes, and each step."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from podspec.reconcile.diff import Diff
+from podspec.reconcile.planner import Plan
+from podspec.run.executor import StepEvent
+
+
+class Listener(Protocol):
+    def info(self, text: str) -> None:
+        """Progress worth a line (a pull, waiting for the lock, readiness)."""
+
+    def note(self, text: str) -> None:
+        """A remark beside the output, never part of it (waiting for the lock)."""
+
+    def warning(self, text: str) -> None:
+        """Something the user should know that does not stop the command."""
+
+    def diffed(self, diff: Diff) -> None:
+        """The diff, before the plan is made (a conflict is raised after this)."""
+
+    def planned(self, plan: Plan) -> None:
+        """The plan, before any step runs."""
+
+    def step(self, event: StepEvent) -> None:
+        """A step started, finished or failed."""
+
+
+class Quiet:
+    """A listener that drops everything."""
+
+    def info(self, text: str) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
+
+    def warning(self, text: str) -> None:
+        pass
+
+    def diffed(self, diff: Diff) -> None:
+        pass
+
+    def planned(self, plan: Plan) -> None:
+        pass
+
+    def step(self, event: StepEvent) -> None:
+        pass
+
+
+class Recorder(Quiet):
+    """A listener that keeps what it was told, in order (tests, and callers that report at the end)."""
+
+    def __init__(self) -> None:
+        self.infos: list[str] = []
+        self.notes: list[str] = []
+        self.warnings: list[str] = []
+        self.events: list[StepEvent] = []
+        self.diff: Diff | None = None
+        self.plan: Plan | None = None
+
+    def info(self, text: str) -> None:
+        self.infos.append(text)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def warning(self, text: str) -> None:
+        self.warnings.append(text)
+
+    def diffed(self, diff: Diff) -> None:
+        self.diff = diff
+
+    def planned(self, plan: Plan) -> None:
+        self.plan = plan
+
+    def step(self, event: StepEvent) -> None:
+        self.events.append(event)

@@ -1,0 +1,71 @@
+"""Reading the manifests a workflow works on, with the security policy checked in the same pass.
+
+Both happen before any Podman call: bad input changes nothing on the host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from podspec.model import DesiredState
+from podspec.policy import Policy
+
+POLICY_ENV = "PODSPEC_POLICY"
+ALLOW_HOST_PATHS_ENV = "PODSPEC_ALLOW_HOST_PATHS"
+ALLOW_HOST_PORTS_ENV = "PODSPEC_ALLOW_HOST_PORTS"
+ALLOW_CAPABILITIES_ENV = "PODSPEC_ALLOW_CAPABILITIES"
+
+
+@dataclass(frozen=True)
+class Manifests:
+    """Which manifests, and how they are checked."""
+
+    paths: tuple[str, ...]
+    policy: Policy | None = None  # None: no policy (only for commands that add nothing: delete)
+    stdin: TextIO | None = None  # read for the path "-"
+
+
+def load(manifests: Manifests) -> DesiredState:
+    """The desired state, or ManifestError (PolicyError) carrying every problem found."""
+    from podspec.loader import load as load_files
+
+    if manifests.policy is None:
+        return load_files(manifests.paths, stdin=manifests.stdin)
+    from podspec.policy import check
+
+    policy = manifests.policy
+    return load_files(manifests.paths, stdin=manifests.stdin, extra_checks=lambda state: check(state, policy))
+
+
+def policy_from(
+    profile: str | None,
+    host_paths: Sequence[str] | None,
+    host_ports: Sequence[str] | None,
+    capabilities: Sequence[str] | None,
+    env: Mapping[str, str],
+) -> Policy:
+    """The policy from the flags; each one absent falls back to its environment variable.
+
+    A flag replaces its variable (no merging). List variables separate entries by commas or colons.
+    """
+    from podspec.policy import make_policy, split_list
+
+    def pick(values: Sequence[str] | None, flag: str, variable: str) -> tuple[tuple[str, ...], str]:
+        if values:
+            return tuple(values), flag
+        return split_list(env.get(variable, "")), variable
+
+    if profile is not None:
+        chosen = (profile, "--policy")
+    elif env.get(POLICY_ENV, "").strip():
+        chosen = (env[POLICY_ENV], POLICY_ENV)
+    else:
+        chosen = ("baseline", "the default")
+    return make_policy(
+        chosen,
+        host_paths=pick(host_paths, "--allow-host-path", ALLOW_HOST_PATHS_ENV),
+        host_ports=pick(host_ports, "--allow-host-port", ALLOW_HOST_PORTS_ENV),
+        capabilities=pick(capabilities, "--allow-capability", ALLOW_CAPABILITIES_ENV),
+    )

@@ -1,0 +1,74 @@
+"""What the workflows return: plain frozen data for render (text, JSON) and for exit codes.
+
+No I/O here: render, a pure layer, reads these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from podspec.model import DesiredState
+from podspec.reconcile.diff import Diff
+from podspec.reconcile.planner import Plan, Step
+from podspec.reconcile.status import PodReport
+
+
+@dataclass(frozen=True)
+class ValidateResult:
+    desired: DesiredState
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    desired: DesiredState
+    diff: Diff
+
+
+class Outcome(str, Enum):
+    APPLIED = "applied"
+    NO_CHANGES = "no-changes"
+    DRY_RUN = "dry-run"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Failure:
+    message: str
+    hint: str
+    not_done: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    project: str
+    diff: Diff
+    plan: Plan
+    outcome: Outcome
+    steps_done: int = 0
+    failure: Failure | None = None
+    ready: bool | None = None  # True: --wait saw everything ready; None: not asked
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    project: str
+    plan: Plan
+    skipped: tuple[str, ...]  # what was left alone, and why
+    dry_run: bool
+    volumes_kept: tuple[str, ...]  # the manifests' named volumes, kept because --volumes was not given
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    project: str | None  # the project asked for; None: every project
+    pods: tuple[PodReport, ...]
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    text: str  # the manifests, YAML or a JSON Kubernetes List
+    pods: int
+    claims: int
+    notes: tuple[str, ...]  # what could not be exported faithfully
+    redacted: int  # secret-looking env values written as (redacted)
