@@ -26,7 +26,6 @@ class DeleteRequest:
     parallel: int = 3
 
 
-
 def delete(request: DeleteRequest, connect: Callable[[], Engine], listener: Listener | None = None) -> DeleteResult:
     listener = listener or Quiet()
     desired = load(request.manifests)

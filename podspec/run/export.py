@@ -31,7 +31,6 @@ class ExportRequest:
     show_secrets: bool = False
 
 
-
 def export(request: ExportRequest, connect: Callable[[], Engine]) -> ExportResult:
     names = list(dict.fromkeys(request.pods))
     if not names and not request.all_pods:

@@ -48,10 +48,6 @@ class ApplyRequest(DiffRequest):
     parallel: int = 3
 
 
-
-
-
-
 def check_request(request: DiffRequest) -> None:
     """--prune-volumes widens --prune; alone it would do nothing, so it is refused."""
     if request.prune_volumes and not request.prune:
