@@ -253,3 +253,13 @@ def dotted(path: FieldPath) -> str:
         else:
             text += f".{part}" if text else str(part)
     return text
+
+
+def capability_name(text: str) -> str:
+    """A capability as the model keeps it: upper case, without `CAP_` (`cap_net_admin` -> NET_ADMIN)."""
+    return text.strip().upper().removeprefix("CAP_")
+
+
+def podman_capability(name: str) -> str:
+    """A model capability as Podman wants it: `CAP_` names, except the keyword ALL."""
+    return name if name == "ALL" else f"CAP_{name}"

@@ -140,12 +140,11 @@ class ObservedState:
 
     def image_id(self, reference: str) -> str | None:
         """The ID of the local image a reference names (`alpine` matches docker.io/library/alpine:latest)."""
-        candidates = {reference}
+        from podspec.references import expanded
+
+        candidates = {reference, expanded(reference)}
         if "/" not in reference.split(":")[0]:
-            candidates.add(f"docker.io/library/{reference}")
             candidates.add(f"localhost/{reference}")
-        elif reference.count("/") == 1 and "." not in reference.split("/")[0]:
-            candidates.add(f"docker.io/{reference}")
         for image in self.images:
             if candidates & set(image.names) or reference == image.id:
                 return image.id

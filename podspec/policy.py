@@ -34,7 +34,7 @@ from enum import Enum
 from typing import Iterable, Iterator
 
 from podspec.errors import PodspecError, PolicyError, Problem
-from podspec.model import Container, DesiredState, FieldPath, Pod, VolumeKind, dotted
+from podspec.model import Container, DesiredState, FieldPath, Pod, VolumeKind, capability_name, dotted
 
 # Kubernetes Pod Security Standards, baseline: capabilities a container may add.
 BASELINE_CAPABILITIES = frozenset({
@@ -124,7 +124,7 @@ def parse_host_port(text: str, source: str) -> int:
 
 
 def parse_capability(text: str, source: str) -> str:
-    name = text.strip().upper().removeprefix("CAP_")
+    name = capability_name(text)
     if name == "ALL":
         raise PodspecError(
             f"capability ALL (from {source}) cannot be allowed wholesale",

@@ -32,3 +32,15 @@ def default_pull_policy(image: str) -> PullPolicy:
         return PullPolicy.IF_NOT_PRESENT
     tag = tag_of(image)
     return PullPolicy.ALWAYS if tag in ("", "latest") else PullPolicy.IF_NOT_PRESENT
+
+
+def expanded(reference: str) -> str:
+    """A reference as Podman resolves a short name on the default registry:
+    `alpine` -> `docker.io/library/alpine:latest`, `user/app` -> `docker.io/user/app:latest`."""
+    reference = normalize(reference)
+    first, _, rest = reference.partition("/")
+    if not rest:
+        return f"docker.io/library/{reference}"
+    if "." not in first and ":" not in first and first != "localhost":
+        return f"docker.io/{reference}"
+    return reference

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from podspec.model import Container, Pod, Probe, ProbeHandler, RestartPolicy, VolumeKind
+from podspec.model import Container, Pod, Probe, ProbeHandler, RestartPolicy, VolumeKind, podman_capability
 from podspec.reconcile.intent import Role, container_name, empty_dir_volume
 
 RESTART = {RestartPolicy.ALWAYS: "always", RestartPolicy.ON_FAILURE: "on-failure", RestartPolicy.NEVER: "no"}
@@ -68,11 +68,6 @@ def _healthcheck(probe: Probe) -> dict[str, Any]:
     }
 
 
-def _capability(name: str) -> str:
-    """Podman wants CAP_ names, except the keyword ALL."""
-    return name if name == "ALL" else f"CAP_{name}"
-
-
 def container_body(pod: Pod, container: Container, role: Role, labels: dict[str, str]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": container_name(pod.name, container.name),
@@ -123,9 +118,9 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
     if s.privileged:
         body["privileged"] = True
     if s.capabilities_add:
-        body["cap_add"] = [_capability(c) for c in s.capabilities_add]
+        body["cap_add"] = [podman_capability(c) for c in s.capabilities_add]
     if s.capabilities_drop:
-        body["cap_drop"] = [_capability(c) for c in s.capabilities_drop]
+        body["cap_drop"] = [podman_capability(c) for c in s.capabilities_drop]
     if s.app_armor_profile == "Unconfined":
         body["apparmor_profile"] = "unconfined"
     elif s.app_armor_profile and s.app_armor_profile.startswith("Localhost:"):

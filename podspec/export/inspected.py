@@ -45,7 +45,9 @@ from podspec.model import (
     VolumeClaim,
     VolumeKind,
     VolumeMount,
+    capability_name,
 )
+from podspec.references import expanded
 
 Json = Mapping[str, Any]
 
@@ -260,22 +262,9 @@ def default_pull_policy(image: str) -> PullPolicy:
     return rule(image)
 
 
-def _expanded(reference: str) -> str:
-    """A short name as Podman resolves it on the default registry: alpine -> docker.io/library/alpine:latest."""
-    from podspec.references import normalize
-
-    reference = normalize(reference)
-    first, _, rest = reference.partition("/")
-    if not rest:
-        return f"docker.io/library/{reference}"
-    if "." not in first and ":" not in first and first != "localhost":
-        return f"docker.io/{reference}"
-    return reference
-
-
 def _image(c: Json, written: Any) -> str:
     actual = (c.get("ImageName") or (c.get("Config") or {}).get("Image") or "").strip()
-    if isinstance(written, str) and written and (not actual or _expanded(written) == _expanded(actual)):
+    if isinstance(written, str) and written and (not actual or expanded(written) == expanded(actual)):
         return written
     from podspec.references import normalize
 
@@ -347,7 +336,7 @@ def _resources(host: Json) -> Resources:
 
 
 def _caps(names: Iterable[str] | None) -> tuple[str, ...]:
-    return tuple(sorted({n.upper().removeprefix("CAP_") for n in names or ()}))
+    return tuple(sorted({capability_name(n) for n in names or ()}))
 
 
 def _security(c: Json, notes: list[str]) -> SecurityContext:

@@ -49,6 +49,7 @@ from podspec.model import (
     VolumeClaim,
     VolumeKind,
     VolumeMount,
+    capability_name,
     dotted,
 )
 from podspec.secrets import REDACTED
@@ -330,7 +331,7 @@ def build(document: Document, problems: list[Problem]) -> Pod | VolumeClaim:
 
 
 def _capabilities(names: Any) -> tuple[str, ...]:
-    return tuple(sorted({n.upper().removeprefix("CAP_") for n in names}))
+    return tuple(sorted({capability_name(n) for n in names}))
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""A/B: no-op `podspec diff` and `podspec apply` of 30 applied pods, two revisions of podspec on the
+same private Podman, runs interleaved (A, B, A, B, ...) so that load on the machine weighs on both
+alike. For claims such as "the refactor costs no more than 5%". Run by hand:
+
+    .venv/bin/python bench/bench_compare.py BEFORE_REV [AFTER_REV] [--pods 30] [--repeat 15]
+
+Each revision is exported with `git archive` and installed into a fresh virtualenv (as users install
+it). AFTER_REV defaults to the working tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tools"))
+from bench_apply import Bench, pods_yaml  # noqa: E402
+
+
+def install(revision: str | None, where: Path) -> str:
+    source = where / "src"
+    if revision is None:
+        source = ROOT
+    else:
+        source.mkdir(parents=True)
+        archive = where / "src.tar"
+        subprocess.run(["git", "-C", str(ROOT), "archive", "-o", str(archive), revision], check=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(source, filter="data")
+    venv = where / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", str(source)],
+                   check=True, capture_output=True)
+    return str(venv / "bin" / "podspec")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("before")
+    parser.add_argument("after", nargs="?")
+    parser.add_argument("--pods", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="podspec-ab-") as tmp:
+        base = Path(tmp)
+        commands = {"before": install(args.before, base / "a"), "after": install(args.after, base / "b")}
+        (base / "work").mkdir()
+        bench = Bench(base / "podman", base / "work", 1, [commands["after"]])
+        try:
+            manifest = bench.write("pods.yaml", pods_yaml(args.pods))
+            bench.run(bench.podspec("apply", manifest))
+            times: dict[tuple[str, str], list[float]] = {}
+            floors = []
+            for _ in range(args.repeat):
+                began = time.perf_counter()
+                bench.run(["podman", "pod", "ps", "--format", "json"])
+                bench.run(["podman", "ps", "-a", "--format", "json"])
+                floors.append(time.perf_counter() - began)
+                for verb in ("diff", "apply"):
+                    for label, command in commands.items():
+                        argv = [command, verb, manifest, "--url", bench.url, "--project", "bench"]
+                        seconds, done = bench.run(argv)
+                        assert done.returncode == 0, (label, verb, done.stdout, done.stderr)
+                        times.setdefault((verb, label), []).append(seconds)
+            floor = statistics.median(floors)
+            print(f"{args.pods} pods, median of {args.repeat} interleaved runs; CLI read floor {floor:.3f} s")
+            for verb in ("diff", "apply"):
+                a, b = (statistics.median(times[(verb, k)]) for k in ("before", "after"))
+                print(f"  no-op {verb:<5}  before {a:.3f} s ({a / floor:.2f}x)   after {b:.3f} s ({b / floor:.2f}x)"
+                      f"   change {100 * (b - a) / a:+.1f}%")
+        finally:
+            bench.purge()
+            import sandbox
+
+            sandbox.stop_service(bench.state)
+            sandbox.podman(bench.state, "system", "reset", "--force", check=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""Every test under tests/integration needs the real, private Podman: each carries the `podman`
+marker, so `pytest -m "not podman"` is the quick run (unit, contract-on-fake, CLI-on-fake tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.podman)
