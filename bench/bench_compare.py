@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """A/B: no-op `podspec diff` and `podspec apply` of 30 applied pods, two revisions of podspec on the
 same private Podman, runs interleaved (A, B, A, B, ...) so that load on the machine weighs on both
-alike. For claims such as "the refactor costs no more than 5%". Run by hand:
+alike. For claims such as "the refactor costs no more than 5%". Reported per command: the median wall
+time, and the median CPU time (user + system) of the podspec process itself, which load on the
+machine disturbs far less than wall time. Run by hand:
 
     .venv/bin/python bench/bench_compare.py BEFORE_REV [AFTER_REV] [--pods 30] [--repeat 15]
 
@@ -12,6 +14,7 @@ it). AFTER_REV defaults to the working tree.
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -59,6 +62,7 @@ def main() -> int:
             manifest = bench.write("pods.yaml", pods_yaml(args.pods))
             bench.run(bench.podspec("apply", manifest))
             times: dict[tuple[str, str], list[float]] = {}
+            cpu: dict[tuple[str, str], list[float]] = {}
             floors = []
             for _ in range(args.repeat):
                 began = time.perf_counter()
@@ -68,15 +72,21 @@ def main() -> int:
                 for verb in ("diff", "apply"):
                     for label, command in commands.items():
                         argv = [command, verb, manifest, "--url", bench.url, "--project", "bench"]
+                        used = resource.getrusage(resource.RUSAGE_CHILDREN)
                         seconds, done = bench.run(argv)
+                        now = resource.getrusage(resource.RUSAGE_CHILDREN)
                         assert done.returncode == 0, (label, verb, done.stdout, done.stderr)
                         times.setdefault((verb, label), []).append(seconds)
+                        cpu.setdefault((verb, label), []).append(
+                            now.ru_utime - used.ru_utime + now.ru_stime - used.ru_stime)
             floor = statistics.median(floors)
             print(f"{args.pods} pods, median of {args.repeat} interleaved runs; CLI read floor {floor:.3f} s")
             for verb in ("diff", "apply"):
                 a, b = (statistics.median(times[(verb, k)]) for k in ("before", "after"))
-                print(f"  no-op {verb:<5}  before {a:.3f} s ({a / floor:.2f}x)   after {b:.3f} s ({b / floor:.2f}x)"
+                print(f"  no-op {verb:<5} wall  before {a:.3f} s ({a / floor:.2f}x)   after {b:.3f} s ({b / floor:.2f}x)"
                       f"   change {100 * (b - a) / a:+.1f}%")
+                a, b = (statistics.median(cpu[(verb, k)]) for k in ("before", "after"))
+                print(f"  no-op {verb:<5} CPU   before {a:.3f} s   after {b:.3f} s   change {100 * (b - a) / a:+.1f}%")
         finally:
             bench.purge()
             import sandbox

@@ -7,13 +7,15 @@ added, never renamed or removed.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podspec.errors import ManifestError, PodspecError, Problem
 from podspec.reconcile.diff import UNSET, Action, ContainerDiff, Diff, FieldChange, PodDiff
-from podspec.reconcile.planner import Plan, Step
-from podspec.run.executor import StepEvent, StepStatus
-from podspec.run.results import ApplyResult, DeleteResult, StatusResult, ValidateResult
+from podspec.run.results import StepStatus
+
+if TYPE_CHECKING:
+    from podspec.reconcile.planner import Plan, Step
+    from podspec.run.results import ApplyResult, DeleteResult, StatusResult, StepEvent, ValidateResult
 
 JSON_VERSION = 1
 

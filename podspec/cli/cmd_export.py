@@ -15,7 +15,7 @@ from podspec.cli import context
 from podspec.cli.app import app
 from podspec.cli.common import CONNECTION_OPTION, EXIT_OK, URL_OPTION, guarded
 from podspec.errors import UsageError
-from podspec.run.export import ExportFormat
+from podspec.export import ExportFormat
 
 
 @app.command("export")

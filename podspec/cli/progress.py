@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from podspec import render
-from podspec.reconcile.diff import Diff
-from podspec.reconcile.planner import Plan
-from podspec.run.executor import StepEvent, StepStatus
+from podspec.run.results import StepStatus
+
+if TYPE_CHECKING:
+    from podspec.reconcile.diff import Diff
+    from podspec.reconcile.planner import Plan
+    from podspec.run.results import StepEvent
 
 
 class TextListener:

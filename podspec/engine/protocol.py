@@ -11,10 +11,11 @@ PodmanUnavailable when it cannot be reached.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from podspec.observed import ObservedImage, ObservedState
-from podspec.reconcile.planner import Step
+if TYPE_CHECKING:
+    from podspec.observed import ObservedImage, ObservedState
+    from podspec.reconcile.planner import Step
 
 
 @runtime_checkable

@@ -12,32 +12,17 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from enum import Enum
 from typing import Callable, Protocol
 
 from podspec.errors import PodspecError, StepFailed
 from podspec.reconcile.planner import Plan, Step
+from podspec.run.results import StepEvent, StepStatus
+
+__all__ = ["StepEvent", "StepRunner", "StepStatus", "execute", "waves"]
 
 
 class StepRunner(Protocol):
     def run(self, step: Step) -> None: ...
-
-
-class StepStatus(str, Enum):
-    STARTED = "started"
-    DONE = "done"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class StepEvent:
-    index: int  # from 1, the step's place in the plan
-    total: int
-    step: Step
-    status: StepStatus
-    seconds: float = 0.0
-    error: str = ""
 
 
 def waves(plan: Plan) -> list[list[list[tuple[int, Step]]]]:

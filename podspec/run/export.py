@@ -9,18 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
-from enum import Enum
 
 from podspec.engine.inspect import read_pods
 from podspec.engine.protocol import Engine
 from podspec.errors import UsageError
-from podspec.export import inspected, manifest
+from podspec.export import ExportFormat, inspected, manifest
 from podspec.run.results import ExportResult
-
-
-class ExportFormat(str, Enum):
-    yaml = "yaml"
-    json = "json"
 
 
 @dataclass(frozen=True)

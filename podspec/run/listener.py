@@ -4,11 +4,12 @@ seen before a workflow ends: notes, the diff and plan before anything changes, a
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from podspec.reconcile.diff import Diff
-from podspec.reconcile.planner import Plan
-from podspec.run.executor import StepEvent
+if TYPE_CHECKING:
+    from podspec.reconcile.diff import Diff
+    from podspec.reconcile.planner import Plan
+    from podspec.run.results import StepEvent
 
 
 class Listener(Protocol):

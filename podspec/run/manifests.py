@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from podspec.model import DesiredState
-from podspec.policy import Policy
+if TYPE_CHECKING:
+    from podspec.model import DesiredState
+    from podspec.policy import Policy
 
 POLICY_ENV = "PODSPEC_POLICY"
 ALLOW_HOST_PATHS_ENV = "PODSPEC_ALLOW_HOST_PATHS"

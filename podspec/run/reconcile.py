@@ -13,21 +13,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from podspec.engine.protocol import Engine
-from podspec.errors import StepFailed
-from podspec.model import DesiredState
-from podspec.observed import ObservedState
 from podspec.reconcile import diff as differ
-from podspec.reconcile import planner
-from podspec.reconcile.diff import Diff
 from podspec.run import images
-from podspec.run.executor import execute
 from podspec.run.listener import Listener, Quiet
-from podspec.run.lock import project_lock
 from podspec.run.manifests import Manifests, load
 from podspec.run.results import ApplyResult, DiffResult, Failure, Outcome
-from podspec.run.wait import wait_ready
+
+if TYPE_CHECKING:
+    from podspec.engine.protocol import Engine
+    from podspec.model import DesiredState
+    from podspec.observed import ObservedState
+    from podspec.reconcile.diff import Diff
 
 
 @dataclass(frozen=True)
@@ -72,6 +70,12 @@ def _compute(desired: DesiredState, observed: ObservedState, request: DiffReques
 
 
 def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listener | None = None) -> ApplyResult:
+    from podspec.errors import StepFailed
+    from podspec.reconcile import planner
+    from podspec.run.executor import execute
+    from podspec.run.lock import project_lock
+    from podspec.run.wait import wait_ready
+
     listener = listener or Quiet()
     check_request(request)
     desired = load(request.manifests)

@@ -7,11 +7,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
-from podspec.model import DesiredState
-from podspec.reconcile.diff import Diff
-from podspec.reconcile.planner import Plan, Step
-from podspec.reconcile.status import PodReport
+if TYPE_CHECKING:  # types only: render and the CLI import this module at start-up
+    from podspec.model import DesiredState
+    from podspec.reconcile.diff import Diff
+    from podspec.reconcile.planner import Plan, Step
+    from podspec.reconcile.status import PodReport
+
+
+class StepStatus(str, Enum):
+    STARTED = "started"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    index: int  # from 1, the step's place in the plan
+    total: int
+    step: Step
+    status: StepStatus
+    seconds: float = 0.0
+    error: str = ""
 
 
 @dataclass(frozen=True)
