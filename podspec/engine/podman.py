@@ -10,7 +10,7 @@ local sockets), and parse.py for how the answers are read: this module only make
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from podspec.engine import parse
 from podspec.engine.connection import Endpoint, check_reachable, resolve
@@ -175,3 +175,9 @@ def connect(url: str | None = None, connection: str | None = None, env: Mapping[
     except BaseException:
         endpoint.close()
         raise
+
+
+if TYPE_CHECKING:  # mypy proves the real engine keeps the contract
+    from podspec.engine.protocol import Engine
+
+    _KEEPS_THE_CONTRACT: type[Engine] = PodmanEngine
