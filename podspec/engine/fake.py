@@ -266,7 +266,7 @@ class FakeEngine:
             old = self._image(reference)
             if old is not None:
                 old.names = tuple(n for n in old.names if n != qualified)
-            new_id = _digest("pulled", qualified, str(self.count("pull", reference)))
+            new_id = self._new_id("pulled", qualified)
             self.images_[new_id] = FakeImage(new_id, (qualified,), dict(old.config) if old else {"Env": ["PATH=/bin"]})
 
     def run(self, step: Step) -> None:
