@@ -244,7 +244,7 @@ class FakeEngine:
     def run_healthcheck(self, name: str) -> tuple[str, str]:
         self._record("run_healthcheck", name)
         with self._lock:
-            c = self.containers.get(name)
+            c = _by_name_or_id(self.containers, name)
             if c is None:
                 return "unknown", f"Podman refused to run the health check of {name}: no container with name or ID {name!r} found"
             if not c.body.get("healthconfig"):
@@ -403,13 +403,13 @@ class FakeEngine:
         return _digest(kind, name, str(next(self._ids)), str(self._instance))
 
     def _pod(self, name: str, what: str) -> FakePod:
-        pod = self.pods.get(name)
+        pod = _by_name_or_id(self.pods, name)
         if pod is None:
             raise _refused(what, f"no pod with name or ID {name} found: no such pod")
         return pod
 
     def _container(self, name: str, what: str) -> FakeContainer:
-        c = self.containers.get(name)
+        c = _by_name_or_id(self.containers, name)
         if c is None:
             raise _refused(what, f'no container with name or ID "{name}" found: no such container')
         return c
@@ -497,6 +497,14 @@ _HANDLERS = {
     StepKind.REMOVE_CONTAINER: FakeEngine._remove_container,
     StepKind.REMOVE_VOLUME: FakeEngine._remove_volume,
 }
+
+
+def _by_name_or_id(objects: Mapping[str, Any], key: str) -> Any:
+    """As Podman looks objects up: by name, else by ID, else by a prefix of one ID only."""
+    if key in objects:
+        return objects[key]
+    found = [o for o in objects.values() if o.id.startswith(key)] if key else []
+    return found[0] if len(found) == 1 else None
 
 
 def _refused(what: str, message: str) -> EngineError:

@@ -315,6 +315,10 @@ def test_inspect_and_pod_names(engine, tmp_path):
     assert [(m["Type"], m["Name"], m["Destination"]) for m in app["Mounts"]] == [("volume", VOLUME, "/data")]
     assert app["HostConfig"]["RestartPolicy"]["Name"] == "always"
     assert engine.inspect_container(INIT)["State"]["ExitCode"] == 0
+    # by ID and by a prefix of it, as export reads a pod's containers
+    assert engine.inspect_container(app["Id"])["Name"] == APP
+    assert engine.inspect_container(app["Id"][:12])["Name"] == APP
+    assert engine.inspect_pod(pod["Id"])["Name"] == POD
 
     image = engine.inspect_image("docker.io/library/busybox:latest")
     assert image["Id"] == state.image_id("docker.io/library/busybox:latest")
