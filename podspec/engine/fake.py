@@ -53,7 +53,8 @@ _instances = itertools.count(1)
 
 @dataclass(frozen=True)
 class Call:
-    """One call made to the engine: the method and its argument (a step's `describe()` for run)."""
+    """One call made to the engine: the method ("observe", "pull", ...; for `run`, the step kind's
+    stable identifier, "create_pod") and its argument (the name or reference; the step's target)."""
 
     method: str
     argument: str = ""
@@ -100,7 +101,7 @@ class FakeContainer:
 
 @dataclass
 class _Fault:
-    method: str  # a StepKind's value ("create pod") or a read's name ("observe", "pull", ...)
+    method: str  # a StepKind's value ("create_pod") or a read's name ("observe", "pull", ...)
     target: str  # "" for any
     message: str
     times: int  # how many calls fail; -1 for every one
@@ -396,7 +397,7 @@ class FakeEngine:
             for fault in self._faults:
                 if fault.method == method and fault.target in ("", argument) and fault.times != 0:
                     fault.times -= 1 if fault.times > 0 else 0
-                    what = f"{method} {argument}".strip()
+                    what = f"{method.replace('_', ' ')} {argument}".strip()
                     raise EngineError(f"Podman refused to {what}: {fault.message}", parse.hint(fault.message))
 
     def _new_id(self, kind: str, name: str) -> str:

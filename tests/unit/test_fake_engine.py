@@ -31,8 +31,8 @@ def test_every_call_is_recorded_in_order():
     assert engine.calls[0] == Call("observe")
     assert engine.calls[1:-1] == [Call(s.kind.value, s.target) for s in plan.steps]
     assert engine.count("observe") == 2
-    assert engine.count("create container") == 3
-    assert engine.count("create pod", POD) == 1
+    assert engine.count("create_container") == 3
+    assert engine.count("create_pod", POD) == 1
 
 
 def test_the_tutorial_runs_as_on_podman():
