@@ -8,6 +8,7 @@ reconcile.diff and the planner, as apply makes them. Nothing here is timed; no s
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -347,3 +348,29 @@ def test_a_health_check_of_a_container_without_one_is_unknown(engine, tmp_path):
     apply(engine, tmp_path)
     status, output = engine.run_healthcheck(APP)
     assert status == "unknown" and "healthcheck" in output
+
+
+def test_a_container_of_an_absent_image_is_refused(engine, tmp_path):
+    steps = plan(engine, tmp_path).steps
+    run(engine, steps[:2])  # the volume and the pod
+    create_app = next(s for s in steps if s.kind is StepKind.CREATE_CONTAINER and s.target == APP)
+    absent = replace(create_app, container=replace(create_app.container, image="localhost/contract-absent:1"))
+    with pytest.raises(EngineError) as caught:
+        engine.run(absent)
+    assert "localhost/contract-absent:1: image not known" in caught.value.message
+    assert engine.observe().container(APP) is None
+
+
+def test_a_container_creates_the_named_volume_it_mounts(engine, tmp_path):
+    steps = [s for s in plan(engine, tmp_path).steps if s.kind is not StepKind.CREATE_VOLUME]
+    run(engine, steps)
+    volume = engine.observe().volume(VOLUME)
+    assert volume is not None and not volume.managed  # made by Podman, without podspec's labels
+
+
+def test_the_infra_container_cannot_be_removed_alone(engine, tmp_path):
+    state = apply(engine, tmp_path)
+    infra = state.infra_of(state.pod(POD))
+    with pytest.raises(EngineError):
+        engine.run(step(StepKind.REMOVE_CONTAINER, infra.name))
+    assert engine.observe().container(infra.name) is not None
