@@ -391,6 +391,17 @@ class FakeEngine:
 
     # ----------------------------------------------------------------------------- plumbing
 
+    # Where the inspect shapes of Podman 4.3 and 5.4 differ (see tests/fixtures/podman/), the fake
+    # answers as the version it was given.
+    @property
+    def _v4(self) -> bool:
+        return self._version.startswith("4.")
+
+    @property
+    def _any_address(self) -> str:
+        """A pod's PortBindings name "every address" "" on 4.3, "0.0.0.0" on 5.4."""
+        return "" if self._v4 else "0.0.0.0"
+
     def _record(self, method: str, argument: str = "") -> None:
         with self._lock:
             self.calls.append(Call(method, argument))
@@ -443,7 +454,7 @@ class FakeEngine:
         bindings: dict[str, list[dict[str, str]]] = {}
         for p in body.get("portmappings", ()):
             bindings.setdefault(f"{p['container_port']}/{p['protocol']}", []).append(
-                {"HostIp": p.get("host_ip") or "", "HostPort": str(p["host_port"])})
+                {"HostIp": p.get("host_ip") or self._any_address, "HostPort": str(p["host_port"])})
         return {
             "Id": pod.id, "Name": pod.name, "State": status.value, "Hostname": body.get("hostname", ""),
             "Labels": dict(pod.labels), "CreateInfra": True, "InfraContainerID": self.containers[pod.infra].id,
@@ -457,7 +468,8 @@ class FakeEngine:
         body = c.body
         image = self.images_.get(c.image_id)
         image_env = list((image.config.get("Env") if image else None) or [])
-        env = [*image_env, "TERM=xterm", "container=podman", "HOME=/root", f"HOSTNAME={c.pod or c.id[:12]}",
+        term = ["TERM=xterm"] if self._v4 else []
+        env = [*image_env, *term, "container=podman", "HOME=/root", f"HOSTNAME={c.pod or c.id[:12]}",
                *(f"{k}={v}" for k, v in (body.get("env") or {}).items())]
         entrypoint, command = list(body.get("entrypoint") or []), list(body.get("command") or [])
         if not entrypoint and not command and image is not None:
@@ -476,7 +488,7 @@ class FakeEngine:
                       "Health": {"Status": (c.health or ("", ""))[0], "Log": None}},
             "Config": {
                 "Labels": dict(c.labels) or None, "Image": c.image, "Env": env, "Cmd": body.get("command"),
-                "Entrypoint": " ".join(entrypoint),  # 4.3 joins it into one string "WorkingDir": body.get("work_dir") or "/",
+                "Entrypoint": " ".join(entrypoint) if self._v4 else entrypoint,  # 4.x: one string "WorkingDir": body.get("work_dir") or "/",
                 "Annotations": dict(body.get("annotations") or {}), "StopTimeout": body.get("stop_timeout", 10),
                 "User": body.get("user", ""), "Healthcheck": body.get("healthconfig"),
             },

@@ -138,3 +138,12 @@ def test_the_fake_closes():
     with FakeEngine() as engine:
         pass
     assert engine.closed and engine.calls[-1] == Call("close")
+
+
+def test_the_fake_answers_in_the_shape_of_its_version():
+    for version, address in (("4.3.1", ""), ("5.4.2", "0.0.0.0")):
+        engine = FakeEngine(images=IMAGES, version=version)
+        execute(tutorial_plan(engine), engine)
+        bindings = engine.inspect_pod(POD)["InfraConfig"]["PortBindings"]
+        assert bindings == {"80/tcp": [{"HostIp": address, "HostPort": "8080"}]}
+        assert engine.version() == version
