@@ -67,8 +67,9 @@ def container(data: dict) -> ObservedContainer:
 
 
 def _state_text(state: Any) -> str | None:
-    """The list's `State`: a plain string ("running") on 4.x and 5.x; a few services nest it as
-    an object with a `Status`, as container inspect does. Both are read."""
+    """The list's `State`: a plain string ("running"), as Podman 4.3.1 and 5.4.2 answer (recorded
+    in tests/fixtures/podman/). The object shape of container inspect (`{"Status": ...}`), which
+    podman-py's domain objects expect here, is read too."""
     if isinstance(state, dict):
         return state.get("Status")
     return state if isinstance(state, str) else None
