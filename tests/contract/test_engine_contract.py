@@ -376,3 +376,16 @@ def test_the_infra_container_cannot_be_removed_alone(engine, tmp_path):
     with pytest.raises(EngineError):
         engine.run(step(StepKind.REMOVE_CONTAINER, infra.name))
     assert engine.observe().container(infra.name) is not None
+
+
+def test_starting_a_running_pod_starts_a_container_created_in_it(engine, tmp_path):
+    steps = plan(engine, tmp_path, init_type="always").steps
+    run(engine, steps)
+    create_app = next(s for s in steps if s.kind is StepKind.CREATE_CONTAINER and s.target == APP)
+    run(engine, [step(StepKind.REMOVE_CONTAINER, APP), create_app])
+    assert engine.observe().container(APP).state is ContainerState.CREATED
+    engine.run(step(StepKind.START_POD, POD))
+    state = engine.observe()
+    assert state.container(APP).state is ContainerState.RUNNING
+    assert state.container(INIT).state is ContainerState.EXITED
+    assert state.pod(POD).status is PodStatus.RUNNING
