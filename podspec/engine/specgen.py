@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from podspec.model import Container, Pod, Probe, ProbeHandler, RestartPolicy, VolumeKind, podman_capability
+from podspec.model import (
+    Container,
+    Pod,
+    Probe,
+    ProbeHandler,
+    Resources,
+    RestartPolicy,
+    SecurityContext,
+    VolumeKind,
+    podman_capability,
+)
 from podspec.reconcile.intent import Role, container_name, empty_dir_volume
 
 RESTART = {RestartPolicy.ALWAYS: "always", RestartPolicy.ON_FAILURE: "on-failure", RestartPolicy.NEVER: "no"}
@@ -78,6 +88,26 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
     }
     if pod.annotations:
         body["annotations"] = dict(pod.annotations)  # as `podman kube play` does: the pod's, on each container
+    body.update(_process(container))
+    if role is Role.INIT:
+        body["init_container_type"] = pod.init_container_type.value
+    else:
+        body["restart_policy"] = RESTART[pod.restart_policy]
+    body.update(_mounts(pod, container))
+    body.update(_security(pod, container.security))
+    body.update(_resources(container.resources))
+    if container.liveness_probe is not None and role is Role.CONTAINER:
+        body["healthconfig"] = _healthcheck(container.liveness_probe)
+    if container.stdin:
+        body["stdin"] = True
+    if container.tty:
+        body["terminal"] = True
+    return body
+
+
+def _process(container: Container) -> dict[str, Any]:
+    """What runs: entrypoint, command, working directory, environment."""
+    body: dict[str, Any] = {}
     if container.command:
         body["entrypoint"] = list(container.command)
     if container.args:
@@ -86,11 +116,11 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
         body["work_dir"] = container.working_dir
     if container.env:
         body["env"] = {e.name: e.value for e in container.env}
-    if role is Role.INIT:
-        body["init_container_type"] = pod.init_container_type.value
-    else:
-        body["restart_policy"] = RESTART[pod.restart_policy]
+    return body
 
+
+def _mounts(pod: Pod, container: Container) -> dict[str, Any]:
+    """Named volumes (claims, and the pod's own volume for an emptyDir) and bind mounts (hostPath)."""
     volumes = {v.name: v for v in pod.volumes}
     named, mounts = [], []
     for m in container.volume_mounts:
@@ -109,24 +139,46 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
         if m.sub_path:
             entry["SubPath"] = m.sub_path
         named.append(entry)
+    body: dict[str, Any] = {}
     if named:
         body["volumes"] = named
     if mounts:
         body["mounts"] = mounts
+    return body
 
-    s = container.security
+
+def _security(pod: Pod, s: SecurityContext) -> dict[str, Any]:
+    """The container's securityContext, with the pod-level fields Podman sets per container."""
+    body: dict[str, Any] = {}
     if s.privileged:
         body["privileged"] = True
     if s.capabilities_add:
         body["cap_add"] = [podman_capability(c) for c in s.capabilities_add]
     if s.capabilities_drop:
         body["cap_drop"] = [podman_capability(c) for c in s.capabilities_drop]
-    if s.app_armor_profile == "Unconfined":
-        body["apparmor_profile"] = "unconfined"
-    elif s.app_armor_profile and s.app_armor_profile.startswith("Localhost:"):
-        body["apparmor_profile"] = s.app_armor_profile.split(":", 1)[1]
+    body.update(_apparmor(s.app_armor_profile))
     if s.proc_mount == "Unmasked":
         body["unmask"] = ["ALL"]
+    body.update(_identity(pod, s))
+    if s.read_only_root_filesystem:
+        body["read_only_filesystem"] = True
+    if s.allow_privilege_escalation is False:
+        body["no_new_privileges"] = True
+    body.update(_seccomp(s.seccomp_profile))
+    return body
+
+
+def _apparmor(profile: str | None) -> dict[str, Any]:
+    if profile == "Unconfined":
+        return {"apparmor_profile": "unconfined"}
+    if profile and profile.startswith("Localhost:"):
+        return {"apparmor_profile": profile.split(":", 1)[1]}
+    return {}
+
+
+def _identity(pod: Pod, s: SecurityContext) -> dict[str, Any]:
+    """Sysctls, supplemental groups (fsGroup among them) and the user to run as."""
+    body: dict[str, Any] = {}
     if pod.sysctls:
         body["sysctl"] = dict(pod.sysctls)
     if pod.supplemental_groups or pod.fs_group is not None:
@@ -134,17 +186,19 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
         body["groups"] = [str(g) for g in groups]
     if s.run_as_user is not None:
         body["user"] = str(s.run_as_user) + (f":{s.run_as_group}" if s.run_as_group is not None else "")
-    if s.read_only_root_filesystem:
-        body["read_only_filesystem"] = True
-    if s.allow_privilege_escalation is False:
-        body["no_new_privileges"] = True
-    if s.seccomp_profile == "Unconfined":
-        body["seccomp_policy"] = "default"
-        body["seccomp_profile_path"] = "unconfined"
-    elif s.seccomp_profile and s.seccomp_profile.startswith("Localhost:"):
-        body["seccomp_profile_path"] = s.seccomp_profile.split(":", 1)[1]
+    return body
 
-    r = container.resources
+
+def _seccomp(profile: str | None) -> dict[str, Any]:
+    if profile == "Unconfined":
+        return {"seccomp_policy": "default", "seccomp_profile_path": "unconfined"}
+    if profile and profile.startswith("Localhost:"):
+        return {"seccomp_profile_path": profile.split(":", 1)[1]}
+    return {}
+
+
+def _resources(r: Resources) -> dict[str, Any]:
+    """Requests and limits as cgroup settings (CPU in CFS quota/period and shares)."""
     limits: dict[str, Any] = {}
     if r.memory_limit_bytes is not None:
         limits.setdefault("memory", {})["limit"] = r.memory_limit_bytes
@@ -154,13 +208,4 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
         limits.setdefault("cpu", {}).update({"quota": r.cpu_limit_millis * CPU_PERIOD // 1000, "period": CPU_PERIOD})
     if r.cpu_request_millis is not None:
         limits.setdefault("cpu", {})["shares"] = max(2, r.cpu_request_millis * 1024 // 1000)
-    if limits:
-        body["resource_limits"] = limits
-
-    if container.liveness_probe is not None and role is Role.CONTAINER:
-        body["healthconfig"] = _healthcheck(container.liveness_probe)
-    if container.stdin:
-        body["stdin"] = True
-    if container.tty:
-        body["terminal"] = True
-    return body
+    return {"resource_limits": limits} if limits else {}

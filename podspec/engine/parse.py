@@ -1,0 +1,220 @@
+"""Podman's JSON, read: pure functions from libpod's answers to podspec's data.
+
+Every shape of Podman's answers that podspec reads is read here, and nowhere else; podman.py only
+makes calls. The unit tests (tests/unit/test_engine_parse.py) run these functions over answers
+recorded from real services of each version (tests/fixtures/podman/<version>/, made by
+tools/record_api.py), so a shape that changes between versions shows up as a failing test, not as
+a wrong plan. Where versions differ the difference is named where it is handled.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from podspec.observed import (
+    ContainerState,
+    ObservedContainer,
+    ObservedImage,
+    ObservedState,
+    ObservedVolume,
+    pods_from_containers,
+)
+from podspec.reconcile.intent import port_text
+
+# ------------------------------------------------------------------------------------ answers
+
+
+def decode(status: int, content: bytes) -> Any:
+    """A successful answer's body: decoded JSON, else the text (a pull stream, kube YAML), else None."""
+    if status == 204 or not content:
+        return None
+    try:
+        return json.loads(content)
+    except ValueError:
+        return content.decode(errors="replace")
+
+
+def _list(answer: Any) -> list[dict]:
+    """A list answer's entries (Podman answers `null` for an empty list on some endpoints)."""
+    return [entry for entry in answer if isinstance(entry, dict)] if isinstance(answer, list) else []
+
+
+# ------------------------------------------------------------------------------ containers
+
+
+def containers(answer: Any) -> tuple[ObservedContainer, ...]:
+    """GET /containers/json?all=true, sorted by name."""
+    return tuple(sorted((container(c) for c in _list(answer)), key=lambda c: c.name))
+
+
+def container(data: dict) -> ObservedContainer:
+    """One entry of the container list."""
+    names = data.get("Names") or [data["Id"][:12]]
+    return ObservedContainer(
+        id=data["Id"],
+        name=names[0],
+        pod_id=data.get("Pod") or "",
+        pod_name=data.get("PodName") or "",
+        state=ContainerState.parse(_state_text(data.get("State"))),
+        image=data.get("Image") or "",
+        image_id=data.get("ImageID") or "",
+        is_infra=bool(data.get("IsInfra")),
+        exit_code=int(data.get("ExitCode") or 0),
+        labels=dict(data.get("Labels") or {}),
+        ports=ports(data) if data.get("IsInfra") else (),
+    )
+
+
+def _state_text(state: Any) -> str | None:
+    """The list's `State`: a plain string ("running"), as Podman 4.3.1 and 5.4.2 answer (recorded
+    in tests/fixtures/podman/). The object shape of container inspect (`{"Status": ...}`), which
+    podman-py's domain objects expect here, is read too."""
+    if isinstance(state, dict):
+        return state.get("Status")
+    return state if isinstance(state, str) else None
+
+
+def ports(data: dict) -> tuple[str, ...]:
+    """A list entry's published ports, as intent.port_text writes them, ranges unrolled.
+
+    libpod writes `host_port`/`container_port`; the Docker-compatible shape (`hostPort`,
+    `containerPort`) is read too. Unpublished ports (no host port) are left out.
+    """
+    found = set()
+    for p in data.get("Ports") or []:
+        host_port = p.get("host_port") or p.get("hostPort")
+        container_port = p.get("container_port") or p.get("containerPort")
+        span = int(p.get("range") or 1)
+        if not host_port or not container_port:
+            continue
+        for offset in range(span):
+            found.add(port_text(p.get("host_ip") or "", host_port + offset, container_port + offset, p.get("protocol") or "tcp"))
+    return tuple(sorted(found))
+
+
+# -------------------------------------------------------------------------- volumes, images
+
+
+def volumes(answer: Any) -> tuple[ObservedVolume, ...]:
+    """GET /volumes/json, sorted by name."""
+    return tuple(sorted((ObservedVolume(v["Name"], dict(v.get("Labels") or {})) for v in _list(answer)),
+                        key=lambda v: v.name))
+
+
+def images(answer: Any) -> tuple[ObservedImage, ...]:
+    """GET /images/json: each image's ID and every name it goes by (Names and RepoTags)."""
+    return tuple(
+        ObservedImage(i["Id"], tuple(sorted(set(i.get("Names") or []) | set(i.get("RepoTags") or []))))
+        for i in _list(answer)
+    )
+
+
+def state(container_list: Any, volume_list: Any, image_list: Any) -> ObservedState:
+    """The host from the three list answers; pods are read off their infra containers."""
+    found = containers(container_list)
+    return ObservedState(
+        pods=pods_from_containers(found), containers=found, volumes=volumes(volume_list), images=images(image_list),
+    )
+
+
+def pod_names(answer: Any) -> tuple[str, ...]:
+    """GET /pods/json: every pod's name, sorted."""
+    return tuple(sorted(p["Name"] for p in _list(answer)))
+
+
+def version(answer: Any) -> str:
+    """GET /version: the service's Podman version ("4.3.1"); "?" when it does not say."""
+    data = answer if isinstance(answer, dict) else {}
+    return str(data.get("Version") or "?")
+
+
+def healthcheck(answer: Any) -> tuple[str, list[dict]]:
+    """GET /containers/{name}/healthcheck: (status, log entries)."""
+    data = answer if isinstance(answer, dict) else {}
+    return str(data.get("Status", "unknown")), [e for e in data.get("Log") or [] if isinstance(e, dict)]
+
+
+def health_log(inspect: Any) -> list[dict]:
+    """The health log in a container's inspect (State.Health.Log)."""
+    data = inspect if isinstance(inspect, dict) else {}
+    return [e for e in ((data.get("State") or {}).get("Health") or {}).get("Log") or [] if isinstance(e, dict)]
+
+
+def last_output(log: list[dict], limit: int = 200) -> str:
+    """The last health check's output, stripped, its last `limit` characters."""
+    return str(log[-1].get("Output", "")).strip()[-limit:] if log else ""
+
+
+# ---------------------------------------------------------------------------------- pulls
+
+
+def json_stream(answer: Any) -> list[dict]:
+    """The objects of a concatenated JSON stream (POST /images/pull), or of one decoded object."""
+    if isinstance(answer, dict):
+        return [answer]
+    if isinstance(answer, bytes):
+        answer = answer.decode(errors="replace")
+    if not isinstance(answer, str):
+        return []
+    decoder, objects, index = json.JSONDecoder(), [], 0
+    text = answer.strip()
+    while index < len(text):
+        try:
+            obj, end = decoder.raw_decode(text, index)
+        except ValueError:
+            break
+        if isinstance(obj, dict):
+            objects.append(obj)
+        index = end
+        while index < len(text) and text[index].isspace():
+            index += 1
+    return objects
+
+
+def pull_error(answer: Any) -> str | None:
+    """The first error a pull stream reports (the endpoint answers 200 and fails inside the
+    stream), or None when the pull succeeded."""
+    for report in json_stream(answer):
+        if report.get("error"):
+            return str(report["error"]).strip()
+    return None
+
+
+# --------------------------------------------------------------------------------- errors
+
+
+def error_message(status: int, content: bytes) -> str:
+    """Podman's error text: `message` (or `cause`), then the `Errs` of a pod operation."""
+    text = content.decode(errors="replace").strip()
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return text or f"HTTP {status}"
+    if not isinstance(data, dict):
+        return str(data)
+    parts = [str(data.get("message") or data.get("cause") or "").strip()]
+    parts += [str(e).strip() for e in _errs(data.get("Errs")) if str(e).strip()]
+    return ": ".join(p for p in parts if p) or text or f"HTTP {status}"
+
+
+def _errs(errs: Any) -> Iterable[Any]:
+    return errs if isinstance(errs, list) else ()
+
+
+# (words that must all appear in Podman's message, hint)
+HINTS = (
+    (("address already in use",), "another process or pod holds that host port: free it, or change hostPort"),
+    (("cannot listen on the",), "another process or pod holds that host port: free it, or change hostPort"),
+    (("cannot add", "running pod"), "podspec replaces the pod for such changes; run the command again"),
+    (("volume", "being used"), "the volume is still mounted by a container; it was not removed"),
+    (("in use",), "another object holds the name; see `podspec diff`"),
+    (("already exists",), "another object holds the name; see `podspec diff`"),
+    (("image not known",), "make the image available locally (podman load / podman build) or fix its name"),
+)
+
+
+def hint(message: str) -> str:
+    """How to fix what Podman's message says, for the errors podspec knows; a pointer otherwise."""
+    text = message.lower()
+    return next((h for words, h in HINTS if all(w in text for w in words)), "see Podman's message above")

@@ -1,0 +1,391 @@
+"""The engine contract: the same cases against the FakeEngine (always) and a real Podman (`podman`).
+
+What podspec relies on an engine for, proved on both, so that workflow and CLI tests on the fake
+say something about the real thing. Steps are real plan steps: a small manifest through the loader,
+reconcile.diff and the planner, as apply makes them. Nothing here is timed; no step is faked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import yaml
+
+from podspec import labels as L
+from podspec.engine.fake import FakeEngine
+from podspec.engine.protocol import Engine
+from podspec.errors import EngineError
+from podspec.loader import load
+from podspec.observed import ContainerState, ObservedState, PodStatus
+from podspec.reconcile import diff as differ
+from podspec.reconcile import planner
+from podspec.reconcile.planner import Plan, Step, StepKind
+
+PROJECT = "contract"
+POD = "contract-web"
+APP = f"{POD}-app"
+INIT = f"{POD}-init"
+VOLUME = "contract-data"
+STAND_INS = ("docker.io/library/httpd:2.4", "docker.io/library/alpine:latest", "docker.io/library/busybox:latest")
+
+
+def manifest(init_type: str = "once", pod: str = POD, port: int = 18480) -> str:
+    return f"""\
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {VOLUME}
+  labels: {{tier: data}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {pod}
+  labels: {{app: web}}
+  annotations:
+    io.podman.annotations.init.container.type: {init_type}
+spec:
+  terminationGracePeriodSeconds: 1
+  restartPolicy: Always
+  initContainers:
+    - name: init
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sh", "-c", "echo ready > /data/ready"]
+      volumeMounts: [{{name: data, mountPath: /data}}]
+  containers:
+    - name: app
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "100000"]
+      ports: [{{containerPort: 80, hostPort: {port}}}]
+      volumeMounts: [{{name: data, mountPath: /data}}]
+  volumes:
+    - name: data
+      persistentVolumeClaim: {{claimName: {VOLUME}}}
+"""
+
+
+@pytest.fixture(params=["fake", pytest.param("podman", marks=pytest.mark.podman)])
+def engine(request) -> Iterator[Engine]:
+    if request.param == "fake":
+        with FakeEngine(images=STAND_INS) as fake:
+            yield fake
+        return
+    from podspec.engine.podman import connect
+
+    box = request.getfixturevalue("podman")  # the private Podman, purged after the test
+    real = connect(url=box.url, env={})
+    try:
+        yield real
+    finally:
+        real.close()
+
+
+def plan(engine: Engine, tmp_path: Path, **kwargs) -> Plan:
+    path = tmp_path / "contract.yaml"
+    path.write_text(manifest(**kwargs))
+    desired = load([str(path)])
+    return planner.build(differ.compute(desired, engine.observe(), PROJECT))
+
+
+def run(engine: Engine, steps) -> None:
+    for step in steps:
+        engine.run(step)
+
+
+def apply(engine: Engine, tmp_path: Path, **kwargs) -> ObservedState:
+    run(engine, plan(engine, tmp_path, **kwargs).steps)
+    return engine.observe()
+
+
+def step(kind: StepKind, target: str) -> Step:
+    return Step(kind, target, "contract test", timeout=1)
+
+
+# ---------------------------------------------------------------------------------- reading
+
+
+def test_observe_an_empty_host(engine):
+    state = engine.observe()
+    assert state.pods == () and state.containers == () and state.volumes == ()
+    names = {n for i in state.images for n in i.names}
+    assert set(STAND_INS) <= names
+    assert state.images == engine.images()
+    assert engine.pod_names() == ()
+
+
+def test_version_looks_like_a_version(engine):
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", engine.version())
+
+
+def test_url_and_lock_key_name_the_host(engine):
+    assert engine.url and engine.lock_key
+    assert isinstance(engine, Engine)
+
+
+# -------------------------------------------------------------------------------- creating
+
+
+def test_created_objects_are_observed_with_their_labels_and_states(engine, tmp_path):
+    steps = plan(engine, tmp_path).steps
+    assert [s.kind for s in steps] == [StepKind.CREATE_VOLUME, StepKind.CREATE_POD, StepKind.CREATE_CONTAINER,
+                                       StepKind.CREATE_CONTAINER, StepKind.START_POD]
+    run(engine, steps[:-1])  # everything but the start
+    state = engine.observe()
+
+    volume = state.volume(VOLUME)
+    assert volume is not None and volume.managed and volume.labels["tier"] == "data"
+    assert L.project_of(volume.labels) == PROJECT
+
+    pod = state.pod(POD)
+    assert pod is not None and pod.managed and pod.project == PROJECT
+    assert pod.status is PodStatus.CREATED
+    infra = state.infra_of(pod)
+    assert infra is not None and infra.is_infra and infra.id == pod.infra_id
+    assert infra.ports == ("18480->80/TCP",)
+    assert infra.state is ContainerState.CREATED
+
+    members = {c.name: c for c in state.containers_of(pod)}
+    assert sorted(members) == [APP, INIT]
+    assert {c.state for c in members.values()} == {ContainerState.CREATED}
+    assert members[APP].labels[L.ROLE] == "container" and members[INIT].labels[L.ROLE] == "init"
+    assert members[APP].labels[L.POD] == POD and L.project_of(members[APP].labels) == PROJECT
+    assert members[APP].image == "docker.io/library/busybox:latest"
+    assert members[APP].image_id == state.image_id("docker.io/library/busybox:latest")
+    assert members[APP].pod_id == pod.id
+
+
+def test_starting_the_pod_runs_its_containers_and_a_once_init_container_is_gone(engine, tmp_path):
+    state = apply(engine, tmp_path, init_type="once")
+    pod = state.pod(POD)
+    assert pod is not None and pod.status is PodStatus.RUNNING
+    assert [c.name for c in state.containers_of(pod)] == [APP]
+    assert state.container(APP).state is ContainerState.RUNNING
+    assert state.infra_of(pod).state is ContainerState.RUNNING
+    assert state.container(INIT) is None
+
+
+def test_an_always_init_container_stays_after_it_ran(engine, tmp_path):
+    state = apply(engine, tmp_path, init_type="always")
+    init = state.container(INIT)
+    assert init is not None and init.state is ContainerState.EXITED and init.exit_code == 0
+    assert state.container(APP).state is ContainerState.RUNNING
+    assert state.pod(POD).status is PodStatus.RUNNING  # init containers do not count
+
+    run(engine, [step(StepKind.STOP_POD, POD), step(StepKind.START_POD, POD)])
+    again = engine.observe()
+    assert again.container(INIT) is not None and again.container(INIT).state is ContainerState.EXITED
+    assert again.container(APP).state is ContainerState.RUNNING
+
+
+def test_applying_again_plans_nothing(engine, tmp_path):
+    apply(engine, tmp_path)
+    assert plan(engine, tmp_path).empty
+
+
+def test_a_container_started_alone_runs(engine, tmp_path):
+    run(engine, plan(engine, tmp_path).steps[:-1])
+    engine.run(step(StepKind.START_CONTAINER, APP))
+    state = engine.observe()
+    assert state.container(APP).state is ContainerState.RUNNING
+
+
+# -------------------------------------------------------------------------------- removing
+
+
+def test_remove_a_container(engine, tmp_path):
+    apply(engine, tmp_path)
+    engine.run(step(StepKind.REMOVE_CONTAINER, APP))
+    state = engine.observe()
+    assert state.container(APP) is None
+    assert state.pod(POD) is not None and state.infra_of(state.pod(POD)) is not None
+
+
+def test_stop_and_remove_the_pod_keeps_the_volume(engine, tmp_path):
+    apply(engine, tmp_path)
+    engine.run(step(StepKind.STOP_POD, POD))
+    stopped = engine.observe()
+    assert stopped.container(APP).state in (ContainerState.EXITED, ContainerState.STOPPED)
+    assert stopped.pod(POD).status is PodStatus.EXITED
+    engine.run(step(StepKind.REMOVE_POD, POD))
+    state = engine.observe()
+    assert state.pods == () and state.containers == ()
+    assert [v.name for v in state.volumes] == [VOLUME]
+    assert engine.pod_names() == ()
+
+
+def test_removing_a_volume_in_use_fails_and_keeps_it(engine, tmp_path):
+    apply(engine, tmp_path)
+    with pytest.raises(EngineError) as caught:
+        engine.run(step(StepKind.REMOVE_VOLUME, VOLUME))
+    assert "being used" in caught.value.message
+    assert caught.value.hint == "the volume is still mounted by a container; it was not removed"
+    assert engine.observe().volume(VOLUME) is not None
+
+
+def test_a_free_volume_can_be_removed(engine, tmp_path):
+    apply(engine, tmp_path)
+    run(engine, [step(StepKind.STOP_POD, POD), step(StepKind.REMOVE_POD, POD), step(StepKind.REMOVE_VOLUME, VOLUME)])
+    assert engine.observe().volumes == ()
+
+
+# ---------------------------------------------------------------------------------- refusals
+
+
+def test_creating_a_pod_whose_name_exists_fails(engine, tmp_path):
+    steps = plan(engine, tmp_path).steps
+    create_pod = next(s for s in steps if s.kind is StepKind.CREATE_POD)
+    run(engine, steps)
+    with pytest.raises(EngineError) as caught:
+        engine.run(create_pod)
+    assert f'"{POD}" is in use' in caught.value.message
+    assert caught.value.message.startswith(f"Podman refused to create pod {POD}: ")
+    assert caught.value.hint == "another object holds the name; see `podspec diff`"
+    assert len(engine.observe().pods) == 1
+
+
+def test_creating_a_volume_whose_name_exists_fails(engine, tmp_path):
+    steps = plan(engine, tmp_path).steps
+    run(engine, steps[:1])
+    with pytest.raises(EngineError) as caught:
+        engine.run(steps[0])
+    assert "already exists" in caught.value.message
+
+
+def test_creating_a_container_whose_name_exists_fails(engine, tmp_path):
+    steps = plan(engine, tmp_path).steps
+    run(engine, steps)
+    create_app = next(s for s in steps if s.kind is StepKind.CREATE_CONTAINER and s.target == APP)
+    with pytest.raises(EngineError) as caught:
+        engine.run(create_app)
+    assert f'"{APP}" is already in use' in caught.value.message
+
+
+def test_an_init_container_cannot_join_a_running_pod(engine, tmp_path):
+    steps = plan(engine, tmp_path).steps
+    run(engine, steps)
+    create_init = next(s for s in steps if s.kind is StepKind.CREATE_CONTAINER and s.target == INIT)
+    with pytest.raises(EngineError) as caught:
+        engine.run(create_init)
+    assert "cannot add init-ctr to a running pod" in caught.value.message
+
+
+def test_steps_on_objects_that_are_not_there_fail(engine):
+    for kind, target in ((StepKind.START_POD, "nosuch"), (StepKind.REMOVE_CONTAINER, "nosuch"),
+                         (StepKind.REMOVE_VOLUME, "nosuch"), (StepKind.STOP_POD, "nosuch")):
+        with pytest.raises(EngineError):
+            engine.run(step(kind, target))
+
+
+def test_pulling_an_absent_unpullable_image_fails(engine):
+    with pytest.raises(EngineError) as caught:
+        engine.pull("docker.io/library/nosuch:1")
+    assert caught.value.message.startswith("cannot pull docker.io/library/nosuch:1: ")
+    assert caught.value.hint == "check the image name and the registry"
+    assert engine.observe().image_id("docker.io/library/nosuch:1") is None
+
+
+# -------------------------------------------------------------------------------- inspecting
+
+
+def test_inspect_and_pod_names(engine, tmp_path):
+    state = apply(engine, tmp_path, init_type="always")
+    assert engine.pod_names() == (POD,)
+
+    pod = engine.inspect_pod(POD)
+    assert pod["Name"] == POD and pod["Id"] == state.pod(POD).id
+    assert pod["Labels"][L.PROJECT] == PROJECT and pod["Labels"]["app"] == "web"
+    assert pod["InfraContainerID"] == state.pod(POD).infra_id
+    assert {c["Name"] for c in pod["Containers"]} >= {APP, INIT}
+    assert {c["Id"] for c in pod["Containers"]} == {c.id for c in state.containers}
+    ((binding,),) = pod["InfraConfig"]["PortBindings"].values()
+    assert list(pod["InfraConfig"]["PortBindings"]) == ["80/tcp"]
+    assert binding["HostPort"] == "18480" and binding["HostIp"] in ("", "0.0.0.0")  # 4.3: "", 5.4: "0.0.0.0"
+
+    app = engine.inspect_container(APP)
+    assert app["Name"] == APP and app["Id"] == state.container(APP).id
+    assert app["State"]["Status"] == "running" and app["State"]["Running"] is True
+    assert app["Config"]["Labels"][L.ROLE] == "container"
+    assert (app["Path"], app["Args"]) == ("sleep", ["100000"])
+    assert {"PATH=/bin", "container=podman", f"HOSTNAME={POD}"} <= set(app["Config"]["Env"])
+    assert app["ImageName"] == "docker.io/library/busybox:latest"
+    assert app["Image"] == state.container(APP).image_id
+    assert [(m["Type"], m["Name"], m["Destination"]) for m in app["Mounts"]] == [("volume", VOLUME, "/data")]
+    assert app["HostConfig"]["RestartPolicy"]["Name"] == "always"
+    assert engine.inspect_container(INIT)["State"]["ExitCode"] == 0
+    # by ID and by a prefix of it, as export reads a pod's containers
+    assert engine.inspect_container(app["Id"])["Name"] == APP
+    assert engine.inspect_container(app["Id"][:12])["Name"] == APP
+    assert engine.inspect_pod(pod["Id"])["Name"] == POD
+
+    image = engine.inspect_image("docker.io/library/busybox:latest")
+    assert image["Id"] == state.image_id("docker.io/library/busybox:latest")
+    assert "docker.io/library/busybox:latest" in image["RepoTags"]
+    assert "PATH=/bin" in image["Config"]["Env"]
+
+    volume = engine.inspect_volume(VOLUME)
+    assert volume["Name"] == VOLUME and volume["Labels"]["tier"] == "data"
+
+
+def test_generate_kube_names_the_init_containers(engine, tmp_path):
+    apply(engine, tmp_path, init_type="always")
+    documents = [d for d in yaml.safe_load_all(engine.generate_kube(POD)) if isinstance(d, dict)]
+    spec = next(d for d in documents if d.get("kind") == "Pod")["spec"]
+    assert [c["name"] for c in spec["initContainers"]] == [INIT]
+    assert [c["name"] for c in spec["containers"]] == [APP]
+
+
+@pytest.mark.parametrize("method", ["inspect_pod", "inspect_container", "inspect_volume", "inspect_image"])
+def test_inspecting_what_is_not_there_fails(engine, method):
+    with pytest.raises(EngineError):
+        getattr(engine, method)("localhost/nosuch:1" if method == "inspect_image" else "nosuch")
+
+
+def test_a_health_check_of_a_container_without_one_is_unknown(engine, tmp_path):
+    apply(engine, tmp_path)
+    status, output = engine.run_healthcheck(APP)
+    assert status == "unknown" and "healthcheck" in output
+
+
+def test_a_container_of_an_absent_image_is_refused(engine, tmp_path):
+    steps = plan(engine, tmp_path).steps
+    run(engine, steps[:2])  # the volume and the pod
+    create_app = next(s for s in steps if s.kind is StepKind.CREATE_CONTAINER and s.target == APP)
+    absent = replace(create_app, container=replace(create_app.container, image="localhost/contract-absent:1"))
+    with pytest.raises(EngineError) as caught:
+        engine.run(absent)
+    assert "localhost/contract-absent:1: image not known" in caught.value.message
+    assert engine.observe().container(APP) is None
+
+
+def test_a_container_creates_the_named_volume_it_mounts(engine, tmp_path):
+    steps = [s for s in plan(engine, tmp_path).steps if s.kind is not StepKind.CREATE_VOLUME]
+    run(engine, steps)
+    volume = engine.observe().volume(VOLUME)
+    assert volume is not None and not volume.managed  # made by Podman, without podspec's labels
+
+
+def test_the_infra_container_cannot_be_removed_alone(engine, tmp_path):
+    state = apply(engine, tmp_path)
+    infra = state.infra_of(state.pod(POD))
+    with pytest.raises(EngineError):
+        engine.run(step(StepKind.REMOVE_CONTAINER, infra.name))
+    assert engine.observe().container(infra.name) is not None
+
+
+def test_starting_a_running_pod_starts_a_container_created_in_it(engine, tmp_path):
+    steps = plan(engine, tmp_path, init_type="always").steps
+    run(engine, steps)
+    create_app = next(s for s in steps if s.kind is StepKind.CREATE_CONTAINER and s.target == APP)
+    run(engine, [step(StepKind.REMOVE_CONTAINER, APP), create_app])
+    assert engine.observe().container(APP).state is ContainerState.CREATED
+    engine.run(step(StepKind.START_POD, POD))
+    state = engine.observe()
+    assert state.container(APP).state is ContainerState.RUNNING
+    assert state.container(INIT).state is ContainerState.EXITED
+    assert state.pod(POD).status is PodStatus.RUNNING

@@ -1,0 +1,98 @@
+"""PodmanEngine without a Podman: its calls answered by the recorded answers of each version.
+
+Proves the calls podman.py makes (which endpoint, how many) and that it hands every answer to
+parse.py and every error to the one error tree, on each version recorded in tests/fixtures/podman/.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import pytest
+
+from podspec.engine.connection import Endpoint
+from podspec.engine.podman import PodmanEngine
+from podspec.engine.transport import Reply
+from podspec.errors import EngineError
+from podspec.reconcile.planner import Step, StepKind
+from tests.unit.test_engine_parse import FIXTURES, VERSIONS
+
+
+class Replay:
+    """A transport that answers each call with the recorded answer to the same request (the host
+    after the recorder started its pod: the list made before that is left out)."""
+
+    def __init__(self, version: str, leave_out: tuple[str, ...] = ("containers-created",)) -> None:
+        self.dir = FIXTURES / version
+        index = json.loads((self.dir / "index.json").read_text())["answers"]
+        self.answers: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+        for name, request in index.items():
+            if name in leave_out:
+                continue
+            self.answers.setdefault((request["method"], request["path"]), []).append((name, request))
+        self.calls: list[tuple[str, str]] = []
+
+    def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
+                body: Any = None, timeout: float | None = None) -> Reply:
+        self.calls.append((method.upper(), path))
+        candidates = self.answers.get((method.upper(), path), [])
+        for name, request in candidates:
+            if all(str((params or {}).get(k)) == str(v) for k, v in request["params"].items()):
+                return Reply(request["status"], (self.dir / f"{name}.json").read_bytes())
+        raise AssertionError(f"no recorded answer to {method} {path} {params}")
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture(params=VERSIONS)
+def engine(request) -> PodmanEngine:
+    engine = PodmanEngine(Endpoint(url="unix:///nonexistent/podman.sock", how="a test"))
+    engine.transport = Replay(request.param)
+    return engine
+
+
+def replay(engine: PodmanEngine) -> Replay:
+    assert isinstance(engine.transport, Replay)
+    return engine.transport
+
+
+def test_observe_is_three_list_calls(engine):
+    state = engine.observe()
+    assert replay(engine).calls == [("GET", "/containers/json"), ("GET", "/volumes/json"), ("GET", "/images/json")]
+    assert [p.name for p in state.pods] == ["rec-bad", "rec-web"]
+    assert state.container("rec-web-done").exit_code == 3
+    assert [v.name for v in state.volumes] == ["rec-data"]
+
+
+def test_reads(engine):
+    assert engine.pod_names() == ("rec-bad", "rec-web")
+    assert engine.version() == json.loads((replay(engine).dir / "index.json").read_text())["version"]
+    assert engine.inspect_pod("rec-web")["Name"] == "rec-web"
+    assert engine.inspect_volume("rec-data")["Labels"]["tier"] == "data"
+    assert "initContainers" in engine.generate_kube("rec-web")
+
+
+def test_a_refusal_is_an_engine_error_with_podmans_words_and_a_hint(engine):
+    with pytest.raises(EngineError) as caught:
+        engine.inspect_container("rec-nosuch")
+    assert caught.value.message == (
+        'Podman refused to inspect container rec-nosuch: no container with name or ID "rec-nosuch" found: no such container'
+    )
+    with pytest.raises(EngineError) as caught:
+        engine.run(Step(StepKind.REMOVE_VOLUME, "rec-data", "test"))
+    assert caught.value.message.startswith("Podman refused to remove volume rec-data: volume rec-data is being used")
+    assert caught.value.hint == "the volume is still mounted by a container; it was not removed"
+
+
+def test_a_failed_pull_is_an_engine_error(engine):
+    with pytest.raises(EngineError) as caught:
+        engine.pull("docker.io/library/nosuch:1")
+    assert caught.value.message.startswith("cannot pull docker.io/library/nosuch:1: initializing source docker://nosuch:1")
+    assert caught.value.hint == "check the image name and the registry"
+
+
+def test_fixture_paths_are_this_repository():
+    assert FIXTURES == Path(__file__).resolve().parents[1] / "fixtures" / "podman"
