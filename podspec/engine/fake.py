@@ -488,7 +488,8 @@ class FakeEngine:
                       "Health": {"Status": (c.health or ("", ""))[0], "Log": None}},
             "Config": {
                 "Labels": dict(c.labels) or None, "Image": c.image, "Env": env, "Cmd": body.get("command"),
-                "Entrypoint": " ".join(entrypoint) if self._v4 else entrypoint,  # 4.x: one string "WorkingDir": body.get("work_dir") or "/",
+                "Entrypoint": " ".join(entrypoint) if self._v4 else entrypoint,  # 4.x: one string
+                "WorkingDir": body.get("work_dir") or "/", "Hostname": c.pod or c.id[:12],
                 "Annotations": dict(body.get("annotations") or {}), "StopTimeout": body.get("stop_timeout", 10),
                 "User": body.get("user", ""), "Healthcheck": body.get("healthconfig"),
             },

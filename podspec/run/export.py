@@ -1,7 +1,7 @@
 """`export`: clean manifests (Pods and their PersistentVolumeClaims) from pods on the host.
 
 Works for pods podspec made and for pods made by hand with the podman CLI. The reading is
-engine/inspect.py's, the translation export/'s; this module only strings them together.
+export/reading.py's (through any engine), the translation export/inspected.py's; this module only strings them together.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 
-from podspec.engine.inspect import read_pods
 from podspec.engine.protocol import Engine
 from podspec.errors import UsageError
 from podspec.export import ExportFormat, inspected, manifest
+from podspec.export.reading import read_pods
 from podspec.run.results import ExportResult
 
 

@@ -1,0 +1,96 @@
+"""The CLI against the FakeEngine: flags reach the workflow, results become the documented output and
+exit codes (0 none, 2 changes pending, 1 error), and nothing but typer's own test runner is used."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from podspec.cli import app
+from podspec.engine.fake import FakeEngine
+from podspec.reconcile.planner import StepKind
+
+IMAGES = ("docker.io/library/httpd:2.4", "docker.io/library/alpine:latest", "docker.io/library/busybox:latest")
+POD = "dynamic-webserver"
+TUTORIAL = "manifests/webserver.yaml"
+runner = CliRunner()
+
+
+@pytest.fixture
+def engine(monkeypatch) -> FakeEngine:
+    fake = FakeEngine(images=IMAGES, pullable=IMAGES)
+    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection: (lambda: fake))
+    monkeypatch.delenv("PODSPEC_PROJECT", raising=False)
+    return fake
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_diff_then_apply_then_diff_exit_codes(engine):
+    assert invoke("diff", TUTORIAL, "-p", "demo").exit_code == 2
+    dry = invoke("apply", "--dry-run", TUTORIAL, "-p", "demo")
+    assert dry.exit_code == 2 and "Plan: 6 steps" in dry.stdout
+    applied = invoke("apply", TUTORIAL, "-p", "demo")
+    assert applied.exit_code == 0, applied.stderr
+    assert "Applied: 2 to create" in applied.stdout
+    assert f"[6/6] start pod {POD}: done" in applied.stdout
+    again = invoke("apply", TUTORIAL, "-p", "demo")
+    assert again.exit_code == 0 and again.stdout.rstrip().endswith("Nothing to do.")
+    assert invoke("diff", TUTORIAL, "-p", "demo").exit_code == 0
+
+
+def test_apply_json_shape(engine):
+    result = invoke("apply", TUTORIAL, "-p", "demo", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert sorted(data) == ["diff", "plan", "project", "result", "version"]
+    assert data["result"] == {"status": "applied", "steps_done": 6}
+    assert data["plan"][0] == {"action": "create_volume", "resource": "volume:webserver-data",
+                               "target": "webserver-data", "lane": None, "cause": "not on the host"}
+
+
+def test_a_failed_step_exits_1_saying_what_was_and_was_not_done(engine):
+    engine.fail(StepKind.START_POD, POD, "cannot listen on the TCP port: address already in use")
+    result = invoke("apply", TUTORIAL, "-p", "demo")
+    assert result.exit_code == 1
+    assert "error: step 6/6 failed: start pod dynamic-webserver" in result.stderr
+    assert "done: 5 step(s); not done: none" in result.stderr
+    assert "another process or pod holds that host port" in result.stderr
+    data = json.loads(invoke("apply", TUTORIAL, "-p", "demo", "-o", "json").stdout)
+    assert data["result"]["status"] == "applied"  # the next run converges: only the start was left
+
+
+def test_status_and_delete(engine):
+    invoke("apply", TUTORIAL, "-p", "demo")
+    data = json.loads(invoke("status", "-o", "json").stdout)
+    assert [(p["name"], p["project"], p["drift"]) for p in data["pods"]] == [(POD, "demo", [])]
+    deleted = invoke("delete", TUTORIAL, "-p", "demo")
+    assert deleted.exit_code == 0
+    assert "Volumes kept: webserver-data (pass --volumes to remove them)." in deleted.stdout
+    assert invoke("status").stdout.strip() == "No pods managed by podspec."
+
+
+def test_export_writes_the_file_it_is_given(engine, tmp_path):
+    invoke("apply", TUTORIAL, "-p", "demo")
+    target = tmp_path / "out.yaml"
+    result = invoke("export", POD, "-o", str(target))
+    assert result.exit_code == 0, result.stderr
+    assert f"wrote {target}: 1 pod(s), 1 volume claim(s)" in result.stderr
+    assert "kind: Pod" in target.read_text()
+
+
+def test_export_o_json_is_a_clear_usage_error(engine):
+    result = invoke("export", POD, "-o", "json")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: -o names the file to write; for JSON output pass --format json")
+    assert engine.calls == []
+
+
+def test_errors_in_json_mode_are_json(engine):
+    result = invoke("apply", TUTORIAL, "-p", "demo", "--prune-volumes", "-o", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["error"]["type"] == "UsageError"
