@@ -15,7 +15,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Mapping
 
-from podspec.errors import Origin
+from podspec.errors import Origin, Problem
 
 INIT_TYPE_ANNOTATION = "io.podman.annotations.init.container.type"
 
@@ -92,6 +92,7 @@ class PortMapping:
     host_port: int | None = None
     host_ip: str = ""  # "" means every address (Kubernetes' default; "0.0.0.0" normalizes to it)
     protocol: Protocol = Protocol.TCP
+    name: str = field(default="", compare=False)  # only for probes to refer to; nothing on Podman
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class VolumeMount:
     mount_path: str
     read_only: bool = False
     sub_path: str = ""
+    relabel: str = ""  # "z" (shared) or "Z" (private): SELinux relabelling, written as `mountPath: /data:z`
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,8 @@ class SecurityContext:
     seccomp_profile: str | None = None  # "RuntimeDefault", "Unconfined", "Localhost:<path>"
     proc_mount: str = ""  # "" (Default) or "Unmasked"
     app_armor_profile: str | None = None  # "RuntimeDefault", "Unconfined", "Localhost:<profile>"
+    # seLinuxOptions as Podman's label options, in the order user, role, type, level: ("type:spc_t",)
+    se_linux_options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,8 +164,16 @@ class Container:
     resources: Resources = Resources()
     security: SecurityContext = SecurityContext()
     liveness_probe: Probe | None = None
+    readiness_probe: Probe | None = None
+    startup_probe: Probe | None = None
+    stop_signal: str = ""  # lifecycle.stopSignal, e.g. "SIGQUIT"; "" is the image's (else SIGTERM)
     stdin: bool = False
     tty: bool = False
+
+    def health_probe(self) -> Probe | None:
+        """The probe Podman runs as the container's health check: liveness, else readiness, else
+        startup (the loader refuses a container whose probes differ: Podman runs one check)."""
+        return self.liveness_probe or self.readiness_probe or self.startup_probe
 
 
 @dataclass(frozen=True)
@@ -172,6 +184,8 @@ class Volume:
     read_only: bool = False  # persistentVolumeClaim.readOnly
     host_path: str = ""  # hostPath
     host_path_type: str = ""  # hostPath.type ("" = no check)
+    medium: str = ""  # emptyDir: "" (a Podman volume of the pod's own) or "Memory" (a tmpfs)
+    size_limit_bytes: int | None = None  # emptyDir with medium Memory: the tmpfs size
 
 
 @dataclass(frozen=True)
@@ -202,6 +216,12 @@ class Pod:
     sysctls: tuple[tuple[str, str], ...] = ()  # sorted by name
     supplemental_groups: tuple[int, ...] = ()  # sorted, unique
     fs_group: int | None = None
+    # dnsConfig, set on the pod (its infra container) as `podman kube play` does
+    dns_nameservers: tuple[str, ...] = ()
+    dns_searches: tuple[str, ...] = ()
+    dns_options: tuple[str, ...] = ()  # "name" or "name:value", as written
+    share_process_namespace: bool = False
+    host_users: bool = True  # false: a private user namespace (userns=auto)
 
     @property
     def origin(self) -> Origin:
@@ -232,6 +252,8 @@ class DesiredState:
     pods: tuple[Pod, ...] = ()  # sorted by name
     claims: tuple[VolumeClaim, ...] = ()  # sorted by name
     files: tuple[str, ...] = ()  # the manifest files read, in order
+    # Fields that only mean something to a cluster, found and ignored: one Problem each, in order.
+    warnings: tuple[Problem, ...] = ()
 
     def pod(self, name: str) -> Pod | None:
         return next((p for p in self.pods if p.name == name), None)

@@ -14,6 +14,10 @@ the schema (YAML problems such as a duplicate key do not stop that), and every d
 the schema is built and takes part in the semantic checks, within itself and across documents and
 files, even when building it found problems (a bad IP address, a quantity out of range). Only a
 document that fails the schema is left out of the semantic checks: its model cannot be trusted.
+
+Fields that only mean something to a cluster (scheduling, namespaces, service accounts, ...) are
+accepted and come back as `DesiredState.warnings`, one Problem each ("ignored on a single Podman
+host"); `load(..., strict=True)` reports them as errors instead.
 """
 
 from __future__ import annotations
@@ -58,22 +62,25 @@ def load(
     paths: Sequence[str],
     stdin: TextIO | None = None,
     extra_checks: Callable[[DesiredState], Sequence[Problem]] | None = None,
+    strict: bool = False,
 ) -> DesiredState:
     """Read, check and build every manifest under `paths` ("-" reads `stdin`).
 
     `extra_checks` runs on the pods and claims that could be built, in the same pass, so that its
     problems (the security policy's) come with the manifests' own in one report.
 
-    Returns the desired state (pods and claims sorted by name, files in the order read), or
-    raises ManifestError carrying every problem found.
+    Returns the desired state (pods and claims sorted by name, files in the order read, warnings
+    in the order found), or raises ManifestError carrying every problem found. With `strict`, the
+    warnings are problems too.
     """
-    from podspec.loader import schema, semantics, sources
+    from podspec.loader import kubefields, schema, semantics, sources
     from podspec.loader.build import build
     from podspec.loader.yamlpos import decode, parse
 
     found, problems = sources.read(paths, stdin)
     pods: list[Pod] = []
     claims: list[VolumeClaim] = []
+    warnings: list[Problem] = []
     for source in found:
         text, problem = decode(source.raw, source.name)
         if problem is not None:
@@ -106,6 +113,7 @@ def load(
             problems += _beside(schema_problems, document.problems)
             if schema_problems:
                 continue
+            warnings += kubefields.warnings(document)
             made = build(document, problems)
             if isinstance(made, Pod):
                 pods.append(made)
@@ -116,9 +124,16 @@ def load(
         pods=tuple(sorted(pods, key=lambda p: p.name)),
         claims=tuple(sorted(claims, key=lambda c: c.name)),
         files=tuple(s.name for s in found),
+        warnings=tuple(warnings),
     )
     if extra_checks is not None:
         problems += extra_checks(state)  # e.g. the security policy, on every pod that could be built
+    if strict:
+        problems += [
+            Problem(w.origin, w.path, w.message.replace(" is ignored on ", " would be ignored on "),
+                    "remove it, or validate without --strict")
+            for w in warnings
+        ]
     if problems:
         raise ManifestError(problems)
     return state

@@ -61,15 +61,56 @@ BOOKKEEPING_PREFIXES = (
     "io.podman.annotations.privileged/",
     "io.podman.annotations.publish-all/",
     "io.podman.annotations.init/",
+    # Podman 5 restates the stop signal and timeout for systemd; podspec sets both itself.
+    "org.systemd.property.KillSignal",
+    "org.systemd.property.TimeoutStopUSec",
 )
+# Annotations `podman kube play` acts on that podspec does not apply: refused, never ignored.
+# An entry matches the key itself and the key followed by "/<container or pod>".
+REFUSED_ANNOTATIONS: dict[str, tuple[str, str]] = {
+    "io.podman.annotations.volumes-from": (
+        "sharing another container's volumes is not supported", "mount the same volume in both containers"),
+    "io.podman.annotations.kube.image.volumes.mount": (
+        "mounting an image's volumes is not supported", "copy the files into a named volume and mount it"),
+    "io.containers.autoupdate": (
+        "`podman auto-update` restarts systemd units and would replace podspec's containers behind its back",
+        "use imagePullPolicy: Always and run `podspec apply` (e.g. from a timer)"),
+    "io.containers.autoupdate.authfile": (
+        "`podman auto-update` is not used by podspec", "remove it; podspec pulls with the host's credentials"),
+    "io.containers.sdnotify": (
+        "sd_notify is for pods that systemd starts (`podman kube play` under Quadlet); podspec starts pods itself",
+        "remove it; `podspec apply --wait` waits until the containers are ready"),
+    "seccomp.security.alpha.kubernetes.io/pod": (
+        "the seccomp annotations were removed from Kubernetes", "use securityContext.seccompProfile"),
+    "container.seccomp.security.alpha.kubernetes.io": (
+        "the seccomp annotations were removed from Kubernetes", "use securityContext.seccompProfile in the container"),
+    "io.podman.annotations.seccomp": ("not supported", "use securityContext.seccompProfile"),
+    "io.podman.annotations.apparmor": ("not supported", "use securityContext.appArmorProfile"),
+    "io.podman.annotations.label": ("not supported", "use securityContext.seLinuxOptions"),
+    "io.podman.annotations.userns": ("not supported", "use spec.hostUsers: false for a private user namespace"),
+    "io.podman.annotations.infra.name": ("podspec lets Podman name the infra container", "remove it"),
+    "io.podman.annotations.ulimit": ("per-pod ulimits are not supported", "set default_ulimits in containers.conf"),
+    "io.podman.annotations.pids-limit": ("not supported", "set pids_limit in containers.conf"),
+    "io.podman.annotations.cpuset": ("not supported", "remove it"),
+    "io.podman.annotations.memory-nodes": ("not supported", "remove it"),
+    "io.podman.annotations.kube.health.check": ("Podman's own marker", "remove it; probes become health checks"),
+}
+MOUNT_OPTIONS = {"ro": "read-only", "rw": "read-write", "z": "shared SELinux label", "Z": "private SELinux label"}
 # Podman volume options podspec does not apply yet: refused rather than ignored.
 VOLUME_OPTION_PREFIX = "volume.podman.io/"
 PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket")
+PROBE_FIELDS = (("livenessProbe", "liveness_probe"), ("readinessProbe", "readiness_probe"), ("startupProbe", "startup_probe"))
 VOLUME_SOURCES = ("persistentVolumeClaim", "hostPath", "emptyDir")
 
 
 def is_bookkeeping(annotation: str) -> bool:
     return annotation.startswith(BOOKKEEPING_PREFIXES)
+
+
+def refused_annotation(annotation: str) -> tuple[str, str] | None:
+    """(why, what instead) when `podman kube play` acts on this annotation and podspec does not."""
+    name = annotation if annotation in REFUSED_ANNOTATIONS else annotation.rsplit("/", 1)[0]
+    return REFUSED_ANNOTATIONS.get(name)
 
 
 class _Builder:
@@ -95,7 +136,8 @@ class _Builder:
 
     def pod(self, data: dict[str, Any]) -> Pod:
         meta, spec = data["metadata"], data["spec"]
-        annotations: dict[str, str] = meta.get("annotations", {})
+        annotations: dict[str, str] = meta.get("annotations") or {}
+        self.refuse_annotations(annotations)
         init_type = annotations.get(INIT_TYPE_ANNOTATION, InitContainerType.ONCE.value)
         if init_type not in {t.value for t in InitContainerType}:
             self.problem(
@@ -122,7 +164,7 @@ class _Builder:
             host_aliases=tuple(
                 self.host_alias(a, ("spec", "hostAliases", i)) for i, a in enumerate(spec.get("hostAliases", ()))
             ),
-            labels=tuple(sorted(meta.get("labels", {}).items())),
+            labels=tuple(sorted((meta.get("labels") or {}).items())),
             annotations=tuple(sorted(
                 (k, v) for k, v in annotations.items() if k != INIT_TYPE_ANNOTATION and not is_bookkeeping(k)
             )),
@@ -132,7 +174,36 @@ class _Builder:
             sysctls=self.sysctls(pod_security.get("sysctls", ()), ("spec", "securityContext", "sysctls")),
             supplemental_groups=tuple(sorted({int(g) for g in pod_security.get("supplementalGroups", ())})),
             fs_group=_int_or_none(pod_security.get("fsGroup")),
+            **self.dns(spec),
+            share_process_namespace=spec.get("shareProcessNamespace", False),
+            host_users=spec.get("hostUsers", True),
         )
+
+    def refuse_annotations(self, annotations: dict[str, str]) -> None:
+        for key in annotations:
+            refused = refused_annotation(key)
+            if refused is not None:
+                why, instead = refused
+                self.problem(
+                    ("metadata", "annotations", key), f"annotation {key} is acted on by `podman kube play` but not by "
+                    f"podspec: {why}", instead, key=True,
+                )
+
+    def dns(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """dnsConfig as Pod fields; dnsPolicy None needs a nameserver (as Kubernetes requires)."""
+        config: dict[str, Any] = spec.get("dnsConfig") or {}
+        servers = tuple(config.get("nameservers", ()))
+        for i, server in enumerate(servers):
+            self.ip(server, ("spec", "dnsConfig", "nameservers", i), allow_empty=False)
+        if spec.get("dnsPolicy") == "None" and not servers:
+            self.problem(
+                ("spec", "dnsPolicy"), "dnsPolicy None needs at least one dnsConfig.nameservers entry",
+                "add dnsConfig.nameservers, or use dnsPolicy Default (the host's resolv.conf)",
+            )
+        options = tuple(
+            o["name"] + (f":{o['value']}" if o.get("value") is not None else "") for o in config.get("options", ())
+        )
+        return {"dns_nameservers": servers, "dns_searches": tuple(config.get("searches", ())), "dns_options": options}
 
     def sysctls(self, items: Any, path: FieldPath) -> tuple[tuple[str, str], ...]:
         seen: dict[str, str] = {}
@@ -159,6 +230,8 @@ class _Builder:
     def container(self, raw: dict[str, Any], path: FieldPath, pod_security: dict[str, Any]) -> Container:
         written_image: str = raw["image"]
         policy = raw.get("imagePullPolicy")
+        ports = tuple(self.port(p, path + ("ports", i)) for i, p in enumerate(raw.get("ports", ())))
+        probes = self.probes(raw, path, ports)
         return Container(
             name=raw["name"],
             image=references.normalize(written_image),
@@ -167,20 +240,64 @@ class _Builder:
             args=tuple(raw.get("args", ())),
             working_dir=raw.get("workingDir", ""),
             env=tuple(self.env(e, path + ("env", i)) for i, e in enumerate(raw.get("env", ()))),
-            ports=tuple(self.port(p, path + ("ports", i)) for i, p in enumerate(raw.get("ports", ()))),
-            volume_mounts=tuple(
-                VolumeMount(
-                    name=m["name"], mount_path=m["mountPath"], read_only=m.get("readOnly", False),
-                    sub_path=m.get("subPath", ""),
-                )
-                for m in raw.get("volumeMounts", ())
-            ),
+            ports=ports,
+            volume_mounts=tuple(self.mount(m, path + ("volumeMounts", i)) for i, m in enumerate(raw.get("volumeMounts", ()))),
             resources=self.resources(raw.get("resources", {}), path + ("resources",)),
             security=self.security(raw.get("securityContext", {}), path + ("securityContext",), pod_security),
-            liveness_probe=self.probe(raw["livenessProbe"], path + ("livenessProbe",)) if "livenessProbe" in raw else None,
+            **probes,
+            stop_signal=(raw.get("lifecycle") or {}).get("stopSignal", ""),
             stdin=raw.get("stdin", False),
             tty=raw.get("tty", False),
         )
+
+    def mount(self, raw: dict[str, Any], path: FieldPath) -> VolumeMount:
+        """A volumeMount; `mountPath: /data:z` takes mount options after the path, as `podman kube play` does."""
+        mount_path, _, written = raw["mountPath"].partition(":")
+        read_only, relabel = raw.get("readOnly", False), ""
+        for option in written.split(",") if written else ():
+            if option not in MOUNT_OPTIONS:
+                self.problem(
+                    path + ("mountPath",), f"unsupported mount option {option!r} after the path",
+                    "supported: " + ", ".join(f"{k} ({v})" for k, v in MOUNT_OPTIONS.items()),
+                )
+            elif option in ("z", "Z"):
+                if relabel and relabel != option:
+                    self.problem(path + ("mountPath",), "mount options z and Z exclude each other", "keep one")
+                relabel = option
+            elif option == "ro":
+                read_only = True
+            elif option == "rw" and read_only:
+                self.problem(path + ("mountPath",), "mount option rw contradicts readOnly: true", "keep one")
+        return VolumeMount(
+            name=raw["name"], mount_path=mount_path, read_only=read_only, sub_path=raw.get("subPath", ""), relabel=relabel,
+        )
+
+    def probes(self, raw: dict[str, Any], path: FieldPath, ports: tuple[PortMapping, ...]) -> dict[str, Probe | None]:
+        """liveness, readiness and startup probes; Podman runs one health check, so they must agree."""
+        found: dict[str, Probe | None] = {}
+        first: tuple[str, Probe] | None = None
+        init = "initContainers" in path
+        for key, name in PROBE_FIELDS:
+            if key not in raw:
+                continue
+            if init:
+                self.problem(
+                    path + (key,), f"an init container cannot have a {key}",
+                    "remove it; init containers run to completion (Kubernetes and Podman refuse it too)", key=True,
+                )
+                continue
+            probe = self.probe(raw[key], path + (key,), ports)
+            found[name] = probe
+            if probe is None:
+                continue
+            if first is None:
+                first = (key, probe)
+            elif probe != first[1]:
+                self.problem(
+                    path + (key,), f"{key} differs from {first[0]}: Podman runs one health check per container",
+                    f"make {key} the same as {first[0]}, or keep only one of them", key=True,
+                )
+        return found
 
     def env(self, raw: dict[str, Any], path: FieldPath) -> EnvVar:
         value = raw.get("value", "")
@@ -200,6 +317,7 @@ class _Builder:
             host_port=_int_or_none(raw.get("hostPort")),
             host_ip="" if host_ip == "0.0.0.0" else host_ip,
             protocol=Protocol(raw.get("protocol", Protocol.TCP.value)),
+            name=raw.get("name", ""),
         )
 
     def resources(self, raw: dict[str, Any], path: FieldPath) -> Resources:
@@ -244,6 +362,7 @@ class _Builder:
             seccomp_profile=self.profile(inherited("seccompProfile"), written("seccompProfile")),
             proc_mount="" if raw.get("procMount", "Default") == "Default" else raw["procMount"],
             app_armor_profile=self.profile(raw.get("appArmorProfile"), path + ("appArmorProfile",)),
+            se_linux_options=_se_linux(inherited("seLinuxOptions")),
         )
 
     def profile(self, raw: dict[str, Any] | None, path: FieldPath) -> str | None:
@@ -259,7 +378,7 @@ class _Builder:
             self.problem(path + ("localhostProfile",), f"localhostProfile is only used with type Localhost, not {kind}")
         return kind
 
-    def probe(self, raw: dict[str, Any], path: FieldPath) -> Probe | None:
+    def probe(self, raw: dict[str, Any], path: FieldPath, ports: tuple[PortMapping, ...] = ()) -> Probe | None:
         handlers = [h for h in PROBE_HANDLERS if h in raw]
         if len(handlers) != 1:
             self.problem(
@@ -282,11 +401,24 @@ class _Builder:
             handler=ProbeHandler(handler),
             command=tuple(body.get("command", ())),
             path=body.get("path", ""),
-            port=_int_or_none(body.get("port")),
+            port=self.probe_port(body.get("port"), path + (handler, "port"), ports),
             host=body.get("host", ""),
             scheme=body.get("scheme", "HTTP"),
             **timings,
         )
+
+    def probe_port(self, port: Any, path: FieldPath, ports: tuple[PortMapping, ...]) -> int | None:
+        """A probe's port: a number, or the name of one of the container's ports."""
+        if not isinstance(port, str):
+            return _int_or_none(port)
+        named = {p.name: p.container_port for p in ports if p.name}
+        if port not in named:
+            self.problem(
+                path, f"no port of this container is named {port!r}",
+                f"named ports: {', '.join(sorted(named))}" if named else "name one under ports[].name, or give the number",
+            )
+            return None
+        return named[port]
 
     # -- Volumes ---------------------------------------------------------------------------
 
@@ -304,19 +436,30 @@ class _Builder:
             return Volume(name=raw["name"], kind=kind, claim_name=body["claimName"], read_only=body.get("readOnly", False))
         if kind is VolumeKind.HOST_PATH:
             return Volume(name=raw["name"], kind=kind, host_path=body["path"], host_path_type=body.get("type", ""))
-        return Volume(name=raw["name"], kind=kind)
+        return self.empty_dir(raw["name"], body, path + ("emptyDir",))
+
+    def empty_dir(self, name: str, body: dict[str, Any], path: FieldPath) -> Volume:
+        """emptyDir: a volume of the pod's own; medium Memory is a tmpfs, of sizeLimit when given."""
+        medium = body.get("medium", "")
+        size = None
+        if medium == "Memory" and body.get("sizeLimit") is not None:
+            try:
+                size = quantity.to_bytes(body["sizeLimit"])
+            except quantity.QuantityError as error:
+                self.problem(path + ("sizeLimit",), f"invalid sizeLimit {body['sizeLimit']!r}: {error}")
+        return Volume(name=name, kind=VolumeKind.EMPTY_DIR, medium=medium, size_limit_bytes=size)
 
     # -- PersistentVolumeClaim -------------------------------------------------------------
 
     def claim(self, data: dict[str, Any]) -> VolumeClaim:
         meta = data["metadata"]
-        for key in meta.get("annotations", {}):
+        for key in meta.get("annotations") or {}:
             if key.startswith(VOLUME_OPTION_PREFIX):
                 self.problem(
                     ("metadata", "annotations", key), f"Podman volume option {key} is not supported",
                     "remove it; podspec creates local named volumes", key=True,
                 )
-        return VolumeClaim(name=meta["name"], labels=tuple(sorted(meta.get("labels", {}).items())), locations=self.locations())
+        return VolumeClaim(name=meta["name"], labels=tuple(sorted((meta.get("labels") or {}).items())), locations=self.locations())
 
 
 def build(document: Document, problems: list[Problem]) -> Pod | VolumeClaim:
@@ -332,6 +475,12 @@ def build(document: Document, problems: list[Problem]) -> Pod | VolumeClaim:
 
 def _capabilities(names: Any) -> tuple[str, ...]:
     return tuple(sorted({capability_name(n) for n in names}))
+
+
+def _se_linux(raw: dict[str, Any] | None) -> tuple[str, ...]:
+    """seLinuxOptions as Podman's label options (`podman kube play`'s order: user, role, type, level)."""
+    raw = raw or {}
+    return tuple(f"{key}:{raw[key]}" for key in ("user", "role", "type", "level") if raw.get(key))
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -47,23 +47,27 @@ _TYPES: dict[str, Check] = {
 
 
 def compile_schema(root: dict[str, Any]) -> Check:
-    """A function telling whether an instance is valid against `root`."""
-    compiled: dict[str, Check] = {}
+    """A function telling whether an instance is valid against `root`.
 
-    def ref(pointer: str) -> Check:
-        if not pointer.startswith("#/$defs/") or pointer.count("/") != 2:
-            raise UnsupportedSchema(f"$ref {pointer}")
-        name = pointer.rsplit("/", 1)[1]
+    Every definition under `$defs` is compiled here, used or not, so that a keyword this module
+    does not implement fails at once (UnsupportedSchema), never on the first document that
+    reaches it.
+    """
+    return _Compiler(root).root
 
-        def check(x: Any) -> bool:
-            found = compiled.get(name)
-            if found is None:
-                found = compiled[name] = build(root["$defs"][name])
-            return found(x)
 
-        return check
+class _Compiler:
+    """Compiles one schema; `$ref`s resolve through `self.defs`, filled before any check runs."""
 
-    def build(schema: Any) -> Check:
+    def __init__(self, root: dict[str, Any]) -> None:
+        self.schema = root
+        self.defs: dict[str, Check] = {}
+        definitions: dict[str, Any] = root.get("$defs", {})
+        for name, definition in definitions.items():
+            self.defs[name] = self.build(definition)
+        self.root = self.build(root)
+
+    def build(self, schema: Any) -> Check:
         if schema is True or schema == {}:
             return lambda x: True
         if schema is False:
@@ -72,64 +76,98 @@ def compile_schema(root: dict[str, Any]) -> Check:
         for keyword, value in schema.items():
             if keyword in _ANNOTATIONS or keyword in ("then", "else"):  # read with "if"
                 continue
-            checks.append(keyword_check(keyword, value, schema))
+            make = _KEYWORDS.get(keyword)
+            if make is None:
+                raise UnsupportedSchema(keyword)
+            checks.append(make(self, value, schema))
         if len(checks) == 1:
             return checks[0]
         return lambda x: all(c(x) for c in checks)
 
-    def keyword_check(keyword: str, value: Any, schema: dict[str, Any]) -> Check:
-        if keyword == "type":
-            names = [value] if isinstance(value, str) else list(value)
-            tests = [_TYPES[n] for n in names]
-            if len(tests) == 1:
-                return tests[0]
-            return lambda x: any(t(x) for t in tests)
-        if keyword in ("enum", "const"):
-            options = value if keyword == "enum" else [value]
-            if not all(isinstance(o, str) for o in options):
-                raise UnsupportedSchema(f"{keyword} with non-string values")
-            allowed = frozenset(options)
-            return lambda x: isinstance(x, str) and x in allowed
-        if keyword == "required":
-            names = tuple(value)
-            return lambda x: not isinstance(x, dict) or all(n in x for n in names)
-        if keyword == "properties":
-            props = {k: build(v) for k, v in value.items()}
-            return lambda x: not isinstance(x, dict) or all(props[k](v) for k, v in x.items() if k in props)
-        if keyword == "additionalProperties":
-            if "patternProperties" in schema:
-                raise UnsupportedSchema("patternProperties")
-            known = frozenset(schema.get("properties", {}))
-            if value is False:
-                return lambda x: not isinstance(x, dict) or all(k in known for k in x)
-            extra = build(value)
-            return lambda x: not isinstance(x, dict) or all(extra(v) for k, v in x.items() if k not in known)
-        if keyword == "items":
-            item = build(value)
-            return lambda x: not isinstance(x, list) or all(item(i) for i in x)
-        if keyword == "minItems":
-            return lambda x: not isinstance(x, list) or len(x) >= value
-        if keyword == "minimum":
-            return lambda x: not _is_number(x) or not x < value
-        if keyword == "maximum":
-            return lambda x: not _is_number(x) or not x > value
-        if keyword == "minLength":
-            return lambda x: not isinstance(x, str) or len(x) >= value
-        if keyword == "maxLength":
-            return lambda x: not isinstance(x, str) or len(x) <= value
-        if keyword == "pattern":
-            search = re.compile(value).search
-            return lambda x: not isinstance(x, str) or search(x) is not None
-        if keyword == "$ref":
-            return ref(value)
-        if keyword == "allOf":
-            parts = [build(s) for s in value]
-            return lambda x: all(p(x) for p in parts)
-        if keyword == "if":
-            condition = build(value)
-            then = build(schema.get("then", True))
-            otherwise = build(schema.get("else", True))
-            return lambda x: then(x) if condition(x) else otherwise(x)
-        raise UnsupportedSchema(keyword)
+    def ref(self, pointer: Any, schema: dict[str, Any]) -> Check:
+        if not isinstance(pointer, str) or not pointer.startswith("#/$defs/") or pointer.count("/") != 2:
+            raise UnsupportedSchema(f"$ref {pointer}")
+        name = pointer.rsplit("/", 1)[1]
+        if name not in self.schema.get("$defs", {}):
+            raise UnsupportedSchema(f"$ref {pointer}: no such definition")
+        defs = self.defs
+        return lambda x: defs[name](x)
 
-    return build(root)
+    def type(self, value: Any, schema: dict[str, Any]) -> Check:
+        names = [value] if isinstance(value, str) else list(value)
+        tests = [_TYPES[n] for n in names]
+        if len(tests) == 1:
+            return tests[0]
+        return lambda x: any(t(x) for t in tests)
+
+    def enum(self, value: Any, schema: dict[str, Any]) -> Check:
+        if not all(isinstance(o, str) for o in value):
+            raise UnsupportedSchema("enum with non-string values")
+        allowed = frozenset(value)
+        return lambda x: isinstance(x, str) and x in allowed
+
+    def const(self, value: Any, schema: dict[str, Any]) -> Check:
+        if not isinstance(value, str):
+            raise UnsupportedSchema("const with a non-string value")
+        return lambda x: isinstance(x, str) and x == value
+
+    def required(self, value: Any, schema: dict[str, Any]) -> Check:
+        names = tuple(value)
+        return lambda x: not isinstance(x, dict) or all(n in x for n in names)
+
+    def properties(self, value: Any, schema: dict[str, Any]) -> Check:
+        props = {k: self.build(v) for k, v in value.items()}
+        return lambda x: not isinstance(x, dict) or all(props[k](v) for k, v in x.items() if k in props)
+
+    def additional_properties(self, value: Any, schema: dict[str, Any]) -> Check:
+        if "patternProperties" in schema:
+            raise UnsupportedSchema("patternProperties")
+        known = frozenset(schema.get("properties", {}))
+        if value is False:
+            return lambda x: not isinstance(x, dict) or all(k in known for k in x)
+        extra = self.build(value)
+        return lambda x: not isinstance(x, dict) or all(extra(v) for k, v in x.items() if k not in known)
+
+    def items(self, value: Any, schema: dict[str, Any]) -> Check:
+        item = self.build(value)
+        return lambda x: not isinstance(x, list) or all(item(i) for i in x)
+
+    def all_of(self, value: Any, schema: dict[str, Any]) -> Check:
+        parts = [self.build(s) for s in value]
+        return lambda x: all(p(x) for p in parts)
+
+    def if_then_else(self, value: Any, schema: dict[str, Any]) -> Check:
+        condition = self.build(value)
+        then = self.build(schema.get("then", True))
+        otherwise = self.build(schema.get("else", True))
+        return lambda x: then(x) if condition(x) else otherwise(x)
+
+
+def _bound(test: Callable[[Any, Any], bool]) -> Callable[[_Compiler, Any, dict[str, Any]], Check]:
+    """A size or range keyword: `test(instance, limit)`, applied to the instances it is about."""
+    return lambda compiler, limit, schema: lambda x: test(x, limit)
+
+
+def _pattern(compiler: _Compiler, value: Any, schema: dict[str, Any]) -> Check:
+    search = re.compile(value).search
+    return lambda x: not isinstance(x, str) or search(x) is not None
+
+
+_KEYWORDS: dict[str, Callable[[_Compiler, Any, dict[str, Any]], Check]] = {
+    "type": _Compiler.type,
+    "enum": _Compiler.enum,
+    "const": _Compiler.const,
+    "required": _Compiler.required,
+    "properties": _Compiler.properties,
+    "additionalProperties": _Compiler.additional_properties,
+    "items": _Compiler.items,
+    "$ref": _Compiler.ref,
+    "allOf": _Compiler.all_of,
+    "if": _Compiler.if_then_else,
+    "pattern": _pattern,
+    "minItems": _bound(lambda x, n: not isinstance(x, list) or len(x) >= n),
+    "minimum": _bound(lambda x, n: not _is_number(x) or not x < n),
+    "maximum": _bound(lambda x, n: not _is_number(x) or not x > n),
+    "minLength": _bound(lambda x, n: not isinstance(x, str) or len(x) >= n),
+    "maxLength": _bound(lambda x, n: not isinstance(x, str) or len(x) <= n),
+}

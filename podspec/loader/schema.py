@@ -3,8 +3,9 @@
 The schema is `schemas/manifest.schema.json` (shipped as `podspec.schemas`), compiled once per
 process. Each jsonschema error becomes a `Problem` at the offending node: the key itself for an
 unknown field, the value for a wrong value, the enclosing mapping for a missing field. Unknown
-fields and unsupported values carry a "did you mean ...?" hint (difflib) or the list of what is
-supported.
+fields get the message kubefields gives them: a real Kubernetes field podspec does not support says
+so and what to use instead; a likely typo of a real field gets "did you mean ...?"; anything else the
+list of what is supported. Unsupported values get "did you mean" (difflib) or the supported values.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import difflib
 import functools
 import json
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from podspec.errors import Origin, Problem
+from podspec.loader import kubefields
 from podspec.loader.yamlpos import Document
 from podspec.model import FieldPath, dotted
 
@@ -56,72 +58,105 @@ def check(document: Document) -> list[Problem]:
 
 
 def _problems(error: Any, document: Document) -> Iterable[Problem]:
-    path: FieldPath = tuple(error.absolute_path)
-    keyword = error.validator
-    instance = error.instance
-    rule = error.validator_value
-    subschema = error.schema if isinstance(error.schema, dict) else {}
+    """The problems one jsonschema error stands for, each at the node it is about."""
+    report = _Report(error, document)
+    explain = _EXPLAIN.get(error.validator)
+    if explain is None:
+        return [report.at_value(error.message[:200])]
+    return explain(report)
 
-    def at_value(message: str, hint: str = "", where: FieldPath = path) -> Problem:
-        line, column = document.value_at(where)
-        return Problem(Origin(document.file, line, column), dotted(where), message, hint)
 
-    if keyword == "additionalProperties" and isinstance(instance, dict):
-        known = sorted(subschema.get("properties", {}))
-        for key in instance:
-            if key in subschema.get("properties", {}):
-                continue
-            if not known:  # a map of free keys whose values have the wrong type
-                continue
-            where = path + (key,)
-            line, column = document.key_at(where)
-            yield Problem(
-                Origin(document.file, line, column), dotted(where), f"unknown field {_show(key)}",
-                _suggest(key, known, "supported fields here"),
-            )
-        return
-    if keyword == "required" and isinstance(instance, dict):
-        line, column = document.value_at(path)  # the mapping that lacks the field
-        for name in rule:
-            if name not in instance:
-                yield Problem(Origin(document.file, line, column), dotted(path + (name,)), f"missing required field {name}")
-        return
-    if keyword == "type":
-        yield at_value(f"expected {_types(rule)}, got {_describe(instance)}", _type_hint(rule, instance))
-        return
-    if keyword in ("enum", "const"):
-        allowed = [str(v) for v in (rule if keyword == "enum" else [rule])]
-        field = str(path[-1]) if path and isinstance(path[-1], str) else "value"
-        if field in _LISTED:  # the document type: always say what is supported
-            hint = f"{_LISTED[field]}: {', '.join(allowed)}"
-        else:
-            hint = _suggest(str(instance), allowed, "supported values")
-        yield at_value(f"unsupported {field} {_describe(instance)}", hint)
-        return
-    if keyword == "pattern":
-        if instance == "" and subschema.get("minLength", 0) >= 1:
-            return  # "must not be empty" says it better
-        if len(instance) > subschema.get("maxLength", len(instance)):
-            return  # "too long" says it better
-        message = subschema.get("patternErrorMessage") or f"must match {rule}"
-        yield at_value(f"invalid value {_describe(instance)}: {message}")
-        return
-    if keyword == "minimum":
-        yield at_value(f"{_describe(instance)} is below the minimum {rule}")
-        return
-    if keyword == "maximum":
-        yield at_value(f"{_describe(instance)} is above the maximum {rule}")
-        return
-    if keyword == "minLength":
-        yield at_value("must not be empty" if rule == 1 else f"must be at least {rule} characters long")
-        return
-    if keyword == "maxLength":
-        yield at_value(f"too long ({len(instance)} characters; at most {rule})")
-        return
-    if keyword == "minItems":
-        yield at_value("must not be empty" if rule == 1 else f"needs at least {rule} items")
-        return
-    yield at_value(error.message[:200])
+class _Report:
+    """One jsonschema error, with helpers that place a message at its node."""
+
+    def __init__(self, error: Any, document: Document) -> None:
+        self.document = document
+        self.path: FieldPath = tuple(error.absolute_path)
+        self.instance = error.instance
+        self.rule = error.validator_value
+        self.keyword = error.validator
+        self.schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+
+    def at_value(self, message: str, hint: str = "") -> Problem:
+        line, column = self.document.value_at(self.path)
+        return Problem(Origin(self.document.file, line, column), dotted(self.path), message, hint)
+
+    def at_key(self, path: FieldPath, message: str, hint: str = "") -> Problem:
+        line, column = self.document.key_at(path)
+        return Problem(Origin(self.document.file, line, column), dotted(path), message, hint)
+
+
+def _additional(r: _Report) -> list[Problem]:
+    if not isinstance(r.instance, dict):
+        return []
+    properties = r.schema.get("properties", {})
+    known = sorted(properties)
+    if not known:  # a map of free keys whose values have the wrong type
+        return []
+    kind = r.schema.get("title", "")
+    problems = []
+    for key in r.instance:
+        if key in properties:
+            continue
+        message, hint = kubefields.unknown_field(kind, str(key), known)
+        problems.append(r.at_key(r.path + (key,), message, hint))
+    return problems
+
+
+def _required(r: _Report) -> list[Problem]:
+    if not isinstance(r.instance, dict):
+        return []
+    line, column = r.document.value_at(r.path)  # the mapping that lacks the field
+    return [
+        Problem(Origin(r.document.file, line, column), dotted(r.path + (name,)), f"missing required field {name}")
+        for name in r.rule if name not in r.instance
+    ]
+
+
+def _type(r: _Report) -> list[Problem]:
+    return [r.at_value(f"expected {_types(r.rule)}, got {_describe(r.instance)}", _type_hint(r.rule, r.instance))]
+
+
+def _enum(r: _Report) -> list[Problem]:
+    allowed = [str(v) for v in (r.rule if r.keyword == "enum" else [r.rule])]
+    field = str(r.path[-1]) if r.path and isinstance(r.path[-1], str) else "value"
+    if field in _LISTED:  # the document type: always say what is supported
+        hint = f"{_LISTED[field]}: {', '.join(allowed)}"
+    else:
+        hint = _suggest(str(r.instance), allowed, "supported values")
+    return [r.at_value(f"unsupported {field} {_describe(r.instance)}", hint)]
+
+
+def _pattern(r: _Report) -> list[Problem]:
+    if r.instance == "" and r.schema.get("minLength", 0) >= 1:
+        return []  # "must not be empty" says it better
+    if len(r.instance) > r.schema.get("maxLength", len(r.instance)):
+        return []  # "too long" says it better
+    message = r.schema.get("patternErrorMessage") or f"must match {r.rule}"
+    return [r.at_value(f"invalid value {_describe(r.instance)}: {message}")]
+
+
+def _min_length(r: _Report) -> list[Problem]:
+    return [r.at_value("must not be empty" if r.rule == 1 else f"must be at least {r.rule} characters long")]
+
+
+def _min_items(r: _Report) -> list[Problem]:
+    return [r.at_value("must not be empty" if r.rule == 1 else f"needs at least {r.rule} items")]
+
+
+_EXPLAIN: dict[str, Callable[[_Report], list[Problem]]] = {
+    "additionalProperties": _additional,
+    "required": _required,
+    "type": _type,
+    "enum": _enum,
+    "const": _enum,
+    "pattern": _pattern,
+    "minimum": lambda r: [r.at_value(f"{_describe(r.instance)} is below the minimum {r.rule}")],
+    "maximum": lambda r: [r.at_value(f"{_describe(r.instance)} is above the maximum {r.rule}")],
+    "minLength": _min_length,
+    "maxLength": lambda r: [r.at_value(f"too long ({len(r.instance)} characters; at most {r.rule})")],
+    "minItems": _min_items,
+}
 
 
 _LISTED = {"apiVersion": "supported apiVersions", "kind": "supported kinds"}

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from podspec.errors import Origin, Problem
-from podspec.model import Container, FieldPath, Pod, Protocol, VolumeClaim, dotted
+from podspec.model import Container, FieldPath, Pod, Protocol, VolumeClaim, VolumeKind, dotted
 
 _NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 # podspec's ownership labels (podspec.labels.PREFIX; kept here so the loader does not import them).
@@ -47,6 +47,24 @@ def check(pods: Iterable[Pod], claims: Iterable[VolumeClaim]) -> list[Problem]:
     for claim in claims:
         problems += _metadata(claim.labels, (), claim.locations.of, claim.locations.file)
     problems += _host_ports(pods)
+    problems += _empty_dir_names(pods, claims)
+    return problems
+
+
+def _empty_dir_names(pods: list[Pod], claims: list[VolumeClaim]) -> list[Problem]:
+    """A pod's emptyDir is the Podman volume `<pod>_<volume>`; a claim (Podman volume names may hold
+    `_`) must not take that name."""
+    wanted = {c.name for c in claims} | {name for pod in pods for name in pod.claim_names()}
+    problems = []
+    for pod in pods:
+        for i, volume in enumerate(pod.volumes):
+            name = f"{pod.name}_{volume.name}"
+            if volume.kind is VolumeKind.EMPTY_DIR and not volume.medium and name in wanted:
+                problems.append(_problem(
+                    pod, ("spec", "volumes", i, "name"),
+                    f"the emptyDir's Podman volume {name} has the name of a persistentVolumeClaim",
+                    "rename the volume or the claim",
+                ))
     return problems
 
 

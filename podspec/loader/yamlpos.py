@@ -314,6 +314,19 @@ class _Composer:
             return None
 
 
+def _tab_near(text: str, line: int) -> tuple[int, int] | None:
+    """(line, column), 1-based, of a tab in the indentation of the 0-based `line` where the parser
+    stopped, or of one in the line before it (a tab ends the previous token); None when there is none."""
+    lines = text.split("\n")
+    for number in (line, line - 1):
+        if 0 <= number < len(lines):
+            content = lines[number]
+            indent = content[: len(content) - len(content.lstrip(" \t"))]
+            if "\t" in indent:
+                return number + 1, indent.index("\t") + 1
+    return None
+
+
 def parse(text: str, file: str) -> tuple[list[Document], list[Problem]]:
     """Every document of one file's text, and the problems that stopped reading it (if any).
 
@@ -330,6 +343,11 @@ def parse(text: str, file: str) -> tuple[list[Document], list[Problem]]:
         origin = composer.origin(mark) if mark is not None else Origin(file)
         message = "invalid YAML: " + (error.problem or "syntax error")
         hint = error.context or ""
+        tab = _tab_near(text, mark.line) if mark is not None else None
+        if tab is not None:
+            origin = Origin(file, tab[0], tab[1])
+            message = f"invalid YAML: a tab character at line {tab[0]}, column {tab[1]}; YAML indents with spaces only"
+            hint = "replace the tab with spaces"
         return composer.read, [Problem(origin, "", message, hint)]
     except yaml.reader.ReaderError as error:
         line, column = _line_col(text, error.position)

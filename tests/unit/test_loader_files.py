@@ -36,9 +36,9 @@ CASES = {
         "and '-', starting and ending with a letter or digit",
         "F:7:13: spec.containers[0].name: too long (68 characters; at most 63)",
         "F:13:13: spec.volumes[0].name: invalid value \"Data\": must be a DNS-1123 label: lowercase letters, digits "
-        "and '-', starting and ending with a letter or digit",
-        "F:15:20: spec.volumes[0].persistentVolumeClaim.claimName: invalid value \"-bad-\": must be a DNS-1123 "
-        "subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
+        "and '-' (or '_', as `podman kube generate` writes), starting and ending with a letter or digit",
+        "F:15:20: spec.volumes[0].persistentVolumeClaim.claimName: invalid value \"-bad-\": must be lowercase "
+        "letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
     ],
     "wrong-types.yaml": [
         "F:6:14: metadata.labels.version: expected a string, got number 2 (quote the value to make it a string)",
