@@ -266,6 +266,26 @@ class DesiredState:
         return tuple(sorted(names))
 
 
+def signal_number(name: str) -> int | None:
+    """SIGQUIT -> 3, SIGRTMIN+2 -> 36, SIGRTMAX-1 -> 63 (Linux numbering, as Podman parses it);
+    None for a name that is no signal."""
+    import signal
+
+    base, plus, offset = name.partition("+")
+    try:
+        if base == "SIGRTMIN" and (not plus or offset.isdigit()):
+            number = int(signal.SIGRTMIN) + int(offset or 0)
+        elif base.startswith("SIGRTMAX-") and not plus and base.removeprefix("SIGRTMAX-").isdigit():
+            number = int(signal.SIGRTMAX) - int(base.removeprefix("SIGRTMAX-"))
+        elif not plus and isinstance(getattr(signal, base, None), signal.Signals):
+            number = int(getattr(signal, base))
+        else:
+            return None
+    except ValueError:
+        return None
+    return number if 0 < number <= int(signal.SIGRTMAX) else None
+
+
 def dotted(path: FieldPath) -> str:
     """("spec", "containers", 0, "image") -> "spec.containers[0].image"."""
     text = ""

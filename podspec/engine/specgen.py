@@ -17,8 +17,11 @@ from podspec.model import (
     Resources,
     RestartPolicy,
     SecurityContext,
+    Volume,
     VolumeKind,
+    VolumeMount,
     podman_capability,
+    signal_number,
 )
 from podspec.reconcile.intent import Role, container_name, empty_dir_volume
 
@@ -57,7 +60,53 @@ def pod_body(pod: Pod, labels: dict[str, str]) -> dict[str, Any]:
     hosts = [f"{name}:{alias.ip}" for alias in pod.host_aliases for name in alias.hostnames]
     if hosts:
         body["hostadd"] = hosts
+    body.update(_pod_dns(pod))
+    body.update(_pod_namespaces(pod))
     return body
+
+
+def _pod_dns(pod: Pod) -> dict[str, Any]:
+    """dnsConfig on the infra container, as `podman kube play` sets it."""
+    body: dict[str, Any] = {}
+    if pod.dns_nameservers:
+        body["dns_server"] = list(pod.dns_nameservers)
+    if pod.dns_searches:
+        body["dns_search"] = list(pod.dns_searches)
+    if pod.dns_options:
+        body["dns_option"] = list(pod.dns_options)
+    return body
+
+
+# What `podman kube play` shares in every pod; shareProcessNamespace adds pid.
+KUBE_SHARED_NAMESPACES = ("ipc", "net", "uts")
+
+
+def _pod_namespaces(pod: Pod) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if pod.share_process_namespace:
+        body["shared_namespaces"] = [*KUBE_SHARED_NAMESPACES, "pid"]
+    if not pod.host_users:
+        body["userns"] = {"nsmode": "auto"}
+    return body
+
+
+def _memory_volume(m: VolumeMount, volume: Volume) -> dict[str, Any]:
+    """An emptyDir with medium Memory: a tmpfs of sizeLimit (Podman's default size without one)."""
+    options = ["rw", "nosuid", "nodev"]
+    if volume.size_limit_bytes is not None:
+        options.append(f"size={volume.size_limit_bytes}")
+    return {"Type": "tmpfs", "Source": "tmpfs", "Destination": m.mount_path, "Options": options}
+
+
+def _lifecycle_and_labels(container: Container) -> dict[str, Any]:
+    """lifecycle.stopSignal and seLinuxOptions, as `podman kube play` applies them."""
+    body: dict[str, Any] = {}
+    if container.stop_signal:
+        body["stop_signal"] = signal_number(container.stop_signal)  # the loader checked the name
+    if container.security.se_linux_options:
+        body["selinux_opts"] = list(container.security.se_linux_options)
+    return body
+
 
 
 def _healthcheck(probe: Probe) -> dict[str, Any]:
@@ -96,8 +145,10 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
     body.update(_mounts(pod, container))
     body.update(_security(pod, container.security))
     body.update(_resources(container.resources))
-    if container.liveness_probe is not None and role is Role.CONTAINER:
-        body["healthconfig"] = _healthcheck(container.liveness_probe)
+    probe = container.health_probe()
+    if probe is not None and role is Role.CONTAINER:
+        body["healthconfig"] = _healthcheck(probe)
+    body.update(_lifecycle_and_labels(container))
     if container.stdin:
         body["stdin"] = True
     if container.tty:
@@ -126,6 +177,11 @@ def _mounts(pod: Pod, container: Container) -> dict[str, Any]:
     for m in container.volume_mounts:
         volume = volumes[m.name]
         options = ["ro"] if (m.read_only or volume.read_only) else []
+        if m.relabel:
+            options.append(m.relabel)
+        if volume.kind is VolumeKind.EMPTY_DIR and volume.medium == "Memory":
+            mounts.append(_memory_volume(m, volume))
+            continue
         if volume.kind is VolumeKind.HOST_PATH:
             source = volume.host_path + ("/" + m.sub_path if m.sub_path else "")
             mounts.append(

@@ -138,8 +138,20 @@ def export_pod(data: PodData) -> tuple[Pod, tuple[VolumeClaim, ...], tuple[str, 
         host_pid=infra.get("pid_ns") == "host",
         host_ipc=any((c.get("HostConfig") or {}).get("IpcMode") == "host" for c in ordered),
         supplemental_groups=_groups(first),
+        **_pod_dns_and_namespaces(pod_json, infra),
     )
     return pod, volumes.claims(), tuple(notes)
+
+
+def _pod_dns_and_namespaces(pod_json: Json, infra: Json) -> dict[str, Any]:
+    """dnsConfig, shareProcessNamespace and hostUsers, from the pod and its infra container."""
+    return {
+        "dns_nameservers": tuple(infra.get("DNSServer") or ()),
+        "dns_searches": tuple(infra.get("DNSSearch") or ()),
+        "dns_options": tuple(infra.get("DNSOption") or ()),
+        "share_process_namespace": "pid" in (pod_json.get("SharedNamespaces") or ()),
+        "host_users": infra.get("userns") != "auto",
+    }
 
 
 def _ordered(containers: Iterable[Json], pod_labels: Mapping[str, str]) -> list[Json]:
@@ -249,11 +261,51 @@ def _container(pod: str, c: Json, image: Json, volumes: _Volumes, notes: list[st
         ports=_unpublished_ports(applied),
         volume_mounts=volumes.mounts(c, applied),
         resources=_resources(host),
-        security=_security(c, notes),
-        liveness_probe=_probe(config.get("Healthcheck"), image_config.get("Healthcheck")),
+        security=_security(c, notes, applied),
+        **_probes(_probe(config.get("Healthcheck"), image_config.get("Healthcheck")), applied),
+        stop_signal=_stop_signal(config.get("StopSignal"), image_config.get("StopSignal")),
         stdin=bool(config.get("OpenStdin")),
         tty=bool(config.get("Tty")),
     )
+
+
+def _probes(probe: Probe | None, applied: Json) -> dict[str, Probe | None]:
+    """Podman keeps one health check: it is the liveness probe, unless podspec's record says the
+    manifest gave it as readinessProbe or startupProbe (or as several, all the same)."""
+    if probe is None:
+        return {}
+    recorded = [key for key in ("livenessProbe", "readinessProbe", "startupProbe") if applied.get(key)]
+    keys = recorded or ["livenessProbe"]
+    names = {"livenessProbe": "liveness_probe", "readinessProbe": "readiness_probe", "startupProbe": "startup_probe"}
+    return {names[key]: probe for key in keys}
+
+
+def _stop_signal(value: Any, image_value: Any) -> str:
+    """The stop signal as a name, "" when it is the image's or SIGTERM (Podman's default)."""
+    number, image_number = _signal(value), _signal(image_value)
+    if number is None or number == image_number or number == 15:
+        return ""
+    import signal
+
+    rtmin, rtmax = int(signal.SIGRTMIN), int(signal.SIGRTMAX)
+    if rtmin <= number <= rtmax:
+        return "SIGRTMIN" + (f"+{number - rtmin}" if number > rtmin else "")
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return ""
+
+
+def _signal(value: Any) -> int | None:
+    """Podman reports a stop signal as a number (4.3) or a name; an image as a name or a number."""
+    if value is None or value == "" or value == 0:
+        return None
+    if isinstance(value, int) or str(value).isdigit():
+        return int(value)
+    from podspec.model import signal_number
+
+    name = str(value).upper()
+    return signal_number(name if name.startswith("SIG") else "SIG" + name)
 
 
 def default_pull_policy(image: str) -> PullPolicy:
@@ -339,7 +391,7 @@ def _caps(names: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(sorted({capability_name(n) for n in names or ()}))
 
 
-def _security(c: Json, notes: list[str]) -> SecurityContext:
+def _security(c: Json, notes: list[str], applied: Json | None = None) -> SecurityContext:
     config: Json = c.get("Config") or {}
     host: Json = c.get("HostConfig") or {}
     options = list(host.get("SecurityOpt") or ())
@@ -360,7 +412,18 @@ def _security(c: Json, notes: list[str]) -> SecurityContext:
         read_only_root_filesystem=bool(host.get("ReadonlyRootfs")),
         allow_privilege_escalation=False if "no-new-privileges" in options else None,
         seccomp_profile=None if seccomp is None else ("Unconfined" if seccomp == "unconfined" else f"Localhost:{seccomp}"),
+        se_linux_options=_se_linux(options, applied or {}),
     )
+
+
+def _se_linux(options: Sequence[str], applied: Json) -> tuple[str, ...]:
+    """Label options as Podman shows them (`label=type:spc_t`, on an SELinux host), else as podspec
+    recorded them: Podman drops them where SELinux is off, as `podman kube play` does."""
+    shown = tuple(o.removeprefix("label=") for o in options if o.startswith("label=") and ":" in o)
+    if shown:
+        order = ("user", "role", "type", "level")
+        return tuple(sorted(shown, key=lambda o: order.index(o.split(":")[0]) if o.split(":")[0] in order else 9))
+    return tuple((applied.get("securityContext") or {}).get("seLinuxOptions") or ())
 
 
 def _probe(check: Json | None, image_check: Json | None) -> Probe | None:
@@ -482,8 +545,24 @@ class _Volumes:
             read_only = not m.get("RW", True)
             if volume.read_only:  # the claim is read-only: every mount of it is; the mount may say so too
                 read_only = bool(note.get("readOnly", False))
-            found.append(VolumeMount(volume.name, dest, read_only, note.get("subPath", "")))
+            # `:z`/`:Z` after a mountPath is Podman's; a cluster would take it as part of the path. So
+            # only a relabel the manifest asked for (podspec's record) is exported, when Podman has it.
+            relabel = m.get("Mode", "") if m.get("Mode") == note.get("relabel") else ""
+            found.append(VolumeMount(volume.name, dest, read_only, note.get("subPath", ""), relabel=relabel))
+        listed = {m.mount_path for m in found}
+        for dest, options in sorted(((c.get("HostConfig") or {}).get("Tmpfs") or {}).items()):
+            if dest not in listed:  # Podman 4.3 lists a tmpfs only here, not under Mounts
+                volume = self._tmpfs(dest, str(options), recorded.get(dest) or {})
+                found.append(VolumeMount(volume.name, dest, "ro" in str(options).split(",")))
         return tuple(sorted(found, key=lambda m: m.mount_path))
+
+    def _tmpfs(self, dest: str, options: str, note: Json) -> Volume:
+        """A tmpfs: an emptyDir of medium Memory, its size (when set) the sizeLimit."""
+        size = next((o.removeprefix("size=") for o in options.split(",") if o.startswith("size=")), "")
+        wanted = note.get("volume")
+        return self._volume(("tmpfs", dest), lambda: Volume(
+            self._name(wanted or dns_label(dest, "scratch") + "-mem"), VolumeKind.EMPTY_DIR, medium="Memory",
+            size_limit_bytes=_size(size)))
 
     def _for(self, m: Json, note: Json) -> Volume | None:
         kind, source = m.get("Type"), str(note.get("source") or "")
@@ -509,9 +588,7 @@ class _Volumes:
                 self._name(wanted or dns_label(path, "root") + "-host"), VolumeKind.HOST_PATH,
                 host_path=path, host_path_type=path_type))
         if kind == "tmpfs":
-            dest = m.get("Destination", "")
-            return self._volume(("tmpfs", dest), lambda: Volume(
-                self._name(wanted or dns_label(dest, "scratch") + "-empty"), VolumeKind.EMPTY_DIR))
+            return self._tmpfs(m.get("Destination", ""), ",".join(m.get("Options") or ()), note)
         return None
 
     def used(self) -> tuple[Volume, ...]:
@@ -528,6 +605,15 @@ class _Volumes:
             )
             for name in sorted(self.claim_names)
         )
+
+
+def _size(text: str) -> int | None:
+    """A tmpfs size option (bytes, or with k/m/g as Podman accepts it) in bytes."""
+    units = {"k": 2**10, "m": 2**20, "g": 2**30}
+    text = text.strip().lower()
+    if text[-1:] in units and text[:-1].isdigit():
+        return int(text[:-1]) * units[text[-1]]
+    return int(text) if text.isdigit() else None
 
 
 def _anonymous(name: str) -> bool:

@@ -80,6 +80,9 @@ def pod_document(pod: Pod) -> Document:
     _put(spec, "hostPID", pod.host_pid, Pod, "host_pid")
     _put(spec, "hostIPC", pod.host_ipc, Pod, "host_ipc")
     _put(spec, "hostAliases", [{"ip": a.ip, "hostnames": list(a.hostnames)} for a in pod.host_aliases])
+    _put(spec, "shareProcessNamespace", pod.share_process_namespace, Pod, "share_process_namespace")
+    _put(spec, "hostUsers", pod.host_users, Pod, "host_users")
+    _put(spec, "dnsConfig", _dns(pod))
     security: dict[str, Any] = {}
     _put(security, "supplementalGroups", list(pod.supplemental_groups))
     _put(security, "fsGroup", pod.fs_group, Pod, "fs_group")
@@ -89,6 +92,18 @@ def pod_document(pod: Pod) -> Document:
     spec["containers"] = [container_document(c) for c in pod.containers]
     _put(spec, "volumes", [volume_document(v) for v in pod.volumes])
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
+
+
+def _dns(pod: Pod) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    _put(out, "nameservers", list(pod.dns_nameservers))
+    _put(out, "searches", list(pod.dns_searches))
+    options = []
+    for option in pod.dns_options:
+        name, colon, value = option.partition(":")
+        options.append({"name": name, "value": value} if colon else {"name": name})
+    _put(out, "options", options)
+    return out
 
 
 def container_document(c: Container) -> Document:
@@ -108,11 +123,12 @@ def container_document(c: Container) -> Document:
         _put(port, "hostIP", p.host_ip)
         if p.protocol is not Protocol.TCP:
             port["protocol"] = p.protocol.value
+        _put(port, "name", p.name)
         ports.append(port)
     _put(out, "ports", ports)
     mounts = []
     for m in c.volume_mounts:
-        mount: dict[str, Any] = {"name": m.name, "mountPath": m.mount_path}
+        mount: dict[str, Any] = {"name": m.name, "mountPath": m.mount_path + (f":{m.relabel}" if m.relabel else "")}
         if m.read_only:
             mount["readOnly"] = True
         _put(mount, "subPath", m.sub_path)
@@ -120,8 +136,12 @@ def container_document(c: Container) -> Document:
     _put(out, "volumeMounts", mounts)
     _put(out, "resources", _resources(c))
     _put(out, "securityContext", _security(c.security))
-    if c.liveness_probe is not None:
-        out["livenessProbe"] = _probe(c.liveness_probe)
+    for key, probe in (("livenessProbe", c.liveness_probe), ("readinessProbe", c.readiness_probe),
+                       ("startupProbe", c.startup_probe)):
+        if probe is not None:
+            out[key] = _probe(probe)
+    if c.stop_signal:
+        out["lifecycle"] = {"stopSignal": c.stop_signal}
     if c.stdin:
         out["stdin"] = True
     if c.tty:
@@ -178,6 +198,7 @@ def _security(s: SecurityContext) -> dict[str, Any]:
     if s.proc_mount:
         out["procMount"] = s.proc_mount
     _put(out, "appArmorProfile", _profile(s.app_armor_profile))
+    _put(out, "seLinuxOptions", dict(o.split(":", 1) for o in s.se_linux_options))
     return out
 
 
@@ -215,7 +236,10 @@ def volume_document(v: Volume) -> Document:
         host: dict[str, Any] = {"path": v.host_path}
         _put(host, "type", v.host_path_type)
         return {"name": v.name, "hostPath": host}
-    return {"name": v.name, "emptyDir": {}}
+    empty: dict[str, Any] = {}
+    _put(empty, "medium", v.medium)
+    _put(empty, "sizeLimit", None if v.size_limit_bytes is None else memory_quantity(v.size_limit_bytes))
+    return {"name": v.name, "emptyDir": empty}
 
 
 # ----------------------------------------------------------------------------------------- text

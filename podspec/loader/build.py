@@ -51,6 +51,7 @@ from podspec.model import (
     VolumeMount,
     capability_name,
     dotted,
+    signal_number,
 )
 from podspec.secrets import REDACTED
 
@@ -245,7 +246,7 @@ class _Builder:
             resources=self.resources(raw.get("resources", {}), path + ("resources",)),
             security=self.security(raw.get("securityContext", {}), path + ("securityContext",), pod_security),
             **probes,
-            stop_signal=(raw.get("lifecycle") or {}).get("stopSignal", ""),
+            stop_signal=self.stop_signal(raw, path),
             stdin=raw.get("stdin", False),
             tty=raw.get("tty", False),
         )
@@ -298,6 +299,13 @@ class _Builder:
                     f"make {key} the same as {first[0]}, or keep only one of them", key=True,
                 )
         return found
+
+    def stop_signal(self, raw: dict[str, Any], path: FieldPath) -> str:
+        name: str = (raw.get("lifecycle") or {}).get("stopSignal", "")
+        if name and signal_number(name) is None:
+            self.problem(path + ("lifecycle", "stopSignal"), f"unknown signal {name}", "e.g. SIGTERM, SIGINT, SIGQUIT, SIGUSR1")
+            return ""
+        return name
 
     def env(self, raw: dict[str, Any], path: FieldPath) -> EnvVar:
         value = raw.get("value", "")

@@ -64,7 +64,10 @@ def empty_dir_volume(pod: str, volume: str) -> str:
 
 
 def empty_dir_volumes(pod: Pod) -> tuple[str, ...]:
-    return tuple(sorted(empty_dir_volume(pod.name, v.name) for v in pod.volumes if v.kind is VolumeKind.EMPTY_DIR))
+    """The Podman volumes behind a pod's emptyDirs (a `medium: Memory` one is a tmpfs, no volume)."""
+    return tuple(sorted(
+        empty_dir_volume(pod.name, v.name) for v in pod.volumes if v.kind is VolumeKind.EMPTY_DIR and not v.medium
+    ))
 
 
 def spec_hash(spec: SpecDict) -> str:
@@ -103,6 +106,8 @@ def _volume_source(volume: Volume) -> str:
         return f"volume:{volume.claim_name}" + (":ro" if volume.read_only else "")
     if volume.kind is VolumeKind.HOST_PATH:
         return f"hostPath:{volume.host_path}" + (f":{volume.host_path_type}" if volume.host_path_type else "")
+    if volume.medium == "Memory":
+        return "tmpfs" + (f":{volume.size_limit_bytes}" if volume.size_limit_bytes is not None else "")
     return "emptyDir"
 
 
@@ -143,6 +148,7 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
                 "source": _volume_source(volume) if volume else "",
                 "readOnly": m.read_only,
                 "subPath": m.sub_path,
+                "relabel": m.relabel,
             }
         )
     r = container.resources
@@ -179,9 +185,13 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
                     "seccompProfile": s.seccomp_profile,
                     "procMount": s.proc_mount,
                     "appArmorProfile": s.app_armor_profile,
+                    "seLinuxOptions": list(s.se_linux_options),
                 }
             ),
             "livenessProbe": _probe_spec(container.liveness_probe),
+            "readinessProbe": _probe_spec(container.readiness_probe),
+            "startupProbe": _probe_spec(container.startup_probe),
+            "stopSignal": container.stop_signal,
             "stdin": container.stdin,
             "tty": container.tty,
             "restartPolicy": pod.restart_policy.value,
@@ -207,6 +217,11 @@ def pod_spec(pod: Pod) -> SpecDict:
             "labels": dict(pod.labels),
             "initContainerType": pod.init_container_type.value if pod.init_containers else "",
             "initContainers": {c.name: container_spec(pod, c) for c in pod.init_containers},
+            "dnsNameservers": list(pod.dns_nameservers),
+            "dnsSearches": list(pod.dns_searches),
+            "dnsOptions": list(pod.dns_options),
+            "shareProcessNamespace": pod.share_process_namespace,
+            "privateUsers": not pod.host_users,
         }
     )
 

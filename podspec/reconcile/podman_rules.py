@@ -16,6 +16,11 @@ REPLACE_REASONS: dict[str, str] = {
     "labels": "Podman cannot change a pod's labels in place",
     "initContainers": "an init container cannot be added to or changed in a running pod",
     "initContainerType": "an init container cannot be added to or changed in a running pod",
+    "dnsNameservers": "DNS settings belong to the pod's infra container and cannot change after the pod is created",
+    "dnsSearches": "DNS settings belong to the pod's infra container and cannot change after the pod is created",
+    "dnsOptions": "DNS settings belong to the pod's infra container and cannot change after the pod is created",
+    "shareProcessNamespace": "the namespaces a pod shares are chosen when the pod is created and cannot change after",
+    "privateUsers": "the user namespace is chosen when the pod is created and cannot change after",
 }
 DEFAULT_REPLACE_REASON = "Podman cannot change this pod setting in place"
 
