@@ -83,8 +83,8 @@ def load(
     warnings: list[Problem] = []
     for source in found:
         text, problem = decode(source.raw, source.name)
-        if problem is not None:
-            problems.append(problem)
+        if problem is not None or text is None:
+            problems += [problem] if problem is not None else []
             continue
         documents, parse_problems = parse(text, source.name)
         problems += parse_problems

@@ -104,9 +104,12 @@ class _Abort(Exception):
 
 
 def _line_col(data: bytes | str, offset: int) -> Position:
-    newline = b"\n" if isinstance(data, bytes) else "\n"
-    line = data.count(newline, 0, offset) + 1
-    column = offset - (data.rfind(newline, 0, offset) + 1) + 1
+    if isinstance(data, bytes):
+        line = data.count(b"\n", 0, offset) + 1
+        column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    else:
+        line = data.count("\n", 0, offset) + 1
+        column = offset - (data.rfind("\n", 0, offset) + 1) + 1
     return line, column
 
 
@@ -177,7 +180,7 @@ class _Composer:
                 self.anchors = {}
                 self.keys, self.values = {}, {}
                 before = len(self.problems)
-                start = loader.get_event()
+                start: Any = loader.get_event()
                 data, _ = self.node(start, (), 0)
                 end = loader.get_event()
                 assert isinstance(end, DocumentEndEvent)
@@ -199,7 +202,7 @@ class _Composer:
             value = self.scalar(event, path)
             size = 1
         elif isinstance(event, AliasEvent):
-            found = self.anchors.get(event.anchor)
+            found = self.anchors.get(event.anchor or "")
             if found is None:
                 self.problem(mark, path, f"undefined alias *{event.anchor}", "define the anchor before using it")
                 return None, 1
@@ -244,7 +247,7 @@ class _Composer:
         size = 1
         get = self.loader.get_event
         while True:
-            event = get()
+            event: Any = get()
             if isinstance(event, MappingEndEvent):
                 break
             mark = event.start_mark

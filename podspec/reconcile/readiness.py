@@ -2,8 +2,11 @@
 
 Every container runs, or has finished as its restartPolicy allows (exit 0 under OnFailure or
 Never: a completed job); a container that failed and will not be restarted (Never) has failed for
-good. Containers with a liveness probe must also pass it; the probe runs on the probe's own
-schedule (initialDelaySeconds, then every periodSeconds).
+good. A container with a probe must also pass it: its readinessProbe (ready when it passes), its
+startupProbe (nothing else counts before it passes), or its livenessProbe. Podman runs one health
+check per container, so the loader only accepts probes of one container that agree
+(`Container.health_probe()`); that check runs on the probe's own schedule (initialDelaySeconds,
+then every periodSeconds).
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ def assess(desired: DesiredState, observed: ObservedState) -> Readiness:
             if found is None:
                 waiting.append(f"{name}: missing")
             elif found.state is ContainerState.RUNNING:
-                if c.liveness_probe is not None:
-                    probes.append((name, c.liveness_probe))
+                probe = c.health_probe()
+                if probe is not None:
+                    probes.append((name, probe))
             elif found.state is ContainerState.EXITED and pod.restart_policy is not RestartPolicy.ALWAYS:
                 if found.exit_code != 0 and pod.restart_policy is RestartPolicy.NEVER:
                     failed.append(f"{name}: exited with code {found.exit_code} (restartPolicy Never)")
@@ -42,6 +46,11 @@ def assess(desired: DesiredState, observed: ObservedState) -> Readiness:
             else:
                 waiting.append(f"{name}: {found.state.value}")
     return Readiness(tuple(waiting), tuple(failed), tuple(probes))
+
+
+def probed(desired: DesiredState) -> bool:
+    """Whether any container's readiness is decided by a probe (for the "Ready" message)."""
+    return any(c.health_probe() is not None for p in desired.pods for c in p.containers)
 
 
 def probe_due(probe: Probe, running_since: float, last_run: float | None, now: float) -> bool:
