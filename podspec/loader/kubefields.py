@@ -76,7 +76,7 @@ FIELDS: dict[str, frozenset[str]] = {
     "ExecAction": frozenset({"command"}),
     "Lifecycle": frozenset({"postStart", "preStop", "stopSignal"}),
     "ResourceRequirements": frozenset({"claims", "limits", "requests"}),
-    "EmptyDirVolumeSource": frozenset({"medium", "sizeLimit"}),
+    "EmptyDirVolumeSource": frozenset({"medium", "sizeLimit", "mode"}),
     "HostPathVolumeSource": frozenset({"path", "type"}),
     "PersistentVolumeClaimVolumeSource": frozenset({"claimName", "readOnly"}),
     "PodDNSConfig": frozenset({"nameservers", "options", "searches"}),
@@ -124,6 +124,8 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, str]] = {
     ("Probe", "terminationGracePeriodSeconds"): ("not supported on a probe", "use the pod's terminationGracePeriodSeconds"),
     ("HTTPGetAction", "httpHeaders"): ("HTTP headers in probes are not supported", "use exec with curl -H"),
     ("ResourceRequirements", "claims"): ("Podman has no dynamic resource allocation", "remove it"),
+    ("EmptyDirVolumeSource", "mode"): (
+        "Podman creates the volume's directory itself", "set the mode from the container (e.g. chmod in an init container)"),
     ("Volume", "configMap"): (_NO_CONFIG, "mount a hostPath with the files, or a persistentVolumeClaim"),
     ("Volume", "secret"): (_NO_CONFIG, "mount a hostPath with the files (mode 0400), or a persistentVolumeClaim"),
     ("Volume", "image"): ("image volumes are not supported by this Podman version", "copy the files into a named volume"),
@@ -165,6 +167,7 @@ CLUSTER_ONLY: dict[tuple[str, str], str] = {
     ("Container", "resizePolicy"): "in-place resize by the kubelet",
     ("Container", "stdinOnce"): "attaching with kubectl",
     ("EmptyDirVolumeSource", "sizeLimit"): "the kubelet's eviction of pods whose emptyDir grows too large",
+    ("ResourceList", "ephemeral-storage"): "the kubelet's eviction of pods that use too much local storage",
 }
 # Values of a field that only mean something to a cluster: (type, field) -> {value: what}.
 CLUSTER_ONLY_VALUES: dict[tuple[str, str], dict[str, str]] = {
@@ -178,6 +181,9 @@ def unknown_field(kind: str, key: str, supported: list[str]) -> tuple[str, str]:
     Without a known type (an object the schema does not title), a key that is a field of any
     Kubernetes type counts as real: no "did you mean" from one real field to another.
     """
+    if kind == "ResourceList":
+        return (f"resource {key} is not supported: Podman limits cpu and memory only",
+                "remove it (GPUs, hugepages and extended resources need a Kubernetes node's device plugins)")
     real = FIELDS.get(kind)
     if real is not None and key in real:
         why, instead = UNSUPPORTED.get((kind, key), ("not supported by podspec", "remove it"))
@@ -214,6 +220,10 @@ def _objects(spec: Any, base: FieldPath) -> Iterator[tuple[str, FieldPath, Any]]
             yield "Container", path, container
             if isinstance(container.get("securityContext"), dict):
                 yield "SecurityContext", path + ("securityContext",), container["securityContext"]
+            resources = container.get("resources")
+            for group in ("limits", "requests"):
+                if isinstance(resources, dict) and isinstance(resources.get(group), dict):
+                    yield "ResourceList", path + ("resources", group), resources[group]
     for i, volume in enumerate(spec.get("volumes") or ()):
         if isinstance(volume, dict) and isinstance(volume.get("emptyDir"), dict):
             yield "EmptyDirVolumeSource", base + ("volumes", i, "emptyDir"), volume["emptyDir"]

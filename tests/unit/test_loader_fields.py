@@ -331,3 +331,11 @@ def test_dns_policy_none_needs_a_nameserver_and_stop_signals_must_exist(tmp_path
     found = problems(tmp_path, POD + "    lifecycle: {stopSignal: SIGNOPE}\n")
     assert len(found) == 1 and "unknown signal SIGNOPE" in found[0]
     assert problems(tmp_path, POD.replace("spec:\n", "spec:\n  dnsPolicy: Default\n")) == []
+
+
+def test_resources_beyond_cpu_and_memory(tmp_path):
+    text = POD + "    resources:\n      limits: {ephemeral-storage: 1Gi, memory: 64Mi}\n"
+    state = load([write(tmp_path, text)])
+    assert [w.path for w in state.warnings] == ["spec.containers[0].resources.limits.ephemeral-storage"]
+    found = problems(tmp_path, POD + "    resources:\n      limits: {nvidia.com/gpu: 1}\n")
+    assert len(found) == 1 and "resource nvidia.com/gpu is not supported: Podman limits cpu and memory only" in found[0]
