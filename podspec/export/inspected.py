@@ -536,7 +536,7 @@ class _Volumes:
     def mounts(self, c: Json, applied: Json) -> tuple[VolumeMount, ...]:
         recorded: Json = applied.get("volumeMounts") or {}
         found = []
-        for m in sorted(c.get("Mounts") or (), key=lambda m: m.get("Destination", "")):
+        for m in sorted(_with_tmpfs(c), key=lambda m: m.get("Destination", "")):
             dest = m.get("Destination", "")
             note: Json = recorded.get(dest) or {}
             volume = self._for(m, note)
@@ -549,11 +549,6 @@ class _Volumes:
             # only a relabel the manifest asked for (podspec's record) is exported, when Podman has it.
             relabel = m.get("Mode", "") if m.get("Mode") == note.get("relabel") else ""
             found.append(VolumeMount(volume.name, dest, read_only, note.get("subPath", ""), relabel=relabel))
-        listed = {m.mount_path for m in found}
-        for dest, options in sorted(((c.get("HostConfig") or {}).get("Tmpfs") or {}).items()):
-            if dest not in listed:  # Podman 4.3 lists a tmpfs only here, not under Mounts
-                volume = self._tmpfs(dest, str(options), recorded.get(dest) or {})
-                found.append(VolumeMount(volume.name, dest, "ro" in str(options).split(",")))
         return tuple(sorted(found, key=lambda m: m.mount_path))
 
     def _tmpfs(self, dest: str, options: str, note: Json) -> Volume:
@@ -605,6 +600,17 @@ class _Volumes:
             )
             for name in sorted(self.claim_names)
         )
+
+
+def _with_tmpfs(c: Json) -> list[Json]:
+    """The container's mounts, with the tmpfs mounts Podman 4.3 lists only under HostConfig.Tmpfs."""
+    mounts = list(c.get("Mounts") or ())
+    listed = {m.get("Destination") for m in mounts}
+    for dest, options in ((c.get("HostConfig") or {}).get("Tmpfs") or {}).items():
+        if dest not in listed:
+            words = str(options).split(",")
+            mounts.append({"Type": "tmpfs", "Destination": dest, "Options": words, "RW": "ro" not in words})
+    return mounts
 
 
 def _size(text: str) -> int | None:

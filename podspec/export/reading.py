@@ -90,7 +90,14 @@ def init_container_names(engine: PodReader, pod: str) -> tuple[str, ...]:
     """The names under spec.initContainers in Podman's own `kube generate` of the pod."""
     import yaml
 
-    text = engine.generate_kube(pod)
+    from podspec.errors import EngineError
+
+    try:
+        text = engine.generate_kube(pod)
+    except EngineError:
+        # Podman 4.3's generator panics on some pods (a dnsConfig option without a value); podspec's
+        # own labels and the containers' create commands still say which are init containers.
+        return ()
     if not text:
         return ()
     names: list[str] = []
