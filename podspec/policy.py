@@ -9,7 +9,8 @@ Profiles follow https://kubernetes.io/docs/concepts/security/pod-security-standa
 - privileged: no checks.
 - baseline: no privileged containers, no host namespaces (hostNetwork, hostPID, hostIPC), no
   hostPath volumes, no capabilities added beyond BASELINE_CAPABILITIES, no Unconfined seccomp or
-  AppArmor profile, procMount Default only, sysctls from SAFE_SYSCTLS only. Host ports are ALLOWED:
+  AppArmor profile, procMount Default only, sysctls from SAFE_SYSCTLS only, seLinuxOptions without
+  user or role and with a type from SELINUX_TYPES only. Host ports are ALLOWED:
   they are how Podman publishes a pod (a documented difference from the Kubernetes standard).
 - restricted: baseline, and allowPrivilegeEscalation false, runAsNonRoot true, runAsUser not 0,
   seccompProfile RuntimeDefault or Localhost, capabilities drop ALL and add at most
@@ -57,6 +58,8 @@ SAFE_SYSCTLS = frozenset({
     "net.ipv4.tcp_keepalive_probes",
 })
 APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
+# baseline: the SELinux types a container may ask for (user and role may not be set at all).
+SELINUX_TYPES = frozenset({"container_t", "container_init_t", "container_kvm_t", "container_engine_t"})
 _CAPABILITY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
@@ -284,8 +287,23 @@ class _Checker:
                 sc + ("procMount",), f"procMount {s.proc_mount} is not allowed",
                 f"{self.loosen}, or remove procMount (Default)",
             )
+        yield from self.se_linux(path, container)
         if self.restricted:
             yield from self.restricted_container(path, container)
+
+    def se_linux(self, path: FieldPath, container: Container) -> Iterator[Problem]:
+        for option in container.security.se_linux_options:
+            key, _, value = option.partition(":")
+            where = self.inherited(path, "seLinuxOptions") + (key,)
+            if key in ("user", "role"):
+                yield self.problem(
+                    where, f"setting the SELinux {key} is not allowed", f"{self.loosen}, or remove seLinuxOptions.{key}",
+                )
+            elif key == "type" and value not in SELINUX_TYPES:
+                yield self.problem(
+                    where, f"SELinux type {value} is not allowed",
+                    f"{self.loosen}, or use one of {', '.join(sorted(SELINUX_TYPES))}",
+                )
 
     def capabilities(self, sc: FieldPath, container: Container) -> Iterator[Problem]:
         allowed = (RESTRICTED_CAPABILITIES if self.restricted else BASELINE_CAPABILITIES) | self.policy.capabilities

@@ -48,7 +48,7 @@ spec:
       - {name: ndots, value: "2"}
       - {name: edns0}
   securityContext:
-    seLinuxOptions: {type: spc_t}
+    seLinuxOptions: {type: container_t}
   containers:
     - name: web
       image: docker.io/library/httpd:2.4
@@ -141,7 +141,7 @@ def test_the_fields_reach_podman_and_the_export_reapplies_with_no_changes(podman
     text = (tmp_path / "export.yaml").read_text()
     assert load([str(tmp_path / "export.yaml")]).pods == desired.pods
     for written in ("shareProcessNamespace: true", "nameservers:", "stopSignal: SIGQUIT", "readinessProbe:",
-                    "medium: Memory", "sizeLimit: 16Mi", "/data:z", "type: spc_t", "level: s0:c1,c2"):
+                    "medium: Memory", "sizeLimit: 16Mi", "/data:z", "type: container_t", "level: s0:c1,c2"):
         assert written in text, written
     # `:z` after a mountPath is Podman's syntax; Kubernetes takes it as part of the path, and its
     # schema accepts it: the export stays valid there.

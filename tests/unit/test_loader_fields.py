@@ -339,3 +339,20 @@ def test_resources_beyond_cpu_and_memory(tmp_path):
     assert [w.path for w in state.warnings] == ["spec.containers[0].resources.limits.ephemeral-storage"]
     found = problems(tmp_path, POD + "    resources:\n      limits: {nvidia.com/gpu: 1}\n")
     assert len(found) == 1 and "resource nvidia.com/gpu is not supported: Podman limits cpu and memory only" in found[0]
+
+
+def test_baseline_refuses_selinux_user_role_and_unsafe_types(tmp_path):
+    from podspec.policy import Policy, Profile, check
+
+    text = POD.replace("spec:\n", "spec:\n  securityContext:\n    seLinuxOptions: {type: spc_t}\n")
+    text += "    securityContext:\n      seLinuxOptions: {user: system_u, level: 's0:c1'}\n"
+    state = load([write(tmp_path, text)])
+    found = [f"{p.path}: {p.message}" for p in check(state, Policy(Profile.BASELINE))]
+    assert found == [
+        "spec.containers[0].securityContext.seLinuxOptions.user: baseline: setting the SELinux user is not allowed",
+    ]  # the container's own options replace the pod's (type spc_t is not inherited)
+    text = POD.replace("spec:\n", "spec:\n  securityContext:\n    seLinuxOptions: {type: spc_t}\n")
+    found = [f"{p.path}: {p.message}" for p in check(load([write(tmp_path, text)]), Policy(Profile.BASELINE))]
+    assert found == ["spec.securityContext.seLinuxOptions.type: baseline: SELinux type spc_t is not allowed"]
+    text = POD.replace("spec:\n", "spec:\n  securityContext:\n    seLinuxOptions: {type: container_t, level: 's0:c2'}\n")
+    assert check(load([write(tmp_path, text)]), Policy(Profile.BASELINE)) == ()
