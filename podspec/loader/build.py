@@ -21,6 +21,7 @@ placeholder `podspec export` writes for a secret it did not show.
 from __future__ import annotations
 
 import ipaddress
+import re
 from types import MappingProxyType
 from typing import Any
 
@@ -62,6 +63,12 @@ BOOKKEEPING_PREFIXES = (
     "io.podman.annotations.privileged/",
     "io.podman.annotations.publish-all/",
     "io.podman.annotations.init/",
+    # Podman's inspect annotations per container: they restate securityContext (label = seLinuxOptions);
+    # `podman kube play` copies seccomp/apparmor back as annotations only, which changes nothing.
+    "io.podman.annotations.label/",
+    "io.podman.annotations.seccomp/",
+    "io.podman.annotations.apparmor/",
+    "io.podman.annotations.cid-file/",
     # Podman 5 restates the stop signal and timeout for systemd; podspec sets both itself.
     "org.systemd.property.KillSignal",
     "org.systemd.property.TimeoutStopUSec",
@@ -85,9 +92,6 @@ REFUSED_ANNOTATIONS: dict[str, tuple[str, str]] = {
         "the seccomp annotations were removed from Kubernetes", "use securityContext.seccompProfile"),
     "container.seccomp.security.alpha.kubernetes.io": (
         "the seccomp annotations were removed from Kubernetes", "use securityContext.seccompProfile in the container"),
-    "io.podman.annotations.seccomp": ("not supported", "use securityContext.seccompProfile"),
-    "io.podman.annotations.apparmor": ("not supported", "use securityContext.appArmorProfile"),
-    "io.podman.annotations.label": ("not supported", "use securityContext.seLinuxOptions"),
     "io.podman.annotations.userns": ("not supported", "use spec.hostUsers: false for a private user namespace"),
     "io.podman.annotations.infra.name": ("podspec lets Podman name the infra container", "remove it"),
     "io.podman.annotations.ulimit": ("per-pod ulimits are not supported", "set default_ulimits in containers.conf"),
@@ -96,6 +100,7 @@ REFUSED_ANNOTATIONS: dict[str, tuple[str, str]] = {
     "io.podman.annotations.memory-nodes": ("not supported", "remove it"),
     "io.podman.annotations.kube.health.check": ("Podman's own marker", "remove it; probes become health checks"),
 }
+_VOLUME_NAME = re.compile(r"[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*")
 MOUNT_OPTIONS = {"ro": "read-only", "rw": "read-write", "z": "shared SELinux label", "Z": "private SELinux label"}
 # Podman volume options podspec does not apply yet: refused rather than ignored.
 VOLUME_OPTION_PREFIX = "volume.podman.io/"
@@ -443,8 +448,23 @@ class _Builder:
         if kind is VolumeKind.CLAIM:
             return Volume(name=raw["name"], kind=kind, claim_name=body["claimName"], read_only=body.get("readOnly", False))
         if kind is VolumeKind.HOST_PATH:
+            if "/" not in body["path"]:
+                return self.host_path_volume(raw["name"], body["path"], path + ("hostPath", "path"))
+            if not body["path"].startswith("/"):
+                self.problem(path + ("hostPath", "path"), f"invalid value {body['path']!r}: must be an absolute path (starting with /)")
             return Volume(name=raw["name"], kind=kind, host_path=body["path"], host_path_type=body.get("type", ""))
         return self.empty_dir(raw["name"], body, path + ("emptyDir",))
+
+    def host_path_volume(self, name: str, volume: str, path: FieldPath) -> Volume:
+        """`hostPath: {path: NAME}` without a '/' is the Podman volume NAME, as `podman kube play` reads it."""
+        if volume == "tmpfs":  # how Podman 4.3's `kube generate` writes a tmpfs mount
+            self.problem(
+                path, "hostPath tmpfs is how Podman 4.3's `kube generate` writes a tmpfs; `podman kube play` "
+                "would make it a disk volume named tmpfs", "write the volume as emptyDir: {medium: Memory}",
+            )
+        elif not _VOLUME_NAME.fullmatch(volume):
+            self.problem(path, f"invalid value {volume!r}: must be an absolute path, or the name of a Podman volume")
+        return Volume(name=name, kind=VolumeKind.CLAIM, claim_name=volume)
 
     def empty_dir(self, name: str, body: dict[str, Any], path: FieldPath) -> Volume:
         """emptyDir: a volume of the pod's own; medium Memory is a tmpfs, of sizeLimit when given."""

@@ -158,3 +158,24 @@ def test_a_probe_on_a_named_port_checks_that_port(podman, tmp_path: Path):
     web = inspect(podman, "container", "inspect", "named-port-web")
     assert web["Config"]["Healthcheck"]["Test"] == ["CMD-SHELL", "nc -z localhost 80 || exit 1"]
     assert run(podman, "diff", str(manifest), project="named-port-test").exit_code == 0
+
+
+def test_podman_kube_generate_of_such_a_pod_loads_and_applies_unchanged(podman, tmp_path: Path):
+    p = podman.podman
+    p("pod", "create", "--name", "gk", "--share", "ipc,net,uts,pid", "--dns", "10.53.0.1", "--dns-search", "corp.example",
+      "--dns-option", "ndots:2")
+    p("create", "--pod", "gk", "--name", "gk-web", "--stop-signal", "SIGQUIT", "--stop-timeout", "1",
+      "-v", "gkdata:/data:z", "--security-opt", "label=type:container_t", "docker.io/library/httpd:2.4")
+    generated = tmp_path / "generated.yaml"
+    generated.write_text(p("kube", "generate", "gk").stdout)
+    p("pod", "rm", "-f", "gk")
+    p("volume", "rm", "gkdata")
+
+    pod = load([str(generated)]).pods[0]
+    assert pod.share_process_namespace and pod.dns_nameservers == ("10.53.0.1",) and pod.dns_options == ("ndots:2",)
+    assert pod.containers[0].security.se_linux_options == ("type:container_t",)
+    applied = run(podman, "apply", str(generated), project="generated-test")
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert "pid" in inspect(podman, "pod", "inspect", "gk")["SharedNamespaces"]
+    assert inspect(podman, "pod", "inspect", "gk")["InfraConfig"]["DNSServer"] == ["10.53.0.1"]
+    assert run(podman, "diff", str(generated), project="generated-test").exit_code == 0

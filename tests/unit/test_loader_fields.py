@@ -190,6 +190,7 @@ metadata:
   creationTimestamp: "2026-11-28T10:00:00Z"
   annotations:
     io.kubernetes.cri-o.SandboxID/web: "0123"
+    io.podman.annotations.label/web: type:container_t
     org.systemd.property.KillSignal: "15"
   labels:
     app: web
@@ -356,3 +357,13 @@ def test_baseline_refuses_selinux_user_role_and_unsafe_types(tmp_path):
     assert found == ["spec.securityContext.seLinuxOptions.type: baseline: SELinux type spc_t is not allowed"]
     text = POD.replace("spec:\n", "spec:\n  securityContext:\n    seLinuxOptions: {type: container_t, level: 's0:c2'}\n")
     assert check(load([write(tmp_path, text)]), Policy(Profile.BASELINE)) == ()
+
+
+def test_a_host_path_without_a_slash_is_a_podman_volume_as_kube_play_reads_it(tmp_path):
+    text = POD + "    volumeMounts: [{name: v, mountPath: /v}]\n  volumes: [{name: v, hostPath: {path: my_vol}}]\n"
+    pod = pod_of(tmp_path, text)
+    assert (pod.volumes[0].kind, pod.volumes[0].claim_name) == (VolumeKind.CLAIM, "my_vol")
+    found = problems(tmp_path, text.replace("my_vol", "tmpfs"))
+    assert len(found) == 1 and "write the volume as emptyDir: {medium: Memory}" in found[0]
+    found = problems(tmp_path, text.replace("my_vol", "data/x"))
+    assert len(found) == 1 and "must be an absolute path (starting with /)" in found[0]
