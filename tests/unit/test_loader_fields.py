@@ -109,7 +109,7 @@ def test_a_pod_without_cluster_fields_has_no_warnings(tmp_path):
     ("activeDeadlineSeconds: 30", "spec", "activeDeadlineSeconds is a Kubernetes field podspec does not support"),
     ("ephemeralContainers: []", "spec", "use `podman exec` on the host"),
     ("volumeDevices: []", "container", "raw block devices are not supported"),
-    ("envFrom: []", "container", "write the variables under env"),
+    ("restartPolicyRules: []", "container", "per-container restart rules are not supported"),
     ("lifecycle: {preStop: {exec: {command: [x]}}}", "container", "Podman has no preStop hook"),
     # likely typos get "did you mean"
     ("imagePullPolicyy: Always", "container", "did you mean imagePullPolicy?"),
@@ -124,12 +124,23 @@ def test_hints_for_unknown_fields(tmp_path, field, where, expected):
     assert len(found) == 1 and expected in found[0], found
 
 
-def test_no_did_you_mean_from_one_real_field_to_another(tmp_path):
-    text = POD + "    env:\n    - name: A\n      valueFrom: {fieldRef: {fieldPath: metadata.name}}\n"
+@pytest.mark.parametrize(("kind", "key", "supported"), [
+    ("", "valueFrom", ["name", "value"]),  # an object the schema does not title: any real field counts
+    ("ObjectMeta", "namespace", ["annotations", "labels", "name"]),
+    ("PodSpec", "dnsPolicy", ["containers", "restartPolicy"]),
+    ("Container", "readinessProbe", ["image", "livenessProbe", "name"]),
+])
+def test_no_did_you_mean_from_one_real_field_to_another(kind, key, supported):
+    from podspec.loader.kubefields import unknown_field
+
+    message, hint = unknown_field(kind, key, supported)
+    assert "did you mean" not in hint and f"{key} is a Kubernetes field podspec does not support" in message
+
+
+def test_a_real_field_in_the_wrong_place_gets_no_did_you_mean(tmp_path):
+    text = POD.replace("spec:\n", "spec:\n  grpc: {}\n")  # a real field of another type
     found = problems(tmp_path, text)
-    assert len(found) == 1 and "did you mean" not in found[0] and "valueFrom is a Kubernetes field" in found[0]
-    text = POD.replace("spec:\n", "spec:\n  grpc: {}\n")  # a real field of another type: no "did you mean"
-    assert all("did you mean" not in p for p in problems(tmp_path, text))
+    assert len(found) == 1 and "did you mean" not in found[0]
 
 
 def test_readiness_probe_is_accepted_and_never_suggested_as_liveness(tmp_path):
