@@ -101,6 +101,8 @@ REFUSED_ANNOTATIONS: dict[str, tuple[str, str]] = {
     "io.podman.annotations.kube.health.check": ("Podman's own marker", "remove it; probes become health checks"),
 }
 _VOLUME_NAME = re.compile(r"[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*")
+# Podman's annotation for the SELinux relabel option of a bind mount (libpod/define: BindMountPrefix).
+BIND_MOUNT_OPTIONS = "bind-mount-options"
 MOUNT_OPTIONS = {"ro": "read-only", "rw": "read-write", "z": "shared SELinux label", "Z": "private SELinux label"}
 # Podman volume options podspec does not apply yet: refused rather than ignored.
 VOLUME_OPTION_PREFIX = "volume.podman.io/"
@@ -126,6 +128,7 @@ class _Builder:
         self.document = document
         self.problems = problems
         self.said: set[Problem] = set()
+        self.relabels: dict[str, str] = {}  # volume name -> z/Z, from the bind-mount-options annotation
 
     def problem(self, path: FieldPath, message: str, hint: str = "", key: bool = False) -> None:
         """Report once (a pod-level value inherited by several containers is one problem)."""
@@ -144,6 +147,7 @@ class _Builder:
         meta, spec = data["metadata"], data["spec"]
         annotations: dict[str, str] = meta.get("annotations") or {}
         self.refuse_annotations(annotations)
+        self.relabels = self.bind_mount_options(annotations, spec)
         init_type = annotations.get(INIT_TYPE_ANNOTATION, InitContainerType.ONCE.value)
         if init_type not in {t.value for t in InitContainerType}:
             self.problem(
@@ -172,7 +176,8 @@ class _Builder:
             ),
             labels=tuple(sorted((meta.get("labels") or {}).items())),
             annotations=tuple(sorted(
-                (k, v) for k, v in annotations.items() if k != INIT_TYPE_ANNOTATION and not is_bookkeeping(k)
+                (k, v) for k, v in annotations.items()
+                if k not in (INIT_TYPE_ANNOTATION, BIND_MOUNT_OPTIONS) and not is_bookkeeping(k)
             )),
             locations=self.locations(),
             host_pid=spec.get("hostPID", False),
@@ -184,6 +189,24 @@ class _Builder:
             share_process_namespace=spec.get("shareProcessNamespace", False),
             host_users=spec.get("hostUsers", True),
         )
+
+    def bind_mount_options(self, annotations: dict[str, str], spec: dict[str, Any]) -> dict[str, str]:
+        """`bind-mount-options: /host/path:z`, which `podman kube generate` writes for a bind mount
+        with :z or :Z: the relabel option of every mount of a hostPath volume at that path (unless
+        the mount says its own), as `podman kube play` applies it. Volume name -> option."""
+        written = annotations.get(BIND_MOUNT_OPTIONS)
+        if written is None:
+            return {}
+        source, _, option = written.rpartition(":")
+        if option not in ("z", "Z") or not source:
+            self.problem(
+                ("metadata", "annotations", BIND_MOUNT_OPTIONS), f"unsupported {BIND_MOUNT_OPTIONS} {written!r}",
+                "write HOSTPATH:z or HOSTPATH:Z (or put :z after the mountPath)",
+            )
+            return {}
+        return {
+            v["name"]: option for v in spec.get("volumes", ()) if (v.get("hostPath") or {}).get("path") == source
+        }
 
     def refuse_annotations(self, annotations: dict[str, str]) -> None:
         for key in annotations:
@@ -275,7 +298,8 @@ class _Builder:
             elif option == "rw" and read_only:
                 self.problem(path + ("mountPath",), "mount option rw contradicts readOnly: true", "keep one")
         return VolumeMount(
-            name=raw["name"], mount_path=mount_path, read_only=read_only, sub_path=raw.get("subPath", ""), relabel=relabel,
+            name=raw["name"], mount_path=mount_path, read_only=read_only, sub_path=raw.get("subPath", ""),
+            relabel=relabel or self.relabels.get(raw["name"], ""),
         )
 
     def probes(self, raw: dict[str, Any], path: FieldPath, ports: tuple[PortMapping, ...]) -> dict[str, Probe | None]:

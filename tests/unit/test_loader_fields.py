@@ -378,3 +378,14 @@ def test_a_host_path_without_a_slash_is_a_podman_volume_as_kube_play_reads_it(tm
     assert len(found) == 1 and "write the volume as emptyDir: {medium: Memory}" in found[0]
     found = problems(tmp_path, text.replace("my_vol", "data/x"))
     assert len(found) == 1 and "must be an absolute path (starting with /)" in found[0]
+
+
+def test_bind_mount_options_from_kube_generate_relabel_that_host_path(tmp_path):
+    text = POD.replace("  name: web\n", "  name: web\n  annotations:\n    bind-mount-options: /srv/web:Z\n")
+    text += ("    volumeMounts: [{name: h, mountPath: /h}, {name: o, mountPath: /o}]\n"
+             "  volumes: [{name: h, hostPath: {path: /srv/web}}, {name: o, hostPath: {path: /srv/other}}]\n")
+    pod = pod_of(tmp_path, text)
+    assert [m.relabel for m in pod.containers[0].volume_mounts] == ["Z", ""]
+    assert pod.annotations == ()  # applied, not carried on as an annotation
+    body = container_body(pod, pod.containers[0], Role.CONTAINER, {})
+    assert [m["Options"] for m in body["mounts"]] == [["rbind", "Z"], ["rbind"]]
