@@ -4,7 +4,10 @@
 
 For every *.yaml / *.yml file under DIR:
 - is it valid Kubernetes? (kubernetes-validate, strict, the newest schema it ships; every document);
-- does podspec accept it under `--policy privileged` (the loader alone: no policy checks)?
+- does podspec accept it under `--policy privileged` (the loader alone: no policy checks)? With
+  --beside, the file is read together with the files of its directory that hold only ConfigMap,
+  Secret or PersistentVolumeClaim documents (the documents beside it, as `podspec validate DIR`
+  reads them), and only problems in the file itself count;
 - did podspec crash (anything but a ManifestError)?
 
 Then the whole directory is validated in one call of the real command,
@@ -52,15 +55,30 @@ def kubernetes_valid(path: Path) -> bool:
     return True
 
 
-def podspec_verdict(path: Path) -> tuple[str, str]:
+BESIDE_KINDS = {"ConfigMap", "Secret", "PersistentVolumeClaim"}
+
+
+def only_beside_kinds(path: Path) -> bool:
+    """Whether every document of the file is a ConfigMap, Secret or PersistentVolumeClaim."""
+    try:
+        documents = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return False
+    return bool(documents) and all(isinstance(d, dict) and d.get("kind") in BESIDE_KINDS for d in documents)
+
+
+def podspec_verdict(path: Path, beside: tuple[Path, ...] = ()) -> tuple[str, str]:
     """("accepted" | "refused" | "crashed", first problem or traceback)."""
     from podspec.errors import ManifestError
     from podspec.loader import load
 
     try:
-        load([str(path)])
+        load([str(path), *(str(p) for p in beside if p != path)])
     except ManifestError as error:
-        return "refused", str(error.problems[0]) if error.problems else str(error)
+        own = [p for p in error.problems if p.origin.file == str(path)]
+        if not own:
+            return "accepted", ""
+        return "refused", str(own[0])
     except Exception:  # the point is to find crashes
         return "crashed", traceback.format_exc(limit=3)
     return "accepted", ""
@@ -101,9 +119,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("directory", type=Path)
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--beside", action="store_true", help="read each file with the ConfigMap, Secret and "
+                        "PersistentVolumeClaim files of its directory")
     args = parser.parse_args()
     files = sorted(p for p in args.directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-    rows = [(p, kubernetes_valid(p), *podspec_verdict(p)) for p in files]
+    context = {p.parent: tuple(q for q in files if q.parent == p.parent and only_beside_kinds(q)) for p in files}
+    rows = [(p, kubernetes_valid(p), *podspec_verdict(p, context[p.parent] if args.beside else ())) for p in files]
     valid = [r for r in rows if r[1]]
     accepted_valid = [r for r in valid if r[2] == "accepted"]
     crashed = [r for r in rows if r[2] == "crashed"]
