@@ -133,8 +133,9 @@ def _field_json(f: FieldChange) -> dict[str, Any]:
     return out
 
 
-def diff_json(diff: Diff) -> dict[str, Any]:
+def diff_json(diff: Diff, warnings: tuple[Problem, ...] = ()) -> dict[str, Any]:
     return {
+        "warnings": [problem_json(p) for p in warnings],
         "version": JSON_VERSION,
         "project": diff.project,
         "changed": diff.has_changes,
@@ -208,8 +209,9 @@ def apply_json(result: ApplyResult) -> dict[str, Any]:
         outcome["not_done"] = [step_json(s) for s in result.failure.not_done]
     if result.ready is not None:
         outcome["ready"] = result.ready
-    return {"version": JSON_VERSION, "project": result.project, "diff": diff_json(result.diff),
-            "plan": plan_json(result.plan), "result": outcome}
+    return {"version": JSON_VERSION, "project": result.project, "diff": diff_json(result.diff, result.warnings),
+            "plan": plan_json(result.plan), "result": outcome,
+            "warnings": [problem_json(p) for p in result.warnings]}
 
 
 def failure_lines(result: ApplyResult) -> list[str]:

@@ -21,6 +21,7 @@ from podspec.cli.common import (
     PATHS_ARGUMENT,
     POLICY_OPTION,
     PROJECT_OPTION,
+    STRICT_OPTION,
     URL_OPTION,
     OutputFormat,
     guarded,
@@ -48,6 +49,7 @@ def apply(
     allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
     allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
     allow_capability: Optional[list[str]] = ALLOW_CAPABILITY_OPTION,
+    strict: bool = STRICT_OPTION,
 ) -> None:
     """Create, start, recreate and remove exactly what differs from the manifests."""
     from podspec import render
@@ -57,7 +59,7 @@ def apply(
     from podspec.run.results import Outcome
 
     request = ApplyRequest(
-        manifests=context.manifests(paths, context.policy(policy, allow_host_path, allow_host_port, allow_capability)),
+        manifests=context.manifests(paths, context.policy(policy, allow_host_path, allow_host_port, allow_capability), strict),
         project=context.project_name(project, paths), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
         dry_run=dry_run, wait=wait, wait_timeout=timeout, lock_timeout=lock_timeout, parallel=parallel,
     )

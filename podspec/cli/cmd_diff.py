@@ -20,6 +20,7 @@ from podspec.cli.common import (
     PATHS_ARGUMENT,
     POLICY_OPTION,
     PROJECT_OPTION,
+    STRICT_OPTION,
     URL_OPTION,
     OutputFormat,
     guarded,
@@ -42,6 +43,7 @@ def diff(
     allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
     allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
     allow_capability: Optional[list[str]] = ALLOW_CAPABILITY_OPTION,
+    strict: bool = STRICT_OPTION,
 ) -> None:
     """Show what `apply` would change and why. Exit 0: no changes; 2: changes pending; 1: error or conflict."""
     from podspec import render
@@ -50,12 +52,12 @@ def diff(
     from podspec.run.reconcile import diff as run_diff
 
     request = DiffRequest(
-        manifests=context.manifests(paths, context.policy(policy, allow_host_path, allow_host_port, allow_capability)),
+        manifests=context.manifests(paths, context.policy(policy, allow_host_path, allow_host_port, allow_capability), strict),
         project=context.project_name(project, paths), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
     )
     result = run_diff(request, context.connector(url, connection), JsonListener())  # notes and warnings: stderr
     if output is OutputFormat.json:
-        print_json(render.diff_json(result.diff))
+        print_json(render.diff_json(result.diff, result.desired.warnings))
     else:
         typer.echo(render.diff_text(result.diff, colour=context.colour_wanted()))
     if result.diff.conflicts:

@@ -20,6 +20,7 @@ from podspec.cli.common import (
     OUTPUT_OPTION,
     PATHS_ARGUMENT,
     POLICY_OPTION,
+    STRICT_OPTION,
     OutputFormat,
     guarded,
     print_json,
@@ -36,11 +37,12 @@ def validate(
     allow_host_path: list[str] | None = ALLOW_HOST_PATH_OPTION,
     allow_host_port: list[str] | None = ALLOW_HOST_PORT_OPTION,
     allow_capability: list[str] | None = ALLOW_CAPABILITY_OPTION,
+    strict: bool = STRICT_OPTION,
 ) -> None:
     from podspec import render
     from podspec.run.validate import validate as run_validate
 
-    manifests = context.manifests(paths, context.policy(policy, allow_host_path, allow_host_port, allow_capability))
+    manifests = context.manifests(paths, context.policy(policy, allow_host_path, allow_host_port, allow_capability), strict)
     try:
         result = run_validate(manifests)  # imports yaml and jsonschema: only here
     except ManifestError as error:
@@ -48,6 +50,8 @@ def validate(
             raise  # guarded() prints every problem on stderr and exits 1
         print_json([render.problem_json(p) for p in error.problems])
         raise typer.Exit(EXIT_ERROR) from None
+    for warning in result.desired.warnings:
+        context.say_err(f"warning: {warning}")
     if output is OutputFormat.json:
         print_json([])
     else:

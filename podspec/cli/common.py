@@ -104,6 +104,11 @@ ALLOW_CAPABILITY_OPTION = typer.Option(
     help="Allow adding exactly this capability (repeatable). Default: $PODSPEC_ALLOW_CAPABILITIES.",
 )
 
+STRICT_OPTION = typer.Option(
+    False, "--strict",
+    help="Fields only a Kubernetes cluster uses (nodeSelector, namespace, ...) are errors, not warnings.",
+)
+
 PARALLEL_OPTION = typer.Option(
     3, "--parallel", min=1, max=16,
     help="How many pods to change at once (each pod's steps stay in order); 1 runs every step in turn.",

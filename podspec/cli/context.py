@@ -44,10 +44,10 @@ def policy(profile: str | None, host_paths: list[str] | None, host_ports: list[s
     return policy_from(profile, host_paths, host_ports, capabilities, os.environ)
 
 
-def manifests(paths: Sequence[str], checked: Policy | None) -> Manifests:
+def manifests(paths: Sequence[str], checked: Policy | None, strict: bool = False) -> Manifests:
     from podspec.run.manifests import Manifests
 
-    return Manifests(tuple(paths), checked, sys.stdin)
+    return Manifests(tuple(paths), checked, sys.stdin, strict)
 
 
 def colour_wanted() -> bool:

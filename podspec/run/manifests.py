@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from podspec.model import DesiredState
     from podspec.policy import Policy
+    from podspec.run.listener import Listener
 
 POLICY_ENV = "PODSPEC_POLICY"
 ALLOW_HOST_PATHS_ENV = "PODSPEC_ALLOW_HOST_PATHS"
@@ -26,18 +27,21 @@ class Manifests:
     paths: tuple[str, ...]
     policy: Policy | None = None  # None: no policy (only for commands that add nothing: delete)
     stdin: TextIO | None = None  # read for the path "-"
+    strict: bool = False  # cluster-only fields are errors, not warnings
 
 
 def load(manifests: Manifests) -> DesiredState:
-    """The desired state, or ManifestError (PolicyError) carrying every problem found."""
+    """The desired state, or ManifestError (PolicyError) carrying every problem found. Its
+    `warnings` (fields only a cluster uses) are for the caller to show: see `warn`."""
     from podspec.loader import load as load_files
 
     if manifests.policy is None:
-        return load_files(manifests.paths, stdin=manifests.stdin)
+        return load_files(manifests.paths, stdin=manifests.stdin, strict=manifests.strict)
     from podspec.policy import check
 
     policy = manifests.policy
-    return load_files(manifests.paths, stdin=manifests.stdin, extra_checks=lambda state: check(state, policy))
+    return load_files(manifests.paths, stdin=manifests.stdin, strict=manifests.strict,
+                      extra_checks=lambda state: check(state, policy))
 
 
 def policy_from(
@@ -70,3 +74,9 @@ def policy_from(
         host_ports=pick(host_ports, "--allow-host-port", ALLOW_HOST_PORTS_ENV),
         capabilities=pick(capabilities, "--allow-capability", ALLOW_CAPABILITIES_ENV),
     )
+
+
+def warn(desired: DesiredState, listener: Listener) -> None:
+    """Each field that only means something to a cluster, once, as a warning."""
+    for problem in desired.warnings:
+        listener.warning(str(problem))

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from podspec.reconcile import diff as differ
 from podspec.run import images
 from podspec.run.listener import Listener, Quiet
-from podspec.run.manifests import Manifests, load
+from podspec.run.manifests import Manifests, load, warn
 from podspec.run.results import ApplyResult, DiffResult, Failure, Outcome
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
     listener = listener or Quiet()
     check_request(request)
     desired = load(request.manifests)
+    warn(desired, listener)
     with closing(connect()) as engine:
         # The same image checks as apply (an image that cannot be had, runAsNonRoot), without pulling.
         observed = images.prepare(engine, desired, engine.observe(), listener, pulling=False)
@@ -79,6 +80,7 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
     listener = listener or Quiet()
     check_request(request)
     desired = load(request.manifests)
+    warn(desired, listener)
     with closing(connect()) as engine:
         waiting = lambda: listener.note(f"waiting for another podspec applying project {request.project!r} ...")
         with project_lock(engine.lock_key, request.project, request.lock_timeout, on_wait=waiting):
@@ -87,17 +89,17 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
             listener.diffed(found)
             plan = planner.build(found)  # conflicts raise here, before any change
             listener.planned(plan)
-            result = ApplyResult(request.project, found, plan, Outcome.NO_CHANGES if plan.empty else Outcome.APPLIED)
+            result = ApplyResult(request.project, found, plan, Outcome.NO_CHANGES, warnings=desired.warnings)
             if request.dry_run:
-                return ApplyResult(request.project, found, plan, Outcome.DRY_RUN)
+                return replace(result, outcome=Outcome.DRY_RUN)
             if not plan.empty:
                 try:
                     execute(plan, engine, listener.step, parallel=request.parallel)
                 except StepFailed as failure:
-                    return ApplyResult(request.project, found, plan, Outcome.FAILED, len(failure.done),
-                                       Failure(failure.message, failure.hint, failure.not_done))
-                result = ApplyResult(request.project, found, plan, Outcome.APPLIED, len(plan.steps))
+                    return replace(result, outcome=Outcome.FAILED, steps_done=len(failure.done),
+                                   failure=Failure(failure.message, failure.hint, failure.not_done))
+                result = replace(result, outcome=Outcome.APPLIED, steps_done=len(plan.steps))
             if request.wait:
                 wait_ready(engine, desired, request.wait_timeout, listener.info)
-                result = ApplyResult(result.project, found, plan, result.outcome, result.steps_done, ready=True)
+                result = replace(result, ready=True)
     return result

@@ -10,6 +10,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # types only: render and the CLI import this module at start-up
+    from podspec.errors import Problem
     from podspec.model import DesiredState
     from podspec.reconcile.diff import Diff
     from podspec.reconcile.planner import Plan, Step
@@ -66,6 +67,7 @@ class ApplyResult:
     steps_done: int = 0
     failure: Failure | None = None
     ready: bool | None = None  # True: --wait saw everything ready; None: not asked
+    warnings: tuple[Problem, ...] = ()  # fields only a cluster uses, ignored here
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Callable
 from podspec.engine.protocol import Engine
 from podspec.errors import PodspecError
 from podspec.model import DesiredState
-from podspec.reconcile.readiness import assess, probe_due
+from podspec.reconcile.readiness import assess, probe_due, probed
 
 POLL_SECONDS = 0.5
 
@@ -43,5 +43,4 @@ def wait_ready(engine: Engine, desired: DesiredState, timeout: float, say: Calla
                 "see `podman logs <container>` and `podman healthcheck run <container>`; raise --timeout if it is only slow",
             )
         time.sleep(POLL_SECONDS)
-    probed = any(c.liveness_probe for p in desired.pods for c in p.containers)
-    say("Ready: every container runs" + (" and passes its health check." if probed else "."))
+    say("Ready: every container runs" + (" and passes its health check." if probed(desired) else "."))

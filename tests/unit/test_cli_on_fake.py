@@ -47,7 +47,7 @@ def test_apply_json_shape(engine):
     result = invoke("apply", TUTORIAL, "-p", "demo", "-o", "json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert sorted(data) == ["diff", "plan", "project", "result", "version"]
+    assert sorted(data) == ["diff", "plan", "project", "result", "version", "warnings"]
     assert data["result"] == {"status": "applied", "steps_done": 6}
     assert data["plan"][0] == {"action": "create_volume", "resource": "volume:webserver-data",
                                "target": "webserver-data", "lane": None, "cause": "not on the host"}
@@ -94,3 +94,37 @@ def test_errors_in_json_mode_are_json(engine):
     result = invoke("apply", TUTORIAL, "-p", "demo", "--prune-volumes", "-o", "json")
     assert result.exit_code == 1
     assert json.loads(result.stdout)["error"]["type"] == "UsageError"
+
+
+CLUSTER_ONLY = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: shop
+spec:
+  nodeSelector: {disktype: ssd}
+  containers:
+    - name: app
+      image: docker.io/library/busybox:latest
+"""
+
+
+def test_cluster_only_fields_are_warnings_and_strict_makes_them_errors(engine, tmp_path):
+    manifest = tmp_path / "web.yaml"
+    manifest.write_text(CLUSTER_ONLY)
+    shown = invoke("diff", str(manifest), "-p", "demo")
+    assert shown.exit_code == 2
+    assert f"warning: {manifest}:5:3: metadata.namespace:" in shown.stderr
+    assert f"warning: {manifest}:7:3: spec.nodeSelector:" in shown.stderr
+    data = json.loads(invoke("apply", str(manifest), "-p", "demo", "-o", "json").stdout)
+    assert [(w["line"], w["path"]) for w in data["warnings"]] == [(5, "metadata.namespace"), (7, "spec.nodeSelector")]
+    assert data["diff"]["warnings"] == data["warnings"]
+    engine.calls.clear()
+    strict = invoke("apply", "--strict", str(manifest), "-p", "demo")
+    assert strict.exit_code == 1
+    assert f"{manifest}:7:3: spec.nodeSelector:" in strict.stderr
+    assert engine.calls == [], "nothing is read or changed when the manifests are refused"
+    valid = invoke("validate", str(manifest))
+    assert valid.exit_code == 0 and "warning:" in valid.stderr
+    assert invoke("validate", "--strict", str(manifest)).exit_code == 1
