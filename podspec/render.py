@@ -14,8 +14,9 @@ from podspec.reconcile.diff import UNSET, Action, ContainerDiff, Diff, FieldChan
 from podspec.run.results import StepStatus
 
 if TYPE_CHECKING:
+    from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.planner import Plan, Step
-    from podspec.run.results import ApplyResult, DeleteResult, StatusResult, StepEvent, ValidateResult
+    from podspec.run.results import ApplyResult, DeleteResult, HistoryResult, StatusResult, StepEvent, ValidateResult
 
 JSON_VERSION = 1
 
@@ -209,7 +210,8 @@ def apply_json(result: ApplyResult) -> dict[str, Any]:
     if result.ready is not None:
         outcome["ready"] = result.ready
     return {"version": JSON_VERSION, "project": result.project, "diff": diff_json(result.diff),
-            "plan": plan_json(result.plan), "result": outcome}
+            "plan": plan_json(result.plan), "result": outcome, "revision": result.revision,
+            "history": result.record.seq if result.record else None}
 
 
 def failure_lines(result: ApplyResult) -> list[str]:
@@ -228,7 +230,7 @@ def failure_lines(result: ApplyResult) -> list[str]:
 
 def status_json(result: StatusResult) -> dict[str, Any]:
     return {"version": JSON_VERSION, "pods": [
-        {"name": p.name, "project": p.project, "status": p.status, "drift": list(p.drift),
+        {"name": p.name, "project": p.project, "status": p.status, "drift": list(p.drift), "revision": p.revision,
          "containers": [{"name": c.name, "role": c.role, "state": c.state, "image": c.image} for c in p.containers]}
         for p in result.pods]}
 
@@ -239,10 +241,47 @@ def status_text(result: StatusResult) -> str:
     width = max((len(c.name) for p in result.pods for c in p.containers), default=0)
     lines = []
     for p in result.pods:
-        lines.append(f"pod {p.name}  project={p.project}  {p.status}")
+        applied = f"  revision={short_revision(p.revision)}" if p.revision else ""
+        lines.append(f"pod {p.name}  project={p.project}  {p.status}{applied}")
         lines += [f"    {c.name:<{width}}  {c.role:<9} {c.state:<8} {c.image}" for c in p.containers]
         lines += [f"    drift: {d}" for d in p.drift]
     return "\n".join(lines)
+
+
+def short_revision(revision: str) -> str:
+    """A git commit as 12 hex digits (`-dirty` kept); any other revision as given."""
+    head, dirty, _ = revision.partition("-dirty")
+    if len(head) == 40 and all(ch in "0123456789abcdef" for ch in head):
+        return head[:12] + ("-dirty" if dirty else "")
+    return revision
+
+
+# ----------------------------------------------------------------------------------- history
+
+
+def history_json(result: HistoryResult) -> dict[str, Any]:
+    return {"version": JSON_VERSION, "project": result.project, "records": [r.to_json() for r in result.records]}
+
+
+def _history_changes(record: HistoryRecord) -> str:
+    counts = {k: v for k, v in sorted(record.summary.items()) if v}
+    return ", ".join(f"{v} {k}" for k, v in counts.items()) or "none"
+
+
+def history_text(result: HistoryResult) -> str:
+    if not result.records:
+        return "No applies recorded" + (f" for project {result.project!r}." if result.project else ".")
+    rows = [("#", "TIME (UTC)", "PROJECT", "REVISION", "OUTCOME", "CHANGES", "PODS")]
+    for r in result.records:
+        pods = ", ".join([*(f"{p}*" for p in r.changed), *r.unchanged, *(f"-{p}" for p in r.removed),
+                          *(f"{p}!" for p in r.not_done)])
+        rows.append((str(r.seq), r.time.replace("T", " ").rstrip("Z"), r.project, short_revision(r.revision) or "-",
+                     r.outcome, _history_changes(r), pods or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1] for row in rows]
+    lines.append("pods: name* changed, -name removed, name! not done (failed)")
+    errors = [f"#{r.seq} {r.project}: {r.error}" for r in result.records if r.error]
+    return "\n".join([line.rstrip() for line in lines] + errors)
 
 
 # ------------------------------------------------------------------------------------ delete

@@ -40,6 +40,10 @@ def apply(
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds --wait waits."),
     lock_timeout: float = typer.Option(60.0, "--lock-timeout", help="Seconds to wait for another apply of the same project."),
     parallel: int = PARALLEL_OPTION,
+    revision: Optional[str] = typer.Option(
+        None, "--revision", metavar="REV",
+        help="What is applied, recorded in the host's history. Default: the git commit of the manifests (-dirty when they differ from it).",
+    ),
     output: OutputFormat = OUTPUT_OPTION,
     project: Optional[str] = PROJECT_OPTION,
     url: Optional[str] = URL_OPTION,
@@ -60,6 +64,7 @@ def apply(
         manifests=context.manifests(paths, context.policy(policy, allow_host_path, allow_host_port, allow_capability)),
         project=context.project_name(project, paths), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
         dry_run=dry_run, wait=wait, wait_timeout=timeout, lock_timeout=lock_timeout, parallel=parallel,
+        revision=context.revision(revision, paths),
     )
     as_json = output is OutputFormat.json
     listener = JsonListener() if as_json else TextListener(

@@ -26,6 +26,16 @@ def project_name(flag: str | None, paths: Sequence[str]) -> str:
     return resolve(flag, os.environ, list(paths), Path.cwd())
 
 
+def revision(flag: str | None, paths: Sequence[str]) -> str:
+    """--revision, else the git commit of the repository holding the first manifest ("-dirty" when
+    the manifests differ from it), else ""."""
+    if flag is not None:
+        return flag
+    from podspec.run.revision import git_revision
+
+    return git_revision(list(paths), Path.cwd())
+
+
 def connector(url: str | None, connection: str | None) -> Callable[[], Engine]:
     """Opens the engine when a workflow asks for it (after the manifests passed their checks)."""
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from podspec.errors import PodmanUnavailable, PodspecError
 from podspec.reconcile import diff as differ
 from podspec.run import images
 from podspec.run.listener import Listener, Quiet
@@ -24,8 +25,10 @@ from podspec.run.results import ApplyResult, DiffResult, Failure, Outcome
 if TYPE_CHECKING:
     from podspec.engine.protocol import Engine
     from podspec.model import DesiredState
-    from podspec.observed import ObservedState
+    from podspec.observed import ObservedState, ObservedVolume
     from podspec.reconcile.diff import Diff
+    from podspec.reconcile.history import HistoryRecord
+    from podspec.reconcile.planner import Step
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class ApplyRequest(DiffRequest):
     wait_timeout: float = 120.0
     lock_timeout: float = 60.0
     parallel: int = 3
+    revision: str = ""  # what is applied, recorded in the host's history (the CLI: --revision, else git)
 
 
 def check_request(request: DiffRequest) -> None:
@@ -70,11 +74,11 @@ def _compute(desired: DesiredState, observed: ObservedState, request: DiffReques
 
 
 def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listener | None = None) -> ApplyResult:
-    from podspec.errors import StepFailed
-    from podspec.reconcile import planner
-    from podspec.run.executor import execute
+    """Lock, observe, pull, diff, plan, execute, wait; then record the apply in the host's history
+    (run/history.py): every apply that got the lock is recorded, also one that changed nothing or
+    failed; a dry run is not."""
+    from podspec.run import history
     from podspec.run.lock import project_lock
-    from podspec.run.wait import wait_ready
 
     listener = listener or Quiet()
     check_request(request)
@@ -82,22 +86,78 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
     with closing(connect()) as engine:
         waiting = lambda: listener.note(f"waiting for another podspec applying project {request.project!r} ...")
         with project_lock(engine.lock_key, request.project, request.lock_timeout, on_wait=waiting):
-            observed = images.prepare(engine, desired, engine.observe(), listener, pulling=not request.dry_run)
-            found = _compute(desired, observed, request)
-            listener.diffed(found)
-            plan = planner.build(found)  # conflicts raise here, before any change
-            listener.planned(plan)
-            result = ApplyResult(request.project, found, plan, Outcome.NO_CHANGES if plan.empty else Outcome.APPLIED)
-            if request.dry_run:
-                return ApplyResult(request.project, found, plan, Outcome.DRY_RUN)
-            if not plan.empty:
-                try:
-                    execute(plan, engine, listener.step, parallel=request.parallel)
-                except StepFailed as failure:
-                    return ApplyResult(request.project, found, plan, Outcome.FAILED, len(failure.done),
-                                       Failure(failure.message, failure.hint, failure.not_done))
-                result = ApplyResult(request.project, found, plan, Outcome.APPLIED, len(plan.steps))
-            if request.wait:
-                wait_ready(engine, desired, request.wait_timeout, listener.info)
-                result = ApplyResult(result.project, found, plan, result.outcome, result.steps_done, ready=True)
+            seen = _Seen()
+            try:
+                result = _apply_locked(engine, desired, request, listener, seen)
+            except PodmanUnavailable:
+                raise  # nothing to record it on
+            except PodspecError as error:
+                if not request.dry_run:
+                    _record(engine, listener, history.record_of(
+                        request.project, request.revision, Outcome.FAILED.value, seen.diff,
+                        error=error.message, ran=seen.ran), seen.volumes)
+                raise
+            if result.outcome is not Outcome.DRY_RUN:
+                failure = result.failure
+                written = _record(engine, listener, history.record_of(
+                    request.project, request.revision, result.outcome.value, result.diff,
+                    not_done=failure.not_done if failure else (), failed=seen.failed,
+                    error=failure.message if failure else ""), seen.volumes)
+                result = replace(result, record=written)
     return result
+
+
+@dataclass
+class _Seen:
+    """What an apply had seen when it stopped: for the history record of a failed apply."""
+
+    diff: Diff | None = None
+    ran: bool = False  # the plan's steps have run (a later error: --wait)
+    failed: Step | None = None
+    volumes: tuple[ObservedVolume, ...] | None = None
+
+
+def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, listener: Listener,
+                  seen: _Seen) -> ApplyResult:
+    from podspec.errors import StepFailed
+    from podspec.reconcile import planner
+    from podspec.run.executor import execute
+    from podspec.run.wait import wait_ready
+
+    observed = engine.observe()
+    seen.volumes = observed.volumes
+    observed = images.prepare(engine, desired, observed, listener, pulling=not request.dry_run)
+    found = _compute(desired, observed, request)
+    seen.diff = found
+    listener.diffed(found)
+    plan = planner.build(found)  # conflicts raise here, before any change
+    listener.planned(plan)
+    result = ApplyResult(request.project, found, plan, Outcome.NO_CHANGES if plan.empty else Outcome.APPLIED,
+                         revision=request.revision)
+    if request.dry_run:
+        return replace(result, outcome=Outcome.DRY_RUN)
+    if not plan.empty:
+        try:
+            execute(plan, engine, listener.step, parallel=request.parallel)
+        except StepFailed as failure:
+            seen.failed = next((s for s in plan.steps if s not in failure.done and s not in failure.not_done), None)
+            return replace(result, outcome=Outcome.FAILED, steps_done=len(failure.done),
+                           failure=Failure(failure.message, failure.hint, failure.not_done))
+        result = replace(result, steps_done=len(plan.steps))
+    seen.ran = True
+    if request.wait:
+        wait_ready(engine, desired, request.wait_timeout, listener.info)
+        result = replace(result, ready=True)
+    return result
+
+
+def _record(engine: Engine, listener: Listener, record: HistoryRecord,
+            volumes: tuple[ObservedVolume, ...] | None) -> HistoryRecord | None:
+    """Write the record; a record that cannot be written is a warning, never the apply's failure."""
+    from podspec.run import history
+
+    try:
+        return history.record(engine, record, volumes)
+    except PodspecError as error:
+        listener.warning(f"could not record this apply in the host's history: {error.message}")
+        return None

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # types only: render and the CLI import this module at start-up
     from podspec.model import DesiredState
     from podspec.reconcile.diff import Diff
+    from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.planner import Plan, Step
     from podspec.reconcile.status import PodReport
 
@@ -66,6 +67,8 @@ class ApplyResult:
     steps_done: int = 0
     failure: Failure | None = None
     ready: bool | None = None  # True: --wait saw everything ready; None: not asked
+    revision: str = ""  # what was applied (--revision, else the manifests' git commit)
+    record: HistoryRecord | None = None  # the history record written on the host (None: dry run, or not written)
 
 
 @dataclass(frozen=True)
@@ -90,3 +93,9 @@ class ExportResult:
     claims: int
     notes: tuple[str, ...]  # what could not be exported faithfully
     redacted: int  # secret-looking env values written as (redacted)
+
+
+@dataclass(frozen=True)
+class HistoryResult:
+    project: str | None  # the project asked for; None: every project
+    records: tuple[HistoryRecord, ...]  # newest first
