@@ -16,6 +16,7 @@ from podspec.run.results import StepStatus
 if TYPE_CHECKING:
     from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.planner import Plan, Step
+    from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.results import ApplyResult, DeleteResult, HistoryResult, StatusResult, StepEvent, ValidateResult
 
 JSON_VERSION = 1
@@ -328,6 +329,13 @@ def error_lines(error: PodspecError) -> list[str]:
     if isinstance(error, ManifestError):
         return [str(p) for p in error.problems] + [f"error: {error.message}; {error.hint}"]
     return [f"error: {error.message}"] + ([f"  hint: {error.hint}"] if error.hint else [])
+
+
+def saved_plan_text(plan: SavedPlan) -> str:
+    """The plan file (reconcile/saved_plan.py): JSON, keys sorted, one trailing newline."""
+    from podspec.reconcile.saved_plan import to_json
+
+    return json_text(to_json(plan)) + "\n"
 
 
 def json_text(data: Any) -> str:

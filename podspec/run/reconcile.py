@@ -1,7 +1,9 @@
 """`diff` and `apply`: make the host match the manifests with the fewest Podman operations.
 
-    diff(request, connect)            -> DiffResult     (reads the host; never pulls, never changes)
-    apply(request, connect, listener) -> ApplyResult    (lock, observe, pull, diff, plan, execute, wait)
+    diff(request, connect)            -> DiffResult     (reads the host; never pulls, never changes;
+                                                         request.save_plan: also the SavedPlan)
+    apply(request, connect, listener) -> ApplyResult    (lock, observe, pull, diff, plan, execute, wait,
+                                                         record; request.saved: exactly that plan, or StalePlan)
 
 `connect` opens the engine; it is called only after the manifests and the policy passed, so bad
 input needs no Podman and changes nothing. Errors are podspec's exceptions; a failed step is not an
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from podspec.reconcile.diff import Diff
     from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.planner import Step
+    from podspec.reconcile.saved_plan import SavedPlan
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class DiffRequest:
     prune: bool = False
     prune_volumes: bool = False
     adopt: bool = False
+    revision: str = ""  # what is applied, recorded in the host's history (the CLI: --revision, else git)
+    save_plan: bool = False  # diff: also make a SavedPlan (DiffResult.saved)
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class ApplyRequest(DiffRequest):
     wait_timeout: float = 120.0
     lock_timeout: float = 60.0
     parallel: int = 3
-    revision: str = ""  # what is applied, recorded in the host's history (the CLI: --revision, else git)
+    saved: SavedPlan | None = None  # apply --plan: carry out exactly this plan, or refuse it as stale
 
 
 def check_request(request: DiffRequest) -> None:
@@ -63,9 +68,17 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
     check_request(request)
     desired = load(request.manifests)
     with closing(connect()) as engine:
+        first = engine.observe()
         # The same image checks as apply (an image that cannot be had, runAsNonRoot), without pulling.
-        observed = images.prepare(engine, desired, engine.observe(), listener, pulling=False)
-    return DiffResult(desired, _compute(desired, observed, request))
+        observed = images.prepare(engine, desired, first, listener, pulling=False)
+    found = _compute(desired, observed, request)
+    saved = None
+    if request.save_plan and not found.conflicts:
+        from podspec.run import history, plans
+
+        saved = plans.make(request.manifests.paths, request.project, request.revision, desired, first, found,
+                           request.prune, request.prune_volumes, request.adopt, history.now_utc())
+    return DiffResult(desired, found, saved)
 
 
 def _compute(desired: DesiredState, observed: ObservedState, request: DiffRequest) -> Diff:
@@ -77,12 +90,14 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
     """Lock, observe, pull, diff, plan, execute, wait; then record the apply in the host's history
     (run/history.py): every apply that got the lock is recorded, also one that changed nothing or
     failed; a dry run is not."""
-    from podspec.run import history
+    from podspec.run import history, plans
     from podspec.run.lock import project_lock
 
     listener = listener or Quiet()
     check_request(request)
     desired = load(request.manifests)
+    if request.saved is not None:
+        plans.check_manifests(request.saved)  # before Podman is asked anything
     with closing(connect()) as engine:
         waiting = lambda: listener.note(f"waiting for another podspec applying project {request.project!r} ...")
         with project_lock(engine.lock_key, request.project, request.lock_timeout, on_wait=waiting):
@@ -120,17 +135,29 @@ class _Seen:
 def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, listener: Listener,
                   seen: _Seen) -> ApplyResult:
     from podspec.errors import StepFailed
-    from podspec.reconcile import planner
+    from podspec.reconcile import planner, saved_plan
+    from podspec.run import plans
     from podspec.run.executor import execute
     from podspec.run.wait import wait_ready
 
     observed = engine.observe()
     seen.volumes = observed.volumes
-    observed = images.prepare(engine, desired, observed, listener, pulling=not request.dry_run)
+    saved = request.saved
+    if saved is not None:  # the host as the plan saw it, before any pull
+        differences = saved_plan.stale_host(saved.host, saved_plan.host_view(desired, observed, request.project))
+        if differences:
+            raise plans.stale(differences)
+    # With a saved plan, only absent images are pulled: a tag that moved would change the plan.
+    observed = images.prepare(engine, desired, observed, listener, pulling=not request.dry_run,
+                              refresh=saved is None)
     found = _compute(desired, observed, request)
     seen.diff = found
     listener.diffed(found)
     plan = planner.build(found)  # conflicts raise here, before any change
+    if saved is not None:
+        differences = saved_plan.stale_steps(saved.steps, saved_plan.saved_steps(plan))
+        if differences:
+            raise plans.stale(differences)
     listener.planned(plan)
     result = ApplyResult(request.project, found, plan, Outcome.NO_CHANGES if plan.empty else Outcome.APPLIED,
                          revision=request.revision)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # types only: render and the CLI import this module at start-
     from podspec.reconcile.diff import Diff
     from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.planner import Plan, Step
+    from podspec.reconcile.saved_plan import SavedPlan
     from podspec.reconcile.status import PodReport
 
 
@@ -42,6 +43,7 @@ class ValidateResult:
 class DiffResult:
     desired: DesiredState
     diff: Diff
+    saved: SavedPlan | None = None  # --save-plan: the plan to write (None when conflicts stop it)
 
 
 class Outcome(str, Enum):
