@@ -6,7 +6,9 @@ added, never renamed or removed.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from podspec.errors import ManifestError, PodspecError, Problem
@@ -340,3 +342,121 @@ def saved_plan_text(plan: SavedPlan) -> str:
 
 def json_text(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True)
+
+
+# ----------------------------------------------------------------------- pull-request output
+# Markdown as a pull-request comment shows it (a summary table, then each pod's details in a
+# collapsible section), and GitHub workflow commands that put each problem on its file and line.
+# Everything shown is escaped for its place; secret values are already redacted in the Diff.
+
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|"})
+
+
+def md_text(text: str) -> str:
+    """Plain text safe inside markdown (and a table cell): no HTML, no emphasis, no code spans, one line."""
+    return " ".join(html.escape(text, quote=False).translate(_MD_SPECIAL).splitlines())
+
+
+def _md_code(text: str) -> str:
+    """Inline code that holds any text (a longer backtick fence when the text has backticks)."""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text.replace('|', '&#124;')}{pad}{fence}"
+
+
+def _md_block(lines: list[str], language: str = "") -> list[str]:
+    body = "\n".join(lines)
+    fence = "`" * max(3, max((len(run) + 1 for run in re.findall(r"`{3,}", body)), default=3))
+    return [f"{fence}{language}", *lines, fence]
+
+
+def _pod_change(p: PodDiff) -> tuple[str, str]:
+    """(what changes, why) of a pod, for the summary table."""
+    if p.action is not None and p.action is not Action.START:
+        return _CONSEQUENCE[p.action], p.cause
+    parts = [f"{c.action.value} {c.name.removeprefix(p.name + '-')}" for c in p.containers]
+    if p.action is Action.START:
+        parts.insert(0, "start the pod")
+    causes = sorted({c.cause for c in p.containers} | ({p.cause} if p.cause else set()))
+    return ", ".join(parts), "; ".join(causes)
+
+
+def diff_markdown(diff: Diff) -> str:
+    lines = [f"<!-- podspec diff: project {html.escape(diff.project)} -->",
+             f"### podspec diff: project {_md_code(diff.project)}", ""]
+    if not diff.has_changes:
+        lines.append("**No changes**: the host matches the manifests.")
+    else:
+        lines.append(f"**{md_text(summary_line(diff))}**")
+    if diff.conflicts:
+        lines += ["", f"**Conflicts**: apply would refuse; {len(diff.conflicts)} object(s) podspec did not create "
+                  "stand in the way (see below)."]
+    rows = [(f"volume {_md_code(v.name)}", _CONSEQUENCE[v.action], v.cause) for v in diff.volumes]
+    rows += [(f"pod {_md_code(p.name)}", *_pod_change(p)) for p in diff.pods]
+    rows += [(f"pod {_md_code(name)}", "up to date", "") for name in diff.unchanged_pods]
+    if rows:
+        lines += ["", "| Object | Change | Why |", "| --- | --- | --- |"]
+        lines += [f"| {what} | {md_text(change)} | {md_text(why)} |" for what, change, why in rows]
+    for p in diff.pods:
+        change, why = _pod_change(p)
+        summary = f"pod <code>{html.escape(p.name)}</code>: {html.escape(change)}"
+        lines += ["", "<details>", f"<summary>{summary}</summary>", ""]
+        lines += _md_block(_pod_lines(p, Style(False)), "diff")
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def _problem_markdown(problem: Problem) -> str:
+    where = f"**{problem.origin.line}:{problem.origin.column}** " if problem.origin.line > 0 else ""
+    path = f"{_md_code(problem.path)}: " if problem.path else ""
+    hint = f" ({md_text(problem.hint)})" if problem.hint else ""
+    return f"- {where}{path}{md_text(problem.message)}{hint}"
+
+
+def validate_markdown(result: ValidateResult | None, problems: tuple[Problem, ...] = ()) -> str:
+    """The validation report: valid (with what was read), or a table of files with problems and
+    each file's problems in a collapsible section."""
+    lines = ["<!-- podspec validate -->", "### podspec validate", ""]
+    if not problems:
+        text = validate_text(result) if result is not None else "valid"
+        return "\n".join([*lines, f"**Valid**: {md_text(text.removesuffix(': valid'))}."]) + "\n"
+    by_file: dict[str, list[Problem]] = {}
+    for problem in problems:
+        by_file.setdefault(problem.origin.file, []).append(problem)
+    lines += [f"**{_plural(len(problems), 'problem')}** in {_plural(len(by_file), 'file')}; "
+              "nothing can be applied until they are fixed.", "",
+              "| File | Problems |", "| --- | ---: |"]
+    lines += [f"| {_md_code(name)} | {len(found)} |" for name, found in by_file.items()]
+    for name, found in by_file.items():
+        lines += ["", "<details open>", f"<summary><code>{html.escape(name)}</code>: {_plural(len(found), 'problem')}</summary>",
+                  "", *(_problem_markdown(p) for p in found), "", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(problems: tuple[Problem, ...], title: str = "podspec validate") -> str:
+    """One `::error file=F,line=L,col=C,title=T::message` workflow command per problem, escaped as
+    GitHub's runner expects, so that each lands on its file and line in the pull request."""
+    lines = []
+    for p in problems:
+        props = [f"file={_gh_property(p.origin.file)}"]
+        if p.origin.line > 0:
+            props.append(f"line={p.origin.line}")
+            if p.origin.column > 0:
+                props.append(f"col={p.origin.column}")
+        props.append(f"title={_gh_property(title)}")
+        message = (f"{p.path}: " if p.path else "") + p.message + (f" ({p.hint})" if p.hint else "")
+        lines.append(f"::error {','.join(props)}::{_gh_data(message)}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def github_error(error: PodspecError, title: str = "podspec") -> str:
+    """An error that is not about a place in a file, as one workflow command."""
+    return f"::error title={_gh_property(title)}::{_gh_data(error.message + (f' ({error.hint})' if error.hint else ''))}\n"

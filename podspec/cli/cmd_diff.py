@@ -13,15 +13,15 @@ from podspec.cli.common import (
     ALLOW_HOST_PATH_OPTION,
     ALLOW_HOST_PORT_OPTION,
     CONNECTION_OPTION,
+    DIFF_OUTPUT_OPTION,
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
-    OUTPUT_OPTION,
     PATHS_ARGUMENT,
     POLICY_OPTION,
     PROJECT_OPTION,
     URL_OPTION,
-    OutputFormat,
+    DiffOutput,
     guarded,
     print_json,
 )
@@ -38,7 +38,7 @@ def diff(
         None, "--save-plan", metavar="FILE",
         help="Also write the plan to FILE (versioned JSON, no secret values) for `podspec apply --plan FILE`.",
     ),
-    output: OutputFormat = OUTPUT_OPTION,
+    output: DiffOutput = DIFF_OUTPUT_OPTION,
     project: Optional[str] = PROJECT_OPTION,
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
@@ -59,12 +59,14 @@ def diff(
         save_plan=save_plan is not None, revision=context.revision(None, paths) if save_plan else "",
     )
     result = run_diff(request, context.connector(url, connection), JsonListener())  # notes and warnings: stderr
-    if output is OutputFormat.json:
+    if output is DiffOutput.json:
         print_json(render.diff_json(result.diff))
+    elif output is DiffOutput.markdown:
+        typer.echo(render.diff_markdown(result.diff), nl=False)
     else:
         typer.echo(render.diff_text(result.diff, colour=context.colour_wanted()))
     if result.diff.conflicts:
-        if output is OutputFormat.text:
+        if output is DiffOutput.text:
             context.say_err("error: conflicts with objects podspec did not create; apply would refuse (see above)"
                             + ("; no plan saved" if save_plan else ""))
         raise typer.Exit(EXIT_ERROR)

@@ -30,6 +30,10 @@ def test_a_saved_plan_is_applied_exactly_and_holds_no_secret(podman, tmp_path):
     assert [s["action"] for s in data["steps"]] == ["create_pod", "create_container", "start_pod"] * 2
     assert ids(podman) == {}  # saving a plan changes nothing
 
+    checked = podspec(podman, "apply", "--plan", str(plan_file), "--dry-run")
+    assert checked.exit_code == 2, checked.stderr  # the plan still fits; nothing done
+    assert ids(podman) == {}
+
     applied = podspec(podman, "apply", "--plan", str(plan_file), "-o", "json")
     assert applied.exit_code == 0, applied.stderr + applied.output
     result = json.loads(applied.output)
