@@ -90,14 +90,16 @@ def _container_what(c: ObservedContainer) -> str:
     return f"container {c.name}"
 
 
-def host_view(desired: DesiredState, observed: ObservedState, project: str) -> tuple[SeenObject, ...]:
-    """The objects on the host a plan for `desired` depends on: the pods it names or the project
-    owns, their containers, containers holding the names it needs, its volumes (history records
-    excepted: they change with every apply) and the images it uses."""
+def host_view(desired: DesiredState, observed: ObservedState, project: str, prune: bool = False,
+              prune_volumes: bool = False) -> tuple[SeenObject, ...]:
+    """The objects on the host a plan for `desired` depends on: the pods it names (with --prune also
+    the project's other pods), their containers, containers holding the names it needs, its volumes
+    and emptyDir volumes (with --prune-volumes also the project's other volumes; never history
+    records, which change with every apply) and the images it uses."""
     seen: list[SeenObject] = []
     wanted_pods = {p.name for p in desired.pods}
     wanted_containers = {container_name(p.name, c.name) for p in desired.pods for c in p.all_containers()}
-    pods = [p for p in observed.pods if p.name in wanted_pods or (p.managed and p.project == project)]
+    pods = [p for p in observed.pods if p.name in wanted_pods or (prune and p.managed and p.project == project)]
     pod_ids = {p.id for p in pods}
     for pod in pods:
         seen.append(SeenObject(f"pod {pod.name}", pod.id, "", _labels_digest(pod.labels)))
@@ -109,7 +111,8 @@ def host_view(desired: DesiredState, observed: ObservedState, project: str) -> t
     for v in observed.volumes:
         if L.HISTORY in v.labels:
             continue
-        if v.name in wanted_volumes or L.project_of(v.labels) == project:
+        owned = L.project_of(v.labels) == project
+        if v.name in wanted_volumes or (owned and v.labels.get(L.EMPTY_DIR)) or (prune_volumes and owned):
             seen.append(SeenObject(f"volume {v.name}", "", "", _labels_digest(v.labels)))
     for reference in sorted({c.image for p in desired.pods for c in p.all_containers()}):
         seen.append(SeenObject(f"image {reference}", observed.image_id(reference) or ""))

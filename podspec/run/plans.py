@@ -42,7 +42,7 @@ def make(paths: Sequence[str], project: str, revision: str, desired: DesiredStat
     plan = planner.build(diff)  # conflicts raise: no plan to save
     return SavedPlan(
         project=project, paths=tuple(paths), files=file_digests(paths),
-        host=S.host_view(desired, observed, project), steps=S.saved_steps(plan), summary=diff.summary(),
+        host=S.host_view(desired, observed, project, prune, prune_volumes), steps=S.saved_steps(plan), summary=diff.summary(),
         created=created, revision=revision, prune=prune, prune_volumes=prune_volumes, adopt=adopt,
     )
 

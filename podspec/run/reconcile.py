@@ -144,7 +144,8 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
     seen.volumes = observed.volumes
     saved = request.saved
     if saved is not None:  # the host as the plan saw it, before any pull
-        differences = saved_plan.stale_host(saved.host, saved_plan.host_view(desired, observed, request.project))
+        differences = saved_plan.stale_host(saved.host, saved_plan.host_view(
+            desired, observed, request.project, request.prune, request.prune_volumes))
         if differences:
             raise plans.stale(differences)
     # With a saved plan, only absent images are pulled: a tag that moved would change the plan.

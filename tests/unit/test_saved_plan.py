@@ -143,3 +143,13 @@ def test_apply_plan_refuses_flags_that_contradict_the_plan():
         check_flags(plan, [], "x", False, False, False)
     with pytest.raises(UsageError, match="without --prune"):
         check_flags(plan, [], None, True, False, False)
+
+
+def test_the_projects_other_pods_count_only_for_a_plan_with_prune():
+    other = replace(webserver(), name="other")
+    observed = applied(state(webserver(), other))
+    desired = state(webserver())
+    assert not any("other" in o.what for o in S.host_view(desired, observed, "demo"))
+    pruning = S.host_view(desired, observed, "demo", prune=True)
+    assert "pod other" in [o.what for o in pruning]
+    assert "container other/apache-httpd" in [o.what for o in pruning]
