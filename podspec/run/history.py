@@ -16,12 +16,15 @@ from contextlib import closing
 from datetime import UTC, datetime
 
 from podspec.engine.protocol import Engine
+from podspec.errors import EngineError
 from podspec.observed import ObservedVolume
 from podspec.reconcile import history as H
 from podspec.reconcile.diff import Action, Diff
 from podspec.reconcile.history import HistoryRecord
 from podspec.reconcile.planner import Step, StepKind
 from podspec.run.results import HistoryResult
+
+WRITE_ATTEMPTS = 3
 
 
 def now_utc() -> str:
@@ -67,11 +70,19 @@ def record(engine: Engine, record: HistoryRecord, volumes: tuple[ObservedVolume,
     from dataclasses import replace
 
     seen = engine.volumes() if volumes is None else volumes
-    written = replace(record, seq=H.next_seq(seen, record.project))
-    name = H.volume_name(written.project, written.seq)
-    labels = tuple(sorted(H.to_labels(written).items()))
-    engine.run(Step(StepKind.CREATE_VOLUME, name, f"record apply {written.seq} of project {written.project}",
-                    labels=labels))
+    for attempt in range(WRITE_ATTEMPTS):
+        written = replace(record, seq=H.next_seq(seen, record.project))
+        name = H.volume_name(written.project, written.seq)
+        labels = tuple(sorted(H.to_labels(written).items()))
+        try:
+            engine.run(Step(StepKind.CREATE_VOLUME, name, f"record apply {written.seq} of project {written.project}",
+                            labels=labels))
+            break
+        except EngineError:
+            # Another client wrote that seq meanwhile (or `volumes` was stale): read again, take the next.
+            if attempt == WRITE_ATTEMPTS - 1:
+                raise
+            seen = engine.volumes()
     written = replace(written, volume=name)
     after = (*seen, ObservedVolume(name, dict(labels)))
     for old in H.to_prune(after, written.project, keep):

@@ -152,3 +152,19 @@ def test_git_revision_is_the_commit_dirty_only_for_the_manifest_paths(tmp_path):
     (tmp_path / "m" / "pods.yaml").write_text("a: 2\n")
     assert git_revision(["m/pods.yaml"], tmp_path) == f"{head}-dirty"
     assert git_revision(["-"], tmp_path) == ""
+
+
+def test_a_seq_taken_meanwhile_is_skipped():
+    from podspec.errors import EngineError
+
+    class Racing(FakeVolumes):
+        def run(self, step: Step) -> None:
+            if step.target.endswith("000001") and step.target not in self.volumes_:  # another client got there first
+                self.volumes_[step.target] = volume(rec(1, "theirs"))
+                raise EngineError("Podman refused to create volume: volume already exists", "")
+            super().run(step)
+
+    engine = Racing()
+    written = history.record(engine, rec(0, "mine"), volumes=())  # type: ignore[arg-type]
+    assert written.seq == 2
+    assert [r.revision for r in history.read(engine, "demo")] == ["mine", "theirs"]  # type: ignore[arg-type]
