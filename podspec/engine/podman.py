@@ -75,7 +75,7 @@ class PodmanEngine:
             self.call("get", "/images/json", "list images"),
         )
 
-    def volumes(self) -> tuple[ObservedVolume, ...]:
+    def list_volumes(self) -> tuple[ObservedVolume, ...]:
         return parse.volumes(self.call("get", "/volumes/json", "list volumes"))
 
     def images(self) -> tuple[ObservedImage, ...]:

@@ -40,7 +40,7 @@ class Engine(Protocol):
         """The images alone (read again after pulls)."""
         ...
 
-    def volumes(self) -> tuple[ObservedVolume, ...]:
+    def list_volumes(self) -> tuple[ObservedVolume, ...]:
         """The volumes alone, with their labels, sorted by name: one list call (`podspec history`
         reads apply records from them; see reconcile/history.py). Records are written with
         `run(Step(CREATE_VOLUME, ...))` and pruned with `run(Step(REMOVE_VOLUME, ...))`."""

@@ -69,7 +69,7 @@ def record(engine: Engine, record: HistoryRecord, volumes: tuple[ObservedVolume,
     `keep`. `volumes`: the volumes already observed (saves the list call)."""
     from dataclasses import replace
 
-    seen = engine.volumes() if volumes is None else volumes
+    seen = engine.list_volumes() if volumes is None else volumes
     for attempt in range(WRITE_ATTEMPTS):
         written = replace(record, seq=H.next_seq(seen, record.project))
         name = H.volume_name(written.project, written.seq)
@@ -82,7 +82,7 @@ def record(engine: Engine, record: HistoryRecord, volumes: tuple[ObservedVolume,
             # Another client wrote that seq meanwhile (or `volumes` was stale): read again, take the next.
             if attempt == WRITE_ATTEMPTS - 1:
                 raise
-            seen = engine.volumes()
+            seen = engine.list_volumes()
     written = replace(written, volume=name)
     after = (*seen, ObservedVolume(name, dict(labels)))
     for old in H.to_prune(after, written.project, keep):
@@ -92,7 +92,7 @@ def record(engine: Engine, record: HistoryRecord, volumes: tuple[ObservedVolume,
 
 def read(engine: Engine, project: str | None = None) -> tuple[HistoryRecord, ...]:
     """The records on the host (of one project, or every project), newest first."""
-    return H.records(engine.volumes(), project)
+    return H.records(engine.list_volumes(), project)
 
 
 def history(project: str | None, connect: Callable[[], Engine]) -> HistoryResult:

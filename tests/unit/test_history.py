@@ -78,7 +78,7 @@ class FakeVolumes:
         self.volumes_ = {v.name: v for v in volumes}
         self.calls: list[str] = []
 
-    def volumes(self):
+    def list_volumes(self):
         self.calls.append("list")
         return tuple(sorted(self.volumes_.values(), key=lambda v: v.name))
 
