@@ -106,3 +106,7 @@ class StepFailed(PodspecError):
         super().__init__(message, hint)
         self.done = done
         self.not_done = not_done
+
+
+class StalePlan(PodspecError):
+    """A saved plan no longer fits the manifests or the host; nothing was changed."""

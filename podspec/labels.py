@@ -23,6 +23,7 @@ INIT_TYPE = PREFIX + "init-type"
 PULL_POLICY = PREFIX + "pull-policy"
 EMPTY_DIR = PREFIX + "empty-dir"  # on volumes: the pod whose emptyDir this volume is
 CONTAINERS = PREFIX + "containers"  # on pods: the containers the pod should have, comma-separated
+HISTORY = PREFIX + "history"  # on history volumes: one apply record as JSON (reconcile/history.py)
 
 
 def is_managed(labels: Mapping[str, str] | None) -> bool:

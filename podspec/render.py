@@ -6,7 +6,9 @@ added, never renamed or removed.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from podspec.errors import ManifestError, PodspecError, Problem
@@ -14,8 +16,10 @@ from podspec.reconcile.diff import UNSET, Action, ContainerDiff, Diff, FieldChan
 from podspec.run.results import StepStatus
 
 if TYPE_CHECKING:
+    from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.planner import Plan, Step
-    from podspec.run.results import ApplyResult, DeleteResult, StatusResult, StepEvent, ValidateResult
+    from podspec.reconcile.saved_plan import SavedPlan
+    from podspec.run.results import ApplyResult, DeleteResult, HistoryResult, StatusResult, StepEvent, ValidateResult
 
 JSON_VERSION = 1
 
@@ -210,7 +214,8 @@ def apply_json(result: ApplyResult) -> dict[str, Any]:
     if result.ready is not None:
         outcome["ready"] = result.ready
     return {"version": JSON_VERSION, "project": result.project, "diff": diff_json(result.diff, result.warnings),
-            "plan": plan_json(result.plan), "result": outcome,
+            "plan": plan_json(result.plan), "result": outcome, "revision": result.revision,
+            "history": result.record.seq if result.record else None,
             "warnings": [problem_json(p) for p in result.warnings]}
 
 
@@ -230,7 +235,7 @@ def failure_lines(result: ApplyResult) -> list[str]:
 
 def status_json(result: StatusResult) -> dict[str, Any]:
     return {"version": JSON_VERSION, "pods": [
-        {"name": p.name, "project": p.project, "status": p.status, "drift": list(p.drift),
+        {"name": p.name, "project": p.project, "status": p.status, "drift": list(p.drift), "revision": p.revision,
          "containers": [{"name": c.name, "role": c.role, "state": c.state, "image": c.image} for c in p.containers]}
         for p in result.pods]}
 
@@ -241,10 +246,47 @@ def status_text(result: StatusResult) -> str:
     width = max((len(c.name) for p in result.pods for c in p.containers), default=0)
     lines = []
     for p in result.pods:
-        lines.append(f"pod {p.name}  project={p.project}  {p.status}")
+        applied = f"  revision={short_revision(p.revision)}" if p.revision else ""
+        lines.append(f"pod {p.name}  project={p.project}  {p.status}{applied}")
         lines += [f"    {c.name:<{width}}  {c.role:<9} {c.state:<8} {c.image}" for c in p.containers]
         lines += [f"    drift: {d}" for d in p.drift]
     return "\n".join(lines)
+
+
+def short_revision(revision: str) -> str:
+    """A git commit as 12 hex digits (`-dirty` kept); any other revision as given."""
+    head, dirty, _ = revision.partition("-dirty")
+    if len(head) == 40 and all(ch in "0123456789abcdef" for ch in head):
+        return head[:12] + ("-dirty" if dirty else "")
+    return revision
+
+
+# ----------------------------------------------------------------------------------- history
+
+
+def history_json(result: HistoryResult) -> dict[str, Any]:
+    return {"version": JSON_VERSION, "project": result.project, "records": [r.to_json() for r in result.records]}
+
+
+def _history_changes(record: HistoryRecord) -> str:
+    counts = {k: v for k, v in sorted(record.summary.items()) if v}
+    return ", ".join(f"{v} {k}" for k, v in counts.items()) or "none"
+
+
+def history_text(result: HistoryResult) -> str:
+    if not result.records:
+        return "No applies recorded" + (f" for project {result.project!r}." if result.project else ".")
+    rows = [("#", "TIME (UTC)", "PROJECT", "REVISION", "OUTCOME", "CHANGES", "PODS")]
+    for r in result.records:
+        pods = ", ".join([*(f"{p}*" for p in r.changed), *r.unchanged, *(f"-{p}" for p in r.removed),
+                          *(f"{p}!" for p in r.not_done)])
+        rows.append((str(r.seq), r.time.replace("T", " ").rstrip("Z"), r.project, short_revision(r.revision) or "-",
+                     r.outcome, _history_changes(r), pods or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1] for row in rows]
+    lines.append("pods: name* changed, -name removed, name! not done (failed)")
+    errors = [f"#{r.seq} {r.project}: {r.error}" for r in result.records if r.error]
+    return "\n".join([line.rstrip() for line in lines] + errors)
 
 
 # ------------------------------------------------------------------------------------ delete
@@ -293,5 +335,130 @@ def error_lines(error: PodspecError) -> list[str]:
     return [f"error: {error.message}"] + ([f"  hint: {error.hint}"] if error.hint else [])
 
 
+def saved_plan_text(plan: SavedPlan) -> str:
+    """The plan file (reconcile/saved_plan.py): JSON, keys sorted, one trailing newline."""
+    from podspec.reconcile.saved_plan import to_json
+
+    return json_text(to_json(plan)) + "\n"
+
+
 def json_text(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True)
+
+
+# ----------------------------------------------------------------------- pull-request output
+# Markdown as a pull-request comment shows it (a summary table, then each pod's details in a
+# collapsible section), and GitHub workflow commands that put each problem on its file and line.
+# Everything shown is escaped for its place; secret values are already redacted in the Diff.
+
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|"})
+
+
+def md_text(text: str) -> str:
+    """Plain text safe inside markdown (and a table cell): no HTML, no emphasis, no code spans, one line."""
+    return " ".join(html.escape(text, quote=False).translate(_MD_SPECIAL).splitlines())
+
+
+def _md_code(text: str) -> str:
+    """Inline code that holds any text (a longer backtick fence when the text has backticks)."""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text.replace('|', '&#124;')}{pad}{fence}"
+
+
+def _md_block(lines: list[str], language: str = "") -> list[str]:
+    body = "\n".join(lines)
+    fence = "`" * max(3, max((len(run) + 1 for run in re.findall(r"`{3,}", body)), default=3))
+    return [f"{fence}{language}", *lines, fence]
+
+
+def _pod_change(p: PodDiff) -> tuple[str, str]:
+    """(what changes, why) of a pod, for the summary table."""
+    if p.action is not None and p.action is not Action.START:
+        return _CONSEQUENCE[p.action], p.cause
+    parts = [f"{c.action.value} {c.name.removeprefix(p.name + '-')}" for c in p.containers]
+    if p.action is Action.START:
+        parts.insert(0, "start the pod")
+    causes = sorted({c.cause for c in p.containers} | ({p.cause} if p.cause else set()))
+    return ", ".join(parts), "; ".join(causes)
+
+
+def diff_markdown(diff: Diff) -> str:
+    lines = [f"<!-- podspec diff: project {html.escape(diff.project)} -->",
+             f"### podspec diff: project {_md_code(diff.project)}", ""]
+    if not diff.has_changes:
+        lines.append("**No changes**: the host matches the manifests.")
+    else:
+        lines.append(f"**{md_text(summary_line(diff))}**")
+    if diff.conflicts:
+        lines += ["", f"**Conflicts**: apply would refuse; {len(diff.conflicts)} object(s) podspec did not create "
+                  "stand in the way (see below)."]
+    rows = [(f"volume {_md_code(v.name)}", _CONSEQUENCE[v.action], v.cause) for v in diff.volumes]
+    rows += [(f"pod {_md_code(p.name)}", *_pod_change(p)) for p in diff.pods]
+    rows += [(f"pod {_md_code(name)}", "up to date", "") for name in diff.unchanged_pods]
+    if rows:
+        lines += ["", "| Object | Change | Why |", "| --- | --- | --- |"]
+        lines += [f"| {what} | {md_text(change)} | {md_text(why)} |" for what, change, why in rows]
+    for p in diff.pods:
+        change, why = _pod_change(p)
+        summary = f"pod <code>{html.escape(p.name)}</code>: {html.escape(change)}"
+        lines += ["", "<details>", f"<summary>{summary}</summary>", ""]
+        lines += _md_block(_pod_lines(p, Style(False)), "diff")
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def _problem_markdown(problem: Problem) -> str:
+    where = f"**{problem.origin.line}:{problem.origin.column}** " if problem.origin.line > 0 else ""
+    path = f"{_md_code(problem.path)}: " if problem.path else ""
+    hint = f" ({md_text(problem.hint)})" if problem.hint else ""
+    return f"- {where}{path}{md_text(problem.message)}{hint}"
+
+
+def validate_markdown(result: ValidateResult | None, problems: tuple[Problem, ...] = ()) -> str:
+    """The validation report: valid (with what was read), or a table of files with problems and
+    each file's problems in a collapsible section."""
+    lines = ["<!-- podspec validate -->", "### podspec validate", ""]
+    if not problems:
+        text = validate_text(result) if result is not None else "valid"
+        return "\n".join([*lines, f"**Valid**: {md_text(text.removesuffix(': valid'))}."]) + "\n"
+    by_file: dict[str, list[Problem]] = {}
+    for problem in problems:
+        by_file.setdefault(problem.origin.file, []).append(problem)
+    lines += [f"**{_plural(len(problems), 'problem')}** in {_plural(len(by_file), 'file')}; "
+              "nothing can be applied until they are fixed.", "",
+              "| File | Problems |", "| --- | ---: |"]
+    lines += [f"| {_md_code(name)} | {len(found)} |" for name, found in by_file.items()]
+    for name, found in by_file.items():
+        lines += ["", "<details open>", f"<summary><code>{html.escape(name)}</code>: {_plural(len(found), 'problem')}</summary>",
+                  "", *(_problem_markdown(p) for p in found), "", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(problems: tuple[Problem, ...], title: str = "podspec validate") -> str:
+    """One `::error file=F,line=L,col=C,title=T::message` workflow command per problem, escaped as
+    GitHub's runner expects, so that each lands on its file and line in the pull request."""
+    lines = []
+    for p in problems:
+        props = [f"file={_gh_property(p.origin.file)}"]
+        if p.origin.line > 0:
+            props.append(f"line={p.origin.line}")
+            if p.origin.column > 0:
+                props.append(f"col={p.origin.column}")
+        props.append(f"title={_gh_property(title)}")
+        message = (f"{p.path}: " if p.path else "") + p.message + (f" ({p.hint})" if p.hint else "")
+        lines.append(f"::error {','.join(props)}::{_gh_data(message)}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def github_error(error: PodspecError, title: str = "podspec") -> str:
+    """An error that is not about a place in a file, as one workflow command."""
+    return f"::error title={_gh_property(title)}::{_gh_data(error.message + (f' ({error.hint})' if error.hint else ''))}\n"

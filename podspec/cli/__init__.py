@@ -6,7 +6,7 @@ jsonschema, deepdiff, podman) are imported inside the commands that need them.
 
 from __future__ import annotations
 
-from podspec.cli import cmd_apply, cmd_delete, cmd_diff, cmd_export, cmd_status, cmd_validate  # noqa: F401
+from podspec.cli import cmd_apply, cmd_delete, cmd_diff, cmd_export, cmd_history, cmd_status, cmd_validate  # noqa: F401
 from podspec.cli.app import app
 
 

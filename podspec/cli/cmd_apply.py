@@ -18,7 +18,6 @@ from podspec.cli.common import (
     EXIT_OK,
     OUTPUT_OPTION,
     PARALLEL_OPTION,
-    PATHS_ARGUMENT,
     POLICY_OPTION,
     PROJECT_OPTION,
     STRICT_OPTION,
@@ -27,12 +26,19 @@ from podspec.cli.common import (
     guarded,
     print_json,
 )
+from podspec.errors import UsageError
 
 
 @app.command("apply")
 @guarded()
 def apply(
-    paths: list[str] = PATHS_ARGUMENT,
+    paths: Optional[list[str]] = typer.Argument(
+        None, help="Manifest files or directories (recursive, *.yaml/*.yml), or - for stdin. With --plan: the plan's."),
+    plan_file: Optional[str] = typer.Option(
+        None, "--plan", metavar="FILE",
+        help="Carry out exactly the plan `podspec diff --save-plan FILE` saved; refuse it, changing nothing, "
+        "if the manifests or the host changed since.",
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan, change nothing (exit 2 when there are changes)."),
     prune: bool = typer.Option(False, "--prune", help="Also remove pods of this project that left the manifests."),
     prune_volumes: bool = typer.Option(False, "--prune-volumes", help="With --prune: also remove this project's volumes that left the manifests."),
@@ -41,6 +47,10 @@ def apply(
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds --wait waits."),
     lock_timeout: float = typer.Option(60.0, "--lock-timeout", help="Seconds to wait for another apply of the same project."),
     parallel: int = PARALLEL_OPTION,
+    revision: Optional[str] = typer.Option(
+        None, "--revision", metavar="REV",
+        help="What is applied, recorded in the host's history. Default: the git commit of the manifests (-dirty when they differ from it).",
+    ),
     output: OutputFormat = OUTPUT_OPTION,
     project: Optional[str] = PROJECT_OPTION,
     url: Optional[str] = URL_OPTION,
@@ -58,10 +68,16 @@ def apply(
     from podspec.run.reconcile import apply as run_apply
     from podspec.run.results import Outcome
 
+    saved = context.saved_plan(plan_file, paths or [], project, prune, prune_volumes, adopt)
+    if saved is not None:
+        paths, project, prune, prune_volumes, adopt = list(saved.paths), saved.project, saved.prune, saved.prune_volumes, saved.adopt
+    if not paths:
+        raise UsageError("no manifests given", "name manifest files or directories, or a saved plan with --plan FILE")
     request = ApplyRequest(
         manifests=context.manifests(paths, context.policy(policy, allow_host_path, allow_host_port, allow_capability), strict),
         project=context.project_name(project, paths), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
         dry_run=dry_run, wait=wait, wait_timeout=timeout, lock_timeout=lock_timeout, parallel=parallel,
+        revision=context.revision(revision, paths), saved=saved,
     )
     as_json = output is OutputFormat.json
     listener = JsonListener() if as_json else TextListener(

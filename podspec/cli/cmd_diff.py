@@ -13,16 +13,16 @@ from podspec.cli.common import (
     ALLOW_HOST_PATH_OPTION,
     ALLOW_HOST_PORT_OPTION,
     CONNECTION_OPTION,
+    DIFF_OUTPUT_OPTION,
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
-    OUTPUT_OPTION,
     PATHS_ARGUMENT,
     POLICY_OPTION,
     PROJECT_OPTION,
     STRICT_OPTION,
     URL_OPTION,
-    OutputFormat,
+    DiffOutput,
     guarded,
     print_json,
 )
@@ -35,7 +35,11 @@ def diff(
     prune: bool = typer.Option(False, "--prune", help="Include pods of the project that left the manifests."),
     prune_volumes: bool = typer.Option(False, "--prune-volumes", help="With --prune: include this project's volumes that left the manifests."),
     adopt: bool = typer.Option(False, "--adopt", help="Show objects podspec did not create as replaced, not as conflicts."),
-    output: OutputFormat = OUTPUT_OPTION,
+    save_plan: Optional[str] = typer.Option(
+        None, "--save-plan", metavar="FILE",
+        help="Also write the plan to FILE (versioned JSON, no secret values) for `podspec apply --plan FILE`.",
+    ),
+    output: DiffOutput = DIFF_OUTPUT_OPTION,
     project: Optional[str] = PROJECT_OPTION,
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
@@ -54,14 +58,22 @@ def diff(
     request = DiffRequest(
         manifests=context.manifests(paths, context.policy(policy, allow_host_path, allow_host_port, allow_capability), strict),
         project=context.project_name(project, paths), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
+        save_plan=save_plan is not None, revision=context.revision(None, paths) if save_plan else "",
     )
     result = run_diff(request, context.connector(url, connection), JsonListener())  # notes and warnings: stderr
-    if output is OutputFormat.json:
+    if output is DiffOutput.json:
         print_json(render.diff_json(result.diff, result.desired.warnings))
+    elif output is DiffOutput.markdown:
+        typer.echo(render.diff_markdown(result.diff), nl=False)
     else:
         typer.echo(render.diff_text(result.diff, colour=context.colour_wanted()))
     if result.diff.conflicts:
-        if output is OutputFormat.text:
-            context.say_err("error: conflicts with objects podspec did not create; apply would refuse (see above)")
+        if output is DiffOutput.text:
+            context.say_err("error: conflicts with objects podspec did not create; apply would refuse (see above)"
+                            + ("; no plan saved" if save_plan else ""))
         raise typer.Exit(EXIT_ERROR)
+    if save_plan is not None and result.saved is not None:
+        context.write_file(save_plan, render.saved_plan_text(result.saved))
+        context.say_err(f"wrote the plan to {save_plan} ({len(result.saved.steps)} steps); "
+                        f"carry it out with: podspec apply --plan {save_plan}")
     raise typer.Exit(EXIT_CHANGES if result.diff.has_changes else EXIT_OK)

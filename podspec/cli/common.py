@@ -25,16 +25,36 @@ class OutputFormat(str, Enum):
 OUTPUT_OPTION = typer.Option(OutputFormat.text, "-o", "--output", help="Output format: text or json.")
 
 
+class DiffOutput(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"  # a pull-request comment
+
+
+class ValidateOutput(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"  # a pull-request comment
+    github = "github"  # GitHub workflow-command annotations
+
+
+DIFF_OUTPUT_OPTION = typer.Option(
+    DiffOutput.text, "-o", "--output", help="Output format: text, json or markdown (a pull-request comment).")
+VALIDATE_OUTPUT_OPTION = typer.Option(
+    ValidateOutput.text, "-o", "--output",
+    help="Output format: text, json, markdown (a pull-request comment) or github (annotations on the files' lines).")
+
+
 def print_json(data: Any) -> None:
     from podspec.render import json_text
 
     typer.echo(json_text(data))
 
 
-def report_error(error: PodspecError, output: OutputFormat) -> None:
+def report_error(error: PodspecError, output: OutputFormat | DiffOutput | ValidateOutput) -> None:
     from podspec import render
 
-    if output is OutputFormat.json:
+    if output == OutputFormat.json:  # every command's format enum has json
         print_json(render.error_json(error))
         return
     for line in render.error_lines(error):

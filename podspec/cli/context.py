@@ -17,6 +17,7 @@ import typer
 if TYPE_CHECKING:
     from podspec.engine.protocol import Engine
     from podspec.policy import Policy
+    from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.manifests import Manifests
 
 
@@ -24,6 +25,28 @@ def project_name(flag: str | None, paths: Sequence[str]) -> str:
     from podspec.run.project import resolve
 
     return resolve(flag, os.environ, list(paths), Path.cwd())
+
+
+def revision(flag: str | None, paths: Sequence[str]) -> str:
+    """--revision, else the git commit of the repository holding the first manifest ("-dirty" when
+    the manifests differ from it), else ""."""
+    if flag is not None:
+        return flag
+    from podspec.run.revision import git_revision
+
+    return git_revision(list(paths), Path.cwd())
+
+
+def saved_plan(path: str | None, paths: Sequence[str], project: str | None, prune: bool, prune_volumes: bool,
+               adopt: bool) -> SavedPlan | None:
+    """apply --plan FILE: the plan read, the flags checked against it; None without --plan."""
+    if path is None:
+        return None
+    from podspec.run.plans import check_flags, read_plan
+
+    saved = read_plan(path)
+    check_flags(saved, paths, project or os.environ.get("PODSPEC_PROJECT"), prune, prune_volumes, adopt)
+    return saved
 
 
 def connector(url: str | None, connection: str | None) -> Callable[[], Engine]:
@@ -60,3 +83,12 @@ def terminal() -> bool:
 
 def say_err(text: str) -> None:
     typer.echo(text, err=True)
+
+
+def write_file(path: str, text: str) -> None:
+    from podspec.errors import UsageError
+
+    try:
+        Path(path).write_text(text)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}", "check the path and its permissions") from None

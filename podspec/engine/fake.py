@@ -181,6 +181,11 @@ class FakeEngine:
             volumes = tuple(ObservedVolume(v.name, dict(v.labels)) for _, v in sorted(self.volumes.items()))
             return ObservedState(pods_from_containers(containers), containers, volumes, self._images())
 
+    def list_volumes(self) -> tuple[ObservedVolume, ...]:
+        self._record("list_volumes")
+        with self._lock:
+            return tuple(ObservedVolume(v.name, dict(v.labels)) for _, v in sorted(self.volumes.items()))
+
     def images(self) -> tuple[ObservedImage, ...]:
         self._record("images")
         with self._lock:

@@ -17,7 +17,7 @@ from podspec.engine.connection import Endpoint, check_reachable, resolve
 from podspec.engine.specgen import container_body, pod_body
 from podspec.engine.transport import TransportError, open_transport
 from podspec.errors import EngineError, PodmanUnavailable
-from podspec.observed import ObservedImage, ObservedState
+from podspec.observed import ObservedImage, ObservedState, ObservedVolume
 from podspec.reconcile.planner import Step, StepKind
 
 LONG_CALL_TIMEOUT = 600  # seconds: pulls, stops with a long grace period
@@ -74,6 +74,9 @@ class PodmanEngine:
             self.call("get", "/volumes/json", "list volumes"),
             self.call("get", "/images/json", "list images"),
         )
+
+    def list_volumes(self) -> tuple[ObservedVolume, ...]:
+        return parse.volumes(self.call("get", "/volumes/json", "list volumes"))
 
     def images(self) -> tuple[ObservedImage, ...]:
         return parse.images(self.call("get", "/images/json", "list images"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from podspec.observed import ObservedImage, ObservedState
+    from podspec.observed import ObservedImage, ObservedState, ObservedVolume
     from podspec.reconcile.planner import Step
 
 
@@ -38,6 +38,12 @@ class Engine(Protocol):
 
     def images(self) -> tuple[ObservedImage, ...]:
         """The images alone (read again after pulls)."""
+        ...
+
+    def list_volumes(self) -> tuple[ObservedVolume, ...]:
+        """The volumes alone, with their labels, sorted by name: one list call (`podspec history`
+        reads apply records from them; see reconcile/history.py). Records are written with
+        `run(Step(CREATE_VOLUME, ...))` and pruned with `run(Step(REMOVE_VOLUME, ...))`."""
         ...
 
     def version(self) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from podspec import labels as L
 from podspec.observed import ObservedState, PodStatus
 from podspec.reconcile import drift
+from podspec.reconcile.history import revisions
 from podspec.reconcile.intent import container_name
 
 
@@ -25,10 +26,12 @@ class PodReport:
     status: str
     containers: tuple[ContainerLine, ...]
     drift: tuple[str, ...]
+    revision: str = ""  # the revision the pod was last applied from (reconcile/history.py); "" unknown
 
 
 def report(observed: ObservedState, project: str | None = None) -> tuple[PodReport, ...]:
     reports = []
+    applied_from = revisions(observed)
     for pod in observed.pods:
         if not pod.managed or (project is not None and pod.project != project):
             continue
@@ -63,6 +66,7 @@ def report(observed: ObservedState, project: str | None = None) -> tuple[PodRepo
         if ports is not None:
             drifts.append(f"published ports {ports[0]} differ from {ports[1]}")
         reports.append(
-            PodReport(pod.name, pod.project or "", pod.status.value, tuple(sorted(lines, key=lambda x: x.name)), tuple(drifts))
+            PodReport(pod.name, pod.project or "", pod.status.value, tuple(sorted(lines, key=lambda x: x.name)),
+                      tuple(drifts), applied_from.get((pod.project or "", pod.name), ""))
         )
     return tuple(sorted(reports, key=lambda r: (r.project, r.name)))

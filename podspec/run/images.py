@@ -19,11 +19,12 @@ from podspec.run.listener import Listener
 
 
 def prepare(engine: Engine, desired: DesiredState, observed: ObservedState, listener: Listener,
-            pulling: bool) -> ObservedState:
-    """The observed state to plan against (images read again after pulls); raises before any change."""
+            pulling: bool, refresh: bool = True) -> ObservedState:
+    """The observed state to plan against (images read again after pulls); raises before any change.
+    `refresh` False (apply --plan): images already here are used as they are, even `Always` ones."""
     pulled = False
     for need in pulls.needs(desired, observed):
-        action = pulls.decide(need, pulling)
+        action = pulls.decide(need, pulling and (refresh or not need.present))
         if action is PullAction.MISSING:
             raise pulls.missing_error(need, "")
         if action is PullAction.ANNOUNCE:

@@ -1,7 +1,9 @@
 """`diff` and `apply`: make the host match the manifests with the fewest Podman operations.
 
-    diff(request, connect)            -> DiffResult     (reads the host; never pulls, never changes)
-    apply(request, connect, listener) -> ApplyResult    (lock, observe, pull, diff, plan, execute, wait)
+    diff(request, connect)            -> DiffResult     (reads the host; never pulls, never changes;
+                                                         request.save_plan: also the SavedPlan)
+    apply(request, connect, listener) -> ApplyResult    (lock, observe, pull, diff, plan, execute, wait,
+                                                         record; request.saved: exactly that plan, or StalePlan)
 
 `connect` opens the engine; it is called only after the manifests and the policy passed, so bad
 input needs no Podman and changes nothing. Errors are podspec's exceptions; a failed step is not an
@@ -15,6 +17,7 @@ from contextlib import closing
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from podspec.errors import PodmanUnavailable, PodspecError
 from podspec.reconcile import diff as differ
 from podspec.run import images
 from podspec.run.listener import Listener, Quiet
@@ -24,8 +27,11 @@ from podspec.run.results import ApplyResult, DiffResult, Failure, Outcome
 if TYPE_CHECKING:
     from podspec.engine.protocol import Engine
     from podspec.model import DesiredState
-    from podspec.observed import ObservedState
+    from podspec.observed import ObservedState, ObservedVolume
     from podspec.reconcile.diff import Diff
+    from podspec.reconcile.history import HistoryRecord
+    from podspec.reconcile.planner import Step
+    from podspec.reconcile.saved_plan import SavedPlan
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,8 @@ class DiffRequest:
     prune: bool = False
     prune_volumes: bool = False
     adopt: bool = False
+    revision: str = ""  # what is applied, recorded in the host's history (the CLI: --revision, else git)
+    save_plan: bool = False  # diff: also make a SavedPlan (DiffResult.saved)
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,7 @@ class ApplyRequest(DiffRequest):
     wait_timeout: float = 120.0
     lock_timeout: float = 60.0
     parallel: int = 3
+    saved: SavedPlan | None = None  # apply --plan: carry out exactly this plan, or refuse it as stale
 
 
 def check_request(request: DiffRequest) -> None:
@@ -60,9 +69,17 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
     desired = load(request.manifests)
     warn(desired, listener)
     with closing(connect()) as engine:
+        first = engine.observe()
         # The same image checks as apply (an image that cannot be had, runAsNonRoot), without pulling.
-        observed = images.prepare(engine, desired, engine.observe(), listener, pulling=False)
-    return DiffResult(desired, _compute(desired, observed, request))
+        observed = images.prepare(engine, desired, first, listener, pulling=False)
+    found = _compute(desired, observed, request)
+    saved = None
+    if request.save_plan and not found.conflicts:
+        from podspec.run import history, plans
+
+        saved = plans.make(request.manifests.paths, request.project, request.revision, desired, first, found,
+                           request.prune, request.prune_volumes, request.adopt, history.now_utc())
+    return DiffResult(desired, found, saved)
 
 
 def _compute(desired: DesiredState, observed: ObservedState, request: DiffRequest) -> Diff:
@@ -71,35 +88,106 @@ def _compute(desired: DesiredState, observed: ObservedState, request: DiffReques
 
 
 def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listener | None = None) -> ApplyResult:
-    from podspec.errors import StepFailed
-    from podspec.reconcile import planner
-    from podspec.run.executor import execute
+    """Lock, observe, pull, diff, plan, execute, wait; then record the apply in the host's history
+    (run/history.py): every apply that got the lock is recorded, also one that changed nothing or
+    failed; a dry run is not."""
+    from podspec.run import history, plans
     from podspec.run.lock import project_lock
-    from podspec.run.wait import wait_ready
 
     listener = listener or Quiet()
     check_request(request)
     desired = load(request.manifests)
     warn(desired, listener)
+    if request.saved is not None:
+        plans.check_manifests(request.saved)  # before Podman is asked anything
     with closing(connect()) as engine:
         waiting = lambda: listener.note(f"waiting for another podspec applying project {request.project!r} ...")
         with project_lock(engine.lock_key, request.project, request.lock_timeout, on_wait=waiting):
-            observed = images.prepare(engine, desired, engine.observe(), listener, pulling=not request.dry_run)
-            found = _compute(desired, observed, request)
-            listener.diffed(found)
-            plan = planner.build(found)  # conflicts raise here, before any change
-            listener.planned(plan)
-            result = ApplyResult(request.project, found, plan, Outcome.NO_CHANGES, warnings=desired.warnings)
-            if request.dry_run:
-                return replace(result, outcome=Outcome.DRY_RUN)
-            if not plan.empty:
-                try:
-                    execute(plan, engine, listener.step, parallel=request.parallel)
-                except StepFailed as failure:
-                    return replace(result, outcome=Outcome.FAILED, steps_done=len(failure.done),
-                                   failure=Failure(failure.message, failure.hint, failure.not_done))
-                result = replace(result, outcome=Outcome.APPLIED, steps_done=len(plan.steps))
-            if request.wait:
-                wait_ready(engine, desired, request.wait_timeout, listener.info)
-                result = replace(result, ready=True)
+            seen = _Seen()
+            try:
+                result = _apply_locked(engine, desired, request, listener, seen)
+            except PodmanUnavailable:
+                raise  # nothing to record it on
+            except PodspecError as error:
+                if not request.dry_run:
+                    _record(engine, listener, history.record_of(
+                        request.project, request.revision, Outcome.FAILED.value, seen.diff,
+                        error=error.message, ran=seen.ran), seen.volumes)
+                raise
+            if result.outcome is not Outcome.DRY_RUN:
+                failure = result.failure
+                written = _record(engine, listener, history.record_of(
+                    request.project, request.revision, result.outcome.value, result.diff,
+                    not_done=failure.not_done if failure else (), failed=seen.failed,
+                    error=failure.message if failure else ""), seen.volumes)
+                result = replace(result, record=written)
     return result
+
+
+@dataclass
+class _Seen:
+    """What an apply had seen when it stopped: for the history record of a failed apply."""
+
+    diff: Diff | None = None
+    ran: bool = False  # the plan's steps have run (a later error: --wait)
+    failed: Step | None = None
+    volumes: tuple[ObservedVolume, ...] | None = None
+
+
+def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, listener: Listener,
+                  seen: _Seen) -> ApplyResult:
+    from podspec.errors import StepFailed
+    from podspec.reconcile import planner, saved_plan
+    from podspec.run import plans
+    from podspec.run.executor import execute
+    from podspec.run.wait import wait_ready
+
+    observed = engine.observe()
+    seen.volumes = observed.volumes
+    saved = request.saved
+    if saved is not None:  # the host as the plan saw it, before any pull
+        differences = saved_plan.stale_host(saved.host, saved_plan.host_view(
+            desired, observed, request.project, request.prune, request.prune_volumes))
+        if differences:
+            raise plans.stale(differences)
+    # With a saved plan, only absent images are pulled: a tag that moved would change the plan.
+    observed = images.prepare(engine, desired, observed, listener, pulling=not request.dry_run,
+                              refresh=saved is None)
+    found = _compute(desired, observed, request)
+    seen.diff = found
+    listener.diffed(found)
+    plan = planner.build(found)  # conflicts raise here, before any change
+    if saved is not None:
+        differences = saved_plan.stale_steps(saved.steps, saved_plan.saved_steps(plan))
+        if differences:
+            raise plans.stale(differences)
+    listener.planned(plan)
+    result = ApplyResult(request.project, found, plan, Outcome.NO_CHANGES if plan.empty else Outcome.APPLIED,
+                         revision=request.revision, warnings=desired.warnings)
+    if request.dry_run:
+        return replace(result, outcome=Outcome.DRY_RUN)
+    if not plan.empty:
+        try:
+            execute(plan, engine, listener.step, parallel=request.parallel)
+        except StepFailed as failure:
+            seen.failed = next((s for s in plan.steps if s not in failure.done and s not in failure.not_done), None)
+            return replace(result, outcome=Outcome.FAILED, steps_done=len(failure.done),
+                           failure=Failure(failure.message, failure.hint, failure.not_done))
+        result = replace(result, steps_done=len(plan.steps))
+    seen.ran = True
+    if request.wait:
+        wait_ready(engine, desired, request.wait_timeout, listener.info)
+        result = replace(result, ready=True)
+    return result
+
+
+def _record(engine: Engine, listener: Listener, record: HistoryRecord,
+            volumes: tuple[ObservedVolume, ...] | None) -> HistoryRecord | None:
+    """Write the record; a record that cannot be written is a warning, never the apply's failure."""
+    from podspec.run import history
+
+    try:
+        return history.record(engine, record, volumes)
+    except PodspecError as error:
+        listener.warning(f"could not record this apply in the host's history: {error.message}")
+        return None

@@ -13,7 +13,9 @@ if TYPE_CHECKING:  # types only: render and the CLI import this module at start-
     from podspec.errors import Problem
     from podspec.model import DesiredState
     from podspec.reconcile.diff import Diff
+    from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.planner import Plan, Step
+    from podspec.reconcile.saved_plan import SavedPlan
     from podspec.reconcile.status import PodReport
 
 
@@ -42,6 +44,7 @@ class ValidateResult:
 class DiffResult:
     desired: DesiredState
     diff: Diff
+    saved: SavedPlan | None = None  # --save-plan: the plan to write (None when conflicts stop it)
 
 
 class Outcome(str, Enum):
@@ -67,6 +70,8 @@ class ApplyResult:
     steps_done: int = 0
     failure: Failure | None = None
     ready: bool | None = None  # True: --wait saw everything ready; None: not asked
+    revision: str = ""  # what was applied (--revision, else the manifests' git commit)
+    record: HistoryRecord | None = None  # the history record written on the host (None: dry run, or not written)
     warnings: tuple[Problem, ...] = ()  # fields only a cluster uses, ignored here
 
 
@@ -92,3 +97,9 @@ class ExportResult:
     claims: int
     notes: tuple[str, ...]  # what could not be exported faithfully
     redacted: int  # secret-looking env values written as (redacted)
+
+
+@dataclass(frozen=True)
+class HistoryResult:
+    project: str | None  # the project asked for; None: every project
+    records: tuple[HistoryRecord, ...]  # newest first

@@ -389,3 +389,27 @@ def test_starting_a_running_pod_starts_a_container_created_in_it(engine, tmp_pat
     assert state.container(APP).state is ContainerState.RUNNING
     assert state.container(INIT).state is ContainerState.EXITED
     assert state.pod(POD).status is PodStatus.RUNNING
+
+
+# --------------------------------------------------------------------------- apply history
+
+
+def test_list_volumes_reads_the_volumes_observe_reads(engine, tmp_path):
+    apply(engine, tmp_path)
+    assert engine.list_volumes() == engine.observe().volumes
+
+
+def test_a_history_record_is_one_labelled_volume_and_reads_back(engine, tmp_path):
+    from podspec.reconcile.history import HistoryRecord
+    from podspec.run import history
+
+    apply(engine, tmp_path)
+    record = HistoryRecord(PROJECT, 0, "abc123", "2026-11-28T10:00:00Z", "applied", {"create": 1}, (POD,))
+    first = history.record(engine, record)
+    second = history.record(engine, record, keep=1)  # the first is pruned
+    assert (first.seq, second.seq) == (1, 2)
+    [read] = history.read(engine, PROJECT)
+    assert read == second and read.changed == (POD,) and read.revision == "abc123"
+    volume = engine.observe().volume(second.volume)
+    assert volume is not None and volume.managed and L.project_of(volume.labels) == PROJECT
+    assert engine.observe().volume(first.volume) is None

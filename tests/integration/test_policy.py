@@ -60,7 +60,8 @@ def host_objects(podman) -> dict[str, list[str]]:
     return {
         "pods": names("pod", "ps", "--format", "{{.Name}}"),
         "containers": names("ps", "-a", "--format", "{{.Names}}"),
-        "volumes": names("volume", "ls", "--format", "{{.Name}}"),
+        # apply records itself in a history volume (reconcile/history.py): bookkeeping, not an object of the manifests
+        "volumes": [v for v in names("volume", "ls", "--format", "{{.Name}}") if not v.startswith("podspec-history.")],
     }
 
 

@@ -47,7 +47,7 @@ def test_apply_json_shape(engine):
     result = invoke("apply", TUTORIAL, "-p", "demo", "-o", "json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert sorted(data) == ["diff", "plan", "project", "result", "version", "warnings"]
+    assert sorted(data) == ["diff", "history", "plan", "project", "result", "revision", "version", "warnings"]
     assert data["result"] == {"status": "applied", "steps_done": 6}
     assert data["plan"][0] == {"action": "create_volume", "resource": "volume:webserver-data",
                                "target": "webserver-data", "lane": None, "cause": "not on the host"}

@@ -1,0 +1,88 @@
+"""Saved plans on disk: what `diff --save-plan` writes and `apply --plan` reads (the rules are pure:
+reconcile/saved_plan.py).
+
+    make(request, desired, observed, diff)  -> SavedPlan   (host seen before any image check)
+    read_plan(path)                         -> SavedPlan   (UsageError when not a plan file)
+    file_digests(paths)                     -> ((file, "sha256:..."), ...)
+    check_manifests(saved, paths)           raises StalePlan when a manifest file changed
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from podspec.errors import StalePlan, UsageError
+from podspec.model import DesiredState
+from podspec.observed import ObservedState
+from podspec.reconcile import planner
+from podspec.reconcile import saved_plan as S
+from podspec.reconcile.diff import Diff
+from podspec.reconcile.saved_plan import SavedPlan
+
+STALE_HINT = ("make a new plan (podspec diff --save-plan FILE), review it and apply that one; "
+              "nothing was changed on the host")
+
+
+def file_digests(paths: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """Each manifest file under `paths`, as the loader names and reads it, with its digest."""
+    from podspec.loader.sources import read
+
+    found, _ = read(tuple(paths), None)
+    return tuple((s.name, S.digest(s.raw)) for s in found)
+
+
+def make(paths: Sequence[str], project: str, revision: str, desired: DesiredState, observed: ObservedState, diff: Diff,
+         prune: bool, prune_volumes: bool, adopt: bool, created: str) -> SavedPlan:
+    """The plan to save; `observed` is the host as first read (before any image check)."""
+    if "-" in paths:
+        raise UsageError("a plan cannot be saved for manifests read from standard input",
+                         "name the manifest files, so that apply --plan can check them again")
+    plan = planner.build(diff)  # conflicts raise: no plan to save
+    return SavedPlan(
+        project=project, paths=tuple(paths), files=file_digests(paths),
+        host=S.host_view(desired, observed, project, prune, prune_volumes), steps=S.saved_steps(plan), summary=diff.summary(),
+        created=created, revision=revision, prune=prune, prune_volumes=prune_volumes, adopt=adopt,
+    )
+
+
+def read_plan(path: str) -> SavedPlan:
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise UsageError(f"cannot read the plan {path}: {error.strerror or error}", "check the path") from None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise UsageError(f"{path} is not a podspec plan file (not JSON)",
+                         "make one with `podspec diff --save-plan FILE`") from None
+    return S.from_json(data, path)
+
+
+def stale(differences: list[str]) -> StalePlan:
+    return StalePlan("stale plan: " + "; ".join(differences), STALE_HINT)
+
+
+def check_manifests(saved: SavedPlan) -> None:
+    """Refuse, before Podman is asked anything, a plan whose manifest files changed."""
+    differences = S.stale_manifests(saved.files, file_digests(saved.paths))
+    if differences:
+        raise stale(differences)
+
+
+def check_flags(saved: SavedPlan, paths: Sequence[str], project: str | None, prune: bool, prune_volumes: bool,
+                adopt: bool) -> None:
+    """apply --plan takes the manifests, project and options from the plan; flags that say otherwise
+    are refused rather than silently ignored."""
+    if paths and tuple(paths) != saved.paths:
+        raise UsageError(f"the plan was made for {' '.join(saved.paths)}, not {' '.join(paths)}",
+                         "run `podspec apply --plan FILE` without paths: the plan names its manifests")
+    if project and project != saved.project:
+        raise UsageError(f"the plan was made for project {saved.project!r}, not {project!r}",
+                         "drop --project: the plan names its project")
+    for flag, given, planned in (("--prune", prune, saved.prune), ("--prune-volumes", prune_volumes, saved.prune_volumes),
+                                 ("--adopt", adopt, saved.adopt)):
+        if given and not planned:
+            raise UsageError(f"the plan was made without {flag}",
+                             f"make a new plan with `podspec diff {flag} --save-plan FILE`, or drop {flag}")

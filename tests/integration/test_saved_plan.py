@@ -1,0 +1,102 @@
+"""Saved plans against the private Podman: `diff --save-plan` then `apply --plan` carries out exactly
+that plan; a plan is refused, with nothing changed, after a change by hand or a manifest edit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration.manifests import ids, podspec, sleeper, write
+
+pytestmark = pytest.mark.podman
+
+
+def two_pods(command: str = "100000") -> str:
+    return sleeper("plan-a") + "---\n" + sleeper("plan-b").replace("100000", command)
+
+
+def test_a_saved_plan_is_applied_exactly_and_holds_no_secret(podman, tmp_path):
+    manifest = write(tmp_path, two_pods().replace(
+        'command: ["sleep", "100000"]', 'command: ["sleep", "100000"]\n      env:\n        - {name: API_TOKEN, value: hunter2}', 1))
+    plan_file = tmp_path / "plan.json"
+    saved = podspec(podman, "diff", manifest, "--save-plan", str(plan_file))
+    assert saved.exit_code == 2, saved.stderr
+    assert f"wrote the plan to {plan_file} (6 steps)" in saved.stderr
+    text = plan_file.read_text()
+    assert "hunter2" not in text
+    data = json.loads(text)
+    assert (data["format"], data["version"], data["project"]) == ("podspec-plan", 1, "itest")
+    assert [s["action"] for s in data["steps"]] == ["create_pod", "create_container", "start_pod"] * 2
+    assert ids(podman) == {}  # saving a plan changes nothing
+
+    checked = podspec(podman, "apply", "--plan", str(plan_file), "--dry-run")
+    assert checked.exit_code == 2, checked.stderr  # the plan still fits; nothing done
+    assert ids(podman) == {}
+
+    applied = podspec(podman, "apply", "--plan", str(plan_file), "-o", "json")
+    assert applied.exit_code == 0, applied.stderr + applied.output
+    result = json.loads(applied.output)
+    assert [(s["action"], s["resource"], s["cause"]) for s in result["plan"]] == [
+        (s["action"], s["resource"], s["cause"]) for s in data["steps"]]
+    assert result["result"] == {"status": "applied", "steps_done": 6}
+    assert {"plan-a-main", "plan-b-main"} <= set(ids(podman))
+
+    # The same plan again: the host is no longer what it saw (the pods exist now).
+    again = podspec(podman, "apply", "--plan", str(plan_file))
+    assert again.exit_code == 1
+    assert "stale plan: container plan-a/main appeared since the plan was made" in again.stderr
+
+    # An empty plan (nothing to do) applies as "nothing to do" while the host stays as it saw it.
+    empty = tmp_path / "empty.json"
+    assert podspec(podman, "diff", manifest, "--save-plan", str(empty)).exit_code == 0
+    done = podspec(podman, "apply", "--plan", str(empty))
+    assert done.exit_code == 0, done.stderr
+    assert "Nothing to do." in done.output
+
+
+def test_a_plan_is_refused_as_stale_after_a_change_by_hand(podman, tmp_path):
+    manifest = write(tmp_path, two_pods())
+    assert podspec(podman, "apply", manifest).exit_code == 0
+    changed = write(tmp_path, two_pods(command="200000"))
+    plan_file = str(tmp_path / "plan.json")
+    assert podspec(podman, "diff", changed, "--save-plan", plan_file).exit_code == 2
+
+    # By hand: the container the plan keeps is recreated (same name, new ID).
+    podman.podman("rm", "-f", "-t", "0", "plan-a-main")
+    podman.podman("create", "--pod", "plan-a", "--name", "plan-a-main", "docker.io/library/busybox:latest", "sleep", "1")
+    before = ids(podman)
+    refused = podspec(podman, "apply", "--plan", plan_file)
+    assert refused.exit_code == 1
+    assert "stale plan: container plan-a/main was recreated since the plan was made" in refused.stderr
+    assert "make a new plan" in refused.stderr and "nothing was changed" in refused.stderr
+    assert ids(podman) == before  # nothing changed
+
+    newest = json.loads(podspec(podman, "history", "-o", "json").output)["records"][0]
+    assert newest["outcome"] == "failed" and newest["error"].startswith("stale plan:")
+
+
+def test_a_plan_is_refused_as_stale_after_a_manifest_edit(podman, tmp_path):
+    (tmp_path / "manifests").mkdir()
+    manifest = write(tmp_path / "manifests", two_pods(), name="web.yaml")
+    plan_file = str(tmp_path / "plan.json")
+    assert podspec(podman, "diff", manifest, "--save-plan", plan_file).exit_code == 2
+    write(tmp_path / "manifests", two_pods(command="300000"), name="web.yaml")
+    refused = podspec(podman, "apply", "--plan", plan_file)
+    assert refused.exit_code == 1
+    assert f"stale plan: {manifest} changed since the plan was made" in refused.stderr
+    assert ids(podman) == {}
+    # Flags that contradict the plan are refused too, before anything is read.
+    other = podspec(podman, "apply", "--plan", plan_file, "--prune")
+    assert other.exit_code == 1 and "the plan was made without --prune" in other.stderr
+
+
+def test_a_stopped_container_makes_the_plan_stale(podman, tmp_path):
+    manifest = write(tmp_path, two_pods())
+    assert podspec(podman, "apply", manifest).exit_code == 0
+    plan_file = str(tmp_path / "plan.json")
+    assert podspec(podman, "diff", manifest, "--save-plan", plan_file).exit_code == 0
+    podman.podman("stop", "-t", "0", "plan-b-main")
+    refused = podspec(podman, "apply", "--plan", plan_file)
+    assert refused.exit_code == 1
+    assert "container plan-b/main was running when the plan was made and is exited now" in refused.stderr

@@ -1,0 +1,105 @@
+"""Revisions, history and saved plans through the workflows and the CLI against the FakeEngine
+(the same cases run against real Podman in tests/integration/test_history.py and test_saved_plan.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from podspec.cli import app
+from podspec.engine.fake import FakeEngine
+from podspec.errors import StalePlan
+from podspec.observed import ContainerState
+from podspec.reconcile.planner import StepKind
+from podspec.run import history
+from podspec.run.manifests import Manifests
+from podspec.run.reconcile import ApplyRequest, DiffRequest, apply, diff
+from podspec.run.results import Outcome
+
+IMAGES = ("docker.io/library/httpd:2.4", "docker.io/library/alpine:latest", "docker.io/library/busybox:latest")
+ROOT = Path(__file__).resolve().parents[2]
+POD = "dynamic-webserver"
+runner = CliRunner()
+
+
+@pytest.fixture
+def engine(monkeypatch) -> FakeEngine:
+    fake = FakeEngine(images=IMAGES, pullable=IMAGES)
+    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection: (lambda: fake))
+    monkeypatch.delenv("PODSPEC_PROJECT", raising=False)
+    return fake
+
+
+@pytest.fixture
+def manifest(tmp_path) -> str:
+    path = tmp_path / "webserver.yaml"
+    shutil.copy(ROOT / "manifests" / "webserver.yaml", path)
+    return str(path)
+
+
+def test_every_apply_is_recorded_with_one_call_and_status_shows_the_revision(engine, manifest):
+    first = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r1"), lambda: engine)
+    assert first.record is not None and (first.record.seq, first.record.outcome) == (1, "applied")
+    assert engine.count(StepKind.CREATE_VOLUME.value, "podspec-history.demo.000001") == 1
+    engine.calls.clear()
+    second = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r2"), lambda: engine)
+    assert second.outcome is Outcome.NO_CHANGES
+    assert [c.method for c in engine.calls] == ["observe", "create_volume", "close"]  # the record: one call, no extra read
+    dry = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r3", dry_run=True), lambda: engine)
+    assert dry.record is None
+    assert [(r.seq, r.revision, r.outcome, r.unchanged) for r in history.read(engine, "demo")] == [
+        (2, "r2", "no-changes", (POD,)), (1, "r1", "applied", ())]
+
+    status = runner.invoke(app, ["status", "-o", "json"])
+    assert json.loads(status.stdout)["pods"][0]["revision"] == "r2"
+    listed = runner.invoke(app, ["history", "-p", "demo"])
+    assert listed.exit_code == 0 and listed.stdout.splitlines()[1].split()[3:6] == ["demo", "r2", "no-changes"]
+
+
+def test_a_failed_step_is_recorded_with_the_pod_not_done(engine, manifest):
+    engine.fail(StepKind.START_POD)
+    result = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="bad"), lambda: engine)
+    assert result.outcome is Outcome.FAILED
+    [record] = history.read(engine, "demo")
+    assert (record.outcome, record.changed, record.not_done) == ("failed", (), (POD,))
+    assert "start pod" in record.error
+
+
+def test_a_record_that_cannot_be_written_is_a_warning_not_a_failure(engine, manifest):
+    from podspec.run.listener import Recorder
+
+    engine.fail(StepKind.CREATE_VOLUME, "podspec-history.demo.000001", times=-1)
+    heard = Recorder()
+    result = apply(ApplyRequest(Manifests((manifest,)), "demo"), lambda: engine, heard)
+    assert result.outcome is Outcome.APPLIED and result.record is None
+    assert any("could not record this apply" in w for w in heard.warnings)
+
+
+def test_a_saved_plan_applies_exactly_or_is_refused(engine, manifest, tmp_path):
+    saved = diff(DiffRequest(Manifests((manifest,)), "demo", save_plan=True), lambda: engine).saved
+    assert saved is not None and len(saved.steps) == 6
+    done = apply(ApplyRequest(Manifests((manifest,)), "demo", saved=saved), lambda: engine)
+    assert done.outcome is Outcome.APPLIED and done.steps_done == 6
+
+    unchanged = diff(DiffRequest(Manifests((manifest,)), "demo", save_plan=True), lambda: engine).saved
+    engine.set_state(f"{POD}-apache-httpd", ContainerState.EXITED)
+    ids = {n: c.id for n, c in engine.containers.items()}
+    with pytest.raises(StalePlan, match="container dynamic-webserver/apache-httpd was running when the plan was made"):
+        apply(ApplyRequest(Manifests((manifest,)), "demo", saved=unchanged), lambda: engine)
+    assert {n: c.id for n, c in engine.containers.items()} == ids
+
+
+def test_cli_save_plan_then_apply_plan_and_a_manifest_edit(engine, manifest, tmp_path):
+    plan_file = str(tmp_path / "plan.json")
+    saved = runner.invoke(app, ["diff", manifest, "-p", "demo", "--save-plan", plan_file])
+    assert saved.exit_code == 2 and "wrote the plan to" in saved.stderr
+    Path(manifest).write_text(Path(manifest).read_text().replace("sleep 10", "sleep 11"))
+    refused = runner.invoke(app, ["apply", "--plan", plan_file])
+    assert refused.exit_code == 1
+    assert f"stale plan: {manifest} changed since the plan was made" in refused.stderr
+    assert engine.count("observe") == 1  # only the diff's: the refusal needed no Podman
+    assert runner.invoke(app, ["apply"]).exit_code == 1  # no paths, no plan
