@@ -24,6 +24,10 @@ PULL_POLICY = PREFIX + "pull-policy"
 EMPTY_DIR = PREFIX + "empty-dir"  # on volumes: the pod whose emptyDir this volume is
 CONTAINERS = PREFIX + "containers"  # on pods: the containers the pod should have, comma-separated
 HISTORY = PREFIX + "history"  # on history volumes: one apply record as JSON (reconcile/history.py)
+SECRETS = PREFIX + "secrets"  # on containers: the Podman secrets they read, comma-separated
+SOURCE = PREFIX + "source"  # on Podman secrets: "configMap/NAME" or "secret/NAME"
+KEY = PREFIX + "key"  # on Podman secrets: the key whose value it holds
+DIGEST = PREFIX + "digest"  # on Podman secrets: the digest of that value
 
 
 def is_managed(labels: Mapping[str, str] | None) -> bool:

@@ -50,6 +50,15 @@ class VolumeKind(str, Enum):
     CLAIM = "persistentVolumeClaim"
     HOST_PATH = "hostPath"
     EMPTY_DIR = "emptyDir"
+    CONFIG_MAP = "configMap"
+    SECRET = "secret"
+
+
+class SourceKind(str, Enum):
+    """Where a container's env value or file comes from: a ConfigMap or a Secret document."""
+
+    CONFIG_MAP = "configMap"
+    SECRET = "secret"
 
 
 class ProbeHandler(str, Enum):
@@ -67,6 +76,13 @@ class Locations:
 
     file: str
     positions: Mapping[FieldPath, tuple[int, int]] = field(default_factory=lambda: MappingProxyType({}))
+    # Where the object sits in its document, for messages: ("spec", "template") for the pod of a
+    # Deployment or Job (positions are keyed by paths relative to it).
+    prefix: FieldPath = ()
+
+    def shown(self, path: FieldPath) -> str:
+        """The path as the user wrote it in the document: spec.template.spec.containers[0]..."""
+        return dotted(self.prefix + tuple(path))
 
     def of(self, path: FieldPath) -> Origin:
         for end in range(len(path), -1, -1):
@@ -96,9 +112,42 @@ class PortMapping:
 
 
 @dataclass(frozen=True)
+class KeyRef:
+    """One key of a ConfigMap or Secret that a container consumes (env valueFrom, envFrom, a file).
+
+    The loader links it to the document: `digest` is the digest of the key's value ("" when the
+    key is absent and the reference optional). A Secret's value is never held here; a ConfigMap's
+    is (`value`), because it becomes a plain env value, as `podman kube play` makes it.
+    """
+
+    kind: SourceKind
+    source: str  # the ConfigMap's or Secret's name
+    key: str
+    optional: bool = False
+    digest: str = ""
+    value: str = field(default="", repr=False)  # ConfigMap env values only
+
+    @property
+    def present(self) -> bool:
+        return bool(self.digest)
+
+
+@dataclass(frozen=True)
 class EnvVar:
     name: str
     value: str
+    ref: KeyRef | None = None  # valueFrom configMapKeyRef / secretKeyRef (fieldRef is resolved into value)
+
+
+@dataclass(frozen=True)
+class EnvFrom:
+    """envFrom: every key of a ConfigMap or Secret, as `prefix + key` (linked by the loader)."""
+
+    kind: SourceKind
+    source: str
+    prefix: str = ""
+    optional: bool = False
+    entries: tuple[KeyRef, ...] = ()  # sorted by key; empty when absent and optional
 
 
 @dataclass(frozen=True)
@@ -169,11 +218,50 @@ class Container:
     stop_signal: str = ""  # lifecycle.stopSignal, e.g. "SIGQUIT"; "" is the image's (else SIGTERM)
     stdin: bool = False
     tty: bool = False
+    env_from: tuple[EnvFrom, ...] = ()
+
+    def effective_env(self) -> tuple[tuple[str, str | KeyRef], ...]:
+        """The environment the container gets, as Kubernetes builds it: envFrom sources in order
+        (a later one wins), then env (which wins over envFrom). A present ConfigMap key is its
+        value; a Secret key stays a KeyRef (Podman reads it from a Podman secret); an absent
+        optional key is left out. In that order: envFrom's keys, then env's in manifest order."""
+        found: dict[str, str | KeyRef] = {}
+        for source in self.env_from:
+            for ref in source.entries:
+                if ref.present:
+                    found[source.prefix + ref.key] = ref.value if ref.kind is SourceKind.CONFIG_MAP else ref
+        for var in self.env:
+            if var.ref is None:
+                found[var.name] = var.value
+            elif not var.ref.present:
+                found.pop(var.name, None)
+            else:
+                found[var.name] = var.ref.value if var.ref.kind is SourceKind.CONFIG_MAP else var.ref
+        return tuple(found.items())
 
     def health_probe(self) -> Probe | None:
         """The probe Podman runs as the container's health check: liveness, else readiness, else
         startup (the loader refuses a container whose probes differ: Podman runs one check)."""
         return self.liveness_probe or self.readiness_probe or self.startup_probe
+
+
+@dataclass(frozen=True)
+class KeyToPath:
+    """An `items` entry of a configMap or secret volume, as written."""
+
+    key: str
+    path: str
+    mode: int | None = None
+
+
+@dataclass(frozen=True)
+class ProjectedFile:
+    """A file of a configMap or secret volume (linked by the loader): its path below the mount
+    path, its mode, and the key it holds."""
+
+    path: str
+    mode: int
+    ref: KeyRef
 
 
 @dataclass(frozen=True)
@@ -186,6 +274,26 @@ class Volume:
     host_path_type: str = ""  # hostPath.type ("" = no check)
     medium: str = ""  # emptyDir: "" (a Podman volume of the pod's own) or "Memory" (a tmpfs)
     size_limit_bytes: int | None = None  # emptyDir with medium Memory: the tmpfs size
+    source: str = ""  # configMap.name / secret.secretName
+    optional: bool = False  # configMap / secret
+    default_mode: int = 0o644  # configMap / secret
+    items: tuple[KeyToPath, ...] = ()  # configMap / secret, as written
+    files: tuple[ProjectedFile, ...] = ()  # configMap / secret, linked by the loader; sorted by path
+
+    def files_at(self, sub_path: str) -> tuple[tuple[str, ProjectedFile], ...]:
+        """The files a mount of this configMap or secret volume shows, as (path below the mount
+        path, file): all of them; with a subPath, the file it names (path "") or the files of the
+        directory it names."""
+        if not sub_path:
+            return tuple((f.path, f) for f in self.files)
+        sub = sub_path.strip("/")
+        found = []
+        for f in self.files:
+            if f.path == sub:
+                found.append(("", f))
+            elif f.path.startswith(sub + "/"):
+                found.append((f.path[len(sub) + 1:], f))
+        return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -222,6 +330,7 @@ class Pod:
     dns_options: tuple[str, ...] = ()  # "name" or "name:value", as written
     share_process_namespace: bool = False
     host_users: bool = True  # false: a private user namespace (userns=auto)
+    workload: str = ""  # "Deployment web", "Job migrate": the document the pod comes from ("" for a Pod)
 
     @property
     def origin(self) -> Origin:
@@ -248,12 +357,66 @@ class VolumeClaim:
 
 
 @dataclass(frozen=True)
+class ConfigMap:
+    """A ConfigMap document: `data` and `binaryData`, as bytes by key."""
+
+    name: str
+    data: tuple[tuple[str, bytes], ...] = ()  # sorted by key
+    labels: tuple[tuple[str, str], ...] = ()
+    locations: Locations = NOWHERE
+    binary_keys: tuple[str, ...] = ()  # the keys of binaryData: files only, never env values
+
+    @property
+    def origin(self) -> Origin:
+        return self.locations.of(())
+
+    def value(self, key: str) -> bytes | None:
+        return next((v for k, v in self.data if k == key), None)
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A Secret document: `data` (decoded from base64) and `stringData`, as bytes by key.
+
+    The values are never shown: not in repr, not in messages, not in labels (only digests)."""
+
+    name: str
+    type: str = "Opaque"
+    data: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)  # sorted by key
+    labels: tuple[tuple[str, str], ...] = ()
+    locations: Locations = NOWHERE
+
+    @property
+    def origin(self) -> Origin:
+        return self.locations.of(())
+
+    def value(self, key: str) -> bytes | None:
+        return next((v for k, v in self.data if k == key), None)
+
+
+@dataclass(frozen=True)
+class AbsentPod:
+    """A pod the manifests want absent: the pod of a Deployment with `replicas: 0`."""
+
+    name: str
+    reason: str  # "Deployment web has replicas: 0"
+    locations: Locations = NOWHERE
+
+
+@dataclass(frozen=True)
 class DesiredState:
     pods: tuple[Pod, ...] = ()  # sorted by name
     claims: tuple[VolumeClaim, ...] = ()  # sorted by name
     files: tuple[str, ...] = ()  # the manifest files read, in order
-    # Fields that only mean something to a cluster, found and ignored: one Problem each, in order.
+    config_maps: tuple[ConfigMap, ...] = ()  # sorted by name
+    secrets: tuple[Secret, ...] = ()  # sorted by name
+    absent_pods: tuple[AbsentPod, ...] = ()  # sorted by name
+    # Fields accepted and ignored on a single Podman host (cluster-only), said once each.
     warnings: tuple[Problem, ...] = ()
+
+    def source(self, kind: SourceKind, name: str) -> ConfigMap | Secret | None:
+        group: tuple[ConfigMap | Secret, ...] = self.config_maps if kind is SourceKind.CONFIG_MAP else self.secrets
+        return next((s for s in group if s.name == name), None)
 
     def pod(self, name: str) -> Pod | None:
         return next((p for p in self.pods if p.name == name), None)

@@ -1,4 +1,4 @@
-"""What the host has: pods, containers, volumes and images, as the engine read them in one pass.
+"""What the host has: pods, containers, volumes, Podman secrets and images, as the engine read them in one pass.
 
 Plain frozen data; the engine fills it from Podman's list calls, tests build it by hand.
 """
@@ -90,6 +90,18 @@ class ObservedVolume:
 
 
 @dataclass(frozen=True)
+class ObservedSecret:
+    """A Podman secret: its name and labels (Podman never lists a secret's value)."""
+
+    id: str
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    # Podman 4.3 stores a secret's labels but leaves them out of its secret list; then podspec
+    # knows its own secrets by their names (see reconcile.intent.podman_secret_name).
+    labels_listed: bool = True
+
+
+@dataclass(frozen=True)
 class ObservedImage:
     id: str
     names: tuple[str, ...]
@@ -101,6 +113,7 @@ class ObservedState:
     containers: tuple[ObservedContainer, ...] = ()
     volumes: tuple[ObservedVolume, ...] = ()
     images: tuple[ObservedImage, ...] = ()
+    secrets: tuple[ObservedSecret, ...] = ()  # sorted by name
 
     # Lookups by name, built once per state (a frozen dataclass may still cache in its __dict__).
     @cached_property
@@ -137,6 +150,13 @@ class ObservedState:
 
     def volume(self, name: str) -> ObservedVolume | None:
         return self._volumes_by_name.get(name)
+
+    @cached_property
+    def _secrets_by_name(self) -> dict[str, ObservedSecret]:
+        return {s.name: s for s in self.secrets}
+
+    def secret(self, name: str) -> ObservedSecret | None:
+        return self._secrets_by_name.get(name)
 
     def image_id(self, reference: str) -> str | None:
         """The ID of the local image a reference names (`alpine` matches docker.io/library/alpine:latest)."""

@@ -35,7 +35,7 @@ from enum import Enum
 from typing import Iterable, Iterator
 
 from podspec.errors import PodspecError, PolicyError, Problem
-from podspec.model import Container, DesiredState, FieldPath, Pod, VolumeKind, capability_name, dotted
+from podspec.model import Container, DesiredState, FieldPath, Pod, VolumeKind, capability_name
 
 # Kubernetes Pod Security Standards, baseline: capabilities a container may add.
 BASELINE_CAPABILITIES = frozenset({
@@ -191,7 +191,7 @@ class _Checker:
         self.loosen_restricted = "use --policy baseline for this manifest"
 
     def problem(self, path: FieldPath, message: str, hint: str) -> Problem:
-        return Problem(self.pod.locations.of(path), dotted(path), f"{self.name}: {message}", hint)
+        return Problem(self.pod.locations.of(path), self.pod.locations.shown(path), f"{self.name}: {message}", hint)
 
     def written(self, path: FieldPath) -> bool:
         return tuple(path) in self.pod.locations.positions

@@ -117,6 +117,8 @@ def diff_text(diff: Diff, colour: bool = False) -> str:
     lines: list[str] = [f"project {diff.project}"]
     for v in diff.volumes:
         lines.append(style.action(v.action, f"{_SIGNS[v.action]} volume {v.name}: {_CONSEQUENCE[v.action]} ({v.cause})"))
+    for s in diff.secrets:
+        lines.append(style.action(s.action, f"{_SIGNS[s.action]} secret {s.name}: {_CONSEQUENCE[s.action]} ({s.cause})"))
     for p in diff.pods:
         lines += _pod_lines(p, style)
     for name in diff.unchanged_pods:
@@ -145,6 +147,7 @@ def diff_json(diff: Diff, warnings: tuple[Problem, ...] = ()) -> dict[str, Any]:
         "changed": diff.has_changes,
         "summary": diff.summary(),
         "volumes": [{"name": v.name, "action": v.action.value, "cause": v.cause} for v in diff.volumes],
+        "secrets": [{"name": s.name, "action": s.action.value, "cause": s.cause} for s in diff.secrets],
         "pods": [
             {
                 "name": p.name,

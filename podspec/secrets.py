@@ -47,3 +47,12 @@ def redact_spec(value: Any, under_env: bool = False) -> Any:
     if isinstance(value, list):
         return [redact_spec(v) for v in value]
     return value
+
+
+def value_digest(value: bytes, *context: str) -> str:
+    """What podspec keeps of a ConfigMap or Secret value (in intent, labels and Podman secret
+    names): a digest that changes when the value changes and does not show it. `context` (kind,
+    object, key) salts it, so that equal values in different places do not give equal digests and
+    a digest cannot be looked up in a table of common values."""
+    salt = "\0".join(context).encode()
+    return "sha256:" + hashlib.sha256(salt + b"\0" + value).hexdigest()[:16]

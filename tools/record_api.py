@@ -16,7 +16,8 @@ What it sets up (the unit tests assert these values; change both together):
   - `rec-web-app`: httpd, running, label `role=app`, mounting `rec-data` on /data,
   - `rec-web-done`: busybox `exit 3`, restart policy no: exited with code 3;
 - pod `rec-bad`, whose one container's command does not exist: starting it fails;
-- container `rec-lone`, in no pod (busybox `true`, created, never started).
+- container `rec-lone`, in no pod (busybox `true`, created, never started);
+- secret `rec-secret` with label `rec=yes` (Podman 4.3 lists it without its labels).
 
 What it saves in the output directory: one file per answer, the body exactly as received
 (`<name>.json`; a pull stream is concatenated JSON, kube-generate is YAML), and `index.json` mapping each name to the
@@ -42,6 +43,7 @@ VOLUME = "rec-data"
 POD = "rec-web"
 BAD_POD = "rec-bad"
 LONE = "rec-lone"
+SECRET = "rec-secret"
 
 
 class Service:
@@ -53,10 +55,12 @@ class Service:
     def request(self, method: str, path: str, params: dict | None = None, body: object = None,
                 timeout: float = 120) -> tuple[int, bytes]:
         target = LIBPOD + path + (f"?{urlencode(params)}" if params else "")
-        payload = b"" if body is None else json.dumps(body).encode()
+        raw = isinstance(body, bytes)  # a secret's value travels as it is
+        payload = b"" if body is None else body if isinstance(body, bytes) else json.dumps(body).encode()
         head = f"{method} {target} HTTP/1.0\r\nHost: podman\r\n"
         if body is not None:
-            head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+            kind = "application/octet-stream" if raw else "application/json"
+            head += f"Content-Type: {kind}\r\nContent-Length: {len(payload)}\r\n"
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
             sock.connect(self.path)
@@ -123,6 +127,7 @@ def set_up(service: Service) -> None:
     service.ok("POST", "/pods/create", body={"name": BAD_POD})
     service.ok("POST", "/containers/create", body=container(f"{BAD_POD}-main", BUSYBOX, ["/no/such/command"], BAD_POD))
     service.ok("POST", "/containers/create", body=container(LONE, BUSYBOX, ["true"]))
+    service.ok("POST", "/secrets/create", {"name": SECRET, "labels": json.dumps({"rec": "yes"})}, body=b"recorded")
 
 
 def wait_exited(service: Service, name: str, timeout: float = 60) -> None:
@@ -152,6 +157,8 @@ def record(service: Service, out: Path) -> None:
     r.save("container-inspect-exited", "GET", f"/containers/{POD}-done/json")
     r.save("image-inspect", "GET", f"/images/{HTTPD}/json")
     r.save("volume-inspect", "GET", f"/volumes/{VOLUME}/json")
+    r.save("secrets", "GET", "/secrets/json")
+    r.save("secret-inspect", "GET", f"/secrets/{SECRET}/json")
     version = r.save("version", "GET", "/version")
     # Errors: each as Podman words it.
     r.save("error-no-such-container", "GET", "/containers/rec-nosuch/json")
@@ -174,6 +181,7 @@ def clean_up(service: Service) -> None:
     for name in (LONE, "rec-noimage"):
         service.request("DELETE", f"/containers/{name}", {"force": "true", "timeout": 0})
     service.request("DELETE", f"/volumes/{VOLUME}", {"force": "true"})
+    service.request("DELETE", f"/secrets/{SECRET}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,9 @@ It behaves as Podman does for everything podspec relies on, and the contract tes
 - names are unique per kind (pods, containers, volumes), and a clash is refused with Podman's own
   words, as are unknown objects and images that are not on the host;
 - `pull` succeeds for the references it was told are pullable and fails for the others, the way
-  Podman's pull stream fails.
+  Podman's pull stream fails;
+- a secret holds 1 to 511999 bytes, its name is unique, and a container can only be created with
+  secrets (env or files) that exist; its list leaves the labels out on 4.3, as Podman 4.3's does.
 
 Each refusal is an EngineError worded as PodmanEngine words it (`Podman refused to <step>:
 <Podman's message>`, with parse.hint's hint), so workflows cannot tell the two apart.
@@ -40,6 +42,7 @@ from podspec.observed import (
     ContainerState,
     ObservedContainer,
     ObservedImage,
+    ObservedSecret,
     ObservedState,
     ObservedVolume,
     pods_from_containers,
@@ -71,6 +74,14 @@ class FakeImage:
 class FakeVolume:
     name: str
     labels: dict[str, str]
+
+
+@dataclass
+class FakeSecret:
+    id: str
+    name: str
+    labels: dict[str, str]
+    data: bytes = field(repr=False)
 
 
 @dataclass
@@ -114,6 +125,7 @@ class FakeEngine:
         self.pods: dict[str, FakePod] = {}
         self.containers: dict[str, FakeContainer] = {}
         self.volumes: dict[str, FakeVolume] = {}
+        self.secrets: dict[str, FakeSecret] = {}
         self.images_: dict[str, FakeImage] = {}
         self.pullable: set[str] = set()
         self.calls: list[Call] = []
@@ -179,7 +191,11 @@ class FakeEngine:
         with self._lock:
             containers = tuple(sorted((self._observed(c) for c in self.containers.values()), key=lambda c: c.name))
             volumes = tuple(ObservedVolume(v.name, dict(v.labels)) for _, v in sorted(self.volumes.items()))
-            return ObservedState(pods_from_containers(containers), containers, volumes, self._images())
+            secrets = tuple(  # Podman 4.3 lists secrets without their labels
+                ObservedSecret(s.id, s.name, {} if self._v4 else dict(s.labels), labels_listed=not self._v4)
+                for _, s in sorted(self.secrets.items())
+            )
+            return ObservedState(pods_from_containers(containers), containers, volumes, self._images(), secrets)
 
     def list_volumes(self) -> tuple[ObservedVolume, ...]:
         self._record("list_volumes")
@@ -335,6 +351,9 @@ class FakeEngine:
         init_type = body.get("init_container_type", "")
         if init_type and self._running(pod):
             raise _refused(what, f"cannot add init-ctr to a running pod: {pod.id}")
+        for secret in [*body.get("secret_env", {}).values(), *(f["Source"] for f in body.get("secrets", ()))]:
+            if secret not in self.secrets:
+                raise _refused(what, f"{secret}: no such secret")
         for volume in body.get("volumes", ()):
             self.volumes.setdefault(volume["Name"], FakeVolume(volume["Name"], {}))  # as Podman: made on use
         self.containers[name] = FakeContainer(
@@ -393,6 +412,19 @@ class FakeEngine:
             raise _refused(step.describe(), f"volume {name} is being used by the following container(s): "
                                             f"{', '.join(users)}: volume is being used")
         del self.volumes[name]
+
+    def _create_secret(self, step: Step) -> None:
+        name = step.target
+        if name in self.secrets:
+            raise _refused(step.describe(), f"{name}: secret name in use")
+        if not 0 < len(step.data) < 512000:
+            raise _refused(step.describe(), "secret data must be larger than 0 and less than 512000 bytes")
+        self.secrets[name] = FakeSecret(self._new_id("secret", name)[:25], name, dict(step.labels), step.data)
+
+    def _remove_secret(self, step: Step) -> None:
+        if step.target not in self.secrets:
+            raise _refused(step.describe(), f"{step.target}: no such secret")
+        del self.secrets[step.target]
 
     # ----------------------------------------------------------------------------- plumbing
 
@@ -515,6 +547,8 @@ _HANDLERS = {
     StepKind.REMOVE_POD: FakeEngine._remove_pod,
     StepKind.REMOVE_CONTAINER: FakeEngine._remove_container,
     StepKind.REMOVE_VOLUME: FakeEngine._remove_volume,
+    StepKind.CREATE_SECRET: FakeEngine._create_secret,
+    StepKind.REMOVE_SECRET: FakeEngine._remove_secret,
 }
 
 

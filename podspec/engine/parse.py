@@ -16,6 +16,7 @@ from podspec.observed import (
     ContainerState,
     ObservedContainer,
     ObservedImage,
+    ObservedSecret,
     ObservedState,
     ObservedVolume,
     pods_from_containers,
@@ -110,11 +111,25 @@ def images(answer: Any) -> tuple[ObservedImage, ...]:
     )
 
 
-def state(container_list: Any, volume_list: Any, image_list: Any) -> ObservedState:
-    """The host from the three list answers; pods are read off their infra containers."""
+def secrets(answer: Any) -> tuple[ObservedSecret, ...]:
+    """GET /secrets/json, sorted by name. Podman 4.3 answers `"Labels": null` for every secret
+    (it stores them, and shows them in the secret's inspect, but leaves them out of the list):
+    then `labels_listed` is False and podspec knows its own secrets by their names."""
+    found = []
+    for s in _list(answer):
+        spec = s.get("Spec") or {}
+        labels = spec.get("Labels")
+        found.append(ObservedSecret(id=s.get("ID") or "", name=spec.get("Name") or s.get("Name") or "",
+                                    labels=dict(labels or {}), labels_listed=labels is not None))
+    return tuple(sorted(found, key=lambda s: s.name))
+
+
+def state(container_list: Any, volume_list: Any, image_list: Any, secret_list: Any = None) -> ObservedState:
+    """The host from the four list answers; pods are read off their infra containers."""
     found = containers(container_list)
     return ObservedState(
         pods=pods_from_containers(found), containers=found, volumes=volumes(volume_list), images=images(image_list),
+        secrets=secrets(secret_list),
     )
 
 

@@ -1,6 +1,6 @@
 """The engine: the only code that talks to Podman.
 
-It reads the host in a constant number of list calls (pods, containers, volumes, images) into an
+It reads the host in a constant number of list calls (containers, volumes, secrets, images) into an
 ObservedState, performs one REST call per plan step, and turns Podman's errors into podspec's.
 It speaks libpod's JSON endpoints directly (podman-py's domain objects break on the 4.3 service);
 see transport.py for how calls travel (podman-py's client for ssh://, the standard library for
@@ -9,6 +9,7 @@ local sockets), and parse.py for how the answers are read: this module only make
 
 from __future__ import annotations
 
+import json
 import os
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -62,7 +63,7 @@ class PodmanEngine:
     # -------------------------------------------------------------------------------- reading
 
     def observe(self) -> ObservedState:
-        """The whole host in three list calls (containers, volumes, images), however many pods.
+        """The whole host in four list calls (containers, volumes, secrets, images), however many pods.
 
         Pods are read from the container list: every pod has an infra container, which carries
         the pod's ID, name and labels. (Podman's own pod list costs as much as the container list
@@ -73,6 +74,7 @@ class PodmanEngine:
             self.call("get", "/containers/json", "list containers", params={"all": "true"}),
             self.call("get", "/volumes/json", "list volumes"),
             self.call("get", "/images/json", "list images"),
+            self.call("get", "/secrets/json", "list secrets"),
         )
 
     def list_volumes(self) -> tuple[ObservedVolume, ...]:
@@ -153,6 +155,12 @@ class PodmanEngine:
             )
         elif kind is StepKind.REMOVE_VOLUME:
             self.call("delete", f"/volumes/{name}", f"remove volume {name}")
+        elif kind is StepKind.CREATE_SECRET:
+            # The value travels as the request's body, never in the URL (which Podman may log).
+            self.call("post", "/secrets/create", f"create secret {name}",
+                      params={"name": name, "labels": json.dumps(labels)}, body=step.data)
+        elif kind is StepKind.REMOVE_SECRET:
+            self.call("delete", f"/secrets/{name}", f"remove secret {name}")
         else:  # pragma: no cover - every kind is handled above
             raise EngineError(f"unknown step {kind}", "this is a bug in podspec")
 

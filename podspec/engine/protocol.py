@@ -4,7 +4,7 @@
 with plain dicts, for the tests of the workflows and the CLI. The contract tests
 (tests/contract/) run the same cases against both.
 
-Reading costs a constant number of calls (`observe` is three list calls however many pods); every
+Reading costs a constant number of calls (`observe` is four list calls however many pods); every
 plan step is exactly one call (`run`). Errors are podspec's: EngineError when Podman refuses,
 PodmanUnavailable when it cannot be reached.
 """

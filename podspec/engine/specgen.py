@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from podspec import labels as L
 from podspec.model import (
     Container,
+    KeyRef,
     Pod,
     Probe,
     ProbeHandler,
@@ -23,7 +25,7 @@ from podspec.model import (
     podman_capability,
     signal_number,
 )
-from podspec.reconcile.intent import Role, container_name, empty_dir_volume
+from podspec.reconcile.intent import Role, container_name, empty_dir_volume, podman_secret_name
 
 RESTART = {RestartPolicy.ALWAYS: "always", RestartPolicy.ON_FAILURE: "on-failure", RestartPolicy.NEVER: "no"}
 NANOS = 1_000_000_000
@@ -137,12 +139,17 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
     }
     if pod.annotations:
         body["annotations"] = dict(pod.annotations)  # as `podman kube play` does: the pod's, on each container
-    body.update(_process(container))
+    # The project names the Podman secrets; it is the one on the container's labels.
+    project = labels.get(L.PROJECT, "")
+    body.update(_process(container, project))
     if role is Role.INIT:
         body["init_container_type"] = pod.init_container_type.value
     else:
         body["restart_policy"] = RESTART[pod.restart_policy]
     body.update(_mounts(pod, container))
+    files = _secret_files(pod, container, project)
+    if files:
+        body["secrets"] = files
     body.update(_security(pod, container.security))
     body.update(_resources(container.resources))
     probe = container.health_probe()
@@ -156,8 +163,11 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
     return body
 
 
-def _process(container: Container) -> dict[str, Any]:
-    """What runs: entrypoint, command, working directory, environment."""
+def _process(container: Container, project: str) -> dict[str, Any]:
+    """What runs: entrypoint, command, working directory, environment.
+
+    Plain values (ConfigMap values too, as kube play sets them) are env; a Secret's value is
+    Podman's secret env, which Podman adds at start (and `podman inspect` masks from 5.3 on)."""
     body: dict[str, Any] = {}
     if container.command:
         body["entrypoint"] = list(container.command)
@@ -165,8 +175,13 @@ def _process(container: Container) -> dict[str, Any]:
         body["command"] = list(container.args)
     if container.working_dir:
         body["work_dir"] = container.working_dir
-    if container.env:
-        body["env"] = {e.name: e.value for e in container.env}
+    env = container.effective_env()
+    plain = {name: value for name, value in env if isinstance(value, str)}
+    if plain:
+        body["env"] = plain
+    from_secrets = {name: podman_secret_name(project, value) for name, value in env if isinstance(value, KeyRef)}
+    if from_secrets:
+        body["secret_env"] = from_secrets
     return body
 
 
@@ -174,7 +189,7 @@ def _mounts(pod: Pod, container: Container) -> dict[str, Any]:
     """Named volumes (claims, and the pod's own volume for an emptyDir) and bind mounts (hostPath)."""
     volumes = {v.name: v for v in pod.volumes}
     named, mounts = [], []
-    for m in container.volume_mounts:
+    for m in _volume_mounts(pod, container):  # configMap and secret files: see _secret_files
         volume = volumes[m.name]
         options = ["ro"] if (m.read_only or volume.read_only) else []
         if m.relabel:
@@ -201,6 +216,28 @@ def _mounts(pod: Pod, container: Container) -> dict[str, Any]:
     if mounts:
         body["mounts"] = mounts
     return body
+
+
+def _volume_mounts(pod: Pod, container: Container) -> list[VolumeMount]:
+    """The mounts of claims, emptyDirs and host paths (not of configMap and secret volumes)."""
+    kinds = {v.name: v.kind for v in pod.volumes}
+    return [m for m in container.volume_mounts if kinds[m.name] not in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET)]
+
+
+def _secret_files(pod: Pod, container: Container, project: str) -> list[dict[str, Any]]:
+    """configMap and secret volumes: each file is a Podman secret mounted at its path with its
+    mode, read-only, owned by root (group fsGroup when set), as the kubelet writes them."""
+    volumes = {v.name: v for v in pod.volumes}
+    files = []
+    for m in container.volume_mounts:
+        volume = volumes[m.name]
+        if volume.kind not in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
+            continue
+        for path, f in volume.files_at(m.sub_path):
+            target = f"{m.mount_path.rstrip('/')}/{path}" if path else m.mount_path
+            files.append({"Source": podman_secret_name(project, f.ref), "Target": target,
+                          "UID": 0, "GID": pod.fs_group or 0, "Mode": f.mode})
+    return sorted(files, key=lambda f: f["Target"])
 
 
 def _security(pod: Pod, s: SecurityContext) -> dict[str, Any]:

@@ -58,10 +58,10 @@ class UnixSocketTransport:
     def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
                 body: Any = None, timeout: float | None = None) -> Reply:
         target = LIBPOD + path + (f"?{urlencode(params)}" if params else "")
-        payload = b"" if body is None else json.dumps(body).encode()
+        payload = b"" if body is None else _payload(body)
         head = f"{method.upper()} {target} HTTP/1.0\r\nHost: podman\r\n"
         if body is not None:
-            head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+            head += f"Content-Type: {_content_type(body)}\r\nContent-Length: {len(payload)}\r\n"
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
                 sock.settimeout(timeout or self.timeout)
@@ -106,7 +106,8 @@ class PodmanPyTransport:
 
         kwargs: dict[str, Any] = {"params": dict(params or {})}
         if body is not None:
-            kwargs["data"] = json.dumps(body)
+            kwargs["data"] = _payload(body)
+            kwargs["headers"] = {"Content-Type": _content_type(body)}
         if timeout is not None:
             kwargs["timeout"] = timeout
         try:
@@ -124,3 +125,12 @@ def open_transport(url: str, identity: str | None, timeout: float) -> Transport:
     if url.startswith("unix://"):
         return UnixSocketTransport(url[len("unix://"):], timeout)
     return PodmanPyTransport(url, identity, timeout)
+
+
+def _payload(body: Any) -> bytes:
+    """bytes travel as they are (a secret's value); anything else as JSON."""
+    return body if isinstance(body, bytes) else json.dumps(body).encode()
+
+
+def _content_type(body: Any) -> str:
+    return "application/octet-stream" if isinstance(body, bytes) else "application/json"

@@ -266,6 +266,7 @@ def _container(pod: str, c: Json, image: Json, volumes: _Volumes, notes: list[st
         stop_signal=_stop_signal(config.get("StopSignal"), image_config.get("StopSignal")),
         stdin=bool(config.get("OpenStdin")),
         tty=bool(config.get("Tty")),
+        env_from=(),  # Podman keeps env, not where it came from
     )
 
 

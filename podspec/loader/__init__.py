@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Callable, Sequence, TextIO
 
 from podspec.errors import ManifestError, Origin, Problem
-from podspec.model import DesiredState, Pod, VolumeClaim
+from podspec.model import AbsentPod, ConfigMap, DesiredState, Pod, Secret, VolumeClaim
 
 __all__ = ["load", "ManifestError"]
 
@@ -75,11 +75,16 @@ def load(
     """
     from podspec.loader import kubefields, schema, semantics, sources
     from podspec.loader.build import build
+    from podspec.loader.link import link
     from podspec.loader.yamlpos import decode, parse
 
     found, problems = sources.read(paths, stdin)
     pods: list[Pod] = []
     claims: list[VolumeClaim] = []
+    config_maps: list[ConfigMap] = []
+    secrets: list[Secret] = []
+    absent: list[AbsentPod] = []
+    built: dict[type, list] = {Pod: pods, VolumeClaim: claims, ConfigMap: config_maps, Secret: secrets, AbsentPod: absent}
     warnings: list[Problem] = []
     for source in found:
         text, problem = decode(source.raw, source.name)
@@ -92,7 +97,7 @@ def load(
         if not documents and not parse_problems:
             problems.append(Problem(
                 Origin(source.name), "", "empty file: no manifest documents",
-                "add a Pod or PersistentVolumeClaim, or remove the file",
+                "add a Pod, Deployment, Job, PersistentVolumeClaim, ConfigMap or Secret, or remove the file",
             ))
         for document in documents:
             if not isinstance(document.data, dict):
@@ -114,16 +119,19 @@ def load(
             if schema_problems:
                 continue
             warnings += kubefields.warnings(document)
-            made = build(document, problems)
-            if isinstance(made, Pod):
-                pods.append(made)
-            elif isinstance(made, VolumeClaim):
-                claims.append(made)
-    problems += semantics.check(pods, claims)
+            made = build(document, problems, warnings)
+            if made is not None:
+                built[type(made)].append(made)
+    pods, link_problems = link(pods, config_maps, secrets)
+    problems += link_problems
+    problems += semantics.check(pods, claims, config_maps, secrets, absent)
     state = DesiredState(
         pods=tuple(sorted(pods, key=lambda p: p.name)),
         claims=tuple(sorted(claims, key=lambda c: c.name)),
         files=tuple(s.name for s in found),
+        config_maps=tuple(sorted(config_maps, key=lambda c: c.name)),
+        secrets=tuple(sorted(secrets, key=lambda c: c.name)),
+        absent_pods=tuple(sorted(absent, key=lambda a: a.name)),
         warnings=tuple(warnings),
     )
     if extra_checks is not None:

@@ -20,22 +20,30 @@ placeholder `podspec export` writes for a secret it did not show.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
+import math
 import re
 from types import MappingProxyType
 from typing import Any
 
 from podspec import references
 from podspec.errors import Origin, Problem
-from podspec.loader import quantity
+from podspec.loader import quantity, semantics
 from podspec.loader.yamlpos import Document
 from podspec.model import (
     INIT_TYPE_ANNOTATION,
+    AbsentPod,
+    ConfigMap,
     Container,
+    EnvFrom,
     EnvVar,
     FieldPath,
     HostAlias,
     InitContainerType,
+    KeyRef,
+    KeyToPath,
     Locations,
     Pod,
     PortMapping,
@@ -45,7 +53,9 @@ from podspec.model import (
     PullPolicy,
     Resources,
     RestartPolicy,
+    Secret,
     SecurityContext,
+    SourceKind,
     Volume,
     VolumeClaim,
     VolumeKind,
@@ -108,7 +118,19 @@ MOUNT_OPTIONS = {"ro": "read-only", "rw": "read-write", "z": "shared SELinux lab
 VOLUME_OPTION_PREFIX = "volume.podman.io/"
 PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket")
 PROBE_FIELDS = (("livenessProbe", "liveness_probe"), ("readinessProbe", "readiness_probe"), ("startupProbe", "startup_probe"))
-VOLUME_SOURCES = ("persistentVolumeClaim", "hostPath", "emptyDir")
+VOLUME_SOURCES = ("persistentVolumeClaim", "hostPath", "emptyDir", "configMap", "secret")
+# ConfigMap and Secret keys (Kubernetes: IsConfigMapKey).
+CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+# The Secret types podspec takes as data. Others (service-account-token, tls, basic-auth...) are
+# kept for a cluster's controllers and have no meaning here.
+SECRET_TYPES = ("Opaque", "kubernetes.io/dockerconfigjson")
+# fieldRef paths `podman kube play` resolves (pkg/specgen/generate/kube: envVarValueFieldRef).
+FIELD_LABEL = re.compile(r"metadata\.labels\['(.+)'\]")
+FIELD_ANNOTATION = re.compile(r"metadata\.annotations\['(.+)'\]")
+RESOURCE_DIVISORS = {
+    "cpu": ("1", "1m"),
+    "memory": ("1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi", "1Ei"),
+}
 
 
 def is_bookkeeping(annotation: str) -> bool:
@@ -129,9 +151,11 @@ class _Builder:
         self.problems = problems
         self.said: set[Problem] = set()
         self.relabels: dict[str, str] = {}  # volume name -> z/Z, from the bind-mount-options annotation
+        self.base: FieldPath = ()  # where the pod sits in the document: ("spec", "template") in a workload
 
     def problem(self, path: FieldPath, message: str, hint: str = "", key: bool = False) -> None:
         """Report once (a pod-level value inherited by several containers is one problem)."""
+        path = self.base + tuple(path)
         where = self.document.key_at(path) if key else self.document.value_at(path)
         problem = Problem(Origin(self.document.file, *where), dotted(path), message, hint)
         if problem not in self.said:
@@ -139,13 +163,26 @@ class _Builder:
             self.problems.append(problem)
 
     def locations(self) -> Locations:
-        return Locations(self.document.file, MappingProxyType(self.document.positions()))
+        positions = self.document.positions()
+        if not self.base:
+            return Locations(self.document.file, MappingProxyType(positions))
+        # A workload's pod: its paths are relative to the template; the pod's name, and the pod
+        # itself, are where the workload's are.
+        n = len(self.base)
+        mine = {path[n:]: where for path, where in positions.items() if path[:n] == self.base}
+        for path in ((), ("metadata",), ("metadata", "name")):
+            if path in positions:
+                mine[path] = positions[path]
+        return Locations(self.document.file, MappingProxyType(mine), prefix=self.base)
 
     # -- Pod -------------------------------------------------------------------------------
 
-    def pod(self, data: dict[str, Any]) -> Pod:
-        meta, spec = data["metadata"], data["spec"]
-        annotations: dict[str, str] = meta.get("annotations") or {}
+    def pod(self, data: dict[str, Any], name: str = "", extra_annotations: dict[str, str] | None = None,
+            workload: str = "") -> Pod:
+        meta, spec = data.get("metadata") or {}, data["spec"]
+        name = name or meta["name"]
+        annotations: dict[str, str] = {**(meta.get("annotations") or {}), **(extra_annotations or {})}
+        self.pod_name, self.pod_meta = name, {"labels": meta.get("labels") or {}, "annotations": annotations}
         self.refuse_annotations(annotations)
         self.relabels = self.bind_mount_options(annotations, spec)
         init_type = annotations.get(INIT_TYPE_ANNOTATION, InitContainerType.ONCE.value)
@@ -157,7 +194,7 @@ class _Builder:
             init_type = InitContainerType.ONCE.value
         pod_security: dict[str, Any] = spec.get("securityContext", {})
         return Pod(
-            name=meta["name"],
+            name=name,
             containers=tuple(
                 self.container(c, ("spec", "containers", i), pod_security) for i, c in enumerate(spec["containers"])
             ),
@@ -188,6 +225,7 @@ class _Builder:
             **self.dns(spec),
             share_process_namespace=spec.get("shareProcessNamespace", False),
             host_users=spec.get("hostUsers", True),
+            workload=workload,
         )
 
     def bind_mount_options(self, annotations: dict[str, str], spec: dict[str, Any]) -> dict[str, str]:
@@ -268,7 +306,8 @@ class _Builder:
             command=tuple(raw.get("command", ())),
             args=tuple(raw.get("args", ())),
             working_dir=raw.get("workingDir", ""),
-            env=tuple(self.env(e, path + ("env", i)) for i, e in enumerate(raw.get("env", ()))),
+            env=tuple(self.env(e, path + ("env", i), raw) for i, e in enumerate(raw.get("env", ()))),
+            env_from=tuple(self.env_from(e, path + ("envFrom", i)) for i, e in enumerate(raw.get("envFrom", ()))),
             ports=ports,
             volume_mounts=tuple(self.mount(m, path + ("volumeMounts", i)) for i, m in enumerate(raw.get("volumeMounts", ()))),
             resources=self.resources(raw.get("resources", {}), path + ("resources",)),
@@ -336,8 +375,13 @@ class _Builder:
             return ""
         return name
 
-    def env(self, raw: dict[str, Any], path: FieldPath) -> EnvVar:
+    def env(self, raw: dict[str, Any], path: FieldPath, container: dict[str, Any]) -> EnvVar:
         value = raw.get("value", "")
+        source = raw.get("valueFrom")
+        if source is not None:
+            if "value" in raw:
+                self.problem(path + ("value",), f"env {raw['name']} has both value and valueFrom", "keep one", key=True)
+            return self.value_from(raw["name"], source, path + ("valueFrom",), container)
         if value == REDACTED:
             self.problem(
                 path + ("value",),
@@ -345,6 +389,94 @@ class _Builder:
                 "put the real value in (or export again with --show-secrets)",
             )
         return EnvVar(raw["name"], value)
+
+    def value_from(self, name: str, raw: dict[str, Any], path: FieldPath, container: dict[str, Any]) -> EnvVar:
+        sources = [k for k in ("configMapKeyRef", "secretKeyRef", "fieldRef", "resourceFieldRef") if k in raw]
+        if len(sources) != 1:
+            self.problem(
+                path, "valueFrom needs exactly one of configMapKeyRef, secretKeyRef, fieldRef, resourceFieldRef"
+                + (f"; found {', '.join(sources)}" if sources else ""),
+            )
+            return EnvVar(name, "")
+        which = sources[0]
+        body = raw[which]
+        if which in ("configMapKeyRef", "secretKeyRef"):
+            kind = SourceKind.CONFIG_MAP if which == "configMapKeyRef" else SourceKind.SECRET
+            return EnvVar(name, "", KeyRef(kind, body["name"], body["key"], optional=bool(body.get("optional", False))))
+        if which == "fieldRef":
+            return EnvVar(name, self.field_ref(name, body, path + ("fieldRef",)))
+        return EnvVar(name, self.resource_field_ref(name, body, path + ("resourceFieldRef",), container))
+
+    def field_ref(self, name: str, body: dict[str, Any], path: FieldPath) -> str:
+        """The fieldRef paths `podman kube play` resolves; an absent label or annotation is ""."""
+        field_path: str = body["fieldPath"]
+        if field_path == "metadata.name":
+            return self.pod_name
+        for pattern, group in ((FIELD_LABEL, "labels"), (FIELD_ANNOTATION, "annotations")):
+            match = pattern.fullmatch(field_path)
+            if match:
+                return str(self.pod_meta[group].get(match.group(1), ""))
+        if field_path == "metadata.uid":
+            reason = "the pod's ID is only known once Podman has created the pod, and changes when it is replaced"
+        elif field_path == "metadata.namespace":
+            reason = "a Podman host has no namespaces"
+        else:
+            reason = "it is a cluster's or a running pod's field, unknown before the pod is created"
+        self.problem(
+            path + ("fieldPath",), f"env {name}: fieldPath {field_path} is not supported: {reason}",
+            "supported: metadata.name, metadata.labels['KEY'], metadata.annotations['KEY']; "
+            "or set a value",
+        )
+        return ""
+
+    def resource_field_ref(self, name: str, body: dict[str, Any], path: FieldPath, container: dict[str, Any]) -> str:
+        """limits/requests of cpu/memory, divided by `divisor` and rounded up, as Kubernetes does.
+
+        The value must be written in the manifest: `podman kube play` falls back to the host's
+        memory and CPU count, which podspec cannot know before it talks to the host."""
+        resource: str = body["resource"]
+        group, _, what = resource.partition(".")
+        if group not in ("limits", "requests") or what not in ("cpu", "memory"):
+            self.problem(
+                path + ("resource",), f"env {name}: resource {resource} is not supported",
+                "supported: limits.cpu, limits.memory, requests.cpu, requests.memory",
+            )
+            return ""
+        divisor = str(body.get("divisor", "1"))
+        if divisor not in RESOURCE_DIVISORS[what]:
+            self.problem(
+                path + ("divisor",), f"env {name}: divisor {divisor} is not valid for {what}",
+                f"use one of {', '.join(RESOURCE_DIVISORS[what])}",
+            )
+            return ""
+        resources = container.get("resources") or {}
+        written = (resources.get(group) or {}).get(what)
+        if written is None and group == "requests":
+            written = (resources.get("limits") or {}).get(what)  # a request defaults to the limit
+        if written is None:
+            self.problem(
+                path + ("resource",), f"env {name}: {resource} is not set in this container's resources",
+                f"set resources.{group}.{what}: podspec computes the value from the manifest, "
+                "not from the host's total as kube play does",
+            )
+            return ""
+        try:
+            value = quantity.parse(written) / quantity.parse(divisor)
+        except quantity.QuantityError:
+            return ""  # reported where the quantity is written
+        return str(math.ceil(value))
+
+    def env_from(self, raw: dict[str, Any], path: FieldPath) -> EnvFrom:
+        sources = [k for k in ("configMapRef", "secretRef") if k in raw]
+        if len(sources) != 1:
+            self.problem(
+                path, "an envFrom entry needs exactly one of configMapRef, secretRef"
+                + (f"; found {', '.join(sources)}" if sources else ""),
+            )
+            return EnvFrom(SourceKind.CONFIG_MAP, "", optional=True)
+        body = raw[sources[0]]
+        kind = SourceKind.CONFIG_MAP if sources[0] == "configMapRef" else SourceKind.SECRET
+        return EnvFrom(kind, body["name"], prefix=raw.get("prefix", ""), optional=bool(body.get("optional", False)))
 
     def port(self, raw: dict[str, Any], path: FieldPath) -> PortMapping:
         host_ip = raw.get("hostIP", "")
@@ -463,7 +595,7 @@ class _Builder:
         sources = [s for s in VOLUME_SOURCES if s in raw]
         if len(sources) != 1:
             self.problem(
-                path, "a volume needs exactly one of persistentVolumeClaim, hostPath, emptyDir"
+                path, "a volume needs exactly one of persistentVolumeClaim, hostPath, emptyDir, configMap, secret"
                 + (f"; found {', '.join(sources)}" if sources else ""),
             )
             return Volume(name=raw["name"], kind=VolumeKind.EMPTY_DIR)
@@ -477,6 +609,16 @@ class _Builder:
             if not body["path"].startswith("/"):
                 self.problem(path + ("hostPath", "path"), f"invalid value {body['path']!r}: must be an absolute path (starting with /)")
             return Volume(name=raw["name"], kind=kind, host_path=body["path"], host_path_type=body.get("type", ""))
+        if kind in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
+            return Volume(
+                name=raw["name"], kind=kind,
+                source=body["name"] if kind is VolumeKind.CONFIG_MAP else body["secretName"],
+                optional=bool(body.get("optional", False)),
+                default_mode=int(body.get("defaultMode", 0o644)),
+                items=tuple(
+                    KeyToPath(item["key"], item["path"], _int_or_none(item.get("mode"))) for item in body.get("items", ())
+                ),
+            )
         return self.empty_dir(raw["name"], body, path + ("emptyDir",))
 
     def host_path_volume(self, name: str, volume: str, path: FieldPath) -> Volume:
@@ -514,15 +656,186 @@ class _Builder:
         return VolumeClaim(name=meta["name"], labels=tuple(sorted((meta.get("labels") or {}).items())), locations=self.locations())
 
 
-def build(document: Document, problems: list[Problem]) -> Pod | VolumeClaim:
-    """The model of one schema-valid document, problems found on the way appended to `problems`.
+    # -- ConfigMap and Secret --------------------------------------------------------------
+
+    def keys(self, data: dict[str, Any], group: str) -> None:
+        for key in data:
+            if len(key) > 253 or not CONFIG_KEY.fullmatch(key):
+                self.problem(
+                    (group, key), f"invalid key {key[:80]!r}",
+                    "at most 253 letters, digits, '-', '_' and '.'", key=True,
+                )
+            elif key in (".", ".."):
+                self.problem((group, key), f"invalid key {key!r}", "a key cannot be . or ..", key=True)
+
+    def config_map(self, data: dict[str, Any]) -> ConfigMap:
+        meta = data["metadata"]
+        text: dict[str, str] = data.get("data") or {}
+        binary: dict[str, str] = data.get("binaryData") or {}
+        self.keys(text, "data")
+        self.keys(binary, "binaryData")
+        values = {k: v.encode() for k, v in text.items()}
+        for key, encoded in binary.items():
+            if key in text:
+                self.problem(("binaryData", key), f"key {key} is in both data and binaryData", "keep one", key=True)
+            values[key] = self.base64(encoded, ("binaryData", key))
+        return ConfigMap(
+            name=meta["name"], data=tuple(sorted(values.items())),
+            labels=tuple(sorted((meta.get("labels") or {}).items())), locations=self.locations(),
+            binary_keys=tuple(sorted(binary)),
+        )
+
+    def base64(self, encoded: str, path: FieldPath) -> bytes:
+        """Decoded strictly, as Kubernetes does; the message never shows the value."""
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            self.problem(
+                path, f"the value of {path[-1]} is not valid base64",
+                "encode it with `base64 -w0`, or put the plain text under stringData",
+            )
+            return b""
+
+    def secret(self, data: dict[str, Any]) -> Secret:
+        meta = data["metadata"]
+        kind = data.get("type", "Opaque")
+        if kind not in SECRET_TYPES:
+            self.problem(
+                ("type",), f"Secret type {kind} is not supported",
+                "supported: Opaque, kubernetes.io/dockerconfigjson; other types are for a cluster's controllers",
+            )
+        encoded: dict[str, str] = data.get("data") or {}
+        plain: dict[str, str] = data.get("stringData") or {}
+        self.keys(encoded, "data")
+        self.keys(plain, "stringData")
+        values = {k: self.base64(v, ("data", k)) for k, v in encoded.items()}
+        values.update({k: v.encode() for k, v in plain.items()})  # stringData wins, as in Kubernetes
+        if kind == "kubernetes.io/dockerconfigjson" and ".dockerconfigjson" not in values:
+            self.problem(("data",), "a kubernetes.io/dockerconfigjson Secret needs the key .dockerconfigjson")
+        return Secret(
+            name=meta["name"], type=kind, data=tuple(sorted(values.items())),
+            labels=tuple(sorted((meta.get("labels") or {}).items())), locations=self.locations(),
+        )
+
+    # -- Deployment and Job ------------------------------------------------------------------
+
+    def workload(self, data: dict[str, Any], warnings: list[Problem]) -> Pod | AbsentPod | None:
+        """The pod of a Deployment or Job, named as `podman kube play` names it: `<name>-pod`."""
+        kind, meta, spec = data["kind"], data["metadata"], data["spec"]
+        name = f"{meta['name']}-pod"
+        template = spec["template"]
+        what = f"{kind} {meta['name']}"
+        self.problems += semantics.metadata_problems(
+            tuple((meta.get("labels") or {}).items()), tuple((meta.get("annotations") or {}).items()),
+            lambda path: Origin(self.document.file, *self.document.key_at(path)), self.document.file,
+        )
+        for field, about in _CLUSTER_ONLY[kind]:
+            if field in spec:
+                self.problem_to(
+                    warnings, ("spec", field), f"{field} is ignored on a single Podman host (it is about {about})",
+                    "keep it for Kubernetes; --strict makes this an error", key=True,
+                )
+        if kind == "Deployment":
+            self.selector(spec.get("selector") or {}, (template.get("metadata") or {}).get("labels") or {})
+            replicas = int(spec.get("replicas", 1))
+            if replicas > 1:
+                self.problem(
+                    ("spec", "replicas"),
+                    f"{replicas} replicas: one Podman host runs one copy of a pod; copies would publish the same "
+                    "host ports and share its volumes",
+                    "use replicas: 1 or 0, or run this Deployment on Kubernetes, which spreads replicas over nodes",
+                )
+            if replicas == 0:
+                self.base = ("spec", "template")
+                return AbsentPod(name, f"{what} has replicas: 0", self.locations())
+        else:
+            for field in ("parallelism", "completions"):
+                if int(spec.get(field, 1)) > 1:
+                    self.problem(
+                        ("spec", field), f"{field} {spec[field]}: one Podman host runs one pod per Job",
+                        f"use {field}: 1, or run this Job on Kubernetes",
+                    )
+            if spec.get("suspend"):
+                self.problem(("spec", "suspend"), "suspend: true is not supported", "remove it; delete the Job to stop it")
+            policy = (template["spec"]).get("restartPolicy")
+            if policy not in ("Never", "OnFailure"):
+                self.problem(
+                    ("spec", "template", "spec", "restartPolicy") if policy else ("spec", "template", "spec"),
+                    "a Job's pod needs restartPolicy Never or OnFailure" + (f", not {policy}" if policy else ""),
+                    "Kubernetes refuses other values for a Job; set restartPolicy: OnFailure or Never",
+                )
+        self.base = ("spec", "template")
+        return self.pod(template, name=name, extra_annotations=meta.get("annotations") or {}, workload=what)
+
+    def problem_to(self, sink: list[Problem], path: FieldPath, message: str, hint: str = "", key: bool = False) -> None:
+        where = self.document.key_at(path) if key else self.document.value_at(path)
+        sink.append(Problem(Origin(self.document.file, *where), dotted(path), message, hint))
+
+    def selector(self, selector: dict[str, Any], labels: dict[str, str]) -> None:
+        """Kubernetes refuses a Deployment whose selector does not select its own template."""
+        for key, value in (selector.get("matchLabels") or {}).items():
+            if labels.get(key) != value:
+                self.problem(
+                    ("spec", "selector", "matchLabels", key),
+                    f"the selector {key}={value} does not match the template's labels",
+                    f"add the label {key}: {value} to spec.template.metadata.labels; Kubernetes refuses such a Deployment",
+                    key=True,
+                )
+        for i, expression in enumerate(selector.get("matchExpressions") or ()):
+            key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
+            matched = {
+                "In": labels.get(key) in values, "NotIn": labels.get(key) not in values,
+                "Exists": key in labels, "DoesNotExist": key not in labels,
+            }.get(operator, False)
+            if not matched:
+                self.problem(
+                    ("spec", "selector", "matchExpressions", i),
+                    f"the selector expression {key} {operator} {values} does not match the template's labels",
+                    "change the expression or the template's labels; Kubernetes refuses such a Deployment",
+                )
+
+
+# Workload fields that only a cluster's controllers act on: (field, what it is about).
+_CLUSTER_ONLY = {
+    "Deployment": (
+        ("strategy", "rollouts; podspec's plan says how the pod changes"),
+        ("revisionHistoryLimit", "the ReplicaSets a cluster keeps"),
+        ("minReadySeconds", "rollouts"),
+        ("progressDeadlineSeconds", "rollouts"),
+        ("paused", "rollouts"),
+    ),
+    "Job": (
+        ("backoffLimit", "the Job controller's retries; the pod's restartPolicy applies"),
+        ("activeDeadlineSeconds", "the Job controller's deadline"),
+        ("ttlSecondsAfterFinished", "the Job controller's clean-up of finished Jobs"),
+        ("completionMode", "indexed Jobs"),
+        ("manualSelector", "selecting the Job's pods"),
+        ("selector", "selecting the Job's pods"),
+    ),
+}
+
+Built = Pod | VolumeClaim | ConfigMap | Secret | AbsentPod
+
+
+def build(document: Document, problems: list[Problem], warnings: list[Problem] | None = None) -> Built | None:
+    """The model of one schema-valid document, problems found on the way appended to `problems`
+    (and what is ignored on a Podman host to `warnings`).
 
     The model is returned even when there are problems (a value that could not be read is left at
     its default), so that the semantic checks still run on it; load() raises if any were found.
     """
     builder = _Builder(document, problems)
     data = document.data
-    return builder.pod(data) if data["kind"] == "Pod" else builder.claim(data)
+    kind = data["kind"]
+    if kind == "Pod":
+        return builder.pod(data)
+    if kind == "ConfigMap":
+        return builder.config_map(data)
+    if kind == "Secret":
+        return builder.secret(data)
+    if kind in ("Deployment", "Job"):
+        return builder.workload(data, warnings if warnings is not None else [])
+    return builder.claim(data)
 
 
 def _capabilities(names: Any) -> tuple[str, ...]:

@@ -93,7 +93,6 @@ FIELDS: dict[str, frozenset[str]] = {
     }),
 }
 
-_NO_CONFIG = "ConfigMap and Secret are not supported here yet"
 _USE_VOLUME = "use a persistentVolumeClaim (a Podman named volume) or a hostPath volume"
 
 # Real Kubernetes fields podspec refuses: (type, field) -> (why, what to do instead).
@@ -108,8 +107,6 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, str]] = {
         "podspec does not choose the OCI runtime per pod", "set the runtime in containers.conf on the host, and remove it"),
     ("PodSecurityContext", "supplementalGroupsPolicy"): ("Podman always merges the image's groups", "remove it"),
     ("PodSecurityContext", "appArmorProfile"): ("not supported on the pod", "set appArmorProfile in each container's securityContext"),
-    ("Container", "envFrom"): (_NO_CONFIG, "write the variables under env"),
-    ("EnvVar", "valueFrom"): (_NO_CONFIG, "write the value under value"),
     ("Lifecycle", "postStart"): ("Podman has no postStart hook", "run the step in the command, or remove it"),
     ("Lifecycle", "preStop"): ("Podman has no preStop hook", "handle the stop signal in the process (lifecycle.stopSignal picks it)"),
     ("Container", "restartPolicy"): (
@@ -126,8 +123,6 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, str]] = {
     ("ResourceRequirements", "claims"): ("Podman has no dynamic resource allocation", "remove it"),
     ("EmptyDirVolumeSource", "mode"): (
         "Podman creates the volume's directory itself", "set the mode from the container (e.g. chmod in an init container)"),
-    ("Volume", "configMap"): (_NO_CONFIG, "mount a hostPath with the files, or a persistentVolumeClaim"),
-    ("Volume", "secret"): (_NO_CONFIG, "mount a hostPath with the files (mode 0400), or a persistentVolumeClaim"),
     ("Volume", "image"): ("image volumes are not supported by this Podman version", "copy the files into a named volume"),
     ("Volume", "downwardAPI"): ("podspec has no downward API", "write the values into env or the command"),
     ("Volume", "projected"): ("projected volumes (service account tokens, ConfigMaps, Secrets) are not supported", _USE_VOLUME),

@@ -27,7 +27,18 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from podspec.errors import Origin, Problem
-from podspec.model import Container, FieldPath, Pod, Protocol, VolumeClaim, VolumeKind, dotted
+from podspec.model import (
+    AbsentPod,
+    ConfigMap,
+    Container,
+    FieldPath,
+    Pod,
+    Protocol,
+    Secret,
+    VolumeClaim,
+    VolumeKind,
+    dotted,
+)
 
 _NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 # podspec's ownership labels (podspec.labels.PREFIX; kept here so the loader does not import them).
@@ -35,17 +46,25 @@ RESERVED_PREFIX = "io.podspec."
 _PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
-def check(pods: Iterable[Pod], claims: Iterable[VolumeClaim]) -> list[Problem]:
+def check(
+    pods: Iterable[Pod], claims: Iterable[VolumeClaim], config_maps: Iterable[ConfigMap] = (),
+    secrets: Iterable[Secret] = (), absent: Iterable[AbsentPod] = (),
+) -> list[Problem]:
     """Every semantic problem of the whole desired state."""
     pods, claims = list(pods), list(claims)
     problems: list[Problem] = []
-    problems += _unique_objects(pods, "pod")
+    problems += _unique_objects([*pods, *absent], "pod")
     problems += _unique_objects(claims, "PersistentVolumeClaim")
+    problems += _unique_objects(list(config_maps), "ConfigMap")
+    problems += _unique_objects(list(secrets), "Secret")
     problems += _unique_container_names(pods)
     for pod in pods:
         problems += _pod(pod)
     for claim in claims:
         problems += _metadata(claim.labels, (), claim.locations.of, claim.locations.file)
+    sources: list[ConfigMap | Secret] = [*config_maps, *secrets]
+    for source in sources:
+        problems += _metadata(source.labels, (), source.locations.of, source.locations.file)
     problems += _host_ports(pods)
     problems += _empty_dir_names(pods, claims)
     return problems
@@ -69,7 +88,7 @@ def _empty_dir_names(pods: list[Pod], claims: list[VolumeClaim]) -> list[Problem
 
 
 def _problem(pod_or_claim: Pod | VolumeClaim, path: FieldPath, message: str, hint: str = "") -> Problem:
-    return Problem(pod_or_claim.locations.of(path), dotted(path), message, hint)
+    return Problem(pod_or_claim.locations.of(path), pod_or_claim.locations.shown(path), message, hint)
 
 
 def _unique_objects(objects: list, what: str) -> list[Problem]:
@@ -199,6 +218,11 @@ def _container(pod: Pod, path: FieldPath, container: Container, volumes: list[st
                     "omit hostPort; with hostNetwork the containerPort is opened on the host",
                 ))
     return problems
+
+
+def metadata_problems(labels: tuple, annotations: tuple, where, file: str) -> list[Problem]:
+    """Labels and annotations of any object (also a workload's own, which no pod carries)."""
+    return _metadata(labels, annotations, where, file)
 
 
 def _metadata(labels: tuple, annotations: tuple, where, file: str) -> list[Problem]:

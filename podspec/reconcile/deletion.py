@@ -1,5 +1,6 @@
 """What `podspec delete` removes (pure): the manifests' pods that podspec created for this project,
-their emptyDir volumes, and, only when asked, the named volumes podspec created and no other pod
+their emptyDir volumes, the project's Podman secrets (ConfigMap and Secret keys) that no container
+left on the host reads, and, only when asked, the named volumes podspec created and no other pod
 of the project still mounts. Everything else is left alone, and said so."""
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from dataclasses import dataclass
 from podspec import labels as L
 from podspec.model import DesiredState
 from podspec.observed import ObservedState
-from podspec.reconcile.diff import observed_grace, volume_users
+from podspec.reconcile.diff import observed_grace, secrets_in_use, volume_users
+from podspec.reconcile.intent import owns_secret
 from podspec.reconcile.planner import Plan, Step, StepKind
 
 
@@ -23,21 +25,26 @@ def plan(desired: DesiredState, observed: ObservedState, project: str, volumes: 
     skipped: list[str] = []
     steps: list[Step] = []
     removed: set[str] = set()
-    for pod in desired.pods:
-        found = observed.pod(pod.name)
-        if found is None:
+    for name in [p.name for p in desired.pods] + [a.name for a in desired.absent_pods]:
+        pod = observed.pod(name)
+        if pod is None:
             continue
-        if not found.managed or found.project != project:
-            skipped.append(f"pod {pod.name}: not created by podspec for project {project!r}; left alone")
+        if not pod.managed or pod.project != project:
+            skipped.append(f"pod {name}: not created by podspec for project {project!r}; left alone")
             continue
-        removed.add(pod.name)
-        timeout = observed_grace(observed, found)
-        steps.append(Step(StepKind.STOP_POD, pod.name, "podspec delete", timeout=timeout, lane=pod.name))
-        steps.append(Step(StepKind.REMOVE_POD, pod.name, "podspec delete", lane=pod.name))
+        removed.add(name)
+        timeout = observed_grace(observed, pod)
+        steps.append(Step(StepKind.STOP_POD, name, "podspec delete", timeout=timeout, lane=name))
+        steps.append(Step(StepKind.REMOVE_POD, name, "podspec delete", lane=name))
     for scratch in observed.volumes:
         owner = scratch.labels.get(L.EMPTY_DIR)
         if owner in removed and L.project_of(scratch.labels) == project:
             steps.append(Step(StepKind.REMOVE_VOLUME, scratch.name, f"emptyDir of pod {owner}"))
+    leaving = {c.name for c in observed.containers if c.pod_name in removed}
+    used = secrets_in_use(observed, project, leaving)
+    for secret in observed.secrets:
+        if secret.name not in used and owns_secret(project, secret.name, dict(secret.labels), secret.labels_listed):
+            steps.append(Step(StepKind.REMOVE_SECRET, secret.name, "podspec delete: no container left reads it"))
     if volumes:
         still_used = {
             volume: sorted(f"{pod} (project {owner})" if owner != project else pod

@@ -8,13 +8,13 @@ consequence (an Action) and a human cause.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import partial
 from typing import Any
 
 from podspec import labels as L
-from podspec.model import DesiredState, Pod, PullPolicy
+from podspec.model import DesiredState, KeyRef, Pod, PullPolicy
 from podspec.observed import ObservedContainer, ObservedPod, ObservedState, PodStatus
 from podspec.reconcile import drift
 from podspec.reconcile import podman_rules as rules
@@ -24,9 +24,13 @@ from podspec.reconcile.intent import (
     Role,
     SpecDict,
     container_name,
+    describe_ref,
     empty_dir_volumes,
     named_volume_of,
+    owns_secret,
     pod_intent,
+    podman_secret_name,
+    secret_labels,
 )
 from podspec.secrets import redact_at
 
@@ -93,20 +97,35 @@ class VolumeDiff:
 
 
 @dataclass(frozen=True)
+class SecretDiff:
+    """A Podman secret holding one ConfigMap or Secret key: created before the containers that
+    read it, removed after the last container that read it is gone. Never shows the value."""
+
+    name: str
+    action: Action
+    cause: str
+    labels: tuple[tuple[str, str], ...] = ()
+    data: bytes = field(default=b"", repr=False)  # create: the value
+
+
+@dataclass(frozen=True)
 class Diff:
     project: str
     pods: tuple[PodDiff, ...] = ()
     volumes: tuple[VolumeDiff, ...] = ()
     unchanged_pods: tuple[str, ...] = ()
+    secrets: tuple[SecretDiff, ...] = ()  # Podman secrets, sorted by name
 
     @property
     def has_changes(self) -> bool:
         """Whether apply would make a Podman call (taking a volume over with --adopt makes none)."""
-        return any(v.action is not Action.ADOPT for v in self.volumes) or any(p.changed for p in self.pods)
+        return (any(v.action is not Action.ADOPT for v in self.volumes) or any(p.changed for p in self.pods)
+                or any(s.action is not Action.ADOPT for s in self.secrets))
 
     @property
     def conflicts(self) -> tuple[str, ...]:
         found = [f"volume {v.name}: {v.cause}" for v in self.volumes if v.action is Action.CONFLICT]
+        found += [f"Podman secret {s.name}: {s.cause}" for s in self.secrets if s.action is Action.CONFLICT]
         for p in self.pods:
             if p.action is Action.CONFLICT:
                 found.append(f"pod {p.name}: {p.cause}")
@@ -117,6 +136,8 @@ class Diff:
         counts = {"create": 0, "recreate": 0, "replace": 0, "start": 0, "remove": 0, "conflict": 0, "adopt": 0}
         for v in self.volumes:
             counts[v.action.value] += 1
+        for s in self.secrets:
+            counts[s.action.value] += 1
         for p in self.pods:
             if p.action is not None:
                 counts[p.action.value] += 1
@@ -157,7 +178,7 @@ def _absent(value: Any) -> bool:
 
 
 # Intent fields that are maps keyed by a name: their keys print as `field[key]`.
-_MAPS = ("env", "volumeMounts", "initContainers", "labels", "annotations", "sysctls")
+_MAPS = ("env", "volumeMounts", "initContainers", "labels", "annotations", "sysctls", "configMaps", "secrets")
 
 
 def _path_text(parts: list) -> str:
@@ -191,6 +212,12 @@ def compute(
         else:
             unchanged.append(pod.name)
     wanted = {p.name for p in desired.pods}
+    for absent in desired.absent_pods:  # replicas: 0
+        obs = observed.pod(absent.name)
+        if obs is not None and obs.managed and obs.project == project:
+            pods.append(PodDiff(name=absent.name, action=Action.REMOVE, cause=absent.reason,
+                                stop_timeout=observed_grace(observed, obs)))
+        wanted.add(absent.name)
     if prune:
         for obs in observed.pods:
             if obs.name not in wanted and obs.managed and obs.project == project:
@@ -209,6 +236,7 @@ def compute(
         pods=tuple(sorted(pods, key=lambda p: p.name)),
         volumes=volumes,
         unchanged_pods=tuple(sorted(unchanged)),
+        secrets=diff_secrets(desired, observed, project, pods, adopt),
     )
 
 
@@ -362,7 +390,7 @@ def _diff_containers(
             continue
         if found.labels.get(L.HASH) != c.hash:
             fields = field_changes(L.last_applied(found.labels), c.spec, prefix=f"containers[{c.name}].")
-            diffs.append(ContainerDiff(name, Action.RECREATE, "the manifest changed", fields=fields, intent=c))
+            diffs.append(ContainerDiff(name, Action.RECREATE, recreate_cause(fields, c.name), fields=fields, intent=c))
             continue
         if c.pull_policy is PullPolicy.ALWAYS:
             local = observed.image_id(c.image)
@@ -385,6 +413,94 @@ def _diff_containers(
         cause = "no longer in the manifest" if found.managed else "added to the pod by hand"
         diffs.append(ContainerDiff(name, Action.REMOVE, cause))
     return tuple(diffs)
+
+
+_SOURCE_GROUPS = {"configMaps": "configMap", "secrets": "secret"}
+
+
+def recreate_cause(fields: tuple[FieldChange, ...], container: str) -> str:
+    """Why a container is recreated: the ConfigMaps and Secrets whose keys it reads changed
+    ("configMap app-config changed"), the manifest did, or both. The env values that come from a
+    changed ConfigMap are part of that change, not of the manifest's."""
+    head = f"containers[{container}]."
+    sources, other = [], False
+    for f in fields:
+        rest = f.path[len(head):] if f.path.startswith(head) else f.path
+        group, _, name = rest.partition("[")
+        if group in _SOURCE_GROUPS and name:
+            what = "added" if f.old is UNSET else "no longer used" if f.new is UNSET else "changed"
+            sources.append(f"{_SOURCE_GROUPS[group]} {name.rstrip(']')} {what}")
+        elif group != "env":
+            other = True
+    if not sources:
+        return "the manifest changed"
+    return ("the manifest changed; " if other else "") + ", ".join(sorted(set(sources)))
+
+
+def wanted_secrets(desired: DesiredState, project: str) -> dict[str, KeyRef]:
+    """Every Podman secret the desired containers read, by name."""
+    wanted: dict[str, KeyRef] = {}
+    for pod in desired.pods:
+        for c in pod_intent(pod).containers:
+            for ref in c.refs:
+                wanted[podman_secret_name(project, ref)] = ref
+    return wanted
+
+
+def secrets_in_use(observed: ObservedState, project: str, leaving: set[str]) -> set[str]:
+    """The Podman secrets read by this project's containers that stay (not in `leaving`)."""
+    used: set[str] = set()
+    for c in observed.containers:
+        if c.managed and L.project_of(c.labels) == project and c.name not in leaving:
+            used.update(n for n in c.labels.get(L.SECRETS, "").split(",") if n)
+    return used
+
+
+def leaving_containers(observed: ObservedState, pods: list[PodDiff]) -> set[str]:
+    """The containers the diff's plan removes: recreated or removed ones, and every container of
+    a pod that is replaced or removed."""
+    leaving: set[str] = set()
+    for p in pods:
+        if p.action in (Action.REPLACE, Action.REMOVE):
+            obs = observed.pod(p.name)
+            if obs is not None:
+                leaving.update(c.name for c in observed.containers_of(obs))
+        leaving.update(c.name for c in p.containers if c.action in (Action.RECREATE, Action.REMOVE))
+    return leaving
+
+
+def diff_secrets(
+    desired: DesiredState, observed: ObservedState, project: str, pods: list[PodDiff], adopt: bool
+) -> tuple[SecretDiff, ...]:
+    diffs = []
+    wanted = wanted_secrets(desired, project)
+    for name, ref in sorted(wanted.items()):
+        found = observed.secret(name)
+        owned = None if found is None else owns_secret(project, found.name, dict(found.labels), found.labels_listed)
+        if found is None:
+            source = desired.source(ref.kind, ref.source)
+            data = source.value(ref.key) if source is not None else None
+            diffs.append(SecretDiff(
+                name, Action.CREATE, f"holds {describe_ref(ref)}",
+                labels=tuple(sorted(secret_labels(project, ref).items())), data=data or b"",
+            ))
+        elif owned is not True:
+            owner = "another podspec project" if owned is None else "someone else (not podspec)"
+            if adopt and owned is False:
+                diffs.append(SecretDiff(name, Action.ADOPT, f"made by {owner}; used as it is"))
+            else:
+                diffs.append(SecretDiff(
+                    name, Action.CONFLICT, f"a Podman secret with this name exists, made by {owner} "
+                    "(remove it, or rename the ConfigMap or Secret)",
+                ))
+    used = secrets_in_use(observed, project, leaving_containers(observed, pods))
+    for found in observed.secrets:
+        if found.name in wanted or found.name in used:
+            continue
+        if owns_secret(project, found.name, dict(found.labels), found.labels_listed):
+            what = f"{found.labels[L.SOURCE].replace('/', ' ')} key {found.labels.get(L.KEY, '?')}: " if L.SOURCE in found.labels else ""
+            diffs.append(SecretDiff(found.name, Action.REMOVE, f"{what}no container reads this value any more"))
+    return tuple(sorted(diffs, key=lambda s: s.name))
 
 
 def volume_users(observed: ObservedState) -> dict[str, set[tuple[str, str]]]:

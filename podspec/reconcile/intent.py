@@ -18,7 +18,17 @@ from enum import Enum
 from typing import Any
 
 from podspec import labels as L
-from podspec.model import Container, InitContainerType, Pod, Probe, PullPolicy, Volume, VolumeKind
+from podspec.model import (
+    Container,
+    InitContainerType,
+    KeyRef,
+    Pod,
+    Probe,
+    PullPolicy,
+    SourceKind,
+    Volume,
+    VolumeKind,
+)
 from podspec.secrets import stored_env_value
 
 SpecDict = dict[str, Any]
@@ -37,6 +47,7 @@ class ContainerIntent:
     hash: str
     image: str
     pull_policy: PullPolicy
+    refs: tuple[KeyRef, ...] = ()  # the ConfigMap and Secret keys it reads from Podman secrets
 
 
 @dataclass(frozen=True)
@@ -108,7 +119,110 @@ def _volume_source(volume: Volume) -> str:
         return f"hostPath:{volume.host_path}" + (f":{volume.host_path_type}" if volume.host_path_type else "")
     if volume.medium == "Memory":
         return "tmpfs" + (f":{volume.size_limit_bytes}" if volume.size_limit_bytes is not None else "")
+    if volume.kind in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
+        return f"{volume.kind.value}:{volume.source}"
     return "emptyDir"
+
+
+# ------------------------------------------------------------------ ConfigMaps and Secrets
+
+
+def container_refs(pod: Pod, container: Container) -> tuple[KeyRef, ...]:
+    """Every ConfigMap and Secret key the container consumes: env, envFrom and mounted files;
+    sorted, without duplicates. Absent optional keys are left out."""
+    refs: set[KeyRef] = set()
+    for var in container.env:
+        if var.ref is not None:
+            refs.add(var.ref)
+    for source in container.env_from:
+        refs.update(source.entries)
+    volumes = {v.name: v for v in pod.volumes}
+    for m in container.volume_mounts:
+        volume = volumes.get(m.name)
+        if volume is not None:
+            refs.update(f.ref for _, f in volume.files_at(m.sub_path))
+    return tuple(sorted((_plain(r) for r in refs if r.present), key=lambda r: (r.kind.value, r.source, r.key)))
+
+
+def _plain(ref: KeyRef) -> KeyRef:
+    """The reference without how it was written (optional) or the ConfigMap's value."""
+    return KeyRef(ref.kind, ref.source, ref.key, digest=ref.digest)
+
+
+def secret_refs(pod: Pod, container: Container) -> tuple[KeyRef, ...]:
+    """The keys the container reads from Podman secrets: every Secret key it consumes, and the
+    ConfigMap keys it mounts as files (env values of a ConfigMap are plain env, as kube play sets them)."""
+    volumes = {v.name: v for v in pod.volumes}
+    mounted = {
+        _plain(f.ref)
+        for m in container.volume_mounts
+        if m.name in volumes
+        for _, f in volumes[m.name].files_at(m.sub_path)
+    }
+    return tuple(r for r in container_refs(pod, container) if r.kind is SourceKind.SECRET or r in mounted)
+
+
+def _sources_spec(pod: Pod, container: Container) -> dict[str, dict[str, str]]:
+    """{"configMaps": {name: digest}, "secrets": {name: digest}}: one digest per ConfigMap or
+    Secret over the keys the container consumes and their values, so that a changed key
+    recreates exactly the containers that read it. An optional source that is absent is noted, so
+    that its arrival recreates them too."""
+    found: dict[str, dict[str, list[str]]] = {"configMaps": {}, "secrets": {}}
+    group = {SourceKind.CONFIG_MAP: "configMaps", SourceKind.SECRET: "secrets"}
+    for ref in container_refs(pod, container):
+        found[group[ref.kind]].setdefault(ref.source, []).append(f"{ref.key}={ref.digest}")
+    volumes = {v.name: v for v in pod.volumes}
+    optional = [(s.kind, s.source) for s in container.env_from if s.optional and not s.entries]
+    optional += [(v.ref.kind, v.ref.source) for v in container.env if v.ref is not None and not v.ref.present]
+    for m in container.volume_mounts:
+        volume = volumes.get(m.name)
+        if volume is not None and volume.optional and not volume.files:
+            kind = SourceKind.CONFIG_MAP if volume.kind is VolumeKind.CONFIG_MAP else SourceKind.SECRET
+            optional.append((kind, volume.source))
+    for kind, source in optional:
+        found[group[kind]].setdefault(source, [])
+    out: dict[str, dict[str, str]] = {}
+    for name, sources in found.items():
+        if sources:
+            out[name] = {
+                source: "sha256:" + hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16] if keys else "(absent)"
+                for source, keys in sorted(sources.items())
+            }
+    return out
+
+
+def secret_name_prefix(project: str) -> str:
+    """How the names of a project's Podman secrets begin: `podspec-` and 8 hex digits of the
+    project. Podman 4.3 lists secrets without their labels, so there the name is what tells
+    podspec's secrets, and which project's, apart (the labels say it too, for Podman 5 and people)."""
+    return f"podspec-{hashlib.sha256(project.encode()).hexdigest()[:8]}-"
+
+
+def podman_secret_name(project: str, ref: KeyRef) -> str:
+    """The Podman secret holding one ConfigMap or Secret key's value, named by its content: a new
+    value is a new Podman secret (made before the containers that read it are recreated; the old
+    one is removed after), never an update in place. Podman (4.3) allows 64 characters,
+    [a-zA-Z0-9][a-zA-Z0-9_.-]*, not ending in - or .; the hash tells kinds, keys and values apart."""
+    digest = hashlib.sha256("\0".join((project, ref.kind.value, ref.source, ref.key, ref.digest)).encode()).hexdigest()[:12]
+    prefix = secret_name_prefix(project)
+    readable = "".join(ch if ch.isalnum() or ch in "_.-" else "-" for ch in f"{ref.source}-{ref.key}")
+    return prefix + readable[: 64 - len(prefix) - 1 - len(digest)].rstrip("-.") + "-" + digest
+
+
+def owns_secret(project: str, name: str, labels: dict[str, str] | None, labels_listed: bool) -> bool | None:
+    """Whether a Podman secret is this project's: by its labels where Podman lists them, else by
+    its name. None: podspec's, of another project (or, with labels, someone else's: False)."""
+    if labels_listed:
+        if not L.is_managed(labels):
+            return False
+        return True if L.project_of(labels) == project else None
+    if name.startswith(secret_name_prefix(project)):
+        return True
+    return None if name.startswith("podspec-") else False
+
+
+def describe_ref(ref: KeyRef) -> str:
+    return f"{ref.kind.value} {ref.source} key {ref.key}"
 
 
 def _probe_spec(probe: Probe | None) -> SpecDict | None:
@@ -142,6 +256,7 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
     mounts = {}
     for m in container.volume_mounts:
         volume = volumes.get(m.name)
+        files = volume.files_at(m.sub_path) if volume is not None and volume.files else ()
         mounts[m.mount_path] = _pruned(
             {
                 "volume": m.name,
@@ -149,6 +264,7 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
                 "readOnly": m.read_only,
                 "subPath": m.sub_path,
                 "relabel": m.relabel,
+                "files": [f"{path or '.'} <- {f.ref.key} ({f.mode:04o})" for path, f in files],
             }
         )
     r = container.resources
@@ -159,7 +275,10 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
             "command": list(container.command),
             "args": list(container.args),
             "workingDir": container.working_dir,
-            "env": {e.name: stored_env_value(e.name, e.value) for e in container.env},
+            "env": {
+                name: stored_env_value(name, value) if isinstance(value, str) else f"({describe_ref(value)})"
+                for name, value in container.effective_env()
+            },
             "ports": sorted(
                 port_text(p.host_ip, p.host_port, p.container_port, p.protocol.value) for p in container.ports
             ),
@@ -200,6 +319,7 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
             "sysctls": dict(pod.sysctls),
             "supplementalGroups": list(pod.supplemental_groups),
             "fsGroup": pod.fs_group,
+            **_sources_spec(pod, container),
         }
     )
 
@@ -234,7 +354,8 @@ def pod_intent(pod: Pod) -> PodIntent:
             cspec = container_spec(pod, c)
             containers.append(
                 ContainerIntent(
-                    name=c.name, role=role, spec=cspec, hash=spec_hash(cspec), image=c.image, pull_policy=c.pull_policy
+                    name=c.name, role=role, spec=cspec, hash=spec_hash(cspec), image=c.image, pull_policy=c.pull_policy,
+                    refs=secret_refs(pod, c),
                 )
             )
     return PodIntent(
@@ -276,4 +397,17 @@ def container_labels(project: str, pod: str, intent: ContainerIntent) -> dict[st
         L.HASH: intent.hash,
         L.LAST_APPLIED: canonical_json(intent.spec),
         L.PULL_POLICY: intent.pull_policy.value,
+        **({L.SECRETS: ",".join(sorted({podman_secret_name(project, r) for r in intent.refs}))} if intent.refs else {}),
+    }
+
+
+def secret_labels(project: str, ref: KeyRef) -> dict[str, str]:
+    """A Podman secret podspec makes: owned like every other object, and saying what it holds
+    (never the value: the digest only)."""
+    return {
+        L.MANAGED_BY: L.MANAGER,
+        L.PROJECT: project,
+        L.SOURCE: f"{ref.kind.value}/{ref.source}",
+        L.KEY: ref.key,
+        L.DIGEST: ref.digest,
     }

@@ -11,7 +11,7 @@ the manifests have no lane: they run alone, before anything that could need what
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from podspec import labels as L
@@ -33,6 +33,8 @@ class StepKind(str, Enum):
     REMOVE_POD = "remove_pod"
     REMOVE_CONTAINER = "remove_container"
     REMOVE_VOLUME = "remove_volume"
+    CREATE_SECRET = "create_secret"
+    REMOVE_SECRET = "remove_secret"
 
     @property
     def words(self) -> str:
@@ -47,6 +49,7 @@ class ResourceKind(str, Enum):
     VOLUME = "volume"
     POD = "pod"
     CONTAINER = "container"
+    SECRET = "secret"
 
 
 @dataclass(frozen=True, order=True)
@@ -73,6 +76,7 @@ class Step:
     timeout: int = 0  # stop / remove: seconds to wait before SIGKILL
     lane: str = ""  # steps of one lane run in order; lanes may run side by side; "" = alone, in order
     pod_name: str = ""  # container steps: the pod the container belongs to
+    data: bytes = field(default=b"", repr=False)  # create secret: the value (never shown)
 
     def describe(self) -> str:
         return f"{self.kind.words} {self.target}"
@@ -102,7 +106,10 @@ def build(diff: Diff) -> Plan:
             "objects that are not this project's stand in the way:\n  " + "\n  ".join(diff.conflicts),
             "remove or rename them, or pass --adopt to replace them (volumes are used as they are)",
         )
-    steps: list[Step] = []
+    steps: list[Step] = [
+        Step(StepKind.CREATE_SECRET, s.name, s.cause, labels=s.labels, data=s.data)
+        for s in diff.secrets if s.action is Action.CREATE
+    ]
     for v in diff.volumes:
         if v.action is Action.CREATE:
             steps.append(
@@ -122,6 +129,9 @@ def build(diff: Diff) -> Plan:
     for v in diff.volumes:
         if v.action is Action.REMOVE:
             steps.append(Step(StepKind.REMOVE_VOLUME, v.name, v.cause))
+    for s in diff.secrets:  # last: after the containers that read them were removed or recreated
+        if s.action is Action.REMOVE:
+            steps.append(Step(StepKind.REMOVE_SECRET, s.name, s.cause))
     return Plan(project=diff.project, steps=tuple(steps))
 
 

@@ -36,6 +36,9 @@ def replace_reason(field: str) -> str:
 
 # Manifest features that need a newer Podman than some hosts have: (what, minimum version).
 SUBPATH_ON_VOLUMES = ("subPath on a persistentVolumeClaim or emptyDir mount", (5, 0))
+# Podman puts a secret env value into the container's environment; before 5.3 `podman inspect`
+# shows it in clear (Config.Env; containers/podman#23788, fixed by #23959 in 5.3.0).
+SECRET_ENV_HIDDEN = ("an env value from a Secret (secretKeyRef, envFrom secretRef) hidden from `podman inspect`", (5, 3))
 
 
 def version_tuple(text: str) -> tuple[int, ...]:

@@ -102,11 +102,11 @@ def unsupported(desired: DesiredState, podman_version: str) -> list[str]:
     from podspec.reconcile.podman_rules import SUBPATH_ON_VOLUMES, version_tuple
 
     what, minimum = SUBPATH_ON_VOLUMES
+    found = secret_env_unsupported(desired, podman_version)
     if version_tuple(podman_version) >= minimum:
-        return []
-    found = []
+        return found
     for pod in desired.pods:
-        named = {v.name for v in pod.volumes if v.kind is not VolumeKind.HOST_PATH}
+        named = {v.name for v in pod.volumes if v.kind in (VolumeKind.CLAIM, VolumeKind.EMPTY_DIR)}
         for c in pod.all_containers():
             for m in c.volume_mounts:
                 if m.sub_path and m.name in named:
@@ -117,14 +117,45 @@ def unsupported(desired: DesiredState, podman_version: str) -> list[str]:
     return found
 
 
+def secret_env_unsupported(desired: DesiredState, podman_version: str) -> list[str]:
+    """Env values from a Secret, refused on a Podman whose `podman inspect` shows them in clear.
+    A secret volume (a file per key) keeps them hidden on every Podman."""
+    from podspec.model import KeyRef
+    from podspec.reconcile.podman_rules import SECRET_ENV_HIDDEN, version_tuple
+
+    what, minimum = SECRET_ENV_HIDDEN
+    if version_tuple(podman_version) >= minimum:
+        return []
+    found = []
+    for pod in desired.pods:
+        for c in pod.all_containers():
+            names = sorted(name for name, value in c.effective_env() if isinstance(value, KeyRef))
+            if names:
+                found.append(
+                    f"{pod.name}/{c.name} takes {', '.join(names)} from a Secret: {what} needs Podman "
+                    f"{'.'.join(map(str, minimum))} or newer (this host runs {podman_version}, whose `podman inspect` "
+                    "would show the value); mount the Secret as a volume and read the file instead"
+                )
+    return found
+
+
+def uses_secret_env(desired: DesiredState) -> bool:
+    from podspec.model import KeyRef
+
+    return any(isinstance(v, KeyRef) for p in desired.pods for c in p.all_containers() for _, v in c.effective_env())
+
+
 def uses_sub_path(desired: DesiredState) -> bool:
-    return any(m.sub_path for p in desired.pods for c in p.all_containers() for m in c.volume_mounts)
+    """Whether `unsupported` has anything to check (a subPath, or an env value from a Secret)."""
+    return (any(m.sub_path for p in desired.pods for c in p.all_containers() for m in c.volume_mounts)
+            or uses_secret_env(desired))
 
 
 def unsupported_error(refused: list[str]) -> PodspecError:
     return PodspecError(
         "this Podman cannot do what the manifests ask:\n  " + "\n  ".join(refused),
-        "upgrade Podman, or mount a volume of its own instead of a subPath; nothing was changed",
+        "upgrade Podman, or mount a volume of its own instead of a subPath (a Secret as a secret volume); "
+        "nothing was changed",
     )
 
 

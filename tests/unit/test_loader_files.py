@@ -30,7 +30,7 @@ CASES = {
         'F:10:7: spec.containers[0].portz: unknown field "portz" (did you mean ports?)',
     ],
     "api-version.yaml": ['F:1:13: apiVersion: unsupported apiVersion "v14l" (supported apiVersions: v1)'],
-    "kind.yaml": ['F:2:7: kind: unsupported kind "Deployment" (supported kinds: Pod, PersistentVolumeClaim)'],
+    "kind.yaml": ['F:2:7: kind: unsupported kind "StatefulSet" (supported kinds: Pod, PersistentVolumeClaim, ConfigMap, Secret, Deployment, Job)'],
     "names.yaml": [
         "F:4:9: metadata.name: invalid value \"Web_Server\": must be a DNS-1123 label: lowercase letters, digits "
         "and '-', starting and ending with a letter or digit",
@@ -100,8 +100,8 @@ CASES = {
         "(write an IPv4 or IPv6 address, e.g. 127.0.0.1)",
         "F:19:19: spec.containers[0].resources.limits.memory: invalid memory quantity '1e40': too large",
         "F:23:9: spec.containers[0].livenessProbe: a probe needs exactly one of exec, httpGet, tcpSocket",
-        "F:25:7: spec.volumes[0]: a volume needs exactly one of persistentVolumeClaim, hostPath, emptyDir",
-        "F:26:7: spec.volumes[1]: a volume needs exactly one of persistentVolumeClaim, hostPath, emptyDir; "
+        "F:25:7: spec.volumes[0]: a volume needs exactly one of persistentVolumeClaim, hostPath, emptyDir, configMap, secret",
+        "F:26:7: spec.volumes[1]: a volume needs exactly one of persistentVolumeClaim, hostPath, emptyDir, configMap, secret; "
         "found hostPath, emptyDir",
     ],
     "one-pass.yaml": [
@@ -152,8 +152,8 @@ CASES = {
     "python-tag.yaml": [
         "F:4:9: metadata.name: unsupported YAML tag tag:yaml.org,2002:python/object/apply:os.system (remove the tag)",
     ],
-    "empty.yaml": ["F: empty file: no manifest documents (add a Pod or PersistentVolumeClaim, or remove the file)"],
-    "comments-only.yaml": ["F: empty file: no manifest documents (add a Pod or PersistentVolumeClaim, or remove the file)"],
+    "empty.yaml": ["F: empty file: no manifest documents (add a Pod, Deployment, Job, PersistentVolumeClaim, ConfigMap or Secret, or remove the file)"],
+    "comments-only.yaml": ["F: empty file: no manifest documents (add a Pod, Deployment, Job, PersistentVolumeClaim, ConfigMap or Secret, or remove the file)"],
     "top-list.yaml": ["F:1:1: a manifest document must be a mapping (apiVersion, kind, metadata, spec), got a list"],
     "top-scalar.yaml": ["F:1:1: a manifest document must be a mapping (apiVersion, kind, metadata, spec), got a string"],
     "latin1.yaml": [

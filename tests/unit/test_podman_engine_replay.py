@@ -59,9 +59,12 @@ def replay(engine: PodmanEngine) -> Replay:
     return engine.transport
 
 
-def test_observe_is_three_list_calls(engine):
+def test_observe_is_four_list_calls(engine):
     state = engine.observe()
-    assert replay(engine).calls == [("GET", "/containers/json"), ("GET", "/volumes/json"), ("GET", "/images/json")]
+    assert replay(engine).calls == [
+        ("GET", "/containers/json"), ("GET", "/volumes/json"), ("GET", "/images/json"), ("GET", "/secrets/json"),
+    ]
+    assert [s.name for s in state.secrets] == ["rec-secret"]
     assert [p.name for p in state.pods] == ["rec-bad", "rec-web"]
     assert state.container("rec-web-done").exit_code == 3
     assert [v.name for v in state.volumes] == ["rec-data"]

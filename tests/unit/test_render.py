@@ -20,7 +20,9 @@ def test_colour_only_when_asked():
 def test_json_shape_is_stable():
     result = differ.compute(state(webserver()), ObservedState(), "demo")
     data = render.diff_json(result)
-    assert sorted(data) == ["changed", "pods", "project", "summary", "unchanged_pods", "version", "volumes", "warnings"]
+    assert sorted(data) == [
+        "changed", "pods", "project", "secrets", "summary", "unchanged_pods", "version", "volumes", "warnings",
+    ]
     assert data["version"] == 1
     assert sorted(data["pods"][0]) == ["action", "cause", "containers", "fields", "name"]
     assert sorted(data["pods"][0]["containers"][0]) == ["action", "cause", "fields", "name", "role"]

@@ -1,0 +1,182 @@
+"""Linking: each ConfigMap and Secret reference of a pod is looked up in the documents read.
+
+Runs after every document is built, over all files at once (a ConfigMap may sit in another file
+than the pod that uses it). A reference to a missing ConfigMap, Secret or key is a problem at the
+reference (file:line:col) unless it is `optional`; a present key gets the digest of its value
+(and, for a ConfigMap env value, the value itself). Secret values never enter a message.
+"""
+
+from __future__ import annotations
+
+import difflib
+import posixpath
+from dataclasses import replace
+from typing import Iterable
+
+from podspec.errors import Problem
+from podspec.model import (
+    ConfigMap,
+    Container,
+    EnvFrom,
+    EnvVar,
+    FieldPath,
+    KeyRef,
+    Pod,
+    ProjectedFile,
+    Secret,
+    SourceKind,
+    Volume,
+    VolumeKind,
+)
+from podspec.secrets import value_digest
+
+_TITLE = {SourceKind.CONFIG_MAP: "ConfigMap", SourceKind.SECRET: "Secret"}
+# What a Podman secret can hold (containers/common: more than 0 bytes, less than 512000).
+PODMAN_SECRET_LIMIT = 512000
+
+
+class _Linker:
+    def __init__(self, config_maps: Iterable[ConfigMap], secrets: Iterable[Secret]) -> None:
+        self.sources: dict[SourceKind, dict[str, ConfigMap | Secret]] = {
+            SourceKind.CONFIG_MAP: {c.name: c for c in config_maps},
+            SourceKind.SECRET: {s.name: s for s in secrets},
+        }
+        self.problems: list[Problem] = []
+        self.pod: Pod | None = None
+
+    def say(self, path: FieldPath, message: str, hint: str = "") -> None:
+        assert self.pod is not None
+        self.problems.append(Problem(self.pod.locations.of(path), self.pod.locations.shown(path), message, hint))
+
+    def find(self, kind: SourceKind, name: str, optional: bool, path: FieldPath) -> ConfigMap | Secret | None:
+        found = self.sources[kind].get(name)
+        if found is None and not optional:
+            names = sorted(self.sources[kind])
+            close = difflib.get_close_matches(name, names, n=1) if len(name) <= 100 else []
+            hint = f"did you mean {close[0]}? " if close else ""
+            self.say(
+                path, f"{_TITLE[kind]} {name} is not defined in the manifests",
+                hint + f"add a {_TITLE[kind]} document named {name} beside the pods, or mark the reference optional: true",
+            )
+        return found
+
+    def ref(self, ref: KeyRef, path: FieldPath, for_env: bool) -> KeyRef:
+        """`path`: the reference's mapping (configMapKeyRef / secretKeyRef)."""
+        source = self.find(ref.kind, ref.source, ref.optional, path + ("name",))
+        if source is None:
+            return ref
+        value = source.value(ref.key)
+        if value is None:
+            if not ref.optional:
+                keys = ", ".join(k for k, _ in source.data) or "none"
+                self.say(
+                    path + ("key",), f"key {ref.key} is not in {_TITLE[ref.kind]} {ref.source}",
+                    f"its keys: {keys}; or mark the reference optional: true",
+                )
+            return ref
+        if (ref.kind is SourceKind.SECRET or not for_env) and not 0 < len(value) < PODMAN_SECRET_LIMIT:
+            how = "empty" if not value else f"{len(value)} bytes long"
+            assert self.pod is not None
+            written = path + ("key",) in self.pod.locations.positions  # items[].key; else the whole volume
+            self.say(
+                path + ("key",) if written else path, f"key {ref.key} of {_TITLE[ref.kind]} {ref.source} is {how}: a Podman secret, which "
+                f"podspec makes of it, holds 1 to {PODMAN_SECRET_LIMIT - 1} bytes",
+                "give it a value" if not value else "split the value, or mount the data from a volume",
+            )
+        text = ""
+        if isinstance(source, ConfigMap) and for_env:
+            if ref.key in source.binary_keys:
+                self.say(path + ("key",), f"key {ref.key} of ConfigMap {ref.source} is binaryData, not an env value",
+                         "env values come from data; mount binaryData as a file with a configMap volume")
+            text = value.decode(errors="replace")
+        return replace(ref, digest=value_digest(value, ref.kind.value, ref.source, ref.key), value=text)
+
+    def container(self, path: FieldPath, container: Container) -> Container:
+        env = []
+        for i, var in enumerate(container.env):
+            if var.ref is None:
+                env.append(var)
+                continue
+            which = "configMapKeyRef" if var.ref.kind is SourceKind.CONFIG_MAP else "secretKeyRef"
+            env.append(EnvVar(var.name, var.value, self.ref(var.ref, path + ("env", i, "valueFrom", which), True)))
+        env_from = []
+        for i, source in enumerate(container.env_from):
+            env_from.append(self.env_from(source, path + ("envFrom", i)))
+        return replace(container, env=tuple(env), env_from=tuple(env_from))
+
+    def env_from(self, source: EnvFrom, path: FieldPath) -> EnvFrom:
+        if not source.source:
+            return source  # reported by the builder
+        which = "configMapRef" if source.kind is SourceKind.CONFIG_MAP else "secretRef"
+        found = self.find(source.kind, source.source, source.optional, path + (which, "name"))
+        if found is None:
+            return source
+        entries = []
+        binary = found.binary_keys if isinstance(found, ConfigMap) else ()
+        for key, _ in found.data:
+            if key in binary:
+                continue  # as Kubernetes: envFrom takes data only
+            ref = KeyRef(source.kind, source.source, key)
+            entries.append(self.ref(ref, path + (which,), True))
+        return replace(source, entries=tuple(entries))
+
+    def volume(self, index: int, volume: Volume) -> Volume:
+        if volume.kind not in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
+            return volume
+        kind = SourceKind.CONFIG_MAP if volume.kind is VolumeKind.CONFIG_MAP else SourceKind.SECRET
+        path: FieldPath = ("spec", "volumes", index, volume.kind.value)
+        found = self.find(kind, volume.source, volume.optional, path + ("name" if kind is SourceKind.CONFIG_MAP else "secretName",))
+        if found is None:
+            return volume
+        files = []
+        if volume.items:
+            for i, item in enumerate(volume.items):
+                ref = self.ref(KeyRef(kind, volume.source, item.key, optional=volume.optional), path + ("items", i), False)
+                if ref.present:
+                    files.append(ProjectedFile(posixpath.normpath(item.path), item.mode if item.mode is not None else volume.default_mode, ref))
+        else:
+            for key, _ in found.data:
+                files.append(ProjectedFile(key, volume.default_mode, self.ref(KeyRef(kind, volume.source, key), path, False)))
+        seen: dict[str, int] = {}
+        for f in files:
+            if f.path in seen:
+                self.say(path + ("items",), f"two items write the file {f.path}", "give each item its own path")
+            seen[f.path] = 1
+        return replace(volume, files=tuple(sorted(files, key=lambda f: f.path)))
+
+    def mounts(self, pod: Pod) -> None:
+        """A subPath into a configMap or secret volume must name one of its files or directories."""
+        volumes = {v.name: v for v in pod.volumes}
+        for kind, group in (("initContainers", pod.init_containers), ("containers", pod.containers)):
+            for i, container in enumerate(group):
+                for j, mount in enumerate(container.volume_mounts):
+                    volume = volumes.get(mount.name)
+                    if volume is None or volume.kind not in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET) or not mount.sub_path:
+                        continue
+                    if volume.optional and not volume.files:
+                        continue
+                    if not volume.files_at(mount.sub_path):
+                        self.say(
+                            ("spec", kind, i, "volumeMounts", j, "subPath"),
+                            f"subPath {mount.sub_path} is not a file or directory of volume {volume.name}",
+                            "its files: " + (", ".join(f.path for f in volume.files) or "none"),
+                        )
+
+    def link(self, pod: Pod) -> Pod:
+        self.pod = pod
+        volumes = tuple(self.volume(i, v) for i, v in enumerate(pod.volumes))
+        linked = replace(
+            pod,
+            volumes=volumes,
+            init_containers=tuple(self.container(("spec", "initContainers", i), c) for i, c in enumerate(pod.init_containers)),
+            containers=tuple(self.container(("spec", "containers", i), c) for i, c in enumerate(pod.containers)),
+        )
+        self.pod = linked
+        self.mounts(linked)
+        return linked
+
+
+
+def link(pods: Iterable[Pod], config_maps: Iterable[ConfigMap], secrets: Iterable[Secret]) -> tuple[list[Pod], list[Problem]]:
+    linker = _Linker(config_maps, secrets)
+    return [linker.link(p) for p in pods], linker.problems

@@ -1,0 +1,215 @@
+"""ConfigMaps and Secrets against the private Podman: values reach the containers, a Secret's
+value shows nowhere else, and a changed key recreates exactly the containers that read it."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from tests.integration.manifests import ids, podspec, write
+
+pytestmark = pytest.mark.podman
+
+SECRET = "s3cr3t-Value-9f2b"  # a value to look for everywhere
+TOKEN = "tok-7Qx-stringdata"
+
+
+def hides_secret_env(podman) -> bool:
+    """Podman 5.3 and later keep env values from secrets out of `podman inspect`; podspec refuses
+    such env on older ones (see test_secret_env_is_refused_where_inspect_would_show_it)."""
+    version = podman.podman("version", "--format", "{{.Client.Version}}").stdout.strip()
+    return tuple(int(p) for p in version.split(".")[:2]) >= (5, 3)
+
+
+SECRET_ENV = """\
+        - name: DB_PASSWORD
+          valueFrom: {secretKeyRef: {name: db, key: password}}
+      envFrom:
+        - prefix: DB_
+          secretRef: {name: db}
+"""
+
+
+def manifest(level: str = "debug", secret: str = SECRET, greeting: str = "hello", secret_env: bool = True) -> str:
+    encoded = base64.b64encode(secret.encode()).decode()
+    from_secret = SECRET_ENV if secret_env else ""
+    return f"""\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app-config
+data:
+  LOG_LEVEL: {level}
+  GREETING: {greeting}
+  index.html: "<h1>from a ConfigMap</h1>"
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+type: Opaque
+data:
+  password: {encoded}
+stringData:
+  token: {TOKEN}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: shop
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: reader
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "100000"]
+      env:
+        - name: LEVEL
+          valueFrom: {{configMapKeyRef: {{name: app-config, key: LOG_LEVEL}}}}
+        - name: POD_NAME
+          valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}
+{from_secret}      volumeMounts:
+        - {{name: cfg, mountPath: /etc/app}}
+        - {{name: creds, mountPath: /run/creds, readOnly: true}}
+    - name: greeter
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "100000"]
+      env:
+        - name: GREETING
+          valueFrom: {{configMapKeyRef: {{name: app-config, key: GREETING}}}}
+    - name: plain
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "100000"]
+  volumes:
+    - name: cfg
+      configMap:
+        name: app-config
+        items:
+          - {{key: index.html, path: html/index.html, mode: 0600}}
+    - name: creds
+      secret:
+        secretName: db
+        defaultMode: 0400
+"""
+
+
+@pytest.fixture
+def secrets_cleared(podman):
+    """The sandbox's purge leaves Podman secrets: remove them after each test."""
+    yield podman
+    podman.podman("secret", "rm", "--all", check=False)
+
+
+def exec_out(podman, container: str, *command: str) -> str:
+    return podman.podman("exec", container, *command).stdout
+
+
+def test_values_reach_the_containers_and_the_secret_shows_nowhere_else(secrets_cleared, tmp_path):
+    podman = secrets_cleared
+    secret_env = hides_secret_env(podman)
+    path = write(tmp_path, manifest(secret_env=secret_env))
+    outputs = []
+    for args in (("diff", path), ("diff", "-o", "json", path), ("apply", path), ("apply", "-o", "json", path),
+                 ("diff", path), ("status", "-o", "json"), ("status",)):
+        result = podspec(podman, *args)
+        assert result.exit_code in (0, 2), result.stderr
+        outputs += [result.output, result.stderr]
+
+    env = exec_out(podman, "shop-reader", "env")
+    assert "LEVEL=debug" in env and "POD_NAME=shop" in env
+    if secret_env:
+        assert f"DB_PASSWORD={SECRET}" in env and f"DB_password={SECRET}" in env and f"DB_token={TOKEN}" in env
+    assert exec_out(podman, "shop-reader", "cat", "/etc/app/html/index.html") == "<h1>from a ConfigMap</h1>"
+    assert exec_out(podman, "shop-reader", "cat", "/run/creds/password") == SECRET
+    assert exec_out(podman, "shop-reader", "cat", "/run/creds/token") == TOKEN
+    assert exec_out(podman, "shop-reader", "stat", "-c", "%a", "/etc/app/html/index.html", "/run/creds/password").split() == ["600", "400"]
+    assert "GREETING=hello" in exec_out(podman, "shop-greeter", "env")
+
+    # Nowhere else: podman inspect of every container and pod, the labels, the secrets' metadata,
+    # and everything podspec printed.
+    names = list(ids(podman))
+    inspected = podman.podman("inspect", *names).stdout + podman.podman("pod", "inspect", "shop").stdout
+    secrets = podman.podman("secret", "ls", "--format", "{{.ID}}").stdout.split()
+    assert len(secrets) == 3  # one per key: password, token, and the ConfigMap file
+    inspected += podman.podman("secret", "inspect", *secrets).stdout
+    labels = json.dumps([c["Config"]["Labels"] for c in json.loads(podman.podman("inspect", *names).stdout)])
+    for value in (SECRET, TOKEN, base64.b64encode(SECRET.encode()).decode()):
+        assert value not in inspected
+        assert value not in labels
+        assert all(value not in text for text in outputs)
+    # The secrets are podspec's: labelled like everything else.
+    for secret in json.loads(podman.podman("secret", "inspect", *secrets).stdout):
+        assert secret["Spec"]["Labels"]["io.podspec.managed-by"] == "podspec"
+        assert secret["Spec"]["Labels"]["io.podspec.project"] == "itest"
+
+
+def test_a_changed_key_recreates_exactly_the_containers_that_read_it(secrets_cleared, tmp_path):
+    podman = secrets_cleared
+    secret_env = hides_secret_env(podman)
+    path = write(tmp_path, manifest(secret_env=secret_env))
+    assert podspec(podman, "apply", path).exit_code == 0
+    before = ids(podman)
+    secrets_before = set(podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split())
+
+    write(tmp_path, manifest(level="info", secret_env=secret_env))
+    result = podspec(podman, "diff", "-o", "json", path)
+    assert result.exit_code == 2
+    data = json.loads(result.output)
+    [pod] = data["pods"]
+    assert [(c["name"], c["action"], c["cause"]) for c in pod["containers"]] == [
+        ("shop-reader", "recreate", "configMap app-config changed")
+    ]
+    assert data["secrets"] == []  # env values of a ConfigMap are plain env: no Podman secret changes
+    text = podspec(podman, "apply", path)
+    assert text.exit_code == 0, text.stderr
+    assert "recreate: configMap app-config changed" in text.output
+    after = ids(podman)
+    assert after["shop-reader"] != before["shop-reader"]
+    assert {k: v for k, v in after.items() if k != "shop-reader"} == {k: v for k, v in before.items() if k != "shop-reader"}
+    assert "LEVEL=info" in exec_out(podman, "shop-reader", "env")
+
+    # A new Secret value: a new Podman secret, the reader recreated, the old secret removed.
+    write(tmp_path, manifest(level="info", secret="an0ther-Value", secret_env=secret_env))
+    text = podspec(podman, "apply", path)
+    assert text.exit_code == 0, text.stderr
+    assert "recreate: secret db changed" in text.output
+    assert "an0ther-Value" not in text.output
+    final = ids(podman)
+    assert final["shop-greeter"] == before["shop-greeter"] and final["shop-plain"] == before["shop-plain"]
+    assert exec_out(podman, "shop-reader", "cat", "/run/creds/password") == "an0ther-Value"
+    secrets_after = set(podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split())
+    assert len(secrets_after) == len(secrets_before)
+    assert len(secrets_after - secrets_before) == 1  # the password's new value
+
+    assert podspec(podman, "diff", path).exit_code == 0
+    assert podspec(podman, "delete", path).exit_code == 0
+    assert podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split() == []
+
+
+def test_someone_elses_secret_is_never_touched(secrets_cleared, tmp_path):
+    podman = secrets_cleared
+    podman.podman("secret", "create", "handmade", "/etc/hostname")
+    path = write(tmp_path, manifest(secret_env=hides_secret_env(podman)))
+    assert podspec(podman, "apply", path).exit_code == 0
+    assert podspec(podman, "delete", path).exit_code == 0
+    assert podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split() == ["handmade"]
+
+
+def test_secret_env_is_refused_where_inspect_would_show_it(secrets_cleared, tmp_path):
+    podman = secrets_cleared
+    if hides_secret_env(podman):
+        pytest.skip("this Podman hides env values from secrets in `podman inspect`")
+    path = write(tmp_path, manifest())
+    for command in ("diff", "apply"):
+        result = podspec(podman, command, path)
+        assert result.exit_code == 1
+        assert "shop/reader takes DB_PASSWORD, DB_password, DB_token from a Secret" in result.stderr
+        assert "needs Podman 5.3 or newer" in result.stderr and "mount the Secret as a volume" in result.stderr
+        assert SECRET not in result.output + result.stderr
+    assert list(ids(podman)) == []
+    assert podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split() == []

@@ -1,0 +1,119 @@
+"""Deployments and Jobs against the private Podman: the pod template becomes one pod named as
+`podman kube play` names it (<name>-pod); replicas 0 removes it and keeps its volume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import fetch, free_port
+from tests.integration.manifests import podspec, write
+
+pytestmark = pytest.mark.podman
+
+
+def deployment(port: int, replicas: int = 1) -> str:
+    # The shape of the Deployment examples in the Kubernetes documentation, with a claim.
+    return f"""\
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: web-data
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {{requests: {{storage: 1Gi}}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {{app: web}}
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: web}}
+  strategy: {{type: Recreate}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+        - name: httpd
+          image: docker.io/library/httpd:2.4
+          ports:
+            - {{containerPort: 80, hostPort: {port}}}
+          volumeMounts:
+            - {{name: data, mountPath: /usr/local/apache2/htdocs}}
+      volumes:
+        - name: data
+          persistentVolumeClaim: {{claimName: web-data}}
+"""
+
+
+def test_a_deployment_applies_and_scaling_to_zero_and_back_keeps_its_volume(podman, tmp_path):
+    port = free_port()
+    path = write(tmp_path, deployment(port))
+    result = podspec(podman, "apply", path)
+    assert result.exit_code == 0, result.stderr
+    assert podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split() == ["web-pod"]
+    assert "It works!" in fetch(f"http://127.0.0.1:{port}/")
+    podman.podman("exec", "web-pod-httpd", "sh", "-c", "echo kept > /usr/local/apache2/htdocs/kept.txt")
+
+    write(tmp_path, deployment(port, replicas=0))
+    data = json.loads(podspec(podman, "diff", "-o", "json", path).output)
+    assert [(p["name"], p["action"], p["cause"]) for p in data["pods"]] == [
+        ("web-pod", "remove", "Deployment web has replicas: 0")
+    ]
+    result = podspec(podman, "apply", path)
+    assert result.exit_code == 0, result.stderr
+    assert podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split() == []
+    assert "web-data" in podman.podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
+    assert podspec(podman, "diff", path).exit_code == 0  # absent, as asked
+
+    write(tmp_path, deployment(port, replicas=1))
+    result = podspec(podman, "apply", path)
+    assert result.exit_code == 0, result.stderr
+    assert fetch(f"http://127.0.0.1:{port}/kept.txt").strip() == "kept"
+    assert podspec(podman, "diff", path).exit_code == 0
+
+
+def test_more_than_one_replica_is_refused_with_a_pointer_to_kubernetes(podman, tmp_path):
+    path = write(tmp_path, deployment(free_port(), replicas=3))
+    result = podspec(podman, "apply", path)
+    assert result.exit_code == 1
+    assert "spec.replicas: 3 replicas: one Podman host runs one copy of a pod" in result.stderr
+    assert "run this Deployment on Kubernetes" in result.stderr
+    assert podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split() == []
+
+
+JOB = """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+spec:
+  backoffLimit: 4
+  template:
+    spec:
+      restartPolicy: {policy}
+      terminationGracePeriodSeconds: 1
+      containers:
+        - name: step
+          image: docker.io/library/busybox:latest
+          imagePullPolicy: IfNotPresent
+          command: ["sh", "-c", "echo migrated"]
+"""
+
+
+def test_a_job_runs_once_and_a_finished_job_is_not_drift(podman, tmp_path):
+    path = write(tmp_path, JOB.format(policy="Never"))
+    result = podspec(podman, "apply", "--wait", path)
+    assert result.exit_code == 0, result.stderr
+    inspect = json.loads(podman.podman("inspect", "migrate-pod-step").stdout)[0]
+    assert inspect["State"]["Status"] in ("exited", "stopped") and inspect["State"]["ExitCode"] == 0  # Podman 5: stopped
+    assert inspect["HostConfig"]["RestartPolicy"]["Name"] == "no"
+    assert podman.podman("logs", "migrate-pod-step").stdout.strip() == "migrated"
+    assert podspec(podman, "diff", path).exit_code == 0
+
