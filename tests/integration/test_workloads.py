@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -117,3 +118,43 @@ def test_a_job_runs_once_and_a_finished_job_is_not_drift(podman, tmp_path):
     assert podman.podman("logs", "migrate-pod-step").stdout.strip() == "migrated"
     assert podspec(podman, "diff", path).exit_code == 0
 
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus" / "FilBot3-nextcloud-podman-kube"
+
+
+def test_a_deployment_from_the_corpus_applies_and_keeps_its_volume_through_replicas_0(podman, tmp_path):
+    """separate-pods/ of FilBot3/nextcloud-podman-kube as published: a Deployment (mariadb, a claim,
+    /etc/localtime from the host, env from a ConfigMap beside it). mariadb is a stand-in here: busybox
+    that sleeps (nothing is pulled)."""
+    made = podman.podman("create", "--name", "stand-in", "docker.io/library/busybox:latest", "true").stdout.strip()
+    podman.podman("commit", "--change", 'CMD ["sleep", "100000"]', made, "docker.io/library/mariadb:latest")
+    podman.podman("rm", made)
+    files = tmp_path / "separate-pods"
+    files.mkdir()
+    for source in CORPUS.glob("*.yaml"):
+        (files / source.name).write_text(source.read_text())
+    deployment = files / "separate-pods__mariadb-deployment.yaml"
+    flags = ("--allow-host-path", "/etc/localtime")
+
+    result = podspec(podman, "apply", *flags, str(files))
+    assert result.exit_code == 0, result.stderr
+    pod, container = "mariadd-deployment-pod", "mariadd-deployment-pod-mariadb-container"
+    assert podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split() == [pod]
+    env = podman.podman("exec", container, "env").stdout
+    assert "MYSQL_DATABASE=nextcloud" in env and "MYSQL_PASSWORD=supersecertpassword" in env  # from the ConfigMap
+    assert "supersecertpassword" not in result.output  # a secret-looking name: redacted in every output
+    podman.podman("exec", container, "sh", "-c", "echo kept > /var/lib/mysql/kept")
+
+    deployment.write_text(deployment.read_text().replace("replicas: 1", "replicas: 0"))
+    result = podspec(podman, "apply", *flags, str(files))
+    assert result.exit_code == 0, result.stderr
+    assert "Deployment mariadd-deployment has replicas: 0" in result.output
+    assert podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split() == []
+    assert "mariadb-pvc" in podman.podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
+
+    deployment.write_text(deployment.read_text().replace("replicas: 0", "replicas: 1"))
+    result = podspec(podman, "apply", *flags, str(files))
+    assert result.exit_code == 0, result.stderr
+    assert podman.podman("exec", container, "cat", "/var/lib/mysql/kept").stdout.strip() == "kept"
+    assert podspec(podman, "diff", *flags, str(files)).exit_code == 0
