@@ -58,6 +58,7 @@ def test_a_deployment_applies_and_scaling_to_zero_and_back_keeps_its_volume(podm
     path = write(tmp_path, deployment(port))
     result = podspec(podman, "apply", path)
     assert result.exit_code == 0, result.stderr
+    assert "spec.strategy: strategy is ignored on a single Podman host" in result.stderr
     assert podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split() == ["web-pod"]
     assert "It works!" in fetch(f"http://127.0.0.1:{port}/")
     podman.podman("exec", "web-pod-httpd", "sh", "-c", "echo kept > /usr/local/apache2/htdocs/kept.txt")
@@ -112,6 +113,7 @@ def test_a_job_runs_once_and_a_finished_job_is_not_drift(podman, tmp_path):
     path = write(tmp_path, JOB.format(policy="Never"))
     result = podspec(podman, "apply", "--wait", path)
     assert result.exit_code == 0, result.stderr
+    assert "spec.backoffLimit: backoffLimit is ignored on a single Podman host" in result.stderr
     inspect = json.loads(podman.podman("inspect", "migrate-pod-step").stdout)[0]
     assert inspect["State"]["Status"] in ("exited", "stopped") and inspect["State"]["ExitCode"] == 0  # Podman 5: stopped
     assert inspect["HostConfig"]["RestartPolicy"]["Name"] == "no"
