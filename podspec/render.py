@@ -397,6 +397,7 @@ def diff_markdown(diff: Diff) -> str:
         lines += ["", f"**Conflicts**: apply would refuse; {len(diff.conflicts)} object(s) podspec did not create "
                   "stand in the way (see below)."]
     rows = [(f"volume {_md_code(v.name)}", _CONSEQUENCE[v.action], v.cause) for v in diff.volumes]
+    rows += [(f"secret {_md_code(s.name)}", _CONSEQUENCE[s.action], s.cause) for s in diff.secrets]
     rows += [(f"pod {_md_code(p.name)}", *_pod_change(p)) for p in diff.pods]
     rows += [(f"pod {_md_code(name)}", "up to date", "") for name in diff.unchanged_pods]
     if rows:
