@@ -13,7 +13,10 @@ if ! { [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd &
   need_apt+=(busybox-static)
 fi
 command -v curl >/dev/null || need_apt+=(curl)
-command -v git >/dev/null || need_apt+=(git)  # revisions (run/revision.py), history tests
+# ssh:// tests: a real OpenSSH server on loopback, and the client podspec runs.
+[ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+command -v ssh >/dev/null || need_apt+=(openssh-client)
+command -v git >/dev/null || need_apt+=(git)  # revisions (run/revision.py), history tests, the CI examples
 python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || need_apt+=(python3 python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need_apt[*]} with apt-get" >&2

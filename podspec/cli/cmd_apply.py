@@ -16,6 +16,7 @@ from podspec.cli.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
+    IDENTITY_OPTION,
     OUTPUT_OPTION,
     PARALLEL_OPTION,
     POLICY_OPTION,
@@ -55,6 +56,7 @@ def apply(
     project: Optional[str] = PROJECT_OPTION,
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
+    identity: Optional[str] = IDENTITY_OPTION,
     policy: Optional[str] = POLICY_OPTION,
     allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
     allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
@@ -82,7 +84,7 @@ def apply(
     as_json = output is OutputFormat.json
     listener = JsonListener() if as_json else TextListener(
         colour=context.colour_wanted(), terminal=context.terminal(), parallel=parallel)
-    result = run_apply(request, context.connector(url, connection), listener)
+    result = run_apply(request, context.connector(url, connection, identity), listener)
 
     if as_json:
         print_json(render.apply_json(result))

@@ -11,6 +11,7 @@ from podspec.cli.app import app
 from podspec.cli.common import (
     CONNECTION_OPTION,
     EXIT_OK,
+    IDENTITY_OPTION,
     OUTPUT_OPTION,
     PARALLEL_OPTION,
     PATHS_ARGUMENT,
@@ -34,6 +35,7 @@ def delete(
     project: Optional[str] = PROJECT_OPTION,
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
+    identity: Optional[str] = IDENTITY_OPTION,
 ) -> None:
     """Remove the pods the manifests define (only those podspec created); volumes are kept unless --volumes."""
     from podspec import render
@@ -49,7 +51,7 @@ def delete(
     as_json = output is OutputFormat.json
     listener = JsonListener() if as_json else TextListener(
         colour=False, terminal=False, parallel=parallel, show_diff=False)
-    result = run_delete(request, context.connector(url, connection), listener)
+    result = run_delete(request, context.connector(url, connection, identity), listener)
     if as_json:
         print_json(render.delete_json(result))
     elif kept := render.volumes_kept_text(result):

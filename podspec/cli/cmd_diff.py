@@ -17,6 +17,7 @@ from podspec.cli.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
+    IDENTITY_OPTION,
     PATHS_ARGUMENT,
     POLICY_OPTION,
     PROJECT_OPTION,
@@ -43,6 +44,7 @@ def diff(
     project: Optional[str] = PROJECT_OPTION,
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
+    identity: Optional[str] = IDENTITY_OPTION,
     policy: Optional[str] = POLICY_OPTION,
     allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
     allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
@@ -60,7 +62,7 @@ def diff(
         project=context.project_name(project, paths), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
         save_plan=save_plan is not None, revision=context.revision(None, paths) if save_plan else "",
     )
-    result = run_diff(request, context.connector(url, connection), JsonListener())  # notes and warnings: stderr
+    result = run_diff(request, context.connector(url, connection, identity), JsonListener())  # notes and warnings: stderr
     if output is DiffOutput.json:
         print_json(render.diff_json(result.diff, result.desired.warnings))
     elif output is DiffOutput.markdown:

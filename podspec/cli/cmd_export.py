@@ -13,7 +13,7 @@ import typer
 
 from podspec.cli import context
 from podspec.cli.app import app
-from podspec.cli.common import CONNECTION_OPTION, EXIT_OK, URL_OPTION, guarded
+from podspec.cli.common import CONNECTION_OPTION, EXIT_OK, IDENTITY_OPTION, URL_OPTION, guarded
 from podspec.errors import UsageError
 from podspec.export import ExportFormat
 
@@ -35,6 +35,7 @@ def export(
     ),
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
+    identity: Optional[str] = IDENTITY_OPTION,
 ) -> None:
     """Print a clean manifest (Pods and their PersistentVolumeClaims) for pods on the host."""
     from podspec.run.export import ExportRequest
@@ -44,7 +45,7 @@ def export(
         # Every other command reads -o as a format: say so rather than write a file named "json".
         raise UsageError(f"-o names the file to write; for {str(output).upper()} output pass --format {output}",
                          f"or -o ./{output} for a file named {output}")
-    result = run_export(ExportRequest(tuple(pods or ()), all_pods, format, show_secrets), context.connector(url, connection))
+    result = run_export(ExportRequest(tuple(pods or ()), all_pods, format, show_secrets), context.connector(url, connection, identity))
     for note in result.notes:
         context.say_err(f"warning: {note}")
     if result.redacted:

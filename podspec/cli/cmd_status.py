@@ -9,7 +9,16 @@ import typer
 
 from podspec.cli import context
 from podspec.cli.app import app
-from podspec.cli.common import CONNECTION_OPTION, EXIT_OK, OUTPUT_OPTION, URL_OPTION, OutputFormat, guarded, print_json
+from podspec.cli.common import (
+    CONNECTION_OPTION,
+    EXIT_OK,
+    IDENTITY_OPTION,
+    OUTPUT_OPTION,
+    URL_OPTION,
+    OutputFormat,
+    guarded,
+    print_json,
+)
 
 
 @app.command("status")
@@ -19,12 +28,13 @@ def status(
     output: OutputFormat = OUTPUT_OPTION,
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
+    identity: Optional[str] = IDENTITY_OPTION,
 ) -> None:
     """List the pods podspec manages, with their containers' state and any drift."""
     from podspec import render
     from podspec.run.status import status as run_status
 
-    result = run_status(project or os.environ.get("PODSPEC_PROJECT") or None, context.connector(url, connection))
+    result = run_status(project or os.environ.get("PODSPEC_PROJECT") or None, context.connector(url, connection, identity))
     if output is OutputFormat.json:
         print_json(render.status_json(result))
     else:

@@ -49,13 +49,13 @@ def saved_plan(path: str | None, paths: Sequence[str], project: str | None, prun
     return saved
 
 
-def connector(url: str | None, connection: str | None) -> Callable[[], Engine]:
+def connector(url: str | None, connection: str | None, identity: str | None = None) -> Callable[[], Engine]:
     """Opens the engine when a workflow asks for it (after the manifests passed their checks)."""
 
     def connect() -> Engine:
         from podspec.engine.podman import connect as open_podman
 
-        return open_podman(url, connection, os.environ)
+        return open_podman(url, connection, os.environ, identity)
 
     return connect
 

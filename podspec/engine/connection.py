@@ -121,15 +121,20 @@ def _checked(url: str, how: str) -> str:
     return url
 
 
-def resolve(url: str | None, connection: str | None, env: Mapping[str, str]) -> Endpoint:
-    """Choose the service to talk to; start a private one when none is given or answering."""
+def resolve(url: str | None, connection: str | None, env: Mapping[str, str], identity: str | None = None) -> Endpoint:
+    """Choose the service to talk to; start a private one when none is given or answering.
+
+    The SSH identity of an ssh:// service: `identity` (--identity), else the connection's own, else
+    $CONTAINER_SSHKEY (as podman reads it), else whatever ssh offers by itself (agent, ~/.ssh)."""
     if url:
-        return Endpoint(_checked(url, "--url"), "--url")
+        return Endpoint(_checked(url, "--url"), "--url", identity=identity or env.get("CONTAINER_SSHKEY") or None)
     if connection:
-        uri, identity = _named_connection(connection, env)
-        return Endpoint(_checked(uri, f"--connection {connection}"), f"--connection {connection}", identity=identity)
+        uri, own = _named_connection(connection, env)
+        return Endpoint(_checked(uri, f"--connection {connection}"), f"--connection {connection}",
+                        identity=identity or own or env.get("CONTAINER_SSHKEY") or None)
     if env.get("CONTAINER_HOST"):
-        return Endpoint(_checked(env["CONTAINER_HOST"], "$CONTAINER_HOST"), "$CONTAINER_HOST")
+        return Endpoint(_checked(env["CONTAINER_HOST"], "$CONTAINER_HOST"), "$CONTAINER_HOST",
+                        identity=identity or env.get("CONTAINER_SSHKEY") or None)
     tried = []
     for path in default_sockets(env):
         if ping_unix(path):

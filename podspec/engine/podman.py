@@ -177,9 +177,10 @@ class PodmanEngine:
         self.close()
 
 
-def connect(url: str | None = None, connection: str | None = None, env: Mapping[str, str] | None = None) -> PodmanEngine:
+def connect(url: str | None = None, connection: str | None = None, env: Mapping[str, str] | None = None,
+            identity: str | None = None) -> PodmanEngine:
     """Resolve the service (see connection.resolve), check it answers, return an engine."""
-    endpoint = resolve(url, connection, os.environ if env is None else env)
+    endpoint = resolve(url, connection, os.environ if env is None else env, identity)
     try:
         check_reachable(endpoint)
         return PodmanEngine(endpoint)

@@ -3,8 +3,9 @@
 - `unix://` sockets (the local service, by far the common case): a small client on the
   standard library (HTTP/1.0). Importing podman-py pulls in requests and urllib3, 110 to 230 ms per command
   on these machines, a third of a no-op apply's budget (see bench/README.md).
-- every other URL (`ssh://`, `tcp://`): podman-py's API client, which handles SSH tunnels and
-  identities.
+- `ssh://`: the system's OpenSSH client forwarding a local socket to the remote one (ssh.py),
+  then the same standard-library client;
+- `tcp://`: podman-py's API client.
 
 Both speak the same libpod endpoints and give back a `Reply`.
 """
@@ -87,7 +88,7 @@ def parse_response(raw: bytes) -> Reply:
 
 
 class PodmanPyTransport:
-    """podman-py's API client, for ssh:// and tcp:// services."""
+    """podman-py's API client, for tcp:// services."""
 
     def __init__(self, url: str, identity: str | None, timeout: float) -> None:
         from podman import PodmanClient
@@ -124,6 +125,10 @@ class PodmanPyTransport:
 def open_transport(url: str, identity: str | None, timeout: float) -> Transport:
     if url.startswith("unix://"):
         return UnixSocketTransport(url[len("unix://"):], timeout)
+    if url.startswith("ssh://"):
+        from podspec.engine.ssh import SshTransport
+
+        return SshTransport(url, identity, timeout)
     return PodmanPyTransport(url, identity, timeout)
 
 
