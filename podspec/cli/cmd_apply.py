@@ -78,7 +78,7 @@ def apply(
     request = ApplyRequest(
         manifests=context.manifests(paths, context.policy(policy, allow_host_path, allow_host_port, allow_capability), strict),
         project=context.project_name(project, paths), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
-        dry_run=dry_run, wait=wait, wait_timeout=timeout, lock_timeout=lock_timeout, parallel=parallel,
+        dry_run=dry_run, wait=wait, wait_timeout=timeout, lock_timeout=lock_timeout, lock_lease=context.lock_lease(), parallel=parallel,
         revision=context.revision(revision, paths), saved=saved,
     )
     as_json = output is OutputFormat.json

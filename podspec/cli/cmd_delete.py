@@ -46,7 +46,7 @@ def delete(
     request = DeleteRequest(
         manifests=context.manifests(paths, None),  # delete only removes: no policy
         project=context.project_name(project, paths), volumes=volumes, dry_run=dry_run,
-        lock_timeout=lock_timeout, parallel=parallel,
+        lock_timeout=lock_timeout, lock_lease=context.lock_lease(), parallel=parallel,
     )
     as_json = output is OutputFormat.json
     listener = JsonListener() if as_json else TextListener(

@@ -60,6 +60,21 @@ def connector(url: str | None, connection: str | None, identity: str | None = No
     return connect
 
 
+def lock_lease() -> float:
+    """The host-side lock's lease: $PODSPEC_LOCK_LEASE seconds, else the default (run/hostlock.py)."""
+    from podspec.errors import UsageError
+    from podspec.run.hostlock import DEFAULT_LEASE
+
+    raw = os.environ.get("PODSPEC_LOCK_LEASE", "")
+    try:
+        value = float(raw) if raw else DEFAULT_LEASE
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise UsageError(f"PODSPEC_LOCK_LEASE={raw!r} is not a number of seconds", "set it to e.g. 900, or unset it")
+    return value
+
+
 def policy(profile: str | None, host_paths: list[str] | None, host_ports: list[str] | None,
            capabilities: list[str] | None) -> Policy:
     from podspec.run.manifests import policy_from

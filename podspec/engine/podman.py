@@ -164,6 +164,36 @@ class PodmanEngine:
         else:  # pragma: no cover - every kind is handled above
             raise EngineError(f"unknown step {kind}", "this is a bug in podspec")
 
+    # ------------------------------------------------------------------ the host-side project lock
+
+    def create_lock(self, name: str, labels: Mapping[str, str]) -> bool:
+        """A volume: created atomically by name in Podman's database (shared by every service and
+        client of the host's storage), labelled, cheap (an empty directory), needs no image, and
+        survives a restart of the service; `podman volume ls` shows it to a person who wonders."""
+        try:
+            self.call("post", "/volumes/create", f"create the lock volume {name}", body={"Name": name, "Label": dict(labels)})
+        except EngineError as error:
+            if "already exists" in error.message:
+                return False
+            raise
+        return True
+
+    def lock_labels(self, name: str) -> dict[str, str] | None:
+        try:
+            data = self.inspect_volume(name)
+        except EngineError as error:
+            if "no such volume" in error.message.lower():
+                return None
+            raise
+        return dict(data.get("Labels") or {})
+
+    def remove_lock(self, name: str) -> None:
+        try:
+            self.call("delete", f"/volumes/{name}", f"remove the lock volume {name}")
+        except EngineError as error:
+            if "no such volume" not in error.message.lower():
+                raise
+
     def close(self) -> None:
         try:
             self.transport.close()

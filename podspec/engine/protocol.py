@@ -11,6 +11,7 @@ PodmanUnavailable when it cannot be reached.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -76,6 +77,23 @@ class Engine(Protocol):
 
     def run(self, step: Step) -> None:
         """Perform one plan step: exactly one Podman call."""
+        ...
+
+    # ------------------------------------------------------------------ the host-side project lock
+    # (run/hostlock.py): a podspec-owned object created atomically, whose labels say who holds it.
+
+    def create_lock(self, name: str, labels: Mapping[str, str]) -> bool:
+        """Create the lock object `name` with `labels` if no object of that name exists: True when
+        this call created it, False when it existed (atomic on the host: of two concurrent calls,
+        from any clients, exactly one gets True)."""
+        ...
+
+    def lock_labels(self, name: str) -> dict[str, str] | None:
+        """The labels of lock object `name`, or None when there is none."""
+        ...
+
+    def remove_lock(self, name: str) -> None:
+        """Remove lock object `name`; nothing happens when it is gone already."""
         ...
 
     def close(self) -> None: ...

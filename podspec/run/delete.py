@@ -4,12 +4,13 @@ their emptyDirs; named volumes only when asked. The decisions are reconcile/dele
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import closing
+from contextlib import closing, nullcontext
 from dataclasses import dataclass
 
 from podspec.engine.protocol import Engine
 from podspec.reconcile import deletion
 from podspec.run.executor import execute
+from podspec.run.hostlock import DEFAULT_LEASE, host_lock
 from podspec.run.listener import Listener, Quiet
 from podspec.run.lock import project_lock
 from podspec.run.manifests import Manifests, load
@@ -23,13 +24,18 @@ class DeleteRequest:
     volumes: bool = False
     dry_run: bool = False
     lock_timeout: float = 60.0
+    lock_lease: float = DEFAULT_LEASE  # the host-side lock's lease (run/hostlock.py)
     parallel: int = 3
 
 
 def delete(request: DeleteRequest, connect: Callable[[], Engine], listener: Listener | None = None) -> DeleteResult:
     listener = listener or Quiet()
     desired = load(request.manifests)
-    with closing(connect()) as engine, project_lock(engine.lock_key, request.project, request.lock_timeout):
+    held = lambda holder: listener.note(f"waiting for {holder}, which is changing project {request.project!r} ...")
+    with closing(connect()) as engine, project_lock(engine.lock_key, request.project, request.lock_timeout), \
+            (nullcontext() if request.dry_run else  # a dry run writes nothing on the host, not even a lock
+             host_lock(engine, request.project, request.lock_timeout, lease=request.lock_lease, command="delete",
+                       on_wait=held, on_note=listener.note)):
         decided = deletion.plan(desired, engine.observe(), request.project, request.volumes)
         for line in decided.skipped:
             listener.info(line)

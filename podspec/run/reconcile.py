@@ -13,13 +13,14 @@ exception but an ApplyResult with Outcome.FAILED, which says what was and was no
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import closing
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from podspec.errors import PodmanUnavailable, PodspecError
 from podspec.reconcile import diff as differ
 from podspec.run import images
+from podspec.run.hostlock import DEFAULT_LEASE
 from podspec.run.listener import Listener, Quiet
 from podspec.run.manifests import Manifests, load, warn
 from podspec.run.results import ApplyResult, DiffResult, Failure, Outcome
@@ -51,6 +52,7 @@ class ApplyRequest(DiffRequest):
     wait: bool = False
     wait_timeout: float = 120.0
     lock_timeout: float = 60.0
+    lock_lease: float = DEFAULT_LEASE  # the host-side lock's lease (run/hostlock.py); --wait's timeout is added
     parallel: int = 3
     saved: SavedPlan | None = None  # apply --plan: carry out exactly this plan, or refuse it as stale
 
@@ -92,6 +94,7 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
     (run/history.py): every apply that got the lock is recorded, also one that changed nothing or
     failed; a dry run is not."""
     from podspec.run import history, plans
+    from podspec.run.hostlock import host_lock
     from podspec.run.lock import project_lock
 
     listener = listener or Quiet()
@@ -102,7 +105,11 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
         plans.check_manifests(request.saved)  # before Podman is asked anything
     with closing(connect()) as engine:
         waiting = lambda: listener.note(f"waiting for another podspec applying project {request.project!r} ...")
-        with project_lock(engine.lock_key, request.project, request.lock_timeout, on_wait=waiting):
+        held = lambda holder: listener.note(f"waiting for {holder}, which is applying project {request.project!r} ...")
+        lease = request.lock_lease + (request.wait_timeout if request.wait else 0)
+        with project_lock(engine.lock_key, request.project, request.lock_timeout, on_wait=waiting), \
+                (nullcontext() if request.dry_run else  # a dry run writes nothing on the host, not even a lock
+                 host_lock(engine, request.project, request.lock_timeout, lease=lease, on_wait=held, on_note=listener.note)):
             seen = _Seen()
             try:
                 result = _apply_locked(engine, desired, request, listener, seen)
