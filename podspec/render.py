@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from podspec.errors import ManifestError, PodspecError, Problem
@@ -19,7 +20,9 @@ if TYPE_CHECKING:
     from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.planner import Plan, Step
     from podspec.reconcile.saved_plan import SavedPlan
+    from podspec.run.projectfile import Target
     from podspec.run.results import ApplyResult, DeleteResult, HistoryResult, StatusResult, StepEvent, ValidateResult
+    from podspec.run.targets import TargetOutcome
 
 JSON_VERSION = 1
 
@@ -466,3 +469,18 @@ def github_annotations(problems: tuple[Problem, ...], title: str = "podspec vali
 def github_error(error: PodspecError, title: str = "podspec") -> str:
     """An error that is not about a place in a file, as one workflow command."""
     return f"::error title={_gh_property(title)}::{_gh_data(error.message + (f' ({error.hint})' if error.hint else ''))}\n"
+
+
+# ------------------------------------------------------------------------ several targets
+
+
+def target_header(target: Target) -> str:
+    return f"== target {target.name} ({target.where}) =="
+
+
+def targets_json(outcomes: Sequence[TargetOutcome[Any]], shape: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """`{version, targets: {NAME: {connection, ...the command's JSON... | error}}}`, keyed by target."""
+    return {"version": JSON_VERSION, "targets": {
+        o.target.name: {"connection": o.target.where,
+                        **(error_json(o.error) if o.error is not None else shape(o.result))}
+        for o in outcomes}}

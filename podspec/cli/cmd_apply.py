@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from podspec.cli import context
+from podspec.cli import context, targets
 from podspec.cli.app import app
 from podspec.cli.common import (
     ALLOW_CAPABILITY_OPTION,
@@ -34,7 +34,8 @@ from podspec.errors import UsageError
 @guarded()
 def apply(
     paths: Optional[list[str]] = typer.Argument(
-        None, help="Manifest files or directories (recursive, *.yaml/*.yml), or - for stdin. With --plan: the plan's."),
+        None, help="Manifest files or directories (recursive, *.yaml/*.yml), or - for stdin. With --plan: the plan's; "
+        "with --target: the target's."),
     plan_file: Optional[str] = typer.Option(
         None, "--plan", metavar="FILE",
         help="Carry out exactly the plan `podspec diff --save-plan FILE` saved; refuse it, changing nothing, "
@@ -57,6 +58,7 @@ def apply(
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
     identity: Optional[str] = IDENTITY_OPTION,
+    target: Optional[list[str]] = targets.TARGET_OPTION,
     policy: Optional[str] = POLICY_OPTION,
     allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
     allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
@@ -70,17 +72,25 @@ def apply(
     from podspec.run.reconcile import apply as run_apply
     from podspec.run.results import Outcome
 
+    if target and plan_file is not None:
+        raise UsageError("--plan carries out the plan saved for one host; it does not go with --target",
+                         "apply each target's saved plan with its own --url, or drop --plan")
     saved = context.saved_plan(plan_file, paths or [], project, prune, prune_volumes, adopt)
     if saved is not None:
         paths, project, prune, prune_volumes, adopt = list(saved.paths), saved.project, saved.prune, saved.prune_volumes, saved.adopt
-    if not paths:
-        raise UsageError("no manifests given", "name manifest files or directories, or a saved plan with --plan FILE")
-    request = ApplyRequest(
-        manifests=context.manifests(paths, context.policy(policy, allow_host_path, allow_host_port, allow_capability), strict),
-        project=context.project_name(project, paths), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
+    if not paths and not target:
+        raise UsageError("no manifests given",
+                         "name manifest files or directories, a saved plan with --plan FILE, or --target NAME from podspec.toml")
+    checked = context.policy(policy, allow_host_path, allow_host_port, allow_capability)
+    make = lambda files: ApplyRequest(
+        manifests=context.manifests(files, checked, strict),
+        project=context.project_name(project, files), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
         dry_run=dry_run, wait=wait, wait_timeout=timeout, lock_timeout=lock_timeout, lock_lease=context.lock_lease(), parallel=parallel,
-        revision=context.revision(revision, paths), saved=saved,
+        revision=context.revision(revision, files), saved=saved,
     )
+    if target:
+        targets.apply(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output)
+    request = make(targets.paths_needed(paths))
     as_json = output is OutputFormat.json
     listener = JsonListener() if as_json else TextListener(
         colour=context.colour_wanted(), terminal=context.terminal(), parallel=parallel)

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from podspec.cli import context
+from podspec.cli import context, targets
 from podspec.cli.app import app
 from podspec.cli.common import (
     ALLOW_CAPABILITY_OPTION,
@@ -18,7 +18,6 @@ from podspec.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
     IDENTITY_OPTION,
-    PATHS_ARGUMENT,
     POLICY_OPTION,
     PROJECT_OPTION,
     STRICT_OPTION,
@@ -27,12 +26,13 @@ from podspec.cli.common import (
     guarded,
     print_json,
 )
+from podspec.errors import UsageError
 
 
 @app.command("diff")
 @guarded()
 def diff(
-    paths: list[str] = PATHS_ARGUMENT,
+    paths: Optional[list[str]] = targets.PATHS_ARGUMENT,
     prune: bool = typer.Option(False, "--prune", help="Include pods of the project that left the manifests."),
     prune_volumes: bool = typer.Option(False, "--prune-volumes", help="With --prune: include this project's volumes that left the manifests."),
     adopt: bool = typer.Option(False, "--adopt", help="Show objects podspec did not create as replaced, not as conflicts."),
@@ -45,6 +45,7 @@ def diff(
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
     identity: Optional[str] = IDENTITY_OPTION,
+    target: Optional[list[str]] = targets.TARGET_OPTION,
     policy: Optional[str] = POLICY_OPTION,
     allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
     allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
@@ -57,11 +58,18 @@ def diff(
     from podspec.run.reconcile import DiffRequest
     from podspec.run.reconcile import diff as run_diff
 
-    request = DiffRequest(
-        manifests=context.manifests(paths, context.policy(policy, allow_host_path, allow_host_port, allow_capability), strict),
-        project=context.project_name(project, paths), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
-        save_plan=save_plan is not None, revision=context.revision(None, paths) if save_plan else "",
+    checked = context.policy(policy, allow_host_path, allow_host_port, allow_capability)
+    make = lambda files: DiffRequest(
+        manifests=context.manifests(files, checked, strict),
+        project=context.project_name(project, files), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
+        save_plan=save_plan is not None, revision=context.revision(None, files) if save_plan else "",
     )
+    if target:
+        if save_plan is not None:
+            raise UsageError("--save-plan saves the plan of one host; it does not go with --target",
+                             "save one plan per target: podspec diff --save-plan FILE --url ... MANIFESTS")
+        targets.diff(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output)
+    request = make(targets.paths_needed(paths))
     result = run_diff(request, context.connector(url, connection, identity), JsonListener())  # notes and warnings: stderr
     if output is DiffOutput.json:
         print_json(render.diff_json(result.diff, result.desired.warnings))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 import typer
 
-from podspec.cli import context
+from podspec.cli import context, targets
 from podspec.cli.app import app
 from podspec.cli.common import (
     CONNECTION_OPTION,
@@ -29,12 +28,16 @@ def status(
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
     identity: Optional[str] = IDENTITY_OPTION,
+    target: Optional[list[str]] = targets.TARGET_OPTION,
 ) -> None:
     """List the pods podspec manages, with their containers' state and any drift."""
     from podspec import render
     from podspec.run.status import status as run_status
 
-    result = run_status(project or os.environ.get("PODSPEC_PROJECT") or None, context.connector(url, connection, identity))
+    project = project or context.environment().get("PODSPEC_PROJECT") or None
+    if target:
+        targets.status(targets.chosen(target, (), url, connection, identity), project, output)
+    result = run_status(project, context.connector(url, connection, identity))
     if output is OutputFormat.json:
         print_json(render.status_json(result))
     else:

@@ -6,9 +6,10 @@ stdout is a terminal); it hands what it read to the workflows as plain values.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,12 +20,28 @@ if TYPE_CHECKING:
     from podspec.policy import Policy
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.manifests import Manifests
+    from podspec.run.projectfile import ProjectFile
+
+
+@functools.cache
+def project_file() -> ProjectFile | None:
+    """podspec.toml in the working directory or above it (up to the git repository's top), if any."""
+    from podspec.run.projectfile import find, load
+
+    found = find(Path.cwd())
+    return load(found) if found is not None else None
+
+
+def environment() -> Mapping[str, str]:
+    """The environment, over the defaults podspec.toml gives (PODSPEC_PROJECT, PODSPEC_POLICY, ...)."""
+    found = project_file()
+    return {**found.as_env(), **os.environ} if found is not None else os.environ
 
 
 def project_name(flag: str | None, paths: Sequence[str]) -> str:
     from podspec.run.project import resolve
 
-    return resolve(flag, os.environ, list(paths), Path.cwd())
+    return resolve(flag, environment(), list(paths), Path.cwd())
 
 
 def revision(flag: str | None, paths: Sequence[str]) -> str:
@@ -79,7 +96,7 @@ def policy(profile: str | None, host_paths: list[str] | None, host_ports: list[s
            capabilities: list[str] | None) -> Policy:
     from podspec.run.manifests import policy_from
 
-    return policy_from(profile, host_paths, host_ports, capabilities, os.environ)
+    return policy_from(profile, host_paths, host_ports, capabilities, environment())
 
 
 def manifests(paths: Sequence[str], checked: Policy | None, strict: bool = False) -> Manifests:

@@ -1,0 +1,176 @@
+"""`--target NAME` (repeatable) and `--target all`: diff, apply or status on the targets of
+podspec.toml, side by side (run/targets.py), output per target, one exit code, JSON keyed by target.
+
+While applying, each target's progress lines are shown as they happen, prefixed with `[NAME]`;
+the results follow in the file's order of the targets, each under a `== target NAME (...) ==`
+header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+
+from podspec.cli import context
+from podspec.cli.common import OutputFormat, print_json
+from podspec.errors import UsageError
+
+if TYPE_CHECKING:
+    from podspec.reconcile.diff import Diff
+    from podspec.reconcile.planner import Plan
+    from podspec.run.results import StepEvent
+    from podspec.run.projectfile import Target
+    from podspec.run.results import ApplyResult, DiffResult, StatusResult
+    from podspec.run.targets import TargetOutcome
+
+PATHS_ARGUMENT = typer.Argument(
+    None, help="Manifest files or directories (recursive, *.yaml/*.yml), or - for stdin; none with --target.",
+)
+TARGET_OPTION = typer.Option(
+    None, "--target", "-t", metavar="NAME",
+    help="Run on this target of podspec.toml (repeatable; `all`: every target), side by side.",
+)
+
+
+def chosen(names: Sequence[str], paths: Sequence[str] = (), url: str | None = None, connection: str | None = None,
+           identity: str | None = None) -> tuple[Target, ...]:
+    """The targets named, checked against what else was given on the command line."""
+    found = context.project_file()
+    if found is None:
+        raise UsageError("--target needs a podspec.toml in this directory or above it",
+                         "write one with [targets.NAME] tables (see the README), or pass manifests and --url")
+    if paths:
+        raise UsageError("--target takes its manifests from podspec.toml; give no paths with it",
+                         f"edit the target's manifests in {found.path}, or drop --target")
+    if url or connection or identity:
+        raise UsageError("--target takes its connection from podspec.toml; --url, --connection and --identity do not go with it",
+                         f"edit the target in {found.path}, or drop --target")
+    return found.select(list(names))
+
+
+def paths_needed(paths: Sequence[str] | None) -> list[str]:
+    if not paths:
+        raise UsageError("give manifest files or directories (or - for stdin), or --target NAME from podspec.toml",
+                         "for example: podspec diff manifests/")
+    return list(paths)
+
+
+def connector(target: Target) -> Callable[[], Any]:
+    return context.connector(target.url, target.connection, target.identity)
+
+
+class Prefixed:
+    """A Listener for one target among several: every line it shows starts with `[NAME] `."""
+
+    def __init__(self, name: str, *, show: bool) -> None:
+        self.prefix = f"[{name}] "
+        self.show = show  # text mode: progress on stdout; JSON mode: notes and warnings only, on stderr
+
+    def _out(self, text: str, err: bool = False) -> None:
+        typer.echo("\n".join(self.prefix + line for line in text.splitlines()), err=err)
+
+    def info(self, text: str) -> None:
+        self._out(text, err=not self.show)
+
+    def note(self, text: str) -> None:
+        self._out(text, err=True)
+
+    def warning(self, text: str) -> None:
+        self._out(f"warning: {text}", err=True)
+
+    def diffed(self, diff: Diff) -> None:
+        from podspec import render
+
+        if self.show:
+            self._out(render.diff_text(diff))
+
+    def planned(self, plan: Plan) -> None:
+        from podspec import render
+
+        if self.show and not plan.empty:
+            self._out(render.plan_text(plan))
+
+    def step(self, event: StepEvent) -> None:
+        from podspec import render
+        from podspec.run.results import StepStatus
+
+        if self.show and event.status is not StepStatus.STARTED:
+            self._out(render.event_text(event))
+
+
+def _errors(outcome: TargetOutcome[Any]) -> None:
+    from podspec import render
+
+    assert outcome.error is not None
+    for line in render.error_lines(outcome.error):
+        context.say_err(f"[{outcome.target.name}] {line}")
+
+
+def diff(targets: Sequence[Target], request: Callable[[Target], Any], output: OutputFormat) -> NoReturn:
+    from podspec import render
+    from podspec.run.reconcile import diff as run_diff
+    from podspec.run.targets import each, exit_code
+
+    outcomes = each(targets, lambda t: run_diff(request(t), connector(t), Prefixed(t.name, show=False)))
+    if output is OutputFormat.json:
+        print_json(render.targets_json(outcomes, lambda r: render.diff_json(r.diff)))
+    else:
+        for o in outcomes:
+            typer.echo(render.target_header(o.target))
+            if o.error is not None:
+                _errors(o)
+            else:
+                typer.echo(render.diff_text(o.value.diff, colour=context.colour_wanted()))
+    result: Callable[[DiffResult], bool] = lambda r: bool(r.diff.conflicts)
+    raise typer.Exit(exit_code(outcomes, failed=result, changed=lambda r: r.diff.has_changes))
+
+
+def apply(targets: Sequence[Target], request: Callable[[Target], Any], output: OutputFormat) -> NoReturn:
+    from podspec import render
+    from podspec.run.reconcile import apply as run_apply
+    from podspec.run.results import Outcome
+    from podspec.run.targets import each, exit_code
+
+    as_json = output is OutputFormat.json
+    outcomes = each(targets, lambda t: run_apply(request(t), connector(t), Prefixed(t.name, show=not as_json)))
+    if as_json:
+        print_json(render.targets_json(outcomes, render.apply_json))
+    else:
+        for o in outcomes:
+            typer.echo(render.target_header(o.target))
+            if o.error is not None:
+                _errors(o)
+                continue
+            r: ApplyResult = o.value
+            if r.outcome is Outcome.FAILED:
+                for line in render.failure_lines(r):
+                    context.say_err(f"[{o.target.name}] {line}")
+            elif r.outcome is Outcome.NO_CHANGES:
+                typer.echo("Nothing to do.")
+            elif r.outcome is Outcome.APPLIED:
+                typer.echo(f"Applied: {render.summary_line(r.diff)}.")
+            else:
+                typer.echo(f"Dry run: {render.summary_line(r.diff)}.")
+    raise typer.Exit(exit_code(
+        outcomes, failed=lambda r: r.outcome is Outcome.FAILED,
+        changed=lambda r: r.outcome is Outcome.DRY_RUN and not r.plan.empty))
+
+
+def status(targets: Sequence[Target], project: str | None, output: OutputFormat) -> NoReturn:
+    from podspec import render
+    from podspec.run.status import status as run_status
+    from podspec.run.targets import each, exit_code
+
+    outcomes: tuple[TargetOutcome[StatusResult], ...] = each(targets, lambda t: run_status(project, connector(t)))
+    if output is OutputFormat.json:
+        print_json(render.targets_json(outcomes, render.status_json))
+    else:
+        for o in outcomes:
+            typer.echo(render.target_header(o.target))
+            if o.error is not None:
+                _errors(o)
+            else:
+                typer.echo(render.status_text(o.value))
+    raise typer.Exit(exit_code(outcomes))
