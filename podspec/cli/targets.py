@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 
 from podspec.cli import context
-from podspec.cli.common import OutputFormat, print_json
+from podspec.cli.common import print_json
 from podspec.errors import UsageError
 
 if TYPE_CHECKING:
@@ -108,14 +108,36 @@ def _errors(outcome: TargetOutcome[Any]) -> None:
         context.say_err(f"[{outcome.target.name}] {line}")
 
 
-def diff(targets: Sequence[Target], request: Callable[[Target], Any], output: OutputFormat) -> NoReturn:
+def _format(output: Any) -> str:
+    """The output format's name (commands have their own enums of formats)."""
+    return str(getattr(output, "value", output))
+
+
+def _markdown(outcomes: Sequence[TargetOutcome[DiffResult]]) -> str:
+    """One pull-request comment for every target: a section each, with the diff's own markdown."""
+    from podspec import render
+
+    diff_markdown = getattr(render, "diff_markdown")  # noqa: B009 - render's markdown of one diff (pull-request output)
+    parts = []
+    for o in outcomes:
+        parts.append(f"## target `{o.target.name}` ({o.target.where})\n")
+        if o.error is not None:
+            parts.append(f"**error**: {o.error.message}" + (f" (hint: {o.error.hint})" if o.error.hint else "") + "\n")
+        else:
+            parts.append(diff_markdown(o.value.diff))
+    return "\n".join(parts)
+
+
+def diff(targets: Sequence[Target], request: Callable[[Target], Any], output: Any) -> NoReturn:
     from podspec import render
     from podspec.run.reconcile import diff as run_diff
     from podspec.run.targets import each, exit_code
 
     outcomes = each(targets, lambda t: run_diff(request(t), connector(t), Prefixed(t.name, show=False)))
-    if output is OutputFormat.json:
+    if _format(output) == "json":
         print_json(render.targets_json(outcomes, lambda r: render.diff_json(r.diff)))
+    elif _format(output) == "markdown":
+        typer.echo(_markdown(outcomes), nl=False)
     else:
         for o in outcomes:
             typer.echo(render.target_header(o.target))
@@ -127,13 +149,13 @@ def diff(targets: Sequence[Target], request: Callable[[Target], Any], output: Ou
     raise typer.Exit(exit_code(outcomes, failed=result, changed=lambda r: r.diff.has_changes))
 
 
-def apply(targets: Sequence[Target], request: Callable[[Target], Any], output: OutputFormat) -> NoReturn:
+def apply(targets: Sequence[Target], request: Callable[[Target], Any], output: Any) -> NoReturn:
     from podspec import render
     from podspec.run.reconcile import apply as run_apply
     from podspec.run.results import Outcome
     from podspec.run.targets import each, exit_code
 
-    as_json = output is OutputFormat.json
+    as_json = _format(output) == "json"
     outcomes = each(targets, lambda t: run_apply(request(t), connector(t), Prefixed(t.name, show=not as_json)))
     if as_json:
         print_json(render.targets_json(outcomes, render.apply_json))
@@ -158,13 +180,13 @@ def apply(targets: Sequence[Target], request: Callable[[Target], Any], output: O
         changed=lambda r: r.outcome is Outcome.DRY_RUN and not r.plan.empty))
 
 
-def status(targets: Sequence[Target], project: str | None, output: OutputFormat) -> NoReturn:
+def status(targets: Sequence[Target], project: str | None, output: Any) -> NoReturn:
     from podspec import render
     from podspec.run.status import status as run_status
     from podspec.run.targets import each, exit_code
 
     outcomes: tuple[TargetOutcome[StatusResult], ...] = each(targets, lambda t: run_status(project, connector(t)))
-    if output is OutputFormat.json:
+    if _format(output) == "json":
         print_json(render.targets_json(outcomes, render.status_json))
     else:
         for o in outcomes:
