@@ -44,7 +44,7 @@ def github_jobs() -> tuple[list[str], list[str]]:
 def gitlab_jobs() -> tuple[list[str], list[str]]:
     pipeline = yaml.safe_load((EXAMPLES / "gitlab-ci.yml").read_text())
     pr, main = [], []
-    for name, job in pipeline.items():
+    for job in pipeline.values():
         if not isinstance(job, dict) or "script" not in job:
             continue
         rules = " ".join(rule["if"] for rule in job.get("rules", []))
