@@ -6,9 +6,11 @@ jsonschema, deepdiff, podman) are imported inside the commands that need them.
 
 from __future__ import annotations
 
-from podspec.cli import cmd_apply, cmd_delete, cmd_diff, cmd_export, cmd_history, cmd_status, cmd_validate  # noqa: F401
+from podspec.cli import cmd_apply, cmd_delete, cmd_diff, cmd_export, cmd_history, cmd_status, cmd_validate, completion  # noqa: F401
 from podspec.cli.app import app
 
 
 def main() -> None:
+    if completion.requested():  # the shell asks for completions (see completion.py)
+        completion.enable()
     app()

@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from podspec.cli import context
+from podspec.cli import completion, context
 from podspec.cli.app import app
 from podspec.cli.common import CONNECTION_OPTION, EXIT_OK, IDENTITY_OPTION, URL_OPTION, guarded
 from podspec.errors import UsageError
@@ -21,7 +21,7 @@ from podspec.export import ExportFormat
 @app.command("export")
 @guarded(output_param="format")
 def export(
-    pods: Optional[list[str]] = typer.Argument(None, help="Pod names (see `podman pod ps`)."),
+    pods: Optional[list[str]] = typer.Argument(None, help="Pod names (see `podman pod ps`).", autocompletion=completion.pods),
     all_pods: bool = typer.Option(False, "--all", help="Export every pod on the host."),
     output: Optional[Path] = typer.Option(
         None, "-o", "--output", help="Write the manifest to FILE (default: standard output).", metavar="FILE",

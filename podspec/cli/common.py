@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 import typer
 
+from podspec.cli import completion
 from podspec.errors import PodspecError
 
 EXIT_OK = 0
@@ -112,7 +113,7 @@ PROJECT_OPTION = typer.Option(
 
 # Security policy (podspec/policy.py); context.policy_from() reads the environment when a flag is absent.
 POLICY_OPTION = typer.Option(
-    None, "--policy", metavar="PROFILE",
+    None, "--policy", metavar="PROFILE", autocompletion=completion.profiles,
     help="Security profile: baseline, restricted or privileged. Default: $PODSPEC_POLICY, else baseline.",
 )
 ALLOW_HOST_PATH_OPTION = typer.Option(

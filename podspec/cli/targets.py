@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
-from podspec.cli import context
+from podspec.cli import completion, context
 from podspec.cli.common import print_json
 from podspec.errors import UsageError
 
@@ -29,7 +29,7 @@ PATHS_ARGUMENT = typer.Argument(
     None, help="Manifest files or directories (recursive, *.yaml/*.yml), or - for stdin; none with --target.",
 )
 TARGET_OPTION = typer.Option(
-    None, "--target", "-t", metavar="NAME",
+    None, "--target", "-t", metavar="NAME", autocompletion=completion.targets,
     help="Run on this target of podspec.toml (repeatable; `all`: every target), side by side.",
 )
 

@@ -21,5 +21,5 @@ def test_wheel_contains_schema_and_entry_point(tmp_path):
         assert "podspec/schemas/manifest.schema.json" in names
         assert "podspec/loader/__init__.py" in names and "podspec/engine/__init__.py" in names
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-        assert "podspec = podspec.cli:main" in archive.read(entry_points).decode()
+        assert "podspec = podspec.__main__:main" in archive.read(entry_points).decode()
         assert not any(n.startswith(("tests/", "tools/", "bench/")) for n in names)
