@@ -20,9 +20,8 @@ from podspec.errors import UsageError
 if TYPE_CHECKING:
     from podspec.reconcile.diff import Diff
     from podspec.reconcile.planner import Plan
-    from podspec.run.results import StepEvent
     from podspec.run.projectfile import Target
-    from podspec.run.results import ApplyResult, DiffResult, StatusResult
+    from podspec.run.results import ApplyResult, DiffResult, StatusResult, StepEvent
     from podspec.run.targets import TargetOutcome
 
 PATHS_ARGUMENT = typer.Argument(

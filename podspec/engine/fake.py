@@ -298,6 +298,28 @@ class FakeEngine:
             handler = _HANDLERS[step.kind]
             handler(self, step)
 
+    # ------------------------------------------------------------------ the host-side project lock
+    # Kept as volumes, as PodmanEngine keeps it: visible to observe(), atomic under the fake's lock.
+
+    def create_lock(self, name: str, labels: Mapping[str, str]) -> bool:
+        self._record("create_lock", name)
+        with self._lock:
+            if name in self.volumes:
+                return False
+            self.volumes[name] = FakeVolume(name, dict(labels))
+            return True
+
+    def lock_labels(self, name: str) -> dict[str, str] | None:
+        self._record("lock_labels", name)
+        with self._lock:
+            volume = self.volumes.get(name)
+            return dict(volume.labels) if volume is not None else None
+
+    def remove_lock(self, name: str) -> None:
+        self._record("remove_lock", name)
+        with self._lock:
+            self.volumes.pop(name, None)
+
     def close(self) -> None:
         self._record("close")
         self.closed = True

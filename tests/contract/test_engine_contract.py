@@ -413,3 +413,36 @@ def test_a_history_record_is_one_labelled_volume_and_reads_back(engine, tmp_path
     volume = engine.observe().volume(second.volume)
     assert volume is not None and volume.managed and L.project_of(volume.labels) == PROJECT
     assert engine.observe().volume(first.volume) is None
+
+
+# ------------------------------------------------------------------ the host-side project lock
+
+
+def test_a_lock_is_created_once_read_back_and_removed(engine):
+    labels = {L.MANAGED_BY: L.MANAGER, "io.podspec.lock": "contract", "io.podspec.lock.holder": "podspec apply on h (pid 1)"}
+    assert engine.lock_labels("podspec_lock_contract") is None
+    assert engine.create_lock("podspec_lock_contract", labels) is True
+    assert engine.create_lock("podspec_lock_contract", {**labels, "io.podspec.lock.holder": "another"}) is False
+    assert engine.lock_labels("podspec_lock_contract") == labels
+    engine.remove_lock("podspec_lock_contract")
+    assert engine.lock_labels("podspec_lock_contract") is None
+    engine.remove_lock("podspec_lock_contract")  # gone already: nothing happens
+
+
+def test_of_concurrent_lock_creations_exactly_one_wins(engine):
+    import threading
+
+    wins: list[bool] = []
+    barrier = threading.Barrier(6)
+
+    def take(i: int) -> None:
+        barrier.wait()
+        wins.append(engine.create_lock("podspec_lock_race", {"io.podspec.lock.holder": str(i)}))
+
+    threads = [threading.Thread(target=take, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(wins) == [False] * 5 + [True]
+    engine.remove_lock("podspec_lock_race")

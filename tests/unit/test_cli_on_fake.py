@@ -21,7 +21,7 @@ runner = CliRunner()
 @pytest.fixture
 def engine(monkeypatch) -> FakeEngine:
     fake = FakeEngine(images=IMAGES, pullable=IMAGES)
-    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection: (lambda: fake))
+    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection, identity=None: (lambda: fake))
     monkeypatch.delenv("PODSPEC_PROJECT", raising=False)
     return fake
 
