@@ -67,7 +67,13 @@ def saved_plan(path: str | None, paths: Sequence[str], project: str | None, prun
 
 
 def connector(url: str | None, connection: str | None, identity: str | None = None) -> Callable[[], Engine]:
-    """Opens the engine when a workflow asks for it (after the manifests passed their checks)."""
+    """Opens the engine when a workflow asks for it (after the manifests passed their checks). An
+    ssh:// URL's tunnel is started at once, so that the SSH handshake overlaps the reading of the
+    manifests; it talks to no Podman before connect() (engine/ssh.py)."""
+    if url and url.startswith("ssh://"):
+        from podspec.engine.ssh import prestart
+
+        prestart(url, identity or os.environ.get("CONTAINER_SSHKEY") or None, os.environ)
 
     def connect() -> Engine:
         from podspec.engine.podman import connect as open_podman

@@ -20,6 +20,7 @@ and tests that keep their known_hosts and keys in a directory of their own.
 
 from __future__ import annotations
 
+import atexit
 import http.client
 import json
 import os
@@ -216,10 +217,10 @@ class KeepAliveUnixTransport:
             self._open.clear()
 
 
-class SshTransport:
-    """REST over an ssh -L forward of the remote Podman socket (see the module's text)."""
+class Tunnel:
+    """One `ssh -N -L` process and its private directory (the local socket, ssh's messages)."""
 
-    def __init__(self, url: str, identity: str | None, timeout: float, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, url: str, identity: str | None, env: Mapping[str, str]) -> None:
         self.target = parse(url)
         self.identity = identity
         if shutil.which("ssh") is None:
@@ -228,16 +229,73 @@ class SshTransport:
         if identity and not Path(identity).expanduser().is_file():
             raise PodmanUnavailable(f"cannot reach {self.target.where}: the identity file {identity} does not exist",
                                     "check the path given with --identity or in the connection")
-        self._dir = tempfile.mkdtemp(prefix="podspec-ssh-")
-        local = os.path.join(self._dir, "podman.sock")
-        self._log = open(os.path.join(self._dir, "ssh.log"), "w+b")
-        self._process = subprocess.Popen(
-            ssh_command(self.target, local, identity, os.environ if env is None else env),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
+        self.dir = tempfile.mkdtemp(prefix="podspec-ssh-")
+        self.local = os.path.join(self.dir, "podman.sock")
+        self.log = open(os.path.join(self.dir, "ssh.log"), "w+b")  # kept open for the tunnel's life
+        self.process = subprocess.Popen(
+            ssh_command(self.target, self.local, identity, env),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log,
         )
-        self._local = KeepAliveUnixTransport(local, timeout)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# Tunnels started ahead (prestart), by (url, identity): the SSH handshake runs while podspec reads
+# the manifests; the transport takes its tunnel from here. Those never taken end with the process.
+_early: dict[tuple[str, str | None], Tunnel] = {}
+_early_mutex = threading.Lock()
+
+
+def prestart(url: str, identity: str | None, env: Mapping[str, str]) -> None:
+    """Start the tunnel to `url` now, for the engine that connects later. Says nothing when it cannot
+    start: the engine's own attempt then reports why."""
+    try:
+        tunnel = Tunnel(url, identity, env)
+    except PodmanUnavailable:
+        return
+    with _early_mutex:
+        if not _early:
+            atexit.register(_close_early)
+        previous = _early.pop((url, identity), None)
+        _early[(url, identity)] = tunnel
+    if previous is not None:
+        previous.close()
+
+
+def _take(url: str, identity: str | None) -> Tunnel | None:
+    with _early_mutex:
+        return _early.pop((url, identity), None)
+
+
+def _close_early() -> None:
+    with _early_mutex:
+        tunnels = list(_early.values())
+        _early.clear()
+    for tunnel in tunnels:
+        tunnel.close()
+
+
+class SshTransport:
+    """REST over an ssh -L forward of the remote Podman socket (see the module's text)."""
+
+    def __init__(self, url: str, identity: str | None, timeout: float, env: Mapping[str, str] | None = None) -> None:
+        self._tunnel = _take(url, identity) or Tunnel(url, identity, os.environ if env is None else env)
+        self.target = self._tunnel.target
+        self.identity = identity
+        self._process = self._tunnel.process
+        self._log = self._tunnel.log
+        self._local = KeepAliveUnixTransport(self._tunnel.local, timeout)
         try:
-            self._wait_for(local)
+            self._wait_for(self._tunnel.local)
             self._check_far_side()
         except BaseException:
             self.close()
@@ -306,12 +364,4 @@ class SshTransport:
 
     def close(self) -> None:
         self._local.close()
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        self._log.close()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        self._tunnel.close()

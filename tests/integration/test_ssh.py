@@ -178,3 +178,16 @@ def test_ssh_tunnel_processes_end_with_the_command(podman, sshd: Sshd):  # noqa:
     assert run(sshd.env(), "status", *over_ssh(sshd, podman)).returncode == 0
     after = subprocess.run(["pgrep", "-f", f"-p {sshd.port} "], capture_output=True, text=True).stdout.split()
     assert [pid for pid in after if pid not in before and pid != str(os.getpid())] == []
+
+
+def test_bad_manifests_leave_no_tunnel_behind(podman, sshd: Sshd, tmp_path):  # noqa: F811
+    # The tunnel starts while the manifests are read (engine/ssh.py prestart); when they are
+    # refused, it ends with the command and Podman was never asked anything.
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, image: busybox, privileged: yes}]}\n")
+    before = subprocess.run(["pgrep", "-f", f"-p {sshd.port} "], capture_output=True, text=True).stdout.split()
+    result = run(sshd.env(), "apply", str(bad), *over_ssh(sshd, podman))
+    assert result.returncode == 1 and "privileged" in result.stderr
+    after = subprocess.run(["pgrep", "-f", f"-p {sshd.port} "], capture_output=True, text=True).stdout.split()
+    assert [pid for pid in after if pid not in before] == []
+    assert podman.podman("volume", "ls", "-q").stdout.strip() == ""
