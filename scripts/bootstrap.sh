@@ -36,3 +36,17 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
   echo "$want" > "$stamp"
 fi
+
+# Wheels of podspec's dependencies (and of its build backend), for tests that install podspec the
+# way its users do with no network: the pre-commit hook's own environment
+# (tests/integration/test_pre_commit.py), inside the private network namespace the tests run in.
+wheels=.venv/wheelhouse
+if [ ! -f "$wheels/.stamp" ] || [ "$(cat "$wheels/.stamp")" != "$want" ]; then
+  echo "bootstrap: downloading podspec's dependencies into $wheels" >&2
+  if .venv/bin/python -m pip download -q --disable-pip-version-check -d "$wheels" . setuptools wheel >/dev/null 2>&1; then
+    rm -f "$wheels"/podspec-*
+    echo "$want" > "$wheels/.stamp"
+  else
+    echo "bootstrap: could not download them (offline?); the pre-commit test will need the network" >&2
+  fi
+fi
