@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 import typer
 
 from podspec.cli import context
 from podspec.cli.app import app
-from podspec.cli.common import CONNECTION_OPTION, EXIT_OK, OUTPUT_OPTION, URL_OPTION, OutputFormat, guarded, print_json
+from podspec.cli.common import (
+    CONNECTION_OPTION,
+    EXIT_OK,
+    IDENTITY_OPTION,
+    OUTPUT_OPTION,
+    URL_OPTION,
+    OutputFormat,
+    guarded,
+    print_json,
+)
 
 
 @app.command("history")
@@ -19,12 +27,14 @@ def history(
     output: OutputFormat = OUTPUT_OPTION,
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
+    identity: Optional[str] = IDENTITY_OPTION,
 ) -> None:
     """List the applies recorded on the host (revision, time, outcome, changes), newest first."""
     from podspec import render
     from podspec.run.history import history as run_history
 
-    result = run_history(project or os.environ.get("PODSPEC_PROJECT") or None, context.connector(url, connection))
+    project = project or context.environment().get("PODSPEC_PROJECT") or None  # podspec.toml's project too
+    result = run_history(project, context.connector(url, connection, identity))
     if output is OutputFormat.json:
         print_json(render.history_json(result))
     else:

@@ -116,14 +116,13 @@ def _markdown(outcomes: Sequence[TargetOutcome[DiffResult]]) -> str:
     """One pull-request comment for every target: a section each, with the diff's own markdown."""
     from podspec import render
 
-    diff_markdown = getattr(render, "diff_markdown")  # noqa: B009 - render's markdown of one diff (pull-request output)
     parts = []
     for o in outcomes:
         parts.append(f"## target `{o.target.name}` ({o.target.where})\n")
         if o.error is not None:
             parts.append(f"**error**: {o.error.message}" + (f" (hint: {o.error.hint})" if o.error.hint else "") + "\n")
         else:
-            parts.append(diff_markdown(o.value.diff))
+            parts.append(render.diff_markdown(o.value.diff))
     return "\n".join(parts)
 
 
@@ -134,7 +133,7 @@ def diff(targets: Sequence[Target], request: Callable[[Target], Any], output: An
 
     outcomes = each(targets, lambda t: run_diff(request(t), connector(t), Prefixed(t.name, show=False)))
     if _format(output) == "json":
-        print_json(render.targets_json(outcomes, lambda r: render.diff_json(r.diff)))
+        print_json(render.targets_json(outcomes, lambda r: render.diff_json(r.diff, r.desired.warnings)))
     elif _format(output) == "markdown":
         typer.echo(_markdown(outcomes), nl=False)
     else:

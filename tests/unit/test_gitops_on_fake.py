@@ -29,7 +29,7 @@ runner = CliRunner()
 @pytest.fixture
 def engine(monkeypatch) -> FakeEngine:
     fake = FakeEngine(images=IMAGES, pullable=IMAGES)
-    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection: (lambda: fake))
+    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection, identity=None: (lambda: fake))
     monkeypatch.delenv("PODSPEC_PROJECT", raising=False)
     return fake
 
@@ -48,7 +48,9 @@ def test_every_apply_is_recorded_with_one_call_and_status_shows_the_revision(eng
     engine.calls.clear()
     second = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r2"), lambda: engine)
     assert second.outcome is Outcome.NO_CHANGES
-    assert [c.method for c in engine.calls] == ["observe", "create_volume", "close"]  # the record: one call, no extra read
+    calls = [c.method for c in engine.calls]
+    assert [m for m in calls if "lock" not in m] == ["observe", "create_volume", "close"]  # the record: one call, no extra read
+    assert calls[0] == "create_lock" and calls[-3:-1] == ["lock_labels", "remove_lock"]  # recorded under the host lock
     dry = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r3", dry_run=True), lambda: engine)
     assert dry.record is None
     assert [(r.seq, r.revision, r.outcome, r.unchanged) for r in history.read(engine, "demo")] == [
