@@ -1,0 +1,129 @@
+"""What the agent keeps on disk, under `--state-dir`/PROJECT/:
+
+    repo.git/            the bare repository it fetches into
+    checkouts/REVISION/  the files of the applied revision (self-heal re-applies them)
+    agent.json           its state, for `podspec status` and for a restart (written atomically)
+
+and the revision record: every revision it applies or refuses goes to the host's history through
+`Recorder` (see record()).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Protocol
+
+STATE_FILE = "agent.json"
+
+
+def default_state_dir(env: dict[str, str] | Any, root: bool) -> Path:
+    """/var/lib/podspec/sync for root; $XDG_STATE_HOME/podspec/sync (~/.local/state/...) otherwise."""
+    if root:
+        return Path("/var/lib/podspec/sync")
+    base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or "~").expanduser() / ".local" / "state")
+    return Path(base) / "podspec" / "sync"
+
+
+@dataclass(frozen=True)
+class AgentState:
+    project: str
+    source: str
+    branch: str
+    paths: tuple[str, ...] = ()
+    pid: int = 0
+    running: bool = False  # False once the agent exited cleanly (or after --once)
+    last_fetch: float | None = None  # wall-clock seconds
+    fetched: str | None = None  # the branch's head at the last fetch
+    applied: str | None = None  # the revision on the host
+    applied_at: float | None = None
+    last_error: str | None = None
+    error_revision: str | None = None
+    refused: str | None = None  # the last head refused for its content (invalid manifests or policy)
+    rejected: str | None = None  # the last head refused for trust (unsigned, a rewind); judged again each round
+    failures: int = 0  # failed rounds in a row (the backoff's count)
+    next_round: float | None = None  # wall-clock seconds
+    crash_loops: dict[str, float] = field(default_factory=dict)  # pod -> held until (wall clock)
+    drift_repairs: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["paths"] = list(self.paths)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AgentState:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["paths"] = tuple(values.get("paths") or ())
+        values["crash_loops"] = dict(values.get("crash_loops") or {})
+        return cls(**values)
+
+
+def project_dir(state_dir: Path, project: str) -> Path:
+    return state_dir / project
+
+
+def write(state_dir: Path, state: AgentState) -> None:
+    path = project_dir(state_dir, state.project) / STATE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(state.to_json(), indent=2, sort_keys=True) + "\n")
+    os.replace(partial, path)
+
+
+def read(state_dir: Path, project: str) -> AgentState | None:
+    path = project_dir(state_dir, project) / STATE_FILE
+    try:
+        return AgentState.from_json(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def read_all(state_dir: Path, project: str | None) -> tuple[AgentState, ...]:
+    """The agents' states under `state_dir`: of `project`, or of every project."""
+    if project is not None:
+        one = read(state_dir, project)
+        return (one,) if one else ()
+    try:
+        names = sorted(p.name for p in state_dir.iterdir() if (p / STATE_FILE).is_file())
+    except OSError:
+        return ()
+    return tuple(s for s in (read(state_dir, n) for n in names) if s is not None)
+
+
+# ------------------------------------------------------------------------------- the record
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One revision the agent acted on, for the host's history."""
+
+    project: str
+    revision: str
+    outcome: str  # applied, no-changes, failed, invalid, refused
+    message: str = ""  # the error, or the commit's subject
+    source: str = ""
+    branch: str = ""
+    steps: int = 0
+
+
+class Recorder(Protocol):
+    def record(self, entry: Revision) -> None: ...
+
+
+class JsonLinesRecorder:
+    """Appends each entry to `<state-dir>/<project>/revisions.jsonl` (one JSON object a line)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+
+    def record(self, entry: Revision) -> None:
+        import time
+
+        path = project_dir(self.state_dir, entry.project) / "revisions.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as out:
+            out.write(json.dumps({"time": time.time(), **asdict(entry)}, sort_keys=True) + "\n")

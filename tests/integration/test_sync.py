@@ -1,0 +1,254 @@
+"""`podspec sync` against the private Podman and real git repositories made in the test."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import urllib.request
+
+import pytest
+
+from tests.conftest import free_port
+from tests.integration.manifests import PROJECT, podspec, sleeper
+from tests.integration.sync_helpers import Agent, Repo, containers, once, running, wait_until
+
+pytestmark = pytest.mark.podman
+
+BROKEN = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: broken
+spec:
+  containers:
+    - name: main
+      image: docker.io/library/busybox:latest
+      comand: ["sleep", "1"]
+"""
+
+PRIVILEGED = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: escalates
+spec:
+  containers:
+    - name: main
+      image: docker.io/library/busybox:latest
+      command: ["sleep", "100000"]
+      securityContext:
+        privileged: true
+"""
+
+
+def job(name: str, policy: str, script: str) -> str:
+    return f"""\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+spec:
+  restartPolicy: {policy}
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: main
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sh", "-c", {json.dumps(script)}]
+"""
+
+
+def state_of(state_dir) -> dict:
+    return json.loads((state_dir / PROJECT / "agent.json").read_text())
+
+
+def revisions(state_dir) -> list[dict]:
+    path = state_dir / PROJECT / "revisions.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_once_applies_refuses_a_bad_commit_then_applies_the_next_good_one(podman, tmp_path):
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    first = repo.commit({"a.yaml": sleeper("alpha")}, "alpha")
+    done = once(podman, repo, state)
+    assert done.returncode == 0, done.stderr
+    assert containers(podman) == ["alpha-main"]
+    assert state_of(state)["applied"] == first
+
+    bad = repo.commit({"a.yaml": sleeper("alpha"), "b.yaml": BROKEN}, "a typo")
+    done = once(podman, repo, state)
+    assert done.returncode == 1
+    assert "comand" in done.stderr and "invalid" in done.stderr
+    assert containers(podman) == ["alpha-main"]
+    saved = state_of(state)
+    assert saved["applied"] == first and saved["refused"] == bad and "comand" in saved["last_error"]
+    assert revisions(state)[-1]["outcome"] == "invalid"
+
+    # The policy refuses too: still nothing reaches the host.
+    escalates = repo.commit({"a.yaml": sleeper("alpha"), "c.yaml": PRIVILEGED}, "privileged")
+    done = once(podman, repo, state)
+    assert done.returncode == 1
+    assert "privileged" in done.stderr
+    assert containers(podman) == ["alpha-main"]
+    assert state_of(state)["refused"] == escalates
+
+    good = repo.commit({"a.yaml": sleeper("alpha"), "b.yaml": sleeper("beta")}, "beta")
+    done = once(podman, repo, state)
+    assert done.returncode == 0, done.stderr
+    assert containers(podman) == ["alpha-main", "beta-main"]
+    saved = state_of(state)
+    assert saved["applied"] == good and saved["last_error"] is None
+    assert [r["outcome"] for r in revisions(state)] == ["applied", "invalid", "invalid", "applied"]
+
+    status = podspec(podman, "status", "--state-dir", str(state))
+    assert status.exit_code == 0, status.stderr
+    assert f"applied:       {good[:12]}" in status.output
+    assert f"source:        {repo.path}  branch main" in status.output
+    shown = json.loads(podspec(podman, "status", "--state-dir", str(state), "-o", "json").output)
+    assert shown["agents"][0]["applied"] == good and shown["agents"][0]["running"] is False
+
+
+def test_loop_applies_each_commit_within_an_interval_and_stops_cleanly(podman, tmp_path):
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    port = free_port()
+    first = repo.commit({"a.yaml": sleeper("alpha")}, "alpha")
+    with Agent(podman, repo, state, "--interval", "1s", "--log-format", "json",
+               "--metrics-address", f"127.0.0.1:{port}") as agent:
+        wait_until(lambda: agent.agent_state().get("applied") == first, 60, "the first commit applied", agent)
+        assert containers(podman) == ["alpha-main"]
+
+        bad = repo.commit({"a.yaml": sleeper("alpha"), "b.yaml": BROKEN}, "a typo")
+        wait_until(lambda: agent.agent_state().get("refused") == bad, 30, "the bad commit refused", agent)
+        assert containers(podman) == ["alpha-main"]
+        refusal = [line for line in agent.lines() if line["event"] == "invalid"]
+        assert refusal and refusal[0]["revision"] == bad[:12] and "comand" in refusal[0]["message"]
+
+        good = repo.commit({"a.yaml": sleeper("alpha"), "b.yaml": sleeper("beta")}, "beta")
+        wait_until(lambda: agent.agent_state().get("applied") == good, 30, "the next good commit applied", agent)
+        assert containers(podman) == ["alpha-main", "beta-main"]
+
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        assert f'podspec_sync_applied_revision{{branch="main",project="{PROJECT}",revision="{good}"}} 1.0' in metrics
+        assert f'podspec_sync_failures_total{{kind="invalid",project="{PROJECT}"}} 1.0' in metrics
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read() == b"ok\n"
+
+        agent.signal(signal.SIGTERM)
+        assert agent.stop() == 0
+        assert agent.lines()[-1]["event"] == "stopped"
+        assert agent.agent_state()["running"] is False
+
+
+def test_self_heal_brings_back_a_container_removed_by_hand(podman, tmp_path):
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    first = repo.commit({"a.yaml": sleeper("alpha"), "j.yaml": job("job", "Never", "exit 0")}, "alpha")
+    with Agent(podman, repo, state, "--interval", "1h", "--self-heal") as agent:
+        wait_until(lambda: agent.agent_state().get("applied") == first, 60, "the commit applied", agent)
+        wait_until(lambda: "stopped" not in agent.log() and not running(podman, "job-main"), 30, "the job finished")
+        before = podman.podman("inspect", "--format", "{{.Id}}", "alpha-main").stdout.strip()
+
+        podman.podman("rm", "-f", "-t", "0", "alpha-main")
+        wait_until(lambda: running(podman, "alpha-main"), 5, "the removed container back", agent)
+        assert podman.podman("inspect", "--format", "{{.Id}}", "alpha-main").stdout.strip() != before
+        wait_until(lambda: " repaired " in agent.log(), 5, "the repair logged", agent)
+        assert "pods=alpha" in agent.log()
+        assert "pods=job" not in agent.log()  # a finished Never job is not drift
+
+        podman.podman("stop", "-t", "0", "alpha-main")
+        wait_until(lambda: running(podman, "alpha-main"), 5, "the stopped container started", agent)
+        assert agent.stop() == 0
+
+
+def test_a_crash_looping_container_is_backed_off_and_reported(podman, tmp_path):
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    port = free_port()
+    repo.commit({"a.yaml": job("crasher", "Always", "sleep 1; exit 3")}, "crash")
+    with Agent(podman, repo, state, "--interval", "1h", "--self-heal", "--metrics-address", f"127.0.0.1:{port}") as agent:
+        wait_until(lambda: " crash-loop " in agent.log(), 60, "the crash loop reported", agent)
+        assert "crasher" in agent.agent_state()["crash_loops"]
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        assert f'podspec_sync_crash_looping_pods{{project="{PROJECT}"}} 1.0' in metrics
+
+        # Held back: the agent does not repair it now, even when it is removed...
+        podman.podman("rm", "-f", "-t", "0", "crasher-main")
+        wait_until(lambda: " held-back " in agent.log(), 10, "the repair held back", agent)
+        assert "crasher-main" not in containers(podman)
+        status = podspec(podman, "status", "--state-dir", str(state))
+        assert "crash loop: pod crasher held back until" in status.output
+        # ...and tries again when the hold ends.
+        wait_until(lambda: "crasher-main" in containers(podman), 60, "the repair after the hold", agent)
+        assert " crash-loop-retry " in agent.log()
+        assert agent.stop() == 0
+
+
+def test_sigkill_mid_apply_then_a_restart_converges_without_duplicates(podman, tmp_path):
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    pods = {f"p{i}.yaml": sleeper(f"pod{i}") for i in range(6)}
+    head = repo.commit(pods, "six pods")
+    with Agent(podman, repo, state, "--interval", "1h", "--parallel", "1") as agent:
+        wait_until(lambda: "step-done" in agent.log(), 60, "a step done", agent)
+        agent.kill()
+    assert state_of(state).get("applied") is None  # killed before the revision was recorded
+    done = once(podman, repo, state)
+    assert done.returncode == 0, done.stderr
+    assert containers(podman) == sorted(f"pod{i}-main" for i in range(6))
+    pods_listed = podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split()
+    assert sorted(pods_listed) == [f"pod{i}" for i in range(6)]
+    assert state_of(state)["applied"] == head
+    again = once(podman, repo, state)
+    assert again.returncode == 0 and "step-" not in again.stderr
+
+
+def test_force_push_to_an_older_commit_is_refused(podman, tmp_path):
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    old = repo.commit({"a.yaml": sleeper("alpha")}, "alpha")
+    new = repo.commit({"a.yaml": sleeper("alpha"), "b.yaml": sleeper("beta")}, "beta")
+    assert once(podman, repo, state).returncode == 0
+    repo.git("reset", "--hard", "--quiet", old)  # what a force-push leaves on the remote
+    done = once(podman, repo, state)
+    assert done.returncode == 1
+    assert "rewind" in done.stderr and "--allow-rewind" in done.stderr
+    assert containers(podman) == ["alpha-main", "beta-main"]
+    assert state_of(state)["applied"] == new
+
+    done = once(podman, repo, state, "--allow-rewind", "--prune")
+    assert done.returncode == 0, done.stderr
+    assert containers(podman) == ["alpha-main"]
+    assert state_of(state)["applied"] == old
+
+
+def test_signed_commits_are_applied_and_an_unsigned_one_refused(podman, tmp_path):
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    key = tmp_path / "signing"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "release", "-f", str(key)], check=True)
+    stranger = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "stranger", "-f", str(stranger)], check=True)
+    signers = tmp_path / "allowed_signers"
+    signers.write_text("test@example.com " + (tmp_path / "signing.pub").read_text())
+
+    def signed_commit(files: dict[str, str], message: str, key=key) -> str:
+        return repo.commit(files, message, ("-c", "gpg.format=ssh", "-c", f"user.signingkey={key}"), sign=True)
+
+    first = signed_commit({"a.yaml": sleeper("alpha")}, "alpha")
+    verify = ("--verify-signatures", "--allowed-signers", str(signers))
+    done = once(podman, repo, state, *verify)
+    assert done.returncode == 0, done.stderr
+    assert state_of(state)["applied"] == first
+
+    unsigned = repo.commit({"a.yaml": sleeper("alpha"), "b.yaml": sleeper("beta")}, "unsigned")
+    done = once(podman, repo, state, *verify)
+    assert done.returncode == 1
+    assert "unsigned" in done.stderr and unsigned[:12] in done.stderr
+    assert containers(podman) == ["alpha-main"]
+
+    by_stranger = signed_commit({"a.yaml": sleeper("alpha"), "b.yaml": sleeper("beta")}, "stranger",
+                                key=stranger)
+    done = once(podman, repo, state, *verify)
+    assert done.returncode == 1 and by_stranger[:12] in done.stderr
+    assert containers(podman) == ["alpha-main"]
+
+    second = signed_commit({"a.yaml": sleeper("alpha"), "b.yaml": sleeper("beta")}, "beta")
+    done = once(podman, repo, state, *verify)
+    assert done.returncode == 0, done.stderr
+    assert containers(podman) == ["alpha-main", "beta-main"]
+    assert state_of(state)["applied"] == second
