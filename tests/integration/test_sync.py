@@ -63,9 +63,11 @@ def state_of(state_dir) -> dict:
     return json.loads((state_dir / PROJECT / "agent.json").read_text())
 
 
-def revisions(state_dir) -> list[dict]:
-    path = state_dir / PROJECT / "revisions.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+def history(podman) -> list[dict]:
+    """The host's apply history (`podspec history`), oldest first."""
+    shown = podspec(podman, "history", "-o", "json")
+    assert shown.exit_code == 0, shown.stderr
+    return list(reversed(json.loads(shown.output)["records"]))
 
 
 def test_once_applies_refuses_a_bad_commit_then_applies_the_next_good_one(podman, tmp_path):
@@ -83,7 +85,8 @@ def test_once_applies_refuses_a_bad_commit_then_applies_the_next_good_one(podman
     assert containers(podman) == ["alpha-main"]
     saved = state_of(state)
     assert saved["applied"] == first and saved["refused"] == bad and "comand" in saved["last_error"]
-    assert revisions(state)[-1]["outcome"] == "invalid"
+    last = history(podman)[-1]
+    assert (last["outcome"], last["revision"]) == ("invalid", bad) and "comand" in last["error"]
 
     # The policy refuses too: still nothing reaches the host.
     escalates = repo.commit({"a.yaml": sleeper("alpha"), "c.yaml": PRIVILEGED}, "privileged")
@@ -99,7 +102,8 @@ def test_once_applies_refuses_a_bad_commit_then_applies_the_next_good_one(podman
     assert containers(podman) == ["alpha-main", "beta-main"]
     saved = state_of(state)
     assert saved["applied"] == good and saved["last_error"] is None
-    assert [r["outcome"] for r in revisions(state)] == ["applied", "invalid", "invalid", "applied"]
+    assert [(r["outcome"], r["revision"]) for r in history(podman)] == [
+        ("applied", first), ("invalid", bad), ("invalid", escalates), ("applied", good)]
 
     status = podspec(podman, "status", "--state-dir", str(state))
     assert status.exit_code == 0, status.stderr

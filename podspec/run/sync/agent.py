@@ -95,7 +95,7 @@ def check_request(request: SyncRequest) -> None:
 
 def sync(request: SyncRequest, connect: Callable[[], Engine], log: AgentLog, recorder: Recorder | None = None) -> SyncResult:
     check_request(request)
-    agent = Agent(request, connect, log, recorder or saved.JsonLinesRecorder(request.state_dir))
+    agent = Agent(request, connect, log, recorder or saved.HostHistory(connect))
     if request.once:
         ok = agent.once()
     else:
@@ -152,8 +152,8 @@ class Agent:
         r = self.request
         try:
             self.recorder.record(Revision(r.project, revision, outcome, message, r.source, r.branch, steps))
-        except (OSError, PodspecError) as exc:
-            self.log.error("record-failed", revision=revision[:12], message=str(exc))
+        except PodspecError as exc:
+            self.log.warning("record-failed", revision=revision[:12], message=exc.message)
 
     def _failed(self, kind: str, message: str, revision: str | None, backoff: bool) -> None:
         failures = self.state.failures + 1 if backoff else self.state.failures
@@ -253,7 +253,6 @@ class Agent:
         if result is None:
             return False
         self._save(applied=head, applied_at=time.time(), refused=None, rejected=None)
-        self._record(head, result.outcome.value, subject, result.steps_done)
         self.log.info("applied", revision=head[:12], outcome=result.outcome.value, steps=result.steps_done)
         if self.metrics:
             self.metrics.applies.labels(self.request.project, result.outcome.value).inc()
@@ -271,17 +270,15 @@ class Agent:
 
         r = self.request
         request = ApplyRequest(manifests=manifests, project=r.project, prune=r.prune,
-                               lock_timeout=r.lock_timeout, parallel=r.parallel)
+                               lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision)
         try:
             result = apply(request, self.connect, LogListener(self.log, revision))
         except PodspecError as exc:
             self._failed("apply", _one_line(exc.message, self.dir), revision, backoff=True)
-            self._record(revision, "failed", exc.message)
-            return None
+            return None  # recorded by apply when it got as far as the lock
         if result.outcome is Outcome.FAILED:
             message = result.failure.message if result.failure else "a step failed"
             self._failed("apply", message, revision, backoff=True)
-            self._record(revision, "failed", message, result.steps_done)
             return None
         return result
 
@@ -451,9 +448,9 @@ class Agent:
         return previous
 
     def _restore_signals(self, previous: dict[int, Any]) -> None:
+        """Stop writing signals to the wake-up pipe. The handlers stay: a second SIGTERM while the
+        agent writes its state and exits must not kill it half-way."""
         signal.set_wakeup_fd(previous.pop(-1))
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
     def _drain_signals(self, fd: int) -> None:
         try:

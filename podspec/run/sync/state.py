@@ -4,17 +4,20 @@
     checkouts/REVISION/  the files of the applied revision (self-heal re-applies them)
     agent.json           its state, for `podspec status` and for a restart (written atomically)
 
-and the revision record: every revision it applies or refuses goes to the host's history through
-`Recorder` (see record()).
+and the revision record: every revision it applies or refuses goes to the host's history (`podspec
+history`): applies through the apply workflow, refusals through `HostHistory`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
+
+from podspec.engine.protocol import Engine
 
 STATE_FILE = "agent.json"
 
@@ -114,16 +117,19 @@ class Recorder(Protocol):
     def record(self, entry: Revision) -> None: ...
 
 
-class JsonLinesRecorder:
-    """Appends each entry to `<state-dir>/<project>/revisions.jsonl` (one JSON object a line)."""
+class HostHistory:
+    """Records on the host, in the history `podspec history` lists (run/history.py), for the
+    revisions that never reached an apply: refused as invalid, unsigned or a rewind. (Applies,
+    including the agent's drift repairs, are recorded by the apply workflow itself, with the
+    revision the agent passes in ApplyRequest.revision.)"""
 
-    def __init__(self, state_dir: Path) -> None:
-        self.state_dir = state_dir
+    def __init__(self, connect: Callable[[], Engine]) -> None:
+        self.connect = connect
 
     def record(self, entry: Revision) -> None:
-        import time
+        from contextlib import closing
 
-        path = project_dir(self.state_dir, entry.project) / "revisions.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a") as out:
-            out.write(json.dumps({"time": time.time(), **asdict(entry)}, sort_keys=True) + "\n")
+        from podspec.run import history
+
+        with closing(self.connect()) as engine:
+            history.record(engine, history.record_of(entry.project, entry.revision, entry.outcome, error=entry.message))
