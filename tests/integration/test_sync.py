@@ -256,3 +256,59 @@ def test_signed_commits_are_applied_and_an_unsigned_one_refused(podman, tmp_path
     assert done.returncode == 0, done.stderr
     assert containers(podman) == ["alpha-main", "beta-main"]
     assert state_of(state)["applied"] == second
+
+
+def test_a_failed_fetch_and_a_failed_apply_are_retried_with_backoff(podman, tmp_path):
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    head = repo.commit({"a.yaml": sleeper("alpha")}, "alpha")
+    away = tmp_path / "moved"
+    repo.path.rename(away)  # the source cannot be fetched
+    podman.podman("pod", "create", "--name", "alpha")  # and a pod podspec did not make stands in the way
+    with Agent(podman, repo, state, "--interval", "1h") as agent:
+        wait_until(lambda: "retry_in=10s" in agent.log(), 30, "a second fetch failure", agent)
+        fetches = [line for line in agent.log().splitlines() if " error fetch " in line]
+        assert "retry_in=5s" in fetches[0] and "retry_in=10s" in fetches[1]
+        saved = agent.agent_state()
+        assert saved["failures"] >= 2 and "fetch" in saved["last_error"] and saved["applied"] is None
+        status = podspec(podman, "status", "--state-dir", str(state))
+        assert "last error: git could not fetch" in status.output
+
+        away.rename(repo.path)
+        wait_until(lambda: " error apply " in agent.log(), 30, "the apply refused by the conflict", agent)
+        assert "not this project's" in agent.log()
+        podman.podman("pod", "rm", "-f", "alpha")
+        wait_until(lambda: agent.agent_state().get("applied") == head, 60, "the retried apply", agent)
+        assert containers(podman) == ["alpha-main"]
+        assert len([line for line in agent.log().splitlines() if " error " in line]) <= 5  # no hot loop
+        assert agent.agent_state()["failures"] == 0
+        assert agent.stop() == 0
+
+
+def test_sighup_syncs_now(podman, tmp_path):
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    first = repo.commit({"a.yaml": sleeper("alpha")}, "alpha")
+    with Agent(podman, repo, state, "--interval", "1h") as agent:
+        wait_until(lambda: agent.agent_state().get("applied") == first, 60, "the first commit applied", agent)
+        second = repo.commit({"a.yaml": sleeper("alpha"), "b.yaml": sleeper("beta")}, "beta")
+        agent.signal(signal.SIGHUP)
+        wait_until(lambda: agent.agent_state().get("applied") == second, 30, "the commit applied on SIGHUP", agent)
+        assert agent.stop() == 0
+
+
+def test_the_agent_waits_for_the_apply_lock_like_any_apply(podman, tmp_path):
+    from podspec.engine.podman import connect
+    from podspec.run.lock import project_lock
+
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    head = repo.commit({"a.yaml": sleeper("alpha")}, "alpha")
+    with connect(podman.url) as engine:
+        key = engine.lock_key
+    with Agent(podman, repo, state, "--interval", "1s") as agent:
+        with project_lock(key, PROJECT, timeout=5):  # another apply of the project runs
+            wait_until(lambda: "waiting for another podspec" in agent.log(), 30, "the agent waiting", agent)
+            assert containers(podman) == []
+        wait_until(lambda: agent.agent_state().get("applied") == head, 60, "the apply after the lock", agent)
+        # A manual apply of the same files while the agent runs: nothing to do, no clash.
+        manual = podspec(podman, "apply", str(state / PROJECT / "checkouts" / head / "manifests"))
+        assert manual.exit_code == 0 and "Nothing to do." in manual.output
+        assert agent.stop() == 0
