@@ -99,8 +99,7 @@ class Repository:
         env = dict(self.env)
         args = ["-c", f"gpg.ssh.allowedSignersFile={allowed_signers or '/dev/null'}"]
         if gpg_home is not None:
-            env["GNUPGHOME"] = str(gpg_home)
-            args += ["-c", "gpg.minTrustLevel=marginal"]
+            env["GNUPGHOME"] = str(gpg_home)  # every key in this keyring is trusted (git's default trust level)
         else:
             env["GNUPGHOME"] = str(self.path / "no-gpg-keyring")  # trust no OpenPGP key
         argv = ["git", *_CONFIG, *args, "--git-dir", str(self.path), "verify-commit", "--raw", "--end-of-options", revision]
