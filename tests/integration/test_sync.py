@@ -203,6 +203,24 @@ def test_sigkill_mid_apply_then_a_restart_converges_without_duplicates(podman, t
     assert again.returncode == 0 and "step-" not in again.stderr
 
 
+def test_sigterm_mid_apply_finishes_the_apply_releases_the_lock_and_exits_0(podman, tmp_path):
+    from podspec.engine.podman import connect
+    from podspec.run.lock import project_lock
+
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    head = repo.commit({f"p{i}.yaml": sleeper(f"pod{i}") for i in range(4)}, "four pods")
+    with Agent(podman, repo, state, "--interval", "1h", "--parallel", "1", "--log-format", "json") as agent:
+        wait_until(lambda: any(line["event"] == "step-started" for line in agent.lines()), 60, "a step started", agent)
+        agent.signal(signal.SIGTERM)
+        assert agent.stop() == 0
+        events = [line["event"] for line in agent.lines()]
+    assert events.index("applied") < events.index("stopped")  # the apply ran to its end first
+    assert containers(podman) == sorted(f"pod{i}-main" for i in range(4))
+    assert state_of(state)["applied"] == head and state_of(state)["running"] is False
+    with connect(podman.url) as engine, project_lock(engine.lock_key, PROJECT, timeout=0.5):
+        pass  # released
+
+
 def test_force_push_to_an_older_commit_is_refused(podman, tmp_path):
     repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
     old = repo.commit({"a.yaml": sleeper("alpha")}, "alpha")
