@@ -330,3 +330,28 @@ def test_the_agent_waits_for_the_apply_lock_like_any_apply(podman, tmp_path):
         manual = podspec(podman, "apply", str(state / PROJECT / "checkouts" / head / "manifests"))
         assert manual.exit_code == 0 and "Nothing to do." in manual.output
         assert agent.stop() == 0
+
+
+def test_a_gpg_keyring_is_a_trust_source_too(podman, tmp_path):
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    signer, trusted = tmp_path / "signer-gnupg", tmp_path / "trusted-gnupg"
+    for home in (signer, trusted):
+        home.mkdir(mode=0o700)
+    gpg = lambda home, *args, **kw: subprocess.run(["gpg", "--homedir", str(home), "--batch", *args],
+                                                   capture_output=True, check=True, **kw)
+    gpg(signer, "--passphrase", "", "--quick-gen-key", "Release <test@example.com>", "ed25519", "sign", "never")
+    gpg(trusted, "--import", input=gpg(signer, "--export", "test@example.com").stdout)  # the public key only
+
+    config = ("-c", "gpg.format=openpgp", "-c", "user.signingkey=test@example.com", "-c", f"gpg.program={tmp_path / 'gpg'}")
+    (tmp_path / "gpg").write_text(f'#!/bin/sh\nexec gpg --homedir "{signer}" "$@"\n')
+    (tmp_path / "gpg").chmod(0o755)
+    first = repo.commit({"a.yaml": sleeper("alpha")}, "alpha", config, sign=True)
+    verify = ("--verify-signatures", "--gpg-home", str(trusted))
+    done = once(podman, repo, state, *verify)
+    assert done.returncode == 0, done.stderr
+    assert state_of(state)["applied"] == first
+
+    unsigned = repo.commit({"a.yaml": sleeper("alpha"), "b.yaml": sleeper("beta")}, "unsigned")
+    done = once(podman, repo, state, *verify)
+    assert done.returncode == 1 and unsigned[:12] in done.stderr
+    assert containers(podman) == ["alpha-main"]
