@@ -12,7 +12,7 @@ and time is always passed in (seconds on a monotonic clock), so each rule is a t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -178,6 +178,19 @@ class Debouncer:
 def is_death(event: Mapping) -> bool:
     """A container of the pod ended (crashed, finished, or was killed)."""
     return event.get("Type") == "container" and (event.get("Action") or event.get("status")) == "died"
+
+
+def caused_by_us(event: Mapping, windows: Sequence[tuple[float, float]], slack: float = 1.0) -> bool:
+    """Whether the event happened while the agent itself was applying (wall-clock windows, with
+    `slack` seconds after each for events still in flight): a container the agent recreated died
+    because of the agent, not by itself, and is no crash."""
+    if event.get("timeNano"):
+        when = float(event["timeNano"]) / 1e9
+    elif event.get("time"):
+        when = float(event["time"])
+    else:
+        return False
+    return any(start <= when <= end + slack for start, end in windows)
 
 
 @dataclass(frozen=True)

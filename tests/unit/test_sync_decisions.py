@@ -13,6 +13,7 @@ from podspec.reconcile.sync import (
     Debouncer,
     Head,
     Verdict,
+    caused_by_us,
     drift_pod,
     is_death,
     judge,
@@ -156,3 +157,12 @@ def test_bad_durations(text):
 )
 def test_project_from_source(source, project):
     assert project_from_source(source) == project
+
+
+def test_deaths_during_the_agents_own_applies_are_not_crashes():
+    windows = [(100.0, 102.0)]
+    assert caused_by_us({"timeNano": 101_500_000_000}, windows)
+    assert caused_by_us({"time": 102.5}, windows)  # in flight just after
+    assert not caused_by_us({"time": 104.0}, windows)
+    assert not caused_by_us({"time": 99.0}, windows)
+    assert not caused_by_us({}, windows)

@@ -26,6 +26,7 @@ import selectors
 import shutil
 import signal
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,7 +36,18 @@ from podspec.engine.protocol import Engine
 from podspec.errors import InvalidRevision, ManifestError, PodspecError, SyncError
 from podspec.policy import Policy
 from podspec.reconcile.diff import Diff
-from podspec.reconcile.sync import Backoff, CrashTracker, Debouncer, Head, Verdict, drift_pod, is_death, judge, next_round
+from podspec.reconcile.sync import (
+    Backoff,
+    CrashTracker,
+    Debouncer,
+    Head,
+    Verdict,
+    caused_by_us,
+    drift_pod,
+    is_death,
+    judge,
+    next_round,
+)
 from podspec.run.lock import project_lock
 from podspec.run.manifests import Manifests, load
 from podspec.run.results import ApplyResult, Outcome
@@ -127,6 +139,7 @@ class Agent:
         self.metrics: Any = None
         self.last_round_end = time.monotonic()
         self._held_logged: set[str] = set()
+        self._own: deque[tuple[float, float]] = deque(maxlen=8)  # when the agent's own applies ran (wall clock)
         self._signature = ""  # git's words on the head's signature, when checked
 
     def _initial_state(self) -> AgentState:
@@ -271,11 +284,14 @@ class Agent:
         r = self.request
         request = ApplyRequest(manifests=manifests, project=r.project, prune=r.prune,
                                lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision)
+        began = time.time()
         try:
             result = apply(request, self.connect, LogListener(self.log, revision))
         except PodspecError as exc:
             self._failed("apply", _one_line(exc.message, self.dir), revision, backoff=True)
             return None  # recorded by apply when it got as far as the lock
+        finally:
+            self._own.append((began, time.time()))
         if result.outcome is Outcome.FAILED:
             message = result.failure.message if result.failure else "a step failed"
             self._failed("apply", message, revision, backoff=True)
@@ -415,7 +431,7 @@ class Agent:
                 continue
             pod = drift_pod(event, self.request.project)
             if pod is not None:
-                if is_death(event):
+                if is_death(event) and not caused_by_us(event, self._own):
                     self._died(pod, now)
                 self.debounce.add(pod, now)
 
