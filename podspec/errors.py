@@ -118,3 +118,7 @@ class SyncError(PodspecError):
 
 class InvalidRevision(SyncError):
     """A commit that must never reach the host as it is (its files cannot be checked out safely)."""
+
+
+class Stopped(SyncError):
+    """The pull agent was asked to stop (SIGTERM) before a step started; that step was not run."""

@@ -203,7 +203,7 @@ def test_sigkill_mid_apply_then_a_restart_converges_without_duplicates(podman, t
     assert again.returncode == 0 and "step-" not in again.stderr
 
 
-def test_sigterm_mid_apply_finishes_the_apply_releases_the_lock_and_exits_0(podman, tmp_path):
+def test_sigterm_mid_apply_finishes_the_step_in_progress_releases_the_lock_and_exits_0(podman, tmp_path):
     from podspec.engine.podman import connect
     from podspec.run.lock import project_lock
 
@@ -213,12 +213,22 @@ def test_sigterm_mid_apply_finishes_the_apply_releases_the_lock_and_exits_0(podm
         wait_until(lambda: any(line["event"] == "step-started" for line in agent.lines()), 60, "a step started", agent)
         agent.signal(signal.SIGTERM)
         assert agent.stop() == 0
-        events = [line["event"] for line in agent.lines()]
-    assert events.index("applied") < events.index("stopped")  # the apply ran to its end first
-    assert containers(podman) == sorted(f"pod{i}-main" for i in range(4))
-    assert state_of(state)["applied"] == head and state_of(state)["running"] is False
+        lines = agent.lines()
+    events = [line["event"] for line in lines]
+    assert events[-2:] == ["interrupted", "stopped"]
+    started = [line["step"] for line in lines if line["event"] == "step-started"]
+    done = [line["step"] for line in lines if line["event"] == "step-done"]
+    refused = [line for line in lines if line["event"] == "step-failed"]
+    assert len(refused) == 1 and "asked to stop" in refused[0]["error"]  # never sent to Podman
+    assert started == [*done, refused[0]["step"]] and len(done) < 12  # the step in progress finished
+    assert state_of(state)["applied"] is None and state_of(state)["running"] is False
     with connect(podman.url) as engine, project_lock(engine.lock_key, PROJECT, timeout=0.5):
         pass  # released
+
+    again = once(podman, repo, state)  # the next start applies the rest
+    assert again.returncode == 0, again.stderr
+    assert containers(podman) == sorted(f"pod{i}-main" for i in range(4))
+    assert state_of(state)["applied"] == head
 
 
 def test_force_push_to_an_older_commit_is_refused(podman, tmp_path):

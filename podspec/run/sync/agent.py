@@ -25,17 +25,19 @@ import os
 import selectors
 import shutil
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from podspec.engine.protocol import Engine
-from podspec.errors import InvalidRevision, ManifestError, PodspecError, SyncError
+from podspec.errors import InvalidRevision, ManifestError, PodspecError, Stopped, SyncError
 from podspec.policy import Policy
 from podspec.reconcile.diff import Diff
+from podspec.reconcile.planner import Step
 from podspec.reconcile.sync import (
     Backoff,
     CrashTracker,
@@ -192,10 +194,17 @@ class Agent:
     # --------------------------------------------------------------------------- one round
 
     def once(self) -> bool:
+        previous = self._install_signals(None)
         try:
             ok = self.round()
         finally:
             self._save(running=False, next_round=None)
+            for signum, handler in previous.items():
+                if signum > 0 and handler is not None:
+                    signal.signal(signum, handler)
+        if self.stopping:
+            self.log.info("stopped", revision=(self.state.applied or "")[:12] or None)
+            return True
         return ok
 
     def round(self) -> bool:
@@ -286,17 +295,26 @@ class Agent:
                                lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision)
         began = time.time()
         try:
-            result = apply(request, self.connect, LogListener(self.log, revision))
+            result = apply(request, self._stoppable, LogListener(self.log, revision))
         except PodspecError as exc:
             self._failed("apply", _one_line(exc.message, self.dir), revision, backoff=True)
             return None  # recorded by apply when it got as far as the lock
         finally:
             self._own.append((began, time.time()))
+        if result.outcome is Outcome.FAILED and self.stopping:
+            self.log.info("interrupted", revision=revision[:12], steps=result.steps_done,
+                          message="asked to stop: the step in progress finished, the rest waits for the next start")
+            return None
         if result.outcome is Outcome.FAILED:
             message = result.failure.message if result.failure else "a step failed"
             self._failed("apply", message, revision, backoff=True)
             return None
         return result
+
+    def _stoppable(self) -> Engine:
+        """The engine for the agent's applies: once SIGTERM came, no further step starts (the one
+        in progress finishes; the executor stops as after a failed step; the lock is released)."""
+        return cast(Engine, _Stoppable(self.connect(), lambda: self.stopping))
 
     def _drop_old_checkouts(self, keep: str) -> None:
         for old in (self.dir / "checkouts").iterdir():
@@ -449,7 +467,12 @@ class Agent:
 
     # --------------------------------------------------------------------------- signals
 
-    def _install_signals(self, wake_write: int) -> dict[int, Any]:
+    def _install_signals(self, wake_write: int | None) -> dict[int, Any]:
+        """SIGTERM/SIGINT: stop after the step in progress; SIGHUP: a round now. With `wake_write`,
+        signals also wake the loop's select(). Only the main thread can; elsewhere nothing changes."""
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
         def stop(signum: int, frame: object) -> None:
             self.stopping = True
 
@@ -460,13 +483,15 @@ class Agent:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGHUP, now)
-        previous[-1] = signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
+        if wake_write is not None:
+            previous[-1] = signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
         return previous
 
     def _restore_signals(self, previous: dict[int, Any]) -> None:
         """Stop writing signals to the wake-up pipe. The handlers stay: a second SIGTERM while the
         agent writes its state and exits must not kill it half-way."""
-        signal.set_wakeup_fd(previous.pop(-1))
+        if -1 in previous:
+            signal.set_wakeup_fd(previous.pop(-1))
 
     def _drain_signals(self, fd: int) -> None:
         try:
@@ -474,3 +499,21 @@ class Agent:
                 pass
         except BlockingIOError:
             pass
+
+
+class _Stoppable:
+    """An engine whose `run` refuses to start a step once `stopping()` holds (everything else as
+    the engine it wraps)."""
+
+    def __init__(self, engine: Engine, stopping: Callable[[], bool]) -> None:
+        self._engine = engine
+        self._stopping = stopping
+
+    def run(self, step: Step) -> None:
+        if self._stopping():
+            raise Stopped(f"not started: {step.describe()} (the agent was asked to stop)",
+                          "the agent applies the rest when it starts again")
+        self._engine.run(step)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
