@@ -15,8 +15,8 @@ they name are diffed against the applied revision (the restart rules of apply de
 drift), and a pod repaired again and again is held back (a crash loop) and reported.
 
 The loop sleeps in select() on a wake-up pipe (signals, events) with a timeout to the next thing
-due: no busy polling. SIGTERM/SIGINT: finish the round in progress (the apply lock is released when
-it ends), write the state and exit 0. SIGHUP: a round now.
+due: no busy polling. SIGTERM/SIGINT: the step in progress finishes and no other starts (the apply
+ends as after a failed step and releases the lock), the state is written, exit 0. SIGHUP: a round now.
 """
 
 from __future__ import annotations
