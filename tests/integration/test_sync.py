@@ -160,6 +160,10 @@ def test_self_heal_brings_back_a_container_removed_by_hand(podman, tmp_path):
 
         podman.podman("stop", "-t", "0", "alpha-main")
         wait_until(lambda: running(podman, "alpha-main"), 5, "the stopped container started", agent)
+
+        podman.podman("pod", "stop", "-t", "1", "alpha")
+        podman.podman("pod", "rm", "-f", "alpha")  # the whole pod, by hand
+        wait_until(lambda: running(podman, "alpha-main"), 5, "the removed pod back", agent)
         assert agent.stop() == 0
 
 
@@ -365,3 +369,19 @@ def test_a_gpg_keyring_is_a_trust_source_too(podman, tmp_path):
     done = once(podman, repo, state, *verify)
     assert done.returncode == 1 and unsigned[:12] in done.stderr
     assert containers(podman) == ["alpha-main"]
+
+
+def test_two_agents_on_one_project_take_turns_and_converge(podman, tmp_path):
+    repo = Repo(tmp_path / "repo")
+    head = repo.commit({f"p{i}.yaml": sleeper(f"pod{i}") for i in range(3)}, "three pods")
+    with Agent(podman, repo, tmp_path / "state-a", "--interval", "1s") as first, \
+            Agent(podman, repo, tmp_path / "state-b", "--interval", "1s") as second:
+        for agent in (first, second):
+            wait_until(lambda agent=agent: agent.agent_state().get("applied") == head, 60, "the commit applied", agent)
+        assert first.stop() == 0 and second.stop() == 0
+        logs = first.log() + second.log()
+    assert " error " not in logs
+    assert containers(podman) == sorted(f"pod{i}-main" for i in range(3))
+    pods = podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split()
+    assert sorted(pods) == [f"pod{i}" for i in range(3)]
+    assert logs.count("step-done") == 9  # each step made once, by one agent or the other
