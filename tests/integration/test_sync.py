@@ -385,3 +385,19 @@ def test_two_agents_on_one_project_take_turns_and_converge(podman, tmp_path):
     pods = podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split()
     assert sorted(pods) == [f"pod{i}" for i in range(3)]
     assert logs.count("step-done") == 9  # each step made once, by one agent or the other
+
+
+def test_a_commit_with_a_link_out_of_the_repository_is_refused(podman, tmp_path):
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    first = repo.commit({"a.yaml": sleeper("alpha")}, "alpha")
+    assert once(podman, repo, state).returncode == 0
+    (repo.path / "manifests" / "b.yaml").symlink_to("/etc/passwd")
+    repo.git("add", "-A")
+    repo.git("commit", "--quiet", "-m", "a link out")
+    bad = repo.head()
+    done = once(podman, repo, state)
+    assert done.returncode == 1
+    assert "will not write" in done.stderr and "absolute path" in done.stderr
+    assert state_of(state)["applied"] == first and state_of(state)["refused"] == bad
+    assert history(podman)[-1]["outcome"] == "invalid"
+    assert not (state / PROJECT / "checkouts" / bad).exists()

@@ -180,11 +180,14 @@ class Agent:
             self.metrics.failed(kind)
 
     def _refuse(self, kind: str, revision: str, message: str) -> None:
-        """A head that must never reach the host: reported once. An invalid one is left until the
-        next commit; one refused for trust is judged again each round (flags may change)."""
+        """A head that must never reach the host: logged, and recorded in the history once. An
+        invalid one is left until the next commit; one refused for trust (unsigned, a rewind) is
+        judged again each round, since flags may change."""
+        first = revision not in (self.state.refused, self.state.rejected)
         self._save(**({"refused": revision} if kind == "invalid" else {"rejected": revision}))
         self._failed(kind, message, revision, backoff=False)
-        self._record(revision, "refused" if kind != "invalid" else "invalid", message)
+        if first:
+            self._record(revision, "refused" if kind != "invalid" else "invalid", message)
 
     def _succeeded(self) -> None:
         self._save(failures=0, last_error=None, error_revision=None)
@@ -242,7 +245,7 @@ class Agent:
         return judge(Head(head, descends, signed), applied, self.state.refused, r.allow_rewind)
 
     def _not_applied(self, verdict: Verdict, head: str) -> bool:
-        repeated = self.state.rejected == head and not self.request.once
+        repeated = self.state.rejected == head and not self.request.once  # --once: say it every run
         if verdict is Verdict.UNSIGNED and not repeated:
             self._refuse("unsigned", head, f"commit {head[:12]} has no signature by an allowed key: {self._signature}")
         elif verdict is Verdict.REWIND and not repeated:
@@ -259,14 +262,18 @@ class Agent:
             self.repo.checkout(head, checkout)
             manifests = self._manifests(checkout)
             load(manifests)  # validation and policy, before any Podman call
-        except (ManifestError, InvalidRevision) as exc:
+        except SyncError as exc:
+            if not isinstance(exc, InvalidRevision):  # git could not write the files out: try again
+                self._failed("checkout", exc.message, head, backoff=True)
+                return False
             shutil.rmtree(checkout, ignore_errors=True)
-            self._refuse("invalid", head, _one_line(f"{exc.message}: {exc}", checkout))
+            self._refuse("invalid", head, _one_line(exc.message, checkout))
             self.repair("interval")
             return False
-        except PodspecError as exc:  # a missing --path, an unreadable file: nothing to apply either
+        except PodspecError as exc:  # invalid manifests or policy; a missing --path
             shutil.rmtree(checkout, ignore_errors=True)
-            self._refuse("invalid", head, _one_line(str(exc.message), checkout))
+            what = f"{exc.message}: {exc}" if isinstance(exc, ManifestError) else exc.message
+            self._refuse("invalid", head, _one_line(what, checkout))
             self.repair("interval")
             return False
         subject = self.repo.subject(head)
