@@ -42,3 +42,15 @@ def test_a_source_that_cannot_be_fetched_exits_1_and_is_reported_in_the_state(tm
     assert lines[0]["event"] == "fetch" and lines[0]["level"] == "error" and lines[0]["retry_in"] == "5s"
     saved = json.loads((state / "missing" / "agent.json").read_text())  # the project: the source's name
     assert saved["applied"] is None and "git could not fetch" in saved["last_error"] and saved["running"] is False
+
+
+def test_status_reads_the_agents_and_a_dead_agent_is_not_running(tmp_path):
+    from podspec.run.sync.state import AgentState, read_all, write
+
+    write(tmp_path, AgentState("web", "/srv/web.git", "main", (".",), pid=2**22 + 12345, running=True, applied="a" * 40))
+    write(tmp_path, AgentState("db", "/srv/db.git", "main", (".",), pid=__import__("os").getpid(), running=True))
+    agents = read_all(tmp_path, None)
+    assert [(a.project, a.running) for a in agents] == [("db", True), ("web", False)]
+    assert read_all(tmp_path, "web")[0].applied == "a" * 40
+    assert read_all(tmp_path, "nope") == ()
+    assert read_all(tmp_path / "missing", None) == ()

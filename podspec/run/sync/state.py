@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -86,15 +86,29 @@ def read(state_dir: Path, project: str) -> AgentState | None:
 
 
 def read_all(state_dir: Path, project: str | None) -> tuple[AgentState, ...]:
-    """The agents' states under `state_dir`: of `project`, or of every project."""
+    """The agents' states under `state_dir`: of `project`, or of every project. An agent whose
+    process is gone (killed, or the host restarted) is not `running`, whatever its file says."""
     if project is not None:
-        one = read(state_dir, project)
-        return (one,) if one else ()
+        names = [project]
+    else:
+        try:
+            names = sorted(p.name for p in state_dir.iterdir() if (p / STATE_FILE).is_file())
+        except OSError:
+            return ()
+    found = (read(state_dir, name) for name in names)
+    return tuple(replace(s, running=s.running and _alive(s.pid)) for s in found if s is not None)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
     try:
-        names = sorted(p.name for p in state_dir.iterdir() if (p / STATE_FILE).is_file())
-    except OSError:
-        return ()
-    return tuple(s for s in (read(state_dir, n) for n in names) if s is not None)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 # ------------------------------------------------------------------------------- the record
