@@ -401,3 +401,15 @@ def test_a_commit_with_a_link_out_of_the_repository_is_refused(podman, tmp_path)
     assert state_of(state)["applied"] == first and state_of(state)["refused"] == bad
     assert history(podman)[-1]["outcome"] == "invalid"
     assert not (state / PROJECT / "checkouts" / bad).exists()
+
+
+def test_the_round_of_every_interval_repairs_drift_that_no_event_reported(podman, tmp_path):
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    first = repo.commit({"a.yaml": sleeper("alpha")}, "alpha")
+    with Agent(podman, repo, state, "--interval", "2s") as agent:  # no --self-heal: no event stream at all
+        wait_until(lambda: agent.agent_state().get("applied") == first, 60, "the commit applied", agent)
+        podman.podman("rm", "-f", "-t", "0", "alpha-main")
+        wait_until(lambda: running(podman, "alpha-main"), 30, "the container back after a round", agent)
+        assert "why=interval" in agent.log() and " repaired " in agent.log()
+        assert agent.agent_state()["drift_repairs"] == 1
+        assert agent.stop() == 0
