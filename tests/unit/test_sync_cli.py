@@ -54,3 +54,4 @@ def test_status_reads_the_agents_and_a_dead_agent_is_not_running(tmp_path):
     assert read_all(tmp_path, "web")[0].applied == "a" * 40
     assert read_all(tmp_path, "nope") == ()
     assert read_all(tmp_path / "missing", None) == ()
+

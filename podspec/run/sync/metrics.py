@@ -93,7 +93,13 @@ def serve(metrics: Metrics, address: tuple[str, int], healthy: Callable[[], bool
     class Server(ThreadingMixIn, WSGIServer):
         daemon_threads = True
 
-    server = make_server(address[0], address[1], app, server_class=Server, handler_class=Quiet)
+    try:
+        server = make_server(address[0], address[1], app, server_class=Server, handler_class=Quiet)
+    except OSError as exc:
+        from podspec.errors import UsageError
+
+        raise UsageError(f"cannot serve metrics on {address[0]}:{address[1]}: {exc.strerror or exc}",
+                         "pick a free port for --metrics-address (and an address of this host)") from None
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 3600}, name="metrics", daemon=True)
     thread.start()
 
