@@ -330,7 +330,7 @@ class Agent:
 
     # --------------------------------------------------------------------------- drift
 
-    def repair(self, why: str, pods: frozenset[str] | None = None) -> bool:
+    def repair(self, why: str) -> bool:
         """Make the host match the applied revision again (a diff first: no lock, no change when
         nothing drifted). Pods held back for crash-looping are left alone. True: nothing left to do."""
         applied = self.state.applied
@@ -431,15 +431,14 @@ class Agent:
             now = time.monotonic()
             if now >= due or self.sync_now:
                 self.sync_now = False
-                self.round()
+                self._guarded(self.round)
                 self.last_round_end = now = time.monotonic()
                 due = next_round(now, self.request.interval, self.state.failures, self.request.backoff)
                 self._save(next_round=time.time() + (due - now))
             self._release_crash_holds(now)
             pods = self.debounce.take(now)
             if pods and not self.stopping:
-                with project_lock(f"sync-state:{self.dir}", self.request.project, self.request.lock_timeout):
-                    self.repair("event", pods)
+                self._guarded(self._repair_locked)
                 continue
             wake = min(t for t in (due, self.debounce.due_at(), self.crash.release_at()) if t is not None)
             for key, _ in selector.select(max(0.0, wake - time.monotonic())):
@@ -447,6 +446,19 @@ class Agent:
                     self._take_events(watcher.drain())
                 else:
                     self._drain_signals(key.fd)
+
+    def _repair_locked(self) -> bool:
+        with project_lock(f"sync-state:{self.dir}", self.request.project, self.request.lock_timeout):
+            return self.repair("event")
+
+    def _guarded(self, work: Callable[[], bool]) -> None:
+        """A round or a repair; an error none of its steps expected (the state directory's lock
+        timed out, git failed where it never should) is logged and retried with backoff: the
+        long-running agent does not die of it."""
+        try:
+            work()
+        except PodspecError as exc:
+            self._failed("round", exc.message, None, backoff=True)
 
     def _take_events(self, events: list[dict[str, Any]]) -> None:
         now = time.monotonic()
