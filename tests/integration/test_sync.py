@@ -125,8 +125,8 @@ def test_loop_applies_each_commit_within_an_interval_and_stops_cleanly(podman, t
         bad = repo.commit({"a.yaml": sleeper("alpha"), "b.yaml": BROKEN}, "a typo")
         wait_until(lambda: agent.agent_state().get("refused") == bad, 30, "the bad commit refused", agent)
         assert containers(podman) == ["alpha-main"]
-        refusal = [line for line in agent.lines() if line["event"] == "invalid"]
-        assert refusal and refusal[0]["revision"] == bad[:12] and "comand" in refusal[0]["message"]
+        refusal = wait_until(lambda: [line for line in agent.lines() if line["event"] == "invalid"], 10, "logged", agent)
+        assert refusal[0]["revision"] == bad[:12] and "comand" in refusal[0]["message"]
 
         good = repo.commit({"a.yaml": sleeper("alpha"), "b.yaml": sleeper("beta")}, "beta")
         wait_until(lambda: agent.agent_state().get("applied") == good, 30, "the next good commit applied", agent)
@@ -148,7 +148,7 @@ def test_self_heal_brings_back_a_container_removed_by_hand(podman, tmp_path):
     first = repo.commit({"a.yaml": sleeper("alpha"), "j.yaml": job("job", "Never", "exit 0")}, "alpha")
     with Agent(podman, repo, state, "--interval", "1h", "--self-heal") as agent:
         wait_until(lambda: agent.agent_state().get("applied") == first, 60, "the commit applied", agent)
-        wait_until(lambda: "stopped" not in agent.log() and not running(podman, "job-main"), 30, "the job finished")
+        wait_until(lambda: not running(podman, "job-main"), 30, "the job finished", agent)
         before = podman.podman("inspect", "--format", "{{.Id}}", "alpha-main").stdout.strip()
 
         podman.podman("rm", "-f", "-t", "0", "alpha-main")
@@ -173,7 +173,7 @@ def test_a_crash_looping_container_is_backed_off_and_reported(podman, tmp_path):
     repo.commit({"a.yaml": job("crasher", "Always", "sleep 1; exit 3")}, "crash")
     with Agent(podman, repo, state, "--interval", "1h", "--self-heal", "--metrics-address", f"127.0.0.1:{port}") as agent:
         wait_until(lambda: " crash-loop " in agent.log(), 60, "the crash loop reported", agent)
-        assert "crasher" in agent.agent_state()["crash_loops"]
+        wait_until(lambda: "crasher" in agent.agent_state().get("crash_loops", {}), 10, "the crash loop in the state", agent)
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
         assert f'podspec_sync_crash_looping_pods{{project="{PROJECT}"}} 1.0' in metrics
 
@@ -312,7 +312,7 @@ def test_a_failed_fetch_and_a_failed_apply_are_retried_with_backoff(podman, tmp_
         wait_until(lambda: agent.agent_state().get("applied") == head, 60, "the retried apply", agent)
         assert containers(podman) == ["alpha-main"]
         assert len([line for line in agent.log().splitlines() if " error " in line]) <= 5  # no hot loop
-        assert agent.agent_state()["failures"] == 0
+        wait_until(lambda: agent.agent_state()["failures"] == 0, 10, "the failure count reset", agent)
         assert agent.stop() == 0
 
 
@@ -410,6 +410,7 @@ def test_the_round_of_every_interval_repairs_drift_that_no_event_reported(podman
         wait_until(lambda: agent.agent_state().get("applied") == first, 60, "the commit applied", agent)
         podman.podman("rm", "-f", "-t", "0", "alpha-main")
         wait_until(lambda: running(podman, "alpha-main"), 30, "the container back after a round", agent)
-        assert "why=interval" in agent.log() and " repaired " in agent.log()
+        wait_until(lambda: " repaired " in agent.log(), 10, "the repair logged", agent)
+        assert "why=interval" in agent.log()
         assert agent.agent_state()["drift_repairs"] == 1
         assert agent.stop() == 0
