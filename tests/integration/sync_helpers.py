@@ -75,12 +75,12 @@ def once(podman, repo: Repo, state: Path, *args: str) -> subprocess.CompletedPro
 class Agent:
     """A long-running `podspec sync` process; its log (stderr) goes to a file."""
 
-    def __init__(self, podman, repo: Repo, state: Path, *args: str) -> None:
+    def __init__(self, podman, repo: Repo, state: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.log_path = state.parent / f"agent-{time.monotonic_ns()}.log"
         self.state = state
         self._log = self.log_path.open("w")
         self.process = subprocess.Popen(sync_argv(podman, repo, state, *args), stdout=subprocess.DEVNULL,
-                                        stderr=self._log, env=sync_env(repo))
+                                        stderr=self._log, env={**sync_env(repo), **(env or {})})
 
     def log(self) -> str:
         return self.log_path.read_text()
