@@ -110,3 +110,15 @@ class StepFailed(PodspecError):
 
 class StalePlan(PodspecError):
     """A saved plan no longer fits the manifests or the host; nothing was changed."""
+
+
+class SyncError(PodspecError):
+    """The pull agent could not fetch, read or trust its repository (`podspec sync`)."""
+
+
+class InvalidRevision(SyncError):
+    """A commit that must never reach the host as it is (its files cannot be checked out safely)."""
+
+
+class Stopped(SyncError):
+    """The pull agent was asked to stop (SIGTERM) before a step started; that step was not run."""

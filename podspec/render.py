@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.projectfile import Target
     from podspec.run.results import ApplyResult, DeleteResult, HistoryResult, StatusResult, StepEvent, ValidateResult
+    from podspec.run.sync.state import AgentState
     from podspec.run.targets import TargetOutcome
 
 JSON_VERSION = 1
@@ -243,12 +245,34 @@ def status_json(result: StatusResult) -> dict[str, Any]:
     return {"version": JSON_VERSION, "pods": [
         {"name": p.name, "project": p.project, "status": p.status, "drift": list(p.drift), "revision": p.revision,
          "containers": [{"name": c.name, "role": c.role, "state": c.state, "image": c.image} for c in p.containers]}
-        for p in result.pods]}
+        for p in result.pods], "agents": [a.to_json() for a in result.agents]}
+
+
+def _when(stamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(stamp)) if stamp is not None else "never"
+
+
+def agent_lines(agent: AgentState) -> list[str]:
+    """`podspec status`: one pull agent's state."""
+    lines = [f"sync agent  project={agent.project}  {'running' if agent.running else 'not running'} (pid {agent.pid})",
+             f"    source:        {agent.source}  branch {agent.branch}  paths {', '.join(agent.paths)}",
+             f"    last fetch:    {_when(agent.last_fetch)}" + (f"  head {agent.fetched[:12]}" if agent.fetched else ""),
+             f"    applied:       {agent.applied[:12] if agent.applied else 'nothing yet'}"
+             + (f"  at {_when(agent.applied_at)}" if agent.applied_at else ""),
+             f"    next round:    {_when(agent.next_round) if agent.next_round and agent.running else '-'}",
+             f"    drift repairs: {agent.drift_repairs}"]
+    if agent.last_error:
+        which = f" (revision {agent.error_revision[:12]})" if agent.error_revision else ""
+        lines.append(f"    last error{which}: {agent.last_error}")
+    lines += [f"    crash loop: pod {pod} held back until {_when(until)}" for pod, until in sorted(agent.crash_loops.items())]
+    return lines
 
 
 def status_text(result: StatusResult) -> str:
+    agents = [line for agent in result.agents for line in agent_lines(agent)]
     if not result.pods:
-        return "No pods managed by podspec" + (f" in project {result.project!r}." if result.project else ".")
+        return "\n".join(["No pods managed by podspec" + (f" in project {result.project!r}." if result.project else "."),
+                          *agents])
     width = max((len(c.name) for p in result.pods for c in p.containers), default=0)
     lines = []
     for p in result.pods:
@@ -256,7 +280,7 @@ def status_text(result: StatusResult) -> str:
         lines.append(f"pod {p.name}  project={p.project}  {p.status}{applied}")
         lines += [f"    {c.name:<{width}}  {c.role:<9} {c.state:<8} {c.image}" for c in p.containers]
         lines += [f"    drift: {d}" for d in p.drift]
-    return "\n".join(lines)
+    return "\n".join(lines + agents)
 
 
 def short_revision(revision: str) -> str:

@@ -17,6 +17,9 @@ command -v curl >/dev/null || need_apt+=(curl)
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 command -v ssh >/dev/null || need_apt+=(openssh-client)
 command -v git >/dev/null || need_apt+=(git)  # revisions (run/revision.py), history tests, the CI examples
+# The sync agent's tests: ssh-keygen (signing keys, openssh-client above) and systemd-analyze
+# (unit checks; Debian's systemd package, only when missing: nothing is booted, only files verified).
+command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || need_apt+=(python3 python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need_apt[*]} with apt-get" >&2

@@ -6,7 +6,17 @@ jsonschema, deepdiff, podman) are imported inside the commands that need them.
 
 from __future__ import annotations
 
-from podspec.cli import cmd_apply, cmd_delete, cmd_diff, cmd_export, cmd_history, cmd_status, cmd_validate, completion  # noqa: F401
+from podspec.cli import (  # noqa: F401
+    cmd_apply,
+    cmd_delete,
+    cmd_diff,
+    cmd_export,
+    cmd_history,
+    cmd_status,
+    cmd_sync,
+    cmd_validate,
+    completion,
+)
 from podspec.cli.app import app
 
 

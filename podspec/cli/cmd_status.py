@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
 
 from podspec.cli import context, targets
 from podspec.cli.app import app
+from podspec.cli.cmd_sync import STATE_DIR_OPTION
 from podspec.cli.common import (
     CONNECTION_OPTION,
     EXIT_OK,
@@ -29,15 +31,17 @@ def status(
     connection: Optional[str] = CONNECTION_OPTION,
     identity: Optional[str] = IDENTITY_OPTION,
     target: Optional[list[str]] = targets.TARGET_OPTION,
+    state_dir: Optional[Path] = STATE_DIR_OPTION,
 ) -> None:
     """List the pods podspec manages, with their containers' state and any drift."""
     from podspec import render
+    from podspec.cli.cmd_sync import state_dir as agents_dir
     from podspec.run.status import status as run_status
 
     project = project or context.environment().get("PODSPEC_PROJECT") or None
     if target:
         targets.status(targets.chosen(target, (), url, connection, identity), project, output)
-    result = run_status(project, context.connector(url, connection, identity))
+    result = run_status(project, context.connector(url, connection, identity), agents_dir(state_dir))
     if output is OutputFormat.json:
         print_json(render.status_json(result))
     else:

@@ -32,6 +32,7 @@ import hashlib
 import itertools
 import json
 import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -135,6 +136,7 @@ class FakeEngine:
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         self._instance = next(_instances)
+        self._events: list[dict[str, Any]] = []  # emitted by the test, handed out by events()
         for name in images:
             self.add_image(name)
         for reference in pullable:
@@ -171,6 +173,11 @@ class FakeEngine:
         """
         method = what.value if isinstance(what, StepKind) else what
         self._faults.append(_Fault(method, target, message, times))
+
+    def emit(self, event: Mapping[str, Any]) -> None:
+        """Queue a libpod-shaped event ({"Type", "Action", "Actor": {"Attributes": labels}}) for events()."""
+        with self._lock:
+            self._events.append(dict(event))
 
     def count(self, method: str, argument: str | None = None) -> int:
         """How many calls of `method` were made (with `argument`, if given)."""
@@ -274,6 +281,21 @@ class FakeEngine:
             if c.health is not None:
                 return c.health
             return ("healthy", "") if c.state is ContainerState.RUNNING else ("unhealthy", "container is not running")
+
+    def events(self, filters: Mapping[str, Sequence[str]]) -> Iterator[dict[str, Any]]:
+        """The events emitted so far that pass `filters` (label=key=value and type, as libpod
+        filters them); then the stream ends, as when the service closes it."""
+        self._record("events")
+        with self._lock:
+            queued, self._events = self._events, []
+        for event in queued:
+            attributes = (event.get("Actor") or {}).get("Attributes") or {}
+            labels = [f"{k}={v}" for k, v in attributes.items()]
+            if filters.get("type") and event.get("Type") not in filters["type"]:
+                continue
+            if filters.get("label") and not any(wanted in labels for wanted in filters["label"]):
+                continue
+            yield event
 
     def pull(self, reference: str) -> None:
         self._record("pull", reference)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Mapping
 
 from podspec.engine import parse
@@ -117,6 +118,22 @@ class PodmanEngine:
 
     def version(self) -> str:
         return parse.version(self.call("get", "/version", "read the Podman version"))
+
+    def events(self, filters: Mapping[str, Sequence[str]]) -> Iterator[dict[str, Any]]:
+        params = {"stream": "true", "filters": json.dumps({k: list(v) for k, v in filters.items()})}
+        try:
+            for line in self.transport.stream("/events", params):
+                try:
+                    event = json.loads(line) if line.strip() else None
+                except ValueError:
+                    continue
+                if isinstance(event, dict):
+                    yield event
+        except TransportError as exc:
+            raise PodmanUnavailable(
+                f"lost Podman's event stream at {self.endpoint.url}: {exc}",
+                "check that the Podman service is running",
+            ) from None
 
     # -------------------------------------------------------------------------------- writing
 

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+
     from podspec.observed import ObservedImage, ObservedState, ObservedVolume
     from podspec.reconcile.planner import Step
 
@@ -69,6 +71,12 @@ class Engine(Protocol):
 
     def run_healthcheck(self, name: str) -> tuple[str, str]:
         """Run a container's health check now: (status, last output)."""
+        ...
+
+    def events(self, filters: Mapping[str, Sequence[str]]) -> Iterator[dict[str, Any]]:
+        """Podman's events from now on (libpod `/events?stream=true`), one decoded event at a time,
+        blocking until the next; ends when the service closes the stream. `filters` as libpod takes
+        them, e.g. {"label": ["io.podspec.project=web"], "type": ["container", "pod"]}."""
         ...
 
     # ------------------------------------------------------------------------------- writing

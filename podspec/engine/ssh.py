@@ -30,13 +30,13 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit
 
-from podspec.engine.transport import LIBPOD, Reply, TransportError
+from podspec.engine.transport import LIBPOD, Reply, TransportError, UnixSocketTransport
 from podspec.errors import PodmanUnavailable
 
 CONNECT_TIMEOUT = 15  # seconds: TCP connect and the SSH handshake
@@ -356,6 +356,17 @@ class SshTransport:
                 body: Any = None, timeout: float | None = None) -> Reply:
         try:
             return self._local.request(method, path, params=params, body=body, timeout=timeout)
+        except TransportError as exc:
+            if self._process.poll() is not None:
+                raise TransportError(f"the SSH connection to {self.target.where} ended: "
+                                     f"{self._ssh_said().strip() or 'no message'}") from None
+            raise TransportError(f"{exc} (over SSH to {self.target.where})") from None
+
+    def stream(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[bytes]:
+        """A streamed GET (Podman's events, for `podspec sync --self-heal`) over the same tunnel,
+        on a connection of its own to the forwarded socket."""
+        try:
+            yield from UnixSocketTransport(self._tunnel.local, CONNECT_TIMEOUT).stream(path, params)
         except TransportError as exc:
             if self._process.poll() is not None:
                 raise TransportError(f"the SSH connection to {self.target.where} ended: "

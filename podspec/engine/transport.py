@@ -16,7 +16,7 @@ import json
 import socket
 import subprocess
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol
+from typing import Any, Iterator, Mapping, Protocol
 from urllib.parse import urlencode
 
 # Podman 4.x and 5.x services accept this API version prefix.
@@ -43,6 +43,10 @@ class Reply:
 class Transport(Protocol):
     def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
                 body: Any = None, timeout: float | None = None) -> Reply: ...
+
+    def stream(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[bytes]:
+        """GET `path` and yield the answer's lines as they come (no timeout: waits for the next)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -74,6 +78,24 @@ class UnixSocketTransport:
         except OSError as exc:
             raise TransportError(str(exc) or type(exc).__name__) from None
         return parse_response(b"".join(chunks))
+
+    def stream(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[bytes]:
+        target = LIBPOD + path + (f"?{urlencode(params)}" if params else "")
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(self.timeout)
+                sock.connect(self.socket_path)
+                sock.sendall(f"GET {target} HTTP/1.0\r\nHost: podman\r\n\r\n".encode())
+                sock.settimeout(None)
+                with sock.makefile("rb") as answer:
+                    status = answer.readline().split(b" ", 2)
+                    if len(status) < 2 or status[1] != b"200":
+                        raise TransportError(f"the event stream answered {b' '.join(status[1:]).decode(errors='replace').strip()!r}")
+                    while answer.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # headers
+                    yield from answer
+        except OSError as exc:
+            raise TransportError(str(exc) or type(exc).__name__) from None
 
     def close(self) -> None:
         pass
@@ -117,6 +139,17 @@ class PodmanPyTransport:
             # ssh:// runs an ssh process for the tunnel: it may time out or fail to start
             raise TransportError(f"{type(exc).__name__}: {exc}") from None
         return Reply(response.status_code, response.content)
+
+    def stream(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[bytes]:
+        import requests
+
+        try:
+            response = self._client.api.get(path, params=dict(params or {}), stream=True, timeout=None)
+            if response.status_code != 200:
+                raise TransportError(f"the event stream answered {response.status_code}")
+            yield from response.iter_lines()
+        except (requests.exceptions.RequestException, OSError, subprocess.SubprocessError) as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from None
 
     def close(self) -> None:
         self._client.close()

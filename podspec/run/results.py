@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # types only: render and the CLI import this module at start-
     from podspec.reconcile.planner import Plan, Step
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.reconcile.status import PodReport
+    from podspec.run.sync.state import AgentState
 
 
 class StepStatus(str, Enum):
@@ -88,6 +89,7 @@ class DeleteResult:
 class StatusResult:
     project: str | None  # the project asked for; None: every project
     pods: tuple[PodReport, ...]
+    agents: tuple[AgentState, ...] = ()  # the pull agents (`podspec sync`) found in the state directory
 
 
 @dataclass(frozen=True)

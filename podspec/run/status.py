@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import closing
+from pathlib import Path
 
 from podspec.engine.protocol import Engine
 from podspec.reconcile.status import report
 from podspec.run.results import StatusResult
 
 
-def status(project: str | None, connect: Callable[[], Engine]) -> StatusResult:
+def status(project: str | None, connect: Callable[[], Engine], agents_in: Path | None = None) -> StatusResult:
+    """`agents_in`: the sync agents' state directory, whose agents (of `project`) are reported too."""
+    from podspec.run.sync.state import read_all
+
     with closing(connect()) as engine:
         observed = engine.observe()
-    return StatusResult(project, report(observed, project))
+    agents = read_all(agents_in, project) if agents_in is not None else ()
+    return StatusResult(project, report(observed, project), agents)

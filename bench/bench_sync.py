@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""The pull agent (`podspec sync`): idle cost and reaction times, against a private Podman.
+
+    .venv/bin/python bench/bench_sync.py [--pods 5] [--idle 60] [--interval 5] [--repeat 5]
+
+Starts a private Podman (tools/sandbox.py, in a temporary directory), makes a git repository with
+`--pods` pods, starts `podspec sync REPO --interval 5s --self-heal` and, once it applied them:
+
+- idle CPU: the agent's user+system time over `--idle` seconds, as a share of one core, alone and
+  with its children (the `git fetch` of every round);
+- resident memory: VmRSS and its peak (VmHWM) from /proc;
+- hand removal to repair: `podman rm -f` of a managed container (a different pod each time, so no
+  crash-loop hold), until the container runs again;
+- push to applied: a commit adding a pod, made at a random moment of the interval, until its
+  container runs.
+
+Times are taken by polling the container over the REST socket every 20 ms. Targets (issue 14):
+idle CPU under 1% of one core, RSS under 80 MB, repair under 3 s, push to applied under 8 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT))
+import sandbox  # noqa: E402
+
+from podspec.engine.transport import UnixSocketTransport  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def pod(name: str) -> str:
+    return f"""\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: main
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "100000"]
+"""
+
+
+class Repo:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("GIT_")}, "HOME": str(path.parent),
+                    "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com",
+                    "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.com"}
+        path.mkdir()
+        self.git("init", "-q", "-b", "main")
+        (path / "manifests").mkdir()
+
+    def git(self, *args: str) -> None:
+        subprocess.run(["git", "-C", str(self.path), *args], check=True, capture_output=True, env=self.env)
+
+    def add(self, name: str) -> None:
+        (self.path / "manifests" / f"{name}.yaml").write_text(pod(name))
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", f"add {name}")
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(the process's own user+system seconds, the same with its waited-for children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+    return (utime + stime) / TICKS, (utime + stime + cutime + cstime) / TICKS
+
+
+def memory_kb(pid: int) -> dict[str, int]:
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0])
+    return values
+
+
+def running(api: UnixSocketTransport, name: str) -> bool:
+    reply = api.request("get", f"/containers/{name}/json")
+    return reply.status_code == 200 and bool(json.loads(reply.content).get("State", {}).get("Running"))
+
+
+def wait_running(api: UnixSocketTransport, name: str, timeout: float = 60.0) -> float:
+    began = time.perf_counter()
+    while not running(api, name):
+        if time.perf_counter() - began > timeout:
+            raise SystemExit(f"{name} did not run within {timeout}s")
+        time.sleep(0.02)
+    return time.perf_counter() - began
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pods", type=int, default=5)
+    parser.add_argument("--idle", type=float, default=60.0)
+    parser.add_argument("--interval", type=float, default=5.0)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    podspec = str(Path(sys.executable).parent / "podspec")
+    with tempfile.TemporaryDirectory(prefix="podspec-bench-sync-") as tmp:
+        base = Path(tmp)
+        state = base / "podman"
+        url = sandbox.up(state)
+        api = UnixSocketTransport(url[len("unix://"):], 30)
+        repo = Repo(base / "repo")
+        for i in range(args.pods):
+            repo.add(f"bench-{i}")
+        env = {k: v for k, v in repo.env.items() if k != "CONTAINER_HOST"}
+        log = (base / "agent.log").open("w")
+        agent = subprocess.Popen([podspec, "sync", str(repo.path), "--path", "manifests", "--project", "bench",
+                                  "--url", url, "--state-dir", str(base / "state"), "--interval", f"{args.interval:g}s",
+                                  "--self-heal"], stderr=log, stdout=subprocess.DEVNULL, env=env)
+        try:
+            for i in range(args.pods):
+                wait_running(api, f"bench-{i}-main", 120)
+            time.sleep(2 * args.interval)  # let the first rounds and their events settle
+            print(f"podspec sync, {args.pods} pods, --interval {args.interval:g}s --self-heal "
+                  f"(Python {sys.version.split()[0]}, {os.cpu_count()} cores)")
+
+            own0, all0 = cpu_seconds(agent.pid)
+            began = time.monotonic()
+            time.sleep(args.idle)
+            own1, all1 = cpu_seconds(agent.pid)
+            wall = time.monotonic() - began
+            print(f"  idle CPU over {wall:.0f} s: agent {100 * (own1 - own0) / wall:.2f}% of one core, "
+                  f"with its git fetches {100 * (all1 - all0) / wall:.2f}%")
+            memory = memory_kb(agent.pid)
+            print(f"  resident memory: {memory['VmRSS'] / 1024:.1f} MB (peak {memory['VmHWM'] / 1024:.1f} MB)")
+
+            repairs = []
+            for i in range(min(args.repeat, args.pods)):
+                name = f"bench-{i}-main"
+                sandbox.podman(state, "rm", "-f", "-t", "0", name)
+                # from the end of `podman rm` (the container is gone) to running again
+                repairs.append(wait_running(api, name))
+                time.sleep(1.0)
+            print(f"  hand removal -> running again: median {statistics.median(repairs):.2f} s, "
+                  f"max {max(repairs):.2f} s ({len(repairs)} removals)")
+
+            pushes = []
+            for n in range(args.repeat):
+                time.sleep(random.uniform(0, args.interval))
+                name = f"pushed-{n}"
+                began = time.perf_counter()
+                repo.add(name)
+                wait_running(api, f"{name}-main", 120)
+                pushes.append(time.perf_counter() - began)
+            print(f"  commit -> its container running: median {statistics.median(pushes):.2f} s, "
+                  f"max {max(pushes):.2f} s ({len(pushes)} commits)")
+        finally:
+            agent.terminate()
+            code = agent.wait(timeout=120)
+            log.close()
+            print(f"  agent exit code after SIGTERM: {code}")
+            sandbox.purge(state)
+            sandbox.stop_service(state)
+            sandbox.podman(state, "system", "reset", "--force", check=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""`podspec sync`: the pull agent. Parses flags, calls run.sync.agent.sync, maps the result to an exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from podspec.cli import context
+from podspec.cli.app import app
+from podspec.cli.common import (
+    ALLOW_CAPABILITY_OPTION,
+    ALLOW_HOST_PATH_OPTION,
+    ALLOW_HOST_PORT_OPTION,
+    CONNECTION_OPTION,
+    EXIT_ERROR,
+    EXIT_OK,
+    IDENTITY_OPTION,
+    PARALLEL_OPTION,
+    POLICY_OPTION,
+    PROJECT_OPTION,
+    URL_OPTION,
+    guarded,
+)
+
+
+class LogFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+STATE_DIR_OPTION = typer.Option(
+    None, "--state-dir", metavar="DIR",
+    help="Where the agent keeps its clone and state. Default: /var/lib/podspec/sync for root, "
+         "else $XDG_STATE_HOME/podspec/sync (~/.local/state/podspec/sync).",
+)
+
+
+def state_dir(flag: Optional[Path]) -> Path:
+    from podspec.run.sync.state import default_state_dir
+
+    return flag if flag is not None else default_state_dir(context.environment(), os.geteuid() == 0)
+
+
+@app.command("sync")
+@guarded()
+def sync(
+    source: str = typer.Argument(..., help="A git URL (ssh, https, file) or a local repository."),
+    branch: str = typer.Option("main", "--branch", "-b", help="The branch to follow."),
+    path: Optional[list[str]] = typer.Option(None, "--path", metavar="DIR",
+                                             help="Manifests directory or file inside the repository (repeatable). Default: the whole repository."),
+    interval: str = typer.Option("60s", "--interval", help="How often to fetch and observe the host (e.g. 30s, 5m)."),
+    prune: bool = typer.Option(False, "--prune", help="Also remove pods of this project that left the manifests."),
+    self_heal: bool = typer.Option(False, "--self-heal", help="Repair pods changed by hand within seconds (Podman's event stream)."),
+    once: bool = typer.Option(False, "--once", help="One round, then exit (for systemd timers and cron); exit codes as apply's."),
+    state: Optional[Path] = STATE_DIR_OPTION,
+    verify_signatures: bool = typer.Option(False, "--verify-signatures", help="Apply only commits signed by an allowed key."),
+    allowed_signers: Optional[Path] = typer.Option(None, "--allowed-signers", metavar="FILE",
+                                                   help="git's allowed-signers file for SSH signatures (with --verify-signatures)."),
+    gpg_home: Optional[Path] = typer.Option(None, "--gpg-home", metavar="DIR",
+                                            help="An OpenPGP keyring (GNUPGHOME) whose keys are trusted (with --verify-signatures)."),
+    allow_rewind: bool = typer.Option(False, "--allow-rewind", help="Accept a head that does not descend from the applied revision."),
+    metrics_address: Optional[str] = typer.Option(None, "--metrics-address", metavar="HOST:PORT",
+                                                  help="Serve Prometheus metrics (/metrics) and a health check (/healthz) there."),
+    log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", help="Log lines as text or json (one per event, on stderr)."),
+    lock_timeout: float = typer.Option(600.0, "--lock-timeout", help="Seconds to wait for another apply of the same project."),
+    parallel: int = PARALLEL_OPTION,
+    project: Optional[str] = PROJECT_OPTION,
+    url: Optional[str] = URL_OPTION,
+    connection: Optional[str] = CONNECTION_OPTION,
+    identity: Optional[str] = IDENTITY_OPTION,
+    policy: Optional[str] = POLICY_OPTION,
+    allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
+    allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
+    allow_capability: Optional[list[str]] = ALLOW_CAPABILITY_OPTION,
+) -> None:
+    """Keep this host on a git branch: apply each new commit that passes validation and policy, and repair drift."""
+    from podspec.reconcile.sync import parse_duration
+    from podspec.run.sync.agent import SyncRequest
+    from podspec.run.sync.agent import sync as run_sync
+    from podspec.run.sync.log import AgentLog
+    from podspec.run.sync.metrics import parse_address
+
+    request = SyncRequest(
+        source=source, branch=branch, paths=tuple(path or ["."]), project=_project(project, source),
+        state_dir=state_dir(state), policy=context.policy(policy, allow_host_path, allow_host_port, allow_capability),
+        interval=parse_duration(interval), prune=prune, self_heal=self_heal, once=once,
+        verify_signatures=verify_signatures, allowed_signers=allowed_signers, gpg_home=gpg_home,
+        allow_rewind=allow_rewind, metrics_address=parse_address(metrics_address) if metrics_address else None,
+        lock_timeout=lock_timeout, parallel=parallel,
+    )
+    log = AgentLog(sys.stderr, as_json=log_format is LogFormat.json)
+    result = run_sync(request, context.connector(url, connection, identity), log)
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_ERROR)
+
+
+def _project(flag: Optional[str], source: str) -> str:
+    """--project, else $PODSPEC_PROJECT, else the repository's name (normalized)."""
+    from podspec.errors import PodspecError
+    from podspec.reconcile.sync import project_from_source
+    from podspec.run.project import normalize, resolve
+
+    env = context.environment()
+    if flag or env.get("PODSPEC_PROJECT"):
+        return resolve(flag, env, [], Path.cwd())
+    name = normalize(project_from_source(source))
+    if not name:
+        raise PodspecError(f"cannot make a project name from {source!r}", "pass --project NAME")
+    return name

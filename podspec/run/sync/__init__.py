@@ -1,0 +1,1 @@
+"""`podspec sync`: the pull agent (see agent.py)."""

@@ -1,0 +1,538 @@
+"""`podspec sync`: keep the host on a git branch, and repair hand changes within seconds.
+
+    sync(request, connect, log) -> SyncResult
+
+A round: fetch the branch into the state directory; judge its head (reconcile/sync.py: new,
+current, known bad, a rewind, unsigned); a new head is checked out, validated with the policy
+(before any Podman call) and applied with the same workflow as `podspec apply`, and its revision
+recorded. Whatever the head, the round ends by repairing drift against the revision on the host, so
+a full observe runs every interval even when events were missed. A head that fails validation,
+policy, signature or ancestry is refused for good (until the next commit) and the host stays on
+the last good revision; a fetch or apply that fails is retried with capped exponential backoff.
+
+With self-heal, Podman's event stream (events.py) wakes the loop; events are debounced, the pods
+they name are diffed against the applied revision (the restart rules of apply decide what is
+drift), and a pod repaired again and again is held back (a crash loop) and reported.
+
+The loop sleeps in select() on a wake-up pipe (signals, events) with a timeout to the next thing
+due: no busy polling. SIGTERM/SIGINT: the step in progress finishes and no other starts (the apply
+ends as after a failed step and releases the lock), the state is written, exit 0. SIGHUP: a round now.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import shutil
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, cast
+
+from podspec.engine.protocol import Engine
+from podspec.errors import InvalidRevision, ManifestError, PodspecError, Stopped, SyncError
+from podspec.policy import Policy
+from podspec.reconcile.diff import Diff
+from podspec.reconcile.planner import Step
+from podspec.reconcile.sync import (
+    Backoff,
+    CrashTracker,
+    Debouncer,
+    Head,
+    Verdict,
+    caused_by_us,
+    drift_pod,
+    is_death,
+    judge,
+    next_round,
+)
+from podspec.run.lock import project_lock
+from podspec.run.manifests import Manifests, load
+from podspec.run.results import ApplyResult, Outcome
+from podspec.run.sync import state as saved
+from podspec.run.sync.git import Repository
+from podspec.run.sync.log import AgentLog, LogListener
+from podspec.run.sync.state import AgentState, Recorder, Revision
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    source: str  # a git URL (ssh, https, file) or a local repository
+    branch: str
+    paths: tuple[str, ...]  # inside the repository
+    project: str
+    state_dir: Path
+    policy: Policy
+    interval: float = 60.0
+    prune: bool = False
+    self_heal: bool = False
+    once: bool = False
+    verify_signatures: bool = False
+    allowed_signers: Path | None = None
+    gpg_home: Path | None = None
+    allow_rewind: bool = False
+    metrics_address: tuple[str, int] | None = None
+    backoff: Backoff = Backoff()
+    lock_timeout: float = 600.0
+    parallel: int = 3
+    debounce: float = 0.5
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    ok: bool  # --once: the host is on the branch's head and the round saw no error
+    state: AgentState
+
+
+def check_request(request: SyncRequest) -> None:
+    from podspec.errors import UsageError
+
+    if request.source.startswith("-"):
+        raise UsageError(f"the source {request.source!r} looks like an option", "pass a git URL or a path")
+    if not request.branch or request.branch.startswith("-") or any(c in request.branch for c in " ~^:?*[\\") \
+            or ".." in request.branch:
+        raise UsageError(f"--branch {request.branch!r} is not a branch name", "for example --branch main")
+    for path in request.paths:
+        parts = Path(path).parts
+        if Path(path).is_absolute() or ".." in parts:
+            raise UsageError(f"--path {path!r} leaves the repository", "give a directory inside it, e.g. --path manifests")
+    if request.interval <= 0:
+        raise UsageError("--interval must be more than 0 seconds", "for example --interval 60s")
+    if request.verify_signatures and request.allowed_signers is None and request.gpg_home is None:
+        raise UsageError("--verify-signatures needs keys to trust",
+                         "pass --allowed-signers FILE (SSH signatures) or --gpg-home DIR (an OpenPGP keyring)")
+
+
+def sync(request: SyncRequest, connect: Callable[[], Engine], log: AgentLog, recorder: Recorder | None = None) -> SyncResult:
+    check_request(request)
+    agent = Agent(request, connect, log, recorder or saved.HostHistory(connect))
+    if request.once:
+        ok = agent.once()
+    else:
+        ok = agent.run()
+    return SyncResult(ok, agent.state)
+
+
+def changed_pods(diff: Diff) -> tuple[str, ...]:
+    return tuple(sorted(p.name for p in diff.pods if p.action is not None or p.containers))
+
+
+def _one_line(text: str, checkout: Path) -> str:
+    return "; ".join(line.strip() for line in text.replace(str(checkout) + os.sep, "").splitlines() if line.strip())
+
+
+class Agent:
+    def __init__(self, request: SyncRequest, connect: Callable[[], Engine], log: AgentLog, recorder: Recorder) -> None:
+        self.request = request
+        self.connect = connect
+        self.log = log
+        self.recorder = recorder
+        self.dir = saved.project_dir(request.state_dir, request.project)
+        self.repo = Repository(self.dir / "repo.git")
+        self.state = self._initial_state()
+        self.crash = CrashTracker()
+        self.debounce = Debouncer(quiet=request.debounce)
+        self.stopping = False
+        self.sync_now = False
+        self.metrics: Any = None
+        self.last_round_end = time.monotonic()
+        self._held_logged: set[str] = set()
+        self._own: deque[tuple[float, float]] = deque(maxlen=8)  # when the agent's own applies ran (wall clock)
+        self._signature = ""  # git's words on the head's signature, when checked
+
+    def _initial_state(self) -> AgentState:
+        r = self.request
+        fresh = AgentState(r.project, r.source, r.branch, r.paths, os.getpid(), running=True)
+        prior = saved.read(r.state_dir, r.project)
+        if prior is None:
+            return fresh
+        if (prior.source, prior.branch) != (r.source, r.branch):
+            self.log.warning("new-source", previous=f"{prior.source}#{prior.branch}",
+                             message="the revision applied from the previous source is not compared with this one")
+            return fresh
+        return replace(fresh, applied=prior.applied, applied_at=prior.applied_at, refused=prior.refused, rejected=prior.rejected,
+                       drift_repairs=prior.drift_repairs)
+
+    # --------------------------------------------------------------------------- bookkeeping
+
+    def _save(self, **changes: Any) -> None:
+        self.state = replace(self.state, **changes)
+        saved.write(self.request.state_dir, self.state)
+
+    def _record(self, revision: str, outcome: str, message: str = "", steps: int = 0) -> None:
+        r = self.request
+        try:
+            self.recorder.record(Revision(r.project, revision, outcome, message, r.source, r.branch, steps))
+        except PodspecError as exc:
+            self.log.warning("record-failed", revision=revision[:12], message=exc.message)
+
+    def _failed(self, kind: str, message: str, revision: str | None, backoff: bool) -> None:
+        failures = self.state.failures + 1 if backoff else self.state.failures
+        self._save(last_error=message, error_revision=revision, failures=failures)
+        delay = self.request.backoff.delay(failures) if backoff else None
+        self.log.error(kind, revision=revision[:12] if revision else None, message=message,
+                       retry_in=f"{delay:g}s" if delay is not None else None)
+        if self.metrics:
+            self.metrics.failed(kind)
+
+    def _refuse(self, kind: str, revision: str, message: str) -> None:
+        """A head that must never reach the host: logged, and recorded in the history once. An
+        invalid one is left until the next commit; one refused for trust (unsigned, a rewind) is
+        judged again each round, since flags may change."""
+        first = revision not in (self.state.refused, self.state.rejected)
+        self._save(**({"refused": revision} if kind == "invalid" else {"rejected": revision}))
+        self._failed(kind, message, revision, backoff=False)
+        if first:
+            self._record(revision, "refused" if kind != "invalid" else "invalid", message)
+
+    def _succeeded(self) -> None:
+        self._save(failures=0, last_error=None, error_revision=None)
+        if self.metrics:
+            self.metrics.last_success.set(time.time())
+
+    # --------------------------------------------------------------------------- one round
+
+    def once(self) -> bool:
+        previous = self._install_signals(None)
+        try:
+            ok = self.round()
+        finally:
+            self._save(running=False, next_round=None)
+            for signum, handler in previous.items():
+                if signum > 0 and handler is not None:
+                    signal.signal(signum, handler)
+        if self.stopping:
+            self.log.info("stopped", revision=(self.state.applied or "")[:12] or None)
+            return True
+        return ok
+
+    def round(self) -> bool:
+        """Fetch, judge, apply or refuse, repair. True when the host ends on the head with no error."""
+        with project_lock(f"sync-state:{self.dir}", self.request.project, self.request.lock_timeout):
+            if self.metrics:
+                self.metrics.rounds.inc()
+            try:
+                head = self.repo.fetch(self.request.source, self.request.branch)
+            except SyncError as exc:
+                self._failed("fetch", exc.message, None, backoff=True)
+                self.repair("interval")
+                return False
+            self._save(last_fetch=time.time(), fetched=head)
+            verdict = self._judge(head)
+            if verdict is Verdict.APPLY:
+                return self.apply_revision(head)
+            if verdict is not Verdict.CURRENT:
+                return self._not_applied(verdict, head)
+            if self.repair("interval"):
+                self._succeeded()
+                return True
+            return False
+
+    def _judge(self, head: str) -> Verdict:
+        applied, r = self.state.applied, self.request
+        if head == applied:
+            return Verdict.CURRENT
+        signed = None
+        if r.verify_signatures:
+            signature = self.repo.verify(head, r.allowed_signers, r.gpg_home)
+            signed = signature.ok
+            self._signature = signature.detail
+        descends = self.repo.descends(applied, head) if applied else None
+        return judge(Head(head, descends, signed), applied, self.state.refused, r.allow_rewind)
+
+    def _not_applied(self, verdict: Verdict, head: str) -> bool:
+        repeated = self.state.rejected == head and not self.request.once  # --once: say it every run
+        if verdict is Verdict.UNSIGNED and not repeated:
+            self._refuse("unsigned", head, f"commit {head[:12]} has no signature by an allowed key: {self._signature}")
+        elif verdict is Verdict.REWIND and not repeated:
+            self._refuse("rewind", head, f"commit {head[:12]} does not descend from the applied revision "
+                         f"{(self.state.applied or '')[:12]} (a force-push or a rollback); pass --allow-rewind to accept it")
+        elif verdict is Verdict.KNOWN_BAD and self.request.once:
+            self.log.error("invalid", revision=head[:12], message=f"still refused: {self.state.last_error}")
+        self.repair("interval")
+        return False
+
+    def apply_revision(self, head: str) -> bool:
+        checkout = self.dir / "checkouts" / head
+        try:
+            self.repo.checkout(head, checkout)
+            manifests = self._manifests(checkout)
+            load(manifests)  # validation and policy, before any Podman call
+        except SyncError as exc:
+            if not isinstance(exc, InvalidRevision):  # git could not write the files out: try again
+                self._failed("checkout", exc.message, head, backoff=True)
+                return False
+            shutil.rmtree(checkout, ignore_errors=True)
+            self._refuse("invalid", head, _one_line(exc.message, checkout))
+            self.repair("interval")
+            return False
+        except PodspecError as exc:  # invalid manifests or policy; a missing --path
+            shutil.rmtree(checkout, ignore_errors=True)
+            what = f"{exc.message}: {exc}" if isinstance(exc, ManifestError) else exc.message
+            self._refuse("invalid", head, _one_line(what, checkout))
+            self.repair("interval")
+            return False
+        subject = self.repo.subject(head)
+        self.log.info("applying", revision=head[:12], subject=subject)
+        result = self._apply(manifests, head)
+        if result is None:
+            return False
+        self._save(applied=head, applied_at=time.time(), refused=None, rejected=None)
+        self.log.info("applied", revision=head[:12], outcome=result.outcome.value, steps=result.steps_done)
+        if self.metrics:
+            self.metrics.applies.labels(self.request.project, result.outcome.value).inc()
+            self.metrics.applied(head, self.request.branch)
+        self._drop_old_checkouts(head)
+        self._succeeded()
+        return True
+
+    def _manifests(self, checkout: Path) -> Manifests:
+        return Manifests(tuple(str(checkout / p) for p in self.request.paths), self.request.policy)
+
+    def _apply(self, manifests: Manifests, revision: str) -> ApplyResult | None:
+        """The apply workflow (lock, observe, diff, plan, execute); None when it failed (reported)."""
+        from podspec.run.reconcile import ApplyRequest, apply
+
+        r = self.request
+        request = ApplyRequest(manifests=manifests, project=r.project, prune=r.prune,
+                               lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision)
+        began = time.time()
+        try:
+            result = apply(request, self._stoppable, LogListener(self.log, revision))
+        except PodspecError as exc:
+            self._failed("apply", _one_line(exc.message, self.dir), revision, backoff=True)
+            return None  # recorded by apply when it got as far as the lock
+        finally:
+            self._own.append((began, time.time()))
+        if result.outcome is Outcome.FAILED and self.stopping:
+            self.log.info("interrupted", revision=revision[:12], steps=result.steps_done,
+                          message="asked to stop: the step in progress finished, the rest waits for the next start")
+            return None
+        if result.outcome is Outcome.FAILED:
+            message = result.failure.message if result.failure else "a step failed"
+            self._failed("apply", message, revision, backoff=True)
+            return None
+        return result
+
+    def _stoppable(self) -> Engine:
+        """The engine for the agent's applies: once SIGTERM came, no further step starts (the one
+        in progress finishes; the executor stops as after a failed step; the lock is released)."""
+        return cast(Engine, _Stoppable(self.connect(), lambda: self.stopping))
+
+    def _drop_old_checkouts(self, keep: str) -> None:
+        for old in (self.dir / "checkouts").iterdir():
+            if old.name != keep:
+                shutil.rmtree(old, ignore_errors=True)
+
+    # --------------------------------------------------------------------------- drift
+
+    def repair(self, why: str) -> bool:
+        """Make the host match the applied revision again (a diff first: no lock, no change when
+        nothing drifted). Pods held back for crash-looping are left alone. True: nothing left to do."""
+        applied = self.state.applied
+        if applied is None:
+            return True
+        checkout = self.dir / "checkouts" / applied
+        from podspec.run.reconcile import DiffRequest, diff
+
+        try:
+            if not checkout.is_dir():
+                self.repo.checkout(applied, checkout)
+            manifests = self._manifests(checkout)
+            found = diff(DiffRequest(manifests=manifests, project=self.request.project, prune=self.request.prune),
+                         self.connect).diff
+        except PodspecError as exc:
+            self._failed("observe", _one_line(exc.message, checkout), applied, backoff=True)
+            return False
+        now = time.monotonic()
+        changed = changed_pods(found)
+        held = [pod for pod in changed if self.crash.held(pod, now)]
+        todo = [pod for pod in changed if pod not in held]
+        if set(held) - self._held_logged:
+            self.log.warning("held-back", pods=",".join(held), message="crash loop: repair backed off")
+        self._held_logged = set(held)
+        if not todo and not found.volumes:
+            return not held
+        self.log.info("drift", why=why, revision=applied[:12], pods=",".join(todo) or None)
+        result = self._apply(manifests, applied)
+        if result is None:
+            return False
+        if result.steps_done:
+            self._save(drift_repairs=self.state.drift_repairs + 1)
+            self.log.info("repaired", why=why, pods=",".join(todo), steps=result.steps_done)
+            if self.metrics:
+                self.metrics.repairs.inc()
+        return True
+
+    def _died(self, pod: str, now: float) -> None:
+        until = self.crash.died(pod, now)
+        if until is None:
+            return
+        rule = self.crash.rule
+        self.log.warning("crash-loop", pod=pod, held_for=f"{until - now:g}s",
+                         message=f"containers of pod {pod} died {rule.deaths} times within {rule.window:g}s; "
+                                 f"the agent will not repair it for {until - now:g}s")
+        self._save_crash_loops(now)
+
+    def _save_crash_loops(self, now: float) -> None:
+        wall = time.time()
+        looping = {pod: wall + (until - now) for pod, until in self.crash.looping(now).items()}
+        self._save(crash_loops=looping)
+        if self.metrics:
+            self.metrics.crash_loops.set(len(looping))
+
+    # --------------------------------------------------------------------------- the loop
+
+    def run(self) -> bool:
+        from podspec.run.sync.metrics import Metrics, serve
+
+        selector = selectors.DefaultSelector()
+        wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_read, False)
+        os.set_blocking(wake_write, False)
+        selector.register(wake_read, selectors.EVENT_READ, "signal")
+        previous = self._install_signals(wake_write)
+        stop_metrics = None
+        watcher = None
+        try:
+            if self.request.metrics_address:
+                self.metrics = Metrics(self.request.project)
+                if self.state.applied:
+                    self.metrics.applied(self.state.applied, self.request.branch)
+                stop_metrics = serve(self.metrics, self.request.metrics_address, self._healthy)
+                self.log.info("metrics", address="{}:{}".format(*self.request.metrics_address))
+            if self.request.self_heal:
+                from podspec.run.sync.events import EventWatcher
+
+                watcher = EventWatcher(self.connect, self.request.project,
+                                       lambda message: self.log.warning("events-lost", message=message))
+                selector.register(watcher.read_fd, selectors.EVENT_READ, "events")
+                watcher.start()
+            self.log.info("started", source=self.request.source, branch=self.request.branch, project=self.request.project,
+                          interval=f"{self.request.interval:g}s", self_heal=self.request.self_heal)
+            self._loop(selector, watcher)
+        finally:
+            self._restore_signals(previous)
+            if stop_metrics:
+                stop_metrics()
+            os.close(wake_read)
+            os.close(wake_write)
+            self._save(running=False, next_round=None)
+            self.log.info("stopped", revision=(self.state.applied or "")[:12] or None)
+        return True
+
+    def _loop(self, selector: selectors.BaseSelector, watcher: Any) -> None:
+        due = time.monotonic()
+        while not self.stopping:
+            now = time.monotonic()
+            if now >= due or self.sync_now:
+                self.sync_now = False
+                self._guarded(self.round)
+                self.last_round_end = now = time.monotonic()
+                due = next_round(now, self.request.interval, self.state.failures, self.request.backoff)
+                self._save(next_round=time.time() + (due - now))
+            self._release_crash_holds(now)
+            pods = self.debounce.take(now)
+            if pods and not self.stopping:
+                self._guarded(self._repair_locked)
+                continue
+            wake = min(t for t in (due, self.debounce.due_at(), self.crash.release_at()) if t is not None)
+            for key, _ in selector.select(max(0.0, wake - time.monotonic())):
+                if key.data == "events":
+                    self._take_events(watcher.drain())
+                else:
+                    self._drain_signals(key.fd)
+
+    def _repair_locked(self) -> bool:
+        with project_lock(f"sync-state:{self.dir}", self.request.project, self.request.lock_timeout):
+            return self.repair("event")
+
+    def _guarded(self, work: Callable[[], bool]) -> None:
+        """A round or a repair; an error none of its steps expected (the state directory's lock
+        timed out, git failed where it never should) is logged and retried with backoff: the
+        long-running agent does not die of it."""
+        try:
+            work()
+        except PodspecError as exc:
+            self._failed("round", exc.message, None, backoff=True)
+
+    def _take_events(self, events: list[dict[str, Any]]) -> None:
+        now = time.monotonic()
+        for event in events:
+            if event.get("Type") == "podspec":  # the stream was lost: events may have been missed
+                self.debounce.add("", now)
+                continue
+            pod = drift_pod(event, self.request.project)
+            if pod is not None:
+                if is_death(event) and not caused_by_us(event, self._own):
+                    self._died(pod, now)
+                self.debounce.add(pod, now)
+
+    def _release_crash_holds(self, now: float) -> None:
+        for pod, until in list(self.crash.held_until.items()):
+            if until <= now:
+                self.crash.held(pod, now)  # drops the hold
+                self.log.info("crash-loop-retry", pod=pod)
+                self.debounce.add(pod, now)
+                self._save_crash_loops(now)
+
+    def _healthy(self) -> bool:
+        late = max(3 * self.request.interval, self.request.backoff.cap + self.request.interval)
+        return time.monotonic() - self.last_round_end < late + self.request.lock_timeout
+
+    # --------------------------------------------------------------------------- signals
+
+    def _install_signals(self, wake_write: int | None) -> dict[int, Any]:
+        """SIGTERM/SIGINT: stop after the step in progress; SIGHUP: a round now. With `wake_write`,
+        signals also wake the loop's select(). Only the main thread can; elsewhere nothing changes."""
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def stop(signum: int, frame: object) -> None:
+            self.stopping = True
+
+        def now(signum: int, frame: object) -> None:
+            self.sync_now = True
+
+        previous: dict[int, Any] = {int(s): signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, now)
+        if wake_write is not None:
+            previous[-1] = signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
+        return previous
+
+    def _restore_signals(self, previous: dict[int, Any]) -> None:
+        """Stop writing signals to the wake-up pipe. The handlers stay: a second SIGTERM while the
+        agent writes its state and exits must not kill it half-way."""
+        if -1 in previous:
+            signal.set_wakeup_fd(previous.pop(-1))
+
+    def _drain_signals(self, fd: int) -> None:
+        try:
+            while os.read(fd, 512):
+                pass
+        except BlockingIOError:
+            pass
+
+
+class _Stoppable:
+    """An engine whose `run` refuses to start a step once `stopping()` holds (everything else as
+    the engine it wraps)."""
+
+    def __init__(self, engine: Engine, stopping: Callable[[], bool]) -> None:
+        self._engine = engine
+        self._stopping = stopping
+
+    def run(self, step: Step) -> None:
+        if self._stopping():
+            raise Stopped(f"not started: {step.describe()} (the agent was asked to stop)",
+                          "the agent applies the rest when it starts again")
+        self._engine.run(step)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)

@@ -1,0 +1,57 @@
+"""`podspec sync` flags and the failures that need no Podman (in-process, typer's CliRunner)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from podspec.cli import app
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, ["sync", *args], catch_exceptions=False)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("repo", "--verify-signatures"), "--allowed-signers"),
+        (("repo", "--interval", "0"), "--interval"),
+        (("repo", "--interval", "soon"), "not a duration"),
+        (("repo", "--path", "../elsewhere"), "leaves the repository"),
+        (("repo", "--path", "/etc"), "leaves the repository"),
+        (("repo", "--branch", "a..b"), "not a branch name"),
+        (("repo", "--metrics-address", "9100"), "HOST:PORT"),
+        (("repo", "--project", "Not Valid"), "invalid project name"),
+    ],
+)
+def test_bad_flags_exit_1_before_anything_is_fetched(tmp_path, args, words):
+    result = run(*args, "--state-dir", str(tmp_path / "state"), "--once")
+    assert result.exit_code == 1
+    assert words in result.stderr
+    assert not (tmp_path / "state").exists()
+
+
+def test_a_source_that_cannot_be_fetched_exits_1_and_is_reported_in_the_state(tmp_path):
+    state = tmp_path / "state"
+    result = run(str(tmp_path / "missing.git"), "--state-dir", str(state), "--once", "--log-format", "json")
+    assert result.exit_code == 1
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert lines[0]["event"] == "fetch" and lines[0]["level"] == "error" and lines[0]["retry_in"] == "5s"
+    saved = json.loads((state / "missing" / "agent.json").read_text())  # the project: the source's name
+    assert saved["applied"] is None and "git could not fetch" in saved["last_error"] and saved["running"] is False
+
+
+def test_status_reads_the_agents_and_a_dead_agent_is_not_running(tmp_path):
+    from podspec.run.sync.state import AgentState, read_all, write
+
+    write(tmp_path, AgentState("web", "/srv/web.git", "main", (".",), pid=2**22 + 12345, running=True, applied="a" * 40))
+    write(tmp_path, AgentState("db", "/srv/db.git", "main", (".",), pid=__import__("os").getpid(), running=True))
+    agents = read_all(tmp_path, None)
+    assert [(a.project, a.running) for a in agents] == [("db", True), ("web", False)]
+    assert read_all(tmp_path, "web")[0].applied == "a" * 40
+    assert read_all(tmp_path, "nope") == ()
+    assert read_all(tmp_path / "missing", None) == ()
+

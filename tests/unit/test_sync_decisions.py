@@ -1,0 +1,168 @@
+"""The pull agent's pure decisions (reconcile/sync.py): table tests, time passed in."""
+
+from __future__ import annotations
+
+import pytest
+
+from podspec import labels
+from podspec.errors import UsageError
+from podspec.reconcile.sync import (
+    Backoff,
+    CrashRule,
+    CrashTracker,
+    Debouncer,
+    Head,
+    Verdict,
+    caused_by_us,
+    drift_pod,
+    is_death,
+    judge,
+    next_round,
+    parse_duration,
+    project_from_source,
+)
+
+A, B, C = "a" * 40, "b" * 40, "c" * 40
+
+
+@pytest.mark.parametrize(
+    ("head", "applied", "refused", "allow_rewind", "verdict"),
+    [
+        (Head(A, None, None), None, None, False, Verdict.APPLY),  # the first revision
+        (Head(A, None, None), A, None, False, Verdict.CURRENT),
+        (Head(B, True, None), A, None, False, Verdict.APPLY),  # a descendant
+        (Head(B, False, None), A, None, False, Verdict.REWIND),  # force-push / rollback
+        (Head(B, False, None), A, None, True, Verdict.APPLY),  # --allow-rewind
+        (Head(B, True, None), A, B, False, Verdict.KNOWN_BAD),  # failed validation before
+        (Head(B, True, False), A, None, False, Verdict.UNSIGNED),
+        (Head(B, True, True), A, None, False, Verdict.APPLY),
+        (Head(A, None, False), A, None, False, Verdict.CURRENT),  # already on the host: nothing to refuse
+        (Head(B, False, False), A, None, True, Verdict.UNSIGNED),  # --allow-rewind never skips signatures
+    ],
+)
+def test_judge(head, applied, refused, allow_rewind, verdict):
+    assert judge(head, applied, refused, allow_rewind) is verdict
+
+
+def test_backoff_is_exponential_and_capped():
+    backoff = Backoff(base=5, cap=60)
+    assert [backoff.delay(n) for n in range(7)] == [0, 5, 10, 20, 40, 60, 60]
+    assert backoff.delay(10_000) == 60  # no overflow
+
+
+def test_next_round_after_success_is_one_interval_after_failures_the_backoff():
+    backoff = Backoff(base=2, cap=30)
+    assert next_round(100.0, 60.0, 0, backoff) == 160.0
+    assert next_round(100.0, 60.0, 1, backoff) == 102.0
+    assert next_round(100.0, 60.0, 3, backoff) == 108.0
+    assert next_round(100.0, 60.0, 9, backoff) == 130.0
+
+
+def event(kind: str, action: str, project: str = "web", pod: str = "front", managed: bool = True, exit_code: str = "") -> dict:
+    attributes = {labels.PROJECT: project, labels.POD: pod}
+    if managed:
+        attributes[labels.MANAGED_BY] = labels.MANAGER
+    if exit_code:
+        attributes["containerExitCode"] = exit_code
+    return {"Type": kind, "Action": action, "Actor": {"ID": "x", "Attributes": attributes}}
+
+
+@pytest.mark.parametrize(
+    ("given", "pod"),
+    [
+        (event("container", "remove"), "front"),
+        (event("container", "died"), "front"),
+        (event("container", "stop"), "front"),
+        (event("container", "kill"), "front"),
+        (event("container", "oom"), "front"),
+        (event("pod", "remove"), "front"),
+        (event("container", "start"), None),  # changes nothing
+        (event("container", "create"), None),
+        (event("container", "exec_died"), None),
+        (event("container", "health_status"), None),
+        (event("container", "remove", project="other"), None),
+        (event("container", "remove", managed=False), None),  # not podspec's
+        ({"Type": "container", "Action": "remove"}, None),  # no attributes at all
+        ({"Type": "container", "status": "died", "Actor": {"Attributes": {labels.MANAGED_BY: "podspec",
+                                                                         labels.PROJECT: "web", labels.POD: "p"}}}, "p"),
+    ],
+)
+def test_which_events_may_mean_drift(given, pod):
+    assert drift_pod(given, "web") == pod
+
+
+def test_deaths_are_died_events_of_containers():
+    assert is_death(event("container", "died"))
+    assert not is_death(event("container", "remove"))
+    assert not is_death(event("pod", "died"))
+
+
+def test_debounce_waits_for_a_quiet_moment_but_not_for_ever():
+    d = Debouncer(quiet=0.5, most=2.0)
+    assert d.due_at() is None and d.take(0.0) == frozenset()
+    d.add("a", 10.0)
+    d.add("b", 10.3)
+    assert d.due_at() == 10.8
+    assert d.take(10.7) == frozenset()
+    assert d.take(10.8) == {"a", "b"}
+    assert d.due_at() is None
+    for t in range(0, 30):  # a steady stream, every 0.1 s
+        d.add("c", 20.0 + t / 10)
+    assert d.due_at() == 22.0  # the first event + most
+
+
+def test_a_pod_dying_again_and_again_is_held_back_longer_each_time():
+    tracker = CrashTracker(CrashRule(deaths=3, window=60.0, backoff=Backoff(base=10.0, cap=40.0)))
+    assert tracker.died("p", 0.0) is None
+    assert tracker.died("p", 1.0) is None
+    assert tracker.died("p", 2.0) == 12.0  # third death within the window: held for 10 s
+    assert tracker.held("p", 5.0) and tracker.looping(5.0) == {"p": 12.0}
+    assert tracker.died("p", 6.0) is None  # deaths while held do not stack holds
+    assert not tracker.held("p", 12.0)  # the hold is over
+    assert tracker.died("p", 13.0) is None
+    assert tracker.died("p", 14.0) == 34.0  # loops again: twice as long
+    assert not tracker.held("p", 34.0)
+    assert tracker.died("p", 200.0) is None  # quiet for a whole window: forgiven
+    tracker.died("p", 201.0)
+    assert tracker.died("p", 202.0) == 212.0
+
+
+def test_a_finished_job_is_not_a_crash_loop():
+    tracker = CrashTracker()
+    assert tracker.died("job", 0.0) is None
+    assert not tracker.held("job", 1.0)
+    assert tracker.release_at() is None
+
+
+def test_deaths_spread_wider_than_the_window_are_no_loop():
+    tracker = CrashTracker(CrashRule(deaths=3, window=10.0))
+    assert [tracker.died("p", t) for t in (0.0, 8.0, 16.0, 24.0)] == [None, None, None, None]
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("60", 60), ("60s", 60), ("5m", 300), ("1h", 3600), ("500ms", 0.5), (" 2.5s ", 2.5)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "0", "-5s", "abc", "5d", "nan", "inf"])
+def test_bad_durations(text):
+    with pytest.raises(UsageError):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("source", "project"),
+    [("git@github.com:acme/edge-pods.git", "edge-pods"), ("https://git.example.com/acme/web/", "web"),
+     ("/srv/git/site.git", "site"), ("file:///srv/repo", "repo"), ("host:repo", "repo")],
+)
+def test_project_from_source(source, project):
+    assert project_from_source(source) == project
+
+
+def test_deaths_during_the_agents_own_applies_are_not_crashes():
+    windows = [(100.0, 102.0)]
+    assert caused_by_us({"timeNano": 101_500_000_000}, windows)
+    assert caused_by_us({"time": 102.5}, windows)  # in flight just after
+    assert not caused_by_us({"time": 104.0}, windows)
+    assert not caused_by_us({"time": 99.0}, windows)
+    assert not caused_by_us({}, windows)
