@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -120,7 +121,10 @@ class PodmanEngine:
         return parse.version(self.call("get", "/version", "read the Podman version"))
 
     def events(self, filters: Mapping[str, Sequence[str]]) -> Iterator[dict[str, Any]]:
-        params = {"stream": "true", "filters": json.dumps({k: list(v) for k, v in filters.items()})}
+        # `since` now: with the file events logger (hosts without journald) Podman otherwise replays its
+        # whole event log first, and old deaths would read as a crash loop.
+        params = {"stream": "true", "since": str(int(time.time())),
+                  "filters": json.dumps({k: list(v) for k, v in filters.items()})}
         try:
             for line in self.transport.stream("/events", params):
                 try:
