@@ -113,9 +113,9 @@ def main() -> None:
         for label, target in (("1 file", one), (f"{args.pods} files", many)):
             state = load([str(target)])
             assert len(state.pods) == args.pods, len(state.pods)
-            in_process = median_time(lambda: load([str(target)]), args.runs)
+            in_process = median_time(lambda target=target: load([str(target)]), args.runs)
 
-            def run_cli() -> None:
+            def run_cli(target: Path = target) -> None:
                 subprocess.run([str(PODSPEC), "validate", str(target)], check=True, stdout=subprocess.DEVNULL)
 
             whole = median_time(run_cli, args.runs)
