@@ -57,6 +57,9 @@ PODMAN_ENV = {"container": "podman", "TERM": "xterm"}
 PODMAN_ANNOTATION_PREFIXES = (
     "io.kubernetes.cri-o.", "io.podman.annotations.", "io.container.manager", "org.opencontainers.",
 )
+# Podman 5 writes these on every container it starts, from the stop signal and stop timeout (for
+# systemd's cgroup manager). Only these two: a user's own `org.systemd.property.*` is kept.
+PODMAN_ANNOTATIONS = frozenset({"org.systemd.property.KillSignal", "org.systemd.property.TimeoutStopUSec"})
 RESTART = {"always": RestartPolicy.ALWAYS, "unless-stopped": RestartPolicy.ALWAYS, "on-failure": RestartPolicy.ON_FAILURE}
 NANOS = 1_000_000_000
 _HTTP_CHECK = re.compile(r"curl -f (https?)://([^:/]+):(\d+)(/\S*) \|\| exit 1")
@@ -226,7 +229,7 @@ def _pod_annotations(containers: Sequence[Json]) -> tuple[tuple[str, str], ...]:
     for c in containers:
         own = {
             k: v for k, v in (((c.get("Config") or {}).get("Annotations")) or {}).items()
-            if not k.startswith(PODMAN_ANNOTATION_PREFIXES) and not k.startswith(L.PREFIX)
+            if not k.startswith(PODMAN_ANNOTATION_PREFIXES) and k not in PODMAN_ANNOTATIONS and not k.startswith(L.PREFIX)
         }
         common = own if common is None else {k: v for k, v in common.items() if own.get(k) == v}
     return tuple(sorted((common or {}).items()))
@@ -392,6 +395,16 @@ def _caps(names: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(sorted({capability_name(n) for n in names or ()}))
 
 
+def _dropped(host: Json, c: Json, applied: Json | None) -> tuple[str, ...]:
+    """The dropped capabilities. Podman 5 reports only the drops of capabilities in its default set,
+    so a drop of one outside it (NET_RAW, MKNOD) is read back from podspec's record, when the
+    container really lacks it."""
+    effective = set(_caps(c.get("EffectiveCaps")))
+    recorded = (((applied or {}).get("securityContext") or {}).get("capabilitiesDrop")) or ()
+    kept = {cap for cap in _caps(recorded if isinstance(recorded, list) else ()) if cap not in effective}
+    return tuple(sorted(set(_caps(host.get("CapDrop"))) | kept))
+
+
 def _security(c: Json, notes: list[str], applied: Json | None = None) -> SecurityContext:
     config: Json = c.get("Config") or {}
     host: Json = c.get("HostConfig") or {}
@@ -407,7 +420,7 @@ def _security(c: Json, notes: list[str], applied: Json | None = None) -> Securit
     return SecurityContext(
         privileged=bool(host.get("Privileged")),
         capabilities_add=_caps(host.get("CapAdd")),
-        capabilities_drop=_caps(host.get("CapDrop")),
+        capabilities_drop=_dropped(host, c, applied),
         run_as_user=run_as_user,
         run_as_group=run_as_group,
         read_only_root_filesystem=bool(host.get("ReadonlyRootfs")),
