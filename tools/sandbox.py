@@ -200,6 +200,17 @@ def podman_command(state: Path) -> list[str]:
     return [str(wrapper_path(state))] if engine_of(state) == "podman5" else ["podman"]
 
 
+def podman_command_direct(state: Path) -> list[str]:
+    """As podman_command, without the wrapper's shell on podman5 (for benchmarks: the floor is
+    Podman's own cost, plus only nsenter's). Needs the namespace running."""
+    if engine_of(state) != "podman5":
+        return ["podman"]
+    pid = namespace_pid(state)
+    if pid is None:
+        raise SystemExit(f"the Podman 5 namespace of {state} is not running")
+    return ["nsenter", "-t", str(pid), "-m", "/usr/bin/podman"]
+
+
 def podman(state: Path, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*podman_command(state), *args],
