@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from podspec.engine import parse
 from podspec.engine.connection import Endpoint, check_reachable, resolve
 from podspec.engine.specgen import container_body, pod_body
-from podspec.engine.transport import TransportError, open_transport
+from podspec.engine.transport import Transport, TransportError, open_transport
 from podspec.errors import EngineError, PodmanUnavailable
 from podspec.observed import ObservedImage, ObservedState, ObservedVolume
 from podspec.reconcile.planner import Step, StepKind
@@ -32,11 +32,12 @@ EMPTY_TAR = bytes(1024)
 class PodmanEngine:
     """Talks to one Podman service; reads its version once (`version()`) and adapts to it."""
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: Endpoint, transport: Transport | None = None) -> None:
+        """`transport` replaces the one the URL asks for (recorded answers, in tests)."""
         self.endpoint = endpoint
         self._version: str | None = None
         try:
-            self.transport = open_transport(endpoint.url, endpoint.identity, LONG_CALL_TIMEOUT)
+            self.transport = transport or open_transport(endpoint.url, endpoint.identity, LONG_CALL_TIMEOUT)
         except TransportError as exc:
             raise PodmanUnavailable(
                 f"cannot connect to Podman at {endpoint.url} (chosen by {endpoint.how}): {exc}",

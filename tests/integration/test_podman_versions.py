@@ -83,3 +83,60 @@ def test_sub_path_directories_are_made_on_podman_5_and_refused_on_4(podman, tmp_
     assert read("cat", "/all/site/html/greeting") == "hello\nhello\n"
     assert read("stat", "-c", "%a", "/all/site/html").strip() == "700"
     assert podspec(podman, "diff", second).exit_code == 0
+
+
+IMAGE_VOLUME = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: imagevol
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: main
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "100000"]
+      volumeMounts:
+        - {name: site, mountPath: /htdocs, subPath: usr/local/apache2/htdocs}
+        - {name: site, mountPath: /site}
+  volumes:
+    - name: site
+      image:
+        reference: docker.io/library/httpd:2.4
+        pullPolicy: Never
+"""
+
+
+def test_image_volumes_are_mounted_read_only_on_podman_5_and_refused_on_4(podman, tmp_path):
+    running = version(podman)
+    manifest = write(tmp_path, IMAGE_VOLUME)
+    result = podspec(podman, "apply", manifest)
+    if version_tuple(running) < (5, 0):
+        assert result.exit_code == 1
+        assert (f"imagevol: volume site is an image volume (docker.io/library/httpd:2.4): an image volume needs Podman 5.0 "
+                f"or newer (this host runs {running})") in result.stderr
+        assert podman.podman("ps", "-aq").stdout.strip() == ""
+        return
+    assert result.exit_code == 0, result.output + result.stderr
+    page = "<html><body><h1>It works!</h1></body></html>\n"
+    exec_ = lambda *cmd: podman.podman("exec", "imagevol-main", *cmd, check=False)
+    assert exec_("cat", "/site/usr/local/apache2/htdocs/index.html").stdout == page
+    assert exec_("cat", "/htdocs/index.html").stdout == page
+    written = exec_("touch", "/site/new")
+    assert written.returncode != 0 and "Read-only file system" in written.stderr
+    assert podspec(podman, "diff", manifest).exit_code == 0
+    assert podspec(podman, "apply", manifest).output.rstrip().endswith("Nothing to do.")
+
+    # export gives the same manifest back (the pull policy from podspec's record), and it applies as is.
+    from typer.testing import CliRunner
+
+    from podspec.cli import app
+    from podspec.loader import load
+
+    exported = CliRunner().invoke(app, ["export", "imagevol", "--url", podman.url])
+    assert exported.exit_code == 0, exported.stderr
+    assert "reference: docker.io/library/httpd:2.4" in exported.stdout and "pullPolicy: Never" in exported.stdout
+    path = write(tmp_path, exported.stdout, "exported.yaml")
+    assert load([path]).pods == load([manifest]).pods
+    assert podspec(podman, "diff", path).exit_code == 0
