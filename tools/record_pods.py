@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Record the answers of a real Podman service to what podspec reads, for the engine's parsing
-tests (tests/unit/test_recorded_api.py): one JSON file per Podman version in tests/fixtures/recorded/.
+tests (tests/unit/test_recorded_pods.py): one JSON file per Podman version in tests/fixtures/recorded-pods/.
 
     unshare --net --fork -- bash -c 'ip link set lo up && \\
-        .venv/bin/python tools/record_api.py --engine podman4 && .venv/bin/python tools/record_api.py --engine podman5'
+        .venv/bin/python tools/record_pods.py --engine podman4 && .venv/bin/python tools/record_pods.py --engine podman5'
 
 On a private sandbox (tools/sandbox.py) it makes the pods tutorial's pod by hand with the podman CLI
 (`by-hand`), the same pod with podspec (`applied`, manifests/webserver.yaml) and, on Podman 5, a pod
@@ -32,7 +32,7 @@ from podspec.engine.inspect import read_pods  # noqa: E402
 from podspec.engine.podman import PodmanEngine  # noqa: E402
 from podspec.engine.transport import Reply, UnixSocketTransport  # noqa: E402
 
-OUT = ROOT / "tests" / "fixtures" / "recorded"
+OUT = ROOT / "tests" / "fixtures" / "recorded-pods"
 INIT = 'echo "Static Website Init" > /usr/local/apache2/htdocs/index.html'
 SIDECAR = 'while true; do echo "Index Updated @$(date)" >> /usr/local/apache2/htdocs/index.html; sleep 10; done'
 IMAGE_VOLUME = """\

@@ -617,7 +617,7 @@ class _Volumes:
         from podspec.references import default_pull_policy, normalize
 
         policy_text, _, recorded = source.removeprefix("image:").partition(":") if source.startswith("image:") else ("", "", "")
-        if recorded and _expanded(recorded) == _expanded(reference or recorded):
+        if recorded and expanded(recorded) == expanded(reference or recorded):
             reference = recorded
         else:
             reference, policy_text = normalize(reference), ""

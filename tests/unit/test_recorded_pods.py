@@ -1,6 +1,6 @@
 """The engine's parsing on answers recorded from real Podman services, 4.3 and 5.4 alike.
 
-tests/fixtures/recorded/podman-<version>.json holds what tools/record_api.py recorded: every GET
+tests/fixtures/recorded-pods/podman-<version>.json holds what tools/record_pods.py recorded: every GET
 that `observe()`, `version()` and the export's `read_pods()` made against a sandbox holding the pods
 tutorial's pod made by hand with the podman CLI (`by-hand`), the same pod applied by podspec
 (`applied`) and, on Podman 5, a pod with an image volume (`image-volume`). The engine reads them
@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from record_api import IMAGE_VOLUME, key
+from record_pods import IMAGE_VOLUME, key
 
 from podspec import labels as L
 from podspec.engine.connection import Endpoint
@@ -27,7 +27,7 @@ from podspec.model import InitContainerType
 from podspec.observed import ContainerState
 
 ROOT = Path(__file__).resolve().parents[2]
-RECORDED = sorted((ROOT / "tests" / "fixtures" / "recorded").glob("podman-*.json"))
+RECORDED = sorted((ROOT / "tests" / "fixtures" / "recorded-pods").glob("podman-*.json"))
 
 
 class Replay:
