@@ -7,7 +7,7 @@ removed after it (images stay for the session). The machine's default Podman sta
 
 The engine is $PODSPEC_TEST_ENGINE: podman4 (the host's Podman 4.3, the default) or podman5
 (Debian 13's Podman 5.4 in a mount namespace of its own; see tools/sandbox.py). Every test that
-uses the sandbox is marked `podman`; with PODSPEC_TEST_ONLY_PODMAN=1 the others are deselected
+uses the sandbox is marked `podman`; with PODSPEC_TEST_ONLY_PODMAN=1 only those marked run
 (scripts/test.sh runs the unit tests once and the integration tests on each engine).
 """
 
@@ -49,11 +49,13 @@ class PodmanSandbox:
         sandbox.purge(self.state)
 
 
+@pytest.hookimpl(trylast=True)  # after tests/integration/conftest.py has marked its tests
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     only_podman = os.environ.get("PODSPEC_TEST_ONLY_PODMAN") == "1"
     kept, dropped = [], []
     for item in items:
-        uses_podman = "podman_sandbox" in getattr(item, "fixturenames", ())
+        # marked (tests/integration, the contract's real-Podman cases) or using the sandbox
+        uses_podman = item.get_closest_marker("podman") is not None or "podman_sandbox" in getattr(item, "fixturenames", ())
         if uses_podman:
             item.add_marker(pytest.mark.podman)
         (kept if uses_podman or not only_podman else dropped).append(item)
