@@ -14,7 +14,8 @@ podspec is installed from this checkout into a fresh virtualenv first (as users 
 `--editable` measures the development .venv instead.
 
 Each pod has two containers (httpd with a host port, a busybox sidecar) and a named volume.
-Reported (median of --repeat runs where repeated):
+Reported (median of --repeat runs where repeated; a podspec command and the floor are measured in
+turn, so that a busy machine slows both alike):
   - diff of 1, 10, 30 applied pods against the floor: `podman pod ps --format json` plus
     `podman ps -a --format json` (the local CLI on the same storage);
   - no-op apply of 30 pods against the floor and against `podman kube play --replace`;
@@ -104,13 +105,22 @@ class Bench:
     def median(self, argv: list[str]) -> float:
         return statistics.median(self.run(argv)[0] for _ in range(self.repeat))
 
-    def floor(self) -> float:
-        def once() -> float:
-            a, _ = self.run([*self.cli, "pod", "ps", "--format", "json"])
-            b, _ = self.run([*self.cli, "ps", "-a", "--format", "json"])
-            return a + b
+    def floor_once(self) -> float:
+        a, _ = self.run([*self.cli, "pod", "ps", "--format", "json"])
+        b, _ = self.run([*self.cli, "ps", "-a", "--format", "json"])
+        return a + b
 
-        return statistics.median(once() for _ in range(self.repeat))
+    def floor(self) -> float:
+        return statistics.median(self.floor_once() for _ in range(self.repeat))
+
+    def paired(self, argv: list[str]) -> tuple[float, float]:
+        """Median of the floor and of `argv`, measured in turn (floor, command, floor, ...), so
+        that a busy machine slows both alike and the ratio stays fair."""
+        floors, runs = [], []
+        for _ in range(self.repeat):
+            floors.append(self.floor_once())
+            runs.append(self.run(argv)[0])
+        return statistics.median(floors), statistics.median(runs)
 
     def podspec(self, *args: str) -> list[str]:
         return [*self.command, *args, "--url", self.url, "--project", "bench"]
@@ -174,9 +184,9 @@ def measure(tmp: Path, args: argparse.Namespace, podspec: list[str], engine: str
             bench.purge()
             manifest = bench.write(f"pods-{n}.yaml", pods_yaml(n))
             bench.run(bench.podspec("apply", manifest))
-            floor = bench.floor()
+            floor, seconds = bench.paired(bench.podspec("diff", manifest))
             report(f"floor, {n} pods (pod ps + ps -a)", floor)
-            report(f"podspec diff, {n} pods", bench.median(bench.podspec("diff", manifest)), floor)
+            report(f"podspec diff, {n} pods", seconds, floor)
 
         n = sizes[-1]
         print(f"apply (issue 5), {n} pods x 2 containers, host port, named volume")
@@ -184,9 +194,9 @@ def measure(tmp: Path, args: argparse.Namespace, podspec: list[str], engine: str
         manifest = bench.write("apply.yaml", pods_yaml(n))
         seconds, _ = bench.run(bench.podspec("apply", manifest))
         report(f"podspec apply from empty, {n} pods", seconds)
-        floor = bench.floor()
+        floor, seconds = bench.paired(bench.podspec("apply", manifest))
         report(f"floor, {n} pods", floor)
-        report("podspec apply, no changes", bench.median(bench.podspec("apply", manifest)), floor)
+        report("podspec apply, no changes", seconds, floor)
 
         before = bench.container_ids()
         changed = bench.write("changed.yaml", pods_yaml(n, changed=n // 2))
