@@ -153,12 +153,14 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-kube-play", action="store_true")
     parser.add_argument("--editable", action="store_true", help="measure the development .venv instead of a fresh install")
+    parser.add_argument("--podspec", default=None,
+                        help="a podspec installed beforehand (e.g. outside a network namespace that has no index)")
     parser.add_argument("--engine", choices=(*sandbox.ENGINES, "both"), default=None,
                         help="podman4, podman5 or both (one after the other); default $PODSPEC_TEST_ENGINE, else podman4")
     args = parser.parse_args()
     engines = sandbox.ENGINES if args.engine == "both" else (sandbox.engine_choice(args.engine),)
     with tempfile.TemporaryDirectory(prefix="podspec-bench-") as tmp:
-        podspec = installed_podspec(Path(tmp) / "venv", args.editable)
+        podspec = [args.podspec] if args.podspec else installed_podspec(Path(tmp) / "venv", args.editable)
         results = {engine: measure(Path(tmp) / engine, args, podspec, engine) for engine in engines}
     if len(results) > 1:
         print("\nside by side")
