@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 import sandbox  # noqa: E402
 
 from podspec.engine.connection import Endpoint  # noqa: E402
-from podspec.engine.inspect import read_pods  # noqa: E402
+from podspec.export.reading import read_pods  # noqa: E402
 from podspec.engine.podman import PodmanEngine  # noqa: E402
 from podspec.engine.transport import Reply, UnixSocketTransport  # noqa: E402
 

@@ -18,7 +18,7 @@ from record_pods import IMAGE_VOLUME, key
 
 from podspec import labels as L
 from podspec.engine.connection import Endpoint
-from podspec.engine.inspect import read_pods
+from podspec.export.reading import read_pods
 from podspec.engine.podman import PodmanEngine
 from podspec.engine.transport import Reply
 from podspec.export.inspected import export
