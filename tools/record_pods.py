@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 import sandbox  # noqa: E402
 
 from podspec.engine.connection import Endpoint  # noqa: E402
-from podspec.export.reading import read_pods  # noqa: E402
 from podspec.engine.podman import PodmanEngine  # noqa: E402
 from podspec.engine.transport import Reply, UnixSocketTransport  # noqa: E402
+from podspec.export.reading import read_pods  # noqa: E402
 
 OUT = ROOT / "tests" / "fixtures" / "recorded-pods"
 INIT = 'echo "Static Website Init" > /usr/local/apache2/htdocs/index.html'

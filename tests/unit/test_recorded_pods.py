@@ -18,10 +18,10 @@ from record_pods import IMAGE_VOLUME, key
 
 from podspec import labels as L
 from podspec.engine.connection import Endpoint
-from podspec.export.reading import read_pods
 from podspec.engine.podman import PodmanEngine
 from podspec.engine.transport import Reply
 from podspec.export.inspected import export
+from podspec.export.reading import read_pods
 from podspec.loader import load
 from podspec.model import InitContainerType
 from podspec.observed import ContainerState
