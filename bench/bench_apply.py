@@ -4,12 +4,18 @@ private Podman (tools/sandbox.py), never the machine's default one. Run by hand:
 
     .venv/bin/python bench/bench_apply.py            # full run (30 pods, a few minutes)
     .venv/bin/python bench/bench_apply.py --quick    # 1 and 10 pods only
+    .venv/bin/python bench/bench_apply.py --engine podman5   # on Podman 5 (tools/sandbox.py)
+    .venv/bin/python bench/bench_apply.py --engine both      # one after the other, then side by side
+
+The engine is --engine, else $PODSPEC_TEST_ENGINE, else podman4. The floor and kube play are the
+same Podman's CLI (on podman5, run in its namespace with nsenter directly, no wrapper shell).
 
 podspec is installed from this checkout into a fresh virtualenv first (as users install it);
 `--editable` measures the development .venv instead.
 
 Each pod has two containers (httpd with a host port, a busybox sidecar) and a named volume.
-Reported (median of --repeat runs where repeated):
+Reported (median of --repeat runs where repeated; a podspec command and the floor are measured in
+turn, so that a busy machine slows both alike):
   - diff of 1, 10, 30 applied pods against the floor: `podman pod ps --format json` plus
     `podman ps -a --format json` (the local CLI on the same storage);
   - no-op apply of 30 pods against the floor and against `podman kube play --replace`;
@@ -81,10 +87,12 @@ spec:
 
 
 class Bench:
-    def __init__(self, state: Path, work: Path, repeat: int, podspec: list[str]) -> None:
+    def __init__(self, state: Path, work: Path, repeat: int, podspec: list[str], engine: str) -> None:
         self.state, self.work, self.repeat, self.command = state, work, repeat, podspec
-        self.url = sandbox.up(state)
+        self.url = sandbox.up(state, engine)
         self.env = sandbox.podman_env(state)
+        self.cli = sandbox.podman_command_direct(state)
+        self.figures: dict[str, str] = {}
 
     def run(self, argv: list[str], check: bool = True) -> tuple[float, subprocess.CompletedProcess]:
         began = time.perf_counter()
@@ -97,13 +105,22 @@ class Bench:
     def median(self, argv: list[str]) -> float:
         return statistics.median(self.run(argv)[0] for _ in range(self.repeat))
 
-    def floor(self) -> float:
-        def once() -> float:
-            a, _ = self.run(["podman", "pod", "ps", "--format", "json"])
-            b, _ = self.run(["podman", "ps", "-a", "--format", "json"])
-            return a + b
+    def floor_once(self) -> float:
+        a, _ = self.run([*self.cli, "pod", "ps", "--format", "json"])
+        b, _ = self.run([*self.cli, "ps", "-a", "--format", "json"])
+        return a + b
 
-        return statistics.median(once() for _ in range(self.repeat))
+    def floor(self) -> float:
+        return statistics.median(self.floor_once() for _ in range(self.repeat))
+
+    def paired(self, argv: list[str]) -> tuple[float, float]:
+        """Median of the floor and of `argv`, measured in turn (floor, command, floor, ...), so
+        that a busy machine slows both alike and the ratio stays fair."""
+        floors, runs = [], []
+        for _ in range(self.repeat):
+            floors.append(self.floor_once())
+            runs.append(self.run(argv)[0])
+        return statistics.median(floors), statistics.median(runs)
 
     def podspec(self, *args: str) -> list[str]:
         return [*self.command, *args, "--url", self.url, "--project", "bench"]
@@ -114,16 +131,20 @@ class Bench:
         return str(path)
 
     def container_ids(self) -> dict[str, str]:
-        out = self.run(["podman", "ps", "-a", "--format", "{{.Names}} {{.ID}}"])[1].stdout
+        out = self.run([*self.cli, "ps", "-a", "--format", "{{.Names}} {{.ID}}"])[1].stdout
         return dict(line.split() for line in out.splitlines() if line.strip())
 
     def purge(self) -> None:
         sandbox.purge(self.state)
 
+    def report(self, label: str, seconds: float, floor: float | None = None) -> None:
+        ratio = f"  ({seconds / floor:.2f}x the floor)" if floor else ""
+        self.figures[label] = f"{seconds:7.3f} s{ratio}"
+        print(f"  {label:<48} {seconds:7.3f} s{ratio}", flush=True)
 
-def report(label: str, seconds: float, floor: float | None = None) -> None:
-    ratio = f"  ({seconds / floor:.2f}x the floor)" if floor else ""
-    print(f"  {label:<48} {seconds:7.3f} s{ratio}", flush=True)
+    def note(self, label: str, text: str) -> None:
+        self.figures[label] = text
+        print(f"  {label} {text}", flush=True)
 
 
 def main() -> int:
@@ -132,60 +153,80 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-kube-play", action="store_true")
     parser.add_argument("--editable", action="store_true", help="measure the development .venv instead of a fresh install")
+    parser.add_argument("--podspec", default=None,
+                        help="a podspec installed beforehand (e.g. outside a network namespace that has no index)")
+    parser.add_argument("--engine", choices=(*sandbox.ENGINES, "both"), default=None,
+                        help="podman4, podman5 or both (one after the other); default $PODSPEC_TEST_ENGINE, else podman4")
     args = parser.parse_args()
-    sizes = (1, 10) if args.quick else (1, 10, 30)
+    engines = sandbox.ENGINES if args.engine == "both" else (sandbox.engine_choice(args.engine),)
     with tempfile.TemporaryDirectory(prefix="podspec-bench-") as tmp:
-        state, work = Path(tmp) / "podman", Path(tmp) / "work"
-        work.mkdir()
-        podspec = installed_podspec(Path(tmp) / "venv", args.editable)
-        bench = Bench(state, work, args.repeat, podspec)
-        try:
-            print(f"podspec benchmarks, private Podman at {bench.url}, podspec = {podspec[0]}")
-            print("diff (issue 4): median of", args.repeat)
-            for n in sizes:
-                bench.purge()
-                manifest = bench.write(f"pods-{n}.yaml", pods_yaml(n))
-                bench.run(bench.podspec("apply", manifest))
-                floor = bench.floor()
-                report(f"floor, {n} pods (pod ps + ps -a)", floor)
-                report(f"podspec diff, {n} pods", bench.median(bench.podspec("diff", manifest)), floor)
-
-            n = sizes[-1]
-            print(f"apply (issue 5), {n} pods x 2 containers, host port, named volume")
-            bench.purge()
-            manifest = bench.write("apply.yaml", pods_yaml(n))
-            seconds, _ = bench.run(bench.podspec("apply", manifest))
-            report(f"podspec apply from empty, {n} pods", seconds)
-            floor = bench.floor()
-            report(f"floor, {n} pods", floor)
-            report("podspec apply, no changes", bench.median(bench.podspec("apply", manifest)), floor)
-
-            before = bench.container_ids()
-            changed = bench.write("changed.yaml", pods_yaml(n, changed=n // 2))
-            seconds, _ = bench.run(bench.podspec("apply", changed))
-            after = bench.container_ids()
-            recreated = sorted(name for name in after if before.get(name) != after[name])
-            report("podspec apply, one container changed", seconds)
-            print(f"  containers recreated: {len(recreated)} {recreated}")
-
-            if not args.skip_kube_play:
-                bench.purge()
-                kube = bench.write("kube.yaml", pods_yaml(n, claims=False))
-                seconds, done = bench.run(["podman", "kube", "play", kube], check=False)
-                report(f"podman kube play from empty, {n} pods", seconds)
-                if done.returncode:
-                    print("    kube play failed:", done.stderr.strip()[-300:])
-                before = bench.container_ids()
-                seconds, done = bench.run(["podman", "kube", "play", "--replace", kube], check=False)
-                after = bench.container_ids()
-                recreated = [name for name in after if before.get(name) != after[name]]
-                report("podman kube play --replace, no changes", seconds, floor)
-                print(f"  containers recreated by kube play --replace: {len(recreated)}")
-        finally:
-            bench.purge()
-            sandbox.stop_service(state)
-            sandbox.podman(state, "system", "reset", "--force", check=False)
+        podspec = [args.podspec] if args.podspec else installed_podspec(Path(tmp) / "venv", args.editable)
+        results = {engine: measure(Path(tmp) / engine, args, podspec, engine) for engine in engines}
+    if len(results) > 1:
+        print("\nside by side")
+        labels = list(dict.fromkeys(label for figures in results.values() for label in figures))
+        print(f"  {'':<48} " + "".join(f"{engine:<32}" for engine in results))
+        for label in labels:
+            print(f"  {label:<48} " + "".join(f"{results[e].get(label, '-').strip():<32}" for e in results))
     return 0
+
+
+def measure(tmp: Path, args: argparse.Namespace, podspec: list[str], engine: str) -> dict[str, str]:
+    sizes = (1, 10) if args.quick else (1, 10, 30)
+    state, work = tmp / "podman", tmp / "work"
+    work.mkdir(parents=True)
+    bench = Bench(state, work, args.repeat, podspec, engine)
+    report = bench.report
+    try:
+        version = bench.run([*bench.cli, "version", "--format", "{{.Client.Version}}"])[1].stdout.strip()
+        print(f"podspec benchmarks on {engine} (Podman {version}), private Podman at {bench.url}, podspec = {podspec[0]}")
+        bench.figures["Podman"] = version
+        print("diff (issue 4): median of", args.repeat)
+        for n in sizes:
+            bench.purge()
+            manifest = bench.write(f"pods-{n}.yaml", pods_yaml(n))
+            bench.run(bench.podspec("apply", manifest))
+            floor, seconds = bench.paired(bench.podspec("diff", manifest))
+            report(f"floor, {n} pods (pod ps + ps -a)", floor)
+            report(f"podspec diff, {n} pods", seconds, floor)
+
+        n = sizes[-1]
+        print(f"apply (issue 5), {n} pods x 2 containers, host port, named volume")
+        bench.purge()
+        manifest = bench.write("apply.yaml", pods_yaml(n))
+        seconds, _ = bench.run(bench.podspec("apply", manifest))
+        report(f"podspec apply from empty, {n} pods", seconds)
+        floor, seconds = bench.paired(bench.podspec("apply", manifest))
+        report(f"floor, {n} pods", floor)
+        report("podspec apply, no changes", seconds, floor)
+
+        before = bench.container_ids()
+        changed = bench.write("changed.yaml", pods_yaml(n, changed=n // 2))
+        seconds, _ = bench.run(bench.podspec("apply", changed))
+        after = bench.container_ids()
+        recreated = sorted(name for name in after if before.get(name) != after[name])
+        report("podspec apply, one container changed", seconds)
+        bench.note("containers recreated:", f"{len(recreated)} {recreated}")
+
+        if not args.skip_kube_play:
+            bench.purge()
+            kube = bench.write("kube.yaml", pods_yaml(n, claims=False))
+            seconds, done = bench.run([*bench.cli, "kube", "play", kube], check=False)
+            report(f"podman kube play from empty, {n} pods", seconds)
+            if done.returncode:
+                print("    kube play failed:", done.stderr.strip()[-300:])
+            before = bench.container_ids()
+            seconds, done = bench.run([*bench.cli, "kube", "play", "--replace", kube], check=False)
+            after = bench.container_ids()
+            recreated = [name for name in after if before.get(name) != after[name]]
+            report("podman kube play --replace, no changes", seconds, floor)
+            bench.note("containers recreated by kube play --replace:", str(len(recreated)))
+    finally:
+        bench.purge()
+        sandbox.stop_service(state)
+        sandbox.podman(state, "system", "reset", "--force", check=False)
+        sandbox.stop_namespace(state)
+    return bench.figures
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ class VolumeKind(str, Enum):
     EMPTY_DIR = "emptyDir"
     CONFIG_MAP = "configMap"
     SECRET = "secret"
+    IMAGE = "image"
 
 
 class SourceKind(str, Enum):
@@ -279,6 +280,8 @@ class Volume:
     default_mode: int = 0o644  # configMap / secret
     items: tuple[KeyToPath, ...] = ()  # configMap / secret, as written
     files: tuple[ProjectedFile, ...] = ()  # configMap / secret, linked by the loader; sorted by path
+    image: str = ""  # image.reference: an image's files, mounted read-only
+    image_pull_policy: PullPolicy | None = None  # image.pullPolicy, its default resolved
 
     def files_at(self, sub_path: str) -> tuple[tuple[str, ProjectedFile], ...]:
         """The files a mount of this configMap or secret volume shows, as (path below the mount

@@ -2,6 +2,8 @@
 # Set up everything podspec's demo and tests need, idempotently, on a Debian/Ubuntu machine:
 # Podman (+ runc, busybox-static for offline stand-in images, curl), a virtualenv in .venv with
 # podspec and its test extra. Quick when everything is already there.
+# When PODSPEC_TEST_ENGINE names podman5 (or "both", or a list holding it), also debootstrap, which
+# builds the Debian 13 tree Podman 5 runs from (tools/sandbox.py builds the tree itself, once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +22,11 @@ command -v git >/dev/null || need_apt+=(git)  # revisions (run/revision.py), his
 # The sync agent's tests: ssh-keygen (signing keys, openssh-client above) and systemd-analyze
 # (unit checks; Debian's systemd package, only when missing: nothing is booted, only files verified).
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)
+case " ${PODSPEC_TEST_ENGINE:-podman4} " in
+  *podman5*|*" both "*)
+    command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || need_apt+=(debootstrap)
+    command -v nsenter >/dev/null || need_apt+=(util-linux) ;;
+esac
 python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || need_apt+=(python3 python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need_apt[*]} with apt-get" >&2

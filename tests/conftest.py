@@ -4,10 +4,17 @@
 containers.conf/storage.conf under pytest's temporary directory, and builds the offline stand-in
 images there. Every test that uses it gets a clean Podman: pods, containers and volumes it made are
 removed after it (images stay for the session). The machine's default Podman state is never used.
+
+The engine is $PODSPEC_TEST_ENGINE: podman4 (the host's Podman 4.3, the default) or podman5
+(Debian 13's Podman 5.4 in a mount namespace of its own; see tools/sandbox.py). Every test that
+uses the sandbox is marked `podman`; with PODSPEC_TEST_ONLY_PODMAN=1 only those marked run
+(scripts/test.sh runs the unit tests once and the integration tests on each engine).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import socket
 import subprocess
@@ -29,6 +36,7 @@ import sandbox  # noqa: E402
 class PodmanSandbox:
     state: Path
     url: str
+    engine: str = sandbox.DEFAULT_ENGINE  # podman4 or podman5
 
     def podman(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """Run the podman CLI against the private storage (as a local client, not over the socket)."""
@@ -41,19 +49,66 @@ class PodmanSandbox:
         sandbox.purge(self.state)
 
 
+@pytest.hookimpl(trylast=True)  # after tests/integration/conftest.py has marked its tests
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    only_podman = os.environ.get("PODSPEC_TEST_ONLY_PODMAN") == "1"
+    kept, dropped = [], []
+    for item in items:
+        # marked (tests/integration, the contract's real-Podman cases) or using the sandbox
+        uses_podman = item.get_closest_marker("podman") is not None or "podman_sandbox" in getattr(item, "fixturenames", ())
+        if uses_podman:
+            item.add_marker(pytest.mark.podman)
+        (kept if uses_podman or not only_podman else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+# What the session's sandbox really ran, for the summary (a silent fallback shows there too).
+_ENGINE_SEEN: dict[str, str] = {}
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _ENGINE_SEEN:
+        terminalreporter.write_line(
+            f"Podman engine: {_ENGINE_SEEN['engine']} (service version {_ENGINE_SEEN.get('version', '?')})")
+
+
+def service_version(url: str) -> str:
+    """The version the service itself reports (GET /version over its socket, standard library)."""
+    path = url[len("unix://"):]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(path)
+        s.sendall(b"GET /v4.0.0/libpod/version HTTP/1.0\r\nHost: podman\r\n\r\n")
+        raw = b""
+        while chunk := s.recv(65536):
+            raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert b" 200 " in head.split(b"\r\n", 1)[0], raw[:200]
+    return str(json.loads(body)["Version"])
+
+
 @pytest.fixture(scope="session")
 def podman_sandbox(tmp_path_factory: pytest.TempPathFactory):
-    if shutil.which("podman") is None:
+    engine = sandbox.engine_choice()
+    if engine == "podman4" and shutil.which("podman") is None:
         pytest.fail("podman is not installed: run scripts/bootstrap.sh (the README's test command does)")
     state = tmp_path_factory.mktemp("podman")
-    url = sandbox.up(state)
-    box = PodmanSandbox(state=state, url=url)
+    try:
+        url = sandbox.up(state, engine)
+    except SystemExit as exc:  # the harness's own message (debootstrap missing, ...)
+        sandbox.stop_namespace(state)
+        pytest.fail(f"cannot start the {engine} sandbox: {exc}")
+    box = PodmanSandbox(state=state, url=url, engine=engine)
+    _ENGINE_SEEN.update(engine=engine, version=service_version(url))
     try:
         yield box
     finally:
         box.purge()
         sandbox.stop_service(state)
         sandbox.podman(state, "system", "reset", "--force", check=False)
+        sandbox.stop_namespace(state)
 
 
 @pytest.fixture

@@ -1,5 +1,18 @@
 #!/usr/bin/env python3
-"""A private Podman for podspec's tests and demo.
+"""A private Podman for podspec's tests and demo, on either of two engines.
+
+- `podman4`: the host's own Podman (Debian 12's 4.3.1).
+- `podman5`: Debian 13's Podman 5.4.2, from a Debian 13 tree built once with debootstrap and cached
+  outside the repository (`$PODSPEC_PODMAN5_ROOT`, default /var/cache/podspec/trixie-podman). Podman
+  runs in a mount namespace of its own whose root is that tree (a plain chroot is not enough, see
+  ../shared/podman-here.md): the harness starts a small holder process (`unshare --mount --fork`,
+  then `pivot_root` into the tree) and every podman command, the service included, enters it with
+  `nsenter` through a wrapper script, `STATE/bin/podman`. The host's network namespace and /tmp are
+  shared, so published ports answer on the host and a state directory under /tmp has the same path
+  on both sides (one elsewhere is bind-mounted into the namespace at its own path).
+
+The engine is `--engine`, else `$PODSPEC_TEST_ENGINE`, else podman4; a state directory remembers
+the engine it was made with and refuses the other.
 
 Everything lives under one state directory: a containers.conf with the settings these build
 machines need (runc, cgroupfs, default ulimits, file events; see ../shared/podman-here.md), a
@@ -12,10 +25,12 @@ image is absent: nothing is ever pulled from a registry.
 
 Standard library only: the test fixture imports it, and `make` runs it before the package exists.
 
-    python tools/sandbox.py up   [--dir DIR]   # configure, build images, start the service
-    python tools/sandbox.py down [--dir DIR]   # stop the service (containers keep their state)
+    python tools/sandbox.py up   [--dir DIR] [--engine E]  # configure, build images, start the service
+    python tools/sandbox.py down [--dir DIR]   # stop the service (containers keep their state; on
+                                               # podman5 they are stopped and the namespace ends)
     python tools/sandbox.py env  [--dir DIR]   # print `export` lines for a shell
     python tools/sandbox.py purge [--dir DIR]  # remove every pod, container and volume in it
+    python tools/sandbox.py podman5-root       # build the cached Debian 13 tree (if not built yet)
 """
 
 from __future__ import annotations
@@ -33,8 +48,22 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / ".sandbox"
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DIR = REPO / ".sandbox"
 BUSYBOX = Path("/bin/busybox")
+
+ENGINES = ("podman4", "podman5")
+ENGINE_VARIABLE = "PODSPEC_TEST_ENGINE"
+DEFAULT_ENGINE = "podman4"
+# The major version each engine's service must report (tests check it: no silent fallback).
+ENGINE_MAJOR = {"podman4": 4, "podman5": 5}
+
+PODMAN5_ROOT_VARIABLE = "PODSPEC_PODMAN5_ROOT"
+DEFAULT_PODMAN5_ROOT = Path("/var/cache/podspec/trixie-podman")
+PODMAN5_SUITE = "trixie"
+PODMAN5_PACKAGES = ("podman", "runc", "crun", "ca-certificates", "iproute2", "iptables", "nftables", "netavark",
+                    "aardvark-dns", "catatonit", "conmon")
+PODMAN5_STAMP = ".podspec-complete"  # written last: a tree without it is incomplete and rebuilt
 
 IT_WORKS = "<html><body><h1>It works!</h1></body></html>\n"
 
@@ -103,24 +132,62 @@ def url(state: Path) -> str:
     return f"unix://{socket_path(state)}"
 
 
+def engine_choice(value: str | None = None) -> str:
+    """The engine asked for: `value` (an option), else $PODSPEC_TEST_ENGINE, else podman4."""
+    choice = value or os.environ.get(ENGINE_VARIABLE) or DEFAULT_ENGINE
+    if choice not in ENGINES:
+        raise SystemExit(f"unknown Podman engine {choice!r} (from {'--engine' if value else '$' + ENGINE_VARIABLE}): "
+                         f"choose one of {', '.join(ENGINES)}")
+    return choice
+
+
+def engine_of(state: Path) -> str:
+    """The engine a state directory was made with (podman4 for directories older than the choice)."""
+    try:
+        return (state / "engine").read_text().strip() or DEFAULT_ENGINE
+    except FileNotFoundError:
+        return DEFAULT_ENGINE
+
+
+def wrapper_path(state: Path) -> Path:
+    return state / "bin" / "podman"
+
+
 def podman_env(state: Path) -> dict[str, str]:
-    """The environment for a local `podman` command (or service) using the private state."""
+    """The environment for a local `podman` command (or service) using the private state.
+
+    On podman5 the wrapper's directory comes first on PATH, so that a bare `podman` (run by a test
+    or by podspec itself) is the namespace's Podman 5, never the host's."""
     env = dict(os.environ)
     env.pop("CONTAINER_HOST", None)  # otherwise `podman` turns into a remote client
     env.pop("CONTAINER_CONNECTION", None)
     env["CONTAINERS_CONF"] = str(state / "containers.conf")
     env["CONTAINERS_STORAGE_CONF"] = str(state / "storage.conf")
     env["CONTAINERS_REGISTRIES_CONF"] = str(state / "registries.conf")
+    if engine_of(state) == "podman5":
+        env["PATH"] = f"{wrapper_path(state).parent}:{env.get('PATH', '/usr/bin:/bin')}"
+        env["PODMAN_IGNORE_CGROUPSV1_WARNING"] = "1"  # these hosts run cgroup v1, which Podman 5 deprecates
     return env
 
 
-def configure(state: Path) -> None:
+def configure(state: Path, engine: str | None = None) -> None:
+    """Write the private configuration; `engine` (when given) must be the one the directory has."""
     state.mkdir(parents=True, exist_ok=True)
+    if engine is not None:
+        made_with = engine_of(state) if (state / "engine").exists() else None
+        if made_with is not None and made_with != engine:
+            raise SystemExit(f"{state} holds a {made_with} sandbox; asked for {engine}: use another --dir, "
+                             f"or remove this one (python tools/sandbox.py down --dir {state}; rm -rf {state})")
+        _write_if_changed(state / "engine", engine + "\n")
     for sub in ("tmp", "networks", "storage/root", "storage/run"):
         (state / sub).mkdir(parents=True, exist_ok=True)
     _write_if_changed(state / "containers.conf", containers_conf(state))
     _write_if_changed(state / "storage.conf", storage_conf(state))
     _write_if_changed(state / "registries.conf", registries_conf())
+    if engine_of(state) == "podman5":
+        wrapper_path(state).parent.mkdir(exist_ok=True)
+        _write_if_changed(wrapper_path(state), wrapper_script(state))
+        wrapper_path(state).chmod(0o755)
 
 
 def _write_if_changed(path: Path, text: str) -> None:
@@ -128,15 +195,193 @@ def _write_if_changed(path: Path, text: str) -> None:
         path.write_text(text)
 
 
+def podman_command(state: Path) -> list[str]:
+    """How to run this sandbox's podman CLI: the host's, or the Podman 5 wrapper."""
+    return [str(wrapper_path(state))] if engine_of(state) == "podman5" else ["podman"]
+
+
+def podman_command_direct(state: Path) -> list[str]:
+    """As podman_command, without the wrapper's shell on podman5 (for benchmarks: the floor is
+    Podman's own cost, plus only nsenter's). Needs the namespace running."""
+    if engine_of(state) != "podman5":
+        return ["podman"]
+    pid = namespace_pid(state)
+    if pid is None:
+        raise SystemExit(f"the Podman 5 namespace of {state} is not running")
+    return ["nsenter", "-t", str(pid), "-m", "/usr/bin/podman"]
+
+
 def podman(state: Path, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["podman", *args],
+        [*podman_command(state), *args],
         env=podman_env(state),
         check=check,
         text=True,
         stdout=subprocess.PIPE if capture else None,
         stderr=subprocess.PIPE if capture else None,
     )
+
+
+# ---------------------------------------------------------------------------- podman5: the tree
+
+
+def podman5_root() -> Path:
+    return Path(os.environ.get(PODMAN5_ROOT_VARIABLE) or DEFAULT_PODMAN5_ROOT).resolve()
+
+
+def _stamp_text() -> str:
+    return f"{PODMAN5_SUITE} {','.join(PODMAN5_PACKAGES)}\n"
+
+
+def podman5_root_complete(root: Path) -> bool:
+    try:
+        return (root / PODMAN5_STAMP).read_text() == _stamp_text() and (root / "usr/bin/podman").exists()
+    except FileNotFoundError:
+        return False
+
+
+def ensure_podman5_root(root: Path | None = None) -> Path:
+    """The cached Debian 13 tree with Podman 5: built once with debootstrap (about a minute), reused
+    after; rebuilt when its stamp (written last) is missing or names other packages."""
+    import fcntl
+
+    root = root or podman5_root()
+    if podman5_root_complete(root):
+        return root
+    if root == Path("/") or _under(root, Path("/tmp")) or _under(REPO, root):
+        raise SystemExit(f"{root} cannot hold the Podman 5 tree: choose a directory outside /tmp and the repository "
+                         f"(${PODMAN5_ROOT_VARIABLE})")
+    if os.geteuid() != 0:
+        raise SystemExit("the Podman 5 engine needs root (debootstrap, mount namespaces)")
+    if shutil.which("debootstrap") is None:
+        raise SystemExit("debootstrap is missing: run PODSPEC_TEST_ENGINE=podman5 scripts/bootstrap.sh "
+                         "(or apt-get install -y debootstrap)")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / f".{root.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another run may be building it right now
+        if podman5_root_complete(root):
+            return root
+        if root.exists():
+            if any(_under(Path(m), root) for m in _mount_points()):
+                raise SystemExit(f"{root} is incomplete but has mounts under it; unmount them, then run again")
+            print(f"sandbox: {root} is incomplete; building it again", file=sys.stderr)
+            shutil.rmtree(root)
+        print(f"sandbox: building the Podman 5 tree (Debian {PODMAN5_SUITE}) in {root}, once (about a minute)",
+              file=sys.stderr)
+        log = root.parent / f".{root.name}.debootstrap.log"
+        with open(log, "w") as out:
+            result = subprocess.run(
+                ["debootstrap", "--variant=minbase", f"--include={','.join(PODMAN5_PACKAGES)}", PODMAN5_SUITE, str(root)],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )
+        if result.returncode != 0:
+            raise SystemExit(f"debootstrap failed ({result.returncode}); see {log}")
+        (root / ".oldroot").mkdir(exist_ok=True)
+        (root / PODMAN5_STAMP).write_text(_stamp_text())
+    return root
+
+
+def _under(path: Path, parent: Path) -> bool:
+    try:
+        path.resolve().relative_to(parent.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _mount_points() -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4] for line in f]
+
+
+# ----------------------------------------------------------------------- podman5: the namespace
+
+HOLDER_SCRIPT = r"""
+set -e
+root="$1"; state="$2"; extra="$3"
+mount --make-rprivate /
+mount --bind "$root" "$root"
+for d in proc sys dev tmp; do mount --rbind "/$d" "$root/$d"; done
+mount -t tmpfs tmpfs "$root/run"
+if [ -n "$extra" ]; then mkdir -p "$root$extra"; mount --rbind "$extra" "$root$extra"; fi
+cd "$root"
+mkdir -p .oldroot
+pivot_root . .oldroot
+umount -l /.oldroot
+echo $$ > "$state/namespace.pid.new"
+mv "$state/namespace.pid.new" "$state/namespace.pid"
+exec sleep infinity
+"""
+
+
+def wrapper_script(state: Path) -> str:
+    return f"""#!/bin/sh
+# Podman 5 of podspec's sandbox {state}: runs /usr/bin/podman in the sandbox's mount namespace
+# (root: the cached Debian 13 tree). Made by tools/sandbox.py.
+pid=$(cat "{state}/namespace.pid" 2>/dev/null) || {{
+  echo "podman5 sandbox: its namespace is not running (python tools/sandbox.py up --dir {state})" >&2; exit 125; }}
+export PODMAN_IGNORE_CGROUPSV1_WARNING=1
+# The sandbox's own configuration and storage unless the caller chose others.
+export CONTAINERS_CONF="${{CONTAINERS_CONF:-{state}/containers.conf}}"
+export CONTAINERS_STORAGE_CONF="${{CONTAINERS_STORAGE_CONF:-{state}/storage.conf}}"
+export CONTAINERS_REGISTRIES_CONF="${{CONTAINERS_REGISTRIES_CONF:-{state}/registries.conf}}"
+# nsenter lands in the namespace's /: keep the working directory where it exists there too.
+if [ -d "/proc/$pid/root$PWD" ]; then exec nsenter -t "$pid" -m --wdns="$PWD" /usr/bin/podman "$@"; fi
+exec nsenter -t "$pid" -m /usr/bin/podman "$@"
+"""
+
+
+def namespace_pid(state: Path) -> int | None:
+    """The holder of the sandbox's Podman 5 namespace, if it runs (its root is the Debian 13 tree)."""
+    try:
+        pid = int((state / "namespace.pid").read_text())
+        with open(f"/proc/{pid}/root/etc/debian_version") as f:
+            version = f.read()
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            command = f.read()
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid if command.startswith(b"sleep") and version.startswith("13") else None
+
+
+def start_namespace(state: Path, timeout: float = 30.0) -> int:
+    """Start the mount namespace Podman 5 runs in, unless it runs; return the holder's PID."""
+    pid = namespace_pid(state)
+    if pid is not None:
+        return pid
+    root = ensure_podman5_root()
+    (state / "namespace.pid").unlink(missing_ok=True)
+    extra = "" if _under(state, Path("/tmp")) else str(state.resolve())
+    log = open(state / "namespace.log", "ab")
+    proc = subprocess.Popen(
+        ["unshare", "--mount", "--fork", "--", "/bin/sh", "-c", HOLDER_SCRIPT, "holder", str(root), str(state), extra],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,  # survives the shell that started it (the demo leaves it up)
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid = namespace_pid(state)
+        if pid is not None:
+            return pid
+        if proc.poll() is not None:
+            raise SystemExit(f"the Podman 5 namespace did not start ({proc.returncode}); see {state / 'namespace.log'}")
+        time.sleep(0.02)
+    raise SystemExit(f"the Podman 5 namespace did not start within {timeout:.0f}s; see {state / 'namespace.log'}")
+
+
+def stop_namespace(state: Path) -> None:
+    """End the holder (what still runs inside keeps the namespace alive until it ends too)."""
+    pid = namespace_pid(state)
+    if pid is None:
+        return
+    try:
+        os.kill(pid, signal.SIGKILL)
+        for _ in range(100):
+            os.kill(pid, 0)
+            time.sleep(0.02)
+    except ProcessLookupError:
+        pass
+    (state / "namespace.pid").unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------------------- images
@@ -156,7 +401,8 @@ def build_images(state: Path) -> list[str]:
 def _import_stand_in(state: Path, image: StandIn) -> None:
     if not BUSYBOX.exists():
         raise SystemExit(f"{BUSYBOX} is missing: install busybox-static (apt-get install -y busybox-static)")
-    with tempfile.TemporaryDirectory() as tmp:
+    # Inside the state directory, which the Podman 5 namespace sees at the same path.
+    with tempfile.TemporaryDirectory(dir=state / "tmp") as tmp:
         root = Path(tmp) / "rootfs"
         (root / "bin").mkdir(parents=True)
         for d in ("tmp", "etc", "root", "proc", "sys", "dev", "run", "var/www"):
@@ -217,7 +463,7 @@ def start_service(state: Path, timeout: float = 30.0) -> str:
         sock.unlink()
     log = open(state / "service.log", "ab")
     proc = subprocess.Popen(
-        ["podman", "system", "service", "--time=0", url(state)],
+        [*podman_command(state), "system", "service", "--time=0", url(state)],
         env=podman_env(state),
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -268,6 +514,16 @@ def stop_service(state: Path) -> None:
     socket_path(state).unlink(missing_ok=True)
 
 
+def down(state: Path) -> None:
+    """Stop the service. On podman5 also stop what runs (short timeouts) and end the namespace, so
+    that nothing is left running in a namespace no one can enter."""
+    stop_service(state)
+    if engine_of(state) == "podman5" and namespace_pid(state) is not None:
+        podman(state, "pod", "stop", "--all", "-t", "1", check=False)
+        podman(state, "stop", "--all", "-t", "1", check=False)
+        stop_namespace(state)
+
+
 def purge(state: Path) -> None:
     """Remove every pod, container and volume of the private Podman (short stop timeouts)."""
     podman(state, "pod", "stop", "--all", "-t", "1", check=False)
@@ -276,8 +532,12 @@ def purge(state: Path) -> None:
     podman(state, "volume", "rm", "--all", "--force", check=False)
 
 
-def up(state: Path) -> str:
-    configure(state)
+def up(state: Path, engine: str | None = None) -> str:
+    """Configure the sandbox for `engine` (default: the one chosen by the environment), start what
+    it needs, build the stand-in images, start the service; return its URL."""
+    configure(state, engine_choice(engine))
+    if engine_of(state) == "podman5":
+        start_namespace(state)
     built = build_images(state)
     for name in built:
         print(f"sandbox: built stand-in image {name}", file=sys.stderr)
@@ -286,19 +546,29 @@ def up(state: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=("up", "down", "env", "purge", "images"))
-    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
+    parser.add_argument("action", choices=("up", "down", "env", "purge", "images", "podman5-root"))
+    parser.add_argument("--dir", type=Path, default=None,
+                        help=f"state directory (default {DEFAULT_DIR}, or {DEFAULT_DIR}-podman5 for podman5)")
+    parser.add_argument("--engine", choices=ENGINES, default=None,
+                        help=f"podman4 (the host's) or podman5 (Debian 13's); default ${ENGINE_VARIABLE}, else podman4")
     args = parser.parse_args(argv)
-    state = args.dir.resolve()
+    if args.action == "podman5-root":
+        print(ensure_podman5_root())
+        return 0
+    state = (args.dir or default_dir(engine_choice(args.engine))).resolve()
     if args.action == "up":
-        print(up(state))
+        print(up(state, args.engine))
     elif args.action == "down":
-        stop_service(state)
+        down(state)
     elif args.action == "images":
-        configure(state)
+        configure(state, engine_choice(args.engine))
+        if engine_of(state) == "podman5":
+            start_namespace(state)
         build_images(state)
     elif args.action == "purge":
         configure(state)
+        if engine_of(state) == "podman5":
+            start_namespace(state)
         purge(state)
     elif args.action == "env":
         env = podman_env(state)
@@ -306,7 +576,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"export CONTAINERS_STORAGE_CONF={env['CONTAINERS_STORAGE_CONF']}")
         print(f"export CONTAINERS_REGISTRIES_CONF={env['CONTAINERS_REGISTRIES_CONF']}")
         print(f"export CONTAINER_HOST={url(state)}")
+        if engine_of(state) == "podman5":
+            print(f"export PATH={wrapper_path(state).parent}:$PATH PODMAN_IGNORE_CGROUPSV1_WARNING=1")
     return 0
+
+
+def default_dir(engine: str) -> Path:
+    return DEFAULT_DIR if engine == "podman4" else DEFAULT_DIR.with_name(f"{DEFAULT_DIR.name}-{engine}")
 
 
 if __name__ == "__main__":

@@ -132,6 +132,7 @@ class FakeEngine:
         self.calls: list[Call] = []
         self.closed = False
         self._version = version
+        self.sub_paths: set[tuple[str, str]] = set()  # (container, directory) made by create-sub-path steps
         self._faults: list[_Fault] = []
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
@@ -405,6 +406,12 @@ class FakeEngine:
             labels=dict(body.get("labels") or {}), init_type=init_type, body=body,
         )
 
+    def _create_sub_path(self, step: Step) -> None:
+        """As Podman 5 does through the created container: the directory is made in the volume
+        mounted there (recorded in `sub_paths`); an unknown container is refused."""
+        self._container(step.target, step.describe())
+        self.sub_paths.add((step.target, step.path))
+
     def _start_pod(self, step: Step) -> None:
         pod = self._pod(step.target, step.describe())
         members = self._members(pod.name)
@@ -593,6 +600,7 @@ _HANDLERS = {
     StepKind.REMOVE_VOLUME: FakeEngine._remove_volume,
     StepKind.CREATE_SECRET: FakeEngine._create_secret,
     StepKind.REMOVE_SECRET: FakeEngine._remove_secret,
+    StepKind.CREATE_SUB_PATH: FakeEngine._create_sub_path,
 }
 
 

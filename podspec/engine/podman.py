@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from podspec.engine import parse
 from podspec.engine.connection import Endpoint, check_reachable, resolve
 from podspec.engine.specgen import container_body, pod_body
-from podspec.engine.transport import TransportError, open_transport
+from podspec.engine.transport import Transport, TransportError, open_transport
 from podspec.errors import EngineError, PodmanUnavailable
 from podspec.observed import ObservedImage, ObservedState, ObservedVolume
 from podspec.reconcile.planner import Step, StepKind
@@ -26,11 +26,19 @@ from podspec.reconcile.planner import Step, StepKind
 LONG_CALL_TIMEOUT = 600  # seconds: pulls, stops with a long grace period
 
 
+# An empty tar archive: two zero blocks.
+EMPTY_TAR = bytes(1024)
+
+
 class PodmanEngine:
-    def __init__(self, endpoint: Endpoint) -> None:
+    """Talks to one Podman service; reads its version once (`version()`) and adapts to it."""
+
+    def __init__(self, endpoint: Endpoint, transport: Transport | None = None) -> None:
+        """`transport` replaces the one the URL asks for (recorded answers, in tests)."""
         self.endpoint = endpoint
+        self._version: str | None = None
         try:
-            self.transport = open_transport(endpoint.url, endpoint.identity, LONG_CALL_TIMEOUT)
+            self.transport = transport or open_transport(endpoint.url, endpoint.identity, LONG_CALL_TIMEOUT)
         except TransportError as exc:
             raise PodmanUnavailable(
                 f"cannot connect to Podman at {endpoint.url} (chosen by {endpoint.how}): {exc}",
@@ -118,7 +126,10 @@ class PodmanEngine:
         return status, parse.last_output(log)
 
     def version(self) -> str:
-        return parse.version(self.call("get", "/version", "read the Podman version"))
+        """The service's Podman version ("4.3.1", "5.4.2"), read once per engine."""
+        if self._version is None:
+            self._version = parse.version(self.call("get", "/version", "read the Podman version"))
+        return self._version
 
     def events(self, filters: Mapping[str, Sequence[str]]) -> Iterator[dict[str, Any]]:
         # `since` now: with the file events logger (hosts without journald) Podman otherwise replays its
@@ -182,8 +193,20 @@ class PodmanEngine:
                       params={"name": name, "labels": json.dumps(labels)}, body=step.data)
         elif kind is StepKind.REMOVE_SECRET:
             self.call("delete", f"/secrets/{name}", f"remove secret {name}")
+        elif kind is StepKind.CREATE_SUB_PATH:
+            self._create_sub_path(name, step.path)
         else:  # pragma: no cover - every kind is handled above
             raise EngineError(f"unknown step {kind}", "this is a bug in podspec")
+
+    def _create_sub_path(self, container: str, path: str) -> None:
+        """Make a subPath directory of a named volume, through the created (not yet started)
+        container that mounts the volume: one copy of an empty archive to `path`. Podman resolves a
+        path under a named volume's mount point to the volume itself (not to the subPath) and makes
+        the missing directories on the way (mode 0755, owned by the container's user); an existing
+        directory is not touched, and nothing else is written. Podman 5 refuses to start a
+        container whose subPath is missing."""
+        self.call("put", f"/containers/{container}/archive", f"create directory {path} in container {container}",
+                  params={"path": path}, body=EMPTY_TAR)
 
     # ------------------------------------------------------------------ the host-side project lock
 

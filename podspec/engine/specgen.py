@@ -186,14 +186,22 @@ def _process(container: Container, project: str) -> dict[str, Any]:
 
 
 def _mounts(pod: Pod, container: Container) -> dict[str, Any]:
-    """Named volumes (claims, and the pod's own volume for an emptyDir) and bind mounts (hostPath)."""
+    """Named volumes (claims, and the pod's own volume for an emptyDir), bind mounts (hostPath) and
+    image volumes."""
     volumes = {v.name: v for v in pod.volumes}
-    named, mounts = [], []
+    named, mounts, image_volumes = [], [], []
     for m in _volume_mounts(pod, container):  # configMap and secret files: see _secret_files
         volume = volumes[m.name]
         options = ["ro"] if (m.read_only or volume.read_only) else []
         if m.relabel:
             options.append(m.relabel)
+        if volume.kind is VolumeKind.IMAGE:
+            # Read-only whatever the mount says, as on Kubernetes (and as `podman kube play` does).
+            image_volume: dict[str, Any] = {"Source": volume.image, "Destination": m.mount_path, "ReadWrite": False}
+            if m.sub_path:
+                image_volume["subPath"] = m.sub_path
+            image_volumes.append(image_volume)
+            continue
         if volume.kind is VolumeKind.EMPTY_DIR and volume.medium == "Memory":
             mounts.append(_memory_volume(m, volume))
             continue
@@ -215,6 +223,8 @@ def _mounts(pod: Pod, container: Container) -> dict[str, Any]:
         body["volumes"] = named
     if mounts:
         body["mounts"] = mounts
+    if image_volumes:
+        body["image_volumes"] = image_volumes
     return body
 
 

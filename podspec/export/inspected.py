@@ -57,6 +57,9 @@ PODMAN_ENV = {"container": "podman", "TERM": "xterm"}
 PODMAN_ANNOTATION_PREFIXES = (
     "io.kubernetes.cri-o.", "io.podman.annotations.", "io.container.manager", "org.opencontainers.",
 )
+# Podman 5 writes these on every container it starts, from the stop signal and stop timeout (for
+# systemd's cgroup manager). Only these two: a user's own `org.systemd.property.*` is kept.
+PODMAN_ANNOTATIONS = frozenset({"org.systemd.property.KillSignal", "org.systemd.property.TimeoutStopUSec"})
 RESTART = {"always": RestartPolicy.ALWAYS, "unless-stopped": RestartPolicy.ALWAYS, "on-failure": RestartPolicy.ON_FAILURE}
 NANOS = 1_000_000_000
 _HTTP_CHECK = re.compile(r"curl -f (https?)://([^:/]+):(\d+)(/\S*) \|\| exit 1")
@@ -82,7 +85,9 @@ class Exported:
 
 
 def export(pods: Sequence[PodData]) -> Exported:
-    made, claims, notes = [], {}, []
+    made: list[Pod] = []
+    claims: dict[str, VolumeClaim] = {}
+    notes: list[str] = []
     for data in pods:
         pod, pod_claims, pod_notes = export_pod(data)
         made.append(pod)
@@ -226,7 +231,7 @@ def _pod_annotations(containers: Sequence[Json]) -> tuple[tuple[str, str], ...]:
     for c in containers:
         own = {
             k: v for k, v in (((c.get("Config") or {}).get("Annotations")) or {}).items()
-            if not k.startswith(PODMAN_ANNOTATION_PREFIXES) and not k.startswith(L.PREFIX)
+            if not k.startswith(PODMAN_ANNOTATION_PREFIXES) and k not in PODMAN_ANNOTATIONS and not k.startswith(L.PREFIX)
         }
         common = own if common is None else {k: v for k, v in common.items() if own.get(k) == v}
     return tuple(sorted((common or {}).items()))
@@ -392,6 +397,16 @@ def _caps(names: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(sorted({capability_name(n) for n in names or ()}))
 
 
+def _dropped(host: Json, c: Json, applied: Json | None) -> tuple[str, ...]:
+    """The dropped capabilities. Podman 5 reports only the drops of capabilities in its default set,
+    so a drop of one outside it (NET_RAW, MKNOD) is read back from podspec's record, when the
+    container really lacks it."""
+    effective = set(_caps(c.get("EffectiveCaps")))
+    recorded = (((applied or {}).get("securityContext") or {}).get("capabilitiesDrop")) or ()
+    kept = {cap for cap in _caps(recorded if isinstance(recorded, list) else ()) if cap not in effective}
+    return tuple(sorted(set(_caps(host.get("CapDrop"))) | kept))
+
+
 def _security(c: Json, notes: list[str], applied: Json | None = None) -> SecurityContext:
     config: Json = c.get("Config") or {}
     host: Json = c.get("HostConfig") or {}
@@ -407,7 +422,7 @@ def _security(c: Json, notes: list[str], applied: Json | None = None) -> Securit
     return SecurityContext(
         privileged=bool(host.get("Privileged")),
         capabilities_add=_caps(host.get("CapAdd")),
-        capabilities_drop=_caps(host.get("CapDrop")),
+        capabilities_drop=_dropped(host, c, applied),
         run_as_user=run_as_user,
         run_as_group=run_as_group,
         read_only_root_filesystem=bool(host.get("ReadonlyRootfs")),
@@ -428,10 +443,12 @@ def _se_linux(options: Sequence[str], applied: Json) -> tuple[str, ...]:
 
 
 def _probe(check: Json | None, image_check: Json | None) -> Probe | None:
-    if not check or not check.get("Test") or check == image_check or check.get("Test")[0] == "NONE":
+    if not check or check == image_check:
         return None
-    test = list(check["Test"])
-    timings = dict(
+    test = list(check.get("Test") or ())
+    if not test or test[0] == "NONE":
+        return None
+    timings: dict[str, Any] = dict(
         period_seconds=int(check.get("Interval") or 30 * NANOS) // NANOS,
         timeout_seconds=int(check.get("Timeout") or 30 * NANOS) // NANOS,
         failure_threshold=int(check.get("Retries") or 3),
@@ -537,19 +554,25 @@ class _Volumes:
     def mounts(self, c: Json, applied: Json) -> tuple[VolumeMount, ...]:
         recorded: Json = applied.get("volumeMounts") or {}
         found = []
-        for m in sorted(_with_tmpfs(c), key=lambda m: m.get("Destination", "")):
+        mounts = _with_tmpfs(c)
+        # Podman 5 lists an image volume twice: as itself, and as the overlay bind mount made of it.
+        images = {m.get("Destination") for m in mounts if m.get("Type") == "image"}
+        for m in sorted(mounts, key=lambda m: m.get("Destination", "")):
             dest = m.get("Destination", "")
+            if dest in images and m.get("Type") != "image":
+                continue
             note: Json = recorded.get(dest) or {}
             volume = self._for(m, note)
             if volume is None:
                 continue
             read_only = not m.get("RW", True)
-            if volume.read_only:  # the claim is read-only: every mount of it is; the mount may say so too
+            if volume.read_only or volume.kind is VolumeKind.IMAGE:  # read-only whatever the mount says
                 read_only = bool(note.get("readOnly", False))
             # `:z`/`:Z` after a mountPath is Podman's; a cluster would take it as part of the path. So
             # only a relabel the manifest asked for (podspec's record) is exported, when Podman has it.
             relabel = m.get("Mode", "") if m.get("Mode") == note.get("relabel") else ""
-            found.append(VolumeMount(volume.name, dest, read_only, note.get("subPath", ""), relabel=relabel))
+            found.append(VolumeMount(volume.name, dest, read_only, note.get("subPath", m.get("SubPath") or ""),
+                                     relabel=relabel))
         return tuple(sorted(found, key=lambda m: m.mount_path))
 
     def _tmpfs(self, dest: str, options: str, note: Json) -> Volume:
@@ -583,9 +606,25 @@ class _Volumes:
             return self._volume(("hostPath", path, path_type), lambda: Volume(
                 self._name(wanted or dns_label(path, "root") + "-host"), VolumeKind.HOST_PATH,
                 host_path=path, host_path_type=path_type))
+        if kind == "image":
+            return self._image_volume(str(m.get("Source") or ""), source, wanted)
         if kind == "tmpfs":
             return self._tmpfs(m.get("Destination", ""), ",".join(m.get("Options") or ()), note)
         return None
+
+    def _image_volume(self, reference: str, source: str, wanted: str | None) -> Volume:
+        """An image volume: the reference and pull policy podspec recorded, else as Podman says."""
+        from podspec.references import default_pull_policy, normalize
+
+        policy_text, _, recorded = source.removeprefix("image:").partition(":") if source.startswith("image:") else ("", "", "")
+        if recorded and expanded(recorded) == expanded(reference or recorded):
+            reference = recorded
+        else:
+            reference, policy_text = normalize(reference), ""
+        policy = PullPolicy(policy_text) if policy_text in {p.value for p in PullPolicy} else default_pull_policy(reference)
+        return self._volume(("image", reference, policy), lambda: Volume(
+            self._name(wanted or dns_label(reference.rsplit("/", 1)[-1].split(":")[0], "image") + "-image"),
+            VolumeKind.IMAGE, image=reference, image_pull_policy=policy))
 
     def used(self) -> tuple[Volume, ...]:
         return tuple(self.by_source.values())

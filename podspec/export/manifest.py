@@ -39,8 +39,8 @@ def default(cls: type, name: str) -> Any:
         if f.name == name:
             if f.default is not MISSING:
                 return f.default
-            if f.default_factory is not MISSING:  # type: ignore[misc]
-                return f.default_factory()  # type: ignore[misc]
+            if f.default_factory is not MISSING:
+                return f.default_factory()
     raise KeyError(f"{cls.__name__}.{name} has no default")
 
 
@@ -236,6 +236,13 @@ def volume_document(v: Volume) -> Document:
         host: dict[str, Any] = {"path": v.host_path}
         _put(host, "type", v.host_path_type)
         return {"name": v.name, "hostPath": host}
+    if v.kind is VolumeKind.IMAGE:
+        from podspec.references import default_pull_policy
+
+        image: dict[str, Any] = {"reference": v.image}
+        if v.image_pull_policy is not None and v.image_pull_policy is not default_pull_policy(v.image):
+            image["pullPolicy"] = v.image_pull_policy.value
+        return {"name": v.name, "image": image}
     empty: dict[str, Any] = {}
     _put(empty, "medium", v.medium)
     _put(empty, "sizeLimit", None if v.size_limit_bytes is None else memory_quantity(v.size_limit_bytes))

@@ -118,7 +118,7 @@ MOUNT_OPTIONS = {"ro": "read-only", "rw": "read-write", "z": "shared SELinux lab
 VOLUME_OPTION_PREFIX = "volume.podman.io/"
 PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket")
 PROBE_FIELDS = (("livenessProbe", "liveness_probe"), ("readinessProbe", "readiness_probe"), ("startupProbe", "startup_probe"))
-VOLUME_SOURCES = ("persistentVolumeClaim", "hostPath", "emptyDir", "configMap", "secret")
+VOLUME_SOURCES = ("persistentVolumeClaim", "hostPath", "emptyDir", "configMap", "secret", "image")
 # ConfigMap and Secret keys (Kubernetes: IsConfigMapKey).
 CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 # The Secret types podspec takes as data. Others (service-account-token, tls, basic-auth...) are
@@ -595,7 +595,7 @@ class _Builder:
         sources = [s for s in VOLUME_SOURCES if s in raw]
         if len(sources) != 1:
             self.problem(
-                path, "a volume needs exactly one of persistentVolumeClaim, hostPath, emptyDir, configMap, secret"
+                path, "a volume needs exactly one of " + ", ".join(VOLUME_SOURCES)
                 + (f"; found {', '.join(sources)}" if sources else ""),
             )
             return Volume(name=raw["name"], kind=VolumeKind.EMPTY_DIR)
@@ -619,6 +619,10 @@ class _Builder:
                     KeyToPath(item["key"], item["path"], _int_or_none(item.get("mode"))) for item in body.get("items", ())
                 ),
             )
+        if kind is VolumeKind.IMAGE:
+            reference, policy = body["reference"], body.get("pullPolicy")
+            return Volume(name=raw["name"], kind=kind, image=references.normalize(reference),
+                          image_pull_policy=PullPolicy(policy) if policy else references.default_pull_policy(reference))
         return self.empty_dir(raw["name"], body, path + ("emptyDir",))
 
     def host_path_volume(self, name: str, volume: str, path: FieldPath) -> Volume:

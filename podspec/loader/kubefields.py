@@ -123,7 +123,6 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, str]] = {
     ("ResourceRequirements", "claims"): ("Podman has no dynamic resource allocation", "remove it"),
     ("EmptyDirVolumeSource", "mode"): (
         "Podman creates the volume's directory itself", "set the mode from the container (e.g. chmod in an init container)"),
-    ("Volume", "image"): ("image volumes are not supported by this Podman version", "copy the files into a named volume"),
     ("Volume", "downwardAPI"): ("podspec has no downward API", "write the values into env or the command"),
     ("Volume", "projected"): ("projected volumes (service account tokens, ConfigMaps, Secrets) are not supported", _USE_VOLUME),
     ("Volume", "ephemeral"): ("generic ephemeral volumes need a storage class", "use emptyDir"),

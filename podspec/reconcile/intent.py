@@ -121,7 +121,15 @@ def _volume_source(volume: Volume) -> str:
         return "tmpfs" + (f":{volume.size_limit_bytes}" if volume.size_limit_bytes is not None else "")
     if volume.kind in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
         return f"{volume.kind.value}:{volume.source}"
+    if volume.kind is VolumeKind.IMAGE:
+        return image_volume_source(volume)
     return "emptyDir"
+
+
+def image_volume_source(volume: Volume) -> str:
+    """`image:<pullPolicy>:<reference>` (export reads it back)."""
+    policy = volume.image_pull_policy.value if volume.image_pull_policy else ""
+    return f"image:{policy}:{volume.image}"
 
 
 # ------------------------------------------------------------------ ConfigMaps and Secrets

@@ -16,9 +16,9 @@ from enum import Enum
 
 from podspec import labels as L
 from podspec.errors import ConflictError
-from podspec.model import Container, Pod
+from podspec.model import Container, Pod, VolumeKind
 from podspec.reconcile.diff import Action, ContainerDiff, Diff, PodDiff
-from podspec.reconcile.intent import ContainerIntent, Role, container_labels, pod_labels
+from podspec.reconcile.intent import ContainerIntent, Role, container_labels, empty_dir_volume, pod_labels
 
 
 class StepKind(str, Enum):
@@ -35,13 +35,16 @@ class StepKind(str, Enum):
     REMOVE_VOLUME = "remove_volume"
     CREATE_SECRET = "create_secret"
     REMOVE_SECRET = "remove_secret"
+    CREATE_SUB_PATH = "create_sub_path"  # a subPath directory in a named volume, made through the container
 
     @property
     def words(self) -> str:
-        return self.value.replace("_", " ")
+        return "create sub-path directory" if self is StepKind.CREATE_SUB_PATH else self.value.replace("_", " ")
 
     @property
     def resource_kind(self) -> ResourceKind:
+        if self is StepKind.CREATE_SUB_PATH:
+            return ResourceKind.CONTAINER
         return ResourceKind(self.value.split("_", 1)[1])
 
 
@@ -77,8 +80,11 @@ class Step:
     lane: str = ""  # steps of one lane run in order; lanes may run side by side; "" = alone, in order
     pod_name: str = ""  # container steps: the pod the container belongs to
     data: bytes = field(default=b"", repr=False)  # create secret: the value (never shown)
+    path: str = ""  # create sub-path directory: the directory, as a path inside the container
 
     def describe(self) -> str:
+        if self.kind is StepKind.CREATE_SUB_PATH:
+            return f"{self.kind.words} {self.path} in {self.target}"
         return f"{self.kind.words} {self.target}"
 
     @property
@@ -144,18 +150,45 @@ def _find(pod: Pod, intent: ContainerIntent) -> Container:
     return next(c for c in group if c.name == intent.name)
 
 
-def _create_container(project: str, p: PodDiff, c: ContainerDiff, cause: str) -> Step:
+def _create_container(project: str, p: PodDiff, c: ContainerDiff, cause: str) -> list[Step]:
+    """Create the container; then make the sub-path directories its named volumes must have."""
     assert p.pod is not None and c.intent is not None
-    return Step(
-        StepKind.CREATE_CONTAINER,
-        c.name,
-        cause,
-        pod=p.pod,
-        container=_find(p.pod, c.intent),
-        role=c.intent.role,
-        labels=_sorted(container_labels(project, p.name, c.intent)),
-        pod_name=p.name,
-    )
+    container = _find(p.pod, c.intent)
+    return [
+        Step(
+            StepKind.CREATE_CONTAINER,
+            c.name,
+            cause,
+            pod=p.pod,
+            container=container,
+            role=c.intent.role,
+            labels=_sorted(container_labels(project, p.name, c.intent)),
+            pod_name=p.name,
+        ),
+        *_sub_path_steps(p.pod, container, c.name),
+    ]
+
+
+def _sub_path_steps(pod: Pod, container: Container, name: str) -> list[Step]:
+    """A subPath of a named volume (claim or emptyDir) must exist before the container starts:
+    Podman 5 refuses to start it otherwise, and Kubernetes creates it. One step per mount, after
+    the container is created (the directory is made through it) and before anything starts it;
+    an existing directory is left exactly as it is. (Podman before 5.0 is refused earlier: it
+    ignores subPath on named volumes.)"""
+    volumes = {v.name: v for v in pod.volumes}
+    steps = []
+    for m in container.volume_mounts:
+        volume = volumes.get(m.name)
+        if not m.sub_path or volume is None or volume.kind not in (VolumeKind.CLAIM, VolumeKind.EMPTY_DIR):
+            continue
+        source = volume.claim_name if volume.kind is VolumeKind.CLAIM else empty_dir_volume(pod.name, volume.name)
+        steps.append(Step(
+            StepKind.CREATE_SUB_PATH, name,
+            f"subPath {m.sub_path!r} of volume {source}: made when missing, as Kubernetes does",
+            pod=pod, container=container, path=m.mount_path.rstrip("/") + "/" + m.sub_path.strip("/"),
+            pod_name=pod.name,
+        ))
+    return steps
 
 
 def _new_pod_steps(project: str, p: PodDiff, cause: str) -> list[Step]:
@@ -165,7 +198,7 @@ def _new_pod_steps(project: str, p: PodDiff, cause: str) -> list[Step]:
     ]
     for c in p.containers:
         if c.action is Action.CREATE:
-            steps.append(_create_container(project, p, c, f"part of {cause}"))
+            steps += _create_container(project, p, c, f"part of {cause}")
     steps.append(Step(StepKind.START_POD, p.name, f"start the {cause}"))
     return steps
 
@@ -198,11 +231,11 @@ def _pod_steps(project: str, p: PodDiff) -> list[Step]:
         elif c.action is Action.RECREATE:
             steps.append(Step(StepKind.REMOVE_CONTAINER, c.name, f"recreate: {c.cause}", timeout=p.stop_timeout,
                               pod_name=p.name))
-            steps.append(_create_container(project, p, c, f"recreate: {c.cause}"))
+            steps += _create_container(project, p, c, f"recreate: {c.cause}")
             if start_each:
                 steps.append(Step(StepKind.START_CONTAINER, c.name, f"recreate: {c.cause}", pod_name=p.name))
         elif c.action is Action.CREATE:
-            steps.append(_create_container(project, p, c, c.cause))
+            steps += _create_container(project, p, c, c.cause)
             if start_each:
                 steps.append(Step(StepKind.START_CONTAINER, c.name, c.cause, pod_name=p.name))
         elif c.action is Action.START and start_each:

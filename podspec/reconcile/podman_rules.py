@@ -39,6 +39,10 @@ SUBPATH_ON_VOLUMES = ("subPath on a persistentVolumeClaim or emptyDir mount", (5
 # Podman puts a secret env value into the container's environment; before 5.3 `podman inspect`
 # shows it in clear (Config.Env; containers/podman#23788, fixed by #23959 in 5.3.0).
 SECRET_ENV_HIDDEN = ("an env value from a Secret (secretKeyRef, envFrom secretRef) hidden from `podman inspect`", (5, 3))
+# Podman's REST API takes image volumes since 4.x, but only Podman 5 plays them from Kubernetes YAML
+# and podspec is tested with them there only.
+IMAGE_VOLUMES = ("an image volume", (5, 0))
+SUBPATH_ON_IMAGE_VOLUMES = ("subPath on an image volume", (5, 1))  # Podman 5.1 added it to the API
 
 
 def version_tuple(text: str) -> tuple[int, ...]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from podspec.errors import ImageUnavailable, PodspecError
-from podspec.model import DesiredState, PullPolicy
+from podspec.model import DesiredState, PullPolicy, VolumeKind
 from podspec.observed import ObservedState
 
 
@@ -53,13 +53,20 @@ def failed_pull(need: ImageNeed, reason: str) -> ImageUnavailable | None:
 def needs(desired: DesiredState, observed: ObservedState) -> tuple[ImageNeed, ...]:
     by_ref: dict[str, tuple[PullPolicy, list[str]]] = {}
     strength = {PullPolicy.NEVER: 0, PullPolicy.IF_NOT_PRESENT: 1, PullPolicy.ALWAYS: 2}
+
+    def need(image: str, wanted: PullPolicy, user: str) -> None:
+        policy, users = by_ref.get(image, (wanted, []))
+        if strength[wanted] > strength[policy]:
+            policy = wanted
+        users.append(user)
+        by_ref[image] = (policy, users)
+
     for pod in desired.pods:
         for c in pod.all_containers():
-            policy, users = by_ref.get(c.image, (c.pull_policy, []))
-            if strength[c.pull_policy] > strength[policy]:
-                policy = c.pull_policy
-            users.append(f"{pod.name}/{c.name}")
-            by_ref[c.image] = (policy, users)
+            need(c.image, c.pull_policy, f"{pod.name}/{c.name}")
+        for v in pod.volumes:
+            if v.kind is VolumeKind.IMAGE:  # an image volume's image is pulled as a container's is
+                need(v.image, v.image_pull_policy or PullPolicy.IF_NOT_PRESENT, f"{pod.name}/volume {v.name}")
     return tuple(
         ImageNeed(ref, policy, observed.image_id(ref) is not None, tuple(sorted(users)))
         for ref, (policy, users) in sorted(by_ref.items())
@@ -97,23 +104,35 @@ def non_root_problem(image: str, user: str, users: tuple[str, ...]) -> str | Non
 
 
 def unsupported(desired: DesiredState, podman_version: str) -> list[str]:
-    """What the manifests ask for that this Podman would silently ignore (so: refused up front)."""
-    from podspec.model import VolumeKind
-    from podspec.reconcile.podman_rules import SUBPATH_ON_VOLUMES, version_tuple
+    """What the manifests ask for that this Podman cannot do or would silently ignore (so: refused
+    up front, naming the Podman version needed)."""
+    from podspec.reconcile.podman_rules import IMAGE_VOLUMES, SUBPATH_ON_IMAGE_VOLUMES, SUBPATH_ON_VOLUMES, version_tuple
 
-    what, minimum = SUBPATH_ON_VOLUMES
+    running = version_tuple(podman_version)
+
+    def needs_newer(rule: tuple[str, tuple[int, ...]]) -> str | None:
+        what, minimum = rule
+        if running >= minimum:
+            return None
+        return (f"{what} needs Podman {'.'.join(map(str, minimum))} or newer (this host runs {podman_version}, "
+                "which would ignore it)" if rule is SUBPATH_ON_VOLUMES else
+                f"{what} needs Podman {'.'.join(map(str, minimum))} or newer (this host runs {podman_version})")
+
     found = secret_env_unsupported(desired, podman_version)
-    if version_tuple(podman_version) >= minimum:
-        return found
     for pod in desired.pods:
-        named = {v.name for v in pod.volumes if v.kind in (VolumeKind.CLAIM, VolumeKind.EMPTY_DIR)}
+        kinds = {v.name: v.kind for v in pod.volumes}
+        for v in pod.volumes:
+            if v.kind is VolumeKind.IMAGE and (problem := needs_newer(IMAGE_VOLUMES)):
+                found.append(f"{pod.name}: volume {v.name} is an image volume ({v.image}): {problem}")
         for c in pod.all_containers():
             for m in c.volume_mounts:
-                if m.sub_path and m.name in named:
-                    found.append(
-                        f"{pod.name}/{c.name} mounts {m.name} with subPath {m.sub_path!r}: {what} needs Podman "
-                        f"{'.'.join(map(str, minimum))} or newer (this host runs {podman_version}, which would ignore it)"
-                    )
+                if not m.sub_path or m.name not in kinds:
+                    continue
+                kind = kinds[m.name]
+                rule = SUBPATH_ON_IMAGE_VOLUMES if kind is VolumeKind.IMAGE else (
+                    SUBPATH_ON_VOLUMES if kind in (VolumeKind.CLAIM, VolumeKind.EMPTY_DIR) else None)
+                if rule is not None and (problem := needs_newer(rule)):
+                    found.append(f"{pod.name}/{c.name} mounts {m.name} with subPath {m.sub_path!r}: {problem}")
     return found
 
 
@@ -151,11 +170,17 @@ def uses_sub_path(desired: DesiredState) -> bool:
             or uses_secret_env(desired))
 
 
+def needs_version_check(desired: DesiredState) -> bool:
+    """Whether the manifests use something that depends on the Podman version (see unsupported);
+    when not, the version need not be read."""
+    return uses_sub_path(desired) or any(v.kind is VolumeKind.IMAGE for p in desired.pods for v in p.volumes)
+
+
 def unsupported_error(refused: list[str]) -> PodspecError:
     return PodspecError(
         "this Podman cannot do what the manifests ask:\n  " + "\n  ".join(refused),
-        "upgrade Podman, or mount a volume of its own instead of a subPath (a Secret as a secret volume); "
-        "nothing was changed",
+        "upgrade Podman, or change what the manifests ask (a volume of its own instead of a subPath; a Secret as "
+        "a secret volume); nothing was changed",
     )
 
 

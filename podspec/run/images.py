@@ -42,7 +42,7 @@ def prepare(engine: Engine, desired: DesiredState, observed: ObservedState, list
             listener.warning(f"using the local {need.reference}: {error.message}")
     if pulled:
         observed = replace(observed, images=engine.images())
-    if pulls.uses_sub_path(desired):
+    if pulls.needs_version_check(desired):
         refused = pulls.unsupported(desired, engine.version())
         if refused:
             raise pulls.unsupported_error(refused)
