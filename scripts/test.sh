@@ -2,11 +2,16 @@
 # Unit and real-Podman integration tests. The integration tests start their own private Podman
 # service (own storage, configuration and socket under pytest's temporary directory).
 #
-# By default they run on both engines, one after the other: everything on podman4 (the host's
-# Podman 4.3), then the integration tests again on podman5 (Debian 13's Podman 5, built once into a
-# cache; see tools/sandbox.py). Pick one with --engine podman4|podman5 (first argument) or
-# PODSPEC_TEST_ENGINE; `--engine both` is the default. Other arguments go to pytest.
-# The exit code is pytest's (the first run that failed).
+# By default they run on both engines: everything on podman4 (the host's Podman 4.3), and the
+# integration tests again on podman5 (Debian 13's Podman 5, built once into a cache; see
+# tools/sandbox.py). Pick one with --engine podman4|podman5 (first argument) or PODSPEC_TEST_ENGINE;
+# `--engine both` is the default. Other arguments go to pytest. The exit code is pytest's (the first
+# run that failed).
+#
+# As root, each engine's run gets a network namespace of its own (its bridges, addresses, published
+# ports and firewall rules never meet the machine's, nor the other run's), and with both engines the
+# two runs go side by side: most of their time is spent waiting on containers, not on the CPU.
+# PODSPEC_TEST_SERIAL=1 runs them one after the other; PODSPEC_TEST_NETNS=0 uses the machine's network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,19 +28,45 @@ case "$engines" in
   *) echo "test.sh: unknown engine '$engines' (podman4, podman5 or both)" >&2; exit 2 ;;
 esac
 
-PODSPEC_TEST_ENGINE="$engines" scripts/bootstrap.sh
+PODSPEC_TEST_ENGINE="$engines" scripts/bootstrap.sh   # with the network: before any namespace
 
+isolate=()
+if [ "${PODSPEC_TEST_NETNS:-1}" = 1 ] && [ "$(id -u)" -eq 0 ] && unshare --net true 2>/dev/null; then
+  isolate=(unshare --net --fork -- sh -c 'ip link set lo up && exec "$@"' _)
+fi
+
+run() {  # ENGINE FIRST PYTEST-ARGS...: one pytest run on one engine
+  local engine=$1 first=$2; shift 2
+  local only=1; [ "$first" = 1 ] && only=""
+  env PODSPEC_TEST_ENGINE="$engine" PODSPEC_TEST_ONLY_PODMAN="$only" \
+    "${isolate[@]}" .venv/bin/python -m pytest "$@"
+}
+
+set -- "$@"
 status=0
+if [ "$engines" = "podman4 podman5" ] && [ ${#isolate[@]} -gt 0 ] && [ "${PODSPEC_TEST_SERIAL:-0}" != 1 ]; then
+  logs=$(mktemp -d)
+  echo "== tests on podman4 and, side by side, the integration tests on podman5 (output below, engine by engine)" >&2
+  set +e
+  run podman5 0 "$@" > "$logs/podman5.log" 2>&1 &
+  second=$!
+  run podman4 1 "$@" 2>&1 | tee "$logs/podman4.log"
+  code4=${PIPESTATUS[0]}
+  wait "$second"; code5=$?
+  set -e
+  [ "$code5" != 5 ] || code5=0  # nothing selected: arguments that name no integration test
+  echo "== the integration tests on podman5" >&2
+  cat "$logs/podman5.log"
+  rm -rf "$logs"
+  status=$code4; [ "$status" != 0 ] || status=$code5
+  exit "$status"
+fi
+
 first=1
 for engine in $engines; do
   echo "== tests on $engine$([ $first = 1 ] || echo ' (integration tests only)')" >&2
   set +e
-  if [ $first = 1 ]; then
-    PODSPEC_TEST_ENGINE=$engine .venv/bin/python -m pytest "$@"
-  else
-    # The unit tests ran already: only the tests that use the private Podman run again.
-    PODSPEC_TEST_ENGINE=$engine PODSPEC_TEST_ONLY_PODMAN=1 .venv/bin/python -m pytest "$@"
-  fi
+  run "$engine" "$first" "$@"
   code=$?
   set -e
   # 5 = nothing selected: arguments that name no integration test, on the second engine.
