@@ -27,6 +27,12 @@ case " ${PODSPEC_TEST_ENGINE:-podman4} " in
     command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || need_apt+=(debootstrap)
     command -v nsenter >/dev/null || need_apt+=(util-linux) ;;
 esac
+# The integration tests of pulls run a registry server on loopback (tests/integration/registry.py):
+# Debian's docker-registry (the CNCF distribution registry), htpasswd for its authenticated mode and
+# openssl for the certificate of its TLS mode.
+command -v docker-registry >/dev/null || need_apt+=(docker-registry)
+command -v htpasswd >/dev/null || need_apt+=(apache2-utils)
+command -v openssl >/dev/null || need_apt+=(openssl)
 python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || need_apt+=(python3 python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need_apt[*]} with apt-get" >&2

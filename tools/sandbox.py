@@ -111,8 +111,16 @@ BLOCKED_REGISTRIES = ("docker.io", "quay.io", "ghcr.io", "gcr.io", "registry.k8s
                       "registry.fedoraproject.org", "registry.access.redhat.com", "registry.redhat.io")
 
 
+# The registry servers the tests start on loopback (tests/integration/registry.py) speak plain HTTP:
+# one entry makes every 127.0.0.1:PORT insecure (a registry entry matches `127.0.0.1` followed by
+# `:`), so it holds for ports chosen after the service started. `localhost:PORT` stays secure (the
+# tests' TLS registry is reached under that name).
+LOOPBACK_INSECURE = "127.0.0.1"
+
+
 def registries_conf() -> str:
     blocks = "".join(f'\n[[registry]]\nlocation = "{r}"\nblocked = true\n' for r in BLOCKED_REGISTRIES)
+    blocks += f'\n[[registry]]\nlocation = "{LOOPBACK_INSECURE}"\ninsecure = true\n'
     return 'unqualified-search-registries = ["docker.io"]\nshort-name-mode = "permissive"\n' + blocks
 
 
