@@ -105,6 +105,29 @@ class ObservedSecret:
 class ObservedImage:
     id: str
     names: tuple[str, ...]
+    digests: tuple[str, ...] = ()  # repo@sha256:... of the manifests it was pulled by (RepoDigests)
+
+
+@dataclass(frozen=True)
+class PullProgress:
+    """How far one pull is: layers known and done, bytes done and expected (0 when the service
+    has not said; small layers finish before any byte count is reported)."""
+
+    reference: str
+    layers_total: int = 0
+    layers_done: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+
+
+@dataclass(frozen=True)
+class PulledImage:
+    """What a finished pull left on the host: the image the reference now names, and its size."""
+
+    reference: str
+    id: str
+    size: int = 0
+    layers: int = 0
 
 
 @dataclass(frozen=True)
@@ -166,7 +189,7 @@ class ObservedState:
         if "/" not in reference.split(":")[0]:
             candidates.add(f"localhost/{reference}")
         for image in self.images:
-            if candidates & set(image.names) or reference == image.id:
+            if candidates & set(image.names) or candidates & set(image.digests) or reference == image.id:
                 return image.id
         return None
 

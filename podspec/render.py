@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from podspec.errors import ManifestError, PodspecError, Problem
 from podspec.reconcile.diff import UNSET, Action, ContainerDiff, Diff, FieldChange, PodDiff
-from podspec.run.results import StepStatus
+from podspec.run.results import PullStatus, StepStatus
 
 if TYPE_CHECKING:
     from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.planner import Plan, Step
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.projectfile import Target
-    from podspec.run.results import ApplyResult, DeleteResult, HistoryResult, StatusResult, StepEvent, ValidateResult
+    from podspec.run.results import ApplyResult, DeleteResult, HistoryResult, PullEvent, StatusResult, StepEvent, ValidateResult
     from podspec.run.sync.state import AgentState
     from podspec.run.targets import TargetOutcome
 
@@ -209,6 +209,50 @@ def event_text(event: StepEvent) -> str:
     if event.status is StepStatus.DONE:
         return f"{prefix} {event.step.describe()}: done ({event.seconds:.1f}s)"
     return f"{prefix} {event.step.describe()}: FAILED: {event.error}"
+
+
+# ------------------------------------------------------------------------------------- pulls
+
+
+def size_text(size: int) -> str:
+    """Bytes as Podman shows them: decimal units, three significant figures (5.42 MB)."""
+    value, unit = float(size), "B"
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            break
+        value /= 1000
+    return f"{int(value)} B" if unit == "B" else f"{value:.3g} {unit}"
+
+
+def pull_line(event: PullEvent) -> str | None:
+    """A pull's start, end or failure as one plain line (CI logs); None for progress."""
+    if event.status is PullStatus.STARTED:
+        return f"pull {event.reference} (imagePullPolicy {event.policy}) ..."
+    if event.status is PullStatus.DONE:
+        layers = f", {_plural(event.layers, 'layer')}" if event.layers else ""
+        news = "" if event.changed else "; the image is unchanged"
+        return (f"pulled {event.reference} in {event.seconds:.1f}s: {size_text(event.size)}{layers}, "
+                f"image {event.image_id[:12]}{news}")
+    if event.status is PullStatus.FAILED:
+        return f"pull of {event.reference} failed after {event.seconds:.1f}s: {event.error}"
+    return None
+
+
+def pull_live_text(event: PullEvent, elapsed: float) -> str:
+    """A pull's line in the live display (a terminal): layers and bytes done, speed."""
+    if event.status is PullStatus.STARTED:
+        return f"{event.reference}: waiting for the registry"
+    if event.status in (PullStatus.DONE, PullStatus.FAILED):
+        return pull_line(event) or ""
+    p = event.progress
+    if p is None:
+        return f"{event.reference}: pulling"
+    parts = [f"{p.layers_done}/{_plural(p.layers_total, 'layer')}"]
+    if p.bytes_total:
+        parts.append(f"{size_text(p.bytes_done)} of {size_text(p.bytes_total)}")
+        if elapsed > 0:
+            parts.append(f"{size_text(int(p.bytes_done / elapsed))}/s")
+    return f"{event.reference}: pulling {', '.join(parts)}"
 
 
 # ------------------------------------------------------------------------------------- apply

@@ -7,8 +7,11 @@ as REDACTED in diffs, plans, exports and errors, and kept in labels only as a di
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 SECRET_NAME = re.compile(
@@ -56,3 +59,80 @@ def value_digest(value: bytes, *context: str) -> str:
     a digest cannot be looked up in a table of common values."""
     salt = "\0".join(context).encode()
     return "sha256:" + hashlib.sha256(salt + b"\0" + value).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class RegistryCredential:
+    """A user name and password for one registry. The password is never in a repr, a message, a
+    label or a log: only `header()` (the X-Registry-Auth value sent to Podman) holds it."""
+
+    registry: str  # host[:port], as image references start
+    username: str
+    password: str = field(repr=False)
+    source: str = ""  # where it came from, for messages: "auth file /root/auth.json", "Secret regcred"
+
+    def header(self) -> str:
+        """X-Registry-Auth: base64url of the JSON Podman's API (and Docker's) reads."""
+        data = {"username": self.username, "password": self.password, "serveraddress": self.registry}
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+
+
+def registry_of(reference: str) -> str:
+    """The registry a reference names: `127.0.0.1:5000/app:1` -> `127.0.0.1:5000`; `alpine` and
+    `user/app` -> `docker.io`."""
+    first, _, rest = reference.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+def credentials_from_auth_json(text: str, source: str) -> dict[str, RegistryCredential]:
+    """Registry -> credential from an auth file (Podman's auth.json, Docker's config.json, or a
+    Secret's .dockerconfigjson): `auths.{registry}.auth` (base64 of user:password) or
+    `username`/`password`. Keys may be URLs (`https://index.docker.io/v1/`). Raises ValueError with
+    a message that holds no secret."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"not JSON (line {getattr(exc, 'lineno', '?')})") from None
+    auths = data.get("auths") if isinstance(data, dict) else None
+    if not isinstance(auths, dict):
+        raise ValueError("no 'auths' object")
+    found = {}
+    for key, entry in auths.items():
+        if not isinstance(entry, dict):
+            continue
+        user, password = str(entry.get("username") or ""), str(entry.get("password") or "")
+        if entry.get("auth"):
+            try:
+                user, _, password = base64.b64decode(str(entry["auth"])).decode().partition(":")
+            except ValueError:
+                raise ValueError(f"the 'auth' of {_registry_key(key)} is not base64 of user:password") from None
+        if user:
+            registry = _registry_key(key)
+            found[registry] = RegistryCredential(registry, user, password, source)
+    return found
+
+
+def _registry_key(key: str) -> str:
+    """`https://index.docker.io/v1/` -> `docker.io`; `quay.io/org` -> `quay.io/org` (Podman allows a
+    namespace after the host); a plain host stays as written."""
+    key = re.sub(r"^https?://", "", key).rstrip("/")
+    if key in ("index.docker.io/v1", "index.docker.io", "registry-1.docker.io"):
+        return "docker.io"
+    return key
+
+
+def credential_for(reference: str, credentials: dict[str, RegistryCredential]) -> RegistryCredential | None:
+    """The credential for a reference: the longest key that is its registry, or its registry and a
+    namespace prefix (`quay.io/org` for `quay.io/org/app`), as Podman looks them up."""
+    registry = registry_of(reference)
+    name = reference.split("@", 1)[0]
+    if registry == "docker.io" and not name.startswith("docker.io/"):
+        name = "docker.io/" + (name if "/" in name else f"library/{name}")
+    best = None
+    for key, credential in credentials.items():
+        if key == registry or name.startswith(key + "/"):
+            if best is None or len(key) > len(best[0]):
+                best = (key, credential)
+    return best[1] if best else None

@@ -24,6 +24,7 @@ from podspec.cli.common import (
     STRICT_OPTION,
     URL_OPTION,
     OutputFormat,
+    ProgressMode,
     guarded,
     print_json,
 )
@@ -64,6 +65,17 @@ def apply(
     allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
     allow_capability: Optional[list[str]] = ALLOW_CAPABILITY_OPTION,
     strict: bool = STRICT_OPTION,
+    progress: ProgressMode = typer.Option(
+        ProgressMode.auto, "--progress",
+        help="How pulls show: auto (tty on a terminal, else plain), tty (live, per image), plain (a line per "
+             "pull start and end, with size and duration), quiet. -o json shows none.",
+    ),
+    parallel_pulls: int = typer.Option(3, "--parallel-pulls", min=1, max=16, help="How many images to pull at once."),
+    authfile: Optional[str] = typer.Option(
+        None, "--authfile", metavar="FILE",
+        help="Credentials for pulls, in Podman's auth.json format (podman login --authfile FILE). "
+             "Default: $REGISTRY_AUTH_FILE, else the Podman service's own.",
+    ),
 ) -> None:
     """Create, start, recreate and remove exactly what differs from the manifests."""
     from podspec import render
@@ -82,18 +94,20 @@ def apply(
         raise UsageError("no manifests given",
                          "name manifest files or directories, a saved plan with --plan FILE, or --target NAME from podspec.toml")
     checked = context.policy(policy, allow_host_path, allow_host_port, allow_capability)
+    credentials = context.registry_credentials(authfile)
     make = lambda files: ApplyRequest(
         manifests=context.manifests(files, checked, strict),
         project=context.project_name(project, files), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
         dry_run=dry_run, wait=wait, wait_timeout=timeout, lock_timeout=lock_timeout, lock_lease=context.lock_lease(), parallel=parallel,
         revision=context.revision(revision, files), saved=saved,
+        pull_parallel=parallel_pulls, credentials=credentials,
     )
     if target:
         targets.apply(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output)
     request = make(targets.paths_needed(paths))
     as_json = output is OutputFormat.json
     listener = JsonListener() if as_json else TextListener(
-        colour=context.colour_wanted(), terminal=context.terminal(), parallel=parallel)
+        colour=context.colour_wanted(), terminal=context.terminal(), parallel=parallel, progress=progress)
     result = run_apply(request, context.connector(url, connection, identity), listener)
 
     if as_json:

@@ -23,6 +23,15 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
+class ProgressMode(str, Enum):
+    """How pulls show while they run (`apply --progress`; cli/progress.py shows them)."""
+
+    auto = "auto"  # tty on a terminal, else plain
+    tty = "tty"  # a live line per image: layers, bytes, speed
+    plain = "plain"  # one line when each pull starts and one when it ends (CI logs)
+    quiet = "quiet"  # nothing (failures and warnings still show)
+
+
 OUTPUT_OPTION = typer.Option(OutputFormat.text, "-o", "--output", help="Output format: text or json.")
 
 

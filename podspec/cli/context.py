@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.manifests import Manifests
     from podspec.run.projectfile import ProjectFile
+    from podspec.secrets import RegistryCredential
 
 
 @functools.cache
@@ -130,3 +131,26 @@ def write_file(path: str, text: str) -> None:
         Path(path).write_text(text)
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror}", "check the path and its permissions") from None
+
+
+def registry_credentials(authfile: str | None) -> tuple[RegistryCredential, ...]:
+    """The credentials of an auth file for pulls: `--authfile`, else $REGISTRY_AUTH_FILE (as `podman
+    kube play` reads them), else none (the Podman service then uses its own auth file). A file that
+    cannot be read is an error naming it, never showing what it holds."""
+    from podspec.errors import UsageError
+    from podspec.secrets import credentials_from_auth_json
+
+    path, how = (authfile, "--authfile") if authfile else (os.environ.get("REGISTRY_AUTH_FILE"), "REGISTRY_AUTH_FILE")
+    if not path:
+        return ()
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise UsageError(f"cannot read the auth file {path} (from {how}): {exc.strerror or exc}",
+                         "give an auth file that exists (podman login --authfile FILE REGISTRY writes one)") from None
+    try:
+        found = credentials_from_auth_json(text, f"the auth file {path}")
+    except ValueError as exc:
+        raise UsageError(f"the auth file {path} (from {how}) is not in Podman's auth.json format: {exc}",
+                         'it holds {"auths": {"REGISTRY": {"auth": "base64 of user:password"}}}') from None
+    return tuple(found[k] for k in sorted(found))

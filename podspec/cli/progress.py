@@ -2,17 +2,49 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import typer
 
 from podspec import render
-from podspec.run.results import StepStatus
+from podspec.cli.common import ProgressMode
+from podspec.run.results import PullStatus, StepStatus
 
 if TYPE_CHECKING:
     from podspec.reconcile.diff import Diff
     from podspec.reconcile.planner import Plan
-    from podspec.run.results import StepEvent
+    from podspec.run.results import PullEvent, StepEvent
+
+
+class PullDisplay:
+    """Pulls as they run. Plain: a line per start and per end. Live (a terminal): one line per
+    image, rewritten in place as layers and bytes arrive; the block stays on screen at the end."""
+
+    def __init__(self, mode: ProgressMode, terminal: bool) -> None:
+        self.mode = (ProgressMode.tty if terminal else ProgressMode.plain) if mode is ProgressMode.auto else mode
+        self.lines: dict[str, str] = {}  # reference -> its live line, in the order pulls started
+        self.started: dict[str, float] = {}
+        self.drawn = 0  # lines of the live block on screen
+
+    def show(self, event: PullEvent) -> None:
+        if self.mode is ProgressMode.quiet:
+            return
+        if self.mode is ProgressMode.plain:
+            line = render.pull_line(event)
+            if line is not None:
+                typer.echo(line)
+            return
+        if event.status is PullStatus.STARTED:
+            self.started[event.reference] = time.monotonic()
+        elapsed = time.monotonic() - self.started.get(event.reference, time.monotonic())
+        self.lines[event.reference] = render.pull_live_text(event, elapsed)
+        self._draw()
+
+    def _draw(self) -> None:
+        up = f"\x1b[{self.drawn}F" if self.drawn else ""
+        typer.echo(up + "".join(f"\x1b[K{line}\n" for line in self.lines.values()), nl=False)
+        self.drawn = len(self.lines)
 
 
 class TextListener:
@@ -22,11 +54,16 @@ class TextListener:
     several at a time, each step's start is shown too. Elsewhere (CI logs): one line per step.
     """
 
-    def __init__(self, *, colour: bool, terminal: bool, parallel: int, show_diff: bool = True) -> None:
+    def __init__(self, *, colour: bool, terminal: bool, parallel: int, show_diff: bool = True,
+                 progress: ProgressMode = ProgressMode.auto) -> None:
         self.colour = colour
         self.terminal = terminal
         self.rewrite = terminal and parallel == 1
         self.show_diff = show_diff
+        self.pulls = PullDisplay(progress, terminal)
+
+    def pull(self, event: PullEvent) -> None:
+        self.pulls.show(event)
 
     def info(self, text: str) -> None:
         typer.echo(text)
@@ -70,6 +107,9 @@ class JsonListener:
 
     def planned(self, plan: Plan) -> None:
         pass
+
+    def pull(self, event: PullEvent) -> None:
+        pass  # -o json: stdout holds the document alone, and no progress goes to stderr either
 
     def step(self, event: StepEvent) -> None:
         pass

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from podspec.reconcile.diff import Diff
     from podspec.reconcile.planner import Plan
     from podspec.run.projectfile import Target
-    from podspec.run.results import ApplyResult, DiffResult, StatusResult, StepEvent
+    from podspec.run.results import ApplyResult, DiffResult, PullEvent, StatusResult, StepEvent
     from podspec.run.targets import TargetOutcome
 
 PATHS_ARGUMENT = typer.Argument(
@@ -90,6 +90,14 @@ class Prefixed:
 
         if self.show and not plan.empty:
             self._out(render.plan_text(plan))
+
+    def pull(self, event: PullEvent) -> None:
+        """Pulls as plain lines (targets run side by side: no live display)."""
+        from podspec import render
+
+        line = render.pull_line(event) if self.show else None
+        if line is not None:
+            self._out(line)
 
     def step(self, event: StepEvent) -> None:
         from podspec import render

@@ -46,10 +46,17 @@ from podspec.observed import (
     ObservedSecret,
     ObservedState,
     ObservedVolume,
+    PulledImage,
+    PullProgress,
     pods_from_containers,
 )
 from podspec.reconcile.intent import port_text
 from podspec.reconcile.planner import Step, StepKind
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from podspec.secrets import RegistryCredential
 
 PAUSE_IMAGE = "localhost/podman-pause:fake"
 _instances = itertools.count(1)
@@ -129,6 +136,7 @@ class FakeEngine:
         self.secrets: dict[str, FakeSecret] = {}
         self.images_: dict[str, FakeImage] = {}
         self.pullable: set[str] = set()
+        self.pull_users: list[tuple[str, str]] = []  # (reference, the credential's user name or "") per pull
         self.calls: list[Call] = []
         self.closed = False
         self._version = version
@@ -298,7 +306,8 @@ class FakeEngine:
                 continue
             yield event
 
-    def pull(self, reference: str) -> None:
+    def pull(self, reference: str, credential: RegistryCredential | None = None,
+             progress: Callable[[PullProgress], None] | None = None) -> PulledImage:
         self._record("pull", reference)
         qualified = qualify(reference)
         with self._lock:
@@ -308,11 +317,16 @@ class FakeEngine:
                     "reading manifest: manifest unknown (FakeEngine: not pullable)",
                     "check the image name and the registry",
                 )
+            self.pull_users.append((reference, credential.username if credential else ""))
             old = self._image(reference)
             if old is not None:
                 old.names = tuple(n for n in old.names if n != qualified)
             new_id = self._new_id("pulled", qualified)
             self.images_[new_id] = FakeImage(new_id, (qualified,), dict(old.config) if old else {"Env": ["PATH=/bin"]})
+        if progress is not None:  # one layer, reported as Podman reports a small one: known, then done
+            progress(PullProgress(reference, 1, 0, 0, 0))
+            progress(PullProgress(reference, 1, 1, 0, 0))
+        return PulledImage(reference, new_id, 1024, 1)
 
     def run(self, step: Step) -> None:
         """Perform one plan step, as Podman would."""

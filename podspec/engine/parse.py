@@ -19,6 +19,7 @@ from podspec.observed import (
     ObservedSecret,
     ObservedState,
     ObservedVolume,
+    PullProgress,
     pods_from_containers,
 )
 from podspec.reconcile.intent import port_text
@@ -104,9 +105,11 @@ def volumes(answer: Any) -> tuple[ObservedVolume, ...]:
 
 
 def images(answer: Any) -> tuple[ObservedImage, ...]:
-    """GET /images/json: each image's ID and every name it goes by (Names and RepoTags)."""
+    """GET /images/json: each image's ID, every name it goes by (Names and RepoTags) and the
+    digests it was pulled by (RepoDigests: `repo@sha256:...`)."""
     return tuple(
-        ObservedImage(i["Id"], tuple(sorted(set(i.get("Names") or []) | set(i.get("RepoTags") or []))))
+        ObservedImage(i["Id"], tuple(sorted(set(i.get("Names") or []) | set(i.get("RepoTags") or []))),
+                      tuple(sorted(set(i.get("RepoDigests") or []))))
         for i in _list(answer)
     )
 
@@ -194,6 +197,52 @@ def pull_error(answer: Any) -> str | None:
         if report.get("error"):
             return str(report["error"]).strip()
     return None
+
+
+class PullStream:
+    """The Docker-compatible pull stream (POST /images/create), read one line at a time.
+
+    Both Podman 4.3 and 5 report per layer there (libpod's own pull endpoint only reports text):
+    `Pulling fs layer` / `Already exists` name a layer, `Downloading` carries
+    `progressDetail: {current, total}` (sent about once a second, so a small layer may finish
+    without one), `Download complete` ends it; a failure is an object with `error`."""
+
+    DONE = ("already exists", "download complete", "pull complete")
+
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+        self.error: str | None = None
+        self._layers: dict[str, list[int]] = {}  # id -> [done, current bytes, total bytes]
+
+    def feed(self, line: bytes | str) -> PullProgress | None:
+        """Read one line; the progress so far when it changed, else None."""
+        for report in json_stream(line):
+            if report.get("error"):
+                self.error = self.error or str(report.get("error")).strip()
+                continue
+            layer, status = str(report.get("id") or ""), str(report.get("status") or "").lower()
+            if not layer or " " in layer:
+                continue  # "Pulling from ...", "Digest: ...", "Status: ...": not a layer
+            entry = self._layers.setdefault(layer, [0, 0, 0])
+            detail = report.get("progressDetail") or {}
+            if isinstance(detail, dict) and detail.get("total"):
+                entry[1], entry[2] = int(detail.get("current") or 0), int(detail.get("total") or 0)
+            if status in self.DONE:
+                entry[0] = 1
+                entry[1] = entry[2]
+        return self.progress()
+
+    def progress(self) -> PullProgress:
+        layers = self._layers.values()
+        return PullProgress(self.reference, len(self._layers), sum(e[0] for e in layers),
+                            sum(e[1] for e in layers), sum(e[2] for e in layers))
+
+
+def image_size(inspect: Any) -> tuple[str, int, int]:
+    """GET /images/{ref}/json: (ID, size in bytes, number of layers)."""
+    data = inspect if isinstance(inspect, dict) else {}
+    layers = (data.get("RootFS") or {}).get("Layers") or []
+    return str(data.get("Id") or ""), int(data.get("Size") or 0), len(layers) if isinstance(layers, list) else 0
 
 
 # --------------------------------------------------------------------------------- errors

@@ -13,14 +13,14 @@ import json
 import os
 import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from podspec.engine import parse
 from podspec.engine.connection import Endpoint, check_reachable, resolve
 from podspec.engine.specgen import container_body, pod_body
 from podspec.engine.transport import Transport, TransportError, open_transport
 from podspec.errors import EngineError, PodmanUnavailable
-from podspec.observed import ObservedImage, ObservedState, ObservedVolume
+from podspec.observed import ObservedImage, ObservedState, ObservedVolume, PulledImage, PullProgress
 from podspec.reconcile.planner import Step, StepKind
 
 LONG_CALL_TIMEOUT = 600  # seconds: pulls, stops with a long grace period
@@ -152,12 +152,36 @@ class PodmanEngine:
 
     # -------------------------------------------------------------------------------- writing
 
-    def pull(self, reference: str) -> None:
-        """Pull an image. The endpoint answers 200 and reports failure inside its JSON stream."""
-        answer = self.call("post", "/images/pull", f"pull {reference}", params={"reference": reference, "quiet": "true"})
-        error = parse.pull_error(answer)
+    def pull(self, reference: str, credential: RegistryCredential | None = None,
+             progress: Callable[[PullProgress], None] | None = None) -> PulledImage:
+        """Pull an image through the Docker-compatible endpoint, whose stream reports each layer's
+        bytes (libpod's reports only text); the endpoint answers 200 and reports failure inside the
+        stream. `credential` travels in the X-Registry-Auth header, as podman-remote sends it; it is
+        never logged nor put in a message."""
+        reader = parse.PullStream(reference)
+        headers = {"X-Registry-Auth": credential.header()} if credential is not None else {}
+        body: list[bytes] = []
+        try:
+            lines = self.transport.call_stream("post", "/images/create", params={"fromImage": reference},
+                                          headers=headers, compat=True)
+            status = next(lines, (0, b""))[0]
+            for _, line in lines:
+                if status >= 400:
+                    body.append(line)
+                    continue
+                seen = reader.feed(line)
+                if progress is not None and seen is not None:
+                    progress(seen)
+        except TransportError as exc:
+            raise PodmanUnavailable(
+                f"lost the connection to Podman at {self.endpoint.url} while pulling {reference}: {exc}",
+                "check that the Podman service is running, then run the command again",
+            ) from None
+        error = parse.error_message(status, b"\n".join(body)) if status >= 400 else reader.error
         if error is not None:
             raise EngineError(f"cannot pull {reference}: {error}", "check the image name and the registry")
+        image_id, size, layers = parse.image_size(self.inspect_image(reference))
+        return PulledImage(reference, image_id, size, layers)
 
     def run(self, step: Step) -> None:
         """Perform one plan step: exactly one Podman call."""
@@ -262,6 +286,9 @@ def connect(url: str | None = None, connection: str | None = None, env: Mapping[
         endpoint.close()
         raise
 
+
+if TYPE_CHECKING:
+    from podspec.secrets import RegistryCredential
 
 if TYPE_CHECKING:  # mypy proves the real engine keeps the contract
     from podspec.engine.protocol import Engine

@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
-    from podspec.observed import ObservedImage, ObservedState, ObservedVolume
+    from podspec.observed import ObservedImage, ObservedState, ObservedVolume, PulledImage, PullProgress
     from podspec.reconcile.planner import Step
+    from podspec.secrets import RegistryCredential
 
 
 @runtime_checkable
@@ -81,7 +82,12 @@ class Engine(Protocol):
 
     # ------------------------------------------------------------------------------- writing
 
-    def pull(self, reference: str) -> None: ...
+    def pull(self, reference: str, credential: RegistryCredential | None = None,
+             progress: Callable[[PullProgress], None] | None = None) -> PulledImage:
+        """Pull `reference` (with `credential` for its registry, if given), calling `progress` as
+        layers arrive; EngineError with Podman's words when the pull fails. Safe to call from
+        several threads at once."""
+        ...
 
     def run(self, step: Step) -> None:
         """Perform one plan step: exactly one Podman call."""

@@ -21,6 +21,8 @@ from urllib.parse import urlencode
 
 # Podman 4.x and 5.x services accept this API version prefix.
 LIBPOD = "/v4.0.0/libpod"
+# The Docker-compatible endpoints (the pull with per-layer progress) on the same service.
+COMPAT = "/v4.0.0"
 
 
 class TransportError(Exception):
@@ -46,6 +48,13 @@ class Transport(Protocol):
 
     def stream(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[bytes]:
         """GET `path` and yield the answer's lines as they come (no timeout: waits for the next)."""
+        ...
+
+    def call_stream(self, method: str, path: str, params: Mapping[str, Any] | None = None,
+                    headers: Mapping[str, str] | None = None, timeout: float | None = None,
+                    compat: bool = False) -> Iterator[tuple[int, bytes]]:
+        """A streaming call: (status, b"") first, then each line of the body as it arrives.
+        `compat`: a Docker-compatible endpoint (no /libpod in the path)."""
         ...
 
     def close(self) -> None: ...
@@ -94,6 +103,37 @@ class UnixSocketTransport:
                     while answer.readline() not in (b"\r\n", b"\n", b""):
                         pass  # headers
                     yield from answer
+        except OSError as exc:
+            raise TransportError(str(exc) or type(exc).__name__) from None
+
+    def call_stream(self, method: str, path: str, params: Mapping[str, Any] | None = None,
+                    headers: Mapping[str, str] | None = None, timeout: float | None = None,
+                    compat: bool = False) -> Iterator[tuple[int, bytes]]:
+        target = (COMPAT if compat else LIBPOD) + path + (f"?{urlencode(params)}" if params else "")
+        head = f"{method.upper()} {target} HTTP/1.0\r\nHost: podman\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(timeout or self.timeout)
+                sock.connect(self.socket_path)
+                sock.sendall(head.encode() + b"\r\n")
+                buffer = b""
+                while b"\r\n\r\n" not in buffer:
+                    data = sock.recv(1 << 16)
+                    if not data:
+                        break
+                    buffer += data
+                header, _, buffer = buffer.partition(b"\r\n\r\n")
+                yield parse_response(header + b"\r\n\r\n").status_code, b""
+                while True:
+                    *lines, buffer = buffer.split(b"\n")
+                    yield from ((0, line) for line in lines if line.strip())
+                    data = sock.recv(1 << 16)
+                    if not data:
+                        break
+                    buffer += data
+                if buffer.strip():
+                    yield 0, buffer
         except OSError as exc:
             raise TransportError(str(exc) or type(exc).__name__) from None
 
@@ -148,6 +188,24 @@ class PodmanPyTransport:
             if response.status_code != 200:
                 raise TransportError(f"the event stream answered {response.status_code}")
             yield from response.iter_lines()
+        except (requests.exceptions.RequestException, OSError, subprocess.SubprocessError) as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from None
+
+    def call_stream(self, method: str, path: str, params: Mapping[str, Any] | None = None,
+                    headers: Mapping[str, str] | None = None, timeout: float | None = None,
+                    compat: bool = False) -> Iterator[tuple[int, bytes]]:
+        import requests
+
+        kwargs: dict[str, Any] = {"params": dict(params or {}), "headers": dict(headers or {}), "stream": True,
+                                  "compatible": compat}
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        try:
+            response = getattr(self._client.api, method.lower())(path.lstrip("/") if compat else path, **kwargs)
+            yield response.status_code, b""
+            for line in response.iter_lines():
+                if line.strip():
+                    yield 0, line
         except (requests.exceptions.RequestException, OSError, subprocess.SubprocessError) as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from None
 

@@ -25,6 +25,10 @@ class ImageNeed:
 
     @property
     def pull(self) -> bool:
+        """Whether the policy asks for a pull. A digest names content that never changes: once
+        present it is never pulled again, whatever the policy."""
+        if self.present and "@" in self.reference:
+            return False
         return self.policy is PullPolicy.ALWAYS or (self.policy is PullPolicy.IF_NOT_PRESENT and not self.present)
 
 
@@ -48,6 +52,111 @@ def failed_pull(need: ImageNeed, reason: str) -> ImageUnavailable | None:
     """After a pull failed: the error that stops the apply, or None when the local image is used
     (an `Always` image present here: offline hosts keep working, with a warning)."""
     return None if need.present else missing_error(need, reason)
+
+
+class FailureKind(str, Enum):
+    UNAUTHORIZED = "unauthorized"
+    NOT_FOUND = "not found"
+    UNREACHABLE = "unreachable"
+    TLS = "TLS failure"
+    NO_SPACE = "out of disk"
+    BLOCKED = "blocked"
+    OTHER = "failed"
+
+
+@dataclass(frozen=True)
+class PullFailure:
+    """Why a pull failed, in words a person acts on: the kind, the cause and how to fix it."""
+
+    reference: str
+    kind: FailureKind
+    cause: str
+    hint: str
+    podman_says: str  # Podman's own words, kept for the message's end
+
+
+# (kind, words any of which in Podman's message (lower case) mean it), first match wins
+_FAILURE_WORDS = (
+    (FailureKind.NO_SPACE, ("no space left on device", "disk quota exceeded")),
+    (FailureKind.TLS, ("x509:", "tls:", "certificate", "server gave http response to https client")),
+    (FailureKind.UNAUTHORIZED, ("unauthorized", "authentication required", "denied")),
+    (FailureKind.NOT_FOUND, ("manifest unknown", "name unknown", "not found", "repository name not known")),
+    (FailureKind.BLOCKED, ("blocked",)),
+    (FailureKind.UNREACHABLE, ("connection refused", "no such host", "i/o timeout", "network is unreachable",
+                               "no route to host", "connection reset", "dial tcp", "timeout")),
+)
+
+
+def classify(reference: str, message: str, registry: str, credentials_from: str = "") -> PullFailure:
+    """Name a failed pull's cause from Podman's message (the registry's answer, as Podman words
+    it on 4.3 and 5). `credentials_from` says where the credentials sent came from ("" for none)."""
+    text = message.lower()
+    kind = next((k for k, words in _FAILURE_WORDS if any(w in text for w in words)), FailureKind.OTHER)
+    name = reference.split("@", 1)[0]
+    cause, hint = {
+        FailureKind.UNAUTHORIZED: (
+            f"{registry} refused the credentials from {credentials_from}" if credentials_from else
+            f"{registry} asks for credentials and none were given",
+            "check the user name and password, e.g. with podman login" if credentials_from else
+            "name a kubernetes.io/dockerconfigjson Secret in imagePullSecrets, or give an auth file "
+            f"(--authfile FILE or REGISTRY_AUTH_FILE; podman login --authfile FILE {registry} writes one)",
+        ),
+        FailureKind.NOT_FOUND: (
+            f"{registry} has no repository {_repository(name, registry)!r}" if _repository_unknown(text) else
+            f"{registry} has no {name[len(registry) + 1:] if name.startswith(registry + '/') else name} "
+            "(no such repository, or no such tag in it)" + (" or the credentials may not see it" if credentials_from else ""),
+            "check the repository name and the tag (or digest) in the manifest",
+        ),
+        FailureKind.UNREACHABLE: (
+            f"cannot reach the registry {registry}",
+            "check the registry's address and port, that it runs, and the network (proxy, DNS, firewall)",
+        ),
+        FailureKind.TLS: (
+            f"the TLS connection to {registry} failed (its certificate is not trusted, or it does not speak TLS)",
+            f"give Podman the registry's CA certificate (/etc/containers/certs.d/{registry}/ca.crt); only for a "
+            f"registry you trust on a private network, mark it insecure in registries.conf",
+        ),
+        FailureKind.NO_SPACE: (
+            "the host ran out of disk space while storing the image",
+            "free space where Podman keeps images (podman system df; podman image prune)",
+        ),
+        FailureKind.BLOCKED: (
+            f"the registry {registry} is blocked in Podman's registries.conf",
+            "use another registry, or unblock it in registries.conf",
+        ),
+        FailureKind.OTHER: ("the pull failed", "check the image name and the registry"),
+    }[kind]
+    return PullFailure(reference, kind, cause, hint, _podman_words(message, reference))
+
+
+def _repository(name: str, registry: str) -> str:
+    return name[len(registry) + 1:] if name.startswith(registry + "/") else name.rsplit(":", 1)[0]
+
+
+def _repository_unknown(text: str) -> bool:
+    return "name unknown" in text or "repository name not known" in text
+
+
+def _podman_words(message: str, reference: str) -> str:
+    """Podman's message without the repeated `cannot pull REF: initializing source docker://REF: `."""
+    for prefix in (f"cannot pull {reference}: ", f"initializing source docker://{reference}: "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    return message
+
+
+def failures_error(stopping: list[tuple[ImageNeed, PullFailure]]) -> ImageUnavailable:
+    """One error for every image that is absent and could not be pulled (all pulls have run)."""
+    lines = [
+        f"image {need.reference} (used by {', '.join(need.users)}) is not on the host and cannot be pulled: "
+        f"{failure.kind.value}: {failure.cause} ({failure.podman_says})"
+        for need, failure in stopping
+    ]
+    hints = []
+    for _, failure in stopping:
+        if failure.hint not in hints:
+            hints.append(failure.hint)
+    return ImageUnavailable("\n".join(lines), "; ".join(hints) + "; nothing was changed")
 
 
 def needs(desired: DesiredState, observed: ObservedState) -> tuple[ImageNeed, ...]:

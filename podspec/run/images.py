@@ -2,46 +2,107 @@
 image can be had, that this Podman can do what the manifests ask, and that runAsNonRoot can hold.
 
 The decisions are pure (reconcile/pulls.py); this module only makes the engine calls they ask for.
-diff and apply --dry-run run the same checks without pulling.
+Pulls run side by side (at most `parallel` at once), each reporting its progress to the listener;
+when all have ended, an image that is absent and could not be pulled stops the apply before any
+change, with the cause of every such failure. diff and apply --dry-run run the same checks without
+pulling.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import TYPE_CHECKING, Mapping
 
 from podspec.engine.protocol import Engine
 from podspec.errors import PodspecError
 from podspec.model import DesiredState
-from podspec.observed import ObservedState
+from podspec.observed import ObservedState, PullProgress
 from podspec.reconcile import pulls
-from podspec.reconcile.pulls import PullAction
+from podspec.reconcile.pulls import ImageNeed, PullAction, PullFailure
 from podspec.run.listener import Listener
+from podspec.run.results import PullEvent, PullStatus
+from podspec.secrets import credential_for, registry_of
+
+if TYPE_CHECKING:
+    from podspec.secrets import RegistryCredential
+
+PULLS_AT_ONCE = 3
 
 
 def prepare(engine: Engine, desired: DesiredState, observed: ObservedState, listener: Listener,
-            pulling: bool, refresh: bool = True) -> ObservedState:
+            pulling: bool, refresh: bool = True, credentials: Mapping[str, RegistryCredential] | None = None,
+            parallel: int = PULLS_AT_ONCE) -> ObservedState:
     """The observed state to plan against (images read again after pulls); raises before any change.
     `refresh` False (apply --plan): images already here are used as they are, even `Always` ones."""
-    pulled = False
+    wanted = []
     for need in pulls.needs(desired, observed):
         action = pulls.decide(need, pulling and (refresh or not need.present))
         if action is PullAction.MISSING:
             raise pulls.missing_error(need, "")
         if action is PullAction.ANNOUNCE:
             listener.warning(f"image {need.reference} is not on the host; apply will pull it")
-        if action is not PullAction.PULL:
-            continue
-        listener.info(f"pull {need.reference} (imagePullPolicy {need.policy.value})")
-        try:
-            engine.pull(need.reference)
-            pulled = True
-        except PodspecError as error:
-            stop = pulls.failed_pull(need, error.message)
-            if stop is not None:
-                raise stop from None
-            listener.warning(f"using the local {need.reference}: {error.message}")
-    if pulled:
+        if action is PullAction.PULL:
+            wanted.append(need)
+    if wanted:
+        failures = pull_all(engine, wanted, listener, dict(credentials or {}), parallel, observed)
+        stopping = []
+        for need, failure in failures:
+            if pulls.failed_pull(need, failure.cause) is None:
+                listener.warning(f"using the local {need.reference}: the pull failed: {failure.kind.value}: "
+                                 f"{failure.cause} ({failure.podman_says})")
+            else:
+                stopping.append((need, failure))
+        if stopping:
+            raise pulls.failures_error(stopping)
         observed = replace(observed, images=engine.images())
+    _check(engine, desired, observed)
+    return observed
+
+
+def pull_all(engine: Engine, wanted: list[ImageNeed], listener: Listener,
+             credentials: dict[str, RegistryCredential], parallel: int,
+             observed: ObservedState) -> list[tuple[ImageNeed, PullFailure]]:
+    """Pull every image in `wanted`, at most `parallel` at once; the failures, in `wanted`'s order."""
+    lock = threading.Lock()  # the listener hears one event at a time
+
+    def tell(event: PullEvent) -> None:
+        with lock:
+            listener.pull(event)
+
+    def one(need: ImageNeed) -> PullFailure | None:
+        credential = credential_for(need.reference, credentials)
+        tell(PullEvent(need.reference, PullStatus.STARTED, need.policy.value))
+        started = time.monotonic()
+        last: list[PullProgress] = []
+
+        def progress(seen: PullProgress) -> None:
+            if not last or seen != last[0]:
+                last[:] = [seen]
+                tell(PullEvent(need.reference, PullStatus.PROGRESS, need.policy.value, progress=seen))
+
+        try:
+            pulled = engine.pull(need.reference, credential, progress)
+        except PodspecError as error:
+            failure = pulls.classify(need.reference, error.message, registry_of(need.reference),
+                                     credential.source if credential else "")
+            tell(PullEvent(need.reference, PullStatus.FAILED, need.policy.value, seconds=time.monotonic() - started,
+                           error=f"{failure.kind.value}: {failure.cause}"))
+            return failure
+        tell(PullEvent(need.reference, PullStatus.DONE, need.policy.value, progress=last[0] if last else None,
+                       image_id=pulled.id, size=pulled.size, layers=pulled.layers,
+                       seconds=time.monotonic() - started,
+                       changed=pulled.id != observed.image_id(need.reference)))
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(wanted)))) as pool:
+        results = list(pool.map(one, wanted))
+    return [(need, failure) for need, failure in zip(wanted, results, strict=True) if failure is not None]
+
+
+def _check(engine: Engine, desired: DesiredState, observed: ObservedState) -> None:
     if pulls.needs_version_check(desired):
         refused = pulls.unsupported(desired, engine.version())
         if refused:
@@ -56,4 +117,3 @@ def prepare(engine: Engine, desired: DesiredState, observed: ObservedState, list
             problems.append(problem)
     if problems:
         raise pulls.non_root_error(problems)
-    return observed

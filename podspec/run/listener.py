@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from podspec.reconcile.diff import Diff
     from podspec.reconcile.planner import Plan
-    from podspec.run.results import StepEvent
+    from podspec.run.results import PullEvent, StepEvent
 
 
 class Listener(Protocol):
@@ -27,6 +27,9 @@ class Listener(Protocol):
 
     def planned(self, plan: Plan) -> None:
         """The plan, before any step runs."""
+
+    def pull(self, event: PullEvent) -> None:
+        """A pull started, moved on, finished or failed (called from one thread at a time)."""
 
     def step(self, event: StepEvent) -> None:
         """A step started, finished or failed."""
@@ -50,6 +53,9 @@ class Quiet:
     def planned(self, plan: Plan) -> None:
         pass
 
+    def pull(self, event: PullEvent) -> None:
+        pass
+
     def step(self, event: StepEvent) -> None:
         pass
 
@@ -62,6 +68,7 @@ class Recorder(Quiet):
         self.notes: list[str] = []
         self.warnings: list[str] = []
         self.events: list[StepEvent] = []
+        self.pulls: list[PullEvent] = []
         self.diff: Diff | None = None
         self.plan: Plan | None = None
 
@@ -79,6 +86,9 @@ class Recorder(Quiet):
 
     def planned(self, plan: Plan) -> None:
         self.plan = plan
+
+    def pull(self, event: PullEvent) -> None:
+        self.pulls.append(event)
 
     def step(self, event: StepEvent) -> None:
         self.events.append(event)

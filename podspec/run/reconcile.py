@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.planner import Step
     from podspec.reconcile.saved_plan import SavedPlan
+    from podspec.secrets import RegistryCredential
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class ApplyRequest(DiffRequest):
     lock_lease: float = DEFAULT_LEASE  # the host-side lock's lease (run/hostlock.py); --wait's timeout is added
     parallel: int = 3
     saved: SavedPlan | None = None  # apply --plan: carry out exactly this plan, or refuse it as stale
+    pull_parallel: int = 3  # pulls side by side, before the plan
+    credentials: tuple[RegistryCredential, ...] = ()  # for pulls (an auth file's), by registry
 
 
 def check_request(request: DiffRequest) -> None:
@@ -159,7 +162,8 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
             raise plans.stale(differences)
     # With a saved plan, only absent images are pulled: a tag that moved would change the plan.
     observed = images.prepare(engine, desired, observed, listener, pulling=not request.dry_run,
-                              refresh=saved is None)
+                              refresh=saved is None, credentials={c.registry: c for c in request.credentials},
+                              parallel=request.pull_parallel)
     found = _compute(desired, observed, request)
     seen.diff = found
     listener.diffed(found)

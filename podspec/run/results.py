@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # types only: render and the CLI import this module at start-up
     from podspec.errors import Problem
     from podspec.model import DesiredState
+    from podspec.observed import PullProgress
     from podspec.reconcile.diff import Diff
     from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.planner import Plan, Step
@@ -34,6 +35,29 @@ class StepEvent:
     status: StepStatus
     seconds: float = 0.0
     error: str = ""
+
+
+class PullStatus(str, Enum):
+    STARTED = "started"
+    PROGRESS = "progress"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class PullEvent:
+    """One pull started, moved on, finished or failed (pulls run side by side, before the plan)."""
+
+    reference: str
+    status: PullStatus
+    policy: str = ""  # the imagePullPolicy that asked for the pull
+    progress: PullProgress | None = None
+    image_id: str = ""  # DONE: the image the reference now names
+    size: int = 0  # DONE: bytes
+    layers: int = 0
+    seconds: float = 0.0  # DONE, FAILED: since it started
+    error: str = ""  # FAILED: the cause, in words (never a credential)
+    changed: bool = True  # DONE: False when the reference already named this image (nothing new)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,17 @@ class Replay:
                 return Reply(request["status"], (self.dir / f"{name}.json").read_bytes())
         raise AssertionError(f"no recorded answer to {method} {path} {params}")
 
+    def call_stream(self, method: str, path: str, params: Mapping[str, Any] | None = None,
+                    headers: Mapping[str, str] | None = None, timeout: float | None = None, compat: bool = False):
+        """The engine pulls through the Docker-compatible /images/create; the recordings hold
+        libpod's /images/pull of the same reference, whose failure is the same `{"error": ...}`
+        object (checked against both services in tests/integration/test_registry_pulls.py)."""
+        if compat and path == "/images/create":
+            path, params = "/images/pull", {"reference": (params or {}).get("fromImage"), "quiet": "true"}
+        reply = self.request(method, path, params)
+        yield reply.status_code, b""
+        yield from ((0, line) for line in reply.content.splitlines() if line.strip())
+
     def close(self) -> None:
         pass
 

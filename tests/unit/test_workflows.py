@@ -21,7 +21,7 @@ from podspec.run.export import ExportRequest, export
 from podspec.run.listener import Recorder
 from podspec.run.manifests import Manifests
 from podspec.run.reconcile import ApplyRequest, DiffRequest, apply, diff
-from podspec.run.results import Outcome
+from podspec.run.results import Outcome, PullStatus
 from podspec.run.status import status
 
 IMAGES = ("docker.io/library/httpd:2.4", "docker.io/library/alpine:latest", "docker.io/library/busybox:latest")
@@ -118,7 +118,9 @@ def test_absent_images_are_pulled_before_planning():
     assert sorted(pulls) == sorted(IMAGES)
     first_step = next(i for i, c in enumerate(engine.calls) if c.method == "create_volume")
     assert max(i for i, c in enumerate(engine.calls) if c.method == "pull") < first_step
-    assert any(line.startswith("pull docker.io/library/httpd:2.4") for line in recorder.infos)
+    started = [e.reference for e in recorder.pulls if e.status is PullStatus.STARTED]
+    done = [e.reference for e in recorder.pulls if e.status is PullStatus.DONE]
+    assert sorted(started) == sorted(done) == sorted(IMAGES)
 
 
 def test_an_image_that_cannot_be_had_stops_everything_before_any_change():

@@ -1,0 +1,174 @@
+"""Pulls from registries, on plain data: Podman's failure messages named (as Podman 4.3 words them
+against the distribution registry; tests/integration/test_registry_pulls.py checks them for real),
+auth files and credentials, the compat pull stream, the digest rule, and the plain progress lines."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from podspec import render
+from podspec.engine.parse import PullStream, image_size
+from podspec.model import PullPolicy
+from podspec.observed import ObservedImage, ObservedState, PullProgress
+from podspec.reconcile.pulls import FailureKind, ImageNeed, classify, failures_error
+from podspec.run.results import PullEvent, PullStatus
+from podspec.secrets import RegistryCredential, credential_for, credentials_from_auth_json, registry_of
+
+GOLDEN = Path(__file__).parent / "golden"
+
+R = "127.0.0.1:5000"
+SAID = {
+    FailureKind.UNAUTHORIZED: f"initializing source docker://{R}/private/app:1: reading manifest 1 in {R}/private/app: "
+                              "unauthorized: authentication required",
+    FailureKind.NOT_FOUND: f"initializing source docker://{R}/nope:1: reading manifest 1 in {R}/nope: "
+                           "manifest unknown: manifest unknown",
+    FailureKind.UNREACHABLE: f'initializing source docker://{R}/x:1: pinging container registry {R}: '
+                             f'Get "http://{R}/v2/": dial tcp {R}: connect: connection refused',
+    FailureKind.TLS: 'initializing source docker://localhost:5001/x:1: pinging container registry localhost:5001: '
+                     'Get "https://localhost:5001/v2/": x509: certificate signed by unknown authority',
+    FailureKind.NO_SPACE: "writing blob: storing blob to file \"/var/tmp/storage123/1\": write /var/tmp/storage123/1: "
+                          "no space left on device",
+}
+
+
+@pytest.mark.parametrize("kind", list(SAID))
+def test_each_failure_is_named_with_a_cause_and_a_hint(kind):
+    failure = classify(f"{R}/x:1", SAID[kind], R)
+    assert failure.kind is kind
+    assert failure.cause and failure.hint
+
+
+def test_unauthorized_says_whether_credentials_were_sent():
+    bare = classify(f"{R}/private/app:1", SAID[FailureKind.UNAUTHORIZED], R)
+    assert bare.cause == f"{R} asks for credentials and none were given"
+    assert "imagePullSecrets" in bare.hint and "--authfile" in bare.hint
+    sent = classify(f"{R}/private/app:1", SAID[FailureKind.UNAUTHORIZED], R, "the auth file /a.json")
+    assert sent.cause == f"{R} refused the credentials from the auth file /a.json"
+
+
+def test_not_found_names_the_repository_and_tag():
+    failure = classify(f"{R}/nope:1", SAID[FailureKind.NOT_FOUND], R)
+    assert failure.cause == f"{R} has no nope:1 (no such repository, or no such tag in it)"
+    assert failure.podman_says.startswith("reading manifest 1")
+
+
+def test_failures_error_lists_every_image_and_changes_nothing():
+    need = ImageNeed(f"{R}/nope:1", PullPolicy.IF_NOT_PRESENT, False, ("web/app",))
+    error = failures_error([(need, classify(need.reference, SAID[FailureKind.NOT_FOUND], R))])
+    assert error.message.startswith(f"image {R}/nope:1 (used by web/app) is not on the host and cannot be pulled: "
+                                    f"not found: {R} has no nope:1")
+    assert error.hint.endswith("nothing was changed")
+
+
+def test_a_digest_present_is_never_pulled_again_whatever_the_policy():
+    digest = f"{R}/app@sha256:" + "a" * 64
+    for policy in PullPolicy:
+        assert not ImageNeed(digest, policy, True, ()).pull
+    assert ImageNeed(digest, PullPolicy.IF_NOT_PRESENT, False, ()).pull
+    assert ImageNeed(f"{R}/app:latest", PullPolicy.ALWAYS, True, ()).pull
+
+
+def test_an_image_is_found_by_the_digest_it_was_pulled_by():
+    digest = f"{R}/app@sha256:" + "b" * 64
+    observed = ObservedState(images=(ObservedImage("c" * 64, (f"{R}/app:1",), (digest,)),))
+    assert observed.image_id(digest) == "c" * 64
+
+
+# ------------------------------------------------------------------------------ credentials
+
+
+def auth_json(registry: str, user: str, password: str) -> str:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return json.dumps({"auths": {registry: {"auth": token}}})
+
+
+def test_auth_files_give_credentials_by_registry():
+    found = credentials_from_auth_json(auth_json(R, "me", "pw:with:colons"), "the auth file /a.json")
+    assert found[R].username == "me" and found[R].password == "pw:with:colons"
+    docker = credentials_from_auth_json(json.dumps({"auths": {"https://index.docker.io/v1/": {
+        "username": "u", "password": "p"}}}), "x")
+    assert set(docker) == {"docker.io"}
+
+
+def test_a_credential_never_shows_its_password():
+    credential = RegistryCredential(R, "me", "hunter2-secret", "the auth file /a.json")
+    assert "hunter2" not in repr(credential) and "hunter2" not in str(credential)
+    decoded = json.loads(base64.urlsafe_b64decode(credential.header()))
+    assert decoded == {"username": "me", "password": "hunter2-secret", "serveraddress": R}
+
+
+def test_a_bad_auth_file_is_refused_without_its_content():
+    with pytest.raises(ValueError) as caught:
+        credentials_from_auth_json('{"auths": {"r": {"auth": "!!!not-base64-secret"}}}', "x")
+    assert "secret" not in str(caught.value)
+    with pytest.raises(ValueError):
+        credentials_from_auth_json("[]", "x")
+
+
+def test_credentials_are_chosen_by_registry_and_namespace():
+    credentials = {R: RegistryCredential(R, "a", "1"), f"{R}/team": RegistryCredential(f"{R}/team", "b", "2"),
+                   "docker.io": RegistryCredential("docker.io", "c", "3")}
+    assert credential_for(f"{R}/app:1", credentials).username == "a"
+    assert credential_for(f"{R}/team/app:1", credentials).username == "b"
+    assert credential_for("alpine", credentials).username == "c"
+    assert credential_for("127.0.0.1:5001/app:1", credentials) is None
+    assert registry_of("localhost/app") == "localhost" and registry_of("user/app") == "docker.io"
+
+
+# ---------------------------------------------------------------------------- pull stream
+
+
+def test_the_compat_pull_stream_counts_layers_and_bytes():
+    stream = PullStream("r/app:1")
+    lines = [
+        '{"status":"Already exists","progressDetail":{},"id":"4ce1cff96fdc"}',
+        '{"status":"Pulling fs layer","progressDetail":{},"id":"a1aa0fb5f110"}',
+        '{"status":"Downloading","progressDetail":{"current":1000,"total":4000},"id":"a1aa0fb5f110"}',
+    ]
+    progress = [stream.feed(line) for line in lines]
+    assert progress[-1] == PullProgress("r/app:1", 2, 1, 1000, 4000)
+    done = stream.feed('{"status":"Download complete","progressDetail":{},"id":"a1aa0fb5f110"}')
+    assert done == PullProgress("r/app:1", 2, 2, 4000, 4000)
+    stream.feed('{"status":"Digest: sha256:abc","id":"not a layer"}')
+    assert stream.error is None
+    stream.feed('{"progressDetail":{},"errorDetail":{"message":"boom"},"error":"boom"}')
+    assert stream.error == "boom"
+
+
+def test_image_size_reads_inspect():
+    assert image_size({"Id": "abc", "Size": 5423423, "RootFS": {"Layers": ["a", "b", "c"]}}) == ("abc", 5423423, 3)
+
+
+# ------------------------------------------------------------------------------- plain text
+
+
+def test_plain_pull_lines_golden():
+    ref = f"{R}/library/httpd:2.4"
+    events = [
+        PullEvent(ref, PullStatus.STARTED, "IfNotPresent"),
+        PullEvent(ref, PullStatus.PROGRESS, "IfNotPresent", progress=PullProgress(ref, 3, 1, 0, 0)),
+        PullEvent(ref, PullStatus.DONE, "IfNotPresent", image_id="13bd015cbdeb6276", size=5423423, layers=3,
+                  seconds=0.84),
+        PullEvent(f"{R}/app:latest", PullStatus.STARTED, "Always"),
+        PullEvent(f"{R}/app:latest", PullStatus.DONE, "Always", image_id="cc016c3e2d31aaaa", size=999, layers=1,
+                  seconds=0.12, changed=False),
+        PullEvent(f"{R}/nope:1", PullStatus.STARTED, "IfNotPresent"),
+        PullEvent(f"{R}/nope:1", PullStatus.FAILED, "IfNotPresent", seconds=0.05,
+                  error=f"not found: {R} has no nope:1 (no such repository, or no such tag in it)"),
+    ]
+    text = "\n".join(line for e in events if (line := render.pull_line(e)) is not None) + "\n"
+    golden = GOLDEN / "pull_plain.txt"
+    if not golden.exists() or __import__("os").environ.get("PODSPEC_UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text()
+
+
+def test_live_lines_show_layers_bytes_and_speed():
+    ref = "r/app:1"
+    event = PullEvent(ref, PullStatus.PROGRESS, "Always", progress=PullProgress(ref, 3, 1, 2_000_000, 8_000_000))
+    assert render.pull_live_text(event, 2.0) == "r/app:1: pulling 1/3 layers, 2 MB of 8 MB, 1 MB/s"
+    assert render.size_text(5423423) == "5.42 MB" and render.size_text(999) == "999 B"
