@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# The registry servers (tests/integration/registry.py), for every test here that names them.
+from tests.integration.registry import auth_registry, registry, tls_registry  # noqa: F401
+
 HERE = Path(__file__).resolve().parent
 
 

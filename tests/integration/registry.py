@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import socket
 import ssl
 import subprocess
 import time
@@ -144,13 +143,13 @@ def start(root: Path, mode: str = "open", timeout: float = 20.0) -> Registry:
 
 def _answers(port: int, mode: str) -> bool:
     scheme = "https" if mode == "tls" else "http"
-    context = ssl._create_unverified_context() if mode == "tls" else None  # noqa: S323 - our own test server
+    context = ssl._create_unverified_context() if mode == "tls" else None  # our own test server
     try:
         with urllib.request.urlopen(f"{scheme}://127.0.0.1:{port}/v2/", timeout=2, context=context):
             return True
     except urllib.error.HTTPError as error:
         return error.code == 401  # htpasswd mode answers, and asks for credentials
-    except (OSError, socket.timeout):
+    except OSError:
         return False
 
 
@@ -188,12 +187,20 @@ def push(podman: PodmanSandbox, registry: Registry, local: str, name: str) -> st
 
 
 def remove_images_of(podman: PodmanSandbox, *registries: Registry) -> None:
-    """Remove every image of these registries from the sandbox (the next pull downloads again)."""
-    out = podman.podman("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").stdout
-    doomed = sorted({line.split()[1] for line in out.splitlines()
-                     if any(line.startswith(r.host + "/") for r in registries)})
+    """Remove every name of these registries from the sandbox (the next pull downloads again). By
+    name, not ID: an image pulled from the registry may be a stand-in under its other name, which
+    stays (the stand-ins are never removed)."""
+    out = podman.podman("images", "--format", "{{.Repository}}:{{.Tag}}").stdout
+    doomed = sorted({line.strip() for line in out.splitlines()
+                     if any(line.startswith(r.host + "/") for r in registries) and not line.endswith(":<none>")})
     if doomed:
         podman.podman("rmi", "--force", *doomed, check=False)
+    # digest-only names (pulled by digest) show as <none> tags
+    out = podman.podman("images", "--digests", "--format", "{{.Repository}}@{{.Digest}} {{.Tag}}").stdout
+    pinned = sorted({line.split()[0] for line in out.splitlines()
+                     if any(line.startswith(r.host + "/") for r in registries) and line.endswith("<none>")})
+    if pinned:
+        podman.podman("rmi", "--force", *pinned, check=False)
 
 
 # ------------------------------------------------------------------------------------ fixtures
