@@ -43,7 +43,8 @@ class PullDisplay:
 
     def _draw(self) -> None:
         up = f"\x1b[{self.drawn}F" if self.drawn else ""
-        typer.echo(up + "".join(f"\x1b[K{line}\n" for line in self.lines.values()), nl=False)
+        # color=True: the cursor movements must reach the terminal even when --progress tty is forced
+        typer.echo(up + "".join(f"\x1b[K{line}\n" for line in self.lines.values()), nl=False, color=True)
         self.drawn = len(self.lines)
 
 

@@ -172,3 +172,83 @@ def test_live_lines_show_layers_bytes_and_speed():
     event = PullEvent(ref, PullStatus.PROGRESS, "Always", progress=PullProgress(ref, 3, 1, 2_000_000, 8_000_000))
     assert render.pull_live_text(event, 2.0) == "r/app:1: pulling 1/3 layers, 2 MB of 8 MB, 1 MB/s"
     assert render.size_text(5423423) == "5.42 MB" and render.size_text(999) == "999 B"
+
+
+# ------------------------------------------------------------------------------------ the CLI
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    from podspec.engine.fake import FakeEngine
+
+    images = ("docker.io/library/httpd:2.4", "docker.io/library/alpine:latest", "docker.io/library/busybox:latest")
+    engine = FakeEngine(pullable=images)
+    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection: (lambda: engine))
+    monkeypatch.delenv("PODSPEC_PROJECT", raising=False)
+    monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
+    return engine
+
+
+def cli(*args: str):
+    from typer.testing import CliRunner
+
+    from podspec.cli import app
+
+    return CliRunner().invoke(app, ["apply", "manifests/webserver.yaml", "-p", "demo", *args])
+
+
+def test_tty_progress_is_one_live_line_per_image_rewritten_in_place(fake):
+    result = cli("--progress", "tty", "--parallel-pulls", "1")
+    assert result.exit_code == 0, result.stderr
+    block = result.stdout.split("\n\x1b[3F")  # each redraw moves up over the three lines drawn
+    assert "\x1b[K" in result.stdout
+    final = result.stdout[result.stdout.rindex("\x1b[3F"):].split("\n")[:3]
+    assert [line.split(" in ")[0].removeprefix("\x1b[3F").removeprefix("\x1b[K") for line in final] == [
+        "pulled docker.io/library/alpine:latest", "pulled docker.io/library/busybox:latest",
+        "pulled docker.io/library/httpd:2.4"]
+    assert len(block) > 1
+    assert "pulling 1/1 layer" in result.stdout
+
+
+def test_plain_quiet_and_json_progress(fake):
+    plain = cli("--progress", "plain", "--parallel-pulls", "1")
+    assert [line.split(" in ")[0] for line in plain.stdout.splitlines() if line.startswith("pull")] == [
+        "pull docker.io/library/alpine:latest (imagePullPolicy IfNotPresent) ...",
+        "pulled docker.io/library/alpine:latest",
+        "pull docker.io/library/busybox:latest (imagePullPolicy IfNotPresent) ...",
+        "pulled docker.io/library/busybox:latest",
+        "pull docker.io/library/httpd:2.4 (imagePullPolicy IfNotPresent) ...",
+        "pulled docker.io/library/httpd:2.4",
+    ]
+    assert "\x1b" not in plain.stdout
+
+
+def test_quiet_and_json_show_no_pulls(monkeypatch):
+    from podspec.engine.fake import FakeEngine
+
+    for args in (("--progress", "quiet"), ("-o", "json")):
+        engine = FakeEngine(pullable=("docker.io/library/httpd:2.4", "docker.io/library/alpine:latest",
+                                      "docker.io/library/busybox:latest"))
+        monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection, e=engine: (lambda: e))
+        result = cli(*args)
+        assert result.exit_code == 0, result.stderr
+        assert engine.count("pull") == 3
+        assert "pull" not in result.stdout.replace('"pull', "") and "pull" not in result.stderr
+
+
+def test_an_auth_file_reaches_the_pull_and_a_missing_one_is_an_error(fake, tmp_path, monkeypatch):
+    (tmp_path / "auth.json").write_text(auth_json("docker.io", "someone", "pw-never-shown"))
+    result = cli("--authfile", str(tmp_path / "auth.json"), "--progress", "quiet")
+    assert result.exit_code == 0, result.stderr
+    assert {user for _, user in fake.pull_users} == {"someone"}
+    missing = cli("--authfile", str(tmp_path / "nope.json"))
+    assert missing.exit_code == 1
+    assert f"cannot read the auth file {tmp_path / 'nope.json'} (from --authfile)" in missing.stderr
+    from podspec.engine.fake import FakeEngine
+
+    fresh = FakeEngine(pullable=("docker.io/library/httpd:2.4", "docker.io/library/alpine:latest",
+                                 "docker.io/library/busybox:latest"))
+    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection: (lambda: fresh))
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(tmp_path / "auth.json"))
+    assert cli("--progress", "quiet").exit_code == 0
+    assert {user for _, user in fresh.pull_users} == {"someone"}
