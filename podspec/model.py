@@ -334,6 +334,9 @@ class Pod:
     share_process_namespace: bool = False
     host_users: bool = True  # false: a private user namespace (userns=auto)
     workload: str = ""  # "Deployment web", "Job migrate": the document the pod comes from ("" for a Pod)
+    # imagePullSecrets: names of kubernetes.io/dockerconfigjson Secrets whose credentials the pulls of
+    # this pod's images use. Not intent: they change how images are fetched, not what runs.
+    image_pull_secrets: tuple[str, ...] = ()
 
     @property
     def origin(self) -> Origin:

@@ -226,6 +226,7 @@ class _Builder:
             share_process_namespace=spec.get("shareProcessNamespace", False),
             host_users=spec.get("hostUsers", True),
             workload=workload,
+            image_pull_secrets=tuple(str(r["name"]) for r in spec.get("imagePullSecrets") or ()),
         )
 
     def bind_mount_options(self, annotations: dict[str, str], spec: dict[str, Any]) -> dict[str, str]:

@@ -149,7 +149,6 @@ CLUSTER_ONLY: dict[tuple[str, str], str] = {
     ("PodSpec", "serviceAccount"): "service accounts",
     ("PodSpec", "automountServiceAccountToken"): "service accounts",
     ("PodSpec", "enableServiceLinks"): "Service environment variables",
-    ("PodSpec", "imagePullSecrets"): "registry credentials (Podman pulls with the host's `podman login`)",
     ("PodSpec", "subdomain"): "cluster DNS",
     ("PodSpec", "setHostnameAsFQDN"): "cluster DNS",
     ("PodSecurityContext", "fsGroupChangePolicy"): "how the kubelet changes volume ownership",

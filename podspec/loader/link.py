@@ -173,7 +173,30 @@ class _Linker:
         )
         self.pod = linked
         self.mounts(linked)
+        self.pull_secrets(linked)
         return linked
+
+    def pull_secrets(self, pod: Pod) -> None:
+        """Each imagePullSecrets name is a Secret of type kubernetes.io/dockerconfigjson whose
+        .dockerconfigjson holds registry credentials (checked here, never shown)."""
+        from podspec.secrets import credentials_from_auth_json
+
+        for i, name in enumerate(pod.image_pull_secrets):
+            path = ("spec", "imagePullSecrets", i, "name")
+            found = self.find(SourceKind.SECRET, name, False, path)
+            if found is None:
+                continue
+            if not isinstance(found, Secret) or found.type != "kubernetes.io/dockerconfigjson":
+                self.say(path, f"Secret {name} is of type {getattr(found, 'type', '?')}, not kubernetes.io/dockerconfigjson",
+                         "imagePullSecrets name Secrets made by kubectl create secret docker-registry "
+                         "(type kubernetes.io/dockerconfigjson, key .dockerconfigjson)")
+                continue
+            try:
+                credentials_from_auth_json(dict(found.data).get(".dockerconfigjson", b"").decode(errors="replace"),
+                                           f"Secret {name}")
+            except ValueError as exc:
+                self.say(path, f"Secret {name}'s .dockerconfigjson is not a Docker config: {exc}",
+                         'it holds {"auths": {"REGISTRY": {"auth": "base64 of user:password"}}}')
 
 
 

@@ -14,6 +14,7 @@ from enum import Enum
 from podspec.errors import ImageUnavailable, PodspecError
 from podspec.model import DesiredState, PullPolicy, VolumeKind
 from podspec.observed import ObservedState
+from podspec.secrets import RegistryCredential
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,29 @@ def failed_pull(need: ImageNeed, reason: str) -> ImageUnavailable | None:
     """After a pull failed: the error that stops the apply, or None when the local image is used
     (an `Always` image present here: offline hosts keep working, with a warning)."""
     return None if need.present else missing_error(need, reason)
+
+
+def pull_secret_credentials(desired: DesiredState) -> dict[str, dict[str, RegistryCredential]]:
+    """Image reference -> registry -> credential, from the imagePullSecrets of the pods that use the
+    image (the loader checked that each names a dockerconfigjson Secret in the manifests). Where
+    two pods' Secrets hold credentials for the same registry, the first Secret by name wins."""
+    from podspec.secrets import credentials_from_auth_json
+
+    by_secret: dict[str, dict[str, RegistryCredential]] = {}
+    for secret in desired.secrets:
+        if secret.type == "kubernetes.io/dockerconfigjson":
+            text = dict(secret.data).get(".dockerconfigjson", b"").decode(errors="replace")
+            try:
+                by_secret[secret.name] = credentials_from_auth_json(text, f"Secret {secret.name}")
+            except ValueError:
+                continue  # reported by the loader
+    found: dict[str, dict[str, RegistryCredential]] = {}
+    for pod in desired.pods:
+        for name in sorted(pod.image_pull_secrets):
+            for c in pod.all_containers():
+                for registry, credential in by_secret.get(name, {}).items():
+                    found.setdefault(c.image, {}).setdefault(registry, credential)
+    return found
 
 
 class FailureKind(str, Enum):

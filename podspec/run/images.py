@@ -47,7 +47,10 @@ def prepare(engine: Engine, desired: DesiredState, observed: ObservedState, list
         if action is PullAction.PULL:
             wanted.append(need)
     if wanted:
-        failures = pull_all(engine, wanted, listener, dict(credentials or {}), parallel, observed)
+        # A pod's imagePullSecrets win over the auth file for the registries they name.
+        from_secrets = pulls.pull_secret_credentials(desired)
+        chosen = {need.reference: {**(credentials or {}), **from_secrets.get(need.reference, {})} for need in wanted}
+        failures = pull_all(engine, wanted, listener, chosen, parallel, observed)
         stopping = []
         for need, failure in failures:
             if pulls.failed_pull(need, failure.cause) is None:
@@ -63,9 +66,10 @@ def prepare(engine: Engine, desired: DesiredState, observed: ObservedState, list
 
 
 def pull_all(engine: Engine, wanted: list[ImageNeed], listener: Listener,
-             credentials: dict[str, RegistryCredential], parallel: int,
+             credentials: Mapping[str, Mapping[str, RegistryCredential]], parallel: int,
              observed: ObservedState) -> list[tuple[ImageNeed, PullFailure]]:
-    """Pull every image in `wanted`, at most `parallel` at once; the failures, in `wanted`'s order."""
+    """Pull every image in `wanted`, at most `parallel` at once, each with the credential for its
+    registry among `credentials[reference]`; the failures, in `wanted`'s order."""
     lock = threading.Lock()  # the listener hears one event at a time
 
     def tell(event: PullEvent) -> None:
@@ -73,7 +77,7 @@ def pull_all(engine: Engine, wanted: list[ImageNeed], listener: Listener,
             listener.pull(event)
 
     def one(need: ImageNeed) -> PullFailure | None:
-        credential = credential_for(need.reference, credentials)
+        credential = credential_for(need.reference, dict(credentials.get(need.reference, {})))
         tell(PullEvent(need.reference, PullStatus.STARTED, need.policy.value))
         started = time.monotonic()
         last: list[PullProgress] = []

@@ -259,3 +259,53 @@ def test_plain_progress_lines_golden_and_none_with_json(host, registry, tmp_path
     assert as_json.exit_code == 0, as_json.stderr
     assert json.loads(as_json.output)["result"]["status"] == "applied"
     assert pull_lines(as_json.stderr) == [] and "pull" not in as_json.stderr
+
+
+def pull_secret(name: str, registry, password: str | None = None) -> str:
+    """A kubernetes.io/dockerconfigjson Secret, as `kubectl create secret docker-registry` makes it."""
+    import base64
+
+    token = base64.b64encode(f"{registry.user}:{password or registry.password}".encode()).decode()
+    config = json.dumps({"auths": {registry.host: {"username": registry.user, "password": password or registry.password,
+                                                   "auth": token}}})
+    return (f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\ntype: kubernetes.io/dockerconfigjson\n"
+            f"data:\n  .dockerconfigjson: {base64.b64encode(config.encode()).decode()}\n")
+
+
+def test_image_pull_secrets_authenticate_the_pull(host, auth_registry, tmp_path):
+    ref = auth_registry.ref("private/busybox:latest")
+    spec = pod("withsecret", ("main", ref, "IfNotPresent")) + "  imagePullSecrets:\n    - name: regcred\n"
+    wrong = write(tmp_path, spec + "---\n" + pull_secret("regcred", auth_registry, "wrong-password"), "wrong.yaml")
+    denied = podspec(host, "apply", wrong)
+    assert denied.exit_code == 1
+    assert f"unauthorized: {auth_registry.host} refused the credentials from Secret regcred" in denied.stderr
+    assert pods_on(host) == []
+
+    # The Secret in another file of the same command, as kubectl apply -f DIR takes it.
+    (tmp_path / "dir").mkdir()
+    write(tmp_path / "dir", spec, "pod.yaml")
+    write(tmp_path / "dir", pull_secret("regcred", auth_registry), "secret.yaml")
+    applied = podspec(host, "apply", str(tmp_path / "dir"), "--progress", "plain")
+    assert applied.exit_code == 0, applied.stderr
+    assert any(line.startswith(f"pulled {ref} ") for line in pull_lines(applied.output))
+    assert podspec(host, "apply", str(tmp_path / "dir")).exit_code == 0  # no change, no pull
+
+    history = podspec(host, "history", "-o", "json")
+    shown = [host.podman(*args).stdout for args in (
+        ("inspect", "withsecret-main"), ("pod", "inspect", "withsecret"), ("secret", "ls"))]
+    for text in [*shown, history.output, denied.output, denied.stderr, applied.output, applied.stderr]:
+        assert auth_registry.password not in text
+        assert "wrong-password" not in text
+
+
+def test_image_pull_secrets_must_name_a_docker_config_secret(host, tmp_path):
+    spec = pod("bad", ("main", "docker.io/library/busybox:latest", "IfNotPresent"))
+    missing = podspec(host, "apply", write(tmp_path, spec + "  imagePullSecrets:\n    - name: nosuch\n", "a.yaml"))
+    assert missing.exit_code == 1
+    assert "spec.imagePullSecrets[0].name: Secret nosuch is not defined in the manifests" in missing.stderr
+    opaque = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: plain\nstringData:\n  k: v\n")
+    wrong_type = podspec(host, "apply", write(
+        tmp_path, spec + "  imagePullSecrets:\n    - name: plain\n---\n" + opaque, "b.yaml"))
+    assert wrong_type.exit_code == 1
+    assert "Secret plain is of type Opaque, not kubernetes.io/dockerconfigjson" in wrong_type.stderr
+    assert pods_on(host) == []

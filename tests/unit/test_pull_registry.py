@@ -252,3 +252,56 @@ def test_an_auth_file_reaches_the_pull_and_a_missing_one_is_an_error(fake, tmp_p
     monkeypatch.setenv("REGISTRY_AUTH_FILE", str(tmp_path / "auth.json"))
     assert cli("--progress", "quiet").exit_code == 0
     assert {user for _, user in fresh.pull_users} == {"someone"}
+
+
+# --------------------------------------------------------------------------- imagePullSecrets
+
+
+def docker_config_secret(name: str, registry: str, user: str, password: str) -> str:
+    data = base64.b64encode(auth_json(registry, user, password).encode()).decode()
+    return (f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\ntype: kubernetes.io/dockerconfigjson\n"
+            f"data:\n  .dockerconfigjson: {data}\n")
+
+
+PRIVATE_POD = f"""\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: private
+spec:
+  imagePullSecrets:
+    - name: regcred
+  containers:
+    - name: main
+      image: {R}/team/app:1
+"""
+
+
+def test_image_pull_secrets_give_the_pods_images_their_credentials(tmp_path):
+    from podspec.loader import load
+    from podspec.reconcile.pulls import pull_secret_credentials
+
+    (tmp_path / "m.yaml").write_text(PRIVATE_POD + "---\n" + docker_config_secret("regcred", R, "me", "pw-secret"))
+    desired = load([str(tmp_path / "m.yaml")])
+    assert desired.warnings == ()  # applied, no longer a cluster-only field
+    assert desired.pods[0].image_pull_secrets == ("regcred",)
+    found = pull_secret_credentials(desired)
+    credential = credential_for(f"{R}/team/app:1", found[f"{R}/team/app:1"])
+    assert credential is not None and credential.username == "me" and credential.source == "Secret regcred"
+    assert "pw-secret" not in repr(desired)
+
+
+def test_image_pull_secrets_name_a_docker_config_secret(tmp_path):
+    from podspec.errors import ManifestError
+    from podspec.loader import load
+
+    (tmp_path / "m.yaml").write_text(PRIVATE_POD)
+    with pytest.raises(ManifestError) as caught:
+        load([str(tmp_path / "m.yaml")])
+    assert [(p.path, p.message) for p in caught.value.problems] == [
+        ("spec.imagePullSecrets[0].name", "Secret regcred is not defined in the manifests")]
+    (tmp_path / "m.yaml").write_text(PRIVATE_POD + "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\n"
+                                     "stringData:\n  .dockerconfigjson: '{\"auths\": 1}'\n")
+    with pytest.raises(ManifestError) as caught:
+        load([str(tmp_path / "m.yaml")])
+    assert "Secret regcred is of type Opaque, not kubernetes.io/dockerconfigjson" in str(caught.value)
