@@ -309,3 +309,32 @@ def test_image_pull_secrets_must_name_a_docker_config_secret(host, tmp_path):
     assert wrong_type.exit_code == 1
     assert "Secret plain is of type Opaque, not kubernetes.io/dockerconfigjson" in wrong_type.stderr
     assert pods_on(host) == []
+
+
+def test_out_of_disk_is_refused_before_any_change(podman_sandbox, registry, tmp_path):
+    """A second private Podman whose whole state (storage included) sits on a 48 MB tmpfs made for
+    the test; an image larger than what is left cannot be stored. The tmpfs is unmounted after."""
+    import subprocess
+
+    from tests.conftest import PodmanSandbox, sandbox
+
+    build_variant(podman_sandbox, "localhost/toobig:1", "too big", payload=60_000_000)
+    push(podman_sandbox, registry, "localhost/toobig:1", "toobig:1")
+    podman_sandbox.podman("rmi", "localhost/toobig:1")
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "podspec-test-small", str(small)], check=True)
+    state = small / "podman"
+    try:
+        box = PodmanSandbox(state=state, url=sandbox.up(state))
+        ref = registry.ref("toobig:1")
+        manifest = write(tmp_path, pod("big", ("main", ref, "IfNotPresent")))
+        result = podspec(box, "apply", manifest)
+        assert result.exit_code == 1, result.output
+        assert (f"image {ref} (used by big/main) is not on the host and cannot be pulled: out of disk: "
+                "the host ran out of disk space while storing the image") in result.stderr
+        assert "no space left on device" in result.stderr
+        assert pods_on(box) == []
+    finally:
+        sandbox.stop_service(state)
+        subprocess.run(["umount", "-l", str(small)], check=False)
