@@ -328,6 +328,16 @@ class FakeEngine:
             progress(PullProgress(reference, 1, 1, 0, 0))
         return PulledImage(reference, new_id, 1024, 1)
 
+    def list_tags(self, repository: str, credential: RegistryCredential | None = None) -> tuple[str, ...]:
+        """The tags of the pullable references of `repository`; a repository with none is unknown."""
+        self._record("list_tags", repository)
+        prefix = qualify(repository + ":x")[:-1]  # "repo:" fully qualified
+        tags = sorted(ref[len(prefix):] for ref in self.pullable if ref.startswith(prefix))
+        if not tags:
+            raise EngineError(f"cannot list the tags of {repository}: getting repository tags: fetching tags list: "
+                              "invalid status code from registry 404 (Not Found)", "check the repository name")
+        return tuple(tags)
+
     def run(self, step: Step) -> None:
         """Perform one plan step, as Podman would."""
         self._record(step.kind.value, step.target)

@@ -238,6 +238,11 @@ class PullStream:
                             sum(e[1] for e in layers), sum(e[2] for e in layers))
 
 
+def search_tags(answer: Any) -> tuple[str, ...]:
+    """GET /images/search?listTags=true: the tags found, sorted."""
+    return tuple(sorted({str(e.get("Tag")) for e in _list(answer) if e.get("Tag")}))
+
+
 def image_size(inspect: Any) -> tuple[str, int, int]:
     """GET /images/{ref}/json: (ID, size in bytes, number of layers)."""
     data = inspect if isinstance(inspect, dict) else {}

@@ -183,6 +183,25 @@ class PodmanEngine:
         image_id, size, layers = parse.image_size(self.inspect_image(reference))
         return PulledImage(reference, image_id, size, layers)
 
+    def list_tags(self, repository: str, credential: RegistryCredential | None = None) -> tuple[str, ...]:
+        """The tags a registry holds for `repository` (`127.0.0.1:5000/app`), through libpod's search
+        with listTags (so Podman's registries.conf and TLS settings apply). EngineError when the
+        registry does not answer with a list (a repository it does not know answers 404)."""
+        headers = {"X-Registry-Auth": credential.header()} if credential is not None else {}
+        try:
+            lines = list(self.transport.stream("get", "/images/search", params={"term": repository, "listTags": "true"},
+                                               headers=headers))
+        except TransportError as exc:
+            raise PodmanUnavailable(
+                f"lost the connection to Podman at {self.endpoint.url} while listing the tags of {repository}: {exc}",
+                "check that the Podman service is running, then run the command again",
+            ) from None
+        status, body = (lines[0][0] if lines else 0), b"\n".join(line for _, line in lines[1:])
+        if status >= 400:
+            raise EngineError(f"cannot list the tags of {repository}: {parse.error_message(status, body)}",
+                              "check the repository name")
+        return parse.search_tags(parse.decode(status, body))
+
     def run(self, step: Step) -> None:
         """Perform one plan step: exactly one Podman call."""
         kind, name = step.kind, step.target

@@ -89,6 +89,11 @@ class Engine(Protocol):
         several threads at once."""
         ...
 
+    def list_tags(self, repository: str, credential: RegistryCredential | None = None) -> tuple[str, ...]:
+        """The tags a registry holds for a repository (`host:port/name`), sorted; EngineError when it
+        cannot say (a repository it does not know: "404 (Not Found)")."""
+        ...
+
     def run(self, step: Step) -> None:
         """Perform one plan step: exactly one Podman call."""
         ...

@@ -153,6 +153,30 @@ def classify(reference: str, message: str, registry: str, credentials_from: str 
     return PullFailure(reference, kind, cause, hint, _podman_words(message, reference))
 
 
+def repository_of(reference: str) -> str:
+    """`127.0.0.1:5000/app:1` -> `127.0.0.1:5000/app` (what the registry's tag list is asked for)."""
+    name = reference.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    return name.rsplit(":", 1)[0] if ":" in last else name
+
+
+def refine_not_found(failure: PullFailure, registry: str, tags: tuple[str, ...] | None) -> PullFailure:
+    """A `not found` made precise by the registry's tag list: `tags` None when the registry does not
+    know the repository, else the tags it holds."""
+    from dataclasses import replace
+
+    repository = repository_of(failure.reference)
+    short = repository[len(registry) + 1:] if repository.startswith(registry + "/") else repository
+    if tags is None:
+        return replace(failure, cause=f"{registry} has no repository {short}",
+                       hint="check the repository name in the manifest (and the registry's address)")
+    wanted = failure.reference[len(repository) + 1:]
+    shown = ", ".join(tags[:10]) + (f" and {len(tags) - 10} more" if len(tags) > 10 else "")
+    what = f"digest {wanted}" if "@" in failure.reference else f"tag {wanted}"
+    return replace(failure, cause=f"{registry} has repository {short} but no {what} in it",
+                   hint=f"use one of its tags ({shown or 'none'}) or push the missing one")
+
+
 def _repository(name: str, registry: str) -> str:
     return name[len(registry) + 1:] if name.startswith(registry + "/") else name.rsplit(":", 1)[0]
 

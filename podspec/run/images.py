@@ -92,6 +92,8 @@ def pull_all(engine: Engine, wanted: list[ImageNeed], listener: Listener,
         except PodspecError as error:
             failure = pulls.classify(need.reference, error.message, registry_of(need.reference),
                                      credential.source if credential else "")
+            if failure.kind is pulls.FailureKind.NOT_FOUND:
+                failure = _which_not_found(engine, failure, credential)
             tell(PullEvent(need.reference, PullStatus.FAILED, need.policy.value, seconds=time.monotonic() - started,
                            error=f"{failure.kind.value}: {failure.cause}"))
             return failure
@@ -104,6 +106,19 @@ def pull_all(engine: Engine, wanted: list[ImageNeed], listener: Listener,
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(wanted)))) as pool:
         results = list(pool.map(one, wanted))
     return [(need, failure) for need, failure in zip(wanted, results, strict=True) if failure is not None]
+
+
+def _which_not_found(engine: Engine, failure: PullFailure, credential: RegistryCredential | None) -> PullFailure:
+    """No such repository, or no such tag: the registry answers both alike to a pull; its tag list
+    (one more call, only after a failure) tells them apart."""
+    registry = registry_of(failure.reference)
+    try:
+        tags: tuple[str, ...] | None = engine.list_tags(pulls.repository_of(failure.reference), credential)
+    except PodspecError as error:
+        if "404" not in error.message and "name unknown" not in error.message.lower():
+            return failure  # the registry cannot say (no search API, ...): keep the pull's words
+        tags = None
+    return pulls.refine_not_found(failure, registry, tags)
 
 
 def _check(engine: Engine, desired: DesiredState, observed: ObservedState) -> None:

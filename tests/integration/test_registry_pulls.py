@@ -179,10 +179,9 @@ def failure_cases(registry, auth_registry, tls_registry) -> dict[str, tuple[str,
     return {
         "unauthorized": (auth_registry.ref("private/busybox:latest"),
                          f"unauthorized: {auth_registry.host} asks for credentials and none were given"),
-        "no such repository": (registry.ref("nosuch/repo:1"),
-                               f"not found: {registry.host} has no nosuch/repo:1 (no such repository, or no such tag in it)"),
+        "no such repository": (registry.ref("nosuch/repo:1"), f"not found: {registry.host} has no repository nosuch/repo"),
         "no such tag": (registry.ref("library/busybox:nosuchtag"),
-                        f"not found: {registry.host} has no library/busybox:nosuchtag"),
+                        f"not found: {registry.host} has repository library/busybox but no tag nosuchtag in it"),
         "unreachable": (f"{dead}/app:1", f"unreachable: cannot reach the registry {dead}"),
         "tls": (tls_registry.ref("app:1"),
                 f"TLS failure: the TLS connection to {tls_registry.host} failed (its certificate is not trusted"),
@@ -200,6 +199,8 @@ def test_each_failure_is_refused_before_any_change_with_its_cause(host, registry
         assert f"image {image} (used by broken/main) is not on the host and cannot be pulled: {says}" in result.stderr, \
             (name, result.stderr)
         assert "nothing was changed" in result.stderr
+        if name == "no such tag":
+            assert "use one of its tags (latest) or push the missing one" in result.stderr
         assert ids(host) == before and pods_on(host) == [], name
 
     # Several at once: every cause in one error.

@@ -305,3 +305,21 @@ def test_image_pull_secrets_name_a_docker_config_secret(tmp_path):
     with pytest.raises(ManifestError) as caught:
         load([str(tmp_path / "m.yaml")])
     assert "Secret regcred is of type Opaque, not kubernetes.io/dockerconfigjson" in str(caught.value)
+
+
+def test_not_found_is_told_apart_by_the_registrys_tag_list():
+    from podspec.engine.fake import FakeEngine
+    from podspec.errors import ImageUnavailable
+    from podspec.model import Container, DesiredState, Pod
+    from podspec.run.images import prepare
+    from podspec.run.listener import Recorder
+
+    engine = FakeEngine(pullable=(f"{R}/app:1", f"{R}/app:2"))
+    for image, says, hint in ((f"{R}/app:3", f"{R} has repository app but no tag 3 in it", "use one of its tags (1, 2)"),
+                              (f"{R}/other:1", f"{R} has no repository other", "check the repository name")):
+        desired = DesiredState(pods=(Pod("p", (Container("main", image, pull_policy=PullPolicy.IF_NOT_PRESENT),)),))
+        with pytest.raises(ImageUnavailable) as caught:
+            prepare(engine, desired, engine.observe(), Recorder(), pulling=True)
+        assert f"not found: {says}" in caught.value.message
+        assert caught.value.hint.startswith(hint)
+    assert engine.count("list_tags") == 2
