@@ -208,6 +208,7 @@ class PullStream:
     without one), `Download complete` ends it; a failure is an object with `error`."""
 
     DONE = ("already exists", "download complete", "pull complete")
+    LAYER = ("pulling fs layer", "waiting", "downloading", "verifying checksum", "extracting", *DONE)
 
     def __init__(self, reference: str) -> None:
         self.reference = reference
@@ -221,8 +222,8 @@ class PullStream:
                 self.error = self.error or str(report.get("error")).strip()
                 continue
             layer, status = str(report.get("id") or ""), str(report.get("status") or "").lower()
-            if not layer or " " in layer:
-                continue  # "Pulling from ...", "Digest: ...", "Status: ...": not a layer
+            if not layer or status not in self.LAYER:
+                continue  # "Pulling from ..." (whose id is the tag), "Digest: ...", "Status: ...": not a layer
             entry = self._layers.setdefault(layer, [0, 0, 0])
             detail = report.get("progressDetail") or {}
             if isinstance(detail, dict) and detail.get("total"):

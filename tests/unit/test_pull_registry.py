@@ -134,6 +134,8 @@ def test_the_compat_pull_stream_counts_layers_and_bytes():
     done = stream.feed('{"status":"Download complete","progressDetail":{},"id":"a1aa0fb5f110"}')
     assert done == PullProgress("r/app:1", 2, 2, 4000, 4000)
     stream.feed('{"status":"Digest: sha256:abc","id":"not a layer"}')
+    stream.feed('{"status":"Pulling from library/busybox","id":"latest"}')  # Docker's shape: the id is the tag
+    assert stream.progress().layers_total == 2
     assert stream.error is None
     stream.feed('{"progressDetail":{},"errorDetail":{"message":"boom"},"error":"boom"}')
     assert stream.error == "boom"
