@@ -115,7 +115,10 @@ def _which_not_found(engine: Engine, failure: PullFailure, credential: RegistryC
     try:
         tags: tuple[str, ...] | None = engine.list_tags(pulls.repository_of(failure.reference), credential)
     except PodspecError as error:
-        if "404" not in error.message and "name unknown" not in error.message.lower():
+        # Podman 4.3 says "invalid status code from registry 404 (Not Found)", 5.4 "repository name
+        # not known to registry" (checked against both)
+        text = error.message.lower()
+        if not any(words in text for words in ("404", "name unknown", "name not known")):
             return failure  # the registry cannot say (no search API, ...): keep the pull's words
         tags = None
     return pulls.refine_not_found(failure, registry, tags)
