@@ -24,6 +24,7 @@ from podspec.observed import ContainerState, ObservedState, PodStatus
 from podspec.reconcile import diff as differ
 from podspec.reconcile import planner
 from podspec.reconcile.planner import Plan, Step, StepKind
+from tests.integration.registry import registry  # noqa: F401 - the real engine's pulls come from it
 
 PROJECT = "contract"
 POD = "contract-web"
@@ -288,6 +289,39 @@ def test_pulling_an_absent_unpullable_image_fails(engine):
     assert caught.value.message.startswith("cannot pull docker.io/library/nosuch:1: ")
     assert caught.value.hint == "check the image name and the registry"
     assert engine.observe().image_id("docker.io/library/nosuch:1") is None
+
+
+@pytest.fixture
+def pullable(engine, request) -> Iterator[tuple[str, str]]:
+    """(reference, repository) of an image the engine can pull: the fake is told so; the real
+    Podman gets it from the test registry (tests/integration/registry.py), the busybox stand-in
+    pushed there, and forgets it after the test."""
+    if isinstance(engine, FakeEngine):
+        engine.allow_pull("127.0.0.1:5999/contract/app:1")
+        yield "127.0.0.1:5999/contract/app:1", "127.0.0.1:5999/contract/app"
+        return
+    from tests.integration.registry import push, remove_images_of
+
+    server, box = request.getfixturevalue("registry"), request.getfixturevalue("podman")
+    push(box, server, "docker.io/library/busybox:latest", "contract/app:1")
+    yield server.ref("contract/app:1"), server.ref("contract/app")
+    remove_images_of(box, server)
+
+
+def test_a_pull_reports_progress_and_leaves_the_image_it_names(engine, pullable):
+    reference, _ = pullable
+    seen = []
+    pulled = engine.pull(reference, None, seen.append)
+    assert pulled.reference == reference and pulled.size > 0 and pulled.layers >= 1
+    assert engine.observe().image_id(reference) == pulled.id
+    assert seen and seen[-1].layers_total >= 1 and seen[-1].layers_done == seen[-1].layers_total
+
+
+def test_a_repository_lists_its_tags_and_an_unknown_one_fails(engine, pullable):
+    _, repository = pullable
+    assert "1" in engine.list_tags(repository)
+    with pytest.raises(EngineError):
+        engine.list_tags(repository + "-nosuch")
 
 
 # -------------------------------------------------------------------------------- inspecting

@@ -166,7 +166,8 @@ def test_an_auth_file_authenticates_the_pull(host, auth_registry, tmp_path, monk
     outputs.append(by_env)
 
     shown = json.dumps(json.loads(host.podman("inspect", "private-main").stdout))
-    for text in [shown, *(o.output + o.stderr for o in outputs)]:
+    log = (host.state / "service.log").read_text(errors="replace")  # the Podman service's own log
+    for text in [shown, log, *(o.output + o.stderr for o in outputs)]:
         assert PASSWORD not in text
 
 
@@ -294,7 +295,8 @@ def test_image_pull_secrets_authenticate_the_pull(host, auth_registry, tmp_path)
     history = podspec(host, "history", "-o", "json")
     shown = [host.podman(*args).stdout for args in (
         ("inspect", "withsecret-main"), ("pod", "inspect", "withsecret"), ("secret", "ls"))]
-    for text in [*shown, history.output, denied.output, denied.stderr, applied.output, applied.stderr]:
+    log = (host.state / "service.log").read_text(errors="replace")
+    for text in [*shown, log, history.output, denied.output, denied.stderr, applied.output, applied.stderr]:
         assert auth_registry.password not in text
         assert "wrong-password" not in text
 
