@@ -373,6 +373,19 @@ class SshTransport:
                                      f"{self._ssh_said().strip() or 'no message'}") from None
             raise TransportError(f"{exc} (over SSH to {self.target.where})") from None
 
+    def call_stream(self, method: str, path: str, params: Mapping[str, Any] | None = None,
+                    headers: Mapping[str, str] | None = None, timeout: float | None = None,
+                    compat: bool = False) -> Iterator[tuple[int, bytes]]:
+        """A streaming call (a pull's progress) on a connection of its own through the forward."""
+        try:
+            yield from UnixSocketTransport(self._tunnel.local, self._local.timeout).call_stream(
+                method, path, params=params, headers=headers, timeout=timeout, compat=compat)
+        except TransportError as exc:
+            if self._process.poll() is not None:
+                raise TransportError(f"the SSH connection to {self.target.where} ended: "
+                                     f"{self._ssh_said().strip() or 'no message'}") from None
+            raise TransportError(f"{exc} (over SSH to {self.target.where})") from None
+
     def close(self) -> None:
         self._local.close()
         self._tunnel.close()

@@ -194,7 +194,7 @@ def fake(monkeypatch):
 
     images = ("docker.io/library/httpd:2.4", "docker.io/library/alpine:latest", "docker.io/library/busybox:latest")
     engine = FakeEngine(pullable=images)
-    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection: (lambda: engine))
+    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection, identity=None: (lambda: engine))
     monkeypatch.delenv("PODSPEC_PROJECT", raising=False)
     monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
     return engine
@@ -240,7 +240,7 @@ def test_quiet_and_json_show_no_pulls(monkeypatch):
     for args in (("--progress", "quiet"), ("-o", "json")):
         engine = FakeEngine(pullable=("docker.io/library/httpd:2.4", "docker.io/library/alpine:latest",
                                       "docker.io/library/busybox:latest"))
-        monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection, e=engine: (lambda: e))
+        monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection, identity=None, e=engine: (lambda: e))
         result = cli(*args)
         assert result.exit_code == 0, result.stderr
         assert engine.count("pull") == 3
@@ -259,7 +259,7 @@ def test_an_auth_file_reaches_the_pull_and_a_missing_one_is_an_error(fake, tmp_p
 
     fresh = FakeEngine(pullable=("docker.io/library/httpd:2.4", "docker.io/library/alpine:latest",
                                  "docker.io/library/busybox:latest"))
-    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection: (lambda: fresh))
+    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection, identity=None: (lambda: fresh))
     monkeypatch.setenv("REGISTRY_AUTH_FILE", str(tmp_path / "auth.json"))
     assert cli("--progress", "quiet").exit_code == 0
     assert {user for _, user in fresh.pull_users} == {"someone"}
