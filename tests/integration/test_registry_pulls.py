@@ -341,3 +341,30 @@ def test_out_of_disk_is_refused_before_any_change(podman_sandbox, registry, tmp_
     finally:
         sandbox.stop_service(state)
         subprocess.run(["umount", "-l", str(small)], check=False)
+
+
+def test_a_pull_over_ssh_with_an_auth_file(host, auth_registry, tmp_path):
+    """ssh:// (tests/integration/sshd.py in front of the private Podman): the progress streams
+    through the forward and the auth file's credentials reach the far side, as with podman-remote."""
+    import subprocess
+    import sys
+
+    from tests.integration.sshd import start, stop
+
+    server, process = start(tmp_path / "sshd")
+    try:
+        ref = auth_registry.ref("private/busybox:latest")
+        manifest = write(tmp_path, pod("remote", ("main", ref, "IfNotPresent")))
+        authfile = auth_registry.auth_file(tmp_path / "auth.json")
+        podspec_bin = str(Path(sys.executable).parent / "podspec")
+        result = subprocess.run(
+            [podspec_bin, "apply", manifest, "--url", server.url(host.state / "podman.sock"), "--identity",
+             str(server.client_key), "--project", "itest", "--authfile", str(authfile), "--progress", "plain"],
+            capture_output=True, text=True, env=server.env(), timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert [line.split(" in ")[0] for line in pull_lines(result.stdout)] == [
+            f"pull {ref} (imagePullPolicy IfNotPresent) ...", f"pulled {ref}"]
+        assert pods_on(host) == ["remote"]
+        assert PASSWORD not in result.stdout + result.stderr
+    finally:
+        stop(process)
