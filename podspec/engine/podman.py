@@ -189,7 +189,7 @@ class PodmanEngine:
         registry does not answer with a list (a repository it does not know answers 404)."""
         headers = {"X-Registry-Auth": credential.header()} if credential is not None else {}
         try:
-            lines = list(self.transport.stream("get", "/images/search", params={"term": repository, "listTags": "true"},
+            lines = list(self.transport.call_stream("get", "/images/search", params={"term": repository, "listTags": "true"},
                                                headers=headers))
         except TransportError as exc:
             raise PodmanUnavailable(
