@@ -334,3 +334,22 @@ def test_not_found_is_told_apart_by_the_registrys_tag_list():
         assert f"not found: {says}" in caught.value.message
         assert caught.value.hint.startswith(hint)
     assert engine.count("list_tags") == 2
+
+
+def test_the_sync_agent_logs_pulls_start_end_and_failure_not_progress():
+    import io
+
+    from podspec.run.sync.log import AgentLog, LogListener
+
+    out = io.StringIO()
+    listener = LogListener(AgentLog(out, as_json=True, clock=lambda: 0), "1a2b3c4d5e6f7a8b")
+    ref = f"{R}/app:1"
+    listener.pull(PullEvent(ref, PullStatus.STARTED, "IfNotPresent"))
+    listener.pull(PullEvent(ref, PullStatus.PROGRESS, "IfNotPresent", progress=PullProgress(ref, 1, 0, 0, 0)))
+    listener.pull(PullEvent(ref, PullStatus.DONE, "IfNotPresent", image_id="13bd015cbdeb6276", size=5423423,
+                            layers=3, seconds=0.84))
+    listener.pull(PullEvent(ref, PullStatus.FAILED, "IfNotPresent", seconds=0.1, error="not found: x"))
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(e["event"], e["level"]) for e in events] == [
+        ("pull-started", "info"), ("pull-done", "info"), ("pull-failed", "error")]
+    assert events[1]["size"] == 5423423 and events[1]["id"] == "13bd015cbdeb" and events[1]["seconds"] == 0.8

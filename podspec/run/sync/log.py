@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from podspec.reconcile.diff import Diff
 from podspec.reconcile.planner import Plan
-from podspec.run.results import StepEvent
+from podspec.run.results import PullEvent, PullStatus, StepEvent
 
 
 def _text_value(value: Any) -> str:
@@ -76,6 +76,17 @@ class LogListener:
     def planned(self, plan: Plan) -> None:
         if not plan.empty:
             self.log.info("plan", revision=self.revision, steps=len(plan.steps))
+
+    def pull(self, event: PullEvent) -> None:
+        """A pull's start, end (with size and duration) or failure; its progress is not logged."""
+        if event.status is PullStatus.PROGRESS:
+            return
+        fields: dict[str, Any] = {"revision": self.revision, "image": event.reference}
+        if event.status is PullStatus.DONE:
+            fields.update(size=event.size, seconds=round(event.seconds, 1), id=event.image_id[:12])
+        if event.error:
+            fields["error"] = event.error
+        self.log.event("error" if event.error else "info", f"pull-{event.status.value}", **fields)
 
     def step(self, event: StepEvent) -> None:
         fields: dict[str, Any] = {"revision": self.revision, "step": event.step.describe(), "cause": event.step.cause}
