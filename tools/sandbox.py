@@ -117,15 +117,23 @@ def registries_conf() -> str:
 
 
 def storage_conf(state: Path) -> str:
+    # Rootless Podman ignores graphroot in a storage.conf that is not the user's own and takes
+    # rootless_storage_path instead: both name the sandbox's storage.
     return f"""[storage]
 driver = "overlay"
 graphroot = "{state}/storage/root"
 runroot = "{state}/storage/run"
+rootless_storage_path = "{state}/storage/root"
 """
 
 
 def socket_path(state: Path) -> Path:
     return state / "podman.sock"
+
+
+def runtime_dir(state: Path) -> Path:
+    """The sandbox's XDG_RUNTIME_DIR when it runs rootless (see podman_env)."""
+    return state / "xdg-run"
 
 
 def url(state: Path) -> str:
@@ -164,6 +172,11 @@ def podman_env(state: Path) -> dict[str, str]:
     env["CONTAINERS_CONF"] = str(state / "containers.conf")
     env["CONTAINERS_STORAGE_CONF"] = str(state / "storage.conf")
     env["CONTAINERS_REGISTRIES_CONF"] = str(state / "registries.conf")
+    if os.geteuid() != 0:
+        # Rootless Podman keeps its run root, pause process and locks under XDG_RUNTIME_DIR (it
+        # ignores runroot in a storage.conf that is not the user's own): one of the sandbox's own,
+        # so that two sandboxes of one user share nothing, nor the user's own Podman.
+        env["XDG_RUNTIME_DIR"] = str(runtime_dir(state))
     if engine_of(state) == "podman5":
         env["PATH"] = f"{wrapper_path(state).parent}:{env.get('PATH', '/usr/bin:/bin')}"
         env["PODMAN_IGNORE_CGROUPSV1_WARNING"] = "1"  # these hosts run cgroup v1, which Podman 5 deprecates
@@ -181,6 +194,8 @@ def configure(state: Path, engine: str | None = None) -> None:
         _write_if_changed(state / "engine", engine + "\n")
     for sub in ("tmp", "networks", "storage/root", "storage/run"):
         (state / sub).mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        runtime_dir(state).mkdir(mode=0o700, exist_ok=True)
     _write_if_changed(state / "containers.conf", containers_conf(state))
     _write_if_changed(state / "storage.conf", storage_conf(state))
     _write_if_changed(state / "registries.conf", registries_conf())

@@ -20,7 +20,7 @@ from podspec.engine.connection import Endpoint, check_reachable, resolve
 from podspec.engine.specgen import container_body, pod_body
 from podspec.engine.transport import Transport, TransportError, open_transport
 from podspec.errors import EngineError, PodmanUnavailable
-from podspec.observed import ObservedImage, ObservedState, ObservedVolume
+from podspec.observed import HostFacts, ObservedImage, ObservedState, ObservedVolume
 from podspec.reconcile.planner import Step, StepKind
 
 LONG_CALL_TIMEOUT = 600  # seconds: pulls, stops with a long grace period
@@ -37,6 +37,7 @@ class PodmanEngine:
         """`transport` replaces the one the URL asks for (recorded answers, in tests)."""
         self.endpoint = endpoint
         self._version: str | None = None
+        self._host: HostFacts | None = None
         try:
             self.transport = transport or open_transport(endpoint.url, endpoint.identity, LONG_CALL_TIMEOUT)
         except TransportError as exc:
@@ -149,6 +150,27 @@ class PodmanEngine:
                 f"lost Podman's event stream at {self.endpoint.url}: {exc}",
                 "check that the Podman service is running",
             ) from None
+
+    def host(self) -> HostFacts:
+        """Rootless or root (GET /info, read once), the UID the service runs as, and the host's
+        unprivileged port start when the service is on this machine (a unix socket)."""
+        if self._host is None:
+            from podspec.engine import local
+
+            local_service = self.endpoint.url.startswith("unix://")
+            self._host = parse.host_facts(self.call("get", "/info", "read what kind of Podman this is"), self.version(),
+                                          local.unprivileged_port_start() if local_service else None)
+        return self._host
+
+    def readable_host_paths(self, paths: Sequence[str]) -> dict[str, bool | None]:
+        """For each path, whether the service's user can read it (None: unknown, or it does not
+        exist). Known only for a service on this machine: a remote host's files cannot be read."""
+        facts = self.host()
+        if not self.endpoint.url.startswith("unix://") or facts.uid is None:
+            return {p: None for p in paths}
+        from podspec.engine import local
+
+        return {p: local.readable(p, facts.uid) for p in paths}
 
     # -------------------------------------------------------------------------------- writing
 

@@ -11,13 +11,12 @@ PodmanUnavailable when it cannot be reached.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
-    from podspec.observed import ObservedImage, ObservedState, ObservedVolume
+    from podspec.observed import HostFacts, ObservedImage, ObservedState, ObservedVolume
     from podspec.reconcile.planner import Step
 
 
@@ -51,6 +50,14 @@ class Engine(Protocol):
 
     def version(self) -> str:
         """The service's Podman version, e.g. "4.3.1" or "5.4.2"."""
+        ...
+
+    def host(self) -> HostFacts:
+        """Rootless or root, the service's UID, the host's unprivileged port start: read once."""
+        ...
+
+    def readable_host_paths(self, paths: Sequence[str]) -> dict[str, bool | None]:
+        """Whether the service's user can read each host path (None: unknown or absent)."""
         ...
 
     def pod_names(self) -> tuple[str, ...]:
