@@ -13,6 +13,7 @@ import json
 import os
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from podspec.engine import parse
@@ -274,9 +275,10 @@ class PodmanEngine:
 
 
 def connect(url: str | None = None, connection: str | None = None, env: Mapping[str, str] | None = None,
-            identity: str | None = None) -> PodmanEngine:
-    """Resolve the service (see connection.resolve), check it answers, return an engine."""
-    endpoint = resolve(url, connection, os.environ if env is None else env, identity)
+            identity: str | None = None, runtime: Path | None = None) -> PodmanEngine:
+    """Resolve the service (see connection.resolve), check it answers, return an engine. `runtime`
+    is this user's runtime directory, where a private service started for the command lives."""
+    endpoint = resolve(url, connection, os.environ if env is None else env, identity, runtime)
     try:
         check_reachable(endpoint)
         return PodmanEngine(endpoint)
