@@ -228,3 +228,17 @@ def test_a_directory_someone_else_made_is_refused(tmp_path):
         paths.private_dir(theirs, 12345)
     assert "belongs to someone else or others may write to it" in caught.value.message
     assert "XDG_RUNTIME_DIR" in caught.value.hint
+
+
+def test_host_users_false_needs_podman_5_through_the_api(tmp_path, monkeypatch):
+    from podspec.reconcile import pulls
+
+    monkeypatch.chdir(tmp_path)
+    Path("p.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostUsers: false\n  containers:\n"
+                              "    - {name: a, image: docker.io/library/alpine:latest}\n")
+    desired = load(["p.yaml"])
+    assert pulls.needs_version_check(desired)
+    assert pulls.unsupported(desired, "4.3.1") == [
+        "p: hostUsers: false (a private user namespace) through Podman's API needs Podman 5.0 or newer "
+        "(this host runs 4.3.1); podman kube play gives it one on this version"]
+    assert pulls.unsupported(desired, "5.4.2") == []
