@@ -36,6 +36,18 @@ SELECTED=(
   tests/integration/test_engine.py
 )
 
+# The users' own default Podman state must come out as it went in (the tests use sandboxes only).
+default_state() {
+  for u in "$user" podspec-rl2; do
+    for what in "ps -a --format {{.ID}}" "pod ps --format {{.ID}}" "volume ls --format {{.Name}}"; do
+      # shellcheck disable=SC2086
+      runuser -u "$u" -- env -i HOME="$(getent passwd "$u" | cut -d: -f6)" PATH=/usr/bin:/bin \
+        XDG_RUNTIME_DIR="/run/user/$(id -u "$u")" podman $what 2>/dev/null | sort
+    done
+  done
+}
+before=$(cd / && default_state)
+
 echo "== rootless: the selected integration tests as $user (uid $uid), Podman 4.3, private network namespace" >&2
 set +e
 unshare --net --fork -- bash -c '
@@ -47,8 +59,14 @@ unshare --net --fork -- bash -c '
 status=$?
 echo "== rootless: two users at once (run as root)" >&2
 unshare --net --fork -- bash -c 'ip link set lo up && exec "$@"' _ \
-  env PODSPEC_TEST_ENGINE=podman4 .venv/bin/python -m pytest -p no:cacheprovider -q tests/integration/test_two_users.py "$@"
+  env PODSPEC_TEST_ENGINE=podman4 PODSPEC_TEST_TWO_USERS=1 .venv/bin/python -m pytest -p no:cacheprovider -q tests/integration/test_two_users.py "$@"
 code=$?
 set -e
 [ $status -ne 0 ] || status=$code
+after=$(cd / && default_state)
+if [ "$before" != "$after" ]; then
+  echo "test-rootless.sh: the tests changed a user's default Podman storage:" >&2
+  diff <(echo "$before") <(echo "$after") >&2 || true
+  status=1
+fi
 exit $status

@@ -591,6 +591,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"export CONTAINERS_STORAGE_CONF={env['CONTAINERS_STORAGE_CONF']}")
         print(f"export CONTAINERS_REGISTRIES_CONF={env['CONTAINERS_REGISTRIES_CONF']}")
         print(f"export CONTAINER_HOST={url(state)}")
+        if os.geteuid() != 0:  # rootless: the sandbox's run root and pause process are under its own
+            print(f"export XDG_RUNTIME_DIR={env['XDG_RUNTIME_DIR']}")
         if engine_of(state) == "podman5":
             print(f"export PATH={wrapper_path(state).parent}:$PATH PODMAN_IGNORE_CGROUPSV1_WARNING=1")
     return 0
