@@ -48,7 +48,7 @@ def measure(pods: int, repeat: int) -> dict[str, float | str]:
         env = sandbox.podman_env(state)
         manifest = state / "pods.yaml"
         manifest.write_text(pods_yaml(pods))
-        argv = lambda *a: [podspec, *a, str(manifest), "--url", url, "--project", "bench"]  # noqa: E731
+        argv = lambda *a: [podspec, *a, str(manifest), "--url", url, "--project", "bench"]
 
         def timed(args: list[str]) -> float:
             began = time.perf_counter()

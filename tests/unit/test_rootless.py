@@ -242,3 +242,18 @@ def test_host_users_false_needs_podman_5_through_the_api(tmp_path, monkeypatch):
         "p: hostUsers: false (a private user namespace) through Podman's API needs Podman 5.0 or newer "
         "(this host runs 4.3.1); podman kube play gives it one on this version"]
     assert pulls.unsupported(desired, "5.4.2") == []
+
+
+def test_info_says_which_podman_on_the_fake(tmp_path):
+    from podspec import render
+    from podspec.run.info import info
+
+    result = info(lambda: FakeEngine(rootless=True, uid=1001, version="5.4.2"), tmp_path / "locks", tmp_path / "state")
+    text = render.info_text(result)
+    assert text.splitlines()[0] == "Podman 5.4.2, rootless (uid 1001)"
+    assert "host ports it can publish: from 1024 (net.ipv4.ip_unprivileged_port_start)" in text
+    data = render.info_json(result)
+    assert data["podman"] == {"version": "5.4.2", "rootless": True, "uid": 1001, "url": result.url,
+                              "chosen_by": "unknown", "unprivileged_port_start": 1024}
+    root = render.info_text(info(lambda: FakeEngine(), tmp_path / "l", tmp_path / "s"))
+    assert root.splitlines()[0] == "Podman 4.3.1, root" and "host ports" not in root
