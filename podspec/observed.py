@@ -218,12 +218,16 @@ class HostFacts:
     service is on this machine): the facts the rootless limits are decided from.
 
     `unprivileged_port_start` is None when it could not be read (a remote service): the limits then
-    assume Linux's default, and say so. `uid` is the UID the service runs as on its host."""
+    assume Linux's default, and say so. `uid` is the UID the service runs as on its host.
+    `cgroup_controllers` are those the service may use (rootless: only the ones delegated to the
+    user; none on cgroups v1), None when Podman does not say."""
 
     rootless: bool
     uid: int | None = None
     unprivileged_port_start: int | None = None
     version: str = "?"
+    cgroup_controllers: tuple[str, ...] | None = None
+    cgroup_version: str = ""
 
     @property
     def port_start(self) -> int:

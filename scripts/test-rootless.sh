@@ -8,7 +8,9 @@
 #     info`, the user's default socket, the private service and the lock in the user's directories,
 #     hostUsers: false;
 #   - a selected subset of the root suite, not all of it again (CI time): the tutorial, the
-#     change-one-container test, drift repair, export and delete;
+#     change-one-container test, drift repair, export (of a pod made by hand; the round trip of
+#     "rich" asks for CPU and memory limits, which rootless Podman on these cgroup v1 machines
+#     cannot set: podspec refuses them, see test_rootless.py) and delete;
 # and, as root, tests/integration/test_two_users.py (two users apply one directory at once).
 #
 # Engine: Podman 4.3 (the host's) only. The podman5 harness cannot run rootless: its Podman 5 lives
@@ -31,7 +33,6 @@ SELECTED=(
   tests/integration/test_apply.py::test_sidecar_change_recreates_only_the_sidecar
   tests/integration/test_apply.py::test_drift_is_repaired
   tests/integration/test_apply.py::test_delete_keeps_volumes_unless_asked
-  tests/integration/test_export.py::test_apply_then_export_gives_the_same_model_back
   tests/integration/test_export.py::test_tutorial_pod_by_hand_exports_and_reapplies_on_an_empty_host
   tests/integration/test_engine.py
 )

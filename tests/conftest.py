@@ -115,6 +115,7 @@ def podman_sandbox(tmp_path_factory: pytest.TempPathFactory):
         box.purge()
         sandbox.stop_service(state)
         sandbox.podman(state, "system", "reset", "--force", check=False)
+        sandbox.stop_pause(state)
         sandbox.stop_namespace(state)
 
 

@@ -529,10 +529,27 @@ def stop_service(state: Path) -> None:
     socket_path(state).unlink(missing_ok=True)
 
 
+def stop_pause(state: Path) -> None:
+    """Rootless: end the pause process that holds the sandbox's user namespace (its PID file is in
+    the sandbox's tmp_dir), which Podman leaves running after its last container."""
+    if os.geteuid() == 0:
+        return
+    try:
+        pid = int((state / "tmp" / "pause.pid").read_text())
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            command = f.read()
+        if b"catatonit" not in command and b"pause" not in command:
+            return
+        os.kill(pid, signal.SIGTERM)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        pass
+
+
 def down(state: Path) -> None:
     """Stop the service. On podman5 also stop what runs (short timeouts) and end the namespace, so
-    that nothing is left running in a namespace no one can enter."""
+    that nothing is left running in a namespace no one can enter. Rootless: end the pause process."""
     stop_service(state)
+    stop_pause(state)
     if engine_of(state) == "podman5" and namespace_pid(state) is not None:
         podman(state, "pod", "stop", "--all", "-t", "1", check=False)
         podman(state, "stop", "--all", "-t", "1", check=False)

@@ -246,4 +246,7 @@ def host_facts(answer: Any, version: str, port_start: int | None) -> HostFacts:
     for entry in (host.get("idMappings") or {}).get("uidmap") or ():
         if isinstance(entry, dict) and entry.get("container_id") == 0 and rootless:
             uid = int(entry.get("host_id", 0))
-    return HostFacts(rootless=rootless, uid=uid, unprivileged_port_start=port_start, version=version)
+    controllers = host.get("cgroupControllers")
+    return HostFacts(rootless=rootless, uid=uid, unprivileged_port_start=port_start, version=version,
+                     cgroup_controllers=tuple(str(c) for c in controllers) if isinstance(controllers, list) else None,
+                     cgroup_version=str(host.get("cgroupVersion") or ""))

@@ -12,6 +12,10 @@ then empty.
   limit applies to every containerPort. The host's network belongs to the host's user namespace,
   so NET_ADMIN, NET_RAW and NET_BIND_SERVICE added to such a container do nothing there either.
 - A hostPath the user cannot read cannot be mounted (Podman mounts it as the user).
+- Resource requests and limits need the cgroup controller (cpu, memory) delegated to the user: none
+  is on cgroups v1, where Podman drops them with a warning ("Resource limits are not supported and
+  ignored on cgroups V1 rootless systems"); on cgroups v2, those systemd delegates (`podman info`:
+  cgroupControllers).
 - Some capabilities are checked against the host's own user namespace, which a rootless container
   is never in: adding them is accepted by Podman and silently useless. They are refused here, each
   with its reason.
@@ -22,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from podspec.errors import Problem
-from podspec.model import Container, DesiredState, FieldPath, Pod, VolumeKind, dotted
+from podspec.model import Container, DesiredState, FieldPath, Pod, Resources, VolumeKind, dotted
 from podspec.observed import HostFacts
 
 # Capabilities the kernel checks in the initial user namespace (capable(), not ns_capable()): a
@@ -73,7 +77,7 @@ def needs_check(desired: DesiredState) -> bool:
     return any(
         p.host_network or any(v.kind is VolumeKind.HOST_PATH for v in p.volumes)
         or any(c.security.capabilities_add or any(port.host_port is not None for port in c.ports)
-               for c in p.all_containers())
+               or c.resources != Resources() for c in p.all_containers())
         for p in desired.pods
     )
 
@@ -95,6 +99,7 @@ class _Pod:
             for index, container in enumerate(containers):
                 yield from self.ports(("spec", kind, index), container)
                 yield from self.capabilities(("spec", kind, index), container)
+                yield from self.resources(("spec", kind, index), container)
 
     def ports(self, path: FieldPath, container: Container) -> Iterator[Problem]:
         start = self.facts.port_start
@@ -125,6 +130,26 @@ class _Pod:
                 yield self.problem(
                     where, f"a rootless container cannot hold capability {name}: {reason}",
                     f"remove {name} from capabilities.add, {ROOT_PODMAN}",
+                )
+
+    def resources(self, path: FieldPath, container: Container) -> Iterator[Problem]:
+        available = self.facts.cgroup_controllers
+        if available is None:
+            return
+        r = container.resources
+        wanted = (("cpu", r.cpu_limit_millis is not None or r.cpu_request_millis is not None),
+                  ("memory", r.memory_limit_bytes is not None or r.memory_request_bytes is not None))
+        for controller, asked in wanted:
+            if asked and controller not in available:
+                version = f"cgroups {self.facts.cgroup_version}" if self.facts.cgroup_version else "this host"
+                why = ("on cgroups v1 rootless Podman sets no limits at all" if self.facts.cgroup_version == "v1" else
+                       f"the {controller} controller is not delegated to the user")
+                yield self.problem(
+                    path + ("resources",),
+                    f"{controller} requests and limits would be ignored: {why} ({version}; "
+                    f"controllers the user has: {', '.join(available) or 'none'})",
+                    f"remove the {controller} requests and limits, run on cgroups v2 with the {controller} controller "
+                    f"delegated to the user (systemd: Delegate=yes for user@.service), {ROOT_PODMAN}",
                 )
 
     def volumes(self) -> Iterator[Problem]:

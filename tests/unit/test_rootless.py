@@ -257,3 +257,25 @@ def test_info_says_which_podman_on_the_fake(tmp_path):
                               "chosen_by": "unknown", "unprivileged_port_start": 1024}
     root = render.info_text(info(lambda: FakeEngine(), tmp_path / "l", tmp_path / "s"))
     assert root.splitlines()[0] == "Podman 4.3.1, root" and "host ports" not in root
+
+
+def test_resources_need_their_controller_delegated(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("p.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+                              "    - name: a\n      image: docker.io/library/alpine:latest\n"
+                              "      resources: {limits: {cpu: 500m, memory: 64Mi}}\n")
+    desired = load(["p.yaml"])
+    assert rootless.needs_check(desired)
+    v1 = HostFacts(rootless=True, uid=1000, cgroup_controllers=(), cgroup_version="v1")
+    texts = [str(p) for p in rootless.limits(desired, v1, {})]
+    assert texts[0].startswith(
+        "p.yaml:8:7: spec.containers[0].resources: rootless (uid 1000) Podman: cpu requests and limits would be ignored: "
+        "on cgroups v1 rootless Podman sets no limits at all (cgroups v1; controllers the user has: none)")
+    assert "memory requests and limits would be ignored" in texts[1]
+    v2 = HostFacts(rootless=True, uid=1000, cgroup_controllers=("memory", "pids"), cgroup_version="v2")
+    texts = [str(p) for p in rootless.limits(desired, v2, {})]
+    assert len(texts) == 1 and "cpu requests and limits would be ignored: the cpu controller is not delegated" in texts[0]
+    unknown = HostFacts(rootless=True, uid=1000)
+    assert rootless.limits(desired, unknown, {}) == ()
+    assert parse.host_facts({"host": {"security": {"rootless": True}, "cgroupControllers": [], "cgroupVersion": "v1"}},
+                            "4.3.1", 1024).cgroup_controllers == ()
