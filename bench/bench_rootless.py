@@ -80,6 +80,8 @@ def main() -> int:
     parser.add_argument("--pods", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--user", default="podspec-rl")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="root then rootless, this many times in turn (a busy machine's drift hits both)")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -92,15 +94,18 @@ def main() -> int:
           "--repeat", str(args.repeat)]
     user_env = ["env", "-i", f"HOME={entry.pw_dir}", f"USER={args.user}", "PATH=/usr/local/bin:/usr/bin:/bin",
                 f"XDG_RUNTIME_DIR=/run/user/{entry.pw_uid}"]
-    script = ("ip link set lo up && " + " ".join(me) + " && cd / && runuser -u " + args.user + " -- "
-              + " ".join([*user_env, *me]))
+    one_round = " ".join(me) + " && runuser -u " + args.user + " -- " + " ".join([*user_env, *me])
+    script = "ip link set lo up && cd / && " + " && ".join([one_round] * args.rounds)
     done = subprocess.run(["unshare", "--net", "--fork", "--", "bash", "-c", script], capture_output=True, text=True,
                           cwd="/")
     if done.returncode:
         raise SystemExit(f"a half failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    root, rootless = (json.loads(line) for line in done.stdout.splitlines() if line.startswith("{"))
-    print(f"Podman {root['version']} (both), {args.pods} pods x 2 containers, host ports, named volumes; "
-          f"median of {args.repeat}")
+    runs = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    keys = ("diff_noop", "apply_noop", "apply_from_empty")
+    root, rootless = ({k: statistics.median(r[k] for r in runs if r["mode"] == mode) for k in keys}
+                      for mode in ("root", "rootless"))
+    print(f"Podman {runs[0]['version']} (both), {args.pods} pods x 2 containers, host ports, named volumes; "
+          f"median of {args.repeat} runs in each of {args.rounds} rounds (root, then rootless, in turn)")
     print(f"  {'':<28} {'root':>9} {'rootless':>9} {'rootless/root':>14}")
     for key, label in (("diff_noop", "podspec diff, no changes"), ("apply_noop", "podspec apply, no changes"),
                        ("apply_from_empty", "podspec apply from empty")):

@@ -33,7 +33,7 @@ import itertools
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from podspec.engine import parse
@@ -230,6 +230,10 @@ class FakeEngine:
     def host(self) -> HostFacts:
         self._record("host")
         return self._host
+
+    def local_facts(self) -> HostFacts | None:
+        self._record("local_facts")
+        return replace(self._host, cgroup_controllers=None, version="?")
 
     def readable_host_paths(self, paths: Sequence[str]) -> dict[str, bool | None]:
         self._record("readable_host_paths")

@@ -22,6 +22,22 @@ def unprivileged_port_start() -> int | None:
         return None
 
 
+def peer_uid(path: str) -> int | None:
+    """The UID of the process serving a unix socket (SO_PEERCRED), without a request; None when
+    it does not answer."""
+    import socket
+    import struct
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(2)
+            s.connect(path)
+            _pid, uid, _gid = struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+            return uid
+    except OSError:
+        return None
+
+
 def readable(path: str, uid: int) -> bool | None:
     """Whether `uid` can read `path` (and search a directory, and every directory above it): by
     asking the kernel when `uid` is this process's, else from the modes, owners and `uid`'s groups

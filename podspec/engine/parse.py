@@ -236,10 +236,13 @@ def hint(message: str) -> str:
     return next((h for words, h in HINTS if all(w in text for w in words)), "see Podman's message above")
 
 
-def host_facts(answer: Any, version: str, port_start: int | None) -> HostFacts:
-    """GET /info: rootless or root, and the UID the service runs as (the host ID container root maps
-    to, when rootless); `port_start` is the host's ip_unprivileged_port_start, when known."""
+def host_facts(answer: Any, version: str | None, port_start: int | None) -> HostFacts:
+    """GET /info: rootless or root, the UID the service runs as (the host ID container root maps
+    to, when rootless), its version (unless `version` is given), cgroups; `port_start` is the host's
+    ip_unprivileged_port_start, when known."""
     data = answer if isinstance(answer, dict) else {}
+    if version is None:
+        version = str((data.get("version") or {}).get("Version") or "?")
     host = data.get("host") or {}
     rootless = bool((host.get("security") or {}).get("rootless"))
     uid: int | None = 0 if not rootless else None

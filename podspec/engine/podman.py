@@ -153,15 +153,31 @@ class PodmanEngine:
             ) from None
 
     def host(self) -> HostFacts:
-        """Rootless or root (GET /info, read once), the UID the service runs as, and the host's
-        unprivileged port start when the service is on this machine (a unix socket)."""
+        """Rootless or root, the UID the service runs as, its version and cgroups (GET /info, read
+        once: it costs Podman a few hundred ms), and the host's unprivileged port start when the
+        service is on this machine (a unix socket)."""
         if self._host is None:
             from podspec.engine import local
 
             local_service = self.endpoint.url.startswith("unix://")
-            self._host = parse.host_facts(self.call("get", "/info", "read what kind of Podman this is"), self.version(),
+            self._host = parse.host_facts(self.call("get", "/info", "read what kind of Podman this is"), self._version,
                                           local.unprivileged_port_start() if local_service else None)
+            self._version = self._host.version
         return self._host
+
+    def local_facts(self) -> HostFacts | None:
+        """What can be known without asking Podman, for a service on this machine: the UID it runs
+        as (the socket's peer credentials; not 0: rootless) and the unprivileged port start. None
+        for a remote service."""
+        path = self.endpoint.url[len("unix://"):] if self.endpoint.url.startswith("unix://") else None
+        if path is None:
+            return None
+        from podspec.engine import local
+
+        uid = local.peer_uid(path)
+        if uid is None:
+            return None
+        return HostFacts(rootless=uid != 0, uid=uid, unprivileged_port_start=local.unprivileged_port_start())
 
     def readable_host_paths(self, paths: Sequence[str]) -> dict[str, bool | None]:
         """For each path, whether the service's user can read it (None: unknown, or it does not

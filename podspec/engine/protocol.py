@@ -56,6 +56,10 @@ class Engine(Protocol):
         """Rootless or root, the service's UID, the host's unprivileged port start: read once."""
         ...
 
+    def local_facts(self) -> HostFacts | None:
+        """Rootless or root and the port start without a Podman call, for a local service; else None."""
+        ...
+
     def readable_host_paths(self, paths: Sequence[str]) -> dict[str, bool | None]:
         """Whether the service's user can read each host path (None: unknown or absent)."""
         ...

@@ -72,14 +72,21 @@ def host_paths(desired: DesiredState) -> tuple[str, ...]:
     return tuple(sorted({v.host_path for p in desired.pods for v in p.volumes if v.kind is VolumeKind.HOST_PATH}))
 
 
-def needs_check(desired: DesiredState) -> bool:
-    """Whether anything in the manifests could meet a rootless limit (else the host need not be asked)."""
-    return any(
-        p.host_network or any(v.kind is VolumeKind.HOST_PATH for v in p.volumes)
-        or any(c.security.capabilities_add or any(port.host_port is not None for port in c.ports)
-               or c.resources != Resources() for c in p.all_containers())
-        for p in desired.pods
-    )
+def needs_check(desired: DesiredState, port_start: int) -> bool:
+    """Whether anything in the manifests could meet a rootless limit, the port start being
+    `port_start` (else the host need not be asked)."""
+    return any(_could_meet(p, port_start) for p in desired.pods)
+
+
+def _could_meet(pod: Pod, port_start: int) -> bool:
+    if pod.host_network or any(v.kind is VolumeKind.HOST_PATH for v in pod.volumes):
+        return True
+    for c in pod.all_containers():
+        if c.resources != Resources() or any(name in ROOTLESS_CAPABILITIES for name in c.security.capabilities_add):
+            return True
+        if any(port.host_port is not None and port.host_port < port_start for port in c.ports):
+            return True
+    return False
 
 
 class _Pod:

@@ -128,11 +128,23 @@ def test_the_workflows_refuse_before_any_change_and_name_the_podman(limited):
     assert engine.count("observe") == 0 and engine.count("pull") == 0
 
 
-def test_the_tutorial_applies_rootless_and_asks_the_host_once(tmp_path):
+def test_the_tutorial_applies_rootless_without_asking_podman_what_it_is(tmp_path):
+    """Its host port (8080) is above the port start, known without GET /info (which costs Podman a
+    few hundred ms): the service is not asked."""
     tutorial = str(Path(__file__).resolve().parents[2] / "manifests" / "webserver.yaml")
     engine = FakeEngine(images=IMAGES, pullable=IMAGES, rootless=True)
     apply(ApplyRequest(Manifests((tutorial,)), "demo"), lambda: engine)
-    assert engine.count("host") == 1 and "dynamic-webserver" in engine.pods
+    assert engine.count("local_facts") == 1 and engine.count("host") == 0 and "dynamic-webserver" in engine.pods
+    low = FakeEngine(images=IMAGES, pullable=IMAGES, rootless=True, port_start=9000)
+    with pytest.raises(RootlessLimitError):
+        apply(ApplyRequest(Manifests((tutorial,)), "demo"), lambda: low)
+    assert low.count("host") == 1
+
+
+def test_root_podman_is_not_asked_either(limited):
+    engine = FakeEngine(images=IMAGES, pullable=IMAGES)
+    diff(DiffRequest(Manifests(("pods.yaml",), Policy(Profile.PRIVILEGED)), "demo"), lambda: engine)
+    assert engine.count("local_facts") == 1 and engine.count("host") == 0
 
 
 def test_manifests_that_cannot_meet_a_limit_cost_no_call(tmp_path, monkeypatch):
@@ -265,7 +277,7 @@ def test_resources_need_their_controller_delegated(tmp_path, monkeypatch):
                               "    - name: a\n      image: docker.io/library/alpine:latest\n"
                               "      resources: {limits: {cpu: 500m, memory: 64Mi}}\n")
     desired = load(["p.yaml"])
-    assert rootless.needs_check(desired)
+    assert rootless.needs_check(desired, 1024)
     v1 = HostFacts(rootless=True, uid=1000, cgroup_controllers=(), cgroup_version="v1")
     texts = [str(p) for p in rootless.limits(desired, v1, {})]
     assert texts[0].startswith(
