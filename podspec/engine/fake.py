@@ -34,7 +34,7 @@ import json
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from podspec.engine import parse
 from podspec.engine.specgen import container_body, pod_body
@@ -232,7 +232,7 @@ class FakeEngine:
         return self._host
 
     def local_facts(self) -> HostFacts | None:
-        self._record("local_facts")
+        """Not recorded: the real engine makes no Podman call for it (peer credentials, a sysctl)."""
         return replace(self._host, cgroup_controllers=None, version="?")
 
     def readable_host_paths(self, paths: Sequence[str]) -> dict[str, bool | None]:

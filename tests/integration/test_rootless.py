@@ -164,7 +164,7 @@ def test_the_private_service_lives_in_the_users_runtime_directory(podman, tmp_pa
     monkeypatch.setattr(connection, "default_sockets", lambda env: [str(tmp_path / "absent.sock")])
     short = Path(tempfile.mkdtemp(prefix="rl-"))  # pytest's paths are too deep for a socket's
     runtime = short / "podspec"
-    endpoint = connection.resolve(None, None, podman.env(), runtime)
+    endpoint = connection.resolve(None, None, podman.env(), runtime=runtime)
     engine = PodmanEngine(endpoint)
     try:
         assert endpoint.how == "a private podman service started for this command"
