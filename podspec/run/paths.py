@@ -50,8 +50,11 @@ def runtime_dir(env: Mapping[str, str], uid: int) -> Path:
 
 def state_dir(env: Mapping[str, str], uid: int) -> Path:
     """Files that survive a reboot: /var/lib/podspec for root, else XDG_STATE_HOME's podspec."""
-    if is_root(uid):
-        return SYSTEM_STATE
+    return SYSTEM_STATE if is_root(uid) else user_state_dir(env)
+
+
+def user_state_dir(env: Mapping[str, str]) -> Path:
+    """A user's: $XDG_STATE_HOME/podspec, else ~/.local/state/podspec."""
     base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or os.path.expanduser("~")) / ".local" / "state")
     return Path(base) / "podspec"
 
