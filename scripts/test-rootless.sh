@@ -65,6 +65,11 @@ code=$?
 set -e
 [ $status -ne 0 ] || status=$code
 after=$(cd / && default_state)
+# Listing the users' default Podman started its pause process (it holds the user namespace): end it.
+for u in "$user" podspec-rl2; do
+  pid=$(cat "/run/user/$(id -u "$u")/libpod/tmp/pause.pid" 2>/dev/null) || continue
+  [ "$(stat -c %U "/proc/$pid" 2>/dev/null)" = "$u" ] && kill "$pid" 2>/dev/null || true
+done
 if [ "$before" != "$after" ]; then
   echo "test-rootless.sh: the tests changed a user's default Podman storage:" >&2
   diff <(echo "$before") <(echo "$after") >&2 || true

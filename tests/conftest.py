@@ -114,8 +114,8 @@ def podman_sandbox(tmp_path_factory: pytest.TempPathFactory):
     finally:
         box.purge()
         sandbox.stop_service(state)
+        sandbox.stop_pause(state)  # before the reset, which removes its PID file
         sandbox.podman(state, "system", "reset", "--force", check=False)
-        sandbox.stop_pause(state)
         sandbox.stop_namespace(state)
 
 
