@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,12 +51,13 @@ def main() -> int:
     parser.add_argument("after", nargs="?")
     parser.add_argument("--pods", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--engine", choices=("podman4", "podman5"), default="podman4")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="podspec-ab-") as tmp:
         base = Path(tmp)
         commands = {"before": install(args.before, base / "a"), "after": install(args.after, base / "b")}
         (base / "work").mkdir()
-        bench = Bench(base / "podman", base / "work", 1, [commands["after"]])
+        bench = Bench(base / "podman", base / "work", 1, [commands["after"]], args.engine)
         try:
             manifest = bench.write("pods.yaml", pods_yaml(args.pods))
             bench.run(bench.podspec("apply", manifest))
@@ -65,10 +65,7 @@ def main() -> int:
             cpu: dict[tuple[str, str], list[float]] = {}
             floors = []
             for _ in range(args.repeat):
-                began = time.perf_counter()
-                bench.run(["podman", "pod", "ps", "--format", "json"])
-                bench.run(["podman", "ps", "-a", "--format", "json"])
-                floors.append(time.perf_counter() - began)
+                floors.append(bench.floor_once())
                 for verb in ("diff", "apply"):
                     for label, command in commands.items():
                         argv = [command, verb, manifest, "--url", bench.url, "--project", "bench"]

@@ -71,6 +71,16 @@ class PolicyError(ManifestError):
     """The manifests ask for something the security policy forbids."""
 
 
+class RootlessLimitError(ManifestError):
+    """The manifests ask for what the rootless Podman they are applied to cannot do."""
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...], podman: str = "rootless Podman") -> None:
+        super().__init__(problems)
+        count = len(self.problems)
+        self.message = f"{count} problem{'s' if count != 1 else ''} with {podman}: it cannot do what the manifests ask"
+        self.hint = "change the fields named above, or apply them with root Podman; nothing was changed on the host"
+
+
 class UsageError(PodspecError):
     """Flags or arguments that do not fit together."""
 

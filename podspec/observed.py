@@ -230,3 +230,35 @@ def pods_from_containers(containers: tuple[ObservedContainer, ...]) -> tuple[Obs
             )
         )
     return tuple(sorted(pods, key=lambda p: p.name))
+
+
+DEFAULT_UNPRIVILEGED_PORT_START = 1024  # Linux's default net.ipv4.ip_unprivileged_port_start
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """What kind of Podman the engine talks to, read once (GET /info, and the host's sysctl when the
+    service is on this machine): the facts the rootless limits are decided from.
+
+    `unprivileged_port_start` is None when it could not be read (a remote service): the limits then
+    assume Linux's default, and say so. `uid` is the UID the service runs as on its host.
+    `cgroup_controllers` are those the service may use (rootless: only the ones delegated to the
+    user; none on cgroups v1), None when Podman does not say."""
+
+    rootless: bool
+    uid: int | None = None
+    unprivileged_port_start: int | None = None
+    version: str = "?"
+    cgroup_controllers: tuple[str, ...] | None = None
+    cgroup_version: str = ""
+
+    @property
+    def port_start(self) -> int:
+        return DEFAULT_UNPRIVILEGED_PORT_START if self.unprivileged_port_start is None else self.unprivileged_port_start
+
+    @property
+    def kind(self) -> str:
+        """"rootless (uid 1000)" or "root", for messages."""
+        if not self.rootless:
+            return "root"
+        return "rootless" + (f" (uid {self.uid})" if self.uid is not None else "")

@@ -17,6 +17,13 @@ Profiles follow https://kubernetes.io/docs/concepts/security/pod-security-standa
   NET_BIND_SERVICE, host ports only from the allow-list. Volumes: persistentVolumeClaim and
   emptyDir (hostPath only from the allow-list, as in baseline).
 
+User namespaces (`hostUsers: false`), as the Pod Security Standards relax them (KEP-127): root in
+such a pod is not root on the host, so restricted does not require runAsNonRoot nor a non-zero
+runAsUser, and baseline allows procMount Unmasked there. Capabilities are not relaxed. Podman
+gives such a pod a private user namespace (`userns=auto`), as `podman kube play` does, root or
+rootless; a rootless Podman's containers are in the user's own user namespace anyway, but the
+policy reasons from the manifest alone, so the same files get the same verdict on any host.
+
 Explicit allow-lists loosen a profile for exactly one thing, never wholesale: a hostPath at or
 below an allowed directory (paths are normalized, so `..` cannot climb out), an added capability
 by name, a host port by number (restricted). Checks cover init containers too.
@@ -282,7 +289,7 @@ class _Checker:
                 sc + ("appArmorProfile", "type"), "AppArmor profile Unconfined is not allowed",
                 f"{self.loosen}, or use type RuntimeDefault",
             )
-        if s.proc_mount:
+        if s.proc_mount and self.pod.host_users:
             yield self.problem(
                 sc + ("procMount",), f"procMount {s.proc_mount} is not allowed",
                 f"{self.loosen}, or remove procMount (Default)",
@@ -322,12 +329,12 @@ class _Checker:
                 sc + ("allowPrivilegeEscalation",), "allowPrivilegeEscalation must be false",
                 f"{self.loosen_restricted}, or set allowPrivilegeEscalation: false",
             )
-        if s.run_as_non_root is not True:
+        if self.pod.host_users and s.run_as_non_root is not True:
             yield self.problem(
                 self.inherited(path, "runAsNonRoot"), "runAsNonRoot must be true",
                 f"{self.loosen_restricted}, or set runAsNonRoot: true in the pod's or this container's securityContext",
             )
-        if s.run_as_user == 0:
+        if self.pod.host_users and s.run_as_user == 0:
             yield self.problem(
                 self.inherited(path, "runAsUser"), "runAsUser must not be 0 (root)",
                 f"{self.loosen_restricted}, or set a non-zero runAsUser",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.planner import Plan, Step
     from podspec.reconcile.saved_plan import SavedPlan
+    from podspec.run.info import InfoResult
     from podspec.run.projectfile import Target
     from podspec.run.results import ApplyResult, DeleteResult, HistoryResult, PullEvent, StatusResult, StepEvent, ValidateResult
     from podspec.run.sync.state import AgentState
@@ -552,3 +553,25 @@ def targets_json(outcomes: Sequence[TargetOutcome[Any]], shape: Callable[[Any], 
         o.target.name: {"connection": o.target.where,
                         **(error_json(o.error) if o.error is not None else shape(o.result))}
         for o in outcomes}}
+
+
+# -------------------------------------------------------------------------------------- info
+
+
+def info_json(result: InfoResult) -> dict[str, Any]:
+    h = result.host
+    return {"version": JSON_VERSION, "podman": {
+        "version": h.version, "rootless": h.rootless, "uid": h.uid, "url": result.url, "chosen_by": result.chosen_by,
+        "unprivileged_port_start": h.unprivileged_port_start},
+        "lock_dir": str(result.lock_dir), "state_dir": str(result.state_dir)}
+
+
+def info_text(result: InfoResult) -> str:
+    h = result.host
+    ports = (f"{h.unprivileged_port_start} (net.ipv4.ip_unprivileged_port_start)" if h.unprivileged_port_start is not None
+             else f"unknown (a remote host; {h.port_start}, Linux's default, is assumed)")
+    lines = [f"Podman {h.version}, {h.kind}", f"  at {result.url} (chosen by {result.chosen_by})"]
+    if h.rootless:
+        lines.append(f"  host ports it can publish: from {ports}")
+    lines += [f"locks: {result.lock_dir}", f"state: {result.state_dir}"]
+    return "\n".join(lines)

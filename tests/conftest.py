@@ -62,6 +62,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+    rootless = os.geteuid() != 0
+    for item in items:
+        if rootless and item.get_closest_marker("root_only") is not None:
+            item.add_marker(pytest.mark.skip(reason="needs root; these tests run as an ordinary user"))
+        if not rootless and item.get_closest_marker("rootless") is not None:
+            item.add_marker(pytest.mark.skip(reason="rootless Podman only: scripts/test-rootless.sh runs it as an ordinary user"))
 
 
 # What the session's sandbox really ran, for the summary (a silent fallback shows there too).
@@ -71,7 +77,8 @@ _ENGINE_SEEN: dict[str, str] = {}
 def pytest_terminal_summary(terminalreporter) -> None:
     if _ENGINE_SEEN:
         terminalreporter.write_line(
-            f"Podman engine: {_ENGINE_SEEN['engine']} (service version {_ENGINE_SEEN.get('version', '?')})")
+            f"Podman engine: {_ENGINE_SEEN['engine']} (service version {_ENGINE_SEEN.get('version', '?')}), "
+            + (f"rootless, as uid {os.geteuid()}" if os.geteuid() != 0 else "as root"))
 
 
 def service_version(url: str) -> str:
@@ -107,6 +114,7 @@ def podman_sandbox(tmp_path_factory: pytest.TempPathFactory):
     finally:
         box.purge()
         sandbox.stop_service(state)
+        sandbox.stop_pause(state)  # before the reset, which removes its PID file
         sandbox.podman(state, "system", "reset", "--force", check=False)
         sandbox.stop_namespace(state)
 

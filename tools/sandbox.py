@@ -125,15 +125,23 @@ def registries_conf() -> str:
 
 
 def storage_conf(state: Path) -> str:
+    # Rootless Podman ignores graphroot in a storage.conf that is not the user's own and takes
+    # rootless_storage_path instead: both name the sandbox's storage.
     return f"""[storage]
 driver = "overlay"
 graphroot = "{state}/storage/root"
 runroot = "{state}/storage/run"
+rootless_storage_path = "{state}/storage/root"
 """
 
 
 def socket_path(state: Path) -> Path:
     return state / "podman.sock"
+
+
+def runtime_dir(state: Path) -> Path:
+    """The sandbox's XDG_RUNTIME_DIR when it runs rootless (see podman_env)."""
+    return state / "xdg-run"
 
 
 def url(state: Path) -> str:
@@ -172,6 +180,11 @@ def podman_env(state: Path) -> dict[str, str]:
     env["CONTAINERS_CONF"] = str(state / "containers.conf")
     env["CONTAINERS_STORAGE_CONF"] = str(state / "storage.conf")
     env["CONTAINERS_REGISTRIES_CONF"] = str(state / "registries.conf")
+    if os.geteuid() != 0:
+        # Rootless Podman keeps its run root, pause process and locks under XDG_RUNTIME_DIR (it
+        # ignores runroot in a storage.conf that is not the user's own): one of the sandbox's own,
+        # so that two sandboxes of one user share nothing, nor the user's own Podman.
+        env["XDG_RUNTIME_DIR"] = str(runtime_dir(state))
     if engine_of(state) == "podman5":
         env["PATH"] = f"{wrapper_path(state).parent}:{env.get('PATH', '/usr/bin:/bin')}"
         env["PODMAN_IGNORE_CGROUPSV1_WARNING"] = "1"  # these hosts run cgroup v1, which Podman 5 deprecates
@@ -189,6 +202,8 @@ def configure(state: Path, engine: str | None = None) -> None:
         _write_if_changed(state / "engine", engine + "\n")
     for sub in ("tmp", "networks", "storage/root", "storage/run"):
         (state / sub).mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        runtime_dir(state).mkdir(mode=0o700, exist_ok=True)
     _write_if_changed(state / "containers.conf", containers_conf(state))
     _write_if_changed(state / "storage.conf", storage_conf(state))
     _write_if_changed(state / "registries.conf", registries_conf())
@@ -522,10 +537,27 @@ def stop_service(state: Path) -> None:
     socket_path(state).unlink(missing_ok=True)
 
 
+def stop_pause(state: Path) -> None:
+    """Rootless: end the pause process that holds the sandbox's user namespace (its PID file is in
+    the sandbox's tmp_dir), which Podman leaves running after its last container."""
+    if os.geteuid() == 0:
+        return
+    try:
+        pid = int((state / "tmp" / "pause.pid").read_text())
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            command = f.read()
+        if b"catatonit" not in command and b"pause" not in command:
+            return
+        os.kill(pid, signal.SIGTERM)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        pass
+
+
 def down(state: Path) -> None:
     """Stop the service. On podman5 also stop what runs (short timeouts) and end the namespace, so
-    that nothing is left running in a namespace no one can enter."""
+    that nothing is left running in a namespace no one can enter. Rootless: end the pause process."""
     stop_service(state)
+    stop_pause(state)
     if engine_of(state) == "podman5" and namespace_pid(state) is not None:
         podman(state, "pod", "stop", "--all", "-t", "1", check=False)
         podman(state, "stop", "--all", "-t", "1", check=False)
@@ -584,6 +616,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"export CONTAINERS_STORAGE_CONF={env['CONTAINERS_STORAGE_CONF']}")
         print(f"export CONTAINERS_REGISTRIES_CONF={env['CONTAINERS_REGISTRIES_CONF']}")
         print(f"export CONTAINER_HOST={url(state)}")
+        if os.geteuid() != 0:  # rootless: the sandbox's run root and pause process are under its own
+            print(f"export XDG_RUNTIME_DIR={env['XDG_RUNTIME_DIR']}")
         if engine_of(state) == "podman5":
             print(f"export PATH={wrapper_path(state).parent}:$PATH PODMAN_IGNORE_CGROUPSV1_WARNING=1")
     return 0

@@ -12,6 +12,7 @@ from podspec.cli import (  # noqa: F401
     cmd_diff,
     cmd_export,
     cmd_history,
+    cmd_info,
     cmd_status,
     cmd_sync,
     cmd_validate,

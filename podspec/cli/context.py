@@ -78,8 +78,10 @@ def connector(url: str | None, connection: str | None, identity: str | None = No
 
     def connect() -> Engine:
         from podspec.engine.podman import connect as open_podman
+        from podspec.run import paths
 
-        return open_podman(url, connection, os.environ, identity)
+        # A private service started for the command lives in this user's runtime directory.
+        return open_podman(url, connection, os.environ, identity, runtime=paths.runtime_dir(os.environ, os.geteuid()))
 
     return connect
 
@@ -97,6 +99,13 @@ def lock_lease() -> float:
     if value <= 0:
         raise UsageError(f"PODSPEC_LOCK_LEASE={raw!r} is not a number of seconds", "set it to e.g. 900, or unset it")
     return value
+
+
+def user_dirs() -> tuple[Path, Path]:
+    """This user's lock and state directories: system ones for root, the user's own otherwise."""
+    from podspec.run import paths
+
+    return paths.lock_dir(os.environ, os.geteuid()), paths.state_dir(os.environ, os.geteuid())
 
 
 def policy(profile: str | None, host_paths: list[str] | None, host_ports: list[str] | None,

@@ -78,10 +78,13 @@ def local_storage(env: Mapping[str, str]) -> str:
 
 
 def default_sockets(env: Mapping[str, str]) -> list[str]:
+    """Root's system socket (for root), then the user's own: $XDG_RUNTIME_DIR/podman/podman.sock,
+    else /run/user/UID/podman/podman.sock (where `systemctl --user enable --now podman.socket` puts
+    it), as rootless Podman itself looks."""
     paths = []
     if os.geteuid() == 0:
         paths.append("/run/podman/podman.sock")
-    runtime = env.get("XDG_RUNTIME_DIR")
+    runtime = env.get("XDG_RUNTIME_DIR") or (f"/run/user/{os.geteuid()}" if os.geteuid() != 0 else "")
     if runtime:
         paths.append(f"{runtime}/podman/podman.sock")
     return paths
@@ -121,8 +124,10 @@ def _checked(url: str, how: str) -> str:
     return url
 
 
-def resolve(url: str | None, connection: str | None, env: Mapping[str, str], identity: str | None = None) -> Endpoint:
-    """Choose the service to talk to; start a private one when none is given or answering.
+def resolve(url: str | None, connection: str | None, env: Mapping[str, str], identity: str | None = None,
+            runtime: Path | None = None) -> Endpoint:
+    """Choose the service to talk to; start a private one when none is given or answering (in
+    `runtime`, this user's runtime directory, when given; else under the temporary directory).
 
     The SSH identity of an ssh:// service: `identity` (--identity), else the connection's own, else
     $CONTAINER_SSHKEY (as podman reads it), else whatever ssh offers by itself (agent, ~/.ssh)."""
@@ -140,17 +145,33 @@ def resolve(url: str | None, connection: str | None, env: Mapping[str, str], ide
         if ping_unix(path):
             return Endpoint(f"unix://{path}", "the default socket", storage=local_storage({}))
         tried.append(f"unix://{path} (no answer)")
-    return start_private_service(env, tried)
+    return start_private_service(env, tried, runtime)
 
 
-def start_private_service(env: Mapping[str, str], tried: list[str]) -> Endpoint:
+# A unix socket's path must fit in sun_path (108 bytes, with its NUL).
+MAX_SOCKET_PATH = 100
+
+
+def _service_dir(runtime: Path | None) -> str:
+    """A new 0700 directory for a private service's socket: in the user's runtime directory, unless
+    it is not given, cannot be made, or is too deep for a socket path."""
+    if runtime is not None and len(str(runtime)) + len("/podspec-XXXXXXXX/podman.sock") <= MAX_SOCKET_PATH:
+        try:
+            runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
+            return tempfile.mkdtemp(prefix="podspec-", dir=runtime)
+        except OSError:
+            pass
+    return tempfile.mkdtemp(prefix="podspec-")
+
+
+def start_private_service(env: Mapping[str, str], tried: list[str], runtime: Path | None = None) -> Endpoint:
     if shutil.which("podman") is None:
         raise PodmanUnavailable(
             "no Podman service to talk to, and podman is not installed to start one"
             + (f"; tried {', '.join(tried)}" if tried else ""),
             "install podman (apt-get install podman), or pass --url to a running service",
         )
-    tmpdir = tempfile.mkdtemp(prefix="podspec-")
+    tmpdir = _service_dir(runtime)
     sock = Path(tmpdir) / "podman.sock"
     service_env = {k: v for k, v in env.items() if k not in ("CONTAINER_HOST", "CONTAINER_CONNECTION")}
     process = subprocess.Popen(

@@ -33,7 +33,7 @@ import itertools
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from podspec.engine import parse
@@ -41,6 +41,7 @@ from podspec.engine.specgen import container_body, pod_body
 from podspec.errors import EngineError
 from podspec.observed import (
     ContainerState,
+    HostFacts,
     ObservedContainer,
     ObservedImage,
     ObservedSecret,
@@ -129,7 +130,11 @@ class _Fault:
 class FakeEngine:
     """A dict-backed engine; see the module's docstring for what it promises."""
 
-    def __init__(self, images: Iterable[str] = (), pullable: Iterable[str] = (), version: str = "4.3.1") -> None:
+    def __init__(self, images: Iterable[str] = (), pullable: Iterable[str] = (), version: str = "4.3.1",
+                 rootless: bool = False, port_start: int | None = 1024, uid: int | None = None,
+                 unreadable: Iterable[str] = ()) -> None:
+        """`rootless`, `port_start` and `uid` are what host() reports (uid: 0 for root, 1000 for a
+        rootless one, unless given); `unreadable` host paths are those readable_host_paths() denies."""
         self.pods: dict[str, FakePod] = {}
         self.containers: dict[str, FakeContainer] = {}
         self.volumes: dict[str, FakeVolume] = {}
@@ -140,6 +145,9 @@ class FakeEngine:
         self.calls: list[Call] = []
         self.closed = False
         self._version = version
+        self._host = HostFacts(rootless=rootless, uid=uid if uid is not None else (1000 if rootless else 0),
+                               unprivileged_port_start=port_start, version=version)
+        self.unreadable = set(unreadable)
         self.sub_paths: set[tuple[str, str]] = set()  # (container, directory) made by create-sub-path steps
         self._faults: list[_Fault] = []
         self._ids = itertools.count(1)
@@ -226,6 +234,18 @@ class FakeEngine:
     def version(self) -> str:
         self._record("version")
         return self._version
+
+    def host(self) -> HostFacts:
+        self._record("host")
+        return self._host
+
+    def local_facts(self) -> HostFacts | None:
+        """Not recorded: the real engine makes no Podman call for it (peer credentials, a sysctl)."""
+        return replace(self._host, cgroup_controllers=None, version="?")
+
+    def readable_host_paths(self, paths: Sequence[str]) -> dict[str, bool | None]:
+        self._record("readable_host_paths")
+        return {p: p not in self.unreadable for p in paths}
 
     def pod_names(self) -> tuple[str, ...]:
         self._record("pod_names")

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 from podspec.observed import (
     ContainerState,
+    HostFacts,
     ObservedContainer,
     ObservedImage,
     ObservedSecret,
@@ -288,3 +289,22 @@ def hint(message: str) -> str:
     """How to fix what Podman's message says, for the errors podspec knows; a pointer otherwise."""
     text = message.lower()
     return next((h for words, h in HINTS if all(w in text for w in words)), "see Podman's message above")
+
+
+def host_facts(answer: Any, version: str | None, port_start: int | None) -> HostFacts:
+    """GET /info: rootless or root, the UID the service runs as (the host ID container root maps
+    to, when rootless), its version (unless `version` is given), cgroups; `port_start` is the host's
+    ip_unprivileged_port_start, when known."""
+    data = answer if isinstance(answer, dict) else {}
+    if version is None:
+        version = str((data.get("version") or {}).get("Version") or "?")
+    host = data.get("host") or {}
+    rootless = bool((host.get("security") or {}).get("rootless"))
+    uid: int | None = 0 if not rootless else None
+    for entry in (host.get("idMappings") or {}).get("uidmap") or ():
+        if isinstance(entry, dict) and entry.get("container_id") == 0 and rootless:
+            uid = int(entry.get("host_id", 0))
+    controllers = host.get("cgroupControllers")
+    return HostFacts(rootless=rootless, uid=uid, unprivileged_port_start=port_start, version=version,
+                     cgroup_controllers=tuple(str(c) for c in controllers) if isinstance(controllers, list) else None,
+                     cgroup_version=str(host.get("cgroupVersion") or ""))

@@ -13,6 +13,7 @@ import json
 import os
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from podspec.engine import parse
@@ -20,7 +21,7 @@ from podspec.engine.connection import Endpoint, check_reachable, resolve
 from podspec.engine.specgen import container_body, pod_body
 from podspec.engine.transport import Transport, TransportError, open_transport
 from podspec.errors import EngineError, PodmanUnavailable
-from podspec.observed import ObservedImage, ObservedState, ObservedVolume, PulledImage, PullProgress
+from podspec.observed import HostFacts, ObservedImage, ObservedState, ObservedVolume, PulledImage, PullProgress
 from podspec.reconcile.planner import Step, StepKind
 
 LONG_CALL_TIMEOUT = 600  # seconds: pulls, stops with a long grace period
@@ -37,6 +38,7 @@ class PodmanEngine:
         """`transport` replaces the one the URL asks for (recorded answers, in tests)."""
         self.endpoint = endpoint
         self._version: str | None = None
+        self._host: HostFacts | None = None
         try:
             self.transport = transport or open_transport(endpoint.url, endpoint.identity, LONG_CALL_TIMEOUT)
         except TransportError as exc:
@@ -149,6 +151,43 @@ class PodmanEngine:
                 f"lost Podman's event stream at {self.endpoint.url}: {exc}",
                 "check that the Podman service is running",
             ) from None
+
+    def host(self) -> HostFacts:
+        """Rootless or root, the UID the service runs as, its version and cgroups (GET /info, read
+        once: it costs Podman a few hundred ms), and the host's unprivileged port start when the
+        service is on this machine (a unix socket)."""
+        if self._host is None:
+            from podspec.engine import local
+
+            local_service = self.endpoint.url.startswith("unix://")
+            self._host = parse.host_facts(self.call("get", "/info", "read what kind of Podman this is"), self._version,
+                                          local.unprivileged_port_start() if local_service else None)
+            self._version = self._host.version
+        return self._host
+
+    def local_facts(self) -> HostFacts | None:
+        """What can be known without asking Podman, for a service on this machine: the UID it runs
+        as (the socket's peer credentials; not 0: rootless) and the unprivileged port start. None
+        for a remote service."""
+        path = self.endpoint.url[len("unix://"):] if self.endpoint.url.startswith("unix://") else None
+        if path is None:
+            return None
+        from podspec.engine import local
+
+        uid = local.peer_uid(path)
+        if uid is None:
+            return None
+        return HostFacts(rootless=uid != 0, uid=uid, unprivileged_port_start=local.unprivileged_port_start())
+
+    def readable_host_paths(self, paths: Sequence[str]) -> dict[str, bool | None]:
+        """For each path, whether the service's user can read it (None: unknown, or it does not
+        exist). Known only for a service on this machine: a remote host's files cannot be read."""
+        facts = self.host()
+        if not self.endpoint.url.startswith("unix://") or facts.uid is None:
+            return {p: None for p in paths}
+        from podspec.engine import local
+
+        return {p: local.readable(p, facts.uid) for p in paths}
 
     # -------------------------------------------------------------------------------- writing
 
@@ -295,9 +334,10 @@ class PodmanEngine:
 
 
 def connect(url: str | None = None, connection: str | None = None, env: Mapping[str, str] | None = None,
-            identity: str | None = None) -> PodmanEngine:
-    """Resolve the service (see connection.resolve), check it answers, return an engine."""
-    endpoint = resolve(url, connection, os.environ if env is None else env, identity)
+            identity: str | None = None, runtime: Path | None = None) -> PodmanEngine:
+    """Resolve the service (see connection.resolve), check it answers, return an engine. `runtime`
+    is this user's runtime directory, where a private service started for the command lives."""
+    endpoint = resolve(url, connection, os.environ if env is None else env, identity, runtime)
     try:
         check_reachable(endpoint)
         return PodmanEngine(endpoint)

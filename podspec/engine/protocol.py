@@ -11,13 +11,12 @@ PodmanUnavailable when it cannot be reached.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
-    from podspec.observed import ObservedImage, ObservedState, ObservedVolume, PulledImage, PullProgress
+    from podspec.observed import HostFacts, ObservedImage, ObservedState, ObservedVolume, PulledImage, PullProgress
     from podspec.reconcile.planner import Step
     from podspec.secrets import RegistryCredential
 
@@ -52,6 +51,18 @@ class Engine(Protocol):
 
     def version(self) -> str:
         """The service's Podman version, e.g. "4.3.1" or "5.4.2"."""
+        ...
+
+    def host(self) -> HostFacts:
+        """Rootless or root, the service's UID, the host's unprivileged port start: read once."""
+        ...
+
+    def local_facts(self) -> HostFacts | None:
+        """Rootless or root and the port start without a Podman call, for a local service; else None."""
+        ...
+
+    def readable_host_paths(self, paths: Sequence[str]) -> dict[str, bool | None]:
+        """Whether the service's user can read each host path (None: unknown or absent)."""
         ...
 
     def pod_names(self) -> tuple[str, ...]:

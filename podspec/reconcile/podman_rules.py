@@ -43,6 +43,11 @@ SECRET_ENV_HIDDEN = ("an env value from a Secret (secretKeyRef, envFrom secretRe
 # and podspec is tested with them there only.
 IMAGE_VOLUMES = ("an image volume", (5, 0))
 SUBPATH_ON_IMAGE_VOLUMES = ("subPath on an image volume", (5, 1))  # Podman 5.1 added it to the API
+# Podman 4.3's REST API takes a pod's `userns: auto` but creates the infra container without it (the
+# CLI, and so `podman kube play`, fill the ID mappings in themselves): the pod then fails to start,
+# root or rootless ("can't get final child's PID from pipe"). Podman 5's API gives the pod its own
+# user namespace (from the user's subordinate IDs when rootless, from the `containers` ranges as root).
+PRIVATE_USER_NAMESPACE = ("hostUsers: false (a private user namespace) through Podman's API", (5, 0))
 
 
 def version_tuple(text: str) -> tuple[int, ...]:

@@ -263,7 +263,13 @@ def non_root_problem(image: str, user: str, users: tuple[str, ...]) -> str | Non
 def unsupported(desired: DesiredState, podman_version: str) -> list[str]:
     """What the manifests ask for that this Podman cannot do or would silently ignore (so: refused
     up front, naming the Podman version needed)."""
-    from podspec.reconcile.podman_rules import IMAGE_VOLUMES, SUBPATH_ON_IMAGE_VOLUMES, SUBPATH_ON_VOLUMES, version_tuple
+    from podspec.reconcile.podman_rules import (
+        IMAGE_VOLUMES,
+        PRIVATE_USER_NAMESPACE,
+        SUBPATH_ON_IMAGE_VOLUMES,
+        SUBPATH_ON_VOLUMES,
+        version_tuple,
+    )
 
     running = version_tuple(podman_version)
 
@@ -277,6 +283,8 @@ def unsupported(desired: DesiredState, podman_version: str) -> list[str]:
 
     found = secret_env_unsupported(desired, podman_version)
     for pod in desired.pods:
+        if not pod.host_users and (problem := needs_newer(PRIVATE_USER_NAMESPACE)):
+            found.append(f"{pod.name}: {problem}; podman kube play gives it one on this version")
         kinds = {v.name: v.kind for v in pod.volumes}
         for v in pod.volumes:
             if v.kind is VolumeKind.IMAGE and (problem := needs_newer(IMAGE_VOLUMES)):
@@ -330,14 +338,15 @@ def uses_sub_path(desired: DesiredState) -> bool:
 def needs_version_check(desired: DesiredState) -> bool:
     """Whether the manifests use something that depends on the Podman version (see unsupported);
     when not, the version need not be read."""
-    return uses_sub_path(desired) or any(v.kind is VolumeKind.IMAGE for p in desired.pods for v in p.volumes)
+    return (uses_sub_path(desired) or any(v.kind is VolumeKind.IMAGE for p in desired.pods for v in p.volumes)
+            or any(not p.host_users for p in desired.pods))
 
 
 def unsupported_error(refused: list[str]) -> PodspecError:
     return PodspecError(
         "this Podman cannot do what the manifests ask:\n  " + "\n  ".join(refused),
         "upgrade Podman, or change what the manifests ask (a volume of its own instead of a subPath; a Secret as "
-        "a secret volume); nothing was changed",
+        "a secret volume; no hostUsers: false); nothing was changed",
     )
 
 

@@ -1,4 +1,7 @@
-"""One apply per project per host at a time: an advisory file lock, waited for up to a timeout."""
+"""One apply per project per host at a time: an advisory file lock, waited for up to a timeout.
+
+The lock files live in the user's own runtime directory, or /run/podspec for root (run/paths.py):
+two users never share, or wait on, each other's locks."""
 
 from __future__ import annotations
 
@@ -11,11 +14,12 @@ from pathlib import Path
 from typing import Iterator
 
 from podspec.errors import LockTimeout
+from podspec.run import paths
 
 
 def lock_dir() -> Path:
-    base = os.environ.get("XDG_RUNTIME_DIR") or ("/run" if os.geteuid() == 0 else "/tmp")
-    return Path(base) / "podspec" / "locks"
+    """This user's lock directory (see run/paths.py)."""
+    return paths.lock_dir(os.environ, os.geteuid())
 
 
 def lock_path(host: str, project: str) -> Path:
@@ -27,7 +31,7 @@ def lock_path(host: str, project: str) -> Path:
 def project_lock(host: str, project: str, timeout: float, on_wait=lambda: None) -> Iterator[None]:
     """Hold the lock of `project` on `host` (an Endpoint.lock_key) for the block."""
     path = lock_path(host, project)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    paths.private_dir(path.parent, os.geteuid())  # this user's own, or refused
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + timeout

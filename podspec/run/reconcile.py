@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from podspec.errors import PodmanUnavailable, PodspecError
 from podspec.reconcile import diff as differ
-from podspec.run import images
+from podspec.run import hostcheck, images
 from podspec.run.hostlock import DEFAULT_LEASE
 from podspec.run.listener import Listener, Quiet
 from podspec.run.manifests import Manifests, load, warn
@@ -74,6 +74,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
     desired = load(request.manifests)
     warn(desired, listener)
     with closing(connect()) as engine:
+        hostcheck.check(engine, desired)  # what a rootless Podman cannot do: refused as apply refuses it
         first = engine.observe()
         # The same image checks as apply (an image that cannot be had, runAsNonRoot), without pulling.
         observed = images.prepare(engine, desired, first, listener, pulling=False)
@@ -107,6 +108,7 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
     if request.saved is not None:
         plans.check_manifests(request.saved)  # before Podman is asked anything
     with closing(connect()) as engine:
+        hostcheck.check(engine, desired)  # rootless limits: refused before any lock, pull or change
         waiting = lambda: listener.note(f"waiting for another podspec applying project {request.project!r} ...")
         held = lambda holder: listener.note(f"waiting for {holder}, which is applying project {request.project!r} ...")
         lease = request.lock_lease + (request.wait_timeout if request.wait else 0)

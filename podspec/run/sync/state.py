@@ -23,11 +23,11 @@ STATE_FILE = "agent.json"
 
 
 def default_state_dir(env: dict[str, str] | Any, root: bool) -> Path:
-    """/var/lib/podspec/sync for root; $XDG_STATE_HOME/podspec/sync (~/.local/state/...) otherwise."""
-    if root:
-        return Path("/var/lib/podspec/sync")
-    base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or "~").expanduser() / ".local" / "state")
-    return Path(base) / "podspec" / "sync"
+    """/var/lib/podspec/sync for root; $XDG_STATE_HOME/podspec/sync (~/.local/state/...) otherwise
+    (run/paths.py keeps the choice for every part of podspec)."""
+    from podspec.run import paths
+
+    return (paths.SYSTEM_STATE if root else paths.user_state_dir(env)) / "sync"
 
 
 @dataclass(frozen=True)
