@@ -272,6 +272,13 @@ def apply_json(result: ApplyResult) -> dict[str, Any]:
             "warnings": [problem_json(p) for p in result.warnings]}
 
 
+def outcome_line(result: ApplyResult) -> str:
+    """The line that ends an apply's text output ("" for a failure: see failure_lines)."""
+    summary = summary_line(result.diff)
+    return {"no-changes": "Nothing to do.", "applied": f"Applied: {summary}.",
+            "dry-run": f"Dry run: {summary}."}.get(result.outcome.value, "")
+
+
 def failure_lines(result: ApplyResult) -> list[str]:
     """What a failed apply says on stderr: the error, what was and was not done, the hint."""
     assert result.failure is not None

@@ -112,13 +112,11 @@ def apply(
 
     if as_json:
         print_json(render.apply_json(result))
-    elif result.outcome is Outcome.FAILED:
+    elif result.failed:
         for line in render.failure_lines(result):
             context.say_err(line)
-    elif result.outcome is Outcome.NO_CHANGES:
-        typer.echo("Nothing to do.")
-    elif result.outcome is Outcome.APPLIED:
-        typer.echo(f"Applied: {render.summary_line(result.diff)}.")
-    if result.outcome is Outcome.FAILED:
+    elif result.outcome is not Outcome.DRY_RUN:  # a dry run ends with its plan
+        typer.echo(render.outcome_line(result))
+    if result.failed:
         raise typer.Exit(EXIT_ERROR)
-    raise typer.Exit(EXIT_CHANGES if result.outcome is Outcome.DRY_RUN and not result.plan.empty else EXIT_OK)
+    raise typer.Exit(EXIT_CHANGES if result.pending else EXIT_OK)

@@ -158,7 +158,6 @@ def diff(targets: Sequence[Target], request: Callable[[Target], Any], output: An
 def apply(targets: Sequence[Target], request: Callable[[Target], Any], output: Any) -> NoReturn:
     from podspec import render
     from podspec.run.reconcile import apply as run_apply
-    from podspec.run.results import Outcome
     from podspec.run.targets import each, exit_code
 
     as_json = _format(output) == "json"
@@ -172,18 +171,12 @@ def apply(targets: Sequence[Target], request: Callable[[Target], Any], output: A
                 _errors(o)
                 continue
             r: ApplyResult = o.value
-            if r.outcome is Outcome.FAILED:
+            if r.failed:
                 for line in render.failure_lines(r):
                     context.say_err(f"[{o.target.name}] {line}")
-            elif r.outcome is Outcome.NO_CHANGES:
-                typer.echo("Nothing to do.")
-            elif r.outcome is Outcome.APPLIED:
-                typer.echo(f"Applied: {render.summary_line(r.diff)}.")
             else:
-                typer.echo(f"Dry run: {render.summary_line(r.diff)}.")
-    raise typer.Exit(exit_code(
-        outcomes, failed=lambda r: r.outcome is Outcome.FAILED,
-        changed=lambda r: r.outcome is Outcome.DRY_RUN and not r.plan.empty))
+                typer.echo(render.outcome_line(r))
+    raise typer.Exit(exit_code(outcomes, failed=lambda r: r.failed, changed=lambda r: r.pending))
 
 
 def status(targets: Sequence[Target], project: str | None, output: Any) -> NoReturn:

@@ -99,6 +99,15 @@ class ApplyResult:
     record: HistoryRecord | None = None  # the history record written on the host (None: dry run, or not written)
     warnings: tuple[Problem, ...] = ()  # fields only a cluster uses, ignored here
 
+    @property
+    def failed(self) -> bool:
+        return self.outcome is Outcome.FAILED
+
+    @property
+    def pending(self) -> bool:
+        """A dry run that found steps to take (exit code 2)."""
+        return self.outcome is Outcome.DRY_RUN and not self.plan.empty
+
 
 @dataclass(frozen=True)
 class DeleteResult:
