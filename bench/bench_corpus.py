@@ -73,7 +73,8 @@ def podspec_verdict(path: Path, beside: tuple[Path, ...] = ()) -> tuple[str, str
     from podspec.loader import load
 
     try:
-        load([str(path), *(str(p) for p in beside if p != path)])
+        # As `podspec validate` loads: a ConfigMap or Secret no file given defines is a warning.
+        load([str(path), *(str(p) for p in beside if p != path)], defined_elsewhere=True)
     except ManifestError as error:
         own = [p for p in error.problems if p.origin.file == str(path)]
         if not own:

@@ -193,6 +193,7 @@ class Probe:
     port: int | None = None  # httpGet, tcpSocket
     host: str = ""
     scheme: str = "HTTP"
+    headers: tuple[tuple[str, str], ...] = ()  # httpGet httpHeaders: (name, value), as written
     initial_delay_seconds: int = 0
     period_seconds: int = 10
     timeout_seconds: int = 1
@@ -242,7 +243,7 @@ class Container:
 
     def health_probe(self) -> Probe | None:
         """The probe Podman runs as the container's health check: liveness, else readiness, else
-        startup (the loader refuses a container whose probes differ: Podman runs one check)."""
+        startup (the loader keeps only the probes that agree with the first: Podman runs one check)."""
         return self.liveness_probe or self.readiness_probe or self.startup_probe
 
 

@@ -7,6 +7,7 @@ named volumes and bind mounts on each container that mounts them.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from podspec import labels as L
@@ -117,7 +118,8 @@ def _healthcheck(probe: Probe) -> dict[str, Any]:
     elif probe.handler is ProbeHandler.HTTP_GET:
         scheme = probe.scheme.lower()
         host = probe.host or "localhost"
-        test = ["CMD-SHELL", f"curl -f {scheme}://{host}:{probe.port}{probe.path or '/'} || exit 1"]
+        headers = "".join(f" -H {shlex.quote(f'{name}: {value}')}" for name, value in probe.headers)
+        test = ["CMD-SHELL", f"curl -f{headers} {scheme}://{host}:{probe.port}{probe.path or '/'} || exit 1"]
     else:
         test = ["CMD-SHELL", f"nc -z {probe.host or 'localhost'} {probe.port} || exit 1"]
     return {

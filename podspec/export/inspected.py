@@ -62,7 +62,9 @@ PODMAN_ANNOTATION_PREFIXES = (
 PODMAN_ANNOTATIONS = frozenset({"org.systemd.property.KillSignal", "org.systemd.property.TimeoutStopUSec"})
 RESTART = {"always": RestartPolicy.ALWAYS, "unless-stopped": RestartPolicy.ALWAYS, "on-failure": RestartPolicy.ON_FAILURE}
 NANOS = 1_000_000_000
-_HTTP_CHECK = re.compile(r"curl -f (https?)://([^:/]+):(\d+)(/\S*) \|\| exit 1")
+# specgen writes headers as `-H 'Name: value'`, quoted by shlex.quote (a ' in a value becomes '"'"').
+_HTTP_CHECK = re.compile(
+    r"curl -f((?: -H (?:'[^']*'|\"[^\"]*\"|[^\s'\"])+)*) (https?)://([^:/]+):(\d+)(/\S*) \|\| exit 1")
 _TCP_CHECK = re.compile(r"nc -z (\S+) (\d+) \|\| exit 1")
 
 
@@ -458,10 +460,12 @@ def _probe(check: Json | None, image_check: Json | None) -> Probe | None:
         script = " ".join(test[1:])
         http = _HTTP_CHECK.fullmatch(script)
         if http:
-            scheme, host, port, path = http.groups()
+            headers, scheme, host, port, path = http.groups()
+            written = shlex.split(headers)[1::2]  # -H 'Name: value' ...
             return Probe(
-                ProbeHandler.HTTP_GET, path="" if path == "/" else path, port=int(port), host="" if host == "localhost" else host,
-                scheme=scheme.upper(), **timings,
+                ProbeHandler.HTTP_GET, path=path, port=int(port), host="" if host == "localhost" else host,
+                scheme=scheme.upper(), headers=tuple((n, v.lstrip()) for n, _, v in (h.partition(":") for h in written)),
+                **timings,
             )
         tcp = _TCP_CHECK.fullmatch(script)
         if tcp:

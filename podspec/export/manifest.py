@@ -213,6 +213,8 @@ def _probe(p: Probe) -> dict[str, Any]:
             body["port"] = p.port
             _put(body, "host", p.host)
             _put(body, "scheme", p.scheme, Probe)
+            if p.headers:
+                body["httpHeaders"] = [{"name": name, "value": value} for name, value in p.headers]
         else:
             body["port"] = p.port
             _put(body, "host", p.host)

@@ -15,9 +15,10 @@ the schema is built and takes part in the semantic checks, within itself and acr
 files, even when building it found problems (a bad IP address, a quantity out of range). Only a
 document that fails the schema is left out of the semantic checks: its model cannot be trusted.
 
-Fields that only mean something to a cluster (scheduling, namespaces, service accounts, ...) are
-accepted and come back as `DesiredState.warnings`, one Problem each ("ignored on a single Podman
-host"); `load(..., strict=True)` reports them as errors instead.
+Fields that only mean something to a cluster (scheduling, namespaces, service accounts, cluster
+storage, ...) are accepted and come back as `DesiredState.warnings`, one Problem each ("ignored on a
+single Podman host"), and so are values Podman takes and a Kubernetes API server refuses (portable.py:
+`protocol: tcp`, a pod named with capitals); `load(..., strict=True)` reports them as errors instead.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def load(
     stdin: TextIO | None = None,
     extra_checks: Callable[[DesiredState], Sequence[Problem]] | None = None,
     strict: bool = False,
+    defined_elsewhere: bool = False,
 ) -> DesiredState:
     """Read, check and build every manifest under `paths` ("-" reads `stdin`).
 
@@ -73,7 +75,7 @@ def load(
     in the order found), or raises ManifestError carrying every problem found. With `strict`, the
     warnings are problems too.
     """
-    from podspec.loader import kubefields, schema, semantics, sources
+    from podspec.loader import kubefields, portable, schema, semantics, sources
     from podspec.loader.build import build
     from podspec.loader.link import link
     from podspec.loader.yamlpos import decode, parse
@@ -119,11 +121,13 @@ def load(
             if schema_problems:
                 continue
             warnings += kubefields.warnings(document)
+            warnings += portable.warnings(document)
             made = build(document, problems, warnings)
             if made is not None:
                 built[type(made)].append(made)
-    pods, link_problems = link(pods, config_maps, secrets)
+    pods, link_problems, link_warnings = link(pods, config_maps, secrets, defined_elsewhere)
     problems += link_problems
+    warnings += link_warnings
     problems += semantics.check(pods, claims, config_maps, secrets, absent)
     state = DesiredState(
         pods=tuple(sorted(pods, key=lambda p: p.name)),
@@ -140,6 +144,7 @@ def load(
         problems += [
             Problem(w.origin, w.path, w.message.replace(" is ignored on ", " would be ignored on "),
                     "remove it, or validate without --strict")
+            if " is ignored on " in w.message else w
             for w in warnings
         ]
     if problems:

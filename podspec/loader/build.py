@@ -110,7 +110,7 @@ REFUSED_ANNOTATIONS: dict[str, tuple[str, str]] = {
     "io.podman.annotations.memory-nodes": ("not supported", "remove it"),
     "io.podman.annotations.kube.health.check": ("Podman's own marker", "remove it; probes become health checks"),
 }
-_VOLUME_NAME = re.compile(r"[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*")
+_VOLUME_NAME = re.compile(r"[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?)*")  # schema: volumeName
 # Podman's annotation for the SELinux relabel option of a bind mount (libpod/define: BindMountPrefix).
 BIND_MOUNT_OPTIONS = "bind-mount-options"
 MOUNT_OPTIONS = {"ro": "read-only", "rw": "read-write", "z": "shared SELinux label", "Z": "private SELinux label"}
@@ -118,7 +118,21 @@ MOUNT_OPTIONS = {"ro": "read-only", "rw": "read-write", "z": "shared SELinux lab
 VOLUME_OPTION_PREFIX = "volume.podman.io/"
 PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket")
 PROBE_FIELDS = (("livenessProbe", "liveness_probe"), ("readinessProbe", "readiness_probe"), ("startupProbe", "startup_probe"))
-VOLUME_SOURCES = ("persistentVolumeClaim", "hostPath", "emptyDir", "configMap", "secret", "image")
+# Network and cloud disks: a cluster's storage. On one Podman host such a volume is a named volume of
+# the pod's own (`<pod>-<volume>`, kept like a claim's), with a warning: its data is not the cluster's.
+CLUSTER_STORAGE = (
+    "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "fc", "flexVolume", "flocker",
+    "gcePersistentDisk", "glusterfs", "iscsi", "nfs", "photonPersistentDisk", "portworxVolume", "quobyte", "rbd",
+    "scaleIO", "storageos", "vsphereVolume",
+)
+VOLUME_SOURCES = ("persistentVolumeClaim", "hostPath", "emptyDir", "configMap", "secret", "image", *CLUSTER_STORAGE)
+# `podman kube play`'s spellings of a pull policy (containers/common ParsePullPolicy) as Kubernetes'.
+# Podman's "newer" pulls when the registry has a newer image: what Always does here (a pull that
+# finds the same digest changes nothing).
+PULL_POLICY_SPELLINGS = {
+    "always": PullPolicy.ALWAYS, "missing": PullPolicy.IF_NOT_PRESENT, "ifnotpresent": PullPolicy.IF_NOT_PRESENT,
+    "never": PullPolicy.NEVER, "newer": PullPolicy.ALWAYS, "ifnewer": PullPolicy.ALWAYS,
+}
 # ConfigMap and Secret keys (Kubernetes: IsConfigMapKey).
 CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 # The Secret types podspec takes as data. Others (service-account-token, tls, basic-auth...) are
@@ -146,9 +160,10 @@ def refused_annotation(annotation: str) -> tuple[str, str] | None:
 class _Builder:
     """Builds the model of one document and collects the problems found on the way."""
 
-    def __init__(self, document: Document, problems: list[Problem]) -> None:
+    def __init__(self, document: Document, problems: list[Problem], warnings: list[Problem] | None = None) -> None:
         self.document = document
         self.problems = problems
+        self.warnings: list[Problem] = warnings if warnings is not None else []
         self.said: set[Problem] = set()
         self.relabels: dict[str, str] = {}  # volume name -> z/Z, from the bind-mount-options annotation
         self.base: FieldPath = ()  # where the pod sits in the document: ("spec", "template") in a workload
@@ -303,7 +318,7 @@ class _Builder:
         return Container(
             name=raw["name"],
             image=references.normalize(written_image),
-            pull_policy=PullPolicy(policy) if policy else references.default_pull_policy(written_image),
+            pull_policy=pull_policy(policy) if policy else references.default_pull_policy(written_image),
             command=tuple(raw.get("command", ())),
             args=tuple(raw.get("args", ())),
             working_dir=raw.get("workingDir", ""),
@@ -343,7 +358,7 @@ class _Builder:
         )
 
     def probes(self, raw: dict[str, Any], path: FieldPath, ports: tuple[PortMapping, ...]) -> dict[str, Probe | None]:
-        """liveness, readiness and startup probes; Podman runs one health check, so they must agree."""
+        """liveness, readiness and startup probes; Podman runs one health check: the first of them."""
         found: dict[str, Probe | None] = {}
         first: tuple[str, Probe] | None = None
         init = "initContainers" in path
@@ -363,9 +378,15 @@ class _Builder:
             if first is None:
                 first = (key, probe)
             elif probe != first[1]:
-                self.problem(
-                    path + (key,), f"{key} differs from {first[0]}: Podman runs one health check per container",
-                    f"make {key} the same as {first[0]}, or keep only one of them", key=True,
+                # Podman runs one health check (and restarts nothing on its failure): the first
+                # probe, liveness before readiness before startup, is it; another one that differs
+                # is not applied, and said so.
+                found[name] = None
+                self.problem_to(
+                    self.warnings, self.base + tuple(path) + (key,),
+                    f"{key} is ignored on a single Podman host (Podman runs one health check per container: "
+                    f"here the {first[0]}, and this one differs)",
+                    f"keep it for Kubernetes, or make it the same as {first[0]}; --strict makes this an error", key=True,
                 )
         return found
 
@@ -486,7 +507,7 @@ class _Builder:
             container_port=int(raw["containerPort"]),
             host_port=_int_or_none(raw.get("hostPort")),
             host_ip="" if host_ip == "0.0.0.0" else host_ip,
-            protocol=Protocol(raw.get("protocol", Protocol.TCP.value)),
+            protocol=Protocol(raw.get("protocol", Protocol.TCP.value).upper()),  # `tcp`: see portable.py
             name=raw.get("name", ""),
         )
 
@@ -570,10 +591,11 @@ class _Builder:
         return Probe(
             handler=ProbeHandler(handler),
             command=tuple(body.get("command", ())),
-            path=body.get("path", ""),
+            path=(body.get("path") or "/") if handler == "httpGet" else "",  # Kubernetes probes "/" when no path is given
             port=self.probe_port(body.get("port"), path + (handler, "port"), ports),
             host=body.get("host", ""),
             scheme=body.get("scheme", "HTTP"),
+            headers=tuple((h["name"], h["value"]) for h in body.get("httpHeaders", ())),
             **timings,
         )
 
@@ -596,10 +618,12 @@ class _Builder:
         sources = [s for s in VOLUME_SOURCES if s in raw]
         if len(sources) != 1:
             self.problem(
-                path, "a volume needs exactly one of " + ", ".join(VOLUME_SOURCES)
-                + (f"; found {', '.join(sources)}" if sources else ""),
+                path, "a volume needs exactly one of " + ", ".join(s for s in VOLUME_SOURCES if s not in CLUSTER_STORAGE)
+                + " (or cluster storage such as nfs)" + (f"; found {', '.join(sources)}" if sources else ""),
             )
             return Volume(name=raw["name"], kind=VolumeKind.EMPTY_DIR)
+        if sources[0] in CLUSTER_STORAGE:
+            return self.cluster_storage(raw["name"], sources[0], path)
         kind = VolumeKind(sources[0])
         body = raw[sources[0]]
         if kind is VolumeKind.CLAIM:
@@ -625,6 +649,17 @@ class _Builder:
             return Volume(name=raw["name"], kind=kind, image=references.normalize(reference),
                           image_pull_policy=PullPolicy(policy) if policy else references.default_pull_policy(reference))
         return self.empty_dir(raw["name"], body, path + ("emptyDir",))
+
+    def cluster_storage(self, name: str, source: str, path: FieldPath) -> Volume:
+        """A network or cloud disk: the pod's own named volume on this host, kept like a claim's."""
+        volume = f"{self.pod_name}-{name}"
+        self.problem_to(
+            self.warnings, self.base + tuple(path) + (source,),
+            f"{source} is cluster storage: on a single Podman host this volume is the Podman named volume {volume}, "
+            "made empty on this host and kept like a claim's (the cluster's data is not there)",
+            "keep it for Kubernetes, or use a persistentVolumeClaim; --strict makes this an error", key=True,
+        )
+        return Volume(name=name, kind=VolumeKind.CLAIM, claim_name=volume)
 
     def host_path_volume(self, name: str, volume: str, path: FieldPath) -> Volume:
         """`hostPath: {path: NAME}` without a '/' is the Podman volume NAME, as `podman kube play` reads it."""
@@ -724,7 +759,7 @@ class _Builder:
 
     # -- Deployment and Job ------------------------------------------------------------------
 
-    def workload(self, data: dict[str, Any], warnings: list[Problem]) -> Pod | AbsentPod | None:
+    def workload(self, data: dict[str, Any]) -> Pod | AbsentPod | None:
         """The pod of a Deployment or Job, named as `podman kube play` names it: `<name>-pod`."""
         kind, meta, spec = data["kind"], data["metadata"], data["spec"]
         name = f"{meta['name']}-pod"
@@ -737,7 +772,7 @@ class _Builder:
         for field, about in _CLUSTER_ONLY[kind]:
             if field in spec:
                 self.problem_to(
-                    warnings, ("spec", field), f"{field} is ignored on a single Podman host (it is about {about})",
+                    self.warnings, ("spec", field), f"{field} is ignored on a single Podman host (it is about {about})",
                     "keep it for Kubernetes; --strict makes this an error", key=True,
                 )
         if kind == "Deployment":
@@ -829,7 +864,7 @@ def build(document: Document, problems: list[Problem], warnings: list[Problem] |
     The model is returned even when there are problems (a value that could not be read is left at
     its default), so that the semantic checks still run on it; load() raises if any were found.
     """
-    builder = _Builder(document, problems)
+    builder = _Builder(document, problems, warnings)
     data = document.data
     kind = data["kind"]
     if kind == "Pod":
@@ -839,7 +874,7 @@ def build(document: Document, problems: list[Problem], warnings: list[Problem] |
     if kind == "Secret":
         return builder.secret(data)
     if kind in ("Deployment", "Job"):
-        return builder.workload(data, warnings if warnings is not None else [])
+        return builder.workload(data)
     return builder.claim(data)
 
 
@@ -851,6 +886,11 @@ def _se_linux(raw: dict[str, Any] | None) -> tuple[str, ...]:
     """seLinuxOptions as Podman's label options (`podman kube play`'s order: user, role, type, level)."""
     raw = raw or {}
     return tuple(f"{key}:{raw[key]}" for key in ("user", "role", "type", "level") if raw.get(key))
+
+
+def pull_policy(written: str) -> PullPolicy:
+    """A container's imagePullPolicy: Kubernetes' values, or `podman kube play`'s spellings."""
+    return PULL_POLICY_SPELLINGS.get(written.lower()) or PullPolicy(written)
 
 
 def _int_or_none(value: Any) -> int | None:

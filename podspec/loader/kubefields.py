@@ -119,7 +119,6 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, str]] = {
     ("VolumeMount", "subPathExpr"): ("not supported: podspec has no downward API", "use subPath with a fixed path"),
     ("Probe", "grpc"): ("gRPC probes are not supported", "use exec with a gRPC health client, or tcpSocket"),
     ("Probe", "terminationGracePeriodSeconds"): ("not supported on a probe", "use the pod's terminationGracePeriodSeconds"),
-    ("HTTPGetAction", "httpHeaders"): ("HTTP headers in probes are not supported", "use exec with curl -H"),
     ("ResourceRequirements", "claims"): ("Podman has no dynamic resource allocation", "remove it"),
     ("EmptyDirVolumeSource", "mode"): (
         "Podman creates the volume's directory itself", "set the mode from the container (e.g. chmod in an init container)"),
@@ -127,12 +126,8 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, str]] = {
     ("Volume", "projected"): ("projected volumes (service account tokens, ConfigMaps, Secrets) are not supported", _USE_VOLUME),
     ("Volume", "ephemeral"): ("generic ephemeral volumes need a storage class", "use emptyDir"),
     ("Volume", "gitRepo"): ("gitRepo volumes are deprecated and not supported", "clone in an init container into an emptyDir"),
-    ("Volume", "nfs"): ("podspec does not mount network filesystems", "mount it on the host and use hostPath"),
+    ("Volume", "csi"): ("CSI volumes need a cluster's storage driver", _USE_VOLUME),
 }
-for _source in ("awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "csi", "fc", "flexVolume", "flocker",
-                "gcePersistentDisk", "glusterfs", "iscsi", "photonPersistentDisk", "portworxVolume", "quobyte", "rbd",
-                "scaleIO", "storageos", "vsphereVolume"):
-    UNSUPPORTED[("Volume", _source)] = (f"{_source} is cluster storage", _USE_VOLUME)
 
 _SCHEDULING = "scheduling onto nodes"
 _SERVER = "set by the Kubernetes API server"

@@ -4,6 +4,10 @@ Runs after every document is built, over all files at once (a ConfigMap may sit 
 than the pod that uses it). A reference to a missing ConfigMap, Secret or key is a problem at the
 reference (file:line:col) unless it is `optional`; a present key gets the digest of its value
 (and, for a ConfigMap env value, the value itself). Secret values never enter a message.
+
+`validate` checks files on their own, as Kubernetes accepts a pod whose ConfigMap is created later:
+there (`defined_elsewhere`), a ConfigMap or Secret that no document read defines is a warning that
+says apply needs it; a missing key of a document that is read stays an error.
 """
 
 from __future__ import annotations
@@ -36,17 +40,20 @@ PODMAN_SECRET_LIMIT = 512000
 
 
 class _Linker:
-    def __init__(self, config_maps: Iterable[ConfigMap], secrets: Iterable[Secret]) -> None:
+    def __init__(self, config_maps: Iterable[ConfigMap], secrets: Iterable[Secret], defined_elsewhere: bool = False) -> None:
         self.sources: dict[SourceKind, dict[str, ConfigMap | Secret]] = {
             SourceKind.CONFIG_MAP: {c.name: c for c in config_maps},
             SourceKind.SECRET: {s.name: s for s in secrets},
         }
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.defined_elsewhere = defined_elsewhere
         self.pod: Pod | None = None
 
-    def say(self, path: FieldPath, message: str, hint: str = "") -> None:
+    def say(self, path: FieldPath, message: str, hint: str = "", warning: bool = False) -> None:
         assert self.pod is not None
-        self.problems.append(Problem(self.pod.locations.of(path), self.pod.locations.shown(path), message, hint))
+        problem = Problem(self.pod.locations.of(path), self.pod.locations.shown(path), message, hint)
+        (self.warnings if warning else self.problems).append(problem)
 
     def find(self, kind: SourceKind, name: str, optional: bool, path: FieldPath) -> ConfigMap | Secret | None:
         found = self.sources[kind].get(name)
@@ -54,10 +61,12 @@ class _Linker:
             names = sorted(self.sources[kind])
             close = difflib.get_close_matches(name, names, n=1) if len(name) <= 100 else []
             hint = f"did you mean {close[0]}? " if close else ""
-            self.say(
-                path, f"{_TITLE[kind]} {name} is not defined in the manifests",
-                hint + f"add a {_TITLE[kind]} document named {name} beside the pods, or mark the reference optional: true",
-            )
+            hint += f"add a {_TITLE[kind]} document named {name} beside the pods, or mark the reference optional: true"
+            if self.defined_elsewhere:
+                self.say(path, f"{_TITLE[kind]} {name} is not defined in these manifests: diff and apply need its "
+                         "document among the manifests they read", hint, warning=True)
+            else:
+                self.say(path, f"{_TITLE[kind]} {name} is not defined in the manifests", hint)
         return found
 
     def ref(self, ref: KeyRef, path: FieldPath, for_env: bool) -> KeyRef:
@@ -200,6 +209,10 @@ class _Linker:
 
 
 
-def link(pods: Iterable[Pod], config_maps: Iterable[ConfigMap], secrets: Iterable[Secret]) -> tuple[list[Pod], list[Problem]]:
-    linker = _Linker(config_maps, secrets)
-    return [linker.link(p) for p in pods], linker.problems
+def link(
+    pods: Iterable[Pod], config_maps: Iterable[ConfigMap], secrets: Iterable[Secret], defined_elsewhere: bool = False,
+) -> tuple[list[Pod], list[Problem], list[Problem]]:
+    """(linked pods, problems, warnings)."""
+    linker = _Linker(config_maps, secrets, defined_elsewhere)
+    linked = [linker.link(p) for p in pods]
+    return linked, linker.problems, linker.warnings

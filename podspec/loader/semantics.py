@@ -8,8 +8,8 @@
 - env var names unique within a container (a later duplicate is an error: Kubernetes keeps the
   last one silently, which hides mistakes);
 - resource requests not above limits;
-- label keys and values, and annotation keys, valid for Kubernetes; no pod label or annotation,
-  nor PersistentVolumeClaim label, under podspec's own `io.podspec.` prefix (its ownership labels:
+- no pod label or annotation, nor PersistentVolumeClaim label, under podspec's own `io.podspec.`
+  prefix (its ownership labels:
   a user's `io.podspec.managed-by` would pass for podspec's, or be overwritten by it);
 - with hostNetwork, a hostPort equals its containerPort;
 - no two pods, containers or port entries claim the same hostIP/hostPort/protocol (hostIP ""
@@ -22,7 +22,6 @@ Each problem points at the later of two clashing nodes, and its hint names the f
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -40,10 +39,8 @@ from podspec.model import (
     dotted,
 )
 
-_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 # podspec's ownership labels (podspec.labels.PREFIX; kept here so the loader does not import them).
 RESERVED_PREFIX = "io.podspec."
-_PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 def check(
@@ -226,34 +223,19 @@ def metadata_problems(labels: tuple, annotations: tuple, where, file: str) -> li
 
 
 def _metadata(labels: tuple, annotations: tuple, where, file: str) -> list[Problem]:
+    """podspec's own prefix is reserved. (Keys and values Kubernetes would refuse, Podman takes:
+    portable.py warns about those.)"""
     problems: list[Problem] = []
     for group, pairs in (("labels", labels), ("annotations", annotations)):
-        for key, value in pairs:
+        for key, _ in pairs:
             path = ("metadata", group, key)
-            error = _key_error(key)
-            if error:
-                problems.append(Problem(where(path), dotted(path), f"invalid {group[:-1]} key {key!r}: {error}"))
             if key.startswith(RESERVED_PREFIX):
                 problems.append(Problem(
                     where(path), dotted(path),
                     f"{group[:-1]} {key}: the {RESERVED_PREFIX} prefix is reserved for podspec's ownership labels",
                     "rename it",
                 ))
-            if group == "labels" and value and (len(value) > 63 or not _NAME.fullmatch(value)):
-                problems.append(Problem(
-                    where(path), dotted(path), f"invalid label value {value[:80]!r}",
-                    "at most 63 characters: letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
-                ))
     return problems
-
-
-def _key_error(key: str) -> str:
-    prefix, _, name = key.rpartition("/")
-    if "/" in key and (len(prefix) > 253 or not _PREFIX.fullmatch(prefix)):
-        return "the prefix before '/' must be a lowercase DNS subdomain"
-    if not name or len(name) > 63 or not _NAME.fullmatch(name):
-        return "the name must be 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
-    return ""
 
 
 @dataclass(frozen=True)

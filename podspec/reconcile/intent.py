@@ -244,6 +244,7 @@ def _probe_spec(probe: Probe | None) -> SpecDict | None:
             "port": probe.port,
             "host": probe.host,
             "scheme": probe.scheme if probe.scheme != "HTTP" else "",
+            "httpHeaders": [f"{name}: {value}" for name, value in probe.headers],
             "initialDelaySeconds": probe.initial_delay_seconds,
             "periodSeconds": probe.period_seconds,
             "timeoutSeconds": probe.timeout_seconds,

@@ -4,7 +4,7 @@ Every container runs, or has finished as its restartPolicy allows (exit 0 under 
 Never: a completed job); a container that failed and will not be restarted (Never) has failed for
 good. A container with a probe must also pass it: its readinessProbe (ready when it passes), its
 startupProbe (nothing else counts before it passes), or its livenessProbe. Podman runs one health
-check per container, so the loader only accepts probes of one container that agree
+check per container: the loader keeps only the probes of a container that agree with its first
 (`Container.health_probe()`); that check runs on the probe's own schedule (initialDelaySeconds,
 then every periodSeconds).
 """

@@ -28,6 +28,9 @@ class Manifests:
     policy: Policy | None = None  # None: no policy (only for commands that add nothing: delete)
     stdin: TextIO | None = None  # read for the path "-"
     strict: bool = False  # cluster-only fields are errors, not warnings
+    # validate: a ConfigMap or Secret the files read do not define is a warning (diff and apply,
+    # which act on the set, need it among their manifests)
+    defined_elsewhere: bool = False
 
 
 def load(manifests: Manifests) -> DesiredState:
@@ -36,12 +39,13 @@ def load(manifests: Manifests) -> DesiredState:
     from podspec.loader import load as load_files
 
     if manifests.policy is None:
-        return load_files(manifests.paths, stdin=manifests.stdin, strict=manifests.strict)
+        return load_files(manifests.paths, stdin=manifests.stdin, strict=manifests.strict,
+                          defined_elsewhere=manifests.defined_elsewhere)
     from podspec.policy import check
 
     policy = manifests.policy
     return load_files(manifests.paths, stdin=manifests.stdin, strict=manifests.strict,
-                      extra_checks=lambda state: check(state, policy))
+                      defined_elsewhere=manifests.defined_elsewhere, extra_checks=lambda state: check(state, policy))
 
 
 def policy_from(

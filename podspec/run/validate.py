@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from podspec.run.manifests import Manifests, load
 from podspec.run.results import ValidateResult
 
 
 def validate(manifests: Manifests) -> ValidateResult:
-    """The checked manifests, or ManifestError carrying every problem found."""
-    return ValidateResult(load(manifests))
+    """The checked manifests, or ManifestError carrying every problem found.
+
+    Each file may be checked on its own: a ConfigMap or Secret its pods read that no file given
+    defines is a warning (Kubernetes, too, accepts such a pod); diff and apply need it."""
+    return ValidateResult(load(replace(manifests, defined_elsewhere=True)))

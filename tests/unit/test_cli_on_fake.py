@@ -128,3 +128,39 @@ def test_cluster_only_fields_are_warnings_and_strict_makes_them_errors(engine, t
     valid = invoke("validate", str(manifest))
     assert valid.exit_code == 0 and "warning:" in valid.stderr
     assert invoke("validate", "--strict", str(manifest)).exit_code == 1
+
+
+USES_SETTINGS = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+  - name: web
+    image: docker.io/library/httpd:2.4
+    envFrom:
+    - configMapRef: {name: settings}
+"""
+
+
+def test_validate_checks_a_file_alone_and_diff_needs_the_configmap_it_reads(engine, tmp_path):
+    manifest = tmp_path / "web.yaml"
+    manifest.write_text(USES_SETTINGS)
+    valid = invoke("validate", str(manifest))
+    assert valid.exit_code == 0, valid.stderr
+    assert (f"warning: {manifest}:10:22: spec.containers[0].envFrom[0].configMapRef.name: ConfigMap settings is not "
+            "defined in these manifests: diff and apply need its document among the manifests they read") in valid.stderr
+    assert invoke("validate", "--strict", str(manifest)).exit_code == 1
+    engine.calls.clear()
+    for command in ("diff", "apply"):
+        refused = invoke(command, str(manifest), "-p", "demo")
+        assert refused.exit_code == 1
+        assert f"{manifest}:10:22: spec.containers[0].envFrom[0].configMapRef.name: ConfigMap settings is not defined " \
+               "in the manifests" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert engine.calls == [], "nothing is read or changed when the manifests are refused"
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {MODE: fast}\n")
+    assert invoke("diff", str(manifest), str(settings), "-p", "demo").exit_code == 2
+    assert invoke("apply", str(tmp_path), "-p", "demo").exit_code == 0

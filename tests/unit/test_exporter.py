@@ -300,3 +300,23 @@ def test_every_default_vanishes():
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
         "spec": {"containers": [{"name": "c", "image": "docker.io/library/httpd:2.4"}]},
     }
+
+
+def test_http_probe_headers_go_to_curl_and_come_back_from_it():
+    from podspec.engine.specgen import _healthcheck
+
+    probe = Probe(ProbeHandler.HTTP_GET, path="/healthz", port=8080,
+                  headers=(("X-Custom-Header", "Awesome"), ("X-Quote", "it's 'quoted'")))
+    check = _healthcheck(probe)
+    assert check["Test"] == ["CMD-SHELL", "curl -f -H 'X-Custom-Header: Awesome' -H 'X-Quote: it'\"'\"'s '\"'\"'quoted'\"'\"'' "
+                             "http://localhost:8080/healthz || exit 1"]
+    c = cli_container("web", "docker.io/library/alpine:latest", "alpine-id", ["/bin/sh"], "2026-01-01T10:00:02Z", [],
+                      mounts=(), stop_timeout=30)
+    c["Config"].update(Healthcheck=check)
+    pod = {"Name": "p", "Hostname": "", "Labels": {}, "InfraConfig": {}}
+    [exported] = export([PodData(pod, (c,), IMAGES)]).pods
+    assert exported.containers[0].liveness_probe == probe
+    doc = manifest_writer.container_document(exported.containers[0])
+    assert doc["livenessProbe"]["httpGet"]["httpHeaders"] == [
+        {"name": "X-Custom-Header", "value": "Awesome"}, {"name": "X-Quote", "value": "it's 'quoted'"}]
+    assert kubernetes_problems(manifest_writer.to_yaml([manifest_writer.pod_document(exported)])) == []

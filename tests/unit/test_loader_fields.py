@@ -322,10 +322,22 @@ def test_the_new_fields_export_and_load_back_equal(tmp_path):
     assert again.volumes[0].kind is VolumeKind.EMPTY_DIR
 
 
-def test_probes_that_differ_are_refused_podman_runs_one_health_check(tmp_path):
+def test_probes_that_differ_keep_the_first_as_the_health_check_and_warn(tmp_path):
     text = POD + "    livenessProbe: {exec: {command: [a]}}\n    readinessProbe: {exec: {command: [b]}}\n"
-    found = problems(tmp_path, text)
-    assert len(found) == 1 and "readinessProbe differs from livenessProbe: Podman runs one health check" in found[0]
+    state = load([write(tmp_path, text)])
+    container = state.pods[0].containers[0]
+    assert container.health_probe() is not None and container.health_probe().command == ("a",)
+    assert container.readiness_probe is None  # not applied: Podman runs one health check
+    assert [(w.path, w.message) for w in state.warnings] == [(
+        "spec.containers[0].readinessProbe",
+        "readinessProbe is ignored on a single Podman host (Podman runs one health check per container: "
+        "here the livenessProbe, and this one differs)",
+    )]
+    strict = problems(tmp_path, text, strict=True)
+    assert len(strict) == 1 and "readinessProbe would be ignored on a single Podman host" in strict[0]
+    same = POD + "    livenessProbe: {exec: {command: [a]}}\n    readinessProbe: {exec: {command: [a]}}\n"
+    agreed = load([write(tmp_path, same)])
+    assert agreed.warnings == () and agreed.pods[0].containers[0].readiness_probe is not None
     init = POD.replace("  containers:", "  initContainers:\n  - name: i\n    image: busybox\n"
                        "    readinessProbe: {exec: {command: [a]}}\n  containers:")
     found = problems(tmp_path, init)
@@ -349,8 +361,15 @@ def test_resources_beyond_cpu_and_memory(tmp_path):
     text = POD + "    resources:\n      limits: {ephemeral-storage: 1Gi, memory: 64Mi}\n"
     state = load([write(tmp_path, text)])
     assert [w.path for w in state.warnings] == ["spec.containers[0].resources.limits.ephemeral-storage"]
-    found = problems(tmp_path, POD + "    resources:\n      limits: {nvidia.com/gpu: 1}\n")
-    assert len(found) == 1 and "resource nvidia.com/gpu is not supported: Podman limits cpu and memory only" in found[0]
+    gpu = load([write(tmp_path, POD + "    resources:\n      limits: {nvidia.com/gpu: 1, memory: 64Mi}\n")])
+    assert [(w.path, w.message) for w in gpu.warnings] == [(
+        "spec.containers[0].resources.limits.nvidia.com/gpu",
+        "resource nvidia.com/gpu is ignored on a single Podman host (it is about a Kubernetes node's device plugins "
+        "and scheduling; Podman limits cpu and memory only)",
+    )]
+    assert gpu.pods[0].containers[0].resources.memory_limit_bytes == 64 * 1024 * 1024
+    found = problems(tmp_path, POD + "    resources:\n      limits: {nvidia.com/gpu: many}\n")
+    assert len(found) == 1 and "nvidia.com/gpu" in found[0]  # still a quantity
 
 
 def test_baseline_refuses_selinux_user_role_and_unsafe_types(tmp_path):

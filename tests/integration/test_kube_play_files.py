@@ -1,0 +1,102 @@
+"""A file written for `podman kube play`, with Kubernetes-example fields, applies as Podman runs it.
+
+Against the private Podman: a pod named with capitals, `protocol: tcp`, `imagePullPolicy: missing`,
+a label value with spaces, an extended resource, an HTTP probe with headers, a second probe that
+differs, and an nfs volume (cluster storage: the pod's own named volume here). Every such value is a
+warning on stderr; the pod serves its page through the published port; a second apply changes
+nothing; the volume survives `podspec delete`; the export re-applies unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from podspec.cli import app
+from tests.conftest import fetch, free_port
+
+pytestmark = pytest.mark.podman
+
+PROJECT = "kube-play-files"
+
+MANIFEST = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: playPod
+  labels: {role: "web front end"}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: web
+      image: docker.io/library/httpd:2.4
+      imagePullPolicy: missing
+      ports:
+        - {containerPort: 80, hostPort: PORT, protocol: tcp}
+      livenessProbe:
+        httpGet:
+          path: /
+          port: 80
+          httpHeaders: [{name: X-Probe, value: podspec}]
+        periodSeconds: 30
+      readinessProbe:
+        tcpSocket: {port: 80}
+      resources:
+        limits: {example.com/dongle: 1, memory: 64Mi}
+      volumeMounts:
+        - {name: site, mountPath: /usr/local/apache2/htdocs}
+  volumes:
+    - name: site
+      nfs: {server: nfs.example.com, path: /exports/site}
+"""
+
+
+def run(podman, *args: str):
+    extra = ["--project", PROJECT] if args[0] in ("apply", "diff", "delete") else []
+    return CliRunner().invoke(app, [*args, "--url", podman.url, *extra], catch_exceptions=False)
+
+
+def test_a_kube_play_file_applies_as_podman_runs_it(podman, tmp_path: Path):
+    port = free_port()
+    manifest = tmp_path / "play.yaml"
+    manifest.write_text(MANIFEST.replace("PORT", str(port)))
+
+    applied = run(podman, "apply", str(manifest))
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    for said in ("name 'playPod' is taken by Podman but refused by a Kubernetes API server",
+                 "label value 'web front end' is taken by Podman",
+                 "imagePullPolicy 'missing' is taken by Podman", "protocol 'tcp' is taken by Podman",
+                 "resource example.com/dongle is ignored on a single Podman host",
+                 "readinessProbe is ignored on a single Podman host",
+                 "nfs is cluster storage: on a single Podman host this volume is the Podman named volume playPod-site"):
+        assert said in applied.stderr, said
+
+    web = json.loads(podman.podman("container", "inspect", "playPod-web").stdout)[0]
+    assert web["Config"]["Healthcheck"]["Test"] == ["CMD-SHELL", "curl -f -H 'X-Probe: podspec' http://localhost:80/ || exit 1"]
+    pod = json.loads(podman.podman("pod", "inspect", "playPod").stdout)
+    pod = pod[0] if isinstance(pod, list) else pod  # Podman 4.3 gives one object, 5 a list
+    assert pod["Labels"]["role"] == "web front end"
+    site = next(m for m in web["Mounts"] if m["Destination"] == "/usr/local/apache2/htdocs")
+    assert site["Name"] == "playPod-site"
+    podman.podman("exec", "playPod-web", "sh", "-c", "echo from-the-volume > /usr/local/apache2/htdocs/index.html")
+    assert fetch(f"http://127.0.0.1:{port}/", until=lambda body: "from-the-volume" in body) == "from-the-volume\n"
+
+    ids = podman.podman("ps", "-a", "--format", "{{.ID}}").stdout.split()
+    again = run(podman, "apply", str(manifest))
+    assert again.exit_code == 0 and "Nothing to do" in again.stdout, again.stdout
+    assert podman.podman("ps", "-a", "--format", "{{.ID}}").stdout.split() == ids
+
+    exported = run(podman, "export", "playPod", "-o", str(tmp_path / "export.yaml"))
+    assert exported.exit_code == 0, exported.stderr
+    text = (tmp_path / "export.yaml").read_text()
+    assert "httpHeaders:" in text and "X-Probe" in text and "claimName: playPod-site" in text
+    diff = run(podman, "diff", str(tmp_path / "export.yaml"))
+    assert diff.exit_code == 0, diff.stdout + diff.stderr
+
+    deleted = run(podman, "delete", str(manifest))
+    assert deleted.exit_code == 0, deleted.stdout + deleted.stderr
+    assert podman.podman("pod", "exists", "playPod", check=False).returncode == 1
+    assert "playPod-site" in podman.podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
