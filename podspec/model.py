@@ -227,18 +227,25 @@ class Container:
         (a later one wins), then env (which wins over envFrom). A present ConfigMap key is its
         value; a Secret key stays a KeyRef (Podman reads it from a Podman secret); an absent
         optional key is left out. In that order: envFrom's keys, then env's in manifest order."""
+        return tuple(
+            (name, value.value if isinstance(value, KeyRef) and value.kind is SourceKind.CONFIG_MAP else value)
+            for name, value in self.env_sources()
+        )
+
+    def env_sources(self) -> tuple[tuple[str, str | KeyRef], ...]:
+        """As effective_env, with a ConfigMap key kept as its KeyRef (where each value comes from)."""
         found: dict[str, str | KeyRef] = {}
         for source in self.env_from:
             for ref in source.entries:
                 if ref.present:
-                    found[source.prefix + ref.key] = ref.value if ref.kind is SourceKind.CONFIG_MAP else ref
+                    found[source.prefix + ref.key] = ref
         for var in self.env:
             if var.ref is None:
                 found[var.name] = var.value
             elif not var.ref.present:
                 found.pop(var.name, None)
             else:
-                found[var.name] = var.ref.value if var.ref.kind is SourceKind.CONFIG_MAP else var.ref
+                found[var.name] = var.ref
         return tuple(found.items())
 
     def health_probe(self) -> Probe | None:

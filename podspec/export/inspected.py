@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from podspec import labels as L
@@ -32,6 +32,8 @@ from podspec.model import (
     EnvVar,
     HostAlias,
     InitContainerType,
+    KeyRef,
+    KeyToPath,
     Pod,
     PortMapping,
     Probe,
@@ -41,6 +43,7 @@ from podspec.model import (
     Resources,
     RestartPolicy,
     SecurityContext,
+    SourceKind,
     Volume,
     VolumeClaim,
     VolumeKind,
@@ -66,6 +69,8 @@ NANOS = 1_000_000_000
 _HTTP_CHECK = re.compile(
     r"curl -f((?: -H (?:'[^']*'|\"[^\"]*\"|[^\s'\"])+)*) (https?)://([^:/]+):(\d+)(/\S*) \|\| exit 1")
 _TCP_CHECK = re.compile(r"nc -z (\S+) (\d+) \|\| exit 1")
+_RECORDED_REF = re.compile(r"\((secret|configMap) (\S+) key (\S+)\)")  # "(" + intent.describe_ref + ")"
+_PROJECTED_FILE = re.compile(r"(.+) <- (\S+) \(([0-7]{4})\)")  # intent: "PATH <- KEY (MODE)"
 
 
 @dataclass(frozen=True)
@@ -147,7 +152,24 @@ def export_pod(data: PodData) -> tuple[Pod, tuple[VolumeClaim, ...], tuple[str, 
         supplemental_groups=_groups(first),
         **_pod_dns_and_namespaces(pod_json, infra),
     )
+    notes += _sources_read(pod)
     return pod, volumes.claims(), tuple(notes)
+
+
+def _sources_read(pod: Pod) -> list[str]:
+    """A note per ConfigMap and Secret the pod reads: their documents are not exported (a Secret's
+    values are never shown; a ConfigMap's keep their place in its own file)."""
+    read: dict[str, set[str]] = {}
+    for c in (*pod.init_containers, *pod.containers):
+        for var in c.env:
+            if var.ref is not None:
+                read.setdefault(var.ref.kind.value, set()).add(var.ref.source)
+    for v in pod.volumes:
+        if v.kind in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
+            read.setdefault(v.kind.value, set()).add(v.source)
+    title = {SourceKind.CONFIG_MAP.value: "ConfigMap", SourceKind.SECRET.value: "Secret"}
+    return [f"pod {pod.name} reads {title[kind]} {name}: its document is not exported; apply it beside this file"
+            for kind in sorted(read) for name in sorted(read[kind])]
 
 
 def _pod_dns_and_namespaces(pod_json: Json, infra: Json) -> dict[str, Any]:
@@ -264,7 +286,7 @@ def _container(pod: str, c: Json, image: Json, volumes: _Volumes, notes: list[st
         command=command,
         args=args,
         working_dir=_working_dir(config.get("WorkingDir") or "", image_config.get("WorkingDir") or ""),
-        env=_env(config, image_config),
+        env=_env(config, image_config, applied, frozenset(n for n in own.get(L.SECRETS, "").split(",") if n)),
         ports=_unpublished_ports(applied),
         volume_mounts=volumes.mounts(c, applied),
         resources=_resources(host),
@@ -365,10 +387,21 @@ def _working_dir(value: str, image_value: str) -> str:
     return value
 
 
-def _env(config: Json, image: Json) -> tuple[EnvVar, ...]:
+def _env(config: Json, image: Json, applied: Json | None = None, secrets: frozenset[str] = frozenset()) -> tuple[EnvVar, ...]:
+    """The container's own env. A value read from a ConfigMap or a Secret (Podman's secret env, which
+    inspect shows masked, or in clear before 5.3) is given back as the reference podspec recorded,
+    never as a value. (Podman 5 also lists each secret env as an entry named after its Podman
+    secret: not the container's own env.)"""
     image_env = dict(_pairs(image.get("Env") or ()))
-    found = dict(_pairs(config.get("Env") or ()))
+    found = {name: value for name, value in _pairs(config.get("Env") or ()) if name not in secrets}
     kept = []
+    recorded = [(name, f"({text})") for name, text in ((applied or {}).get("configMapEnv") or {}).items()]
+    recorded += [(name, text) for name, text in ((applied or {}).get("env") or {}).items() if str(text).startswith("(secret ")]
+    for name, text in sorted(recorded):
+        ref = _recorded_ref(str(text))
+        if ref is not None:
+            kept.append(EnvVar(name, "", ref))
+            found.pop(name, None)
     for name, value in found.items():
         if image_env.get(name) == value or PODMAN_ENV.get(name) == value:
             continue
@@ -378,6 +411,12 @@ def _env(config: Json, image: Json) -> tuple[EnvVar, ...]:
             continue
         kept.append(EnvVar(name, value))
     return tuple(sorted(kept, key=lambda e: e.name))
+
+
+def _recorded_ref(text: str) -> KeyRef | None:
+    """`(secret NAME key KEY)` or `(configMap NAME key KEY)`: where an env value comes from."""
+    match = _RECORDED_REF.fullmatch(text)
+    return KeyRef(SourceKind(match.group(1)), match.group(2), match.group(3)) if match else None
 
 
 def _pairs(entries: Iterable[str]) -> list[tuple[str, str]]:
@@ -514,7 +553,6 @@ def _port_key(p: PortMapping) -> tuple:
 def _place_ports(regulars: list[Container], raw: Sequence[Json], infra: Json) -> list[Container]:
     """Published ports live on the infra container: give each to the container podspec recorded it
     on, the rest to the first container (as `podman kube generate` does)."""
-    from dataclasses import replace
 
     owner: dict[tuple, str] = {}
     for c in raw:
@@ -577,7 +615,33 @@ class _Volumes:
             relabel = m.get("Mode", "") if m.get("Mode") == note.get("relabel") else ""
             found.append(VolumeMount(volume.name, dest, read_only, note.get("subPath", m.get("SubPath") or ""),
                                      relabel=relabel))
+        found += self._projected(recorded)
         return tuple(sorted(found, key=lambda m: m.mount_path))
+
+    def _projected(self, recorded: Json) -> list[VolumeMount]:
+        """configMap and secret volumes: Podman shows their files (Podman secrets) as no mount, so
+        they come from podspec's record: the volume, and the key, path and mode of each file."""
+        found = []
+        for dest, note in sorted(recorded.items()):
+            kind, _, source = str(note.get("source") or "").partition(":")
+            if kind not in (VolumeKind.CONFIG_MAP.value, VolumeKind.SECRET.value) or not source:
+                continue
+            sub = str(note.get("subPath") or "")
+            items = []
+            for text in note.get("files") or ():
+                match = _PROJECTED_FILE.fullmatch(str(text))
+                if match is None:
+                    continue
+                path, key, mode = match.groups()
+                full = sub if path == "." else f"{sub}/{path}" if sub else path
+                items.append(KeyToPath(key, full, None if int(mode, 8) == 0o644 else int(mode, 8)))
+            wanted = str(note.get("volume") or dns_label(source, kind))
+            key = (kind, source, wanted)
+            volume = self.by_source.get(key) or Volume(self._name(wanted), VolumeKind(kind), source=source)
+            merged = tuple(sorted({*volume.items, *items}, key=lambda i: (i.path, i.key)))
+            self.by_source[key] = replace(volume, items=merged)
+            found.append(VolumeMount(self.by_source[key].name, dest, bool(note.get("readOnly", False)), sub))
+        return found
 
     def _tmpfs(self, dest: str, options: str, note: Json) -> Volume:
         """A tmpfs: an emptyDir of medium Memory, its size (when set) the sizeLimit."""
@@ -672,7 +736,6 @@ def _anonymous(name: str) -> bool:
 
 def redact_secrets(pods: Sequence[Pod]) -> tuple[tuple[Pod, ...], int]:
     """Pods with the values of secret-looking env variables replaced by `(redacted)`, and how many."""
-    from dataclasses import replace
 
     from podspec.secrets import REDACTED, looks_secret
 

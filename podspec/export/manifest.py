@@ -17,12 +17,14 @@ from typing import Any, Iterable, Sequence
 from podspec.model import (
     INIT_TYPE_ANNOTATION,
     Container,
+    EnvVar,
     InitContainerType,
     Pod,
     Probe,
     ProbeHandler,
     Protocol,
     SecurityContext,
+    SourceKind,
     Volume,
     VolumeClaim,
     VolumeKind,
@@ -115,7 +117,7 @@ def container_document(c: Container) -> Document:
     _put(out, "command", list(c.command))
     _put(out, "args", list(c.args))
     _put(out, "workingDir", c.working_dir, Container, "working_dir")
-    _put(out, "env", [{"name": e.name, "value": e.value} for e in c.env])
+    _put(out, "env", [_env_document(e) for e in c.env])
     ports = []
     for p in c.ports:
         port: dict[str, Any] = {"containerPort": p.container_port}
@@ -228,6 +230,14 @@ def _probe(p: Probe) -> dict[str, Any]:
     return out
 
 
+def _env_document(e: EnvVar) -> Document:
+    """A value, or the ConfigMap or Secret key it is read from (a Secret's value is never written)."""
+    if e.ref is None:
+        return {"name": e.name, "value": e.value}
+    which = "configMapKeyRef" if e.ref.kind is SourceKind.CONFIG_MAP else "secretKeyRef"
+    return {"name": e.name, "valueFrom": {which: {"name": e.ref.source, "key": e.ref.key}}}
+
+
 def volume_document(v: Volume) -> Document:
     if v.kind is VolumeKind.CLAIM:
         claim: dict[str, Any] = {"claimName": v.claim_name}
@@ -245,6 +255,14 @@ def volume_document(v: Volume) -> Document:
         if v.image_pull_policy is not None and v.image_pull_policy is not default_pull_policy(v.image):
             image["pullPolicy"] = v.image_pull_policy.value
         return {"name": v.name, "image": image}
+    if v.kind in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
+        body: dict[str, Any] = {"name" if v.kind is VolumeKind.CONFIG_MAP else "secretName": v.source}
+        if v.items:
+            body["items"] = [{"key": i.key, "path": i.path, **({"mode": i.mode} if i.mode is not None else {})}
+                             for i in v.items]
+        if v.default_mode != 0o644:
+            body["defaultMode"] = v.default_mode
+        return {"name": v.name, v.kind.value: body}
     empty: dict[str, Any] = {}
     _put(empty, "medium", v.medium)
     _put(empty, "sizeLimit", None if v.size_limit_bytes is None else memory_quantity(v.size_limit_bytes))

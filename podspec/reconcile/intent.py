@@ -288,6 +288,11 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
                 name: stored_env_value(name, value) if isinstance(value, str) else f"({describe_ref(value)})"
                 for name, value in container.effective_env()
             },
+            # Which env values come from a ConfigMap (env holds their values): for export.
+            "configMapEnv": {
+                name: describe_ref(value) for name, value in container.env_sources()
+                if isinstance(value, KeyRef) and value.kind is SourceKind.CONFIG_MAP
+            },
             "ports": sorted(
                 port_text(p.host_ip, p.host_port, p.container_port, p.protocol.value) for p in container.ports
             ),

@@ -7,7 +7,10 @@ import base64
 import json
 
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from podspec.cli import app
 from tests.integration.manifests import ids, podspec, write
 
 pytestmark = pytest.mark.podman
@@ -213,3 +216,36 @@ def test_secret_env_is_refused_where_inspect_would_show_it(secrets_cleared, tmp_
         assert SECRET not in result.output + result.stderr
     assert list(ids(podman)) == []
     assert podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split() == []
+
+
+def test_export_writes_the_references_and_reapplies_beside_the_documents(secrets_cleared, tmp_path):
+    podman = secrets_cleared
+    secret_env = hides_secret_env(podman)
+    text = manifest(secret_env=secret_env)
+    assert podspec(podman, "apply", write(tmp_path, text)).exit_code == 0
+
+    exported = CliRunner().invoke(app, ["export", "shop", "-o", str(tmp_path / "shop.yaml"), "--url", podman.url])
+    assert exported.exit_code == 0, exported.stderr
+    assert "pod shop reads ConfigMap app-config: its document is not exported" in exported.stderr
+    assert "pod shop reads Secret db: its document is not exported" in exported.stderr
+    written = (tmp_path / "shop.yaml").read_text()
+    for value in (SECRET, TOKEN, base64.b64encode(SECRET.encode()).decode(), "debug"):
+        assert value not in written, value  # references, not values
+    pod = yaml.safe_load(written)
+    reader = next(c for c in pod["spec"]["containers"] if c["name"] == "reader")
+    env = {e["name"]: e.get("valueFrom") for e in reader["env"]}
+    assert env["LEVEL"] == {"configMapKeyRef": {"name": "app-config", "key": "LOG_LEVEL"}}
+    if secret_env:
+        assert env["DB_PASSWORD"] == {"secretKeyRef": {"name": "db", "key": "password"}}
+        assert env["DB_token"] == {"secretKeyRef": {"name": "db", "key": "token"}}
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["cfg"]["configMap"] == {"name": "app-config", "items": [{"key": "index.html", "path": "html/index.html",
+                                                                            "mode": 0o600}]}
+    assert volumes["creds"]["secret"]["secretName"] == "db"
+
+    # Without its ConfigMap and Secret the export is not complete; beside them, nothing changes.
+    assert podspec(podman, "diff", str(tmp_path / "shop.yaml")).exit_code == 1
+    documents = text.split("---\napiVersion: v1\nkind: Pod")[0]
+    (tmp_path / "sources.yaml").write_text(documents)
+    diff = podspec(podman, "diff", str(tmp_path / "shop.yaml"), str(tmp_path / "sources.yaml"))
+    assert diff.exit_code == 0, diff.output + diff.stderr

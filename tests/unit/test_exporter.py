@@ -320,3 +320,70 @@ def test_http_probe_headers_go_to_curl_and_come_back_from_it():
     assert doc["livenessProbe"]["httpGet"]["httpHeaders"] == [
         {"name": "X-Custom-Header", "value": "Awesome"}, {"name": "X-Quote", "value": "it's 'quoted'"}]
     assert kubernetes_problems(manifest_writer.to_yaml([manifest_writer.pod_document(exported)])) == []
+
+
+def test_env_and_files_from_configmaps_and_secrets_come_back_as_references(tmp_path):
+    """export reads podspec's record: a ConfigMap's env value and a Secret's come back as the keys
+    they were read from (never as a Secret's value), and configMap/secret volumes with their files,
+    although Podman shows those as env values and secrets, not as mounts."""
+    from podspec.reconcile.intent import container_labels, pod_intent
+
+    text = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {MODE: fast, app.conf: "a=1"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData: {token: s3cr3t}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - name: web
+    image: docker.io/library/alpine:latest
+    env:
+    - name: MODE
+      valueFrom: {configMapKeyRef: {name: settings, key: MODE}}
+    - name: TOKEN
+      valueFrom: {secretKeyRef: {name: creds, key: token}}
+    - {name: PLAIN, value: "1"}
+    volumeMounts:
+    - {name: conf, mountPath: /etc/app}
+    - {name: sec, mountPath: /run/sec, readOnly: true}
+  volumes:
+  - name: conf
+    configMap: {name: settings, items: [{key: app.conf, path: conf/app.conf, mode: 0600}]}
+  - name: sec
+    secret: {secretName: creds}
+"""
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    desired = load([str(path)])
+    [intent] = pod_intent(desired.pods[0]).containers
+    labels = container_labels("demo", "p", intent)
+    secret_name = next(n for n in labels[L.SECRETS].split(",") if "-creds-" in n)
+    c = cli_container("p-web", "docker.io/library/alpine:latest", "alpine-id", ["/bin/sh"], "2026-01-01T10:00:02Z", [],
+                      mounts=(), env=("PATH=/bin", "MODE=fast", "PLAIN=1", "TOKEN=*******", f"{secret_name}=*******"),
+                      stop_timeout=30, RestartPolicy={"Name": "always"})
+    c["Config"]["Labels"] = labels
+    exported = export([PodData({"Name": "p", "Hostname": "", "Labels": {}, "InfraConfig": {}}, (c,), IMAGES)])
+    [pod] = exported.pods
+    web = pod.containers[0]
+    assert [(e.name, e.value, e.ref and (e.ref.kind.value, e.ref.source, e.ref.key)) for e in web.env] == [
+        ("MODE", "", ("configMap", "settings", "MODE")), ("PLAIN", "1", None), ("TOKEN", "", ("secret", "creds", "token"))]
+    assert [(v.name, v.kind, v.source, [(i.key, i.path, i.mode) for i in v.items]) for v in pod.volumes] == [
+        ("conf", VolumeKind.CONFIG_MAP, "settings", [("app.conf", "conf/app.conf", 0o600)]),
+        ("sec", VolumeKind.SECRET, "creds", [("token", "token", None)]),
+    ]
+    assert exported.notes == ("pod p reads ConfigMap settings: its document is not exported; apply it beside this file",
+                              "pod p reads Secret creds: its document is not exported; apply it beside this file")
+    written = manifest_writer.to_yaml([manifest_writer.pod_document(pod)])
+    assert "s3cr3t" not in written and "*******" not in written
+    back = tmp_path / "back.yaml"
+    back.write_text(written + "---\n" + text.split("---\napiVersion: v1\nkind: Pod")[0])
+    assert pod_intent(load([str(back)]).pods[0]) == pod_intent(desired.pods[0])
