@@ -98,10 +98,6 @@ REFUSED_ANNOTATIONS: dict[str, tuple[str, str]] = {
     "io.containers.sdnotify": (
         "sd_notify is for pods that systemd starts (`podman kube play` under Quadlet); podspec starts pods itself",
         "remove it; `podspec apply --wait` waits until the containers are ready"),
-    "seccomp.security.alpha.kubernetes.io/pod": (
-        "the seccomp annotations were removed from Kubernetes", "use securityContext.seccompProfile"),
-    "container.seccomp.security.alpha.kubernetes.io": (
-        "the seccomp annotations were removed from Kubernetes", "use securityContext.seccompProfile in the container"),
     "io.podman.annotations.userns": ("not supported", "use spec.hostUsers: false for a private user namespace"),
     "io.podman.annotations.infra.name": ("podspec lets Podman name the infra container", "remove it"),
     "io.podman.annotations.ulimit": ("per-pod ulimits are not supported", "set default_ulimits in containers.conf"),
@@ -137,7 +133,23 @@ PULL_POLICY_SPELLINGS = {
 CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 # The Secret types podspec takes as data. Others (service-account-token, tls, basic-auth...) are
 # kept for a cluster's controllers and have no meaning here.
-SECRET_TYPES = ("Opaque", "kubernetes.io/dockerconfigjson")
+# Kubernetes' Secret types: the keys the API server requires of each (one of them, for basic-auth).
+# Any other type (a custom one) is data as it stands, as on Kubernetes.
+SECRET_KEYS = {
+    "kubernetes.io/dockerconfigjson": (".dockerconfigjson",),
+    "kubernetes.io/dockercfg": (".dockercfg",),
+    "kubernetes.io/tls": ("tls.crt", "tls.key"),
+    "kubernetes.io/ssh-auth": ("ssh-privatekey",),
+}
+# Types a cluster fills or acts on itself: accepted, their data used as written, with a warning.
+CLUSTER_SECRET_TYPES = {
+    "kubernetes.io/service-account-token": "a cluster's service account tokens",
+    "bootstrap.kubernetes.io/token": "joining nodes to a cluster",
+}
+# The seccomp annotations Kubernetes had before securityContext.seccompProfile (removed in 1.27),
+# which `podman kube play` still applies: on the pod, and per container.
+SECCOMP_POD = "seccomp.security.alpha.kubernetes.io/pod"
+SECCOMP_CONTAINER = "container.seccomp.security.alpha.kubernetes.io/"
 # fieldRef paths `podman kube play` resolves (pkg/specgen/generate/kube: envVarValueFieldRef).
 FIELD_LABEL = re.compile(r"metadata\.labels\['(.+)'\]")
 FIELD_ANNOTATION = re.compile(r"metadata\.annotations\['(.+)'\]")
@@ -166,6 +178,7 @@ class _Builder:
         self.warnings: list[Problem] = warnings if warnings is not None else []
         self.said: set[Problem] = set()
         self.relabels: dict[str, str] = {}  # volume name -> z/Z, from the bind-mount-options annotation
+        self.seccomp: dict[str, str] = {}  # seccomp annotations: "" (the pod) or a container name -> profile
         self.base: FieldPath = ()  # where the pod sits in the document: ("spec", "template") in a workload
 
     def problem(self, path: FieldPath, message: str, hint: str = "", key: bool = False) -> None:
@@ -199,6 +212,7 @@ class _Builder:
         annotations: dict[str, str] = {**(meta.get("annotations") or {}), **(extra_annotations or {})}
         self.pod_name, self.pod_meta = name, {"labels": meta.get("labels") or {}, "annotations": annotations}
         self.refuse_annotations(annotations)
+        self.seccomp = self.seccomp_annotations(annotations)
         self.relabels = self.bind_mount_options(annotations, spec)
         init_type = annotations.get(INIT_TYPE_ANNOTATION, InitContainerType.ONCE.value)
         if init_type not in {t.value for t in InitContainerType}:
@@ -261,6 +275,26 @@ class _Builder:
         return {
             v["name"]: option for v in spec.get("volumes", ()) if (v.get("hostPath") or {}).get("path") == source
         }
+
+    def seccomp_annotations(self, annotations: dict[str, str]) -> dict[str, str]:
+        """The seccomp annotations as profiles ("" for the pod's, else the container's name):
+        `runtime/default` (or `docker/default`), `unconfined`, `localhost/<path>`."""
+        found = {}
+        for key, value in annotations.items():
+            if key != SECCOMP_POD and not key.startswith(SECCOMP_CONTAINER):
+                continue
+            if value in ("runtime/default", "docker/default"):
+                profile = "RuntimeDefault"
+            elif value == "unconfined":
+                profile = "Unconfined"
+            elif value.startswith("localhost/") and len(value) > len("localhost/"):
+                profile = "Localhost:" + value.removeprefix("localhost/")
+            else:
+                self.problem(("metadata", "annotations", key), f"unknown seccomp profile {value!r}",
+                             "use runtime/default, unconfined or localhost/<profile>, or securityContext.seccompProfile")
+                continue
+            found["" if key == SECCOMP_POD else key.removeprefix(SECCOMP_CONTAINER)] = profile
+        return found
 
     def refuse_annotations(self, annotations: dict[str, str]) -> None:
         for key in annotations:
@@ -327,7 +361,8 @@ class _Builder:
             ports=ports,
             volume_mounts=tuple(self.mount(m, path + ("volumeMounts", i)) for i, m in enumerate(raw.get("volumeMounts", ()))),
             resources=self.resources(raw.get("resources", {}), path + ("resources",)),
-            security=self.security(raw.get("securityContext", {}), path + ("securityContext",), pod_security),
+            security=self.security(raw.get("securityContext", {}), path + ("securityContext",), pod_security,
+                                   self.seccomp.get(raw["name"]) or self.seccomp.get("")),
             **probes,
             stop_signal=self.stop_signal(raw, path),
             stdin=raw.get("stdin", False),
@@ -528,7 +563,10 @@ class _Builder:
             cpu_request_millis=values["cpu_requests"], memory_request_bytes=values["memory_requests"],
         )
 
-    def security(self, raw: dict[str, Any], path: FieldPath, pod: dict[str, Any]) -> SecurityContext:
+    def security(self, raw: dict[str, Any], path: FieldPath, pod: dict[str, Any], annotated: str | None = None) -> SecurityContext:
+        """The container's securityContext with the pod's folded in. seccomp: the container's field,
+        else the pod's, else the seccomp annotation (the container's, else the pod's), as the
+        kubelet ranked them while it read both; appArmorProfile: the container's, else the pod's."""
         def inherited(name: str) -> Any:
             return raw[name] if name in raw else pod.get(name)
 
@@ -550,9 +588,9 @@ class _Builder:
             run_as_non_root=inherited("runAsNonRoot"),
             read_only_root_filesystem=raw.get("readOnlyRootFilesystem", False),
             allow_privilege_escalation=raw.get("allowPrivilegeEscalation"),
-            seccomp_profile=self.profile(inherited("seccompProfile"), written("seccompProfile")),
+            seccomp_profile=self.profile(inherited("seccompProfile"), written("seccompProfile")) or annotated,
             proc_mount="" if raw.get("procMount", "Default") == "Default" else raw["procMount"],
-            app_armor_profile=self.profile(raw.get("appArmorProfile"), path + ("appArmorProfile",)),
+            app_armor_profile=self.profile(inherited("appArmorProfile"), written("appArmorProfile")),
             se_linux_options=_se_linux(inherited("seLinuxOptions")),
         )
 
@@ -739,10 +777,11 @@ class _Builder:
     def secret(self, data: dict[str, Any]) -> Secret:
         meta = data["metadata"]
         kind = data.get("type", "Opaque")
-        if kind not in SECRET_TYPES:
-            self.problem(
-                ("type",), f"Secret type {kind} is not supported",
-                "supported: Opaque, kubernetes.io/dockerconfigjson; other types are for a cluster's controllers",
+        if kind in CLUSTER_SECRET_TYPES:
+            self.problem_to(
+                self.warnings, ("type",), f"type: {kind} is ignored on a single Podman host (it is about "
+                f"{CLUSTER_SECRET_TYPES[kind]}; the data is used as written)",
+                "keep it for Kubernetes; --strict makes this an error",
             )
         encoded: dict[str, str] = data.get("data") or {}
         plain: dict[str, str] = data.get("stringData") or {}
@@ -750,8 +789,13 @@ class _Builder:
         self.keys(plain, "stringData")
         values = {k: self.base64(v, ("data", k)) for k, v in encoded.items()}
         values.update({k: v.encode() for k, v in plain.items()})  # stringData wins, as in Kubernetes
-        if kind == "kubernetes.io/dockerconfigjson" and ".dockerconfigjson" not in values:
-            self.problem(("data",), "a kubernetes.io/dockerconfigjson Secret needs the key .dockerconfigjson")
+        needed = SECRET_KEYS.get(kind, ())
+        missing = [k for k in needed if k not in values]
+        if kind == "kubernetes.io/basic-auth" and not {"username", "password"} & set(values):
+            self.problem(("type",), "a kubernetes.io/basic-auth Secret needs the key username or password")
+        elif missing:
+            self.problem(("type",), f"a {kind} Secret needs the key{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+                         "as a Kubernetes API server requires it")
         return Secret(
             name=meta["name"], type=kind, data=tuple(sorted(values.items())),
             labels=tuple(sorted((meta.get("labels") or {}).items())), locations=self.locations(),

@@ -106,7 +106,6 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, str]] = {
     ("PodSpec", "runtimeClassName"): (
         "podspec does not choose the OCI runtime per pod", "set the runtime in containers.conf on the host, and remove it"),
     ("PodSecurityContext", "supplementalGroupsPolicy"): ("Podman always merges the image's groups", "remove it"),
-    ("PodSecurityContext", "appArmorProfile"): ("not supported on the pod", "set appArmorProfile in each container's securityContext"),
     ("Lifecycle", "postStart"): ("Podman has no postStart hook", "run the step in the command, or remove it"),
     ("Lifecycle", "preStop"): ("Podman has no preStop hook", "handle the stop signal in the process (lifecycle.stopSignal picks it)"),
     ("Container", "restartPolicy"): (

@@ -247,12 +247,34 @@ def test_a_claim_may_not_take_an_empty_dirs_volume_name(tmp_path):
 @pytest.mark.parametrize("annotation", [
     "io.podman.annotations.volumes-from/web", "io.podman.annotations.kube.image.volumes.mount/web",
     "io.containers.autoupdate", "io.containers.autoupdate/web", "io.containers.sdnotify",
-    "io.containers.sdnotify/web", "seccomp.security.alpha.kubernetes.io/pod",
-    "container.seccomp.security.alpha.kubernetes.io/web", "io.podman.annotations.userns",
+    "io.containers.sdnotify/web", "io.podman.annotations.userns",
 ])
 def test_annotations_kube_play_acts_on_are_refused_with_a_reason(tmp_path, annotation):
     found = problems(tmp_path, POD.replace("  name: web\n", f"  name: web\n  annotations:\n    {annotation}: x\n"))
     assert len(found) == 1 and "is acted on by `podman kube play` but not by podspec" in found[0], found
+
+
+def test_seccomp_annotations_are_applied_as_kube_play_applies_them(tmp_path):
+    """The annotations Kubernetes had before seccompProfile: the container's wins over the pod's, and
+    a securityContext field over either."""
+    text = POD.replace("  name: web\n", "  name: web\n  annotations:\n"
+                       "    seccomp.security.alpha.kubernetes.io/pod: runtime/default\n"
+                       "    container.seccomp.security.alpha.kubernetes.io/side: localhost/profiles/audit.json\n")
+    text += "  - name: side\n    image: busybox\n  - name: own\n    image: busybox\n"
+    text += "    securityContext: {seccompProfile: {type: Unconfined}}\n"
+    pod = load([write(tmp_path, text)]).pods[0]
+    assert [(c.name, c.security.seccomp_profile) for c in pod.containers] == [
+        ("web", "RuntimeDefault"), ("side", "Localhost:profiles/audit.json"), ("own", "Unconfined")]
+    bad = POD.replace("  name: web\n", "  name: web\n  annotations:\n    seccomp.security.alpha.kubernetes.io/pod: x\n")
+    found = problems(tmp_path, bad)
+    assert len(found) == 1 and "unknown seccomp profile 'x'" in found[0]
+
+
+def test_a_pods_apparmor_profile_is_every_containers_that_sets_none(tmp_path):
+    text = POD.replace("spec:\n", "spec:\n  securityContext:\n    appArmorProfile: {type: RuntimeDefault}\n")
+    text += "  - name: own\n    image: busybox\n    securityContext: {appArmorProfile: {type: Unconfined}}\n"
+    pod = load([write(tmp_path, text)]).pods[0]
+    assert [c.security.app_armor_profile for c in pod.containers] == ["RuntimeDefault", "Unconfined"]
 
 
 # ------------------------------------------------------------------------------ Pod fields

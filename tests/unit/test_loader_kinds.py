@@ -32,8 +32,7 @@ CASES = {
         "F:7:3: data.bad/key: invalid key 'bad/key' (at most 253 letters, digits, '-', '_' and '.')",
         "F:14:13: data.password: the value of password is not valid base64 "
         "(encode it with `base64 -w0`, or put the plain text under stringData)",
-        "F:20:7: type: Secret type kubernetes.io/tls is not supported "
-        "(supported: Opaque, kubernetes.io/dockerconfigjson; other types are for a cluster's controllers)",
+        "F:20:7: type: a kubernetes.io/tls Secret needs the keys tls.crt, tls.key (as a Kubernetes API server requires it)",
         "F:33:31: spec.containers[0].env[0].valueFrom.configMapKeyRef.name: ConfigMap app-confg is not defined in the "
         "manifests (did you mean app-config? add a ConfigMap document named app-confg beside the pods, "
         "or mark the reference optional: true)",

@@ -160,3 +160,23 @@ def test_an_http_probe_keeps_its_headers(tmp_path):
     with pytest.raises(ManifestError) as refused:
         load([write(tmp_path, bad)])
     assert "must be an HTTP header name" in refused.value.problems[0].message
+
+
+def test_every_secret_type_is_data_with_the_keys_kubernetes_requires(tmp_path):
+    def secret(kind: str, data: str) -> str:
+        return f"apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\ntype: {kind}\nstringData: {{{data}}}\n"
+
+    for kind, data in (("kubernetes.io/tls", "tls.crt: c, tls.key: k"), ("kubernetes.io/basic-auth", "username: u"),
+                       ("kubernetes.io/ssh-auth", "ssh-privatekey: k"), ("kubernetes.io/dockercfg", ".dockercfg: '{}'"),
+                       ("example.com/custom", "anything: x")):
+        state = load([write(tmp_path, secret(kind, data))])
+        assert state.secrets[0].type == kind and state.warnings == ()
+    for kind, message in (("kubernetes.io/tls", "a kubernetes.io/tls Secret needs the key tls.key"),
+                          ("kubernetes.io/basic-auth", "a kubernetes.io/basic-auth Secret needs the key username or password")):
+        with pytest.raises(ManifestError) as refused:
+            load([write(tmp_path, secret(kind, "tls.crt: c"))])
+        assert [p.message for p in refused.value.problems] == [message]
+    token = load([write(tmp_path, secret("kubernetes.io/service-account-token", "token: t"))])
+    assert [w.message for w in token.warnings] == [
+        "type: kubernetes.io/service-account-token is ignored on a single Podman host (it is about a cluster's "
+        "service account tokens; the data is used as written)"]

@@ -47,7 +47,7 @@ def test_every_object_we_define_refuses_unknown_fields():
 def test_pod_security_fields_for_a_later_policy_are_there():
     defs = schema()["$defs"]
     assert {"hostPID", "hostIPC", "securityContext", "hostNetwork"} <= set(defs["podSpec"]["properties"])
-    assert {"runAsUser", "runAsGroup", "runAsNonRoot", "seccompProfile", "sysctls", "supplementalGroups",
+    assert {"runAsUser", "runAsGroup", "runAsNonRoot", "seccompProfile", "appArmorProfile", "sysctls", "supplementalGroups",
             "fsGroup", "seLinuxOptions", "fsGroupChangePolicy", "seLinuxChangePolicy",
             "windowsOptions"} == set(defs["podSecurityContext"]["properties"])
     assert {"allowPrivilegeEscalation", "runAsNonRoot", "seccompProfile", "procMount", "appArmorProfile",
