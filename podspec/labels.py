@@ -24,6 +24,7 @@ PULL_POLICY = PREFIX + "pull-policy"
 EMPTY_DIR = PREFIX + "empty-dir"  # on volumes: the pod whose emptyDir this volume is
 CONTAINERS = PREFIX + "containers"  # on pods: the containers the pod should have, comma-separated
 HISTORY = PREFIX + "history"  # on history volumes: one apply record as JSON (reconcile/history.py)
+WORKLOAD = PREFIX + "workload"  # on pods: the Deployment or Job they are a copy of ("Deployment web")
 SECRETS = PREFIX + "secrets"  # on containers: the Podman secrets they read, comma-separated
 SOURCE = PREFIX + "source"  # on Podman secrets: "configMap/NAME" or "secret/NAME"
 KEY = PREFIX + "key"  # on Podman secrets: the key whose value it holds

@@ -412,9 +412,11 @@ class Secret:
 class AbsentPod:
     """A pod the manifests want absent: the pod of a Deployment with `replicas: 0`."""
 
+
     name: str
     reason: str  # "Deployment web has replicas: 0"
     locations: Locations = NOWHERE
+    workload: str = ""  # "Deployment web": its other copies, if any are on the host, go too
 
 
 @dataclass(frozen=True)

@@ -123,8 +123,8 @@ def load(
             warnings += kubefields.warnings(document)
             warnings += portable.warnings(document)
             made = build(document, problems, warnings)
-            if made is not None:
-                built[type(made)].append(made)
+            for one in made if isinstance(made, list) else () if made is None else (made,):
+                built[type(one)].append(one)  # a Deployment with replicas: one pod per copy
     pods, link_problems, link_warnings = link(pods, config_maps, secrets, defined_elsewhere)
     problems += link_problems
     warnings += link_warnings

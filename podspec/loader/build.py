@@ -803,8 +803,10 @@ class _Builder:
 
     # -- Deployment and Job ------------------------------------------------------------------
 
-    def workload(self, data: dict[str, Any]) -> Pod | AbsentPod | None:
-        """The pod of a Deployment or Job, named as `podman kube play` names it: `<name>-pod`."""
+    def workload(self, data: dict[str, Any]) -> Pod | AbsentPod | list[Pod] | None:
+        """The pod of a Deployment or Job, named as `podman kube play` names it: `<name>-pod`; a
+        Deployment's further replicas are `<name>-pod-1`, `<name>-pod-2`, ... (copies that can share
+        one host: no host ports, no host network)."""
         kind, meta, spec = data["kind"], data["metadata"], data["spec"]
         name = f"{meta['name']}-pod"
         template = spec["template"]
@@ -822,16 +824,20 @@ class _Builder:
         if kind == "Deployment":
             self.selector(spec.get("selector") or {}, (template.get("metadata") or {}).get("labels") or {})
             replicas = int(spec.get("replicas", 1))
-            if replicas > 1:
+            clash = _host_bound(template["spec"])
+            if replicas > 1 and clash:
                 self.problem(
                     ("spec", "replicas"),
-                    f"{replicas} replicas: one Podman host runs one copy of a pod; copies would publish the same "
-                    "host ports and share its volumes",
-                    "use replicas: 1 or 0, or run this Deployment on Kubernetes, which spreads replicas over nodes",
+                    f"{replicas} replicas with {clash}: copies on one Podman host would take the same host port",
+                    "use replicas: 1, or remove the host ports (each copy has its own address in the pod network), "
+                    "or run this Deployment on Kubernetes, which spreads replicas over nodes",
                 )
+                replicas = 1
             if replicas == 0:
                 self.base = ("spec", "template")
-                return AbsentPod(name, f"{what} has replicas: 0", self.locations())
+                return AbsentPod(name, f"{what} has replicas: 0", self.locations(), workload=what)
+            if replicas > 1:
+                return self.copies(template, name, meta.get("annotations") or {}, what, replicas)
         else:
             for field in ("parallelism", "completions"):
                 if int(spec.get(field, 1)) > 1:
@@ -850,6 +856,20 @@ class _Builder:
                 )
         self.base = ("spec", "template")
         return self.pod(template, name=name, extra_annotations=meta.get("annotations") or {}, workload=what)
+
+    def copies(self, template: dict[str, Any], name: str, annotations: dict[str, str], what: str, replicas: int) -> list[Pod]:
+        """A Deployment's replicas on one host: each copy is built on its own (metadata.name in env is
+        its own name), the problems and warnings said once, for the first."""
+        self.base = ("spec", "template")
+        pods = [self.pod(template, name=name, extra_annotations=annotations, workload=what)]
+        problems, warnings = self.problems, self.warnings
+        self.problems, self.warnings = [], []
+        try:
+            pods += [self.pod(template, name=f"{name}-{i}", extra_annotations=annotations, workload=what)
+                     for i in range(1, replicas)]
+        finally:
+            self.problems, self.warnings = problems, warnings
+        return pods
 
     def problem_to(self, sink: list[Problem], path: FieldPath, message: str, hint: str = "", key: bool = False) -> None:
         where = self.document.key_at(path) if key else self.document.value_at(path)
@@ -901,7 +921,19 @@ _CLUSTER_ONLY = {
 Built = Pod | VolumeClaim | ConfigMap | Secret | AbsentPod
 
 
-def build(document: Document, problems: list[Problem], warnings: list[Problem] | None = None) -> Built | None:
+def _host_bound(spec: dict[str, Any]) -> str:
+    """What ties a pod to one copy per host: "hostPort 80", "hostNetwork"; "" when nothing does."""
+    if spec.get("hostNetwork"):
+        return "hostNetwork"
+    for group in ("initContainers", "containers"):
+        for container in spec.get(group) or ():
+            for port in container.get("ports") or ():
+                if port.get("hostPort"):
+                    return f"hostPort {port['hostPort']}"
+    return ""
+
+
+def build(document: Document, problems: list[Problem], warnings: list[Problem] | None = None) -> Built | list[Pod] | None:
     """The model of one schema-valid document, problems found on the way appended to `problems`
     (and what is ignored on a Podman host to `warnings`).
 

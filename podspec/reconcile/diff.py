@@ -194,6 +194,26 @@ def _path_text(parts: list) -> str:
 # ------------------------------------------------------------------------------------------ diff
 
 
+def _scaled_down(desired: DesiredState, observed: ObservedState, project: str, wanted: set[str]) -> list[PodDiff]:
+    """The copies of a Deployment beyond its replicas: this project's pods labelled with the
+    workload that the manifests no longer want. `wanted` grows by the pods removed."""
+    copies: dict[str, int] = {}
+    for pod in desired.pods:
+        if pod.workload:
+            copies[pod.workload] = copies.get(pod.workload, 0) + 1
+    for absent in desired.absent_pods:
+        if absent.workload:
+            copies.setdefault(absent.workload, 0)
+    removed = []
+    for obs in sorted(observed.pods, key=lambda o: o.name):
+        workload = obs.labels.get(L.WORKLOAD, "")
+        if workload in copies and obs.name not in wanted and obs.managed and obs.project == project:
+            removed.append(PodDiff(name=obs.name, action=Action.REMOVE, cause=f"{workload} has replicas: {copies[workload]}",
+                                   stop_timeout=observed_grace(observed, obs)))
+            wanted.add(obs.name)
+    return removed
+
+
 def compute(
     desired: DesiredState,
     observed: ObservedState,
@@ -218,6 +238,7 @@ def compute(
             pods.append(PodDiff(name=absent.name, action=Action.REMOVE, cause=absent.reason,
                                 stop_timeout=observed_grace(observed, obs)))
         wanted.add(absent.name)
+    pods += _scaled_down(desired, observed, project, wanted)
     if prune:
         for obs in observed.pods:
             if obs.name not in wanted and obs.managed and obs.project == project:

@@ -385,8 +385,12 @@ def pod_intent(pod: Pod) -> PodIntent:
 # ------------------------------------------------------------------------- ownership labels
 
 
-def pod_labels(project: str, intent: PodIntent) -> dict[str, str]:
+def pod_labels(project: str, intent: PodIntent, workload: str = "") -> dict[str, str]:
+    """The pod's own labels and podspec's; `workload` (not intent: the Deployment a copy belongs to,
+    so that copies beyond its replicas are found and removed)."""
     labels = dict(intent.spec.get("labels", {}))
+    if workload:
+        labels[L.WORKLOAD] = workload
     labels.update(
         {
             L.MANAGED_BY: L.MANAGER,

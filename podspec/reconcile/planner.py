@@ -193,9 +193,8 @@ def _sub_path_steps(pod: Pod, container: Container, name: str) -> list[Step]:
 
 def _new_pod_steps(project: str, p: PodDiff, cause: str) -> list[Step]:
     assert p.pod is not None and p.intent is not None
-    steps = [
-        Step(StepKind.CREATE_POD, p.name, cause, pod=p.pod, labels=_sorted(pod_labels(project, p.intent)))
-    ]
+    labels = pod_labels(project, p.intent, p.pod.workload)
+    steps = [Step(StepKind.CREATE_POD, p.name, cause, pod=p.pod, labels=_sorted(labels))]
     for c in p.containers:
         if c.action is Action.CREATE:
             steps += _create_container(project, p, c, f"part of {cause}")

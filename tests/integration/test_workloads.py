@@ -1,5 +1,6 @@
 """Deployments and Jobs against the private Podman: the pod template becomes one pod named as
-`podman kube play` names it (<name>-pod); replicas 0 removes it and keeps its volume."""
+`podman kube play` names it (<name>-pod), and further replicas <name>-pod-1, ...; replicas 0
+removes them and keeps their volumes."""
 
 from __future__ import annotations
 
@@ -81,13 +82,67 @@ def test_a_deployment_applies_and_scaling_to_zero_and_back_keeps_its_volume(podm
     assert podspec(podman, "diff", path).exit_code == 0
 
 
-def test_more_than_one_replica_is_refused_with_a_pointer_to_kubernetes(podman, tmp_path):
+def test_replicas_with_a_host_port_are_refused_with_a_pointer_to_kubernetes(podman, tmp_path):
     path = write(tmp_path, deployment(free_port(), replicas=3))
     result = podspec(podman, "apply", path)
     assert result.exit_code == 1
-    assert "spec.replicas: 3 replicas: one Podman host runs one copy of a pod" in result.stderr
+    assert "spec.replicas: 3 replicas with hostPort" in result.stderr
+    assert "copies on one Podman host would take the same host port" in result.stderr
     assert "run this Deployment on Kubernetes" in result.stderr
     assert podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split() == []
+
+
+REPLICAS = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: workers
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: workers}}
+  template:
+    metadata:
+      labels: {{app: workers}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+        - name: worker
+          image: docker.io/library/busybox:latest
+          imagePullPolicy: IfNotPresent
+          command: ["sh", "-c", "echo $POD >> /shared/seen; sleep 100000"]
+          env:
+            - name: POD
+              valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}
+          volumeMounts:
+            - {{name: shared, mountPath: /shared}}
+      volumes:
+        - name: shared
+          persistentVolumeClaim: {{claimName: workers-shared}}
+"""
+
+
+def test_replicas_without_host_ports_run_as_copies_and_scale_down_keeps_the_volume(podman, tmp_path):
+    path = write(tmp_path, REPLICAS.format(replicas=3))
+    applied = podspec(podman, "apply", path)
+    assert applied.exit_code == 0, applied.output + applied.stderr
+    pods = sorted(podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split())
+    assert pods == ["workers-pod", "workers-pod-1", "workers-pod-2"]
+    for pod in pods:  # each copy knows its own name, and all share the claim
+        assert f"POD={pod}" in podman.podman("exec", f"{pod}-worker", "env").stdout
+    seen = podman.podman("exec", "workers-pod-worker", "cat", "/shared/seen").stdout.split()
+    assert sorted(seen) == pods
+    assert podspec(podman, "diff", path).exit_code == 0
+
+    first = podman.podman("pod", "inspect", "workers-pod", "--format", "{{.ID}}").stdout.strip()
+    path = write(tmp_path, REPLICAS.format(replicas=1))
+    scaled = podspec(podman, "apply", path)
+    assert scaled.exit_code == 0, scaled.output + scaled.stderr
+    assert "Deployment workers has replicas: 1" in scaled.output
+    assert podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split() == ["workers-pod"]
+    assert podman.podman("pod", "inspect", "workers-pod", "--format", "{{.ID}}").stdout.strip() == first  # untouched
+    assert "workers-shared" in podman.podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
+    assert podspec(podman, "diff", path).exit_code == 0
 
 
 JOB = """\

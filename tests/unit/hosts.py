@@ -78,7 +78,7 @@ def applied(desired: DesiredState, project: str = "demo", status: PodStatus = Po
     for pod in desired.pods:
         intent = pod_intent(pod)
         pod_id = f"{pod.name}-id"
-        pods.append(ObservedPod(pod_id, pod.name, status, f"{pod_id}-infra", pod_labels(project, intent)))
+        pods.append(ObservedPod(pod_id, pod.name, status, f"{pod_id}-infra", pod_labels(project, intent, pod.workload)))
         ports = tuple(intent.spec.get("ports", ()))
         containers.append(ObservedContainer(
             f"{pod_id}-infra", f"{pod_id[:12]}-infra", pod_id, pod.name, ContainerState.RUNNING,

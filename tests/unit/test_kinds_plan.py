@@ -14,7 +14,7 @@ import pytest
 
 from podspec import labels as L
 from podspec import render
-from podspec.errors import ConflictError
+from podspec.errors import ConflictError, ManifestError
 from podspec.loader import load
 from podspec.model import DesiredState
 from podspec.observed import ObservedSecret, ObservedState
@@ -236,3 +236,42 @@ def test_the_create_body_reads_secrets_by_name_and_never_holds_a_value(tmp_path)
     assert "mounts" not in body and "volumes" not in body
     assert set(body["labels"][L.SECRETS].split(",")) == {s["Source"] for s in body["secrets"]}
     assert "sekret" not in str(body) and "admin" not in str(body)
+
+
+def test_replicas_are_copies_on_one_host_and_scaling_down_removes_the_last_ones(tmp_path):
+    three = desired(tmp_path, replicas=3)
+    assert [(p.name, p.workload) for p in three.pods if p.workload] == [
+        ("web-pod", "Deployment web"), ("web-pod-1", "Deployment web"), ("web-pod-2", "Deployment web")]
+    result, plan = plan_for(three, applied(desired(tmp_path)))
+    assert [(s.kind, s.target) for s in plan.steps if s.kind is StepKind.CREATE_POD] == [
+        (StepKind.CREATE_POD, "web-pod-1"), (StepKind.CREATE_POD, "web-pod-2")]
+    made = next(s for s in plan.steps if s.target == "web-pod-1")
+    assert dict(made.labels)[L.WORKLOAD] == "Deployment web"
+
+    host = applied(three)
+    assert not plan_for(three, host)[0].has_changes
+    result, plan = plan_for(desired(tmp_path, replicas=1), host)
+    assert [(s.kind, s.target, s.cause) for s in plan.steps if s.kind is StepKind.REMOVE_POD] == [
+        (StepKind.REMOVE_POD, "web-pod-1", "Deployment web has replicas: 1; volumes are kept"),
+        (StepKind.REMOVE_POD, "web-pod-2", "Deployment web has replicas: 1; volumes are kept")]
+    result, plan = plan_for(desired(tmp_path, replicas=0), host)
+    assert sorted(s.target for s in plan.steps if s.kind is StepKind.REMOVE_POD) == ["web-pod", "web-pod-1", "web-pod-2"]
+    # Another project's copies are never touched.
+    one = desired(tmp_path, replicas=1)
+    theirs = applied(three, project="other")
+    copies = tuple(p for p in theirs.pods if p.name in ("web-pod-1", "web-pod-2"))
+    mine = applied(one)
+    host = replace(mine, pods=mine.pods + copies,
+                   containers=mine.containers + tuple(c for c in theirs.containers if c.pod_name in ("web-pod-1", "web-pod-2")))
+    assert not plan_for(one, host)[0].has_changes
+
+
+def test_replicas_that_would_take_the_same_host_port_are_refused(tmp_path):
+    text = manifests(replicas=2).replace("- {name: httpd, image: docker.io/library/httpd:2.4}",
+                                         "- {name: httpd, image: docker.io/library/httpd:2.4, ports: [{containerPort: 80, hostPort: 8080}]}")
+    path = tmp_path / "app.yaml"
+    path.write_text(text)
+    with pytest.raises(ManifestError) as refused:
+        load([str(path)])
+    [problem] = [p for p in refused.value.problems if p.path == "spec.replicas"]
+    assert problem.message == "2 replicas with hostPort 8080: copies on one Podman host would take the same host port"

@@ -57,9 +57,6 @@ CASES = {
         "(add a Secret document named nope beside the pods, or mark the reference optional: true)",
     ],
     "workloads.yaml": [
-        "F:6:13: spec.replicas: 2 replicas: one Podman host runs one copy of a pod; copies would publish the same host "
-        "ports and share its volumes (use replicas: 1 or 0, or run this Deployment on Kubernetes, which spreads "
-        "replicas over nodes)",
         "F:8:19: spec.selector.matchLabels.app: the selector app=web does not match the template's labels "
         "(add the label app: web to spec.template.metadata.labels; Kubernetes refuses such a Deployment)",
         "F:16:29: spec.template.spec.containers[0].securityContext.runAsGroup: runAsGroup needs runAsUser on Podman "
