@@ -222,15 +222,13 @@ class _Builder:
             )
             init_type = InitContainerType.ONCE.value
         pod_security: dict[str, Any] = spec.get("securityContext", {})
+        inits, sidecars = self.init_containers(spec.get("initContainers", ()), pod_security)
         return Pod(
             name=name,
             containers=tuple(
                 self.container(c, ("spec", "containers", i), pod_security) for i, c in enumerate(spec["containers"])
-            ),
-            init_containers=tuple(
-                self.container(c, ("spec", "initContainers", i), pod_security)
-                for i, c in enumerate(spec.get("initContainers", ()))
-            ),
+            ) + sidecars,
+            init_containers=inits,
             init_container_type=InitContainerType(init_type),
             volumes=tuple(self.volume(v, ("spec", "volumes", i)) for i, v in enumerate(spec.get("volumes", ()))),
             restart_policy=RestartPolicy(spec.get("restartPolicy", RestartPolicy.ALWAYS.value)),
@@ -275,6 +273,26 @@ class _Builder:
         return {
             v["name"]: option for v in spec.get("volumes", ()) if (v.get("hostPath") or {}).get("path") == source
         }
+
+    def init_containers(self, raw: list[dict[str, Any]], pod_security: dict[str, Any]) -> tuple[tuple[Container, ...], tuple[Container, ...]]:
+        """(init containers, sidecars). A sidecar (an init container with restartPolicy: Always, as
+        Kubernetes 1.29 has them) runs for the pod's whole life: on Podman, a regular container of the
+        pod, after the others in the list (Podman starts them together), with a warning."""
+        inits, sidecars = [], []
+        for i, c in enumerate(raw):
+            path: FieldPath = ("spec", "initContainers", i)
+            built = self.container(c, path, pod_security)
+            if c.get("restartPolicy") == "Always":
+                sidecars.append(built)
+                self.problem_to(
+                    self.warnings, self.base + path + ("restartPolicy",),
+                    f"init container {c['name']} is a sidecar (restartPolicy: Always): on a single Podman host it runs as "
+                    "a regular container of the pod, started with the others rather than before them",
+                    "keep it for Kubernetes, or move it to containers; --strict makes this an error", key=True,
+                )
+            else:
+                inits.append(built)
+        return tuple(inits), tuple(sidecars)
 
     def seccomp_annotations(self, annotations: dict[str, str]) -> dict[str, str]:
         """The seccomp annotations as profiles ("" for the pod's, else the container's name):
@@ -346,6 +364,9 @@ class _Builder:
 
     def container(self, raw: dict[str, Any], path: FieldPath, pod_security: dict[str, Any]) -> Container:
         written_image: str = raw["image"]
+        if "restartPolicy" in raw and "initContainers" not in path:
+            self.problem(path + ("restartPolicy",), "restartPolicy on a container: only an init container takes it "
+                         "(Always, a sidecar)", "remove it; the pod's restartPolicy applies", key=True)
         policy = raw.get("imagePullPolicy")
         ports = tuple(self.port(p, path + ("ports", i)) for i, p in enumerate(raw.get("ports", ())))
         probes = self.probes(raw, path, ports)
@@ -396,7 +417,7 @@ class _Builder:
         """liveness, readiness and startup probes; Podman runs one health check: the first of them."""
         found: dict[str, Probe | None] = {}
         first: tuple[str, Probe] | None = None
-        init = "initContainers" in path
+        init = "initContainers" in path and raw.get("restartPolicy") != "Always"  # a sidecar may have probes
         for key, name in PROBE_FIELDS:
             if key not in raw:
                 continue

@@ -108,9 +108,6 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, str]] = {
     ("PodSecurityContext", "supplementalGroupsPolicy"): ("Podman always merges the image's groups", "remove it"),
     ("Lifecycle", "postStart"): ("Podman has no postStart hook", "run the step in the command, or remove it"),
     ("Lifecycle", "preStop"): ("Podman has no preStop hook", "handle the stop signal in the process (lifecycle.stopSignal picks it)"),
-    ("Container", "restartPolicy"): (
-        "sidecar init containers (restartPolicy Always on an init container) are not supported",
-        "make it a regular container"),
     ("Container", "restartPolicyRules"): ("per-container restart rules are not supported", "use the pod's restartPolicy"),
     ("Container", "volumeDevices"): ("raw block devices are not supported", "mount a filesystem volume instead"),
     ("VolumeMount", "mountPropagation"): ("mount propagation is not supported", "remove it (Podman's default is private)"),

@@ -100,3 +100,44 @@ def test_a_kube_play_file_applies_as_podman_runs_it(podman, tmp_path: Path):
     assert deleted.exit_code == 0, deleted.stdout + deleted.stderr
     assert podman.podman("pod", "exists", "playPod", check=False).returncode == 1
     assert "playPod-site" in podman.podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
+
+
+SIDECAR = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: sidecars
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+    - name: prepare
+      image: docker.io/library/busybox:latest
+      command: [sh, -c, "echo prepared > /work/log"]
+      volumeMounts: [{name: work, mountPath: /work}]
+    - name: shipper
+      image: docker.io/library/busybox:latest
+      restartPolicy: Always
+      command: [sh, -c, "echo shipping >> /work/log; sleep 100000"]
+      volumeMounts: [{name: work, mountPath: /work}]
+  containers:
+    - name: app
+      image: docker.io/library/busybox:latest
+      command: [sh, -c, "sleep 100000"]
+      volumeMounts: [{name: work, mountPath: /work}]
+  volumes:
+    - name: work
+      emptyDir: {}
+"""
+
+
+def test_a_sidecar_init_container_runs_beside_the_app(podman, tmp_path: Path):
+    manifest = tmp_path / "sidecars.yaml"
+    manifest.write_text(SIDECAR)
+    applied = run(podman, "apply", "--wait", "--timeout", "60", str(manifest))
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert "init container shipper is a sidecar (restartPolicy: Always)" in applied.stderr
+    for name in ("sidecars-shipper", "sidecars-app"):
+        assert podman.podman("inspect", name, "--format", "{{.State.Status}}").stdout.strip() == "running"
+    log = podman.podman("exec", "sidecars-app", "cat", "/work/log").stdout.split()
+    assert log == ["prepared", "shipping"]  # the init container ran first
+    assert run(podman, "diff", str(manifest)).exit_code == 0

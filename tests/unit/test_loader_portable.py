@@ -180,3 +180,38 @@ def test_every_secret_type_is_data_with_the_keys_kubernetes_requires(tmp_path):
     assert [w.message for w in token.warnings] == [
         "type: kubernetes.io/service-account-token is ignored on a single Podman host (it is about a cluster's "
         "service account tokens; the data is used as written)"]
+
+
+SIDECAR = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: app}
+spec:
+  initContainers:
+  - name: migrate
+    image: busybox
+  - name: logship
+    image: busybox
+    restartPolicy: Always
+    readinessProbe: {exec: {command: ["true"]}}
+  containers:
+  - name: web
+    image: httpd:2.4
+"""
+
+
+def test_a_sidecar_init_container_runs_as_a_regular_container_with_a_warning(tmp_path):
+    path = write(tmp_path, SIDECAR)
+    state = load([path])
+    pod = state.pods[0]
+    assert [c.name for c in pod.init_containers] == ["migrate"]
+    assert [c.name for c in pod.containers] == ["web", "logship"]
+    assert pod.containers[1].readiness_probe is not None
+    assert [(str(w.origin), w.path) for w in state.warnings] == [(f"{path}:10:5", "spec.initContainers[1].restartPolicy")]
+    assert "runs as a regular container of the pod" in state.warnings[0].message
+    with pytest.raises(ManifestError):
+        load([path], strict=True)
+    regular = SIDECAR.replace("  - name: web\n", "  - name: web\n    restartPolicy: Always\n")
+    with pytest.raises(ManifestError) as refused:
+        load([write(tmp_path, regular)])
+    assert "only an init container takes it" in refused.value.problems[0].message
