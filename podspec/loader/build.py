@@ -936,6 +936,12 @@ _CLUSTER_ONLY = {
         ("completionMode", "indexed Jobs"),
         ("manualSelector", "selecting the Job's pods"),
         ("selector", "selecting the Job's pods"),
+        ("podFailurePolicy", "the Job controller's retries"),
+        ("successPolicy", "the Job controller's rules for indexed Jobs"),
+        ("backoffLimitPerIndex", "indexed Jobs"),
+        ("maxFailedIndexes", "indexed Jobs"),
+        ("podReplacementPolicy", "the Job controller's replacement of pods"),
+        ("managedBy", "which controller runs the Job"),
     ),
 }
 

@@ -27,6 +27,15 @@ from podspec.model import FieldPath, dotted
 
 # Every field of the Kubernetes types the schema subsets (Kubernetes 1.33).
 FIELDS: dict[str, frozenset[str]] = {
+    "DeploymentSpec": frozenset({
+        "minReadySeconds", "paused", "progressDeadlineSeconds", "replicas", "revisionHistoryLimit", "selector",
+        "strategy", "template",
+    }),
+    "JobSpec": frozenset({
+        "activeDeadlineSeconds", "backoffLimit", "backoffLimitPerIndex", "completionMode", "completions", "managedBy",
+        "manualSelector", "maxFailedIndexes", "parallelism", "podFailurePolicy", "podReplacementPolicy", "selector",
+        "successPolicy", "suspend", "template", "ttlSecondsAfterFinished",
+    }),
     "ObjectMeta": frozenset({
         "annotations", "creationTimestamp", "deletionGracePeriodSeconds", "deletionTimestamp", "finalizers",
         "generateName", "generation", "labels", "managedFields", "name", "namespace", "ownerReferences",

@@ -215,3 +215,26 @@ def test_a_sidecar_init_container_runs_as_a_regular_container_with_a_warning(tmp
     with pytest.raises(ManifestError) as refused:
         load([write(tmp_path, regular)])
     assert "only an init container takes it" in refused.value.problems[0].message
+
+
+JOB = """\
+apiVersion: batch/v1
+kind: Job
+metadata: {name: batch}
+spec:
+  backoffLimitPerIndex: 1
+  podFailurePolicy:
+    rules: [{action: FailJob, onExitCodes: {operator: In, values: [42]}}]
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: step, image: busybox}]
+"""
+
+
+def test_the_job_controllers_policies_are_warnings_and_a_typo_is_not_a_real_field(tmp_path):
+    state = load([write(tmp_path, JOB)])
+    assert sorted(w.path for w in state.warnings) == ["spec.backoffLimitPerIndex", "spec.podFailurePolicy"]
+    with pytest.raises(ManifestError) as refused:
+        load([write(tmp_path, JOB.replace("backoffLimitPerIndex", "backofLimit"))])
+    assert refused.value.problems[0].hint == "did you mean backoffLimit?"
