@@ -342,6 +342,7 @@ class Pod:
     share_process_namespace: bool = False
     host_users: bool = True  # false: a private user namespace (userns=auto)
     workload: str = ""  # "Deployment web", "Job migrate": the document the pod comes from ("" for a Pod)
+    resources: Resources = Resources()  # pod-level: the pod's cgroup (frozen: a shared default is safe)
     # imagePullSecrets: names of kubernetes.io/dockerconfigjson Secrets whose credentials the pulls of
     # this pod's images use. Not intent: they change how images are fetched, not what runs.
     image_pull_secrets: tuple[str, ...] = ()

@@ -65,6 +65,7 @@ def pod_body(pod: Pod, labels: dict[str, str]) -> dict[str, Any]:
         body["hostadd"] = hosts
     body.update(_pod_dns(pod))
     body.update(_pod_namespaces(pod))
+    body.update(_resources(pod.resources))  # pod-level: the pod's cgroup, shared by its containers
     return body
 
 

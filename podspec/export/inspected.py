@@ -151,6 +151,7 @@ def export_pod(data: PodData) -> tuple[Pod, tuple[VolumeClaim, ...], tuple[str, 
         host_ipc=any((c.get("HostConfig") or {}).get("IpcMode") == "host" for c in ordered),
         supplemental_groups=_groups(first),
         **_pod_dns_and_namespaces(pod_json, infra),
+        resources=_pod_resources(pod_json, L.last_applied(pod_labels) or {}),
     )
     notes += _sources_read(pod)
     return pod, volumes.claims(), tuple(notes)
@@ -170,6 +171,14 @@ def _sources_read(pod: Pod) -> list[str]:
     title = {SourceKind.CONFIG_MAP.value: "ConfigMap", SourceKind.SECRET.value: "Secret"}
     return [f"pod {pod.name} reads {title[kind]} {name}: its document is not exported; apply it beside this file"
             for kind in sorted(read) for name in sorted(read[kind])]
+
+
+def _pod_resources(pod_json: Json, applied: Json) -> Resources:
+    """Pod-level limits from the pod's cgroup settings (as `podman pod inspect` shows them); the
+    memory request, which Podman does not show, from podspec's record."""
+    recorded = applied.get("resources") or {}
+    return _cgroup_resources(pod_json.get("cpu_quota"), pod_json.get("cpu_period"), pod_json.get("cpu_shares"),
+                             pod_json.get("memory_limit"), recorded.get("memoryRequestBytes"))
 
 
 def _pod_dns_and_namespaces(pod_json: Json, infra: Json) -> dict[str, Any]:
@@ -424,13 +433,18 @@ def _pairs(entries: Iterable[str]) -> list[tuple[str, str]]:
 
 
 def _resources(host: Json) -> Resources:
-    quota, period, shares = int(host.get("CpuQuota") or 0), int(host.get("CpuPeriod") or 0), int(host.get("CpuShares") or 0)
-    memory, reservation = int(host.get("Memory") or 0), int(host.get("MemoryReservation") or 0)
+    return _cgroup_resources(host.get("CpuQuota"), host.get("CpuPeriod"), host.get("CpuShares"), host.get("Memory"),
+                             host.get("MemoryReservation"))
+
+
+def _cgroup_resources(quota: Any, period: Any, shares: Any, memory: Any, reservation: Any) -> Resources:
+    """cgroup settings (CFS quota and period, shares, memory limit and reservation) as requests and limits."""
+    quota, period, shares = int(quota or 0), int(period or 0), int(shares or 0)
     return Resources(
         cpu_limit_millis=math.ceil(quota * 1000 / period) if quota > 0 and period > 0 else None,
-        memory_limit_bytes=memory or None,
+        memory_limit_bytes=int(memory or 0) or None,
         cpu_request_millis=math.ceil(shares * 1000 / 1024) if shares > 0 else None,
-        memory_request_bytes=reservation or None,
+        memory_request_bytes=int(reservation or 0) or None,
     )
 
 

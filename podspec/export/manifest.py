@@ -23,6 +23,7 @@ from podspec.model import (
     Probe,
     ProbeHandler,
     Protocol,
+    Resources,
     SecurityContext,
     SourceKind,
     Volume,
@@ -84,6 +85,7 @@ def pod_document(pod: Pod) -> Document:
     _put(spec, "hostAliases", [{"ip": a.ip, "hostnames": list(a.hostnames)} for a in pod.host_aliases])
     _put(spec, "shareProcessNamespace", pod.share_process_namespace, Pod, "share_process_namespace")
     _put(spec, "hostUsers", pod.host_users, Pod, "host_users")
+    _put(spec, "resources", _resources(pod.resources))
     _put(spec, "dnsConfig", _dns(pod))
     security: dict[str, Any] = {}
     _put(security, "supplementalGroups", list(pod.supplemental_groups))
@@ -136,7 +138,7 @@ def container_document(c: Container) -> Document:
         _put(mount, "subPath", m.sub_path)
         mounts.append(mount)
     _put(out, "volumeMounts", mounts)
-    _put(out, "resources", _resources(c))
+    _put(out, "resources", _resources(c.resources))
     _put(out, "securityContext", _security(c.security))
     for key, probe in (("livenessProbe", c.liveness_probe), ("readinessProbe", c.readiness_probe),
                        ("startupProbe", c.startup_probe)):
@@ -151,8 +153,7 @@ def container_document(c: Container) -> Document:
     return out
 
 
-def _resources(c: Container) -> dict[str, Any]:
-    r = c.resources
+def _resources(r: Resources) -> dict[str, Any]:
     limits: dict[str, Any] = {}
     requests: dict[str, Any] = {}
     _put(limits, "cpu", None if r.cpu_limit_millis is None else cpu_quantity(r.cpu_limit_millis))

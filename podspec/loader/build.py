@@ -253,6 +253,7 @@ class _Builder:
             share_process_namespace=spec.get("shareProcessNamespace", False),
             host_users=spec.get("hostUsers", True),
             workload=workload,
+            resources=self.resources(spec.get("resources", {}), ("spec", "resources")),
             image_pull_secrets=tuple(str(r["name"]) for r in spec.get("imagePullSecrets") or ()),
         )
 

@@ -110,7 +110,6 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, str]] = {
     ("PodSpec", "activeDeadlineSeconds"): ("Podman has no pod deadline", "remove it, or end the command itself (e.g. `timeout`)"),
     ("PodSpec", "ephemeralContainers"): ("ephemeral containers are added by `kubectl debug`", "use `podman exec` on the host"),
     ("PodSpec", "resourceClaims"): ("Podman has no dynamic resource allocation", "remove it"),
-    ("PodSpec", "resources"): ("Podman applies resources per container", "set resources on each container"),
     ("PodSpec", "hostnameOverride"): ("not supported", "use hostname"),
     ("PodSpec", "runtimeClassName"): (
         "podspec does not choose the OCI runtime per pod", "set the runtime in containers.conf on the host, and remove it"),

@@ -103,6 +103,7 @@ class _Walk:
             for i, container in enumerate(spec.get(group) or ()):
                 if isinstance(container, dict):
                     self.container(path + (group, i), container)
+        self.resources(path, spec.get("resources"))
 
     def container(self, path: FieldPath, container: dict[str, Any]) -> None:
         name = container.get("name")
@@ -118,7 +119,10 @@ class _Walk:
             if isinstance(protocol, str) and protocol != protocol.upper():
                 self.refused(path + ("ports", i, "protocol"), "protocol", protocol, "it knows TCP, UDP and SCTP",
                              f"write {protocol.upper()}")
-        resources = container.get("resources")
+        self.resources(path, container.get("resources"))
+
+    def resources(self, path: FieldPath, resources: Any) -> None:
+        """Extended resources (and a pod's pids) on a pod or a container: ignored, with a warning."""
         for group in ("limits", "requests"):
             listed = resources.get(group) if isinstance(resources, dict) else None
             for resource in listed if isinstance(listed, dict) else ():

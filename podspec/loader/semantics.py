@@ -33,6 +33,7 @@ from podspec.model import (
     FieldPath,
     Pod,
     Protocol,
+    Resources,
     Secret,
     VolumeClaim,
     VolumeKind,
@@ -131,9 +132,25 @@ def _unique_container_names(pods: list[Pod]) -> list[Problem]:
     return problems
 
 
+def _requests_within_limits(pod: Pod, resources: Resources, path: FieldPath) -> list[Problem]:
+    """A container's or the pod's requests are not above their limits."""
+    problems = []
+    for name, request, limit in (
+        ("cpu", resources.cpu_request_millis, resources.cpu_limit_millis),
+        ("memory", resources.memory_request_bytes, resources.memory_limit_bytes),
+    ):
+        if request is not None and limit is not None and request > limit:
+            problems.append(_problem(
+                pod, path + ("resources", "requests", name), f"{name} request is above its limit",
+                "a request must be less than or equal to the limit",
+            ))
+    return problems
+
+
 def _pod(pod: Pod) -> list[Problem]:
     problems: list[Problem] = []
     problems += _metadata(pod.labels, pod.annotations, pod.locations.of, pod.locations.file)
+    problems += _requests_within_limits(pod, pod.resources, ("spec",))
     names: dict[str, FieldPath] = {}
     for path, container in _containers(pod):
         if container.name in names:
@@ -196,16 +213,7 @@ def _container(pod: Pod, path: FieldPath, container: Container, volumes: list[st
             ))
         else:
             env[var.name] = i
-    resources = container.resources
-    for name, request, limit in (
-        ("cpu", resources.cpu_request_millis, resources.cpu_limit_millis),
-        ("memory", resources.memory_request_bytes, resources.memory_limit_bytes),
-    ):
-        if request is not None and limit is not None and request > limit:
-            problems.append(_problem(
-                pod, path + ("resources", "requests", name), f"{name} request is above its limit",
-                "a request must be less than or equal to the limit",
-            ))
+    problems += _requests_within_limits(pod, container.resources, path)
     if pod.host_network:
         for i, port in enumerate(container.ports):
             if port.host_port is not None and port.host_port != port.container_port:

@@ -25,6 +25,7 @@ from podspec.model import (
     Pod,
     Probe,
     PullPolicy,
+    Resources,
     SourceKind,
     Volume,
     VolumeKind,
@@ -297,14 +298,7 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
                 port_text(p.host_ip, p.host_port, p.container_port, p.protocol.value) for p in container.ports
             ),
             "volumeMounts": mounts,
-            "resources": _pruned(
-                {
-                    "cpuLimitMillis": r.cpu_limit_millis,
-                    "memoryLimitBytes": r.memory_limit_bytes,
-                    "cpuRequestMillis": r.cpu_request_millis,
-                    "memoryRequestBytes": r.memory_request_bytes,
-                }
-            ),
+            "resources": _resources_spec(r),
             "securityContext": _pruned(
                 {
                     "privileged": s.privileged,
@@ -338,6 +332,15 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
     )
 
 
+def _resources_spec(r: Resources) -> SpecDict:
+    return _pruned({
+        "cpuLimitMillis": r.cpu_limit_millis,
+        "memoryLimitBytes": r.memory_limit_bytes,
+        "cpuRequestMillis": r.cpu_request_millis,
+        "memoryRequestBytes": r.memory_request_bytes,
+    })
+
+
 def pod_spec(pod: Pod) -> SpecDict:
     """What lives on the pod (its infra container) or cannot change in a running pod."""
     return _pruned(
@@ -356,6 +359,7 @@ def pod_spec(pod: Pod) -> SpecDict:
             "dnsOptions": list(pod.dns_options),
             "shareProcessNamespace": pod.share_process_namespace,
             "privateUsers": not pod.host_users,
+            "resources": _resources_spec(pod.resources),
         }
     )
 

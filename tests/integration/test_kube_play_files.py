@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from podspec.cli import app
@@ -141,3 +142,43 @@ def test_a_sidecar_init_container_runs_beside_the_app(podman, tmp_path: Path):
     log = podman.podman("exec", "sidecars-app", "cat", "/work/log").stdout.split()
     assert log == ["prepared", "shipping"]  # the init container ran first
     assert run(podman, "diff", str(manifest)).exit_code == 0
+
+
+POD_RESOURCES = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: budget
+spec:
+  terminationGracePeriodSeconds: 1
+  resources:
+    limits: {cpu: 500m, memory: 200Mi}
+    requests: {cpu: 250m, memory: 100Mi}
+  containers:
+    - name: a
+      image: docker.io/library/busybox:latest
+      command: [sleep, "100000"]
+    - name: b
+      image: docker.io/library/busybox:latest
+      command: [sleep, "100000"]
+"""
+
+
+def test_pod_level_resources_limit_the_pods_cgroup_and_export_back(podman, tmp_path: Path):
+    manifest = tmp_path / "budget.yaml"
+    manifest.write_text(POD_RESOURCES)
+    applied = run(podman, "apply", str(manifest))
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    pod = json.loads(podman.podman("pod", "inspect", "budget").stdout)
+    pod = pod[0] if isinstance(pod, list) else pod
+    assert (pod["memory_limit"], pod["cpu_quota"], pod["cpu_period"]) == (200 * 2**20, 50000, 100000)
+    cgroup = Path("/sys/fs/cgroup/memory") / pod["CgroupPath"].lstrip("/") / "memory.limit_in_bytes"
+    if cgroup.exists():  # cgroup v1 with cgroupfs, as on these machines
+        assert cgroup.read_text().strip() == str(200 * 2**20)
+    assert run(podman, "diff", str(manifest)).exit_code == 0
+
+    exported = run(podman, "export", "budget", "-o", str(tmp_path / "export.yaml"))
+    assert exported.exit_code == 0, exported.stderr
+    spec = yaml.safe_load((tmp_path / "export.yaml").read_text())["spec"]
+    assert spec["resources"] == {"limits": {"cpu": "500m", "memory": "200Mi"}, "requests": {"cpu": "250m", "memory": "100Mi"}}
+    assert run(podman, "diff", str(tmp_path / "export.yaml")).exit_code == 0

@@ -238,3 +238,20 @@ def test_the_job_controllers_policies_are_warnings_and_a_typo_is_not_a_real_fiel
     with pytest.raises(ManifestError) as refused:
         load([write(tmp_path, JOB.replace("backoffLimitPerIndex", "backofLimit"))])
     assert refused.value.problems[0].hint == "did you mean backoffLimit?"
+
+
+def test_pod_level_resources_are_the_pods_cgroup(tmp_path):
+    from podspec.engine.specgen import pod_body
+
+    text = KUBE_PLAY.replace("spec:\n  containers:", "spec:\n  resources:\n    limits: {cpu: 500m, memory: 200Mi, pids: 64}\n"
+                             "    requests: {memory: 100Mi}\n  containers:")
+    state = load([write(tmp_path, text)])
+    resources = state.pods[0].resources
+    assert (resources.cpu_limit_millis, resources.memory_limit_bytes, resources.memory_request_bytes) == (
+        500, 200 * 2**20, 100 * 2**20)
+    assert pod_body(state.pods[0], {})["resource_limits"] == {
+        "cpu": {"quota": 50000, "period": 100000}, "memory": {"limit": 200 * 2**20, "reservation": 100 * 2**20}}
+    assert "spec.resources.limits.pids" in [w.path for w in state.warnings]  # no pod pids limit on Podman
+    with pytest.raises(ManifestError) as refused:
+        load([write(tmp_path, text.replace("requests: {memory: 100Mi}", "requests: {memory: 300Mi}"))])
+    assert [p.message for p in refused.value.problems] == ["memory request is above its limit"]
