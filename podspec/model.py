@@ -53,13 +53,21 @@ class VolumeKind(str, Enum):
     CONFIG_MAP = "configMap"
     SECRET = "secret"
     IMAGE = "image"
+    PROJECTED = "projected"
+    DOWNWARD_API = "downwardAPI"
+
+
+# Volumes whose content is files podspec makes (each a Podman secret mounted at its path).
+FILE_VOLUMES = frozenset({VolumeKind.CONFIG_MAP, VolumeKind.SECRET, VolumeKind.PROJECTED, VolumeKind.DOWNWARD_API})
 
 
 class SourceKind(str, Enum):
-    """Where a container's env value or file comes from: a ConfigMap or a Secret document."""
+    """Where a container's env value or file comes from: a ConfigMap or a Secret document, or the
+    pod's own fields (a downwardAPI file: its key is the field, its value known when loading)."""
 
     CONFIG_MAP = "configMap"
     SECRET = "secret"
+    DOWNWARD_API = "downwardAPI"
 
 
 class ProbeHandler(str, Enum):
@@ -126,7 +134,7 @@ class KeyRef:
     key: str
     optional: bool = False
     digest: str = ""
-    value: str = field(default="", repr=False)  # ConfigMap env values only
+    value: str = field(default="", repr=False)  # a ConfigMap env value; a downwardAPI file's content
 
     @property
     def present(self) -> bool:
@@ -264,6 +272,16 @@ class KeyToPath:
 
 
 @dataclass(frozen=True)
+class Projection:
+    """A configMap or secret source of a projected volume, as written (linked into files)."""
+
+    kind: SourceKind
+    source: str
+    items: tuple[KeyToPath, ...] = ()
+    optional: bool = False
+
+
+@dataclass(frozen=True)
 class ProjectedFile:
     """A file of a configMap or secret volume (linked by the loader): its path below the mount
     path, its mode, and the key it holds."""
@@ -287,6 +305,7 @@ class Volume:
     optional: bool = False  # configMap / secret
     default_mode: int = 0o644  # configMap / secret
     items: tuple[KeyToPath, ...] = ()  # configMap / secret, as written
+    projections: tuple[Projection, ...] = ()  # projected: its configMap and secret sources, as written
     files: tuple[ProjectedFile, ...] = ()  # configMap / secret, linked by the loader; sorted by path
     image: str = ""  # image.reference: an image's files, mounted read-only
     image_pull_policy: PullPolicy | None = None  # image.pullPolicy, its default resolved
@@ -434,6 +453,19 @@ class DesiredState:
     def source(self, kind: SourceKind, name: str) -> ConfigMap | Secret | None:
         group: tuple[ConfigMap | Secret, ...] = self.config_maps if kind is SourceKind.CONFIG_MAP else self.secrets
         return next((s for s in group if s.name == name), None)
+
+    def value(self, ref: KeyRef) -> bytes | None:
+        """The value a file or env variable holds: a ConfigMap's or Secret's key, or a downwardAPI
+        field's content (kept in the reference by the loader)."""
+        if ref.kind is SourceKind.DOWNWARD_API:
+            for pod in self.pods:
+                for volume in pod.volumes:
+                    for f in volume.files:
+                        if f.ref.kind is ref.kind and f.ref.source == ref.source and f.ref.key == ref.key:
+                            return f.ref.value.encode()
+            return None
+        source = self.source(ref.kind, ref.source)
+        return source.value(ref.key) if source is not None else None
 
     def pod(self, name: str) -> Pod | None:
         return next((p for p in self.pods if p.name == name), None)

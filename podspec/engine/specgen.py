@@ -12,6 +12,7 @@ from typing import Any
 
 from podspec import labels as L
 from podspec.model import (
+    FILE_VOLUMES,
     Container,
     KeyRef,
     Pod,
@@ -234,7 +235,7 @@ def _mounts(pod: Pod, container: Container) -> dict[str, Any]:
 def _volume_mounts(pod: Pod, container: Container) -> list[VolumeMount]:
     """The mounts of claims, emptyDirs and host paths (not of configMap and secret volumes)."""
     kinds = {v.name: v.kind for v in pod.volumes}
-    return [m for m in container.volume_mounts if kinds[m.name] not in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET)]
+    return [m for m in container.volume_mounts if kinds[m.name] not in FILE_VOLUMES]
 
 
 def _secret_files(pod: Pod, container: Container, project: str) -> list[dict[str, Any]]:
@@ -244,7 +245,7 @@ def _secret_files(pod: Pod, container: Container, project: str) -> list[dict[str
     files = []
     for m in container.volume_mounts:
         volume = volumes[m.name]
-        if volume.kind not in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
+        if volume.kind not in FILE_VOLUMES:
             continue
         for path, f in volume.files_at(m.sub_path):
             target = f"{m.mount_path.rstrip('/')}/{path}" if path else m.mount_path

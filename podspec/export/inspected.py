@@ -27,6 +27,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from podspec import labels as L
 from podspec.errors import PodspecError
 from podspec.model import (
+    FILE_VOLUMES,
     INIT_TYPE_ANNOTATION,
     Container,
     EnvVar,
@@ -38,6 +39,8 @@ from podspec.model import (
     PortMapping,
     Probe,
     ProbeHandler,
+    ProjectedFile,
+    Projection,
     Protocol,
     PullPolicy,
     Resources,
@@ -168,6 +171,8 @@ def _sources_read(pod: Pod) -> list[str]:
     for v in pod.volumes:
         if v.kind in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
             read.setdefault(v.kind.value, set()).add(v.source)
+        for p in v.projections:
+            read.setdefault(p.kind.value, set()).add(p.source)
     title = {SourceKind.CONFIG_MAP.value: "ConfigMap", SourceKind.SECRET.value: "Secret"}
     return [f"pod {pod.name} reads {title[kind]} {name}: its document is not exported; apply it beside this file"
             for kind in sorted(read) for name in sorted(read[kind])]
@@ -585,6 +590,32 @@ def _place_ports(regulars: list[Container], raw: Sequence[Json], infra: Json) ->
 # -------------------------------------------------------------------------------------- volumes
 
 
+def _with_files(volume: Volume, files: list[tuple[str, str, int]], pod: str) -> Volume:
+    """The volume with the recorded files (path, key, mode) added: items of a configMap or secret
+    volume; configMap/secret sources and downwardAPI files of a projected one; downwardAPI files."""
+    def mode_of(mode: int) -> int | None:
+        return None if mode == 0o644 else mode
+
+    if volume.kind in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
+        items = {KeyToPath(key, path, mode_of(mode)) for path, key, mode in files}
+        return replace(volume, items=tuple(sorted({*volume.items, *items}, key=lambda i: (i.path, i.key))))
+    downward = [ProjectedFile(path, mode, KeyRef(SourceKind.DOWNWARD_API, pod, key.removeprefix("downwardAPI:")))
+                for path, key, mode in files if key.startswith("downwardAPI:")]
+    projections = {(p.kind, p.source): list(p.items) for p in volume.projections}
+    for path, key, mode in files:
+        kind, slash, rest = key.partition("/")
+        source, colon, name = rest.partition(":")
+        if slash and colon and kind in (SourceKind.CONFIG_MAP.value, SourceKind.SECRET.value):
+            projections.setdefault((SourceKind(kind), source), []).append(KeyToPath(name, path, mode_of(mode)))
+    merged = {f.path: f for f in (*volume.files, *downward)}
+    return replace(
+        volume,
+        files=tuple(merged[p] for p in sorted(merged)),
+        projections=tuple(Projection(kind, source, tuple(sorted(set(items), key=lambda i: (i.path, i.key))))
+                          for (kind, source), items in sorted(projections.items(), key=lambda e: (e[0][0].value, e[0][1]))),
+    )
+
+
 class _Volumes:
     """The pod's volumes, collected from its containers' mounts (one pod-level entry per source)."""
 
@@ -633,27 +664,25 @@ class _Volumes:
         return tuple(sorted(found, key=lambda m: m.mount_path))
 
     def _projected(self, recorded: Json) -> list[VolumeMount]:
-        """configMap and secret volumes: Podman shows their files (Podman secrets) as no mount, so
-        they come from podspec's record: the volume, and the key, path and mode of each file."""
+        """configMap, secret, projected and downwardAPI volumes: Podman shows their files (Podman
+        secrets) as no mount, so they come from podspec's record: the volume, and the key, path and
+        mode of each file (in a projected volume, its source too)."""
         found = []
         for dest, note in sorted(recorded.items()):
             kind, _, source = str(note.get("source") or "").partition(":")
-            if kind not in (VolumeKind.CONFIG_MAP.value, VolumeKind.SECRET.value) or not source:
+            if kind not in {k.value for k in FILE_VOLUMES} or (kind in ("configMap", "secret") and not source):
                 continue
             sub = str(note.get("subPath") or "")
-            items = []
+            files = []
             for text in note.get("files") or ():
                 match = _PROJECTED_FILE.fullmatch(str(text))
-                if match is None:
-                    continue
-                path, key, mode = match.groups()
-                full = sub if path == "." else f"{sub}/{path}" if sub else path
-                items.append(KeyToPath(key, full, None if int(mode, 8) == 0o644 else int(mode, 8)))
-            wanted = str(note.get("volume") or dns_label(source, kind))
+                if match is not None:
+                    path, key, mode = match.groups()
+                    files.append((sub if path == "." else f"{sub}/{path}" if sub else path, key, int(mode, 8)))
+            wanted = str(note.get("volume") or dns_label(source or kind, kind))
             key = (kind, source, wanted)
             volume = self.by_source.get(key) or Volume(self._name(wanted), VolumeKind(kind), source=source)
-            merged = tuple(sorted({*volume.items, *items}, key=lambda i: (i.path, i.key)))
-            self.by_source[key] = replace(volume, items=merged)
+            self.by_source[key] = _with_files(volume, files, self.pod)
             found.append(VolumeMount(self.by_source[key].name, dest, bool(note.get("readOnly", False)), sub))
         return found
 

@@ -19,9 +19,11 @@ from podspec.model import (
     Container,
     EnvVar,
     InitContainerType,
+    KeyToPath,
     Pod,
     Probe,
     ProbeHandler,
+    ProjectedFile,
     Protocol,
     Resources,
     SecurityContext,
@@ -239,6 +241,26 @@ def _env_document(e: EnvVar) -> Document:
     return {"name": e.name, "valueFrom": {which: {"name": e.ref.source, "key": e.ref.key}}}
 
 
+def _items(items: Iterable[KeyToPath]) -> list[Document]:
+    return [{"key": i.key, "path": i.path, **({"mode": i.mode} if i.mode is not None else {})} for i in items]
+
+
+def _downward_item(f: ProjectedFile) -> Document:
+    """A downwardAPI file: the field it shows (`metadata.labels`), or a container's resource, which
+    podspec keys as `RESOURCE@CONTAINER/DIVISOR`."""
+    item: Document = {"path": f.path}
+    resource, at, rest = f.ref.key.partition("@")
+    if at:
+        container, _, divisor = rest.partition("/")
+        item["resourceFieldRef"] = {"containerName": container, "resource": resource,
+                                    **({"divisor": divisor} if divisor not in ("", "1") else {})}
+    else:
+        item["fieldRef"] = {"fieldPath": f.ref.key}
+    if f.mode != 0o644:
+        item["mode"] = f.mode
+    return item
+
+
 def volume_document(v: Volume) -> Document:
     if v.kind is VolumeKind.CLAIM:
         claim: dict[str, Any] = {"claimName": v.claim_name}
@@ -258,12 +280,19 @@ def volume_document(v: Volume) -> Document:
         return {"name": v.name, "image": image}
     if v.kind in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
         body: dict[str, Any] = {"name" if v.kind is VolumeKind.CONFIG_MAP else "secretName": v.source}
-        if v.items:
-            body["items"] = [{"key": i.key, "path": i.path, **({"mode": i.mode} if i.mode is not None else {})}
-                             for i in v.items]
+        _put(body, "items", _items(v.items))
         if v.default_mode != 0o644:
             body["defaultMode"] = v.default_mode
         return {"name": v.name, v.kind.value: body}
+    if v.kind is VolumeKind.DOWNWARD_API:
+        return {"name": v.name, "downwardAPI": {"items": [_downward_item(f) for f in v.files]}}
+    if v.kind is VolumeKind.PROJECTED:
+        sources: list[Document] = [
+            {p.kind.value: {"name": p.source, **({"items": _items(p.items)} if p.items else {})}} for p in v.projections
+        ]
+        if v.files:
+            sources.append({"downwardAPI": {"items": [_downward_item(f) for f in v.files]}})
+        return {"name": v.name, "projected": {"sources": sources}}
     empty: dict[str, Any] = {}
     _put(empty, "medium", v.medium)
     _put(empty, "sizeLimit", None if v.size_limit_bytes is None else memory_quantity(v.size_limit_bytes))

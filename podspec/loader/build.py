@@ -23,7 +23,9 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import json
 import math
+import posixpath
 import re
 from types import MappingProxyType
 from typing import Any
@@ -49,6 +51,8 @@ from podspec.model import (
     PortMapping,
     Probe,
     ProbeHandler,
+    ProjectedFile,
+    Projection,
     Protocol,
     PullPolicy,
     Resources,
@@ -64,7 +68,7 @@ from podspec.model import (
     dotted,
     signal_number,
 )
-from podspec.secrets import REDACTED
+from podspec.secrets import REDACTED, value_digest
 
 # Annotations `podman kube generate` writes to record how it made the containers; no desired state.
 BOOKKEEPING_PREFIXES = (
@@ -121,7 +125,14 @@ CLUSTER_STORAGE = (
     "gcePersistentDisk", "glusterfs", "iscsi", "nfs", "photonPersistentDisk", "portworxVolume", "quobyte", "rbd",
     "scaleIO", "storageos", "vsphereVolume",
 )
-VOLUME_SOURCES = ("persistentVolumeClaim", "hostPath", "emptyDir", "configMap", "secret", "image", *CLUSTER_STORAGE)
+VOLUME_SOURCES = ("persistentVolumeClaim", "hostPath", "emptyDir", "configMap", "secret", "image", "projected",
+                  "downwardAPI", *CLUSTER_STORAGE)
+# Sources of a projected volume that only a cluster provides (a token, a trust bundle, a certificate).
+CLUSTER_PROJECTIONS = {
+    "serviceAccountToken": "a cluster's service account tokens",
+    "clusterTrustBundle": "a cluster's trust bundles",
+    "podCertificate": "a cluster's pod certificates",
+}
 # `podman kube play`'s spellings of a pull policy (containers/common ParsePullPolicy) as Kubernetes'.
 # Podman's "newer" pulls when the registry has a newer image: what Always does here (a pull that
 # finds the same digest changes nothing).
@@ -211,6 +222,7 @@ class _Builder:
         name = name or meta["name"]
         annotations: dict[str, str] = {**(meta.get("annotations") or {}), **(extra_annotations or {})}
         self.pod_name, self.pod_meta = name, {"labels": meta.get("labels") or {}, "annotations": annotations}
+        self.pod_namespace, self.pod_containers = meta.get("namespace") or "default", list(spec["containers"])
         self.refuse_annotations(annotations)
         self.seccomp = self.seccomp_annotations(annotations)
         self.relabels = self.bind_mount_options(annotations, spec)
@@ -704,11 +716,101 @@ class _Builder:
                     KeyToPath(item["key"], item["path"], _int_or_none(item.get("mode"))) for item in body.get("items", ())
                 ),
             )
+        if kind is VolumeKind.DOWNWARD_API:
+            mode = int(body.get("defaultMode", 0o644))
+            return Volume(name=raw["name"], kind=kind, default_mode=mode,
+                          files=self.downward_files(body.get("items", ()), mode, path + ("downwardAPI", "items")))
+        if kind is VolumeKind.PROJECTED:
+            return self.projected(raw["name"], body, path + ("projected",))
         if kind is VolumeKind.IMAGE:
             reference, policy = body["reference"], body.get("pullPolicy")
             return Volume(name=raw["name"], kind=kind, image=references.normalize(reference),
                           image_pull_policy=PullPolicy(policy) if policy else references.default_pull_policy(reference))
         return self.empty_dir(raw["name"], body, path + ("emptyDir",))
+
+    def projected(self, name: str, body: dict[str, Any], path: FieldPath) -> Volume:
+        """configMap and secret sources (linked later), downwardAPI files, and cluster-only sources
+        (a service account token: no file here, with a warning)."""
+        mode = int(body.get("defaultMode", 0o644))
+        projections: list[Projection] = []
+        files: list[ProjectedFile] = []
+        for i, source in enumerate(body.get("sources", ())):
+            for kind, what in CLUSTER_PROJECTIONS.items():
+                if kind in source:
+                    self.problem_to(
+                        self.warnings, self.base + tuple(path) + ("sources", i, kind),
+                        f"{kind} is ignored on a single Podman host (it is about {what}; the volume has no such file)",
+                        "keep it for Kubernetes; --strict makes this an error", key=True,
+                    )
+            for kind in (SourceKind.CONFIG_MAP, SourceKind.SECRET):
+                written = source.get(kind.value)
+                if written is not None:
+                    projections.append(Projection(
+                        kind, written["name"], optional=bool(written.get("optional", False)),
+                        items=tuple(KeyToPath(i["key"], i["path"], _int_or_none(i.get("mode"))) for i in written.get("items", ())),
+                    ))
+            if "downwardAPI" in source:
+                files += self.downward_files(source["downwardAPI"].get("items", ()), mode,
+                                             path + ("sources", i, "downwardAPI", "items"))
+        return Volume(name=name, kind=VolumeKind.PROJECTED, default_mode=mode, projections=tuple(projections),
+                      files=tuple(files))
+
+    def downward_files(self, items: Any, mode: int, path: FieldPath) -> tuple[ProjectedFile, ...]:
+        """downwardAPI items: the pod's fields as file contents, known now (as the kubelet writes them)."""
+        files: list[ProjectedFile] = []
+        for i, item in enumerate(items):
+            where = path + (i,)
+            if ("fieldRef" in item) == ("resourceFieldRef" in item):
+                self.problem(where, "a downwardAPI item needs exactly one of fieldRef, resourceFieldRef")
+                continue
+            if "fieldRef" in item:
+                key = item["fieldRef"]["fieldPath"]
+                content = self.downward_field(key, where + ("fieldRef", "fieldPath"))
+            else:
+                written = item["resourceFieldRef"]
+                container = next((c for c in self.pod_containers if c.get("name") == written.get("containerName")), None)
+                if container is None:
+                    self.problem(where + ("resourceFieldRef",), "a downwardAPI resourceFieldRef needs the containerName "
+                                 "of one of the pod's containers", key=True)
+                    continue
+                key = f"{written['resource']}@{container['name']}/{written.get('divisor', '1')}"
+                content = self.resource_field_ref(item["path"], written, where + ("resourceFieldRef",), container)
+                if not content:
+                    continue  # said where it is written
+            if content is None:
+                continue
+            if not content or len(content) >= 512000:
+                self.problem(where, f"downwardAPI file {item['path']} would be {'empty' if not content else 'too long'}: "
+                             "a Podman secret, which podspec makes of it, holds 1 to 511999 bytes",
+                             "leave the item out, or give the pod what it reads (a label, an annotation)")
+                continue
+            ref = KeyRef(SourceKind.DOWNWARD_API, self.pod_name, key,
+                         digest=value_digest(content.encode(), "downwardAPI", self.pod_name, key), value=content)
+            file = ProjectedFile(posixpath.normpath(item["path"]), int(item.get("mode", mode)), ref)
+            if any(f.path == file.path for f in files):
+                self.problem(where + ("path",), f"two items write the file {file.path}", "give each item its own path")
+            files.append(file)
+        return tuple(sorted(files, key=lambda f: f.path))
+
+    def downward_field(self, field_path: str, path: FieldPath) -> str | None:
+        """A fieldRef's content in a downwardAPI file: the pod's name or namespace, one label or
+        annotation, or all of them as `key="value"` lines, sorted (the kubelet's format)."""
+        if field_path == "metadata.name":
+            return self.pod_name
+        if field_path == "metadata.namespace":
+            return self.pod_namespace  # ignored on Podman (a warning says so), but the file says what Kubernetes would
+        for group in ("labels", "annotations"):
+            if field_path == f"metadata.{group}":
+                return "\n".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(self.pod_meta[group].items()))
+        for pattern, group in ((FIELD_LABEL, "labels"), (FIELD_ANNOTATION, "annotations")):
+            match = pattern.fullmatch(field_path)
+            if match:
+                return str(self.pod_meta[group].get(match.group(1), ""))
+        self.problem(path, f"fieldPath {field_path} is not supported in a downwardAPI file: it is a cluster's or a "
+                     "running pod's field, unknown before the pod is created",
+                     "supported: metadata.name, metadata.namespace, metadata.labels, metadata.annotations, "
+                     "metadata.labels['KEY'], metadata.annotations['KEY']")
+        return None
 
     def cluster_storage(self, name: str, source: str, path: FieldPath) -> Volume:
         """A network or cloud disk: the pod's own named volume on this host, kept like a claim's."""

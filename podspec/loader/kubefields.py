@@ -126,8 +126,6 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, str]] = {
     ("ResourceRequirements", "claims"): ("Podman has no dynamic resource allocation", "remove it"),
     ("EmptyDirVolumeSource", "mode"): (
         "Podman creates the volume's directory itself", "set the mode from the container (e.g. chmod in an init container)"),
-    ("Volume", "downwardAPI"): ("podspec has no downward API", "write the values into env or the command"),
-    ("Volume", "projected"): ("projected volumes (service account tokens, ConfigMaps, Secrets) are not supported", _USE_VOLUME),
     ("Volume", "ephemeral"): ("generic ephemeral volumes need a storage class", "use emptyDir"),
     ("Volume", "gitRepo"): ("gitRepo volumes are deprecated and not supported", "clone in an init container into an emptyDir"),
     ("Volume", "csi"): ("CSI volumes need a cluster's storage driver", _USE_VOLUME),

@@ -19,6 +19,7 @@ from typing import Iterable
 
 from podspec.errors import Problem
 from podspec.model import (
+    FILE_VOLUMES,
     ConfigMap,
     Container,
     EnvFrom,
@@ -130,6 +131,8 @@ class _Linker:
         return replace(source, entries=tuple(entries))
 
     def volume(self, index: int, volume: Volume) -> Volume:
+        if volume.kind is VolumeKind.PROJECTED:
+            return self.projected(index, volume)
         if volume.kind not in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
             return volume
         kind = SourceKind.CONFIG_MAP if volume.kind is VolumeKind.CONFIG_MAP else SourceKind.SECRET
@@ -153,6 +156,34 @@ class _Linker:
             seen[f.path] = 1
         return replace(volume, files=tuple(sorted(files, key=lambda f: f.path)))
 
+    def projected(self, index: int, volume: Volume) -> Volume:
+        """A projected volume: its downwardAPI files (made by the builder) and the files of each
+        configMap and secret source, as a configMap or secret volume has them; no path twice."""
+        files = list(volume.files)
+        for i, projection in enumerate(volume.projections):
+            path: FieldPath = ("spec", "volumes", index, "projected", "sources", i, projection.kind.value)
+            found = self.find(projection.kind, projection.source, projection.optional, path + ("name",))
+            if found is None:
+                continue
+            if projection.items:
+                for j, item in enumerate(projection.items):
+                    ref = self.ref(KeyRef(projection.kind, projection.source, item.key, optional=projection.optional),
+                                   path + ("items", j), False)
+                    if ref.present:
+                        mode = item.mode if item.mode is not None else volume.default_mode
+                        files.append(ProjectedFile(posixpath.normpath(item.path), mode, ref))
+            else:
+                for key, _ in found.data:
+                    ref = self.ref(KeyRef(projection.kind, projection.source, key), path, False)
+                    files.append(ProjectedFile(key, volume.default_mode, ref))
+        seen: set[str] = set()
+        for f in files:
+            if f.path in seen:
+                self.say(("spec", "volumes", index, "projected", "sources"), f"two sources write the file {f.path}",
+                         "give each item its own path")
+            seen.add(f.path)
+        return replace(volume, files=tuple(sorted(files, key=lambda f: f.path)))
+
     def mounts(self, pod: Pod) -> None:
         """A subPath into a configMap or secret volume must name one of its files or directories."""
         volumes = {v.name: v for v in pod.volumes}
@@ -160,7 +191,7 @@ class _Linker:
             for i, container in enumerate(group):
                 for j, mount in enumerate(container.volume_mounts):
                     volume = volumes.get(mount.name)
-                    if volume is None or volume.kind not in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET) or not mount.sub_path:
+                    if volume is None or volume.kind not in FILE_VOLUMES or not mount.sub_path:
                         continue
                     if volume.optional and not volume.files:
                         continue

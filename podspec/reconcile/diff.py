@@ -436,7 +436,7 @@ def _diff_containers(
     return tuple(diffs)
 
 
-_SOURCE_GROUPS = {"configMaps": "configMap", "secrets": "secret"}
+_SOURCE_GROUPS = {"configMaps": "configMap", "secrets": "secret", "downwardAPI": "downwardAPI of pod"}
 
 
 def recreate_cause(fields: tuple[FieldChange, ...], container: str) -> str:
@@ -499,8 +499,7 @@ def diff_secrets(
         found = observed.secret(name)
         owned = None if found is None else owns_secret(project, found.name, dict(found.labels), found.labels_listed)
         if found is None:
-            source = desired.source(ref.kind, ref.source)
-            data = source.value(ref.key) if source is not None else None
+            data = desired.value(ref)
             diffs.append(SecretDiff(
                 name, Action.CREATE, f"holds {describe_ref(ref)}",
                 labels=tuple(sorted(secret_labels(project, ref).items())), data=data or b"",

@@ -24,6 +24,7 @@ from podspec.model import (
     KeyRef,
     Pod,
     Probe,
+    ProjectedFile,
     PullPolicy,
     Resources,
     SourceKind,
@@ -122,6 +123,8 @@ def _volume_source(volume: Volume) -> str:
         return "tmpfs" + (f":{volume.size_limit_bytes}" if volume.size_limit_bytes is not None else "")
     if volume.kind in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
         return f"{volume.kind.value}:{volume.source}"
+    if volume.kind in (VolumeKind.PROJECTED, VolumeKind.DOWNWARD_API):
+        return volume.kind.value  # its files say where each comes from
     if volume.kind is VolumeKind.IMAGE:
         return image_volume_source(volume)
     return "emptyDir"
@@ -176,8 +179,8 @@ def _sources_spec(pod: Pod, container: Container) -> dict[str, dict[str, str]]:
     Secret over the keys the container consumes and their values, so that a changed key
     recreates exactly the containers that read it. An optional source that is absent is noted, so
     that its arrival recreates them too."""
-    found: dict[str, dict[str, list[str]]] = {"configMaps": {}, "secrets": {}}
-    group = {SourceKind.CONFIG_MAP: "configMaps", SourceKind.SECRET: "secrets"}
+    found: dict[str, dict[str, list[str]]] = {"configMaps": {}, "secrets": {}, "downwardAPI": {}}
+    group = {SourceKind.CONFIG_MAP: "configMaps", SourceKind.SECRET: "secrets", SourceKind.DOWNWARD_API: "downwardAPI"}
     for ref in container_refs(pod, container):
         found[group[ref.kind]].setdefault(ref.source, []).append(f"{ref.key}={ref.digest}")
     volumes = {v.name: v for v in pod.volumes}
@@ -185,7 +188,7 @@ def _sources_spec(pod: Pod, container: Container) -> dict[str, dict[str, str]]:
     optional += [(v.ref.kind, v.ref.source) for v in container.env if v.ref is not None and not v.ref.present]
     for m in container.volume_mounts:
         volume = volumes.get(m.name)
-        if volume is not None and volume.optional and not volume.files:
+        if volume is not None and volume.kind in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET) and volume.optional and not volume.files:
             kind = SourceKind.CONFIG_MAP if volume.kind is VolumeKind.CONFIG_MAP else SourceKind.SECRET
             optional.append((kind, volume.source))
     for kind, source in optional:
@@ -255,6 +258,18 @@ def _probe_spec(probe: Probe | None) -> SpecDict | None:
     )
 
 
+def _file_note(volume: Volume, path: str, f: ProjectedFile) -> str:
+    """A mounted file as intent records it (export reads it back): `PATH <- KEY (MODE)`; in a
+    projected or downwardAPI volume the key names its source: `configMap/NAME:KEY`,
+    `downwardAPI:FIELD`."""
+    key = f.ref.key
+    if volume.kind is VolumeKind.PROJECTED and f.ref.kind is not SourceKind.DOWNWARD_API:
+        key = f"{f.ref.kind.value}/{f.ref.source}:{key}"
+    elif f.ref.kind is SourceKind.DOWNWARD_API:
+        key = f"downwardAPI:{key}"
+    return f"{path or '.'} <- {key} ({f.mode:04o})"
+
+
 def named_volume_of(source: str) -> str | None:
     """The named volume a mount's `source` (as _volume_source writes it) refers to, if any."""
     parts = source.split(":")  # "volume:NAME" or "volume:NAME:ro"
@@ -274,7 +289,7 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
                 "readOnly": m.read_only,
                 "subPath": m.sub_path,
                 "relabel": m.relabel,
-                "files": [f"{path or '.'} <- {f.ref.key} ({f.mode:04o})" for path, f in files],
+                "files": [_file_note(volume, path, f) for path, f in files] if volume is not None else [],
             }
         )
     r = container.resources

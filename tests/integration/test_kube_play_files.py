@@ -182,3 +182,93 @@ def test_pod_level_resources_limit_the_pods_cgroup_and_export_back(podman, tmp_p
     spec = yaml.safe_load((tmp_path / "export.yaml").read_text())["spec"]
     assert spec["resources"] == {"limits": {"cpu": "500m", "memory": "200Mi"}, "requests": {"cpu": "250m", "memory": "100Mi"}}
     assert run(podman, "diff", str(tmp_path / "export.yaml")).exit_code == 0
+
+
+DOWNWARD = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {mode: fast}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData: {token: s3cr3t-dw}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: dapi
+  labels: {zone: {zone}, app: dapi}
+  annotations: {builder: team-a}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: client
+      image: docker.io/library/busybox:latest
+      command: [sleep, "100000"]
+      resources:
+        limits: {memory: 64Mi}
+      volumeMounts:
+        - {name: podinfo, mountPath: /etc/podinfo}
+        - {name: all-in-one, mountPath: /projected, readOnly: true}
+  volumes:
+    - name: podinfo
+      downwardAPI:
+        items:
+          - {path: labels, fieldRef: {fieldPath: metadata.labels}}
+          - {path: annotations, fieldRef: {fieldPath: metadata.annotations}}
+          - {path: name, fieldRef: {fieldPath: metadata.name}}
+          - path: mem_limit
+            resourceFieldRef: {containerName: client, resource: limits.memory, divisor: 1Mi}
+    - name: all-in-one
+      projected:
+        sources:
+          - configMap: {name: settings, items: [{key: mode, path: config/mode}]}
+          - secret: {name: creds}
+          - downwardAPI: {items: [{path: zone, fieldRef: {fieldPath: "metadata.labels['zone']"}}]}
+          - serviceAccountToken: {path: token, expirationSeconds: 3600}
+"""
+
+
+@pytest.fixture
+def secrets_cleared(podman):
+    """The sandbox's purge leaves Podman secrets (the files of these volumes): remove them after."""
+    yield podman
+    podman.podman("secret", "rm", "--all", check=False)
+
+
+def test_downward_api_and_projected_volumes_show_the_pods_fields_and_sources(secrets_cleared, tmp_path: Path):
+    podman = secrets_cleared
+    manifest = tmp_path / "dapi.yaml"
+    manifest.write_text(DOWNWARD.replace("{zone}", "east"))
+    applied = run(podman, "apply", str(manifest))
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert "serviceAccountToken is ignored on a single Podman host" in applied.stderr
+
+    def cat(path: str) -> str:
+        return podman.podman("exec", "dapi-client", "cat", path).stdout
+
+    assert cat("/etc/podinfo/labels") == 'app="dapi"\nzone="east"'
+    assert cat("/etc/podinfo/annotations") == 'builder="team-a"'
+    assert cat("/etc/podinfo/name") == "dapi"
+    assert cat("/etc/podinfo/mem_limit") == "64"
+    assert cat("/projected/config/mode") == "fast" and cat("/projected/token") == "s3cr3t-dw"
+    assert cat("/projected/zone") == "east"
+    assert run(podman, "diff", str(manifest)).exit_code == 0
+
+    exported = run(podman, "export", "dapi", "-o", str(tmp_path / "export.yaml"))
+    assert exported.exit_code == 0, exported.stderr
+    text = (tmp_path / "export.yaml").read_text()
+    assert "s3cr3t-dw" not in text and "downwardAPI:" in text and "projected:" in text
+    (tmp_path / "sources.yaml").write_text(DOWNWARD.split("---\napiVersion: v1\nkind: Pod")[0])
+    again = run(podman, "diff", str(tmp_path / "export.yaml"), str(tmp_path / "sources.yaml"))
+    assert again.exit_code == 0, text + again.stdout + again.stderr
+
+    # A label the files show changes (a pod's labels: the pod is replaced), and the files follow.
+    manifest.write_text(DOWNWARD.replace("{zone}", "west"))
+    changed = run(podman, "apply", str(manifest))
+    assert changed.exit_code == 0, changed.stdout + changed.stderr
+    assert "1 to replace" in changed.stdout
+    assert cat("/projected/zone") == "west" and cat("/etc/podinfo/labels") == 'app="dapi"\nzone="west"'
+    assert run(podman, "diff", str(manifest)).exit_code == 0

@@ -97,8 +97,8 @@ CASES = {
         "(write an IPv4 or IPv6 address, e.g. 127.0.0.1)",
         "F:19:19: spec.containers[0].resources.limits.memory: invalid memory quantity '1e40': too large",
         "F:23:9: spec.containers[0].livenessProbe: a probe needs exactly one of exec, httpGet, tcpSocket",
-        "F:25:7: spec.volumes[0]: a volume needs exactly one of persistentVolumeClaim, hostPath, emptyDir, configMap, secret, image (or cluster storage such as nfs)",
-        "F:26:7: spec.volumes[1]: a volume needs exactly one of persistentVolumeClaim, hostPath, emptyDir, configMap, secret, image (or cluster storage such as nfs); "
+        "F:25:7: spec.volumes[0]: a volume needs exactly one of persistentVolumeClaim, hostPath, emptyDir, configMap, secret, image, projected, downwardAPI (or cluster storage such as nfs)",
+        "F:26:7: spec.volumes[1]: a volume needs exactly one of persistentVolumeClaim, hostPath, emptyDir, configMap, secret, image, projected, downwardAPI (or cluster storage such as nfs); "
         "found hostPath, emptyDir",
     ],
     "one-pass.yaml": [

@@ -255,3 +255,67 @@ def test_pod_level_resources_are_the_pods_cgroup(tmp_path):
     with pytest.raises(ManifestError) as refused:
         load([write(tmp_path, text.replace("requests: {memory: 100Mi}", "requests: {memory: 300Mi}"))])
     assert [p.message for p in refused.value.problems] == ["memory request is above its limit"]
+
+
+DOWNWARD = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {mode: fast}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: dapi
+  namespace: shop
+  labels: {zone: east, app: "a b"}
+spec:
+  containers:
+  - name: client
+    image: busybox
+    resources: {limits: {cpu: 250m}}
+    volumeMounts:
+    - {name: info, mountPath: /etc/info}
+    - {name: both, mountPath: /both}
+  volumes:
+  - name: info
+    downwardAPI:
+      defaultMode: 0400
+      items:
+      - {path: labels, fieldRef: {fieldPath: metadata.labels}}
+      - {path: ns, fieldRef: {fieldPath: metadata.namespace}}
+      - {path: cpu, resourceFieldRef: {containerName: client, resource: limits.cpu, divisor: 1m}}
+  - name: both
+    projected:
+      sources:
+      - configMap: {name: settings}
+      - downwardAPI: {items: [{path: zone, fieldRef: {fieldPath: "metadata.labels['zone']"}}]}
+      - serviceAccountToken: {path: token}
+"""
+
+
+def test_downward_api_files_hold_the_pods_fields_as_the_kubelet_writes_them(tmp_path):
+    from podspec.engine.specgen import container_body
+    from podspec.reconcile.intent import Role
+
+    state = load([write(tmp_path, DOWNWARD)])
+    pod = state.pods[0]
+    info, both = pod.volumes
+    assert [(f.path, f.mode, f.ref.value) for f in info.files] == [
+        ("cpu", 0o400, "250"), ("labels", 0o400, 'app="a b"\nzone="east"'), ("ns", 0o400, "shop")]
+    assert [(f.path, f.ref.kind.value, f.ref.value) for f in both.files] == [
+        ("mode", "configMap", ""), ("zone", "downwardAPI", "east")]
+    assert sorted(w.path for w in state.warnings) == [
+        "metadata.labels.app", "metadata.namespace", "spec.volumes[1].projected.sources[2].serviceAccountToken"]
+    for f in (*info.files, *both.files):
+        assert state.value(f.ref) in (b"250", b'app="a b"\nzone="east"', b"shop", b"fast", b"east")
+    body = container_body(pod, pod.containers[0], Role.CONTAINER, {"io.podspec.project": "demo"})
+    assert sorted(s["Target"] for s in body["secrets"]) == [
+        "/both/mode", "/both/zone", "/etc/info/cpu", "/etc/info/labels", "/etc/info/ns"]
+    assert "volumes" not in body and "mounts" not in body  # files only, no volume of their own
+
+
+def test_a_downward_field_unknown_before_the_pod_runs_is_refused(tmp_path):
+    with pytest.raises(ManifestError) as refused:
+        load([write(tmp_path, DOWNWARD.replace("fieldPath: metadata.namespace", "fieldPath: status.podIP"))])
+    assert refused.value.problems[0].message.startswith("fieldPath status.podIP is not supported in a downwardAPI file")
