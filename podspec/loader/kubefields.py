@@ -219,7 +219,7 @@ def _objects(spec: Any, base: FieldPath) -> Iterator[tuple[str, FieldPath, Any]]
             yield "EmptyDirVolumeSource", base + ("volumes", i, "emptyDir"), volume["emptyDir"]
 
 
-def _pod_specs(data: dict[str, Any]) -> Iterator[tuple[FieldPath, FieldPath]]:
+def pod_specs(data: dict[str, Any]) -> Iterator[tuple[FieldPath, FieldPath]]:
     """(metadata path, spec path) of the pod a document describes: a Pod's own, or a template's."""
     yield ("metadata",), ("spec",)
     spec = data.get("spec")
@@ -227,7 +227,7 @@ def _pod_specs(data: dict[str, Any]) -> Iterator[tuple[FieldPath, FieldPath]]:
         yield ("spec", "template", "metadata"), ("spec", "template", "spec")
 
 
-def _at(data: Any, path: FieldPath) -> Any:
+def value_at(data: Any, path: FieldPath) -> Any:
     for part in path:
         if isinstance(part, str) and isinstance(data, dict):
             data = data.get(part)
@@ -254,13 +254,13 @@ def warnings(document: Document) -> list[Problem]:
             "keep it for Kubernetes; --strict makes this an error",
         ))
 
-    for meta_path, spec_path in _pod_specs(data):
-        meta = _at(data, meta_path)
+    for meta_path, spec_path in pod_specs(data):
+        meta = value_at(data, meta_path)
         if isinstance(meta, dict):
             for key in meta:
                 if ("ObjectMeta", key) in CLUSTER_ONLY:
                     warn(meta_path + (key,), CLUSTER_ONLY[("ObjectMeta", key)])
-        for kind, path, mapping in _objects(_at(data, spec_path), spec_path):
+        for kind, path, mapping in _objects(value_at(data, spec_path), spec_path):
             for key, value in mapping.items():
                 if kind == "EmptyDirVolumeSource" and mapping.get("medium") == "Memory":
                     continue  # sizeLimit is the tmpfs size there: applied

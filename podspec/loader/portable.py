@@ -13,9 +13,10 @@ Pure: reads a schema-valid document, returns Problems.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any
 
 from podspec.errors import Origin, Problem
+from podspec.loader.kubefields import pod_specs, value_at
 from podspec.loader.yamlpos import Document
 from podspec.model import FieldPath, dotted
 
@@ -39,26 +40,6 @@ def label_key_error(key: str) -> str:
     return ""
 
 
-def _pod_specs(data: dict[str, Any]) -> Iterator[tuple[FieldPath, FieldPath]]:
-    """(metadata path, spec path) of each pod a document describes: its own, or its template's."""
-    if data.get("kind") == "Pod":
-        yield ("metadata",), ("spec",)
-    spec = data.get("spec")
-    if isinstance(spec, dict) and isinstance(spec.get("template"), dict):
-        yield ("spec", "template", "metadata"), ("spec", "template", "spec")
-
-
-def _at(data: Any, path: FieldPath) -> Any:
-    for part in path:
-        if isinstance(part, str) and isinstance(data, dict):
-            data = data.get(part)
-        elif isinstance(part, int) and isinstance(data, list) and part < len(data):
-            data = data[part]
-        else:
-            return None
-    return data
-
-
 class _Walk:
     def __init__(self, document: Document) -> None:
         self.document = document
@@ -74,7 +55,7 @@ class _Walk:
                  f"{fix} to run the same file on Kubernetes; {_STRICT}", key)
 
     def metadata(self, path: FieldPath, name_rule: str) -> None:
-        meta = _at(self.document.data, path)
+        meta = value_at(self.document.data, path)
         if not isinstance(meta, dict):
             return
         name = meta.get("name")
@@ -96,7 +77,7 @@ class _Walk:
                     self.refused(where, "label value", value, _LABEL_RULE, "shorten it or replace the other characters")
 
     def pod_spec(self, path: FieldPath) -> None:
-        spec = _at(self.document.data, path)
+        spec = value_at(self.document.data, path)
         if not isinstance(spec, dict):
             return
         for group in ("initContainers", "containers"):
@@ -143,7 +124,7 @@ def warnings(document: Document) -> list[Problem]:
         return []
     walk = _Walk(document)
     walk.metadata(("metadata",), "label" if data.get("kind") == "Pod" else "subdomain")
-    for meta_path, spec_path in _pod_specs(data):
+    for meta_path, spec_path in pod_specs(data):
         if meta_path != ("metadata",):
             walk.metadata(meta_path, "")  # a template's name is not used
         walk.pod_spec(spec_path)
