@@ -27,10 +27,14 @@ if TYPE_CHECKING:
 @functools.cache
 def project_file() -> ProjectFile | None:
     """podspec.toml in the working directory or above it (up to the git repository's top), if any."""
-    from podspec.run.projectfile import find, load
+    from podspec.run.project import find
 
     found = find(Path.cwd())
-    return load(found) if found is not None else None
+    if found is None:
+        return None
+    from podspec.run.projectfile import load
+
+    return load(found)
 
 
 def environment() -> Mapping[str, str]:
