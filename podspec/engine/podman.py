@@ -81,13 +81,24 @@ class PodmanEngine:
         the pod's ID, name and labels. (Podman's own pod list costs as much as the container list
         and says nothing more that podspec needs; a pod created without an infra container and
         holding no container is not seen, and its name clash surfaces as Podman's error.)
+
+        Over a transport that takes calls from several threads at once (the local socket: one
+        connection per call), the three short lists are read while Podman answers the container
+        list, the long one (~70 ms of a no-op apply's ~90 ms of calls at 30 pods): they cost no
+        wall time. Each answer is one consistent read, as before; the four were never one snapshot.
         """
-        return parse.state(
-            self.call("get", "/containers/json", "list containers", params={"all": "true"}),
-            self.call("get", "/volumes/json", "list volumes"),
-            self.call("get", "/images/json", "list images"),
-            self.call("get", "/secrets/json", "list secrets"),
-        )
+        containers = ("/containers/json", "list containers", {"all": "true"})
+        others = [("/volumes/json", "list volumes", None), ("/images/json", "list images", None),
+                  ("/secrets/json", "list secrets", None)]
+        if not getattr(self.transport, "concurrent", False):
+            answers = [self.call("get", path, what, params=params) for path, what, params in (containers, *others)]
+            return parse.state(*answers)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(others)) as pool:  # leaving it waits for every call
+            pending = [pool.submit(self.call, "get", path, what, params) for path, what, params in others]
+            listed = self.call("get", containers[0], containers[1], params=containers[2])
+        return parse.state(listed, *(f.result() for f in pending))
 
     def list_volumes(self) -> tuple[ObservedVolume, ...]:
         return parse.volumes(self.call("get", "/volumes/json", "list volumes"))
