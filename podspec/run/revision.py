@@ -7,10 +7,13 @@
 
 Asked through the git command line (what users have), of the repository holding the first
 manifest path; "dirty" looks only at the manifest paths, so an edited README does not count.
+Usually one git process (`git status --porcelain=v2 --branch` names the commit and the changes);
+three when some manifest path lies outside that repository, which git refuses to look at.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,12 +22,16 @@ GIT_TIMEOUT = 10  # seconds
 
 
 def _git(directory: Path, *args: str) -> str | None:
+    done = _run(directory, *args)
+    return done.stdout.strip() if done is not None and done.returncode == 0 else None
+
+
+def _run(directory: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
     try:
-        done = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True,
-                              timeout=GIT_TIMEOUT, check=False)
+        return subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True,
+                              timeout=GIT_TIMEOUT, check=False, env={**os.environ, "LC_ALL": "C"})
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def git_revision(paths: Sequence[str], cwd: Path) -> str:
@@ -35,6 +42,18 @@ def git_revision(paths: Sequence[str], cwd: Path) -> str:
         return ""
     first = files[0]
     directory = first if first.is_dir() else first.parent
+    # One call when every path is in the repository (git refuses a path outside it: then below).
+    done = _run(directory, "status", "--porcelain=v2", "--branch", "--untracked-files=all", "--",
+                *(str(f) for f in files))
+    if done is not None and done.returncode == 0:
+        lines = done.stdout.splitlines()
+        oid = next((line.split()[2] for line in lines if line.startswith("# branch.oid ")), "")
+        if not oid or oid == "(initial)":
+            return ""  # no commit yet
+        changed = any(line and not line.startswith("#") for line in lines)
+        return f"{oid}-dirty" if changed else oid
+    if done is None or "not a git repository" in done.stderr:
+        return ""
     top = _git(directory, "rev-parse", "--show-toplevel")
     head = _git(directory, "rev-parse", "--verify", "--quiet", "HEAD^{commit}") if top else None
     if not top or not head:

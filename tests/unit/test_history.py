@@ -152,6 +152,46 @@ def test_git_revision_is_the_commit_dirty_only_for_the_manifest_paths(tmp_path):
     (tmp_path / "m" / "pods.yaml").write_text("a: 2\n")
     assert git_revision(["m/pods.yaml"], tmp_path) == f"{head}-dirty"
     assert git_revision(["-"], tmp_path) == ""
+    git(tmp_path, "add", "m/pods.yaml")  # staged, not committed: still not the commit
+    assert git_revision(["m"], tmp_path) == f"{head}-dirty"
+    git(tmp_path, "commit", "-q", "-m", "two")
+    second = git(tmp_path, "rev-parse", "HEAD")
+    git(tmp_path, "checkout", "-q", "--detach", head)  # a detached HEAD names its commit
+    assert git_revision(["m"], tmp_path) == head
+    git(tmp_path, "checkout", "-q", "--detach", second)
+    assert git_revision(["m"], tmp_path) == second
+
+
+def test_git_revision_with_a_manifest_path_outside_the_repository(tmp_path):
+    repo, outside = tmp_path / "repo", tmp_path / "outside"
+    (repo / "m").mkdir(parents=True)
+    outside.mkdir()
+    (repo / "m" / "pods.yaml").write_text("a: 1\n")
+    (outside / "more.yaml").write_text("b: 1\n")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "one")
+    head = git(repo, "rev-parse", "HEAD")
+    assert git_revision([str(repo / "m"), str(outside / "more.yaml")], tmp_path) == head  # the outside one does not count
+    (repo / "m" / "pods.yaml").write_text("a: 2\n")
+    assert git_revision([str(repo / "m"), str(outside / "more.yaml")], tmp_path) == f"{head}-dirty"
+    assert git_revision([str(outside / "more.yaml"), str(repo / "m")], tmp_path) == ""  # the first path is not in git
+
+
+def test_git_revision_asks_git_once(tmp_path, monkeypatch):
+    from podspec.run import revision
+
+    (tmp_path / "pods.yaml").write_text("a: 1\n")
+    calls = []
+    real = revision.subprocess.run
+    monkeypatch.setattr(revision.subprocess, "run", lambda argv, **kw: calls.append(argv) or real(argv, **kw))
+    assert git_revision(["pods.yaml"], tmp_path) == "" and len(calls) == 1  # not in a repository
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "one")
+    head = git(tmp_path, "rev-parse", "HEAD")
+    calls.clear()
+    assert git_revision(["pods.yaml"], tmp_path) == head and len(calls) == 1
 
 
 def test_a_seq_taken_meanwhile_is_skipped():
