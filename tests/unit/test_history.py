@@ -194,6 +194,22 @@ def test_git_revision_asks_git_once(tmp_path, monkeypatch):
     assert git_revision(["pods.yaml"], tmp_path) == head and len(calls) == 1
 
 
+def test_a_record_pruned_meanwhile_by_another_client_is_no_error():
+    from podspec.errors import EngineError
+
+    class Racing(FakeVolumes):
+        def run(self, step: Step) -> None:
+            if step.kind is StepKind.REMOVE_VOLUME:  # another apply (with nothing to do: no lock) pruned it first
+                self.volumes_.pop(step.target, None)
+                raise EngineError(f"Podman refused to remove volume {step.target}: no volume with name found: no such volume", "")
+            super().run(step)
+
+    engine = Racing(volume(rec(i, f"r{i}")) for i in range(1, 4))
+    written = history.record(engine, rec(0, "new"), keep=3)  # type: ignore[arg-type]
+    assert written.seq == 4
+    assert [r.revision for r in history.read(engine, "demo")] == ["new", "r3", "r2"]  # type: ignore[arg-type]
+
+
 def test_a_seq_taken_meanwhile_is_skipped():
     from podspec.errors import EngineError
 
