@@ -22,7 +22,6 @@ from podspec.engine.specgen import container_body, pod_body
 from podspec.engine.transport import Transport, TransportError, open_transport
 from podspec.errors import EngineError, PodmanUnavailable
 from podspec.observed import HostFacts, ObservedImage, ObservedState, ObservedVolume, PulledImage, PullProgress
-from podspec.reconcile.planner import Step, StepKind
 
 LONG_CALL_TIMEOUT = 600  # seconds: pulls, stops with a long grace period
 
@@ -254,6 +253,7 @@ class PodmanEngine:
 
     def run(self, step: Step) -> None:
         """Perform one plan step: exactly one Podman call."""
+        from podspec.reconcile.planner import StepKind  # not at start-up: diff makes no plan
         kind, name = step.kind, step.target
         labels = dict(step.labels)
         if kind is StepKind.CREATE_VOLUME:
@@ -358,6 +358,7 @@ def connect(url: str | None = None, connection: str | None = None, env: Mapping[
 
 
 if TYPE_CHECKING:
+    from podspec.reconcile.planner import Step
     from podspec.secrets import RegistryCredential
 
 if TYPE_CHECKING:  # mypy proves the real engine keeps the contract

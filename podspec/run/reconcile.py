@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 from podspec.errors import PodmanUnavailable, PodspecError
 from podspec.reconcile import diff as differ
 from podspec.run import hostcheck, images
-from podspec.run.hostlock import DEFAULT_LEASE
 from podspec.run.listener import Listener, Quiet
 from podspec.run.manifests import Manifests, load, warn
 from podspec.run.results import ApplyResult, DiffResult, Failure, Outcome
@@ -54,7 +53,7 @@ class ApplyRequest(DiffRequest):
     wait: bool = False
     wait_timeout: float = 120.0
     lock_timeout: float = 60.0
-    lock_lease: float = DEFAULT_LEASE  # the host-side lock's lease (run/hostlock.py); --wait's timeout is added
+    lock_lease: float | None = None  # the host-side lock's lease; None: run/hostlock.py's default; --wait's timeout is added
     parallel: int = 3
     saved: SavedPlan | None = None  # apply --plan: carry out exactly this plan, or refuse it as stale
     pull_parallel: int = 3  # pulls side by side, before the plan
@@ -116,12 +115,12 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
         unchanged = None if request.dry_run or request.saved is not None else _nothing_to_do(engine, desired, request)
         if unchanged is not None:
             return _recorded(engine, request, listener, lambda seen: _no_changes(engine, desired, request, listener, seen, *unchanged))
-        from podspec.run.hostlock import host_lock
+        from podspec.run.hostlock import DEFAULT_LEASE, host_lock
         from podspec.run.lock import project_lock
 
         waiting = lambda: listener.note(f"waiting for another podspec applying project {request.project!r} ...")
         held = lambda holder: listener.note(f"waiting for {holder}, which is applying project {request.project!r} ...")
-        lease = request.lock_lease + (request.wait_timeout if request.wait else 0)
+        lease = (request.lock_lease or DEFAULT_LEASE) + (request.wait_timeout if request.wait else 0)
         with project_lock(engine.lock_key, request.project, request.lock_timeout, on_wait=waiting), \
                 (nullcontext() if request.dry_run else  # a dry run writes nothing on the host, not even a lock
                  host_lock(engine, request.project, request.lock_timeout, lease=lease, on_wait=held, on_note=listener.note)):
