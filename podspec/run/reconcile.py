@@ -146,10 +146,14 @@ def _recorded(engine: Engine, request: ApplyRequest, listener: Listener, run: Ca
     if result.outcome is Outcome.DRY_RUN:
         return result
     failure = result.failure
-    written = _record(engine, listener, history.record_of(
-        request.project, request.revision, result.outcome.value, result.diff,
-        not_done=failure.not_done if failure else (), failed=seen.failed,
-        error=failure.message if failure else ""), seen.volumes)
+    record = history.record_of(request.project, request.revision, result.outcome.value, result.diff,
+                               not_done=failure.not_done if failure else (), failed=seen.failed,
+                               error=failure.message if failure else "")
+    from podspec.reconcile.history import repeated
+
+    # Nothing changed and the newest record says just that of this revision: it stands for this apply.
+    same = repeated(seen.volumes, record) if seen.volumes is not None else None
+    written = same if same is not None else _record(engine, listener, record, seen.volumes)
     return replace(result, record=written)
 
 

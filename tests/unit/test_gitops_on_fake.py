@@ -62,6 +62,20 @@ def test_every_apply_is_recorded_with_one_call_and_status_shows_the_revision(eng
     assert listed.exit_code == 0 and listed.stdout.splitlines()[1].split()[3:6] == ["demo", "r2", "no-changes"]
 
 
+def test_an_apply_that_would_only_repeat_the_newest_record_writes_none(engine, manifest):
+    apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r1"), lambda: engine)
+    checked = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r1"), lambda: engine)
+    assert checked.record is not None and (checked.record.seq, checked.record.outcome) == (2, "no-changes")
+    engine.calls.clear()
+    again = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r1"), lambda: engine)
+    assert again.outcome is Outcome.NO_CHANGES and again.record is not None and again.record.seq == 2  # it stands for this one
+    assert [c.method for c in engine.calls] == ["observe", "close"]  # one read, no write
+    newer = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r2"), lambda: engine)  # another revision: recorded
+    assert newer.record is not None and newer.record.seq == 3
+    assert [(r.seq, r.revision, r.outcome) for r in history.read(engine, "demo")] == [
+        (3, "r2", "no-changes"), (2, "r1", "no-changes"), (1, "r1", "applied")]
+
+
 def test_an_apply_with_changes_takes_the_lock_and_plans_from_a_reading_made_under_it(engine, manifest):
     first = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r1"), lambda: engine)
     assert first.outcome is Outcome.APPLIED

@@ -4,6 +4,7 @@ against real git repositories made in the test."""
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 from podspec import labels as L
@@ -192,6 +193,20 @@ def test_git_revision_asks_git_once(tmp_path, monkeypatch):
     head = git(tmp_path, "rev-parse", "HEAD")
     calls.clear()
     assert git_revision(["pods.yaml"], tmp_path) == head and len(calls) == 1
+
+
+def test_a_no_change_record_repeating_the_newest_is_not_written_again():
+    from podspec.reconcile.history import repeated
+
+    newest = HistoryRecord("demo", 5, "abc", "2026-11-28T10:00:00Z", "no-changes", {"create": 0}, unchanged=("a", "b"))
+    volumes = (volume(rec(4, "old")), volume(newest))
+    same = HistoryRecord("demo", 0, "abc", "2026-11-28T11:00:00Z", "no-changes", {"create": 0}, unchanged=("a", "b"))
+    assert repeated(volumes, same) is not None and repeated(volumes, same).seq == 5  # type: ignore[union-attr]
+    assert repeated(volumes, replace(same, revision="abd")) is None  # another revision
+    assert repeated(volumes, replace(same, unchanged=("a",))) is None  # other pods
+    assert repeated(volumes, replace(same, outcome="applied", changed=("a",))) is None  # a change is always recorded
+    assert repeated((volume(rec(4, "abc")),), same) is None  # the newest was no no-op of these pods
+    assert repeated((), same) is None
 
 
 def test_a_record_pruned_meanwhile_by_another_client_is_no_error():
