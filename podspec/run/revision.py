@@ -8,7 +8,8 @@
 Asked through the git command line (what users have), of the repository holding the first
 manifest path; "dirty" looks only at the manifest paths, so an edited README does not count.
 Usually one git process (`git status --porcelain=v2 --branch` names the commit and the changes);
-three when some manifest path lies outside that repository, which git refuses to look at.
+none when no directory from the first path up holds a repository; three when some manifest path
+lies outside the repository, which git refuses to look at.
 """
 
 from __future__ import annotations
@@ -34,6 +35,18 @@ def _run(directory: Path, *args: str) -> subprocess.CompletedProcess[str] | None
         return None
 
 
+def _may_be_in_git(directory: Path) -> bool:
+    """False only when git surely finds no repository from `directory`: no `.git` in it or any
+    directory above it, none of them a bare repository, and no $GIT_DIR. (git's discovery may stop
+    earlier, at $GIT_CEILING_DIRECTORIES or a file system boundary: then it finds less, never more.)"""
+    if os.environ.get("GIT_DIR"):
+        return True
+    for place in (directory, *directory.parents):
+        if (place / ".git").exists() or ((place / "HEAD").is_file() and (place / "objects").is_dir()):
+            return True
+    return False
+
+
 def git_revision(paths: Sequence[str], cwd: Path) -> str:
     """The commit of the repository holding the first manifest path, "-dirty" when the manifest
     paths differ from it; "" when that path is not in a git repository (or is standard input)."""
@@ -42,6 +55,8 @@ def git_revision(paths: Sequence[str], cwd: Path) -> str:
         return ""
     first = files[0]
     directory = first if first.is_dir() else first.parent
+    if not _may_be_in_git(directory):
+        return ""  # no git process at all
     # One call when every path is in the repository (git refuses a path outside it: then below).
     done = _run(directory, "status", "--porcelain=v2", "--branch", "--untracked-files=all", "--",
                 *(str(f) for f in files))
