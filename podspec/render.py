@@ -6,7 +6,6 @@ added, never renamed or removed.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import time
@@ -438,6 +437,8 @@ _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|"})
 
 def md_text(text: str) -> str:
     """Plain text safe inside markdown (and a table cell): no HTML, no emphasis, no code spans, one line."""
+    import html  # markdown output only
+
     return " ".join(html.escape(text, quote=False).translate(_MD_SPECIAL).splitlines())
 
 
@@ -466,6 +467,8 @@ def _pod_change(p: PodDiff) -> tuple[str, str]:
 
 
 def diff_markdown(diff: Diff) -> str:
+    import html  # markdown output only
+
     lines = [f"<!-- podspec diff: project {html.escape(diff.project)} -->",
              f"### podspec diff: project {_md_code(diff.project)}", ""]
     if not diff.has_changes:
@@ -501,6 +504,8 @@ def _problem_markdown(problem: Problem) -> str:
 def validate_markdown(result: ValidateResult | None, problems: tuple[Problem, ...] = ()) -> str:
     """The validation report: valid (with what was read), or a table of files with problems and
     each file's problems in a collapsible section."""
+    import html  # markdown output only
+
     lines = ["<!-- podspec validate -->", "### podspec validate", ""]
     if not problems:
         text = validate_text(result) if result is not None else "valid"

@@ -27,10 +27,14 @@ if TYPE_CHECKING:
 @functools.cache
 def project_file() -> ProjectFile | None:
     """podspec.toml in the working directory or above it (up to the git repository's top), if any."""
-    from podspec.run.projectfile import find, load
+    from podspec.run.project import find
 
     found = find(Path.cwd())
-    return load(found) if found is not None else None
+    if found is None:
+        return None
+    from podspec.run.projectfile import load
+
+    return load(found)
 
 
 def environment() -> Mapping[str, str]:
@@ -86,14 +90,16 @@ def connector(url: str | None, connection: str | None, identity: str | None = No
     return connect
 
 
-def lock_lease() -> float:
-    """The host-side lock's lease: $PODSPEC_LOCK_LEASE seconds, else the default (run/hostlock.py)."""
+def lock_lease() -> float | None:
+    """The host-side lock's lease: $PODSPEC_LOCK_LEASE seconds, else None: the default
+    (run/hostlock.py, imported only by a command that takes the lock)."""
     from podspec.errors import UsageError
-    from podspec.run.hostlock import DEFAULT_LEASE
 
     raw = os.environ.get("PODSPEC_LOCK_LEASE", "")
+    if not raw:
+        return None
     try:
-        value = float(raw) if raw else DEFAULT_LEASE
+        value = float(raw)
     except ValueError:
         value = -1
     if value <= 0:

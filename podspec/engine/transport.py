@@ -65,6 +65,8 @@ class UnixSocketTransport:
     call at once). With HTTP/1.0 the service neither chunks nor keeps the connection alive: the
     answer is everything read until it closes."""
 
+    concurrent = True  # requests from several threads at once are safe (PodmanEngine.observe uses it)
+
     def __init__(self, socket_path: str, timeout: float) -> None:
         self.socket_path = socket_path
         self.timeout = timeout

@@ -225,8 +225,9 @@ def compute(
 ) -> Diff:
     pods: list[PodDiff] = []
     unchanged: list[str] = []
-    for pod in desired.pods:
-        pod_diff = _diff_pod(pod, observed, project, adopt)
+    intents = [pod_intent(pod) for pod in desired.pods]  # made once: the pods' and the secrets' diffs read them
+    for pod, intent in zip(desired.pods, intents, strict=True):
+        pod_diff = _diff_pod(pod, intent, observed, project, adopt)
         if pod_diff.changed:
             pods.append(pod_diff)
         else:
@@ -257,7 +258,7 @@ def compute(
         pods=tuple(sorted(pods, key=lambda p: p.name)),
         volumes=volumes,
         unchanged_pods=tuple(sorted(unchanged)),
-        secrets=diff_secrets(desired, observed, project, pods, adopt),
+        secrets=diff_secrets(desired, observed, project, pods, adopt, intents),
     )
 
 
@@ -280,8 +281,7 @@ def _all_create(pod: Pod, intent: PodIntent, cause: str) -> tuple[ContainerDiff,
     )
 
 
-def _diff_pod(pod: Pod, observed: ObservedState, project: str, adopt: bool) -> PodDiff:
-    intent = pod_intent(pod)
+def _diff_pod(pod: Pod, intent: PodIntent, observed: ObservedState, project: str, adopt: bool) -> PodDiff:
     obs = observed.pod(pod.name)
     # What runs now is stopped with the grace period it was given, as the kubelet does, not the new one.
     grace = observed_grace(observed, obs) if obs is not None and obs.managed else _stop_timeout(pod)
@@ -458,11 +458,12 @@ def recreate_cause(fields: tuple[FieldChange, ...], container: str) -> str:
     return ("the manifest changed; " if other else "") + ", ".join(sorted(set(sources)))
 
 
-def wanted_secrets(desired: DesiredState, project: str) -> dict[str, KeyRef]:
-    """Every Podman secret the desired containers read, by name."""
+def wanted_secrets(desired: DesiredState, project: str, intents: list[PodIntent] | None = None) -> dict[str, KeyRef]:
+    """Every Podman secret the desired containers read, by name (`intents`: the pods' intents, if
+    already made)."""
     wanted: dict[str, KeyRef] = {}
-    for pod in desired.pods:
-        for c in pod_intent(pod).containers:
+    for intent in intents if intents is not None else [pod_intent(pod) for pod in desired.pods]:
+        for c in intent.containers:
             for ref in c.refs:
                 wanted[podman_secret_name(project, ref)] = ref
     return wanted
@@ -491,10 +492,11 @@ def leaving_containers(observed: ObservedState, pods: list[PodDiff]) -> set[str]
 
 
 def diff_secrets(
-    desired: DesiredState, observed: ObservedState, project: str, pods: list[PodDiff], adopt: bool
+    desired: DesiredState, observed: ObservedState, project: str, pods: list[PodDiff], adopt: bool,
+    intents: list[PodIntent] | None = None,
 ) -> tuple[SecretDiff, ...]:
     diffs = []
-    wanted = wanted_secrets(desired, project)
+    wanted = wanted_secrets(desired, project, intents)
     for name, ref in sorted(wanted.items()):
         found = observed.secret(name)
         owned = None if found is None else owns_secret(project, found.name, dict(found.labels), found.labels_listed)

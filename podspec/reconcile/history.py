@@ -9,7 +9,9 @@ the record), costs nothing but an empty directory, survives pod replacements and
 returned with its labels by the volume list that `observe` already reads: `status` gets the
 revision of every pod without an extra call. Records are never changed, only added and pruned:
 the newest `KEEP` of each project are kept, older ones removed (one call each, after the new one is
-written).
+written). An apply that changed nothing and would only repeat the project's newest record (same
+revision, no changes, same pods) writes none (`repeated`): repeated no-op applies neither cost two
+calls each nor push the records of real changes out of the newest `KEEP`.
 
 Each record volume carries `io.podspec.managed-by=podspec`, `io.podspec.project` and
 `io.podspec.history` (the record as compact JSON); its name is
@@ -112,6 +114,19 @@ def records(volumes: tuple[ObservedVolume, ...], project: str | None = None) -> 
 
 def next_seq(volumes: tuple[ObservedVolume, ...], project: str) -> int:
     return max((r.seq for r in records(volumes, project)), default=0) + 1
+
+
+def repeated(volumes: tuple[ObservedVolume, ...], record: HistoryRecord) -> HistoryRecord | None:
+    """The project's newest record when `record`, of an apply that changed nothing, would say
+    nothing more than it (the same revision, outcome no-changes, the same pods; only the time
+    differs): that record then stands for this apply too, and none is written. None otherwise."""
+    if record.outcome != "no-changes":
+        return None
+    newest = next(iter(records(volumes, record.project)), None)
+    if newest is None:
+        return None
+    same = lambda r: {**r.to_json(), "seq": 0, "time": "", "error": r.error[:MAX_ERROR]}
+    return newest if same(newest) == same(record) else None
 
 
 def to_prune(volumes: tuple[ObservedVolume, ...], project: str, keep: int = KEEP) -> tuple[str, ...]:

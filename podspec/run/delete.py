@@ -24,7 +24,7 @@ class DeleteRequest:
     volumes: bool = False
     dry_run: bool = False
     lock_timeout: float = 60.0
-    lock_lease: float = DEFAULT_LEASE  # the host-side lock's lease (run/hostlock.py)
+    lock_lease: float | None = None  # the host-side lock's lease; None: run/hostlock.py's default
     parallel: int = 3
 
 
@@ -34,7 +34,7 @@ def delete(request: DeleteRequest, connect: Callable[[], Engine], listener: List
     held = lambda holder: listener.note(f"waiting for {holder}, which is changing project {request.project!r} ...")
     with closing(connect()) as engine, project_lock(engine.lock_key, request.project, request.lock_timeout), \
             (nullcontext() if request.dry_run else  # a dry run writes nothing on the host, not even a lock
-             host_lock(engine, request.project, request.lock_timeout, lease=request.lock_lease, command="delete",
+             host_lock(engine, request.project, request.lock_timeout, lease=request.lock_lease or DEFAULT_LEASE, command="delete",
                        on_wait=held, on_note=listener.note)):
         decided = deletion.plan(desired, engine.observe(), request.project, request.volumes)
         for line in decided.skipped:

@@ -86,7 +86,12 @@ def record(engine: Engine, record: HistoryRecord, volumes: tuple[ObservedVolume,
     written = replace(written, volume=name)
     after = (*seen, ObservedVolume(name, dict(labels)))
     for old in H.to_prune(after, written.project, keep):
-        engine.run(Step(StepKind.REMOVE_VOLUME, old, "apply history: keep the newest records"))
+        try:
+            engine.run(Step(StepKind.REMOVE_VOLUME, old, "apply history: keep the newest records"))
+        except EngineError as error:
+            if "no such volume" not in error.message.lower():
+                raise
+            # another client's apply pruned it first (applies with nothing to do take no lock)
     return written
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Mapping
 
@@ -102,6 +101,8 @@ def pull_all(engine: Engine, wanted: list[ImageNeed], listener: Listener,
                        seconds=time.monotonic() - started,
                        changed=pulled.id != observed.image_id(need.reference)))
         return None
+
+    from concurrent.futures import ThreadPoolExecutor  # only when pulling (it imports logging: ~3 ms of start-up)
 
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(wanted)))) as pool:
         results = list(pool.map(one, wanted))

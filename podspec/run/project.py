@@ -14,6 +14,8 @@ from podspec.errors import PodspecError
 
 _INVALID = re.compile(r"[^a-z0-9_-]")
 
+FILE_NAME = "podspec.toml"  # the project file (run/projectfile.py reads it)
+
 
 def normalize(name: str) -> str:
     return _INVALID.sub("", name.lower())
@@ -44,3 +46,14 @@ def resolve(flag: str | None, env: Mapping[str, str], paths: list[str] | tuple[s
             "pass --project NAME or set PODSPEC_PROJECT (lower-case letters, digits, - and _)",
         )
     return name
+
+
+def find(start: Path) -> Path | None:
+    """The nearest podspec.toml in `start` or above it, up to the git repository's top."""
+    for directory in (start, *start.parents):
+        candidate = directory / FILE_NAME
+        if candidate.is_file():
+            return candidate
+        if (directory / ".git").exists():
+            return None
+    return None

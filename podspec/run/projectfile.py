@@ -24,15 +24,14 @@ Unknown keys are errors (a typo must not silently drop a target's policy), repor
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from podspec.errors import PodspecError, UsageError
+from podspec.run.project import FILE_NAME, find  # noqa: F401  (find: where every command looks, kept light)
 
-FILE_NAME = "podspec.toml"
 ALL = "all"
 
 
@@ -87,23 +86,14 @@ class ProjectFile:
         return tuple(t for t in self.targets if t.name in names)
 
 
-def find(start: Path) -> Path | None:
-    """The nearest podspec.toml in `start` or above it, up to the git repository's top."""
-    for directory in (start, *start.parents):
-        candidate = directory / FILE_NAME
-        if candidate.is_file():
-            return candidate
-        if (directory / ".git").exists():
-            return None
-    return None
-
-
 _TOP = {"project", "policy", "targets"}
 _POLICY = {"profile", "allow_host_paths", "allow_host_ports", "allow_capabilities"}
 _TARGET = {"url", "connection", "identity", "manifests"}
 
 
 def load(path: Path) -> ProjectFile:
+    import tomllib  # only when there is a file: most commands run without one
+
     try:
         data = tomllib.loads(path.read_text())
     except OSError as error:

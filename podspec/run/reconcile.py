@@ -3,7 +3,8 @@
     diff(request, connect)            -> DiffResult     (reads the host; never pulls, never changes;
                                                          request.save_plan: also the SavedPlan)
     apply(request, connect, listener) -> ApplyResult    (lock, observe, pull, diff, plan, execute, wait,
-                                                         record; request.saved: exactly that plan, or StalePlan)
+                                                         record; nothing to do: no lock; request.saved:
+                                                         exactly that plan, or StalePlan)
 
 `connect` opens the engine; it is called only after the manifests and the policy passed, so bad
 input needs no Podman and changes nothing. Errors are podspec's exceptions; a failed step is not an
@@ -20,7 +21,6 @@ from typing import TYPE_CHECKING
 from podspec.errors import PodmanUnavailable, PodspecError
 from podspec.reconcile import diff as differ
 from podspec.run import hostcheck, images
-from podspec.run.hostlock import DEFAULT_LEASE
 from podspec.run.listener import Listener, Quiet
 from podspec.run.manifests import Manifests, load, warn
 from podspec.run.results import ApplyResult, DiffResult, Failure, Outcome
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from podspec.observed import ObservedState, ObservedVolume
     from podspec.reconcile.diff import Diff
     from podspec.reconcile.history import HistoryRecord
-    from podspec.reconcile.planner import Step
+    from podspec.reconcile.planner import Plan, Step
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.secrets import RegistryCredential
 
@@ -53,7 +53,7 @@ class ApplyRequest(DiffRequest):
     wait: bool = False
     wait_timeout: float = 120.0
     lock_timeout: float = 60.0
-    lock_lease: float = DEFAULT_LEASE  # the host-side lock's lease (run/hostlock.py); --wait's timeout is added
+    lock_lease: float | None = None  # the host-side lock's lease; None: run/hostlock.py's default; --wait's timeout is added
     parallel: int = 3
     saved: SavedPlan | None = None  # apply --plan: carry out exactly this plan, or refuse it as stale
     pull_parallel: int = 3  # pulls side by side, before the plan
@@ -94,46 +94,67 @@ def _compute(desired: DesiredState, observed: ObservedState, request: DiffReques
 
 
 def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listener | None = None) -> ApplyResult:
-    """Lock, observe, pull, diff, plan, execute, wait; then record the apply in the host's history
-    (run/history.py): every apply that got the lock is recorded, also one that changed nothing or
-    failed; a dry run is not."""
-    from podspec.run import history, plans
-    from podspec.run.hostlock import host_lock
-    from podspec.run.lock import project_lock
+    """Observe, pull, diff, plan, execute, wait; then record the apply in the host's history
+    (run/history.py): every apply that read the host is recorded, also one that changed nothing or
+    failed; a dry run is not.
 
+    An apply that finds nothing to do (no step, no pull, no conflict, no check refused) ends there,
+    without the project's locks, as `diff` takes none: it changed nothing for a lock to protect.
+    Any other apply takes the locks and reads the host again under them, and only that reading is
+    planned and carried out (another apply may have changed the host in between)."""
     listener = listener or Quiet()
     check_request(request)
     desired = load(request.manifests)
     warn(desired, listener)
     if request.saved is not None:
+        from podspec.run import plans
+
         plans.check_manifests(request.saved)  # before Podman is asked anything
     with closing(connect()) as engine:
         hostcheck.check(engine, desired)  # rootless limits: refused before any lock, pull or change
+        unchanged = None if request.dry_run or request.saved is not None else _nothing_to_do(engine, desired, request)
+        if unchanged is not None:
+            return _recorded(engine, request, listener, lambda seen: _no_changes(engine, desired, request, listener, seen, *unchanged))
+        from podspec.run.hostlock import DEFAULT_LEASE, host_lock
+        from podspec.run.lock import project_lock
+
         waiting = lambda: listener.note(f"waiting for another podspec applying project {request.project!r} ...")
         held = lambda holder: listener.note(f"waiting for {holder}, which is applying project {request.project!r} ...")
-        lease = request.lock_lease + (request.wait_timeout if request.wait else 0)
+        lease = (request.lock_lease or DEFAULT_LEASE) + (request.wait_timeout if request.wait else 0)
         with project_lock(engine.lock_key, request.project, request.lock_timeout, on_wait=waiting), \
                 (nullcontext() if request.dry_run else  # a dry run writes nothing on the host, not even a lock
                  host_lock(engine, request.project, request.lock_timeout, lease=lease, on_wait=held, on_note=listener.note)):
-            seen = _Seen()
-            try:
-                result = _apply_locked(engine, desired, request, listener, seen)
-            except PodmanUnavailable:
-                raise  # nothing to record it on
-            except PodspecError as error:
-                if not request.dry_run:
-                    _record(engine, listener, history.record_of(
-                        request.project, request.revision, Outcome.FAILED.value, seen.diff,
-                        error=error.message, ran=seen.ran), seen.volumes)
-                raise
-            if result.outcome is not Outcome.DRY_RUN:
-                failure = result.failure
-                written = _record(engine, listener, history.record_of(
-                    request.project, request.revision, result.outcome.value, result.diff,
-                    not_done=failure.not_done if failure else (), failed=seen.failed,
-                    error=failure.message if failure else ""), seen.volumes)
-                result = replace(result, record=written)
-    return result
+            return _recorded(engine, request, listener, lambda seen: _apply_locked(engine, desired, request, listener, seen))
+
+
+def _recorded(engine: Engine, request: ApplyRequest, listener: Listener, run: Callable[[_Seen], ApplyResult]) -> ApplyResult:
+    """`run`'s result, recorded in the host's history (a dry run: not recorded); an error is
+    recorded as a failed apply, then raised."""
+    from podspec.run import history
+
+    seen = _Seen()
+    try:
+        result = run(seen)
+    except PodmanUnavailable:
+        raise  # nothing to record it on
+    except PodspecError as error:
+        if not request.dry_run:
+            _record(engine, listener, history.record_of(
+                request.project, request.revision, Outcome.FAILED.value, seen.diff,
+                error=error.message, ran=seen.ran), seen.volumes)
+        raise
+    if result.outcome is Outcome.DRY_RUN:
+        return result
+    failure = result.failure
+    record = history.record_of(request.project, request.revision, result.outcome.value, result.diff,
+                               not_done=failure.not_done if failure else (), failed=seen.failed,
+                               error=failure.message if failure else "")
+    from podspec.reconcile.history import repeated
+
+    # Nothing changed and the newest record says just that of this revision: it stands for this apply.
+    same = repeated(seen.volumes, record) if seen.volumes is not None else None
+    written = same if same is not None else _record(engine, listener, record, seen.volumes)
+    return replace(result, record=written)
 
 
 @dataclass
@@ -146,18 +167,56 @@ class _Seen:
     volumes: tuple[ObservedVolume, ...] | None = None
 
 
+def _nothing_to_do(engine: Engine, desired: DesiredState, request: ApplyRequest) -> tuple[ObservedState, Diff, Plan] | None:
+    """The host read once, without a lock: what it holds and the (empty) plan when the apply has
+    nothing to do; None when it has something to do, or an error to report, or cannot tell: the
+    locked path then does it all again (and reports the error as it always did)."""
+    from podspec.reconcile import planner, pulls
+
+    observed = engine.observe()
+    if any(need.pull for need in pulls.needs(desired, observed)):
+        return None  # a pull may change what the plan finds (and is a change on the host)
+    try:
+        observed = images.prepare(engine, desired, observed, Quiet(), pulling=True)  # the checks; nothing to pull
+        found = _compute(desired, observed, request)
+        if found.conflicts or found.has_changes:
+            return None
+        plan = planner.build(found)
+    except PodmanUnavailable:
+        raise
+    except PodspecError:
+        return None
+    return (observed, found, plan) if plan.empty else None
+
+
+def _no_changes(engine: Engine, desired: DesiredState, request: ApplyRequest, listener: Listener, seen: _Seen,
+                observed: ObservedState, found: Diff, plan: Plan) -> ApplyResult:
+    """The end of an apply that had nothing to do: what it found, and --wait."""
+    seen.volumes, seen.diff, seen.ran = observed.volumes, found, True
+    listener.diffed(found)
+    listener.planned(plan)
+    result = ApplyResult(request.project, found, plan, Outcome.NO_CHANGES, revision=request.revision,
+                         warnings=desired.warnings)
+    if request.wait:
+        from podspec.run.wait import wait_ready
+
+        wait_ready(engine, desired, request.wait_timeout, listener.info)
+        result = replace(result, ready=True)
+    return result
+
+
 def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, listener: Listener,
                   seen: _Seen) -> ApplyResult:
     from podspec.errors import StepFailed
-    from podspec.reconcile import planner, saved_plan
-    from podspec.run import plans
-    from podspec.run.executor import execute
-    from podspec.run.wait import wait_ready
+    from podspec.reconcile import planner
 
     observed = engine.observe()
     seen.volumes = observed.volumes
     saved = request.saved
     if saved is not None:  # the host as the plan saw it, before any pull
+        from podspec.reconcile import saved_plan
+        from podspec.run import plans
+
         differences = saved_plan.stale_host(saved.host, saved_plan.host_view(
             desired, observed, request.project, request.prune, request.prune_volumes))
         if differences:
@@ -180,6 +239,8 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
     if request.dry_run:
         return replace(result, outcome=Outcome.DRY_RUN)
     if not plan.empty:
+        from podspec.run.executor import execute
+
         try:
             execute(plan, engine, listener.step, parallel=request.parallel)
         except StepFailed as failure:
@@ -189,6 +250,8 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
         result = replace(result, steps_done=len(plan.steps))
     seen.ran = True
     if request.wait:
+        from podspec.run.wait import wait_ready
+
         wait_ready(engine, desired, request.wait_timeout, listener.info)
         result = replace(result, ready=True)
     return result

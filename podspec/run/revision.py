@@ -7,10 +7,14 @@
 
 Asked through the git command line (what users have), of the repository holding the first
 manifest path; "dirty" looks only at the manifest paths, so an edited README does not count.
+Usually one git process (`git status --porcelain=v2 --branch` names the commit and the changes);
+none when no directory from the first path up holds a repository; three when some manifest path
+lies outside the repository, which git refuses to look at.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,12 +23,28 @@ GIT_TIMEOUT = 10  # seconds
 
 
 def _git(directory: Path, *args: str) -> str | None:
+    done = _run(directory, *args)
+    return done.stdout.strip() if done is not None and done.returncode == 0 else None
+
+
+def _run(directory: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
     try:
-        done = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True,
-                              timeout=GIT_TIMEOUT, check=False)
+        return subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True,
+                              timeout=GIT_TIMEOUT, check=False, env={**os.environ, "LC_ALL": "C"})
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _may_be_in_git(directory: Path) -> bool:
+    """False only when git surely finds no repository from `directory`: no `.git` in it or any
+    directory above it, none of them a bare repository, and no $GIT_DIR. (git's discovery may stop
+    earlier, at $GIT_CEILING_DIRECTORIES or a file system boundary: then it finds less, never more.)"""
+    if os.environ.get("GIT_DIR"):
+        return True
+    for place in (directory, *directory.parents):
+        if (place / ".git").exists() or ((place / "HEAD").is_file() and (place / "objects").is_dir()):
+            return True
+    return False
 
 
 def git_revision(paths: Sequence[str], cwd: Path) -> str:
@@ -35,6 +55,20 @@ def git_revision(paths: Sequence[str], cwd: Path) -> str:
         return ""
     first = files[0]
     directory = first if first.is_dir() else first.parent
+    if not _may_be_in_git(directory):
+        return ""  # no git process at all
+    # One call when every path is in the repository (git refuses a path outside it: then below).
+    done = _run(directory, "status", "--porcelain=v2", "--branch", "--untracked-files=all", "--",
+                *(str(f) for f in files))
+    if done is not None and done.returncode == 0:
+        lines = done.stdout.splitlines()
+        oid = next((line.split()[2] for line in lines if line.startswith("# branch.oid ")), "")
+        if not oid or oid == "(initial)":
+            return ""  # no commit yet
+        changed = any(line and not line.startswith("#") for line in lines)
+        return f"{oid}-dirty" if changed else oid
+    if done is None or "not a git repository" in done.stderr:
+        return ""
     top = _git(directory, "rev-parse", "--show-toplevel")
     head = _git(directory, "rev-parse", "--verify", "--quiet", "HEAD^{commit}") if top else None
     if not top or not head:

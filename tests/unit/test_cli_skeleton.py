@@ -42,3 +42,27 @@ def test_unsupported_url_scheme_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["diff", str(manifest), "--url", "http://localhost:8080"])
     assert result.exit_code == 1
     assert result.stderr.startswith("error: unsupported Podman URL 'http://localhost:8080' (from --url)")
+
+
+def test_the_entry_point_builds_only_the_command_it_runs_and_says_the_same(monkeypatch):
+    import sys
+
+    from typer.testing import CliRunner
+
+    import podspec.cli as cli
+    from podspec.cli import app, only
+
+    names = [c.name for c in app.registered_commands if c.name]
+    assert len(names) >= 9 and only("no-such-command") is app and only(None) is app
+    for name in names:
+        assert [c.name for c in only(name).registered_commands] == [name]
+        assert len(app.registered_commands) == len(names)  # the application itself keeps every command
+        for argv in ([name, "--help"], [name, "--no-such-flag"]):
+            alone = CliRunner().invoke(only(name), argv, prog_name="podspec")
+            whole = CliRunner().invoke(app, argv, prog_name="podspec")
+            assert (alone.exit_code, alone.stdout, alone.stderr) == (whole.exit_code, whole.stdout, whole.stderr), argv
+    ran = []
+    monkeypatch.setattr(cli, "only", lambda name: ran.append(name) or (lambda: None))
+    monkeypatch.setattr(sys, "argv", ["podspec", "diff", "x.yaml"])
+    cli.main()
+    assert ran == ["diff"]

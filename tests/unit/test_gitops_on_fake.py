@@ -49,8 +49,8 @@ def test_every_apply_is_recorded_with_one_call_and_status_shows_the_revision(eng
     second = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r2"), lambda: engine)
     assert second.outcome is Outcome.NO_CHANGES
     calls = [c.method for c in engine.calls]
-    assert [m for m in calls if "lock" not in m] == ["observe", "create_volume", "close"]  # the record: one call, no extra read
-    assert calls[0] == "create_lock" and calls[-3:-1] == ["lock_labels", "remove_lock"]  # recorded under the host lock
+    # Nothing to do: one read, no lock (as diff), and the record: one call, no extra read.
+    assert calls == ["observe", "create_volume", "close"]
     dry = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r3", dry_run=True), lambda: engine)
     assert dry.record is None
     assert [(r.seq, r.revision, r.outcome, r.unchanged) for r in history.read(engine, "demo")] == [
@@ -60,6 +60,58 @@ def test_every_apply_is_recorded_with_one_call_and_status_shows_the_revision(eng
     assert json.loads(status.stdout)["pods"][0]["revision"] == "r2"
     listed = runner.invoke(app, ["history", "-p", "demo"])
     assert listed.exit_code == 0 and listed.stdout.splitlines()[1].split()[3:6] == ["demo", "r2", "no-changes"]
+
+
+def test_an_apply_that_would_only_repeat_the_newest_record_writes_none(engine, manifest):
+    apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r1"), lambda: engine)
+    checked = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r1"), lambda: engine)
+    assert checked.record is not None and (checked.record.seq, checked.record.outcome) == (2, "no-changes")
+    engine.calls.clear()
+    again = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r1"), lambda: engine)
+    assert again.outcome is Outcome.NO_CHANGES and again.record is not None and again.record.seq == 2  # it stands for this one
+    assert [c.method for c in engine.calls] == ["observe", "close"]  # one read, no write
+    newer = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r2"), lambda: engine)  # another revision: recorded
+    assert newer.record is not None and newer.record.seq == 3
+    assert [(r.seq, r.revision, r.outcome) for r in history.read(engine, "demo")] == [
+        (3, "r2", "no-changes"), (2, "r1", "no-changes"), (1, "r1", "applied")]
+
+
+def test_an_apply_with_changes_takes_the_lock_and_plans_from_a_reading_made_under_it(engine, manifest):
+    first = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r1"), lambda: engine)
+    assert first.outcome is Outcome.APPLIED
+    calls = [c.method for c in engine.calls]
+    # The reading without the lock found changes: the lock, then the host read again under it.
+    assert calls[:3] == ["observe", "create_lock", "observe"]
+    assert calls[-4:] == ["create_volume", "lock_labels", "remove_lock", "close"]  # recorded under the lock
+
+
+def test_the_host_changing_between_the_first_reading_and_the_lock_is_planned_from_the_second(engine, manifest):
+    apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r1"), lambda: engine)
+    engine.set_state(f"{POD}-apache-httpd", ContainerState.EXITED)  # the host drifts: an apply has something to do
+    real_create_lock = engine.create_lock
+
+    def another_apply_first(name, labels):  # ... and another apply repairs it before this one gets the lock
+        engine.set_state(f"{POD}-apache-httpd", ContainerState.RUNNING)
+        return real_create_lock(name, labels)
+
+    engine.create_lock = another_apply_first  # type: ignore[method-assign]
+    engine.calls.clear()
+    result = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r2"), lambda: engine)
+    assert result.outcome is Outcome.NO_CHANGES and result.plan.empty  # planned from the reading under the lock
+    assert engine.count("observe") == 2 and engine.count("start_container") == 0
+
+
+def test_an_apply_with_nothing_to_do_does_not_wait_for_a_held_lock(engine, manifest):
+    from podspec.errors import LockTimeout
+    from podspec.run.hostlock import lease_labels, lock_name
+
+    apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r1"), lambda: engine)
+    assert engine.create_lock(lock_name("demo"), lease_labels("demo", "apply", 900, "other", 0.0 + 10**10))  # held by a live holder
+    unchanged = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r2", lock_timeout=0), lambda: engine)
+    assert unchanged.outcome is Outcome.NO_CHANGES and unchanged.record is not None and unchanged.record.seq == 2
+    engine.set_state(f"{POD}-apache-httpd", ContainerState.EXITED)
+    with pytest.raises(LockTimeout):  # something to do: it waits for the lock, and gives up
+        apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r3", lock_timeout=0), lambda: engine)
 
 
 def test_a_failed_step_is_recorded_with_the_pod_not_done(engine, manifest):

@@ -4,6 +4,7 @@ against real git repositories made in the test."""
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 from podspec import labels as L
@@ -152,6 +153,76 @@ def test_git_revision_is_the_commit_dirty_only_for_the_manifest_paths(tmp_path):
     (tmp_path / "m" / "pods.yaml").write_text("a: 2\n")
     assert git_revision(["m/pods.yaml"], tmp_path) == f"{head}-dirty"
     assert git_revision(["-"], tmp_path) == ""
+    git(tmp_path, "add", "m/pods.yaml")  # staged, not committed: still not the commit
+    assert git_revision(["m"], tmp_path) == f"{head}-dirty"
+    git(tmp_path, "commit", "-q", "-m", "two")
+    second = git(tmp_path, "rev-parse", "HEAD")
+    git(tmp_path, "checkout", "-q", "--detach", head)  # a detached HEAD names its commit
+    assert git_revision(["m"], tmp_path) == head
+    git(tmp_path, "checkout", "-q", "--detach", second)
+    assert git_revision(["m"], tmp_path) == second
+
+
+def test_git_revision_with_a_manifest_path_outside_the_repository(tmp_path):
+    repo, outside = tmp_path / "repo", tmp_path / "outside"
+    (repo / "m").mkdir(parents=True)
+    outside.mkdir()
+    (repo / "m" / "pods.yaml").write_text("a: 1\n")
+    (outside / "more.yaml").write_text("b: 1\n")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "one")
+    head = git(repo, "rev-parse", "HEAD")
+    assert git_revision([str(repo / "m"), str(outside / "more.yaml")], tmp_path) == head  # the outside one does not count
+    (repo / "m" / "pods.yaml").write_text("a: 2\n")
+    assert git_revision([str(repo / "m"), str(outside / "more.yaml")], tmp_path) == f"{head}-dirty"
+    assert git_revision([str(outside / "more.yaml"), str(repo / "m")], tmp_path) == ""  # the first path is not in git
+
+
+def test_git_revision_asks_git_once(tmp_path, monkeypatch):
+    from podspec.run import revision
+
+    (tmp_path / "pods.yaml").write_text("a: 1\n")
+    calls = []
+    real = revision.subprocess.run
+    monkeypatch.setattr(revision.subprocess, "run", lambda argv, **kw: calls.append(argv) or real(argv, **kw))
+    assert git_revision(["pods.yaml"], tmp_path) == "" and calls == []  # no repository from here up: no git at all
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "one")
+    head = git(tmp_path, "rev-parse", "HEAD")
+    calls.clear()
+    assert git_revision(["pods.yaml"], tmp_path) == head and len(calls) == 1
+
+
+def test_a_no_change_record_repeating_the_newest_is_not_written_again():
+    from podspec.reconcile.history import repeated
+
+    newest = HistoryRecord("demo", 5, "abc", "2026-11-28T10:00:00Z", "no-changes", {"create": 0}, unchanged=("a", "b"))
+    volumes = (volume(rec(4, "old")), volume(newest))
+    same = HistoryRecord("demo", 0, "abc", "2026-11-28T11:00:00Z", "no-changes", {"create": 0}, unchanged=("a", "b"))
+    assert repeated(volumes, same) is not None and repeated(volumes, same).seq == 5  # type: ignore[union-attr]
+    assert repeated(volumes, replace(same, revision="abd")) is None  # another revision
+    assert repeated(volumes, replace(same, unchanged=("a",))) is None  # other pods
+    assert repeated(volumes, replace(same, outcome="applied", changed=("a",))) is None  # a change is always recorded
+    assert repeated((volume(rec(4, "abc")),), same) is None  # the newest was no no-op of these pods
+    assert repeated((), same) is None
+
+
+def test_a_record_pruned_meanwhile_by_another_client_is_no_error():
+    from podspec.errors import EngineError
+
+    class Racing(FakeVolumes):
+        def run(self, step: Step) -> None:
+            if step.kind is StepKind.REMOVE_VOLUME:  # another apply (with nothing to do: no lock) pruned it first
+                self.volumes_.pop(step.target, None)
+                raise EngineError(f"Podman refused to remove volume {step.target}: no volume with name found: no such volume", "")
+            super().run(step)
+
+    engine = Racing(volume(rec(i, f"r{i}")) for i in range(1, 4))
+    written = history.record(engine, rec(0, "new"), keep=3)  # type: ignore[arg-type]
+    assert written.seq == 4
+    assert [r.revision for r in history.read(engine, "demo")] == ["new", "r3", "r2"]  # type: ignore[arg-type]
 
 
 def test_a_seq_taken_meanwhile_is_skipped():

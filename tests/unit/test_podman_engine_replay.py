@@ -81,6 +81,31 @@ def test_observe_is_four_list_calls(engine):
     assert [v.name for v in state.volumes] == ["rec-data"]
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_observe_over_a_transport_taking_calls_at_once_reads_the_same(version):
+    """The local socket's transport takes calls from several threads: the three short lists are
+    read while the container list is; the state is the same, and an error of any call is raised."""
+
+    class AtOnce(Replay):
+        concurrent = True
+
+        def __init__(self, version: str, failing: str = "") -> None:
+            super().__init__(version)
+            self.failing = failing
+
+        def request(self, method, path, params=None, body=None, timeout=None):
+            if path == self.failing:
+                return Reply(500, b'{"cause": "injected", "message": "injected failure", "response": 500}')
+            return super().request(method, path, params, body, timeout)
+
+    one_by_one = PodmanEngine(Endpoint("unix:///replay.sock", "a recording"), transport=Replay(version)).observe()
+    at_once = PodmanEngine(Endpoint("unix:///replay.sock", "a recording"), transport=AtOnce(version)).observe()
+    assert at_once == one_by_one and at_once.secrets == one_by_one.secrets
+    for failing in ("/containers/json", "/images/json", "/secrets/json"):
+        with pytest.raises(EngineError, match="injected failure"):
+            PodmanEngine(Endpoint("unix:///replay.sock", "a recording"), transport=AtOnce(version, failing)).observe()
+
+
 def test_reads(engine):
     assert engine.pod_names() == ("rec-bad", "rec-web")
     assert engine.version() == json.loads((replay(engine).dir / "index.json").read_text())["version"]

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from podspec.errors import PodspecError, UsageError
-from podspec.run import projectfile
 from podspec.run.projectfile import Target, find, load
 from podspec.run.targets import TargetOutcome, each, exit_code
 
@@ -128,5 +127,14 @@ def test_each_runs_every_target_and_keeps_their_order():
         ("c", "C", None), ("a", None, "a is down"), ("b", "B", None)]
 
 
-def test_module_reads_toml_with_the_standard_library():
-    assert projectfile.tomllib.__name__ == "tomllib"
+def test_module_reads_toml_with_the_standard_library_only_when_there_is_a_file(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "podspec.toml").write_text('project = "shop"\n')
+    code = ("import sys; from pathlib import Path; from podspec.run import projectfile; "
+            "before = 'tomllib' in sys.modules; loaded = projectfile.load(Path(sys.argv[1])); "
+            "print(before, 'tomllib' in sys.modules, loaded.project)")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "podspec.toml")], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["False", "True", "shop"]
