@@ -32,7 +32,7 @@ from typing import Any
 
 from podspec import references
 from podspec.errors import Origin, Problem
-from podspec.loader import quantity, semantics
+from podspec.loader import semantics
 from podspec.loader.yamlpos import Document
 from podspec.model import (
     INIT_TYPE_ANNOTATION,
@@ -551,6 +551,8 @@ class _Builder:
                 "not from the host's total as kube play does",
             )
             return ""
+        from podspec.loader import quantity
+
         try:
             value = quantity.parse(written) / quantity.parse(divisor)
         except quantity.QuantityError:
@@ -581,6 +583,10 @@ class _Builder:
         )
 
     def resources(self, raw: dict[str, Any], path: FieldPath) -> Resources:
+        if not raw.get("limits") and not raw.get("requests"):
+            return Resources()  # most containers: no quantity to read (nor fractions to import)
+        from podspec.loader import quantity
+
         values: dict[str, int | None] = {}
         for group in ("limits", "requests"):
             for name, convert in (("cpu", quantity.to_millis), ("memory", quantity.to_bytes)):
@@ -839,6 +845,8 @@ class _Builder:
         medium = body.get("medium", "")
         size = None
         if medium == "Memory" and body.get("sizeLimit") is not None:
+            from podspec.loader import quantity
+
             try:
                 size = quantity.to_bytes(body["sizeLimit"])
             except quantity.QuantityError as error:

@@ -125,6 +125,8 @@ def warnings(document: Document) -> list[Problem]:
     walk = _Walk(document)
     walk.metadata(("metadata",), "label" if data.get("kind") == "Pod" else "subdomain")
     for meta_path, spec_path in pod_specs(data):
+        if meta_path == ("metadata",) and data.get("kind") != "Pod":
+            continue  # a Deployment's, Job's or claim's own spec holds no pod (a claim's resources are storage)
         if meta_path != ("metadata",):
             walk.metadata(meta_path, "")  # a template's name is not used
         walk.pod_spec(spec_path)

@@ -319,3 +319,11 @@ def test_a_downward_field_unknown_before_the_pod_runs_is_refused(tmp_path):
     with pytest.raises(ManifestError) as refused:
         load([write(tmp_path, DOWNWARD.replace("fieldPath: metadata.namespace", "fieldPath: status.podIP"))])
     assert refused.value.problems[0].message.startswith("fieldPath status.podIP is not supported in a downwardAPI file")
+
+
+def test_the_tutorial_and_a_claims_storage_request_give_no_warning():
+    from pathlib import Path as P
+
+    root = P(__file__).resolve().parents[2]
+    for path in sorted((root / "manifests").rglob("*.y*ml")):
+        assert load([str(path)]).warnings == (), path
