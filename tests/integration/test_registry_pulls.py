@@ -340,6 +340,7 @@ def test_out_of_disk_is_refused_before_any_change(podman_sandbox, registry, tmp_
         assert pods_on(box) == []
     finally:
         sandbox.stop_service(state)
+        sandbox.stop_namespace(state)  # Podman 5's namespace holder (nothing on 4.3)
         subprocess.run(["umount", "-l", str(small)], check=False)
 
 
