@@ -90,6 +90,7 @@ def main() -> int:
 
             sandbox.stop_service(bench.state)
             sandbox.podman(bench.state, "system", "reset", "--force", check=False)
+            sandbox.stop_namespace(bench.state)  # Podman 5's namespace holder (nothing on 4.3)
     return 0
 
 
