@@ -145,12 +145,7 @@ def diff(targets: Sequence[Target], request: Callable[[Target], Any], output: An
     elif _format(output) == "markdown":
         typer.echo(_markdown(outcomes), nl=False)
     else:
-        for o in outcomes:
-            typer.echo(render.target_header(o.target))
-            if o.error is not None:
-                _errors(o)
-            else:
-                typer.echo(render.diff_text(o.value.diff, colour=context.colour_wanted()))
+        _each_text(outcomes, lambda r: render.diff_text(r.diff, colour=context.colour_wanted()))
     result: Callable[[DiffResult], bool] = lambda r: bool(r.diff.conflicts)
     raise typer.Exit(exit_code(outcomes, failed=result, changed=lambda r: r.diff.has_changes))
 
@@ -188,10 +183,17 @@ def status(targets: Sequence[Target], project: str | None, output: Any) -> NoRet
     if _format(output) == "json":
         print_json(render.targets_json(outcomes, render.status_json))
     else:
-        for o in outcomes:
-            typer.echo(render.target_header(o.target))
-            if o.error is not None:
-                _errors(o)
-            else:
-                typer.echo(render.status_text(o.value))
+        _each_text(outcomes, render.status_text)
     raise typer.Exit(exit_code(outcomes))
+
+
+def _each_text(outcomes: Sequence[TargetOutcome[Any]], text: Callable[[Any], str]) -> None:
+    """Each target's header, then its error or its result as text."""
+    from podspec import render
+
+    for o in outcomes:
+        typer.echo(render.target_header(o.target))
+        if o.error is not None:
+            _errors(o)
+        else:
+            typer.echo(text(o.value))

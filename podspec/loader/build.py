@@ -31,7 +31,7 @@ from typing import Any
 from podspec import references
 from podspec.errors import Origin, Problem
 from podspec.loader import semantics
-from podspec.loader.volumes import FIELD_ANNOTATION, FIELD_LABEL, VolumeBuilder
+from podspec.loader.volumes import VolumeBuilder
 from podspec.loader.yamlpos import Document
 from podspec.model import (
     INIT_TYPE_ANNOTATION,
@@ -477,12 +477,9 @@ class _Builder(VolumeBuilder):
     def field_ref(self, name: str, body: dict[str, Any], path: FieldPath) -> str:
         """The fieldRef paths `podman kube play` resolves; an absent label or annotation is ""."""
         field_path: str = body["fieldPath"]
-        if field_path == "metadata.name":
-            return self.pod_name
-        for pattern, group in ((FIELD_LABEL, "labels"), (FIELD_ANNOTATION, "annotations")):
-            match = pattern.fullmatch(field_path)
-            if match:
-                return str(self.pod_meta[group].get(match.group(1), ""))
+        own = self.own_field(field_path)
+        if own is not None:
+            return own
         if field_path == "metadata.uid":
             reason = "the pod's ID is only known once Podman has created the pod, and changes when it is replaced"
         elif field_path == "metadata.namespace":

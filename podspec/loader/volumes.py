@@ -175,20 +175,28 @@ class VolumeBuilder:
             files.append(file)
         return tuple(sorted(files, key=lambda f: f.path))
 
+    def own_field(self, field_path: str) -> str | None:
+        """The fields of the pod known while it is read, as env fieldRef and downwardAPI files share
+        them: its name, one label or one annotation (absent: ""); None for any other path."""
+        if field_path == "metadata.name":
+            return self.pod_name
+        for pattern, group in ((FIELD_LABEL, "labels"), (FIELD_ANNOTATION, "annotations")):
+            match = pattern.fullmatch(field_path)
+            if match:
+                return str(self.pod_meta[group].get(match.group(1), ""))
+        return None
+
     def downward_field(self, field_path: str, path: FieldPath) -> str | None:
         """A fieldRef's content in a downwardAPI file: the pod's name or namespace, one label or
         annotation, or all of them as `key="value"` lines, sorted (the kubelet's format)."""
-        if field_path == "metadata.name":
-            return self.pod_name
+        own = self.own_field(field_path)
+        if own is not None:
+            return own
         if field_path == "metadata.namespace":
             return self.pod_namespace  # ignored on Podman (a warning says so), but the file says what Kubernetes would
         for group in ("labels", "annotations"):
             if field_path == f"metadata.{group}":
                 return "\n".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(self.pod_meta[group].items()))
-        for pattern, group in ((FIELD_LABEL, "labels"), (FIELD_ANNOTATION, "annotations")):
-            match = pattern.fullmatch(field_path)
-            if match:
-                return str(self.pod_meta[group].get(match.group(1), ""))
         self.problem(path, f"fieldPath {field_path} is not supported in a downwardAPI file: it is a cluster's or a "
                      "running pod's field, unknown before the pod is created",
                      "supported: metadata.name, metadata.namespace, metadata.labels, metadata.annotations, "

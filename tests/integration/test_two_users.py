@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.integration.manifests import sleeper
 
 pytestmark = [pytest.mark.root_only, pytest.mark.podman]
 
@@ -28,19 +29,6 @@ USERS = ("podspec-rl", "podspec-rl2")
 VENV = ROOT / ".venv-rootless"
 READY = "/tmp/ready"  # inside the container: the probe passes once it exists
 
-MANIFEST = """\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-    - name: main
-      image: docker.io/library/busybox:latest
-      imagePullPolicy: IfNotPresent
-      command: ["sleep", "100000"]
-{probe}"""
 PROBE = f"""\
       readinessProbe:
         exec: {{command: ["test", "-f", "{READY}"]}}
@@ -135,7 +123,7 @@ def test_two_users_apply_the_same_directory_at_once_each_to_their_own_podman(two
     first, second = two_users
     shared = first.state.parent / "webapps"  # the project is the directory's name, the same for both
     shared.mkdir()
-    (shared / "pods.yaml").write_text(MANIFEST.format(name="app", probe=PROBE))
+    (shared / "pods.yaml").write_text(sleeper("app") + PROBE)
     os.chmod(shared, 0o755)
 
     # The first user's apply holds the project's lock while it waits for the probe ...
