@@ -2,6 +2,13 @@
 
 `podspec --version` is answered here, before typer and the commands are imported, so that the
 whole process stays within 150 ms (bench/README.md); everything else goes to the CLI.
+
+The garbage collector is tuned here for a process that lives for a moment (every command but the
+`sync` agent, which keeps Python's defaults): the young generation is collected every 100,000
+objects rather than 700 (the imports and the loaded manifests are ~50,000, all alive to the end;
+~8 ms of a no-op diff's CPU went to collecting them), and at exit what is still alive is frozen, so
+that Python leaves it to the OS instead of collecting it object by object (~15 ms of every command).
+Finalization still runs: atexit handlers, flushed streams, a started Podman service stopped.
 """
 
 from __future__ import annotations
@@ -15,9 +22,16 @@ def main() -> None:
 
         sys.stdout.write(f"podspec {__version__}\n")  # what the CLI's --version prints
         return
+    import gc
+
+    if sys.argv[1:2] != ["sync"]:
+        gc.set_threshold(100_000, 50, 1000)
     from podspec.cli import main as cli_main
 
-    cli_main()
+    try:
+        cli_main()
+    finally:
+        gc.freeze()
 
 
 if __name__ == "__main__":

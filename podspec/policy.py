@@ -39,10 +39,12 @@ import posixpath
 import re
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from podspec.errors import PodspecError, PolicyError, Problem
-from podspec.model import Container, DesiredState, FieldPath, Pod, VolumeKind, capability_name
+
+if TYPE_CHECKING:  # the checks import the model when they run: a command builds its policy before reading the host
+    from podspec.model import Container, DesiredState, FieldPath, Pod
 
 # Kubernetes Pod Security Standards, baseline: capabilities a container may add.
 BASELINE_CAPABILITIES = frozenset({
@@ -134,6 +136,8 @@ def parse_host_port(text: str, source: str) -> int:
 
 
 def parse_capability(text: str, source: str) -> str:
+    from podspec.model import capability_name
+
     name = capability_name(text)
     if name == "ALL":
         raise PodspecError(
@@ -234,6 +238,8 @@ class _Checker:
                 )
 
     def volumes(self) -> Iterator[Problem]:
+        from podspec.model import VolumeKind
+
         for index, volume in enumerate(self.pod.volumes):
             if volume.kind is not VolumeKind.HOST_PATH or self.policy.allows_host_path(volume.host_path):
                 continue

@@ -78,11 +78,9 @@ def apply(
     ),
 ) -> None:
     """Create, start, recreate and remove exactly what differs from the manifests."""
-    from podspec import render
     from podspec.cli.progress import JsonListener, TextListener
     from podspec.run.reconcile import ApplyRequest
     from podspec.run.reconcile import apply as run_apply
-    from podspec.run.results import Outcome
 
     if target and plan_file is not None:
         raise UsageError("--plan carries out the plan saved for one host; it does not go with --target",
@@ -109,6 +107,8 @@ def apply(
     listener = JsonListener() if as_json else TextListener(
         colour=context.colour_wanted(), terminal=context.terminal(), parallel=parallel, progress=progress)
     result = run_apply(request, context.connector(url, connection, identity), listener)
+    from podspec import render  # after the run: imported before it, it would delay reading the host
+    from podspec.run.results import Outcome
 
     if as_json:
         print_json(render.apply_json(result))

@@ -53,7 +53,6 @@ def diff(
     strict: bool = STRICT_OPTION,
 ) -> None:
     """Show what `apply` would change and why. Exit 0: no changes; 2: changes pending; 1: error or conflict."""
-    from podspec import render
     from podspec.cli.progress import JsonListener
     from podspec.run.reconcile import DiffRequest
     from podspec.run.reconcile import diff as run_diff
@@ -71,6 +70,7 @@ def diff(
         targets.diff(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output)
     request = make(targets.paths_needed(paths))
     result = run_diff(request, context.connector(url, connection, identity), JsonListener())  # notes and warnings: stderr
+    from podspec import render  # after the run: imported before it, it would delay reading the host
     if output is DiffOutput.json:
         print_json(render.diff_json(result.diff, result.desired.warnings))
     elif output is DiffOutput.markdown:

@@ -72,18 +72,20 @@ def saved_plan(path: str | None, paths: Sequence[str], project: str | None, prun
 
 
 def connector(url: str | None, connection: str | None, identity: str | None = None) -> Callable[[], Engine]:
-    """Opens the engine when a workflow asks for it (after the manifests passed their checks). An
-    ssh:// URL's tunnel is started at once, so that the SSH handshake overlaps the reading of the
-    manifests; it talks to no Podman before connect() (engine/ssh.py)."""
+    """Opens the engine when a workflow asks for it: diff and apply call it on a thread that reads the
+    host while the manifests load (run/reading.py). An ssh:// URL's tunnel is started at once, so that
+    the SSH handshake overlaps the rest of the start-up; it talks to no Podman before connect()
+    (engine/ssh.py)."""
     if url and url.startswith("ssh://"):
         from podspec.engine.ssh import prestart
 
         prestart(url, identity or os.environ.get("CONTAINER_SSHKEY") or None, os.environ)
+    # Imported here, before the workflow starts reading the host on a thread (run/reading.py): the
+    # thread then sends its first request at once instead of importing alongside the manifests' loading.
+    from podspec.engine.podman import connect as open_podman
+    from podspec.run import paths
 
     def connect() -> Engine:
-        from podspec.engine.podman import connect as open_podman
-        from podspec.run import paths
-
         # A private service started for the command lives in this user's runtime directory.
         return open_podman(url, connection, os.environ, identity, runtime=paths.runtime_dir(os.environ, os.geteuid()))
 

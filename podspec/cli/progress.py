@@ -1,4 +1,8 @@
-"""How the CLI shows what a workflow tells it while it runs (the run.listener.Listener protocol)."""
+"""How the CLI shows what a workflow tells it while it runs (the run.listener.Listener protocol).
+
+render and the result types are imported when first shown, not with this module: a command makes its
+listener before the workflow starts reading the host, and what is imported before that read starts
+is waited for (run/reading.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from podspec import render
 from podspec.cli.common import ProgressMode
-from podspec.run.results import PullStatus, StepStatus
 
 if TYPE_CHECKING:
     from podspec.reconcile.diff import Diff
@@ -28,6 +30,9 @@ class PullDisplay:
         self.drawn = 0  # lines of the live block on screen
 
     def show(self, event: PullEvent) -> None:
+        from podspec import render
+        from podspec.run.results import PullStatus
+
         if self.mode is ProgressMode.quiet:
             return
         if self.mode is ProgressMode.plain:
@@ -76,14 +81,21 @@ class TextListener:
         typer.echo(f"warning: {text}", err=True)
 
     def diffed(self, diff: Diff) -> None:
+        from podspec import render
+
         if self.show_diff:
             typer.echo(render.diff_text(diff, colour=self.colour))
 
     def planned(self, plan: Plan) -> None:
+        from podspec import render
+
         if not plan.empty or not self.show_diff:
             typer.echo(render.plan_text(plan))
 
     def step(self, event: StepEvent) -> None:
+        from podspec import render
+        from podspec.run.results import StepStatus
+
         if event.status is StepStatus.STARTED:
             if self.terminal:
                 typer.echo(render.event_text(event), nl=not self.rewrite)

@@ -196,6 +196,11 @@ class FakeEngine:
         with self._lock:
             self._events.append(dict(event))
 
+    def changes(self) -> list[Call]:
+        """The calls that change the host, in order: plan steps, pulls, host-side locks (not reads, not close)."""
+        changing = {kind.value for kind in StepKind} | {"pull", "create_lock", "remove_lock"}
+        return [c for c in self.calls if c.method in changing]
+
     def count(self, method: str, argument: str | None = None) -> int:
         """How many calls of `method` were made (with `argument`, if given)."""
         return sum(1 for c in self.calls if c.method == method and (argument is None or c.argument == argument))

@@ -23,7 +23,6 @@ from podspec.observed import (
     PullProgress,
     pods_from_containers,
 )
-from podspec.reconcile.intent import port_text
 
 # ------------------------------------------------------------------------------------ answers
 
@@ -84,6 +83,8 @@ def ports(data: dict) -> tuple[str, ...]:
     libpod writes `host_port`/`container_port`; the Docker-compatible shape (`hostPort`,
     `containerPort`) is read too. Unpublished ports (no host port) are left out.
     """
+    from podspec.reconcile.intent import port_text  # not at start-up: the engine is imported before the host is read
+
     found = set()
     for p in data.get("Ports") or []:
         host_port = p.get("host_port") or p.get("hostPort")

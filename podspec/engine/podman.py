@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from podspec.engine import parse
 from podspec.engine.connection import Endpoint, check_reachable, resolve
-from podspec.engine.specgen import container_body, pod_body
 from podspec.engine.transport import Transport, TransportError, open_transport
 from podspec.errors import EngineError, PodmanUnavailable
 from podspec.observed import HostFacts, ObservedImage, ObservedState, ObservedVolume, PulledImage, PullProgress
@@ -269,7 +268,9 @@ class PodmanEngine:
 
     def run(self, step: Step) -> None:
         """Perform one plan step: exactly one Podman call."""
+        from podspec.engine.specgen import container_body, pod_body  # not at start-up (run/reading.py)
         from podspec.reconcile.planner import StepKind  # not at start-up: diff makes no plan
+
         kind, name = step.kind, step.target
         labels = dict(step.labels)
         if kind is StepKind.CREATE_VOLUME:

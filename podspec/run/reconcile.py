@@ -6,9 +6,11 @@
                                                          record; nothing to do: no lock; request.saved:
                                                          exactly that plan, or StalePlan)
 
-`connect` opens the engine; it is called only after the manifests and the policy passed, so bad
-input needs no Podman and changes nothing. Errors are podspec's exceptions; a failed step is not an
-exception but an ApplyResult with Outcome.FAILED, which says what was and was not done.
+`connect` opens the engine. The host is first read on a thread while the manifests load
+(run/reading.py: Podman's answer hides the loading); bad input is still reported first, before any
+error of Podman's, and changes nothing. What only runs after that read (the diff, the image checks,
+the results) is imported while Podman answers. Errors are podspec's exceptions; a failed step is not
+an exception but an ApplyResult with Outcome.FAILED, which says what was and was not done.
 """
 
 from __future__ import annotations
@@ -19,11 +21,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from podspec.errors import PodmanUnavailable, PodspecError
-from podspec.reconcile import diff as differ
-from podspec.run import hostcheck, images
 from podspec.run.listener import Listener, Quiet
 from podspec.run.manifests import Manifests, load, warn
-from podspec.run.results import ApplyResult, DiffResult, Failure, Outcome
+from podspec.run.reading import HostReading
 
 if TYPE_CHECKING:
     from podspec.engine.protocol import Engine
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.planner import Plan, Step
     from podspec.reconcile.saved_plan import SavedPlan
+    from podspec.run.results import ApplyResult, DiffResult
     from podspec.secrets import RegistryCredential
 
 
@@ -71,11 +72,17 @@ def check_request(request: DiffRequest) -> None:
 def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener | None = None) -> DiffResult:
     listener = listener or Quiet()
     check_request(request)
-    desired = load(request.manifests)
-    warn(desired, listener)
-    with closing(connect()) as engine:
+    with HostReading(connect) as reading:
+        desired = load(request.manifests)
+        warn(desired, listener)
+        _import_deciders()
+        engine = reading.engine()
+    from podspec.run import hostcheck, images
+    from podspec.run.results import DiffResult
+
+    with closing(engine):
         hostcheck.check(engine, desired)  # what a rootless Podman cannot do: refused as apply refuses it
-        first = engine.observe()
+        first = reading.observed()
         # The same image checks as apply (an image that cannot be had, runAsNonRoot), without pulling.
         observed = images.prepare(engine, desired, first, listener, pulling=False)
     found = _compute(desired, observed, request)
@@ -88,7 +95,16 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
     return DiffResult(desired, found, saved)
 
 
+def _import_deciders() -> None:
+    """Import what runs after the host is read (the diff, the image checks, the planner, the
+    results: ~25 ms of a no-op's start-up), while Podman answers the read."""
+    from podspec.reconcile import diff, planner  # noqa: F401
+    from podspec.run import hostcheck, images, results  # noqa: F401
+
+
 def _compute(desired: DesiredState, observed: ObservedState, request: DiffRequest) -> Diff:
+    from podspec.reconcile import diff as differ
+
     return differ.compute(desired, observed, request.project, prune=request.prune,
                           prune_volumes=request.prune_volumes, adopt=request.adopt)
 
@@ -104,15 +120,22 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
     planned and carried out (another apply may have changed the host in between)."""
     listener = listener or Quiet()
     check_request(request)
-    desired = load(request.manifests)
-    warn(desired, listener)
-    if request.saved is not None:
-        from podspec.run import plans
+    # A dry run and a saved plan read the host under the lock: for them the thread only connects.
+    first_read = not request.dry_run and request.saved is None
+    with HostReading(connect, observe=first_read) as reading:
+        desired = load(request.manifests)
+        warn(desired, listener)
+        if request.saved is not None:
+            from podspec.run import plans
 
-        plans.check_manifests(request.saved)  # before Podman is asked anything
-    with closing(connect()) as engine:
+            plans.check_manifests(request.saved)  # before any error of Podman's
+        _import_deciders()
+        engine = reading.engine()
+    from podspec.run import hostcheck
+
+    with closing(engine):
         hostcheck.check(engine, desired)  # rootless limits: refused before any lock, pull or change
-        unchanged = None if request.dry_run or request.saved is not None else _nothing_to_do(engine, desired, request)
+        unchanged = _nothing_to_do(engine, reading.observed(), desired, request) if first_read else None
         if unchanged is not None:
             return _recorded(engine, request, listener, lambda seen: _no_changes(engine, desired, request, listener, seen, *unchanged))
         from podspec.run.hostlock import DEFAULT_LEASE, host_lock
@@ -131,6 +154,7 @@ def _recorded(engine: Engine, request: ApplyRequest, listener: Listener, run: Ca
     """`run`'s result, recorded in the host's history (a dry run: not recorded); an error is
     recorded as a failed apply, then raised."""
     from podspec.run import history
+    from podspec.run.results import Outcome
 
     seen = _Seen()
     try:
@@ -167,13 +191,14 @@ class _Seen:
     volumes: tuple[ObservedVolume, ...] | None = None
 
 
-def _nothing_to_do(engine: Engine, desired: DesiredState, request: ApplyRequest) -> tuple[ObservedState, Diff, Plan] | None:
-    """The host read once, without a lock: what it holds and the (empty) plan when the apply has
+def _nothing_to_do(engine: Engine, observed: ObservedState, desired: DesiredState,
+                   request: ApplyRequest) -> tuple[ObservedState, Diff, Plan] | None:
+    """The host as first read, without a lock: what it holds and the (empty) plan when the apply has
     nothing to do; None when it has something to do, or an error to report, or cannot tell: the
     locked path then does it all again (and reports the error as it always did)."""
     from podspec.reconcile import planner, pulls
+    from podspec.run import images
 
-    observed = engine.observe()
     if any(need.pull for need in pulls.needs(desired, observed)):
         return None  # a pull may change what the plan finds (and is a change on the host)
     try:
@@ -192,6 +217,8 @@ def _nothing_to_do(engine: Engine, desired: DesiredState, request: ApplyRequest)
 def _no_changes(engine: Engine, desired: DesiredState, request: ApplyRequest, listener: Listener, seen: _Seen,
                 observed: ObservedState, found: Diff, plan: Plan) -> ApplyResult:
     """The end of an apply that had nothing to do: what it found, and --wait."""
+    from podspec.run.results import ApplyResult, Outcome
+
     seen.volumes, seen.diff, seen.ran = observed.volumes, found, True
     listener.diffed(found)
     listener.planned(plan)
@@ -209,6 +236,8 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
                   seen: _Seen) -> ApplyResult:
     from podspec.errors import StepFailed
     from podspec.reconcile import planner
+    from podspec.run import images
+    from podspec.run.results import ApplyResult, Failure, Outcome
 
     observed = engine.observe()
     seen.volumes = observed.volumes

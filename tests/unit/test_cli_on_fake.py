@@ -124,7 +124,7 @@ def test_cluster_only_fields_are_warnings_and_strict_makes_them_errors(engine, t
     strict = invoke("apply", "--strict", str(manifest), "-p", "demo")
     assert strict.exit_code == 1
     assert f"{manifest}:7:3: spec.nodeSelector:" in strict.stderr
-    assert engine.calls == [], "nothing is read or changed when the manifests are refused"
+    assert engine.changes() == [], "nothing is changed when the manifests are refused"
     valid = invoke("validate", str(manifest))
     assert valid.exit_code == 0 and "warning:" in valid.stderr
     assert invoke("validate", "--strict", str(manifest)).exit_code == 1
@@ -159,7 +159,7 @@ def test_validate_checks_a_file_alone_and_diff_needs_the_configmap_it_reads(engi
         assert f"{manifest}:10:22: spec.containers[0].envFrom[0].configMapRef.name: ConfigMap settings is not defined " \
                "in the manifests" in refused.stderr
         assert "Traceback" not in refused.stderr
-    assert engine.calls == [], "nothing is read or changed when the manifests are refused"
+    assert engine.changes() == [], "nothing is changed when the manifests are refused"
     settings = tmp_path / "settings.yaml"
     settings.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {MODE: fast}\n")
     assert invoke("diff", str(manifest), str(settings), "-p", "demo").exit_code == 2

@@ -1,7 +1,7 @@
 """The workflows (podspec.run) against the FakeEngine: what each command does, with plain data.
 
 The FakeEngine keeps the same contract as real Podman (tests/contract/), so these prove the
-sequencing (validate before connecting, observe once, pull before planning, stop at a failed step,
+sequencing (refuse bad input before any error of Podman's and any change, observe once, pull before planning, stop at a failed step,
 converge on the next run) without a Podman service.
 """
 
@@ -11,8 +11,8 @@ import io
 
 import pytest
 
-from podspec.engine.fake import FakeEngine
-from podspec.errors import ConflictError, ImageUnavailable, ManifestError, UsageError
+from podspec.engine.fake import Call, FakeEngine
+from podspec.errors import ConflictError, ImageUnavailable, ManifestError, PodmanUnavailable, UsageError
 from podspec.observed import ContainerState
 from podspec.reconcile.diff import Action
 from podspec.reconcile.planner import StepKind
@@ -80,13 +80,31 @@ def test_dry_run_plans_without_a_single_step(engine):
     assert recorder.plan == result.plan and recorder.diff == result.diff
 
 
-def test_bad_manifests_never_open_the_engine(engine, tmp_path):
+def test_bad_manifests_change_nothing_and_close_what_was_opened(engine, tmp_path):
+    """The host is read while the manifests load (run/reading.py); refused manifests leave that read
+    unused, change nothing, and the engine it opened is closed."""
     broken = tmp_path / "broken.yaml"
     broken.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: c}]}\n")
-    connect = opener(engine)
-    with pytest.raises(ManifestError):
-        apply(request(str(broken)), connect)
-    assert connect.opened == [] and engine.calls == []
+    for workflow in (apply, diff):
+        connect = opener(engine)
+        with pytest.raises(ManifestError):
+            workflow(request(str(broken)), connect)
+        assert engine.changes() == [] and engine.count("pull") == 0
+        assert engine.calls[-1] == Call("close")
+
+
+def test_bad_manifests_come_before_an_unreachable_podman(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: c}]}\n")
+
+    def unreachable() -> FakeEngine:
+        raise PodmanUnavailable("cannot connect to Podman at unix:///nowhere", "start it")
+
+    for workflow in (apply, diff):
+        with pytest.raises(ManifestError):
+            workflow(request(str(broken)), unreachable)
+        with pytest.raises(PodmanUnavailable, match="cannot connect to Podman at unix:///nowhere"):
+            workflow(request(), unreachable)  # good manifests: now the connection's error
 
 
 def test_prune_volumes_without_prune_is_refused_before_anything(engine):
