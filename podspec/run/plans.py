@@ -65,7 +65,7 @@ def stale(differences: list[str]) -> StalePlan:
 
 
 def check_manifests(saved: SavedPlan) -> None:
-    """Refuse, before Podman is asked anything, a plan whose manifest files changed."""
+    """Refuse, before the host is read, a plan whose manifest files changed."""
     differences = S.stale_manifests(saved.files, file_digests(saved.paths))
     if differences:
         raise stale(differences)

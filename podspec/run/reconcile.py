@@ -75,7 +75,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
     with HostReading(connect) as reading:
         desired = load(request.manifests)
         warn(desired, listener)
-        _import_deciders()
+        _import_deciders(planning=False)
         engine = reading.engine()
     from podspec.run import hostcheck, images
     from podspec.run.results import DiffResult
@@ -95,11 +95,15 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
     return DiffResult(desired, found, saved)
 
 
-def _import_deciders() -> None:
-    """Import what runs after the host is read (the diff, the image checks, the planner, the
-    results: ~25 ms of a no-op's start-up), while Podman answers the read."""
-    from podspec.reconcile import diff, planner  # noqa: F401
+def _import_deciders(planning: bool) -> None:
+    """Import what runs after the host is read (the diff, the image checks, the results; for apply
+    the planner and the history: ~20 ms of a no-op's start-up), while Podman answers the read."""
+    from podspec.reconcile import diff  # noqa: F401
     from podspec.run import hostcheck, images, results  # noqa: F401
+
+    if planning:
+        from podspec.reconcile import planner  # noqa: F401
+        from podspec.run import history  # noqa: F401
 
 
 def _compute(desired: DesiredState, observed: ObservedState, request: DiffRequest) -> Diff:
@@ -129,7 +133,7 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
             from podspec.run import plans
 
             plans.check_manifests(request.saved)  # before any error of Podman's
-        _import_deciders()
+        _import_deciders(planning=True)
         engine = reading.engine()
     from podspec.run import hostcheck
 

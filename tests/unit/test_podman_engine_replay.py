@@ -135,3 +135,29 @@ def test_a_failed_pull_is_an_engine_error(engine):
 
 def test_fixture_paths_are_this_repository():
     assert FIXTURES == Path(__file__).resolve().parents[1] / "fixtures" / "podman"
+
+
+class Refusing:
+    """A transport whose every call gets the same error answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status, self.message = status, message
+
+    def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
+                body: Any = None, timeout: float | None = None) -> Reply:
+        return Reply(self.status, json.dumps({"cause": self.message, "message": self.message, "response": self.status}).encode())
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_lock_removed_from_the_database_is_released_even_if_its_directory_is_not():
+    engine = PodmanEngine(Endpoint(url="unix:///nonexistent/podman.sock", how="a test"))
+    engine.transport = Refusing(500, 'cleaning up volume storage for "podspec_lock_shop": unlinkat '
+                                     "/var/lib/containers/storage/volumes/podspec_lock_shop: directory not empty")
+    engine.remove_lock("podspec_lock_shop")  # released: Podman dropped it from its database first
+    engine.transport = Refusing(404, "no such volume podspec_lock_shop")
+    engine.remove_lock("podspec_lock_shop")
+    engine.transport = Refusing(500, "volume is being used")
+    with pytest.raises(EngineError, match="remove the lock volume podspec_lock_shop: volume is being used"):
+        engine.remove_lock("podspec_lock_shop")
