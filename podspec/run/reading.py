@@ -82,7 +82,7 @@ class HostReading:
         self._taken = False
         self._ended = False
         self._dropped = False
-        self._lock = threading.Lock()  # orders drop() and the read's end: exactly one of them closes a dropped engine
+        self._lock = threading.Lock()  # orders drop() and the read's end (_settle)
         _fast_switch.begin()  # left by the thread when the read ends
         self._thread = threading.Thread(target=self._read, name="podspec-host-reading")
         self._thread.start()
@@ -99,11 +99,7 @@ class HostReading:
                 self._observe_error = error
         finally:
             _fast_switch.end()
-            with self._lock:
-                self._ended = True
-                close = self._dropped
-            if close:
-                self._close()
+            self._settle(ended=True)
 
     def engine(self) -> Engine:
         """The connected engine (waits for the read); the connection's error if it failed. The caller
@@ -128,14 +124,16 @@ class HostReading:
         """Forget the reading unread (the manifests failed): its engine is closed now if the read ends
         within DROP_WAIT, else by the thread when it ends."""
         self._thread.join(DROP_WAIT)
-        with self._lock:
-            self._dropped = True
-            close = self._ended
-        if close:
-            self._close()
+        self._settle(dropped=True)
 
-    def _close(self) -> None:
-        if self._engine is not None:
+    def _settle(self, ended: bool = False, dropped: bool = False) -> None:
+        """Note that the read ended or that the reading was dropped; the second of the two closes the
+        engine (exactly once: both are noted under the lock)."""
+        with self._lock:
+            self._ended |= ended
+            self._dropped |= dropped
+            close = self._ended and self._dropped
+        if close and self._engine is not None:
             try:
                 self._engine.close()
             except Exception:  # closing an engine nobody used: nothing to report
