@@ -475,20 +475,19 @@ class _Builder(VolumeBuilder):
         return EnvVar(name, self.resource_field_ref(name, body, path + ("resourceFieldRef",), container))
 
     def field_ref(self, name: str, body: dict[str, Any], path: FieldPath) -> str:
-        """The fieldRef paths `podman kube play` resolves; an absent label or annotation is ""."""
+        """The fieldRef paths `podman kube play` resolves, and the namespace as Kubernetes gives it; an
+        absent label or annotation is ""."""
         field_path: str = body["fieldPath"]
         own = self.own_field(field_path)
         if own is not None:
             return own
         if field_path == "metadata.uid":
             reason = "the pod's ID is only known once Podman has created the pod, and changes when it is replaced"
-        elif field_path == "metadata.namespace":
-            reason = "a Podman host has no namespaces"
         else:
             reason = "it is a cluster's or a running pod's field, unknown before the pod is created"
         self.problem(
             path + ("fieldPath",), f"env {name}: fieldPath {field_path} is not supported: {reason}",
-            "supported: metadata.name, metadata.labels['KEY'], metadata.annotations['KEY']; "
+            "supported: metadata.name, metadata.namespace, metadata.labels['KEY'], metadata.annotations['KEY']; "
             "or set a value",
         )
         return ""

@@ -177,9 +177,13 @@ class VolumeBuilder:
 
     def own_field(self, field_path: str) -> str | None:
         """The fields of the pod known while it is read, as env fieldRef and downwardAPI files share
-        them: its name, one label or one annotation (absent: ""); None for any other path."""
+        them: its name, its namespace, one label or one annotation (absent: ""); None for any other
+        path. The namespace is the one written, else `default`, as Kubernetes would give it (Podman
+        has none; the written one gets a warning that it is ignored)."""
         if field_path == "metadata.name":
             return self.pod_name
+        if field_path == "metadata.namespace":
+            return self.pod_namespace
         for pattern, group in ((FIELD_LABEL, "labels"), (FIELD_ANNOTATION, "annotations")):
             match = pattern.fullmatch(field_path)
             if match:
@@ -192,8 +196,6 @@ class VolumeBuilder:
         own = self.own_field(field_path)
         if own is not None:
             return own
-        if field_path == "metadata.namespace":
-            return self.pod_namespace  # ignored on Podman (a warning says so), but the file says what Kubernetes would
         for group in ("labels", "annotations"):
             if field_path == f"metadata.{group}":
                 return "\n".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(self.pod_meta[group].items()))

@@ -315,6 +315,17 @@ def test_downward_api_files_hold_the_pods_fields_as_the_kubelet_writes_them(tmp_
     assert "volumes" not in body and "mounts" not in body  # files only, no volume of their own
 
 
+def test_env_and_downward_files_give_the_same_namespace_kubernetes_would(tmp_path):
+    env = "    env:\n    - {name: NS, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}\n"
+    text = DOWNWARD.replace("    resources: {limits: {cpu: 250m}}\n", "    resources: {limits: {cpu: 250m}}\n" + env)
+    written = load([write(tmp_path, text)]).pods[0]
+    assert [(e.name, e.value) for e in written.containers[0].env] == [("NS", "shop")]
+    assert [f.ref.value for f in written.volumes[0].files if f.path == "ns"] == ["shop"]
+    unwritten = load([write(tmp_path, text.replace("  namespace: shop\n", ""))]).pods[0]
+    assert [(e.name, e.value) for e in unwritten.containers[0].env] == [("NS", "default")]
+    assert [f.ref.value for f in unwritten.volumes[0].files if f.path == "ns"] == ["default"]
+
+
 def test_a_downward_field_unknown_before_the_pod_runs_is_refused(tmp_path):
     with pytest.raises(ManifestError) as refused:
         load([write(tmp_path, DOWNWARD.replace("fieldPath: metadata.namespace", "fieldPath: status.podIP"))])
