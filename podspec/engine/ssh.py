@@ -236,8 +236,14 @@ class Tunnel:
             ssh_command(self.target, self.local, identity, env),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log,
         )
+        with _open_mutex:
+            _open.add(self)
 
     def close(self) -> None:
+        with _open_mutex:
+            if self not in _open:
+                return  # closed already
+            _open.discard(self)
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -249,8 +255,23 @@ class Tunnel:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+# Every tunnel of this process not closed yet: whatever still holds one at exit (an engine nobody
+# closed, a prestarted tunnel never taken, the sync agent's event stream), its ssh ends with podspec.
+_open: set[Tunnel] = set()
+_open_mutex = threading.Lock()
+
+
+def _close_all() -> None:
+    with _open_mutex:
+        tunnels = list(_open)
+    for tunnel in tunnels:
+        tunnel.close()
+
+
+atexit.register(_close_all)
+
 # Tunnels started ahead (prestart), by (url, identity): the SSH handshake runs while podspec reads
-# the manifests; the transport takes its tunnel from here. Those never taken end with the process.
+# the manifests; the transport takes its tunnel from here.
 _early: dict[tuple[str, str | None], Tunnel] = {}
 _early_mutex = threading.Lock()
 
@@ -263,8 +284,6 @@ def prestart(url: str, identity: str | None, env: Mapping[str, str]) -> None:
     except PodmanUnavailable:
         return
     with _early_mutex:
-        if not _early:
-            atexit.register(_close_early)
         previous = _early.pop((url, identity), None)
         _early[(url, identity)] = tunnel
     if previous is not None:
@@ -274,14 +293,6 @@ def prestart(url: str, identity: str | None, env: Mapping[str, str]) -> None:
 def _take(url: str, identity: str | None) -> Tunnel | None:
     with _early_mutex:
         return _early.pop((url, identity), None)
-
-
-def _close_early() -> None:
-    with _early_mutex:
-        tunnels = list(_early.values())
-        _early.clear()
-    for tunnel in tunnels:
-        tunnel.close()
 
 
 class SshTransport:

@@ -40,6 +40,12 @@ class Sshd:
     def url(self, socket_path: str | Path) -> str:
         return f"ssh://root@127.0.0.1:{self.port}{socket_path}"
 
+    def tunnels(self) -> set[int]:
+        """The ssh clients connected to this server now: podspec's `ssh -N` tunnels (not sshd)."""
+        found = subprocess.run(["pgrep", "-f", "--", f"^ssh -N .* -p {self.port} "], capture_output=True, text=True)
+        assert found.returncode in (0, 1), found.stderr  # 1: none; anything else is pgrep refusing the call
+        return {int(pid) for pid in found.stdout.split()}
+
     def env(self, **extra: str) -> dict[str, str]:
         env = dict(os.environ)
         env.pop("CONTAINER_HOST", None)

@@ -5,7 +5,6 @@ connection can fail."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -174,10 +173,9 @@ def test_json_error_over_ssh(podman, sshd: Sshd):  # noqa: F811
 
 
 def test_ssh_tunnel_processes_end_with_the_command(podman, sshd: Sshd):  # noqa: F811
-    before = subprocess.run(["pgrep", "-f", f"-p {sshd.port} "], capture_output=True, text=True).stdout.split()
+    before = sshd.tunnels()
     assert run(sshd.env(), "status", *over_ssh(sshd, podman)).returncode == 0
-    after = subprocess.run(["pgrep", "-f", f"-p {sshd.port} "], capture_output=True, text=True).stdout.split()
-    assert [pid for pid in after if pid not in before and pid != str(os.getpid())] == []
+    assert sshd.tunnels() - before == set()
 
 
 def test_bad_manifests_leave_no_tunnel_behind(podman, sshd: Sshd, tmp_path):  # noqa: F811
@@ -185,9 +183,8 @@ def test_bad_manifests_leave_no_tunnel_behind(podman, sshd: Sshd, tmp_path):  # 
     # refused, it ends with the command and Podman was never asked anything.
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, image: busybox, privileged: yes}]}\n")
-    before = subprocess.run(["pgrep", "-f", f"-p {sshd.port} "], capture_output=True, text=True).stdout.split()
+    before = sshd.tunnels()
     result = run(sshd.env(), "apply", str(bad), *over_ssh(sshd, podman))
     assert result.returncode == 1 and "privileged" in result.stderr
-    after = subprocess.run(["pgrep", "-f", f"-p {sshd.port} "], capture_output=True, text=True).stdout.split()
-    assert [pid for pid in after if pid not in before] == []
+    assert sshd.tunnels() - before == set()
     assert podman.podman("volume", "ls", "-q").stdout.strip() == ""

@@ -13,6 +13,7 @@ pytestmark = pytest.mark.podman
 
 
 def test_the_agent_over_ssh_applies_and_self_heals(podman, sshd: Sshd, tmp_path):  # noqa: F811
+    before = sshd.tunnels()
     repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
     head = repo.commit({"a.yaml": sleeper("alpha")}, "alpha")
     remote = ("--url", sshd.url(podman.state / "podman.sock"), "--identity", str(sshd.client_key))
@@ -25,3 +26,4 @@ def test_the_agent_over_ssh_applies_and_self_heals(podman, sshd: Sshd, tmp_path)
         wait_until(lambda: " repaired " in agent.log(), 5, "the repair logged", agent)
         assert "events-lost" not in agent.log()
         assert agent.stop() == 0
+    assert sshd.tunnels() - before == set(), "the agent's ssh tunnels (applies, event stream) end with it"
