@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
 from podspec.engine import connection
 from podspec.engine.podman import PodmanEngine
 from tests.conftest import fetch, free_port
@@ -67,6 +69,36 @@ def test_private_service_started_for_the_command_when_none_answers(podman, tmp_p
     assert "seen-through-private-service" in names
     assert endpoint.process is None
     assert not connection.ping_unix(endpoint.url[len("unix://"):])
+
+
+def test_bad_manifests_stop_the_private_service_their_early_read_started(podman, tmp_path, monkeypatch):
+    # diff and apply connect and read on a thread while the manifests load (run/reading.py); when
+    # the manifests are refused, a private service that thread started is still stopped.
+    import time
+
+    from podspec.errors import ManifestError
+    from podspec.run.manifests import Manifests
+    from podspec.run.reconcile import DiffRequest, diff
+
+    monkeypatch.setattr(connection, "default_sockets", lambda env: [str(tmp_path / "absent.sock")])
+    env = podman.env()
+    opened: list[PodmanEngine] = []
+
+    def connect() -> PodmanEngine:
+        engine = PodmanEngine(connection.resolve(None, None, env))
+        opened.append(engine)
+        return engine
+
+    bad = write(tmp_path, "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: c}]}\n", "bad.yaml")
+    with pytest.raises(ManifestError):
+        diff(DiffRequest(Manifests((bad,)), "edges"), connect)
+    deadline = time.monotonic() + 60
+    while not (opened and opened[0].endpoint.process is None) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [engine] = opened
+    assert engine.endpoint.how == "a private podman service started for this command"
+    assert engine.endpoint.process is None, "the service was stopped when the read ended"
+    assert not connection.ping_unix(engine.url[len("unix://"):])
 
 
 RESTRICTED = """\
