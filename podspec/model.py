@@ -432,7 +432,6 @@ class Secret:
 class AbsentPod:
     """A pod the manifests want absent: the pod of a Deployment with `replicas: 0`."""
 
-
     name: str
     reason: str  # "Deployment web has replicas: 0"
     locations: Locations = NOWHERE

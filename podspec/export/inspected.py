@@ -72,7 +72,7 @@ NANOS = 1_000_000_000
 _HTTP_CHECK = re.compile(
     r"curl -f((?: -H (?:'[^']*'|\"[^\"]*\"|[^\s'\"])+)*) (https?)://([^:/]+):(\d+)(/\S*) \|\| exit 1")
 _TCP_CHECK = re.compile(r"nc -z (\S+) (\d+) \|\| exit 1")
-_RECORDED_REF = re.compile(r"\((secret|configMap) (\S+) key (\S+)\)")  # "(" + intent.describe_ref + ")"
+_RECORDED_REF = re.compile(r"(secret|configMap) (\S+) key (\S+)")  # intent.describe_ref
 _PROJECTED_FILE = re.compile(r"(.+) <- (\S+) \(([0-7]{4})\)")  # intent: "PATH <- KEY (MODE)"
 
 
@@ -409,10 +409,12 @@ def _env(config: Json, image: Json, applied: Json | None = None, secrets: frozen
     image_env = dict(_pairs(image.get("Env") or ()))
     found = {name: value for name, value in _pairs(config.get("Env") or ()) if name not in secrets}
     kept = []
-    recorded = [(name, f"({text})") for name, text in ((applied or {}).get("configMapEnv") or {}).items()]
-    recorded += [(name, text) for name, text in ((applied or {}).get("env") or {}).items() if str(text).startswith("(secret ")]
+    # configMapEnv holds describe_ref's text; env holds a Secret's in parentheses, in place of its value.
+    recorded = [(name, str(text)) for name, text in ((applied or {}).get("configMapEnv") or {}).items()]
+    recorded += [(name, str(text)[1:-1]) for name, text in ((applied or {}).get("env") or {}).items()
+                 if str(text).startswith("(secret ") and str(text).endswith(")")]
     for name, text in sorted(recorded):
-        ref = _recorded_ref(str(text))
+        ref = _recorded_ref(text)
         if ref is not None:
             kept.append(EnvVar(name, "", ref))
             found.pop(name, None)
@@ -428,7 +430,7 @@ def _env(config: Json, image: Json, applied: Json | None = None, secrets: frozen
 
 
 def _recorded_ref(text: str) -> KeyRef | None:
-    """`(secret NAME key KEY)` or `(configMap NAME key KEY)`: where an env value comes from."""
+    """`secret NAME key KEY` or `configMap NAME key KEY`: where an env value comes from."""
     match = _RECORDED_REF.fullmatch(text)
     return KeyRef(SourceKind(match.group(1)), match.group(2), match.group(3)) if match else None
 

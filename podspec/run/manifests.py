@@ -38,14 +38,14 @@ def load(manifests: Manifests) -> DesiredState:
     `warnings` (fields only a cluster uses) are for the caller to show: see `warn`."""
     from podspec.loader import load as load_files
 
-    if manifests.policy is None:
-        return load_files(manifests.paths, stdin=manifests.stdin, strict=manifests.strict,
-                          defined_elsewhere=manifests.defined_elsewhere)
-    from podspec.policy import check
-
     policy = manifests.policy
+    checks = None
+    if policy is not None:
+        from podspec.policy import check
+
+        checks = lambda state: check(state, policy)
     return load_files(manifests.paths, stdin=manifests.stdin, strict=manifests.strict,
-                      defined_elsewhere=manifests.defined_elsewhere, extra_checks=lambda state: check(state, policy))
+                      defined_elsewhere=manifests.defined_elsewhere, extra_checks=checks)
 
 
 def policy_from(
