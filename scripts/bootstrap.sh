@@ -2,8 +2,10 @@
 # Set up everything podspec's demo and tests need, idempotently, on a Debian/Ubuntu machine:
 # Podman (+ runc, busybox-static for offline stand-in images, curl), a virtualenv in .venv with
 # podspec and its test extra. Quick when everything is already there.
-# When PODSPEC_TEST_ENGINE names podman5 (or "both", or a list holding it), also debootstrap, which
-# builds the Debian 13 tree Podman 5 runs from (tools/sandbox.py builds the tree itself, once).
+# When PODSPEC_TEST_ENGINE names podman5 (or "both", or a list holding it), also debootstrap, and the
+# Debian 13 tree Podman 5 runs from (tools/sandbox.py podman5-root, once; $PODSPEC_PODMAN5_ROOT).
+# Everything that downloads happens here: scripts/test.sh then runs the tests in a network namespace
+# with loopback only, where nothing can be fetched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,3 +76,14 @@ if [ ! -f "$wheels/.stamp" ] || [ "$(cat "$wheels/.stamp")" != "$want" ]; then
     echo "bootstrap: could not download them (offline?); the pre-commit test will need the network" >&2
   fi
 fi
+
+# The Podman 5 tree (Debian 13, about a minute the first time), built here with the network: the tests
+# run in a network namespace, where a missing tree is an error (tools/sandbox.py, PODSPEC_NO_DOWNLOAD).
+case " ${PODSPEC_TEST_ENGINE:-podman4} " in
+  *podman5*|*" both "*)
+    if [ "$(id -u)" -eq 0 ]; then
+      .venv/bin/python tools/sandbox.py podman5-root >/dev/null
+    else
+      echo "bootstrap: the Podman 5 engine needs root; not building its tree" >&2
+    fi ;;
+esac

@@ -38,7 +38,8 @@ fi
 run() {  # ENGINE FIRST PYTEST-ARGS...: one pytest run on one engine
   local engine=$1 first=$2; shift 2
   local only=1; [ "$first" = 1 ] && only=""
-  env PODSPEC_TEST_ENGINE="$engine" PODSPEC_TEST_ONLY_PODMAN="$only" \
+  # PODSPEC_NO_DOWNLOAD: bootstrap fetched everything; a missing Podman 5 tree fails at once.
+  env PODSPEC_TEST_ENGINE="$engine" PODSPEC_TEST_ONLY_PODMAN="$only" PODSPEC_NO_DOWNLOAD=1 \
     "${isolate[@]}" .venv/bin/python -m pytest "$@"
 }
 

@@ -60,6 +60,9 @@ ENGINE_MAJOR = {"podman4": 4, "podman5": 5}
 
 PODMAN5_ROOT_VARIABLE = "PODSPEC_PODMAN5_ROOT"
 DEFAULT_PODMAN5_ROOT = Path("/var/cache/podspec/trixie-podman")
+# Set (to 1) where nothing may be downloaded (scripts/test.sh, inside its network namespace): a missing
+# Podman 5 tree is then an error at once, never a debootstrap attempt.
+NO_BUILD_VARIABLE = "PODSPEC_NO_DOWNLOAD"
 PODMAN5_SUITE = "trixie"
 PODMAN5_PACKAGES = ("podman", "runc", "crun", "ca-certificates", "iproute2", "iptables", "nftables", "netavark",
                     "aardvark-dns", "catatonit", "conmon")
@@ -271,6 +274,10 @@ def ensure_podman5_root(root: Path | None = None) -> Path:
     root = root or podman5_root()
     if podman5_root_complete(root):
         return root
+    if os.environ.get(NO_BUILD_VARIABLE) == "1":
+        # Inside the tests' network namespace: debootstrap would only fail there, after a long wait.
+        raise SystemExit(f"the Podman 5 tree is not built in {root}; build it first, with the network: "
+                         f"PODSPEC_TEST_ENGINE=podman5 scripts/bootstrap.sh")
     if root == Path("/") or _under(root, Path("/tmp")) or _under(REPO, root):
         raise SystemExit(f"{root} cannot hold the Podman 5 tree: choose a directory outside /tmp and the repository "
                          f"(${PODMAN5_ROOT_VARIABLE})")
