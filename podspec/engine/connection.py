@@ -29,6 +29,7 @@ class Endpoint:
     tmpdir: str | None = None
     tried: list[str] = field(default_factory=list)
     storage: str = ""  # for services podspec knows to serve local storage: which (see lock_key)
+    ssh_config: str = ""  # $PODSPEC_SSH_CONFIG as the caller's environment gave it (ssh:// only)
 
     @property
     def lock_key(self) -> str:
@@ -131,15 +132,17 @@ def resolve(url: str | None, connection: str | None, env: Mapping[str, str], ide
 
     The SSH identity of an ssh:// service: `identity` (--identity), else the connection's own, else
     $CONTAINER_SSHKEY (as podman reads it), else whatever ssh offers by itself (agent, ~/.ssh)."""
+    ssh_config = env.get("PODSPEC_SSH_CONFIG", "")
     if url:
-        return Endpoint(_checked(url, "--url"), "--url", identity=identity or env.get("CONTAINER_SSHKEY") or None)
+        return Endpoint(_checked(url, "--url"), "--url", identity=identity or env.get("CONTAINER_SSHKEY") or None,
+                        ssh_config=ssh_config)
     if connection:
         uri, own = _named_connection(connection, env)
         return Endpoint(_checked(uri, f"--connection {connection}"), f"--connection {connection}",
-                        identity=identity or own or env.get("CONTAINER_SSHKEY") or None)
+                        identity=identity or own or env.get("CONTAINER_SSHKEY") or None, ssh_config=ssh_config)
     if env.get("CONTAINER_HOST"):
         return Endpoint(_checked(env["CONTAINER_HOST"], "$CONTAINER_HOST"), "$CONTAINER_HOST",
-                        identity=identity or env.get("CONTAINER_SSHKEY") or None)
+                        identity=identity or env.get("CONTAINER_SSHKEY") or None, ssh_config=ssh_config)
     tried = []
     for path in default_sockets(env):
         if ping_unix(path):

@@ -38,7 +38,8 @@ class PodmanEngine:
         self._version: str | None = None
         self._host: HostFacts | None = None
         try:
-            self.transport = transport or open_transport(endpoint.url, endpoint.identity, LONG_CALL_TIMEOUT)
+            self.transport = transport or open_transport(endpoint.url, endpoint.identity, LONG_CALL_TIMEOUT,
+                                                         ssh_config=endpoint.ssh_config)
         except TransportError as exc:
             raise PodmanUnavailable(
                 f"cannot connect to Podman at {endpoint.url} (chosen by {endpoint.how}): {exc}",

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import atexit
 import http.client
-import json
 import os
 import shutil
 import socket
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit
 
-from podspec.engine.transport import LIBPOD, Reply, TransportError, UnixSocketTransport
+from podspec.engine.transport import LIBPOD, Reply, TransportError, UnixSocketTransport, content_type, encode_body
 from podspec.errors import PodmanUnavailable
 
 CONNECT_TIMEOUT = 15  # seconds: TCP connect and the SSH handshake
@@ -188,8 +187,8 @@ class KeepAliveUnixTransport:
     def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
                 body: Any = None, timeout: float | None = None) -> Reply:
         target = LIBPOD + path + (f"?{urlencode(params)}" if params else "")
-        payload = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if payload is not None else {}
+        payload = None if body is None else encode_body(body)
+        headers = {} if body is None else {"Content-Type": content_type(body)}
         for attempt in (1, 2):
             conn, reused = self._connection()
             conn.timeout = timeout or self.timeout

@@ -74,10 +74,10 @@ class UnixSocketTransport:
     def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
                 body: Any = None, timeout: float | None = None) -> Reply:
         target = LIBPOD + path + (f"?{urlencode(params)}" if params else "")
-        payload = b"" if body is None else _payload(body)
+        payload = b"" if body is None else encode_body(body)
         head = f"{method.upper()} {target} HTTP/1.0\r\nHost: podman\r\n"
         if body is not None:
-            head += f"Content-Type: {_content_type(body)}\r\nContent-Length: {len(payload)}\r\n"
+            head += f"Content-Type: {content_type(body)}\r\nContent-Length: {len(payload)}\r\n"
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
                 sock.settimeout(timeout or self.timeout)
@@ -171,8 +171,8 @@ class PodmanPyTransport:
 
         kwargs: dict[str, Any] = {"params": dict(params or {})}
         if body is not None:
-            kwargs["data"] = _payload(body)
-            kwargs["headers"] = {"Content-Type": _content_type(body)}
+            kwargs["data"] = encode_body(body)
+            kwargs["headers"] = {"Content-Type": content_type(body)}
         if timeout is not None:
             kwargs["timeout"] = timeout
         try:
@@ -215,20 +215,21 @@ class PodmanPyTransport:
         self._client.close()
 
 
-def open_transport(url: str, identity: str | None, timeout: float) -> Transport:
+def open_transport(url: str, identity: str | None, timeout: float, ssh_config: str = "") -> Transport:
+    """`ssh_config`: an ssh_config file for ssh:// (`ssh -F`; $PODSPEC_SSH_CONFIG as the caller saw it)."""
     if url.startswith("unix://"):
         return UnixSocketTransport(url[len("unix://"):], timeout)
     if url.startswith("ssh://"):
         from podspec.engine.ssh import SshTransport
 
-        return SshTransport(url, identity, timeout)
+        return SshTransport(url, identity, timeout, env={"PODSPEC_SSH_CONFIG": ssh_config})
     return PodmanPyTransport(url, identity, timeout)
 
 
-def _payload(body: Any) -> bytes:
+def encode_body(body: Any) -> bytes:
     """bytes travel as they are (a secret's value); anything else as JSON."""
     return body if isinstance(body, bytes) else json.dumps(body).encode()
 
 
-def _content_type(body: Any) -> str:
+def content_type(body: Any) -> str:
     return "application/octet-stream" if isinstance(body, bytes) else "application/json"

@@ -25,6 +25,7 @@ from podspec.reconcile import diff as differ
 from podspec.reconcile import planner
 from podspec.reconcile.planner import Plan, Step, StepKind
 from tests.integration.registry import registry  # noqa: F401 - the real engine's pulls come from it
+from tests.integration.sshd import sshd  # noqa: F401 - the ssh:// engine goes through it
 
 PROJECT = "contract"
 POD = "contract-web"
@@ -71,8 +72,11 @@ spec:
 """
 
 
-@pytest.fixture(params=["fake", pytest.param("podman", marks=pytest.mark.podman)])
+@pytest.fixture(params=["fake", pytest.param("podman", marks=pytest.mark.podman),
+                        pytest.param("ssh", marks=pytest.mark.podman)])
 def engine(request) -> Iterator[Engine]:
+    """The fake; the private Podman over its unix:// socket; the same Podman over ssh:// through a real
+    sshd (every call that carries a body, a secret's bytes, an archive, a spec, goes through all three)."""
     if request.param == "fake":
         with FakeEngine(images=STAND_INS) as fake:
             yield fake
@@ -80,7 +84,12 @@ def engine(request) -> Iterator[Engine]:
     from podspec.engine.podman import connect
 
     box = request.getfixturevalue("podman")  # the private Podman, purged after the test
-    real = connect(url=box.url, env={})
+    if request.param == "ssh":
+        server = request.getfixturevalue("sshd")
+        real = connect(url=server.url(box.url[len("unix://"):]), env=server.env(), identity=str(server.client_key))
+        assert real.url.startswith("ssh://")
+    else:
+        real = connect(url=box.url, env={})
     try:
         yield real
     finally:
@@ -423,6 +432,19 @@ def test_starting_a_running_pod_starts_a_container_created_in_it(engine, tmp_pat
     assert state.container(APP).state is ContainerState.RUNNING
     assert state.container(INIT).state is ContainerState.EXITED
     assert state.pod(POD).status is PodStatus.RUNNING
+
+
+def test_a_sub_path_step_makes_the_directory_in_the_mounted_volume(engine, tmp_path):
+    """The one call that sends an archive (an empty tar put through the container): the directory
+    appears in the named volume the container mounts, nothing else is written."""
+    apply(engine, tmp_path)
+    engine.run(Step(StepKind.CREATE_SUB_PATH, APP, "contract test", path="/data/site/html"))
+    if isinstance(engine, FakeEngine):
+        assert (APP, "/data/site/html") in engine.sub_paths
+        return
+    mountpoint = Path(engine.inspect_volume(VOLUME)["Mountpoint"])  # the same host, whatever the transport
+    assert (mountpoint / "site" / "html").is_dir()
+    assert sorted(p.name for p in (mountpoint / "site").iterdir()) == ["html"]
 
 
 # --------------------------------------------------------------------------- apply history

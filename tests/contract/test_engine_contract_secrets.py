@@ -17,6 +17,7 @@ from podspec.reconcile import planner
 from podspec.reconcile.intent import owns_secret
 from podspec.reconcile.planner import Plan, Step, StepKind
 from tests.contract.test_engine_contract import engine as engine
+from tests.integration.sshd import sshd  # noqa: F401 - the ssh:// engine goes through it
 
 PROJECT = "contract"
 POD = "contract-cfg"

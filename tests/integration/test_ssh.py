@@ -64,6 +64,69 @@ def test_the_tutorial_over_ssh(podman, sshd: Sshd, tmp_path):  # noqa: F811
     assert "webserver-data" in podman.podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
 
 
+SECRET_POD = """\
+apiVersion: v1
+kind: Secret
+metadata: {name: db-creds}
+stringData: {password: s3cret-over-ssh}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: db-conf}
+data: {db.conf: "port 5432"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: secret-reader}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: app
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "100000"]
+      env:
+        - name: PASSWORD
+          valueFrom: {secretKeyRef: {name: db-creds, key: password}}
+      volumeMounts:
+        - {name: creds, mountPath: /run/creds}
+        - {name: conf, mountPath: /etc/db}
+  volumes:
+    - {name: creds, secret: {secretName: db-creds}}
+    - {name: conf, configMap: {name: db-conf}}
+"""
+
+
+def test_a_pod_that_reads_a_secret_and_a_config_map_applies_over_ssh(podman, sshd: Sshd, tmp_path):  # noqa: F811
+    """Issue 21: each value becomes a Podman secret, whose body is bytes; over ssh:// that body was
+    passed through json.dumps and the apply failed with an internal error."""
+    from podspec.engine.podman import connect
+    from podspec.reconcile.podman_rules import version_tuple
+
+    with connect(podman.url) as engine:
+        secret_env = version_tuple(engine.version()) >= (5, 3)
+    text = SECRET_POD if secret_env else SECRET_POD.replace(
+        "      env:\n        - name: PASSWORD\n          valueFrom: {secretKeyRef: {name: db-creds, key: password}}\n", "")
+    manifest = tmp_path / "secret.yaml"
+    manifest.write_text(text)
+    env = sshd.env(PODSPEC_PROJECT="secrets")
+    remote = over_ssh(sshd, podman)
+
+    applied = run(env, "apply", str(manifest), *remote)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "s3cret-over-ssh" not in applied.stdout + applied.stderr
+    read = lambda *cmd: podman.podman("exec", "secret-reader-app", *cmd).stdout
+    assert read("cat", "/run/creds/password") == "s3cret-over-ssh"
+    assert read("cat", "/etc/db/db.conf") == "port 5432"
+    if secret_env:
+        assert read("sh", "-c", "echo \"$PASSWORD\"") == "s3cret-over-ssh\n"
+    again = run(env, "diff", str(manifest), *remote)
+    assert again.returncode == 0, again.stdout + again.stderr
+    deleted = run(env, "delete", str(manifest), *remote)
+    assert deleted.returncode == 0, deleted.stderr
+    assert podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split() == []
+
+
 def private_connections(tmp_path: Path, podman) -> dict[str, str]:
     """An environment whose `podman system connection` list lives in the test's directory (Podman
     4 keeps it in containers.conf, Podman 5 in $XDG_CONFIG_HOME/containers): never the machine's."""
