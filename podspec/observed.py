@@ -56,6 +56,7 @@ class ObservedContainer:
     exit_code: int = 0
     labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
     ports: tuple[str, ...] = ()  # published ports, as intent.port_text writes them
+    started_at: int = field(default=0, compare=False)  # when it last started (unix seconds; 0: never, unknown)
 
     @property
     def managed(self) -> bool:
