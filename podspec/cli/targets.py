@@ -39,7 +39,7 @@ def chosen(names: Sequence[str], paths: Sequence[str] = (), url: str | None = No
     found = context.project_file()
     if found is None:
         raise UsageError("--target needs a podspec.toml in this directory or above it",
-                         "write one with [targets.NAME] tables (see the README), or pass manifests and --url")
+                         "write one with [targets.NAME] tables (see docs/gitops-push.md), or pass manifests and --url")
     if paths:
         raise UsageError("--target takes its manifests from podspec.toml; give no paths with it",
                          f"edit the target's manifests in {found.path}, or drop --target")
