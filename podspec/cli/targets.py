@@ -16,6 +16,7 @@ import typer
 from podspec.cli import completion, context
 from podspec.cli.common import print_json
 from podspec.errors import UsageError
+from podspec.run.listener import Listener
 
 if TYPE_CHECKING:
     from podspec.reconcile.diff import Diff
@@ -60,7 +61,7 @@ def connector(target: Target) -> Callable[[], Any]:
     return context.connector(target.url, target.connection, target.identity)
 
 
-class Prefixed:
+class Prefixed(Listener):
     """A Listener for one target among several: every line it shows starts with `[NAME] `."""
 
     def __init__(self, name: str, *, show: bool) -> None:
