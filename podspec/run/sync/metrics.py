@@ -16,11 +16,11 @@ from typing import Any
 
 
 def parse_address(text: str) -> tuple[str, int]:
-    """`127.0.0.1:9100` or `[::1]:9100` -> (host, port); `:9100` or `9100` -> loopback; UsageError otherwise."""
+    """`127.0.0.1:9100` or `[::1]:9100` -> (host, port); UsageError otherwise."""
     from podspec.errors import UsageError
 
     host, _, port = text.rpartition(":")
-    host = host.strip("[]") or ("127.0.0.1" if not text.startswith("[") else "")  # `:9101` or `9101`: loopback
+    host = host.strip("[]")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise UsageError(f"--metrics-address {text!r} is not HOST:PORT", "for example --metrics-address 127.0.0.1:9101")
     return host, int(port)
