@@ -17,8 +17,8 @@ from podspec.reconcile.diff import UNSET, Action, ContainerDiff, Diff, FieldChan
 from podspec.run.results import PullStatus, StepStatus
 
 if TYPE_CHECKING:
+    from podspec.plan import Plan, Step
     from podspec.reconcile.history import HistoryRecord
-    from podspec.reconcile.planner import Plan, Step
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.info import InfoResult
     from podspec.run.projectfile import Target

@@ -14,8 +14,8 @@ import typer
 from podspec.cli.common import ProgressMode
 
 if TYPE_CHECKING:
+    from podspec.plan import Plan
     from podspec.reconcile.diff import Diff
-    from podspec.reconcile.planner import Plan
     from podspec.run.results import PullEvent, StepEvent
 
 

@@ -18,8 +18,8 @@ from podspec.cli.common import print_json
 from podspec.errors import UsageError
 
 if TYPE_CHECKING:
+    from podspec.plan import Plan
     from podspec.reconcile.diff import Diff
-    from podspec.reconcile.planner import Plan
     from podspec.run.projectfile import Target
     from podspec.run.results import ApplyResult, DiffResult, PullEvent, StatusResult, StepEvent
     from podspec.run.targets import TargetOutcome

@@ -11,8 +11,8 @@ import threading
 import time
 from typing import Any, TextIO
 
+from podspec.plan import Plan
 from podspec.reconcile.diff import Diff
-from podspec.reconcile.planner import Plan
 from podspec.run.results import PullEvent, PullStatus, StepEvent
 
 
