@@ -1,6 +1,6 @@
 """Diffs, plans, progress and status as text (colour optional) or JSON-able data. Never prints.
 
-The JSON shapes are documented in README.md ("Output for machines") and stable: fields may be
+The JSON shapes are documented in docs/cli.md ("Exit codes and output") and stable: fields may be
 added, never renamed or removed.
 """
 

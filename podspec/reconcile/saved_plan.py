@@ -190,7 +190,7 @@ def stale_steps(saved: tuple[SavedStep, ...], now: tuple[SavedStep, ...]) -> lis
 
 
 def to_json(plan: SavedPlan) -> dict[str, Any]:
-    """The plan file (README, "Saved plans"): versioned, sorted, no manifest values."""
+    """The plan file (docs/gitops-push.md, "Saved plans"): versioned, sorted, no manifest values."""
     return {
         "format": FORMAT,
         "version": VERSION,

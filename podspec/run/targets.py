@@ -1,8 +1,8 @@
 """Running one workflow on several targets (podspec.toml), side by side, one thread per target.
 
 Each target has its own connection and its own manifests; a failure on one does not stop the
-others. One exit code covers them all (exit_code): 1 if any failed, else 2 if any has changes
-pending, else 0.
+others. One verdict covers them all (verdict): failed if any failed, else changes if any has
+changes pending, else ok; the CLI maps it to its exit code.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import Enum
 from typing import Generic, TypeVar
 
 from podspec.errors import PodspecError
@@ -17,7 +18,14 @@ from podspec.run.projectfile import Target
 
 R = TypeVar("R")
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+class Verdict(Enum):
+    """What the targets' outcomes add up to."""
+
+    OK = "ok"
+    CHANGES = "changes"  # changes pending on at least one target, none failed
+    FAILED = "failed"  # at least one target failed
 
 
 @dataclass(frozen=True)
@@ -49,9 +57,11 @@ def each(targets: Sequence[Target], work: Callable[[Target], R]) -> tuple[Target
     return tuple(outcomes)
 
 
-def exit_code(outcomes: Sequence[TargetOutcome[R]], failed: Callable[[R], bool] = lambda r: False,
-              changed: Callable[[R], bool] = lambda r: False) -> int:
+def verdict(outcomes: Sequence[TargetOutcome[R]], failed: Callable[[R], bool] = lambda r: False,
+            changed: Callable[[R], bool] = lambda r: False) -> Verdict:
+    """Failed if a target raised or its result counts as failed, else changes if a result has
+    changes pending, else ok."""
     results = [o.result for o in outcomes if o.error is None and o.result is not None]
     if any(o.error is not None for o in outcomes) or any(failed(r) for r in results):
-        return EXIT_ERROR
-    return EXIT_CHANGES if any(changed(r) for r in results) else EXIT_OK
+        return Verdict.FAILED
+    return Verdict.CHANGES if any(changed(r) for r in results) else Verdict.OK
