@@ -31,6 +31,15 @@ TARGET_OPTION = typer.Option(
     None, "--target", "-t", metavar="NAME", autocompletion=completion.targets,
     help="Run on this target of podspec.toml (repeatable; `all`: every target), side by side.",
 )
+PARALLEL_TARGETS_OPTION = typer.Option(
+    8, "--parallel-targets", min=1, max=64, metavar="N",
+    help="With --target: how many targets run at once (the others wait for a free place, in the file's order).",
+)
+CANARY_OPTION = typer.Option(
+    None, "--canary", metavar="NAME", autocompletion=completion.targets,
+    help="With --target and --wait: apply to this target first (repeatable); the others only if it became "
+         "ready, else they are left as they are.",
+)
 
 
 def chosen(names: Sequence[str], paths: Sequence[str] = (), url: str | None = None, connection: str | None = None,
@@ -134,29 +143,43 @@ def _markdown(outcomes: Sequence[TargetOutcome[DiffResult]]) -> str:
     return "\n".join(parts)
 
 
-def diff(targets: Sequence[Target], request: Callable[[Target], Any], output: Any) -> NoReturn:
+def diff(targets: Sequence[Target], request: Callable[[Target], Any], output: Any, limit: int) -> NoReturn:
     from podspec import render
     from podspec.run.reconcile import diff as run_diff
     from podspec.run.targets import each, exit_code
 
-    outcomes = each(targets, lambda t: run_diff(request(t), connector(t), Prefixed(t.name, show=False)))
+    outcomes = each(targets, lambda t: run_diff(request(t), connector(t), Prefixed(t.name, show=False)), limit)
     if _format(output) == "json":
         print_json(render.targets_json(outcomes, lambda r: render.diff_json(r.diff, r.desired.warnings)))
     elif _format(output) == "markdown":
         typer.echo(_markdown(outcomes), nl=False)
     else:
         _each_text(outcomes, lambda r: render.diff_text(r.diff, colour=context.colour_wanted()))
+        _summary(outcomes, lambda r: "changes pending" if r.diff.has_changes else "no changes")
     result: Callable[[DiffResult], bool] = lambda r: bool(r.diff.conflicts)
     raise typer.Exit(exit_code(outcomes, failed=result, changed=lambda r: r.diff.has_changes))
 
 
-def apply(targets: Sequence[Target], request: Callable[[Target], Any], output: Any) -> NoReturn:
+def apply(targets: Sequence[Target], request: Callable[[Target], Any], output: Any, limit: int,
+          canary: Sequence[str] = (), wait: bool = False) -> NoReturn:
     from podspec import render
     from podspec.run.reconcile import apply as run_apply
-    from podspec.run.targets import each, exit_code
+    from podspec.run.targets import each, exit_code, staged
 
     as_json = _format(output) == "json"
-    outcomes = each(targets, lambda t: run_apply(request(t), connector(t), Prefixed(t.name, show=not as_json)))
+    work: Callable[[Target], ApplyResult] = lambda t: run_apply(request(t), connector(t),
+                                                               Prefixed(t.name, show=not as_json))
+    if canary:
+        unknown = sorted(set(canary) - {t.name for t in targets})
+        if unknown:
+            raise UsageError(f"--canary names {', '.join(unknown)}, which is not among the targets chosen",
+                             "name a target given with --target (or in podspec.toml, with --target all)")
+        if not wait:
+            raise UsageError("--canary needs --wait: the other targets go only once the canary is seen ready",
+                             "add --wait (and --timeout for how long to wait)")
+        outcomes = staged(targets, work, canary, passed=lambda r: not r.failed and r.ready is not False, limit=limit)
+    else:
+        outcomes = each(targets, work, limit)
     if as_json:
         print_json(render.targets_json(outcomes, render.apply_json))
     else:
@@ -165,21 +188,25 @@ def apply(targets: Sequence[Target], request: Callable[[Target], Any], output: A
             if o.error is not None:
                 _errors(o)
                 continue
+            if o.skipped:
+                context.say_err(f"[{o.target.name}] {o.skipped}")
+                continue
             r: ApplyResult = o.value
             if r.failed:
                 for line in render.failure_lines(r):
                     context.say_err(f"[{o.target.name}] {line}")
             else:
                 typer.echo(render.outcome_line(r))
+        _summary(outcomes, lambda r: "failed" if r.failed else "not ready" if r.ready is False else "applied")
     raise typer.Exit(exit_code(outcomes, failed=lambda r: r.failed, changed=lambda r: r.pending))
 
 
-def status(targets: Sequence[Target], project: str | None, output: Any) -> NoReturn:
+def status(targets: Sequence[Target], project: str | None, output: Any, limit: int) -> NoReturn:
     from podspec import render
     from podspec.run.status import status as run_status
     from podspec.run.targets import each, exit_code
 
-    outcomes: tuple[TargetOutcome[StatusResult], ...] = each(targets, lambda t: run_status(project, connector(t)))
+    outcomes: tuple[TargetOutcome[StatusResult], ...] = each(targets, lambda t: run_status(project, connector(t)), limit)
     if _format(output) == "json":
         print_json(render.targets_json(outcomes, render.status_json))
     else:
@@ -197,3 +224,11 @@ def _each_text(outcomes: Sequence[TargetOutcome[Any]], text: Callable[[Any], str
             _errors(o)
         else:
             typer.echo(text(o.value))
+
+
+def _summary(outcomes: Sequence[TargetOutcome[Any]], state: Callable[[Any], str]) -> None:
+    """One line per target (its state and time), after their outputs: what a fleet operator reads first."""
+    from podspec import render
+
+    if len(outcomes) > 1:
+        typer.echo(render.targets_summary(outcomes, state))
