@@ -106,8 +106,10 @@ def apply(
         pull_parallel=parallel_pulls, credentials=credentials,
     )
     if target:
-        targets.apply(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output,
-                      parallel_targets, canary or (), wait)
+        outcomes = targets.apply(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output,
+                                 parallel_targets, canary or (), wait)
+        targets.show_apply(outcomes, output)
+        raise typer.Exit(targets.exit_code(outcomes, failed=lambda r: r.failed, changed=lambda r: r.pending))
     request = make(targets.paths_needed(paths))
     as_json = output is OutputFormat.json
     listener = JsonListener() if as_json else TextListener(

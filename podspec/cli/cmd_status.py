@@ -41,7 +41,9 @@ def status(
 
     project = project or context.environment().get("PODSPEC_PROJECT") or None
     if target:
-        targets.status(targets.chosen(target, (), url, connection, identity), project, output, parallel_targets)
+        outcomes = targets.status(targets.chosen(target, (), url, connection, identity), project, parallel_targets)
+        targets.show_status(outcomes, output)
+        raise typer.Exit(targets.exit_code(outcomes))
     result = run_status(project, context.connector(url, connection, identity), agents_dir(state_dir))
     if output is OutputFormat.json:
         print_json(render.status_json(result))

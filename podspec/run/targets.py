@@ -1,12 +1,12 @@
 """Running one workflow on several targets (podspec.toml): a fleet of hosts in one command.
 
 - Side by side, with a bound: at most `limit` targets at once (a thread each); the others wait for a
-  free place, in the file's order.
+  free place, in the file's order. Each target has its own connection and its own manifests.
 - A failure on one target is that target's outcome; the others go on.
 - Staged (`canary`): the canary targets run first; the rest run only if every canary succeeded (and
   `passed` says its result is good, e.g. ready); otherwise they are skipped, changing nothing.
-- One exit code covers them all (exit_code): 1 if any failed or was skipped, else 2 if any has
-  changes pending, else 0.
+- One verdict covers them all (verdict): failed if any failed or was skipped, else changes if any
+  has changes pending, else ok; the CLI maps it to its exit code.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import Enum
 from typing import Generic, TypeVar
 
 from podspec.errors import PodspecError
@@ -22,8 +23,15 @@ from podspec.run.projectfile import Target
 
 R = TypeVar("R")
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-DEFAULT_LIMIT = 8  # targets at once: each is mostly waiting on its host, but each costs an ssh process
+DEFAULT_LIMIT = 8  # targets at once: each mostly waits on its host, but each costs an ssh process
+
+
+class Verdict(Enum):
+    """What the targets' outcomes add up to."""
+
+    OK = "ok"
+    CHANGES = "changes"  # changes pending on at least one target, none failed
+    FAILED = "failed"  # at least one target failed
 
 
 @dataclass(frozen=True)
@@ -79,9 +87,11 @@ def staged(targets: Sequence[Target], work: Callable[[Target], R], canary: Seque
     return tuple(done[t.name] for t in targets)
 
 
-def exit_code(outcomes: Sequence[TargetOutcome[R]], failed: Callable[[R], bool] = lambda r: False,
-              changed: Callable[[R], bool] = lambda r: False) -> int:
+def verdict(outcomes: Sequence[TargetOutcome[R]], failed: Callable[[R], bool] = lambda r: False,
+            changed: Callable[[R], bool] = lambda r: False) -> Verdict:
+    """Failed if a target raised, was skipped or its result counts as failed, else changes if a result has
+    changes pending, else ok."""
     results = [o.result for o in outcomes if o.error is None and o.result is not None]
     if any(o.error is not None or o.skipped for o in outcomes) or any(failed(r) for r in results):
-        return EXIT_ERROR
-    return EXIT_CHANGES if any(changed(r) for r in results) else EXIT_OK
+        return Verdict.FAILED
+    return Verdict.CHANGES if any(changed(r) for r in results) else Verdict.OK

@@ -9,7 +9,7 @@ import pytest
 
 from podspec.errors import UsageError
 from podspec.run.projectfile import Target
-from podspec.run.targets import each, exit_code, staged
+from podspec.run.targets import Verdict, each, staged, verdict
 
 
 def fleet(count: int) -> list[Target]:
@@ -56,7 +56,7 @@ def test_a_failing_host_is_its_own_outcome_and_the_others_finish():
     assert [(o.result, o.error and o.error.message) for o in outcomes] == [
         ("applied", None), ("applied", None), (None, "host2: connection refused"), ("applied", None)]
     assert all(o.seconds >= 0 for o in outcomes)
-    assert exit_code(outcomes) == 1
+    assert verdict(outcomes) is Verdict.FAILED
 
 
 def test_a_canary_that_passes_lets_the_rest_run_after_it():
@@ -71,7 +71,7 @@ def test_a_canary_that_passes_lets_the_rest_run_after_it():
     outcomes = staged(fleet(4), work, canary=["host2"], passed=lambda r: r == "ready")
     assert order[0] == "host2" and sorted(order) == ["host0", "host1", "host2", "host3"]
     assert [o.target.name for o in outcomes] == ["host0", "host1", "host2", "host3"]
-    assert exit_code(outcomes) == 0
+    assert verdict(outcomes) is Verdict.OK
 
 
 @pytest.mark.parametrize("failure", ["not ready", "error"])
@@ -89,4 +89,4 @@ def test_a_canary_that_fails_skips_the_rest_and_runs_nothing_there(failure):
     skipped = {o.target.name: o.skipped for o in outcomes}
     assert skipped == {"host0": "", "host1": "not run: the canary host0 did not succeed",
                        "host2": "not run: the canary host0 did not succeed"}
-    assert exit_code(outcomes) == 1
+    assert verdict(outcomes) is Verdict.FAILED
