@@ -20,8 +20,8 @@ from podspec.errors import UsageError
 from podspec.run.listener import Listener
 
 if TYPE_CHECKING:
+    from podspec.plan import Plan
     from podspec.reconcile.diff import Diff
-    from podspec.reconcile.planner import Plan
     from podspec.run.projectfile import Target
     from podspec.run.reconcile import ApplyRequest, DiffRequest
     from podspec.run.results import ApplyResult, DiffResult, PullEvent, StatusResult, StepEvent
@@ -35,6 +35,15 @@ PATHS_ARGUMENT = typer.Argument(
 TARGET_OPTION = typer.Option(
     None, "--target", "-t", metavar="NAME", autocompletion=completion.targets,
     help="Run on this target of podspec.toml (repeatable; `all`: every target), side by side.",
+)
+PARALLEL_TARGETS_OPTION = typer.Option(
+    8, "--parallel-targets", min=1, max=64, metavar="N",
+    help="With --target: how many targets run at once (the others wait for a free place, in the file's order).",
+)
+CANARY_OPTION = typer.Option(
+    None, "--canary", metavar="NAME", autocompletion=completion.targets,
+    help="With --target and --wait: apply to this target first (repeatable); the others only if it became "
+         "ready, else they are left as they are.",
 )
 
 
@@ -148,12 +157,13 @@ def exit_code(outcomes: Sequence[TargetOutcome[R]], failed: Callable[[R], bool] 
         verdict(outcomes, failed, changed)]
 
 
-def diff(targets: Sequence[Target], request: Callable[[Target], DiffRequest]) -> tuple[TargetOutcome[DiffResult], ...]:
-    """diff on every target at once (notes and warnings on stderr, prefixed)."""
+def diff(targets: Sequence[Target], request: Callable[[Target], DiffRequest],
+         limit: int) -> tuple[TargetOutcome[DiffResult], ...]:
+    """diff on the targets, `limit` at once (notes and warnings on stderr, prefixed)."""
     from podspec.run.reconcile import diff as run_diff
     from podspec.run.targets import each
 
-    return each(targets, lambda t: run_diff(request(t), connector(t), Prefixed(t.name, show=False)))
+    return each(targets, lambda t: run_diff(request(t), connector(t), Prefixed(t.name, show=False)), limit)
 
 
 def show_diff(outcomes: Sequence[TargetOutcome[DiffResult]], output: Any) -> None:
@@ -165,16 +175,28 @@ def show_diff(outcomes: Sequence[TargetOutcome[DiffResult]], output: Any) -> Non
         typer.echo(_markdown(outcomes), nl=False)
     else:
         _each_text(outcomes, lambda r: render.diff_text(r.diff, colour=context.colour_wanted()))
+        _summary(outcomes, lambda r: "changes pending" if r.diff.has_changes else "no changes")
 
 
-def apply(targets: Sequence[Target], request: Callable[[Target], ApplyRequest],
-          output: Any) -> tuple[TargetOutcome[ApplyResult], ...]:
-    """apply on every target at once; in text mode each target's progress shows as it happens."""
+def apply(targets: Sequence[Target], request: Callable[[Target], ApplyRequest], output: Any, limit: int,
+          canary: Sequence[str] = (), wait: bool = False) -> tuple[TargetOutcome[ApplyResult], ...]:
+    """apply on the targets, `limit` at once; in text mode each target's progress shows as it happens.
+    With `canary`: those targets first, the others only once every canary is applied and ready."""
     from podspec.run.reconcile import apply as run_apply
-    from podspec.run.targets import each
+    from podspec.run.targets import each, staged
 
     show = _format(output) != "json"
-    return each(targets, lambda t: run_apply(request(t), connector(t), Prefixed(t.name, show=show)))
+    work: Callable[[Target], ApplyResult] = lambda t: run_apply(request(t), connector(t), Prefixed(t.name, show=show))
+    if not canary:
+        return each(targets, work, limit)
+    unknown = sorted(set(canary) - {t.name for t in targets})
+    if unknown:
+        raise UsageError(f"--canary names {', '.join(unknown)}, which is not among the targets chosen",
+                         "name a target given with --target (or in podspec.toml, with --target all)")
+    if not wait:
+        raise UsageError("--canary needs --wait: the other targets go only once the canary is seen ready",
+                         "add --wait (and --timeout for how long to wait)")
+    return staged(targets, work, canary, passed=lambda r: not r.failed and r.ready is not False, limit=limit)
 
 
 def show_apply(outcomes: Sequence[TargetOutcome[ApplyResult]], output: Any) -> None:
@@ -188,19 +210,23 @@ def show_apply(outcomes: Sequence[TargetOutcome[ApplyResult]], output: Any) -> N
         if o.error is not None:
             _errors(o)
             continue
+        if o.skipped:
+            context.say_err(f"[{o.target.name}] {o.skipped}")
+            continue
         r: ApplyResult = o.value
         if r.failed:
             for line in render.failure_lines(r):
                 context.say_err(f"[{o.target.name}] {line}")
         else:
             typer.echo(render.outcome_line(r))
+    _summary(outcomes, lambda r: "failed" if r.failed else "not ready" if r.ready is False else "applied")
 
 
-def status(targets: Sequence[Target], project: str | None) -> tuple[TargetOutcome[StatusResult], ...]:
+def status(targets: Sequence[Target], project: str | None, limit: int) -> tuple[TargetOutcome[StatusResult], ...]:
     from podspec.run.status import status as run_status
     from podspec.run.targets import each
 
-    return each(targets, lambda t: run_status(project, connector(t)))
+    return each(targets, lambda t: run_status(project, connector(t)), limit)
 
 
 def show_status(outcomes: Sequence[TargetOutcome[StatusResult]], output: Any) -> None:
@@ -222,3 +248,11 @@ def _each_text(outcomes: Sequence[TargetOutcome[Any]], text: Callable[[Any], str
             _errors(o)
         else:
             typer.echo(text(o.value))
+
+
+def _summary(outcomes: Sequence[TargetOutcome[Any]], state: Callable[[Any], str]) -> None:
+    """One line per target (its state and time), after their outputs: what a fleet operator reads first."""
+    from podspec import render
+
+    if len(outcomes) > 1:
+        typer.echo(render.targets_summary(outcomes, state))
