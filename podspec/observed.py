@@ -55,12 +55,20 @@ class ObservedContainer:
     is_infra: bool = False
     exit_code: int = 0
     labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
-    ports: tuple[str, ...] = ()  # published ports, as intent.port_text writes them
+    ports: tuple[str, ...] = ()  # published ports, as names.port_text writes them
     started_at: int = field(default=0, compare=False)  # when it last started (unix seconds; 0: never, unknown)
 
     @property
     def managed(self) -> bool:
         return L.is_managed(self.labels)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What one probe of a container said (engine.probe; reconcile/probing.py counts them)."""
+
+    ok: bool
+    output: str = ""  # what the probe said (last line, short), for messages
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,7 @@ class ObservedSecret:
     name: str
     labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
     # Podman 4.3 stores a secret's labels but leaves them out of its secret list; then podspec
-    # knows its own secrets by their names (see reconcile.intent.podman_secret_name).
+    # knows its own secrets by their names (see names.podman_secret_name).
     labels_listed: bool = True
 
 

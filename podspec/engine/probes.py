@@ -25,7 +25,7 @@ from typing import Any
 from podspec import labels as L
 from podspec.errors import EngineError, PodmanUnavailable
 from podspec.model import Probe, ProbeHandler
-from podspec.reconcile.probing import ProbeResult
+from podspec.observed import ProbeResult
 
 DEFAULT_PROBE_IMAGE = "docker.io/library/busybox:latest"
 HELPER_PREFIX = "podspec-probe-"

@@ -18,9 +18,8 @@ if TYPE_CHECKING:
 
     from podspec.engine.probes import ProbeTarget
     from podspec.model import Probe
-    from podspec.observed import HostFacts, ObservedImage, ObservedState, ObservedVolume, PulledImage, PullProgress
-    from podspec.reconcile.planner import Step
-    from podspec.reconcile.probing import ProbeResult
+    from podspec.observed import HostFacts, ObservedImage, ObservedState, ObservedVolume, ProbeResult, PulledImage, PullProgress
+    from podspec.plan import Step
     from podspec.secrets import RegistryCredential
 
 

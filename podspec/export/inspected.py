@@ -316,7 +316,7 @@ def _container(pod: str, c: Json, image: Json, volumes: _Volumes, notes: list[st
 def _probes(probe: Probe | None, applied: Json) -> dict[str, Probe | None]:
     """podspec's record holds every probe the manifest gave (each one runs): those, as recorded.
     Without a record, Podman's one health check is the liveness probe."""
-    from podspec.reconcile.probing import ProbeKind, probes_from_spec
+    from podspec.probe_record import ProbeKind, probes_from_spec
 
     recorded = probes_from_spec(applied)
     if recorded:

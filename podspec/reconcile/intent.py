@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from podspec import labels as L
@@ -23,7 +22,6 @@ from podspec.model import (
     InitContainerType,
     KeyRef,
     Pod,
-    Probe,
     ProjectedFile,
     PullPolicy,
     Resources,
@@ -31,14 +29,12 @@ from podspec.model import (
     Volume,
     VolumeKind,
 )
+from podspec.names import empty_dir_volume, podman_secret_name, port_text
+from podspec.plan import Role
+from podspec.probe_record import probe_spec
 from podspec.secrets import stored_env_value
 
 SpecDict = dict[str, Any]
-
-
-class Role(str, Enum):
-    CONTAINER = "container"
-    INIT = "init"
 
 
 @dataclass(frozen=True)
@@ -65,17 +61,6 @@ class PodIntent:
         return next((c for c in self.containers if c.name == name), None)
 
 
-def container_name(pod: str, container: str) -> str:
-    """Podman's name for a pod's container, as `podman kube play` names it."""
-    return f"{pod}-{container}"
-
-
-def empty_dir_volume(pod: str, volume: str) -> str:
-    """The Podman volume behind a pod's emptyDir. The `_` keeps it apart from every claim name
-    (claims are DNS-1123 subdomains, which have no `_`)."""
-    return f"{pod}_{volume}"
-
-
 def empty_dir_volumes(pod: Pod) -> tuple[str, ...]:
     """The Podman volumes behind a pod's emptyDirs (a `medium: Memory` one is a tmpfs, no volume)."""
     return tuple(sorted(
@@ -94,13 +79,6 @@ def canonical_json(spec: SpecDict) -> str:
 def _pruned(spec: dict) -> dict:
     """Drop keys whose value is a default (None, "", False, empty)."""
     return {k: v for k, v in spec.items() if v not in (None, "", False, (), [], {})}
-
-
-def port_text(host_ip: str, host_port: int | None, container_port: int, protocol: str) -> str:
-    host = f"{host_ip}:" if host_ip else ""
-    if host_port is None:
-        return f"{container_port}/{protocol.upper()}"
-    return f"{host}{host_port}->{container_port}/{protocol.upper()}"
 
 
 def pod_ports(pod: Pod) -> list[str]:
@@ -203,59 +181,8 @@ def _sources_spec(pod: Pod, container: Container) -> dict[str, dict[str, str]]:
     return out
 
 
-def secret_name_prefix(project: str) -> str:
-    """How the names of a project's Podman secrets begin: `podspec-` and 8 hex digits of the
-    project. Podman 4.3 lists secrets without their labels, so there the name is what tells
-    podspec's secrets, and which project's, apart (the labels say it too, for Podman 5 and people)."""
-    return f"podspec-{hashlib.sha256(project.encode()).hexdigest()[:8]}-"
-
-
-def podman_secret_name(project: str, ref: KeyRef) -> str:
-    """The Podman secret holding one ConfigMap or Secret key's value, named by its content: a new
-    value is a new Podman secret (made before the containers that read it are recreated; the old
-    one is removed after), never an update in place. Podman (4.3) allows 64 characters,
-    [a-zA-Z0-9][a-zA-Z0-9_.-]*, not ending in - or .; the hash tells kinds, keys and values apart."""
-    digest = hashlib.sha256("\0".join((project, ref.kind.value, ref.source, ref.key, ref.digest)).encode()).hexdigest()[:12]
-    prefix = secret_name_prefix(project)
-    readable = "".join(ch if ch.isalnum() or ch in "_.-" else "-" for ch in f"{ref.source}-{ref.key}")
-    return prefix + readable[: 64 - len(prefix) - 1 - len(digest)].rstrip("-.") + "-" + digest
-
-
-def owns_secret(project: str, name: str, labels: dict[str, str] | None, labels_listed: bool) -> bool | None:
-    """Whether a Podman secret is this project's: by its labels where Podman lists them, else by
-    its name. None: podspec's, of another project (or, with labels, someone else's: False)."""
-    if labels_listed:
-        if not L.is_managed(labels):
-            return False
-        return True if L.project_of(labels) == project else None
-    if name.startswith(secret_name_prefix(project)):
-        return True
-    return None if name.startswith("podspec-") else False
-
-
 def describe_ref(ref: KeyRef) -> str:
     return f"{ref.kind.value} {ref.source} key {ref.key}"
-
-
-def _probe_spec(probe: Probe | None) -> SpecDict | None:
-    if probe is None:
-        return None
-    return _pruned(
-        {
-            "handler": probe.handler.value,
-            "command": list(probe.command),
-            "path": probe.path,
-            "port": probe.port,
-            "host": probe.host,
-            "scheme": probe.scheme if probe.scheme != "HTTP" else "",
-            "httpHeaders": [f"{name}: {value}" for name, value in probe.headers],
-            "initialDelaySeconds": probe.initial_delay_seconds,
-            "periodSeconds": probe.period_seconds,
-            "timeoutSeconds": probe.timeout_seconds,
-            "successThreshold": probe.success_threshold,
-            "failureThreshold": probe.failure_threshold,
-        }
-    )
 
 
 def _file_note(volume: Volume, path: str, f: ProjectedFile) -> str:
@@ -330,9 +257,9 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
                     "seLinuxOptions": list(s.se_linux_options),
                 }
             ),
-            "livenessProbe": _probe_spec(container.liveness_probe),
-            "readinessProbe": _probe_spec(container.readiness_probe),
-            "startupProbe": _probe_spec(container.startup_probe),
+            "livenessProbe": probe_spec(container.liveness_probe),
+            "readinessProbe": probe_spec(container.readiness_probe),
+            "startupProbe": probe_spec(container.startup_probe),
             "stopSignal": container.stop_signal,
             "stdin": container.stdin,
             "tty": container.tty,

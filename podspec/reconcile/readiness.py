@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from podspec import labels as L
 from podspec.model import DesiredState, RestartPolicy
+from podspec.names import container_name
 from podspec.observed import ContainerState, ObservedState
-from podspec.reconcile.intent import container_name
 
 
 @dataclass(frozen=True)

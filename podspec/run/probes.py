@@ -28,7 +28,7 @@ from podspec.engine.probes import ProbeTarget
 from podspec.engine.protocol import Engine
 from podspec.errors import EngineError
 from podspec.observed import ContainerState, ObservedContainer, ObservedState
-from podspec.reconcile.planner import Step, StepKind
+from podspec.plan import Step, StepKind
 from podspec.reconcile.probing import Action, ProbeClock, ProbeKind, probes_from_spec, restart_cause
 
 

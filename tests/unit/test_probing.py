@@ -9,9 +9,10 @@ import pytest
 from podspec.engine.fake import FakeEngine
 from podspec.engine.probes import demux, outside_command
 from podspec.model import Probe, ProbeHandler
-from podspec.observed import ContainerState
+from podspec.observed import ContainerState, ProbeResult
+from podspec.probe_record import ProbeKind, probe_from_spec, probes_from_spec
 from podspec.reconcile.intent import pod_intent
-from podspec.reconcile.probing import Action, ProbeClock, ProbeKind, ProbeResult, probe_from_spec, probes_from_spec
+from podspec.reconcile.probing import Action, ProbeClock
 from podspec.run.probes import Prober
 from tests.unit.hosts import state, webserver, with_container
 
