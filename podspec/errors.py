@@ -132,3 +132,10 @@ class InvalidRevision(SyncError):
 
 class Stopped(SyncError):
     """The pull agent was asked to stop (SIGTERM) before a step started; that step was not run."""
+
+
+class DecryptionError(PodspecError):
+    """A SOPS-encrypted manifest could not be decrypted (no key, a wrong key, a changed file, no sops).
+
+    Raised by the decryptor the commands hand to the loader (run/sops.py); the loader turns it into a
+    problem naming the file, so that nothing on the host changes. Its text never holds a decrypted value."""

@@ -419,6 +419,9 @@ class Secret:
     data: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)  # sorted by key
     labels: tuple[tuple[str, str], ...] = ()
     locations: Locations = NOWHERE
+    # Kept in git encrypted: its file carries SOPS metadata and every value of data and stringData
+    # was encrypted there (the policy's require_encrypted_secrets asks for it). Not intent.
+    encrypted: bool = field(default=False, compare=False)
 
     @property
     def origin(self) -> Origin:
@@ -439,6 +442,20 @@ class AbsentPod:
 
 
 @dataclass(frozen=True)
+class EncryptedDocument:
+    """A manifest document that was SOPS-encrypted in its file (loader/sops.py)."""
+
+    file: str
+    kind: str  # "Secret"; "" when the kind itself is encrypted (then so may the name be)
+    name: str
+    decrypted: bool  # False: validate checked its shape only (no key needed), its values unread
+
+    def __str__(self) -> str:
+        what = f"{self.kind} {self.name}".strip() or "a document"
+        return f"{self.file}: {what}"
+
+
+@dataclass(frozen=True)
 class DesiredState:
     pods: tuple[Pod, ...] = ()  # sorted by name
     claims: tuple[VolumeClaim, ...] = ()  # sorted by name
@@ -448,6 +465,7 @@ class DesiredState:
     absent_pods: tuple[AbsentPod, ...] = ()  # sorted by name
     # Fields accepted and ignored on a single Podman host (cluster-only), said once each.
     warnings: tuple[Problem, ...] = ()
+    encrypted: tuple[EncryptedDocument, ...] = ()  # the SOPS-encrypted documents, in the order read
 
     def source(self, kind: SourceKind, name: str) -> ConfigMap | Secret | None:
         group: tuple[ConfigMap | Secret, ...] = self.config_maps if kind is SourceKind.CONFIG_MAP else self.secrets

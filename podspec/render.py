@@ -393,8 +393,11 @@ def _plural(count: int, word: str) -> str:
 
 def validate_text(result: ValidateResult) -> str:
     state = result.desired
-    return (f"{_plural(len(state.files), 'file')}, {_plural(len(state.pods), 'pod')}, "
-            f"{_plural(len(state.claims), 'volume claim')}: valid")
+    lines = [f"{_plural(len(state.files), 'file')}, {_plural(len(state.pods), 'pod')}, "
+             f"{_plural(len(state.claims), 'volume claim')}: valid"]
+    lines += [f"{doc}: SOPS-encrypted; its shape is checked, its values are decrypted by diff and apply"
+              for doc in state.encrypted if not doc.decrypted]
+    return "\n".join(lines)
 
 
 def problem_json(problem: Problem) -> dict[str, Any]:
@@ -508,8 +511,9 @@ def validate_markdown(result: ValidateResult | None, problems: tuple[Problem, ..
 
     lines = ["<!-- podspec validate -->", "### podspec validate", ""]
     if not problems:
-        text = validate_text(result) if result is not None else "valid"
-        return "\n".join([*lines, f"**Valid**: {md_text(text.removesuffix(': valid'))}."]) + "\n"
+        text, *encrypted = validate_text(result).split("\n") if result is not None else ["valid"]
+        return "\n".join([*lines, f"**Valid**: {md_text(text.removesuffix(': valid'))}.",
+                          *(["", *(f"- {md_text(e)}" for e in encrypted)] if encrypted else [])]) + "\n"
     by_file: dict[str, list[Problem]] = {}
     for problem in problems:
         by_file.setdefault(problem.origin.file, []).append(problem)
