@@ -29,12 +29,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
 from podspec.engine.protocol import Engine
 from podspec.errors import InvalidRevision, ManifestError, PodspecError, Stopped, SyncError
+from podspec.loader.sops import Decrypt
 from podspec.policy import Policy
 from podspec.reconcile.diff import Diff
 from podspec.reconcile.planner import Step
@@ -80,6 +81,8 @@ class SyncRequest:
     lock_timeout: float = 600.0
     parallel: int = 3
     debounce: float = 0.5
+    # SOPS-encrypted manifests: decrypted with the host's key (run/sops.py); None: sops is not asked
+    decrypt: Decrypt | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -291,7 +294,8 @@ class Agent:
         return True
 
     def _manifests(self, checkout: Path) -> Manifests:
-        return Manifests(tuple(str(checkout / p) for p in self.request.paths), self.request.policy)
+        return Manifests(tuple(str(checkout / p) for p in self.request.paths), self.request.policy,
+                         decrypt=self.request.decrypt)
 
     def _apply(self, manifests: Manifests, revision: str) -> ApplyResult | None:
         """The apply workflow (lock, observe, diff, plan, execute); None when it failed (reported)."""
