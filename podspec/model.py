@@ -18,6 +18,9 @@ from typing import Mapping
 from podspec.errors import Origin, Problem
 
 INIT_TYPE_ANNOTATION = "io.podman.annotations.init.container.type"
+# A pod's Secrets and ConfigMaps that live on the host as Podman secrets of those names (made by hand,
+# `podman secret create NAME FILE`), comma-separated: read as they are, never changed by podspec.
+HOST_SECRETS_ANNOTATION = "podspec.io/host-secrets"
 
 # A field path inside one YAML document: ("spec", "containers", 0, "image").
 FieldPath = tuple[str | int, ...]
@@ -135,6 +138,9 @@ class KeyRef:
     optional: bool = False
     digest: str = ""
     value: str = field(default="", repr=False)  # a ConfigMap env value; a downwardAPI file's content
+    # The Secret or ConfigMap lives on the host: the Podman secret named `source`, made by someone
+    # else (HOST_SECRETS_ANNOTATION). One Podman secret holds one value: every key reads all of it.
+    host: bool = False
 
     @property
     def present(self) -> bool:
@@ -236,7 +242,7 @@ class Container:
         value; a Secret key stays a KeyRef (Podman reads it from a Podman secret); an absent
         optional key is left out. In that order: envFrom's keys, then env's in manifest order."""
         return tuple(
-            (name, value.value if isinstance(value, KeyRef) and value.kind is SourceKind.CONFIG_MAP else value)
+            (name, value.value if isinstance(value, KeyRef) and value.kind is SourceKind.CONFIG_MAP and not value.host else value)
             for name, value in self.env_sources()
         )
 
@@ -365,6 +371,8 @@ class Pod:
     # imagePullSecrets: names of kubernetes.io/dockerconfigjson Secrets whose credentials the pulls of
     # this pod's images use. Not intent: they change how images are fetched, not what runs.
     image_pull_secrets: tuple[str, ...] = ()
+    # HOST_SECRETS_ANNOTATION: the Secrets and ConfigMaps this pod reads from the host (sorted)
+    host_secrets: tuple[str, ...] = ()
 
     @property
     def origin(self) -> Origin:

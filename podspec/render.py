@@ -36,6 +36,7 @@ _COLOURS = {
     Action.REMOVE: "31",  # red
     Action.CONFLICT: "1;31",
     Action.ADOPT: "36",
+    Action.HOST: "2",
 }
 _SIGNS = {
     Action.CREATE: "+",
@@ -45,6 +46,7 @@ _SIGNS = {
     Action.REMOVE: "-",
     Action.CONFLICT: "x",
     Action.ADOPT: "=",
+    Action.HOST: "=",
 }
 _CONSEQUENCE = {
     Action.CREATE: "create",
@@ -54,6 +56,7 @@ _CONSEQUENCE = {
     Action.REMOVE: "remove",
     Action.CONFLICT: "conflict: will not touch",
     Action.ADOPT: "adopt",
+    Action.HOST: "kept on the host",
 }
 
 

@@ -158,7 +158,7 @@ def container_refs(pod: Pod, container: Container) -> tuple[KeyRef, ...]:
 
 def _plain(ref: KeyRef) -> KeyRef:
     """The reference without how it was written (optional) or the ConfigMap's value."""
-    return KeyRef(ref.kind, ref.source, ref.key, digest=ref.digest)
+    return KeyRef(ref.kind, ref.source, ref.key, digest=ref.digest, host=ref.host)
 
 
 def secret_refs(pod: Pod, container: Container) -> tuple[KeyRef, ...]:
@@ -171,7 +171,7 @@ def secret_refs(pod: Pod, container: Container) -> tuple[KeyRef, ...]:
         if m.name in volumes
         for _, f in volumes[m.name].files_at(m.sub_path)
     }
-    return tuple(r for r in container_refs(pod, container) if r.kind is SourceKind.SECRET or r in mounted)
+    return tuple(r for r in container_refs(pod, container) if r.kind is SourceKind.SECRET or r.host or r in mounted)
 
 
 def _sources_spec(pod: Pod, container: Container) -> dict[str, dict[str, str]]:
@@ -214,7 +214,10 @@ def podman_secret_name(project: str, ref: KeyRef) -> str:
     """The Podman secret holding one ConfigMap or Secret key's value, named by its content: a new
     value is a new Podman secret (made before the containers that read it are recreated; the old
     one is removed after), never an update in place. Podman (4.3) allows 64 characters,
-    [a-zA-Z0-9][a-zA-Z0-9_.-]*, not ending in - or .; the hash tells kinds, keys and values apart."""
+    [a-zA-Z0-9][a-zA-Z0-9_.-]*, not ending in - or .; the hash tells kinds, keys and values apart.
+    A Secret or ConfigMap kept on the host is the Podman secret of its own name."""
+    if ref.host:
+        return ref.source
     digest = hashlib.sha256("\0".join((project, ref.kind.value, ref.source, ref.key, ref.digest)).encode()).hexdigest()[:12]
     prefix = secret_name_prefix(project)
     readable = "".join(ch if ch.isalnum() or ch in "_.-" else "-" for ch in f"{ref.source}-{ref.key}")
