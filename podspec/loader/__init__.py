@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Sequence, TextIO
 
-from podspec.errors import ManifestError, Origin, Problem
+from podspec.errors import KeyUnavailable, ManifestError, Origin, Problem
 from podspec.model import AbsentPod, ConfigMap, DesiredState, EncryptedDocument, Pod, Secret, VolumeClaim
 
 if TYPE_CHECKING:
@@ -97,6 +97,7 @@ def load(
     built: dict[type, list] = {Pod: pods, VolumeClaim: claims, ConfigMap: config_maps, Secret: secrets, AbsentPod: absent}
     warnings: list[Problem] = []
     encrypted: list[EncryptedDocument] = []
+    error: type[ManifestError] = ManifestError
     for source in found:
         text, problem = decode(source.raw, source.name)
         if problem is not None or text is None:
@@ -110,6 +111,7 @@ def load(
             documents = sealed.decrypt(source.raw, decrypt, parse) if decrypt is not None else sealed.shapes()
             problems += sealed.problems
             warnings += sealed.warnings
+            error = KeyUnavailable if sealed.host_side else error
             encrypted += sealed.described
             if not documents:
                 continue
@@ -168,5 +170,5 @@ def load(
             for w in warnings
         ]
     if problems:
-        raise ManifestError(problems)
+        raise error(problems)
     return state

@@ -116,6 +116,7 @@ class Sealed:
         # document index -> whether a Secret there had every data/stringData value encrypted
         self.secrets_sealed: dict[int, bool] = {}
         self.placeholders = False  # the documents given out hold placeholders, not decrypted values
+        self.host_side = False  # a decryption failed for want of a key (or sops) on this host
 
     @property
     def wanted(self) -> bool:
@@ -158,6 +159,7 @@ class Sealed:
             plain = decrypt(self.file, raw)
             text = plain.decode("utf-8")
         except DecryptionError as error:
+            self.host_side = error.host_side
             return self._unread(error.message, error.hint)
         except UnicodeDecodeError:
             return self._unread("sops decrypted this file to text that is not UTF-8", "encrypt UTF-8 YAML")

@@ -45,6 +45,7 @@ class Sops:
             raise DecryptionError(
                 "this file is SOPS-encrypted, and sops is not installed",
                 "install it (pip install 'podspec[sops]', or your distribution's sops), or set PODSPEC_SOPS to its path",
+                host_side=True,
             )
         env = {**self.env, "SOPS_DISABLE_VERSION_CHECK": "1"}
         try:
@@ -54,10 +55,10 @@ class Sops:
             )
         except OSError as error:
             raise DecryptionError(f"cannot run sops ({program}): {error.strerror or error}",
-                                  "check the sops installation, or set PODSPEC_SOPS to its path") from None
+                                  "check the sops installation, or set PODSPEC_SOPS to its path", host_side=True) from None
         except subprocess.TimeoutExpired:
             raise DecryptionError(f"sops did not finish decrypting within {_TIMEOUT:.0f} s",
-                                  "check that the key service sops asks (a KMS, gpg-agent) answers") from None
+                                  "check that the key service sops asks (a KMS, gpg-agent) answers", host_side=True) from None
         if done.returncode == 0:
             return done.stdout
         raise failure(done.returncode, done.stderr.decode("utf-8", "replace"))
@@ -69,8 +70,8 @@ def failure(code: int, stderr: str) -> DecryptionError:
         if "did not match any of the recipients" in stderr or "no identity matched" in stderr:
             return DecryptionError("cannot decrypt this SOPS file: the age key given is not one of its recipients",
                                    f"give the key it was encrypted for (see its sops.age recipients), or re-encrypt it "
-                                   f"for this host's key with sops updatekeys; {KEY_HINT}")
-        return DecryptionError("cannot decrypt this SOPS file: no key for it was found", KEY_HINT)
+                                   f"for this host's key with sops updatekeys; {KEY_HINT}", host_side=True)
+        return DecryptionError("cannot decrypt this SOPS file: no key for it was found", KEY_HINT, host_side=True)
     if code in _DAMAGED:
         return DecryptionError(
             "cannot decrypt this SOPS file: it was changed after it was encrypted (its MAC does not match)",

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from podspec.engine.protocol import Engine
-from podspec.errors import InvalidRevision, ManifestError, PodspecError, Stopped, SyncError
+from podspec.errors import InvalidRevision, KeyUnavailable, ManifestError, PodspecError, Stopped, SyncError
 from podspec.loader.sops import Decrypt
 from podspec.policy import Policy
 from podspec.reconcile.diff import Diff
@@ -271,6 +271,11 @@ class Agent:
                 return False
             shutil.rmtree(checkout, ignore_errors=True)
             self._refuse("invalid", head, _one_line(exc.message, checkout))
+            self.repair("interval")
+            return False
+        except KeyUnavailable as exc:  # this host lacks the key (or sops): the same commit may pass once it has it
+            shutil.rmtree(checkout, ignore_errors=True)
+            self._failed("decrypt", _one_line(f"{exc.message}: {exc}", checkout), head, backoff=True)
             self.repair("interval")
             return False
         except PodspecError as exc:  # invalid manifests or policy; a missing --path
