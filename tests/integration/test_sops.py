@@ -214,6 +214,10 @@ def test_export_writes_the_reference_never_the_secret(secrets_cleared, repo_file
         assert exported.exit_code == 0, exported.stderr
         assert "secretName: db" in exported.stdout and "kind: Secret\n" not in exported.stdout
         assert VALUE not in exported.stdout + exported.stderr
+    # The exported pod, beside the encrypted Secret already in git, is what runs: nothing to change.
+    (manifests / "pod.yaml").write_text(exported.stdout)
+    same = podspec(podman, "diff", str(manifests), "--age-key-file", str(key.file))
+    assert same.exit_code == 0, same.output
 
 
 def test_the_sync_agent_decrypts_with_the_hosts_key(secrets_cleared, repo_files, tmp_path):
