@@ -17,8 +17,8 @@ from podspec.reconcile.diff import UNSET, Action, ContainerDiff, Diff, FieldChan
 from podspec.run.results import PullStatus, StepStatus
 
 if TYPE_CHECKING:
+    from podspec.plan import Plan, Step
     from podspec.reconcile.history import HistoryRecord
-    from podspec.reconcile.planner import Plan, Step
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.info import InfoResult
     from podspec.run.projectfile import Target
@@ -36,6 +36,7 @@ _COLOURS = {
     Action.REMOVE: "31",  # red
     Action.CONFLICT: "1;31",
     Action.ADOPT: "36",
+    Action.HOST: "2",
 }
 _SIGNS = {
     Action.CREATE: "+",
@@ -45,6 +46,7 @@ _SIGNS = {
     Action.REMOVE: "-",
     Action.CONFLICT: "x",
     Action.ADOPT: "=",
+    Action.HOST: "=",
 }
 _CONSEQUENCE = {
     Action.CREATE: "create",
@@ -54,6 +56,7 @@ _CONSEQUENCE = {
     Action.REMOVE: "remove",
     Action.CONFLICT: "conflict: will not touch",
     Action.ADOPT: "adopt",
+    Action.HOST: "kept on the host",
 }
 
 
@@ -393,8 +396,11 @@ def _plural(count: int, word: str) -> str:
 
 def validate_text(result: ValidateResult) -> str:
     state = result.desired
-    return (f"{_plural(len(state.files), 'file')}, {_plural(len(state.pods), 'pod')}, "
-            f"{_plural(len(state.claims), 'volume claim')}: valid")
+    lines = [f"{_plural(len(state.files), 'file')}, {_plural(len(state.pods), 'pod')}, "
+             f"{_plural(len(state.claims), 'volume claim')}: valid"]
+    lines += [f"{doc}: SOPS-encrypted; its shape is checked, its values are decrypted by diff and apply"
+              for doc in state.encrypted if not doc.decrypted]
+    return "\n".join(lines)
 
 
 def problem_json(problem: Problem) -> dict[str, Any]:
@@ -508,8 +514,9 @@ def validate_markdown(result: ValidateResult | None, problems: tuple[Problem, ..
 
     lines = ["<!-- podspec validate -->", "### podspec validate", ""]
     if not problems:
-        text = validate_text(result) if result is not None else "valid"
-        return "\n".join([*lines, f"**Valid**: {md_text(text.removesuffix(': valid'))}."]) + "\n"
+        text, *encrypted = validate_text(result).split("\n") if result is not None else ["valid"]
+        return "\n".join([*lines, f"**Valid**: {md_text(text.removesuffix(': valid'))}.",
+                          *(["", *(f"- {md_text(e)}" for e in encrypted)] if encrypted else [])]) + "\n"
     by_file: dict[str, list[Problem]] = {}
     for problem in problems:
         by_file.setdefault(problem.origin.file, []).append(problem)

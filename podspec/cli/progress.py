@@ -15,8 +15,8 @@ from podspec.cli.common import ProgressMode
 from podspec.run.listener import Listener
 
 if TYPE_CHECKING:
+    from podspec.plan import Plan
     from podspec.reconcile.diff import Diff
-    from podspec.reconcile.planner import Plan
     from podspec.run.results import PullEvent, StepEvent
 
 

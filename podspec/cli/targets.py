@@ -20,8 +20,8 @@ from podspec.errors import UsageError
 from podspec.run.listener import Listener
 
 if TYPE_CHECKING:
+    from podspec.plan import Plan
     from podspec.reconcile.diff import Diff
-    from podspec.reconcile.planner import Plan
     from podspec.run.projectfile import Target
     from podspec.run.reconcile import ApplyRequest, DiffRequest
     from podspec.run.results import ApplyResult, DiffResult, PullEvent, StatusResult, StepEvent

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from podspec.plan import Plan
     from podspec.reconcile.diff import Diff
-    from podspec.reconcile.planner import Plan
     from podspec.run.results import PullEvent, StepEvent
 
 

@@ -29,9 +29,9 @@ if TYPE_CHECKING:
     from podspec.engine.protocol import Engine
     from podspec.model import DesiredState
     from podspec.observed import ObservedState, ObservedVolume
+    from podspec.plan import Plan, Step
     from podspec.reconcile.diff import Diff
     from podspec.reconcile.history import HistoryRecord
-    from podspec.reconcile.planner import Plan, Step
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.results import ApplyResult, DiffResult
     from podspec.secrets import RegistryCredential

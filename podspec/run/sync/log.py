@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Any, TextIO
 
-from podspec.reconcile.planner import Plan
+from podspec.plan import Plan
 from podspec.run.listener import Listener
 from podspec.run.results import PullEvent, PullStatus, StepEvent
 
