@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from podspec.errors import ManifestError, PodspecError, Problem
+from podspec.names import container_in_pod
 from podspec.reconcile.diff import UNSET, Action, ContainerDiff, Diff, FieldChange, PodDiff
 from podspec.run.results import PullStatus, StepStatus
 
@@ -465,7 +466,7 @@ def _pod_change(p: PodDiff) -> tuple[str, str]:
     """(what changes, why) of a pod, for the summary table."""
     if p.action is not None and p.action is not Action.START:
         return _CONSEQUENCE[p.action], p.cause
-    parts = [f"{c.action.value} {c.name.removeprefix(p.name + '-')}" for c in p.containers]
+    parts = [f"{c.action.value} {container_in_pod(p.name, c.name)}" for c in p.containers]
     if p.action is Action.START:
         parts.insert(0, "start the pod")
     causes = sorted({c.cause for c in p.containers} | ({p.cause} if p.cause else set()))
