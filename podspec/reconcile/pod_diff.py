@@ -119,7 +119,9 @@ def diff_pod(pod: Pod, intent: PodIntent, observed: ObservedState, project: str,
         )
 
     running = obs.status in drift.RUNNING_POD
-    replace = _replace_cause(pod, intent, obs, observed)
+    present = observed.containers_of(obs)
+    found = drift.containers(obs.status, present, _promised(pod, intent), intent.init_type.value)
+    replace = _replace_cause(pod, intent, obs, observed, found)
     if replace is not None:
         cause, fields = replace
         return made(
@@ -130,7 +132,7 @@ def diff_pod(pod: Pod, intent: PodIntent, observed: ObservedState, project: str,
             running=running,
         )
 
-    containers = _diff_containers(pod, intent, obs, observed, running)
+    containers = _diff_containers(pod, intent, observed, {c.name: c for c in present}, found)
     action, cause = None, ""
     if obs.status in (PodStatus.EXITED, PodStatus.STOPPED, PodStatus.CREATED):
         action, cause = Action.START, f"the pod is {obs.status.value.lower()}"
@@ -167,8 +169,13 @@ def _stray_containers(
     return tuple(strays)
 
 
+def _promised(pod: Pod, intent: PodIntent) -> list[drift.Promise]:
+    return [drift.Promise(container_name(pod.name, c.name), init=c.role is Role.INIT,
+                          restart_policy=c.spec.get("restartPolicy", "Always")) for c in intent.containers]
+
+
 def _replace_cause(
-    pod: Pod, intent: PodIntent, obs: ObservedPod, observed: ObservedState
+    pod: Pod, intent: PodIntent, obs: ObservedPod, observed: ObservedState, found: tuple[drift.ContainerDrift, ...],
 ) -> tuple[str, tuple[FieldChange, ...]] | None:
     if obs.labels.get(L.HASH) != intent.hash:
         fields = field_changes(L.last_applied(obs.labels), intent.spec)
@@ -181,37 +188,39 @@ def _replace_cause(
             f"published ports differ on the host; {rules.replace_reason('ports')}",
             (FieldChange("ports", *drifted),),
         )
-    if drift.init_container_expected(intent.init_type.value, obs.status):
-        for c in intent.containers:
-            if c.role is Role.INIT and observed_in_pod(observed, obs, container_name(pod.name, c.name)) is None:
-                return (
-                    f"init container {c.name} is missing; {rules.replace_reason('initContainers')}",
-                    (),
-                )
+    missing = {d.name for d in found if d.finding is drift.Finding.MISSING}
+    for c in intent.containers:
+        if c.role is Role.INIT and container_name(pod.name, c.name) in missing:
+            return (
+                f"init container {c.name} is missing; {rules.replace_reason('initContainers')}",
+                (),
+            )
     return None
 
 
-def observed_in_pod(observed: ObservedState, obs: ObservedPod, name: str) -> ObservedContainer | None:
-    return next((c for c in observed.containers_of(obs) if c.name == name), None)
-
-
 def _diff_containers(
-    pod: Pod, intent: PodIntent, obs: ObservedPod, observed: ObservedState, running: bool
+    pod: Pod, intent: PodIntent, observed: ObservedState, present: dict[str, ObservedContainer],
+    drifted: tuple[drift.ContainerDrift, ...],
 ) -> tuple[ContainerDiff, ...]:
+    """What changes in a pod that stays: each desired container, then the ones on the host that are
+    no longer wanted (by name). Drift (missing, made by hand, not running) is drift.containers()'s."""
     diffs: list[ContainerDiff] = []
-    present = {c.name: c for c in observed.containers_of(obs)}
+    findings: dict[str, set[drift.Finding]] = {}
+    for d in drifted:
+        findings.setdefault(d.name, set()).add(d.finding)
     wanted = {container_name(pod.name, c.name) for c in intent.containers}
     for c in intent.containers:
         if c.role is Role.INIT:
             continue  # init containers are pod settings; see _replace_cause
         name = container_name(pod.name, c.name)
-        found = present.get(name)
-        if found is None:
+        seen = findings.get(name, set())
+        if drift.Finding.MISSING in seen:
             diffs.append(ContainerDiff(name, Action.CREATE, "missing from the pod", intent=c))
             continue
-        if not found.managed:
+        if drift.Finding.BY_HAND in seen:
             diffs.append(ContainerDiff(name, Action.RECREATE, "made by hand, not by podspec", intent=c))
             continue
+        found = present[name]
         if found.labels.get(L.HASH) != c.hash:
             fields = field_changes(L.last_applied(found.labels), c.spec, prefix=f"containers[{c.name}].")
             diffs.append(ContainerDiff(name, Action.RECREATE, recreate_cause(fields, c.name), fields=fields, intent=c))
@@ -229,13 +238,11 @@ def _diff_containers(
                     )
                 )
                 continue
-        if running and drift.should_start(found.state, found.exit_code, c.spec.get("restartPolicy", "Always")):
+        if drift.Finding.NOT_RUNNING in seen:
             diffs.append(ContainerDiff(name, Action.START, f"the container is {found.state.value}", intent=c))
-    for name, found in sorted(present.items()):
-        if name in wanted:
-            continue
-        cause = "no longer in the manifest" if found.managed else "added to the pod by hand"
-        diffs.append(ContainerDiff(name, Action.REMOVE, cause))
+    for name in sorted(set(present) - wanted):
+        unmade = drift.Finding.BY_HAND in findings.get(name, ())
+        diffs.append(ContainerDiff(name, Action.REMOVE, "added to the pod by hand" if unmade else "no longer in the manifest"))
     return tuple(diffs)
 
 
