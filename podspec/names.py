@@ -41,7 +41,10 @@ def podman_secret_name(project: str, ref: KeyRef) -> str:
     """The Podman secret holding one ConfigMap or Secret key's value, named by its content: a new
     value is a new Podman secret (made before the containers that read it are recreated; the old
     one is removed after), never an update in place. Podman (4.3) allows 64 characters,
-    [a-zA-Z0-9][a-zA-Z0-9_.-]*, not ending in - or .; the hash tells kinds, keys and values apart."""
+    [a-zA-Z0-9][a-zA-Z0-9_.-]*, not ending in - or .; the hash tells kinds, keys and values apart.
+    A Secret or ConfigMap kept on the host (podspec.io/host-secrets) is the Podman secret of its own name."""
+    if ref.host:
+        return ref.source
     digest = hashlib.sha256("\0".join((project, ref.kind.value, ref.source, ref.key, ref.digest)).encode()).hexdigest()[:12]
     prefix = secret_name_prefix(project)
     readable = "".join(ch if ch.isalnum() or ch in "_.-" else "-" for ch in f"{ref.source}-{ref.key}")

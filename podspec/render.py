@@ -38,6 +38,7 @@ _COLOURS = {
     Action.REMOVE: "31",  # red
     Action.CONFLICT: "1;31",
     Action.ADOPT: "36",
+    Action.HOST: "2",
 }
 _SIGNS = {
     Action.CREATE: "+",
@@ -47,6 +48,7 @@ _SIGNS = {
     Action.REMOVE: "-",
     Action.CONFLICT: "x",
     Action.ADOPT: "=",
+    Action.HOST: "=",
 }
 _CONSEQUENCE = {
     Action.CREATE: "create",
@@ -56,6 +58,7 @@ _CONSEQUENCE = {
     Action.REMOVE: "remove",
     Action.CONFLICT: "conflict: will not touch",
     Action.ADOPT: "adopt",
+    Action.HOST: "kept on the host",
 }
 
 
@@ -395,8 +398,11 @@ def _plural(count: int, word: str) -> str:
 
 def validate_text(result: ValidateResult) -> str:
     state = result.desired
-    return (f"{_plural(len(state.files), 'file')}, {_plural(len(state.pods), 'pod')}, "
-            f"{_plural(len(state.claims), 'volume claim')}: valid")
+    lines = [f"{_plural(len(state.files), 'file')}, {_plural(len(state.pods), 'pod')}, "
+             f"{_plural(len(state.claims), 'volume claim')}: valid"]
+    lines += [f"{doc}: SOPS-encrypted; its shape is checked, its values are decrypted by diff and apply"
+              for doc in state.encrypted if not doc.decrypted]
+    return "\n".join(lines)
 
 
 def problem_json(problem: Problem) -> dict[str, Any]:
@@ -510,8 +516,9 @@ def validate_markdown(result: ValidateResult | None, problems: tuple[Problem, ..
 
     lines = ["<!-- podspec validate -->", "### podspec validate", ""]
     if not problems:
-        text = validate_text(result) if result is not None else "valid"
-        return "\n".join([*lines, f"**Valid**: {md_text(text.removesuffix(': valid'))}."]) + "\n"
+        text, *encrypted = validate_text(result).split("\n") if result is not None else ["valid"]
+        return "\n".join([*lines, f"**Valid**: {md_text(text.removesuffix(': valid'))}.",
+                          *(["", *(f"- {md_text(e)}" for e in encrypted)] if encrypted else [])]) + "\n"
     by_file: dict[str, list[Problem]] = {}
     for problem in problems:
         by_file.setdefault(problem.origin.file, []).append(problem)

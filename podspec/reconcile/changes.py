@@ -19,6 +19,7 @@ class Action(str, Enum):
     REMOVE = "remove"
     CONFLICT = "conflict"
     ADOPT = "adopt"  # a volume podspec did not create, used as it is (--adopt); no Podman call
+    HOST = "host"  # a Podman secret that lives on the host (podspec.io/host-secrets), read as it is; no Podman call
 
 
 class _Unset:

@@ -32,7 +32,7 @@ class Diff:
     def has_changes(self) -> bool:
         """Whether apply would make a Podman call (taking a volume over with --adopt makes none)."""
         return (any(v.action is not Action.ADOPT for v in self.volumes) or any(p.changed for p in self.pods)
-                or any(s.action is not Action.ADOPT for s in self.secrets))
+                or any(s.action not in (Action.ADOPT, Action.HOST) for s in self.secrets))
 
     @property
     def conflicts(self) -> tuple[str, ...]:
@@ -49,7 +49,8 @@ class Diff:
         for v in self.volumes:
             counts[v.action.value] += 1
         for s in self.secrets:
-            counts[s.action.value] += 1
+            if s.action is not Action.HOST:  # not a change: listed in the plan, never acted on
+                counts[s.action.value] += 1
         for p in self.pods:
             if p.action is not None:
                 counts[p.action.value] += 1

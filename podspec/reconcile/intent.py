@@ -136,7 +136,7 @@ def container_refs(pod: Pod, container: Container) -> tuple[KeyRef, ...]:
 
 def _plain(ref: KeyRef) -> KeyRef:
     """The reference without how it was written (optional) or the ConfigMap's value."""
-    return KeyRef(ref.kind, ref.source, ref.key, digest=ref.digest)
+    return KeyRef(ref.kind, ref.source, ref.key, digest=ref.digest, host=ref.host)
 
 
 def secret_refs(pod: Pod, container: Container) -> tuple[KeyRef, ...]:
@@ -149,7 +149,7 @@ def secret_refs(pod: Pod, container: Container) -> tuple[KeyRef, ...]:
         if m.name in volumes
         for _, f in volumes[m.name].files_at(m.sub_path)
     }
-    return tuple(r for r in container_refs(pod, container) if r.kind is SourceKind.SECRET or r in mounted)
+    return tuple(r for r in container_refs(pod, container) if r.kind is SourceKind.SECRET or r.host or r in mounted)
 
 
 def _sources_spec(pod: Pod, container: Container) -> dict[str, dict[str, str]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from podspec import labels as L
-from podspec.model import DesiredState, KeyRef
+from podspec.model import DesiredState, KeyRef, SourceKind
 from podspec.names import owns_secret, podman_secret_name
 from podspec.observed import ObservedState
 from podspec.reconcile.changes import Action
@@ -67,6 +67,9 @@ def diff_secrets(
     wanted = wanted_secrets(desired, project, intents)
     for name, ref in sorted(wanted.items()):
         found = observed.secret(name)
+        if ref.host:
+            diffs.append(host_secret(name, ref, found is not None, desired))
+            continue
         owned = None if found is None else owns_secret(project, found.name, dict(found.labels), found.labels_listed)
         if found is None:
             data = desired.value(ref)
@@ -91,3 +94,16 @@ def diff_secrets(
             what = f"{found.labels[L.SOURCE].replace('/', ' ')} key {found.labels.get(L.KEY, '?')}: " if L.SOURCE in found.labels else ""
             diffs.append(SecretDiff(found.name, Action.REMOVE, f"{what}no container reads this value any more"))
     return tuple(sorted(diffs, key=lambda s: s.name))
+
+
+def host_secret(name: str, ref: KeyRef, present: bool, desired: DesiredState) -> SecretDiff:
+    """A Secret or ConfigMap kept on the host (podspec.io/host-secrets): read as it is when present;
+    a conflict, which stops apply before any change, when it is missing."""
+    kind = "Secret" if ref.kind is SourceKind.SECRET else "ConfigMap"
+    readers = sorted({p.name for p in desired.pods if name in p.host_secrets})
+    if present:
+        return SecretDiff(name, Action.HOST, f"{kind} {name} kept on the host, read by pod {', '.join(readers)}; "
+                          "podspec never changes or removes it")
+    return SecretDiff(name, Action.CONFLICT, f"{kind} {name} is to be kept on the host (podspec.io/host-secrets of pod "
+                      f"{', '.join(readers)}), and there is no Podman secret of that name: create it with "
+                      f"`podman secret create {name} FILE`, or add a {kind} document named {name} to the manifests")
