@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from podspec.errors import Origin, Problem
 
@@ -537,6 +537,11 @@ def dotted(path: FieldPath) -> str:
 def capability_name(text: str) -> str:
     """A capability as the model keeps it: upper case, without `CAP_` (`cap_net_admin` -> NET_ADMIN)."""
     return text.strip().upper().removeprefix("CAP_")
+
+
+def capability_set(names: Iterable[str]) -> tuple[str, ...]:
+    """Capabilities as the model keeps a set of them: each as capability_name says, sorted, unique."""
+    return tuple(sorted({capability_name(n) for n in names}))
 
 
 def podman_capability(name: str) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from podspec.errors import ManifestError, PodspecError, Problem
+from podspec.names import container_in_pod
 from podspec.reconcile.changes import UNSET, Action, FieldChange
 from podspec.reconcile.diff import Diff
 from podspec.reconcile.pod_diff import ContainerDiff, PodDiff
@@ -467,7 +468,7 @@ def _pod_change(p: PodDiff) -> tuple[str, str]:
     """(what changes, why) of a pod, for the summary table."""
     if p.action is not None and p.action is not Action.START:
         return _CONSEQUENCE[p.action], p.cause
-    parts = [f"{c.action.value} {c.name.removeprefix(p.name + '-')}" for c in p.containers]
+    parts = [f"{c.action.value} {container_in_pod(p.name, c.name)}" for c in p.containers]
     if p.action is Action.START:
         parts.insert(0, "start the pod")
     causes = sorted({c.cause for c in p.containers} | ({p.cause} if p.cause else set()))

@@ -62,7 +62,7 @@ from podspec.model import (
     SourceKind,
     VolumeClaim,
     VolumeMount,
-    capability_name,
+    capability_set,
     dotted,
     signal_number,
 )
@@ -379,7 +379,7 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
         return Container(
             name=raw["name"],
             image=references.normalize(written_image),
-            pull_policy=pull_policy(policy) if policy else references.default_pull_policy(written_image),
+            pull_policy=references.pull_policy_or_default(pull_policy(policy) if policy else None, written_image),
             command=tuple(raw.get("command", ())),
             args=tuple(raw.get("args", ())),
             working_dir=raw.get("workingDir", ""),
@@ -610,8 +610,8 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
         capabilities = raw.get("capabilities", {})
         return SecurityContext(
             privileged=raw.get("privileged", False),
-            capabilities_add=_capabilities(capabilities.get("add", ())),
-            capabilities_drop=_capabilities(capabilities.get("drop", ())),
+            capabilities_add=capability_set(capabilities.get("add", ())),
+            capabilities_drop=capability_set(capabilities.get("drop", ())),
             run_as_user=_int_or_none(inherited("runAsUser")),
             run_as_group=_int_or_none(inherited("runAsGroup")),
             run_as_non_root=inherited("runAsNonRoot"),
@@ -783,10 +783,6 @@ def build(document: Document, problems: list[Problem], warnings: list[Problem] |
     if kind in ("Deployment", "Job"):
         return builder.workload(data)
     return builder.claim(data)
-
-
-def _capabilities(names: Any) -> tuple[str, ...]:
-    return tuple(sorted({capability_name(n) for n in names}))
 
 
 def _se_linux(raw: dict[str, Any] | None) -> tuple[str, ...]:

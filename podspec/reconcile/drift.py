@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from podspec import labels as L
+from podspec.model import RestartPolicy
 from podspec.observed import ContainerState, ObservedContainer, PodStatus
 from podspec.plan import Role
 from podspec.reconcile.intent import SpecDict
@@ -26,9 +27,9 @@ def should_start(state: ContainerState, exit_code: int, restart_policy: str) -> 
         return True
     if state not in (ContainerState.EXITED, ContainerState.STOPPED):
         return False
-    if restart_policy == "Always":
+    if restart_policy == RestartPolicy.ALWAYS.value:
         return True
-    if restart_policy == "OnFailure":
+    if restart_policy == RestartPolicy.ON_FAILURE.value:
         return exit_code != 0
     return False
 
@@ -93,7 +94,7 @@ def containers(pod_status: PodStatus, present: Sequence[ObservedContainer], prom
         if running and c.labels.get(L.ROLE) != Role.INIT.value:
             policy = promise.restart_policy if promise is not None else None
             if policy is None:
-                policy = (L.last_applied(c.labels) or {}).get("restartPolicy", "Always")
+                policy = (L.last_applied(c.labels) or {}).get("restartPolicy", RestartPolicy.ALWAYS.value)
             if should_start(c.state, c.exit_code, policy):
                 found.append(ContainerDrift(c.name, Finding.NOT_RUNNING, c))
     names = {c.name for c in present}

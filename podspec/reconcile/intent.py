@@ -30,7 +30,7 @@ from podspec.model import (
     Volume,
     VolumeKind,
 )
-from podspec.names import empty_dir_volume, podman_secret_name, port_text
+from podspec.names import empty_dir_volume, image_volume_source, podman_secret_name, port_text
 from podspec.plan import Role
 from podspec.secrets import stored_env_value
 
@@ -106,12 +106,6 @@ def _volume_source(volume: Volume) -> str:
     if volume.kind is VolumeKind.IMAGE:
         return image_volume_source(volume)
     return "emptyDir"
-
-
-def image_volume_source(volume: Volume) -> str:
-    """`image:<pullPolicy>:<reference>` (export reads it back)."""
-    policy = volume.image_pull_policy.value if volume.image_pull_policy else ""
-    return f"image:{policy}:{volume.image}"
 
 
 # ------------------------------------------------------------------ ConfigMaps and Secrets

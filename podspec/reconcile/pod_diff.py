@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from podspec import labels as L
-from podspec.model import DesiredState, Pod, PullPolicy
+from podspec.model import DesiredState, Pod, PullPolicy, RestartPolicy
 from podspec.names import container_name
 from podspec.observed import ObservedContainer, ObservedPod, ObservedState, PodStatus
 from podspec.plan import Role
@@ -171,7 +171,7 @@ def _stray_containers(
 
 def _promised(pod: Pod, intent: PodIntent) -> list[drift.Promise]:
     return [drift.Promise(container_name(pod.name, c.name), init=c.role is Role.INIT,
-                          restart_policy=c.spec.get("restartPolicy", "Always")) for c in intent.containers]
+                          restart_policy=c.spec.get("restartPolicy", RestartPolicy.ALWAYS.value)) for c in intent.containers]
 
 
 def _replace_cause(
