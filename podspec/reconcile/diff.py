@@ -20,6 +20,7 @@ from podspec.observed import ObservedContainer, ObservedPod, ObservedState, PodS
 from podspec.plan import Role
 from podspec.reconcile import drift
 from podspec.reconcile import podman_rules as rules
+from podspec.reconcile.hostsecrets import with_host_ids
 from podspec.reconcile.intent import (
     ContainerIntent,
     PodIntent,
@@ -223,6 +224,7 @@ def compute(
     prune_volumes: bool = False,
     adopt: bool = False,
 ) -> Diff:
+    desired = with_host_ids(desired, observed)  # a Secret kept on the host and made again is a change
     pods: list[PodDiff] = []
     unchanged: list[str] = []
     intents = [pod_intent(pod) for pod in desired.pods]  # made once: the pods' and the secrets' diffs read them
