@@ -59,6 +59,7 @@ class ApplyRequest(DiffRequest):
     parallel: int = 3
     saved: SavedPlan | None = None  # apply --plan: carry out exactly this plan, or refuse it as stale
     pull_parallel: int = 3  # pulls side by side, before the plan
+    probe_image: str = ""  # --wait: the probe helper's image ("": busybox; engine/probes.py)
     credentials: tuple[RegistryCredential, ...] = ()  # for pulls (an auth file's), by registry
 
 
@@ -234,7 +235,7 @@ def _no_changes(engine: Engine, desired: DesiredState, request: ApplyRequest, li
     if request.wait:
         from podspec.run.wait import wait_ready
 
-        wait_ready(engine, desired, request.wait_timeout, listener.info)
+        wait_ready(engine, desired, request.wait_timeout, listener.info, probe_image=request.probe_image)
         result = replace(result, ready=True)
     return result
 
@@ -288,7 +289,7 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
     if request.wait:
         from podspec.run.wait import wait_ready
 
-        wait_ready(engine, desired, request.wait_timeout, listener.info)
+        wait_ready(engine, desired, request.wait_timeout, listener.info, probe_image=request.probe_image)
         result = replace(result, ready=True)
     return result
 
