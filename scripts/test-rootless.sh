@@ -10,7 +10,8 @@
 #   - a selected subset of the root suite, not all of it again (CI time): the tutorial, the
 #     change-one-container test, drift repair, export (of a pod made by hand; the round trip of
 #     "rich" asks for CPU and memory limits, which rootless Podman on these cgroup v1 machines
-#     cannot set: podspec refuses them, see test_rootless.py) and delete;
+#     cannot set: podspec refuses them, see test_rootless.py) and delete; probes made from the pod's
+#     network namespace (apply --wait), stop/start and the simulated reboot;
 # and, as root, tests/integration/test_two_users.py (two users apply one directory at once).
 #
 # Engine: Podman 4.3 (the host's) only. The podman5 harness cannot run rootless: its Podman 5 lives
@@ -35,6 +36,9 @@ SELECTED=(
   tests/integration/test_apply.py::test_delete_keeps_volumes_unless_asked
   tests/integration/test_export.py::test_tutorial_pod_by_hand_exports_and_reapplies_on_an_empty_host
   tests/integration/test_engine.py
+  tests/integration/test_apply.py::test_wait_waits_for_every_probe
+  tests/integration/test_lifecycle.py::test_stop_keeps_the_pod_stopped_through_apply_and_start_brings_it_back
+  tests/integration/test_lifecycle.py::test_a_simulated_reboot_then_the_boot_units_command_serves_the_page_again
 )
 
 # The users' own default Podman state must come out as it went in (the tests use sandboxes only).

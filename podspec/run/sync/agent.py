@@ -47,7 +47,7 @@ from podspec.reconcile.sync import (
     Verdict,
     caused_by_us,
     drift_pod,
-    is_death,
+    is_failure,
     judge,
     next_round,
 )
@@ -82,6 +82,8 @@ class SyncRequest:
     lock_timeout: float = 600.0
     parallel: int = 3
     debounce: float = 0.5
+    probes: bool = True  # run the pods' probes (restart on failing liveness/startup; run/sync/probing.py)
+    probe_image: str = ""  # the probe helper's image ("": busybox; engine/probes.py)
     notify: tuple[str, ...] = ()  # URLs that get a JSON event for each applied, failed, ... revision
     notify_secret: bytes | None = field(default=None, repr=False)  # signs the events' bodies (HMAC-SHA256)
     webhook_secret: bytes | None = field(default=None, repr=False)  # the receiver (/hooks/...) is on when set
@@ -132,6 +134,9 @@ def _one_line(text: str, checkout: Path) -> str:
     return "; ".join(line.strip() for line in text.replace(str(checkout) + os.sep, "").splitlines() if line.strip())
 
 
+RESTART_SLACK = 30.0  # seconds: a container's death this soon after its restart began is the restart's
+
+
 class Agent:
     def __init__(self, request: SyncRequest, connect: Callable[[], Engine], log: AgentLog, recorder: Recorder) -> None:
         self.request = request
@@ -151,6 +156,8 @@ class Agent:
         self.last_round_end = time.monotonic()
         self._held_logged: set[str] = set()
         self._own: deque[tuple[float, float]] = deque(maxlen=8)  # when the agent's own applies ran (wall clock)
+        self._restarting: dict[str, float] = {}  # container -> when a restart of it began (its death is no crash)
+        self.probes: Any = None  # the probe loop (run/sync/probing.py), while the agent runs
         self._signature = ""  # git's words on the head's signature, when checked
         self.notifier: Any = None  # run/sync/notify.Notifier when --notify is given
         self._last_failure_told: tuple[str, str | None, str] | None = None
@@ -365,6 +372,8 @@ class Agent:
             message = result.failure.message if result.failure else "a step failed"
             self._failed("apply", message, revision, backoff=True)
             return None
+        if self.probes is not None and result.steps_done:
+            self.probes.poke()  # new or started containers: their probes start now
         return result
 
     def _drop_old_checkouts(self, keep: str) -> None:
@@ -446,6 +455,8 @@ class Agent:
         watcher = None
         try:
             self._start_notifier()
+            if self.request.probes:
+                self._start_probes()
             if self.request.metrics_address:
                 self.metrics = Metrics(self.request.project)
                 if self.state.applied:
@@ -465,6 +476,8 @@ class Agent:
             self._loop(selector, watcher)
         finally:
             self._restore_signals(previous)
+            if self.probes is not None:
+                self.probes.stop()
             if stop_metrics:
                 stop_metrics()
             self._stop_notifier()
@@ -539,11 +552,37 @@ class Agent:
             if event.get("Type") == "podspec":  # the stream was lost: events may have been missed
                 self.debounce.add("", now)
                 continue
+            name = ((event.get("Actor") or {}).get("Attributes") or {}).get("name", "")
+            if event.get("Type") == "container" and (event.get("Action") or event.get("status")) == "restart":
+                self._restarting[name] = now  # a restart (a probe's): the death that follows is no crash
             pod = drift_pod(event, self.request.project)
             if pod is not None:
-                if is_death(event) and not caused_by_us(event, self._own):
+                if is_failure(event) and not caused_by_us(event, self._own) and not self._restarted(name, now):
                     self._died(pod, now)
                 self.debounce.add(pod, now)
+
+    def _restarted(self, container: str, now: float) -> bool:
+        """Whether a restart of `container` began just before (its death is the restart's, no crash)."""
+        began = self._restarting.pop(container, None)
+        return began is not None and now - began < RESTART_SLACK
+
+    # --------------------------------------------------------------------------- probes
+
+    def _start_probes(self) -> None:
+        from podspec.run.sync.probing import ProbeLoop
+
+        self.probes = ProbeLoop(self.connect, self.request.project, self.request.probe_image, self._probe_restarted,
+                                lambda message: self.log.warning("probes", message=message),
+                                lambda f: self.log.info("probe-failed", pod=f.pod, container=f.container, probe=f.kind.value,
+                                                        failures=f.failures, message=f.output))
+        self.probes.start()
+
+    def _probe_restarted(self, restart: Any) -> None:
+        """A container restarted by its failing liveness or startup probe (called from the probe thread)."""
+        self.log.warning("probe-restart", pod=restart.pod, container=restart.container, probe=restart.kind.value,
+                         message=restart.cause + (f" ({restart.error})" if restart.error else ""))
+        if self.metrics:
+            self.metrics.probe_restarts.labels(self.request.project, restart.pod, restart.container, restart.kind.value).inc()
 
     def _release_crash_holds(self, now: float) -> None:
         for pod, until in list(self.crash.held_until.items()):
