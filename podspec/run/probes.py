@@ -64,7 +64,7 @@ class Round:
 
 class Prober:
     def __init__(self, engine: Engine, image: str = "", clock: Callable[[], float] = time.monotonic,
-                 act: bool = True, record: bool = True) -> None:
+                 act: bool = True, record: bool = True, restarting: Callable[[str], None] = lambda container: None) -> None:
         """`act`: restart on failing liveness and startup probes (False: only report); `record`:
         count each restart on the host (reconcile/lifecycle.py), for status and the agent's metrics."""
         self.engine = engine
@@ -72,6 +72,7 @@ class Prober:
         self.clock = clock
         self.act = act
         self.record = record
+        self.restarting = restarting  # told before each restart (the agent: that death is no crash)
         self.clocks: dict[str, tuple[tuple[str, int], ProbeClock]] = {}  # container -> ((id, started_at), clock)
         self.restarts: dict[str, int] = {}  # container -> restarts by this runner
 
@@ -127,6 +128,7 @@ class Prober:
 
     def _restart(self, observed: ObservedState, c: ObservedContainer, kind: ProbeKind, cause: str) -> Restart:
         grace = int((L.last_applied(c.labels) or {}).get("terminationGracePeriodSeconds") or 30)
+        self.restarting(c.name)
         try:
             self.engine.run(Step(StepKind.RESTART_CONTAINER, c.name, cause, timeout=grace, pod_name=c.pod_name))
         except EngineError as error:

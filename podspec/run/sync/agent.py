@@ -134,7 +134,7 @@ def _one_line(text: str, checkout: Path) -> str:
     return "; ".join(line.strip() for line in text.replace(str(checkout) + os.sep, "").splitlines() if line.strip())
 
 
-RESTART_SLACK = 30.0  # seconds: a container's death this soon after its restart began is the restart's
+RESTART_SLACK = 30.0  # seconds: a container's death this soon after the probes' restart of it began is the restart's
 
 
 class Agent:
@@ -156,7 +156,7 @@ class Agent:
         self.last_round_end = time.monotonic()
         self._held_logged: set[str] = set()
         self._own: deque[tuple[float, float]] = deque(maxlen=8)  # when the agent's own applies ran (wall clock)
-        self._restarting: dict[str, float] = {}  # container -> when a restart of it began (its death is no crash)
+        self._restarting: dict[str, float] = {}  # container -> when the probes' restart of it began (wall clock)
         self.probes: Any = None  # the probe loop (run/sync/probing.py), while the agent runs
         self._signature = ""  # git's words on the head's signature, when checked
         self.notifier: Any = None  # run/sync/notify.Notifier when --notify is given
@@ -553,18 +553,17 @@ class Agent:
                 self.debounce.add("", now)
                 continue
             name = ((event.get("Actor") or {}).get("Attributes") or {}).get("name", "")
-            if event.get("Type") == "container" and (event.get("Action") or event.get("status")) == "restart":
-                self._restarting[name] = now  # a restart (a probe's): the death that follows is no crash
             pod = drift_pod(event, self.request.project)
             if pod is not None:
-                if is_failure(event) and not caused_by_us(event, self._own) and not self._restarted(name, now):
+                if is_failure(event) and not caused_by_us(event, self._own) and not self._restarted(name, event):
                     self._died(pod, now)
                 self.debounce.add(pod, now)
 
-    def _restarted(self, container: str, now: float) -> bool:
-        """Whether a restart of `container` began just before (its death is the restart's, no crash)."""
-        began = self._restarting.pop(container, None)
-        return began is not None and now - began < RESTART_SLACK
+    def _restarted(self, container: str, event: dict[str, Any]) -> bool:
+        """Whether the probes' restart of `container` began just before the death (it is the
+        restart's, no crash). Told by the probe thread before it restarts."""
+        began = self._restarting.get(container)
+        return began is not None and caused_by_us(event, [(began, began + RESTART_SLACK)])
 
     # --------------------------------------------------------------------------- probes
 
@@ -574,8 +573,13 @@ class Agent:
         self.probes = ProbeLoop(self.connect, self.request.project, self.request.probe_image, self._probe_restarted,
                                 lambda message: self.log.warning("probes", message=message),
                                 lambda f: self.log.info("probe-failed", pod=f.pod, container=f.container, probe=f.kind.value,
-                                                        failures=f.failures, message=f.output))
+                                                        failures=f.failures, message=f.output),
+                                self._probe_restarting)
         self.probes.start()
+
+    def _probe_restarting(self, container: str) -> None:
+        """Called from the probe thread before it restarts `container`."""
+        self._restarting[container] = time.time()
 
     def _probe_restarted(self, restart: Any) -> None:
         """A container restarted by its failing liveness or startup probe (called from the probe thread)."""

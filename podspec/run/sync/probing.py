@@ -27,8 +27,10 @@ IDLE = 30.0  # ... while none has one (a poke after an apply looks at once)
 class ProbeLoop:
     def __init__(self, connect: Callable[[], Engine], project: str, image: str,
                  on_restart: Callable[[Restart], None], on_error: Callable[[str], None],
-                 on_failed: Callable[[Failed], None] = lambda failed: None) -> None:
+                 on_failed: Callable[[Failed], None] = lambda failed: None,
+                 restarting: Callable[[str], None] = lambda container: None) -> None:
         self.connect = connect
+        self.restarting = restarting
         self.on_failed = on_failed
         self.project = project
         self.image = image
@@ -55,7 +57,7 @@ class ProbeLoop:
         while not self.stopped.is_set():
             try:
                 with closing(self.connect()) as engine:
-                    prober = Prober(engine, self.image)
+                    prober = Prober(engine, self.image, restarting=self.restarting)
                     try:
                         while not self.stopped.is_set():
                             self._tick(engine, prober)
