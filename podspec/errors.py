@@ -132,3 +132,8 @@ class InvalidRevision(SyncError):
 
 class Stopped(SyncError):
     """The pull agent was asked to stop (SIGTERM) before a step started; that step was not run."""
+
+
+class RollbackRefused(PodspecError):
+    """A revision cannot be put back as recorded (no such record, a record without pods, an image or
+    a secret value no longer on the host): nothing was changed."""

@@ -18,6 +18,7 @@ from podspec.model import DesiredState, KeyRef, Pod, PullPolicy
 from podspec.observed import ObservedContainer, ObservedPod, ObservedState, PodStatus
 from podspec.reconcile import drift
 from podspec.reconcile import podman_rules as rules
+from podspec.reconcile.history import is_history_name
 from podspec.reconcile.intent import (
     ContainerIntent,
     PodIntent,
@@ -517,8 +518,8 @@ def diff_secrets(
                 ))
     used = secrets_in_use(observed, project, leaving_containers(observed, pods))
     for found in observed.secrets:
-        if found.name in wanted or found.name in used:
-            continue
+        if found.name in wanted or found.name in used or is_history_name(found.name):
+            continue  # (the apply history's records are secrets too: reconcile/history.py)
         if owns_secret(project, found.name, dict(found.labels), found.labels_listed):
             what = f"{found.labels[L.SOURCE].replace('/', ' ')} key {found.labels.get(L.KEY, '?')}: " if L.SOURCE in found.labels else ""
             diffs.append(SecretDiff(found.name, Action.REMOVE, f"{what}no container reads this value any more"))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 from podspec import labels as L
 from podspec.observed import ObservedState, PodStatus
 from podspec.reconcile import drift
-from podspec.reconcile.history import revisions
 from podspec.reconcile.intent import container_name
 
 
@@ -29,9 +29,11 @@ class PodReport:
     revision: str = ""  # the revision the pod was last applied from (reconcile/history.py); "" unknown
 
 
-def report(observed: ObservedState, project: str | None = None) -> tuple[PodReport, ...]:
+def report(observed: ObservedState, project: str | None = None,
+           applied_from: Mapping[tuple[str, str], str] | None = None) -> tuple[PodReport, ...]:
+    """`applied_from`: (project, pod) -> the revision it was last applied from (reconcile.history.revisions)."""
     reports = []
-    applied_from = revisions(observed)
+    applied_from = applied_from or {}
     for pod in observed.pods:
         if not pod.managed or (project is not None and pod.project != project):
             continue
