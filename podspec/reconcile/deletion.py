@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 from podspec import labels as L
 from podspec.model import DesiredState
+from podspec.names import owns_secret
 from podspec.observed import ObservedState
+from podspec.plan import Plan, Step, StepKind
 from podspec.reconcile.diff import observed_grace, secrets_in_use, volume_users
-from podspec.reconcile.intent import owns_secret
-from podspec.reconcile.planner import Plan, Step, StepKind
+from podspec.reconcile.history import is_history_name
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,9 @@ def plan(desired: DesiredState, observed: ObservedState, project: str, volumes: 
     leaving = {c.name for c in observed.containers if c.pod_name in removed}
     used = secrets_in_use(observed, project, leaving)
     for secret in observed.secrets:
-        if secret.name not in used and owns_secret(project, secret.name, dict(secret.labels), secret.labels_listed):
+        if secret.name in used or is_history_name(secret.name):  # the apply history outlives a delete
+            continue
+        if owns_secret(project, secret.name, dict(secret.labels), secret.labels_listed):
             steps.append(Step(StepKind.REMOVE_SECRET, secret.name, "podspec delete: no container left reads it"))
     if volumes:
         still_used = {

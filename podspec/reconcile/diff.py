@@ -15,22 +15,20 @@ from typing import Any
 
 from podspec import labels as L
 from podspec.model import DesiredState, KeyRef, Pod, PullPolicy
+from podspec.names import container_name, owns_secret, podman_secret_name
 from podspec.observed import ObservedContainer, ObservedPod, ObservedState, PodStatus
+from podspec.plan import Role
 from podspec.reconcile import drift
 from podspec.reconcile import podman_rules as rules
 from podspec.reconcile.history import is_history_name
 from podspec.reconcile.intent import (
     ContainerIntent,
     PodIntent,
-    Role,
     SpecDict,
-    container_name,
     describe_ref,
     empty_dir_volumes,
     named_volume_of,
-    owns_secret,
     pod_intent,
-    podman_secret_name,
     secret_labels,
 )
 from podspec.secrets import redact_at

@@ -30,10 +30,11 @@ from typing import Mapping, Sequence
 from podspec import labels as L
 from podspec.errors import RollbackRefused
 from podspec.model import AbsentPod, Container, DesiredState, Pod, PullPolicy
+from podspec.names import podman_secret_name
 from podspec.observed import ObservedState
 from podspec.reconcile import podcodec
 from podspec.reconcile.history import HistoryRecord, Outcome
-from podspec.reconcile.intent import describe_ref, pod_intent, podman_secret_name
+from podspec.reconcile.intent import describe_ref, pod_intent
 
 RAN = frozenset({"applied", "no-changes", Outcome.ROLLED_BACK})  # outcomes after which the pods ran the revision
 
@@ -164,7 +165,11 @@ def put_back(before: Before, observed: ObservedState, project: str,
     for record, name in before.pods:
         pods.append(_pod(record, name, values or {}))
         images.update(record.images)
-    return _finish(pods, before.absent, images, observed, project, 0, "")
+    revisions = {record.revision for record, _ in before.pods}
+    seqs = {record.seq for record, _ in before.pods}
+    # The revision (and record) put back, when the pods come from one; else "" (and 0).
+    return _finish(pods, before.absent, images, observed, project, seqs.pop() if len(seqs) == 1 else 0,
+                   revisions.pop() if len(revisions) == 1 else "")
 
 
 def _matches(record: HistoryRecord, name: str, pod_hash: str, values: Mapping[tuple[str, str], str]) -> bool:

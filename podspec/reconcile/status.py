@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from podspec import labels as L
+from podspec.names import container_name
 from podspec.observed import ObservedState, PodStatus
 from podspec.reconcile import drift
-from podspec.reconcile.intent import container_name
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Mapping
 from podspec import labels as L
 from podspec.engine.protocol import Engine
 from podspec.errors import EngineError
+from podspec.plan import Step, StepKind
 from podspec.reconcile import history as H
 from podspec.reconcile.diff import Action, Diff
 from podspec.reconcile.history import HistoryRecord
-from podspec.reconcile.planner import Step, StepKind
 from podspec.run.results import HistoryResult
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Sequence
 
 from podspec.errors import PodspecError, StepFailed
-from podspec.run.listener import Listener, Quiet
+from podspec.run.listener import Listener
 
 if TYPE_CHECKING:
     from podspec.engine.protocol import Engine
@@ -45,7 +45,7 @@ def rollback(request: RollbackRequest, connect: Callable[[], Engine], listener: 
     from podspec.run.hostlock import DEFAULT_LEASE, host_lock
     from podspec.run.lock import project_lock
 
-    listener = listener or Quiet()
+    listener = listener or Listener()
     with closing(connect()) as engine:
         lease = (request.lock_lease or DEFAULT_LEASE) + (request.wait_timeout if request.wait else 0)
         waiting = lambda: listener.note(f"waiting for another podspec applying project {request.project!r} ...")

@@ -14,7 +14,7 @@ from podspec.cli import app
 from podspec.engine.fake import FakeEngine
 from podspec.errors import RollbackRefused
 from podspec.observed import ContainerState
-from podspec.reconcile.planner import StepKind
+from podspec.plan import StepKind
 from podspec.run import history
 from podspec.run.listener import Recorder
 from podspec.run.manifests import Manifests
@@ -121,6 +121,7 @@ def test_rollback_on_a_failed_step_restores_what_ran(engine, tmp_path):
     assert engine.containers["web-main"].state is ContainerState.RUNNING
     [rolled, failed, first] = history.read(engine, "demo")
     assert (rolled.outcome, failed.outcome, failed.revision, first.revision) == ("rolled-back", "failed", "r2", "r1")
+    assert (rolled.revision, rolled.restored) == ("r1", 1)
     assert any("rolling back" in w for w in heard.warnings)
 
 

@@ -35,9 +35,9 @@ from typing import Any, cast
 
 from podspec.engine.protocol import Engine
 from podspec.errors import InvalidRevision, ManifestError, PodspecError, Stopped, SyncError
+from podspec.plan import Step
 from podspec.policy import Policy
 from podspec.reconcile.diff import Diff
-from podspec.reconcile.planner import Step
 from podspec.reconcile.sync import (
     Backoff,
     CrashTracker,
