@@ -68,6 +68,10 @@ def sync(
                                                   help="Serve Prometheus metrics (/metrics) and a health check (/healthz) there."),
     log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", help="Log lines as text or json (one per event, on stderr)."),
     lock_timeout: float = typer.Option(600.0, "--lock-timeout", help="Seconds to wait for another apply of the same project."),
+    rollback_on_failure: Optional[str] = typer.Option(
+        None, "--rollback-on-failure", metavar="TIMEOUT",
+        help="A commit must be ready within TIMEOUT (e.g. 2m), else it is rolled back, marked bad and not tried "
+             "again until a new commit (docs/rollouts.md)."),
     parallel: int = PARALLEL_OPTION,
     project: Optional[str] = PROJECT_OPTION,
     url: Optional[str] = URL_OPTION,
@@ -92,6 +96,7 @@ def sync(
         verify_signatures=verify_signatures, allowed_signers=allowed_signers, gpg_home=gpg_home,
         allow_rewind=allow_rewind, metrics_address=parse_address(metrics_address) if metrics_address else None,
         lock_timeout=lock_timeout, parallel=parallel,
+        ready_timeout=parse_duration(rollback_on_failure, "--rollback-on-failure") if rollback_on_failure else None,
     )
     log = AgentLog(sys.stderr, as_json=log_format is LogFormat.json)
     result = run_sync(request, context.connector(url, connection, identity), log)

@@ -146,8 +146,42 @@ def test_apply_rolls_back_a_version_that_never_becomes_ready(podman, tmp_path):
     assert fetch(f"http://127.0.0.1:{port}/", until=lambda body: "good" in body)  # the previous version serves
     records = history(podman)
     assert [(r["outcome"], r["revision"]) for r in records[:3]] == [
-        ("rolled-back", ""), ("failed", "bad"), ("applied", "good")]
+        ("rolled-back", "good"), ("failed", "bad"), ("applied", "good")]
+    status = json.loads(podspec(podman, "status", "-o", "json").output)
+    assert [p["revision"] for p in status["pods"] if p["name"] == "gated"] == ["good"]
     assert podspec(podman, "diff", manifest).exit_code == 2  # the manifests' change is pending
 
     text = podspec(podman, "apply", manifest, "--wait", "--timeout", "5", "--rollback-on-failure")
     assert text.exit_code == 1 and "rolled back" in text.stderr and "restored gated" in text.stderr
+
+
+def test_the_agent_rolls_back_a_commit_that_never_becomes_ready_and_waits_for_the_next(podman, tmp_path):
+    from tests.conftest import fetch, free_port
+    from tests.integration.sync_helpers import Repo, once
+
+    port = free_port()
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    good = repo.commit({"web.yaml": server("agentweb", "good", port)}, "good")
+    done = once(podman, repo, state, "--rollback-on-failure", "20s")
+    assert done.returncode == 0, done.stderr
+    fetch(f"http://127.0.0.1:{port}/", until=lambda body: "good" in body)
+
+    bad = repo.commit({"web.yaml": server("agentweb", "bad", port, broken=True)}, "never ready")
+    done = once(podman, repo, state, "--rollback-on-failure", "5s")
+    assert done.returncode == 1
+    assert "rolled-back" in done.stderr and "marked bad until a new commit" in done.stderr
+    fetch(f"http://127.0.0.1:{port}/", until=lambda body: "good" in body)  # the last good revision runs
+    saved = json.loads((state / "itest" / "agent.json").read_text())
+    assert saved["applied"] == good and saved["refused"] == bad and "not ready" in saved["last_error"]
+    records = history(podman)
+    assert [(r["outcome"], r["revision"]) for r in records[:2]] == [("rolled-back", good), ("failed", bad)]
+
+    again = once(podman, repo, state, "--rollback-on-failure", "5s")  # the same commit: not tried again
+    assert again.returncode == 1 and len(history(podman)) == len(records)
+    assert podman.podman("inspect", "agentweb-web", "--format", "{{.State.Running}}").stdout.strip() == "true"
+
+    fixed = repo.commit({"web.yaml": server("agentweb", "fixed", port)}, "fixed")
+    done = once(podman, repo, state, "--rollback-on-failure", "20s")
+    assert done.returncode == 0, done.stderr
+    fetch(f"http://127.0.0.1:{port}/", until=lambda body: "fixed" in body)
+    assert json.loads((state / "itest" / "agent.json").read_text())["applied"] == fixed

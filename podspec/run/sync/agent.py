@@ -80,6 +80,9 @@ class SyncRequest:
     lock_timeout: float = 600.0
     parallel: int = 3
     debounce: float = 0.5
+    # A new commit must become ready within this many seconds (apply --wait), else it is rolled back
+    # (apply --rollback-on-failure), marked bad and not retried until a new commit; None: no gate.
+    ready_timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -298,8 +301,10 @@ class Agent:
         from podspec.run.reconcile import ApplyRequest, apply
 
         r = self.request
+        gated = r.ready_timeout is not None
         request = ApplyRequest(manifests=manifests, project=r.project, prune=r.prune,
-                               lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision)
+                               lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision,
+                               wait=gated, wait_timeout=r.ready_timeout or 0.0, rollback_on_failure=gated)
         began = time.time()
         try:
             result = apply(request, self._stoppable, LogListener(self.log, revision))
@@ -312,11 +317,28 @@ class Agent:
             self.log.info("interrupted", revision=revision[:12], steps=result.steps_done,
                           message="asked to stop: the step in progress finished, the rest waits for the next start")
             return None
+        if result.rollback is not None:
+            self._bad(revision, result)
+            return None
         if result.outcome is Outcome.FAILED:
             message = result.failure.message if result.failure else "a step failed"
             self._failed("apply", message, revision, backoff=True)
             return None
         return result
+
+    def _bad(self, revision: str, result: ApplyResult) -> None:
+        """A commit whose pods did not become ready, rolled back by the apply: marked bad (not tried
+        again until a new commit), the last good revision keeps running. The history holds the
+        failed apply and the rollback (written by the apply)."""
+        rollback = result.rollback
+        assert rollback is not None
+        restored = "rolled back" if rollback.restored_ok else f"the rollback failed too ({rollback.error})"
+        message = f"{rollback.reason}; {restored}; marked bad until a new commit"
+        self._save(refused=revision)
+        self._failed("rolled-back" if rollback.restored_ok else "rollback-failed", message, revision, backoff=False)
+        self.log.info("rolled-back", revision=revision[:12], restored=",".join(rollback.restored) or None,
+                      removed=",".join(rollback.removed) or None, seconds=f"{rollback.seconds:.1f}",
+                      back_to=(self.state.applied or "")[:12] or None)
 
     def _stoppable(self) -> Engine:
         """The engine for the agent's applies: once SIGTERM came, no further step starts (the one
