@@ -51,7 +51,8 @@ def rollback(
     if not project:
         raise UsageError("which project's history? none given", "pass --project NAME (see `podspec history`)")
     request = RollbackRequest(project, to or "", dry_run=dry_run, wait=wait, wait_timeout=timeout,
-                              lock_timeout=lock_timeout, lock_lease=context.lock_lease(), parallel=parallel)
+                              lock_timeout=lock_timeout, lock_lease=context.lock_lease(), parallel=parallel,
+                              probe_image=context.probe_image())
     as_json = output is OutputFormat.json
     listener = JsonListener() if as_json else TextListener(colour=context.colour_wanted(), terminal=context.terminal(),
                                                            parallel=parallel)

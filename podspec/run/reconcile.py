@@ -59,6 +59,7 @@ class ApplyRequest(DiffRequest):
     parallel: int = 3
     saved: SavedPlan | None = None  # apply --plan: carry out exactly this plan, or refuse it as stale
     pull_parallel: int = 3  # pulls side by side, before the plan
+    probe_image: str = ""  # --wait: the probe helper's image ("": busybox; engine/probes.py)
     credentials: tuple[RegistryCredential, ...] = ()  # for pulls (an auth file's), by registry
     rollback_on_failure: bool = False  # a failed step, or (--wait) not ready in time: put back what ran before
 
@@ -241,7 +242,7 @@ def _no_changes(engine: Engine, desired: DesiredState, request: ApplyRequest, li
     if request.wait:
         from podspec.run.wait import wait_ready
 
-        wait_ready(engine, desired, request.wait_timeout, listener.info)
+        wait_ready(engine, desired, request.wait_timeout, listener.info, probe_image=request.probe_image)
         result = replace(result, ready=True)
     return result
 
@@ -304,7 +305,7 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
         from podspec.run.wait import wait_ready
 
         try:
-            wait_ready(engine, desired, request.wait_timeout, listener.info)
+            wait_ready(engine, desired, request.wait_timeout, listener.info, probe_image=request.probe_image)
         except PodspecError as error:
             if before is None:
                 raise
@@ -337,7 +338,8 @@ def _rolled_back(engine: Engine, request: ApplyRequest, listener: Listener, resu
 
     assert result.failure is not None
     done, seen.record_rollback = rollback.undo(engine, before, request.project, result.failure.message, listener,
-                                               parallel=request.parallel, wait=request.wait, timeout=request.wait_timeout)
+                                               parallel=request.parallel, wait=request.wait, timeout=request.wait_timeout,
+                                               probe_image=request.probe_image)
     return replace(result, rollback=done)
 
 

@@ -38,6 +38,7 @@ class RollbackRequest:
     lock_timeout: float = 60.0
     lock_lease: float | None = None
     parallel: int = 3
+    probe_image: str = ""  # --wait: the probe helper's image (engine/probes.py)
 
 
 def rollback(request: RollbackRequest, connect: Callable[[], Engine], listener: Listener | None = None) -> ApplyResult:
@@ -62,7 +63,8 @@ def rollback(request: RollbackRequest, connect: Callable[[], Engine], listener: 
             restore = R.restore(target, records, observed, request.project, values)
             listener.info(f"Rolling back project {request.project!r} to {R.label(target)}, applied {target.time}.")
             result = put(engine, restore, observed, request.project, listener, parallel=request.parallel,
-                         dry_run=request.dry_run, wait=request.wait, timeout=request.wait_timeout)
+                         dry_run=request.dry_run, wait=request.wait, timeout=request.wait_timeout,
+                         probe_image=request.probe_image)
             result = replace(result, restored_seq=target.seq, pinned=restore.pinned)
             if not request.dry_run:
                 result = replace(result, record=_record(engine, listener, result, restore))
@@ -70,7 +72,8 @@ def rollback(request: RollbackRequest, connect: Callable[[], Engine], listener: 
 
 
 def put(engine: Engine, restore: Restore, observed: ObservedState, project: str, listener: Listener, *,
-        parallel: int, dry_run: bool = False, wait: bool = False, timeout: float = 120.0) -> ApplyResult:
+        parallel: int, dry_run: bool = False, wait: bool = False, timeout: float = 120.0,
+        probe_image: str = "") -> ApplyResult:
     """Diff, plan and carry out `restore` (and wait for it to be ready): an ApplyResult, FAILED when a
     step failed or it did not become ready."""
     from podspec.reconcile import diff as differ
@@ -96,7 +99,7 @@ def put(engine: Engine, restore: Restore, observed: ObservedState, project: str,
         from podspec.run.wait import wait_ready
 
         try:
-            wait_ready(engine, restore.desired, timeout, listener.info)
+            wait_ready(engine, restore.desired, timeout, listener.info, probe_image=probe_image)
         except PodspecError as error:
             return replace(result, outcome=Outcome.FAILED, failure=Failure(error.message, error.hint, ()))
         result = replace(result, ready=True)
@@ -164,7 +167,8 @@ def prepare(engine: Engine, observed: ObservedState, project: str, names: Sequen
 
 
 def undo(engine: Engine, before: Before, project: str, reason: str, listener: Listener, *,
-         parallel: int, wait: bool, timeout: float) -> tuple[Rollback, Callable[[], HistoryRecord | None]]:
+         parallel: int, wait: bool, timeout: float, probe_image: str = "",
+         ) -> tuple[Rollback, Callable[[], HistoryRecord | None]]:
     """Put `before` back after an apply failed (`reason`) and wait for it: what was done, and how to
     record it (called after the failed apply's own record, so that the history reads in order)."""
     from podspec.reconcile import rollback as R
@@ -176,7 +180,8 @@ def undo(engine: Engine, before: Before, project: str, reason: str, listener: Li
         observed = engine.observe()
         values = env_values(engine, observed, R.env_needed([r for r, _ in before.pods], [n for _, n in before.pods]))
         restore = R.put_back(before, observed, project, values)
-        result = put(engine, restore, observed, project, listener, parallel=parallel, wait=wait, timeout=timeout)
+        result = put(engine, restore, observed, project, listener, parallel=parallel, wait=wait, timeout=timeout,
+                     probe_image=probe_image)
     except PodspecError as error:
         return Rollback(reason, RollbackOutcome.FAILED, error=error.message, seconds=time.monotonic() - started), lambda: None
     seconds = time.monotonic() - started
