@@ -12,10 +12,10 @@ from podspec.model import DesiredState
 from podspec.names import owns_secret
 from podspec.observed import ObservedState
 from podspec.plan import Plan, Step, StepKind
+from podspec.reconcile.history import is_history_name
 from podspec.reconcile.pod_diff import observed_grace
 from podspec.reconcile.secret_diff import secrets_in_use
 from podspec.reconcile.volume_diff import volume_users
-from podspec.reconcile.history import is_history_name
 
 
 @dataclass(frozen=True)
