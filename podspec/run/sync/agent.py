@@ -382,7 +382,7 @@ class Agent:
         restored = "rolled back" if rollback.restored_ok else f"the rollback failed too ({rollback.error})"
         message = f"{rollback.reason}; {restored}; marked bad until a new commit"
         kind = "rolled-back" if rollback.restored_ok else "rollback-failed"
-        self._save(refused=revision, last_error=message, error_revision=revision)
+        self.save(refused=revision, last_error=message, error_revision=revision)
         self.log.error(kind, revision=revision[:12], message=message, restored=",".join(rollback.restored) or None,
                        removed=",".join(rollback.removed) or None, seconds=f"{rollback.seconds:.1f}",
                        back_to=(self.state.applied or "")[:12] or None)
