@@ -39,6 +39,8 @@ SELECTED=(
   tests/integration/test_apply.py::test_wait_waits_for_every_probe
   tests/integration/test_lifecycle.py::test_stop_keeps_the_pod_stopped_through_apply_and_start_brings_it_back
   tests/integration/test_lifecycle.py::test_a_simulated_reboot_then_the_boot_units_command_serves_the_page_again
+  tests/integration/test_rollback.py::test_the_history_survives_every_prune_and_holds_no_secret_value
+  tests/integration/test_rollback.py::test_apply_rolls_back_a_version_that_never_becomes_ready
 )
 
 # The users' own default Podman state must come out as it went in (the tests use sandboxes only).
