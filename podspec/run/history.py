@@ -16,7 +16,7 @@ from contextlib import closing
 from datetime import UTC, datetime
 
 from podspec.engine.protocol import Engine
-from podspec.errors import EngineError
+from podspec.errors import EngineError, Refusal
 from podspec.observed import ObservedVolume
 from podspec.plan import Step, StepKind
 from podspec.reconcile import history as H
@@ -89,7 +89,7 @@ def record(engine: Engine, record: HistoryRecord, volumes: tuple[ObservedVolume,
         try:
             engine.run(Step(StepKind.REMOVE_VOLUME, old, "apply history: keep the newest records"))
         except EngineError as error:
-            if "no such volume" not in error.message.lower():
+            if error.reason is not Refusal.NOT_FOUND:
                 raise
             # another client's apply pruned it first (applies with nothing to do take no lock)
     return written

@@ -210,13 +210,14 @@ def test_a_no_change_record_repeating_the_newest_is_not_written_again():
 
 
 def test_a_record_pruned_meanwhile_by_another_client_is_no_error():
-    from podspec.errors import EngineError
+    from podspec.errors import EngineError, Refusal
 
     class Racing(FakeVolumes):
         def run(self, step: Step) -> None:
             if step.kind is StepKind.REMOVE_VOLUME:  # another apply (with nothing to do: no lock) pruned it first
                 self.volumes_.pop(step.target, None)
-                raise EngineError(f"Podman refused to remove volume {step.target}: no volume with name found: no such volume", "")
+                raise EngineError(f"Podman refused to remove volume {step.target}: no volume with name found: no such volume", "",
+                                  Refusal.NOT_FOUND)
             super().run(step)
 
     engine = Racing(volume(rec(i, f"r{i}")) for i in range(1, 4))
