@@ -304,6 +304,7 @@ _REFUSALS = (
     (Refusal.NOT_FOUND, ("no such", "not found", "name unknown", "name not known", "cleaning up volume storage")),
     (Refusal.EXISTS, ("already exists", "already in use", "name in use")),
     (Refusal.IN_USE, ("being used", "in use")),
+    (Refusal.WRONG_STATE, ("improper state", "state improper", "not running", "already running")),
 )
 
 

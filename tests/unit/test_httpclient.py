@@ -105,6 +105,8 @@ def test_an_answer_that_ends_with_the_connection_and_the_next_call_on_a_new_one(
     (500, "x: secret name in use", Refusal.EXISTS),
     (409, "volume data is being used by the following container(s): 1234: volume is being used", Refusal.IN_USE),
     (404, "docker.io/library/nothere:1: image not known", Refusal.UNKNOWN_IMAGE),
+    (500, "container 1234 is not running: container state improper", Refusal.WRONG_STATE),
+    (304, "container already running", Refusal.WRONG_STATE),
     (500, "cannot add init-ctr to a running pod", Refusal.OTHER),
     (404, "", Refusal.NOT_FOUND),
 ])
