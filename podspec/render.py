@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.info import InfoResult
+    from podspec.run.lifecycle import LifecycleResult
     from podspec.run.projectfile import Target
     from podspec.run.results import ApplyResult, DeleteResult, HistoryResult, PullEvent, StatusResult, StepEvent, ValidateResult
     from podspec.run.sync.state import AgentState
@@ -271,15 +272,29 @@ def apply_json(result: ApplyResult) -> dict[str, Any]:
         outcome["not_done"] = [step_json(s) for s in result.failure.not_done]
     if result.ready is not None:
         outcome["ready"] = result.ready
-    return {"version": JSON_VERSION, "project": result.project, "diff": diff_json(result.diff, result.warnings),
+    data = {"version": JSON_VERSION, "project": result.project, "diff": diff_json(result.diff, result.warnings),
             "plan": plan_json(result.plan), "result": outcome, "revision": result.revision,
             "history": result.record.seq if result.record else None,
             "warnings": [problem_json(p) for p in result.warnings]}
+    if result.rollback is not None:
+        r = result.rollback
+        data["rollback"] = {"outcome": r.outcome.value, "reason": r.reason, "restored": list(r.restored),
+                            "removed": list(r.removed), "steps_done": r.steps_done, "error": r.error,
+                            "seconds": round(r.seconds, 3), "history": r.record.seq if r.record else None}
+    if result.restored_seq:
+        data["restored"] = result.restored_seq
+        data["pinned"] = list(result.pinned)
+    return data
 
 
 def outcome_line(result: ApplyResult) -> str:
     """The line that ends an apply's text output ("" for a failure: see failure_lines)."""
     summary = summary_line(result.diff)
+    if result.restored_seq:
+        back = f"#{result.restored_seq}" + (f" (revision {short_revision(result.revision)})" if result.revision else "")
+        return {"no-changes": f"Nothing to do: the host already runs {back}.",
+                "applied": f"Rolled back to {back}: {summary}.",
+                "dry-run": f"Dry run of the rollback to {back}: {summary}."}.get(result.outcome.value, "")
     return {"no-changes": "Nothing to do.", "applied": f"Applied: {summary}.",
             "dry-run": f"Dry run: {summary}."}.get(result.outcome.value, "")
 
@@ -288,11 +303,19 @@ def failure_lines(result: ApplyResult) -> list[str]:
     """What a failed apply says on stderr: the error, what was and was not done, the hint."""
     assert result.failure is not None
     f = result.failure
-    return [
+    lines = [
         f"error: {f.message}",
         f"  done: {result.steps_done} step(s); not done: " + (", ".join(s.describe() for s in f.not_done) or "none"),
         f"  hint: {f.hint}",
     ]
+    r = result.rollback
+    if r is not None and r.restored_ok:
+        what = [f"restored {', '.join(r.restored)}" if r.restored else "", f"removed {', '.join(r.removed)}" if r.removed else ""]
+        lines.append(f"  rolled back ({r.seconds:.1f}s): " + "; ".join(w for w in what if w)
+                     + ("; the manifests' change is still pending (`podspec diff`)"))
+    elif r is not None:
+        lines.append(f"  the rollback failed too: {r.error} (the next apply or `podspec rollback` converges)")
+    return lines
 
 
 # ------------------------------------------------------------------------------------ status
@@ -301,7 +324,9 @@ def failure_lines(result: ApplyResult) -> list[str]:
 def status_json(result: StatusResult) -> dict[str, Any]:
     return {"version": JSON_VERSION, "pods": [
         {"name": p.name, "project": p.project, "status": p.status, "drift": list(p.drift), "revision": p.revision,
-         "containers": [{"name": c.name, "role": c.role, "state": c.state, "image": c.image} for c in p.containers]}
+         "stopped": p.stopped or None,
+         "containers": [{"name": c.name, "role": c.role, "state": c.state, "image": c.image, "restarts": c.restarts}
+                        for c in p.containers]}
         for p in result.pods], "agents": [a.to_json() for a in result.agents]}
 
 
@@ -334,8 +359,10 @@ def status_text(result: StatusResult) -> str:
     lines = []
     for p in result.pods:
         applied = f"  revision={short_revision(p.revision)}" if p.revision else ""
-        lines.append(f"pod {p.name}  project={p.project}  {p.status}{applied}")
-        lines += [f"    {c.name:<{width}}  {c.role:<9} {c.state:<8} {c.image}" for c in p.containers]
+        stopped = f"  stopped on purpose at {p.stopped} (`podspec start {p.name}` starts it)" if p.stopped else ""
+        lines.append(f"pod {p.name}  project={p.project}  {p.status}{applied}{stopped}")
+        lines += [f"    {c.name:<{width}}  {c.role:<9} {c.state:<8} {c.image}"
+                  + (f"  restarts={c.restarts}" if c.restarts else "") for c in p.containers]
         lines += [f"    drift: {d}" for d in p.drift]
     return "\n".join(lines + agents)
 
@@ -382,6 +409,24 @@ def history_text(result: HistoryResult) -> str:
 def delete_json(result: DeleteResult) -> dict[str, Any]:
     return {"version": JSON_VERSION, "project": result.project, "plan": plan_json(result.plan),
             "skipped": list(result.skipped), "dry_run": result.dry_run}
+
+
+def lifecycle_json(result: LifecycleResult) -> dict[str, Any]:
+    return {"version": JSON_VERSION, "command": result.command, "pods": list(result.pods),
+            "waves": [list(w) for w in result.waves], "steps": [step_json(s) for s in result.steps],
+            "ready": list(result.ready), "not_ready": result.not_ready or None}
+
+
+def lifecycle_text(result: LifecycleResult) -> str:
+    if not result.pods:
+        return "No pods podspec manages there."
+    if result.command == "stop":
+        return (f"Stopped on purpose: {', '.join(result.pods)} (apply and the agent leave "
+                f"{'it' if len(result.pods) == 1 else 'them'} stopped until `podspec start`).")
+    lines = [f"Started: {', '.join(result.pods)}" + ("" if result.steps else " (running already)")]
+    if result.ready:
+        lines.append(f"Ready: {', '.join(result.ready)}.")
+    return "\n".join(lines)
 
 
 def volumes_kept_text(result: DeleteResult) -> str | None:

@@ -138,6 +138,12 @@ def secrets(answer: Any) -> tuple[ObservedSecret, ...]:
     return tuple(sorted(found, key=lambda s: s.name))
 
 
+def secret_labels(answer: Any) -> dict[str, str]:
+    """GET /secrets/{name}/json: the secret's labels (under Spec; never its value)."""
+    spec = (answer or {}).get("Spec") or {} if isinstance(answer, dict) else {}
+    return {str(k): str(v) for k, v in (spec.get("Labels") or {}).items()}
+
+
 def state(container_list: Any, volume_list: Any, image_list: Any, secret_list: Any = None) -> ObservedState:
     """The host from the four list answers; pods are read off their infra containers."""
     found = containers(container_list)
@@ -301,7 +307,8 @@ _REFUSALS = (
     (Refusal.UNKNOWN_IMAGE, ("image not known",)),
     # "cleaning up volume storage": Podman dropped the volume from its database, then failed to
     # remove its directory (another client made it again, or took it first): gone, for Podman
-    (Refusal.NOT_FOUND, ("no such", "not found", "name unknown", "name not known", "cleaning up volume storage")),
+    (Refusal.NOT_FOUND, ("no such", "not found", "no secret with", "name unknown", "name not known",
+                        "cleaning up volume storage")),
     (Refusal.EXISTS, ("already exists", "already in use", "name in use")),
     (Refusal.IN_USE, ("being used", "in use")),
     (Refusal.WRONG_STATE, ("improper state", "state improper", "not running", "already running")),

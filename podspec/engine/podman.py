@@ -139,6 +139,15 @@ class PodmanEngine:
     def inspect_volume(self, name: str) -> dict[str, Any]:
         return self.call("get", f"/volumes/{name}/json", f"inspect volume {name}") or {}
 
+    def secret_labels(self, name: str) -> dict[str, str] | None:
+        try:
+            data = self.call("get", f"/secrets/{name}/json", f"inspect secret {name}")
+        except EngineError as error:
+            if error.reason is Refusal.NOT_FOUND:
+                return None
+            raise
+        return parse.secret_labels(data)
+
     def generate_kube(self, pod: str) -> str:
         text = self.call("get", "/generate/kube", f"generate the kube YAML of pod {pod}", params={"names": pod})
         return text if isinstance(text, str) else ""

@@ -69,6 +69,10 @@ def compute(
     prune_volumes: bool = False,
     adopt: bool = False,
 ) -> Diff:
+    if any(p.host_secrets for p in desired.pods):  # a Secret kept on the host and made again is a change
+        from podspec.reconcile.hostsecrets import with_host_ids
+
+        desired = with_host_ids(desired, observed)
     pods: list[PodDiff] = []
     unchanged: list[str] = []
     intents = [pod_intent(pod) for pod in desired.pods]  # made once: the pods' and the secrets' diffs read them

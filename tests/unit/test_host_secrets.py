@@ -55,6 +55,11 @@ def hand_made(engine: FakeEngine, name: str, value: bytes) -> None:
     engine.secrets[name] = FakeSecret(f"id-{name}", name, {}, value)
 
 
+def values(engine) -> list[str]:
+    """The Podman secrets that hold values (not the apply history's records, which are secrets too)."""
+    return sorted(n for n in engine.secrets if not n.startswith("podspec-history-"))
+
+
 def invoke(*args: str):
     return runner.invoke(app, [*args, "-p", "demo"])
 
@@ -80,14 +85,14 @@ def test_host_secrets_are_read_as_they_are_and_never_touched(engine, tmp_path):
         ("db-password", "/run/creds/password"), ("nginx-conf", "/etc/nginx/conf.d/default.conf")]
     # Used as they are: same data, no labels added, nothing else made.
     assert engine.secrets["db-password"].data == b"from-the-host" and engine.secrets["db-password"].labels == {}
-    assert sorted(engine.secrets) == ["db-password", "nginx-conf"]
+    assert values(engine) == ["db-password", "nginx-conf"]
 
     again = invoke("diff", str(path))
     assert again.exit_code == 0 and "No changes" in again.stdout and "= secret db-password: kept on the host" in again.stdout
 
     assert invoke("delete", str(path)).exit_code == 0
     assert "app-main" not in engine.containers
-    assert sorted(engine.secrets) == ["db-password", "nginx-conf"]  # never removed
+    assert values(engine) == ["db-password", "nginx-conf"]  # never removed
 
 
 def test_a_missing_host_secret_stops_apply_before_any_change(engine, tmp_path):
@@ -99,7 +104,7 @@ def test_a_missing_host_secret_stops_apply_before_any_change(engine, tmp_path):
     text = result.stdout + result.stderr
     assert "Secret db-password is to be kept on the host (podspec.io/host-secrets of pod app), and there is no " \
            "Podman secret of that name: create it with `podman secret create db-password FILE`" in text
-    assert engine.containers == {} and sorted(engine.secrets) == ["nginx-conf"]
+    assert engine.containers == {} and values(engine) == ["nginx-conf"]
 
 
 def test_a_document_in_the_manifests_wins_over_the_host(engine, tmp_path):
@@ -169,3 +174,34 @@ def test_without_the_annotation_a_missing_secret_is_still_an_error(tmp_path):
     with pytest.raises(Exception) as caught:
         load([str(path)])
     assert "Secret db-password is not defined in the manifests" in str(caught.value)
+
+
+def test_a_host_secret_made_again_recreates_exactly_its_readers(engine, tmp_path):
+    """podspec cannot read its value, but a secret made again has a new ID: that is a change."""
+    path = tmp_path / "app.yaml"
+    path.write_text(POD + f"""\
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: bystander
+spec:
+  containers:
+    - name: main
+      image: {IMAGE}
+      imagePullPolicy: IfNotPresent
+""")
+    hand_made(engine, "db-password", b"one")
+    hand_made(engine, "nginx-conf", b"server {}")
+    assert invoke("apply", str(path)).exit_code == 0
+    before = {name: c.id for name, c in engine.containers.items()}
+    assert invoke("diff", str(path)).exit_code == 0
+
+    engine.secrets["db-password"] = FakeSecret("id-db-password-2", "db-password", {}, b"two")
+    diff = invoke("diff", str(path))
+    assert diff.exit_code == 2 and "container app-main: recreate this container only (secret db-password changed)" in diff.stdout, diff.stdout
+    assert invoke("apply", str(path)).exit_code == 0
+    after = {name: c.id for name, c in engine.containers.items()}
+    assert after["app-main"] != before["app-main"]
+    assert {k: v for k, v in after.items() if k != "app-main"} == {k: v for k, v in before.items() if k != "app-main"}
+    assert invoke("diff", str(path)).exit_code == 0
