@@ -29,6 +29,7 @@ SECRETS = PREFIX + "secrets"  # on containers: the Podman secrets they read, com
 SOURCE = PREFIX + "source"  # on Podman secrets: "configMap/NAME" or "secret/NAME"
 KEY = PREFIX + "key"  # on Podman secrets: the key whose value it holds
 DIGEST = PREFIX + "digest"  # on Podman secrets: the digest of that value
+NAMES = PREFIX + "names"  # on a project's names record (a volume): each pod's names on the network, as JSON
 
 
 def is_managed(labels: Mapping[str, str] | None) -> bool:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Callable, Sequence, TextIO
 
 from podspec.errors import ManifestError, Origin, Problem
-from podspec.model import AbsentPod, ConfigMap, DesiredState, Pod, Secret, VolumeClaim
+from podspec.model import AbsentPod, ConfigMap, DesiredState, Pod, Secret, Service, VolumeClaim
 
 __all__ = ["load", "ManifestError"]
 
@@ -86,7 +86,9 @@ def load(
     config_maps: list[ConfigMap] = []
     secrets: list[Secret] = []
     absent: list[AbsentPod] = []
-    built: dict[type, list] = {Pod: pods, VolumeClaim: claims, ConfigMap: config_maps, Secret: secrets, AbsentPod: absent}
+    services: list[Service] = []
+    built: dict[type, list] = {Pod: pods, VolumeClaim: claims, ConfigMap: config_maps, Secret: secrets, AbsentPod: absent,
+                               Service: services}
     warnings: list[Problem] = []
     for source in found:
         text, problem = decode(source.raw, source.name)
@@ -99,7 +101,7 @@ def load(
         if not documents and not parse_problems:
             problems.append(Problem(
                 Origin(source.name), "", "empty file: no manifest documents",
-                "add a Pod, Deployment, Job, PersistentVolumeClaim, ConfigMap or Secret, or remove the file",
+                "add a Pod, Deployment, Job, Service, PersistentVolumeClaim, ConfigMap or Secret, or remove the file",
             ))
         for document in documents:
             if not isinstance(document.data, dict):
@@ -129,6 +131,12 @@ def load(
     problems += link_problems
     warnings += link_warnings
     problems += semantics.check(pods, claims, config_maps, secrets, absent)
+    if services:
+        from podspec.loader.services import link_services
+
+        service_problems, service_warnings = link_services(services, pods)
+        problems += service_problems
+        warnings += service_warnings
     state = DesiredState(
         pods=tuple(sorted(pods, key=lambda p: p.name)),
         claims=tuple(sorted(claims, key=lambda c: c.name)),
@@ -136,6 +144,7 @@ def load(
         config_maps=tuple(sorted(config_maps, key=lambda c: c.name)),
         secrets=tuple(sorted(secrets, key=lambda c: c.name)),
         absent_pods=tuple(sorted(absent, key=lambda a: a.name)),
+        services=tuple(sorted(services, key=lambda s: s.name)),
         warnings=tuple(warnings),
     )
     if extra_checks is not None:

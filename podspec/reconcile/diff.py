@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podspec import labels as L
 from podspec.model import DesiredState, KeyRef, Pod, PullPolicy
@@ -33,6 +33,9 @@ from podspec.reconcile.intent import (
     secret_labels,
 )
 from podspec.secrets import redact_at
+
+if TYPE_CHECKING:
+    from podspec.reconcile.network import NetworkChanges
 
 
 class Action(str, Enum):
@@ -115,16 +118,19 @@ class Diff:
     volumes: tuple[VolumeDiff, ...] = ()
     unchanged_pods: tuple[str, ...] = ()
     secrets: tuple[SecretDiff, ...] = ()  # Podman secrets, sorted by name
+    network: NetworkChanges | None = None  # the project network and the pods' names on it
 
     @property
     def has_changes(self) -> bool:
         """Whether apply would make a Podman call (taking a volume over with --adopt makes none)."""
         return (any(v.action is not Action.ADOPT for v in self.volumes) or any(p.changed for p in self.pods)
-                or any(s.action is not Action.ADOPT for s in self.secrets))
+                or any(s.action is not Action.ADOPT for s in self.secrets)
+                or (self.network is not None and self.network.changed))
 
     @property
     def conflicts(self) -> tuple[str, ...]:
-        found = [f"volume {v.name}: {v.cause}" for v in self.volumes if v.action is Action.CONFLICT]
+        found = self.network.conflicts() if self.network is not None else []
+        found += [f"volume {v.name}: {v.cause}" for v in self.volumes if v.action is Action.CONFLICT]
         found += [f"Podman secret {s.name}: {s.cause}" for s in self.secrets if s.action is Action.CONFLICT]
         for p in self.pods:
             if p.action is Action.CONFLICT:
@@ -133,7 +139,12 @@ class Diff:
         return tuple(found)
 
     def summary(self) -> dict[str, int]:
-        counts = {"create": 0, "recreate": 0, "replace": 0, "start": 0, "remove": 0, "conflict": 0, "adopt": 0}
+        counts = {"create": 0, "recreate": 0, "replace": 0, "start": 0, "remove": 0, "conflict": 0, "adopt": 0,
+                  "connect": 0}
+        if self.network is not None:
+            if self.network.diff is not None:
+                counts[self.network.diff.action.value] += 1
+            counts["connect"] += len({a.pod for a in self.network.attachments})
         for v in self.volumes:
             counts[v.action.value] += 1
         for s in self.secrets:
@@ -253,12 +264,16 @@ def compute(
                 )
     leaving = tuple(p.name for p in pods if p.action is Action.REMOVE)
     volumes = _diff_volumes(desired, observed, project, adopt, prune_volumes, leaving)
+    from podspec.reconcile.network import diff_network
+
+    created = {p.name for p in pods if p.action in (Action.CREATE, Action.REPLACE)}
     return Diff(
         project=project,
         pods=tuple(sorted(pods, key=lambda p: p.name)),
         volumes=volumes,
         unchanged_pods=tuple(sorted(unchanged)),
         secrets=diff_secrets(desired, observed, project, pods, adopt, intents),
+        network=diff_network(desired, observed, project, created, set(leaving), adopt, prune),
     )
 
 
@@ -560,7 +575,7 @@ def _diff_volumes(
         wanted = desired.volume_names()
         for found in observed.volumes:
             if (found.name not in wanted and found.managed and L.project_of(found.labels) == project
-                    and not found.labels.get(L.EMPTY_DIR) and L.HISTORY not in found.labels):
+                    and not found.labels.get(L.EMPTY_DIR) and L.HISTORY not in found.labels and L.NAMES not in found.labels):
                 diffs.append(VolumeDiff(found.name, Action.REMOVE, "no longer in the manifests (--prune-volumes)"))
     return tuple(sorted(diffs, key=lambda v: v.name))
 
