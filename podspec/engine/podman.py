@@ -323,7 +323,9 @@ class PodmanEngine:
         if step.kind is StepKind.CREATE_NETWORK:
             self.call("post", "/networks/create", f"create network {name}",
                       body={"name": name, "labels": dict(step.labels), "dns_enabled": True, "driver": "bridge",
-                            "subnets": [{"subnet": step.subnet}] if step.subnet else []})
+                            "subnets": [{"subnet": step.subnet}] if step.subnet else [],
+                            # netavark drops traffic between isolated networks: projects do not meet
+                            "options": {"isolate": "true"}})
         elif step.kind is StepKind.REMOVE_NETWORK:
             self.call("delete", f"/networks/{name}", f"remove network {name}")
         elif step.kind is StepKind.CONNECT_NETWORK:

@@ -154,7 +154,14 @@ def link_services(services: Sequence[Service], pods: Sequence[Pod]) -> tuple[lis
                                         "it is on no project network, so the Service's names do not reach it",
                                         "reach that pod on the host's address and its own ports"))
             for index, port in enumerate(service.ports):
-                if target_port(port, pod) is None:
+                reached = target_port(port, pod)
+                if reached is not None and reached != port.port and not pod.host_network:
+                    problems.append(Problem(
+                        service.locations.of(("spec", "ports", index)), f"spec.ports[{index}]",
+                        f"Service {service.name} port {port.port} reaches port {reached} of pod {pod.name}: a port that "
+                        "differs from its targetPort needs a proxy, which podspec does not make yet",
+                        f"give the Service port the pod's port ({reached}), or make the container listen on {port.port}"))
+                if reached is None:
                     problems.append(Problem(
                         service.locations.of(("spec", "ports", index, "targetPort")), f"spec.ports[{index}].targetPort",
                         f"pod {pod.name} has no {port.protocol.value} container port named {port.target_port!r}",

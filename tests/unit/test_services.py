@@ -148,6 +148,8 @@ def test_refused_types_and_warnings_say_where(tmp_path):
     assert "app.yaml:33:9: spec.type: type: NodePort is not supported" in text and "hostPort" in text
     state = load([write(tmp_path, app(selector="nothing"))])
     assert [w.message for w in state.warnings] == ["Service front selects no pod of these manifests: its names resolve to nothing"]
+    with pytest.raises(ManifestError, match="port 8080 reaches port 80 of pod web-pod: .* needs a proxy"):
+        load([write(tmp_path, app(port=8080))])
     with pytest.raises(ManifestError, match="pod web-pod has no TCP container port named 'http2'"):
         load([write(tmp_path, app().replace("targetPort: http}", "targetPort: http2}"))])
 
