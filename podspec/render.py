@@ -1,6 +1,6 @@
 """Diffs, plans, progress and status as text (colour optional) or JSON-able data. Never prints.
 
-The JSON shapes are documented in README.md ("Output for machines") and stable: fields may be
+The JSON shapes are documented in docs/cli.md ("Exit codes and output") and stable: fields may be
 added, never renamed or removed.
 """
 
@@ -17,8 +17,8 @@ from podspec.reconcile.diff import UNSET, Action, ContainerDiff, Diff, FieldChan
 from podspec.run.results import PullStatus, StepStatus
 
 if TYPE_CHECKING:
+    from podspec.plan import Plan, Step
     from podspec.reconcile.history import HistoryRecord
-    from podspec.reconcile.planner import Plan, Step
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.info import InfoResult
     from podspec.run.projectfile import Target
@@ -588,11 +588,28 @@ def target_header(target: Target) -> str:
 
 
 def targets_json(outcomes: Sequence[TargetOutcome[Any]], shape: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-    """`{version, targets: {NAME: {connection, ...the command's JSON... | error}}}`, keyed by target."""
+    """`{version, targets: {NAME: {connection, seconds, ...the command's JSON... | error | skipped}}}`,
+    keyed by target."""
+    def one(o: TargetOutcome[Any]) -> dict[str, Any]:
+        if o.skipped:
+            return {"skipped": o.skipped}
+        return error_json(o.error) if o.error is not None else shape(o.result)
+
     return {"version": JSON_VERSION, "targets": {
-        o.target.name: {"connection": o.target.where,
-                        **(error_json(o.error) if o.error is not None else shape(o.result))}
-        for o in outcomes}}
+        o.target.name: {"connection": o.target.where, "seconds": round(o.seconds, 3), **one(o)} for o in outcomes}}
+
+
+def targets_summary(outcomes: Sequence[TargetOutcome[Any]], state: Callable[[Any], str]) -> str:
+    """A line per target after their outputs: `  NAME  STATE  (1.2s)`, and the totals."""
+    def of(o: TargetOutcome[Any]) -> str:
+        return "skipped" if o.skipped else "error" if o.error is not None else state(o.result)
+
+    states = [of(o) for o in outcomes]
+    width = max(len(o.target.name) for o in outcomes)
+    lines = [f"== summary: {len(outcomes)} targets =="]
+    lines += [f"  {o.target.name:<{width}}  {s:<16} ({o.seconds:.1f}s)" for o, s in zip(outcomes, states, strict=True)]
+    counts = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states)))
+    return "\n".join([*lines, f"  {counts}"])
 
 
 # -------------------------------------------------------------------------------------- info

@@ -35,6 +35,9 @@ esac
 command -v docker-registry >/dev/null || need_apt+=(docker-registry)
 command -v htpasswd >/dev/null || need_apt+=(apache2-utils)
 command -v openssl >/dev/null || need_apt+=(openssl)
+# The agent's status page is tested in a real browser (tests/integration/browser.py): Debian's
+# chromium, headless (about 40 s and ~300 MB more on a fresh bootstrap).
+command -v chromium >/dev/null || need_apt+=(chromium)
 python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || need_apt+=(python3 python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need_apt[*]} with apt-get" >&2

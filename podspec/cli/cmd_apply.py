@@ -60,6 +60,8 @@ def apply(
     connection: Optional[str] = CONNECTION_OPTION,
     identity: Optional[str] = IDENTITY_OPTION,
     target: Optional[list[str]] = targets.TARGET_OPTION,
+    parallel_targets: int = targets.PARALLEL_TARGETS_OPTION,
+    canary: Optional[list[str]] = targets.CANARY_OPTION,
     policy: Optional[str] = POLICY_OPTION,
     allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
     allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
@@ -82,6 +84,9 @@ def apply(
     from podspec.run.reconcile import ApplyRequest
     from podspec.run.reconcile import apply as run_apply
 
+    if canary and not target:
+        raise UsageError("--canary stages a rollout across targets; it needs --target",
+                         "for example: podspec apply --target all --canary edge --wait")
     if target and plan_file is not None:
         raise UsageError("--plan carries out the plan saved for one host; it does not go with --target",
                          "apply each target's saved plan with its own --url, or drop --plan")
@@ -101,7 +106,10 @@ def apply(
         pull_parallel=parallel_pulls, credentials=credentials,
     )
     if target:
-        targets.apply(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output)
+        outcomes = targets.apply(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output,
+                                 parallel_targets, canary or (), wait)
+        targets.show_apply(outcomes, output)
+        raise typer.Exit(targets.exit_code(outcomes, failed=lambda r: r.failed, changed=lambda r: r.pending))
     request = make(targets.paths_needed(paths))
     as_json = output is OutputFormat.json
     listener = JsonListener() if as_json else TextListener(

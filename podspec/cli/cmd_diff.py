@@ -46,6 +46,7 @@ def diff(
     connection: Optional[str] = CONNECTION_OPTION,
     identity: Optional[str] = IDENTITY_OPTION,
     target: Optional[list[str]] = targets.TARGET_OPTION,
+    parallel_targets: int = targets.PARALLEL_TARGETS_OPTION,
     policy: Optional[str] = POLICY_OPTION,
     allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
     allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
@@ -67,7 +68,10 @@ def diff(
         if save_plan is not None:
             raise UsageError("--save-plan saves the plan of one host; it does not go with --target",
                              "save one plan per target: podspec diff --save-plan FILE --url ... MANIFESTS")
-        targets.diff(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output)
+        outcomes = targets.diff(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests),
+                                parallel_targets)
+        targets.show_diff(outcomes, output)
+        raise typer.Exit(targets.exit_code(outcomes, failed=lambda r: bool(r.diff.conflicts), changed=lambda r: r.diff.has_changes))
     request = make(targets.paths_needed(paths))
     result = run_diff(request, context.connector(url, connection, identity), JsonListener())  # notes and warnings: stderr
     from podspec import render  # after the run: imported before it, it would delay reading the host

@@ -27,7 +27,8 @@ from podspec.model import (
     podman_capability,
     signal_number,
 )
-from podspec.reconcile.intent import Role, container_name, empty_dir_volume, podman_secret_name
+from podspec.names import container_name, empty_dir_volume, podman_secret_name
+from podspec.plan import Role
 
 RESTART = {RestartPolicy.ALWAYS: "always", RestartPolicy.ON_FAILURE: "on-failure", RestartPolicy.NEVER: "no"}
 NANOS = 1_000_000_000

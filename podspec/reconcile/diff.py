@@ -15,21 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from podspec import labels as L
 from podspec.model import DesiredState, KeyRef, Pod, PullPolicy
+from podspec.names import container_name, owns_secret, podman_secret_name
 from podspec.observed import ObservedContainer, ObservedPod, ObservedState, PodStatus
+from podspec.plan import Role
 from podspec.reconcile import drift
 from podspec.reconcile import podman_rules as rules
 from podspec.reconcile.intent import (
     ContainerIntent,
     PodIntent,
-    Role,
     SpecDict,
-    container_name,
     describe_ref,
     empty_dir_volumes,
     named_volume_of,
-    owns_secret,
     pod_intent,
-    podman_secret_name,
     secret_labels,
 )
 from podspec.secrets import redact_at

@@ -113,8 +113,8 @@ def test_a_deployment_behind_a_service_answers_by_every_name_and_only_in_its_pro
                          "{{.DNSEnabled}} {{index .Labels \"io.podspec.project\"}}").stdout.split() == ["true", "shop"]
     replicas = sorted(addresses(podman, "web-pod") + addresses(podman, "web-pod-1"))
     for name in FORMS:
-        assert until(lambda: resolves(podman, "client-c", name) == replicas), (name, resolves(podman, "client-c", name))
-        assert "It works!" in until(lambda: fetch_in(podman, "client-c", name)), name
+        assert until(lambda n=name: resolves(podman, "client-c", n) == replicas), (name, resolves(podman, "client-c", name))
+        assert "It works!" in until(lambda n=name: fetch_in(podman, "client-c", n)), name
     assert "It works!" in fetch_in(podman, "client-c", "web-pod-1"), "pods reach each other by pod name"
 
     other = podspec(podman, "apply", write(tmp_path, OTHER, "other.yaml"), project="other")

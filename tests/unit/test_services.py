@@ -13,8 +13,8 @@ from podspec.engine.fake import FakeEngine
 from podspec.errors import ManifestError
 from podspec.loader import load
 from podspec.observed import ObservedNetwork
+from podspec.plan import StepKind
 from podspec.reconcile.network import free_subnet, names_volume
-from podspec.reconcile.planner import StepKind
 from podspec.run.delete import DeleteRequest, delete
 from podspec.run.manifests import Manifests
 from podspec.run.reconcile import ApplyRequest, apply
