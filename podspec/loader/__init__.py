@@ -132,11 +132,13 @@ def load(
     warnings += link_warnings
     problems += semantics.check(pods, claims, config_maps, secrets, absent)
     if services:
-        from podspec.loader.services import link_services
+        from podspec.loader.services import link_services, with_proxies
 
         service_problems, service_warnings = link_services(services, pods)
         problems += service_problems
         warnings += service_warnings
+        pods, proxy_problems = with_proxies(services, pods)
+        problems += proxy_problems
     state = DesiredState(
         pods=tuple(sorted(pods, key=lambda p: p.name)),
         claims=tuple(sorted(claims, key=lambda c: c.name)),

@@ -10,10 +10,21 @@ warnings, as other cluster-only fields are.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any, Sequence
 
 from podspec.errors import Problem
-from podspec.model import FieldPath, Pod, Protocol, Service, ServicePort
+from podspec.model import (
+    Container,
+    FieldPath,
+    Pod,
+    Protocol,
+    PullPolicy,
+    RestartPolicy,
+    SecurityContext,
+    Service,
+    ServicePort,
+)
 
 # Kubernetes: a Service's name is a DNS-1035 label (it becomes a host name).
 SERVICE_NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
@@ -155,15 +166,83 @@ def link_services(services: Sequence[Service], pods: Sequence[Pod]) -> tuple[lis
                                         "reach that pod on the host's address and its own ports"))
             for index, port in enumerate(service.ports):
                 reached = target_port(port, pod)
-                if reached is not None and reached != port.port and not pod.host_network:
-                    problems.append(Problem(
-                        service.locations.of(("spec", "ports", index)), f"spec.ports[{index}]",
-                        f"Service {service.name} port {port.port} reaches port {reached} of pod {pod.name}: a port that "
-                        "differs from its targetPort needs a proxy, which podspec does not make yet",
-                        f"give the Service port the pod's port ({reached}), or make the container listen on {port.port}"))
                 if reached is None:
                     problems.append(Problem(
                         service.locations.of(("spec", "ports", index, "targetPort")), f"spec.ports[{index}].targetPort",
                         f"pod {pod.name} has no {port.protocol.value} container port named {port.target_port!r}",
                         "name the port in the pod's containers[].ports[].name, or give targetPort as a number"))
     return problems, warnings
+
+
+# The proxies' image: busybox's nc forwards a port (`nc -ll -p PORT -e nc 127.0.0.1 TARGET`). Pulled
+# like any image a pod names (IfNotPresent).
+PROXY_IMAGE = "docker.io/library/busybox:latest"
+
+
+def proxy_name(port: int) -> str:
+    """The proxy container of a pod's Service port (`<pod>-svc-proxy-8080` on Podman)."""
+    return f"svc-proxy-{port}"
+
+
+def with_proxies(services: Sequence[Service], pods: Sequence[Pod]) -> tuple[list[Pod], list[Problem]]:
+    """Each pod a Service reaches on another port than the Service's gets a proxy container:
+    `port` on the pod's address forwards to `targetPort` on its loopback, as kube-proxy makes
+    `svc:port` reach the pod's targetPort on a cluster. The pod's own containers are not touched;
+    a change of the ports creates or removes proxies only. Refused, before any change: a non-TCP
+    port, a port a container of the pod declares, one port forwarded to two targets, a pod that runs
+    to completion (a proxy would keep it running)."""
+    problems: list[Problem] = []
+    made = []
+    for pod in pods:
+        forwards: dict[int, tuple[int, str]] = {}
+        own = {p.container_port for c in pod.all_containers() for p in c.ports}
+        for service in services:
+            if not service.selects(pod) or pod.host_network:
+                continue
+            for index, port in enumerate(service.ports):
+                reached = target_port(port, pod)
+                if reached is None or reached == port.port:
+                    continue
+                where = service.locations.of(("spec", "ports", index))
+                path = f"spec.ports[{index}]"
+
+                def refuse(why: str, hint: str, where: Any = where, path: str = path) -> None:
+                    problems.append(Problem(where, path, why, hint))
+
+                said = f"Service {service.name} port {port.port} -> {reached} of pod {pod.name}"
+                if port.protocol is not Protocol.TCP:
+                    refuse(f"{said}: the proxy podspec makes for a port that differs from its targetPort forwards "
+                           f"TCP only, not {port.protocol.value}", "give the Service port the pod's port")
+                elif port.port in own:
+                    refuse(f"{said}: a container of the pod already declares port {port.port}, where the proxy "
+                           "would listen", "give the Service port the pod's port, or another port")
+                elif port.port in forwards and forwards[port.port][0] != reached:
+                    refuse(f"{said}: {forwards[port.port][1]} forwards the same port to {forwards[port.port][0]}",
+                           "give the two Services different ports")
+                elif pod.restart_policy is not RestartPolicy.ALWAYS:
+                    refuse(f"{said}: the pod runs to completion (restartPolicy {pod.restart_policy.value}), and a "
+                           "proxy would keep it running", "give the Service port the pod's port")
+                else:
+                    forwards.setdefault(port.port, (reached, f"Service {service.name}"))
+        if not forwards:
+            made.append(pod)
+            continue
+        proxies = tuple(_proxy(port, target, owner) for port, (target, owner) in sorted(forwards.items()))
+        made.append(replace(pod, containers=pod.containers + proxies))
+    return made, problems
+
+
+def _proxy(port: int, target: int, owner: str) -> Container:
+    return Container(
+        name=proxy_name(port),
+        image=PROXY_IMAGE,
+        pull_policy=PullPolicy.IF_NOT_PRESENT,
+        command=("nc", "-ll", "-p", str(port), "-e", "nc", "127.0.0.1", str(target)),
+        security=SecurityContext(
+            capabilities_drop=("ALL",),
+            capabilities_add=("NET_BIND_SERVICE",) if port < 1024 else (),
+            allow_privilege_escalation=False,
+            read_only_root_filesystem=True,
+        ),
+        service_proxy=f"{owner.removeprefix('Service ')} {port}->{target}",
+    )

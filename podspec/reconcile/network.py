@@ -70,10 +70,19 @@ def selected_by(desired: DesiredState, pod: Pod) -> tuple[str, ...]:
     return tuple(s.name for s in desired.services if s.selects(pod))
 
 
-def service_spec(service: Service) -> dict[str, Any]:
-    """A Service as the record keeps it (export writes it back from there)."""
+def service_spec(service: Service, pods: tuple[Pod, ...] = ()) -> dict[str, Any]:
+    """A Service as the record keeps it (export writes it back from there). A named targetPort is
+    kept as the number it names in the pods (export cannot give the pods' ports their names back)."""
+    from podspec.loader.services import target_port
+
+    picked = [p for p in pods if service.selects(p)]
+
+    def target(port: Any) -> int | str:
+        numbers = {target_port(port, p) for p in picked} - {None}
+        return numbers.pop() if len(numbers) == 1 else port.target_port  # type: ignore[return-value]
+
     spec: dict[str, Any] = {"namespace": service.namespace, "selector": dict(service.selector),
-                            "ports": [{k: v for k, v in (("name", p.name), ("port", p.port), ("targetPort", p.target_port),
+                            "ports": [{k: v for k, v in (("name", p.name), ("port", p.port), ("targetPort", target(p)),
                                                          ("protocol", p.protocol.value)) if v not in ("", "TCP")}
                                       for p in service.ports]}
     if service.headless:
@@ -103,6 +112,25 @@ class NamesRecord:
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
         return cls(pods, services)
+
+
+def record_services(record: NamesRecord) -> tuple[Service, ...]:
+    """The Services a record keeps, as the model holds them (export writes them back)."""
+    from podspec.model import Protocol, ServicePort
+
+    found = []
+    for name, spec in sorted(record.services.items()):
+        try:
+            ports = tuple(ServicePort(port=int(p["port"]), target_port=p.get("targetPort", p["port"]),
+                                      protocol=Protocol(p.get("protocol", "TCP")), name=str(p.get("name", "")))
+                          for p in spec.get("ports", ()))
+            found.append(Service(name=name, namespace=str(spec.get("namespace", "default")),
+                                 selector=tuple(sorted(dict(spec.get("selector") or {}).items())), ports=ports,
+                                 headless=spec.get("clusterIP") == "None",
+                                 labels=tuple(sorted(dict(spec.get("labels") or {}).items()))))
+        except (KeyError, ValueError, TypeError, AttributeError):
+            continue  # a record podspec cannot read is no Service to write
+    return tuple(found)
 
 
 def observed_record(observed: ObservedState, project: str) -> NamesRecord | None:
@@ -226,7 +254,7 @@ def diff_network(desired: DesiredState, observed: ObservedState, project: str, c
         if DEFAULT_NETWORK in networks:
             attachments.append(Attachment(pod.name, AttachAction.LEAVE_DEFAULT, infra.id, DEFAULT_NETWORK,
                                           "leaves Podman's default network, where the pods of every project meet"))
-    wanted_record = NamesRecord(names, {s.name: service_spec(s) for s in desired.services})
+    wanted_record = NamesRecord(names, {s.name: service_spec(s, desired.pods) for s in desired.services})
     rewrite = record is None or record.text() != wanted_record.text()
     return NetworkChanges(name, diff, names, tuple(attachments), wanted_record if rewrite else None, record_exists)
 

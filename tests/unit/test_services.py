@@ -148,8 +148,11 @@ def test_refused_types_and_warnings_say_where(tmp_path):
     assert "app.yaml:33:9: spec.type: type: NodePort is not supported" in text and "hostPort" in text
     state = load([write(tmp_path, app(selector="nothing"))])
     assert [w.message for w in state.warnings] == ["Service front selects no pod of these manifests: its names resolve to nothing"]
-    with pytest.raises(ManifestError, match="port 8080 reaches port 80 of pod web-pod: .* needs a proxy"):
-        load([write(tmp_path, app(port=8080))])
+    udp = app(port=8080).replace("targetPort: http}", "targetPort: 80, protocol: UDP}")
+    with pytest.raises(ManifestError, match="forwards TCP only, not UDP"):
+        load([write(tmp_path, udp)])
+    with pytest.raises(ManifestError, match="a container of the pod already declares port 81"):
+        load([write(tmp_path, app(port=81).replace("name: http}]", "name: http}, {containerPort: 81}]"))])
     with pytest.raises(ManifestError, match="pod web-pod has no TCP container port named 'http2'"):
         load([write(tmp_path, app().replace("targetPort: http}", "targetPort: http2}"))])
 
@@ -158,3 +161,45 @@ def test_the_subnet_is_a_22_free_of_every_other_network():
     taken = (ObservedNetwork("podman", subnets=("10.88.0.0/16",)), ObservedNetwork("a", subnets=("10.90.0.0/24",)),
              ObservedNetwork("b", subnets=("10.90.4.0/22",)))
     assert free_subnet(taken) == "10.90.8.0/22"
+
+
+def test_a_port_other_than_its_target_gets_a_proxy_and_changing_it_touches_only_proxies(engine, tmp_path):
+    state = load([write(tmp_path, app(port=8080))])
+    web = state.pod("web-pod")
+    proxy = web.containers[-1]
+    assert [c.name for c in web.containers] == ["httpd", "svc-proxy-8080"]
+    assert proxy.command == ("nc", "-ll", "-p", "8080", "-e", "nc", "127.0.0.1", "80")
+    assert proxy.service_proxy == "front 8080->80" and proxy.security.capabilities_drop == ("ALL",)
+    assert [c.name for c in state.pod("client").containers] == ["c"], "a pod no Service selects gets no proxy"
+
+    apply(request(write(tmp_path, app(port=8080))), opener(engine))
+    assert "web-pod-svc-proxy-8080" in engine.containers
+    ids = {name: c.id for name, c in engine.containers.items() if "proxy" not in name}
+    result = apply(request(write(tmp_path, app(port=9090))), opener(engine))
+    touched = sorted((s.kind.value, s.target) for s in result.plan.steps)
+    assert touched == [("create_container", "web-pod-1-svc-proxy-9090"), ("create_container", "web-pod-svc-proxy-9090"),
+                       ("create_volume", names_volume("shop")),
+                       ("remove_container", "web-pod-1-svc-proxy-8080"), ("remove_container", "web-pod-svc-proxy-8080"),
+                       ("remove_volume", names_volume("shop")),
+                       ("start_container", "web-pod-1-svc-proxy-9090"), ("start_container", "web-pod-svc-proxy-9090")]
+    assert {name: c.id for name, c in engine.containers.items() if "proxy" not in name} == ids
+    same = apply(request(write(tmp_path, app(port=80))), opener(engine))
+    assert sorted(s.target for s in same.plan.steps if s.kind is StepKind.REMOVE_CONTAINER) == [
+        "web-pod-1-svc-proxy-9090", "web-pod-svc-proxy-9090"], "port == targetPort: no proxy"
+
+
+def test_export_writes_the_services_that_select_the_exported_pods_and_the_round_trip_changes_nothing(engine, tmp_path):
+    from podspec.run.export import ExportRequest, export
+
+    apply(request(write(tmp_path, app(port=8080))), opener(engine))
+    text = export(ExportRequest(pods=("web-pod", "web-pod-1", "client")), opener(engine)).text
+    assert "kind: Service" in text and "svc-proxy" not in text, "the Service is exported, its proxies are not"
+    exported = tmp_path / "exported" / "all.yaml"
+    exported.parent.mkdir()
+    exported.write_text(text)
+    state = load([str(exported)])
+    assert [(s.name, s.namespace, s.ports[0].port, s.ports[0].target_port) for s in state.services] == [
+        ("front", "shop", 8080, 80)], "a named targetPort is exported as the number it names"
+    assert [c.name for c in state.pod("web-pod").containers] == ["httpd", "svc-proxy-8080"]
+    only_client = export(ExportRequest(pods=("client",)), opener(engine)).text
+    assert "kind: Service" not in only_client, "a Service that selects no exported pod is left out"
