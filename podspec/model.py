@@ -230,7 +230,7 @@ class Container:
     tty: bool = False
     env_from: tuple[EnvFrom, ...] = ()
     # Made by podspec, not written: the proxy of a Service port that differs from its targetPort
-    # ("front 8080->80"; see loader/services.py). Export leaves such containers out.
+    # ("8080->80"; see loader/services.py). Export leaves such containers out.
     service_proxy: str = ""
 
     def effective_env(self) -> tuple[tuple[str, str | KeyRef], ...]:

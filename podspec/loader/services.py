@@ -227,12 +227,12 @@ def with_proxies(services: Sequence[Service], pods: Sequence[Pod]) -> tuple[list
         if not forwards:
             made.append(pod)
             continue
-        proxies = tuple(_proxy(port, target, owner) for port, (target, owner) in sorted(forwards.items()))
+        proxies = tuple(_proxy(port, target) for port, (target, _) in sorted(forwards.items()))
         made.append(replace(pod, containers=pod.containers + proxies))
     return made, problems
 
 
-def _proxy(port: int, target: int, owner: str) -> Container:
+def _proxy(port: int, target: int) -> Container:
     return Container(
         name=proxy_name(port),
         image=PROXY_IMAGE,
@@ -244,5 +244,5 @@ def _proxy(port: int, target: int, owner: str) -> Container:
             allow_privilege_escalation=False,
             read_only_root_filesystem=True,
         ),
-        service_proxy=f"{owner.removeprefix('Service ')} {port}->{target}",
+        service_proxy=f"{port}->{target}",  # not the Service's name: renaming it recreates no proxy
     )

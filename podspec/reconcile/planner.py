@@ -54,10 +54,12 @@ def build(diff: Diff) -> Plan:
     for p in diff.pods:
         if p.action is not Action.REMOVE:
             lanes[p.name] = _pod_steps(diff.project, p, net if p.name in names else "", names.get(p.name, ()))
-    for a in network.attachments if network is not None else ():
-        lanes.setdefault(a.pod, []).extend(_attachment_steps(a))
     for pod_name in sorted(lanes):
         steps += [replace(step, lane=pod_name) for step in lanes[pod_name]]
+    # One pod at a time, after the lanes: aardvark-dns 1.4 (Podman 4.3) was seen to lose the names of
+    # pods reconnected side by side.
+    for a in network.attachments if network is not None else ():
+        steps += _attachment_steps(a)
     for v in diff.volumes:
         if v.action is Action.REMOVE:
             steps.append(Step(StepKind.REMOVE_VOLUME, v.name, v.cause))

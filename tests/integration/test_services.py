@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.integration.manifests import ids, podspec, write
+from tests.integration.sshd import sshd  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.podman
 
@@ -145,4 +146,25 @@ def test_a_service_change_recreates_no_container(podman, tmp_path):
 
     deleted = podspec(podman, "delete", write(tmp_path, app("shopfront")), project="shop")
     assert deleted.exit_code == 0, deleted.stderr
+    assert podman.podman("network", "exists", "podspec-shop", check=False).returncode == 1
+
+
+def test_services_over_ssh(podman, sshd, tmp_path):  # noqa: F811
+    """Everything goes through the REST API: network, attachments with names, proxies, a Service
+    change, delete, over ssh:// as over the local socket."""
+    from tests.integration.test_ssh import over_ssh, run
+
+    env = sshd.env(PODSPEC_PROJECT="shop")
+    remote = over_ssh(sshd, podman)
+    path = write(tmp_path, app())
+    applied = run(env, "apply", path, *remote)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "It works!" in until(lambda: fetch_in(podman, "client-c", "front.shop.svc.cluster.local", 8080))
+    before = ids(podman)
+    changed = run(env, "apply", write(tmp_path, app("shopfront")), *remote)
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert ids(podman) == before
+    assert "It works!" in until(lambda: fetch_in(podman, "client-c", "shopfront", 8080))
+    deleted = run(env, "delete", write(tmp_path, app("shopfront")), *remote)
+    assert deleted.returncode == 0, deleted.stderr
     assert podman.podman("network", "exists", "podspec-shop", check=False).returncode == 1

@@ -169,7 +169,7 @@ def test_a_port_other_than_its_target_gets_a_proxy_and_changing_it_touches_only_
     proxy = web.containers[-1]
     assert [c.name for c in web.containers] == ["httpd", "svc-proxy-8080"]
     assert proxy.command == ("nc", "-ll", "-p", "8080", "-e", "nc", "127.0.0.1", "80")
-    assert proxy.service_proxy == "front 8080->80" and proxy.security.capabilities_drop == ("ALL",)
+    assert proxy.service_proxy == "8080->80" and proxy.security.capabilities_drop == ("ALL",)
     assert [c.name for c in state.pod("client").containers] == ["c"], "a pod no Service selects gets no proxy"
 
     apply(request(write(tmp_path, app(port=8080))), opener(engine))
