@@ -159,6 +159,7 @@ class FakeEngine:
         self._host = HostFacts(rootless=rootless, uid=uid if uid is not None else (1000 if rootless else 0),
                                unprivileged_port_start=port_start, version=version)
         self.unreadable = set(unreadable)
+        self.busy_ports: set[tuple[int, str]] = set()  # (port, protocol) held by "another process"
         self.sub_paths: set[tuple[str, str]] = set()  # (container, directory) made by create-sub-path steps
         self._faults: list[_Fault] = []
         self._ids = itertools.count(1)
@@ -264,6 +265,11 @@ class FakeEngine:
     def readable_host_paths(self, paths: Sequence[str]) -> dict[str, bool | None]:
         self._record("readable_host_paths")
         return {p: p not in self.unreadable for p in paths}
+
+    def ports_in_use(self, ports: Sequence[tuple[str, int, str]]) -> tuple[tuple[str, int, str], ...] | None:
+        """The ports among `ports` that `busy_ports` holds (a test's stand-in for other processes)."""
+        self._record("ports_in_use")
+        return tuple(p for p in ports if (p[1], p[2]) in self.busy_ports)
 
     def pod_names(self) -> tuple[str, ...]:
         self._record("pod_names")

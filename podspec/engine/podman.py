@@ -215,6 +215,15 @@ class PodmanEngine:
 
         return {p: local.readable(p, facts.uid) for p in paths}
 
+    def ports_in_use(self, ports: Sequence[tuple[str, int, str]]) -> tuple[tuple[str, int, str], ...] | None:
+        """Which of these host ports a process holds; None when it cannot be known (a remote
+        service: its machine's ports are not visible through the API)."""
+        if not self.endpoint.url.startswith("unix://"):
+            return None
+        from podspec.engine import local
+
+        return local.ports_in_use(ports)
+
     # -------------------------------------------------------------------------------- writing
 
     def pull(self, reference: str, credential: RegistryCredential | None = None,

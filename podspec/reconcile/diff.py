@@ -117,6 +117,7 @@ class Diff:
     unchanged_pods: tuple[str, ...] = ()
     secrets: tuple[SecretDiff, ...] = ()  # Podman secrets, sorted by name
     network: NetworkChanges | None = None  # the project network and the pods' names on it
+    port_conflicts: tuple[str, ...] = ()  # host ports the plan would publish that another pod holds
 
     @property
     def has_changes(self) -> bool:
@@ -128,6 +129,7 @@ class Diff:
     @property
     def conflicts(self) -> tuple[str, ...]:
         found = self.network.conflicts() if self.network is not None else []
+        found += self.port_conflicts
         found += [f"volume {v.name}: {v.cause}" for v in self.volumes if v.action is Action.CONFLICT]
         found += [f"Podman secret {s.name}: {s.cause}" for s in self.secrets if s.action is Action.CONFLICT]
         for p in self.pods:
@@ -262,6 +264,7 @@ def compute(
                 )
     leaving = tuple(p.name for p in pods if p.action is Action.REMOVE)
     volumes = _diff_volumes(desired, observed, project, adopt, prune_volumes, leaving)
+    from podspec.reconcile import ports
     from podspec.reconcile.network import diff_network
 
     created = {p.name for p in pods if p.action in (Action.CREATE, Action.REPLACE)}
@@ -272,6 +275,7 @@ def compute(
         unchanged_pods=tuple(sorted(unchanged)),
         secrets=diff_secrets(desired, observed, project, pods, adopt, intents),
         network=diff_network(desired, observed, project, created, set(leaving), adopt, prune),
+        port_conflicts=tuple(ports.conflicts(observed, pods)),
     )
 
 

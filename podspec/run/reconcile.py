@@ -262,6 +262,7 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
     seen.diff = found
     listener.diffed(found)
     plan = planner.build(found)  # conflicts raise here, before any change
+    _check_free_ports(engine, observed, found)
     if saved is not None:
         differences = saved_plan.stale_steps(saved.steps, saved_plan.saved_steps(plan))
         if differences:
@@ -300,3 +301,22 @@ def _record(engine: Engine, listener: Listener, record: HistoryRecord,
     except PodspecError as error:
         listener.warning(f"could not record this apply in the host's history: {error.message}")
         return None
+
+
+def _check_free_ports(engine: Engine, observed: ObservedState, found: Diff) -> None:
+    """A host port the plan publishes that a process of the host holds is named before any change
+    (a local service only: a remote machine's ports are not visible; Podman then says so itself)."""
+    from podspec.reconcile import ports
+
+    wanted = ports.to_probe(observed, found.pods)
+    if not wanted:
+        return
+    busy = engine.ports_in_use(sorted({(p.ip, p.port, p.protocol) for _, p in wanted}))
+    if not busy:
+        return
+    from podspec.errors import ConflictError
+
+    lines = [f"pod {pod}: host port {port} is in use by another process on the host"
+             for pod, port in wanted if (port.ip, port.port, port.protocol) in busy]
+    raise ConflictError("host ports the plan would publish are taken:\n  " + "\n  ".join(lines),
+                        "stop what listens there, or choose another hostPort; nothing was changed")

@@ -85,7 +85,9 @@ def fetch_in(podman, container: str, host: str, port: int = 80) -> str:
 
 
 def resolves(podman, container: str, name: str) -> list[str]:
-    out = podman.podman("exec", container, "nslookup", name, check=False).stdout
+    # A records only: a query Podman's DNS cannot answer (AAAA here) goes to the host's resolvers,
+    # which the tests' network namespace cannot reach: each such query waits for its timeout.
+    out = podman.podman("exec", container, "nslookup", "-type=a", name, check=False).stdout
     answer = out.split("Non-authoritative answer:", 1)[-1] if "Non-authoritative answer:" in out else ""
     return sorted(line.split()[-1] for line in answer.splitlines() if line.strip().startswith("Address"))
 
@@ -95,7 +97,7 @@ def addresses(podman, pod: str) -> list[str]:
     return [out.split()[3].split("/")[0]]
 
 
-def until(condition, timeout: float = 30.0):
+def until(condition, timeout: float = 60.0):
     """Poll `condition` (bounded) until it returns something truthy; return that."""
     end = time.monotonic() + timeout
     while True:

@@ -203,3 +203,34 @@ def test_export_writes_the_services_that_select_the_exported_pods_and_the_round_
     assert [c.name for c in state.pod("web-pod").containers] == ["httpd", "svc-proxy-8080"]
     only_client = export(ExportRequest(pods=("client",)), opener(engine)).text
     assert "kind: Service" not in only_client, "a Service that selects no exported pod is left out"
+
+
+WEB_8080 = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: NAME}
+spec:
+  containers:
+    - {name: httpd, image: docker.io/library/httpd:2.4, ports: [{containerPort: 80, hostPort: 8080}]}
+"""
+
+
+def test_a_host_port_another_pod_or_process_holds_is_named_before_any_change(engine, tmp_path):
+    from podspec.errors import ConflictError
+
+    first = tmp_path / "first.yaml"
+    first.write_text(WEB_8080.replace("NAME", "web-a"))
+    apply(ApplyRequest(Manifests((str(first),)), project="a"), opener(engine))
+    second = tmp_path / "second.yaml"
+    second.write_text(WEB_8080.replace("NAME", "web-b"))
+    engine.calls.clear()
+    with pytest.raises(ConflictError, match=r"pod web-b: host port 8080/tcp is published by pod web-a \(project 'a'\)"):
+        apply(ApplyRequest(Manifests((str(second),)), project="b"), opener(engine))
+    assert run_calls(engine) == []
+    engine.busy_ports.add((9090, "tcp"))
+    second.write_text(WEB_8080.replace("NAME", "web-b").replace("8080", "9090"))
+    with pytest.raises(ConflictError, match="pod web-b: host port 9090/tcp is in use by another process"):
+        apply(ApplyRequest(Manifests((str(second),)), project="b"), opener(engine))
+    assert run_calls(engine) == []
+    again = apply(ApplyRequest(Manifests((str(first),)), project="a"), opener(engine))
+    assert again.outcome is Outcome.NO_CHANGES, "a pod's own published port is not in its way"
