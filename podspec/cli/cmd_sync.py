@@ -13,6 +13,7 @@ import typer
 from podspec.cli import context
 from podspec.cli.app import app
 from podspec.cli.common import (
+    AGE_KEY_FILE_OPTION,
     ALLOW_CAPABILITY_OPTION,
     ALLOW_HOST_PATH_OPTION,
     ALLOW_HOST_PORT_OPTION,
@@ -84,6 +85,7 @@ def sync(
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
     identity: Optional[str] = IDENTITY_OPTION,
+    age_key_file: Optional[str] = AGE_KEY_FILE_OPTION,
     policy: Optional[str] = POLICY_OPTION,
     allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
     allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
@@ -102,7 +104,7 @@ def sync(
         interval=parse_duration(interval), prune=prune, self_heal=self_heal, once=once,
         verify_signatures=verify_signatures, allowed_signers=allowed_signers, gpg_home=gpg_home,
         allow_rewind=allow_rewind, metrics_address=parse_address(metrics_address) if metrics_address else None,
-        lock_timeout=lock_timeout, parallel=parallel,
+        lock_timeout=lock_timeout, parallel=parallel, decrypt=context.decryptor(age_key_file),
         notify=_notify_urls(notify or []), notify_secret=_secret(notify_secret_file, "PODSPEC_NOTIFY_SECRET", "--notify-secret-file"),
         webhook_secret=_secret(webhook_secret_file, "PODSPEC_WEBHOOK_SECRET", "--webhook-secret-file"),
     )

@@ -24,7 +24,7 @@ from typing import Any
 from podspec import labels as L
 from podspec.model import DesiredState, Pod, Service
 from podspec.observed import ObservedNetwork, ObservedState
-from podspec.reconcile.diff import Action
+from podspec.reconcile.changes import Action
 
 NETWORK_PREFIX = "podspec-"
 NAMES_PREFIX = "podspec-names."

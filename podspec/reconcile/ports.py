@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from podspec.observed import ObservedState
-from podspec.reconcile.diff import Action, PodDiff
+from podspec.reconcile.changes import Action
+from podspec.reconcile.pod_diff import PodDiff
 
 
 @dataclass(frozen=True, order=True)
