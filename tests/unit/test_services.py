@@ -234,3 +234,10 @@ def test_a_host_port_another_pod_or_process_holds_is_named_before_any_change(eng
     assert run_calls(engine) == []
     again = apply(ApplyRequest(Manifests((str(first),)), project="a"), opener(engine))
     assert again.outcome is Outcome.NO_CHANGES, "a pod's own published port is not in its way"
+
+
+def test_the_pods_a_service_selects_are_known_to_podspec_start(engine, tmp_path):
+    from podspec.reconcile.lifecycle import service_backends
+
+    apply(request(write(tmp_path, app())), opener(engine))
+    assert service_backends(engine.observe()) == {"web-pod", "web-pod-1"}
