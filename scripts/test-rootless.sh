@@ -38,6 +38,8 @@ SELECTED=(
   tests/integration/test_engine.py
   tests/integration/test_services.py::test_a_deployment_behind_a_service_answers_by_every_name_and_only_in_its_project
   tests/integration/test_services.py::test_a_service_change_recreates_no_container
+  tests/integration/test_rollback.py::test_the_history_survives_every_prune_and_holds_no_secret_value
+  tests/integration/test_rollback.py::test_apply_rolls_back_a_version_that_never_becomes_ready
 )
 
 # The users' own default Podman state must come out as it went in (the tests use sandboxes only).

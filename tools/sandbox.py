@@ -572,11 +572,15 @@ def down(state: Path) -> None:
 
 
 def purge(state: Path) -> None:
-    """Remove every pod, container, volume and network of the private Podman (short stop timeouts)."""
+    """Remove every pod, container, volume, secret (podspec's apply history among them) and
+    network of the private Podman (short stop timeouts)."""
     podman(state, "pod", "stop", "--all", "-t", "1", check=False)
     podman(state, "pod", "rm", "--all", "--force", check=False)
     podman(state, "rm", "--all", "--force", "-t", "0", check=False)
     podman(state, "volume", "rm", "--all", "--force", check=False)
+    secrets = podman(state, "secret", "ls", "--format", "{{.Name}}", check=False).stdout.split()
+    if secrets:
+        podman(state, "secret", "rm", *secrets, check=False)
     podman(state, "network", "prune", "--force", check=False)  # project networks (the default one stays)
 
 
