@@ -347,6 +347,16 @@ class HostAlias:
 
 
 @dataclass(frozen=True)
+class Rollout:
+    """How a Deployment's copies are replaced (not intent: it changes how, not what, runs): `batch`
+    copies at a time (maxUnavailable, at least 1; all of them for strategy Recreate), each batch
+    ready within `deadline` seconds (progressDeadlineSeconds) before the next is touched."""
+
+    batch: int = 1
+    deadline: int = 600
+
+
+@dataclass(frozen=True)
 class Pod:
     name: str
     containers: tuple[Container, ...]
@@ -381,6 +391,7 @@ class Pod:
     image_pull_secrets: tuple[str, ...] = ()
     # HOST_SECRETS_ANNOTATION: the Secrets and ConfigMaps this pod reads from the host (sorted)
     host_secrets: tuple[str, ...] = ()
+    rollout: Rollout | None = None  # a Deployment's copies: replaced batch by batch (reconcile/rollout.py)
 
     @property
     def origin(self) -> Origin:
