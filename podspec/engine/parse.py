@@ -18,6 +18,7 @@ from podspec.observed import (
     HostFacts,
     ObservedContainer,
     ObservedImage,
+    ObservedNetwork,
     ObservedSecret,
     ObservedState,
     ObservedVolume,
@@ -66,6 +67,7 @@ def container(data: dict) -> ObservedContainer:
         exit_code=int(data.get("ExitCode") or 0),
         labels=dict(data.get("Labels") or {}),
         ports=ports(data) if data.get("IsInfra") else (),
+        networks=tuple(sorted(n for n in data.get("Networks") or [] if isinstance(n, str))) if data.get("IsInfra") else (),
         started_at=_int(data.get("StartedAt")),
     )
 
@@ -138,18 +140,30 @@ def secrets(answer: Any) -> tuple[ObservedSecret, ...]:
     return tuple(sorted(found, key=lambda s: s.name))
 
 
+def networks(answer: Any) -> tuple[ObservedNetwork, ...]:
+    """GET /networks/json (libpod: `name`, `labels`, `subnets[].subnet`, `dns_enabled`; the same
+    shape on 4.3 and 5.4), sorted by name."""
+    found = []
+    for n in _list(answer):
+        subnets = tuple(str(s.get("subnet")) for s in n.get("subnets") or [] if isinstance(s, dict) and s.get("subnet"))
+        found.append(ObservedNetwork(name=str(n.get("name") or ""), labels=dict(n.get("labels") or {}), subnets=subnets,
+                                     dns=bool(n.get("dns_enabled"))))
+    return tuple(sorted(found, key=lambda n: n.name))
+
+
 def secret_labels(answer: Any) -> dict[str, str]:
     """GET /secrets/{name}/json: the secret's labels (under Spec; never its value)."""
     spec = (answer or {}).get("Spec") or {} if isinstance(answer, dict) else {}
     return {str(k): str(v) for k, v in (spec.get("Labels") or {}).items()}
 
 
-def state(container_list: Any, volume_list: Any, image_list: Any, secret_list: Any = None) -> ObservedState:
-    """The host from the four list answers; pods are read off their infra containers."""
+def state(container_list: Any, volume_list: Any, image_list: Any, secret_list: Any = None,
+          network_list: Any = None) -> ObservedState:
+    """The host from the five list answers; pods are read off their infra containers."""
     found = containers(container_list)
     return ObservedState(
         pods=pods_from_containers(found), containers=found, volumes=volumes(volume_list), images=images(image_list),
-        secrets=secrets(secret_list),
+        secrets=secrets(secret_list), networks=networks(network_list),
     )
 
 

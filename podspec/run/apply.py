@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from podspec.reconcile.rollback import Before
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.executor import StopFlag
-    from podspec.run.results import ApplyResult, DiffResult
+    from podspec.run.results import ApplyResult, DiffResult, Failure
     from podspec.secrets import RegistryCredential
 
 
@@ -253,7 +253,6 @@ def _no_changes(engine: Engine, desired: DesiredState, request: ApplyRequest, li
 
 def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, listener: Listener,
                   seen: _Seen, stop: StopFlag | None = None) -> ApplyResult:
-    from podspec.errors import StepFailed
     from podspec.reconcile import planner
     from podspec.run import pulls
     from podspec.run.results import ApplyResult, Failure, Outcome
@@ -277,6 +276,7 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
     seen.diff, seen.observed = found, observed  # (the images as pulled: the record keeps their IDs)
     listener.diffed(found)
     plan = planner.build(found)  # conflicts raise here, before any change
+    _check_free_ports(engine, observed, found)
     if saved is not None:
         differences = saved_plan.stale_steps(saved.steps, saved_plan.saved_steps(plan))
         if differences:
@@ -294,14 +294,10 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
         before = rollback.prepare(engine, observed, request.project, [p.name for p in found.pods])
         plan, held = _holding_back(plan)
     if not plan.empty:
-        from podspec.run.executor import execute
-
-        try:
-            execute(plan, engine, listener.step, parallel=request.parallel, stop=stop)
-        except StepFailed as failure:
-            seen.failed = next((s for s in plan.steps if s not in failure.done and s not in failure.not_done), None)
-            result = replace(result, outcome=Outcome.FAILED, steps_done=len(failure.done),
-                             failure=Failure(failure.message, failure.hint, failure.not_done))
+        stopped = _run_phases(engine, plan, desired, request, listener, seen, stop)
+        if stopped is not None:
+            failure, done = stopped
+            result = replace(result, outcome=Outcome.FAILED, steps_done=done, failure=failure)
             return _rolled_back(engine, request, listener, result, before, seen)
         result = replace(result, steps_done=len(plan.steps))
     seen.ran = True
@@ -321,6 +317,42 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
 
         execute(held, engine, listener.step, parallel=request.parallel)
     return result
+
+
+def _run_phases(engine: Engine, plan: Plan, desired: DesiredState, request: ApplyRequest, listener: Listener,
+                seen: _Seen, stop: StopFlag | None) -> tuple[Failure, int] | None:
+    """Carry out the plan; a Deployment's copies batch by batch, each batch ready (within its
+    progressDeadlineSeconds) before the next is touched (reconcile/rollout.py). None when every step
+    ran; else the failure (a failed step, or a stalled rollout) and how many steps ran."""
+    from podspec.errors import StepFailed
+    from podspec.reconcile.rollout import phases
+    from podspec.run.executor import execute
+    from podspec.run.results import Failure
+
+    parts = phases(plan, desired)
+    done = 0
+    for i, phase in enumerate(parts):
+        later = tuple(s for p in parts[i + 1:] for s in p.plan.steps)
+        try:
+            execute(phase.plan, engine, listener.step, parallel=request.parallel, stop=stop)
+        except StepFailed as failure:
+            seen.failed = next((s for s in phase.plan.steps if s not in failure.done and s not in failure.not_done), None)
+            return Failure(failure.message, failure.hint, failure.not_done + later), done + len(failure.done)
+        done += len(phase.plan.steps)
+        if phase.gate:
+            from podspec.model import DesiredState
+            from podspec.run.wait import wait_ready
+
+            names, what = ", ".join(p.name for p in phase.gate), ", ".join(phase.workloads)
+            listener.info(f"Rollout of {what}: waiting for {names} to be ready before the next copies ...")
+            deadline = min(phase.deadline, request.wait_timeout) if request.wait else phase.deadline
+            try:
+                wait_ready(engine, DesiredState(pods=phase.gate), deadline, lambda _: None, probe_image=request.probe_image)
+            except PodspecError as error:
+                return Failure(f"the rollout of {what} stalled: {error.message}; the copies not yet replaced keep "
+                               "the previous version", error.hint, later), done
+            listener.info(f"Rollout of {what}: {names} ready.")
+    return None
 
 
 def _holding_back(plan: Plan) -> tuple[Plan, Plan]:
@@ -357,3 +389,22 @@ def _record(engine: Engine, listener: Listener, record: HistoryRecord,
     except PodspecError as error:
         listener.warning(f"could not record this apply in the host's history: {error.message}")
         return None
+
+
+def _check_free_ports(engine: Engine, observed: ObservedState, found: Diff) -> None:
+    """A host port the plan publishes that a process of the host holds is named before any change
+    (a local service only: a remote machine's ports are not visible; Podman then says so itself)."""
+    from podspec.reconcile import ports
+
+    wanted = ports.to_probe(observed, found.pods)
+    if not wanted:
+        return
+    busy = engine.ports_in_use(sorted({(p.ip, p.port, p.protocol) for _, p in wanted}))
+    if not busy:
+        return
+    from podspec.errors import ConflictError
+
+    lines = [f"pod {pod}: host port {port} is in use by another process on the host"
+             for pod, port in wanted if (port.ip, port.port, port.protocol) in busy]
+    raise ConflictError("host ports the plan would publish are taken:\n  " + "\n  ".join(lines),
+                        "stop what listens there, or choose another hostPort; nothing was changed")
