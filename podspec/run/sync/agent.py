@@ -85,6 +85,9 @@ class SyncRequest:
     webhook_secret: bytes | None = field(default=None, repr=False)  # the receiver (/hooks/...) is on when set
     # SOPS-encrypted manifests: decrypted with the host's key (run/sops.py); None: sops is not asked
     decrypt: Decrypt | None = field(default=None, repr=False)
+    # A new commit must become ready within this many seconds (apply --wait), else it is rolled back
+    # (apply --rollback-on-failure), marked bad and not retried until a new commit; None: no gate.
+    ready_timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -345,8 +348,10 @@ class Agent:
         from podspec.run.reconcile import ApplyRequest, apply
 
         r = self.request
+        gated = r.ready_timeout is not None
         request = ApplyRequest(manifests=manifests, project=r.project, prune=r.prune,
-                               lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision)
+                               lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision,
+                               wait=gated, wait_timeout=r.ready_timeout or 0.0, rollback_on_failure=gated)
         began = time.time()
         try:
             result = apply(request, self.connect, LogListener(self.log, revision), stop=self.stop)
@@ -359,11 +364,32 @@ class Agent:
             self.log.info("interrupted", revision=revision[:12], steps=result.steps_done,
                           message="asked to stop: the step in progress finished, the rest waits for the next start")
             return None
+        if result.rollback is not None:
+            self._bad(revision, result)
+            return None
         if result.outcome is Outcome.FAILED:
             message = result.failure.message if result.failure else "a step failed"
             self._failed("apply", message, revision, backoff=True)
             return None
         return result
+
+    def _bad(self, revision: str, result: ApplyResult) -> None:
+        """A commit whose pods did not become ready, rolled back by the apply: marked bad (not tried
+        again until a new commit), the last good revision keeps running. The history holds the
+        failed apply and the rollback (written by the apply)."""
+        rollback = result.rollback
+        assert rollback is not None
+        restored = "rolled back" if rollback.restored_ok else f"the rollback failed too ({rollback.error})"
+        message = f"{rollback.reason}; {restored}; marked bad until a new commit"
+        kind = "rolled-back" if rollback.restored_ok else "rollback-failed"
+        self.save(refused=revision, last_error=message, error_revision=revision)
+        self.log.error(kind, revision=revision[:12], message=message, restored=",".join(rollback.restored) or None,
+                       removed=",".join(rollback.removed) or None, seconds=f"{rollback.seconds:.1f}",
+                       back_to=(self.state.applied or "")[:12] or None)
+        if self.metrics:
+            self.metrics.failed(kind)
+        self.tell(EventKind.ROLLED_BACK, "restored" if rollback.restored_ok else "failed", message,
+                  pods=rollback.restored + rollback.removed, revision=revision)
 
     def _drop_old_checkouts(self, keep: str) -> None:
         for old in (self.dir / "checkouts").iterdir():
