@@ -1,7 +1,10 @@
 """What the commands share beyond flags: the environment, the connection, the terminal.
 
-The CLI is the only layer that reads the environment (os.environ, the working directory, whether
-stdout is a terminal); it hands what it read to the workflows as plain values.
+The CLI reads the environment for every setting (os.environ, the working directory, whether stdout
+is a terminal) and hands what it read to the workflows as plain values. Below it, os.environ is read
+only where a process is started or a default place is found when the caller passed no environment:
+the ssh tunnel and podman.connect, git (run/revision.py, run/sync/git.py), the lock directory
+(run/lock.py).
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ if TYPE_CHECKING:
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.manifests import Manifests
     from podspec.run.projectfile import ProjectFile
-    from podspec.run.sops import Sops
     from podspec.secrets import RegistryCredential
 
 
@@ -65,7 +67,7 @@ def saved_plan(path: str | None, paths: Sequence[str], project: str | None, prun
     """apply --plan FILE: the plan read, the flags checked against it; None without --plan."""
     if path is None:
         return None
-    from podspec.run.plans import check_flags, read_plan
+    from podspec.run.saved_plan import check_flags, read_plan
 
     saved = read_plan(path)
     check_flags(saved, paths, project or os.environ.get("PODSPEC_PROJECT"), prune, prune_volumes, adopt)
@@ -138,15 +140,19 @@ def manifests(paths: Sequence[str], checked: Policy | None, strict: bool = False
     return Manifests(tuple(paths), checked, sys.stdin, strict, decrypt=decryptor(age_key_file))
 
 
-def decryptor(age_key_file: str | None) -> Sops:
+def decryptor(age_key_file: str | None) -> Callable[[str, bytes], bytes]:
     """sops with this environment; `--age-key-file` wins over $SOPS_AGE_KEY_FILE (a relative path is
-    taken from the working directory)."""
-    from podspec.run.sops import Sops
-
+    taken from the working directory). run/sops.py is imported only when a file is encrypted."""
     env = dict(os.environ)
     if age_key_file:
         env["SOPS_AGE_KEY_FILE"] = str(Path(age_key_file).absolute())
-    return Sops(env)
+
+    def decrypt(file: str, raw: bytes) -> bytes:
+        from podspec.run.sops import Sops
+
+        return Sops(env)(file, raw)
+
+    return decrypt
 
 
 def colour_wanted() -> bool:

@@ -26,10 +26,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Sequence, TextIO
 
 from podspec.errors import KeyUnavailable, ManifestError, Origin, Problem
-from podspec.model import AbsentPod, ConfigMap, DesiredState, EncryptedDocument, Pod, Secret, VolumeClaim
+from podspec.model import AbsentPod, ConfigMap, DesiredState, EncryptedDocument, Pod, Secret, Service, VolumeClaim
 
 if TYPE_CHECKING:
-    from podspec.loader.sops import Decrypt
+    from podspec.loader.sops import Decrypt, Sealed
 
 __all__ = ["load", "ManifestError"]
 
@@ -62,6 +62,34 @@ def _beside(found: list[Problem], reading: tuple[Problem, ...]) -> list[Problem]
     return [p for p in found if not repeats(p.path)]
 
 
+def _sops_metadata(data: object) -> bool:
+    """Whether a document may be SOPS-encrypted (loader/sops.py, imported only then, says for sure)."""
+    return isinstance(data, dict) and "sops" in data
+
+
+class _Plain:
+    """What loader/sops.py's Sealed does for a file without SOPS metadata: nothing."""
+
+    wanted = False
+
+    @staticmethod
+    def keep(document: object, problems: list[Problem]) -> list[Problem]:
+        return problems
+
+    @staticmethod
+    def mark(made: object, document: object) -> object:
+        return made
+
+
+PLAIN = _Plain()
+
+
+def _sealed(name: str, documents: list) -> Sealed:
+    from podspec.loader.sops import Sealed
+
+    return Sealed(name, documents)
+
+
 def load(
     paths: Sequence[str],
     stdin: TextIO | None = None,
@@ -85,7 +113,6 @@ def load(
     from podspec.loader import kubefields, portable, schema, semantics, sources
     from podspec.loader.build import build
     from podspec.loader.link import link
-    from podspec.loader.sops import Sealed
     from podspec.loader.yamlpos import decode, parse
 
     found, problems = sources.read(paths, stdin)
@@ -94,7 +121,9 @@ def load(
     config_maps: list[ConfigMap] = []
     secrets: list[Secret] = []
     absent: list[AbsentPod] = []
-    built: dict[type, list] = {Pod: pods, VolumeClaim: claims, ConfigMap: config_maps, Secret: secrets, AbsentPod: absent}
+    services: list[Service] = []
+    built: dict[type, list] = {Pod: pods, VolumeClaim: claims, ConfigMap: config_maps, Secret: secrets, AbsentPod: absent,
+                               Service: services}
     warnings: list[Problem] = []
     encrypted: list[EncryptedDocument] = []
     error: type[ManifestError] = ManifestError
@@ -106,19 +135,20 @@ def load(
         documents, parse_problems = parse(text, source.name)
         problems += parse_problems
         documents = [d for d in documents if d.data is not None]
-        sealed = Sealed(source.name, documents)
-        if not parse_problems and sealed.wanted:
-            documents = sealed.decrypt(source.raw, decrypt, parse) if decrypt is not None else sealed.shapes()
-            problems += sealed.problems
-            warnings += sealed.warnings
-            error = KeyUnavailable if sealed.host_side else error
-            encrypted += sealed.described
+        sealed: Sealed | _Plain = PLAIN
+        if not parse_problems and any(_sops_metadata(d.data) for d in documents) and (opened := _sealed(source.name, documents)).wanted:
+            sealed = opened
+            documents = opened.decrypt(source.raw, decrypt, parse) if decrypt is not None else opened.shapes()
+            problems += opened.problems
+            warnings += opened.warnings
+            error = KeyUnavailable if opened.host_side else error
+            encrypted += opened.described
             if not documents:
                 continue
         if not documents and not parse_problems:
             problems.append(Problem(
                 Origin(source.name), "", "empty file: no manifest documents",
-                "add a Pod, Deployment, Job, PersistentVolumeClaim, ConfigMap or Secret, or remove the file",
+                "add a Pod, Deployment, Job, Service, PersistentVolumeClaim, ConfigMap or Secret, or remove the file",
             ))
         for document in documents:
             if not isinstance(document.data, dict):
@@ -150,6 +180,14 @@ def load(
     problems += link_problems
     warnings += link_warnings
     problems += semantics.check(pods, claims, config_maps, secrets, absent)
+    if services:
+        from podspec.loader.services import link_services, with_proxies
+
+        service_problems, service_warnings = link_services(services, pods)
+        problems += service_problems
+        warnings += service_warnings
+        pods, proxy_problems = with_proxies(services, pods)
+        problems += proxy_problems
     state = DesiredState(
         pods=tuple(sorted(pods, key=lambda p: p.name)),
         claims=tuple(sorted(claims, key=lambda c: c.name)),
@@ -157,6 +195,7 @@ def load(
         config_maps=tuple(sorted(config_maps, key=lambda c: c.name)),
         secrets=tuple(sorted(secrets, key=lambda c: c.name)),
         absent_pods=tuple(sorted(absent, key=lambda a: a.name)),
+        services=tuple(sorted(services, key=lambda s: s.name)),
         warnings=tuple(warnings),
         encrypted=tuple(encrypted),
     )

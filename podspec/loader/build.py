@@ -19,7 +19,7 @@ placeholder `podspec export` writes for a secret it did not show.
 
 Each kind is built by plain functions over one reporter (reporter.py): pods.py (with
 containers.py, volumes.py and fieldrefs.py), workloads.py (Deployments and Jobs), data.py
-(claims, ConfigMaps, Secrets); this module picks by kind.
+(claims, ConfigMaps, Secrets), services.py; this module picks by kind.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from podspec.loader.pods import pod
 from podspec.loader.reporter import Reporter
 from podspec.loader.workloads import workload
 from podspec.loader.yamlpos import Document
-from podspec.model import AbsentPod, ConfigMap, Pod, Secret, VolumeClaim
+from podspec.model import AbsentPod, ConfigMap, Pod, Secret, Service, VolumeClaim
 
-Built = Pod | VolumeClaim | ConfigMap | Secret | AbsentPod
+Built = Pod | VolumeClaim | ConfigMap | Secret | AbsentPod | Service
 
 
 def build(document: Document, problems: list[Problem], warnings: list[Problem] | None = None) -> Built | list[Pod] | None:
@@ -51,6 +51,10 @@ def build(document: Document, problems: list[Problem], warnings: list[Problem] |
         return data_kinds.config_map(r, data)
     if kind == "Secret":
         return data_kinds.secret(r, data)
+    if kind == "Service":
+        from podspec.loader.services import service
+
+        return service(r, data)
     if kind in ("Deployment", "Job"):
         return workload(r, data)
     return data_kinds.claim(r, data)

@@ -4,6 +4,7 @@ warnings, and its pod (pods.py), or a Deployment's copies of it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from podspec.errors import Origin
@@ -13,6 +14,7 @@ from podspec.loader.reporter import Reporter
 from podspec.model import (
     AbsentPod,
     Pod,
+    Rollout,
 )
 
 
@@ -49,8 +51,13 @@ def workload(r: Reporter, data: dict[str, Any]) -> Pod | AbsentPod | list[Pod] |
         if replicas == 0:
             r.base = ("spec", "template")
             return AbsentPod(name, f"{what} has replicas: 0", r.locations(), workload=what)
+        rollout = _rollout(spec, replicas)
         if replicas > 1:
-            return copies(r, template, name, meta.get("annotations") or {}, what, replicas)
+            return [replace(p, rollout=rollout)
+                    for p in copies(r, template, name, meta.get("annotations") or {}, what, replicas)]
+        r.base = ("spec", "template")
+        return replace(pod(r, template, name=name, extra_annotations=meta.get("annotations") or {}, workload=what),
+                       rollout=rollout)
     else:
         for field in ("parallelism", "completions"):
             if int(spec.get(field, 1)) > 1:
@@ -113,10 +120,8 @@ def selector(r: Reporter, selector: dict[str, Any], labels: dict[str, str]) -> N
 # Workload fields that only a cluster's controllers act on: (field, what it is about).
 _CLUSTER_ONLY = {
     "Deployment": (
-        ("strategy", "rollouts; podspec's plan says how the pod changes"),
         ("revisionHistoryLimit", "the ReplicaSets a cluster keeps"),
         ("minReadySeconds", "rollouts"),
-        ("progressDeadlineSeconds", "rollouts"),
         ("paused", "rollouts"),
     ),
     "Job": (
@@ -134,6 +139,22 @@ _CLUSTER_ONLY = {
         ("managedBy", "which controller runs the Job"),
     ),
 }
+
+
+def _rollout(spec: dict[str, Any], replicas: int) -> Rollout:
+    """A Deployment's copies are replaced `maxUnavailable` at a time (an integer or a percentage of
+    the replicas, rounded down as Kubernetes does, at least 1: one host cannot surge a copy, whose
+    name is taken), all at once for strategy Recreate; each batch within progressDeadlineSeconds."""
+    strategy = spec.get("strategy") or {}
+    deadline = int(spec.get("progressDeadlineSeconds", 600))
+    if strategy.get("type") == "Recreate":
+        return Rollout(batch=replicas, deadline=deadline)
+    unavailable = (strategy.get("rollingUpdate") or {}).get("maxUnavailable", "25%")
+    if isinstance(unavailable, str) and unavailable.endswith("%") and unavailable[:-1].isdigit():
+        batch = replicas * int(unavailable[:-1]) // 100
+    else:
+        batch = int(unavailable) if str(unavailable).isdigit() else 1
+    return Rollout(batch=max(1, min(batch, replicas)), deadline=deadline)
 
 
 def _host_bound(spec: dict[str, Any]) -> str:
