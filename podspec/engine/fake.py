@@ -414,8 +414,9 @@ class FakeEngine:
         prefix = qualify(repository + ":x")[:-1]  # "repo:" fully qualified
         tags = sorted(ref[len(prefix):] for ref in self.pullable if ref.startswith(prefix))
         if not tags:
-            raise EngineError(f"cannot list the tags of {repository}: getting repository tags: fetching tags list: "
-                              "invalid status code from registry 404 (Not Found)", "check the repository name")
+            message = "getting repository tags: fetching tags list: invalid status code from registry 404 (Not Found)"
+            raise EngineError(f"cannot list the tags of {repository}: {message}", "check the repository name",
+                              parse.refusal(500, message))
         return tuple(tags)
 
     def run(self, step: Step) -> None:
@@ -654,7 +655,7 @@ class FakeEngine:
                 if fault.method == method and fault.target in ("", argument) and fault.times != 0:
                     fault.times -= 1 if fault.times > 0 else 0
                     what = f"{method.replace('_', ' ')} {argument}".strip()
-                    raise EngineError(f"Podman refused to {what}: {fault.message}", parse.hint(fault.message))
+                    raise parse.refused(what, 500, fault.message)
 
     def _new_id(self, kind: str, name: str) -> str:
         return _digest(kind, name, str(next(self._ids)), str(self._instance))
@@ -778,7 +779,7 @@ def _by_name_or_id(objects: Mapping[str, Any], key: str) -> Any:
 
 def _refused(what: str, message: str) -> EngineError:
     """The error PodmanEngine.call raises for the same refusal."""
-    return EngineError(f"Podman refused to {what}: {message}", parse.hint(message))
+    return parse.refused(what, 500, message)
 
 
 def _digest(*parts: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
+from podspec.errors import EngineError, Refusal
 from podspec.observed import (
     ContainerState,
     HostFacts,
@@ -312,6 +313,32 @@ HINTS = (
     (("already exists",), "another object holds the name; see `podspec diff`"),
     (("image not known",), "make the image available locally (podman load / podman build) or fix its name"),
 )
+
+
+# (reason, words any of which in Podman's message (lower case) mean it), first match wins; a 404
+# without any of them is NOT_FOUND too.
+_REFUSALS = (
+    (Refusal.UNKNOWN_IMAGE, ("image not known",)),
+    # "cleaning up volume storage": Podman dropped the volume from its database, then failed to
+    # remove its directory (another client made it again, or took it first): gone, for Podman
+    (Refusal.NOT_FOUND, ("no such", "not found", "no secret with", "name unknown", "name not known",
+                        "cleaning up volume storage")),
+    (Refusal.EXISTS, ("already exists", "already in use", "name in use")),
+    (Refusal.IN_USE, ("being used", "in use")),
+    (Refusal.WRONG_STATE, ("improper state", "state improper", "not running", "already running")),
+)
+
+
+def refusal(status: int, message: str) -> Refusal:
+    """Why Podman refused, from its answer's status and message (4.3 and 5 word them alike)."""
+    text = message.lower()
+    found = next((reason for reason, words in _REFUSALS if any(w in text for w in words)), None)
+    return found or (Refusal.NOT_FOUND if status == 404 else Refusal.OTHER)
+
+
+def refused(what: str, status: int, message: str) -> EngineError:
+    """The error for a call Podman refused: what was tried, Podman's words, a hint, the reason."""
+    return EngineError(f"Podman refused to {what}: {message}", hint(message), refusal(status, message))
 
 
 def hint(message: str) -> str:

@@ -3,8 +3,8 @@
 It reads the host in a constant number of list calls (containers, volumes, secrets, images) into an
 ObservedState, performs one REST call per plan step, and turns Podman's errors into podspec's.
 It speaks libpod's JSON endpoints directly (podman-py's domain objects break on the 4.3 service);
-see transport.py for how calls travel (podman-py's client for ssh://, the standard library for
-local sockets), and parse.py for how the answers are read: this module only makes calls.
+see transport.py for how calls travel (the one HTTP client over unix:// and through ssh://
+forwards, podman-py's only for tcp://), and parse.py for how the answers are read: this module only makes calls.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from podspec.engine import parse
-from podspec.engine.connection import Endpoint, check_reachable, resolve
-from podspec.engine.transport import Transport, TransportError, open_transport
-from podspec.errors import EngineError, PodmanUnavailable, PodspecError
+from podspec.engine.connection import Endpoint, check_reachable, open_transport, resolve
+from podspec.engine.transport import Transport, TransportError
+from podspec.errors import EngineError, PodmanUnavailable, PodspecError, Refusal
 from podspec.observed import HostFacts, ObservedImage, ObservedState, ObservedVolume, PulledImage, PullProgress
 
 LONG_CALL_TIMEOUT = 600  # seconds: pulls, stops with a long grace period
@@ -69,8 +69,7 @@ class PodmanEngine:
                 "check that the Podman service is running, then run the command again",
             ) from None
         if response.status_code >= 400:
-            message = parse.error_message(response.status_code, response.content)
-            raise EngineError(f"Podman refused to {what}: {message}", parse.hint(message))
+            raise parse.refused(what, response.status_code, parse.error_message(response.status_code, response.content))
         if raw:
             return response.content
         return parse.decode(response.status_code, response.content)
@@ -144,7 +143,7 @@ class PodmanEngine:
         try:
             data = self.call("get", f"/secrets/{name}/json", f"inspect secret {name}")
         except EngineError as error:
-            if "no such secret" in error.message.lower() or "no secret with name or id" in error.message.lower():
+            if error.reason is Refusal.NOT_FOUND:
                 return None
             raise
         return parse.secret_labels(data)
@@ -301,8 +300,9 @@ class PodmanEngine:
             ) from None
         status, body = (lines[0][0] if lines else 0), b"\n".join(line for _, line in lines[1:])
         if status >= 400:
-            raise EngineError(f"cannot list the tags of {repository}: {parse.error_message(status, body)}",
-                              "check the repository name")
+            message = parse.error_message(status, body)
+            raise EngineError(f"cannot list the tags of {repository}: {message}", "check the repository name",
+                              parse.refusal(status, message))
         return parse.search_tags(parse.decode(status, body))
 
     def run(self, step: Step) -> None:
@@ -394,7 +394,7 @@ class PodmanEngine:
         try:
             self.call("post", "/volumes/create", f"create the lock volume {name}", body={"Name": name, "Label": dict(labels)})
         except EngineError as error:
-            if "already exists" in error.message:
+            if error.reason is Refusal.EXISTS:
                 return False
             raise
         return True
@@ -403,7 +403,7 @@ class PodmanEngine:
         try:
             data = self.inspect_volume(name)
         except EngineError as error:
-            if "no such volume" in error.message.lower():
+            if error.reason is Refusal.NOT_FOUND:
                 return None
             raise
         return dict(data.get("Labels") or {})
@@ -416,8 +416,7 @@ class PodmanEngine:
         try:
             self.call("delete", f"/volumes/{name}", f"remove the lock volume {name}")
         except EngineError as error:
-            text = error.message.lower()
-            if "no such volume" not in text and "cleaning up volume storage" not in text:
+            if error.reason is not Refusal.NOT_FOUND:  # gone already, or dropped by Podman (parse.refusal)
                 raise
 
     def close(self) -> None:
