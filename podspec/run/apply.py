@@ -341,7 +341,7 @@ def _run_phases(engine: Engine, plan: Plan, desired: DesiredState, request: Appl
         done += len(phase.plan.steps)
         if phase.gate:
             from podspec.model import DesiredState
-            from podspec.run.wait import wait_ready
+            from podspec.run.readiness import wait_ready
 
             names, what = ", ".join(p.name for p in phase.gate), ", ".join(phase.workloads)
             listener.info(f"Rollout of {what}: waiting for {names} to be ready before the next copies ...")
