@@ -210,7 +210,13 @@ def _finish(pods: list[Pod], absent: tuple[AbsentPod, ...], images: Mapping[str,
     for pod in pods:
         out.append(_pinned(pod, images, observed, pinned))
         _check_secrets(pod, observed, project)
-    desired = DesiredState(pods=tuple(sorted(out, key=lambda p: p.name)), absent_pods=tuple(sorted(absent, key=lambda a: a.name)))
+    from podspec.reconcile.network import observed_record, record_services
+
+    # The project's Services as the host records them (its names record): pods put back join the
+    # project network with their names, as the apply that made them did.
+    record = observed_record(observed, project)
+    desired = DesiredState(pods=tuple(sorted(out, key=lambda p: p.name)), absent_pods=tuple(sorted(absent, key=lambda a: a.name)),
+                           services=record_services(record) if record is not None else ())
     return Restore(desired, seq, revision, tuple(pinned))
 
 
