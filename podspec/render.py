@@ -128,6 +128,8 @@ def diff_text(diff: Diff, colour: bool = False) -> str:
         lines += _pod_lines(p, style)
     for name in diff.unchanged_pods:
         lines.append(style.dim(f"  pod {name}: up to date"))
+    for kept in diff.kept:
+        lines.append(f"  kept {kept}")
     if not diff.has_changes:
         lines.append("No changes: the host matches the manifests.")
     else:
@@ -173,6 +175,7 @@ def diff_json(diff: Diff, warnings: tuple[Problem, ...] = ()) -> dict[str, Any]:
             for p in diff.pods
         ],
         "unchanged_pods": list(diff.unchanged_pods),
+        "kept": list(diff.kept),
     }
 
 
@@ -482,6 +485,7 @@ def diff_markdown(diff: Diff) -> str:
     rows += [(f"secret {_md_code(s.name)}", _CONSEQUENCE[s.action], s.cause) for s in diff.secrets]
     rows += [(f"pod {_md_code(p.name)}", *_pod_change(p)) for p in diff.pods]
     rows += [(f"pod {_md_code(name)}", "up to date", "") for name in diff.unchanged_pods]
+    rows += [("kept", "left alone", kept) for kept in diff.kept]
     if rows:
         lines += ["", "| Object | Change | Why |", "| --- | --- | --- |"]
         lines += [f"| {what} | {md_text(change)} | {md_text(why)} |" for what, change, why in rows]

@@ -16,6 +16,7 @@ from podspec.cli.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
+    FORCE_CONFLICTS_OPTION,
     IDENTITY_OPTION,
     OUTPUT_OPTION,
     PARALLEL_OPTION,
@@ -46,6 +47,7 @@ def apply(
     prune: bool = typer.Option(False, "--prune", help="Also remove pods of this project that left the manifests."),
     prune_volumes: bool = typer.Option(False, "--prune-volumes", help="With --prune: also remove this project's volumes that left the manifests."),
     adopt: bool = typer.Option(False, "--adopt", help="Replace pods and containers podspec did not create that hold needed names; use such volumes as they are."),
+    force_conflicts: bool = FORCE_CONFLICTS_OPTION,
     wait: bool = typer.Option(False, "--wait", help="Wait until every container runs and every health check passes."),
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds --wait waits."),
     lock_timeout: float = typer.Option(60.0, "--lock-timeout", help="Seconds to wait for another apply of the same project."),
@@ -99,6 +101,7 @@ def apply(
         dry_run=dry_run, wait=wait, wait_timeout=timeout, lock_timeout=lock_timeout, lock_lease=context.lock_lease(), parallel=parallel,
         revision=context.revision(revision, files), saved=saved,
         pull_parallel=parallel_pulls, credentials=credentials,
+        origin=context.origin(files), force_conflicts=force_conflicts,
     )
     if target:
         targets.apply(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output)

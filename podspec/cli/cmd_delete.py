@@ -11,6 +11,7 @@ from podspec.cli.app import app
 from podspec.cli.common import (
     CONNECTION_OPTION,
     EXIT_OK,
+    FORCE_CONFLICTS_OPTION,
     IDENTITY_OPTION,
     OUTPUT_OPTION,
     PARALLEL_OPTION,
@@ -36,6 +37,7 @@ def delete(
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
     identity: Optional[str] = IDENTITY_OPTION,
+    force_conflicts: bool = FORCE_CONFLICTS_OPTION,
 ) -> None:
     """Remove the pods the manifests define (only those podspec created); volumes are kept unless --volumes."""
     from podspec import render
@@ -47,6 +49,7 @@ def delete(
         manifests=context.manifests(paths, None),  # delete only removes: no policy
         project=context.project_name(project, paths), volumes=volumes, dry_run=dry_run,
         lock_timeout=lock_timeout, lock_lease=context.lock_lease(), parallel=parallel,
+        origin=context.origin(paths), force_conflicts=force_conflicts,
     )
     as_json = output is OutputFormat.json
     listener = JsonListener() if as_json else TextListener(

@@ -17,6 +17,7 @@ from podspec.cli.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
+    FORCE_CONFLICTS_OPTION,
     IDENTITY_OPTION,
     POLICY_OPTION,
     PROJECT_OPTION,
@@ -36,6 +37,7 @@ def diff(
     prune: bool = typer.Option(False, "--prune", help="Include pods of the project that left the manifests."),
     prune_volumes: bool = typer.Option(False, "--prune-volumes", help="With --prune: include this project's volumes that left the manifests."),
     adopt: bool = typer.Option(False, "--adopt", help="Show objects podspec did not create as replaced, not as conflicts."),
+    force_conflicts: bool = FORCE_CONFLICTS_OPTION,
     save_plan: Optional[str] = typer.Option(
         None, "--save-plan", metavar="FILE",
         help="Also write the plan to FILE (versioned JSON, no secret values) for `podspec apply --plan FILE`.",
@@ -62,6 +64,7 @@ def diff(
         manifests=context.manifests(files, checked, strict),
         project=context.project_name(project, files), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
         save_plan=save_plan is not None, revision=context.revision(None, files) if save_plan else "",
+        origin=context.origin(files), force_conflicts=force_conflicts,
     )
     if target:
         if save_plan is not None:

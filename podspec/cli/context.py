@@ -49,6 +49,17 @@ def project_name(flag: str | None, paths: Sequence[str]) -> str:
     return resolve(flag, environment(), list(paths), Path.cwd())
 
 
+def origin(paths: Sequence[str]) -> str:
+    """The source of the manifests at `paths`, recorded on what podspec creates (run/origin.py);
+    $PODSPEC_ORIGIN when set (a pipeline that copies the files elsewhere names its source)."""
+    given = os.environ.get("PODSPEC_ORIGIN", "").strip()
+    if given:
+        return given
+    from podspec.run.origin import of_paths
+
+    return of_paths(list(paths), Path.cwd())
+
+
 def revision(flag: str | None, paths: Sequence[str]) -> str:
     """--revision, else the git commit of the repository holding the first manifest ("-dirty" when
     the manifests differ from it), else ""."""

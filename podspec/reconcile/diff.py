@@ -8,7 +8,7 @@ consequence (an Action) and a human cause.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import partial
 from typing import Any
@@ -115,6 +115,8 @@ class Diff:
     volumes: tuple[VolumeDiff, ...] = ()
     unchanged_pods: tuple[str, ...] = ()
     secrets: tuple[SecretDiff, ...] = ()  # Podman secrets, sorted by name
+    origin: str = ""  # the source of the manifests, recorded on what the plan creates ("": none)
+    kept: tuple[str, ...] = ()  # objects --prune would remove but another source applied: left alone, and why
 
     @property
     def has_changes(self) -> bool:
@@ -222,12 +224,19 @@ def compute(
     prune: bool = False,
     prune_volumes: bool = False,
     adopt: bool = False,
+    origin: str = "",
+    force_conflicts: bool = False,
 ) -> Diff:
+    """`origin`: the source of the manifests (run/origin.py). Objects another source applied are
+    not changed (a conflict) nor pruned (kept, and said so) unless `force_conflicts`; objects an
+    older podspec made, with no source recorded, may be changed by the manifests that name them but
+    are pruned only with `force_conflicts`. With origin "" no source is checked."""
+    owners = _Owners(origin, force_conflicts)
     pods: list[PodDiff] = []
     unchanged: list[str] = []
     intents = [pod_intent(pod) for pod in desired.pods]  # made once: the pods' and the secrets' diffs read them
     for pod, intent in zip(desired.pods, intents, strict=True):
-        pod_diff = _diff_pod(pod, intent, observed, project, adopt)
+        pod_diff = owners.checked(_diff_pod(pod, intent, observed, project, adopt), observed)
         if pod_diff.changed:
             pods.append(pod_diff)
         else:
@@ -236,13 +245,13 @@ def compute(
     for absent in desired.absent_pods:  # replicas: 0
         obs = observed.pod(absent.name)
         if obs is not None and obs.managed and obs.project == project:
-            pods.append(PodDiff(name=absent.name, action=Action.REMOVE, cause=absent.reason,
-                                stop_timeout=observed_grace(observed, obs)))
+            pods.append(owners.checked(PodDiff(name=absent.name, action=Action.REMOVE, cause=absent.reason,
+                                               stop_timeout=observed_grace(observed, obs)), observed))
         wanted.add(absent.name)
-    pods += _scaled_down(desired, observed, project, wanted)
+    pods += [p for p in _scaled_down(desired, observed, project, wanted) if owners.may_remove(f"pod {p.name}", observed.pod(p.name))]
     if prune:
-        for obs in observed.pods:
-            if obs.name not in wanted and obs.managed and obs.project == project:
+        for obs in sorted(observed.pods, key=lambda o: o.name):
+            if obs.name not in wanted and obs.managed and obs.project == project and owners.may_remove(f"pod {obs.name}", obs):
                 pods.append(
                     PodDiff(
                         name=obs.name,
@@ -252,14 +261,59 @@ def compute(
                     )
                 )
     leaving = tuple(p.name for p in pods if p.action is Action.REMOVE)
-    volumes = _diff_volumes(desired, observed, project, adopt, prune_volumes, leaving)
+    volumes = _diff_volumes(desired, observed, project, adopt, prune_volumes, leaving, owners)
     return Diff(
         project=project,
         pods=tuple(sorted(pods, key=lambda p: p.name)),
         volumes=volumes,
         unchanged_pods=tuple(sorted(unchanged)),
         secrets=diff_secrets(desired, observed, project, pods, adopt, intents),
+        origin=origin,
+        kept=tuple(owners.kept),
     )
+
+
+class _Owners:
+    """Which source applied an object, against the source of these manifests (see compute)."""
+
+    def __init__(self, origin: str, force: bool) -> None:
+        self.origin, self.force = origin, force
+        self.kept: list[str] = []
+
+    def other(self, labels: Any) -> str | None:
+        """The other source that applied an object ("" when an older podspec recorded none), or
+        None when it is this source's, or no source is checked."""
+        if not self.origin:
+            return None
+        theirs = L.origin_of(labels)
+        return None if theirs == self.origin else theirs
+
+    def may_remove(self, what: str, obs: Any) -> bool:
+        """Whether an object the manifests do not name may be removed: only one this source applied."""
+        other = self.other(obs.labels) if obs is not None else None
+        if other is None or self.force:
+            return True
+        whence = f"applied from {other}" if other else "applied by an older podspec, which recorded no source"
+        self.kept.append(f"{what}: {whence}, not from {self.origin} (pass --force-conflicts to prune it)")
+        return False
+
+    def checked(self, diff: PodDiff, observed: ObservedState) -> PodDiff:
+        """A pod of another source: a change is a conflict, unless --force-conflicts takes it over
+        (then it is replaced, to carry this source)."""
+        obs = observed.pod(diff.name)
+        other = self.other(obs.labels) if obs is not None and obs.managed else None
+        if not other or diff.action is Action.CONFLICT:
+            return diff
+        if self.force:
+            if diff.action in (Action.REPLACE, Action.REMOVE) or diff.pod is None or diff.intent is None:
+                return diff
+            return replace(diff, action=Action.REPLACE, cause=f"taken over from {other} (--force-conflicts)",
+                           containers=_all_create(diff.pod, diff.intent, "pod replaced"))
+        if not diff.changed:
+            return diff
+        return replace(diff, action=Action.CONFLICT, containers=(),
+                       cause=f"the pod was applied from another source, {other}, not {self.origin} "
+                             "(pass --force-conflicts to take it over, or use another --project)")
 
 
 def observed_grace(observed: ObservedState, obs: ObservedPod) -> int:
@@ -553,20 +607,24 @@ def _volume_used_by_project(observed: ObservedState, project: str, volume: str) 
 
 def _diff_volumes(
     desired: DesiredState, observed: ObservedState, project: str, adopt: bool, prune_volumes: bool,
-    leaving: tuple[str, ...] = (),
+    leaving: tuple[str, ...] = (), owners: _Owners | None = None,
 ) -> tuple[VolumeDiff, ...]:
-    diffs = _claim_volumes(desired, observed, project, adopt) + _empty_dir_volumes(desired, observed, project, leaving)
+    owners = owners or _Owners("", False)
+    diffs = _claim_volumes(desired, observed, project, adopt, owners) + _empty_dir_volumes(desired, observed, project, leaving)
     if prune_volumes:
         wanted = desired.volume_names()
-        for found in observed.volumes:
+        for found in sorted(observed.volumes, key=lambda v: v.name):
             if (found.name not in wanted and found.managed and L.project_of(found.labels) == project
-                    and not found.labels.get(L.EMPTY_DIR) and L.HISTORY not in found.labels):
+                    and not found.labels.get(L.EMPTY_DIR) and L.HISTORY not in found.labels
+                    and owners.may_remove(f"volume {found.name}", found)):
                 diffs.append(VolumeDiff(found.name, Action.REMOVE, "no longer in the manifests (--prune-volumes)"))
     return tuple(sorted(diffs, key=lambda v: v.name))
 
 
-def _claim_volumes(desired: DesiredState, observed: ObservedState, project: str, adopt: bool) -> list[VolumeDiff]:
-    """Named volumes (claims): created when absent; someone else's is a conflict, or adopted."""
+def _claim_volumes(desired: DesiredState, observed: ObservedState, project: str, adopt: bool,
+                   owners: _Owners) -> list[VolumeDiff]:
+    """Named volumes (claims): created when absent; someone else's (another project's, another
+    source's) is a conflict, or adopted."""
     diffs = []
     claim_labels = {c.name: c.labels for c in desired.claims}
     for name in desired.volume_names():
@@ -582,6 +640,16 @@ def _claim_volumes(desired: DesiredState, observed: ObservedState, project: str,
                 diffs.append(VolumeDiff(
                     name, Action.CONFLICT,
                     f"a volume with this name exists, made by {made_by} (pass --adopt to use it as it is: its data is kept)",
+                ))
+        elif owners.other(found.labels) and not owners.force:
+            made_by = f"another source, {owners.other(found.labels)}"
+            if adopt:
+                diffs.append(VolumeDiff(name, Action.ADOPT, f"made from {made_by}; used as it is, its data kept"))
+            else:
+                diffs.append(VolumeDiff(
+                    name, Action.CONFLICT,
+                    f"a volume with this name exists, made from {made_by}, not {owners.origin} "
+                    "(pass --adopt to use it as it is, or use another --project)",
                 ))
     return diffs
 

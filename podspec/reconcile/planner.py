@@ -110,7 +110,8 @@ def build(diff: Diff) -> Plan:
     if diff.conflicts:
         raise ConflictError(
             "objects that are not this project's stand in the way:\n  " + "\n  ".join(diff.conflicts),
-            "remove or rename them, or pass --adopt to replace them (volumes are used as they are)",
+            "remove or rename them, or pass --adopt to replace them (volumes are used as they are); objects another "
+            "source applied: use another --project, or pass --force-conflicts to take them over",
         )
     steps: list[Step] = [
         Step(StepKind.CREATE_SECRET, s.name, s.cause, labels=s.labels, data=s.data)
@@ -138,7 +139,13 @@ def build(diff: Diff) -> Plan:
     for s in diff.secrets:  # last: after the containers that read them were removed or recreated
         if s.action is Action.REMOVE:
             steps.append(Step(StepKind.REMOVE_SECRET, s.name, s.cause))
+    if diff.origin:  # every object created carries the source of the manifests
+        steps = [replace(step, labels=_sorted({**dict(step.labels), L.ORIGIN: diff.origin})) if step.kind in _CREATES else step
+                 for step in steps]
     return Plan(project=diff.project, steps=tuple(steps))
+
+
+_CREATES = frozenset({StepKind.CREATE_VOLUME, StepKind.CREATE_POD, StepKind.CREATE_CONTAINER, StepKind.CREATE_SECRET})
 
 
 def _sorted(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:

@@ -46,6 +46,8 @@ class DiffRequest:
     adopt: bool = False
     revision: str = ""  # what is applied, recorded in the host's history (the CLI: --revision, else git)
     save_plan: bool = False  # diff: also make a SavedPlan (DiffResult.saved)
+    origin: str = ""  # the source of the manifests (run/origin.py), recorded on what is created; "": none checked
+    force_conflicts: bool = False  # change and prune objects another source applied (--force-conflicts)
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,8 @@ def _compute(desired: DesiredState, observed: ObservedState, request: DiffReques
     from podspec.reconcile import diff as differ
 
     return differ.compute(desired, observed, request.project, prune=request.prune,
-                          prune_volumes=request.prune_volumes, adopt=request.adopt)
+                          prune_volumes=request.prune_volumes, adopt=request.adopt,
+                          origin=request.origin, force_conflicts=request.force_conflicts)
 
 
 def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listener | None = None) -> ApplyResult:

@@ -52,6 +52,7 @@ from podspec.reconcile.sync import (
 )
 from podspec.run.lock import project_lock
 from podspec.run.manifests import Manifests, load
+from podspec.run.origin import for_repository
 from podspec.run.results import ApplyResult, Outcome
 from podspec.run.sync import state as saved
 from podspec.run.sync.git import Repository
@@ -298,7 +299,7 @@ class Agent:
         from podspec.run.reconcile import ApplyRequest, apply
 
         r = self.request
-        request = ApplyRequest(manifests=manifests, project=r.project, prune=r.prune,
+        request = ApplyRequest(manifests=manifests, project=r.project, prune=r.prune, origin=for_repository(r.source, r.paths),
                                lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision)
         began = time.time()
         try:
@@ -343,7 +344,8 @@ class Agent:
             if not checkout.is_dir():
                 self.repo.checkout(applied, checkout)
             manifests = self._manifests(checkout)
-            found = diff(DiffRequest(manifests=manifests, project=self.request.project, prune=self.request.prune),
+            found = diff(DiffRequest(manifests=manifests, project=self.request.project, prune=self.request.prune,
+                                     origin=for_repository(self.request.source, self.request.paths)),
                          self.connect).diff
         except PodspecError as exc:
             self._failed("observe", _one_line(exc.message, checkout), applied, backoff=True)

@@ -1,0 +1,75 @@
+"""Issue 27 (hardening) against the real Podman: what a hostile or careless manifest, repository or
+pusher could do to a host is refused or contained."""
+
+from __future__ import annotations
+
+import subprocess
+
+from typer.testing import CliRunner
+
+from podspec.cli import app
+from tests.integration.manifests import Result, ids, sleeper
+
+CLAIM = """\
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {name}
+---
+"""
+
+
+def _cli(podman, *args: str) -> Result:
+    """podspec with the default project (no --project): the directory rule."""
+    result = CliRunner().invoke(app, [*args, "--url", podman.url], catch_exceptions=False)
+    return Result(result.exit_code, result.stdout, result.stderr)
+
+
+def _repository(root, pods: str, remote: str) -> str:
+    (root / "manifests").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "remote", "add", "origin", remote], check=True)
+    (root / "manifests" / "pods.yaml").write_text(pods)
+    return str(root / "manifests")
+
+
+def _with_volume(name: str, volume: str) -> str:
+    return CLAIM.format(name=volume) + sleeper(name).replace(
+        "      command:", "      volumeMounts:\n        - {name: data, mountPath: /data}\n      command:"
+    ) + f"  volumes:\n    - name: data\n      persistentVolumeClaim:\n        claimName: {volume}\n"
+
+
+def test_two_repositories_with_a_manifests_folder_never_prune_each_other(podman, tmp_path):
+    shop = _repository(tmp_path / "shop", _with_volume("shop-db", "shop-data"), "https://git.example/acme/shop.git")
+    blog = _repository(tmp_path / "blog", sleeper("blog-web"), "git@git.example:acme/blog.git")
+    assert _cli(podman, "apply", shop).exit_code == 0
+    podman.podman("exec", "shop-db-main", "sh", "-c", "echo precious > /data/file")
+    before = ids(podman)
+
+    # Both are project "manifests"; the blog's apply --prune --prune-volumes leaves the shop alone.
+    applied = _cli(podman, "apply", "--prune", "--prune-volumes", blog)
+    assert applied.exit_code == 0, applied.stderr
+    assert "kept pod shop-db: applied from git:git.example/acme/shop#manifests" in applied.output
+    assert "kept volume shop-data" in applied.output
+    assert ids(podman)["shop-db-main"] == before["shop-db-main"]
+    assert podman.podman("exec", "shop-db-main", "cat", "/data/file").stdout == "precious\n"
+    labels = podman.podman("pod", "inspect", "blog-web", "--format", "{{json .Labels}}").stdout
+    assert '"io.podspec.origin":"git:git.example/acme/blog#manifests"' in labels
+
+    # A pod of the same name from the other repository is refused, and nothing changes.
+    (tmp_path / "blog" / "manifests" / "pods.yaml").write_text(sleeper("blog-web") + "---\n" + sleeper("shop-db"))
+    refused = _cli(podman, "apply", blog)
+    assert refused.exit_code == 1
+    assert "pod shop-db: the pod was applied from another source, git:git.example/acme/shop#manifests" in refused.stderr
+    assert "--force-conflicts" in refused.stderr
+    assert ids(podman)["shop-db-main"] == before["shop-db-main"]
+
+    # delete from the blog leaves the shop's pod; the shop prunes its own as before.
+    (tmp_path / "blog" / "manifests" / "pods.yaml").write_text(sleeper("blog-web"))
+    (tmp_path / "shop" / "manifests" / "pods.yaml").write_text(CLAIM.format(name="other-data") + sleeper("shop-web"))
+    pruned = _cli(podman, "apply", "--prune", "--prune-volumes", shop)
+    assert pruned.exit_code == 0, pruned.stderr
+    names = podman.podman("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    assert "shop-db-main" not in names and "blog-web-main" in names and "shop-web-main" in names
+    volumes = podman.podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
+    assert "shop-data" not in volumes
