@@ -46,6 +46,27 @@ from podspec.errors import PodspecError, PolicyError, Problem
 if TYPE_CHECKING:  # the checks import the model when they run: a command builds its policy before reading the host
     from podspec.model import Container, DesiredState, FieldPath, Pod
 
+# AppArmor profile names that mean no confinement to Podman or the kernel, whatever the type says.
+UNCONFINED_APPARMOR = frozenset({"unconfined", "runtime/unconfined"})
+
+
+def apparmor_name_problem(name: str) -> str | None:
+    """Why a Localhost AppArmor profile name gets no confinement or is no plain loaded profile's
+    name, or None: baseline and restricted refuse these ("unconfined" is Podman's word for none)."""
+    from podspec.model import local_profile_problem
+
+    if name.strip().lower() in UNCONFINED_APPARMOR:
+        return "Podman reads this name as no profile at all"
+    why = local_profile_problem(name)
+    return None if why is None else f"the name {why}"
+
+
+def local_profile_problem(local: str) -> str | None:
+    from podspec.model import local_profile_problem as problem
+
+    return problem(local)
+
+
 # Kubernetes Pod Security Standards, baseline: capabilities a container may add.
 BASELINE_CAPABILITIES = frozenset({
     "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
@@ -262,7 +283,9 @@ class _Checker:
         for key, value in self.pod.annotations:
             if not key.startswith(APPARMOR_ANNOTATION_PREFIX):
                 continue
-            if value in ("", "runtime/default") or value.startswith("localhost/"):
+            if value in ("", "runtime/default"):
+                continue
+            if value.startswith("localhost/") and apparmor_name_problem(value.removeprefix("localhost/")) is None:
                 continue
             yield self.problem(
                 ("metadata", "annotations", key), f"AppArmor profile {value} is not allowed",
@@ -295,6 +318,21 @@ class _Checker:
                 sc + ("appArmorProfile", "type"), "AppArmor profile Unconfined is not allowed",
                 f"{self.loosen}, or use type RuntimeDefault",
             )
+        elif s.app_armor_profile and s.app_armor_profile.startswith("Localhost:"):
+            name = s.app_armor_profile.removeprefix("Localhost:")
+            why = apparmor_name_problem(name)
+            if why is not None:
+                yield self.problem(
+                    self.inherited(path, "appArmorProfile") + ("localhostProfile",),
+                    f"AppArmor profile {name!r} is not allowed: {why}",
+                    f"{self.loosen}, or name a profile loaded on the host (aa-status lists them)",
+                )
+        if s.seccomp_profile and s.seccomp_profile.startswith("Localhost:"):
+            why = local_profile_problem(s.seccomp_profile.removeprefix("Localhost:"))
+            if why is not None:  # the loader refuses these already; the policy holds on its own too
+                yield self.problem(self.inherited(path, "seccompProfile") + ("localhostProfile",),
+                                   f"seccomp profile {s.seccomp_profile.removeprefix('Localhost:')!r} {why}",
+                                   "name a file under the seccomp root by its relative path")
         if s.proc_mount and self.pod.host_users:
             yield self.problem(
                 sc + ("procMount",), f"procMount {s.proc_mount} is not allowed",

@@ -29,6 +29,7 @@ from podspec.errors import PodspecError
 from podspec.model import (
     FILE_VOLUMES,
     INIT_TYPE_ANNOTATION,
+    SECCOMP_ROOT,
     Container,
     EnvVar,
     HostAlias,
@@ -455,6 +456,16 @@ def _cgroup_resources(quota: Any, period: Any, shares: Any, memory: Any, reserva
     )
 
 
+def _seccomp(path: str | None) -> str | None:
+    """Podman's seccomp option as a profile: a file under the seccomp root is Localhost by its
+    relative name (model.SECCOMP_ROOT); one elsewhere keeps its path (which apply refuses)."""
+    if path is None:
+        return None
+    if path == "unconfined":
+        return "Unconfined"
+    return "Localhost:" + path.removeprefix(SECCOMP_ROOT + "/")
+
+
 def _caps(names: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(sorted({capability_name(n) for n in names or ()}))
 
@@ -489,7 +500,7 @@ def _security(c: Json, notes: list[str], applied: Json | None = None) -> Securit
         run_as_group=run_as_group,
         read_only_root_filesystem=bool(host.get("ReadonlyRootfs")),
         allow_privilege_escalation=False if "no-new-privileges" in options else None,
-        seccomp_profile=None if seccomp is None else ("Unconfined" if seccomp == "unconfined" else f"Localhost:{seccomp}"),
+        seccomp_profile=_seccomp(seccomp),
         se_linux_options=_se_linux(options, applied or {}),
     )
 

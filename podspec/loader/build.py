@@ -38,6 +38,7 @@ from podspec.loader.workloads import WorkloadBuilder
 from podspec.loader.yamlpos import Document
 from podspec.model import (
     INIT_TYPE_ANNOTATION,
+    SECCOMP_ROOT,
     AbsentPod,
     ConfigMap,
     Container,
@@ -63,6 +64,7 @@ from podspec.model import (
     VolumeMount,
     capability_name,
     dotted,
+    local_profile_problem,
     signal_number,
 )
 from podspec.secrets import REDACTED
@@ -299,12 +301,21 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
                 profile = "Unconfined"
             elif value.startswith("localhost/") and len(value) > len("localhost/"):
                 profile = "Localhost:" + value.removeprefix("localhost/")
+                self.seccomp_name(value.removeprefix("localhost/"), ("metadata", "annotations", key))
             else:
                 self.problem(("metadata", "annotations", key), f"unknown seccomp profile {value!r}",
                              "use runtime/default, unconfined or localhost/<profile>, or securityContext.seccompProfile")
                 continue
             found["" if key == SECCOMP_POD else key.removeprefix(SECCOMP_CONTAINER)] = profile
         return found
+
+    def seccomp_name(self, local: str, path: FieldPath) -> None:
+        """A Localhost seccomp profile is a file under SECCOMP_ROOT, named by a relative path that
+        does not climb out of it (the kubelet's rule for its own root)."""
+        why = local_profile_problem(local)
+        if why is not None:
+            self.problem(path, f"the Localhost seccomp profile {local!r} {why}",
+                         f"name a file under {SECCOMP_ROOT} by its relative path (for example profiles/audit.json)")
 
     def refuse_annotations(self, annotations: dict[str, str]) -> None:
         for key in annotations:
@@ -617,6 +628,8 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
             if not local:
                 self.problem(path, "type Localhost needs localhostProfile", "name the profile in localhostProfile")
                 return kind
+            if path[-1] == "seccompProfile":
+                self.seccomp_name(local, path + ("localhostProfile",))
             return f"Localhost:{local}"
         if local is not None:
             self.problem(path + ("localhostProfile",), f"localhostProfile is only used with type Localhost, not {kind}")
