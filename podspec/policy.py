@@ -67,6 +67,24 @@ def local_profile_problem(local: str) -> str | None:
     return problem(local)
 
 
+# Pod annotations become every container's OCI annotations (as `podman kube play` makes them), and the
+# runtime (crun's run.oci.*), Podman, CRI-O-style settings and OCI hooks act on keys in these
+# namespaces. Under baseline and restricted only those allowed by name ($PODSPEC_ALLOW_ANNOTATIONS,
+# podspec.toml's allow_annotations) get through, as CRI-O's allowed_annotations; the others are
+# refused, never passed on nor silently dropped. Annotations podspec itself acts on are not runtime's.
+RUNTIME_ANNOTATION_PREFIXES = (
+    "run.oci.", "io.containers.", "io.podman.", "io.kubernetes.cri-o.", "io.kubernetes.cri.", "io.katacontainers.",
+    "org.opencontainers.", "org.systemd.", "com.nvidia.", "nvidia.com/", "cdi.k8s.io/", "io.crun.", "io.runc.",
+    "io.kubernetes.", "io.cri-containerd.",
+)
+PODSPEC_HANDLED_ANNOTATIONS = frozenset({"io.podman.annotations.init.container.type"})
+
+
+def runtime_annotation(key: str) -> bool:
+    """Whether a runtime, Podman or an OCI hook may act on this annotation key."""
+    return key not in PODSPEC_HANDLED_ANNOTATIONS and key.lower().startswith(RUNTIME_ANNOTATION_PREFIXES)
+
+
 # Kubernetes Pod Security Standards, baseline: capabilities a container may add.
 BASELINE_CAPABILITIES = frozenset({
     "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
@@ -107,6 +125,10 @@ class Policy:
     host_paths: frozenset[str] = frozenset()
     host_ports: frozenset[int] = frozenset()
     capabilities: frozenset[str] = frozenset()
+    annotations: frozenset[str] = frozenset()  # runtime annotation keys allowed: exact, or a prefix ending in *
+
+    def allows_annotation(self, key: str) -> bool:
+        return any(key == a or (a.endswith("*") and key.startswith(a[:-1])) for a in self.annotations)
 
     def allows_host_path(self, path: str) -> bool:
         """True when `path` (normalized) is an allowed directory or lies below one."""
@@ -170,13 +192,25 @@ def parse_capability(text: str, source: str) -> str:
     return name
 
 
+def parse_annotation(text: str, source: str) -> str:
+    key = text.strip()
+    if not key or key == "*" or not _ANNOTATION.match(key):
+        raise PodspecError(f"{text!r} (from {source}) is not an annotation key or a prefix of one",
+                           "write a key such as run.oci.keep_original_groups, or a prefix such as run.oci.*; "
+                           "use --policy privileged to pass every annotation")
+    return key
+
+
+_ANNOTATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*\*?$")
+
+
 # Texts and where they came from (a flag such as "--allow-host-path" or a variable's name).
 Sourced = tuple[Iterable[str], str]
 
 
 def make_policy(
     profile: tuple[str, str], host_paths: Sourced = ((), ""), host_ports: Sourced = ((), ""),
-    capabilities: Sourced = ((), ""),
+    capabilities: Sourced = ((), ""), annotations: Sourced = ((), ""),
 ) -> Policy:
     """A Policy from texts, each given with where it came from.
 
@@ -187,6 +221,7 @@ def make_policy(
         host_paths=frozenset(parse_host_path(p, host_paths[1]) for p in host_paths[0]),
         host_ports=frozenset(parse_host_port(p, host_ports[1]) for p in host_ports[0]),
         capabilities=frozenset(parse_capability(c, capabilities[1]) for c in capabilities[0]),
+        annotations=frozenset(parse_annotation(a, annotations[1]) for a in annotations[0]),
     )
 
 
@@ -280,6 +315,15 @@ class _Checker:
                 )
 
     def annotations(self) -> Iterator[Problem]:
+        for key, _ in self.pod.annotations:
+            if runtime_annotation(key) and not self.policy.allows_annotation(key):
+                yield self.problem(
+                    ("metadata", "annotations", key),
+                    f"annotation {key} would reach the container runtime (Podman passes a pod's annotations to "
+                    "every container, where the runtime and OCI hooks act on this namespace)",
+                    f"remove it, allow it by name with PODSPEC_ALLOW_ANNOTATIONS={key} (or allow_annotations in "
+                    f"podspec.toml), or {self.loosen}",
+                )
         for key, value in self.pod.annotations:
             if not key.startswith(APPARMOR_ANNOTATION_PREFIX):
                 continue

@@ -268,10 +268,14 @@ def _pod_annotations(containers: Sequence[Json]) -> tuple[tuple[str, str], ...]:
     """Annotations every container carries (`podman kube play` copies the pod's onto each)."""
     common: dict[str, str] | None = None
     for c in containers:
+        config = c.get("Config") or {}
         own = {
-            k: v for k, v in (((c.get("Config") or {}).get("Annotations")) or {}).items()
+            k: v for k, v in (config.get("Annotations") or {}).items()
             if not k.startswith(PODMAN_ANNOTATION_PREFIXES) and k not in PODMAN_ANNOTATIONS and not k.startswith(L.PREFIX)
         }
+        applied = (L.last_applied(config.get("Labels")) or {}).get("annotations") if L.is_managed(config.get("Labels")) else None
+        if isinstance(applied, dict):  # podspec's: the pod's annotations as written (what the policy let reach the runtime is a part)
+            own = {str(k): str(v) for k, v in applied.items()}
         common = own if common is None else {k: v for k, v in common.items() if own.get(k) == v}
     return tuple(sorted((common or {}).items()))
 

@@ -8,6 +8,7 @@ targets (hosts), found by walking up from the working directory as git finds `.g
     allow_host_paths = ["/srv/shop"]
     allow_host_ports = [8080]
     allow_capabilities = ["NET_ADMIN"]
+    allow_annotations = ["run.oci.keep_original_groups"]   # runtime annotations let through (prefix: "run.oci.*")
 
     [targets.edge]                         # `--target edge`, or `--target all`
     url = "ssh://deploy@edge.example.com/run/podman/podman.sock"
@@ -56,6 +57,7 @@ class ProjectFile:
     allow_host_paths: tuple[str, ...] = ()
     allow_host_ports: tuple[str, ...] = ()
     allow_capabilities: tuple[str, ...] = ()
+    allow_annotations: tuple[str, ...] = ()
     targets: tuple[Target, ...] = ()
 
     def as_env(self) -> dict[str, str]:
@@ -67,7 +69,8 @@ class ProjectFile:
             env["PODSPEC_POLICY"] = self.policy
         for key, values in (("PODSPEC_ALLOW_HOST_PATHS", self.allow_host_paths),
                             ("PODSPEC_ALLOW_HOST_PORTS", self.allow_host_ports),
-                            ("PODSPEC_ALLOW_CAPABILITIES", self.allow_capabilities)):
+                            ("PODSPEC_ALLOW_CAPABILITIES", self.allow_capabilities),
+                            ("PODSPEC_ALLOW_ANNOTATIONS", self.allow_annotations)):
             if values:
                 env[key] = ",".join(values)
         return env
@@ -87,7 +90,7 @@ class ProjectFile:
 
 
 _TOP = {"project", "policy", "targets"}
-_POLICY = {"profile", "allow_host_paths", "allow_host_ports", "allow_capabilities"}
+_POLICY = {"profile", "allow_host_paths", "allow_host_ports", "allow_capabilities", "allow_annotations"}
 _TARGET = {"url", "connection", "identity", "manifests"}
 
 
@@ -111,6 +114,7 @@ def load(path: Path) -> ProjectFile:
         allow_host_paths=_strings(policy, "allow_host_paths", f"{path} [policy]"),
         allow_host_ports=_strings(policy, "allow_host_ports", f"{path} [policy]"),
         allow_capabilities=_strings(policy, "allow_capabilities", f"{path} [policy]"),
+        allow_annotations=_strings(policy, "allow_annotations", f"{path} [policy]"),
         targets=tuple(_target(path, name, raw) for name, raw in targets.items()),
     )
 

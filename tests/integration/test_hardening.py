@@ -73,3 +73,22 @@ def test_two_repositories_with_a_manifests_folder_never_prune_each_other(podman,
     assert "shop-db-main" not in names and "blog-web-main" in names and "shop-web-main" in names
     volumes = podman.podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
     assert "shop-data" not in volumes
+
+
+def test_annotations_the_runtime_acts_on_are_refused_unless_allowed(podman, tmp_path, monkeypatch):
+    from tests.integration.manifests import podspec, write
+
+    text = sleeper("annotated").replace(
+        "spec:", "  annotations:\n    run.oci.keep_original_groups: '1'\n    example.com/owner: ops\nspec:", 1)
+    manifest = write(tmp_path, text)
+    refused = podspec(podman, "apply", manifest)
+    assert refused.exit_code == 1
+    assert "annotation run.oci.keep_original_groups would reach the container runtime" in refused.stderr
+    assert podman.podman("pod", "ps", "-q").stdout.strip() == ""
+
+    monkeypatch.setenv("PODSPEC_ALLOW_ANNOTATIONS", "run.oci.keep_original_groups")
+    assert podspec(podman, "apply", manifest).exit_code == 0
+    seen = podman.podman("inspect", "annotated-main", "--format", "{{json .Config.Annotations}}").stdout
+    assert '"run.oci.keep_original_groups":"1"' in seen and '"example.com/owner":"ops"' in seen
+    exported = _cli(podman, "export", "annotated")
+    assert "run.oci.keep_original_groups: '1'" in exported.output and "example.com/owner: ops" in exported.output

@@ -77,3 +77,42 @@ def test_apparmor_names_with_no_confinement_do_not_pass_baseline_or_restricted(t
 def test_a_loaded_apparmor_profile_passes(tmp_path):
     desired = load([_pod(tmp_path, "        appArmorProfile: {type: Localhost, localhostProfile: podspec-web}\n")])
     assert not check(desired, BASELINE)
+
+
+# -- annotations that reach the runtime ------------------------------------------------------------
+
+RUNTIME_KEYS = ["run.oci.keep_original_groups", "io.containers.trace-syscall", "run.oci.hooks.foo",
+                "io.kubernetes.cri.rdt-class", "org.opencontainers.image.stopSignal", "nvidia.com/gpu"]
+
+
+@pytest.mark.parametrize("key", RUNTIME_KEYS)
+def test_runtime_annotations_are_refused_unless_allowed_by_name(tmp_path, key):
+    desired = load([_pod(tmp_path, annotations=f"    {key}: '1'\n")])
+    for policy in (BASELINE, RESTRICTED):
+        found = [str(p) for p in check(desired, policy)]
+        assert any(f"annotation {key} would reach the container runtime" in p for p in found), found
+    assert not check(desired, PRIVILEGED)
+    allowed = Policy(Profile.BASELINE, annotations=frozenset({key}))
+    assert not [p for p in check(desired, allowed) if "would reach the container runtime" in str(p)]
+    prefix = Policy(Profile.BASELINE, annotations=frozenset({key.split(".")[0] + ".*"}))
+    assert not [p for p in check(desired, prefix) if "would reach the container runtime" in str(p)]
+
+
+def test_plain_annotations_pass_and_podspecs_own_are_not_the_runtimes(tmp_path):
+    desired = load([_pod(tmp_path, annotations="    example.com/owner: me\n    io.podman.annotations.init.container.type: always\n")])
+    assert all("would reach the container runtime" not in str(p) for p in check(desired, RESTRICTED))
+
+
+def test_allowed_annotations_come_from_the_environment_and_podspec_toml(tmp_path):
+    from podspec.errors import PodspecError
+    from podspec.run.manifests import policy_from
+    from podspec.run.projectfile import load as load_project
+
+    policy = policy_from(None, None, None, None, {"PODSPEC_ALLOW_ANNOTATIONS": "run.oci.*,io.containers.trace-syscall"})
+    assert policy.allows_annotation("run.oci.keep_original_groups") and policy.allows_annotation("io.containers.trace-syscall")
+    assert not policy.allows_annotation("io.containers.trace-syscall2")
+    with pytest.raises(PodspecError, match="not an annotation key"):
+        policy_from(None, None, None, None, {"PODSPEC_ALLOW_ANNOTATIONS": "*"})
+    toml = tmp_path / "podspec.toml"
+    toml.write_text('[policy]\nallow_annotations = ["run.oci.keep_original_groups"]\n')
+    assert load_project(toml).as_env()["PODSPEC_ALLOW_ANNOTATIONS"] == "run.oci.keep_original_groups"
