@@ -72,8 +72,10 @@ def hidden(value: Any) -> str:
     """What a message says instead of a value that may be secret: its type and size only."""
     if isinstance(value, str):
         return f"a string of {len(value)} characters {REDACTED}"
-    if isinstance(value, bool) or value is None:
-        return f"a value {REDACTED}"
+    if isinstance(value, bool):
+        return f"a boolean {REDACTED}"
+    if value is None:
+        return "an empty value"
     if isinstance(value, (int, float)):
         return f"a number {REDACTED}"
     return f"a {'mapping' if isinstance(value, dict) else 'list' if isinstance(value, list) else 'value'} {REDACTED}"
