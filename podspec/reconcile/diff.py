@@ -610,7 +610,7 @@ def _diff_volumes(
     leaving: tuple[str, ...] = (), owners: _Owners | None = None,
 ) -> tuple[VolumeDiff, ...]:
     owners = owners or _Owners("", False)
-    diffs = _claim_volumes(desired, observed, project, adopt, owners) + _empty_dir_volumes(desired, observed, project, leaving)
+    diffs = _claim_volumes(desired, observed, project, adopt) + _empty_dir_volumes(desired, observed, project, leaving)
     if prune_volumes:
         wanted = desired.volume_names()
         for found in sorted(observed.volumes, key=lambda v: v.name):
@@ -621,10 +621,10 @@ def _diff_volumes(
     return tuple(sorted(diffs, key=lambda v: v.name))
 
 
-def _claim_volumes(desired: DesiredState, observed: ObservedState, project: str, adopt: bool,
-                   owners: _Owners) -> list[VolumeDiff]:
-    """Named volumes (claims): created when absent; someone else's (another project's, another
-    source's) is a conflict, or adopted."""
+def _claim_volumes(desired: DesiredState, observed: ObservedState, project: str, adopt: bool) -> list[VolumeDiff]:
+    """Named volumes (claims): created when absent; someone else's is a conflict, or adopted. One
+    another source of this project made is used as it is (mounting it changes it not; only its
+    removal is that source's)."""
     diffs = []
     claim_labels = {c.name: c.labels for c in desired.claims}
     for name in desired.volume_names():
@@ -640,16 +640,6 @@ def _claim_volumes(desired: DesiredState, observed: ObservedState, project: str,
                 diffs.append(VolumeDiff(
                     name, Action.CONFLICT,
                     f"a volume with this name exists, made by {made_by} (pass --adopt to use it as it is: its data is kept)",
-                ))
-        elif owners.other(found.labels) and not owners.force:
-            made_by = f"another source, {owners.other(found.labels)}"
-            if adopt:
-                diffs.append(VolumeDiff(name, Action.ADOPT, f"made from {made_by}; used as it is, its data kept"))
-            else:
-                diffs.append(VolumeDiff(
-                    name, Action.CONFLICT,
-                    f"a volume with this name exists, made from {made_by}, not {owners.origin} "
-                    "(pass --adopt to use it as it is, or use another --project)",
                 ))
     return diffs
 

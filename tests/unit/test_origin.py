@@ -109,21 +109,18 @@ def test_changing_another_sources_pod_is_a_conflict_unless_forced():
     assert "applied from another source, git:github.com/acme/shop#manifests" in result.pods[0].cause
     with pytest.raises(Exception, match="--force-conflicts"):
         planner.build(result)
-    # the same spec from the other source changes no pod (its volume is another source's: a conflict)
-    same = differ.compute(before, host, "demo", origin=B)
-    assert same.pods == () and same.conflicts == (same.conflicts[0],) and same.conflicts[0].startswith("volume webserver-data")
+    # the same spec from the other source changes nothing
+    assert not differ.compute(before, host, "demo", origin=B).has_changes
     taken = differ.compute(before, host, "demo", origin=B, force_conflicts=True)
     assert taken.pods[0].action is Action.REPLACE and "taken over" in taken.pods[0].cause
     assert all((L.ORIGIN, B) in s.labels for s in planner.build(taken).steps if s.kind is planner.StepKind.CREATE_POD)
 
 
-def test_another_sources_volume_is_not_used_without_adopt():
+def test_another_sources_volume_is_used_as_it_is_never_removed():
     host = applied(state(webserver()), origin=A)
     host = replace(host, pods=(), containers=())
     result = differ.compute(state(webserver()), host, "demo", origin=B)
-    assert [(v.name, v.action) for v in result.volumes] == [("webserver-data", Action.CONFLICT)]
-    adopted = differ.compute(state(webserver()), host, "demo", origin=B, adopt=True)
-    assert [(v.name, v.action) for v in adopted.volumes] == [("webserver-data", Action.ADOPT)]
+    assert result.volumes == () and result.conflicts == ()
 
 
 def test_created_objects_carry_the_source():
