@@ -419,11 +419,13 @@ def error_lines(error: PodspecError) -> list[str]:
     return [f"error: {error.message}"] + ([f"  hint: {error.hint}"] if error.hint else [])
 
 
-def saved_plan_text(plan: SavedPlan) -> str:
-    """The plan file (reconcile/saved_plan.py): JSON, keys sorted, one trailing newline."""
-    from podspec.reconcile.saved_plan import to_json
+def saved_plan_text(plan: SavedPlan, key: bytes | None = None) -> str:
+    """The plan file (reconcile/saved_plan.py): JSON, keys sorted, one trailing newline; signed
+    with `key` when there is one."""
+    from podspec.reconcile.saved_plan import sign, to_json
 
-    return json_text(to_json(plan)) + "\n"
+    data = to_json(plan)
+    return json_text(sign(data, key) if key else data) + "\n"
 
 
 def json_text(data: Any) -> str:

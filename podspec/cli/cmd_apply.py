@@ -87,9 +87,10 @@ def apply(
     if target and plan_file is not None:
         raise UsageError("--plan carries out the plan saved for one host; it does not go with --target",
                          "apply each target's saved plan with its own --url, or drop --plan")
-    saved = context.saved_plan(plan_file, paths or [], project, prune, prune_volumes, adopt)
+    saved = context.saved_plan(plan_file, paths or [], project, prune, prune_volumes, adopt, force_conflicts)
     if saved is not None:
         paths, project, prune, prune_volumes, adopt = list(saved.paths), saved.project, saved.prune, saved.prune_volumes, saved.adopt
+        force_conflicts = saved.force_conflicts
     if not paths and not target:
         raise UsageError("no manifests given",
                          "name manifest files or directories, a saved plan with --plan FILE, or --target NAME from podspec.toml")

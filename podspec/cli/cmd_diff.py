@@ -86,7 +86,8 @@ def diff(
                             + ("; no plan saved" if save_plan else ""))
         raise typer.Exit(EXIT_ERROR)
     if save_plan is not None and result.saved is not None:
-        context.write_file(save_plan, render.saved_plan_text(result.saved))
-        context.say_err(f"wrote the plan to {save_plan} ({len(result.saved.steps)} steps); "
-                        f"carry it out with: podspec apply --plan {save_plan}")
+        key = context.plan_key()
+        context.write_file(save_plan, render.saved_plan_text(result.saved, key))
+        context.say_err(f"wrote the plan to {save_plan} ({len(result.saved.steps)} steps{', signed' if key else ''}); "
+                        f"carry it out with: {result.saved.command(save_plan)}")
     raise typer.Exit(EXIT_CHANGES if result.diff.has_changes else EXIT_OK)

@@ -93,7 +93,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
         from podspec.run import history, plans
 
         saved = plans.make(request.manifests.paths, request.project, request.revision, desired, first, found,
-                           request.prune, request.prune_volumes, request.adopt, history.now_utc())
+                           request.prune, request.prune_volumes, request.adopt, history.now_utc(), request.force_conflicts)
     return DiffResult(desired, found, saved)
 
 

@@ -152,7 +152,7 @@ def test_cli_save_plan_then_apply_plan_and_a_manifest_edit(engine, manifest, tmp
     saved = runner.invoke(app, ["diff", manifest, "-p", "demo", "--save-plan", plan_file])
     assert saved.exit_code == 2 and "wrote the plan to" in saved.stderr
     Path(manifest).write_text(Path(manifest).read_text().replace("sleep 10", "sleep 11"))
-    refused = runner.invoke(app, ["apply", "--plan", plan_file])
+    refused = runner.invoke(app, ["apply", "--plan", plan_file, manifest, "-p", "demo"])
     assert refused.exit_code == 1
     assert f"stale plan: {manifest} changed since the plan was made" in refused.stderr
     assert engine.count("observe") == 1  # only the diff's: the refusal needed no Podman
