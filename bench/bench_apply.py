@@ -26,6 +26,7 @@ turn, so that a busy machine slows both alike):
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -93,11 +94,22 @@ class Bench:
         self.env = sandbox.podman_env(state)
         self.cli = sandbox.podman_command_direct(state)
         self.figures: dict[str, str] = {}
+        self.last_peak_mb = 0.0
 
     def run(self, argv: list[str], check: bool = True) -> tuple[float, subprocess.CompletedProcess]:
+        """Run `argv` to its end; its wall time. Its peak resident memory (the process's own, from
+        wait4) is kept in `last_peak_mb`."""
         began = time.perf_counter()
-        done = subprocess.run(argv, env=self.env, capture_output=True, text=True)
-        seconds = time.perf_counter() - began
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            process = subprocess.Popen(argv, env=self.env, stdout=out, stderr=err)
+            _, status, usage = os.wait4(process.pid, 0)
+            seconds = time.perf_counter() - began
+            process.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            done = subprocess.CompletedProcess(argv, process.returncode, out.read().decode(errors="replace"),
+                                               err.read().decode(errors="replace"))
+        self.last_peak_mb = usage.ru_maxrss / 1024
         if check and done.returncode not in (0, 2):
             raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
         return seconds, done
@@ -116,10 +128,12 @@ class Bench:
     def paired(self, argv: list[str]) -> tuple[float, float]:
         """Median of the floor and of `argv`, measured in turn (floor, command, floor, ...), so
         that a busy machine slows both alike and the ratio stays fair."""
-        floors, runs = [], []
+        floors, runs, peaks = [], [], []
         for _ in range(self.repeat):
             floors.append(self.floor_once())
             runs.append(self.run(argv)[0])
+            peaks.append(self.last_peak_mb)
+        self.last_peak_mb = max(peaks)
         return statistics.median(floors), statistics.median(runs)
 
     def podspec(self, *args: str) -> list[str]:
@@ -137,8 +151,10 @@ class Bench:
     def purge(self) -> None:
         sandbox.purge(self.state)
 
-    def report(self, label: str, seconds: float, floor: float | None = None) -> None:
+    def report(self, label: str, seconds: float, floor: float | None = None, peak: bool = False) -> None:
         ratio = f"  ({seconds / floor:.2f}x the floor)" if floor else ""
+        if peak:
+            ratio += f"  peak RSS {self.last_peak_mb:.0f} MB"
         self.figures[label] = f"{seconds:7.3f} s{ratio}"
         print(f"  {label:<48} {seconds:7.3f} s{ratio}", flush=True)
 
@@ -150,6 +166,8 @@ class Bench:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--sizes", default=None,
+                        help="pod counts of the diff runs, comma-separated (default 1,10,30); the largest is the apply size")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-kube-play", action="store_true")
     parser.add_argument("--editable", action="store_true", help="measure the development .venv instead of a fresh install")
@@ -172,7 +190,7 @@ def main() -> int:
 
 
 def measure(tmp: Path, args: argparse.Namespace, podspec: list[str], engine: str) -> dict[str, str]:
-    sizes = (1, 10) if args.quick else (1, 10, 30)
+    sizes = tuple(int(n) for n in args.sizes.split(",")) if args.sizes else (1, 10) if args.quick else (1, 10, 30)
     state, work = tmp / "podman", tmp / "work"
     work.mkdir(parents=True)
     bench = Bench(state, work, args.repeat, podspec, engine)
@@ -188,24 +206,24 @@ def measure(tmp: Path, args: argparse.Namespace, podspec: list[str], engine: str
             bench.run(bench.podspec("apply", manifest))
             floor, seconds = bench.paired(bench.podspec("diff", manifest))
             report(f"floor, {n} pods (pod ps + ps -a)", floor)
-            report(f"podspec diff, {n} pods", seconds, floor)
+            report(f"podspec diff, {n} pods", seconds, floor, peak=True)
 
         n = sizes[-1]
         print(f"apply (issue 5), {n} pods x 2 containers, host port, named volume")
         bench.purge()
         manifest = bench.write("apply.yaml", pods_yaml(n))
         seconds, _ = bench.run(bench.podspec("apply", manifest))
-        report(f"podspec apply from empty, {n} pods", seconds)
+        report(f"podspec apply from empty, {n} pods", seconds, peak=True)
         floor, seconds = bench.paired(bench.podspec("apply", manifest))
         report(f"floor, {n} pods", floor)
-        report("podspec apply, no changes", seconds, floor)
+        report("podspec apply, no changes", seconds, floor, peak=True)
 
         before = bench.container_ids()
         changed = bench.write("changed.yaml", pods_yaml(n, changed=n // 2))
         seconds, _ = bench.run(bench.podspec("apply", changed))
         after = bench.container_ids()
         recreated = sorted(name for name in after if before.get(name) != after[name])
-        report("podspec apply, one container changed", seconds)
+        report("podspec apply, one container changed", seconds, peak=True)
         bench.note("containers recreated:", f"{len(recreated)} {recreated}")
 
         if not args.skip_kube_play:

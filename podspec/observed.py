@@ -55,7 +55,7 @@ class ObservedContainer:
     is_infra: bool = False
     exit_code: int = 0
     labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
-    ports: tuple[str, ...] = ()  # published ports, as intent.port_text writes them
+    ports: tuple[str, ...] = ()  # published ports, as names.port_text writes them
 
     @property
     def managed(self) -> bool:
@@ -97,7 +97,7 @@ class ObservedSecret:
     name: str
     labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
     # Podman 4.3 stores a secret's labels but leaves them out of its secret list; then podspec
-    # knows its own secrets by their names (see reconcile.intent.podman_secret_name).
+    # knows its own secrets by their names (see names.podman_secret_name).
     labels_listed: bool = True
 
 

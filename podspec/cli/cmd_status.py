@@ -31,6 +31,7 @@ def status(
     connection: Optional[str] = CONNECTION_OPTION,
     identity: Optional[str] = IDENTITY_OPTION,
     target: Optional[list[str]] = targets.TARGET_OPTION,
+    parallel_targets: int = targets.PARALLEL_TARGETS_OPTION,
     state_dir: Optional[Path] = STATE_DIR_OPTION,
 ) -> None:
     """List the pods podspec manages, with their containers' state and any drift."""
@@ -40,7 +41,9 @@ def status(
 
     project = project or context.environment().get("PODSPEC_PROJECT") or None
     if target:
-        targets.status(targets.chosen(target, (), url, connection, identity), project, output)
+        outcomes = targets.status(targets.chosen(target, (), url, connection, identity), project, parallel_targets)
+        targets.show_status(outcomes, output)
+        raise typer.Exit(targets.exit_code(outcomes))
     result = run_status(project, context.connector(url, connection, identity), agents_dir(state_dir))
     if output is OutputFormat.json:
         print_json(render.status_json(result))

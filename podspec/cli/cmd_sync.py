@@ -13,6 +13,7 @@ import typer
 from podspec.cli import context
 from podspec.cli.app import app
 from podspec.cli.common import (
+    AGE_KEY_FILE_OPTION,
     ALLOW_CAPABILITY_OPTION,
     ALLOW_HOST_PATH_OPTION,
     ALLOW_HOST_PORT_OPTION,
@@ -66,6 +67,17 @@ def sync(
     allow_rewind: bool = typer.Option(False, "--allow-rewind", help="Accept a head that does not descend from the applied revision."),
     metrics_address: Optional[str] = typer.Option(None, "--metrics-address", metavar="HOST:PORT",
                                                   help="Serve Prometheus metrics (/metrics) and a health check (/healthz) there."),
+    notify: Optional[list[str]] = typer.Option(None, "--notify", metavar="URL",
+                                               help="POST a JSON event to URL for each applied, failed, rolled-back, refused "
+                                                    "and repaired revision and each image update (repeatable)."),
+    notify_secret_file: Optional[Path] = typer.Option(None, "--notify-secret-file", metavar="FILE",
+                                                      help="Sign each event's body with this shared secret "
+                                                           "(HMAC-SHA256 in X-Podspec-Signature-256, as GitHub signs).\n"
+                                                           "Default: $PODSPEC_NOTIFY_SECRET."),
+    webhook_secret_file: Optional[Path] = typer.Option(None, "--webhook-secret-file", metavar="FILE",
+                                                       help="Turn on the webhook receiver (/hooks/github, /hooks/gitlab on "
+                                                            "--metrics-address): a push signed with this secret triggers a "
+                                                            "sync at once. Default: $PODSPEC_WEBHOOK_SECRET, else off."),
     log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", help="Log lines as text or json (one per event, on stderr)."),
     lock_timeout: float = typer.Option(600.0, "--lock-timeout", help="Seconds to wait for another apply of the same project."),
     parallel: int = PARALLEL_OPTION,
@@ -73,6 +85,7 @@ def sync(
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
     identity: Optional[str] = IDENTITY_OPTION,
+    age_key_file: Optional[str] = AGE_KEY_FILE_OPTION,
     policy: Optional[str] = POLICY_OPTION,
     allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
     allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
@@ -91,8 +104,15 @@ def sync(
         interval=parse_duration(interval), prune=prune, self_heal=self_heal, once=once,
         verify_signatures=verify_signatures, allowed_signers=allowed_signers, gpg_home=gpg_home,
         allow_rewind=allow_rewind, metrics_address=parse_address(metrics_address) if metrics_address else None,
-        lock_timeout=lock_timeout, parallel=parallel,
+        lock_timeout=lock_timeout, parallel=parallel, decrypt=context.decryptor(age_key_file),
+        notify=_notify_urls(notify or []), notify_secret=_secret(notify_secret_file, "PODSPEC_NOTIFY_SECRET", "--notify-secret-file"),
+        webhook_secret=_secret(webhook_secret_file, "PODSPEC_WEBHOOK_SECRET", "--webhook-secret-file"),
     )
+    if request.webhook_secret and request.metrics_address is None:
+        from podspec.errors import UsageError
+
+        raise UsageError("the webhook receiver needs an address to listen on",
+                         "pass --metrics-address 127.0.0.1:9101 (loopback; put a TLS proxy in front to reach it from a git host)")
     log = AgentLog(sys.stderr, as_json=log_format is LogFormat.json)
     result = run_sync(request, context.connector(url, connection, identity), log)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_ERROR)
@@ -111,3 +131,30 @@ def _project(flag: Optional[str], source: str) -> str:
     if not name:
         raise PodspecError(f"cannot make a project name from {source!r}", "pass --project NAME")
     return name
+
+
+def _notify_urls(urls: list[str]) -> tuple[str, ...]:
+    from podspec.errors import UsageError
+    from podspec.run.sync.notify import check_url
+
+    for url in urls:
+        problem = check_url(url)
+        if problem:
+            raise UsageError(problem, "for example --notify https://hooks.example.com/podspec")
+    return tuple(urls)
+
+
+def _secret(path: Optional[Path], variable: str, flag: str) -> Optional[bytes]:
+    """A shared secret from a file (trailing newline dropped), else the environment variable."""
+    from podspec.errors import UsageError
+
+    if path is None:
+        value = context.environment().get(variable, "")
+        return value.encode() if value else None
+    try:
+        secret = path.read_bytes().rstrip(b"\r\n")
+    except OSError as exc:
+        raise UsageError(f"cannot read {flag} {path}: {exc.strerror or exc}", "give a file that holds the shared secret") from None
+    if not secret:
+        raise UsageError(f"{flag} {path} is empty", "write the shared secret into it (e.g. openssl rand -hex 32 > FILE)")
+    return secret

@@ -84,7 +84,7 @@ def pods(ctx: typer.Context, incomplete: str) -> list[str]:
 
 @app.command("completion", hidden=True)
 def completion(shell: Shell = typer.Argument(..., help="bash, zsh or fish")) -> None:
-    """Print the shell completion script (see the README for where to put it)."""
+    """Print the shell completion script (see docs/cli.md for where to put it)."""
     from typer.completion import get_completion_script
 
     typer.echo(get_completion_script(prog_name="podspec", complete_var=COMPLETE_VAR, shell=shell.value))

@@ -1,4 +1,4 @@
-"""How the CLI shows what a workflow tells it while it runs (the run.listener.Listener protocol).
+"""How the CLI shows what a workflow tells it while it runs (listeners: run/listener.py).
 
 render and the result types are imported when first shown, not with this module: a command makes its
 listener before the workflow starts reading the host, and what is imported before that read starts
@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 import typer
 
 from podspec.cli.common import ProgressMode
+from podspec.run.listener import Listener
 
 if TYPE_CHECKING:
+    from podspec.plan import Plan
     from podspec.reconcile.diff import Diff
-    from podspec.reconcile.planner import Plan
     from podspec.run.results import PullEvent, StepEvent
 
 
@@ -53,7 +54,7 @@ class PullDisplay:
         self.drawn = len(self.lines)
 
 
-class TextListener:
+class TextListener(Listener):
     """Text mode: progress on stdout, warnings on stderr.
 
     On a terminal the display is live: one step at a time, its line is rewritten when it ends;
@@ -103,7 +104,7 @@ class TextListener:
         typer.echo(("\r\x1b[K" if self.rewrite else "") + render.event_text(event))
 
 
-class JsonListener:
+class JsonListener(Listener):
     """JSON mode: stdout holds the JSON document alone; notes and warnings go to stderr."""
 
     def info(self, text: str) -> None:
@@ -115,14 +116,5 @@ class JsonListener:
     def warning(self, text: str) -> None:
         typer.echo(f"warning: {text}", err=True)
 
-    def diffed(self, diff: Diff) -> None:
-        pass
-
-    def planned(self, plan: Plan) -> None:
-        pass
-
-    def pull(self, event: PullEvent) -> None:
-        pass  # -o json: stdout holds the document alone, and no progress goes to stderr either
-
-    def step(self, event: StepEvent) -> None:
-        pass
+    # diff, plan, pulls and steps: nothing (stdout holds the document alone, and no progress goes
+    # to stderr either)

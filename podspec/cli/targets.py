@@ -1,5 +1,6 @@
 """`--target NAME` (repeatable) and `--target all`: diff, apply or status on the targets of
-podspec.toml, side by side (run/targets.py), output per target, one exit code, JSON keyed by target.
+podspec.toml, side by side (run/targets.py): each returns the targets' outcomes, which show_* turn
+into output per target (JSON keyed by target) and exit_code into one exit code for the command.
 
 While applying, each target's progress lines are shown as they happen, prefixed with `[NAME]`;
 the results follow in the file's order of the targets, each under a `== target NAME (...) ==`
@@ -9,20 +10,24 @@ header.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from podspec.cli import completion, context
-from podspec.cli.common import print_json
+from podspec.cli.common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, print_json
 from podspec.errors import UsageError
+from podspec.run.listener import Listener
 
 if TYPE_CHECKING:
+    from podspec.plan import Plan
     from podspec.reconcile.diff import Diff
-    from podspec.reconcile.planner import Plan
     from podspec.run.projectfile import Target
+    from podspec.run.reconcile import ApplyRequest, DiffRequest
     from podspec.run.results import ApplyResult, DiffResult, PullEvent, StatusResult, StepEvent
     from podspec.run.targets import TargetOutcome
+
+R = TypeVar("R")
 
 PATHS_ARGUMENT = typer.Argument(
     None, help="Manifest files or directories (recursive, *.yaml/*.yml), or - for stdin; none with --target.",
@@ -30,6 +35,15 @@ PATHS_ARGUMENT = typer.Argument(
 TARGET_OPTION = typer.Option(
     None, "--target", "-t", metavar="NAME", autocompletion=completion.targets,
     help="Run on this target of podspec.toml (repeatable; `all`: every target), side by side.",
+)
+PARALLEL_TARGETS_OPTION = typer.Option(
+    8, "--parallel-targets", min=1, max=64, metavar="N",
+    help="With --target: how many targets run at once (the others wait for a free place, in the file's order).",
+)
+CANARY_OPTION = typer.Option(
+    None, "--canary", metavar="NAME", autocompletion=completion.targets,
+    help="With --target and --wait: apply to this target first (repeatable); the others only if it became "
+         "ready, else they are left as they are.",
 )
 
 
@@ -39,7 +53,7 @@ def chosen(names: Sequence[str], paths: Sequence[str] = (), url: str | None = No
     found = context.project_file()
     if found is None:
         raise UsageError("--target needs a podspec.toml in this directory or above it",
-                         "write one with [targets.NAME] tables (see the README), or pass manifests and --url")
+                         "write one with [targets.NAME] tables (see docs/gitops-push.md), or pass manifests and --url")
     if paths:
         raise UsageError("--target takes its manifests from podspec.toml; give no paths with it",
                          f"edit the target's manifests in {found.path}, or drop --target")
@@ -60,7 +74,7 @@ def connector(target: Target) -> Callable[[], Any]:
     return context.connector(target.url, target.connection, target.identity)
 
 
-class Prefixed:
+class Prefixed(Listener):
     """A Listener for one target among several: every line it shows starts with `[NAME] `."""
 
     def __init__(self, name: str, *, show: bool) -> None:
@@ -134,57 +148,94 @@ def _markdown(outcomes: Sequence[TargetOutcome[DiffResult]]) -> str:
     return "\n".join(parts)
 
 
-def diff(targets: Sequence[Target], request: Callable[[Target], Any], output: Any) -> NoReturn:
-    from podspec import render
-    from podspec.run.reconcile import diff as run_diff
-    from podspec.run.targets import each, exit_code
+def exit_code(outcomes: Sequence[TargetOutcome[R]], failed: Callable[[R], bool] = lambda r: False,
+              changed: Callable[[R], bool] = lambda r: False) -> int:
+    """One exit code for every target: 1 if any failed, else 2 if any has changes pending, else 0."""
+    from podspec.run.targets import Verdict, verdict
 
-    outcomes = each(targets, lambda t: run_diff(request(t), connector(t), Prefixed(t.name, show=False)))
+    return {Verdict.OK: EXIT_OK, Verdict.CHANGES: EXIT_CHANGES, Verdict.FAILED: EXIT_ERROR}[
+        verdict(outcomes, failed, changed)]
+
+
+def diff(targets: Sequence[Target], request: Callable[[Target], DiffRequest],
+         limit: int) -> tuple[TargetOutcome[DiffResult], ...]:
+    """diff on the targets, `limit` at once (notes and warnings on stderr, prefixed)."""
+    from podspec.run.reconcile import diff as run_diff
+    from podspec.run.targets import each
+
+    return each(targets, lambda t: run_diff(request(t), connector(t), Prefixed(t.name, show=False)), limit)
+
+
+def show_diff(outcomes: Sequence[TargetOutcome[DiffResult]], output: Any) -> None:
+    from podspec import render
+
     if _format(output) == "json":
         print_json(render.targets_json(outcomes, lambda r: render.diff_json(r.diff, r.desired.warnings)))
     elif _format(output) == "markdown":
         typer.echo(_markdown(outcomes), nl=False)
     else:
         _each_text(outcomes, lambda r: render.diff_text(r.diff, colour=context.colour_wanted()))
-    result: Callable[[DiffResult], bool] = lambda r: bool(r.diff.conflicts)
-    raise typer.Exit(exit_code(outcomes, failed=result, changed=lambda r: r.diff.has_changes))
+        _summary(outcomes, lambda r: "changes pending" if r.diff.has_changes else "no changes")
 
 
-def apply(targets: Sequence[Target], request: Callable[[Target], Any], output: Any) -> NoReturn:
-    from podspec import render
+def apply(targets: Sequence[Target], request: Callable[[Target], ApplyRequest], output: Any, limit: int,
+          canary: Sequence[str] = (), wait: bool = False) -> tuple[TargetOutcome[ApplyResult], ...]:
+    """apply on the targets, `limit` at once; in text mode each target's progress shows as it happens.
+    With `canary`: those targets first, the others only once every canary is applied and ready."""
     from podspec.run.reconcile import apply as run_apply
-    from podspec.run.targets import each, exit_code
+    from podspec.run.targets import each, staged
 
-    as_json = _format(output) == "json"
-    outcomes = each(targets, lambda t: run_apply(request(t), connector(t), Prefixed(t.name, show=not as_json)))
-    if as_json:
-        print_json(render.targets_json(outcomes, render.apply_json))
-    else:
-        for o in outcomes:
-            typer.echo(render.target_header(o.target))
-            if o.error is not None:
-                _errors(o)
-                continue
-            r: ApplyResult = o.value
-            if r.failed:
-                for line in render.failure_lines(r):
-                    context.say_err(f"[{o.target.name}] {line}")
-            else:
-                typer.echo(render.outcome_line(r))
-    raise typer.Exit(exit_code(outcomes, failed=lambda r: r.failed, changed=lambda r: r.pending))
+    show = _format(output) != "json"
+    work: Callable[[Target], ApplyResult] = lambda t: run_apply(request(t), connector(t), Prefixed(t.name, show=show))
+    if not canary:
+        return each(targets, work, limit)
+    unknown = sorted(set(canary) - {t.name for t in targets})
+    if unknown:
+        raise UsageError(f"--canary names {', '.join(unknown)}, which is not among the targets chosen",
+                         "name a target given with --target (or in podspec.toml, with --target all)")
+    if not wait:
+        raise UsageError("--canary needs --wait: the other targets go only once the canary is seen ready",
+                         "add --wait (and --timeout for how long to wait)")
+    return staged(targets, work, canary, passed=lambda r: not r.failed and r.ready is not False, limit=limit)
 
 
-def status(targets: Sequence[Target], project: str | None, output: Any) -> NoReturn:
+def show_apply(outcomes: Sequence[TargetOutcome[ApplyResult]], output: Any) -> None:
     from podspec import render
-    from podspec.run.status import status as run_status
-    from podspec.run.targets import each, exit_code
 
-    outcomes: tuple[TargetOutcome[StatusResult], ...] = each(targets, lambda t: run_status(project, connector(t)))
+    if _format(output) == "json":
+        print_json(render.targets_json(outcomes, render.apply_json))
+        return
+    for o in outcomes:
+        typer.echo(render.target_header(o.target))
+        if o.error is not None:
+            _errors(o)
+            continue
+        if o.skipped:
+            context.say_err(f"[{o.target.name}] {o.skipped}")
+            continue
+        r: ApplyResult = o.value
+        if r.failed:
+            for line in render.failure_lines(r):
+                context.say_err(f"[{o.target.name}] {line}")
+        else:
+            typer.echo(render.outcome_line(r))
+    _summary(outcomes, lambda r: "failed" if r.failed else "not ready" if r.ready is False else "applied")
+
+
+def status(targets: Sequence[Target], project: str | None, limit: int) -> tuple[TargetOutcome[StatusResult], ...]:
+    from podspec.run.status import status as run_status
+    from podspec.run.targets import each
+
+    return each(targets, lambda t: run_status(project, connector(t)), limit)
+
+
+def show_status(outcomes: Sequence[TargetOutcome[StatusResult]], output: Any) -> None:
+    from podspec import render
+
     if _format(output) == "json":
         print_json(render.targets_json(outcomes, render.status_json))
     else:
         _each_text(outcomes, render.status_text)
-    raise typer.Exit(exit_code(outcomes))
 
 
 def _each_text(outcomes: Sequence[TargetOutcome[Any]], text: Callable[[Any], str]) -> None:
@@ -197,3 +248,11 @@ def _each_text(outcomes: Sequence[TargetOutcome[Any]], text: Callable[[Any], str
             _errors(o)
         else:
             typer.echo(text(o.value))
+
+
+def _summary(outcomes: Sequence[TargetOutcome[Any]], state: Callable[[Any], str]) -> None:
+    """One line per target (its state and time), after their outputs: what a fleet operator reads first."""
+    from podspec import render
+
+    if len(outcomes) > 1:
+        typer.echo(render.targets_summary(outcomes, state))

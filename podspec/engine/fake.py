@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from podspec.engine import parse
 from podspec.engine.specgen import container_body, pod_body
 from podspec.errors import EngineError
+from podspec.names import port_text
 from podspec.observed import (
     ContainerState,
     HostFacts,
@@ -51,8 +52,7 @@ from podspec.observed import (
     PullProgress,
     pods_from_containers,
 )
-from podspec.reconcile.intent import port_text
-from podspec.reconcile.planner import Step, StepKind
+from podspec.plan import Step, StepKind
 
 if TYPE_CHECKING:
     from collections.abc import Callable

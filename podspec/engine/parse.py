@@ -78,12 +78,12 @@ def _state_text(state: Any) -> str | None:
 
 
 def ports(data: dict) -> tuple[str, ...]:
-    """A list entry's published ports, as intent.port_text writes them, ranges unrolled.
+    """A list entry's published ports, as names.port_text writes them, ranges unrolled.
 
     libpod writes `host_port`/`container_port`; the Docker-compatible shape (`hostPort`,
     `containerPort`) is read too. Unpublished ports (no host port) are left out.
     """
-    from podspec.reconcile.intent import port_text  # not at start-up: the engine is imported before the host is read
+    from podspec.names import port_text  # not at start-up: names imports the model, which reading the host does not need
 
     found = set()
     for p in data.get("Ports") or []:

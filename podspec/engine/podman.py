@@ -270,7 +270,7 @@ class PodmanEngine:
     def run(self, step: Step) -> None:
         """Perform one plan step: exactly one Podman call."""
         from podspec.engine.specgen import container_body, pod_body  # not at start-up (run/reading.py)
-        from podspec.reconcile.planner import StepKind  # not at start-up: diff makes no plan
+        from podspec.plan import StepKind  # not at start-up: diff makes no plan
 
         kind, name = step.kind, step.target
         labels = dict(step.labels)
@@ -381,7 +381,7 @@ def connect(url: str | None = None, connection: str | None = None, env: Mapping[
 
 
 if TYPE_CHECKING:
-    from podspec.reconcile.planner import Step
+    from podspec.plan import Step
     from podspec.secrets import RegistryCredential
 
 if TYPE_CHECKING:  # mypy proves the real engine keeps the contract

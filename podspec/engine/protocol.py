@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from podspec.observed import HostFacts, ObservedImage, ObservedState, ObservedVolume, PulledImage, PullProgress
-    from podspec.reconcile.planner import Step
+    from podspec.plan import Step
     from podspec.secrets import RegistryCredential
 
 

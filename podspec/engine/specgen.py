@@ -28,7 +28,8 @@ from podspec.model import (
     seccomp_file,
     signal_number,
 )
-from podspec.reconcile.intent import Role, container_name, empty_dir_volume, podman_secret_name
+from podspec.names import container_name, empty_dir_volume, podman_secret_name
+from podspec.plan import Role
 
 RESTART = {RestartPolicy.ALWAYS: "always", RestartPolicy.ON_FAILURE: "on-failure", RestartPolicy.NEVER: "no"}
 NANOS = 1_000_000_000

@@ -37,6 +37,7 @@ from podspec.loader.volumes import VolumeBuilder
 from podspec.loader.workloads import WorkloadBuilder
 from podspec.loader.yamlpos import Document
 from podspec.model import (
+    HOST_SECRETS_ANNOTATION,
     INIT_TYPE_ANNOTATION,
     SECCOMP_ROOT,
     AbsentPod,
@@ -234,7 +235,7 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
             labels=tuple(sorted((meta.get("labels") or {}).items())),
             annotations=tuple(sorted(
                 (k, v) for k, v in annotations.items()
-                if k not in (INIT_TYPE_ANNOTATION, BIND_MOUNT_OPTIONS) and not is_bookkeeping(k)
+                if k not in (INIT_TYPE_ANNOTATION, BIND_MOUNT_OPTIONS, HOST_SECRETS_ANNOTATION) and not is_bookkeeping(k)
             )),
             locations=self.locations(),
             host_pid=spec.get("hostPID", False),
@@ -248,7 +249,20 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
             workload=workload,
             resources=self.resources(spec.get("resources", {}), ("spec", "resources")),
             image_pull_secrets=tuple(str(r["name"]) for r in spec.get("imagePullSecrets") or ()),
+            host_secrets=self.host_secrets(annotations),
         )
+
+    def host_secrets(self, annotations: dict[str, str]) -> tuple[str, ...]:
+        """podspec.io/host-secrets: the names of Podman secrets on the host that this pod's Secret and
+        ConfigMap references may read (comma- or space-separated)."""
+        from podspec.loader.hostsecrets import parse
+
+        names, bad = parse(annotations.get(HOST_SECRETS_ANNOTATION, ""))
+        for name in bad:
+            self.problem(("metadata", "annotations", HOST_SECRETS_ANNOTATION), f"{name!r} is not a Podman secret name",
+                         "Podman secret names are 1 to 253 letters, digits, _ . - (starting with a letter or digit), "
+                         "separated by commas")
+        return names
 
     def bind_mount_options(self, annotations: dict[str, str], spec: dict[str, Any]) -> dict[str, str]:
         """`bind-mount-options: /host/path:z`, which `podman kube generate` writes for a bind mount

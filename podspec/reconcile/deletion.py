@@ -11,10 +11,10 @@ from typing import Any
 
 from podspec import labels as L
 from podspec.model import DesiredState
+from podspec.names import owns_secret
 from podspec.observed import ObservedState
+from podspec.plan import Plan, Step, StepKind
 from podspec.reconcile.diff import observed_grace, secrets_in_use, volume_users
-from podspec.reconcile.intent import owns_secret
-from podspec.reconcile.planner import Plan, Step, StepKind
 
 
 @dataclass(frozen=True)

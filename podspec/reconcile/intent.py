@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from podspec import labels as L
@@ -31,14 +30,11 @@ from podspec.model import (
     Volume,
     VolumeKind,
 )
+from podspec.names import empty_dir_volume, podman_secret_name, port_text
+from podspec.plan import Role
 from podspec.secrets import stored_env_value
 
 SpecDict = dict[str, Any]
-
-
-class Role(str, Enum):
-    CONTAINER = "container"
-    INIT = "init"
 
 
 @dataclass(frozen=True)
@@ -65,17 +61,6 @@ class PodIntent:
         return next((c for c in self.containers if c.name == name), None)
 
 
-def container_name(pod: str, container: str) -> str:
-    """Podman's name for a pod's container, as `podman kube play` names it."""
-    return f"{pod}-{container}"
-
-
-def empty_dir_volume(pod: str, volume: str) -> str:
-    """The Podman volume behind a pod's emptyDir. The `_` keeps it apart from every claim name
-    (claims are DNS-1123 subdomains, which have no `_`)."""
-    return f"{pod}_{volume}"
-
-
 def empty_dir_volumes(pod: Pod) -> tuple[str, ...]:
     """The Podman volumes behind a pod's emptyDirs (a `medium: Memory` one is a tmpfs, no volume)."""
     return tuple(sorted(
@@ -94,13 +79,6 @@ def canonical_json(spec: SpecDict) -> str:
 def _pruned(spec: dict) -> dict:
     """Drop keys whose value is a default (None, "", False, empty)."""
     return {k: v for k, v in spec.items() if v not in (None, "", False, (), [], {})}
-
-
-def port_text(host_ip: str, host_port: int | None, container_port: int, protocol: str) -> str:
-    host = f"{host_ip}:" if host_ip else ""
-    if host_port is None:
-        return f"{container_port}/{protocol.upper()}"
-    return f"{host}{host_port}->{container_port}/{protocol.upper()}"
 
 
 def pod_ports(pod: Pod) -> list[str]:
@@ -158,7 +136,7 @@ def container_refs(pod: Pod, container: Container) -> tuple[KeyRef, ...]:
 
 def _plain(ref: KeyRef) -> KeyRef:
     """The reference without how it was written (optional) or the ConfigMap's value."""
-    return KeyRef(ref.kind, ref.source, ref.key, digest=ref.digest)
+    return KeyRef(ref.kind, ref.source, ref.key, digest=ref.digest, host=ref.host)
 
 
 def secret_refs(pod: Pod, container: Container) -> tuple[KeyRef, ...]:
@@ -171,7 +149,7 @@ def secret_refs(pod: Pod, container: Container) -> tuple[KeyRef, ...]:
         if m.name in volumes
         for _, f in volumes[m.name].files_at(m.sub_path)
     }
-    return tuple(r for r in container_refs(pod, container) if r.kind is SourceKind.SECRET or r in mounted)
+    return tuple(r for r in container_refs(pod, container) if r.kind is SourceKind.SECRET or r.host or r in mounted)
 
 
 def _sources_spec(pod: Pod, container: Container) -> dict[str, dict[str, str]]:
@@ -201,36 +179,6 @@ def _sources_spec(pod: Pod, container: Container) -> dict[str, dict[str, str]]:
                 for source, keys in sorted(sources.items())
             }
     return out
-
-
-def secret_name_prefix(project: str) -> str:
-    """How the names of a project's Podman secrets begin: `podspec-` and 8 hex digits of the
-    project. Podman 4.3 lists secrets without their labels, so there the name is what tells
-    podspec's secrets, and which project's, apart (the labels say it too, for Podman 5 and people)."""
-    return f"podspec-{hashlib.sha256(project.encode()).hexdigest()[:8]}-"
-
-
-def podman_secret_name(project: str, ref: KeyRef) -> str:
-    """The Podman secret holding one ConfigMap or Secret key's value, named by its content: a new
-    value is a new Podman secret (made before the containers that read it are recreated; the old
-    one is removed after), never an update in place. Podman (4.3) allows 64 characters,
-    [a-zA-Z0-9][a-zA-Z0-9_.-]*, not ending in - or .; the hash tells kinds, keys and values apart."""
-    digest = hashlib.sha256("\0".join((project, ref.kind.value, ref.source, ref.key, ref.digest)).encode()).hexdigest()[:12]
-    prefix = secret_name_prefix(project)
-    readable = "".join(ch if ch.isalnum() or ch in "_.-" else "-" for ch in f"{ref.source}-{ref.key}")
-    return prefix + readable[: 64 - len(prefix) - 1 - len(digest)].rstrip("-.") + "-" + digest
-
-
-def owns_secret(project: str, name: str, labels: dict[str, str] | None, labels_listed: bool) -> bool | None:
-    """Whether a Podman secret is this project's: by its labels where Podman lists them, else by
-    its name. None: podspec's, of another project (or, with labels, someone else's: False)."""
-    if labels_listed:
-        if not L.is_managed(labels):
-            return False
-        return True if L.project_of(labels) == project else None
-    if name.startswith(secret_name_prefix(project)):
-        return True
-    return None if name.startswith("podspec-") else False
 
 
 def describe_ref(ref: KeyRef) -> str:

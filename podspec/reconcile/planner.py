@@ -11,99 +11,15 @@ the manifests have no lane: they run alone, before anything that could need what
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from enum import Enum
+from dataclasses import replace
 
 from podspec import labels as L
 from podspec.errors import ConflictError
 from podspec.model import Container, Pod, VolumeKind
+from podspec.names import empty_dir_volume
+from podspec.plan import Plan, Role, Step, StepKind
 from podspec.reconcile.diff import Action, ContainerDiff, Diff, PodDiff
-from podspec.reconcile.intent import ContainerIntent, Role, container_labels, empty_dir_volume, pod_labels
-
-
-class StepKind(str, Enum):
-    """What a step does; the value is a stable identifier (JSON `action`), `words` the display form."""
-
-    CREATE_VOLUME = "create_volume"
-    CREATE_POD = "create_pod"
-    CREATE_CONTAINER = "create_container"
-    START_POD = "start_pod"
-    START_CONTAINER = "start_container"
-    STOP_POD = "stop_pod"
-    REMOVE_POD = "remove_pod"
-    REMOVE_CONTAINER = "remove_container"
-    REMOVE_VOLUME = "remove_volume"
-    CREATE_SECRET = "create_secret"
-    REMOVE_SECRET = "remove_secret"
-    CREATE_SUB_PATH = "create_sub_path"  # a subPath directory in a named volume, made through the container
-
-    @property
-    def words(self) -> str:
-        return "create sub-path directory" if self is StepKind.CREATE_SUB_PATH else self.value.replace("_", " ")
-
-    @property
-    def resource_kind(self) -> ResourceKind:
-        if self is StepKind.CREATE_SUB_PATH:
-            return ResourceKind.CONTAINER
-        return ResourceKind(self.value.split("_", 1)[1])
-
-
-class ResourceKind(str, Enum):
-    VOLUME = "volume"
-    POD = "pod"
-    CONTAINER = "container"
-    SECRET = "secret"
-
-
-@dataclass(frozen=True, order=True)
-class ResourceId:
-    """A typed name: `volume:data`, `pod:web`, `container:web/app` (pod, then the manifest's name)."""
-
-    kind: ResourceKind
-    name: str
-    pod: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.kind.value}:{self.pod}/{self.name}" if self.pod else f"{self.kind.value}:{self.name}"
-
-
-@dataclass(frozen=True)
-class Step:
-    kind: StepKind
-    target: str  # the Podman object's name
-    cause: str
-    pod: Pod | None = None  # create pod / create container: the desired pod
-    container: Container | None = None  # create container
-    role: Role = Role.CONTAINER
-    labels: tuple[tuple[str, str], ...] = ()  # the labels the created object carries
-    timeout: int = 0  # stop / remove: seconds to wait before SIGKILL
-    lane: str = ""  # steps of one lane run in order; lanes may run side by side; "" = alone, in order
-    pod_name: str = ""  # container steps: the pod the container belongs to
-    data: bytes = field(default=b"", repr=False)  # create secret: the value (never shown)
-    path: str = ""  # create sub-path directory: the directory, as a path inside the container
-
-    def describe(self) -> str:
-        if self.kind is StepKind.CREATE_SUB_PATH:
-            return f"{self.kind.words} {self.path} in {self.target}"
-        return f"{self.kind.words} {self.target}"
-
-    @property
-    def resource(self) -> ResourceId:
-        kind = self.kind.resource_kind
-        if kind is ResourceKind.CONTAINER and self.pod_name:
-            short = self.container.name if self.container is not None else self.target.removeprefix(self.pod_name + "-")
-            return ResourceId(kind, short, self.pod_name)
-        return ResourceId(kind, self.target)
-
-
-@dataclass(frozen=True)
-class Plan:
-    project: str
-    steps: tuple[Step, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not self.steps
+from podspec.reconcile.intent import ContainerIntent, container_labels, pod_labels
 
 
 def build(diff: Diff) -> Plan:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from podspec.model import DesiredState, Probe, RestartPolicy
+from podspec.names import container_name
 from podspec.observed import ContainerState, ObservedState
-from podspec.reconcile.intent import container_name
 
 
 @dataclass(frozen=True)

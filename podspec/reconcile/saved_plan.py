@@ -26,9 +26,10 @@ from typing import Any, Mapping
 from podspec import labels as L
 from podspec.errors import UsageError
 from podspec.model import DesiredState
+from podspec.names import container_name
 from podspec.observed import ObservedContainer, ObservedState
-from podspec.reconcile.intent import container_name, empty_dir_volumes
-from podspec.reconcile.planner import Plan, Step
+from podspec.plan import Plan, Step
+from podspec.reconcile.intent import empty_dir_volumes
 
 FORMAT = "podspec-plan"
 VERSION = 1
@@ -227,7 +228,7 @@ def stale_steps(saved: tuple[SavedStep, ...], now: tuple[SavedStep, ...]) -> lis
 
 
 def to_json(plan: SavedPlan) -> dict[str, Any]:
-    """The plan file (README, "Saved plans"): versioned, sorted, no manifest values."""
+    """The plan file (docs/gitops-push.md, "Saved plans"): versioned, sorted, no manifest values."""
     return {
         "format": FORMAT,
         "version": VERSION,

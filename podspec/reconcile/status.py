@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from podspec import labels as L
+from podspec.names import container_name
 from podspec.observed import ObservedState, PodStatus
 from podspec.reconcile import drift
 from podspec.reconcile.history import revisions
-from podspec.reconcile.intent import container_name
 
 
 @dataclass(frozen=True)

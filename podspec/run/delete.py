@@ -11,7 +11,7 @@ from podspec.engine.protocol import Engine
 from podspec.reconcile import deletion
 from podspec.run.executor import execute
 from podspec.run.hostlock import DEFAULT_LEASE, host_lock
-from podspec.run.listener import Listener, Quiet
+from podspec.run.listener import Listener
 from podspec.run.lock import project_lock
 from podspec.run.manifests import Manifests, load
 from podspec.run.results import DeleteResult
@@ -31,7 +31,7 @@ class DeleteRequest:
 
 
 def delete(request: DeleteRequest, connect: Callable[[], Engine], listener: Listener | None = None) -> DeleteResult:
-    listener = listener or Quiet()
+    listener = listener or Listener()
     desired = load(request.manifests)
     held = lambda holder: listener.note(f"waiting for {holder}, which is changing project {request.project!r} ...")
     with closing(connect()) as engine, project_lock(engine.lock_key, request.project, request.lock_timeout), \

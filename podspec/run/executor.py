@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Protocol
 
 from podspec.errors import PodspecError, StepFailed
-from podspec.reconcile.planner import Plan, Step
+from podspec.plan import Plan, Step
 from podspec.run.results import StepEvent, StepStatus
 
 __all__ = ["StepEvent", "StepRunner", "StepStatus", "execute", "waves"]

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from podspec.engine.protocol import Engine
 from podspec.errors import EngineError
 from podspec.observed import ObservedVolume
+from podspec.plan import Step, StepKind
 from podspec.reconcile import history as H
 from podspec.reconcile.diff import Action, Diff
 from podspec.reconcile.history import HistoryRecord
-from podspec.reconcile.planner import Step, StepKind
 from podspec.run.results import HistoryResult
 
 WRITE_ATTEMPTS = 3

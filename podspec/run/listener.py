@@ -4,15 +4,18 @@ seen before a workflow ends: notes, the diff and plan before anything changes, a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from podspec.plan import Plan
     from podspec.reconcile.diff import Diff
-    from podspec.reconcile.planner import Plan
     from podspec.run.results import PullEvent, StepEvent
 
 
-class Listener(Protocol):
+class Listener:
+    """The base of every listener: each method does nothing, so a listener overrides only what it
+    shows. A plain Listener() drops everything (the quiet one)."""
+
     def info(self, text: str) -> None:
         """Progress worth a line (a pull, waiting for the lock, readiness)."""
 
@@ -35,32 +38,7 @@ class Listener(Protocol):
         """A step started, finished or failed."""
 
 
-class Quiet:
-    """A listener that drops everything."""
-
-    def info(self, text: str) -> None:
-        pass
-
-    def note(self, text: str) -> None:
-        pass
-
-    def warning(self, text: str) -> None:
-        pass
-
-    def diffed(self, diff: Diff) -> None:
-        pass
-
-    def planned(self, plan: Plan) -> None:
-        pass
-
-    def pull(self, event: PullEvent) -> None:
-        pass
-
-    def step(self, event: StepEvent) -> None:
-        pass
-
-
-class Recorder(Quiet):
+class Recorder(Listener):
     """A listener that keeps what it was told, in order (tests, and callers that report at the end)."""
 
     def __init__(self) -> None:

@@ -9,6 +9,7 @@ targets (hosts), found by walking up from the working directory as git finds `.g
     allow_host_ports = [8080]
     allow_capabilities = ["NET_ADMIN"]
     allow_annotations = ["run.oci.keep_original_groups"]   # runtime annotations let through (prefix: "run.oci.*")
+    require_encrypted_secrets = true       # every Secret SOPS-encrypted (docs/secrets-in-git.md)
 
     [targets.edge]                         # `--target edge`, or `--target all`
     url = "ssh://deploy@edge.example.com/run/podman/podman.sock"
@@ -59,6 +60,7 @@ class ProjectFile:
     allow_capabilities: tuple[str, ...] = ()
     allow_annotations: tuple[str, ...] = ()
     targets: tuple[Target, ...] = ()
+    require_encrypted_secrets: bool = False
 
     def as_env(self) -> dict[str, str]:
         """The file's settings as the PODSPEC_* variables they default (the real environment wins)."""
@@ -73,6 +75,8 @@ class ProjectFile:
                             ("PODSPEC_ALLOW_ANNOTATIONS", self.allow_annotations)):
             if values:
                 env[key] = ",".join(values)
+        if self.require_encrypted_secrets:
+            env["PODSPEC_REQUIRE_ENCRYPTED_SECRETS"] = "1"
         return env
 
     def select(self, names: list[str] | tuple[str, ...]) -> tuple[Target, ...]:
@@ -90,7 +94,8 @@ class ProjectFile:
 
 
 _TOP = {"project", "policy", "targets"}
-_POLICY = {"profile", "allow_host_paths", "allow_host_ports", "allow_capabilities", "allow_annotations"}
+_POLICY = {"profile", "allow_host_paths", "allow_host_ports", "allow_capabilities", "allow_annotations",
+           "require_encrypted_secrets"}
 _TARGET = {"url", "connection", "identity", "manifests"}
 
 
@@ -116,6 +121,7 @@ def load(path: Path) -> ProjectFile:
         allow_capabilities=_strings(policy, "allow_capabilities", f"{path} [policy]"),
         allow_annotations=_strings(policy, "allow_annotations", f"{path} [policy]"),
         targets=tuple(_target(path, name, raw) for name, raw in targets.items()),
+        require_encrypted_secrets=_bool(policy, "require_encrypted_secrets", f"{path} [policy]"),
     )
 
 
@@ -163,3 +169,10 @@ def _strings(data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
         raise PodspecError(f"{where}: {key} must be a list", f'write {key} = ["..."]')
     return tuple(str(v) for v in value)
+
+
+def _bool(data: Mapping[str, Any], key: str, where: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise PodspecError(f"{where}: {key} must be true or false", f"write {key} = true")
+    return value

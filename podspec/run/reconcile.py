@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from podspec.errors import PodmanUnavailable, PodspecError
-from podspec.run.listener import Listener, Quiet
+from podspec.run.listener import Listener
 from podspec.run.manifests import Manifests, load, warn
 from podspec.run.reading import HostReading
 
@@ -29,9 +29,9 @@ if TYPE_CHECKING:
     from podspec.engine.protocol import Engine
     from podspec.model import DesiredState
     from podspec.observed import ObservedState, ObservedVolume
+    from podspec.plan import Plan, Step
     from podspec.reconcile.diff import Diff
     from podspec.reconcile.history import HistoryRecord
-    from podspec.reconcile.planner import Plan, Step
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.results import ApplyResult, DiffResult
     from podspec.secrets import RegistryCredential
@@ -72,7 +72,7 @@ def check_request(request: DiffRequest) -> None:
 
 
 def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener | None = None) -> DiffResult:
-    listener = listener or Quiet()
+    listener = listener or Listener()
     check_request(request)
     with HostReading(connect) as reading:
         desired = load(request.manifests)
@@ -125,7 +125,7 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
     without the project's locks, as `diff` takes none: it changed nothing for a lock to protect.
     Any other apply takes the locks and reads the host again under them, and only that reading is
     planned and carried out (another apply may have changed the host in between)."""
-    listener = listener or Quiet()
+    listener = listener or Listener()
     check_request(request)
     # A dry run and a saved plan read the host under the lock: for them the thread only connects.
     first_read = not request.dry_run and request.saved is None
@@ -209,7 +209,7 @@ def _nothing_to_do(engine: Engine, observed: ObservedState, desired: DesiredStat
     if any(need.pull for need in pulls.needs(desired, observed)):
         return None  # a pull may change what the plan finds (and is a change on the host)
     try:
-        observed = images.prepare(engine, desired, observed, Quiet(), pulling=True)  # the checks; nothing to pull
+        observed = images.prepare(engine, desired, observed, Listener(), pulling=True)  # the checks; nothing to pull
         found = _compute(desired, observed, request)
         if found.conflicts or found.has_changes:
             return None

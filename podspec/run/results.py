@@ -13,9 +13,9 @@ if TYPE_CHECKING:  # types only: render and the CLI import this module at start-
     from podspec.errors import Problem
     from podspec.model import DesiredState
     from podspec.observed import PullProgress
+    from podspec.plan import Plan, Step
     from podspec.reconcile.diff import Diff
     from podspec.reconcile.history import HistoryRecord
-    from podspec.reconcile.planner import Plan, Step
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.reconcile.status import PodReport
     from podspec.run.sync.state import AgentState

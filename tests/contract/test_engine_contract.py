@@ -21,9 +21,9 @@ from podspec.engine.protocol import Engine
 from podspec.errors import EngineError
 from podspec.loader import load
 from podspec.observed import ContainerState, ObservedState, PodStatus
+from podspec.plan import Plan, Step, StepKind
 from podspec.reconcile import diff as differ
 from podspec.reconcile import planner
-from podspec.reconcile.planner import Plan, Step, StepKind
 from tests.integration.registry import registry  # noqa: F401 - the real engine's pulls come from it
 from tests.integration.sshd import sshd  # noqa: F401 - the ssh:// engine goes through it
 

@@ -12,10 +12,10 @@ import pytest
 from podspec.engine.protocol import Engine
 from podspec.errors import EngineError
 from podspec.loader import load
+from podspec.names import owns_secret
+from podspec.plan import Plan, Step, StepKind
 from podspec.reconcile import diff as differ
 from podspec.reconcile import planner
-from podspec.reconcile.intent import owns_secret
-from podspec.reconcile.planner import Plan, Step, StepKind
 from tests.contract.test_engine_contract import engine as engine
 from tests.integration.sshd import sshd  # noqa: F401 - the ssh:// engine goes through it
 

@@ -10,7 +10,7 @@ registry 2.8) on a free loopback port, with storage of its own, in one of three 
 
 Nothing is ever pulled from a public registry: the images in it are the sandbox's stand-ins and
 variants built from them (`build_variant`), pushed by the test (`push`). Run the tests inside a
-private network namespace (see the README) so ports never clash with other runs.
+private network namespace (see docs/development.md) so ports never clash with other runs.
 
 Fixtures (import them into a test module): `registry` and `auth_registry` (session), `pulled`
 (per test: removes every image of the test registries from the sandbox afterwards, so that each test

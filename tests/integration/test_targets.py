@@ -104,3 +104,47 @@ def test_target_usage_errors(podman, sshd: Sshd, tmp_path):  # noqa: F811
     assert both.returncode == 1 and "give no paths with it" in both.stderr
     elsewhere = run(sshd, tmp_path.parent, "diff", "--target", "all")
     assert elsewhere.returncode == 1 and "--target needs a podspec.toml" in elsewhere.stderr
+
+
+NEVER_READY = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: alpha
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: main
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "100000"]
+      readinessProbe:
+        exec: {command: ["false"]}
+        periodSeconds: 1
+"""
+
+
+def test_a_staged_rollout_stops_at_a_canary_that_never_becomes_ready(podman, sshd: Sshd, tmp_path):  # noqa: F811
+    """Issue 29: `--canary edge --wait`: the edge target first; lab only once edge is ready."""
+    cwd = project(tmp_path, podman, sshd)
+    good = (tmp_path / "manifests" / "alpha.yaml").read_text()
+    (tmp_path / "manifests" / "alpha.yaml").write_text(NEVER_READY)
+
+    staged = run(sshd, cwd, "apply", "--target", "all", "--canary", "edge", "--wait", "--timeout", "4",
+                 "--parallel-targets", "1")
+    assert staged.returncode == 1, staged.stdout + staged.stderr
+    assert "[lab] not run: the canary edge did not succeed" in staged.stderr
+    assert set(pods(podman)) == {"alpha"}  # the canary's pod, and nothing of lab's
+    summary = staged.stdout[staged.stdout.index("== summary: 2 targets =="):]
+    assert "edge" in summary and "lab" in summary and "skipped" in summary
+
+    (tmp_path / "manifests" / "alpha.yaml").write_text(good)
+    again = run(sshd, cwd, "apply", "--target", "all", "--canary", "edge", "--wait", "--timeout", "30", "-o", "json")
+    assert again.returncode == 0, again.stdout + again.stderr
+    report = json.loads(again.stdout)["targets"]
+    assert report["edge"]["result"]["status"] == "applied" and report["lab"]["result"]["status"] == "applied"
+    assert all(isinstance(t["seconds"], float) for t in report.values())
+    assert set(pods(podman)) == {"alpha", "beta"}
+
+    no_wait = run(sshd, cwd, "apply", "--target", "all", "--canary", "edge")
+    assert no_wait.returncode == 1 and "--canary needs --wait" in no_wait.stderr

@@ -40,7 +40,7 @@ def _missing() -> str | None:
     if os.environ.get("PODSPEC_TEST_TWO_USERS") != "1":
         return "run by scripts/test-rootless.sh (PODSPEC_TEST_TWO_USERS=1), once, after it prepared the users"
     if os.environ.get("PODSPEC_TEST_ENGINE", "podman4") != "podman4":
-        return "the users run the host's Podman 4.3 rootless; the podman5 engine cannot (see README: Rootless Podman)"
+        return "the users run the host's Podman 4.3 rootless; the podman5 engine cannot (see docs/rootless.md)"
     for user in USERS:
         try:
             pwd.getpwnam(user)

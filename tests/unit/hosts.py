@@ -19,6 +19,7 @@ from podspec.model import (
     VolumeKind,
     VolumeMount,
 )
+from podspec.names import container_name
 from podspec.observed import (
     ContainerState,
     ObservedContainer,
@@ -28,7 +29,7 @@ from podspec.observed import (
     ObservedVolume,
     PodStatus,
 )
-from podspec.reconcile.intent import container_labels, container_name, pod_intent, pod_labels
+from podspec.reconcile.intent import container_labels, pod_intent, pod_labels
 
 HTDOCS = (VolumeMount("webserver-data-pvc", "/usr/local/apache2/htdocs"),)
 SIDECAR = 'while true; do echo "Index Updated @$(date)" >> /usr/local/apache2/htdocs/index.html; sleep 10; done'

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from podspec.cli import app
 from podspec.engine.fake import FakeEngine
-from podspec.reconcile.planner import StepKind
+from podspec.plan import StepKind
 
 IMAGES = ("docker.io/library/httpd:2.4", "docker.io/library/alpine:latest", "docker.io/library/busybox:latest")
 POD = "dynamic-webserver"

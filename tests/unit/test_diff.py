@@ -228,8 +228,8 @@ def test_port_change_on_container_is_a_pod_replacement_not_a_recreate():
 def test_empty_dir_volume_created_before_the_pod_and_removed_when_it_is_pruned():
     from podspec import labels as L
     from podspec.model import Volume, VolumeKind
+    from podspec.plan import StepKind
     from podspec.reconcile import planner
-    from podspec.reconcile.planner import StepKind
 
     pod = replace(
         with_container(webserver(), "apache-httpd", volume_mounts=(VolumeMount("scratch", "/scratch"),)),

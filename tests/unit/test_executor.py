@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from podspec import render
@@ -49,23 +51,40 @@ def test_executor_stops_at_first_failure_and_says_what_was_done():
     assert failure.hint.startswith("free the port; run the command again once fixed")
 
 
-class SlowRecorder:
-    """Records start/end times per step; each step takes `delay` seconds."""
+class MeetingRunner:
+    """Records the order in which steps start and end. Steps named in `meet` wait for each other at
+    a barrier: they can only pass it if they run at the same time (else the barrier breaks after a
+    bounded wait and the test fails). `hold` maps a step to an event it waits for before it ends;
+    `fail` names a step that fails."""
 
-    def __init__(self, delay: float, fail: str = "") -> None:
-        import threading
+    def __init__(self, meet: tuple[str, ...] = (), hold: dict[str, threading.Event] | None = None,
+                 fail: str = "") -> None:
+        self.barrier = threading.Barrier(len(meet), timeout=10) if meet else None
+        self.meet, self.hold, self.fail = meet, hold or {}, fail
+        self.lock = threading.Lock()
+        self.log: list[tuple[str, str]] = []
+        self.started: dict[str, threading.Event] = {}
 
-        self.delay, self.fail, self.lock = delay, fail, threading.Lock()
-        self.spans: dict[str, tuple[float, float]] = {}
+    def started_event(self, name: str) -> threading.Event:
+        with self.lock:
+            return self.started.setdefault(name, threading.Event())
+
+    def ran(self) -> list[str]:
+        return [name for what, name in self.log if what == "start"]
 
     def run(self, step):
-        import time
-
-        began = time.monotonic()
-        time.sleep(self.delay / 10 if step.describe() == self.fail else self.delay)
+        name = step.describe()
         with self.lock:
-            self.spans[step.describe()] = (began, time.monotonic())
-        if step.describe() == self.fail:
+            self.log.append(("start", name))
+        self.started_event(name).set()
+        if name in self.meet:
+            assert self.barrier is not None
+            self.barrier.wait()
+        if name in self.hold:
+            assert self.hold[name].wait(10), f"{name}: the event it waits for never came"
+        with self.lock:
+            self.log.append(("end", name))
+        if name == self.fail:
             raise EngineError("boom", "")
 
 
@@ -81,23 +100,26 @@ def test_lanes_run_side_by_side_and_keep_their_order():
     plan = two_pod_plan()
     shape = [[len(lane) for lane in wave] for wave in waves(plan)]
     assert shape == [[1], [5, 5]]  # the volume alone, then two pods' lanes
-    runner = SlowRecorder(0.05)
-    execute(plan, runner, parallel=2)
-    spans = runner.spans
     first, second = "create pod dynamic-webserver", "create pod second"
-    assert spans[first][0] < spans[second][1] and spans[second][0] < spans[first][1]  # overlapped
-    assert spans["create volume webserver-data"][1] <= min(spans[first][0], spans[second][0])
-    order = sorted((s for s in spans if s.endswith("second") or "second-" in s), key=lambda s: spans[s][0])
+    runner = MeetingRunner(meet=(first, second))  # both must be running at once to pass
+    execute(plan, runner, parallel=2)
+    assert runner.log[:2] == [("start", "create volume webserver-data"), ("end", "create volume webserver-data")]
+    order = [s for s in runner.ran() if s.endswith("second") or "second-" in s]
     assert order == [s.describe() for s in plan.steps if s.lane == "second"]
 
 
 def test_parallel_failure_starts_nothing_more():
     plan = two_pod_plan()
-    runner = SlowRecorder(0.2, fail="create pod dynamic-webserver")  # fails well before the other lane's step ends
+    failed = threading.Event()
+    # the other lane's step runs until the failure has been reported, so it is running when it happens
+    runner = MeetingRunner(hold={"create pod second": failed}, fail="create pod dynamic-webserver")
+    runner.hold["create pod dynamic-webserver"] = runner.started_event("create pod second")
+    report = lambda event: failed.set() if event.status is StepStatus.FAILED else None
     with pytest.raises(StepFailed) as caught:
-        execute(plan, runner, parallel=2)
+        execute(plan, runner, report, parallel=2)
     assert caught.value.message == "step 2/11 failed: create pod dynamic-webserver: boom"
-    assert "start pod dynamic-webserver" not in runner.spans
+    assert "start pod dynamic-webserver" not in runner.ran()
     # the other lane finished the step it was running, and started no other
-    assert len([s for s in runner.spans if "second" in s]) == 1
+    assert len([s for s in runner.ran() if "second" in s]) == 1
+    assert ("end", "create pod second") in runner.log
     assert {s.describe() for s in caught.value.done} == {"create volume webserver-data", "create pod second"}

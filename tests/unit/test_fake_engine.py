@@ -8,9 +8,9 @@ import pytest
 from podspec.engine.fake import Call, FakeEngine, qualify
 from podspec.errors import EngineError, StepFailed
 from podspec.observed import ContainerState, ObservedState, PodStatus
+from podspec.plan import StepKind
 from podspec.reconcile import diff as differ
 from podspec.reconcile import planner
-from podspec.reconcile.planner import StepKind
 from podspec.run.executor import execute
 from tests.unit.hosts import state, webserver
 

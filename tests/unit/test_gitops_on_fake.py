@@ -14,7 +14,7 @@ from podspec.cli import app
 from podspec.engine.fake import FakeEngine
 from podspec.errors import StalePlan
 from podspec.observed import ContainerState
-from podspec.reconcile.planner import StepKind
+from podspec.plan import StepKind
 from podspec.run import history
 from podspec.run.manifests import Manifests
 from podspec.run.reconcile import ApplyRequest, DiffRequest, apply, diff

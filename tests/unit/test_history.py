@@ -10,11 +10,11 @@ from pathlib import Path
 from podspec import labels as L
 from podspec import render
 from podspec.observed import ObservedState, ObservedVolume
+from podspec.plan import Step, StepKind
 from podspec.reconcile import diff as differ
 from podspec.reconcile import history as H
 from podspec.reconcile import planner
 from podspec.reconcile.history import HistoryRecord
-from podspec.reconcile.planner import Step, StepKind
 from podspec.reconcile.status import report
 from podspec.run import history
 from podspec.run.results import HistoryResult, StatusResult

@@ -76,19 +76,24 @@ def test_a_second_client_waits_then_gives_up_naming_the_holder():
 def test_the_second_client_gets_the_lock_when_the_first_releases():
     host = LockHost()
     order = []
+    held, release = threading.Event(), threading.Event()
 
     def first():
         with host_lock(host, "web", timeout=5):
             order.append("first in")
-            time.sleep(0.2)
+            held.set()
+            release.wait(5)  # until the second has found the lock held (or the test gave up)
             order.append("first out")
 
     thread = threading.Thread(target=first)
     thread.start()
-    time.sleep(0.05)
-    with host_lock(host, "web", timeout=5):
-        order.append("second in")
-    thread.join()
+    assert held.wait(5)
+    try:
+        with host_lock(host, "web", timeout=5, on_wait=lambda holder: release.set()):
+            order.append("second in")
+    finally:
+        release.set()
+        thread.join()
     assert order == ["first in", "first out", "second in"]
 
 
@@ -139,23 +144,37 @@ def test_of_many_waiters_on_a_stale_lease_one_holds_at_a_time():
     host = LockHost()
     stale(host, **{EXPIRES: str(int(time.time()) - 30)})
     inside, most, notes = [0], [0], []
-    count_lock = threading.Lock()
+    count = 8
+    waited: set[int] = set()  # workers that found the lock held
+    left: set[int] = set()  # workers done with it
+    changed = threading.Condition()
+    gave_up: list[int] = []
 
-    def worker():
-        with host_lock(host, "web", timeout=10, on_note=notes.append):
-            with count_lock:
+    def saw_it_held(me: int) -> None:
+        with changed:
+            waited.add(me)
+            changed.notify_all()
+
+    def worker(me: int) -> None:
+        with host_lock(host, "web", timeout=10, on_note=notes.append, on_wait=lambda holder: saw_it_held(me)):
+            with changed:
                 inside[0] += 1
                 most[0] = max(most[0], inside[0])
-            time.sleep(0.02)
-            with count_lock:
+                # hold the lock until every other worker is waiting for it or done with it, so that
+                # each hold is contended
+                if not changed.wait_for(lambda: len(waited | left | {me}) == count, timeout=10):
+                    gave_up.append(me)
                 inside[0] -= 1
+                left.add(me)
+                changed.notify_all()
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert most[0] == 1
+    assert gave_up == []
     assert len([n for n in notes if n.startswith("took over")]) == 1
     assert host.objects == {}
 

@@ -17,11 +17,12 @@ from podspec import render
 from podspec.errors import ConflictError, ManifestError
 from podspec.loader import load
 from podspec.model import DesiredState
+from podspec.names import podman_secret_name, secret_name_prefix
 from podspec.observed import ObservedSecret, ObservedState
+from podspec.plan import StepKind
 from podspec.reconcile import deletion, planner
 from podspec.reconcile import diff as differ
-from podspec.reconcile.intent import podman_secret_name, secret_labels, secret_name_prefix
-from podspec.reconcile.planner import StepKind
+from podspec.reconcile.intent import secret_labels
 from tests.unit.hosts import applied as applied_pods
 from tests.unit.test_planner import check_golden
 

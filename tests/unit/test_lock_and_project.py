@@ -30,19 +30,24 @@ def test_second_holder_waits_then_fails_with_a_clear_message(tmp_path, monkeypat
 def test_lock_is_taken_once_released(tmp_path, monkeypatch):
     monkeypatch.setattr(lock, "lock_dir", lambda: tmp_path)
     order = []
+    held, release = threading.Event(), threading.Event()
 
     def first():
         with lock.project_lock("u", "demo", timeout=5):
             order.append("first in")
-            time.sleep(0.3)
+            held.set()
+            release.wait(5)  # until the second has found the lock held (or the test gave up)
             order.append("first out")
 
     thread = threading.Thread(target=first)
     thread.start()
-    time.sleep(0.1)
-    with lock.project_lock("u", "demo", timeout=5):
-        order.append("second in")
-    thread.join()
+    assert held.wait(5)
+    try:
+        with lock.project_lock("u", "demo", timeout=5, on_wait=release.set):
+            order.append("second in")
+    finally:
+        release.set()
+        thread.join()
     assert order == ["first in", "first out", "second in"]
 
 

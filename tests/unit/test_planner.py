@@ -16,9 +16,9 @@ from podspec import render
 from podspec.errors import ConflictError
 from podspec.model import DesiredState
 from podspec.observed import ContainerState, ObservedPod, ObservedState, PodStatus
+from podspec.plan import StepKind
 from podspec.reconcile import diff as differ
 from podspec.reconcile import planner
-from podspec.reconcile.planner import StepKind
 from tests.unit.hosts import SIDECAR, applied, state, webserver, with_container, with_state, without_container
 
 GOLDEN = Path(__file__).parent / "golden"

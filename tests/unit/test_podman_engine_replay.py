@@ -16,7 +16,7 @@ from podspec.engine.connection import Endpoint
 from podspec.engine.podman import PodmanEngine
 from podspec.engine.transport import Reply
 from podspec.errors import EngineError
-from podspec.reconcile.planner import Step, StepKind
+from podspec.plan import Step, StepKind
 from tests.unit.test_engine_parse import FIXTURES, VERSIONS
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from podspec.loader import load
 from podspec.model import PullPolicy
 from podspec.observed import ObservedState
+from podspec.plan import StepKind
 from podspec.reconcile import pulls
 from podspec.reconcile.diff import compute
-from podspec.reconcile.planner import StepKind, build
+from podspec.reconcile.planner import build
 
 PODS = """\
 apiVersion: v1

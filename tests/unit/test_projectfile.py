@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from podspec.cli.targets import exit_code
 from podspec.errors import PodspecError, UsageError
 from podspec.run.projectfile import Target, find, load
-from podspec.run.targets import TargetOutcome, each, exit_code
+from podspec.run.targets import TargetOutcome, each
 
 FULL = """\
 project = "shop"

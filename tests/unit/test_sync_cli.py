@@ -25,6 +25,11 @@ def run(*args: str):
         (("repo", "--branch", "a..b"), "not a branch name"),
         (("repo", "--metrics-address", "9100"), "HOST:PORT"),
         (("repo", "--project", "Not Valid"), "invalid project name"),
+        (("repo", "--notify", "ftp://example.com/x"), "not an http(s) URL"),
+        (("repo", "--notify", "hooks.example.com"), "not an http(s) URL"),
+        (("repo", "--notify-secret-file", "/nonexistent/secret"), "cannot read --notify-secret-file"),
+        (("repo", "--webhook-secret-file", "/dev/null"), "--webhook-secret-file /dev/null is empty"),
+        (("repo", "--webhook-secret-file", __file__), "needs an address to listen on"),
     ],
 )
 def test_bad_flags_exit_1_before_anything_is_fetched(tmp_path, args, words):

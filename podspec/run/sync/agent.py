@@ -29,15 +29,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
 from podspec.engine.protocol import Engine
-from podspec.errors import InvalidRevision, ManifestError, PodspecError, Stopped, SyncError
+from podspec.errors import InvalidRevision, KeyUnavailable, ManifestError, PodspecError, Stopped, SyncError
+from podspec.loader.sops import Decrypt
+from podspec.plan import Step
 from podspec.policy import Policy
 from podspec.reconcile.diff import Diff
-from podspec.reconcile.planner import Step
+from podspec.reconcile.notices import Event, EventKind, ImageChange
 from podspec.reconcile.sync import (
     Backoff,
     CrashTracker,
@@ -81,6 +83,11 @@ class SyncRequest:
     lock_timeout: float = 600.0
     parallel: int = 3
     debounce: float = 0.5
+    notify: tuple[str, ...] = ()  # URLs that get a JSON event for each applied, failed, ... revision
+    notify_secret: bytes | None = field(default=None, repr=False)  # signs the events' bodies (HMAC-SHA256)
+    webhook_secret: bytes | None = field(default=None, repr=False)  # the receiver (/hooks/...) is on when set
+    # SOPS-encrypted manifests: decrypted with the host's key (run/sops.py); None: sops is not asked
+    decrypt: Decrypt | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,8 @@ class Agent:
         self._held_logged: set[str] = set()
         self._own: deque[tuple[float, float]] = deque(maxlen=8)  # when the agent's own applies ran (wall clock)
         self._signature = ""  # git's words on the head's signature, when checked
+        self.notifier: Any = None  # run/sync/notify.Notifier when --notify is given
+        self._last_failure_told: tuple[str, str | None, str] | None = None
 
     def _initial_state(self) -> AgentState:
         r = self.request
@@ -157,6 +166,29 @@ class Agent:
             return fresh
         return replace(fresh, applied=prior.applied, applied_at=prior.applied_at, refused=prior.refused, rejected=prior.rejected,
                        drift_repairs=prior.drift_repairs)
+
+    # --------------------------------------------------------------------------- notifications
+
+    def tell(self, kind: EventKind, outcome: str, message: str = "", pods: tuple[str, ...] = (),
+             revision: str | None = None, images: tuple[ImageChange, ...] = ()) -> None:
+        """An event for the --notify URLs (queued: never blocks). The API for every part of the
+        agent that has something to report (applies, failures, rollbacks, repairs, image updates)."""
+        if self.notifier is None:
+            return
+        r = self.request
+        self.notifier.send(Event(kind, r.project, revision if revision is not None else (self.state.applied or ""),
+                                 outcome, time.time(), message, tuple(pods), images, r.source, r.branch))
+
+    def _start_notifier(self) -> None:
+        if self.request.notify and self.notifier is None:
+            from podspec.run.sync.notify import Notifier
+
+            self.notifier = Notifier(self.request.notify, self.request.notify_secret, self.log)
+
+    def _stop_notifier(self) -> None:
+        if self.notifier is not None:
+            self.notifier.close()
+            self.notifier = None
 
     # --------------------------------------------------------------------------- bookkeeping
 
@@ -179,6 +211,10 @@ class Agent:
                        retry_in=f"{delay:g}s" if delay is not None else None)
         if self.metrics:
             self.metrics.failed(kind)
+        told = (kind, revision, message)
+        if kind not in ("invalid", "unsigned", "rewind") and told != self._last_failure_told:
+            self._last_failure_told = told  # a failure repeated round after round is told once
+            self.tell(EventKind.FAILED, kind, message, revision=revision or self.state.applied or "")
 
     def _refuse(self, kind: str, revision: str, message: str) -> None:
         """A head that must never reach the host: logged, and recorded in the history once. An
@@ -189,9 +225,11 @@ class Agent:
         self._failed(kind, message, revision, backoff=False)
         if first:
             self._record(revision, "refused" if kind != "invalid" else "invalid", message)
+            self.tell(EventKind.REFUSED, kind, message, revision=revision)
 
     def _succeeded(self) -> None:
         self._save(failures=0, last_error=None, error_revision=None)
+        self._last_failure_told = None
         if self.metrics:
             self.metrics.last_success.set(time.time())
 
@@ -199,9 +237,11 @@ class Agent:
 
     def once(self) -> bool:
         previous = self._install_signals(None)
+        self._start_notifier()
         try:
             ok = self.round()
         finally:
+            self._stop_notifier()
             self._save(running=False, next_round=None)
             for signum, handler in previous.items():
                 if signum > 0 and handler is not None:
@@ -271,6 +311,11 @@ class Agent:
             self._refuse("invalid", head, _one_line(exc.message, checkout))
             self.repair("interval")
             return False
+        except KeyUnavailable as exc:  # this host lacks the key (or sops): the same commit may pass once it has it
+            shutil.rmtree(checkout, ignore_errors=True)
+            self._failed("decrypt", _one_line(f"{exc.message}: {exc}", checkout), head, backoff=True)
+            self.repair("interval")
+            return False
         except PodspecError as exc:  # invalid manifests or policy; a missing --path
             shutil.rmtree(checkout, ignore_errors=True)
             what = f"{exc.message}: {exc}" if isinstance(exc, ManifestError) else exc.message
@@ -289,10 +334,12 @@ class Agent:
             self.metrics.applied(head, self.request.branch)
         self._drop_old_checkouts(head)
         self._succeeded()
+        self.tell(EventKind.APPLIED, result.outcome.value, subject, changed_pods(result.diff), revision=head)
         return True
 
     def _manifests(self, checkout: Path) -> Manifests:
-        return Manifests(tuple(str(checkout / p) for p in self.request.paths), self.request.policy)
+        return Manifests(tuple(str(checkout / p) for p in self.request.paths), self.request.policy,
+                         decrypt=self.request.decrypt)
 
     def _apply(self, manifests: Manifests, revision: str) -> ApplyResult | None:
         """The apply workflow (lock, observe, diff, plan, execute); None when it failed (reported)."""
@@ -366,6 +413,8 @@ class Agent:
         if result.steps_done:
             self._save(drift_repairs=self.state.drift_repairs + 1)
             self.log.info("repaired", why=why, pods=",".join(todo), steps=result.steps_done)
+            self.tell(EventKind.REPAIRED, "repaired", f"drift repaired ({why}): {result.steps_done} steps",
+                      tuple(todo), revision=applied)
             if self.metrics:
                 self.metrics.repairs.inc()
         return True
@@ -401,12 +450,14 @@ class Agent:
         stop_metrics = None
         watcher = None
         try:
+            self._start_notifier()
             if self.request.metrics_address:
                 self.metrics = Metrics(self.request.project)
                 if self.state.applied:
                     self.metrics.applied(self.state.applied, self.request.branch)
-                stop_metrics = serve(self.metrics, self.request.metrics_address, self._healthy)
-                self.log.info("metrics", address="{}:{}".format(*self.request.metrics_address))
+                stop_metrics = serve(self.metrics, self.request.metrics_address, self._healthy, *self._http_parts(wake_write))
+                self.log.info("metrics", address="{}:{}".format(*self.request.metrics_address),
+                              page="/", webhooks="/hooks/github,/hooks/gitlab" if self.request.webhook_secret else None)
             if self.request.self_heal:
                 from podspec.run.sync.events import EventWatcher
 
@@ -421,6 +472,7 @@ class Agent:
             self._restore_signals(previous)
             if stop_metrics:
                 stop_metrics()
+            self._stop_notifier()
             os.close(wake_read)
             os.close(wake_write)
             self._save(running=False, next_round=None)
@@ -448,6 +500,30 @@ class Agent:
                     self._take_events(watcher.drain())
                 else:
                     self._drain_signals(key.fd)
+
+    def _http_parts(self, wake_write: int) -> tuple[Any, Any]:
+        """The status page, and the webhook receiver when a secret is set (run/sync/page.py, receiver.py)."""
+        from podspec.run.sync.page import StatusPage
+
+        r = self.request
+        page = StatusPage(lambda: self.state, self.connect, r.project, self._image_lines,
+                          receiver=r.webhook_secret is not None, notify=len(r.notify))
+        receiver = None
+        if r.webhook_secret:
+            from podspec.run.sync.receiver import Receiver
+
+            def trigger(sender: str) -> None:
+                self.sync_now = True
+                try:
+                    os.write(wake_write, b"w")
+                except (BlockingIOError, OSError):
+                    pass  # the pipe is full: the loop wakes anyway
+
+            receiver = Receiver(r.webhook_secret, r.branch, trigger, self.log)
+        return page.html, receiver
+
+    def _image_lines(self) -> tuple[Any, ...]:
+        return ()
 
     def _repair_locked(self) -> bool:
         with project_lock(f"sync-state:{self.dir}", self.request.project, self.request.lock_timeout):

@@ -11,8 +11,8 @@ import threading
 import time
 from typing import Any, TextIO
 
-from podspec.reconcile.diff import Diff
-from podspec.reconcile.planner import Plan
+from podspec.plan import Plan
+from podspec.run.listener import Listener
 from podspec.run.results import PullEvent, PullStatus, StepEvent
 
 
@@ -54,7 +54,7 @@ class AgentLog:
         self.event("error", name, **fields)
 
 
-class LogListener:
+class LogListener(Listener):
     """The workflows' Listener, turned into log lines (the plan is logged only when not empty)."""
 
     def __init__(self, log: AgentLog, revision: str) -> None:
@@ -69,9 +69,6 @@ class LogListener:
 
     def warning(self, text: str) -> None:
         self.log.warning("warning", revision=self.revision, message=text)
-
-    def diffed(self, diff: Diff) -> None:
-        pass
 
     def planned(self, plan: Plan) -> None:
         if not plan.empty:

@@ -67,8 +67,12 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def serve(metrics: Metrics, address: tuple[str, int], healthy: Callable[[], bool]) -> Callable[[], None]:
-    """Serve /metrics and /healthz on `address` in a daemon thread; return what stops it."""
+def serve(metrics: Metrics, address: tuple[str, int], healthy: Callable[[], bool],
+          page: Callable[[], bytes] | None = None, receiver: Any = None) -> Callable[[], None]:
+    """Serve /metrics and /healthz on `address` in a daemon thread; return what stops it. With
+    `page`, `/` is the status page (run/sync/page.py); with `receiver`, /hooks/github and
+    /hooks/gitlab are the webhook receiver (run/sync/receiver.py)."""
+    from http import HTTPStatus
     from socketserver import ThreadingMixIn
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -80,11 +84,20 @@ def serve(metrics: Metrics, address: tuple[str, int], healthy: Callable[[], bool
             ok = healthy()
             start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"ok\n" if ok else b"unhealthy: no round finished on time\n"]
+        if path == "/" and page is not None:
+            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"),
+                                      ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"),
+                                      ("X-Content-Type-Options", "nosniff")])
+            return [page()]
         if path in ("/metrics", "/"):
             start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
             return [metrics.render()]
+        if receiver is not None and path.startswith("/hooks/"):
+            found = receiver.answer(environ)
+            start_response(f"{found.status} {HTTPStatus(found.status).phrase}", [("Content-Type", "text/plain")])
+            return [found.message.encode() + b"\n"]
         start_response("404 Not Found", [("Content-Type", "text/plain")])
-        return [b"not found: try /metrics or /healthz\n"]
+        return [b"not found: try /, /metrics or /healthz\n"]
 
     class Quiet(WSGIRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:

@@ -1,0 +1,77 @@
+"""The status page's data: the agent's state, the host's pods and history, read when a browser asks
+(at most once every few seconds, however many ask); reconcile/agent_page.py makes the HTML."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from contextlib import closing
+from typing import TYPE_CHECKING
+
+from podspec.errors import PodspecError
+from podspec.reconcile.agent_page import ImageLine, PageView, render
+
+if TYPE_CHECKING:
+    from podspec.engine.protocol import Engine
+    from podspec.reconcile.history import HistoryRecord
+    from podspec.reconcile.status import PodReport
+    from podspec.run.sync.state import AgentState
+
+HOST_READ_EVERY = 3.0  # seconds: a page reloaded by many browsers reads the host once
+HISTORY_SHOWN = 20
+
+
+class StatusPage:
+    def __init__(self, state: Callable[[], AgentState], connect: Callable[[], Engine], project: str,
+                 images: Callable[[], tuple[ImageLine, ...]] = lambda: (), receiver: bool = False, notify: int = 0,
+                 refresh: int = 10) -> None:
+        self.state = state
+        self.connect = connect
+        self.project = project
+        self.images = images
+        self.receiver = receiver
+        self.notify = notify
+        self.refresh = refresh
+        self._lock = threading.Lock()
+        self._read_at = float("-inf")
+        self._host: tuple[tuple[PodReport, ...], tuple[tuple[str, int], ...], tuple[HistoryRecord, ...], str] = ((), (), (), "")
+
+    def html(self) -> bytes:
+        s = self.state()
+        pods, restarts, history, error = self._read_host()
+        view = PageView(
+            project=s.project, source=s.source, branch=s.branch, paths=s.paths, now=time.time(), applied=s.applied,
+            applied_at=s.applied_at, fetched=s.fetched, last_fetch=s.last_fetch, next_round=s.next_round,
+            last_error=s.last_error, error_revision=s.error_revision, failures=s.failures, drift_repairs=s.drift_repairs,
+            crash_loops=tuple(sorted(s.crash_loops.items())), pods=pods, restarts=restarts, history=history,
+            images=self.images(), host_error=error, refresh=self.refresh, receiver=self.receiver, notify=self.notify,
+        )
+        return render(view).encode()
+
+    def _read_host(self) -> tuple[tuple[PodReport, ...], tuple[tuple[str, int], ...], tuple[HistoryRecord, ...], str]:
+        with self._lock:
+            if time.monotonic() - self._read_at < HOST_READ_EVERY:
+                return self._host
+            from podspec.reconcile.status import report
+            from podspec.run import history
+
+            try:
+                with closing(self.connect()) as engine:
+                    observed = engine.observe()
+                    records = history.read(engine, self.project)[:HISTORY_SHOWN]
+                self._host = (report(observed, self.project), restarts_of(observed), records, "")
+            except PodspecError as exc:
+                self._host = ((), (), (), exc.message)
+            self._read_at = time.monotonic()
+            return self._host
+
+
+def restarts_of(observed: object) -> tuple[tuple[str, int], ...]:
+    """Container -> restarts, where the observed state carries them (Podman's RestartCount)."""
+    found = []
+    for c in getattr(observed, "containers", ()):
+        count = getattr(c, "restarts", None)
+        if isinstance(count, int):
+            found.append((c.name, count))
+    return tuple(sorted(found))
