@@ -2,14 +2,15 @@
 (label `io.podspec.origin`), so that two sources that happen to share a project name never change or
 prune each other's objects (reconcile/diff.py, reconcile/deletion.py).
 
-    git:github.com/acme/shop#manifests     in a git repository whose remote `origin` is that URL
+    git:github.com/acme/shop               in a git repository whose remote `origin` is that URL
                                           (any URL form: https, ssh, scp-like; no credentials)
-    path:build-host:/srv/shop/manifests    elsewhere: the applying machine and the directory
+    path:build-host:/srv/shop              in a git repository without one: the machine and its top
+    path:build-host:/srv/shop/manifests    elsewhere: the applying machine and the manifests' directory
 
 The git form is the same for every clone of the repository (a laptop, a CI runner, the sync agent
-of `podspec sync`), so they are one source; the part after `#` is the manifests' directory inside
-the repository, so two folders of one repository are two sources. Read from the files of the
-repository (.git/config): no git process.
+of `podspec sync`) and for any file or folder of it (`apply manifests/web.yaml` after `apply
+manifests/`), so they are one source. Read from the files of the repository (.git/config): no git
+process.
 """
 
 from __future__ import annotations
@@ -47,12 +48,9 @@ def _strip(text: str) -> str:
     return text[:-4] if text.endswith(".git") else text
 
 
-def for_repository(url: str, inside: Sequence[str]) -> str:
-    """The origin of manifests at `inside` (paths in the repository) of the repository at `url`
-    (the sync agent's)."""
-    folders = [os.path.normpath(p).strip("/") for p in inside if p]
-    common = os.path.commonpath(folders) if folders else ""
-    return f"git:{normalize_url(url)}" + (f"#{common}" if common not in ("", ".") else "")
+def for_repository(url: str) -> str:
+    """The origin of manifests in the repository at `url` (the sync agent's)."""
+    return f"git:{normalize_url(url)}"
 
 
 def of_paths(paths: Sequence[str], cwd: Path) -> str:
@@ -70,8 +68,8 @@ def of_paths(paths: Sequence[str], cwd: Path) -> str:
     common = Path(os.path.commonpath([str(f) for f in folders]))
     top, url = _repository(common)
     if top is not None and url:
-        return for_repository(url, [str(common.relative_to(top))])
-    return f"path:{socket.gethostname()}:{common}"
+        return for_repository(url)
+    return f"path:{socket.gethostname()}:{top if top is not None else common}"
 
 
 def _repository(start: Path) -> tuple[Path | None, str]:

@@ -49,18 +49,18 @@ def test_two_repositories_with_a_manifests_folder_never_prune_each_other(podman,
     # Both are project "manifests"; the blog's apply --prune --prune-volumes leaves the shop alone.
     applied = _cli(podman, "apply", "--prune", "--prune-volumes", blog)
     assert applied.exit_code == 0, applied.stderr
-    assert "kept pod shop-db: applied from git:git.example/acme/shop#manifests" in applied.output
+    assert "kept pod shop-db: applied from git:git.example/acme/shop," in applied.output
     assert "kept volume shop-data" in applied.output
     assert ids(podman)["shop-db-main"] == before["shop-db-main"]
     assert podman.podman("exec", "shop-db-main", "cat", "/data/file").stdout == "precious\n"
     labels = podman.podman("pod", "inspect", "blog-web", "--format", "{{json .Labels}}").stdout
-    assert '"io.podspec.origin":"git:git.example/acme/blog#manifests"' in labels
+    assert '"io.podspec.origin":"git:git.example/acme/blog"' in labels
 
     # A pod of the same name from the other repository is refused, and nothing changes.
     (tmp_path / "blog" / "manifests" / "pods.yaml").write_text(sleeper("blog-web") + "---\n" + sleeper("shop-db"))
     refused = _cli(podman, "apply", blog)
     assert refused.exit_code == 1
-    assert "pod shop-db: the pod was applied from another source, git:git.example/acme/shop#manifests" in refused.stderr
+    assert "pod shop-db: the pod was applied from another source, git:git.example/acme/shop," in refused.stderr
     assert "--force-conflicts" in refused.stderr
     assert ids(podman)["shop-db-main"] == before["shop-db-main"]
 

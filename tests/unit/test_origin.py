@@ -16,8 +16,8 @@ from podspec.reconcile.diff import Action
 from podspec.run.origin import for_repository, normalize_url, of_paths
 from tests.unit.hosts import applied, state, webserver, with_container
 
-A = "git:github.com/acme/shop#manifests"
-B = "git:github.com/other/blog#manifests"
+A = "git:github.com/acme/shop"
+B = "git:github.com/other/blog"
 
 
 @pytest.mark.parametrize("url", [
@@ -29,14 +29,13 @@ B = "git:github.com/other/blog#manifests"
 ])
 def test_every_way_of_writing_a_repository_url_is_one_source_without_credentials(url):
     assert normalize_url(url) == "github.com/acme/shop"
-    assert "tok3n" not in for_repository(url, ["manifests"])
+    assert "tok3n" not in for_repository(url)
 
 
 def test_local_repositories_are_their_absolute_path():
     assert normalize_url("file:///srv/git/shop.git") == "/srv/git/shop"
     assert normalize_url("/srv/git/shop.git/") == "/srv/git/shop"
-    assert for_repository("/srv/git/shop", ["./manifests/", "manifests/web"]) == "git:/srv/git/shop#manifests"
-    assert for_repository("/srv/git/shop", ["."]) == "git:/srv/git/shop"
+    assert for_repository("/srv/git/shop") == "git:/srv/git/shop"
 
 
 def _repo(root, remote: str | None):
@@ -53,13 +52,18 @@ def _repo(root, remote: str | None):
 def test_two_repositories_with_a_manifests_folder_are_two_sources(tmp_path):
     a = _repo(tmp_path / "a", "git@github.com:acme/shop.git")
     b = _repo(tmp_path / "b", None)
-    assert of_paths(["manifests/web.yaml"], a) == "git:github.com/acme/shop#manifests"
+    assert of_paths(["manifests/web.yaml"], a) == "git:github.com/acme/shop"
     assert of_paths(["manifests"], a) == of_paths([str(a / "manifests" / "web.yaml")], tmp_path)
-    assert of_paths(["manifests"], b) == f"path:{socket.gethostname()}:{b / 'manifests'}"
+    assert of_paths(["manifests"], b) == f"path:{socket.gethostname()}:{b}"  # no remote: the repository's top
     assert of_paths(["manifests"], a) != of_paths(["manifests"], b)
     # a clone elsewhere (a CI runner, the sync agent) is the same source
     clone = _repo(tmp_path / "ci" / "shop", "https://github.com/acme/shop")
-    assert of_paths(["manifests"], clone) == of_paths(["manifests"], a) == for_repository("https://github.com/acme/shop", ["manifests"])
+    assert of_paths(["manifests"], clone) == of_paths(["manifests"], a) == for_repository("https://github.com/acme/shop")
+    # outside any repository: the directory
+    plain = tmp_path / "plain" / "manifests"
+    plain.mkdir(parents=True)
+    (plain / "web.yaml").write_text("")
+    assert of_paths(["web.yaml"], plain) == of_paths([str(plain)], tmp_path) == f"path:{socket.gethostname()}:{plain}"
 
 
 def test_a_linked_work_tree_reads_its_main_repositorys_remote(tmp_path):
@@ -69,7 +73,7 @@ def test_a_linked_work_tree_reads_its_main_repositorys_remote(tmp_path):
     linked = tmp_path / "wt"
     (linked / "manifests").mkdir(parents=True)
     (linked / ".git").write_text(f"gitdir: {main / '.git' / 'worktrees' / 'wt'}\n")
-    assert of_paths(["manifests"], linked) == "git:github.com/acme/shop#manifests"
+    assert of_paths(["manifests"], linked) == "git:github.com/acme/shop"
 
 
 def test_prune_keeps_pods_and_volumes_another_source_applied():
@@ -77,7 +81,7 @@ def test_prune_keeps_pods_and_volumes_another_source_applied():
     pruned = differ.compute(DesiredState(), host, "demo", prune=True, prune_volumes=True, origin=B)
     assert pruned.pods == () and pruned.volumes == ()
     assert not pruned.has_changes
-    assert any(k.startswith("pod dynamic-webserver: applied from git:github.com/acme/shop#manifests") for k in pruned.kept)
+    assert any(k.startswith("pod dynamic-webserver: applied from git:github.com/acme/shop,") for k in pruned.kept)
     assert any(k.startswith("volume webserver-data:") and "--force-conflicts" in k for k in pruned.kept)
     forced = differ.compute(DesiredState(), host, "demo", prune=True, prune_volumes=True, origin=B, force_conflicts=True)
     assert [(p.name, p.action) for p in forced.pods] == [("dynamic-webserver", Action.REMOVE)]
@@ -106,7 +110,7 @@ def test_changing_another_sources_pod_is_a_conflict_unless_forced():
     after = state(with_container(webserver(), "apache-httpd", image="docker.io/library/httpd:2.5"))
     result = differ.compute(after, host, "demo", origin=B)
     assert result.pods[0].action is Action.CONFLICT
-    assert "applied from another source, git:github.com/acme/shop#manifests" in result.pods[0].cause
+    assert "applied from another source, git:github.com/acme/shop," in result.pods[0].cause
     with pytest.raises(Exception, match="--force-conflicts"):
         planner.build(result)
     # the same spec from the other source changes nothing

@@ -346,7 +346,7 @@ class Agent:
         from podspec.run.reconcile import ApplyRequest, apply
 
         r = self.request
-        request = ApplyRequest(manifests=manifests, project=r.project, prune=r.prune, origin=for_repository(r.source, r.paths),
+        request = ApplyRequest(manifests=manifests, project=r.project, prune=r.prune, origin=for_repository(r.source),
                                lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision)
         began = time.time()
         try:
@@ -392,7 +392,7 @@ class Agent:
                 self.repo.checkout(applied, checkout)
             manifests = self._manifests(checkout)
             found = diff(DiffRequest(manifests=manifests, project=self.request.project, prune=self.request.prune,
-                                     origin=for_repository(self.request.source, self.request.paths)),
+                                     origin=for_repository(self.request.source)),
                          self.connect).diff
         except PodspecError as exc:
             self._failed("observe", _one_line(exc.message, checkout), applied, backoff=True)
