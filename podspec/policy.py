@@ -39,12 +39,12 @@ import posixpath
 import re
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
 
 from podspec.errors import PodspecError, PolicyError, Problem
 
 if TYPE_CHECKING:  # the checks import the model when they run: a command builds its policy before reading the host
-    from podspec.model import Container, DesiredState, FieldPath, Pod
+    from podspec.model import Container, DesiredState, FieldPath, Pod, Volume
 
 # AppArmor profile names that mean no confinement to Podman or the kernel, whatever the type says.
 UNCONFINED_APPARMOR = frozenset({"unconfined", "runtime/unconfined"})
@@ -231,6 +231,41 @@ def make_policy(
 # -- Checking -------------------------------------------------------------------------------------
 
 
+def host_path_mounts(pod: Pod) -> Iterator[tuple[int, Volume, str, str]]:
+    """Each hostPath mount of each container: (the volume's index, the volume, the container, the
+    host path the container sees: the volume's path, joined with the mount's subPath)."""
+    from podspec.model import VolumeKind
+
+    volumes = {v.name: (i, v) for i, v in enumerate(pod.volumes) if v.kind is VolumeKind.HOST_PATH}
+    for container in pod.all_containers():
+        for mount in container.volume_mounts:
+            if mount.name in volumes:
+                index, volume = volumes[mount.name]
+                joined = volume.host_path + ("/" + mount.sub_path if mount.sub_path else "")
+                yield index, volume, container.name, normalize_path(joined)
+
+
+def host_path_candidates(state: DesiredState, policy: Policy) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The host paths to resolve on the host before an apply (mounts, subPath included), and the
+    allowed directories (resolved too, so that an allowed directory that is itself a link still
+    allows what lies in it); none under the privileged policy."""
+    if policy.profile is Profile.PRIVILEGED:
+        return (), ()
+    mounts = sorted({c for pod in state.pods for _, _, _, c in host_path_mounts(pod)})
+    return tuple(mounts), tuple(sorted(policy.host_paths)) if mounts else ()
+
+
+def link_problems(state: DesiredState, policy: Policy, resolved: Mapping[str, str | None]) -> tuple[Problem, ...]:
+    """Every hostPath mount that leads out of the allowed directories through a link on the host."""
+    if policy.profile is Profile.PRIVILEGED:
+        return ()
+    roots = {a: resolved.get(a) for a in policy.host_paths}
+    found: set[Problem] = set()
+    for pod in state.pods:
+        found.update(_Checker(pod, policy).links(resolved, roots))
+    return tuple(sorted(found))
+
+
 def enforce(state: DesiredState, policy: Policy) -> None:
     """Raise PolicyError carrying every violation in every file; return when there is none."""
     problems = check(state, policy)
@@ -321,6 +356,27 @@ class _Checker:
                 f"--allow-host-path {normal} allows exactly that path and paths below it; "
                 "or use a persistentVolumeClaim",
             )
+
+    def links(self, resolved: Mapping[str, str | None], roots: Mapping[str, str | None]) -> Iterator[Problem]:
+        """hostPath mounts (subPath included) whose symbolic links on the host lead out of every
+        allowed directory, or that cannot be checked (a remote host): Podman follows the links."""
+        for index, _, container, candidate in host_path_mounts(self.pod):
+            if not self.policy.allows_host_path(candidate):
+                continue  # refused already (volumes)
+            where = ("spec", "volumes", index, "hostPath", "path")
+            real = resolved.get(candidate)
+            if real is None:
+                yield self.problem(
+                    where, f"hostPath {candidate} (container {container}) cannot be checked for symbolic links on this "
+                    "host: its files cannot be seen from here",
+                    "apply from the host itself (podspec sync there, or a unix:// socket), or " + self.loosen)
+                continue
+            allowed = {a for a in self.policy.host_paths} | {r for r in roots.values() if r}
+            if not any(real == a or real.startswith(a.rstrip("/") + "/") for a in allowed):
+                yield self.problem(
+                    where, f"hostPath {candidate} (container {container}) leads to {real} through a symbolic link on the "
+                    "host, outside the allowed directories",
+                    "replace the link with the directory itself, or allow the real path with --allow-host-path")
 
     def sysctls(self) -> Iterator[Problem]:
         for name, _ in self.pod.sysctls:

@@ -252,6 +252,13 @@ class FakeEngine:
         self._record("readable_host_paths")
         return {p: p not in self.unreadable for p in paths}
 
+    def resolved_host_paths(self, paths: Sequence[str]) -> dict[str, str | None]:
+        """The fake's host is this machine's file system (tests make their links in a temporary directory)."""
+        import os
+
+        self._record("resolved_host_paths")
+        return {p: os.path.realpath(p) for p in paths}
+
     def pod_names(self) -> tuple[str, ...]:
         self._record("pod_names")
         with self._lock:

@@ -65,6 +65,11 @@ class Engine(Protocol):
         """Whether the service's user can read each host path (None: unknown or absent)."""
         ...
 
+    def resolved_host_paths(self, paths: Sequence[str]) -> dict[str, str | None]:
+        """Each host path with every symbolic link in it resolved, as Podman's bind mount will follow
+        them (None: the host's files cannot be seen from here)."""
+        ...
+
     def pod_names(self) -> tuple[str, ...]:
         """Every pod on the host, sorted."""
         ...

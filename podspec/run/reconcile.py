@@ -84,6 +84,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
 
     with closing(engine):
         hostcheck.check(engine, desired)  # what a rootless Podman cannot do: refused as apply refuses it
+        hostcheck.check_links(engine, desired, request.manifests.policy)  # hostPaths where Podman follows links
         first = reading.observed()
         # The same image checks as apply (an image that cannot be had, runAsNonRoot), without pulling.
         observed = images.prepare(engine, desired, first, listener, pulling=False)
@@ -142,6 +143,7 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
 
     with closing(engine):
         hostcheck.check(engine, desired)  # rootless limits: refused before any lock, pull or change
+        hostcheck.check_links(engine, desired, request.manifests.policy)  # hostPaths where Podman follows links
         unchanged = _nothing_to_do(engine, reading.observed(), desired, request) if first_read else None
         if unchanged is not None:
             return _recorded(engine, request, listener, lambda seen: _no_changes(engine, desired, request, listener, seen, *unchanged))

@@ -92,3 +92,40 @@ def test_annotations_the_runtime_acts_on_are_refused_unless_allowed(podman, tmp_
     assert '"run.oci.keep_original_groups":"1"' in seen and '"example.com/owner":"ops"' in seen
     exported = _cli(podman, "export", "annotated")
     assert "run.oci.keep_original_groups: '1'" in exported.output and "example.com/owner: ops" in exported.output
+
+
+def _host_path_pod(path: str, sub_path: str = "") -> str:
+    sub = f", subPath: {sub_path}" if sub_path else ""
+    return sleeper("linked").replace(
+        "      command:", f"      volumeMounts:\n        - {{name: host, mountPath: /host{sub}}}\n      command:"
+    ) + f"  volumes:\n    - name: host\n      hostPath: {{path: {path}}}\n"
+
+
+def test_host_paths_are_checked_where_podman_follows_their_links(podman, tmp_path):
+    from tests.integration.manifests import podspec, write
+
+    allowed = tmp_path / "srv"
+    (allowed / "real" / "inner").mkdir(parents=True)
+    (allowed / "real" / "inner" / "file").write_text("mine\n")
+    (allowed / "to-etc").symlink_to("/etc")
+    (allowed / "real" / "up").symlink_to("../..")  # climbs out of the allowed directory
+    (allowed / "inside").symlink_to("real/inner")  # a link that stays inside is fine
+    allow = ["--allow-host-path", str(allowed)]
+    cases = [
+        (str(allowed / "to-etc"), "", "/etc"),
+        (str(allowed), "to-etc", "/etc"),
+        (str(allowed / "real"), "up", str(tmp_path)),
+    ]
+    for path, sub, real in cases:
+        manifest = write(tmp_path, _host_path_pod(path, sub))
+        for command in ("diff", "apply"):
+            refused = podspec(podman, command, manifest, *allow)
+            assert refused.exit_code == 1, (path, sub, refused.output)
+            assert f"leads to {real} through a symbolic link on the host, outside the allowed directories" in refused.stderr, \
+                refused.stderr
+        assert podman.podman("ps", "-aq").stdout.strip() == ""  # nothing was created
+
+    manifest = write(tmp_path, _host_path_pod(str(allowed / "inside")))
+    applied = podspec(podman, "apply", manifest, *allow)
+    assert applied.exit_code == 0, applied.stderr
+    assert podman.podman("exec", "linked-main", "cat", "/host/file").stdout == "mine\n"
