@@ -81,6 +81,15 @@ def hidden(value: Any) -> str:
     return f"a {'mapping' if isinstance(value, dict) else 'list' if isinstance(value, list) else 'value'} {REDACTED}"
 
 
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+
+
+def redact_url(text: str) -> str:
+    """A URL (or any text holding URLs) with the user and password of each removed:
+    https://user:token@host/repo -> https://(redacted)@host/repo."""
+    return _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
+
+
 def value_digest(value: bytes, *context: str) -> str:
     """What podspec keeps of a ConfigMap or Secret value (in intent, labels and Podman secret
     names): a digest that changes when the value changes and does not show it. `context` (kind,

@@ -60,6 +60,7 @@ from podspec.run.sync import state as saved
 from podspec.run.sync.git import Repository
 from podspec.run.sync.log import AgentLog, LogListener
 from podspec.run.sync.state import AgentState, Recorder, Revision
+from podspec.secrets import redact_url
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ class Agent:
         self.log = log
         self.recorder = recorder
         self.dir = saved.project_dir(request.state_dir, request.project)
+        saved.make_private(request.state_dir, self.dir)  # 0700, whoever starts the agent
         self.repo = Repository(self.dir / "repo.git")
         self.state = self._initial_state()
         self.crash = CrashTracker()
@@ -156,11 +158,11 @@ class Agent:
 
     def _initial_state(self) -> AgentState:
         r = self.request
-        fresh = AgentState(r.project, r.source, r.branch, r.paths, os.getpid(), running=True)
+        fresh = AgentState(r.project, redact_url(r.source), r.branch, r.paths, os.getpid(), running=True)
         prior = saved.read(r.state_dir, r.project)
         if prior is None:
             return fresh
-        if (prior.source, prior.branch) != (r.source, r.branch):
+        if (prior.source, prior.branch) != (redact_url(r.source), r.branch):
             self.log.warning("new-source", previous=f"{prior.source}#{prior.branch}",
                              message="the revision applied from the previous source is not compared with this one")
             return fresh
@@ -177,7 +179,7 @@ class Agent:
             return
         r = self.request
         self.notifier.send(Event(kind, r.project, revision if revision is not None else (self.state.applied or ""),
-                                 outcome, time.time(), message, tuple(pods), images, r.source, r.branch))
+                                 outcome, time.time(), message, tuple(pods), images, redact_url(r.source), r.branch))
 
     def _start_notifier(self) -> None:
         if self.request.notify and self.notifier is None:
@@ -199,7 +201,7 @@ class Agent:
     def _record(self, revision: str, outcome: str, message: str = "", steps: int = 0) -> None:
         r = self.request
         try:
-            self.recorder.record(Revision(r.project, revision, outcome, message, r.source, r.branch, steps))
+            self.recorder.record(Revision(r.project, revision, outcome, message, redact_url(r.source), r.branch, steps))
         except PodspecError as exc:
             self.log.warning("record-failed", revision=revision[:12], message=exc.message)
 
@@ -300,7 +302,7 @@ class Agent:
     def apply_revision(self, head: str) -> bool:
         checkout = self.dir / "checkouts" / head
         try:
-            self.repo.checkout(head, checkout)
+            self.repo.checkout(head, checkout, self.request.paths)
             manifests = self._manifests(checkout)
             load(manifests)  # validation and policy, before any Podman call
         except SyncError as exc:
@@ -389,7 +391,7 @@ class Agent:
 
         try:
             if not checkout.is_dir():
-                self.repo.checkout(applied, checkout)
+                self.repo.checkout(applied, checkout, self.request.paths)
             manifests = self._manifests(checkout)
             found = diff(DiffRequest(manifests=manifests, project=self.request.project, prune=self.request.prune,
                                      origin=for_repository(self.request.source)),
@@ -465,7 +467,7 @@ class Agent:
                                        lambda message: self.log.warning("events-lost", message=message))
                 selector.register(watcher.read_fd, selectors.EVENT_READ, "events")
                 watcher.start()
-            self.log.info("started", source=self.request.source, branch=self.request.branch, project=self.request.project,
+            self.log.info("started", source=redact_url(self.request.source), branch=self.request.branch, project=self.request.project,
                           interval=f"{self.request.interval:g}s", self_heal=self.request.self_heal)
             self._loop(selector, watcher)
         finally:
