@@ -106,7 +106,8 @@ def test_an_apply_with_nothing_to_do_does_not_wait_for_a_held_lock(engine, manif
     from podspec.run.hostlock import lease_labels, lock_name
 
     apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r1"), lambda: engine)
-    assert engine.create_lock(lock_name("demo"), lease_labels("demo", "apply", 900, "other", 0.0 + 10**10))  # held by a live holder
+    held = {**lease_labels("demo", "apply", 900, "other", 0.0 + 10**10), "io.podspec.lock.pid": "1"}
+    assert engine.create_lock(lock_name("demo"), held)  # held by a live holder (another process)
     unchanged = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r2", lock_timeout=0), lambda: engine)
     assert unchanged.outcome is Outcome.NO_CHANGES and unchanged.record is not None and unchanged.record.seq == 2
     engine.set_state(f"{POD}-apache-httpd", ContainerState.EXITED)
