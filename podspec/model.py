@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from podspec.errors import Origin, Problem
 
@@ -287,9 +287,14 @@ class Container:
         return tuple(found.items())
 
     def health_probe(self) -> Probe | None:
-        """The probe Podman runs as the container's health check: liveness, else readiness, else
-        startup (the loader keeps only the probes that agree with the first: Podman runs one check)."""
-        return self.liveness_probe or self.readiness_probe or self.startup_probe
+        """The probe Podman keeps as the container's health check (`podman healthcheck run`, its
+        health in `podman ps`): the first `exec` probe, liveness before readiness before startup.
+        podspec runs every probe itself (run/probes.py); httpGet and tcpSocket probes are made from
+        outside the container, so they are no Podman health check (Podman would run curl inside)."""
+        for probe in (self.liveness_probe, self.readiness_probe, self.startup_probe):
+            if probe is not None and probe.handler is ProbeHandler.EXEC:
+                return probe
+        return None
 
 
 @dataclass(frozen=True)
@@ -561,6 +566,11 @@ def dotted(path: FieldPath) -> str:
 def capability_name(text: str) -> str:
     """A capability as the model keeps it: upper case, without `CAP_` (`cap_net_admin` -> NET_ADMIN)."""
     return text.strip().upper().removeprefix("CAP_")
+
+
+def capability_set(names: Iterable[str]) -> tuple[str, ...]:
+    """Capabilities as the model keeps a set of them: each as capability_name says, sorted, unique."""
+    return tuple(sorted({capability_name(n) for n in names}))
 
 
 def podman_capability(name: str) -> str:

@@ -7,7 +7,6 @@ named volumes and bind mounts on each container that mounts them.
 
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from podspec import labels as L
@@ -17,9 +16,7 @@ from podspec.model import (
     KeyRef,
     Pod,
     Probe,
-    ProbeHandler,
     Resources,
-    RestartPolicy,
     SecurityContext,
     Volume,
     VolumeKind,
@@ -28,10 +25,9 @@ from podspec.model import (
     seccomp_file,
     signal_number,
 )
-from podspec.names import container_name, empty_dir_volume, podman_secret_name
+from podspec.names import PODMAN_RESTART, container_name, empty_dir_volume, podman_secret_name
 from podspec.plan import Role
 
-RESTART = {RestartPolicy.ALWAYS: "always", RestartPolicy.ON_FAILURE: "on-failure", RestartPolicy.NEVER: "no"}
 NANOS = 1_000_000_000
 CPU_PERIOD = 100_000
 
@@ -117,15 +113,10 @@ def _lifecycle_and_labels(container: Container) -> dict[str, Any]:
 
 
 def _healthcheck(probe: Probe) -> dict[str, Any]:
-    if probe.handler is ProbeHandler.EXEC:
-        test = ["CMD", *probe.command]
-    elif probe.handler is ProbeHandler.HTTP_GET:
-        scheme = probe.scheme.lower()
-        host = probe.host or "localhost"
-        headers = "".join(f" -H {shlex.quote(f'{name}: {value}')}" for name, value in probe.headers)
-        test = ["CMD-SHELL", f"curl -f{headers} {scheme}://{host}:{probe.port}{probe.path or '/'} || exit 1"]
-    else:
-        test = ["CMD-SHELL", f"nc -z {probe.host or 'localhost'} {probe.port} || exit 1"]
+    """An exec probe as Podman's health check (Container.health_probe): what `podman ps` and
+    `podman healthcheck run` show. podspec runs the probes itself (run/probes.py); httpGet and
+    tcpSocket probes are made from outside the container and are no Podman health check."""
+    test = ["CMD", *probe.command]
     return {
         "Test": test,
         "Interval": probe.period_seconds * NANOS,
@@ -151,7 +142,7 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
     if role is Role.INIT:
         body["init_container_type"] = pod.init_container_type.value
     else:
-        body["restart_policy"] = RESTART[pod.restart_policy]
+        body["restart_policy"] = PODMAN_RESTART[pod.restart_policy]
     body.update(_mounts(pod, container))
     files = _secret_files(pod, container, project)
     if files:

@@ -63,7 +63,7 @@ from podspec.model import (
     SourceKind,
     VolumeClaim,
     VolumeMount,
-    capability_name,
+    capability_set,
     dotted,
     local_profile_problem,
     signal_number,
@@ -390,7 +390,7 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
         return Container(
             name=raw["name"],
             image=references.normalize(written_image),
-            pull_policy=pull_policy(policy) if policy else references.default_pull_policy(written_image),
+            pull_policy=references.pull_policy_or_default(pull_policy(policy) if policy else None, written_image),
             command=tuple(raw.get("command", ())),
             args=tuple(raw.get("args", ())),
             working_dir=raw.get("workingDir", ""),
@@ -431,9 +431,8 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
         )
 
     def probes(self, raw: dict[str, Any], path: FieldPath, ports: tuple[PortMapping, ...]) -> dict[str, Probe | None]:
-        """liveness, readiness and startup probes; Podman runs one health check: the first of them."""
+        """liveness, readiness and startup probes: each one runs (podspec runs them; run/probes.py)."""
         found: dict[str, Probe | None] = {}
-        first: tuple[str, Probe] | None = None
         init = "initContainers" in path and raw.get("restartPolicy") != "Always"  # a sidecar may have probes
         for key, name in PROBE_FIELDS:
             if key not in raw:
@@ -444,23 +443,7 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
                     "remove it; init containers run to completion (Kubernetes and Podman refuse it too)", key=True,
                 )
                 continue
-            probe = self.probe(raw[key], path + (key,), ports)
-            found[name] = probe
-            if probe is None:
-                continue
-            if first is None:
-                first = (key, probe)
-            elif probe != first[1]:
-                # Podman runs one health check (and restarts nothing on its failure): the first
-                # probe, liveness before readiness before startup, is it; another one that differs
-                # is not applied, and said so.
-                found[name] = None
-                self.problem_to(
-                    self.warnings, self.base + tuple(path) + (key,),
-                    f"{key} is ignored on a single Podman host (Podman runs one health check per container: "
-                    f"here the {first[0]}, and this one differs)",
-                    f"keep it for Kubernetes, or make it the same as {first[0]}; --strict makes this an error", key=True,
-                )
+            found[name] = self.probe(raw[key], path + (key,), ports)
         return found
 
     def stop_signal(self, raw: dict[str, Any], path: FieldPath) -> str:
@@ -621,8 +604,8 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
         capabilities = raw.get("capabilities", {})
         return SecurityContext(
             privileged=raw.get("privileged", False),
-            capabilities_add=_capabilities(capabilities.get("add", ())),
-            capabilities_drop=_capabilities(capabilities.get("drop", ())),
+            capabilities_add=capability_set(capabilities.get("add", ())),
+            capabilities_drop=capability_set(capabilities.get("drop", ())),
             run_as_user=_int_or_none(inherited("runAsUser")),
             run_as_group=_int_or_none(inherited("runAsGroup")),
             run_as_non_root=inherited("runAsNonRoot"),
@@ -796,10 +779,6 @@ def build(document: Document, problems: list[Problem], warnings: list[Problem] |
     if kind in ("Deployment", "Job"):
         return builder.workload(data)
     return builder.claim(data)
-
-
-def _capabilities(names: Any) -> tuple[str, ...]:
-    return tuple(sorted({capability_name(n) for n in names}))
 
 
 def _se_linux(raw: dict[str, Any] | None) -> tuple[str, ...]:

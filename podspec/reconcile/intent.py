@@ -22,7 +22,6 @@ from podspec.model import (
     InitContainerType,
     KeyRef,
     Pod,
-    Probe,
     ProjectedFile,
     PullPolicy,
     Resources,
@@ -30,8 +29,9 @@ from podspec.model import (
     Volume,
     VolumeKind,
 )
-from podspec.names import empty_dir_volume, podman_secret_name, port_text
+from podspec.names import empty_dir_volume, image_volume_source, podman_secret_name, port_text
 from podspec.plan import Role
+from podspec.probe_record import probe_spec
 from podspec.secrets import stored_env_value
 
 SpecDict = dict[str, Any]
@@ -108,12 +108,6 @@ def _volume_source(volume: Volume) -> str:
     return "emptyDir"
 
 
-def image_volume_source(volume: Volume) -> str:
-    """`image:<pullPolicy>:<reference>` (export reads it back)."""
-    policy = volume.image_pull_policy.value if volume.image_pull_policy else ""
-    return f"image:{policy}:{volume.image}"
-
-
 # ------------------------------------------------------------------ ConfigMaps and Secrets
 
 
@@ -183,27 +177,6 @@ def _sources_spec(pod: Pod, container: Container) -> dict[str, dict[str, str]]:
 
 def describe_ref(ref: KeyRef) -> str:
     return f"{ref.kind.value} {ref.source} key {ref.key}"
-
-
-def _probe_spec(probe: Probe | None) -> SpecDict | None:
-    if probe is None:
-        return None
-    return _pruned(
-        {
-            "handler": probe.handler.value,
-            "command": list(probe.command),
-            "path": probe.path,
-            "port": probe.port,
-            "host": probe.host,
-            "scheme": probe.scheme if probe.scheme != "HTTP" else "",
-            "httpHeaders": [f"{name}: {value}" for name, value in probe.headers],
-            "initialDelaySeconds": probe.initial_delay_seconds,
-            "periodSeconds": probe.period_seconds,
-            "timeoutSeconds": probe.timeout_seconds,
-            "successThreshold": probe.success_threshold,
-            "failureThreshold": probe.failure_threshold,
-        }
-    )
 
 
 def _file_note(volume: Volume, path: str, f: ProjectedFile) -> str:
@@ -278,9 +251,9 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
                     "seLinuxOptions": list(s.se_linux_options),
                 }
             ),
-            "livenessProbe": _probe_spec(container.liveness_probe),
-            "readinessProbe": _probe_spec(container.readiness_probe),
-            "startupProbe": _probe_spec(container.startup_probe),
+            "livenessProbe": probe_spec(container.liveness_probe),
+            "readinessProbe": probe_spec(container.readiness_probe),
+            "startupProbe": probe_spec(container.startup_probe),
             "stopSignal": container.stop_signal,
             "stdin": container.stdin,
             "tty": container.tty,

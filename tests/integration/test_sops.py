@@ -5,6 +5,8 @@ every way decryption fails changing nothing, Secrets kept on the host, export, a
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from typer.testing import CliRunner
 
 from podspec.cli import app
 from tests.integration.manifests import Result, ids, podspec
+from tests.integration.sshd import Sshd, sshd  # noqa: F401 - the fixture
 from tests.integration.sync_helpers import Repo, once
 from tests.sopskit import age_key, encrypt, sops
 
@@ -199,6 +202,18 @@ def test_a_secret_kept_on_the_host_is_read_as_it_is_and_never_touched(secrets_cl
     assert read_in(podman, "shop-reader", "/run/creds/password") == VALUE
     assert podspec(podman, "diff", str(path)).exit_code == 0
 
+    # Made again by hand (a new ID): exactly its reader is recreated and reads the new value.
+    before = ids(podman)
+    podman.podman("secret", "rm", "db")
+    value_file.write_text(NEW_VALUE)
+    podman.podman("secret", "create", "db", str(value_file))
+    made = json.loads(podman.podman("secret", "inspect", "db").stdout)[0]
+    again = podspec(podman, "apply", str(path))
+    assert again.exit_code == 0 and "recreate: secret db changed" in again.output, again.output + again.stderr
+    after = ids(podman)
+    assert after["shop-reader"] != before["shop-reader"] and after["shop-other"] == before["shop-other"]
+    assert read_in(podman, "shop-reader", "/run/creds/password") == NEW_VALUE
+
     assert podspec(podman, "delete", str(path)).exit_code == 0
     assert ids(podman) == {}
     [kept] = json.loads(podman.podman("secret", "inspect", "db").stdout)
@@ -214,6 +229,10 @@ def test_export_writes_the_reference_never_the_secret(secrets_cleared, repo_file
         assert exported.exit_code == 0, exported.stderr
         assert "secretName: db" in exported.stdout and "kind: Secret\n" not in exported.stdout
         assert VALUE not in exported.stdout + exported.stderr
+    # The exported pod, beside the encrypted Secret already in git, is what runs: nothing to change.
+    (manifests / "pod.yaml").write_text(exported.stdout)
+    same = podspec(podman, "diff", str(manifests), "--age-key-file", str(key.file))
+    assert same.exit_code == 0, same.output
 
 
 def test_the_sync_agent_decrypts_with_the_hosts_key(secrets_cleared, repo_files, tmp_path):
@@ -233,3 +252,34 @@ def test_the_sync_agent_decrypts_with_the_hosts_key(secrets_cleared, repo_files,
     assert read_in(podman, "shop-reader", "/run/creds/password") == VALUE
     assert VALUE not in done.stderr + done.stdout
     assert not any(VALUE.encode() in p.read_bytes() for p in Path(state).rglob("*") if p.is_file())
+
+
+def test_encrypted_and_host_secrets_over_ssh(secrets_cleared, repo_files, sshd: Sshd, tmp_path):  # noqa: F811
+    """Decryption happens where podspec runs (the key stays there); Podman on the far side of ssh://
+    gets the value as a Podman secret, and a Secret kept on that host is read there."""
+    podman = secrets_cleared
+    manifests, key = repo_files
+    value_file = tmp_path / "value"
+    value_file.write_text(NEW_VALUE)
+    podman.podman("secret", "create", "api-token", str(value_file))
+    (manifests / "pod.yaml").write_text(
+        POD.replace("  name: shop\n", "  name: shop\n  annotations: {podspec.io/host-secrets: api-token}\n", 1)
+           .replace("        - {name: creds, mountPath: /run/creds, readOnly: true}\n",
+                    "        - {name: creds, mountPath: /run/creds, readOnly: true}\n"
+                    "        - {name: token, mountPath: /run/token, readOnly: true}\n")
+        + "    - name: token\n      secret:\n        secretName: api-token\n        items: [{key: token, path: token}]\n")
+    remote = ["--url", sshd.url(podman.state / "podman.sock"), "--identity", str(sshd.client_key)]
+    env = sshd.env(PODSPEC_PROJECT="sopsssh")
+    run = lambda *args: subprocess.run([str(Path(sys.executable).parent / "podspec"), *args], capture_output=True,
+                                       text=True, env=env, timeout=300, check=False)
+
+    applied = run("apply", str(manifests), "--age-key-file", str(key.file), *remote)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "= secret api-token: kept on the host" in applied.stdout
+    assert VALUE not in applied.stdout + applied.stderr
+    assert read_in(podman, "shop-reader", "/run/creds/password") == VALUE
+    assert read_in(podman, "shop-reader", "/run/token/token") == NEW_VALUE
+    again = run("diff", str(manifests), "--age-key-file", str(key.file), *remote)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert run("delete", str(manifests), "--age-key-file", str(key.file), *remote).returncode == 0
+    assert podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split() == ["api-token"]
