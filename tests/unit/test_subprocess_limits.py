@@ -37,3 +37,27 @@ def test_a_private_service_that_writes_much_is_not_blocked_on_its_output(tmp_pat
     with pytest.raises(PodmanUnavailable, match="exited at once: .*the last words"):
         connection.start_private_service(dict(os.environ), [], runtime=tmp_path)
     assert time.monotonic() - began < connection.SERVICE_START_TIMEOUT / 2
+
+
+def test_a_command_that_outlives_its_time_leaves_no_child_behind(tmp_path):
+    """git over SSH runs ssh: on a timeout the whole group goes, not only git."""
+    import subprocess
+
+    from podspec.engine.proc import run_bounded
+
+    pid_file = tmp_path / "child.pid"
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_bounded(["sh", "-c", f"sleep 100 & echo $! > {pid_file}; wait"], timeout=1.0)
+    child = int(pid_file.read_text())
+    for _ in range(50):  # bounded: the kill is asynchronous
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        state = open(f"/proc/{child}/stat").read().split()[2] if os.path.exists(f"/proc/{child}/stat") else "X"
+        if state == "Z":
+            break  # killed, waiting to be reaped by init
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the grandchild {child} outlived the timeout")
+

@@ -25,6 +25,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from podspec.engine.proc import run_bounded
 from podspec.errors import InvalidRevision, SyncError
 from podspec.secrets import redact_url
 
@@ -66,7 +67,7 @@ class Repository:
              what: str = "") -> subprocess.CompletedProcess[bytes]:
         argv = ["git", *_CONFIG, "--git-dir", str(self.path), *args]
         try:
-            return subprocess.run(argv, capture_output=True, timeout=timeout, env=env or self.env, check=False)
+            return run_bounded(argv, timeout, env or self.env)  # git, and the ssh it runs, killed on timeout
         except subprocess.TimeoutExpired:
             raise SyncError(f"git timed out after {timeout:g}s while trying to {what or args[0]}",
                             "check that the repository answers; the agent tries again with backoff") from None
@@ -85,8 +86,7 @@ class Repository:
         if (self.path / "HEAD").exists():
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(["git", "init", "--quiet", "--bare", str(self.path)], capture_output=True,
-                              env=self.env, check=False, timeout=LOCAL_TIMEOUT)
+        done = run_bounded(["git", "init", "--quiet", "--bare", str(self.path)], LOCAL_TIMEOUT, self.env)
         if done.returncode != 0:
             raise SyncError(f"git could not make {self.path}: {done.stderr.decode(errors='replace').strip()}",
                             "check that the state directory is writable (--state-dir)")
@@ -136,7 +136,7 @@ class Repository:
             env["GNUPGHOME"] = str(self.path / "no-gpg-keyring")  # trust no OpenPGP key
         argv = ["git", *_CONFIG, *args, "--git-dir", str(self.path), "verify-commit", "--raw", "--end-of-options", revision]
         try:
-            done = subprocess.run(argv, capture_output=True, timeout=LOCAL_TIMEOUT, env=env, check=False)
+            done = run_bounded(argv, LOCAL_TIMEOUT, env)
         except subprocess.TimeoutExpired:
             return Signature(False, "git verify-commit timed out")
         text = done.stderr.decode(errors="replace").strip()
