@@ -52,6 +52,10 @@ def apply(
     force_conflicts: bool = FORCE_CONFLICTS_OPTION,
     wait: bool = typer.Option(False, "--wait", help="Wait until every container runs and every health check passes."),
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds --wait waits."),
+    rollback_on_failure: bool = typer.Option(
+        False, "--rollback-on-failure",
+        help="When a step fails, or (with --wait) what changed is not ready in time, put back what ran before "
+             "(the previous state of each changed pod, its images by ID; volumes untouched) and exit 1."),
     lock_timeout: float = typer.Option(60.0, "--lock-timeout", help="Seconds to wait for another apply of the same project."),
     parallel: int = PARALLEL_OPTION,
     revision: Optional[str] = typer.Option(
@@ -112,6 +116,7 @@ def apply(
         revision=context.revision(revision, files), saved=saved,
         pull_parallel=parallel_pulls, credentials=credentials, probe_image=context.probe_image(),
         origin=context.origin(files), force_conflicts=force_conflicts,
+        rollback_on_failure=rollback_on_failure,
     )
     if target:
         outcomes = targets.apply(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output,

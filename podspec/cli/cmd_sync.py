@@ -80,6 +80,10 @@ def sync(
                                                             "sync at once. Default: $PODSPEC_WEBHOOK_SECRET, else off."),
     log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", help="Log lines as text or json (one per event, on stderr)."),
     lock_timeout: float = typer.Option(600.0, "--lock-timeout", help="Seconds to wait for another apply of the same project."),
+    rollback_on_failure: Optional[str] = typer.Option(
+        None, "--rollback-on-failure", metavar="TIMEOUT",
+        help="A commit must be ready within TIMEOUT (e.g. 2m), else it is rolled back, marked bad and not tried "
+             "again until a new commit (docs/rollouts.md)."),
     parallel: int = PARALLEL_OPTION,
     project: Optional[str] = PROJECT_OPTION,
     url: Optional[str] = URL_OPTION,
@@ -107,6 +111,7 @@ def sync(
         lock_timeout=lock_timeout, parallel=parallel, decrypt=context.decryptor(age_key_file),
         notify=_notify_urls(notify or []), notify_secret=_secret(notify_secret_file, "PODSPEC_NOTIFY_SECRET", "--notify-secret-file"),
         webhook_secret=_secret(webhook_secret_file, "PODSPEC_WEBHOOK_SECRET", "--webhook-secret-file"),
+        ready_timeout=parse_duration(rollback_on_failure, "--rollback-on-failure") if rollback_on_failure else None,
     )
     if request.webhook_secret and request.metrics_address is None:
         from podspec.errors import UsageError
