@@ -1,6 +1,6 @@
 """Where the manifests of an apply come from: the source recorded on every object podspec creates
 (label `io.podspec.origin`), so that two sources that happen to share a project name never change or
-prune each other's objects (reconcile/diff.py, reconcile/deletion.py).
+prune each other's objects (reconcile/diff.py, reconcile/delete.py).
 
     git:github.com/acme/shop               in a git repository whose remote `origin` is that URL
                                           (any URL form: https, ssh, scp-like; no credentials)

@@ -10,8 +10,9 @@ import pytest
 
 from podspec import labels as L
 from podspec.model import DesiredState
-from podspec.reconcile import deletion, planner
+from podspec.reconcile import delete as deletion
 from podspec.reconcile import diff as differ
+from podspec.reconcile import planner
 from podspec.reconcile.diff import Action
 from podspec.run.origin import for_repository, normalize_url, of_paths
 from tests.unit.hosts import applied, state, webserver, with_container

@@ -15,7 +15,7 @@ from podspec.reconcile import history as H
 from podspec.reconcile import planner
 from podspec.reconcile import saved_plan as S
 from podspec.reconcile.history import HistoryRecord
-from podspec.run.plans import check_flags
+from podspec.run.saved_plan import check_flags
 from tests.unit.hosts import IMAGES, SIDECAR, applied, state, webserver, with_container, with_state
 
 UPDATER = "dynamic-webserver-apache-httpd-index-updater"
@@ -164,7 +164,7 @@ def test_a_plan_file_cannot_ask_for_more_than_the_command_line_says(option):
 
 def test_a_signed_plan_takes_its_options_from_the_file_and_an_altered_one_is_refused(tmp_path):
     from podspec.render import saved_plan_text
-    from podspec.run.plans import read_plan
+    from podspec.run.saved_plan import read_plan
 
     path = tmp_path / "plan.json"
     path.write_text(saved_plan_text(replace(saved(), prune=True), b"k3y"))
