@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from podspec.run.apply import ApplyRequest, apply
 
 from podspec.engine.fake import FakeEngine
 from podspec.loader import load

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from podspec.run.apply import ApplyRequest, apply
 
 from podspec.engine.fake import FakeEngine
 from podspec.errors import ManifestError
