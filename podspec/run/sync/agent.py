@@ -46,7 +46,7 @@ from podspec.reconcile.sync import (
     Verdict,
     caused_by_us,
     drift_pod,
-    is_death,
+    is_failure,
     judge,
 )
 from podspec.run.executor import StopFlag
@@ -82,6 +82,8 @@ class SyncRequest:
     lock_timeout: float = 600.0
     parallel: int = 3
     debounce: float = 0.5
+    probes: bool = True  # run the pods' probes (restart on failing liveness/startup; run/sync/probing.py)
+    probe_image: str = ""  # the probe helper's image ("": busybox; engine/probes.py)
     notify: tuple[str, ...] = ()  # URLs that get a JSON event for each applied, failed, ... revision
     notify_secret: bytes | None = field(default=None, repr=False)  # signs the events' bodies (HMAC-SHA256)
     webhook_secret: bytes | None = field(default=None, repr=False)  # the receiver (/hooks/...) is on when set
@@ -137,6 +139,9 @@ def _one_line(text: str, checkout: Path) -> str:
     return "; ".join(line.strip() for line in text.replace(str(checkout) + os.sep, "").splitlines() if line.strip())
 
 
+RESTART_SLACK = 30.0  # seconds: a container's death this soon after the probes' restart of it began is the restart's
+
+
 class Agent:
     def __init__(self, request: SyncRequest, connect: Callable[[], Engine], log: AgentLog, recorder: HistoryWriter) -> None:
         self.request = request
@@ -155,6 +160,8 @@ class Agent:
         self.metrics: Any = None
         self._held_logged: set[str] = set()
         self._own: deque[tuple[float, float]] = deque(maxlen=8)  # when the agent's own applies ran (wall clock)
+        self._restarting: dict[str, float] = {}  # container -> when the probes' restart of it began (wall clock)
+        self.probes: Any = None  # the probe loop (run/sync/probing.py), while the agent runs
         self._signature = ""  # git's words on the head's signature, when checked
         self.notifier: Any = None  # run/sync/notify.Notifier when --notify is given
         self._last_failure_told: tuple[str, str | None, str] | None = None
@@ -374,6 +381,8 @@ class Agent:
             message = result.failure.message if result.failure else "a step failed"
             self._failed("apply", message, revision, backoff=True)
             return None
+        if self.probes is not None and result.steps_done:
+            self.probes.poke()  # new or started containers: their probes start now
         return result
 
     def _bad(self, revision: str, result: ApplyResult) -> None:
@@ -478,11 +487,45 @@ class Agent:
             if event.get("Type") == "podspec":  # the stream was lost: events may have been missed
                 self.debounce.add("", now)
                 continue
+            name = ((event.get("Actor") or {}).get("Attributes") or {}).get("name", "")
             pod = drift_pod(event, self.request.project)
             if pod is not None:
-                if is_death(event) and not caused_by_us(event, self._own):
+                if is_failure(event) and not caused_by_us(event, self._own) and not self._restarted(name, event):
                     self._died(pod, now)
                 self.debounce.add(pod, now)
+
+    def _restarted(self, container: str, event: dict[str, Any]) -> bool:
+        """Whether the probes' restart of `container` began just before the death (it is the
+        restart's, no crash). Told by the probe thread before it restarts."""
+        began = self._restarting.get(container)
+        return began is not None and caused_by_us(event, [(began, began + RESTART_SLACK)])
+
+    # --------------------------------------------------------------------------- probes
+
+    def start_probes(self) -> None:
+        from podspec.run.sync.probing import ProbeLoop
+
+        self.probes = ProbeLoop(self.connect, self.request.project, self.request.probe_image, self._probe_restarted,
+                                lambda message: self.log.warning("probes", message=message),
+                                lambda f: self.log.info("probe-failed", pod=f.pod, container=f.container, probe=f.kind.value,
+                                                        failures=f.failures, message=f.output),
+                                self._probe_restarting)
+        self.probes.start()
+
+    def stop_probes(self) -> None:
+        if self.probes is not None:
+            self.probes.stop()
+
+    def _probe_restarting(self, container: str) -> None:
+        """Called from the probe thread before it restarts `container`."""
+        self._restarting[container] = time.time()
+
+    def _probe_restarted(self, restart: Any) -> None:
+        """A container restarted by its failing liveness or startup probe (called from the probe thread)."""
+        self.log.warning("probe-restart", pod=restart.pod, container=restart.container, probe=restart.kind.value,
+                         message=restart.cause + (f" ({restart.error})" if restart.error else ""))
+        if self.metrics:
+            self.metrics.probe_restarts.labels(self.request.project, restart.pod, restart.container, restart.kind.value).inc()
 
     def release_crash_holds(self, now: float) -> None:
         for pod, until in list(self.crash.held_until.items()):

@@ -82,6 +82,8 @@ class Loop:
         watcher = None
         try:
             agent.start_notifier()
+            if r.probes:
+                agent.start_probes()
             if r.metrics_address:
                 agent.metrics = Metrics(r.project)
                 if agent.state.applied:
@@ -101,6 +103,7 @@ class Loop:
             self._loop(selector, watcher)
         finally:
             restore_wakeup(previous)
+            agent.stop_probes()
             if stop_metrics:
                 stop_metrics()
             agent.stop_notifier()
