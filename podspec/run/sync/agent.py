@@ -52,11 +52,13 @@ from podspec.reconcile.sync import (
 from podspec.run.executor import StopFlag
 from podspec.run.lock import project_lock
 from podspec.run.manifests import Manifests, load
+from podspec.run.origin import for_repository
 from podspec.run.results import ApplyResult, Outcome
 from podspec.run.sync import state as saved
 from podspec.run.sync.git import Repository
 from podspec.run.sync.log import AgentLog, LogListener
 from podspec.run.sync.state import AgentState, HistoryWriter, Revision
+from podspec.secrets import redact_url
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def check_request(request: SyncRequest) -> None:
     from podspec.errors import UsageError
 
     if request.source.startswith("-"):
-        raise UsageError(f"the source {request.source!r} looks like an option", "pass a git URL or a path")
+        raise UsageError(f"the source {redact_url(request.source)!r} looks like an option", "pass a git URL or a path")
     if not request.branch or request.branch.startswith("-") or any(c in request.branch for c in " ~^:?*[\\") \
             or ".." in request.branch:
         raise UsageError(f"--branch {request.branch!r} is not a branch name", "for example --branch main")
@@ -147,6 +149,7 @@ class Agent:
         self.log = log
         self.recorder = recorder
         self.dir = saved.project_dir(request.state_dir, request.project)
+        saved.make_private(request.state_dir, self.dir)  # 0700, whoever starts the agent
         self.repo = Repository(self.dir / "repo.git")
         self.state = self._initial_state()
         self.crash = CrashTracker()
@@ -165,11 +168,11 @@ class Agent:
 
     def _initial_state(self) -> AgentState:
         r = self.request
-        fresh = AgentState(r.project, r.source, r.branch, r.paths, os.getpid(), running=True)
+        fresh = AgentState(r.project, redact_url(r.source), r.branch, r.paths, os.getpid(), running=True)
         prior = saved.read(r.state_dir, r.project)
         if prior is None:
             return fresh
-        if (prior.source, prior.branch) != (r.source, r.branch):
+        if (prior.source, prior.branch) != (redact_url(r.source), r.branch):
             self.log.warning("new-source", previous=f"{prior.source}#{prior.branch}",
                              message="the revision applied from the previous source is not compared with this one")
             return fresh
@@ -186,7 +189,7 @@ class Agent:
             return
         r = self.request
         self.notifier.send(Event(kind, r.project, revision if revision is not None else (self.state.applied or ""),
-                                 outcome, time.time(), message, tuple(pods), images, r.source, r.branch))
+                                 outcome, time.time(), message, tuple(pods), images, redact_url(r.source), r.branch))
 
     def start_notifier(self) -> None:
         if self.request.notify and self.notifier is None:
@@ -208,7 +211,7 @@ class Agent:
     def _record(self, revision: str, outcome: str, message: str = "", steps: int = 0) -> None:
         r = self.request
         try:
-            self.recorder.record(Revision(r.project, revision, outcome, message, r.source, r.branch, steps))
+            self.recorder.record(Revision(r.project, revision, outcome, message, redact_url(r.source), r.branch, steps))
         except PodspecError as exc:
             self.log.warning("record-failed", revision=revision[:12], message=exc.message)
 
@@ -309,7 +312,7 @@ class Agent:
     def apply_revision(self, head: str) -> bool:
         checkout = self.dir / "checkouts" / head
         try:
-            self.repo.checkout(head, checkout)
+            self.repo.checkout(head, checkout, self.request.paths)
             manifests = self._manifests(checkout)
             load(manifests)  # validation and policy, before any Podman call
         except SyncError as exc:
@@ -356,7 +359,7 @@ class Agent:
 
         r = self.request
         gated = r.ready_timeout is not None
-        request = ApplyRequest(manifests=manifests, project=r.project, prune=r.prune,
+        request = ApplyRequest(manifests=manifests, project=r.project, prune=r.prune, origin=for_repository(r.source),
                                lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision,
                                wait=gated, wait_timeout=r.ready_timeout or 0.0, rollback_on_failure=gated)
         began = time.time()
@@ -418,9 +421,10 @@ class Agent:
 
         try:
             if not checkout.is_dir():
-                self.repo.checkout(applied, checkout)
+                self.repo.checkout(applied, checkout, self.request.paths)
             manifests = self._manifests(checkout)
-            found = diff(DiffRequest(manifests=manifests, project=self.request.project, prune=self.request.prune),
+            found = diff(DiffRequest(manifests=manifests, project=self.request.project, prune=self.request.prune,
+                                     origin=for_repository(self.request.source)),
                          self.connect).diff
         except PodspecError as exc:
             self._failed("observe", _one_line(exc.message, checkout), applied, backoff=True)
