@@ -199,6 +199,30 @@ class SecurityContext:
     se_linux_options: tuple[str, ...] = ()
 
 
+# Where seccomp profiles of type Localhost live on a Podman host, as /var/lib/kubelet/seccomp does on a
+# node: localhostProfile is a path relative to it (no `..`, not absolute), resolved here and nowhere else.
+SECCOMP_ROOT = "/etc/podspec/seccomp"
+
+
+def seccomp_file(local: str) -> str:
+    """The file of a Localhost seccomp profile (`local`: its localhostProfile, already checked)."""
+    return f"{SECCOMP_ROOT}/{local.lstrip('/')}"
+
+
+def local_profile_problem(local: str) -> str | None:
+    """Why a Localhost profile name is refused (as Kubernetes' validation does for seccomp: a
+    relative path that does not climb), or None."""
+    if not local.strip():
+        return "is empty"
+    if local.startswith("/"):
+        return "is an absolute path"
+    if ".." in local.split("/"):
+        return "contains .."
+    if any(ch in local for ch in "\x00\n\r"):
+        return "contains a control character"
+    return None
+
+
 @dataclass(frozen=True)
 class Probe:
     handler: ProbeHandler

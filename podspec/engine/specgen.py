@@ -22,6 +22,7 @@ from podspec.model import (
     VolumeKind,
     VolumeMount,
     podman_capability,
+    seccomp_file,
     signal_number,
 )
 from podspec.names import PODMAN_RESTART, container_name, empty_dir_volume, podman_secret_name
@@ -297,7 +298,7 @@ def _seccomp(profile: str | None) -> dict[str, Any]:
     if profile == "Unconfined":
         return {"seccomp_policy": "default", "seccomp_profile_path": "unconfined"}
     if profile and profile.startswith("Localhost:"):
-        return {"seccomp_profile_path": profile.split(":", 1)[1]}
+        return {"seccomp_profile_path": seccomp_file(profile.split(":", 1)[1])}  # under the one root, never as given
     return {}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from podspec.loader.containers import container, int_or_none, ip, resources
+from podspec.loader.containers import container, int_or_none, ip, resources, seccomp_name
 from podspec.loader.reporter import PodFacts, Reporter
 from podspec.loader.volumes import volume
 from podspec.model import (
@@ -202,6 +202,7 @@ def seccomp_annotations(r: Reporter, annotations: dict[str, str]) -> dict[str, s
             profile = "Unconfined"
         elif value.startswith("localhost/") and len(value) > len("localhost/"):
             profile = "Localhost:" + value.removeprefix("localhost/")
+            seccomp_name(r, value.removeprefix("localhost/"), ("metadata", "annotations", key))
         else:
             r.problem(("metadata", "annotations", key), f"unknown seccomp profile {value!r}",
                          "use runtime/default, unconfined or localhost/<profile>, or securityContext.seccompProfile")
