@@ -363,7 +363,7 @@ metadata:
 spec:
   selector: {app: svcweb}
   ports:
-    - {port: 80, targetPort: 8080}
+    - {port: 8080, targetPort: 8080}
 """
 
 
@@ -378,7 +378,7 @@ def test_a_rollback_keeps_the_projects_services_and_names(podman, tmp_path):
     failed = podspec(podman, "apply", manifest, "--wait", "--timeout", "5", "--rollback-on-failure")
     assert failed.exit_code == 1 and "restored svcweb" in failed.stderr
     fetch(f"http://127.0.0.1:{port}/", until=lambda body: "good" in body)
-    seen = podman.podman("exec", "svcfriend-main", "wget", "-q", "-O", "-", "http://api/").stdout
+    seen = podman.podman("exec", "svcfriend-main", "wget", "-q", "-O", "-", "http://api:8080/").stdout
     assert "good" in seen  # the Service name reaches the pod put back
     write(tmp_path, good)
     again = podspec(podman, "diff", manifest)
