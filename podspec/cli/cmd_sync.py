@@ -58,6 +58,9 @@ def sync(
     prune: bool = typer.Option(False, "--prune", help="Also remove pods of this project that left the manifests."),
     self_heal: bool = typer.Option(False, "--self-heal", help="Repair pods changed by hand within seconds (Podman's event stream)."),
     once: bool = typer.Option(False, "--once", help="One round, then exit (for systemd timers and cron); exit codes as apply's."),
+    no_probes: bool = typer.Option(False, "--no-probes",
+                                   help="Run no probes (by default the agent runs the pods' probes and restarts a "
+                                        "container whose liveness or startup probe fails; see docs/lifecycle.md)."),
     state: Optional[Path] = STATE_DIR_OPTION,
     verify_signatures: bool = typer.Option(False, "--verify-signatures", help="Apply only commits signed by an allowed key."),
     allowed_signers: Optional[Path] = typer.Option(None, "--allowed-signers", metavar="FILE",
@@ -111,6 +114,7 @@ def sync(
         lock_timeout=lock_timeout, parallel=parallel, decrypt=context.decryptor(age_key_file),
         notify=_notify_urls(notify or []), notify_secret=_secret(notify_secret_file, "PODSPEC_NOTIFY_SECRET", "--notify-secret-file"),
         webhook_secret=_secret(webhook_secret_file, "PODSPEC_WEBHOOK_SECRET", "--webhook-secret-file"),
+        probes=not no_probes, probe_image=context.probe_image(),
         ready_timeout=parse_duration(rollback_on_failure, "--rollback-on-failure") if rollback_on_failure else None,
     )
     if request.webhook_secret and request.metrics_address is None:
