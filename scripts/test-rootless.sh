@@ -40,6 +40,7 @@ SELECTED=(
   tests/integration/test_apply.py::test_wait_waits_for_every_probe
   tests/integration/test_lifecycle.py::test_stop_keeps_the_pod_stopped_through_apply_and_start_brings_it_back
   tests/integration/test_lifecycle.py::test_a_simulated_reboot_then_the_boot_units_command_serves_the_page_again
+  tests/integration/test_agent_probes.py::test_the_agent_restarts_a_hung_container_and_counts_it
   tests/integration/test_services.py::test_a_deployment_behind_a_service_answers_by_every_name_and_only_in_its_project
   tests/integration/test_services.py::test_a_service_change_recreates_no_container
   tests/integration/test_rollback.py::test_the_history_survives_every_prune_and_holds_no_secret_value
