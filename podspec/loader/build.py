@@ -37,8 +37,10 @@ from podspec.loader.volumes import VolumeBuilder
 from podspec.loader.workloads import WorkloadBuilder
 from podspec.loader.yamlpos import Document
 from podspec.model import (
+    AUTO_UPDATE_ANNOTATION,
     INIT_TYPE_ANNOTATION,
     AbsentPod,
+    AutoUpdate,
     ConfigMap,
     Container,
     EnvFrom,
@@ -91,11 +93,9 @@ REFUSED_ANNOTATIONS: dict[str, tuple[str, str]] = {
         "sharing another container's volumes is not supported", "mount the same volume in both containers"),
     "io.podman.annotations.kube.image.volumes.mount": (
         "mounting an image's volumes is not supported", "copy the files into a named volume and mount it"),
-    "io.containers.autoupdate": (
-        "`podman auto-update` restarts systemd units and would replace podspec's containers behind its back",
-        "use imagePullPolicy: Always and run `podspec apply` (e.g. from a timer)"),
     "io.containers.autoupdate.authfile": (
-        "`podman auto-update` is not used by podspec", "remove it; podspec pulls with the host's credentials"),
+        "podspec pulls (and `podspec sync` checks for updates) with the credentials apply uses",
+        "remove it; pass --authfile FILE (or REGISTRY_AUTH_FILE) to apply and sync, or name imagePullSecrets"),
     "io.containers.sdnotify": (
         "sd_notify is for pods that systemd starts (`podman kube play` under Quadlet); podspec starts pods itself",
         "remove it; `podspec apply --wait` waits until the containers are ready"),
@@ -169,6 +169,7 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
         self.said: set[Problem] = set()
         self.relabels: dict[str, str] = {}  # volume name -> z/Z, from the bind-mount-options annotation
         self.seccomp: dict[str, str] = {}  # seccomp annotations: "" (the pod) or a container name -> profile
+        self.auto_updates: dict[str, AutoUpdate | None] = {}  # io.containers.autoupdate: "" (the pod) or a container
         self.base: FieldPath = ()  # where the pod sits in the document: ("spec", "template") in a workload
 
     def problem(self, path: FieldPath, message: str, hint: str = "", key: bool = False) -> None:
@@ -204,6 +205,7 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
         self.pod_namespace, self.pod_containers = meta.get("namespace") or "default", list(spec["containers"])
         self.refuse_annotations(annotations)
         self.seccomp = self.seccomp_annotations(annotations)
+        self.auto_updates = self.auto_update_annotations(annotations, spec)
         self.relabels = self.bind_mount_options(annotations, spec)
         init_type = annotations.get(INIT_TYPE_ANNOTATION, InitContainerType.ONCE.value)
         if init_type not in {t.value for t in InitContainerType}:
@@ -306,6 +308,27 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
             found["" if key == SECCOMP_POD else key.removeprefix(SECCOMP_CONTAINER)] = profile
         return found
 
+    def auto_update_annotations(self, annotations: dict[str, str], spec: dict[str, Any]) -> dict[str, AutoUpdate | None]:
+        """Podman's auto-update policies: "" (the pod's) or a container's name -> the policy
+        (None: `disabled`, which turns a pod-wide policy off for one container)."""
+        found: dict[str, AutoUpdate | None] = {}
+        names = {c.get("name") for group in ("containers", "initContainers") for c in spec.get(group) or ()}
+        for key, value in annotations.items():
+            if key != AUTO_UPDATE_ANNOTATION and not key.startswith(AUTO_UPDATE_ANNOTATION + "/"):
+                continue
+            target = key.removeprefix(AUTO_UPDATE_ANNOTATION).removeprefix("/")
+            where = ("metadata", "annotations", key)
+            if key.endswith("/") or (target and target not in names):
+                self.problem(where, f"annotation {key} names no container of this pod",
+                             f"use {AUTO_UPDATE_ANNOTATION}/<container> with one of: {', '.join(sorted(map(str, names)))}",
+                             key=True)
+                continue
+            if value not in ("registry", "local", "disabled"):
+                self.problem(where, f"unknown auto-update policy {value!r}", "use registry, local or disabled")
+                continue
+            found[target] = None if value == "disabled" else AutoUpdate(value)
+        return found
+
     def refuse_annotations(self, annotations: dict[str, str]) -> None:
         for key in annotations:
             refused = refused_annotation(key)
@@ -366,6 +389,7 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
             name=raw["name"],
             image=references.normalize(written_image),
             pull_policy=pull_policy(policy) if policy else references.default_pull_policy(written_image),
+            auto_update=self.auto_updates.get(raw["name"], self.auto_updates.get("")),
             command=tuple(raw.get("command", ())),
             args=tuple(raw.get("args", ())),
             working_dir=raw.get("workingDir", ""),

@@ -37,6 +37,7 @@ from podspec.engine.protocol import Engine
 from podspec.errors import InvalidRevision, ManifestError, PodspecError, Stopped, SyncError
 from podspec.plan import Step
 from podspec.policy import Policy
+from podspec.reconcile.autoupdate import UpdateMode
 from podspec.reconcile.diff import Diff
 from podspec.reconcile.notices import Event, EventKind, ImageChange
 from podspec.reconcile.sync import (
@@ -58,6 +59,7 @@ from podspec.run.sync import state as saved
 from podspec.run.sync.git import Repository
 from podspec.run.sync.log import AgentLog, LogListener
 from podspec.run.sync.state import AgentState, Recorder, Revision
+from podspec.secrets import RegistryCredential
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,10 @@ class SyncRequest:
     notify: tuple[str, ...] = ()  # URLs that get a JSON event for each applied, failed, ... revision
     notify_secret: bytes | None = field(default=None, repr=False)  # signs the events' bodies (HMAC-SHA256)
     webhook_secret: bytes | None = field(default=None, repr=False)  # the receiver (/hooks/...) is on when set
+    image_updates: UpdateMode = UpdateMode.APPLY  # io.containers.autoupdate images: apply, notify or off
+    image_interval: float = 300.0  # seconds between image checks
+    credentials: tuple[RegistryCredential, ...] = ()  # an auth file's, for pulls and image checks
+    registries_conf: str = ""  # the text of Podman's registries.conf here (which registries are insecure)
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,8 @@ def check_request(request: SyncRequest) -> None:
             raise UsageError(f"--path {path!r} leaves the repository", "give a directory inside it, e.g. --path manifests")
     if request.interval <= 0:
         raise UsageError("--interval must be more than 0 seconds", "for example --interval 60s")
+    if request.image_interval <= 0:
+        raise UsageError("--image-interval must be more than 0 seconds", "for example --image-interval 5m")
     if request.verify_signatures and request.allowed_signers is None and request.gpg_home is None:
         raise UsageError("--verify-signatures needs keys to trust",
                          "pass --allowed-signers FILE (SSH signatures) or --gpg-home DIR (an OpenPGP keyring)")
@@ -149,6 +157,8 @@ class Agent:
         self._signature = ""  # git's words on the head's signature, when checked
         self.notifier: Any = None  # run/sync/notify.Notifier when --notify is given
         self._last_failure_told: tuple[str, str | None, str] | None = None
+        self._images: dict[str, Any] = {}  # image -> reconcile.agent_page.ImageLine, for the page
+        self._told_available: dict[str, str] = {}  # image -> the digest told as available (notify-only)
 
     def _initial_state(self) -> AgentState:
         r = self.request
@@ -331,13 +341,15 @@ class Agent:
     def _manifests(self, checkout: Path) -> Manifests:
         return Manifests(tuple(str(checkout / p) for p in self.request.paths), self.request.policy)
 
-    def _apply(self, manifests: Manifests, revision: str) -> ApplyResult | None:
+    def _apply(self, manifests: Manifests, revision: str, wait: bool = False) -> ApplyResult | None:
         """The apply workflow (lock, observe, diff, plan, execute); None when it failed (reported)."""
         from podspec.run.reconcile import ApplyRequest, apply
 
         r = self.request
         request = ApplyRequest(manifests=manifests, project=r.project, prune=r.prune,
-                               lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision)
+                               lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision,
+                               credentials=r.credentials, image_updates=r.image_updates is not UpdateMode.NOTIFY,
+                               wait=wait)
         began = time.time()
         try:
             result = apply(request, self._stoppable, LogListener(self.log, revision))
@@ -381,7 +393,8 @@ class Agent:
             if not checkout.is_dir():
                 self.repo.checkout(applied, checkout)
             manifests = self._manifests(checkout)
-            found = diff(DiffRequest(manifests=manifests, project=self.request.project, prune=self.request.prune),
+            found = diff(DiffRequest(manifests=manifests, project=self.request.project, prune=self.request.prune,
+                                     image_updates=self.request.image_updates is not UpdateMode.NOTIFY),
                          self.connect).diff
         except PodspecError as exc:
             self._failed("observe", _one_line(exc.message, checkout), applied, backoff=True)
@@ -470,6 +483,8 @@ class Agent:
 
     def _loop(self, selector: selectors.BaseSelector, watcher: Any) -> None:
         due = time.monotonic()
+        checks = self.request.image_updates is not UpdateMode.OFF
+        images_due: float | None = due if checks else None
         while not self.stopping:
             now = time.monotonic()
             if now >= due or self.sync_now:
@@ -478,12 +493,16 @@ class Agent:
                 self.last_round_end = now = time.monotonic()
                 due = next_round(now, self.request.interval, self.state.failures, self.request.backoff)
                 self._save(next_round=time.time() + (due - now))
+            if images_due is not None and now >= images_due and not self.stopping:
+                self._guarded(self._check_images_locked)
+                now = time.monotonic()
+                images_due = now + self.request.image_interval
             self._release_crash_holds(now)
             pods = self.debounce.take(now)
             if pods and not self.stopping:
                 self._guarded(self._repair_locked)
                 continue
-            wake = min(t for t in (due, self.debounce.due_at(), self.crash.release_at()) if t is not None)
+            wake = min(t for t in (due, images_due, self.debounce.due_at(), self.crash.release_at()) if t is not None)
             for key, _ in selector.select(max(0.0, wake - time.monotonic())):
                 if key.data == "events":
                     self._take_events(watcher.drain())
@@ -512,7 +531,98 @@ class Agent:
         return page.html, receiver
 
     def _image_lines(self) -> tuple[Any, ...]:
-        return ()
+        return tuple(line for _, line in sorted(self._images.items()))
+
+    # --------------------------------------------------------------------------- image updates
+
+    def _check_images_locked(self) -> bool:
+        with project_lock(f"sync-state:{self.dir}", self.request.project, self.request.lock_timeout):
+            return self.check_images()
+
+    def check_images(self) -> bool:
+        """Check the applied revision's io.containers.autoupdate images (one observe; one registry
+        request per distinct `registry` image); apply or tell what moved. True: nothing failed."""
+        from contextlib import closing
+
+        from podspec.names import container_name
+        from podspec.reconcile import autoupdate, pulls
+        from podspec.reconcile.agent_page import ImageLine
+        from podspec.run.sync.autoupdate import RegistryCheckFailed, RegistryClient
+        from podspec.secrets import credential_for
+
+        applied = self.state.applied
+        if applied is None:
+            return True
+        checkout = self.dir / "checkouts" / applied
+        try:
+            if not checkout.is_dir():
+                self.repo.checkout(applied, checkout)
+            manifests = self._manifests(checkout)
+            desired = load(manifests)
+            watches = autoupdate.watched(desired)
+            if not watches:
+                self._images = {}
+                return True
+            with closing(self.connect()) as engine:
+                observed = engine.observe()
+        except PodspecError as exc:
+            self._failed("images", _one_line(exc.message, checkout), applied, backoff=False)
+            return False
+        client = RegistryClient(self.request.registries_conf)
+        auth = {c.registry: c for c in self.request.credentials}
+        from_secrets = pulls.pull_secret_credentials(desired)
+        pod_of = {container_name(p.name, c.name): p.name for p in desired.pods for c in p.all_containers()}
+        now, changes, ok = time.time(), [], True
+        for watch in watches:
+            try:
+                if watch.mode is autoupdate.AutoUpdate.LOCAL:
+                    change = autoupdate.local_change(watch, observed)
+                else:
+                    credential = credential_for(watch.image, {**auth, **from_secrets.get(watch.image, {})})
+                    change = autoupdate.registry_change(watch, client.digest(watch.image, credential), observed)
+            except RegistryCheckFailed as exc:
+                ok = False
+                self._images[watch.image] = ImageLine(watch.image, watch.mode.value, f"check failed: {exc.message}", now,
+                                                      watch.containers)
+                self.log.warning("image-check-failed", image=watch.image, message=exc.message)
+                continue
+            state = "current" if change is None else "update available"
+            self._images[watch.image] = ImageLine(watch.image, watch.mode.value, state, now, watch.containers)
+            if change is not None:
+                changes.append(change)
+        self.log.info("image-check", images=len(watches), updates=len(changes) or None)
+        if changes:
+            self._image_updates(tuple(changes), manifests, applied, pod_of)
+        return ok
+
+    def _image_updates(self, changes: tuple[ImageChange, ...], manifests: Manifests, applied: str,
+                       pod_of: dict[str, str]) -> None:
+        from dataclasses import replace as with_state
+
+        pods = tuple(sorted({pod_of.get(c, c) for change in changes for c in change.containers}))
+        what = ", ".join(f"{c.image} ({c.running[:19] or '?'} -> {c.available[:19]})" for c in changes)
+        if self.request.image_updates is UpdateMode.NOTIFY:
+            new = tuple(c for c in changes if self._told_available.get(c.image) != c.available)
+            for c in new:
+                self._told_available[c.image] = c.available
+            if new:
+                self.log.info("image-update-available", images=what, pods=",".join(pods))
+                self.tell(EventKind.IMAGE_UPDATE, "available", f"image update available (not applied: notify-only): {what}",
+                          pods, revision=applied, images=new)
+            return
+        self.log.info("image-update", images=what, pods=",".join(pods))
+        result = self._apply(manifests, applied, wait=True)
+        if result is None or result.ready is False:
+            message = self.state.last_error if result is None else "the updated containers did not become ready in time"
+            self.tell(EventKind.IMAGE_UPDATE, "failed", f"{what}: {message}", pods, revision=applied, images=changes)
+            return
+        for c in changes:
+            line = self._images.get(c.image)
+            if line is not None:
+                self._images[c.image] = with_state(line, state=f"updated to {c.available[:19]}")
+        self.log.info("image-updated", images=what, steps=result.steps_done)
+        self.tell(EventKind.IMAGE_UPDATE, "applied", f"image updated: {what}", changed_pods(result.diff) or pods,
+                  revision=applied, images=changes)
 
     def _repair_locked(self) -> bool:
         with project_lock(f"sync-state:{self.dir}", self.request.project, self.request.lock_timeout):
