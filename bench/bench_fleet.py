@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -168,6 +167,9 @@ class Run:
     peak_mb: float
 
 
+SHOW = "--show" in sys.argv  # print each command's output (to see where the time goes)
+
+
 def timed(argv: list[str], cwd: Path, env: dict[str, str], expect: tuple[int, ...]) -> Run:
     cpu0 = machine_cpu()
     began = time.perf_counter()
@@ -176,6 +178,9 @@ def timed(argv: list[str], cwd: Path, env: dict[str, str], expect: tuple[int, ..
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - began
         code = os.waitstatus_to_exitcode(status)
+        if SHOW:
+            out.seek(0)
+            print(out.read().decode(errors="replace"), flush=True)
         if code not in expect:
             out.seek(0)
             raise SystemExit(f"{' '.join(argv)} exited {code}:\n{out.read().decode(errors='replace')[-3000:]}")
@@ -193,13 +198,13 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--engine", choices=sandbox.ENGINES, default=None)
     parser.add_argument("--parallel-targets", type=int, default=None, help="passed to podspec (its default otherwise)")
+    parser.add_argument("--show", action="store_true", help="print each podspec command's output")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench_fleet.py makes network namespaces: run it as root, under unshare --net (see above)")
     podspec = str(Path(sys.executable).parent / "podspec")
     engine = sandbox.engine_choice(args.engine)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
-    with tempfile.TemporaryDirectory(prefix="podspec-bench-fleet-", dir="/var/tmp") as tmp:
+    with tempfile.TemporaryDirectory(prefix="podspec-bench-fleet-") as tmp:
         base = Path(tmp)
         hosts = [Host(i, base / f"host{i}") for i in range(args.hosts)]
         keys, ssh_config = keys_and_config(base, hosts)

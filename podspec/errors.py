@@ -132,3 +132,20 @@ class InvalidRevision(SyncError):
 
 class Stopped(SyncError):
     """The pull agent was asked to stop (SIGTERM) before a step started; that step was not run."""
+
+
+class DecryptionError(PodspecError):
+    """A SOPS-encrypted manifest could not be decrypted (no key, a wrong key, a changed file, no sops).
+
+    Raised by the decryptor the commands hand to the loader (run/sops.py); the loader turns it into a
+    problem naming the file, so that nothing on the host changes. Its text never holds a decrypted value.
+    `host_side`: the host lacks something (a key, sops) that can be installed, unlike a damaged file."""
+
+    def __init__(self, message: str, hint: str = "", host_side: bool = False) -> None:
+        super().__init__(message, hint)
+        self.host_side = host_side
+
+
+class KeyUnavailable(ManifestError):
+    """Manifests that could not be decrypted with what this host has (no key, a wrong key, no sops):
+    the same commit may pass once the key is installed (the sync agent tries it again)."""

@@ -13,11 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from podspec.errors import Origin, Problem
 
 INIT_TYPE_ANNOTATION = "io.podman.annotations.init.container.type"
+# A pod's Secrets and ConfigMaps that live on the host as Podman secrets of those names (made by hand,
+# `podman secret create NAME FILE`), comma-separated: read as they are, never changed by podspec.
+HOST_SECRETS_ANNOTATION = "podspec.io/host-secrets"
 
 # A field path inside one YAML document: ("spec", "containers", 0, "image").
 FieldPath = tuple[str | int, ...]
@@ -145,6 +148,9 @@ class KeyRef:
     optional: bool = False
     digest: str = ""
     value: str = field(default="", repr=False)  # a ConfigMap env value; a downwardAPI file's content
+    # The Secret or ConfigMap lives on the host: the Podman secret named `source`, made by someone
+    # else (HOST_SECRETS_ANNOTATION). One Podman secret holds one value: every key reads all of it.
+    host: bool = False
 
     @property
     def present(self) -> bool:
@@ -247,7 +253,7 @@ class Container:
         value; a Secret key stays a KeyRef (Podman reads it from a Podman secret); an absent
         optional key is left out. In that order: envFrom's keys, then env's in manifest order."""
         return tuple(
-            (name, value.value if isinstance(value, KeyRef) and value.kind is SourceKind.CONFIG_MAP else value)
+            (name, value.value if isinstance(value, KeyRef) and value.kind is SourceKind.CONFIG_MAP and not value.host else value)
             for name, value in self.env_sources()
         )
 
@@ -376,6 +382,8 @@ class Pod:
     # imagePullSecrets: names of kubernetes.io/dockerconfigjson Secrets whose credentials the pulls of
     # this pod's images use. Not intent: they change how images are fetched, not what runs.
     image_pull_secrets: tuple[str, ...] = ()
+    # HOST_SECRETS_ANNOTATION: the Secrets and ConfigMaps this pod reads from the host (sorted)
+    host_secrets: tuple[str, ...] = ()
 
     @property
     def origin(self) -> Origin:
@@ -430,6 +438,9 @@ class Secret:
     data: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)  # sorted by key
     labels: tuple[tuple[str, str], ...] = ()
     locations: Locations = NOWHERE
+    # Kept in git encrypted: its file carries SOPS metadata and every value of data and stringData
+    # was encrypted there (the policy's require_encrypted_secrets asks for it). Not intent.
+    encrypted: bool = field(default=False, compare=False)
 
     @property
     def origin(self) -> Origin:
@@ -450,6 +461,20 @@ class AbsentPod:
 
 
 @dataclass(frozen=True)
+class EncryptedDocument:
+    """A manifest document that was SOPS-encrypted in its file (loader/sops.py)."""
+
+    file: str
+    kind: str  # "Secret"; "" when the kind itself is encrypted (then so may the name be)
+    name: str
+    decrypted: bool  # False: validate checked its shape only (no key needed), its values unread
+
+    def __str__(self) -> str:
+        what = f"{self.kind} {self.name}".strip() or "a document"
+        return f"{self.file}: {what}"
+
+
+@dataclass(frozen=True)
 class DesiredState:
     pods: tuple[Pod, ...] = ()  # sorted by name
     claims: tuple[VolumeClaim, ...] = ()  # sorted by name
@@ -459,6 +484,7 @@ class DesiredState:
     absent_pods: tuple[AbsentPod, ...] = ()  # sorted by name
     # Fields accepted and ignored on a single Podman host (cluster-only), said once each.
     warnings: tuple[Problem, ...] = ()
+    encrypted: tuple[EncryptedDocument, ...] = ()  # the SOPS-encrypted documents, in the order read
 
     def source(self, kind: SourceKind, name: str) -> ConfigMap | Secret | None:
         group: tuple[ConfigMap | Secret, ...] = self.config_maps if kind is SourceKind.CONFIG_MAP else self.secrets
@@ -522,6 +548,11 @@ def dotted(path: FieldPath) -> str:
 def capability_name(text: str) -> str:
     """A capability as the model keeps it: upper case, without `CAP_` (`cap_net_admin` -> NET_ADMIN)."""
     return text.strip().upper().removeprefix("CAP_")
+
+
+def capability_set(names: Iterable[str]) -> tuple[str, ...]:
+    """Capabilities as the model keeps a set of them: each as capability_name says, sorted, unique."""
+    return tuple(sorted({capability_name(n) for n in names}))
 
 
 def podman_capability(name: str) -> str:

@@ -1,20 +1,41 @@
 """The names and formats podspec writes on Podman, each beside its reader.
 
 One home for each: a rule written here is read back (by export, the planner, the loader's checks,
-the engine and its fake) from here, never spelled again elsewhere.
+the engine and its fake) from here, never spelled again elsewhere:
+
+- container names `<pod>-<container>` (container_name / container_in_pod);
+- the volumes behind emptyDirs and cluster storage;
+- published ports as intent and observe record them (port_text / read_port_text);
+- an image volume's recorded source (image_volume_source / read_image_volume_source);
+- Podman's restart policies for a pod's restartPolicy (PODMAN_RESTART / restart_policy_of);
+- Podman secrets' names, and which project owns one (podman_secret_name, owns_secret).
+
+Next door, in the same layer: labels.py (the labels), references.py (which part of an image
+reference is a registry; the pull-policy default), model.capability_set (a set of capabilities).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 
 from podspec import labels as L
-from podspec.model import KeyRef
+from podspec.model import KeyRef, PortMapping, Protocol, RestartPolicy, Volume
 
 
 def container_name(pod: str, container: str) -> str:
     """Podman's name for a pod's container, as `podman kube play` names it."""
     return f"{pod}-{container}"
+
+
+def container_in_pod(pod: str, podman_name: str) -> str:
+    """The reader of container_name: `<pod>-x` -> `x`; a name without the pod's prefix as it is."""
+    return podman_name.removeprefix(pod + "-")
+
+
+def cluster_storage_volume(pod: str, volume: str) -> str:
+    """The Podman volume standing in for a pod's cluster storage (a network or cloud disk)."""
+    return f"{pod}-{volume}"
 
 
 def empty_dir_volume(pod: str, volume: str) -> str:
@@ -24,10 +45,46 @@ def empty_dir_volume(pod: str, volume: str) -> str:
 
 
 def port_text(host_ip: str, host_port: int | None, container_port: int, protocol: str) -> str:
+    """A port as intent records it and observe reads it: `[ip:]host->container/PROTO`, or
+    `container/PROTO` when it is not published (read back by read_port_text)."""
     host = f"{host_ip}:" if host_ip else ""
     if host_port is None:
         return f"{container_port}/{protocol.upper()}"
     return f"{host}{host_port}->{container_port}/{protocol.upper()}"
+
+
+def read_port_text(text: str) -> PortMapping | None:
+    """A port as port_text writes it; None for any other text."""
+    match = re.fullmatch(r"(?:(?:(.*):)?(\d+)->)?(\d+)/(TCP|UDP|SCTP)", text)
+    if match is None:
+        return None
+    ip, host_port, container_port, protocol = match.groups()
+    return PortMapping(int(container_port), int(host_port) if host_port else None, ip or "", Protocol(protocol))
+
+
+def image_volume_source(volume: Volume) -> str:
+    """An image volume's mount source as intent records it: `image:<pullPolicy>:<reference>`."""
+    policy = volume.image_pull_policy.value if volume.image_pull_policy else ""
+    return f"image:{policy}:{volume.image}"
+
+
+def read_image_volume_source(source: str) -> tuple[str, str]:
+    """(pullPolicy text, reference) from what image_volume_source writes; ("", "") for other text."""
+    if not source.startswith("image:"):
+        return "", ""
+    policy, _, reference = source.removeprefix("image:").partition(":")
+    return policy, reference
+
+
+# Podman's restart policy for a pod's restartPolicy (kube play's mapping), and its reader.
+PODMAN_RESTART = {RestartPolicy.ALWAYS: "always", RestartPolicy.ON_FAILURE: "on-failure", RestartPolicy.NEVER: "no"}
+_FROM_PODMAN_RESTART = {"always": RestartPolicy.ALWAYS, "unless-stopped": RestartPolicy.ALWAYS,
+                        "on-failure": RestartPolicy.ON_FAILURE}
+
+
+def restart_policy_of(podman_name: str) -> RestartPolicy:
+    """The restartPolicy a Podman restart policy stands for (none, `no` or unknown: Never)."""
+    return _FROM_PODMAN_RESTART.get(podman_name, RestartPolicy.NEVER)
 
 
 def secret_name_prefix(project: str) -> str:
@@ -41,7 +98,10 @@ def podman_secret_name(project: str, ref: KeyRef) -> str:
     """The Podman secret holding one ConfigMap or Secret key's value, named by its content: a new
     value is a new Podman secret (made before the containers that read it are recreated; the old
     one is removed after), never an update in place. Podman (4.3) allows 64 characters,
-    [a-zA-Z0-9][a-zA-Z0-9_.-]*, not ending in - or .; the hash tells kinds, keys and values apart."""
+    [a-zA-Z0-9][a-zA-Z0-9_.-]*, not ending in - or .; the hash tells kinds, keys and values apart.
+    A Secret or ConfigMap kept on the host (podspec.io/host-secrets) is the Podman secret of its own name."""
+    if ref.host:
+        return ref.source
     digest = hashlib.sha256("\0".join((project, ref.kind.value, ref.source, ref.key, ref.digest)).encode()).hexdigest()[:12]
     prefix = secret_name_prefix(project)
     readable = "".join(ch if ch.isalnum() or ch in "_.-" else "-" for ch in f"{ref.source}-{ref.key}")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from podspec.model import Container, Pod
+from podspec.names import container_in_pod
 
 
 class Role(str, Enum):
@@ -89,7 +90,7 @@ class Step:
     def resource(self) -> ResourceId:
         kind = self.kind.resource_kind
         if kind is ResourceKind.CONTAINER and self.pod_name:
-            short = self.container.name if self.container is not None else self.target.removeprefix(self.pod_name + "-")
+            short = self.container.name if self.container is not None else container_in_pod(self.pod_name, self.target)
             return ResourceId(kind, short, self.pod_name)
         return ResourceId(kind, self.target)
 

@@ -86,6 +86,8 @@ class Policy:
     host_paths: frozenset[str] = frozenset()
     host_ports: frozenset[int] = frozenset()
     capabilities: frozenset[str] = frozenset()
+    # GitOps: every Secret in the manifests must be SOPS-encrypted in its file (off by default)
+    require_encrypted_secrets: bool = False
 
     def allows_host_path(self, path: str) -> bool:
         """True when `path` (normalized) is an allowed directory or lies below one."""
@@ -155,7 +157,7 @@ Sourced = tuple[Iterable[str], str]
 
 def make_policy(
     profile: tuple[str, str], host_paths: Sourced = ((), ""), host_ports: Sourced = ((), ""),
-    capabilities: Sourced = ((), ""),
+    capabilities: Sourced = ((), ""), require_encrypted_secrets: bool = False,
 ) -> Policy:
     """A Policy from texts, each given with where it came from.
 
@@ -166,6 +168,7 @@ def make_policy(
         host_paths=frozenset(parse_host_path(p, host_paths[1]) for p in host_paths[0]),
         host_ports=frozenset(parse_host_port(p, host_ports[1]) for p in host_ports[0]),
         capabilities=frozenset(parse_capability(c, capabilities[1]) for c in capabilities[0]),
+        require_encrypted_secrets=require_encrypted_secrets,
     )
 
 
@@ -181,12 +184,25 @@ def enforce(state: DesiredState, policy: Policy) -> None:
 
 def check(state: DesiredState, policy: Policy) -> tuple[Problem, ...]:
     """Every violation of `policy` in `state`, sorted by file position (duplicates removed)."""
+    found: set[Problem] = set(plain_secrets(state) if policy.require_encrypted_secrets else ())
     if policy.profile is Profile.PRIVILEGED:
-        return ()
-    found: set[Problem] = set()
+        return tuple(sorted(found))
     for pod in state.pods:
         found.update(_Checker(pod, policy).problems())
     return tuple(sorted(found))
+
+
+def plain_secrets(state: DesiredState) -> Iterator[Problem]:
+    """require_encrypted_secrets: each Secret whose file is not SOPS-encrypted, or that has a data or
+    stringData value in clear there (encrypted_regex left it out), is a problem at the Secret."""
+    for secret in state.secrets:
+        if not secret.encrypted:
+            yield Problem(
+                secret.origin, "", f"Secret {secret.name} is kept in plain text: the policy requires Secrets "
+                "encrypted with SOPS (require_encrypted_secrets)",
+                "encrypt its file: sops --encrypt --encrypted-regex '^(data|stringData)$' --age AGE_PUBLIC_KEY "
+                "--in-place FILE (docs/secrets-in-git.md), or keep the Secret on the host (podspec.io/host-secrets)",
+            )
 
 
 class _Checker:

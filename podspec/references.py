@@ -1,4 +1,5 @@
-"""Image references: the `:latest` default and Kubernetes' imagePullPolicy default."""
+"""Image references: which part names a registry, the `:latest` default and Kubernetes'
+imagePullPolicy default."""
 
 from __future__ import annotations
 
@@ -34,13 +35,31 @@ def default_pull_policy(image: str) -> PullPolicy:
     return PullPolicy.ALWAYS if tag in ("", "latest") else PullPolicy.IF_NOT_PRESENT
 
 
+def pull_policy_or_default(written: PullPolicy | str | None, image: str) -> PullPolicy:
+    """The policy written (or recorded, as its value's text) for an image, else Kubernetes'
+    default for it (also for a recorded text that names no policy)."""
+    if isinstance(written, str):
+        written = next((p for p in PullPolicy if p.value == written), None)
+    return written or default_pull_policy(image)
+
+
+def registry_in(reference: str) -> str:
+    """The registry a reference names at its start (`127.0.0.1:5000/app:1` -> `127.0.0.1:5000`), or ""
+    for a short name (`alpine`, `user/app`): a first part with a `.` or a `:`, or `localhost`."""
+    first, _, rest = reference.partition("/")
+    return first if rest and ("." in first or ":" in first or first == "localhost") else ""
+
+
+def registry_of(reference: str) -> str:
+    """The registry a reference names: `127.0.0.1:5000/app:1` -> `127.0.0.1:5000`; `alpine` and
+    `user/app` -> `docker.io`."""
+    return registry_in(reference) or "docker.io"
+
+
 def expanded(reference: str) -> str:
     """A reference as Podman resolves a short name on the default registry:
     `alpine` -> `docker.io/library/alpine:latest`, `user/app` -> `docker.io/user/app:latest`."""
     reference = normalize(reference)
-    first, _, rest = reference.partition("/")
-    if not rest:
-        return f"docker.io/library/{reference}"
-    if "." not in first and ":" not in first and first != "localhost":
-        return f"docker.io/{reference}"
-    return reference
+    if registry_in(reference):
+        return reference
+    return f"docker.io/{reference}" if "/" in reference else f"docker.io/library/{reference}"

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from podspec.errors import ManifestError, PodspecError, Problem
+from podspec.names import container_in_pod
 from podspec.reconcile.diff import UNSET, Action, ContainerDiff, Diff, FieldChange, PodDiff
 from podspec.run.results import PullStatus, StepStatus
 
@@ -36,6 +37,7 @@ _COLOURS = {
     Action.REMOVE: "31",  # red
     Action.CONFLICT: "1;31",
     Action.ADOPT: "36",
+    Action.HOST: "2",
 }
 _SIGNS = {
     Action.CREATE: "+",
@@ -45,6 +47,7 @@ _SIGNS = {
     Action.REMOVE: "-",
     Action.CONFLICT: "x",
     Action.ADOPT: "=",
+    Action.HOST: "=",
 }
 _CONSEQUENCE = {
     Action.CREATE: "create",
@@ -54,6 +57,7 @@ _CONSEQUENCE = {
     Action.REMOVE: "remove",
     Action.CONFLICT: "conflict: will not touch",
     Action.ADOPT: "adopt",
+    Action.HOST: "kept on the host",
 }
 
 
@@ -393,8 +397,11 @@ def _plural(count: int, word: str) -> str:
 
 def validate_text(result: ValidateResult) -> str:
     state = result.desired
-    return (f"{_plural(len(state.files), 'file')}, {_plural(len(state.pods), 'pod')}, "
-            f"{_plural(len(state.claims), 'volume claim')}: valid")
+    lines = [f"{_plural(len(state.files), 'file')}, {_plural(len(state.pods), 'pod')}, "
+             f"{_plural(len(state.claims), 'volume claim')}: valid"]
+    lines += [f"{doc}: SOPS-encrypted; its shape is checked, its values are decrypted by diff and apply"
+              for doc in state.encrypted if not doc.decrypted]
+    return "\n".join(lines)
 
 
 def problem_json(problem: Problem) -> dict[str, Any]:
@@ -459,7 +466,7 @@ def _pod_change(p: PodDiff) -> tuple[str, str]:
     """(what changes, why) of a pod, for the summary table."""
     if p.action is not None and p.action is not Action.START:
         return _CONSEQUENCE[p.action], p.cause
-    parts = [f"{c.action.value} {c.name.removeprefix(p.name + '-')}" for c in p.containers]
+    parts = [f"{c.action.value} {container_in_pod(p.name, c.name)}" for c in p.containers]
     if p.action is Action.START:
         parts.insert(0, "start the pod")
     causes = sorted({c.cause for c in p.containers} | ({p.cause} if p.cause else set()))
@@ -508,8 +515,9 @@ def validate_markdown(result: ValidateResult | None, problems: tuple[Problem, ..
 
     lines = ["<!-- podspec validate -->", "### podspec validate", ""]
     if not problems:
-        text = validate_text(result) if result is not None else "valid"
-        return "\n".join([*lines, f"**Valid**: {md_text(text.removesuffix(': valid'))}."]) + "\n"
+        text, *encrypted = validate_text(result).split("\n") if result is not None else ["valid"]
+        return "\n".join([*lines, f"**Valid**: {md_text(text.removesuffix(': valid'))}.",
+                          *(["", *(f"- {md_text(e)}" for e in encrypted)] if encrypted else [])]) + "\n"
     by_file: dict[str, list[Problem]] = {}
     for problem in problems:
         by_file.setdefault(problem.origin.file, []).append(problem)

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from podspec.references import registry_of
+
 SECRET_NAME = re.compile(
     r"(^|[_.-])(PASSWORD|PASSWD|PASS|PWD|TOKEN|SECRET|KEY|APIKEY|API_KEY|CREDENTIALS?|PRIVATE|AUTH|CERT|SALT|DSN)([_.-]|$)",
     re.IGNORECASE,
@@ -75,15 +77,6 @@ class RegistryCredential:
         """X-Registry-Auth: base64url of the JSON Podman's API (and Docker's) reads."""
         data = {"username": self.username, "password": self.password, "serveraddress": self.registry}
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
-
-
-def registry_of(reference: str) -> str:
-    """The registry a reference names: `127.0.0.1:5000/app:1` -> `127.0.0.1:5000`; `alpine` and
-    `user/app` -> `docker.io`."""
-    first, _, rest = reference.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        return first
-    return "docker.io"
 
 
 def credentials_from_auth_json(text: str, source: str) -> dict[str, RegistryCredential]:

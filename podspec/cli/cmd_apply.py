@@ -9,6 +9,7 @@ import typer
 from podspec.cli import context, targets
 from podspec.cli.app import app
 from podspec.cli.common import (
+    AGE_KEY_FILE_OPTION,
     ALLOW_CAPABILITY_OPTION,
     ALLOW_HOST_PATH_OPTION,
     ALLOW_HOST_PORT_OPTION,
@@ -21,6 +22,7 @@ from podspec.cli.common import (
     PARALLEL_OPTION,
     POLICY_OPTION,
     PROJECT_OPTION,
+    REQUIRE_ENCRYPTED_SECRETS_OPTION,
     STRICT_OPTION,
     URL_OPTION,
     OutputFormat,
@@ -59,6 +61,7 @@ def apply(
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
     identity: Optional[str] = IDENTITY_OPTION,
+    age_key_file: Optional[str] = AGE_KEY_FILE_OPTION,
     target: Optional[list[str]] = targets.TARGET_OPTION,
     parallel_targets: int = targets.PARALLEL_TARGETS_OPTION,
     canary: Optional[list[str]] = targets.CANARY_OPTION,
@@ -66,6 +69,7 @@ def apply(
     allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
     allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
     allow_capability: Optional[list[str]] = ALLOW_CAPABILITY_OPTION,
+    require_encrypted_secrets: bool = REQUIRE_ENCRYPTED_SECRETS_OPTION,
     strict: bool = STRICT_OPTION,
     progress: ProgressMode = typer.Option(
         ProgressMode.auto, "--progress",
@@ -96,10 +100,10 @@ def apply(
     if not paths and not target:
         raise UsageError("no manifests given",
                          "name manifest files or directories, a saved plan with --plan FILE, or --target NAME from podspec.toml")
-    checked = context.policy(policy, allow_host_path, allow_host_port, allow_capability)
+    checked = context.policy(policy, allow_host_path, allow_host_port, allow_capability, require_encrypted_secrets)
     credentials = context.registry_credentials(authfile)
     make = lambda files: ApplyRequest(
-        manifests=context.manifests(files, checked, strict),
+        manifests=context.manifests(files, checked, strict, age_key_file),
         project=context.project_name(project, files), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
         dry_run=dry_run, wait=wait, wait_timeout=timeout, lock_timeout=lock_timeout, lock_lease=context.lock_lease(), parallel=parallel,
         revision=context.revision(revision, files), saved=saved,

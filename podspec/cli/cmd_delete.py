@@ -9,6 +9,7 @@ import typer
 from podspec.cli import context
 from podspec.cli.app import app
 from podspec.cli.common import (
+    AGE_KEY_FILE_OPTION,
     CONNECTION_OPTION,
     EXIT_OK,
     IDENTITY_OPTION,
@@ -36,6 +37,7 @@ def delete(
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
     identity: Optional[str] = IDENTITY_OPTION,
+    age_key_file: Optional[str] = AGE_KEY_FILE_OPTION,
 ) -> None:
     """Remove the pods the manifests define (only those podspec created); volumes are kept unless --volumes."""
     from podspec import render
@@ -44,7 +46,7 @@ def delete(
     from podspec.run.delete import delete as run_delete
 
     request = DeleteRequest(
-        manifests=context.manifests(paths, None),  # delete only removes: no policy
+        manifests=context.manifests(paths, None, age_key_file=age_key_file),  # delete only removes: no policy
         project=context.project_name(project, paths), volumes=volumes, dry_run=dry_run,
         lock_timeout=lock_timeout, lock_lease=context.lock_lease(), parallel=parallel,
     )

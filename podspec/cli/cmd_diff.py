@@ -9,6 +9,7 @@ import typer
 from podspec.cli import context, targets
 from podspec.cli.app import app
 from podspec.cli.common import (
+    AGE_KEY_FILE_OPTION,
     ALLOW_CAPABILITY_OPTION,
     ALLOW_HOST_PATH_OPTION,
     ALLOW_HOST_PORT_OPTION,
@@ -20,6 +21,7 @@ from podspec.cli.common import (
     IDENTITY_OPTION,
     POLICY_OPTION,
     PROJECT_OPTION,
+    REQUIRE_ENCRYPTED_SECRETS_OPTION,
     STRICT_OPTION,
     URL_OPTION,
     DiffOutput,
@@ -45,12 +47,14 @@ def diff(
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
     identity: Optional[str] = IDENTITY_OPTION,
+    age_key_file: Optional[str] = AGE_KEY_FILE_OPTION,
     target: Optional[list[str]] = targets.TARGET_OPTION,
     parallel_targets: int = targets.PARALLEL_TARGETS_OPTION,
     policy: Optional[str] = POLICY_OPTION,
     allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
     allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
     allow_capability: Optional[list[str]] = ALLOW_CAPABILITY_OPTION,
+    require_encrypted_secrets: bool = REQUIRE_ENCRYPTED_SECRETS_OPTION,
     strict: bool = STRICT_OPTION,
 ) -> None:
     """Show what `apply` would change and why. Exit 0: no changes; 2: changes pending; 1: error or conflict."""
@@ -58,9 +62,9 @@ def diff(
     from podspec.run.reconcile import DiffRequest
     from podspec.run.reconcile import diff as run_diff
 
-    checked = context.policy(policy, allow_host_path, allow_host_port, allow_capability)
+    checked = context.policy(policy, allow_host_path, allow_host_port, allow_capability, require_encrypted_secrets)
     make = lambda files: DiffRequest(
-        manifests=context.manifests(files, checked, strict),
+        manifests=context.manifests(files, checked, strict, age_key_file),
         project=context.project_name(project, files), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
         save_plan=save_plan is not None, revision=context.revision(None, files) if save_plan else "",
     )

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 from podspec.cli import context
 from podspec.cli.app import app
 from podspec.cli.common import (
+    AGE_KEY_FILE_OPTION,
     ALLOW_CAPABILITY_OPTION,
     ALLOW_HOST_PATH_OPTION,
     ALLOW_HOST_PORT_OPTION,
@@ -95,6 +96,7 @@ def sync(
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
     identity: Optional[str] = IDENTITY_OPTION,
+    age_key_file: Optional[str] = AGE_KEY_FILE_OPTION,
     policy: Optional[str] = POLICY_OPTION,
     allow_host_path: Optional[list[str]] = ALLOW_HOST_PATH_OPTION,
     allow_host_port: Optional[list[str]] = ALLOW_HOST_PORT_OPTION,
@@ -113,7 +115,7 @@ def sync(
         interval=parse_duration(interval), prune=prune, self_heal=self_heal, once=once,
         verify_signatures=verify_signatures, allowed_signers=allowed_signers, gpg_home=gpg_home,
         allow_rewind=allow_rewind, metrics_address=parse_address(metrics_address) if metrics_address else None,
-        lock_timeout=lock_timeout, parallel=parallel,
+        lock_timeout=lock_timeout, parallel=parallel, decrypt=context.decryptor(age_key_file),
         notify=_notify_urls(notify or []), notify_secret=_secret(notify_secret_file, "PODSPEC_NOTIFY_SECRET", "--notify-secret-file"),
         webhook_secret=_secret(webhook_secret_file, "PODSPEC_WEBHOOK_SECRET", "--webhook-secret-file"),
         image_updates=_update_mode(image_updates), image_interval=parse_duration(image_interval),

@@ -21,6 +21,7 @@ from podspec.cli.common import (
     EXIT_OK,
     PATHS_ARGUMENT,
     POLICY_OPTION,
+    REQUIRE_ENCRYPTED_SECRETS_OPTION,
     STRICT_OPTION,
     VALIDATE_OUTPUT_OPTION,
     ValidateOutput,
@@ -39,12 +40,13 @@ def validate(
     allow_host_path: list[str] | None = ALLOW_HOST_PATH_OPTION,
     allow_host_port: list[str] | None = ALLOW_HOST_PORT_OPTION,
     allow_capability: list[str] | None = ALLOW_CAPABILITY_OPTION,
+    require_encrypted_secrets: bool = REQUIRE_ENCRYPTED_SECRETS_OPTION,
     strict: bool = STRICT_OPTION,
 ) -> None:
     from podspec import render
     from podspec.run.validate import validate as run_validate
 
-    manifests = context.manifests(paths, context.policy(policy, allow_host_path, allow_host_port, allow_capability), strict)
+    manifests = context.manifests(paths, context.policy(policy, allow_host_path, allow_host_port, allow_capability, require_encrypted_secrets), strict)
     try:
         result = run_validate(manifests)  # imports yaml and jsonschema: only here
     except ManifestError as error:

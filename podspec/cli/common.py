@@ -138,6 +138,17 @@ ALLOW_CAPABILITY_OPTION = typer.Option(
     help="Allow adding exactly this capability (repeatable). Default: $PODSPEC_ALLOW_CAPABILITIES.",
 )
 
+REQUIRE_ENCRYPTED_SECRETS_OPTION = typer.Option(
+    False, "--require-encrypted-secrets",
+    help="Refuse Secrets that are not SOPS-encrypted in their files (GitOps). "
+    "Default: $PODSPEC_REQUIRE_ENCRYPTED_SECRETS, podspec.toml's [policy] require_encrypted_secrets, else off.",
+)
+AGE_KEY_FILE_OPTION = typer.Option(
+    None, "--age-key-file", metavar="FILE",
+    help="age key file that decrypts SOPS-encrypted manifests. Default: $SOPS_AGE_KEY_FILE, $SOPS_AGE_KEY, "
+    "else sops' own (~/.config/sops/age/keys.txt).",
+)
+
 STRICT_OPTION = typer.Option(
     False, "--strict",
     help="Fields only a Kubernetes cluster uses (nodeSelector, namespace, ...) are errors, not warnings.",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.manifests import Manifests
     from podspec.run.projectfile import ProjectFile
+    from podspec.run.sops import Sops
     from podspec.secrets import RegistryCredential
 
 
@@ -117,16 +118,29 @@ def user_dirs() -> tuple[Path, Path]:
 
 
 def policy(profile: str | None, host_paths: list[str] | None, host_ports: list[str] | None,
-           capabilities: list[str] | None) -> Policy:
+           capabilities: list[str] | None, require_encrypted_secrets: bool = False) -> Policy:
     from podspec.run.manifests import policy_from
 
-    return policy_from(profile, host_paths, host_ports, capabilities, environment())
+    return policy_from(profile, host_paths, host_ports, capabilities, environment(), require_encrypted_secrets)
 
 
-def manifests(paths: Sequence[str], checked: Policy | None, strict: bool = False) -> Manifests:
+def manifests(paths: Sequence[str], checked: Policy | None, strict: bool = False, age_key_file: str | None = None) -> Manifests:
+    """The manifests a command reads; SOPS-encrypted files among them are decrypted with the keys of
+    this environment (and `--age-key-file`)."""
     from podspec.run.manifests import Manifests
 
-    return Manifests(tuple(paths), checked, sys.stdin, strict)
+    return Manifests(tuple(paths), checked, sys.stdin, strict, decrypt=decryptor(age_key_file))
+
+
+def decryptor(age_key_file: str | None) -> Sops:
+    """sops with this environment; `--age-key-file` wins over $SOPS_AGE_KEY_FILE (a relative path is
+    taken from the working directory)."""
+    from podspec.run.sops import Sops
+
+    env = dict(os.environ)
+    if age_key_file:
+        env["SOPS_AGE_KEY_FILE"] = str(Path(age_key_file).absolute())
+    return Sops(env)
 
 
 def colour_wanted() -> bool:

@@ -53,6 +53,7 @@ from podspec.observed import (
     pods_from_containers,
 )
 from podspec.plan import Step, StepKind
+from podspec.references import expanded
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -674,13 +675,7 @@ def qualify(reference: str) -> str:
     """The name Podman stores an image under: `alpine` -> docker.io/library/alpine:latest."""
     if "@" in reference or reference.startswith("sha256:"):
         return reference
-    first, _, rest = reference.partition("/")
-    if not rest:
-        reference = f"docker.io/library/{reference}"
-    elif not ("." in first or ":" in first or first == "localhost"):
-        reference = f"docker.io/{reference}"
-    last = reference.rsplit("/", 1)[-1]
-    return reference if ":" in last else reference + ":latest"
+    return expanded(reference)
 
 
 if TYPE_CHECKING:  # mypy proves the fake keeps the contract

@@ -19,7 +19,6 @@ from podspec.model import (
     Probe,
     ProbeHandler,
     Resources,
-    RestartPolicy,
     SecurityContext,
     Volume,
     VolumeKind,
@@ -27,10 +26,9 @@ from podspec.model import (
     podman_capability,
     signal_number,
 )
-from podspec.names import container_name, empty_dir_volume, podman_secret_name
+from podspec.names import PODMAN_RESTART, container_name, empty_dir_volume, podman_secret_name
 from podspec.plan import Role
 
-RESTART = {RestartPolicy.ALWAYS: "always", RestartPolicy.ON_FAILURE: "on-failure", RestartPolicy.NEVER: "no"}
 NANOS = 1_000_000_000
 CPU_PERIOD = 100_000
 
@@ -150,7 +148,7 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
     if role is Role.INIT:
         body["init_container_type"] = pod.init_container_type.value
     else:
-        body["restart_policy"] = RESTART[pod.restart_policy]
+        body["restart_policy"] = PODMAN_RESTART[pod.restart_policy]
     body.update(_mounts(pod, container))
     files = _secret_files(pod, container, project)
     if files:

@@ -42,18 +42,17 @@ from podspec.model import (
     ProjectedFile,
     Projection,
     Protocol,
-    PullPolicy,
     Resources,
-    RestartPolicy,
     SecurityContext,
     SourceKind,
     Volume,
     VolumeClaim,
     VolumeKind,
     VolumeMount,
-    capability_name,
+    capability_set,
 )
-from podspec.references import expanded
+from podspec.names import container_in_pod, read_image_volume_source, read_port_text, restart_policy_of
+from podspec.references import expanded, pull_policy_or_default
 
 Json = Mapping[str, Any]
 
@@ -66,7 +65,6 @@ PODMAN_ANNOTATION_PREFIXES = (
 # Podman 5 writes these on every container it starts, from the stop signal and stop timeout (for
 # systemd's cgroup manager). Only these two: a user's own `org.systemd.property.*` is kept.
 PODMAN_ANNOTATIONS = frozenset({"org.systemd.property.KillSignal", "org.systemd.property.TimeoutStopUSec"})
-RESTART = {"always": RestartPolicy.ALWAYS, "unless-stopped": RestartPolicy.ALWAYS, "on-failure": RestartPolicy.ON_FAILURE}
 NANOS = 1_000_000_000
 # specgen writes headers as `-H 'Name: value'`, quoted by shlex.quote (a ' in a value becomes '"'"').
 _HTTP_CHECK = re.compile(
@@ -141,8 +139,7 @@ def export_pod(data: PodData) -> tuple[Pod, tuple[VolumeClaim, ...], tuple[str, 
         init_containers=tuple(inits),
         init_container_type=init_type if inits else InitContainerType.ONCE,
         volumes=volumes.used(),
-        restart_policy=RESTART.get(((first.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name", ""),
-                                   RestartPolicy.NEVER),
+        restart_policy=restart_policy_of(((first.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name", "")),
         hostname="" if hostname == name else hostname,
         host_network=bool(infra.get("HostNetwork")),
         termination_grace_period_seconds=max(
@@ -245,8 +242,7 @@ def _init_type(data: PodData, pod_labels: Mapping[str, str]) -> InitContainerTyp
 
 def container_name_in_manifest(pod: str, podman_name: str) -> str:
     """`<pod>-x` -> `x` (podspec and `podman kube play` name containers so); else a DNS label."""
-    name = podman_name.removeprefix(pod + "-") if podman_name.startswith(pod + "-") else podman_name
-    return dns_label(name)
+    return dns_label(container_in_pod(pod, podman_name))
 
 
 def dns_label(text: str, fallback: str = "x") -> str:
@@ -296,7 +292,7 @@ def _container(pod: str, c: Json, image: Json, volumes: _Volumes, notes: list[st
     return Container(
         name=name,
         image=reference,
-        pull_policy=PullPolicy(policy) if policy in {p.value for p in PullPolicy} else default_pull_policy(reference),
+        pull_policy=pull_policy_or_default(policy, reference),
         auto_update=None,  # the annotation is exported with the pod's others
         command=command,
         args=args,
@@ -351,12 +347,6 @@ def _signal(value: Any) -> int | None:
 
     name = str(value).upper()
     return signal_number(name if name.startswith("SIG") else "SIG" + name)
-
-
-def default_pull_policy(image: str) -> PullPolicy:
-    from podspec.references import default_pull_policy as rule
-
-    return rule(image)
 
 
 def _image(c: Json, written: Any) -> str:
@@ -456,18 +446,14 @@ def _cgroup_resources(quota: Any, period: Any, shares: Any, memory: Any, reserva
     )
 
 
-def _caps(names: Iterable[str] | None) -> tuple[str, ...]:
-    return tuple(sorted({capability_name(n) for n in names or ()}))
-
-
 def _dropped(host: Json, c: Json, applied: Json | None) -> tuple[str, ...]:
     """The dropped capabilities. Podman 5 reports only the drops of capabilities in its default set,
     so a drop of one outside it (NET_RAW, MKNOD) is read back from podspec's record, when the
     container really lacks it."""
-    effective = set(_caps(c.get("EffectiveCaps")))
+    effective = set(capability_set(c.get("EffectiveCaps") or ()))
     recorded = (((applied or {}).get("securityContext") or {}).get("capabilitiesDrop")) or ()
-    kept = {cap for cap in _caps(recorded if isinstance(recorded, list) else ()) if cap not in effective}
-    return tuple(sorted(set(_caps(host.get("CapDrop"))) | kept))
+    kept = {cap for cap in capability_set(recorded if isinstance(recorded, list) else ()) if cap not in effective}
+    return tuple(sorted(set(capability_set(host.get("CapDrop") or ())) | kept))
 
 
 def _security(c: Json, notes: list[str], applied: Json | None = None) -> SecurityContext:
@@ -484,7 +470,7 @@ def _security(c: Json, notes: list[str], applied: Json | None = None) -> Securit
     seccomp = next((o.split("=", 1)[1] for o in options if o.startswith("seccomp=")), None)
     return SecurityContext(
         privileged=bool(host.get("Privileged")),
-        capabilities_add=_caps(host.get("CapAdd")),
+        capabilities_add=capability_set(host.get("CapAdd") or ()),
         capabilities_drop=_dropped(host, c, applied),
         run_as_user=run_as_user,
         run_as_group=run_as_group,
@@ -539,18 +525,9 @@ def _probe(check: Json | None, image_check: Json | None) -> Probe | None:
 # ---------------------------------------------------------------------------------------- ports
 
 
-def _parse_port(text: str) -> PortMapping | None:
-    """A port as intent.port_text writes it: `[ip:]host->container/PROTO` or `container/PROTO`."""
-    match = re.fullmatch(r"(?:(?:(.*):)?(\d+)->)?(\d+)/(TCP|UDP|SCTP)", text)
-    if match is None:
-        return None
-    ip, host_port, container_port, protocol = match.groups()
-    return PortMapping(int(container_port), int(host_port) if host_port else None, ip or "", Protocol(protocol))
-
-
 def _unpublished_ports(applied: Json) -> tuple[PortMapping, ...]:
     """Ports declared without a host port: Podman keeps them only in podspec's record."""
-    found = (_parse_port(p) for p in applied.get("ports") or ())
+    found = (read_port_text(p) for p in applied.get("ports") or ())
     return tuple(p for p in found if p is not None and p.host_port is None)
 
 
@@ -580,7 +557,7 @@ def _place_ports(regulars: list[Container], raw: Sequence[Json], infra: Json) ->
     for c in raw:
         own = (c.get("Config") or {}).get("Labels") or {}
         for text in (L.last_applied(own) or {}).get("ports") or ():
-            p = _parse_port(text)
+            p = read_port_text(text)
             if p is not None and p.host_port is not None and own.get(L.CONTAINER):
                 owner.setdefault(_port_key(p), own[L.CONTAINER])
     given: dict[str, list[PortMapping]] = {c.name: list(c.ports) for c in regulars}
@@ -728,14 +705,14 @@ class _Volumes:
 
     def _image_volume(self, reference: str, source: str, wanted: str | None) -> Volume:
         """An image volume: the reference and pull policy podspec recorded, else as Podman says."""
-        from podspec.references import default_pull_policy, normalize
+        from podspec.references import normalize
 
-        policy_text, _, recorded = source.removeprefix("image:").partition(":") if source.startswith("image:") else ("", "", "")
+        policy_text, recorded = read_image_volume_source(source)
         if recorded and expanded(recorded) == expanded(reference or recorded):
             reference = recorded
         else:
             reference, policy_text = normalize(reference), ""
-        policy = PullPolicy(policy_text) if policy_text in {p.value for p in PullPolicy} else default_pull_policy(reference)
+        policy = pull_policy_or_default(policy_text, reference)
         return self._volume(("image", reference, policy), lambda: Volume(
             self._name(wanted or dns_label(reference.rsplit("/", 1)[-1].split(":")[0], "image") + "-image"),
             VolumeKind.IMAGE, image=reference, image_pull_policy=policy))

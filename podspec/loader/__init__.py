@@ -23,10 +23,13 @@ single Podman host"), and so are values Podman takes and a Kubernetes API server
 
 from __future__ import annotations
 
-from typing import Callable, Sequence, TextIO
+from typing import TYPE_CHECKING, Callable, Sequence, TextIO
 
-from podspec.errors import ManifestError, Origin, Problem
-from podspec.model import AbsentPod, ConfigMap, DesiredState, Pod, Secret, VolumeClaim
+from podspec.errors import KeyUnavailable, ManifestError, Origin, Problem
+from podspec.model import AbsentPod, ConfigMap, DesiredState, EncryptedDocument, Pod, Secret, VolumeClaim
+
+if TYPE_CHECKING:
+    from podspec.loader.sops import Decrypt
 
 __all__ = ["load", "ManifestError"]
 
@@ -65,6 +68,7 @@ def load(
     extra_checks: Callable[[DesiredState], Sequence[Problem]] | None = None,
     strict: bool = False,
     defined_elsewhere: bool = False,
+    decrypt: Decrypt | None = None,
 ) -> DesiredState:
     """Read, check and build every manifest under `paths` ("-" reads `stdin`).
 
@@ -74,10 +78,14 @@ def load(
     Returns the desired state (pods and claims sorted by name, files in the order read, warnings
     in the order found), or raises ManifestError carrying every problem found. With `strict`, the
     warnings are problems too.
+
+    A SOPS-encrypted file is decrypted by `decrypt` (in memory); without it (validate) only its
+    documents' shape is checked (loader/sops.py).
     """
     from podspec.loader import kubefields, portable, schema, semantics, sources
     from podspec.loader.build import build
     from podspec.loader.link import link
+    from podspec.loader.sops import Sealed
     from podspec.loader.yamlpos import decode, parse
 
     found, problems = sources.read(paths, stdin)
@@ -88,6 +96,8 @@ def load(
     absent: list[AbsentPod] = []
     built: dict[type, list] = {Pod: pods, VolumeClaim: claims, ConfigMap: config_maps, Secret: secrets, AbsentPod: absent}
     warnings: list[Problem] = []
+    encrypted: list[EncryptedDocument] = []
+    error: type[ManifestError] = ManifestError
     for source in found:
         text, problem = decode(source.raw, source.name)
         if problem is not None or text is None:
@@ -96,6 +106,15 @@ def load(
         documents, parse_problems = parse(text, source.name)
         problems += parse_problems
         documents = [d for d in documents if d.data is not None]
+        sealed = Sealed(source.name, documents)
+        if not parse_problems and sealed.wanted:
+            documents = sealed.decrypt(source.raw, decrypt, parse) if decrypt is not None else sealed.shapes()
+            problems += sealed.problems
+            warnings += sealed.warnings
+            error = KeyUnavailable if sealed.host_side else error
+            encrypted += sealed.described
+            if not documents:
+                continue
         if not documents and not parse_problems:
             problems.append(Problem(
                 Origin(source.name), "", "empty file: no manifest documents",
@@ -116,15 +135,17 @@ def load(
             # unsupported tag) is still checked against the schema, and one that passes the schema
             # is built and takes part in the semantic checks even if building found problems.
             problems += document.problems
-            schema_problems = schema.check(document)
+            schema_problems = sealed.keep(document, schema.check(document))
             problems += _beside(schema_problems, document.problems)
             if schema_problems:
                 continue
             warnings += kubefields.warnings(document)
             warnings += portable.warnings(document)
+            before = len(problems)
             made = build(document, problems, warnings)
+            problems[before:] = sealed.keep(document, problems[before:])
             for one in made if isinstance(made, list) else () if made is None else (made,):
-                built[type(one)].append(one)  # a Deployment with replicas: one pod per copy
+                built[type(one)].append(sealed.mark(one, document))  # a Deployment with replicas: one pod per copy
     pods, link_problems, link_warnings = link(pods, config_maps, secrets, defined_elsewhere)
     problems += link_problems
     warnings += link_warnings
@@ -137,6 +158,7 @@ def load(
         secrets=tuple(sorted(secrets, key=lambda c: c.name)),
         absent_pods=tuple(sorted(absent, key=lambda a: a.name)),
         warnings=tuple(warnings),
+        encrypted=tuple(encrypted),
     )
     if extra_checks is not None:
         problems += extra_checks(state)  # e.g. the security policy, on every pod that could be built
@@ -148,5 +170,5 @@ def load(
             for w in warnings
         ]
     if problems:
-        raise ManifestError(problems)
+        raise error(problems)
     return state

@@ -38,6 +38,7 @@ from podspec.loader.workloads import WorkloadBuilder
 from podspec.loader.yamlpos import Document
 from podspec.model import (
     AUTO_UPDATE_ANNOTATION,
+    HOST_SECRETS_ANNOTATION,
     INIT_TYPE_ANNOTATION,
     AbsentPod,
     AutoUpdate,
@@ -63,7 +64,7 @@ from podspec.model import (
     SourceKind,
     VolumeClaim,
     VolumeMount,
-    capability_name,
+    capability_set,
     dotted,
     signal_number,
 )
@@ -234,7 +235,7 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
             labels=tuple(sorted((meta.get("labels") or {}).items())),
             annotations=tuple(sorted(
                 (k, v) for k, v in annotations.items()
-                if k not in (INIT_TYPE_ANNOTATION, BIND_MOUNT_OPTIONS) and not is_bookkeeping(k)
+                if k not in (INIT_TYPE_ANNOTATION, BIND_MOUNT_OPTIONS, HOST_SECRETS_ANNOTATION) and not is_bookkeeping(k)
             )),
             locations=self.locations(),
             host_pid=spec.get("hostPID", False),
@@ -248,7 +249,20 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
             workload=workload,
             resources=self.resources(spec.get("resources", {}), ("spec", "resources")),
             image_pull_secrets=tuple(str(r["name"]) for r in spec.get("imagePullSecrets") or ()),
+            host_secrets=self.host_secrets(annotations),
         )
+
+    def host_secrets(self, annotations: dict[str, str]) -> tuple[str, ...]:
+        """podspec.io/host-secrets: the names of Podman secrets on the host that this pod's Secret and
+        ConfigMap references may read (comma- or space-separated)."""
+        from podspec.loader.hostsecrets import parse
+
+        names, bad = parse(annotations.get(HOST_SECRETS_ANNOTATION, ""))
+        for name in bad:
+            self.problem(("metadata", "annotations", HOST_SECRETS_ANNOTATION), f"{name!r} is not a Podman secret name",
+                         "Podman secret names are 1 to 253 letters, digits, _ . - (starting with a letter or digit), "
+                         "separated by commas")
+        return names
 
     def bind_mount_options(self, annotations: dict[str, str], spec: dict[str, Any]) -> dict[str, str]:
         """`bind-mount-options: /host/path:z`, which `podman kube generate` writes for a bind mount
@@ -388,7 +402,7 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
         return Container(
             name=raw["name"],
             image=references.normalize(written_image),
-            pull_policy=pull_policy(policy) if policy else references.default_pull_policy(written_image),
+            pull_policy=references.pull_policy_or_default(pull_policy(policy) if policy else None, written_image),
             auto_update=self.auto_updates.get(raw["name"], self.auto_updates.get("")),
             command=tuple(raw.get("command", ())),
             args=tuple(raw.get("args", ())),
@@ -620,8 +634,8 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
         capabilities = raw.get("capabilities", {})
         return SecurityContext(
             privileged=raw.get("privileged", False),
-            capabilities_add=_capabilities(capabilities.get("add", ())),
-            capabilities_drop=_capabilities(capabilities.get("drop", ())),
+            capabilities_add=capability_set(capabilities.get("add", ())),
+            capabilities_drop=capability_set(capabilities.get("drop", ())),
             run_as_user=_int_or_none(inherited("runAsUser")),
             run_as_group=_int_or_none(inherited("runAsGroup")),
             run_as_non_root=inherited("runAsNonRoot"),
@@ -793,10 +807,6 @@ def build(document: Document, problems: list[Problem], warnings: list[Problem] |
     if kind in ("Deployment", "Job"):
         return builder.workload(data)
     return builder.claim(data)
-
-
-def _capabilities(names: Any) -> tuple[str, ...]:
-    return tuple(sorted({capability_name(n) for n in names}))
 
 
 def _se_linux(raw: dict[str, Any] | None) -> tuple[str, ...]:

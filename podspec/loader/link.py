@@ -36,6 +36,15 @@ from podspec.model import (
 from podspec.secrets import value_digest
 
 _TITLE = {SourceKind.CONFIG_MAP: "ConfigMap", SourceKind.SECRET: "Secret"}
+_ANNOTATION_SAYS = "which lives on the host as one Podman secret (podspec.io/host-secrets)"
+
+
+class _OnHost:
+    """A Secret or ConfigMap no manifest defines, read from the Podman secret of its name on the
+    host (loader/hostsecrets.py)."""
+
+
+ON_HOST = _OnHost()
 # What a Podman secret can hold (containers/common: more than 0 bytes, less than 512000).
 PODMAN_SECRET_LIMIT = 512000
 
@@ -56,8 +65,10 @@ class _Linker:
         problem = Problem(self.pod.locations.of(path), self.pod.locations.shown(path), message, hint)
         (self.warnings if warning else self.problems).append(problem)
 
-    def find(self, kind: SourceKind, name: str, optional: bool, path: FieldPath) -> ConfigMap | Secret | None:
+    def find(self, kind: SourceKind, name: str, optional: bool, path: FieldPath) -> ConfigMap | Secret | _OnHost | None:
         found = self.sources[kind].get(name)
+        if found is None and self.pod is not None and name in self.pod.host_secrets:
+            return ON_HOST
         if found is None and not optional:
             names = sorted(self.sources[kind])
             close = difflib.get_close_matches(name, names, n=1) if len(name) <= 100 else []
@@ -75,6 +86,8 @@ class _Linker:
         source = self.find(ref.kind, ref.source, ref.optional, path + ("name",))
         if source is None:
             return ref
+        if isinstance(source, _OnHost):
+            return replace(ref, digest=f"host:{ref.source}", host=True, value="")
         value = source.value(ref.key)
         if value is None:
             if not ref.optional:
@@ -121,6 +134,12 @@ class _Linker:
         found = self.find(source.kind, source.source, source.optional, path + (which, "name"))
         if found is None:
             return source
+        if isinstance(found, _OnHost):
+            keyref = "secretKeyRef" if source.kind is SourceKind.SECRET else "configMapKeyRef"
+            self.say(path + (which, "name"), f"envFrom reads every key of {_TITLE[source.kind]} {source.source}, "
+                     f"{_ANNOTATION_SAYS}: its keys cannot be listed",
+                     f"read its value into one variable: env: [{{name: VAR, valueFrom: {{{keyref}: {{name: {source.source}, key: value}}}}}}]")
+            return source
         entries = []
         binary = found.binary_keys if isinstance(found, ConfigMap) else ()
         for key, _ in found.data:
@@ -138,7 +157,7 @@ class _Linker:
         kind = SourceKind.CONFIG_MAP if volume.kind is VolumeKind.CONFIG_MAP else SourceKind.SECRET
         path: FieldPath = ("spec", "volumes", index, volume.kind.value)
         found = self.find(kind, volume.source, volume.optional, path + ("name" if kind is SourceKind.CONFIG_MAP else "secretName",))
-        if found is None:
+        if found is None or not self.items_given(found, kind, volume.source, volume.items, path):
             return volume
         files = []
         if volume.items:
@@ -146,7 +165,7 @@ class _Linker:
                 ref = self.ref(KeyRef(kind, volume.source, item.key, optional=volume.optional), path + ("items", i), False)
                 if ref.present:
                     files.append(ProjectedFile(posixpath.normpath(item.path), item.mode if item.mode is not None else volume.default_mode, ref))
-        else:
+        elif not isinstance(found, _OnHost):
             for key, _ in found.data:
                 files.append(ProjectedFile(key, volume.default_mode, self.ref(KeyRef(kind, volume.source, key), path, False)))
         seen: dict[str, int] = {}
@@ -163,7 +182,7 @@ class _Linker:
         for i, projection in enumerate(volume.projections):
             path: FieldPath = ("spec", "volumes", index, "projected", "sources", i, projection.kind.value)
             found = self.find(projection.kind, projection.source, projection.optional, path + ("name",))
-            if found is None:
+            if found is None or not self.items_given(found, projection.kind, projection.source, projection.items, path):
                 continue
             if projection.items:
                 for j, item in enumerate(projection.items):
@@ -172,7 +191,7 @@ class _Linker:
                     if ref.present:
                         mode = item.mode if item.mode is not None else volume.default_mode
                         files.append(ProjectedFile(posixpath.normpath(item.path), mode, ref))
-            else:
+            elif not isinstance(found, _OnHost):
                 for key, _ in found.data:
                     ref = self.ref(KeyRef(projection.kind, projection.source, key), path, False)
                     files.append(ProjectedFile(key, volume.default_mode, ref))
@@ -183,6 +202,14 @@ class _Linker:
                          "give each item its own path")
             seen.add(f.path)
         return replace(volume, files=tuple(sorted(files, key=lambda f: f.path)))
+
+    def items_given(self, found: ConfigMap | Secret | _OnHost, kind: SourceKind, name: str, items: tuple, path: FieldPath) -> bool:
+        """A volume of a Secret or ConfigMap kept on the host must say which file holds its one value."""
+        if isinstance(found, _OnHost) and not items:
+            self.say(path, f"a volume of {_TITLE[kind]} {name}, {_ANNOTATION_SAYS}, must name the file that holds its value",
+                     f"add items: [{{key: {name}, path: FILE}}]")
+            return False
+        return True
 
     def mounts(self, pod: Pod) -> None:
         """A subPath into a configMap or secret volume must name one of its files or directories."""
@@ -225,6 +252,11 @@ class _Linker:
             path = ("spec", "imagePullSecrets", i, "name")
             found = self.find(SourceKind.SECRET, name, False, path)
             if found is None:
+                continue
+            if isinstance(found, _OnHost):
+                self.say(path, f"imagePullSecrets: Secret {name} {_ANNOTATION_SAYS.replace('which ', '')}: podspec "
+                         "hands registry credentials to Podman itself and cannot read a Podman secret's value",
+                         "keep this Secret in the manifests (SOPS-encrypted), or pass --authfile")
                 continue
             if not isinstance(found, Secret) or found.type != "kubernetes.io/dockerconfigjson":
                 self.say(path, f"Secret {name} is of type {getattr(found, 'type', '?')}, not kubernetes.io/dockerconfigjson",

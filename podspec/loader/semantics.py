@@ -39,6 +39,7 @@ from podspec.model import (
     VolumeKind,
     dotted,
 )
+from podspec.names import container_name
 
 # podspec's ownership labels (podspec.labels.PREFIX; kept here so the loader does not import them).
 RESERVED_PREFIX = "io.podspec."
@@ -121,7 +122,7 @@ def _unique_container_names(pods: list[Pod]) -> list[Problem]:
             if container.name in seen_in_pod:
                 continue  # reported by _pod
             seen_in_pod.add(container.name)
-            full = f"{pod.name}-{container.name}"
+            full = container_name(pod.name, container.name)
             if full in first and first[full][0].name != pod.name:
                 other, other_path = first[full]
                 problems.append(_problem(

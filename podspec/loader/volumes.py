@@ -26,6 +26,7 @@ from podspec.model import (
     Volume,
     VolumeKind,
 )
+from podspec.names import cluster_storage_volume
 from podspec.secrets import value_digest
 
 VOLUME_NAME = re.compile(r"[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?)*")  # schema: volumeName
@@ -108,7 +109,7 @@ class VolumeBuilder:
         if kind is VolumeKind.IMAGE:
             reference, policy = body["reference"], body.get("pullPolicy")
             return Volume(name=raw["name"], kind=kind, image=references.normalize(reference),
-                          image_pull_policy=PullPolicy(policy) if policy else references.default_pull_policy(reference))
+                          image_pull_policy=references.pull_policy_or_default(PullPolicy(policy) if policy else None, reference))
         return self.empty_dir(raw["name"], body, path + ("emptyDir",))
 
     def projected(self, name: str, body: dict[str, Any], path: FieldPath) -> Volume:
@@ -207,7 +208,7 @@ class VolumeBuilder:
 
     def cluster_storage(self, name: str, source: str, path: FieldPath) -> Volume:
         """A network or cloud disk: the pod's own named volume on this host, kept like a claim's."""
-        volume = f"{self.pod_name}-{name}"
+        volume = cluster_storage_volume(self.pod_name, name)
         self.problem_to(
             self.warnings, self.base + tuple(path) + (source,),
             f"{source} is cluster storage: on a single Podman host this volume is the Podman named volume {volume}, "

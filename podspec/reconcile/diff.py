@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 from podspec import labels as L
-from podspec.model import DesiredState, KeyRef, Pod, PullPolicy
+from podspec.model import DesiredState, KeyRef, Pod, PullPolicy, SourceKind
 from podspec.names import container_name, owns_secret, podman_secret_name
 from podspec.observed import ObservedContainer, ObservedPod, ObservedState, PodStatus
 from podspec.plan import Role
@@ -41,6 +41,7 @@ class Action(str, Enum):
     REMOVE = "remove"
     CONFLICT = "conflict"
     ADOPT = "adopt"  # a volume podspec did not create, used as it is (--adopt); no Podman call
+    HOST = "host"  # a Podman secret that lives on the host (podspec.io/host-secrets), read as it is; no Podman call
 
 
 class _Unset:
@@ -118,7 +119,7 @@ class Diff:
     def has_changes(self) -> bool:
         """Whether apply would make a Podman call (taking a volume over with --adopt makes none)."""
         return (any(v.action is not Action.ADOPT for v in self.volumes) or any(p.changed for p in self.pods)
-                or any(s.action is not Action.ADOPT for s in self.secrets))
+                or any(s.action not in (Action.ADOPT, Action.HOST) for s in self.secrets))
 
     @property
     def conflicts(self) -> tuple[str, ...]:
@@ -135,7 +136,8 @@ class Diff:
         for v in self.volumes:
             counts[v.action.value] += 1
         for s in self.secrets:
-            counts[s.action.value] += 1
+            if s.action is not Action.HOST:  # not a change: listed in the plan, never acted on
+                counts[s.action.value] += 1
         for p in self.pods:
             if p.action is not None:
                 counts[p.action.value] += 1
@@ -498,6 +500,9 @@ def diff_secrets(
     wanted = wanted_secrets(desired, project, intents)
     for name, ref in sorted(wanted.items()):
         found = observed.secret(name)
+        if ref.host:
+            diffs.append(host_secret(name, ref, found is not None, desired))
+            continue
         owned = None if found is None else owns_secret(project, found.name, dict(found.labels), found.labels_listed)
         if found is None:
             data = desired.value(ref)
@@ -522,6 +527,19 @@ def diff_secrets(
             what = f"{found.labels[L.SOURCE].replace('/', ' ')} key {found.labels.get(L.KEY, '?')}: " if L.SOURCE in found.labels else ""
             diffs.append(SecretDiff(found.name, Action.REMOVE, f"{what}no container reads this value any more"))
     return tuple(sorted(diffs, key=lambda s: s.name))
+
+
+def host_secret(name: str, ref: KeyRef, present: bool, desired: DesiredState) -> SecretDiff:
+    """A Secret or ConfigMap kept on the host (podspec.io/host-secrets): read as it is when present;
+    a conflict, which stops apply before any change, when it is missing."""
+    kind = "Secret" if ref.kind is SourceKind.SECRET else "ConfigMap"
+    readers = sorted({p.name for p in desired.pods if name in p.host_secrets})
+    if present:
+        return SecretDiff(name, Action.HOST, f"{kind} {name} kept on the host, read by pod {', '.join(readers)}; "
+                          "podspec never changes or removes it")
+    return SecretDiff(name, Action.CONFLICT, f"{kind} {name} is to be kept on the host (podspec.io/host-secrets of pod "
+                      f"{', '.join(readers)}), and there is no Podman secret of that name: create it with "
+                      f"`podman secret create {name} FILE`, or add a {kind} document named {name} to the manifests")
 
 
 def volume_users(observed: ObservedState) -> dict[str, set[tuple[str, str]]]:

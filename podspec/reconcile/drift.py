@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from podspec.model import RestartPolicy
 from podspec.observed import ContainerState, ObservedContainer, PodStatus
 from podspec.reconcile.intent import SpecDict
 
@@ -18,9 +19,9 @@ def should_start(state: ContainerState, exit_code: int, restart_policy: str) -> 
         return True
     if state not in (ContainerState.EXITED, ContainerState.STOPPED):
         return False
-    if restart_policy == "Always":
+    if restart_policy == RestartPolicy.ALWAYS.value:
         return True
-    if restart_policy == "OnFailure":
+    if restart_policy == RestartPolicy.ON_FAILURE.value:
         return exit_code != 0
     return False
 

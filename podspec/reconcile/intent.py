@@ -31,7 +31,7 @@ from podspec.model import (
     Volume,
     VolumeKind,
 )
-from podspec.names import empty_dir_volume, podman_secret_name, port_text
+from podspec.names import empty_dir_volume, image_volume_source, podman_secret_name, port_text
 from podspec.plan import Role
 from podspec.secrets import stored_env_value
 
@@ -110,12 +110,6 @@ def _volume_source(volume: Volume) -> str:
     return "emptyDir"
 
 
-def image_volume_source(volume: Volume) -> str:
-    """`image:<pullPolicy>:<reference>` (export reads it back)."""
-    policy = volume.image_pull_policy.value if volume.image_pull_policy else ""
-    return f"image:{policy}:{volume.image}"
-
-
 # ------------------------------------------------------------------ ConfigMaps and Secrets
 
 
@@ -138,7 +132,7 @@ def container_refs(pod: Pod, container: Container) -> tuple[KeyRef, ...]:
 
 def _plain(ref: KeyRef) -> KeyRef:
     """The reference without how it was written (optional) or the ConfigMap's value."""
-    return KeyRef(ref.kind, ref.source, ref.key, digest=ref.digest)
+    return KeyRef(ref.kind, ref.source, ref.key, digest=ref.digest, host=ref.host)
 
 
 def secret_refs(pod: Pod, container: Container) -> tuple[KeyRef, ...]:
@@ -151,7 +145,7 @@ def secret_refs(pod: Pod, container: Container) -> tuple[KeyRef, ...]:
         if m.name in volumes
         for _, f in volumes[m.name].files_at(m.sub_path)
     }
-    return tuple(r for r in container_refs(pod, container) if r.kind is SourceKind.SECRET or r in mounted)
+    return tuple(r for r in container_refs(pod, container) if r.kind is SourceKind.SECRET or r.host or r in mounted)
 
 
 def _sources_spec(pod: Pod, container: Container) -> dict[str, dict[str, str]]:

@@ -14,6 +14,7 @@ from enum import Enum
 from podspec.errors import ImageUnavailable, PodspecError
 from podspec.model import AutoUpdate, DesiredState, PullPolicy, VolumeKind
 from podspec.observed import ObservedState
+from podspec.references import pull_policy_or_default
 from podspec.secrets import RegistryCredential
 
 
@@ -224,7 +225,7 @@ def needs(desired: DesiredState, observed: ObservedState) -> tuple[ImageNeed, ..
             need(c.image, PullPolicy.ALWAYS if c.auto_update is AutoUpdate.REGISTRY else c.pull_policy, f"{pod.name}/{c.name}")
         for v in pod.volumes:
             if v.kind is VolumeKind.IMAGE:  # an image volume's image is pulled as a container's is
-                need(v.image, v.image_pull_policy or PullPolicy.IF_NOT_PRESENT, f"{pod.name}/volume {v.name}")
+                need(v.image, pull_policy_or_default(v.image_pull_policy, v.image), f"{pod.name}/volume {v.name}")
     return tuple(
         ImageNeed(ref, policy, observed.image_id(ref) is not None, tuple(sorted(users)))
         for ref, (policy, users) in sorted(by_ref.items())

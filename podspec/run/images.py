@@ -21,9 +21,10 @@ from podspec.model import DesiredState
 from podspec.observed import ObservedState, PullProgress
 from podspec.reconcile import pulls
 from podspec.reconcile.pulls import ImageNeed, PullAction, PullFailure
+from podspec.references import registry_of
 from podspec.run.listener import Listener
 from podspec.run.results import PullEvent, PullStatus
-from podspec.secrets import credential_for, registry_of
+from podspec.secrets import credential_for
 
 if TYPE_CHECKING:
     from podspec.secrets import RegistryCredential

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    from podspec.loader.sops import Decrypt
     from podspec.model import DesiredState
     from podspec.policy import Policy
     from podspec.run.listener import Listener
@@ -18,6 +19,7 @@ POLICY_ENV = "PODSPEC_POLICY"
 ALLOW_HOST_PATHS_ENV = "PODSPEC_ALLOW_HOST_PATHS"
 ALLOW_HOST_PORTS_ENV = "PODSPEC_ALLOW_HOST_PORTS"
 ALLOW_CAPABILITIES_ENV = "PODSPEC_ALLOW_CAPABILITIES"
+REQUIRE_ENCRYPTED_SECRETS_ENV = "PODSPEC_REQUIRE_ENCRYPTED_SECRETS"
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class Manifests:
     # validate: a ConfigMap or Secret the files read do not define is a warning (diff and apply,
     # which act on the set, need it among their manifests)
     defined_elsewhere: bool = False
+    # SOPS-encrypted files: decrypted by this (run/sops.py's Sops, with the host's keys); None:
+    # their shape is checked without decrypting (validate, which needs no key)
+    decrypt: Decrypt | None = None
 
 
 def load(manifests: Manifests) -> DesiredState:
@@ -45,7 +50,8 @@ def load(manifests: Manifests) -> DesiredState:
 
         checks = lambda state: check(state, policy)
     return load_files(manifests.paths, stdin=manifests.stdin, strict=manifests.strict,
-                      defined_elsewhere=manifests.defined_elsewhere, extra_checks=checks)
+                      defined_elsewhere=manifests.defined_elsewhere, extra_checks=checks,
+                      decrypt=manifests.decrypt)
 
 
 def policy_from(
@@ -54,10 +60,12 @@ def policy_from(
     host_ports: Sequence[str] | None,
     capabilities: Sequence[str] | None,
     env: Mapping[str, str],
+    require_encrypted_secrets: bool = False,
 ) -> Policy:
     """The policy from the flags; each one absent falls back to its environment variable.
 
-    A flag replaces its variable (no merging). List variables separate entries by commas or colons.
+    A flag replaces its variable (no merging). List variables separate entries by commas or colons;
+    PODSPEC_REQUIRE_ENCRYPTED_SECRETS is on when 1, true or yes.
     """
     from podspec.policy import make_policy, split_list
 
@@ -77,6 +85,8 @@ def policy_from(
         host_paths=pick(host_paths, "--allow-host-path", ALLOW_HOST_PATHS_ENV),
         host_ports=pick(host_ports, "--allow-host-port", ALLOW_HOST_PORTS_ENV),
         capabilities=pick(capabilities, "--allow-capability", ALLOW_CAPABILITIES_ENV),
+        require_encrypted_secrets=require_encrypted_secrets
+        or env.get(REQUIRE_ENCRYPTED_SECRETS_ENV, "").strip().lower() in ("1", "true", "yes"),
     )
 
 

@@ -8,6 +8,7 @@ targets (hosts), found by walking up from the working directory as git finds `.g
     allow_host_paths = ["/srv/shop"]
     allow_host_ports = [8080]
     allow_capabilities = ["NET_ADMIN"]
+    require_encrypted_secrets = true       # every Secret SOPS-encrypted (docs/secrets-in-git.md)
 
     [targets.edge]                         # `--target edge`, or `--target all`
     url = "ssh://deploy@edge.example.com/run/podman/podman.sock"
@@ -57,6 +58,7 @@ class ProjectFile:
     allow_host_ports: tuple[str, ...] = ()
     allow_capabilities: tuple[str, ...] = ()
     targets: tuple[Target, ...] = ()
+    require_encrypted_secrets: bool = False
 
     def as_env(self) -> dict[str, str]:
         """The file's settings as the PODSPEC_* variables they default (the real environment wins)."""
@@ -70,6 +72,8 @@ class ProjectFile:
                             ("PODSPEC_ALLOW_CAPABILITIES", self.allow_capabilities)):
             if values:
                 env[key] = ",".join(values)
+        if self.require_encrypted_secrets:
+            env["PODSPEC_REQUIRE_ENCRYPTED_SECRETS"] = "1"
         return env
 
     def select(self, names: list[str] | tuple[str, ...]) -> tuple[Target, ...]:
@@ -87,7 +91,7 @@ class ProjectFile:
 
 
 _TOP = {"project", "policy", "targets"}
-_POLICY = {"profile", "allow_host_paths", "allow_host_ports", "allow_capabilities"}
+_POLICY = {"profile", "allow_host_paths", "allow_host_ports", "allow_capabilities", "require_encrypted_secrets"}
 _TARGET = {"url", "connection", "identity", "manifests"}
 
 
@@ -112,6 +116,7 @@ def load(path: Path) -> ProjectFile:
         allow_host_ports=_strings(policy, "allow_host_ports", f"{path} [policy]"),
         allow_capabilities=_strings(policy, "allow_capabilities", f"{path} [policy]"),
         targets=tuple(_target(path, name, raw) for name, raw in targets.items()),
+        require_encrypted_secrets=_bool(policy, "require_encrypted_secrets", f"{path} [policy]"),
     )
 
 
@@ -159,3 +164,10 @@ def _strings(data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
         raise PodspecError(f"{where}: {key} must be a list", f'write {key} = ["..."]')
     return tuple(str(v) for v in value)
+
+
+def _bool(data: Mapping[str, Any], key: str, where: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise PodspecError(f"{where}: {key} must be true or false", f"write {key} = true")
+    return value

@@ -15,8 +15,9 @@ from podspec.engine.parse import PullStream, image_size
 from podspec.model import PullPolicy
 from podspec.observed import ObservedImage, ObservedState, PullProgress
 from podspec.reconcile.pulls import FailureKind, ImageNeed, classify, failures_error
+from podspec.references import registry_of
 from podspec.run.results import PullEvent, PullStatus
-from podspec.secrets import RegistryCredential, credential_for, credentials_from_auth_json, registry_of
+from podspec.secrets import RegistryCredential, credential_for, credentials_from_auth_json
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any, cast
 
 from podspec.engine.protocol import Engine
-from podspec.errors import InvalidRevision, ManifestError, PodspecError, Stopped, SyncError
+from podspec.errors import InvalidRevision, KeyUnavailable, ManifestError, PodspecError, Stopped, SyncError
+from podspec.loader.sops import Decrypt
 from podspec.plan import Step
 from podspec.policy import Policy
 from podspec.reconcile.autoupdate import UpdateMode
@@ -90,6 +91,8 @@ class SyncRequest:
     image_interval: float = 300.0  # seconds between image checks
     credentials: tuple[RegistryCredential, ...] = ()  # an auth file's, for pulls and image checks
     registries_conf: str = ""  # the text of Podman's registries.conf here (which registries are insecure)
+    # SOPS-encrypted manifests: decrypted with the host's key (run/sops.py); None: sops is not asked
+    decrypt: Decrypt | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -317,6 +320,11 @@ class Agent:
             self._refuse("invalid", head, _one_line(exc.message, checkout))
             self.repair("interval")
             return False
+        except KeyUnavailable as exc:  # this host lacks the key (or sops): the same commit may pass once it has it
+            shutil.rmtree(checkout, ignore_errors=True)
+            self._failed("decrypt", _one_line(f"{exc.message}: {exc}", checkout), head, backoff=True)
+            self.repair("interval")
+            return False
         except PodspecError as exc:  # invalid manifests or policy; a missing --path
             shutil.rmtree(checkout, ignore_errors=True)
             what = f"{exc.message}: {exc}" if isinstance(exc, ManifestError) else exc.message
@@ -339,7 +347,8 @@ class Agent:
         return True
 
     def _manifests(self, checkout: Path) -> Manifests:
-        return Manifests(tuple(str(checkout / p) for p in self.request.paths), self.request.policy)
+        return Manifests(tuple(str(checkout / p) for p in self.request.paths), self.request.policy,
+                         decrypt=self.request.decrypt)
 
     def _apply(self, manifests: Manifests, revision: str, wait: bool = False) -> ApplyResult | None:
         """The apply workflow (lock, observe, diff, plan, execute); None when it failed (reported)."""

@@ -1,0 +1,239 @@
+"""Secrets kept in git, encrypted with SOPS and age, against the private Podman (both engines): the real
+sops and age-keygen, the value reaching the container and nowhere else, changes and re-encryptions,
+every way decryption fails changing nothing, Secrets kept on the host, export, and the sync agent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from podspec.cli import app
+from tests.integration.manifests import Result, ids, podspec
+from tests.integration.sync_helpers import Repo, once
+from tests.sopskit import age_key, encrypt, sops
+
+pytestmark = pytest.mark.podman
+
+VALUE = "Pa55-sops-7Hq2x"  # looked for everywhere it must not be
+NEW_VALUE = "N3w-sops-Val-4kd"
+
+
+def secret(value: str = VALUE) -> str:
+    return f"""\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+type: Opaque
+stringData:
+  password: {value}
+"""
+
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: shop
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: reader
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "100000"]
+      volumeMounts:
+        - {name: creds, mountPath: /run/creds, readOnly: true}
+    - name: other
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "100000"]
+  volumes:
+    - name: creds
+      secret:
+        secretName: db
+"""
+
+
+@pytest.fixture
+def secrets_cleared(podman):
+    yield podman
+    podman.podman("secret", "rm", "--all", check=False)
+
+
+@pytest.fixture
+def repo_files(tmp_path):
+    """manifests/ with the encrypted Secret and the pod; the host's key."""
+    key = age_key(tmp_path, "host.key")
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    (manifests / "db.yaml").write_text(encrypt(secret(), key))
+    (manifests / "pod.yaml").write_text(POD)
+    return manifests, key
+
+
+def read_in(podman, container: str, path: str) -> str:
+    return podman.podman("exec", container, "cat", path).stdout
+
+
+def everything_on_the_host(podman) -> str:
+    """What Podman shows of every container, pod, volume (history lives in volume labels) and secret."""
+    names = list(ids(podman))
+    text = podman.podman("inspect", *names).stdout if names else ""
+    pods = podman.podman("pod", "ps", "-q").stdout.split()
+    text += podman.podman("pod", "inspect", *pods).stdout if pods else ""
+    volumes = podman.podman("volume", "ls", "-q").stdout.split()
+    text += podman.podman("volume", "inspect", *volumes).stdout if volumes else ""
+    secrets = podman.podman("secret", "ls", "--format", "{{.ID}}").stdout.split()
+    text += podman.podman("secret", "inspect", *secrets).stdout if secrets else ""
+    return text
+
+
+def test_an_encrypted_secret_reaches_its_reader_and_shows_nowhere_else(secrets_cleared, repo_files, tmp_path, monkeypatch):
+    podman = secrets_cleared
+    manifests, key = repo_files
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temporary))  # sops and podspec: no file there may outlive the call
+    assert VALUE not in (manifests / "db.yaml").read_text()
+
+    validated = CliRunner().invoke(app, ["validate", str(manifests)])  # no key needed
+    checked = Result(validated.exit_code, validated.stdout, validated.stderr)
+    assert checked.exit_code == 0, checked.stderr
+    assert f"{manifests}/db.yaml: Secret db: SOPS-encrypted" in checked.output
+
+    plan = tmp_path / "plan.json"
+    outputs = [checked.output, checked.stderr]
+    for args in (("diff", str(manifests)), ("diff", "-o", "json", str(manifests)), ("diff", "-o", "markdown", str(manifests)),
+                 ("diff", "--save-plan", str(plan), str(manifests)), ("apply", "--plan", str(plan)),
+                 ("diff", str(manifests)), ("apply", "-o", "json", str(manifests)), ("status",), ("status", "-o", "json"),
+                 ("history",), ("history", "-o", "json")):
+        result = podspec(podman, *args, "--age-key-file", str(key.file)) if args[0] in ("diff", "apply") \
+            else podspec(podman, *args)
+        assert result.exit_code in (0, 2), (args, result.stderr)
+        outputs += [result.output, result.stderr]
+    assert read_in(podman, "shop-reader", "/run/creds/password") == VALUE
+
+    assert all(VALUE not in text for text in outputs)
+    assert VALUE not in plan.read_text()
+    assert VALUE not in everything_on_the_host(podman)
+    leftovers = [p for p in temporary.rglob("*") if p.is_file() and VALUE.encode() in p.read_bytes()]
+    assert leftovers == []
+
+
+def test_a_new_value_recreates_its_reader_and_a_new_data_key_changes_nothing(secrets_cleared, repo_files):
+    podman = secrets_cleared
+    manifests, key = repo_files
+    with_key = ("--age-key-file", str(key.file))
+    assert podspec(podman, "apply", str(manifests), *with_key).exit_code == 0
+    before = ids(podman)
+
+    encrypted = (manifests / "db.yaml").read_text()
+    sops("--rotate", "--in-place", str(manifests / "db.yaml"), key=key)  # a new data key: every byte differs
+    assert (manifests / "db.yaml").read_text() != encrypted
+    unchanged = podspec(podman, "diff", str(manifests), *with_key)
+    assert unchanged.exit_code == 0, unchanged.output
+    again = podspec(podman, "apply", str(manifests), *with_key)
+    assert again.exit_code == 0 and again.output.rstrip().endswith("Nothing to do.")
+    assert ids(podman) == before
+
+    (manifests / "db.yaml").write_text(encrypt(secret(NEW_VALUE), key))
+    changed = podspec(podman, "apply", str(manifests), *with_key)
+    assert changed.exit_code == 0, changed.stderr
+    assert "recreate: secret db changed" in changed.output and NEW_VALUE not in changed.output + changed.stderr
+    after = ids(podman)
+    assert after["shop-reader"] != before["shop-reader"] and after["shop-other"] == before["shop-other"]
+    assert read_in(podman, "shop-reader", "/run/creds/password") == NEW_VALUE
+
+
+def test_no_key_a_wrong_key_or_a_changed_file_changes_nothing(secrets_cleared, repo_files, tmp_path, monkeypatch):
+    podman = secrets_cleared
+    manifests, key = repo_files
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE", raising=False)
+    monkeypatch.delenv("SOPS_AGE_KEY", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.config/sops/age/keys.txt of the machine's
+    other = age_key(tmp_path, "other.key")
+    db = manifests / "db.yaml"
+    good = db.read_text()
+    lines = good.splitlines()
+    i = next(i for i, line in enumerate(lines) if line.strip().startswith("password:"))
+    start = lines[i].index("data:") + 5
+    lines[i] = lines[i][:start] + ("A" if lines[i][start] != "A" else "B") + lines[i][start + 1:]
+    tampered = "\n".join(lines) + "\n"
+
+    for text, flags, said in ((good, (), "no key for it was found"),
+                              (good, ("--age-key-file", str(other.file)), "the age key given is not one of its recipients"),
+                              (tampered, ("--age-key-file", str(key.file)), "it was changed after it was encrypted")):
+        db.write_text(text)
+        for command in ("diff", "apply"):
+            result = podspec(podman, command, str(manifests), *flags)
+            assert result.exit_code == 1, (said, result.output)
+            assert f"{db}: cannot decrypt this SOPS file: {said}" in result.stderr
+            assert VALUE not in result.output + result.stderr
+        assert ids(podman) == {} and podman.podman("secret", "ls", "-q").stdout.split() == []
+
+
+def test_a_secret_kept_on_the_host_is_read_as_it_is_and_never_touched(secrets_cleared, tmp_path):
+    podman = secrets_cleared
+    pod = POD.replace("  name: shop\n", "  name: shop\n  annotations:\n    podspec.io/host-secrets: db\n", 1) \
+             .replace("        secretName: db\n", "        secretName: db\n        items: [{key: password, path: password}]\n")
+    path = tmp_path / "pod.yaml"
+    path.write_text(pod)
+
+    missing = podspec(podman, "apply", str(path))
+    assert missing.exit_code == 1
+    assert "Secret db is to be kept on the host (podspec.io/host-secrets of pod shop), and there is no Podman secret " \
+           "of that name: create it with `podman secret create db FILE`" in missing.output + missing.stderr
+    assert ids(podman) == {}
+
+    value_file = tmp_path / "value"
+    value_file.write_text(VALUE)
+    podman.podman("secret", "create", "db", str(value_file))
+    made = json.loads(podman.podman("secret", "inspect", "db").stdout)[0]
+    applied = podspec(podman, "apply", str(path))
+    assert applied.exit_code == 0, applied.stderr
+    assert "= secret db: kept on the host" in applied.output
+    assert read_in(podman, "shop-reader", "/run/creds/password") == VALUE
+    assert podspec(podman, "diff", str(path)).exit_code == 0
+
+    assert podspec(podman, "delete", str(path)).exit_code == 0
+    assert ids(podman) == {}
+    [kept] = json.loads(podman.podman("secret", "inspect", "db").stdout)
+    assert kept["ID"] == made["ID"] and kept["Spec"]["Labels"] == made["Spec"]["Labels"]
+
+
+def test_export_writes_the_reference_never_the_secret(secrets_cleared, repo_files):
+    podman = secrets_cleared
+    manifests, key = repo_files
+    assert podspec(podman, "apply", str(manifests), "--age-key-file", str(key.file)).exit_code == 0
+    for flags in ((), ("--show-secrets",)):
+        exported = CliRunner().invoke(app, ["export", "shop", "--url", podman.url, *flags])
+        assert exported.exit_code == 0, exported.stderr
+        assert "secretName: db" in exported.stdout and "kind: Secret\n" not in exported.stdout
+        assert VALUE not in exported.stdout + exported.stderr
+    # The exported pod, beside the encrypted Secret already in git, is what runs: nothing to change.
+    (manifests / "pod.yaml").write_text(exported.stdout)
+    same = podspec(podman, "diff", str(manifests), "--age-key-file", str(key.file))
+    assert same.exit_code == 0, same.output
+
+
+def test_the_sync_agent_decrypts_with_the_hosts_key(secrets_cleared, repo_files, tmp_path):
+    podman = secrets_cleared
+    manifests, key = repo_files
+    repo = Repo(tmp_path / "repo")
+    repo.commit({"db.yaml": (manifests / "db.yaml").read_text(), "pod.yaml": POD}, "encrypted secret")
+    state = tmp_path / "state"
+
+    refused = once(podman, repo, state)  # no key on this "host"
+    assert refused.returncode == 1
+    assert "db.yaml: cannot decrypt this SOPS file" in refused.stderr and VALUE not in refused.stderr + refused.stdout
+    assert ids(podman) == {}
+
+    done = once(podman, repo, state, "--age-key-file", str(key.file))
+    assert done.returncode == 0, done.stderr
+    assert read_in(podman, "shop-reader", "/run/creds/password") == VALUE
+    assert VALUE not in done.stderr + done.stdout
+    assert not any(VALUE.encode() in p.read_bytes() for p in Path(state).rglob("*") if p.is_file())
