@@ -131,7 +131,8 @@ class InvalidRevision(SyncError):
 
 
 class Stopped(SyncError):
-    """The pull agent was asked to stop (SIGTERM) before a step started; that step was not run."""
+    """The executor was asked to stop (run/executor.py's StopFlag: the pull agent's SIGTERM) before a
+    step started; that step was not run."""
 
 
 class DecryptionError(PodspecError):

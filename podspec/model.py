@@ -274,9 +274,14 @@ class Container:
         return tuple(found.items())
 
     def health_probe(self) -> Probe | None:
-        """The probe Podman runs as the container's health check: liveness, else readiness, else
-        startup (the loader keeps only the probes that agree with the first: Podman runs one check)."""
-        return self.liveness_probe or self.readiness_probe or self.startup_probe
+        """The probe Podman keeps as the container's health check (`podman healthcheck run`, its
+        health in `podman ps`): the first `exec` probe, liveness before readiness before startup.
+        podspec runs every probe itself (run/probes.py); httpGet and tcpSocket probes are made from
+        outside the container, so they are no Podman health check (Podman would run curl inside)."""
+        for probe in (self.liveness_probe, self.readiness_probe, self.startup_probe):
+            if probe is not None and probe.handler is ProbeHandler.EXEC:
+                return probe
+        return None
 
 
 @dataclass(frozen=True)

@@ -56,10 +56,19 @@ class ObservedContainer:
     exit_code: int = 0
     labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
     ports: tuple[str, ...] = ()  # published ports, as names.port_text writes them
+    started_at: int = field(default=0, compare=False)  # when it last started (unix seconds; 0: never, unknown)
 
     @property
     def managed(self) -> bool:
         return L.is_managed(self.labels)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What one probe of a container said (engine.probe; reconcile/probing.py counts them)."""
+
+    ok: bool
+    output: str = ""  # what the probe said (last line, short), for messages
 
 
 @dataclass(frozen=True)

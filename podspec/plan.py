@@ -28,6 +28,7 @@ class StepKind(str, Enum):
     CREATE_CONTAINER = "create_container"
     START_POD = "start_pod"
     START_CONTAINER = "start_container"
+    RESTART_CONTAINER = "restart_container"  # a failing liveness or startup probe (run/probes.py)
     STOP_POD = "stop_pod"
     REMOVE_POD = "remove_pod"
     REMOVE_CONTAINER = "remove_container"

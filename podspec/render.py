@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from podspec.errors import ManifestError, PodspecError, Problem
 from podspec.names import container_in_pod
-from podspec.reconcile.diff import UNSET, Action, ContainerDiff, Diff, FieldChange, PodDiff
+from podspec.reconcile.changes import UNSET, Action, FieldChange
+from podspec.reconcile.diff import Diff
+from podspec.reconcile.pod_diff import ContainerDiff, PodDiff
 from podspec.run.results import PullStatus, StepStatus
 
 if TYPE_CHECKING:

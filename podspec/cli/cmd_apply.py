@@ -107,7 +107,7 @@ def apply(
         project=context.project_name(project, files), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
         dry_run=dry_run, wait=wait, wait_timeout=timeout, lock_timeout=lock_timeout, lock_lease=context.lock_lease(), parallel=parallel,
         revision=context.revision(revision, files), saved=saved,
-        pull_parallel=parallel_pulls, credentials=credentials,
+        pull_parallel=parallel_pulls, credentials=credentials, probe_image=context.probe_image(),
     )
     if target:
         outcomes = targets.apply(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output,

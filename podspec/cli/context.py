@@ -110,6 +110,12 @@ def lock_lease() -> float | None:
     return value
 
 
+def probe_image() -> str:
+    """The image of the probe helper (httpGet and tcpSocket probes): $PODSPEC_PROBE_IMAGE, else ""
+    (busybox; engine/probes.py)."""
+    return os.environ.get("PODSPEC_PROBE_IMAGE", "").strip()
+
+
 def user_dirs() -> tuple[Path, Path]:
     """This user's lock and state directories: system ones for root, the user's own otherwise."""
     from podspec.run import paths

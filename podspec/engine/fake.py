@@ -48,6 +48,7 @@ from podspec.observed import (
     ObservedSecret,
     ObservedState,
     ObservedVolume,
+    ProbeResult,
     PulledImage,
     PullProgress,
     pods_from_containers,
@@ -58,6 +59,8 @@ from podspec.references import expanded
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from podspec.engine.probes import ProbeTarget
+    from podspec.model import Probe
     from podspec.secrets import RegistryCredential
 
 PAUSE_IMAGE = "localhost/podman-pause:fake"
@@ -118,6 +121,9 @@ class FakeContainer:
     body: dict[str, Any] = field(default_factory=dict)  # its create body (specgen.container_body)
     ports: tuple[str, ...] = ()  # infra container: the pod's published ports
     health: tuple[str, str] | None = None  # (status, output), set by set_health
+    probe_results: dict[str, list[bool]] = field(default_factory=dict)  # handler -> results to give, set by set_probe
+    restarts: int = 0  # restart-container steps it took
+    starts: int = 0  # times it was started (its started_at, in observe)
 
 
 @dataclass
@@ -182,6 +188,13 @@ class FakeEngine:
     def set_health(self, container: str, status: str, output: str = "") -> None:
         with self._lock:
             self._container(container, "change container").health = (status, output)
+
+    def set_probe(self, container: str, results: Sequence[bool] | bool, handler: str = "") -> None:
+        """What `probe` says of `container` from now on (handler "" for any kind of probe): a list
+        is given out one result per probe, its last one repeated; a bool is always that."""
+        with self._lock:
+            given = [results] if isinstance(results, bool) else list(results)
+            self._container(container, "change container").probe_results[handler] = given
 
     def fail(self, what: StepKind | str, target: str = "", message: str = "injected failure", times: int = 1) -> None:
         """Make the next `times` calls of `what` fail (-1: every one) with EngineError, changing nothing.
@@ -316,6 +329,22 @@ class FakeEngine:
             if c.health is not None:
                 return c.health
             return ("healthy", "") if c.state is ContainerState.RUNNING else ("unhealthy", "container is not running")
+
+    def probe(self, target: ProbeTarget, probe: Probe, image: str = "") -> ProbeResult:
+        """A running container passes its probes unless set_probe says otherwise; one not running fails."""
+        self._record("probe", target.container)
+        with self._lock:
+            c = _by_name_or_id(self.containers, target.container)
+            if c is None or c.state is not ContainerState.RUNNING:
+                return ProbeResult(False, "container is not running")
+            given = c.probe_results.get(probe.handler.value, c.probe_results.get(""))
+            if not given:
+                return ProbeResult(True)
+            ok = given.pop(0) if len(given) > 1 else given[0]
+            return ProbeResult(ok, "" if ok else "probe failed (FakeEngine)")
+
+    def end_probes(self) -> None:
+        self._record("end_probes")
 
     def events(self, filters: Mapping[str, Sequence[str]]) -> Iterator[dict[str, Any]]:
         """The events emitted so far that pass `filters` (label=key=value and type, as libpod
@@ -474,7 +503,7 @@ class FakeEngine:
                         del self.containers[c.name]
         for c in members:
             if not c.is_infra and not c.init_type and c.state is not ContainerState.RUNNING:
-                c.state, c.exit_code = ContainerState.RUNNING, 0
+                c.state, c.exit_code, c.starts = ContainerState.RUNNING, 0, c.starts + 1
 
     def _start_container(self, step: Step) -> None:
         c = self._container(step.target, step.describe())
@@ -483,7 +512,13 @@ class FakeEngine:
         if c.init_type:
             c.state, c.exit_code = ContainerState.EXITED, 0
         else:
-            c.state, c.exit_code = ContainerState.RUNNING, 0
+            c.state, c.exit_code, c.starts = ContainerState.RUNNING, 0, c.starts + 1
+
+    def _restart_container(self, step: Step) -> None:
+        c = self._container(step.target, step.describe())
+        c.state, c.exit_code = ContainerState.RUNNING, 0
+        c.restarts += 1
+        c.starts += 1
 
     def _stop_pod(self, step: Step) -> None:
         pod = self._pod(step.target, step.describe())
@@ -583,6 +618,7 @@ class FakeEngine:
         return ObservedContainer(
             id=c.id, name=c.name, pod_id=pod.id if pod else "", pod_name=c.pod, state=c.state, image=c.image,
             image_id=c.image_id, is_infra=c.is_infra, exit_code=c.exit_code, labels=dict(c.labels), ports=c.ports,
+            started_at=c.starts,
         )
 
     def _inspect_pod(self, pod: FakePod) -> dict[str, Any]:
@@ -644,6 +680,7 @@ _HANDLERS = {
     StepKind.CREATE_CONTAINER: FakeEngine._create_container,
     StepKind.START_POD: FakeEngine._start_pod,
     StepKind.START_CONTAINER: FakeEngine._start_container,
+    StepKind.RESTART_CONTAINER: FakeEngine._restart_container,
     StepKind.STOP_POD: FakeEngine._stop_pod,
     StepKind.REMOVE_POD: FakeEngine._remove_pod,
     StepKind.REMOVE_CONTAINER: FakeEngine._remove_container,

@@ -65,7 +65,15 @@ def container(data: dict) -> ObservedContainer:
         exit_code=int(data.get("ExitCode") or 0),
         labels=dict(data.get("Labels") or {}),
         ports=ports(data) if data.get("IsInfra") else (),
+        started_at=_int(data.get("StartedAt")),
     )
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _state_text(state: Any) -> str | None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from podspec.engine import parse
 from podspec.engine.connection import Endpoint, check_reachable, resolve
 from podspec.engine.transport import Transport, TransportError, open_transport
-from podspec.errors import EngineError, PodmanUnavailable
+from podspec.errors import EngineError, PodmanUnavailable, PodspecError
 from podspec.observed import HostFacts, ObservedImage, ObservedState, ObservedVolume, PulledImage, PullProgress
 
 LONG_CALL_TIMEOUT = 600  # seconds: pulls, stops with a long grace period
@@ -37,6 +37,7 @@ class PodmanEngine:
         self.endpoint = endpoint
         self._version: str | None = None
         self._host: HostFacts | None = None
+        self._probes: ProbeRunner | None = None
         try:
             self.transport = transport or open_transport(endpoint.url, endpoint.identity, LONG_CALL_TIMEOUT,
                                                          ssh_config=endpoint.ssh_config)
@@ -57,8 +58,9 @@ class PodmanEngine:
     # ------------------------------------------------------------------------------- plumbing
 
     def call(self, method: str, path: str, what: str, params: Mapping[str, Any] | None = None,
-             body: Any = None, timeout: float | None = None) -> Any:
-        """One REST call to libpod's `path`; JSON answer decoded; errors become podspec's."""
+             body: Any = None, timeout: float | None = None, raw: bool = False) -> Any:
+        """One REST call to libpod's `path`; JSON answer decoded (`raw`: its bytes as they are);
+        errors become podspec's."""
         try:
             response = self.transport.request(method, path, params=params, body=body, timeout=timeout)
         except TransportError as exc:
@@ -69,6 +71,8 @@ class PodmanEngine:
         if response.status_code >= 400:
             message = parse.error_message(response.status_code, response.content)
             raise EngineError(f"Podman refused to {what}: {message}", parse.hint(message))
+        if raw:
+            return response.content
         return parse.decode(response.status_code, response.content)
 
     # -------------------------------------------------------------------------------- reading
@@ -152,6 +156,22 @@ class PodmanEngine:
             except EngineError:
                 log = []
         return status, parse.last_output(log)
+
+    def probe(self, target: ProbeTarget, probe: Probe, image: str = "") -> ProbeResult:
+        """Run one probe of a container now (engine/probes.py says how: exec inside, httpGet and
+        tcpSocket from a helper in the pod's network namespace made from `image`)."""
+        from podspec.engine.probes import DEFAULT_PROBE_IMAGE, ProbeRunner
+
+        if self._probes is None:
+            self._probes = ProbeRunner(self.call, image or DEFAULT_PROBE_IMAGE)
+        elif image:
+            self._probes.image = image
+        return self._probes.probe(target, probe)
+
+    def end_probes(self) -> None:
+        """Remove the probe helpers this engine made."""
+        if self._probes is not None:
+            self._probes.close()
 
     def version(self) -> str:
         """The service's Podman version ("4.3.1", "5.4.2"), read once per engine."""
@@ -287,6 +307,9 @@ class PodmanEngine:
             self.call("post", f"/pods/{name}/start", f"start pod {name}")
         elif kind is StepKind.START_CONTAINER:
             self.call("post", f"/containers/{name}/start", f"start container {name}")
+        elif kind is StepKind.RESTART_CONTAINER:
+            self.call("post", f"/containers/{name}/restart", f"restart container {name}", params={"t": max(1, step.timeout)},
+                      timeout=LONG_CALL_TIMEOUT)
         elif kind is StepKind.STOP_POD:
             self.call("post", f"/pods/{name}/stop", f"stop pod {name}", params={"t": max(1, step.timeout)})
         elif kind is StepKind.REMOVE_POD:
@@ -356,6 +379,10 @@ class PodmanEngine:
 
     def close(self) -> None:
         try:
+            self.end_probes()
+        except PodspecError:
+            pass  # the service is gone: its helpers end by themselves (HELPER_LIFETIME)
+        try:
             self.transport.close()
         finally:
             self.endpoint.close()
@@ -381,6 +408,9 @@ def connect(url: str | None = None, connection: str | None = None, env: Mapping[
 
 
 if TYPE_CHECKING:
+    from podspec.engine.probes import ProbeRunner, ProbeTarget
+    from podspec.model import Probe
+    from podspec.observed import ProbeResult
     from podspec.plan import Step
     from podspec.secrets import RegistryCredential
 

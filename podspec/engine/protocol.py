@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
 
-    from podspec.observed import HostFacts, ObservedImage, ObservedState, ObservedVolume, PulledImage, PullProgress
+    from podspec.engine.probes import ProbeTarget
+    from podspec.model import Probe
+    from podspec.observed import HostFacts, ObservedImage, ObservedState, ObservedVolume, ProbeResult, PulledImage, PullProgress
     from podspec.plan import Step
     from podspec.secrets import RegistryCredential
 
@@ -83,6 +85,16 @@ class Engine(Protocol):
 
     def run_healthcheck(self, name: str) -> tuple[str, str]:
         """Run a container's health check now: (status, last output)."""
+        ...
+
+    def probe(self, target: ProbeTarget, probe: Probe, image: str = "") -> ProbeResult:
+        """Run one probe of a running container now: `exec` inside it; `httpGet` and `tcpSocket`
+        from outside it, in the pod's network namespace, by a helper made from `image` (default
+        busybox). A probe that cannot run (no helper image) is a failed result, never an error."""
+        ...
+
+    def end_probes(self) -> None:
+        """Remove what running probes left on the host (the helpers); `close` does it too."""
         ...
 
     def events(self, filters: Mapping[str, Sequence[str]]) -> Iterator[dict[str, Any]]:

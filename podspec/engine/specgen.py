@@ -7,7 +7,6 @@ named volumes and bind mounts on each container that mounts them.
 
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from podspec import labels as L
@@ -17,7 +16,6 @@ from podspec.model import (
     KeyRef,
     Pod,
     Probe,
-    ProbeHandler,
     Resources,
     SecurityContext,
     Volume,
@@ -114,15 +112,10 @@ def _lifecycle_and_labels(container: Container) -> dict[str, Any]:
 
 
 def _healthcheck(probe: Probe) -> dict[str, Any]:
-    if probe.handler is ProbeHandler.EXEC:
-        test = ["CMD", *probe.command]
-    elif probe.handler is ProbeHandler.HTTP_GET:
-        scheme = probe.scheme.lower()
-        host = probe.host or "localhost"
-        headers = "".join(f" -H {shlex.quote(f'{name}: {value}')}" for name, value in probe.headers)
-        test = ["CMD-SHELL", f"curl -f{headers} {scheme}://{host}:{probe.port}{probe.path or '/'} || exit 1"]
-    else:
-        test = ["CMD-SHELL", f"nc -z {probe.host or 'localhost'} {probe.port} || exit 1"]
+    """An exec probe as Podman's health check (Container.health_probe): what `podman ps` and
+    `podman healthcheck run` show. podspec runs the probes itself (run/probes.py); httpGet and
+    tcpSocket probes are made from outside the container and are no Podman health check."""
+    test = ["CMD", *probe.command]
     return {
         "Test": test,
         "Interval": probe.period_seconds * NANOS,

@@ -311,14 +311,14 @@ def _container(pod: str, c: Json, image: Json, volumes: _Volumes, notes: list[st
 
 
 def _probes(probe: Probe | None, applied: Json) -> dict[str, Probe | None]:
-    """Podman keeps one health check: it is the liveness probe, unless podspec's record says the
-    manifest gave it as readinessProbe or startupProbe (or as several, all the same)."""
-    if probe is None:
-        return {}
-    recorded = [key for key in ("livenessProbe", "readinessProbe", "startupProbe") if applied.get(key)]
-    keys = recorded or ["livenessProbe"]
-    names = {"livenessProbe": "liveness_probe", "readinessProbe": "readiness_probe", "startupProbe": "startup_probe"}
-    return {names[key]: probe for key in keys}
+    """podspec's record holds every probe the manifest gave (each one runs): those, as recorded.
+    Without a record, Podman's one health check is the liveness probe."""
+    from podspec.probe_record import ProbeKind, probes_from_spec
+
+    recorded = probes_from_spec(applied)
+    if recorded:
+        return {f"{kind.value}_probe": p for kind, p in recorded}
+    return {f"{ProbeKind.LIVENESS.value}_probe": probe} if probe is not None else {}
 
 
 def _stop_signal(value: Any, image_value: Any) -> str:

@@ -444,9 +444,8 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
         )
 
     def probes(self, raw: dict[str, Any], path: FieldPath, ports: tuple[PortMapping, ...]) -> dict[str, Probe | None]:
-        """liveness, readiness and startup probes; Podman runs one health check: the first of them."""
+        """liveness, readiness and startup probes: each one runs (podspec runs them; run/probes.py)."""
         found: dict[str, Probe | None] = {}
-        first: tuple[str, Probe] | None = None
         init = "initContainers" in path and raw.get("restartPolicy") != "Always"  # a sidecar may have probes
         for key, name in PROBE_FIELDS:
             if key not in raw:
@@ -457,23 +456,7 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
                     "remove it; init containers run to completion (Kubernetes and Podman refuse it too)", key=True,
                 )
                 continue
-            probe = self.probe(raw[key], path + (key,), ports)
-            found[name] = probe
-            if probe is None:
-                continue
-            if first is None:
-                first = (key, probe)
-            elif probe != first[1]:
-                # Podman runs one health check (and restarts nothing on its failure): the first
-                # probe, liveness before readiness before startup, is it; another one that differs
-                # is not applied, and said so.
-                found[name] = None
-                self.problem_to(
-                    self.warnings, self.base + tuple(path) + (key,),
-                    f"{key} is ignored on a single Podman host (Podman runs one health check per container: "
-                    f"here the {first[0]}, and this one differs)",
-                    f"keep it for Kubernetes, or make it the same as {first[0]}; --strict makes this an error", key=True,
-                )
+            found[name] = self.probe(raw[key], path + (key,), ports)
         return found
 
     def stop_signal(self, raw: dict[str, Any], path: FieldPath) -> str:

@@ -85,6 +85,14 @@ def _at(data: Any, path: FieldPath) -> Any:
     return data
 
 
+def _text(value: Any) -> str:
+    """A decrypted scalar as a message would quote it ("" for a mapping or list: their parts are
+    encrypted values of their own)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "" if isinstance(value, (dict, list)) or value is None else str(value)
+
+
 def _placeholders(data: Any) -> Any:
     if isinstance(data, dict):
         return {k: _placeholders(v) for k, v in data.items()}
@@ -117,6 +125,9 @@ class Sealed:
         self.secrets_sealed: dict[int, bool] = {}
         self.placeholders = False  # the documents given out hold placeholders, not decrypted values
         self.host_side = False  # a decryption failed for want of a key (or sops) on this host
+        # document index -> (dotted path, decrypted value as text) of each value that was encrypted:
+        # hidden from the problems found in the document (a value of the wrong type is quoted there)
+        self.opened: dict[int, list[tuple[str, str]]] = {}
 
     @property
     def wanted(self) -> bool:
@@ -124,10 +135,27 @@ class Sealed:
         return any(is_encrypted(d.data) for d in self.documents)
 
     def keep(self, document: Any, problems: list[Problem]) -> list[Problem]:
-        """The problems found in a document, less those about a placeholder (shape checks only)."""
-        if not self.placeholders:
-            return problems
-        return [p for p in problems if not self.about_placeholder(document, p)]
+        """The problems found in a document: less those about a placeholder (shape checks only); with
+        the decrypted values hidden (decrypted documents)."""
+        if self.placeholders:
+            return [p for p in problems if not self.about_placeholder(document, p)]
+        opened = self.opened.get(document.index)
+        return [self._hide(p, opened) for p in problems] if opened else problems
+
+    @staticmethod
+    def _hide(problem: Problem, opened: list[tuple[str, str]]) -> Problem:
+        """A problem with every decrypted value taken out of its text: long ones wherever they
+        appear; short ones (which could be any word) as whole words of a problem at their place."""
+        message, hint = problem.message, problem.hint
+        for path, value in opened:
+            if not value:
+                continue
+            here = problem.path == path or problem.path.startswith((path + ".", path + "["))
+            if len(value) >= 4 or here:
+                pattern = re.escape(value) if len(value) >= 4 else rf"(?<!\w){re.escape(value)}(?!\w)"
+                message = re.sub(pattern, "(encrypted value)", message)
+                hint = re.sub(pattern, "(encrypted value)", hint)
+        return problem if (message, hint) == (problem.message, problem.hint) else replace(problem, message=message, hint=hint)
 
     def mark(self, made: Any, document: Any) -> Any:
         """A Secret built from this file, marked as kept encrypted when all its values were."""
@@ -175,6 +203,7 @@ class Sealed:
             data = opened.data
             if isinstance(data, dict):
                 data = {k: v for k, v in data.items() if k != "sops"}
+            self.opened[sealed.index] = [(dotted(path), _text(_at(data, path))) for path in encrypted_paths(sealed.data)]
             out.append(replace(sealed, data=data))
         return out
 

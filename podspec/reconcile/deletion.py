@@ -12,7 +12,9 @@ from podspec.model import DesiredState
 from podspec.names import owns_secret
 from podspec.observed import ObservedState
 from podspec.plan import Plan, Step, StepKind
-from podspec.reconcile.diff import observed_grace, secrets_in_use, volume_users
+from podspec.reconcile.pod_diff import observed_grace
+from podspec.reconcile.secret_diff import secrets_in_use
+from podspec.reconcile.volume_diff import volume_users
 
 
 @dataclass(frozen=True)

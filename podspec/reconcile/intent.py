@@ -23,7 +23,6 @@ from podspec.model import (
     InitContainerType,
     KeyRef,
     Pod,
-    Probe,
     ProjectedFile,
     PullPolicy,
     Resources,
@@ -33,6 +32,7 @@ from podspec.model import (
 )
 from podspec.names import empty_dir_volume, image_volume_source, podman_secret_name, port_text
 from podspec.plan import Role
+from podspec.probe_record import probe_spec
 from podspec.secrets import stored_env_value
 
 SpecDict = dict[str, Any]
@@ -181,27 +181,6 @@ def describe_ref(ref: KeyRef) -> str:
     return f"{ref.kind.value} {ref.source} key {ref.key}"
 
 
-def _probe_spec(probe: Probe | None) -> SpecDict | None:
-    if probe is None:
-        return None
-    return _pruned(
-        {
-            "handler": probe.handler.value,
-            "command": list(probe.command),
-            "path": probe.path,
-            "port": probe.port,
-            "host": probe.host,
-            "scheme": probe.scheme if probe.scheme != "HTTP" else "",
-            "httpHeaders": [f"{name}: {value}" for name, value in probe.headers],
-            "initialDelaySeconds": probe.initial_delay_seconds,
-            "periodSeconds": probe.period_seconds,
-            "timeoutSeconds": probe.timeout_seconds,
-            "successThreshold": probe.success_threshold,
-            "failureThreshold": probe.failure_threshold,
-        }
-    )
-
-
 def _file_note(volume: Volume, path: str, f: ProjectedFile) -> str:
     """A mounted file as intent records it (export reads it back): `PATH <- KEY (MODE)`; in a
     projected or downwardAPI volume the key names its source: `configMap/NAME:KEY`,
@@ -274,9 +253,9 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
                     "seLinuxOptions": list(s.se_linux_options),
                 }
             ),
-            "livenessProbe": _probe_spec(container.liveness_probe),
-            "readinessProbe": _probe_spec(container.readiness_probe),
-            "startupProbe": _probe_spec(container.startup_probe),
+            "livenessProbe": probe_spec(container.liveness_probe),
+            "readinessProbe": probe_spec(container.readiness_probe),
+            "startupProbe": probe_spec(container.startup_probe),
             "stopSignal": container.stop_signal,
             "stdin": container.stdin,
             "tty": container.tty,

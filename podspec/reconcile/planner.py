@@ -18,8 +18,10 @@ from podspec.errors import ConflictError
 from podspec.model import Container, Pod, VolumeKind
 from podspec.names import empty_dir_volume
 from podspec.plan import Plan, Role, Step, StepKind
-from podspec.reconcile.diff import Action, ContainerDiff, Diff, PodDiff
+from podspec.reconcile.changes import Action
+from podspec.reconcile.diff import Diff
 from podspec.reconcile.intent import ContainerIntent, container_labels, pod_labels
+from podspec.reconcile.pod_diff import ContainerDiff, PodDiff
 
 
 def build(diff: Diff) -> Plan:

@@ -1,59 +1,82 @@
-"""When is an applied state ready (`apply --wait`)? Pure rules over the observed state.
+"""When is a set of pods ready (`apply --wait`, `podspec start`)? Pure rules over the observed state.
 
 Every container runs, or has finished as its restartPolicy allows (exit 0 under OnFailure or
 Never: a completed job); a container that failed and will not be restarted (Never) has failed for
-good. A container with a probe must also pass it: its readinessProbe (ready when it passes), its
-startupProbe (nothing else counts before it passes), or its livenessProbe. Podman runs one health
-check per container: the loader keeps only the probes of a container that agree with its first
-(`Container.health_probe()`); that check runs on the probe's own schedule (initialDelaySeconds,
-then every periodSeconds).
+good. Running containers with probes must also be ready by them (reconcile/probing.py: the
+startupProbe passed, the readinessProbe passes; liveness restarts but never gates): that part is
+the probe runner's (run/probes.py), which says which running containers are ready.
+
+What is expected comes from the manifests (`expected_of`, after an apply) or from the host's own
+records (`expected_on_host`, for `podspec start`: the containers each pod's labels list).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from podspec.model import DesiredState, Probe, RestartPolicy
+from podspec import labels as L
+from podspec.model import DesiredState, RestartPolicy
 from podspec.names import container_name
 from podspec.observed import ContainerState, ObservedState
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A container that must run (or finish as its policy allows) for its pod to be ready."""
+
+    name: str
+    restart_policy: RestartPolicy
 
 
 @dataclass(frozen=True)
 class Readiness:
     waiting: tuple[str, ...]  # "name: why", may still become ready
     failed: tuple[str, ...]  # "name: why", will not become ready by waiting
-    probes: tuple[tuple[str, Probe], ...]  # running containers whose probe decides
+    running: tuple[str, ...]  # running containers (their probes decide the rest)
 
 
-def assess(desired: DesiredState, observed: ObservedState) -> Readiness:
-    waiting, failed, probes = [], [], []
-    for pod in desired.pods:
-        for c in pod.containers:
-            name = container_name(pod.name, c.name)
-            found = observed.container(name)
-            if found is None:
-                waiting.append(f"{name}: missing")
-            elif found.state is ContainerState.RUNNING:
-                probe = c.health_probe()
-                if probe is not None:
-                    probes.append((name, probe))
-            elif found.state is ContainerState.EXITED and pod.restart_policy is not RestartPolicy.ALWAYS:
-                if found.exit_code != 0 and pod.restart_policy is RestartPolicy.NEVER:
-                    failed.append(f"{name}: exited with code {found.exit_code} (restartPolicy Never)")
-                elif found.exit_code != 0:
-                    waiting.append(f"{name}: exited with code {found.exit_code}, to be restarted (OnFailure)")
-                # exit 0: a finished job is ready
-            else:
-                waiting.append(f"{name}: {found.state.value}")
-    return Readiness(tuple(waiting), tuple(failed), tuple(probes))
+def expected_of(desired: DesiredState) -> tuple[Expected, ...]:
+    return tuple(Expected(container_name(p.name, c.name), p.restart_policy) for p in desired.pods for c in p.containers)
 
 
-def probed(desired: DesiredState) -> bool:
-    """Whether any container's readiness is decided by a probe (for the "Ready" message)."""
-    return any(c.health_probe() is not None for p in desired.pods for c in p.containers)
+def expected_on_host(observed: ObservedState, pods: Collection[str]) -> tuple[Expected, ...]:
+    """The regular containers each pod's labels say it has, with its restartPolicy as applied."""
+    found = []
+    for name in sorted(pods):
+        pod = observed.pod(name)
+        if pod is None:
+            continue
+        wanted = [n for n in (pod.labels.get(L.CONTAINERS) or "").split(",") if n]
+        members = {c.name: c for c in observed.containers_of(pod)}
+        regular = [c for c in members.values() if c.labels.get(L.ROLE) != "init"]
+        names = [container_name(name, n) for n in wanted] if wanted else [c.name for c in regular]
+        for full in names:
+            c = members.get(full)
+            if c is not None and c.labels.get(L.ROLE) == "init":
+                continue
+            policy = ((L.last_applied(c.labels) or {}).get("restartPolicy") if c is not None else None) or "Always"
+            try:
+                found.append(Expected(full, RestartPolicy(policy)))
+            except ValueError:
+                found.append(Expected(full, RestartPolicy.ALWAYS))
+    return tuple(found)
 
 
-def probe_due(probe: Probe, running_since: float, last_run: float | None, now: float) -> bool:
-    if now < running_since + probe.initial_delay_seconds:
-        return False
-    return last_run is None or now >= last_run + probe.period_seconds
+def assess(expected: Collection[Expected], observed: ObservedState) -> Readiness:
+    waiting, failed, running = [], [], []
+    for e in expected:
+        found = observed.container(e.name)
+        if found is None:
+            waiting.append(f"{e.name}: missing")
+        elif found.state is ContainerState.RUNNING:
+            running.append(e.name)
+        elif found.state is ContainerState.EXITED and e.restart_policy is not RestartPolicy.ALWAYS:
+            if found.exit_code != 0 and e.restart_policy is RestartPolicy.NEVER:
+                failed.append(f"{e.name}: exited with code {found.exit_code} (restartPolicy Never)")
+            elif found.exit_code != 0:
+                waiting.append(f"{e.name}: exited with code {found.exit_code}, to be restarted (OnFailure)")
+            # exit 0: a finished job is ready
+        else:
+            waiting.append(f"{e.name}: {found.state.value}")
+    return Readiness(tuple(waiting), tuple(failed), tuple(running))

@@ -39,27 +39,18 @@ def report(observed: ObservedState, project: str | None = None) -> tuple[PodRepo
         # Pausing is a deliberate, temporary act: diff and apply leave paused pods alone, so does status.
         if pod.status not in (PodStatus.RUNNING, PodStatus.DEGRADED, PodStatus.PAUSED):
             drifts.append(f"pod is {pod.status.value.lower()}")
-        present = {c.name: c for c in observed.containers_of(pod)}
-        promised = [n for n in pod.labels.get(L.CONTAINERS, "").split(",") if n]
-        init_type = pod.labels.get(L.INIT_TYPE, "once")
-        lines = []
-        for c in present.values():
-            role = c.labels.get(L.ROLE, "unmanaged")
-            lines.append(ContainerLine(c.name, role, c.state.value, c.image))
-            if not c.managed:
-                drifts.append(f"container {c.name} was added by hand")
-            elif role != "init" and pod.status in drift.RUNNING_POD:
-                policy = (L.last_applied(c.labels) or {}).get("restartPolicy", "Always")
-                if drift.should_start(c.state, c.exit_code, policy):
-                    drifts.append(f"container {c.name} is {c.state.value}")
+        present = observed.containers_of(pod)
+        lines = [ContainerLine(c.name, c.labels.get(L.ROLE, "unmanaged"), c.state.value, c.image) for c in present]
         init_names = set((L.last_applied(pod.labels) or {}).get("initContainers", {}))
-        for short in promised:
-            full = container_name(pod.name, short)
-            if full in present:
-                continue
-            if short in init_names and not drift.init_container_expected(init_type, pod.status):
-                continue  # "once" init containers are removed by Podman after their run
-            drifts.append(f"container {full} is missing")
+        promised = [drift.Promise(container_name(pod.name, short), init=short in init_names)
+                    for short in pod.labels.get(L.CONTAINERS, "").split(",") if short]
+        for found in drift.containers(pod.status, present, promised, pod.labels.get(L.INIT_TYPE, "once")):
+            if found.finding is drift.Finding.BY_HAND:
+                drifts.append(f"container {found.name} was added by hand")
+            elif found.finding is drift.Finding.NOT_RUNNING and found.found is not None:
+                drifts.append(f"container {found.name} is {found.found.state.value}")
+            elif found.finding is drift.Finding.MISSING:
+                drifts.append(f"container {found.name} is missing")
         spec = L.last_applied(pod.labels) or {}
         infra = observed.infra_of(pod)
         ports = drift.ports_drift(infra, spec)

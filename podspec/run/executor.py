@@ -3,8 +3,9 @@
 Steps run in plan order, except that consecutive steps of different lanes (different pods) may run
 side by side, up to `parallel` lanes at once; within a lane the order is kept, and a step with no
 lane waits for everything before it and runs alone. After a failure no further step starts; the
-steps already running finish. Re-running apply after a failure or a kill converges, because the
-next run observes the host again.
+steps already running finish. A StopFlag raised from outside (the agent's SIGTERM) stops it the
+same way: the step it reaches next fails as not started, without reaching Podman. Re-running apply
+after a failure, a stop or a kill converges, because the next run observes the host again.
 """
 
 from __future__ import annotations
@@ -14,15 +15,28 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Protocol
 
-from podspec.errors import PodspecError, StepFailed
+from podspec.errors import PodspecError, StepFailed, Stopped
 from podspec.plan import Plan, Step
 from podspec.run.results import StepEvent, StepStatus
 
-__all__ = ["StepEvent", "StepRunner", "StepStatus", "execute", "waves"]
+__all__ = ["StepEvent", "StepRunner", "StepStatus", "StopFlag", "execute", "waves"]
 
 
 class StepRunner(Protocol):
     def run(self, step: Step) -> None: ...
+
+
+class StopFlag:
+    """Raised from outside (a signal handler: a plain attribute, no lock) to ask the executor to
+    start no further step; the steps in progress finish. `reason` and `hint` say why, in the failure
+    of the step that was not started."""
+
+    def __init__(self, reason: str, hint: str = "") -> None:
+        self.reason, self.hint = reason, hint
+        self.raised = False
+
+    def raise_(self) -> None:
+        self.raised = True
 
 
 def waves(plan: Plan) -> list[list[list[tuple[int, Step]]]]:
@@ -43,8 +57,9 @@ def waves(plan: Plan) -> list[list[list[tuple[int, Step]]]]:
 
 
 def execute(plan: Plan, runner: StepRunner, report: Callable[[StepEvent], None] = lambda e: None,
-            clock: Callable[[], float] = time.monotonic, parallel: int = 1) -> tuple[Step, ...]:
-    """Run every step; return them. On failure raise StepFailed with what was and was not done."""
+            clock: Callable[[], float] = time.monotonic, parallel: int = 1, stop: StopFlag | None = None) -> tuple[Step, ...]:
+    """Run every step; return them. On failure, or once `stop` is raised, raise StepFailed with what
+    was and was not done."""
     total = len(plan.steps)
     guard = threading.Lock()
     done: set[int] = set()
@@ -61,6 +76,8 @@ def execute(plan: Plan, runner: StepRunner, report: Callable[[StepEvent], None] 
             emit(StepEvent(index, total, step, StepStatus.STARTED))
             began = clock()
             try:
+                if stop is not None and stop.raised:
+                    raise Stopped(f"not started: {step.describe()} ({stop.reason})", stop.hint)
                 runner.run(step)
             except PodspecError as error:
                 with guard:

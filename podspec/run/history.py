@@ -20,7 +20,8 @@ from podspec.errors import EngineError
 from podspec.observed import ObservedVolume
 from podspec.plan import Step, StepKind
 from podspec.reconcile import history as H
-from podspec.reconcile.diff import Action, Diff
+from podspec.reconcile.changes import Action
+from podspec.reconcile.diff import Diff
 from podspec.reconcile.history import HistoryRecord
 from podspec.run.results import HistoryResult
 

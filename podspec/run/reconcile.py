@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from podspec.reconcile.diff import Diff
     from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.saved_plan import SavedPlan
+    from podspec.run.executor import StopFlag
     from podspec.run.results import ApplyResult, DiffResult
     from podspec.secrets import RegistryCredential
 
@@ -59,6 +60,7 @@ class ApplyRequest(DiffRequest):
     parallel: int = 3
     saved: SavedPlan | None = None  # apply --plan: carry out exactly this plan, or refuse it as stale
     pull_parallel: int = 3  # pulls side by side, before the plan
+    probe_image: str = ""  # --wait: the probe helper's image ("": busybox; engine/probes.py)
     credentials: tuple[RegistryCredential, ...] = ()  # for pulls (an auth file's), by registry
 
 
@@ -123,10 +125,12 @@ def _compute(desired: DesiredState, observed: ObservedState, request: DiffReques
                           prune_volumes=request.prune_volumes, adopt=request.adopt)
 
 
-def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listener | None = None) -> ApplyResult:
+def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listener | None = None,
+          stop: StopFlag | None = None) -> ApplyResult:
     """Observe, pull, diff, plan, execute, wait; then record the apply in the host's history
     (run/history.py): every apply that read the host is recorded, also one that changed nothing or
-    failed; a dry run is not.
+    failed; a dry run is not. `stop`, once raised, lets no further step start (the pull agent's
+    SIGTERM): the apply then fails as after a failed step.
 
     An apply that finds nothing to do (no step, no pull, no conflict, no check refused) ends there,
     without the project's locks, as `diff` takes none: it changed nothing for a lock to protect.
@@ -161,7 +165,7 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
         with project_lock(engine.lock_key, request.project, request.lock_timeout, on_wait=waiting), \
                 (nullcontext() if request.dry_run else  # a dry run writes nothing on the host, not even a lock
                  host_lock(engine, request.project, request.lock_timeout, lease=lease, on_wait=held, on_note=listener.note)):
-            return _recorded(engine, request, listener, lambda seen: _apply_locked(engine, desired, request, listener, seen))
+            return _recorded(engine, request, listener, lambda seen: _apply_locked(engine, desired, request, listener, seen, stop))
 
 
 def _recorded(engine: Engine, request: ApplyRequest, listener: Listener, run: Callable[[_Seen], ApplyResult]) -> ApplyResult:
@@ -241,13 +245,13 @@ def _no_changes(engine: Engine, desired: DesiredState, request: ApplyRequest, li
     if request.wait:
         from podspec.run.wait import wait_ready
 
-        wait_ready(engine, desired, request.wait_timeout, listener.info)
+        wait_ready(engine, desired, request.wait_timeout, listener.info, probe_image=request.probe_image)
         result = replace(result, ready=True)
     return result
 
 
 def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, listener: Listener,
-                  seen: _Seen) -> ApplyResult:
+                  seen: _Seen, stop: StopFlag | None = None) -> ApplyResult:
     from podspec.errors import StepFailed
     from podspec.reconcile import planner
     from podspec.run import images
@@ -285,7 +289,7 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
         from podspec.run.executor import execute
 
         try:
-            execute(plan, engine, listener.step, parallel=request.parallel)
+            execute(plan, engine, listener.step, parallel=request.parallel, stop=stop)
         except StepFailed as failure:
             seen.failed = next((s for s in plan.steps if s not in failure.done and s not in failure.not_done), None)
             return replace(result, outcome=Outcome.FAILED, steps_done=len(failure.done),
@@ -295,7 +299,7 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
     if request.wait:
         from podspec.run.wait import wait_ready
 
-        wait_ready(engine, desired, request.wait_timeout, listener.info)
+        wait_ready(engine, desired, request.wait_timeout, listener.info, probe_image=request.probe_image)
         result = replace(result, ready=True)
     return result
 

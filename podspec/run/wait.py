@@ -1,46 +1,68 @@
-"""`apply --wait`: poll the host until the readiness rules (reconcile/readiness.py) hold."""
+"""Waiting until pods are ready (`apply --wait`, `podspec start --timeout`): poll the host and run
+the pods' probes (run/probes.py) until the readiness rules (reconcile/readiness.py) hold.
+
+While it waits, the probe runner acts as the kubelet would: a container whose liveness or startup
+probe fails `failureThreshold` times in a row is restarted (said through `say`)."""
 
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable, Collection
 
 from podspec.engine.protocol import Engine
 from podspec.errors import PodspecError
 from podspec.model import DesiredState
-from podspec.reconcile.readiness import assess, probe_due, probed
+from podspec.reconcile.readiness import Expected, assess, expected_of, expected_on_host
 
 POLL_SECONDS = 0.5
 
 
 def wait_ready(engine: Engine, desired: DesiredState, timeout: float, say: Callable[[str], None],
-               clock: Callable[[], float] = time.monotonic) -> None:
+               clock: Callable[[], float] = time.monotonic, probe_image: str = "",
+               sleep: Callable[[float], None] = time.sleep) -> None:
+    """After an apply: the manifests' pods."""
+    pods = {p.name for p in desired.pods}
+    wait_for(engine, lambda _: expected_of(desired), pods, timeout, say, clock, probe_image, sleep)
+
+
+def wait_host_ready(engine: Engine, pods: Collection[str], timeout: float, say: Callable[[str], None],
+                    clock: Callable[[], float] = time.monotonic, probe_image: str = "",
+                    sleep: Callable[[float], None] = time.sleep) -> None:
+    """After `podspec start`: the pods as the host records them (no manifests)."""
+    names = set(pods)
+    wait_for(engine, lambda observed: expected_on_host(observed, names), names, timeout, say, clock, probe_image, sleep)
+
+
+def wait_for(engine: Engine, expected: Callable[..., Collection[Expected]], pods: set[str], timeout: float,
+             say: Callable[[str], None], clock: Callable[[], float], probe_image: str,
+             sleep: Callable[[float], None]) -> None:
+    from podspec.run.probes import Prober
+
     deadline = clock() + timeout
-    running_since: dict[str, float] = {}
-    last_run: dict[str, float] = {}
-    health: dict[str, tuple[str, str]] = {}  # name -> (status, last output)
-    while True:
-        now = clock()
-        state = assess(desired, engine.observe())
-        if state.failed:
-            raise PodspecError("will not become ready: " + "; ".join(state.failed),
-                               "see `podman logs <container>`; fix the manifest and apply again")
-        unhealthy = []
-        for name, probe in state.probes:
-            running_since.setdefault(name, now)
-            if probe_due(probe, running_since[name], last_run.get(name), now):
-                health[name] = engine.run_healthcheck(name)
-                last_run[name] = now
-            status, output = health.get(name, ("not checked yet", ""))
-            if status != "healthy":
-                unhealthy.append(f"{name}: health {status}" + (f" ({output})" if output else ""))
-        waiting = list(state.waiting) + unhealthy
-        if not waiting:
-            break
-        if now >= deadline:
-            raise PodspecError(
-                f"not ready after {timeout:g}s: " + "; ".join(waiting),
-                "see `podman logs <container>` and `podman healthcheck run <container>`; raise --timeout if it is only slow",
-            )
-        time.sleep(POLL_SECONDS)
-    say("Ready: every container runs" + (" and passes its health check." if probed(desired) else "."))
+    prober = Prober(engine, probe_image, clock)
+    probed = False
+    try:
+        while True:
+            observed = engine.observe()
+            state = assess(expected(observed), observed)
+            if state.failed:
+                raise PodspecError("will not become ready: " + "; ".join(state.failed),
+                                   "see `podman logs <container>`; fix the manifest and apply again")
+            rounds = prober.tick(observed, pods)
+            probed = probed or bool(prober.clocks)
+            for restart in rounds.restarted:
+                say(f"Restarted {restart.container}: {restart.cause}"
+                    + (f" (Podman refused: {restart.error})" if restart.error else ""))
+            waiting = list(state.waiting) + [w for w in rounds.waiting if w.split(":")[0] in state.running]
+            if not waiting:
+                break
+            now = clock()
+            if now >= deadline:
+                raise PodspecError(
+                    f"not ready after {timeout:g}s: " + "; ".join(waiting),
+                    "see `podman logs <container>`; raise --timeout if it is only slow",
+                )
+            sleep(max(0.05, min(POLL_SECONDS, prober.next_due() - now, deadline - now)))
+    finally:
+        prober.close()
+    say("Ready: every container runs" + (" and passes its probes." if probed else "."))

@@ -17,9 +17,11 @@ import yaml
 
 from podspec import labels as L
 from podspec.engine.fake import FakeEngine
+from podspec.engine.probes import ProbeTarget
 from podspec.engine.protocol import Engine
 from podspec.errors import EngineError
 from podspec.loader import load
+from podspec.model import Probe, ProbeHandler
 from podspec.observed import ContainerState, ObservedState, PodStatus
 from podspec.plan import Plan, Step, StepKind
 from podspec.reconcile import diff as differ
@@ -393,6 +395,48 @@ def test_a_health_check_of_a_container_without_one_is_unknown(engine, tmp_path):
     apply(engine, tmp_path)
     status, output = engine.run_healthcheck(APP)
     assert status == "unknown" and "healthcheck" in output
+
+
+def _target(observed: ObservedState) -> ProbeTarget:
+    pod = observed.pod(POD)
+    assert pod is not None
+    infra = observed.infra_of(pod)
+    return ProbeTarget(APP, POD, infra.id if infra else "")
+
+
+def test_an_exec_probe_runs_inside_and_a_restart_keeps_the_container(engine, tmp_path):
+    observed = apply(engine, tmp_path)
+    target = _target(observed)
+    assert engine.probe(target, Probe(ProbeHandler.EXEC, command=("true",))).ok
+    before = observed.container(APP)
+    engine.run(Step(StepKind.RESTART_CONTAINER, APP, "contract test", timeout=1, pod_name=POD))
+    after = engine.observe().container(APP)
+    assert after is not None and before is not None
+    assert after.id == before.id and after.state is ContainerState.RUNNING
+    engine.run(step(StepKind.STOP_POD, POD))
+    assert not engine.probe(target, Probe(ProbeHandler.EXEC, command=("true",))).ok  # not running: fails, no error
+    engine.end_probes()
+
+
+def test_http_and_tcp_probes_are_made_from_the_pods_network_namespace(engine, tmp_path):
+    if isinstance(engine, FakeEngine):
+        pytest.skip("the fake passes every probe of a running container unless told otherwise (set_probe)")
+    observed = apply(engine, tmp_path)
+    target = _target(observed)
+    # busybox's httpd serves /data (the init container wrote /data/ready) on 8081 inside the pod;
+    # nothing is published: only the pod's network namespace reaches it.
+    serve = Probe(ProbeHandler.EXEC, command=("httpd", "-p", "8081", "-h", "/data"), timeout_seconds=10)
+    assert engine.probe(target, serve).ok
+    http = Probe(ProbeHandler.HTTP_GET, path="/ready", port=8081, headers=(("X-Probe", "podspec"),))
+    assert engine.probe(target, http).ok
+    assert not engine.probe(target, replace(http, path="/missing")).ok
+    assert engine.probe(target, Probe(ProbeHandler.TCP_SOCKET, port=8081)).ok
+    refused = engine.probe(target, Probe(ProbeHandler.TCP_SOCKET, port=8082))
+    assert not refused.ok and refused.output
+    helpers = [c.name for c in engine.observe().containers if c.name.startswith("podspec-probe-")]
+    assert helpers and not any(c.pod_id for c in engine.observe().containers if c.name in helpers)  # not in the pod
+    engine.end_probes()
+    assert not [c for c in engine.observe().containers if c.name.startswith("podspec-probe-")]
 
 
 def test_a_container_of_an_absent_image_is_refused(engine, tmp_path):

@@ -242,18 +242,28 @@ def test_status_lists_pods_and_drift(podman, tmp_path):
     assert f"drift: container {UPDATER} is exited" in result.output
 
 
-def test_wait_waits_for_health_checks(podman, tmp_path):
-    probe = """      livenessProbe:
+def test_wait_waits_for_every_probe(podman, tmp_path):
+    probe = """      readinessProbe:
         exec:
           command: ["sh", "-c", "test -f /usr/local/apache2/htdocs/index.html"]
+        periodSeconds: 1
+      livenessProbe:
+        httpGet: {path: /, port: 80}
+        periodSeconds: 1
+      startupProbe:
+        tcpSocket: {port: 80}
         periodSeconds: 1
 """
     manifest = write(tmp_path, webserver(free_port(), httpd_extra=probe.rstrip("\n")))
     result = podspec(podman, "apply", "--wait", "--timeout", "30", manifest)
     assert result.exit_code == 0, result.stderr + result.output
-    assert "Ready: every container runs and passes its health check." in result.output
-    health = podman.podman("healthcheck", "run", HTTPD, check=False)
+    assert "Ready: every container runs and passes its probes." in result.output
+    assert "Restarted" not in result.output
+    health = podman.podman("healthcheck", "run", HTTPD, check=False)  # the exec probe is Podman's health check too
     assert health.returncode == 0, health.stdout + health.stderr
+    # The probe helper (in the pod's network namespace) is gone with the command.
+    names = podman.podman("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    assert not [n for n in names if n.startswith("podspec-probe-")], names
 
 
 def test_adopted_volume_keeps_its_data_and_stays_adopted(podman, tmp_path):
@@ -309,10 +319,12 @@ spec:
     assert done.exit_code == 0, done.stderr
     assert "Ready: every container runs." in done.output
 
-    probe = "      livenessProbe:\n        httpGet: {path: /, port: 80}\n        periodSeconds: 1"
+    # The stand-in httpd image has no curl: the probe is made from outside the container, and the
+    # server's own answer (a 404) is what fails it (the path / passes: test_wait_waits_for_every_probe).
+    probe = "      readinessProbe:\n        httpGet: {path: /missing, port: 80}\n        periodSeconds: 1"
     manifest = write(tmp_path, webserver(free_port(), httpd_extra=probe))
     result = podspec(podman, "apply", "--wait", "--timeout", "4", manifest)
     assert result.exit_code == 1
-    # The stand-in httpd image has no curl, which Podman's httpGet health check needs.
-    assert "not ready after 4s: dynamic-webserver-apache-httpd: health unhealthy (" in result.stderr
-    assert "curl" in result.stderr
+    assert ("not ready after 4s: dynamic-webserver-apache-httpd: readiness probe (httpGet :80/missing) failed: "
+            in result.stderr), result.stderr
+    assert "server returned error: HTTP/1.1 404 Not Found" in result.stderr

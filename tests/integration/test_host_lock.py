@@ -29,7 +29,7 @@ spec:
       image: docker.io/library/busybox:latest
       imagePullPolicy: IfNotPresent
       command: ["sh", "-c", "sleep 3; touch /tmp/ready; exec sleep 100000"]
-      livenessProbe:
+      readinessProbe:
         exec: {command: ["test", "-f", "/tmp/ready"]}
         periodSeconds: 1
 """

@@ -5,6 +5,8 @@ every way decryption fails changing nothing, Secrets kept on the host, export, a
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from typer.testing import CliRunner
 
 from podspec.cli import app
 from tests.integration.manifests import Result, ids, podspec
+from tests.integration.sshd import Sshd, sshd  # noqa: F401 - the fixture
 from tests.integration.sync_helpers import Repo, once
 from tests.sopskit import age_key, encrypt, sops
 
@@ -237,3 +240,34 @@ def test_the_sync_agent_decrypts_with_the_hosts_key(secrets_cleared, repo_files,
     assert read_in(podman, "shop-reader", "/run/creds/password") == VALUE
     assert VALUE not in done.stderr + done.stdout
     assert not any(VALUE.encode() in p.read_bytes() for p in Path(state).rglob("*") if p.is_file())
+
+
+def test_encrypted_and_host_secrets_over_ssh(secrets_cleared, repo_files, sshd: Sshd, tmp_path):  # noqa: F811
+    """Decryption happens where podspec runs (the key stays there); Podman on the far side of ssh://
+    gets the value as a Podman secret, and a Secret kept on that host is read there."""
+    podman = secrets_cleared
+    manifests, key = repo_files
+    value_file = tmp_path / "value"
+    value_file.write_text(NEW_VALUE)
+    podman.podman("secret", "create", "api-token", str(value_file))
+    (manifests / "pod.yaml").write_text(
+        POD.replace("  name: shop\n", "  name: shop\n  annotations: {podspec.io/host-secrets: api-token}\n", 1)
+           .replace("        - {name: creds, mountPath: /run/creds, readOnly: true}\n",
+                    "        - {name: creds, mountPath: /run/creds, readOnly: true}\n"
+                    "        - {name: token, mountPath: /run/token, readOnly: true}\n")
+        + "    - name: token\n      secret:\n        secretName: api-token\n        items: [{key: token, path: token}]\n")
+    remote = ["--url", sshd.url(podman.state / "podman.sock"), "--identity", str(sshd.client_key)]
+    env = sshd.env(PODSPEC_PROJECT="sopsssh")
+    run = lambda *args: subprocess.run([str(Path(sys.executable).parent / "podspec"), *args], capture_output=True,
+                                       text=True, env=env, timeout=300, check=False)
+
+    applied = run("apply", str(manifests), "--age-key-file", str(key.file), *remote)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "= secret api-token: kept on the host" in applied.stdout
+    assert VALUE not in applied.stdout + applied.stderr
+    assert read_in(podman, "shop-reader", "/run/creds/password") == VALUE
+    assert read_in(podman, "shop-reader", "/run/token/token") == NEW_VALUE
+    again = run("diff", str(manifests), "--age-key-file", str(key.file), *remote)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert run("delete", str(manifests), "--age-key-file", str(key.file), *remote).returncode == 0
+    assert podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split() == ["api-token"]

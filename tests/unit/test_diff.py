@@ -9,7 +9,7 @@ import pytest
 from podspec.model import EnvVar, PortMapping, Resources, SecurityContext, VolumeMount
 from podspec.observed import ContainerState, ObservedContainer, ObservedPod, ObservedState, ObservedVolume, PodStatus
 from podspec.reconcile import diff as differ
-from podspec.reconcile.diff import UNSET, Action, FieldChange
+from podspec.reconcile.changes import UNSET, Action, FieldChange
 from tests.unit.hosts import SIDECAR, applied, state, webserver, with_container, with_state, without_container
 
 UPDATER = "dynamic-webserver-apache-httpd-index-updater"

@@ -123,3 +123,26 @@ def test_parallel_failure_starts_nothing_more():
     assert len([s for s in runner.ran() if "second" in s]) == 1
     assert ("end", "create pod second") in runner.log
     assert {s.describe() for s in caught.value.done} == {"create volume webserver-data", "create pod second"}
+
+
+def test_a_raised_stop_flag_lets_the_step_in_progress_finish_and_starts_no_other():
+    from podspec.run.executor import StopFlag
+
+    plan = planner.build(differ.compute(state(webserver()), ObservedState(), "demo"))
+    stop = StopFlag("asked to stop", "run it again")
+    events = []
+
+    class Stopping(Recorder):
+        def run(self, step):
+            super().run(step)
+            if len(self.calls) == 2:
+                stop.raise_()  # as SIGTERM would, while the second step runs
+
+    runner = Stopping()
+    with pytest.raises(StepFailed) as caught:
+        execute(plan, runner, events.append, clock=lambda: 0.0, stop=stop)
+    assert runner.calls == [s.describe() for s in plan.steps[:2]]  # the third never reached the runner
+    assert caught.value.message == f"step 3/6 failed: {plan.steps[2].describe()}: not started: {plan.steps[2].describe()} (asked to stop)"
+    assert caught.value.hint.startswith("run it again; ")
+    assert [s.describe() for s in caught.value.done] == runner.calls
+    assert [e.status for e in events][-2:] == [StepStatus.STARTED, StepStatus.FAILED]

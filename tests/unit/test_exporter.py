@@ -302,14 +302,14 @@ def test_every_default_vanishes():
     }
 
 
-def test_http_probe_headers_go_to_curl_and_come_back_from_it():
-    from podspec.engine.specgen import _healthcheck
-
+def test_http_probe_headers_come_back_from_a_curl_health_check():
+    """`podman kube play` makes an httpGet probe a curl health check (podspec probes from outside
+    instead): export of such a pod reads it back."""
     probe = Probe(ProbeHandler.HTTP_GET, path="/healthz", port=8080,
                   headers=(("X-Custom-Header", "Awesome"), ("X-Quote", "it's 'quoted'")))
-    check = _healthcheck(probe)
-    assert check["Test"] == ["CMD-SHELL", "curl -f -H 'X-Custom-Header: Awesome' -H 'X-Quote: it'\"'\"'s '\"'\"'quoted'\"'\"'' "
-                             "http://localhost:8080/healthz || exit 1"]
+    check = {"Test": ["CMD-SHELL", "curl -f -H 'X-Custom-Header: Awesome' -H 'X-Quote: it'\"'\"'s '\"'\"'quoted'\"'\"'' "
+                      "http://localhost:8080/healthz || exit 1"],
+             "Interval": 10 * 10**9, "Timeout": 10**9, "Retries": 3, "StartPeriod": 0}
     c = cli_container("web", "docker.io/library/alpine:latest", "alpine-id", ["/bin/sh"], "2026-01-01T10:00:02Z", [],
                       mounts=(), stop_timeout=30)
     c["Config"].update(Healthcheck=check)

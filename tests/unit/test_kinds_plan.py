@@ -23,6 +23,7 @@ from podspec.plan import StepKind
 from podspec.reconcile import deletion, planner
 from podspec.reconcile import diff as differ
 from podspec.reconcile.intent import secret_labels
+from podspec.reconcile.secret_diff import wanted_secrets
 from tests.unit.hosts import applied as applied_pods
 from tests.unit.test_planner import check_golden
 
@@ -95,7 +96,7 @@ def applied(state: DesiredState, project: str = "demo", labels_listed: bool = Tr
     host = applied_pods(state, project)
     secrets = tuple(
         ObservedSecret(f"id-{name}", name, secret_labels(project, ref) if labels_listed else {}, labels_listed)
-        for name, ref in sorted(differ.wanted_secrets(state, project).items())
+        for name, ref in sorted(wanted_secrets(state, project).items())
     )
     return replace(host, secrets=secrets)
 
@@ -168,14 +169,14 @@ def test_podman_4_3_lists_secrets_without_labels_podspec_knows_its_own_by_name(t
     host = replace(host, secrets=host.secrets + (stranger, other_project))
     assert not plan_for(before, host)[0].has_changes
     result, plan = plan_for(desired(tmp_path, password="n3w"), host)
-    old_password = next(n for n, r in differ.wanted_secrets(before, "demo").items() if r.key == "password")
+    old_password = next(n for n, r in wanted_secrets(before, "demo").items() if r.key == "password")
     assert [s.target for s in plan.steps if s.kind is StepKind.REMOVE_SECRET] == [old_password]
-    assert old_password == podman_secret_name("demo", differ.wanted_secrets(before, "demo")[old_password])
+    assert old_password == podman_secret_name("demo", wanted_secrets(before, "demo")[old_password])
 
 
 def test_a_secret_name_held_by_someone_else_is_a_conflict(tmp_path):
     state = desired(tmp_path)
-    name = next(iter(differ.wanted_secrets(state, "demo")))
+    name = next(iter(wanted_secrets(state, "demo")))
     host = replace(ObservedState(), secrets=(ObservedSecret("id", name, {"owner": "me"}),))
     with pytest.raises(ConflictError, match=f"Podman secret {name}: a Podman secret with this name exists, made by someone else"):
         plan_for(state, host)
@@ -197,13 +198,13 @@ def test_delete_removes_the_projects_secrets_and_never_anyone_elses(tmp_path):
     host = replace(host, secrets=host.secrets + (ObservedSecret("id-x", "handmade", {}),))
     found = deletion.plan(state, host, "demo", volumes=False)
     removed = [s.target for s in found.plan.steps if s.kind is StepKind.REMOVE_SECRET]
-    assert sorted(removed) == sorted(differ.wanted_secrets(state, "demo"))
+    assert sorted(removed) == sorted(wanted_secrets(state, "demo"))
     assert "handmade" not in removed
 
 
 def test_secret_labels_hold_a_digest_never_the_value(tmp_path):
     state = desired(tmp_path)
-    for name, ref in differ.wanted_secrets(state, "demo").items():
+    for name, ref in wanted_secrets(state, "demo").items():
         labels = secret_labels("demo", ref)
         assert labels[L.MANAGED_BY] == "podspec" and labels[L.PROJECT] == "demo"
         assert labels[L.DIGEST].startswith("sha256:") and SECRET not in str(labels)
@@ -221,7 +222,7 @@ def test_the_create_body_reads_secrets_by_name_and_never_holds_a_value(tmp_path)
     pod = state.pod("shop")
     intent = pod_intent(pod).containers[0]
     body = container_body(pod, pod.containers[0], intent.role, container_labels("demo", pod.name, intent))
-    names = differ.wanted_secrets(state, "demo")
+    names = wanted_secrets(state, "demo")
     by_key = {(r.source, r.key): n for n, r in names.items()}
     assert body["env"]["LEVEL"] == "debug" and body["env"]["POD_NAME"] == "shop"  # ConfigMap values: plain env
     assert body["secret_env"] == {

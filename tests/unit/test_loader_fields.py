@@ -342,10 +342,10 @@ def test_the_fields_podman_honours_reach_its_create_bodies(tmp_path):
     web = container_body(pod, pod.containers[0], Role.CONTAINER, {})
     assert web["stop_signal"] == 3
     assert web["selinux_opts"] == ["level:s0:c1,c2"]  # the container's own options win over the pod's
-    assert web["healthconfig"]["Test"] == ["CMD-SHELL", "curl -f http://localhost:80/ || exit 1"]
+    assert "healthconfig" not in web  # an httpGet probe runs from outside the container (run/probes.py), no curl inside
     side = container_body(pod, pod.containers[1], Role.CONTAINER, {})
     assert side["selinux_opts"] == ["type:spc_t"]  # inherited from the pod
-    assert side["healthconfig"]["Test"] == ["CMD-SHELL", "nc -z localhost 8080 || exit 1"]
+    assert "healthconfig" not in side  # tcpSocket: from outside too
 
 
 def test_pod_level_fields_are_intent_that_replaces_the_pod(tmp_path):
@@ -367,22 +367,16 @@ def test_the_new_fields_export_and_load_back_equal(tmp_path):
     assert again.volumes[0].kind is VolumeKind.EMPTY_DIR
 
 
-def test_probes_that_differ_keep_the_first_as_the_health_check_and_warn(tmp_path):
-    text = POD + "    livenessProbe: {exec: {command: [a]}}\n    readinessProbe: {exec: {command: [b]}}\n"
+def test_every_probe_counts_and_exec_is_podmans_health_check(tmp_path):
+    text = POD + ("    livenessProbe: {httpGet: {port: 80}}\n    readinessProbe: {exec: {command: [b]}}\n"
+                  "    startupProbe: {tcpSocket: {port: 80}}\n")
     state = load([write(tmp_path, text)])
     container = state.pods[0].containers[0]
-    assert container.health_probe() is not None and container.health_probe().command == ("a",)
-    assert container.readiness_probe is None  # not applied: Podman runs one health check
-    assert [(w.path, w.message) for w in state.warnings] == [(
-        "spec.containers[0].readinessProbe",
-        "readinessProbe is ignored on a single Podman host (Podman runs one health check per container: "
-        "here the livenessProbe, and this one differs)",
-    )]
-    strict = problems(tmp_path, text, strict=True)
-    assert len(strict) == 1 and "readinessProbe would be ignored on a single Podman host" in strict[0]
-    same = POD + "    livenessProbe: {exec: {command: [a]}}\n    readinessProbe: {exec: {command: [a]}}\n"
-    agreed = load([write(tmp_path, same)])
-    assert agreed.warnings == () and agreed.pods[0].containers[0].readiness_probe is not None
+    assert [p.handler.value for p in (container.liveness_probe, container.readiness_probe, container.startup_probe)] \
+        == ["httpGet", "exec", "tcpSocket"]
+    assert state.warnings == ()  # nothing dropped: podspec runs each one (run/probes.py)
+    assert container.health_probe() is container.readiness_probe  # the first exec probe: Podman's health check
+    assert problems(tmp_path, text, strict=True) == []
     init = POD.replace("  containers:", "  initContainers:\n  - name: i\n    image: busybox\n"
                        "    readinessProbe: {exec: {command: [a]}}\n  containers:")
     found = problems(tmp_path, init)

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from podspec.model import Probe, ProbeHandler, RestartPolicy
+from podspec.model import RestartPolicy
 from podspec.observed import ContainerState
-from podspec.reconcile.readiness import assess, probe_due
-from tests.unit.hosts import applied, state, webserver, with_container, with_state
+from podspec.reconcile.readiness import Expected, assess, expected_of, expected_on_host
+from tests.unit.hosts import applied, state, webserver, with_state
 
 HTTPD = "dynamic-webserver-apache-httpd"
 
 
 def test_running_containers_are_ready():
     desired = state(webserver())
-    assert assess(desired, applied(desired)) == assess(desired, applied(desired))
-    result = assess(desired, applied(desired))
-    assert result.waiting == () and result.failed == () and result.probes == ()
+    result = assess(expected_of(desired), applied(desired))
+    assert result.waiting == () and result.failed == () and result.running == (HTTPD, f"{HTTPD}-index-updater")
 
 
 def test_finished_jobs_are_ready_failed_ones_are_not():
@@ -30,15 +29,13 @@ def test_finished_jobs_are_ready_failed_ones_are_not():
         desired = state(replace(webserver(), restart_policy=policy))
         host = with_state(applied(desired), HTTPD, ContainerState.EXITED)
         host = replace(host, containers=tuple(replace(c, exit_code=code) if c.name == HTTPD else c for c in host.containers))
-        result = assess(desired, host)
+        result = assess(expected_of(desired), host)
         assert (result.waiting, result.failed) == (waiting, failed), policy
 
 
-def test_probes_decide_for_running_containers_on_their_schedule():
-    probe = Probe(ProbeHandler.EXEC, command=("true",), initial_delay_seconds=5, period_seconds=10)
-    desired = state(with_container(webserver(), "apache-httpd", liveness_probe=probe))
-    assert assess(desired, applied(desired)).probes == ((HTTPD, probe),)
-    assert not probe_due(probe, running_since=100, last_run=None, now=104)
-    assert probe_due(probe, running_since=100, last_run=None, now=105)
-    assert not probe_due(probe, running_since=100, last_run=105, now=114)
-    assert probe_due(probe, running_since=100, last_run=105, now=115)
+def test_the_host_says_what_is_expected_without_manifests():
+    desired = state(replace(webserver(), restart_policy=RestartPolicy.ON_FAILURE))
+    host = applied(desired)
+    assert expected_on_host(host, {"dynamic-webserver", "absent"}) == (
+        Expected(HTTPD, RestartPolicy.ON_FAILURE), Expected(f"{HTTPD}-index-updater", RestartPolicy.ON_FAILURE))
+    assert expected_on_host(host, set()) == ()

@@ -295,3 +295,43 @@ def test_sops_not_installed_is_a_clear_problem(tmp_path, keys):
     with pytest.raises(ManifestError) as caught:
         load([path], decrypt=Sops({"SOPS_AGE_KEY_FILE": str(host.file)}, program=str(tmp_path / "no-sops")))
     assert "cannot run sops" in str(caught.value)
+
+
+def test_a_problem_in_a_decrypted_value_never_quotes_it(tmp_path):
+    encrypted = sealed(f"""\
+apiVersion: v1
+kind: Secret
+metadata:
+    name: db
+stringData:
+    pin: {ENC.format('int')}
+    password: {ENC.format('str')}
+""")
+    plain = "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {pin: 987654321, password: ok}\n"
+    with pytest.raises(ManifestError) as caught:
+        load([write(tmp_path, "db.yaml", encrypted)], decrypt=decrypting_to(plain))
+    [problem] = caught.value.problems
+    assert problem.path == "stringData.pin" and "987654321" not in str(problem)
+    assert "got number (encrypted value)" in problem.message
+
+
+def test_validate_with_the_project_files_switch_refuses_a_plain_secret(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from podspec.cli import app
+    from podspec.cli.context import project_file
+
+    (tmp_path / ".git").mkdir()  # the project file is looked for up to the repository's top
+    (tmp_path / "podspec.toml").write_text("[policy]\nrequire_encrypted_secrets = true\n")
+    write(tmp_path, "plain.yaml", PLAIN_SECRET)
+    write(tmp_path, "db.yaml", ENCRYPTED_SECRET)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PODSPEC_REQUIRE_ENCRYPTED_SECRETS", raising=False)
+    project_file.cache_clear()
+    try:
+        refused = CliRunner().invoke(app, ["validate", "plain.yaml"])
+        assert refused.exit_code == 1 and "plain.yaml:1:1: Secret db is kept in plain text" in refused.stderr
+        assert VALUE not in refused.stderr + refused.stdout
+        assert CliRunner().invoke(app, ["validate", "db.yaml"]).exit_code == 0
+    finally:
+        project_file.cache_clear()

@@ -15,7 +15,7 @@ from podspec.engine.fake import Call, FakeEngine
 from podspec.errors import ConflictError, ImageUnavailable, ManifestError, PodmanUnavailable, UsageError
 from podspec.observed import ContainerState
 from podspec.plan import StepKind
-from podspec.reconcile.diff import Action
+from podspec.reconcile.changes import Action
 from podspec.run.delete import DeleteRequest, delete
 from podspec.run.export import ExportRequest, export
 from podspec.run.listener import Recorder

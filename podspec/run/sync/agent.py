@@ -31,12 +31,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from podspec.engine.protocol import Engine
-from podspec.errors import InvalidRevision, KeyUnavailable, ManifestError, PodspecError, Stopped, SyncError
+from podspec.errors import InvalidRevision, KeyUnavailable, ManifestError, PodspecError, SyncError
 from podspec.loader.sops import Decrypt
-from podspec.plan import Step
 from podspec.policy import Policy
 from podspec.reconcile.autoupdate import UpdateMode
 from podspec.reconcile.diff import Diff
@@ -53,6 +52,7 @@ from podspec.reconcile.sync import (
     judge,
     next_round,
 )
+from podspec.run.executor import StopFlag
 from podspec.run.lock import project_lock
 from podspec.run.manifests import Manifests, load
 from podspec.run.results import ApplyResult, Outcome
@@ -151,7 +151,9 @@ class Agent:
         self.state = self._initial_state()
         self.crash = CrashTracker()
         self.debounce = Debouncer(quiet=request.debounce)
-        self.stopping = False
+        # SIGTERM raises it: no further step of an apply starts (the one in progress finishes, the
+        # executor stops as after a failed step, the lock is released), no further round starts
+        self.stop = StopFlag("the agent was asked to stop", "the agent applies the rest when it starts again")
         self.sync_now = False
         self.metrics: Any = None
         self.last_round_end = time.monotonic()
@@ -255,7 +257,7 @@ class Agent:
             for signum, handler in previous.items():
                 if signum > 0 and handler is not None:
                     signal.signal(signum, handler)
-        if self.stopping:
+        if self.stop.raised:
             self.log.info("stopped", revision=(self.state.applied or "")[:12] or None)
             return True
         return ok
@@ -361,13 +363,13 @@ class Agent:
                                wait=wait)
         began = time.time()
         try:
-            result = apply(request, self._stoppable, LogListener(self.log, revision))
+            result = apply(request, self.connect, LogListener(self.log, revision), stop=self.stop)
         except PodspecError as exc:
             self._failed("apply", _one_line(exc.message, self.dir), revision, backoff=True)
             return None  # recorded by apply when it got as far as the lock
         finally:
             self._own.append((began, time.time()))
-        if result.outcome is Outcome.FAILED and self.stopping:
+        if result.outcome is Outcome.FAILED and self.stop.raised:
             self.log.info("interrupted", revision=revision[:12], steps=result.steps_done,
                           message="asked to stop: the step in progress finished, the rest waits for the next start")
             return None
@@ -376,11 +378,6 @@ class Agent:
             self._failed("apply", message, revision, backoff=True)
             return None
         return result
-
-    def _stoppable(self) -> Engine:
-        """The engine for the agent's applies: once SIGTERM came, no further step starts (the one
-        in progress finishes; the executor stops as after a failed step; the lock is released)."""
-        return cast(Engine, _Stoppable(self.connect(), lambda: self.stopping))
 
     def _drop_old_checkouts(self, keep: str) -> None:
         for old in (self.dir / "checkouts").iterdir():
@@ -494,7 +491,7 @@ class Agent:
         due = time.monotonic()
         checks = self.request.image_updates is not UpdateMode.OFF
         images_due: float | None = due if checks else None
-        while not self.stopping:
+        while not self.stop.raised:
             now = time.monotonic()
             if now >= due or self.sync_now:
                 self.sync_now = False
@@ -502,13 +499,13 @@ class Agent:
                 self.last_round_end = now = time.monotonic()
                 due = next_round(now, self.request.interval, self.state.failures, self.request.backoff)
                 self._save(next_round=time.time() + (due - now))
-            if images_due is not None and now >= images_due and not self.stopping:
+            if images_due is not None and now >= images_due and not self.stop.raised:
                 self._guarded(self._check_images_locked)
                 now = time.monotonic()
                 images_due = now + self.request.image_interval
             self._release_crash_holds(now)
             pods = self.debounce.take(now)
-            if pods and not self.stopping:
+            if pods and not self.stop.raised:
                 self._guarded(self._repair_locked)
                 continue
             wake = min(t for t in (due, images_due, self.debounce.due_at(), self.crash.release_at()) if t is not None)
@@ -679,7 +676,7 @@ class Agent:
             return {}
 
         def stop(signum: int, frame: object) -> None:
-            self.stopping = True
+            self.stop.raise_()
 
         def now(signum: int, frame: object) -> None:
             self.sync_now = True
@@ -704,21 +701,3 @@ class Agent:
                 pass
         except BlockingIOError:
             pass
-
-
-class _Stoppable:
-    """An engine whose `run` refuses to start a step once `stopping()` holds (everything else as
-    the engine it wraps)."""
-
-    def __init__(self, engine: Engine, stopping: Callable[[], bool]) -> None:
-        self._engine = engine
-        self._stopping = stopping
-
-    def run(self, step: Step) -> None:
-        if self._stopping():
-            raise Stopped(f"not started: {step.describe()} (the agent was asked to stop)",
-                          "the agent applies the rest when it starts again")
-        self._engine.run(step)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._engine, name)
