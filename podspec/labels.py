@@ -24,11 +24,19 @@ PULL_POLICY = PREFIX + "pull-policy"
 EMPTY_DIR = PREFIX + "empty-dir"  # on volumes: the pod whose emptyDir this volume is
 CONTAINERS = PREFIX + "containers"  # on pods: the containers the pod should have, comma-separated
 HISTORY = PREFIX + "history"  # on history volumes: one apply record as JSON (reconcile/history.py)
+STOPPED = PREFIX + "stopped"  # on stop-mark volumes: a pod stopped on purpose (reconcile/lifecycle.py)
+RESTARTS = PREFIX + "restarts"  # on restart-count volumes: a container's probe restarts (reconcile/lifecycle.py)
 WORKLOAD = PREFIX + "workload"  # on pods: the Deployment or Job they are a copy of ("Deployment web")
 SECRETS = PREFIX + "secrets"  # on containers: the Podman secrets they read, comma-separated
 SOURCE = PREFIX + "source"  # on Podman secrets: "configMap/NAME" or "secret/NAME"
 KEY = PREFIX + "key"  # on Podman secrets: the key whose value it holds
 DIGEST = PREFIX + "digest"  # on Podman secrets: the digest of that value
+
+
+def is_record(labels: Mapping[str, str] | None) -> bool:
+    """A volume that holds one of podspec's records in its labels (an apply, a stop, restarts): never
+    a manifest's volume, never pruned as one."""
+    return labels is not None and (HISTORY in labels or STOPPED in labels or RESTARTS in labels)
 
 
 def is_managed(labels: Mapping[str, str] | None) -> bool:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.info import InfoResult
+    from podspec.run.lifecycle import LifecycleResult
     from podspec.run.projectfile import Target
     from podspec.run.results import ApplyResult, DeleteResult, HistoryResult, PullEvent, StatusResult, StepEvent, ValidateResult
     from podspec.run.sync.state import AgentState
@@ -301,7 +302,9 @@ def failure_lines(result: ApplyResult) -> list[str]:
 def status_json(result: StatusResult) -> dict[str, Any]:
     return {"version": JSON_VERSION, "pods": [
         {"name": p.name, "project": p.project, "status": p.status, "drift": list(p.drift), "revision": p.revision,
-         "containers": [{"name": c.name, "role": c.role, "state": c.state, "image": c.image} for c in p.containers]}
+         "stopped": p.stopped or None,
+         "containers": [{"name": c.name, "role": c.role, "state": c.state, "image": c.image, "restarts": c.restarts}
+                        for c in p.containers]}
         for p in result.pods], "agents": [a.to_json() for a in result.agents]}
 
 
@@ -334,8 +337,10 @@ def status_text(result: StatusResult) -> str:
     lines = []
     for p in result.pods:
         applied = f"  revision={short_revision(p.revision)}" if p.revision else ""
-        lines.append(f"pod {p.name}  project={p.project}  {p.status}{applied}")
-        lines += [f"    {c.name:<{width}}  {c.role:<9} {c.state:<8} {c.image}" for c in p.containers]
+        stopped = f"  stopped on purpose at {p.stopped} (`podspec start {p.name}` starts it)" if p.stopped else ""
+        lines.append(f"pod {p.name}  project={p.project}  {p.status}{applied}{stopped}")
+        lines += [f"    {c.name:<{width}}  {c.role:<9} {c.state:<8} {c.image}"
+                  + (f"  restarts={c.restarts}" if c.restarts else "") for c in p.containers]
         lines += [f"    drift: {d}" for d in p.drift]
     return "\n".join(lines + agents)
 
@@ -382,6 +387,24 @@ def history_text(result: HistoryResult) -> str:
 def delete_json(result: DeleteResult) -> dict[str, Any]:
     return {"version": JSON_VERSION, "project": result.project, "plan": plan_json(result.plan),
             "skipped": list(result.skipped), "dry_run": result.dry_run}
+
+
+def lifecycle_json(result: LifecycleResult) -> dict[str, Any]:
+    return {"version": JSON_VERSION, "command": result.command, "pods": list(result.pods),
+            "waves": [list(w) for w in result.waves], "steps": [step_json(s) for s in result.steps],
+            "ready": list(result.ready), "not_ready": result.not_ready or None}
+
+
+def lifecycle_text(result: LifecycleResult) -> str:
+    if not result.pods:
+        return "No pods podspec manages there."
+    if result.command == "stop":
+        return (f"Stopped on purpose: {', '.join(result.pods)} (apply and the agent leave "
+                f"{'it' if len(result.pods) == 1 else 'them'} stopped until `podspec start`).")
+    lines = [f"Started: {', '.join(result.pods)}" + ("" if result.steps else " (running already)")]
+    if result.ready:
+        lines.append(f"Ready: {', '.join(result.ready)}.")
+    return "\n".join(lines)
 
 
 def volumes_kept_text(result: DeleteResult) -> str | None:

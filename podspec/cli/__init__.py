@@ -18,6 +18,7 @@ from podspec.cli import (  # noqa: F401
     cmd_export,
     cmd_history,
     cmd_info,
+    cmd_lifecycle,
     cmd_status,
     cmd_sync,
     cmd_validate,

@@ -10,6 +10,7 @@ name, as it is: podspec never creates, changes or removes it, shows it in the pl
 host, and refuses the plan when it is missing. A Podman secret holds one value, so every key of
 such a reference reads the whole of it; envFrom (every key) cannot be read from it, and a volume
 of it says which file holds the value (`items`). A document of the same name in the manifests wins.
+A secret made again on the host (a new Podman ID) recreates its readers (reconcile/hostsecrets.py).
 
 The annotation, not a flag or a podspec.toml setting: it sits in git beside the reference it
 satisfies, reviewed in the same pull request; validate in CI, diff and apply, targets over ssh and

@@ -16,6 +16,7 @@ from podspec.reconcile import drift
 from podspec.reconcile import podman_rules as rules
 from podspec.reconcile.changes import UNSET, Action, FieldChange, field_changes
 from podspec.reconcile.intent import ContainerIntent, PodIntent
+from podspec.reconcile.lifecycle import stopped_on_purpose
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,8 @@ def diff_pod(pod: Pod, intent: PodIntent, observed: ObservedState, project: str,
 
     containers = _diff_containers(pod, intent, observed, {c.name: c for c in present}, found)
     action, cause = None, ""
-    if obs.status in (PodStatus.EXITED, PodStatus.STOPPED, PodStatus.CREATED):
+    if obs.status in (PodStatus.EXITED, PodStatus.STOPPED, PodStatus.CREATED) and stopped_on_purpose(observed, obs) is None:
+        # (a pod `podspec stop` stopped stays stopped until `podspec start`: reconcile/lifecycle.py)
         action, cause = Action.START, f"the pod is {obs.status.value.lower()}"
     return made(action=action, cause=cause, containers=containers, running=running)
 

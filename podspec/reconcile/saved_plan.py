@@ -110,7 +110,7 @@ def host_view(desired: DesiredState, observed: ObservedState, project: str, prun
         seen.append(SeenObject(_container_what(c), c.id, c.state.value, _labels_digest(c.labels)))
     wanted_volumes = set(desired.volume_names()) | {v for p in desired.pods for v in empty_dir_volumes(p)}
     for v in observed.volumes:
-        if L.HISTORY in v.labels:
+        if L.is_record(v.labels):
             continue
         owned = L.project_of(v.labels) == project
         if v.name in wanted_volumes or (owned and v.labels.get(L.EMPTY_DIR)) or (prune_volumes and owned):

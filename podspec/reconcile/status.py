@@ -9,6 +9,7 @@ from podspec.names import container_name
 from podspec.observed import ObservedState, PodStatus
 from podspec.reconcile import drift
 from podspec.reconcile.history import revisions
+from podspec.reconcile.lifecycle import restart_counts, stopped_on_purpose
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class ContainerLine:
     role: str
     state: str
     image: str
+    restarts: int = 0  # restarts by failing probes (podspec's probe runner), while it keeps its ID
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class PodReport:
     containers: tuple[ContainerLine, ...]
     drift: tuple[str, ...]
     revision: str = ""  # the revision the pod was last applied from (reconcile/history.py); "" unknown
+    stopped: str = ""  # when `podspec stop` stopped it (UTC), while it is stopped on purpose; "" otherwise
 
 
 def report(observed: ObservedState, project: str | None = None) -> tuple[PodReport, ...]:
@@ -36,11 +39,15 @@ def report(observed: ObservedState, project: str | None = None) -> tuple[PodRepo
         if not pod.managed or (project is not None and pod.project != project):
             continue
         drifts: list[str] = []
-        # Pausing is a deliberate, temporary act: diff and apply leave paused pods alone, so does status.
-        if pod.status not in (PodStatus.RUNNING, PodStatus.DEGRADED, PodStatus.PAUSED):
+        # Pausing is a deliberate, temporary act: diff and apply leave paused pods alone, so does status;
+        # as they leave a pod `podspec stop` stopped (reconcile/lifecycle.py).
+        stopped = stopped_on_purpose(observed, pod)
+        if pod.status not in (PodStatus.RUNNING, PodStatus.DEGRADED, PodStatus.PAUSED) and stopped is None:
             drifts.append(f"pod is {pod.status.value.lower()}")
         present = observed.containers_of(pod)
-        lines = [ContainerLine(c.name, c.labels.get(L.ROLE, "unmanaged"), c.state.value, c.image) for c in present]
+        counts = restart_counts(observed)
+        lines = [ContainerLine(c.name, c.labels.get(L.ROLE, "unmanaged"), c.state.value, c.image,
+                               counts[c.name].count if c.name in counts else 0) for c in present]
         init_names = set((L.last_applied(pod.labels) or {}).get("initContainers", {}))
         promised = [drift.Promise(container_name(pod.name, short), init=short in init_names)
                     for short in pod.labels.get(L.CONTAINERS, "").split(",") if short]
@@ -58,6 +65,6 @@ def report(observed: ObservedState, project: str | None = None) -> tuple[PodRepo
             drifts.append(f"published ports {ports[0]} differ from {ports[1]}")
         reports.append(
             PodReport(pod.name, pod.project or "", pod.status.value, tuple(sorted(lines, key=lambda x: x.name)),
-                      tuple(drifts), applied_from.get((pod.project or "", pod.name), ""))
+                      tuple(drifts), applied_from.get((pod.project or "", pod.name), ""), stopped.time if stopped else "")
         )
     return tuple(sorted(reports, key=lambda r: (r.project, r.name)))

@@ -56,7 +56,7 @@ def diff_volumes(
         wanted = desired.volume_names()
         for found in observed.volumes:
             if (found.name not in wanted and found.managed and L.project_of(found.labels) == project
-                    and not found.labels.get(L.EMPTY_DIR) and L.HISTORY not in found.labels):
+                    and not found.labels.get(L.EMPTY_DIR) and not L.is_record(found.labels)):
                 diffs.append(VolumeDiff(found.name, Action.REMOVE, "no longer in the manifests (--prune-volumes)"))
     return tuple(sorted(diffs, key=lambda v: v.name))
 

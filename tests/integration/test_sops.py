@@ -202,6 +202,18 @@ def test_a_secret_kept_on_the_host_is_read_as_it_is_and_never_touched(secrets_cl
     assert read_in(podman, "shop-reader", "/run/creds/password") == VALUE
     assert podspec(podman, "diff", str(path)).exit_code == 0
 
+    # Made again by hand (a new ID): exactly its reader is recreated and reads the new value.
+    before = ids(podman)
+    podman.podman("secret", "rm", "db")
+    value_file.write_text(NEW_VALUE)
+    podman.podman("secret", "create", "db", str(value_file))
+    made = json.loads(podman.podman("secret", "inspect", "db").stdout)[0]
+    again = podspec(podman, "apply", str(path))
+    assert again.exit_code == 0 and "recreate: secret db changed" in again.output, again.output + again.stderr
+    after = ids(podman)
+    assert after["shop-reader"] != before["shop-reader"] and after["shop-other"] == before["shop-other"]
+    assert read_in(podman, "shop-reader", "/run/creds/password") == NEW_VALUE
+
     assert podspec(podman, "delete", str(path)).exit_code == 0
     assert ids(podman) == {}
     [kept] = json.loads(podman.podman("secret", "inspect", "db").stdout)

@@ -169,3 +169,34 @@ def test_without_the_annotation_a_missing_secret_is_still_an_error(tmp_path):
     with pytest.raises(Exception) as caught:
         load([str(path)])
     assert "Secret db-password is not defined in the manifests" in str(caught.value)
+
+
+def test_a_host_secret_made_again_recreates_exactly_its_readers(engine, tmp_path):
+    """podspec cannot read its value, but a secret made again has a new ID: that is a change."""
+    path = tmp_path / "app.yaml"
+    path.write_text(POD + f"""\
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: bystander
+spec:
+  containers:
+    - name: main
+      image: {IMAGE}
+      imagePullPolicy: IfNotPresent
+""")
+    hand_made(engine, "db-password", b"one")
+    hand_made(engine, "nginx-conf", b"server {}")
+    assert invoke("apply", str(path)).exit_code == 0
+    before = {name: c.id for name, c in engine.containers.items()}
+    assert invoke("diff", str(path)).exit_code == 0
+
+    engine.secrets["db-password"] = FakeSecret("id-db-password-2", "db-password", {}, b"two")
+    diff = invoke("diff", str(path))
+    assert diff.exit_code == 2 and "container app-main: recreate this container only (secret db-password changed)" in diff.stdout, diff.stdout
+    assert invoke("apply", str(path)).exit_code == 0
+    after = {name: c.id for name, c in engine.containers.items()}
+    assert after["app-main"] != before["app-main"]
+    assert {k: v for k, v in after.items() if k != "app-main"} == {k: v for k, v in before.items() if k != "app-main"}
+    assert invoke("diff", str(path)).exit_code == 0

@@ -14,18 +14,17 @@ With self-heal, Podman's event stream (events.py) wakes the loop; events are deb
 they name are diffed against the applied revision (the restart rules of apply decide what is
 drift), and a pod repaired again and again is held back (a crash loop) and reported.
 
-The loop sleeps in select() on a wake-up pipe (signals, events) with a timeout to the next thing
-due: no busy polling. SIGTERM/SIGINT: the step in progress finishes and no other starts (the apply
-ends as after a failed step and releases the lock), the state is written, exit 0. SIGHUP: a round now.
+The long-running process (loop.py) sleeps in select() on a wake-up pipe (signals, events) with a
+timeout to the next thing due, and asks the Agent for a round, a repair or to take events in.
+SIGTERM/SIGINT raise the agent's stop flag: the step in progress finishes and no other starts (the
+apply ends as after a failed step and releases the lock), the state is written, exit 0. SIGHUP: a
+round now.
 """
 
 from __future__ import annotations
 
 import os
-import selectors
 import shutil
-import signal
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -50,7 +49,6 @@ from podspec.reconcile.sync import (
     drift_pod,
     is_death,
     judge,
-    next_round,
 )
 from podspec.run.executor import StopFlag
 from podspec.run.lock import project_lock
@@ -128,7 +126,9 @@ def sync(request: SyncRequest, connect: Callable[[], Engine], log: AgentLog, rec
     if request.once:
         ok = agent.once()
     else:
-        ok = agent.run()
+        from podspec.run.sync.loop import Loop
+
+        ok = Loop(agent).run()
     return SyncResult(ok, agent.state)
 
 
@@ -154,9 +154,7 @@ class Agent:
         # SIGTERM raises it: no further step of an apply starts (the one in progress finishes, the
         # executor stops as after a failed step, the lock is released), no further round starts
         self.stop = StopFlag("the agent was asked to stop", "the agent applies the rest when it starts again")
-        self.sync_now = False
         self.metrics: Any = None
-        self.last_round_end = time.monotonic()
         self._held_logged: set[str] = set()
         self._own: deque[tuple[float, float]] = deque(maxlen=8)  # when the agent's own applies ran (wall clock)
         self._signature = ""  # git's words on the head's signature, when checked
@@ -190,20 +188,20 @@ class Agent:
         self.notifier.send(Event(kind, r.project, revision if revision is not None else (self.state.applied or ""),
                                  outcome, time.time(), message, tuple(pods), images, r.source, r.branch))
 
-    def _start_notifier(self) -> None:
+    def start_notifier(self) -> None:
         if self.request.notify and self.notifier is None:
             from podspec.run.sync.notify import Notifier
 
             self.notifier = Notifier(self.request.notify, self.request.notify_secret, self.log)
 
-    def _stop_notifier(self) -> None:
+    def stop_notifier(self) -> None:
         if self.notifier is not None:
             self.notifier.close()
             self.notifier = None
 
     # --------------------------------------------------------------------------- bookkeeping
 
-    def _save(self, **changes: Any) -> None:
+    def save(self, **changes: Any) -> None:
         self.state = replace(self.state, **changes)
         saved.write(self.request.state_dir, self.state)
 
@@ -216,7 +214,7 @@ class Agent:
 
     def _failed(self, kind: str, message: str, revision: str | None, backoff: bool) -> None:
         failures = self.state.failures + 1 if backoff else self.state.failures
-        self._save(last_error=message, error_revision=revision, failures=failures)
+        self.save(last_error=message, error_revision=revision, failures=failures)
         delay = self.request.backoff.delay(failures) if backoff else None
         self.log.error(kind, revision=revision[:12] if revision else None, message=message,
                        retry_in=f"{delay:g}s" if delay is not None else None)
@@ -232,14 +230,14 @@ class Agent:
         invalid one is left until the next commit; one refused for trust (unsigned, a rewind) is
         judged again each round, since flags may change."""
         first = revision not in (self.state.refused, self.state.rejected)
-        self._save(**({"refused": revision} if kind == "invalid" else {"rejected": revision}))
+        self.save(**({"refused": revision} if kind == "invalid" else {"rejected": revision}))
         self._failed(kind, message, revision, backoff=False)
         if first:
             self._record(revision, "refused" if kind != "invalid" else "invalid", message)
             self.tell(EventKind.REFUSED, kind, message, revision=revision)
 
     def _succeeded(self) -> None:
-        self._save(failures=0, last_error=None, error_revision=None)
+        self.save(failures=0, last_error=None, error_revision=None)
         self._last_failure_told = None
         if self.metrics:
             self.metrics.last_success.set(time.time())
@@ -247,16 +245,16 @@ class Agent:
     # --------------------------------------------------------------------------- one round
 
     def once(self) -> bool:
-        previous = self._install_signals(None)
-        self._start_notifier()
+        from podspec.run.sync.loop import install_signals, restore_handlers
+
+        previous = install_signals(self.stop, lambda: None, None)  # SIGHUP: this round is the one
+        self.start_notifier()
         try:
             ok = self.round()
         finally:
-            self._stop_notifier()
-            self._save(running=False, next_round=None)
-            for signum, handler in previous.items():
-                if signum > 0 and handler is not None:
-                    signal.signal(signum, handler)
+            self.stop_notifier()
+            self.save(running=False, next_round=None)
+            restore_handlers(previous)
         if self.stop.raised:
             self.log.info("stopped", revision=(self.state.applied or "")[:12] or None)
             return True
@@ -273,7 +271,7 @@ class Agent:
                 self._failed("fetch", exc.message, None, backoff=True)
                 self.repair("interval")
                 return False
-            self._save(last_fetch=time.time(), fetched=head)
+            self.save(last_fetch=time.time(), fetched=head)
             verdict = self._judge(head)
             if verdict is Verdict.APPLY:
                 return self.apply_revision(head)
@@ -338,7 +336,7 @@ class Agent:
         result = self._apply(manifests, head)
         if result is None:
             return False
-        self._save(applied=head, applied_at=time.time(), refused=None, rejected=None)
+        self.save(applied=head, applied_at=time.time(), refused=None, rejected=None)
         self.log.info("applied", revision=head[:12], outcome=result.outcome.value, steps=result.steps_done)
         if self.metrics:
             self.metrics.applies.labels(self.request.project, result.outcome.value).inc()
@@ -419,7 +417,7 @@ class Agent:
         if result is None:
             return False
         if result.steps_done:
-            self._save(drift_repairs=self.state.drift_repairs + 1)
+            self.save(drift_repairs=self.state.drift_repairs + 1)
             self.log.info("repaired", why=why, pods=",".join(todo), steps=result.steps_done)
             self.tell(EventKind.REPAIRED, "repaired", f"drift repaired ({why}): {result.steps_done} steps",
                       tuple(todo), revision=applied)
@@ -440,108 +438,23 @@ class Agent:
     def _save_crash_loops(self, now: float) -> None:
         wall = time.time()
         looping = {pod: wall + (until - now) for pod, until in self.crash.looping(now).items()}
-        self._save(crash_loops=looping)
+        self.save(crash_loops=looping)
         if self.metrics:
             self.metrics.crash_loops.set(len(looping))
 
-    # --------------------------------------------------------------------------- the loop
+    def unexpected(self, error: PodspecError) -> None:
+        """An error no step of a round or a repair expected: logged, and retried with backoff."""
+        self._failed("round", error.message, None, backoff=True)
 
-    def run(self) -> bool:
-        from podspec.run.sync.metrics import Metrics, serve
+    # --------------------------------------------------------------------------- what the loop asks
 
-        selector = selectors.DefaultSelector()
-        wake_read, wake_write = os.pipe()
-        os.set_blocking(wake_read, False)
-        os.set_blocking(wake_write, False)
-        selector.register(wake_read, selectors.EVENT_READ, "signal")
-        previous = self._install_signals(wake_write)
-        stop_metrics = None
-        watcher = None
-        try:
-            self._start_notifier()
-            if self.request.metrics_address:
-                self.metrics = Metrics(self.request.project)
-                if self.state.applied:
-                    self.metrics.applied(self.state.applied, self.request.branch)
-                stop_metrics = serve(self.metrics, self.request.metrics_address, self._healthy, *self._http_parts(wake_write))
-                self.log.info("metrics", address="{}:{}".format(*self.request.metrics_address),
-                              page="/", webhooks="/hooks/github,/hooks/gitlab" if self.request.webhook_secret else None)
-            if self.request.self_heal:
-                from podspec.run.sync.events import EventWatcher
-
-                watcher = EventWatcher(self.connect, self.request.project,
-                                       lambda message: self.log.warning("events-lost", message=message))
-                selector.register(watcher.read_fd, selectors.EVENT_READ, "events")
-                watcher.start()
-            self.log.info("started", source=self.request.source, branch=self.request.branch, project=self.request.project,
-                          interval=f"{self.request.interval:g}s", self_heal=self.request.self_heal)
-            self._loop(selector, watcher)
-        finally:
-            self._restore_signals(previous)
-            if stop_metrics:
-                stop_metrics()
-            self._stop_notifier()
-            os.close(wake_read)
-            os.close(wake_write)
-            self._save(running=False, next_round=None)
-            self.log.info("stopped", revision=(self.state.applied or "")[:12] or None)
-        return True
-
-    def _loop(self, selector: selectors.BaseSelector, watcher: Any) -> None:
-        due = time.monotonic()
-        checks = self.request.image_updates is not UpdateMode.OFF
-        images_due: float | None = due if checks else None
-        while not self.stop.raised:
-            now = time.monotonic()
-            if now >= due or self.sync_now:
-                self.sync_now = False
-                self._guarded(self.round)
-                self.last_round_end = now = time.monotonic()
-                due = next_round(now, self.request.interval, self.state.failures, self.request.backoff)
-                self._save(next_round=time.time() + (due - now))
-            if images_due is not None and now >= images_due and not self.stop.raised:
-                self._guarded(self._check_images_locked)
-                now = time.monotonic()
-                images_due = now + self.request.image_interval
-            self._release_crash_holds(now)
-            pods = self.debounce.take(now)
-            if pods and not self.stop.raised:
-                self._guarded(self._repair_locked)
-                continue
-            wake = min(t for t in (due, images_due, self.debounce.due_at(), self.crash.release_at()) if t is not None)
-            for key, _ in selector.select(max(0.0, wake - time.monotonic())):
-                if key.data == "events":
-                    self._take_events(watcher.drain())
-                else:
-                    self._drain_signals(key.fd)
-
-    def _http_parts(self, wake_write: int) -> tuple[Any, Any]:
-        """The status page, and the webhook receiver when a secret is set (run/sync/page.py, receiver.py)."""
-        from podspec.run.sync.page import StatusPage
-
-        r = self.request
-        page = StatusPage(lambda: self.state, self.connect, r.project, self._image_lines,
-                          receiver=r.webhook_secret is not None, notify=len(r.notify))
-        receiver = None
-        if r.webhook_secret:
-            from podspec.run.sync.receiver import Receiver
-
-            def trigger(sender: str) -> None:
-                self.sync_now = True
-                try:
-                    os.write(wake_write, b"w")
-                except (BlockingIOError, OSError):
-                    pass  # the pipe is full: the loop wakes anyway
-
-            receiver = Receiver(r.webhook_secret, r.branch, trigger, self.log)
-        return page.html, receiver
-
-    def _image_lines(self) -> tuple[Any, ...]:
+    def image_lines(self) -> tuple[Any, ...]:
+        """The watched images' states, for the status page."""
         return tuple(line for _, line in sorted(self._images.items()))
 
     # --------------------------------------------------------------------------- image updates
 
-    def _check_images_locked(self) -> bool:
+    def check_images_locked(self) -> bool:
         with project_lock(f"sync-state:{self.dir}", self.request.project, self.request.lock_timeout):
             return self.check_images()
 
@@ -630,20 +543,11 @@ class Agent:
         self.tell(EventKind.IMAGE_UPDATE, "applied", f"image updated: {what}", changed_pods(result.diff) or pods,
                   revision=applied, images=changes)
 
-    def _repair_locked(self) -> bool:
+    def repair_locked(self) -> bool:
         with project_lock(f"sync-state:{self.dir}", self.request.project, self.request.lock_timeout):
             return self.repair("event")
 
-    def _guarded(self, work: Callable[[], bool]) -> None:
-        """A round or a repair; an error none of its steps expected (the state directory's lock
-        timed out, git failed where it never should) is logged and retried with backoff: the
-        long-running agent does not die of it."""
-        try:
-            work()
-        except PodspecError as exc:
-            self._failed("round", exc.message, None, backoff=True)
-
-    def _take_events(self, events: list[dict[str, Any]]) -> None:
+    def take_events(self, events: list[dict[str, Any]]) -> None:
         now = time.monotonic()
         for event in events:
             if event.get("Type") == "podspec":  # the stream was lost: events may have been missed
@@ -655,49 +559,10 @@ class Agent:
                     self._died(pod, now)
                 self.debounce.add(pod, now)
 
-    def _release_crash_holds(self, now: float) -> None:
+    def release_crash_holds(self, now: float) -> None:
         for pod, until in list(self.crash.held_until.items()):
             if until <= now:
                 self.crash.held(pod, now)  # drops the hold
                 self.log.info("crash-loop-retry", pod=pod)
                 self.debounce.add(pod, now)
                 self._save_crash_loops(now)
-
-    def _healthy(self) -> bool:
-        late = max(3 * self.request.interval, self.request.backoff.cap + self.request.interval)
-        return time.monotonic() - self.last_round_end < late + self.request.lock_timeout
-
-    # --------------------------------------------------------------------------- signals
-
-    def _install_signals(self, wake_write: int | None) -> dict[int, Any]:
-        """SIGTERM/SIGINT: stop after the step in progress; SIGHUP: a round now. With `wake_write`,
-        signals also wake the loop's select(). Only the main thread can; elsewhere nothing changes."""
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-
-        def stop(signum: int, frame: object) -> None:
-            self.stop.raise_()
-
-        def now(signum: int, frame: object) -> None:
-            self.sync_now = True
-
-        previous: dict[int, Any] = {int(s): signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGHUP, now)
-        if wake_write is not None:
-            previous[-1] = signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
-        return previous
-
-    def _restore_signals(self, previous: dict[int, Any]) -> None:
-        """Stop writing signals to the wake-up pipe. The handlers stay: a second SIGTERM while the
-        agent writes its state and exits must not kill it half-way."""
-        if -1 in previous:
-            signal.set_wakeup_fd(previous.pop(-1))
-
-    def _drain_signals(self, fd: int) -> None:
-        try:
-            while os.read(fd, 512):
-                pass
-        except BlockingIOError:
-            pass
