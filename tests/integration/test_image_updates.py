@@ -131,7 +131,11 @@ def test_the_agent_checks_once_per_image_and_recreates_exactly_what_moved(podman
             assert marker(podman, "c-main") == "local-two"
             assert container_id(podman, "a-main") != ids["a-main"]
             page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read().decode()
-            assert "localhost/loc:1" in page and "updated to" in page
+            images = page[page.index('<section id="images">'):page.index('<section id="history">')]
+            loc_row = images[images.index("<td>localhost/loc:1</td>"):].split("</tr>")[0]
+            assert "<td>local</td>" in loc_row and "<td>c-main</td>" in loc_row and " at 20" in loc_row, loc_row
+            app_row = images[images.index(f"<td>{ref}</td>"):].split("</tr>")[0]
+            assert f"{second_digest[:19]} at 20" in app_row and "<td>a-main, b-main</td>" in app_row, app_row
             assert agent.stop() == 0
     finally:
         server.shutdown()

@@ -162,6 +162,7 @@ class Agent:
         self._last_failure_told: tuple[str, str | None, str] | None = None
         self._images: dict[str, Any] = {}  # image -> reconcile.agent_page.ImageLine, for the page
         self._told_available: dict[str, str] = {}  # image -> the digest told as available (notify-only)
+        self._updated: dict[str, str] = {}  # image -> the last update applied ("DIGEST at TIME"), for the page
 
     def _initial_state(self) -> AgentState:
         r = self.request
@@ -506,7 +507,8 @@ class Agent:
                 self.log.warning("image-check-failed", image=watch.image, message=exc.message)
                 continue
             state = "current" if change is None else "update available"
-            self._images[watch.image] = ImageLine(watch.image, watch.mode.value, state, now, watch.containers)
+            self._images[watch.image] = ImageLine(watch.image, watch.mode.value, state, now, watch.containers,
+                                                  self._updated.get(watch.image, ""))
             if change is not None:
                 changes.append(change)
         self.log.info("image-check", images=len(watches), updates=len(changes) or None)
@@ -535,10 +537,13 @@ class Agent:
             message = self.state.last_error if result is None else "the updated containers did not become ready in time"
             self.tell(EventKind.IMAGE_UPDATE, "failed", f"{what}: {message}", pods, revision=applied, images=changes)
             return
+        from podspec.reconcile.notices import iso_time
+
         for c in changes:
+            self._updated[c.image] = f"{c.available[:19]} at {iso_time(time.time())}"
             line = self._images.get(c.image)
             if line is not None:
-                self._images[c.image] = with_state(line, state=f"updated to {c.available[:19]}")
+                self._images[c.image] = with_state(line, state="current", updated=self._updated[c.image])
         self.log.info("image-updated", images=what, steps=result.steps_done)
         self.tell(EventKind.IMAGE_UPDATE, "applied", f"image updated: {what}", changed_pods(result.diff) or pods,
                   revision=applied, images=changes)
