@@ -135,6 +135,11 @@ class Stopped(SyncError):
     step started; that step was not run."""
 
 
+class RollbackRefused(PodspecError):
+    """A revision cannot be put back as recorded (no such record, a record without pods, an image or
+    a secret value no longer on the host): nothing was changed."""
+
+
 class DecryptionError(PodspecError):
     """A SOPS-encrypted manifest could not be decrypted (no key, a wrong key, a changed file, no sops).
 

@@ -272,15 +272,29 @@ def apply_json(result: ApplyResult) -> dict[str, Any]:
         outcome["not_done"] = [step_json(s) for s in result.failure.not_done]
     if result.ready is not None:
         outcome["ready"] = result.ready
-    return {"version": JSON_VERSION, "project": result.project, "diff": diff_json(result.diff, result.warnings),
+    data = {"version": JSON_VERSION, "project": result.project, "diff": diff_json(result.diff, result.warnings),
             "plan": plan_json(result.plan), "result": outcome, "revision": result.revision,
             "history": result.record.seq if result.record else None,
             "warnings": [problem_json(p) for p in result.warnings]}
+    if result.rollback is not None:
+        r = result.rollback
+        data["rollback"] = {"outcome": r.outcome.value, "reason": r.reason, "restored": list(r.restored),
+                            "removed": list(r.removed), "steps_done": r.steps_done, "error": r.error,
+                            "seconds": round(r.seconds, 3), "history": r.record.seq if r.record else None}
+    if result.restored_seq:
+        data["restored"] = result.restored_seq
+        data["pinned"] = list(result.pinned)
+    return data
 
 
 def outcome_line(result: ApplyResult) -> str:
     """The line that ends an apply's text output ("" for a failure: see failure_lines)."""
     summary = summary_line(result.diff)
+    if result.restored_seq:
+        back = f"#{result.restored_seq}" + (f" (revision {short_revision(result.revision)})" if result.revision else "")
+        return {"no-changes": f"Nothing to do: the host already runs {back}.",
+                "applied": f"Rolled back to {back}: {summary}.",
+                "dry-run": f"Dry run of the rollback to {back}: {summary}."}.get(result.outcome.value, "")
     return {"no-changes": "Nothing to do.", "applied": f"Applied: {summary}.",
             "dry-run": f"Dry run: {summary}."}.get(result.outcome.value, "")
 
@@ -289,11 +303,19 @@ def failure_lines(result: ApplyResult) -> list[str]:
     """What a failed apply says on stderr: the error, what was and was not done, the hint."""
     assert result.failure is not None
     f = result.failure
-    return [
+    lines = [
         f"error: {f.message}",
         f"  done: {result.steps_done} step(s); not done: " + (", ".join(s.describe() for s in f.not_done) or "none"),
         f"  hint: {f.hint}",
     ]
+    r = result.rollback
+    if r is not None and r.restored_ok:
+        what = [f"restored {', '.join(r.restored)}" if r.restored else "", f"removed {', '.join(r.removed)}" if r.removed else ""]
+        lines.append(f"  rolled back ({r.seconds:.1f}s): " + "; ".join(w for w in what if w)
+                     + ("; the manifests' change is still pending (`podspec diff`)"))
+    elif r is not None:
+        lines.append(f"  the rollback failed too: {r.error} (the next apply or `podspec rollback` converges)")
+    return lines
 
 
 # ------------------------------------------------------------------------------------ status

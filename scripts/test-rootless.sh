@@ -35,6 +35,8 @@ SELECTED=(
   tests/integration/test_apply.py::test_delete_keeps_volumes_unless_asked
   tests/integration/test_export.py::test_tutorial_pod_by_hand_exports_and_reapplies_on_an_empty_host
   tests/integration/test_engine.py
+  tests/integration/test_rollback.py::test_the_history_survives_every_prune_and_holds_no_secret_value
+  tests/integration/test_rollback.py::test_apply_rolls_back_a_version_that_never_becomes_ready
 )
 
 # The users' own default Podman state must come out as it went in (the tests use sandboxes only).

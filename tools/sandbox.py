@@ -572,11 +572,15 @@ def down(state: Path) -> None:
 
 
 def purge(state: Path) -> None:
-    """Remove every pod, container and volume of the private Podman (short stop timeouts)."""
+    """Remove every pod, container, volume and secret (podspec's apply history among them) of the
+    private Podman (short stop timeouts)."""
     podman(state, "pod", "stop", "--all", "-t", "1", check=False)
     podman(state, "pod", "rm", "--all", "--force", check=False)
     podman(state, "rm", "--all", "--force", "-t", "0", check=False)
     podman(state, "volume", "rm", "--all", "--force", check=False)
+    secrets = podman(state, "secret", "ls", "--format", "{{.Name}}", check=False).stdout.split()
+    if secrets:
+        podman(state, "secret", "rm", *secrets, check=False)
 
 
 def up(state: Path, engine: str | None = None) -> str:

@@ -19,6 +19,7 @@ from podspec.cli import (  # noqa: F401
     cmd_history,
     cmd_info,
     cmd_lifecycle,
+    cmd_rollback,
     cmd_status,
     cmd_sync,
     cmd_validate,

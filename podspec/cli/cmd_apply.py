@@ -50,6 +50,10 @@ def apply(
     adopt: bool = typer.Option(False, "--adopt", help="Replace pods and containers podspec did not create that hold needed names; use such volumes as they are."),
     wait: bool = typer.Option(False, "--wait", help="Wait until every container runs and every health check passes."),
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds --wait waits."),
+    rollback_on_failure: bool = typer.Option(
+        False, "--rollback-on-failure",
+        help="When a step fails, or (with --wait) what changed is not ready in time, put back what ran before "
+             "(the previous state of each changed pod, its images by ID; volumes untouched) and exit 1."),
     lock_timeout: float = typer.Option(60.0, "--lock-timeout", help="Seconds to wait for another apply of the same project."),
     parallel: int = PARALLEL_OPTION,
     revision: Optional[str] = typer.Option(
@@ -108,6 +112,7 @@ def apply(
         dry_run=dry_run, wait=wait, wait_timeout=timeout, lock_timeout=lock_timeout, lock_lease=context.lock_lease(), parallel=parallel,
         revision=context.revision(revision, files), saved=saved,
         pull_parallel=parallel_pulls, credentials=credentials, probe_image=context.probe_image(),
+        rollback_on_failure=rollback_on_failure,
     )
     if target:
         outcomes = targets.apply(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output,

@@ -91,6 +91,10 @@ def sync(
                                                 "Default: $REGISTRY_AUTH_FILE, else the Podman service's own for pulls."),
     log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", help="Log lines as text or json (one per event, on stderr)."),
     lock_timeout: float = typer.Option(600.0, "--lock-timeout", help="Seconds to wait for another apply of the same project."),
+    rollback_on_failure: Optional[str] = typer.Option(
+        None, "--rollback-on-failure", metavar="TIMEOUT",
+        help="A commit must be ready within TIMEOUT (e.g. 2m), else it is rolled back, marked bad and not tried "
+             "again until a new commit (docs/rollouts.md)."),
     parallel: int = PARALLEL_OPTION,
     project: Optional[str] = PROJECT_OPTION,
     url: Optional[str] = URL_OPTION,
@@ -120,6 +124,7 @@ def sync(
         webhook_secret=_secret(webhook_secret_file, "PODSPEC_WEBHOOK_SECRET", "--webhook-secret-file"),
         image_updates=_update_mode(image_updates), image_interval=parse_duration(image_interval),
         credentials=context.registry_credentials(authfile), registries_conf=_registries_conf(),
+        ready_timeout=parse_duration(rollback_on_failure, "--rollback-on-failure") if rollback_on_failure else None,
     )
     if request.webhook_secret and request.metrics_address is None:
         from podspec.errors import UsageError

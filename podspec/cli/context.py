@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.manifests import Manifests
     from podspec.run.projectfile import ProjectFile
-    from podspec.run.sops import Sops
     from podspec.secrets import RegistryCredential
 
 
@@ -138,15 +137,19 @@ def manifests(paths: Sequence[str], checked: Policy | None, strict: bool = False
     return Manifests(tuple(paths), checked, sys.stdin, strict, decrypt=decryptor(age_key_file))
 
 
-def decryptor(age_key_file: str | None) -> Sops:
+def decryptor(age_key_file: str | None) -> Callable[[str, bytes], bytes]:
     """sops with this environment; `--age-key-file` wins over $SOPS_AGE_KEY_FILE (a relative path is
-    taken from the working directory)."""
-    from podspec.run.sops import Sops
-
+    taken from the working directory). run/sops.py is imported only when a file is encrypted."""
     env = dict(os.environ)
     if age_key_file:
         env["SOPS_AGE_KEY_FILE"] = str(Path(age_key_file).absolute())
-    return Sops(env)
+
+    def decrypt(file: str, raw: bytes) -> bytes:
+        from podspec.run.sops import Sops
+
+        return Sops(env)(file, raw)
+
+    return decrypt
 
 
 def colour_wanted() -> bool:

@@ -298,6 +298,12 @@ class FakeEngine:
                 raise _refused(f"inspect volume {name}", f"no volume with name {name!r} found: no such volume")
             return {"Name": volume.name, "Driver": "local", "Labels": dict(volume.labels), "Scope": "local", "Options": {}}
 
+    def secret_labels(self, name: str) -> dict[str, str] | None:
+        self._record("secret_labels", name)
+        with self._lock:
+            found = self.secrets.get(name)
+            return None if found is None else dict(found.labels)
+
     def generate_kube(self, pod: str) -> str:
         """A Pod document as `podman kube generate` writes it (JSON is YAML): names, images, commands."""
         self._record("generate_kube", pod)

@@ -137,6 +137,12 @@ def secrets(answer: Any) -> tuple[ObservedSecret, ...]:
     return tuple(sorted(found, key=lambda s: s.name))
 
 
+def secret_labels(answer: Any) -> dict[str, str]:
+    """GET /secrets/{name}/json: the secret's labels (under Spec; never its value)."""
+    spec = (answer or {}).get("Spec") or {} if isinstance(answer, dict) else {}
+    return {str(k): str(v) for k, v in (spec.get("Labels") or {}).items()}
+
+
 def state(container_list: Any, volume_list: Any, image_list: Any, secret_list: Any = None) -> ObservedState:
     """The host from the four list answers; pods are read off their infra containers."""
     found = containers(container_list)

@@ -140,6 +140,15 @@ class PodmanEngine:
     def inspect_volume(self, name: str) -> dict[str, Any]:
         return self.call("get", f"/volumes/{name}/json", f"inspect volume {name}") or {}
 
+    def secret_labels(self, name: str) -> dict[str, str] | None:
+        try:
+            data = self.call("get", f"/secrets/{name}/json", f"inspect secret {name}")
+        except EngineError as error:
+            if "no such secret" in error.message.lower() or "no secret with name or id" in error.message.lower():
+                return None
+            raise
+        return parse.secret_labels(data)
+
     def generate_kube(self, pod: str) -> str:
         text = self.call("get", "/generate/kube", f"generate the kube YAML of pod {pod}", params={"names": pod})
         return text if isinstance(text, str) else ""

@@ -79,6 +79,11 @@ class Engine(Protocol):
 
     def inspect_volume(self, name: str) -> dict[str, Any]: ...
 
+    def secret_labels(self, name: str) -> dict[str, str] | None:
+        """The labels of Podman secret `name` (one inspect; Podman 4.3 leaves them out of its secret
+        list), or None when there is no such secret. Never its value."""
+        ...
+
     def generate_kube(self, pod: str) -> str:
         """Podman's own `kube generate` YAML of one pod."""
         ...

@@ -29,7 +29,7 @@ from podspec.errors import KeyUnavailable, ManifestError, Origin, Problem
 from podspec.model import AbsentPod, ConfigMap, DesiredState, EncryptedDocument, Pod, Secret, VolumeClaim
 
 if TYPE_CHECKING:
-    from podspec.loader.sops import Decrypt
+    from podspec.loader.sops import Decrypt, Sealed
 
 __all__ = ["load", "ManifestError"]
 
@@ -62,6 +62,34 @@ def _beside(found: list[Problem], reading: tuple[Problem, ...]) -> list[Problem]
     return [p for p in found if not repeats(p.path)]
 
 
+def _sops_metadata(data: object) -> bool:
+    """Whether a document may be SOPS-encrypted (loader/sops.py, imported only then, says for sure)."""
+    return isinstance(data, dict) and "sops" in data
+
+
+class _Plain:
+    """What loader/sops.py's Sealed does for a file without SOPS metadata: nothing."""
+
+    wanted = False
+
+    @staticmethod
+    def keep(document: object, problems: list[Problem]) -> list[Problem]:
+        return problems
+
+    @staticmethod
+    def mark(made: object, document: object) -> object:
+        return made
+
+
+PLAIN = _Plain()
+
+
+def _sealed(name: str, documents: list) -> Sealed:
+    from podspec.loader.sops import Sealed
+
+    return Sealed(name, documents)
+
+
 def load(
     paths: Sequence[str],
     stdin: TextIO | None = None,
@@ -85,7 +113,6 @@ def load(
     from podspec.loader import kubefields, portable, schema, semantics, sources
     from podspec.loader.build import build
     from podspec.loader.link import link
-    from podspec.loader.sops import Sealed
     from podspec.loader.yamlpos import decode, parse
 
     found, problems = sources.read(paths, stdin)
@@ -106,13 +133,14 @@ def load(
         documents, parse_problems = parse(text, source.name)
         problems += parse_problems
         documents = [d for d in documents if d.data is not None]
-        sealed = Sealed(source.name, documents)
-        if not parse_problems and sealed.wanted:
-            documents = sealed.decrypt(source.raw, decrypt, parse) if decrypt is not None else sealed.shapes()
-            problems += sealed.problems
-            warnings += sealed.warnings
-            error = KeyUnavailable if sealed.host_side else error
-            encrypted += sealed.described
+        sealed: Sealed | _Plain = PLAIN
+        if not parse_problems and any(_sops_metadata(d.data) for d in documents) and (opened := _sealed(source.name, documents)).wanted:
+            sealed = opened
+            documents = opened.decrypt(source.raw, decrypt, parse) if decrypt is not None else opened.shapes()
+            problems += opened.problems
+            warnings += opened.warnings
+            error = KeyUnavailable if opened.host_side else error
+            encrypted += opened.described
             if not documents:
                 continue
         if not documents and not parse_problems:

@@ -255,9 +255,11 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
     def host_secrets(self, annotations: dict[str, str]) -> tuple[str, ...]:
         """podspec.io/host-secrets: the names of Podman secrets on the host that this pod's Secret and
         ConfigMap references may read (comma- or space-separated)."""
+        if HOST_SECRETS_ANNOTATION not in annotations:
+            return ()
         from podspec.loader.hostsecrets import parse
 
-        names, bad = parse(annotations.get(HOST_SECRETS_ANNOTATION, ""))
+        names, bad = parse(annotations[HOST_SECRETS_ANNOTATION])
         for name in bad:
             self.problem(("metadata", "annotations", HOST_SECRETS_ANNOTATION), f"{name!r} is not a Podman secret name",
                          "Podman secret names are 1 to 253 letters, digits, _ . - (starting with a letter or digit), "

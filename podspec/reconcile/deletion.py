@@ -12,6 +12,7 @@ from podspec.model import DesiredState
 from podspec.names import owns_secret
 from podspec.observed import ObservedState
 from podspec.plan import Plan, Step, StepKind
+from podspec.reconcile.history import is_history_name
 from podspec.reconcile.pod_diff import observed_grace
 from podspec.reconcile.secret_diff import secrets_in_use
 from podspec.reconcile.volume_diff import volume_users
@@ -45,7 +46,9 @@ def plan(desired: DesiredState, observed: ObservedState, project: str, volumes: 
     leaving = {c.name for c in observed.containers if c.pod_name in removed}
     used = secrets_in_use(observed, project, leaving)
     for secret in observed.secrets:
-        if secret.name not in used and owns_secret(project, secret.name, dict(secret.labels), secret.labels_listed):
+        if secret.name in used or is_history_name(secret.name):  # the apply history outlives a delete
+            continue
+        if owns_secret(project, secret.name, dict(secret.labels), secret.labels_listed):
             steps.append(Step(StepKind.REMOVE_SECRET, secret.name, "podspec delete: no container left reads it"))
     if volumes:
         still_used = {

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from podspec.model import DesiredState
 from podspec.observed import ObservedState
 from podspec.reconcile.changes import Action
-from podspec.reconcile.hostsecrets import with_host_ids
 from podspec.reconcile.intent import pod_intent
 from podspec.reconcile.pod_diff import PodDiff, diff_pod, observed_grace, scaled_down
 from podspec.reconcile.secret_diff import SecretDiff, diff_secrets
@@ -70,7 +69,10 @@ def compute(
     prune_volumes: bool = False,
     adopt: bool = False,
 ) -> Diff:
-    desired = with_host_ids(desired, observed)  # a Secret kept on the host and made again is a change
+    if any(p.host_secrets for p in desired.pods):  # a Secret kept on the host and made again is a change
+        from podspec.reconcile.hostsecrets import with_host_ids
+
+        desired = with_host_ids(desired, observed)
     pods: list[PodDiff] = []
     unchanged: list[str] = []
     intents = [pod_intent(pod) for pod in desired.pods]  # made once: the pods' and the secrets' diffs read them

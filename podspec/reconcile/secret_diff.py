@@ -10,6 +10,7 @@ from podspec.model import DesiredState, KeyRef, SourceKind
 from podspec.names import owns_secret, podman_secret_name
 from podspec.observed import ObservedState
 from podspec.reconcile.changes import Action
+from podspec.reconcile.history import is_history_name
 from podspec.reconcile.intent import PodIntent, describe_ref, pod_intent, secret_labels
 from podspec.reconcile.pod_diff import PodDiff
 
@@ -88,8 +89,8 @@ def diff_secrets(
                 ))
     used = secrets_in_use(observed, project, leaving_containers(observed, pods))
     for found in observed.secrets:
-        if found.name in wanted or found.name in used:
-            continue
+        if found.name in wanted or found.name in used or is_history_name(found.name):
+            continue  # (the apply history's records are secrets too: reconcile/history.py)
         if owns_secret(project, found.name, dict(found.labels), found.labels_listed):
             what = f"{found.labels[L.SOURCE].replace('/', ' ')} key {found.labels.get(L.KEY, '?')}: " if L.SOURCE in found.labels else ""
             diffs.append(SecretDiff(found.name, Action.REMOVE, f"{what}no container reads this value any more"))

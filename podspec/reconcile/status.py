@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 from podspec import labels as L
 from podspec.names import container_name
 from podspec.observed import ObservedState, PodStatus
 from podspec.reconcile import drift
-from podspec.reconcile.history import revisions
 from podspec.reconcile.lifecycle import restart_counts, stopped_on_purpose
 
 
@@ -32,9 +32,11 @@ class PodReport:
     stopped: str = ""  # when `podspec stop` stopped it (UTC), while it is stopped on purpose; "" otherwise
 
 
-def report(observed: ObservedState, project: str | None = None) -> tuple[PodReport, ...]:
+def report(observed: ObservedState, project: str | None = None,
+           applied_from: Mapping[tuple[str, str], str] | None = None) -> tuple[PodReport, ...]:
+    """`applied_from`: (project, pod) -> the revision it was last applied from (reconcile.history.revisions)."""
     reports = []
-    applied_from = revisions(observed)
+    applied_from = applied_from or {}
     for pod in observed.pods:
         if not pod.managed or (project is not None and pod.project != project):
             continue

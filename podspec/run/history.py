@@ -1,29 +1,36 @@
 """Apply history on the host: write one record per apply, read them back, prune old ones.
 
-    record(engine, project, revision, outcome, ...)   -> HistoryRecord   (one call, plus one per pruned record)
-    read(engine, project)                             -> records, newest first (one list call)
+    record(engine, record, observed)                  -> HistoryRecord   (one call, plus one per pruned record)
+    read(engine, project, observed)                   -> records, newest first (Podman 5: no call beyond the
+                                                         observe; 4.3: one inspect per record read)
     history(project, connect)                         -> HistoryResult   (the `podspec history` workflow)
     record_of(project, revision, outcome, diff, ...)  -> the HistoryRecord an apply result stands for
 
-Where and why: reconcile/history.py (records live in the labels of empty, podspec-owned volumes).
-The sync agent calls `record` and `read` the same way `apply` does.
+Where and why: reconcile/history.py (records live in the labels of podspec-owned Podman secrets,
+which no prune removes). The sync agent calls `record` and `read` the same way `apply` does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import closing
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Mapping
 
+from podspec import labels as L
 from podspec.engine.protocol import Engine
 from podspec.errors import EngineError
-from podspec.observed import ObservedVolume
 from podspec.plan import Step, StepKind
 from podspec.reconcile import history as H
 from podspec.reconcile.changes import Action
 from podspec.reconcile.diff import Diff
 from podspec.reconcile.history import HistoryRecord
 from podspec.run.results import HistoryResult
+
+if TYPE_CHECKING:
+    from podspec.model import DesiredState
+    from podspec.observed import ObservedState
 
 WRITE_ATTEMPTS = 3
 
@@ -34,10 +41,13 @@ def now_utc() -> str:
 
 def record_of(project: str, revision: str, outcome: str, diff: Diff | None = None,
               not_done: tuple[Step, ...] = (), failed: Step | None = None, error: str = "",
-              time: str = "", ran: bool = True) -> HistoryRecord:
+              time: str = "", ran: bool = True, desired: DesiredState | None = None,
+              observed: ObservedState | None = None) -> HistoryRecord:
     """The record of one apply (seq is filled in when written). A pod counts as changed only when
     every step of it ran; the pods of the failed step and of the steps not done are `not_done` (an
-    apply refused before its first step passes ran=False: every pod it would have changed is not done)."""
+    apply refused before its first step passes ran=False: every pod it would have changed is not done).
+    `desired` and `observed` (the host the plan was made from: the images its references named)
+    give the pods to keep for a rollback: those that now run this revision."""
     if diff is None:
         return HistoryRecord(project, 0, revision, time or now_utc(), outcome, error=error)
     unfinished = {_pod_of(s) for s in (*not_done, *((failed,) if failed else ()))} - {""}
@@ -45,7 +55,7 @@ def record_of(project: str, revision: str, outcome: str, diff: Diff | None = Non
     removed = [p.name for p in diff.pods if p.action is Action.REMOVE]
     if not ran:
         unfinished = set(changed) | set(removed)
-    return HistoryRecord(
+    record = HistoryRecord(
         project=project, seq=0, revision=revision, time=time or now_utc(), outcome=outcome,
         summary=diff.summary(),
         changed=tuple(sorted(n for n in changed if n not in unfinished)),
@@ -54,6 +64,25 @@ def record_of(project: str, revision: str, outcome: str, diff: Diff | None = Non
         not_done=tuple(sorted(n for n in (*changed, *removed) if n in unfinished)),
         error=error,
     )
+    return with_pods(record, desired, observed) if desired is not None else record
+
+
+def with_pods(record: HistoryRecord, desired: DesiredState, observed: ObservedState | None) -> HistoryRecord:
+    """`record` holding the pods that run its revision (as podcodec JSON) and the image ID each of
+    their image references names on the host."""
+    from podspec.reconcile import podcodec
+
+    running = set(record.running)
+    pods = {p.name: podcodec.encode(p) for p in desired.pods if p.name in running}
+    images: dict[str, str] = {}
+    if observed is not None:
+        for pod in desired.pods:
+            for c in pod.all_containers():
+                if pod.name in running:
+                    found = observed.image_id(c.image)
+                    if found is not None:
+                        images[c.image] = found
+    return replace(record, pods=pods, images=images)
 
 
 def _pod_of(step: Step) -> str:
@@ -64,41 +93,57 @@ def _pod_of(step: Step) -> str:
     return step.target if step.kind in (StepKind.STOP_POD, StepKind.REMOVE_POD) else ""
 
 
-def record(engine: Engine, record: HistoryRecord, volumes: tuple[ObservedVolume, ...] | None = None,
+def record(engine: Engine, record: HistoryRecord, observed: ObservedState | None = None,
            keep: int = H.KEEP) -> HistoryRecord:
     """Write `record` as the project's next one (one engine call), then remove the oldest beyond
-    `keep`. `volumes`: the volumes already observed (saves the list call)."""
-    from dataclasses import replace
-
-    seen = engine.list_volumes() if volumes is None else volumes
+    `keep`. `observed`: the host already read (saves the list calls)."""
+    seen = engine.observe() if observed is None else observed
+    known = H.entries(seen.secrets, seen.volumes, record.project)
     for attempt in range(WRITE_ATTEMPTS):
-        written = replace(record, seq=H.next_seq(seen, record.project))
-        name = H.volume_name(written.project, written.seq)
-        labels = tuple(sorted(H.to_labels(written).items()))
+        written = replace(record, seq=H.next_seq(known))
+        name = H.secret_name(written)
+        labels = H.to_labels(written)
         try:
-            engine.run(Step(StepKind.CREATE_VOLUME, name, f"record apply {written.seq} of project {written.project}",
-                            labels=labels))
+            engine.run(Step(StepKind.CREATE_SECRET, name, f"record apply {written.seq} of project {written.project}",
+                            labels=tuple(sorted(labels.items())), data=labels[L.HISTORY].encode()))
             break
         except EngineError:
-            # Another client wrote that seq meanwhile (or `volumes` was stale): read again, take the next.
+            # Another client wrote that seq meanwhile (or `observed` was stale): read again, take the next.
             if attempt == WRITE_ATTEMPTS - 1:
                 raise
-            seen = engine.list_volumes()
+            seen = engine.observe()
+            known = H.entries(seen.secrets, seen.volumes, record.project)
     written = replace(written, volume=name)
-    after = (*seen, ObservedVolume(name, dict(labels)))
-    for old in H.to_prune(after, written.project, keep):
+    after = (*known, H.Entry(name, written.seq, H.project_key(written.project), H.fingerprint(written), labels))
+    for old in H.to_prune(after, keep):
+        legacy = old.name.startswith(H.LEGACY_PREFIX)
+        kind = StepKind.REMOVE_VOLUME if legacy else StepKind.REMOVE_SECRET
         try:
-            engine.run(Step(StepKind.REMOVE_VOLUME, old, "apply history: keep the newest records"))
+            engine.run(Step(kind, old.name, "apply history: keep the newest records"))
         except EngineError as error:
-            if "no such volume" not in error.message.lower():
+            if "no such" not in error.message.lower() and "no secret" not in error.message.lower():
                 raise
             # another client's apply pruned it first (applies with nothing to do take no lock)
     return written
 
 
-def read(engine: Engine, project: str | None = None) -> tuple[HistoryRecord, ...]:
-    """The records on the host (of one project, or every project), newest first."""
-    return H.records(engine.list_volumes(), project)
+def read(engine: Engine, project: str | None = None, observed: ObservedState | None = None,
+         newest: int | None = None) -> tuple[HistoryRecord, ...]:
+    """The records on the host (of one project, or every project), newest first; `newest`: only
+    that many per project (each costs an inspect on Podman 4.3, which lists no secret labels)."""
+    seen = engine.observe() if observed is None else observed
+    known = H.entries(seen.secrets, seen.volumes, project)
+    if newest is not None:
+        by_project: dict[str, list[H.Entry]] = {}
+        for e in known:
+            by_project.setdefault(e.project_key, []).append(e)
+        known = tuple(e for group in by_project.values() for e in sorted(group, key=lambda e: -e.seq)[:newest])
+    labelled: dict[str, Mapping[str, str] | None] = {}
+    for e in known:
+        if e.labels is None:
+            labelled[e.name] = engine.secret_labels(e.name)
+    found = H.records(labelled, known)
+    return tuple(r for r in found if project is None or r.project == project)
 
 
 def history(project: str | None, connect: Callable[[], Engine]) -> HistoryResult:

@@ -28,10 +28,11 @@ from podspec.run.reading import HostReading
 if TYPE_CHECKING:
     from podspec.engine.protocol import Engine
     from podspec.model import DesiredState
-    from podspec.observed import ObservedState, ObservedVolume
+    from podspec.observed import ObservedState
     from podspec.plan import Plan, Step
     from podspec.reconcile.diff import Diff
     from podspec.reconcile.history import HistoryRecord
+    from podspec.reconcile.rollback import Before
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.executor import StopFlag
     from podspec.run.results import ApplyResult, DiffResult
@@ -62,6 +63,7 @@ class ApplyRequest(DiffRequest):
     pull_parallel: int = 3  # pulls side by side, before the plan
     probe_image: str = ""  # --wait: the probe helper's image ("": busybox; engine/probes.py)
     credentials: tuple[RegistryCredential, ...] = ()  # for pulls (an auth file's), by registry
+    rollback_on_failure: bool = False  # a failed step, or (--wait) not ready in time: put back what ran before
 
 
 def check_request(request: DiffRequest) -> None:
@@ -183,20 +185,26 @@ def _recorded(engine: Engine, request: ApplyRequest, listener: Listener, run: Ca
         if not request.dry_run:
             _record(engine, listener, history.record_of(
                 request.project, request.revision, Outcome.FAILED.value, seen.diff,
-                error=error.message, ran=seen.ran), seen.volumes)
+                error=error.message, ran=seen.ran, desired=seen.desired, observed=seen.observed), seen.observed)
         raise
     if result.outcome is Outcome.DRY_RUN:
         return result
     failure = result.failure
     record = history.record_of(request.project, request.revision, result.outcome.value, result.diff,
                                not_done=failure.not_done if failure else (), failed=seen.failed,
-                               error=failure.message if failure else "")
-    from podspec.reconcile.history import repeated
+                               error=failure.message if failure else "", desired=seen.desired, observed=seen.observed)
+    from podspec.reconcile import history as H
 
     # Nothing changed and the newest record says just that of this revision: it stands for this apply.
-    same = repeated(seen.volumes, record) if seen.volumes is not None else None
-    written = same if same is not None else _record(engine, listener, record, seen.volumes)
-    return replace(result, record=written)
+    same = None
+    if seen.observed is not None:
+        same = H.repeated(H.entries(seen.observed.secrets, seen.observed.volumes, request.project), record)
+    if same is not None:
+        return replace(result, record=replace(record, seq=same.seq, volume=same.name))
+    result = replace(result, record=_record(engine, listener, record, seen.observed))
+    if seen.record_rollback is not None and result.rollback is not None:
+        result = replace(result, rollback=replace(result.rollback, record=seen.record_rollback()))
+    return result
 
 
 @dataclass
@@ -206,7 +214,9 @@ class _Seen:
     diff: Diff | None = None
     ran: bool = False  # the plan's steps have run (a later error: --wait)
     failed: Step | None = None
-    volumes: tuple[ObservedVolume, ...] | None = None
+    observed: ObservedState | None = None  # the host the plan was made from
+    desired: DesiredState | None = None
+    record_rollback: Callable[[], HistoryRecord | None] | None = None  # --rollback-on-failure: after the apply's record
 
 
 def _nothing_to_do(engine: Engine, observed: ObservedState, desired: DesiredState,
@@ -237,7 +247,7 @@ def _no_changes(engine: Engine, desired: DesiredState, request: ApplyRequest, li
     """The end of an apply that had nothing to do: what it found, and --wait."""
     from podspec.run.results import ApplyResult, Outcome
 
-    seen.volumes, seen.diff, seen.ran = observed.volumes, found, True
+    seen.observed, seen.desired, seen.diff, seen.ran = observed, desired, found, True
     listener.diffed(found)
     listener.planned(plan)
     result = ApplyResult(request.project, found, plan, Outcome.NO_CHANGES, revision=request.revision,
@@ -258,7 +268,7 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
     from podspec.run.results import ApplyResult, Failure, Outcome
 
     observed = engine.observe()
-    seen.volumes = observed.volumes
+    seen.observed, seen.desired = observed, desired
     saved = request.saved
     if saved is not None:  # the host as the plan saw it, before any pull
         from podspec.reconcile import saved_plan
@@ -273,7 +283,7 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
                               refresh=saved is None, credentials={c.registry: c for c in request.credentials},
                               parallel=request.pull_parallel)
     found = _compute(desired, observed, request)
-    seen.diff = found
+    seen.diff, seen.observed = found, observed  # (the images as pulled: the record keeps their IDs)
     listener.diffed(found)
     plan = planner.build(found)  # conflicts raise here, before any change
     if saved is not None:
@@ -285,6 +295,13 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
                          revision=request.revision, warnings=desired.warnings)
     if request.dry_run:
         return replace(result, outcome=Outcome.DRY_RUN)
+    before = None
+    if request.rollback_on_failure and not plan.empty:
+        from podspec.run import rollback
+
+        # Where what runs now is recorded, before anything changes (refused: nothing changes).
+        before = rollback.prepare(engine, observed, request.project, [p.name for p in found.pods])
+        plan, held = _holding_back(plan)
     if not plan.empty:
         from podspec.run.executor import execute
 
@@ -292,25 +309,60 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
             execute(plan, engine, listener.step, parallel=request.parallel, stop=stop)
         except StepFailed as failure:
             seen.failed = next((s for s in plan.steps if s not in failure.done and s not in failure.not_done), None)
-            return replace(result, outcome=Outcome.FAILED, steps_done=len(failure.done),
-                           failure=Failure(failure.message, failure.hint, failure.not_done))
+            result = replace(result, outcome=Outcome.FAILED, steps_done=len(failure.done),
+                             failure=Failure(failure.message, failure.hint, failure.not_done))
+            return _rolled_back(engine, request, listener, result, before, seen)
         result = replace(result, steps_done=len(plan.steps))
     seen.ran = True
     if request.wait:
         from podspec.run.wait import wait_ready
 
-        wait_ready(engine, desired, request.wait_timeout, listener.info, probe_image=request.probe_image)
+        try:
+            wait_ready(engine, desired, request.wait_timeout, listener.info, probe_image=request.probe_image)
+        except PodspecError as error:
+            if before is None:
+                raise
+            result = replace(result, outcome=Outcome.FAILED, failure=Failure(error.message, error.hint, ()))
+            return _rolled_back(engine, request, listener, result, before, seen)
         result = replace(result, ready=True)
+    if before is not None and held.steps:  # ready: the old values are not needed for a rollback any more
+        from podspec.run.executor import execute
+
+        execute(held, engine, listener.step, parallel=request.parallel)
     return result
 
 
+def _holding_back(plan: Plan) -> tuple[Plan, Plan]:
+    """--rollback-on-failure: the plan without its removals of Podman secrets (old ConfigMap and
+    Secret values: a rollback reads them), and those, for once what the apply made is ready."""
+    from podspec.plan import Plan, StepKind
+
+    held = tuple(s for s in plan.steps if s.kind is StepKind.REMOVE_SECRET)
+    return (Plan(plan.project, tuple(s for s in plan.steps if s.kind is not StepKind.REMOVE_SECRET)),
+            Plan(plan.project, held))
+
+
+def _rolled_back(engine: Engine, request: ApplyRequest, listener: Listener, result: ApplyResult,
+                 before: Before | None, seen: _Seen) -> ApplyResult:
+    """A failed apply's result; with --rollback-on-failure, after putting back what ran before."""
+    if before is None:
+        return result
+    from podspec.run import rollback
+
+    assert result.failure is not None
+    done, seen.record_rollback = rollback.undo(engine, before, request.project, result.failure.message, listener,
+                                               parallel=request.parallel, wait=request.wait, timeout=request.wait_timeout,
+                                               probe_image=request.probe_image)
+    return replace(result, rollback=done)
+
+
 def _record(engine: Engine, listener: Listener, record: HistoryRecord,
-            volumes: tuple[ObservedVolume, ...] | None) -> HistoryRecord | None:
+            observed: ObservedState | None) -> HistoryRecord | None:
     """Write the record; a record that cannot be written is a warning, never the apply's failure."""
     from podspec.run import history
 
     try:
-        return history.record(engine, record, volumes)
+        return history.record(engine, record, observed)
     except PodspecError as error:
         listener.warning(f"could not record this apply in the host's history: {error.message}")
         return None

@@ -86,6 +86,30 @@ class Failure:
     not_done: tuple[Step, ...]
 
 
+class RollbackOutcome(str, Enum):
+    RESTORED = "restored"  # what ran before is back (and ready, when the apply waited)
+    FAILED = "failed"  # the rollback itself failed: see `error`; the next apply or rollback converges
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """`apply --rollback-on-failure` after what it changed did not become ready: what failed, what
+    was put back. The sync agent reports it (status, metrics, log, notification)."""
+
+    reason: str  # what failed ("not ready after 30s: web-main: exited with code 1 ...")
+    outcome: RollbackOutcome
+    restored: tuple[str, ...] = ()  # pods put back as they were
+    removed: tuple[str, ...] = ()  # pods the apply made, removed again
+    steps_done: int = 0
+    error: str = ""  # RollbackOutcome.FAILED: why
+    seconds: float = 0.0  # from the failure (the readiness deadline) to the previous state ready again
+    record: HistoryRecord | None = None  # the rollback's own history record
+
+    @property
+    def restored_ok(self) -> bool:
+        return self.outcome is RollbackOutcome.RESTORED
+
+
 @dataclass(frozen=True)
 class ApplyResult:
     project: str
@@ -98,6 +122,9 @@ class ApplyResult:
     revision: str = ""  # what was applied (--revision, else the manifests' git commit)
     record: HistoryRecord | None = None  # the history record written on the host (None: dry run, or not written)
     warnings: tuple[Problem, ...] = ()  # fields only a cluster uses, ignored here
+    rollback: Rollback | None = None  # --rollback-on-failure: what was put back after a failure
+    restored_seq: int = 0  # `podspec rollback`: the history record put back
+    pinned: tuple[str, ...] = ()  # `podspec rollback`: containers made from a recorded image ID (the tag moved)
 
     @property
     def failed(self) -> bool:

@@ -13,9 +13,13 @@ from podspec.run.results import StatusResult
 
 def status(project: str | None, connect: Callable[[], Engine], agents_in: Path | None = None) -> StatusResult:
     """`agents_in`: the sync agents' state directory, whose agents (of `project`) are reported too."""
+    from podspec.reconcile.history import revisions
+    from podspec.run import history
     from podspec.run.sync.state import read_all
 
     with closing(connect()) as engine:
         observed = engine.observe()
+        # The newest records say which revision each pod runs (Podman 4.3: one inspect per record read).
+        found = history.read(engine, project, observed)
     agents = read_all(agents_in, project) if agents_in is not None else ()
-    return StatusResult(project, report(observed, project), agents)
+    return StatusResult(project, report(observed, project, revisions(found)), agents)

@@ -499,7 +499,7 @@ def test_list_volumes_reads_the_volumes_observe_reads(engine, tmp_path):
     assert engine.list_volumes() == engine.observe().volumes
 
 
-def test_a_history_record_is_one_labelled_volume_and_reads_back(engine, tmp_path):
+def test_a_history_record_is_one_labelled_secret_and_reads_back(engine, tmp_path):
     from podspec.reconcile.history import HistoryRecord
     from podspec.run import history
 
@@ -510,9 +510,9 @@ def test_a_history_record_is_one_labelled_volume_and_reads_back(engine, tmp_path
     assert (first.seq, second.seq) == (1, 2)
     [read] = history.read(engine, PROJECT)
     assert read == second and read.changed == (POD,) and read.revision == "abc123"
-    volume = engine.observe().volume(second.volume)
-    assert volume is not None and volume.managed and L.project_of(volume.labels) == PROJECT
-    assert engine.observe().volume(first.volume) is None
+    labels = engine.secret_labels(second.volume)
+    assert labels is not None and L.is_managed(labels) and L.project_of(labels) == PROJECT
+    assert engine.observe().secret(first.volume) is None and engine.secret_labels(first.volume) is None
 
 
 # ------------------------------------------------------------------ the host-side project lock

@@ -108,6 +108,12 @@ def secrets_cleared(podman):
     podman.podman("secret", "rm", "--all", check=False)
 
 
+def value_secrets(podman, field: str = "{{.Name}}") -> list[str]:
+    """The Podman secrets holding values (not the apply history's records, which are secrets too)."""
+    listed = podman.podman("secret", "ls", "--format", "{{.Name}} " + field).stdout.splitlines()
+    return [line.split()[1] for line in listed if line.strip() and not line.startswith("podspec-history-")]
+
+
 def exec_out(podman, container: str, *command: str) -> str:
     return podman.podman("exec", container, *command).stdout
 
@@ -137,7 +143,7 @@ def test_values_reach_the_containers_and_the_secret_shows_nowhere_else(secrets_c
     # and everything podspec printed.
     names = list(ids(podman))
     inspected = podman.podman("inspect", *names).stdout + podman.podman("pod", "inspect", "shop").stdout
-    secrets = podman.podman("secret", "ls", "--format", "{{.ID}}").stdout.split()
+    secrets = value_secrets(podman, "{{.ID}}")
     assert len(secrets) == 3  # one per key: password, token, and the ConfigMap file
     inspected += podman.podman("secret", "inspect", *secrets).stdout
     labels = json.dumps([c["Config"]["Labels"] for c in json.loads(podman.podman("inspect", *names).stdout)])
@@ -157,7 +163,7 @@ def test_a_changed_key_recreates_exactly_the_containers_that_read_it(secrets_cle
     path = write(tmp_path, manifest(secret_env=secret_env))
     assert podspec(podman, "apply", path).exit_code == 0
     before = ids(podman)
-    secrets_before = set(podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split())
+    secrets_before = set(value_secrets(podman))
 
     write(tmp_path, manifest(level="info", secret_env=secret_env))
     result = podspec(podman, "diff", "-o", "json", path)
@@ -185,13 +191,13 @@ def test_a_changed_key_recreates_exactly_the_containers_that_read_it(secrets_cle
     final = ids(podman)
     assert final["shop-greeter"] == before["shop-greeter"] and final["shop-plain"] == before["shop-plain"]
     assert exec_out(podman, "shop-reader", "cat", "/run/creds/password") == "an0ther-Value"
-    secrets_after = set(podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split())
+    secrets_after = set(value_secrets(podman))
     assert len(secrets_after) == len(secrets_before)
     assert len(secrets_after - secrets_before) == 1  # the password's new value
 
     assert podspec(podman, "diff", path).exit_code == 0
     assert podspec(podman, "delete", path).exit_code == 0
-    assert podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split() == []
+    assert value_secrets(podman) == []
 
 
 def test_someone_elses_secret_is_never_touched(secrets_cleared, tmp_path):
@@ -200,7 +206,7 @@ def test_someone_elses_secret_is_never_touched(secrets_cleared, tmp_path):
     path = write(tmp_path, manifest(secret_env=hides_secret_env(podman)))
     assert podspec(podman, "apply", path).exit_code == 0
     assert podspec(podman, "delete", path).exit_code == 0
-    assert podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split() == ["handmade"]
+    assert value_secrets(podman) == ["handmade"]
 
 
 def test_secret_env_is_refused_where_inspect_would_show_it(secrets_cleared, tmp_path):
@@ -215,7 +221,7 @@ def test_secret_env_is_refused_where_inspect_would_show_it(secrets_cleared, tmp_
         assert "needs Podman 5.3 or newer" in result.stderr and "mount the Secret as a volume" in result.stderr
         assert SECRET not in result.output + result.stderr
     assert list(ids(podman)) == []
-    assert podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split() == []
+    assert value_secrets(podman) == []
 
 
 def test_export_writes_the_references_and_reapplies_beside_the_documents(secrets_cleared, tmp_path):

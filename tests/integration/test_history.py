@@ -90,8 +90,8 @@ def test_history_keeps_a_bounded_number_of_records_and_failed_applies_are_record
     records = json.loads(podspec(podman, "history", "-o", "json").output)["records"]
     assert len(records) == KEEP
     assert records[0]["revision"] == f"r{KEEP + 1}" and records[-1]["revision"] == "r2"
-    volumes = podman.podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
-    assert len([v for v in volumes if v.startswith("podspec-history.")]) == KEEP
+    secrets = podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split()
+    assert len([s for s in secrets if s.startswith("podspec-history-")]) == KEEP
 
     # A pod of the same name made by hand: apply refuses (a conflict) and the refusal is recorded.
     manifest.write_text(sleeper("history-clash"))

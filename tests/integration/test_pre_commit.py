@@ -85,3 +85,20 @@ def test_the_hook_passes_good_manifests_and_stops_bad_ones(source, tmp_path):
     git(repo, "add", "-A")
     allowed = try_repo(source, repo, home)
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+
+    # Issue 25: with require_encrypted_secrets, a plain Secret is stopped; a SOPS-encrypted one passes
+    # with no key anywhere near the hook.
+    from tests.sopskit import age_key, encrypt
+
+    (repo / "podspec.toml").write_text('[policy]\nprofile = "privileged"\nrequire_encrypted_secrets = true\n')
+    secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hook-Pa55-x1\n"
+    (repo / "manifests" / "db-secret.yaml").write_text(secret)
+    git(repo, "add", "-A")
+    plain = try_repo(source, repo, home)
+    assert plain.returncode == 1, plain.stdout + plain.stderr
+    assert "manifests/db-secret.yaml:1:1: Secret db is kept in plain text" in plain.stdout
+    (repo / "manifests" / "db-secret.yaml").write_text(encrypt(secret, age_key(tmp_path)))
+    git(repo, "add", "-A")
+    sealed = try_repo(source, repo, home)
+    assert sealed.returncode == 0, sealed.stdout + sealed.stderr
+    assert "hook-Pa55-x1" not in sealed.stdout + sealed.stderr

@@ -44,13 +44,14 @@ def manifest(tmp_path) -> str:
 def test_every_apply_is_recorded_with_one_call_and_status_shows_the_revision(engine, manifest):
     first = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r1"), lambda: engine)
     assert first.record is not None and (first.record.seq, first.record.outcome) == (1, "applied")
-    assert engine.count(StepKind.CREATE_VOLUME.value, "podspec-history.demo.000001") == 1
+    assert engine.count(StepKind.CREATE_SECRET.value, first.record.volume) == 1
+    assert first.record.volume.startswith("podspec-history-") and "-000001-" in first.record.volume
     engine.calls.clear()
     second = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r2"), lambda: engine)
     assert second.outcome is Outcome.NO_CHANGES
     calls = [c.method for c in engine.calls]
     # Nothing to do: one read, no lock (as diff), and the record: one call, no extra read.
-    assert calls == ["observe", "create_volume", "close"]
+    assert calls == ["observe", "create_secret", "close"]
     dry = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r3", dry_run=True), lambda: engine)
     assert dry.record is None
     assert [(r.seq, r.revision, r.outcome, r.unchanged) for r in history.read(engine, "demo")] == [
@@ -82,7 +83,7 @@ def test_an_apply_with_changes_takes_the_lock_and_plans_from_a_reading_made_unde
     calls = [c.method for c in engine.calls]
     # The reading without the lock found changes: the lock, then the host read again under it.
     assert calls[:3] == ["observe", "create_lock", "observe"]
-    assert calls[-4:] == ["create_volume", "lock_labels", "remove_lock", "close"]  # recorded under the lock
+    assert calls[-4:] == ["create_secret", "lock_labels", "remove_lock", "close"]  # recorded under the lock
 
 
 def test_the_host_changing_between_the_first_reading_and_the_lock_is_planned_from_the_second(engine, manifest):
@@ -126,7 +127,7 @@ def test_a_failed_step_is_recorded_with_the_pod_not_done(engine, manifest):
 def test_a_record_that_cannot_be_written_is_a_warning_not_a_failure(engine, manifest):
     from podspec.run.listener import Recorder
 
-    engine.fail(StepKind.CREATE_VOLUME, "podspec-history.demo.000001", times=-1)
+    engine.fail(StepKind.CREATE_SECRET, "", times=-1)
     heard = Recorder()
     result = apply(ApplyRequest(Manifests((manifest,)), "demo"), lambda: engine, heard)
     assert result.outcome is Outcome.APPLIED and result.record is None

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from podspec import labels as L
 from podspec import render
-from podspec.observed import ObservedState, ObservedVolume
+from podspec.errors import EngineError
+from podspec.observed import ObservedSecret, ObservedState, ObservedVolume
 from podspec.plan import Step, StepKind
 from podspec.reconcile import diff as differ
 from podspec.reconcile import history as H
@@ -23,7 +24,14 @@ from tests.unit.hosts import applied, state, webserver
 
 
 def volume(record: HistoryRecord) -> ObservedVolume:
-    return ObservedVolume(H.volume_name(record.project, record.seq), H.to_labels(record))
+    """A format-1 record: an empty labelled volume (what podspec wrote before the records were secrets)."""
+    labels = {L.MANAGED_BY: L.MANAGER, L.PROJECT: record.project, L.HISTORY: H.record_json(record)}
+    return ObservedVolume(f"podspec-history.{record.project}.{record.seq:06d}", labels)
+
+
+def secret(record: HistoryRecord, listed: bool = True) -> ObservedSecret:
+    """A record as the secret list shows it: with its labels (Podman 5) or without (4.3)."""
+    return ObservedSecret("id" + str(record.seq), H.secret_name(record), H.to_labels(record) if listed else {}, listed)
 
 
 def rec(seq: int, revision: str, changed=(), unchanged=(), project="demo", outcome="applied") -> HistoryRecord:
@@ -31,72 +39,111 @@ def rec(seq: int, revision: str, changed=(), unchanged=(), project="demo", outco
                          {"create": len(changed)}, tuple(changed), tuple(unchanged))
 
 
-def test_a_record_round_trips_through_volume_labels_and_other_volumes_are_not_records():
+def read(secrets=(), volumes=(), project="demo"):
+    known = H.entries(tuple(secrets), tuple(volumes), project)
+    return H.records({}, known)
+
+
+def test_a_record_round_trips_through_secret_labels_and_other_secrets_are_not_records():
     record = rec(3, "abc", changed=["web"], unchanged=["db"])
     labels = H.to_labels(record)
     assert labels[L.MANAGED_BY] == "podspec" and labels[L.PROJECT] == "demo"
-    back = H.from_volume(ObservedVolume("podspec-history.demo.000003", labels))
-    assert back == HistoryRecord("demo", 3, "abc", record.time, "applied", {"create": 1}, ("web",), ("db",),
-                                 volume="podspec-history.demo.000003")
-    assert H.from_volume(ObservedVolume("data", L.for_volume("demo"))) is None
-    assert H.from_volume(ObservedVolume("x", {L.HISTORY: "{}"})) is None  # not podspec's: ignored
-    assert H.from_volume(ObservedVolume("x", {**L.for_volume("demo"), L.HISTORY: "not json"})) is None
+    name = H.secret_name(record)
+    assert len(name) <= 64 and name.startswith("podspec-history-") and H.is_history_name(name)
+    [back] = read([secret(record)])
+    assert back == replace(record, volume=name)
+    assert read([ObservedSecret("x", "podspec-0123abcd-web-key-0123456789ab", {})]) == ()
+    assert read([ObservedSecret("x", name, {L.HISTORY: "{}"})]) == ()  # not podspec's: ignored
+    assert H.from_labels(name, {**L.for_volume("demo"), L.HISTORY: "not json"}) is None
+
+
+def test_format_one_volume_records_are_still_read_and_follow_in_seq():
+    old = volume(rec(1, "r1", changed=["web"]))
+    [back] = read(volumes=[old])
+    assert (back.seq, back.revision, back.changed, back.restorable) == (1, "r1", ("web",), False)
+    known = H.entries((), (old,), "demo")
+    assert H.next_seq(known) == 2
 
 
 def test_records_newest_first_next_seq_and_pruning_per_project():
-    volumes = tuple(volume(rec(i, f"r{i}")) for i in range(1, 6)) + (volume(rec(1, "other", project="else")),)
-    assert [r.seq for r in H.records(volumes, "demo")] == [5, 4, 3, 2, 1]
-    assert H.next_seq(volumes, "demo") == 6 and H.next_seq(volumes, "else") == 2 and H.next_seq((), "new") == 1
-    assert H.to_prune(volumes, "demo", keep=3) == ("podspec-history.demo.000002", "podspec-history.demo.000001")
-    assert H.to_prune(volumes, "else", keep=3) == ()
+    secrets = tuple(secret(rec(i, f"r{i}")) for i in range(2, 6)) + (secret(rec(1, "other", project="else")),)
+    volumes = (volume(rec(1, "r1")),)
+    assert [r.seq for r in read(secrets, volumes)] == [5, 4, 3, 2, 1]
+    demo = H.entries(secrets, volumes, "demo")
+    assert H.next_seq(demo) == 6 and H.next_seq(H.entries(secrets, volumes, "else")) == 2
+    assert H.next_seq(H.entries((), (), "new")) == 1
+    assert [e.seq for e in H.to_prune(demo, keep=3)] == [2, 1]
+    assert H.to_prune(H.entries(secrets, volumes, "else"), keep=3) == ()
 
 
 def test_status_shows_the_revision_of_the_newest_record_naming_each_pod():
     observed = applied(state(webserver()))
-    records = (volume(rec(1, "r1", changed=["dynamic-webserver"])),
-               volume(rec(2, "r2", changed=["other"])),  # does not name the pod
-               volume(rec(3, "r3", project="else", unchanged=["dynamic-webserver"])))  # another project's
-    observed = ObservedState(observed.pods, observed.containers, observed.volumes + records, observed.images)
-    [pod] = report(observed)
+    records = (rec(1, "r1", changed=["dynamic-webserver"]), rec(2, "r2", changed=["other"]),  # does not name the pod
+               rec(3, "r3", project="else", unchanged=["dynamic-webserver"]))  # another project's
+    [pod] = report(observed, None, H.revisions(records))
     assert pod.revision == "r1"
     assert render.status_json(StatusResult(None, (pod,)))["pods"][0]["revision"] == "r1"
     assert "project=demo  Running  revision=r1" in render.status_text(StatusResult(None, (pod,)))
     assert report(applied(state(webserver())))[0].revision == ""
 
 
-def test_prune_volumes_never_removes_history_records():
+def test_prune_never_removes_history_records():
     observed = applied(state(webserver()))
-    record = volume(rec(1, "r1"))
-    observed = ObservedState(observed.pods, observed.containers, observed.volumes + (record,), observed.images)
+    record = rec(1, "r1")
+    observed = ObservedState(observed.pods, observed.containers, observed.volumes + (volume(record),), observed.images,
+                             (secret(record),))
     found = differ.compute(state(webserver()), observed, "demo", prune=True, prune_volumes=True)
     assert not found.has_changes
 
 
-class FakeVolumes:
-    """The engine calls history makes: the volume list, and volume steps."""
+class FakeSecrets:
+    """The engine calls history makes: observe (the secret list; Podman 4.3's without labels), an
+    inspect per record, and secret steps."""
 
-    def __init__(self, volumes=()) -> None:
+    def __init__(self, secrets=(), volumes=(), listed: bool = True) -> None:
+        self.secrets_ = {s.name: s for s in secrets}
         self.volumes_ = {v.name: v for v in volumes}
+        self.listed = listed
         self.calls: list[str] = []
 
-    def list_volumes(self):
-        self.calls.append("list")
-        return tuple(sorted(self.volumes_.values(), key=lambda v: v.name))
+    def observe(self):
+        self.calls.append("observe")
+        secrets = tuple(replace(s, labels=dict(s.labels) if self.listed else {}, labels_listed=self.listed)
+                        for _, s in sorted(self.secrets_.items()))
+        return ObservedState(volumes=tuple(sorted(self.volumes_.values(), key=lambda v: v.name)), secrets=secrets)
+
+    def secret_labels(self, name):
+        self.calls.append(f"inspect {name}")
+        found = self.secrets_.get(name)
+        return None if found is None else dict(found.labels)
 
     def run(self, step: Step) -> None:
         self.calls.append(f"{step.kind.value} {step.target}")
-        if step.kind is StepKind.CREATE_VOLUME:
-            self.volumes_[step.target] = ObservedVolume(step.target, dict(step.labels))
-        else:
+        if step.kind is StepKind.CREATE_SECRET:
+            if step.target in self.secrets_:
+                raise EngineError("Podman refused to create secret: secret name in use", "")
+            self.secrets_[step.target] = ObservedSecret("new", step.target, dict(step.labels))
+        elif step.kind is StepKind.REMOVE_VOLUME:
             del self.volumes_[step.target]
+        else:
+            del self.secrets_[step.target]
 
 
 def test_recording_is_one_create_call_and_prunes_beyond_keep():
-    engine = FakeVolumes(volume(rec(i, f"r{i}")) for i in range(1, 4))
+    engine = FakeSecrets([secret(rec(i, f"r{i}")) for i in range(2, 4)], [volume(rec(1, "r1"))])
     written = history.record(engine, rec(0, "new"), keep=3)  # type: ignore[arg-type]
-    assert written.seq == 4 and written.volume == "podspec-history.demo.000004"
-    assert engine.calls == ["list", "create_volume podspec-history.demo.000004", "remove_volume podspec-history.demo.000001"]
+    assert written.seq == 4 and written.volume == H.secret_name(written)
+    assert engine.calls == ["observe", f"create_secret {written.volume}", "remove_volume podspec-history.demo.000001"]
     assert [r.revision for r in history.read(engine, "demo")] == ["new", "r3", "r2"]  # type: ignore[arg-type]
+
+
+def test_on_podman_4_3_reading_a_record_is_one_inspect_and_writing_needs_none():
+    engine = FakeSecrets([secret(rec(i, f"r{i}")) for i in range(1, 4)], listed=False)
+    written = history.record(engine, rec(0, "new"), keep=20)  # type: ignore[arg-type]
+    assert written.seq == 4 and engine.calls == ["observe", f"create_secret {written.volume}"]
+    engine.calls.clear()
+    assert [r.revision for r in history.read(engine, "demo", newest=2)] == ["new", "r3"]  # type: ignore[arg-type]
+    assert engine.calls == ["observe", f"inspect {written.volume}", f"inspect {secret(rec(3, 'r3')).name}"]
 
 
 def test_record_of_a_failed_apply_names_the_pods_not_done():
@@ -199,43 +246,41 @@ def test_a_no_change_record_repeating_the_newest_is_not_written_again():
     from podspec.reconcile.history import repeated
 
     newest = HistoryRecord("demo", 5, "abc", "2026-11-28T10:00:00Z", "no-changes", {"create": 0}, unchanged=("a", "b"))
-    volumes = (volume(rec(4, "old")), volume(newest))
+    known = H.entries((secret(rec(4, "old"), listed=False), secret(newest, listed=False)), (), "demo")  # names alone
     same = HistoryRecord("demo", 0, "abc", "2026-11-28T11:00:00Z", "no-changes", {"create": 0}, unchanged=("a", "b"))
-    assert repeated(volumes, same) is not None and repeated(volumes, same).seq == 5  # type: ignore[union-attr]
-    assert repeated(volumes, replace(same, revision="abd")) is None  # another revision
-    assert repeated(volumes, replace(same, unchanged=("a",))) is None  # other pods
-    assert repeated(volumes, replace(same, outcome="applied", changed=("a",))) is None  # a change is always recorded
-    assert repeated((volume(rec(4, "abc")),), same) is None  # the newest was no no-op of these pods
+    assert repeated(known, same) is not None and repeated(known, same).seq == 5  # type: ignore[union-attr]
+    assert repeated(known, replace(same, revision="abd")) is None  # another revision
+    assert repeated(known, replace(same, unchanged=("a",))) is None  # other pods
+    assert repeated(known, replace(same, outcome="applied", changed=("a",))) is None  # a change is always recorded
+    assert repeated(H.entries((secret(rec(4, "abc")),), (), "demo"), same) is None  # the newest was no no-op of these pods
     assert repeated((), same) is None
+    assert repeated(H.entries((), (volume(newest),), "demo"), same) is None  # a format-1 record has no fingerprint
 
 
 def test_a_record_pruned_meanwhile_by_another_client_is_no_error():
-    from podspec.errors import EngineError
-
-    class Racing(FakeVolumes):
+    class Racing(FakeSecrets):
         def run(self, step: Step) -> None:
-            if step.kind is StepKind.REMOVE_VOLUME:  # another apply (with nothing to do: no lock) pruned it first
-                self.volumes_.pop(step.target, None)
-                raise EngineError(f"Podman refused to remove volume {step.target}: no volume with name found: no such volume", "")
+            if step.kind is StepKind.REMOVE_SECRET:  # another apply (with nothing to do: no lock) pruned it first
+                self.secrets_.pop(step.target, None)
+                raise EngineError(f"Podman refused to remove secret {step.target}: no secret with name or id: no such secret", "")
             super().run(step)
 
-    engine = Racing(volume(rec(i, f"r{i}")) for i in range(1, 4))
+    engine = Racing([secret(rec(i, f"r{i}")) for i in range(1, 4)])
     written = history.record(engine, rec(0, "new"), keep=3)  # type: ignore[arg-type]
     assert written.seq == 4
     assert [r.revision for r in history.read(engine, "demo")] == ["new", "r3", "r2"]  # type: ignore[arg-type]
 
 
 def test_a_seq_taken_meanwhile_is_skipped():
-    from podspec.errors import EngineError
-
-    class Racing(FakeVolumes):
+    class Racing(FakeSecrets):
         def run(self, step: Step) -> None:
-            if step.target.endswith("000001") and step.target not in self.volumes_:  # another client got there first
-                self.volumes_[step.target] = volume(rec(1, "theirs"))
-                raise EngineError("Podman refused to create volume: volume already exists", "")
+            if "-000001-" in step.target and not any("-000001-" in n for n in self.secrets_):  # another client got there first
+                theirs = secret(rec(1, "theirs"))
+                self.secrets_[theirs.name] = theirs
+                raise EngineError("Podman refused to create secret: secret name in use", "")
             super().run(step)
 
     engine = Racing()
-    written = history.record(engine, rec(0, "mine"), volumes=())  # type: ignore[arg-type]
+    written = history.record(engine, rec(0, "mine"), observed=ObservedState())  # type: ignore[arg-type]
     assert written.seq == 2
     assert [r.revision for r in history.read(engine, "demo")] == ["mine", "theirs"]  # type: ignore[arg-type]

@@ -54,7 +54,7 @@ def request(*paths: str, **options) -> ApplyRequest:
 def run_calls(engine: FakeEngine) -> list[str]:
     """The plan steps run (an apply's history record, reconcile/history.py, is not a plan step)."""
     kinds = {k.value for k in StepKind}
-    return [c.method for c in engine.calls if c.method in kinds and not c.argument.startswith("podspec-history.")]
+    return [c.method for c in engine.calls if c.method in kinds and not c.argument.startswith("podspec-history-")]
 
 
 def test_apply_from_empty_then_again_changes_nothing(engine):

@@ -91,6 +91,12 @@ class SyncRequest:
     registries_conf: str = ""  # the text of Podman's registries.conf here (which registries are insecure)
     # SOPS-encrypted manifests: decrypted with the host's key (run/sops.py); None: sops is not asked
     decrypt: Decrypt | None = field(default=None, repr=False)
+    # A new commit must become ready within this many seconds (apply --wait), else it is rolled back
+    # (apply --rollback-on-failure), marked bad and not retried until a new commit; None: no gate.
+    ready_timeout: float | None = None
+
+
+UPDATE_READY_TIMEOUT = 120.0  # seconds an image update has to become ready (without --rollback-on-failure)
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,7 @@ class Agent:
         self._images: dict[str, Any] = {}  # image -> reconcile.agent_page.ImageLine, for the page
         self._told_available: dict[str, str] = {}  # image -> the digest told as available (notify-only)
         self._updated: dict[str, str] = {}  # image -> the last update applied ("DIGEST at TIME"), for the page
+        self._held_images: dict[str, str] = {}  # image -> a digest whose update was rolled back (not tried again)
 
     def _initial_state(self) -> AgentState:
         r = self.request
@@ -351,15 +358,20 @@ class Agent:
         return Manifests(tuple(str(checkout / p) for p in self.request.paths), self.request.policy,
                          decrypt=self.request.decrypt)
 
-    def _apply(self, manifests: Manifests, revision: str, wait: bool = False) -> ApplyResult | None:
-        """The apply workflow (lock, observe, diff, plan, execute); None when it failed (reported)."""
+    def _apply(self, manifests: Manifests, revision: str, update: bool = False) -> ApplyResult | None:
+        """The apply workflow (lock, observe, diff, plan, execute); None when it failed (reported).
+        `update`: an image update, always behind the readiness gate (--rollback-on-failure's
+        timeout, else UPDATE_READY_TIMEOUT); its rollback is returned to the caller, which keeps
+        the revision and holds the image back instead of marking the commit bad."""
         from podspec.run.reconcile import ApplyRequest, apply
 
         r = self.request
+        gated = r.ready_timeout is not None or update
         request = ApplyRequest(manifests=manifests, project=r.project, prune=r.prune,
                                lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision,
                                credentials=r.credentials, image_updates=r.image_updates is not UpdateMode.NOTIFY,
-                               wait=wait)
+                               wait=gated, wait_timeout=r.ready_timeout or (UPDATE_READY_TIMEOUT if update else 0.0),
+                               rollback_on_failure=gated)
         began = time.time()
         try:
             result = apply(request, self.connect, LogListener(self.log, revision), stop=self.stop)
@@ -372,11 +384,34 @@ class Agent:
             self.log.info("interrupted", revision=revision[:12], steps=result.steps_done,
                           message="asked to stop: the step in progress finished, the rest waits for the next start")
             return None
+        if result.rollback is not None:
+            if update:
+                return result
+            self._bad(revision, result)
+            return None
         if result.outcome is Outcome.FAILED:
             message = result.failure.message if result.failure else "a step failed"
             self._failed("apply", message, revision, backoff=True)
             return None
         return result
+
+    def _bad(self, revision: str, result: ApplyResult) -> None:
+        """A commit whose pods did not become ready, rolled back by the apply: marked bad (not tried
+        again until a new commit), the last good revision keeps running. The history holds the
+        failed apply and the rollback (written by the apply)."""
+        rollback = result.rollback
+        assert rollback is not None
+        restored = "rolled back" if rollback.restored_ok else f"the rollback failed too ({rollback.error})"
+        message = f"{rollback.reason}; {restored}; marked bad until a new commit"
+        kind = "rolled-back" if rollback.restored_ok else "rollback-failed"
+        self.save(refused=revision, last_error=message, error_revision=revision)
+        self.log.error(kind, revision=revision[:12], message=message, restored=",".join(rollback.restored) or None,
+                       removed=",".join(rollback.removed) or None, seconds=f"{rollback.seconds:.1f}",
+                       back_to=(self.state.applied or "")[:12] or None)
+        if self.metrics:
+            self.metrics.failed(kind)
+        self.tell(EventKind.ROLLED_BACK, "restored" if rollback.restored_ok else "failed", message,
+                  pods=rollback.restored + rollback.removed, revision=revision)
 
     def _drop_old_checkouts(self, keep: str) -> None:
         for old in (self.dir / "checkouts").iterdir():
@@ -506,6 +541,11 @@ class Agent:
                                                       watch.containers)
                 self.log.warning("image-check-failed", image=watch.image, message=exc.message)
                 continue
+            if change is not None and self._held_images.get(watch.image) == change.available:
+                self._images[watch.image] = ImageLine(watch.image, watch.mode.value,
+                                                      f"update {change.available[:19]} rolled back: held", now,
+                                                      watch.containers, self._updated.get(watch.image, ""))
+                continue
             state = "current" if change is None else "update available"
             self._images[watch.image] = ImageLine(watch.image, watch.mode.value, state, now, watch.containers,
                                                   self._updated.get(watch.image, ""))
@@ -532,10 +572,27 @@ class Agent:
                           pods, revision=applied, images=new)
             return
         self.log.info("image-update", images=what, pods=",".join(pods))
-        result = self._apply(manifests, applied, wait=True)
-        if result is None or result.ready is False:
-            message = self.state.last_error if result is None else "the updated containers did not become ready in time"
-            self.tell(EventKind.IMAGE_UPDATE, "failed", f"{what}: {message}", pods, revision=applied, images=changes)
+        result = self._apply(manifests, applied, update=True)
+        if result is not None and result.rollback is not None:
+            rollback = result.rollback
+            for c in changes:
+                self._held_images[c.image] = c.available  # not tried again until the tag moves on
+            restored = "rolled back" if rollback.restored_ok else f"the rollback failed too ({rollback.error})"
+            message = f"{what}: {rollback.reason}; {restored}; not tried again until the tag moves"
+            self.save(last_error=message, error_revision=applied)
+            self.log.error("image-update-rolled-back", images=what, message=message)
+            if self.metrics:
+                self.metrics.failed("image-update")
+            self.tell(EventKind.IMAGE_UPDATE, "rolled-back" if rollback.restored_ok else "rollback-failed", message,
+                      rollback.restored + rollback.removed or pods, revision=applied, images=changes)
+            for c in changes:
+                line = self._images.get(c.image)
+                if line is not None:
+                    self._images[c.image] = with_state(line, state=f"update {c.available[:19]} rolled back: held")
+            return
+        if result is None:
+            self.tell(EventKind.IMAGE_UPDATE, "failed", f"{what}: {self.state.last_error}", pods, revision=applied,
+                      images=changes)
             return
         from podspec.reconcile.notices import iso_time
 

@@ -59,7 +59,7 @@ class StatusPage:
             try:
                 with closing(self.connect()) as engine:
                     observed = engine.observe()
-                    records = history.read(engine, self.project)[:HISTORY_SHOWN]
+                    records = history.read(engine, self.project, newest=HISTORY_SHOWN)[:HISTORY_SHOWN]
                 self._host = (report(observed, self.project), restarts_of(observed), records, "")
             except PodspecError as exc:
                 self._host = ((), (), (), exc.message)

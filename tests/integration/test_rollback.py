@@ -1,0 +1,187 @@
+"""Safe rollouts against the private Podman (both engines): the apply history survives Podman's
+prunes and holds no secret value; `podspec rollback` and `apply --wait --rollback-on-failure` put
+back what ran before (reconcile/history.py, reconcile/rollback.py, run/rollback.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration.manifests import podspec, sleeper, write
+
+pytestmark = pytest.mark.podman
+
+SECRETS = """\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+stringData:
+  password: s3cr3t-in-a-secret
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: keeper
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: main
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "100000"]
+      env:
+        - {name: DB_PASSWORD, value: l1teral-s3cret}
+      volumeMounts:
+        - {name: db, mountPath: /etc/db, readOnly: true}
+  volumes:
+    - name: db
+      secret: {secretName: db}
+"""
+
+
+def history(podman) -> list[dict]:
+    listed = podspec(podman, "history", "-o", "json")
+    assert listed.exit_code == 0, listed.stderr
+    return json.loads(listed.output)["records"]
+
+
+def test_the_history_survives_every_prune_and_holds_no_secret_value(podman, tmp_path):
+    manifest = write(tmp_path, SECRETS)
+    assert podspec(podman, "apply", manifest, "--revision", "one").exit_code == 0
+    write(tmp_path, SECRETS + "---\n" + sleeper("second"))
+    assert podspec(podman, "apply", manifest, "--revision", "two").exit_code == 0
+    before = history(podman)
+    assert [(r["seq"], r["revision"], r["restorable"]) for r in before] == [(2, "two", True), (1, "one", True)]
+
+    podman.podman("pod", "stop", "second", "-t", "1")  # a stopped pod and its containers: what prunes remove
+    podman.podman("volume", "prune", "--force")
+    podman.podman("container", "prune", "--force")
+    podman.podman("pod", "prune", "--force")
+    podman.podman("system", "prune", "--force", "--volumes")
+    assert "second" not in podman.podman("pod", "ps", "--format", "{{.Name}}").stdout  # the prunes did prune
+    assert history(podman) == before
+
+    names = podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split()
+    records = [n for n in names if n.startswith("podspec-history-")]
+    assert len(records) == 2
+    for name in records:
+        text = podman.podman("secret", "inspect", name).stdout
+        assert "keeper" in text  # the record holds the pods...
+        assert "s3cr3t-in-a-secret" not in text and "l1teral-s3cret" not in text  # ... never a secret's value
+
+
+def server(name: str, page: str, port: int, image: str = "docker.io/library/busybox:latest", broken: bool = False) -> str:
+    """A pod serving `page` on `port`, ready once /www/ready exists; `broken`: it never is."""
+    ready = "" if broken else " && touch /www/ready"
+    run = f"mkdir -p /www && echo {page} > /www/index.html{ready} && exec httpd -f -p 8080 -h /www"
+    return f"""\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: web
+      image: {image}
+      imagePullPolicy: IfNotPresent
+      command: ["sh", "-c", "{run}"]
+      ports:
+        - {{containerPort: 8080, hostPort: {port}}}
+      readinessProbe:
+        exec: {{command: ["cat", "/www/ready"]}}
+        periodSeconds: 1
+"""
+
+
+def test_rollback_puts_the_previous_revision_back_by_image_id_and_keeps_volumes(podman, tmp_path):
+    from tests.conftest import fetch, free_port
+
+    port = free_port()
+    podman.podman("tag", "docker.io/library/busybox:latest", "localhost/rollme:1")
+    try:
+        manifest = write(tmp_path, server("roller", "first", port, image="localhost/rollme:1"))
+        assert podspec(podman, "apply", manifest, "--revision", "r1").exit_code == 0
+        fetch(f"http://127.0.0.1:{port}/", until=lambda body: "first" in body)
+        write(tmp_path, server("roller", "second", port, image="localhost/rollme:1") + "---\n" + sleeper("roller-extra"))
+        assert podspec(podman, "apply", manifest, "--revision", "r2").exit_code == 0
+        fetch(f"http://127.0.0.1:{port}/", until=lambda body: "second" in body)
+        busybox = podman.podman("image", "inspect", "localhost/rollme:1", "--format", "{{.Id}}").stdout.strip()
+        podman.podman("tag", "docker.io/library/alpine:latest", "localhost/rollme:1")  # the tag moves
+
+        dry = podspec(podman, "rollback", "--dry-run")
+        assert dry.exit_code == 2, dry.stderr
+        assert "roller-extra" in dry.output and "recreate" in dry.output.lower()
+        done = podspec(podman, "rollback", "--wait", "--timeout", "30", "-o", "json")
+        assert done.exit_code == 0, done.stderr
+        result = json.loads(done.output)
+        assert result["restored"] == 1 and result["revision"] == "r1" and len(result["pinned"]) == 1
+        fetch(f"http://127.0.0.1:{port}/", until=lambda body: "first" in body)
+        image = podman.podman("container", "inspect", "roller-web", "--format", "{{.Image}}").stdout.strip()
+        assert image == busybox  # the bytes that ran then, not what the tag names now
+        assert "roller-extra" not in podman.podman("pod", "ps", "--format", "{{.Name}}").stdout
+        assert [r["outcome"] for r in history(podman)][:1] == ["rolled-back"]
+        assert podspec(podman, "diff", manifest).exit_code == 2  # the files' change shows as pending
+    finally:
+        podman.podman("rmi", "--force", "localhost/rollme:1", check=False)
+
+
+def test_apply_rolls_back_a_version_that_never_becomes_ready(podman, tmp_path):
+    from tests.conftest import fetch, free_port
+
+    port = free_port()
+    manifest = write(tmp_path, server("gated", "good", port))
+    assert podspec(podman, "apply", manifest, "--revision", "good").exit_code == 0
+    fetch(f"http://127.0.0.1:{port}/", until=lambda body: "good" in body)
+
+    write(tmp_path, server("gated", "bad", port, broken=True))
+    failed = podspec(podman, "apply", manifest, "--revision", "bad", "--wait", "--timeout", "5",
+                     "--rollback-on-failure", "-o", "json")
+    assert failed.exit_code == 1
+    result = json.loads(failed.output)
+    assert result["result"]["status"] == "failed" and "gated-web" in result["result"]["error"]
+    assert result["rollback"]["outcome"] == "restored" and result["rollback"]["restored"] == ["gated"]
+    assert fetch(f"http://127.0.0.1:{port}/", until=lambda body: "good" in body)  # the previous version serves
+    records = history(podman)
+    assert [(r["outcome"], r["revision"]) for r in records[:3]] == [
+        ("rolled-back", "good"), ("failed", "bad"), ("applied", "good")]
+    status = json.loads(podspec(podman, "status", "-o", "json").output)
+    assert [p["revision"] for p in status["pods"] if p["name"] == "gated"] == ["good"]
+    assert podspec(podman, "diff", manifest).exit_code == 2  # the manifests' change is pending
+
+    text = podspec(podman, "apply", manifest, "--wait", "--timeout", "5", "--rollback-on-failure")
+    assert text.exit_code == 1 and "rolled back" in text.stderr and "restored gated" in text.stderr
+
+
+def test_the_agent_rolls_back_a_commit_that_never_becomes_ready_and_waits_for_the_next(podman, tmp_path):
+    from tests.conftest import fetch, free_port
+    from tests.integration.sync_helpers import Repo, once
+
+    port = free_port()
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    good = repo.commit({"web.yaml": server("agentweb", "good", port)}, "good")
+    done = once(podman, repo, state, "--rollback-on-failure", "20s")
+    assert done.returncode == 0, done.stderr
+    fetch(f"http://127.0.0.1:{port}/", until=lambda body: "good" in body)
+
+    bad = repo.commit({"web.yaml": server("agentweb", "bad", port, broken=True)}, "never ready")
+    done = once(podman, repo, state, "--rollback-on-failure", "5s")
+    assert done.returncode == 1
+    assert "rolled-back" in done.stderr and "marked bad until a new commit" in done.stderr
+    fetch(f"http://127.0.0.1:{port}/", until=lambda body: "good" in body)  # the last good revision runs
+    saved = json.loads((state / "itest" / "agent.json").read_text())
+    assert saved["applied"] == good and saved["refused"] == bad and "not ready" in saved["last_error"]
+    records = history(podman)
+    assert [(r["outcome"], r["revision"]) for r in records[:2]] == [("rolled-back", good), ("failed", bad)]
+
+    again = once(podman, repo, state, "--rollback-on-failure", "5s")  # the same commit: not tried again
+    assert again.returncode == 1 and len(history(podman)) == len(records)
+    assert podman.podman("inspect", "agentweb-web", "--format", "{{.State.Running}}").stdout.strip() == "true"
+
+    fixed = repo.commit({"web.yaml": server("agentweb", "fixed", port)}, "fixed")
+    done = once(podman, repo, state, "--rollback-on-failure", "20s")
+    assert done.returncode == 0, done.stderr
+    fetch(f"http://127.0.0.1:{port}/", until=lambda body: "fixed" in body)
+    assert json.loads((state / "itest" / "agent.json").read_text())["applied"] == fixed
