@@ -208,3 +208,42 @@ def test_the_agent_checks_with_the_credentials_apply_uses(podman, auth_registry,
         server.shutdown()
         push(podman, auth_registry, "docker.io/library/busybox:latest", "private/busybox:latest")  # as the fixture left it
         podman.podman("rmi", "-f", "localhost/private-two:1", ref, check=False)
+
+
+def test_an_update_that_never_becomes_ready_is_rolled_back_and_held(podman, counted, tmp_path):
+    """Through the rollouts' readiness gate: the moved image fails its readiness probe, the apply
+    rolls back to the image that ran, the digest is held (not tried every interval) and the next
+    push is applied."""
+    ref = counted.ref("gate:1")
+    publish(podman, counted, "gate:1", "ready-one")
+    manifest = pod("g", ("main", ref, "registry")).replace(
+        "      command: [sleep, '100000']\n",
+        "      command: [sleep, '100000']\n      readinessProbe:\n        exec: {command: [grep, -q, ready, /marker]}\n"
+        "        periodSeconds: 1\n")
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    repo.commit({"g.yaml": manifest})
+    recorder = Recorder()
+    server, url = serve(recorder)
+    try:
+        with Agent(podman, repo, state, "--interval", "1h", "--image-interval", "2s", "--log-format", "json",
+                   "--rollback-on-failure", "8s", "--notify", url, env=insecure_here(podman)) as agent:
+            wait_until(lambda: [e for e in agent.lines() if e["event"] == "image-check"], 90, "the first check", agent)
+            assert marker(podman, "g-main") == "ready-one"
+            bad = publish(podman, counted, "gate:1", "broken")
+            told = recorder.wait_for(lambda r: [e for e in r.events() if e["event"] == "image-update"], 120, "the rollback")
+            assert told[0]["outcome"] == "rolled-back" and told[0]["images"][0]["available"] == bad, told[0]
+            assert marker(podman, "g-main") == "ready-one"  # the image that ran before
+            seen = len([e for e in agent.lines() if e["event"] == "image-check"])
+            wait_until(lambda: len([e for e in agent.lines() if e["event"] == "image-check"]) >= seen + 2, 30,
+                       "two more checks", agent)
+            assert len([e for e in agent.lines() if e["event"] == "image-update"]) == 1  # held, not retried
+            assert agent.agent_state()["applied"] == repo.head()  # the commit is not marked bad
+
+            good = publish(podman, counted, "gate:1", "ready-two")
+            applied = recorder.wait_for(lambda r: [e for e in r.events() if e["event"] == "image-update"
+                                                   and e["outcome"] == "applied"], 120, "the next update applied")
+            assert applied[0]["images"][0]["available"] == good
+            assert marker(podman, "g-main") == "ready-two"
+            assert agent.stop() == 0
+    finally:
+        server.shutdown()
