@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT))
 import sandbox  # noqa: E402
 
-from podspec.engine.transport import UnixSocketTransport  # noqa: E402
+from podspec.engine.httpclient import HttpClient  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -98,12 +98,12 @@ def memory_kb(pid: int) -> dict[str, int]:
     return values
 
 
-def running(api: UnixSocketTransport, name: str) -> bool:
+def running(api: HttpClient, name: str) -> bool:
     reply = api.request("get", f"/containers/{name}/json")
     return reply.status_code == 200 and bool(json.loads(reply.content).get("State", {}).get("Running"))
 
 
-def wait_running(api: UnixSocketTransport, name: str, timeout: float = 60.0) -> float:
+def wait_running(api: HttpClient, name: str, timeout: float = 60.0) -> float:
     began = time.perf_counter()
     while not running(api, name):
         if time.perf_counter() - began > timeout:
@@ -128,7 +128,7 @@ def main() -> int:
         base = Path(tmp)
         state = base / "podman"
         url = sandbox.up(state, sandbox.engine_choice(args.engine))
-        api = UnixSocketTransport(url[len("unix://"):], 30)
+        api = HttpClient(url[len("unix://"):], 30)
         repo = Repo(base / "repo")
         if args.shape == "apply":
             from bench_apply import pods_yaml

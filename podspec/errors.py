@@ -7,6 +7,7 @@ what is wrong, where (a file position or an object name) and how to fix it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 
 @dataclass(frozen=True, order=True)
@@ -97,8 +98,24 @@ class ImageUnavailable(PodspecError):
     """An image is missing and cannot be pulled."""
 
 
+class Refusal(str, Enum):
+    """Why Podman refused a call, read once from its answer (engine/parse.refusal) for callers to
+    branch on: never its message text."""
+
+    NOT_FOUND = "not found"  # no such object (or repository, at a registry)
+    EXISTS = "exists"  # the name is taken
+    IN_USE = "in use"  # the object is used by another (a volume mounted by a container)
+    UNKNOWN_IMAGE = "unknown image"  # the image is not in local storage
+    WRONG_STATE = "wrong state"  # the object is not in a state that allows it (not running, already running)
+    OTHER = "other"
+
+
 class EngineError(PodspecError):
-    """A Podman call failed."""
+    """A Podman call failed; `reason` says why, as far as Podman's answer tells."""
+
+    def __init__(self, message: str, hint: str = "", reason: Refusal = Refusal.OTHER) -> None:
+        super().__init__(message, hint)
+        self.reason = reason
 
 
 class PodNotFound(PodspecError):

@@ -31,12 +31,13 @@ SECRETS = PREFIX + "secrets"  # on containers: the Podman secrets they read, com
 SOURCE = PREFIX + "source"  # on Podman secrets: "configMap/NAME" or "secret/NAME"
 KEY = PREFIX + "key"  # on Podman secrets: the key whose value it holds
 DIGEST = PREFIX + "digest"  # on Podman secrets: the digest of that value
+NAMES = PREFIX + "names"  # on a project's names record (a volume): each pod's names on the network, as JSON
 
 
 def is_record(labels: Mapping[str, str] | None) -> bool:
-    """A volume that holds one of podspec's records in its labels (an apply, a stop, restarts): never
-    a manifest's volume, never pruned as one."""
-    return labels is not None and (HISTORY in labels or STOPPED in labels or RESTARTS in labels)
+    """A volume that holds one of podspec's records in its labels (an apply, a stop, restarts, a
+    project's names on its network): never a manifest's volume, never pruned as one."""
+    return labels is not None and (HISTORY in labels or STOPPED in labels or RESTARTS in labels or NAMES in labels)
 
 
 def is_managed(labels: Mapping[str, str] | None) -> bool:

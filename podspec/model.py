@@ -246,6 +246,9 @@ class Container:
     stdin: bool = False
     tty: bool = False
     env_from: tuple[EnvFrom, ...] = ()
+    # Made by podspec, not written: the proxy of a Service port that differs from its targetPort
+    # ("8080->80"; see loader/services.py). Export leaves such containers out.
+    service_proxy: str = ""
 
     def effective_env(self) -> tuple[tuple[str, str | KeyRef], ...]:
         """The environment the container gets, as Kubernetes builds it: envFrom sources in order
@@ -355,6 +358,16 @@ class HostAlias:
 
 
 @dataclass(frozen=True)
+class Rollout:
+    """How a Deployment's copies are replaced (not intent: it changes how, not what, runs): `batch`
+    copies at a time (maxUnavailable, at least 1; all of them for strategy Recreate), each batch
+    ready within `deadline` seconds (progressDeadlineSeconds) before the next is touched."""
+
+    batch: int = 1
+    deadline: int = 600
+
+
+@dataclass(frozen=True)
 class Pod:
     name: str
     containers: tuple[Container, ...]
@@ -389,6 +402,7 @@ class Pod:
     image_pull_secrets: tuple[str, ...] = ()
     # HOST_SECRETS_ANNOTATION: the Secrets and ConfigMaps this pod reads from the host (sorted)
     host_secrets: tuple[str, ...] = ()
+    rollout: Rollout | None = None  # a Deployment's copies: replaced batch by batch (reconcile/rollout.py)
 
     @property
     def origin(self) -> Origin:
@@ -466,6 +480,39 @@ class AbsentPod:
 
 
 @dataclass(frozen=True)
+class ServicePort:
+    """One port of a Service: `port` is what clients connect to on the Service's names;
+    `target_port` the pods' port (a number, or the name of a container port)."""
+
+    port: int
+    target_port: int | str
+    protocol: Protocol = Protocol.TCP
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Service:
+    """A v1 Service of type ClusterIP (or headless): names on the project network for the pods its
+    selector picks (docs/services.md). Other types are refused by the loader."""
+
+    name: str
+    namespace: str = "default"
+    selector: tuple[tuple[str, str], ...] = ()  # sorted by key; empty: picks no pod
+    ports: tuple[ServicePort, ...] = ()
+    headless: bool = False  # clusterIP: None (the same names on one host; kept for export)
+    labels: tuple[tuple[str, str], ...] = ()
+    locations: Locations = NOWHERE
+
+    @property
+    def origin(self) -> Origin:
+        return self.locations.of(())
+
+    def selects(self, pod: Pod) -> bool:
+        labels = dict(pod.labels)
+        return bool(self.selector) and all(labels.get(k) == v for k, v in self.selector)
+
+
+@dataclass(frozen=True)
 class EncryptedDocument:
     """A manifest document that was SOPS-encrypted in its file (loader/sops.py)."""
 
@@ -487,6 +534,7 @@ class DesiredState:
     config_maps: tuple[ConfigMap, ...] = ()  # sorted by name
     secrets: tuple[Secret, ...] = ()  # sorted by name
     absent_pods: tuple[AbsentPod, ...] = ()  # sorted by name
+    services: tuple[Service, ...] = ()  # sorted by name
     # Fields accepted and ignored on a single Podman host (cluster-only), said once each.
     warnings: tuple[Problem, ...] = ()
     encrypted: tuple[EncryptedDocument, ...] = ()  # the SOPS-encrypted documents, in the order read

@@ -56,6 +56,7 @@ class ObservedContainer:
     exit_code: int = 0
     labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
     ports: tuple[str, ...] = ()  # published ports, as names.port_text writes them
+    networks: tuple[str, ...] = ()  # infra container: the networks it is attached to, sorted
     started_at: int = field(default=0, compare=False)  # when it last started (unix seconds; 0: never, unknown)
 
     @property
@@ -92,6 +93,20 @@ class ObservedPod:
 class ObservedVolume:
     name: str
     labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def managed(self) -> bool:
+        return L.is_managed(self.labels)
+
+
+@dataclass(frozen=True)
+class ObservedNetwork:
+    """A Podman network: its name, labels, subnets (CIDR text) and whether its DNS is on."""
+
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    subnets: tuple[str, ...] = ()
+    dns: bool = False
 
     @property
     def managed(self) -> bool:
@@ -146,6 +161,7 @@ class ObservedState:
     volumes: tuple[ObservedVolume, ...] = ()
     images: tuple[ObservedImage, ...] = ()
     secrets: tuple[ObservedSecret, ...] = ()  # sorted by name
+    networks: tuple[ObservedNetwork, ...] = ()  # sorted by name
 
     # Lookups by name, built once per state (a frozen dataclass may still cache in its __dict__).
     @cached_property
@@ -189,6 +205,9 @@ class ObservedState:
 
     def secret(self, name: str) -> ObservedSecret | None:
         return self._secrets_by_name.get(name)
+
+    def network(self, name: str) -> ObservedNetwork | None:
+        return next((n for n in self.networks if n.name == name), None)
 
     def image_id(self, reference: str) -> str | None:
         """The ID of the local image a reference names (`alpine` matches docker.io/library/alpine:latest)."""

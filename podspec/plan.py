@@ -36,6 +36,10 @@ class StepKind(str, Enum):
     CREATE_SECRET = "create_secret"
     REMOVE_SECRET = "remove_secret"
     CREATE_SUB_PATH = "create_sub_path"  # a subPath directory in a named volume, made through the container
+    CREATE_NETWORK = "create_network"
+    REMOVE_NETWORK = "remove_network"
+    CONNECT_NETWORK = "connect_network"  # a pod's infra container joins a network, with its names (aliases)
+    DISCONNECT_NETWORK = "disconnect_network"
 
     @property
     def words(self) -> str:
@@ -53,6 +57,7 @@ class ResourceKind(str, Enum):
     POD = "pod"
     CONTAINER = "container"
     SECRET = "secret"
+    NETWORK = "network"
 
 
 @dataclass(frozen=True, order=True)
@@ -81,15 +86,25 @@ class Step:
     pod_name: str = ""  # container steps: the pod the container belongs to
     data: bytes = field(default=b"", repr=False)  # create secret: the value (never shown)
     path: str = ""  # create sub-path directory: the directory, as a path inside the container
+    # create pod: the network it joins; connect / disconnect network: the network (target: the infra container)
+    network: str = ""
+    aliases: tuple[str, ...] = ()  # create pod, connect network: the pod's names on the network
+    subnet: str = ""  # create network
 
     def describe(self) -> str:
         if self.kind is StepKind.CREATE_SUB_PATH:
             return f"{self.kind.words} {self.path} in {self.target}"
+        if self.kind is StepKind.CONNECT_NETWORK:
+            return f"connect pod {self.pod_name} to network {self.network}"
+        if self.kind is StepKind.DISCONNECT_NETWORK:
+            return f"disconnect pod {self.pod_name} from network {self.network}"
         return f"{self.kind.words} {self.target}"
 
     @property
     def resource(self) -> ResourceId:
         kind = self.kind.resource_kind
+        if self.kind in (StepKind.CONNECT_NETWORK, StepKind.DISCONNECT_NETWORK):
+            return ResourceId(kind, self.network, self.pod_name)
         if kind is ResourceKind.CONTAINER and self.pod_name:
             short = self.container.name if self.container is not None else container_in_pod(self.pod_name, self.target)
             return ResourceId(kind, short, self.pod_name)

@@ -117,6 +117,8 @@ def summary_line(diff: Diff) -> str:
     counts = diff.summary()
     parts = [f"{counts[k]} to {k}" for k in ("create", "recreate", "replace", "start", "remove")]
     text = ", ".join(parts)
+    if counts.get("connect"):
+        text += f", {counts['connect']} to connect"
     if counts["adopt"]:
         text += f", {counts['adopt']} to adopt"
     if counts["conflict"]:
@@ -131,10 +133,19 @@ def diff_text(diff: Diff, colour: bool = False) -> str:
         lines.append(style.action(v.action, f"{_SIGNS[v.action]} volume {v.name}: {_CONSEQUENCE[v.action]} ({v.cause})"))
     for s in diff.secrets:
         lines.append(style.action(s.action, f"{_SIGNS[s.action]} secret {s.name}: {_CONSEQUENCE[s.action]} ({s.cause})"))
+    network = diff.network
+    if network is not None and network.diff is not None:
+        n = network.diff
+        lines.append(style.action(n.action, f"{_SIGNS[n.action]} network {n.name}: {_CONSEQUENCE[n.action]} ({n.cause})"))
     for p in diff.pods:
         lines += _pod_lines(p, style)
+    attached = set()
+    for a in network.attachments if network is not None else ():
+        attached.add(a.pod)
+        lines.append(style.paint(f"~ pod {a.pod}: {_ATTACH[a.action.value]} {a.network} ({a.cause})", "33"))
     for name in diff.unchanged_pods:
-        lines.append(style.dim(f"  pod {name}: up to date"))
+        if name not in attached:
+            lines.append(style.dim(f"  pod {name}: up to date"))
     if not diff.has_changes:
         lines.append("No changes: the host matches the manifests.")
     else:
@@ -160,6 +171,7 @@ def diff_json(diff: Diff, warnings: tuple[Problem, ...] = ()) -> dict[str, Any]:
         "summary": diff.summary(),
         "volumes": [{"name": v.name, "action": v.action.value, "cause": v.cause} for v in diff.volumes],
         "secrets": [{"name": s.name, "action": s.action.value, "cause": s.cause} for s in diff.secrets],
+        "networks": _network_json(diff),
         "pods": [
             {
                 "name": p.name,
@@ -181,6 +193,22 @@ def diff_json(diff: Diff, warnings: tuple[Problem, ...] = ()) -> dict[str, Any]:
         ],
         "unchanged_pods": list(diff.unchanged_pods),
     }
+
+
+_ATTACH = {"connect": "connect to network", "reconnect": "reconnect to network", "leave-default": "disconnect from network"}
+
+
+def _network_json(diff: Diff) -> list[dict[str, Any]]:
+    """The project network (if it changes) and each pod whose attachment changes."""
+    network = diff.network
+    if network is None or (network.diff is None and not network.attachments):
+        return []
+    out: dict[str, Any] = {"name": network.network}
+    if network.diff is not None:
+        out.update(action=network.diff.action.value, cause=network.diff.cause)
+    out["pods"] = [{"name": a.pod, "action": a.action.value, "network": a.network, "cause": a.cause,
+                    "names": list(a.names)} for a in network.attachments]
+    return [out]
 
 
 def step_text(step: Step) -> str:

@@ -10,7 +10,8 @@
 #   - a selected subset of the root suite, not all of it again (CI time): the tutorial, the
 #     change-one-container test, drift repair, export (of a pod made by hand; the round trip of
 #     "rich" asks for CPU and memory limits, which rootless Podman on these cgroup v1 machines
-#     cannot set: podspec refuses them, see test_rootless.py) and delete;
+#     cannot set: podspec refuses them, see test_rootless.py), delete, and Services (names on a
+#     project network in the rootless network namespace, a Service change that recreates nothing);
 # and, as root, tests/integration/test_two_users.py (two users apply one directory at once).
 #
 # Engine: Podman 4.3 (the host's) only. The podman5 harness cannot run rootless: its Podman 5 lives
@@ -35,6 +36,8 @@ SELECTED=(
   tests/integration/test_apply.py::test_delete_keeps_volumes_unless_asked
   tests/integration/test_export.py::test_tutorial_pod_by_hand_exports_and_reapplies_on_an_empty_host
   tests/integration/test_engine.py
+  tests/integration/test_services.py::test_a_deployment_behind_a_service_answers_by_every_name_and_only_in_its_project
+  tests/integration/test_services.py::test_a_service_change_recreates_no_container
   tests/integration/test_rollback.py::test_the_history_survives_every_prune_and_holds_no_secret_value
   tests/integration/test_rollback.py::test_apply_rolls_back_a_version_that_never_becomes_ready
 )

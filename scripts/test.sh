@@ -32,7 +32,11 @@ PODSPEC_TEST_ENGINE="$engines" scripts/bootstrap.sh   # with the network: before
 
 isolate=()
 if [ "${PODSPEC_TEST_NETNS:-1}" = 1 ] && [ "$(id -u)" -eq 0 ] && unshare --net true 2>/dev/null; then
-  isolate=(unshare --net --fork -- sh -c 'ip link set lo up && exec "$@"' _)
+  # A mount namespace too, with a private /run/containers/networks: root Podman 4.3 keeps its
+  # network state there whatever its configuration says (the IP allocations and aardvark-dns, the
+  # DNS server of networks such as a project's), and runs side by side must not share one.
+  isolate=(unshare --net --mount --fork -- sh -c \
+    'ip link set lo up && mkdir -p /run/containers/networks && mount -t tmpfs tmpfs /run/containers/networks && exec "$@"' _)
 fi
 
 run() {  # ENGINE FIRST PYTEST-ARGS...: one pytest run on one engine

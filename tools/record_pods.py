@@ -28,8 +28,9 @@ sys.path.insert(0, str(ROOT))
 import sandbox  # noqa: E402
 
 from podspec.engine.connection import Endpoint  # noqa: E402
+from podspec.engine.httpclient import HttpClient  # noqa: E402
 from podspec.engine.podman import PodmanEngine  # noqa: E402
-from podspec.engine.transport import Reply, UnixSocketTransport  # noqa: E402
+from podspec.engine.transport import Reply  # noqa: E402
 from podspec.export.reading import read_pods  # noqa: E402
 
 OUT = ROOT / "tests" / "fixtures" / "recorded-pods"
@@ -60,7 +61,7 @@ def key(method: str, path: str, params: Mapping[str, Any] | None) -> str:
     return f"{method.upper()} {path}" + (f"?{query}" if query else "")
 
 
-class Recorder(UnixSocketTransport):
+class RecordingClient(HttpClient):
     def __init__(self, socket_path: str, scrub: str) -> None:
         super().__init__(socket_path, 60)
         self.scrub = scrub
@@ -109,7 +110,7 @@ def main() -> int:
                                 "--project", "recorded"], check=True, capture_output=True)
                 pods.append("image-volume")
             time.sleep(2)  # let the `once`/`always` init containers finish, the others run
-            recorder = Recorder(str(sandbox.socket_path(state)), str(state))
+            recorder = RecordingClient(str(sandbox.socket_path(state)), str(state))
             engine = PodmanEngine(Endpoint(url, "the recorder"), transport=recorder)
             version = engine.version()
             engine.observe()

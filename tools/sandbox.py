@@ -572,8 +572,8 @@ def down(state: Path) -> None:
 
 
 def purge(state: Path) -> None:
-    """Remove every pod, container, volume and secret (podspec's apply history among them) of the
-    private Podman (short stop timeouts)."""
+    """Remove every pod, container, volume, secret (podspec's apply history among them) and
+    network of the private Podman (short stop timeouts)."""
     podman(state, "pod", "stop", "--all", "-t", "1", check=False)
     podman(state, "pod", "rm", "--all", "--force", check=False)
     podman(state, "rm", "--all", "--force", "-t", "0", check=False)
@@ -581,6 +581,7 @@ def purge(state: Path) -> None:
     secrets = podman(state, "secret", "ls", "--format", "{{.Name}}", check=False).stdout.split()
     if secrets:
         podman(state, "secret", "rm", *secrets, check=False)
+    podman(state, "network", "prune", "--force", check=False)  # project networks (the default one stays)
 
 
 def up(state: Path, engine: str | None = None) -> str:

@@ -1,4 +1,5 @@
-"""The command line: the composition root, the only place that prints, exits or reads the environment.
+"""The command line: the composition root, the only place that prints or exits, and where the
+settings are read from the environment (see context.py for the few defaults read below it).
 
 Each command lives in its own module and registers itself on `app`; heavy libraries (yaml,
 jsonschema, deepdiff, podman) are imported inside the commands that need them.

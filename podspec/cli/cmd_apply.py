@@ -89,8 +89,8 @@ def apply(
 ) -> None:
     """Create, start, recreate and remove exactly what differs from the manifests."""
     from podspec.cli.progress import JsonListener, TextListener
-    from podspec.run.reconcile import ApplyRequest
-    from podspec.run.reconcile import apply as run_apply
+    from podspec.run.apply import ApplyRequest
+    from podspec.run.apply import apply as run_apply
 
     if canary and not target:
         raise UsageError("--canary stages a rollout across targets; it needs --target",

@@ -59,8 +59,8 @@ def diff(
 ) -> None:
     """Show what `apply` would change and why. Exit 0: no changes; 2: changes pending; 1: error or conflict."""
     from podspec.cli.progress import JsonListener
-    from podspec.run.reconcile import DiffRequest
-    from podspec.run.reconcile import diff as run_diff
+    from podspec.run.apply import DiffRequest
+    from podspec.run.apply import diff as run_diff
 
     checked = context.policy(policy, allow_host_path, allow_host_port, allow_capability, require_encrypted_secrets)
     make = lambda files: DiffRequest(

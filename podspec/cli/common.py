@@ -120,7 +120,8 @@ PROJECT_OPTION = typer.Option(
     help="Project name. Default: $PODSPEC_PROJECT, else the directory holding the first manifest.",
 )
 
-# Security policy (podspec/policy.py); context.policy_from() reads the environment when a flag is absent.
+# Security policy (podspec/policy.py); context.policy() passes the environment to run.manifests.policy_from, which
+# reads $PODSPEC_POLICY and the others when a flag is absent.
 POLICY_OPTION = typer.Option(
     None, "--policy", metavar="PROFILE", autocompletion=completion.profiles,
     help="Security profile: baseline, restricted or privileged. Default: $PODSPEC_POLICY, else baseline.",

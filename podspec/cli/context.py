@@ -1,7 +1,10 @@
 """What the commands share beyond flags: the environment, the connection, the terminal.
 
-The CLI is the only layer that reads the environment (os.environ, the working directory, whether
-stdout is a terminal); it hands what it read to the workflows as plain values.
+The CLI reads the environment for every setting (os.environ, the working directory, whether stdout
+is a terminal) and hands what it read to the workflows as plain values. Below it, os.environ is read
+only where a process is started or a default place is found when the caller passed no environment:
+the ssh tunnel and podman.connect, git (run/revision.py, run/sync/git.py), the lock directory
+(run/lock.py).
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ def saved_plan(path: str | None, paths: Sequence[str], project: str | None, prun
     """apply --plan FILE: the plan read, the flags checked against it; None without --plan."""
     if path is None:
         return None
-    from podspec.run.plans import check_flags, read_plan
+    from podspec.run.saved_plan import check_flags, read_plan
 
     saved = read_plan(path)
     check_flags(saved, paths, project or os.environ.get("PODSPEC_PROJECT"), prune, prune_volumes, adopt)

@@ -22,8 +22,8 @@ from podspec.run.listener import Listener
 if TYPE_CHECKING:
     from podspec.plan import Plan
     from podspec.reconcile.diff import Diff
+    from podspec.run.apply import ApplyRequest, DiffRequest
     from podspec.run.projectfile import Target
-    from podspec.run.reconcile import ApplyRequest, DiffRequest
     from podspec.run.results import ApplyResult, DiffResult, PullEvent, StatusResult, StepEvent
     from podspec.run.targets import TargetOutcome
 
@@ -160,7 +160,7 @@ def exit_code(outcomes: Sequence[TargetOutcome[R]], failed: Callable[[R], bool] 
 def diff(targets: Sequence[Target], request: Callable[[Target], DiffRequest],
          limit: int) -> tuple[TargetOutcome[DiffResult], ...]:
     """diff on the targets, `limit` at once (notes and warnings on stderr, prefixed)."""
-    from podspec.run.reconcile import diff as run_diff
+    from podspec.run.apply import diff as run_diff
     from podspec.run.targets import each
 
     return each(targets, lambda t: run_diff(request(t), connector(t), Prefixed(t.name, show=False)), limit)
@@ -182,7 +182,7 @@ def apply(targets: Sequence[Target], request: Callable[[Target], ApplyRequest], 
           canary: Sequence[str] = (), wait: bool = False) -> tuple[TargetOutcome[ApplyResult], ...]:
     """apply on the targets, `limit` at once; in text mode each target's progress shows as it happens.
     With `canary`: those targets first, the others only once every canary is applied and ready."""
-    from podspec.run.reconcile import apply as run_apply
+    from podspec.run.apply import apply as run_apply
     from podspec.run.targets import each, staged
 
     show = _format(output) != "json"

@@ -1,5 +1,6 @@
 """Finding a Podman service: --url, --connection, $CONTAINER_HOST, the default socket, else a
-private `podman system service` started for the length of the command."""
+private `podman system service` started for the length of the command; and opening the transport
+to the one found (open_transport: the factory, outside the transports it makes)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from podspec.errors import PodmanUnavailable
+
+if TYPE_CHECKING:
+    from podspec.engine.transport import Transport
 
 SERVICE_START_TIMEOUT = 20.0
 
@@ -209,3 +213,19 @@ def check_reachable(endpoint: Endpoint) -> None:
             f"Podman does not answer at {endpoint.url} (chosen by {endpoint.how})",
             "start it with `podman system service --time=0 " + endpoint.url + " &`, or pass another --url",
         )
+
+
+def open_transport(url: str, identity: str | None, timeout: float, ssh_config: str = "") -> Transport:
+    """The transport for a URL: unix:// (the HTTP client), ssh:// (a tunnel, then the HTTP client),
+    else tcp:// (podman-py). `ssh_config`: an ssh_config file for ssh:// (`ssh -F`; $PODSPEC_SSH_CONFIG as the caller saw it)."""
+    if url.startswith("unix://"):
+        from podspec.engine.httpclient import HttpClient
+
+        return HttpClient(url[len("unix://"):], timeout)
+    if url.startswith("ssh://"):
+        from podspec.engine.ssh import SshTransport
+
+        return SshTransport(url, identity, timeout, env={"PODSPEC_SSH_CONFIG": ssh_config})
+    from podspec.engine.podmanpy import PodmanPyTransport
+
+    return PodmanPyTransport(url, identity, timeout)

@@ -45,6 +45,7 @@ from podspec.observed import (
     HostFacts,
     ObservedContainer,
     ObservedImage,
+    ObservedNetwork,
     ObservedSecret,
     ObservedState,
     ObservedVolume,
@@ -87,6 +88,14 @@ class FakeImage:
 class FakeVolume:
     name: str
     labels: dict[str, str]
+
+
+@dataclass
+class FakeNetwork:
+    name: str
+    labels: dict[str, str]
+    subnet: str
+    attached: dict[str, tuple[str, ...]] = field(default_factory=dict)  # infra container name -> its aliases
 
 
 @dataclass
@@ -146,6 +155,8 @@ class FakeEngine:
         self.containers: dict[str, FakeContainer] = {}
         self.volumes: dict[str, FakeVolume] = {}
         self.secrets: dict[str, FakeSecret] = {}
+        # Podman's default network is always there (DNS off), as on a real host.
+        self.networks: dict[str, FakeNetwork] = {"podman": FakeNetwork("podman", {}, "10.88.0.0/16")}
         self.images_: dict[str, FakeImage] = {}
         self.pullable: set[str] = set()
         self.pull_users: list[tuple[str, str]] = []  # (reference, the credential's user name or "") per pull
@@ -155,6 +166,7 @@ class FakeEngine:
         self._host = HostFacts(rootless=rootless, uid=uid if uid is not None else (1000 if rootless else 0),
                                unprivileged_port_start=port_start, version=version)
         self.unreadable = set(unreadable)
+        self.busy_ports: set[tuple[int, str]] = set()  # (port, protocol) held by "another process"
         self.sub_paths: set[tuple[str, str]] = set()  # (container, directory) made by create-sub-path steps
         self._faults: list[_Fault] = []
         self._ids = itertools.count(1)
@@ -238,7 +250,9 @@ class FakeEngine:
                 ObservedSecret(s.id, s.name, {} if self._v4 else dict(s.labels), labels_listed=not self._v4)
                 for _, s in sorted(self.secrets.items())
             )
-            return ObservedState(pods_from_containers(containers), containers, volumes, self._images(), secrets)
+            networks = tuple(ObservedNetwork(n.name, dict(n.labels), (n.subnet,), dns=n.name != "podman")
+                             for _, n in sorted(self.networks.items()))
+            return ObservedState(pods_from_containers(containers), containers, volumes, self._images(), secrets, networks)
 
     def list_volumes(self) -> tuple[ObservedVolume, ...]:
         self._record("list_volumes")
@@ -265,6 +279,11 @@ class FakeEngine:
     def readable_host_paths(self, paths: Sequence[str]) -> dict[str, bool | None]:
         self._record("readable_host_paths")
         return {p: p not in self.unreadable for p in paths}
+
+    def ports_in_use(self, ports: Sequence[tuple[str, int, str]]) -> tuple[tuple[str, int, str], ...] | None:
+        """The ports among `ports` that `busy_ports` holds (a test's stand-in for other processes)."""
+        self._record("ports_in_use")
+        return tuple(p for p in ports if (p[1], p[2]) in self.busy_ports)
 
     def pod_names(self) -> tuple[str, ...]:
         self._record("pod_names")
@@ -395,8 +414,9 @@ class FakeEngine:
         prefix = qualify(repository + ":x")[:-1]  # "repo:" fully qualified
         tags = sorted(ref[len(prefix):] for ref in self.pullable if ref.startswith(prefix))
         if not tags:
-            raise EngineError(f"cannot list the tags of {repository}: getting repository tags: fetching tags list: "
-                              "invalid status code from registry 404 (Not Found)", "check the repository name")
+            message = "getting repository tags: fetching tags list: invalid status code from registry 404 (Not Found)"
+            raise EngineError(f"cannot list the tags of {repository}: {message}", "check the repository name",
+                              parse.refusal(500, message))
         return tuple(tags)
 
     def run(self, step: Step) -> None:
@@ -452,7 +472,7 @@ class FakeEngine:
         if name in self.pods:
             raise _refused(step.describe(), f'failed to make pod: adding pod to state: name "{name}" is in use: pod already exists')
         labels = dict(step.labels)
-        body = pod_body(step.pod, labels)
+        body = pod_body(step.pod, labels, step.network, step.aliases)
         pod_id = self._new_id("pod", name)
         infra = FakeContainer(
             id=self._new_id("container", name), name=f"{pod_id[:12]}-infra", pod=name, image=PAUSE_IMAGE,
@@ -461,8 +481,14 @@ class FakeEngine:
                                for p in body.get("portmappings", ()))),
             body={"name": f"{pod_id[:12]}-infra", "pod": name},
         )
+        joins = body.get("Networks") or ({} if (body.get("netns") or {}).get("nsmode") == "host" else {"podman": {}})
+        for network in joins:
+            if network not in self.networks:
+                raise _refused(step.describe(), f"unable to find network with name or ID {network}: network not found")
         self.pods[name] = FakePod(pod_id, name, labels, infra.name, body)
         self.containers[infra.name] = infra
+        for network, options in joins.items():
+            self.networks[network].attached[infra.name] = tuple(options.get("aliases") or ())
 
     def _create_container(self, step: Step) -> None:
         assert step.pod is not None and step.container is not None
@@ -536,6 +562,8 @@ class FakeEngine:
         pod = self._pod(step.target, step.describe())
         for c in self._members(pod.name) + [self.containers[pod.infra]]:
             del self.containers[c.name]
+        for network in self.networks.values():
+            network.attached.pop(pod.infra, None)
         del self.pods[pod.name]
 
     def _remove_container(self, step: Step) -> None:
@@ -554,6 +582,45 @@ class FakeEngine:
             raise _refused(step.describe(), f"volume {name} is being used by the following container(s): "
                                             f"{', '.join(users)}: volume is being used")
         del self.volumes[name]
+
+    def _create_network(self, step: Step) -> None:
+        if step.target in self.networks:
+            raise _refused(step.describe(), f"network name {step.target} already used: network already exists")
+        used = [n.subnet for n in self.networks.values()]
+        if step.subnet in used:
+            raise _refused(step.describe(), f"subnet {step.subnet} is already used on the host or by another config")
+        self.networks[step.target] = FakeNetwork(step.target, dict(step.labels), step.subnet)
+
+    def _remove_network(self, step: Step) -> None:
+        network = self.networks.get(step.target)
+        if network is None:
+            raise _refused(step.describe(), f"unable to find network with name or ID {step.target}: network not found")
+        if any(name in self.containers for name in network.attached):
+            raise _refused(step.describe(), f'"{step.target}" has associated containers with it. Use -f to forcibly '
+                                            "delete containers and pods: network is being used")
+        del self.networks[step.target]
+
+    def _connect_network(self, step: Step) -> None:
+        network = self.networks.get(step.network)
+        c = self._container(step.target, step.describe())
+        if network is None:
+            raise _refused(step.describe(), f"unable to find network with name or ID {step.network}: network not found")
+        if c.name in network.attached:
+            raise _refused(step.describe(), f"container {c.id} is already connected to network {step.network!r}: "
+                                            "network is already connected")
+        network.attached[c.name] = tuple(step.aliases)
+
+    def _disconnect_network(self, step: Step) -> None:
+        network = self.networks.get(step.network)
+        c = self._container(step.target, step.describe())
+        if network is None or c.name not in network.attached:
+            raise _refused(step.describe(), f"container {c.id} is not connected to network {step.network}")
+        del network.attached[c.name]
+
+    def aliases(self, pod: str) -> dict[str, tuple[str, ...]]:
+        """The pod's networks and its names on each (for tests)."""
+        infra = self.pods[pod].infra
+        return {n.name: n.attached[infra] for n in self.networks.values() if infra in n.attached}
 
     def _create_secret(self, step: Step) -> None:
         name = step.target
@@ -588,7 +655,7 @@ class FakeEngine:
                 if fault.method == method and fault.target in ("", argument) and fault.times != 0:
                     fault.times -= 1 if fault.times > 0 else 0
                     what = f"{method.replace('_', ' ')} {argument}".strip()
-                    raise EngineError(f"Podman refused to {what}: {fault.message}", parse.hint(fault.message))
+                    raise parse.refused(what, 500, fault.message)
 
     def _new_id(self, kind: str, name: str) -> str:
         return _digest(kind, name, str(next(self._ids)), str(self._instance))
@@ -624,6 +691,7 @@ class FakeEngine:
         return ObservedContainer(
             id=c.id, name=c.name, pod_id=pod.id if pod else "", pod_name=c.pod, state=c.state, image=c.image,
             image_id=c.image_id, is_infra=c.is_infra, exit_code=c.exit_code, labels=dict(c.labels), ports=c.ports,
+            networks=tuple(sorted(n.name for n in self.networks.values() if c.name in n.attached)) if c.is_infra else (),
             started_at=c.starts,
         )
 
@@ -694,6 +762,10 @@ _HANDLERS = {
     StepKind.CREATE_SECRET: FakeEngine._create_secret,
     StepKind.REMOVE_SECRET: FakeEngine._remove_secret,
     StepKind.CREATE_SUB_PATH: FakeEngine._create_sub_path,
+    StepKind.CREATE_NETWORK: FakeEngine._create_network,
+    StepKind.REMOVE_NETWORK: FakeEngine._remove_network,
+    StepKind.CONNECT_NETWORK: FakeEngine._connect_network,
+    StepKind.DISCONNECT_NETWORK: FakeEngine._disconnect_network,
 }
 
 
@@ -707,7 +779,7 @@ def _by_name_or_id(objects: Mapping[str, Any], key: str) -> Any:
 
 def _refused(what: str, message: str) -> EngineError:
     """The error PodmanEngine.call raises for the same refusal."""
-    return EngineError(f"Podman refused to {what}: {message}", parse.hint(message))
+    return parse.refused(what, 500, message)
 
 
 def _digest(*parts: str) -> str:

@@ -8,6 +8,7 @@ import grp
 import os
 import pwd
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 PORT_START = Path("/proc/sys/net/ipv4/ip_unprivileged_port_start")
@@ -78,3 +79,24 @@ def _may(path: Path, uid: int, groups: set[int], user_bits: int) -> bool:
     if info.st_gid in groups:
         return mode & (user_bits >> 3) == user_bits >> 3
     return mode & (user_bits >> 6) == user_bits >> 6
+
+
+def ports_in_use(ports: Sequence[tuple[str, int, str]]) -> tuple[tuple[str, int, str], ...]:
+    """The (ip, port, protocol) among `ports` that a process of this machine holds: each is bound
+    for a moment (ip "" = every address), and a refusal other than "in use" counts as free."""
+    import errno
+    import socket
+
+    busy = []
+    for ip, port, protocol in ports:
+        kind = socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM
+        if protocol not in ("tcp", "udp"):
+            continue
+        family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+        try:
+            with socket.socket(family, kind) as s:
+                s.bind((ip or ("::" if family == socket.AF_INET6 else "0.0.0.0"), port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                busy.append((ip, port, protocol))
+    return tuple(busy)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
+from podspec.errors import EngineError, Refusal
 from podspec.observed import (
     ContainerState,
     HostFacts,
     ObservedContainer,
     ObservedImage,
+    ObservedNetwork,
     ObservedSecret,
     ObservedState,
     ObservedVolume,
@@ -65,6 +67,7 @@ def container(data: dict) -> ObservedContainer:
         exit_code=int(data.get("ExitCode") or 0),
         labels=dict(data.get("Labels") or {}),
         ports=ports(data) if data.get("IsInfra") else (),
+        networks=tuple(sorted(n for n in data.get("Networks") or [] if isinstance(n, str))) if data.get("IsInfra") else (),
         started_at=_int(data.get("StartedAt")),
     )
 
@@ -137,18 +140,30 @@ def secrets(answer: Any) -> tuple[ObservedSecret, ...]:
     return tuple(sorted(found, key=lambda s: s.name))
 
 
+def networks(answer: Any) -> tuple[ObservedNetwork, ...]:
+    """GET /networks/json (libpod: `name`, `labels`, `subnets[].subnet`, `dns_enabled`; the same
+    shape on 4.3 and 5.4), sorted by name."""
+    found = []
+    for n in _list(answer):
+        subnets = tuple(str(s.get("subnet")) for s in n.get("subnets") or [] if isinstance(s, dict) and s.get("subnet"))
+        found.append(ObservedNetwork(name=str(n.get("name") or ""), labels=dict(n.get("labels") or {}), subnets=subnets,
+                                     dns=bool(n.get("dns_enabled"))))
+    return tuple(sorted(found, key=lambda n: n.name))
+
+
 def secret_labels(answer: Any) -> dict[str, str]:
     """GET /secrets/{name}/json: the secret's labels (under Spec; never its value)."""
     spec = (answer or {}).get("Spec") or {} if isinstance(answer, dict) else {}
     return {str(k): str(v) for k, v in (spec.get("Labels") or {}).items()}
 
 
-def state(container_list: Any, volume_list: Any, image_list: Any, secret_list: Any = None) -> ObservedState:
-    """The host from the four list answers; pods are read off their infra containers."""
+def state(container_list: Any, volume_list: Any, image_list: Any, secret_list: Any = None,
+          network_list: Any = None) -> ObservedState:
+    """The host from the five list answers; pods are read off their infra containers."""
     found = containers(container_list)
     return ObservedState(
         pods=pods_from_containers(found), containers=found, volumes=volumes(volume_list), images=images(image_list),
-        secrets=secrets(secret_list),
+        secrets=secrets(secret_list), networks=networks(network_list),
     )
 
 
@@ -298,6 +313,32 @@ HINTS = (
     (("already exists",), "another object holds the name; see `podspec diff`"),
     (("image not known",), "make the image available locally (podman load / podman build) or fix its name"),
 )
+
+
+# (reason, words any of which in Podman's message (lower case) mean it), first match wins; a 404
+# without any of them is NOT_FOUND too.
+_REFUSALS = (
+    (Refusal.UNKNOWN_IMAGE, ("image not known",)),
+    # "cleaning up volume storage": Podman dropped the volume from its database, then failed to
+    # remove its directory (another client made it again, or took it first): gone, for Podman
+    (Refusal.NOT_FOUND, ("no such", "not found", "no secret with", "name unknown", "name not known",
+                        "cleaning up volume storage")),
+    (Refusal.EXISTS, ("already exists", "already in use", "name in use")),
+    (Refusal.IN_USE, ("being used", "in use")),
+    (Refusal.WRONG_STATE, ("improper state", "state improper", "not running", "already running")),
+)
+
+
+def refusal(status: int, message: str) -> Refusal:
+    """Why Podman refused, from its answer's status and message (4.3 and 5 word them alike)."""
+    text = message.lower()
+    found = next((reason for reason, words in _REFUSALS if any(w in text for w in words)), None)
+    return found or (Refusal.NOT_FOUND if status == 404 else Refusal.OTHER)
+
+
+def refused(what: str, status: int, message: str) -> EngineError:
+    """The error for a call Podman refused: what was tried, Podman's words, a hint, the reason."""
+    return EngineError(f"Podman refused to {what}: {message}", hint(message), refusal(status, message))
 
 
 def hint(message: str) -> str:

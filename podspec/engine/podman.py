@@ -3,8 +3,8 @@
 It reads the host in a constant number of list calls (containers, volumes, secrets, images) into an
 ObservedState, performs one REST call per plan step, and turns Podman's errors into podspec's.
 It speaks libpod's JSON endpoints directly (podman-py's domain objects break on the 4.3 service);
-see transport.py for how calls travel (podman-py's client for ssh://, the standard library for
-local sockets), and parse.py for how the answers are read: this module only makes calls.
+see transport.py for how calls travel (the one HTTP client over unix:// and through ssh://
+forwards, podman-py's only for tcp://), and parse.py for how the answers are read: this module only makes calls.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from podspec.engine import parse
-from podspec.engine.connection import Endpoint, check_reachable, resolve
-from podspec.engine.transport import Transport, TransportError, open_transport
-from podspec.errors import EngineError, PodmanUnavailable, PodspecError
+from podspec.engine.connection import Endpoint, check_reachable, open_transport, resolve
+from podspec.engine.transport import Transport, TransportError
+from podspec.errors import EngineError, PodmanUnavailable, PodspecError, Refusal
 from podspec.observed import HostFacts, ObservedImage, ObservedState, ObservedVolume, PulledImage, PullProgress
 
 LONG_CALL_TIMEOUT = 600  # seconds: pulls, stops with a long grace period
@@ -69,8 +69,7 @@ class PodmanEngine:
                 "check that the Podman service is running, then run the command again",
             ) from None
         if response.status_code >= 400:
-            message = parse.error_message(response.status_code, response.content)
-            raise EngineError(f"Podman refused to {what}: {message}", parse.hint(message))
+            raise parse.refused(what, response.status_code, parse.error_message(response.status_code, response.content))
         if raw:
             return response.content
         return parse.decode(response.status_code, response.content)
@@ -78,7 +77,7 @@ class PodmanEngine:
     # -------------------------------------------------------------------------------- reading
 
     def observe(self) -> ObservedState:
-        """The whole host in four list calls (containers, volumes, secrets, images), however many pods.
+        """The whole host in five list calls (containers, volumes, secrets, images, networks), however many pods.
 
         Pods are read from the container list: every pod has an infra container, which carries
         the pod's ID, name and labels. (Podman's own pod list costs as much as the container list
@@ -86,13 +85,13 @@ class PodmanEngine:
         holding no container is not seen, and its name clash surfaces as Podman's error.)
 
         Over a transport that takes calls from several threads at once (the local socket: one
-        connection per call), the three short lists are read while Podman answers the container
+        connection per call), the four short lists are read while Podman answers the container
         list, the long one (~70 ms of a no-op apply's ~90 ms of calls at 30 pods): they cost no
         wall time. Each answer is one consistent read, as before; the four were never one snapshot.
         """
         containers = ("/containers/json", "list containers", {"all": "true"})
         others = [("/volumes/json", "list volumes", None), ("/images/json", "list images", None),
-                  ("/secrets/json", "list secrets", None)]
+                  ("/secrets/json", "list secrets", None), ("/networks/json", "list networks", None)]
         if not getattr(self.transport, "concurrent", False):
             return parse.state(*(self.call("get", path, what, params=params) for path, what, params in (containers, *others)))
         import threading  # (not concurrent.futures: it imports logging, ~3 ms of every start-up)
@@ -144,7 +143,7 @@ class PodmanEngine:
         try:
             data = self.call("get", f"/secrets/{name}/json", f"inspect secret {name}")
         except EngineError as error:
-            if "no such secret" in error.message.lower() or "no secret with name or id" in error.message.lower():
+            if error.reason is Refusal.NOT_FOUND:
                 return None
             raise
         return parse.secret_labels(data)
@@ -244,6 +243,15 @@ class PodmanEngine:
 
         return {p: local.readable(p, facts.uid) for p in paths}
 
+    def ports_in_use(self, ports: Sequence[tuple[str, int, str]]) -> tuple[tuple[str, int, str], ...] | None:
+        """Which of these host ports a process holds; None when it cannot be known (a remote
+        service: its machine's ports are not visible through the API)."""
+        if not self.endpoint.url.startswith("unix://"):
+            return None
+        from podspec.engine import local
+
+        return local.ports_in_use(ports)
+
     # -------------------------------------------------------------------------------- writing
 
     def pull(self, reference: str, credential: RegistryCredential | None = None,
@@ -292,8 +300,9 @@ class PodmanEngine:
             ) from None
         status, body = (lines[0][0] if lines else 0), b"\n".join(line for _, line in lines[1:])
         if status >= 400:
-            raise EngineError(f"cannot list the tags of {repository}: {parse.error_message(status, body)}",
-                              "check the repository name")
+            message = parse.error_message(status, body)
+            raise EngineError(f"cannot list the tags of {repository}: {message}", "check the repository name",
+                              parse.refusal(status, message))
         return parse.search_tags(parse.decode(status, body))
 
     def run(self, step: Step) -> None:
@@ -303,11 +312,14 @@ class PodmanEngine:
 
         kind, name = step.kind, step.target
         labels = dict(step.labels)
+        _NETWORK_STEPS = (StepKind.CREATE_NETWORK, StepKind.REMOVE_NETWORK, StepKind.CONNECT_NETWORK,
+                          StepKind.DISCONNECT_NETWORK)
         if kind is StepKind.CREATE_VOLUME:
             self.call("post", "/volumes/create", f"create volume {name}", body={"Name": name, "Label": labels})
         elif kind is StepKind.CREATE_POD:
             assert step.pod is not None
-            self.call("post", "/pods/create", f"create pod {name}", body=pod_body(step.pod, labels))
+            self.call("post", "/pods/create", f"create pod {name}",
+                      body=pod_body(step.pod, labels, step.network, step.aliases))
         elif kind is StepKind.CREATE_CONTAINER:
             assert step.pod is not None and step.container is not None
             body = container_body(step.pod, step.container, step.role, labels)
@@ -338,8 +350,30 @@ class PodmanEngine:
             self.call("delete", f"/secrets/{name}", f"remove secret {name}")
         elif kind is StepKind.CREATE_SUB_PATH:
             self._create_sub_path(name, step.path)
+        elif kind in _NETWORK_STEPS:
+            self._network_step(step)
         else:  # pragma: no cover - every kind is handled above
             raise EngineError(f"unknown step {kind}", "this is a bug in podspec")
+
+    def _network_step(self, step: Step) -> None:
+        """The project network (DNS on, a subnet sized for hundreds of pods; see reconcile/network.py)
+        and a pod's attachment to it: its infra container's, whose aliases are the pod's names."""
+        from podspec.plan import StepKind
+
+        name = step.target
+        if step.kind is StepKind.CREATE_NETWORK:
+            self.call("post", "/networks/create", f"create network {name}",
+                      body={"name": name, "labels": dict(step.labels), "dns_enabled": True, "driver": "bridge",
+                            "subnets": [{"subnet": step.subnet}] if step.subnet else [],
+                            # netavark drops traffic between isolated networks: projects do not meet
+                            "options": {"isolate": "true"}})
+        elif step.kind is StepKind.REMOVE_NETWORK:
+            self.call("delete", f"/networks/{name}", f"remove network {name}")
+        elif step.kind is StepKind.CONNECT_NETWORK:
+            self.call("post", f"/networks/{step.network}/connect", step.describe(),
+                      body={"container": name, "aliases": list(step.aliases)})
+        else:
+            self.call("post", f"/networks/{step.network}/disconnect", step.describe(), body={"Container": name})
 
     def _create_sub_path(self, container: str, path: str) -> None:
         """Make a subPath directory of a named volume, through the created (not yet started)
@@ -360,7 +394,7 @@ class PodmanEngine:
         try:
             self.call("post", "/volumes/create", f"create the lock volume {name}", body={"Name": name, "Label": dict(labels)})
         except EngineError as error:
-            if "already exists" in error.message:
+            if error.reason is Refusal.EXISTS:
                 return False
             raise
         return True
@@ -369,7 +403,7 @@ class PodmanEngine:
         try:
             data = self.inspect_volume(name)
         except EngineError as error:
-            if "no such volume" in error.message.lower():
+            if error.reason is Refusal.NOT_FOUND:
                 return None
             raise
         return dict(data.get("Labels") or {})
@@ -382,8 +416,7 @@ class PodmanEngine:
         try:
             self.call("delete", f"/volumes/{name}", f"remove the lock volume {name}")
         except EngineError as error:
-            text = error.message.lower()
-            if "no such volume" not in text and "cleaning up volume storage" not in text:
+            if error.reason is not Refusal.NOT_FOUND:  # gone already, or dropped by Podman (parse.refusal)
                 raise
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from podspec import labels as L
-from podspec.errors import EngineError, PodmanUnavailable
+from podspec.errors import EngineError, PodmanUnavailable, Refusal
 from podspec.model import Probe, ProbeHandler
 from podspec.observed import ProbeResult
 
@@ -130,8 +130,7 @@ class ProbeRunner:
         try:
             made = self.call("post", f"/containers/{container}/exec", f"start a probe in {container}", body=body)
         except EngineError as error:
-            text = error.message.lower()
-            if helper and ("no such container" in text or "not running" in text or "state improper" in text):
+            if helper and error.reason in (Refusal.NOT_FOUND, Refusal.WRONG_STATE):
                 return ProbeResult(False, "helper gone")
             return ProbeResult(False, error.message)
         exec_id = (made or {}).get("Id", "") if isinstance(made, dict) else ""
@@ -188,7 +187,7 @@ class ProbeRunner:
         try:
             self.call("post", "/containers/create", f"create probe helper {name} (image {self.image})", body=body)
         except EngineError as error:
-            if "already in use" not in error.message.lower():
+            if error.reason is not Refusal.EXISTS:
                 raise EngineError(
                     error.message,
                     f"httpGet and tcpSocket probes run from a helper container made from {self.image} "
@@ -199,7 +198,7 @@ class ProbeRunner:
         try:
             self.call("post", f"/containers/{name}/start", f"start probe helper {name}")
         except EngineError as error:
-            if "already running" not in error.message.lower() and "improper state" not in error.message.lower():
+            if error.reason is not Refusal.WRONG_STATE:
                 raise
         self.helpers[target.infra_id] = name
         return name

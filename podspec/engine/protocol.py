@@ -67,6 +67,11 @@ class Engine(Protocol):
         """Whether the service's user can read each host path (None: unknown or absent)."""
         ...
 
+    def ports_in_use(self, ports: Sequence[tuple[str, int, str]]) -> tuple[tuple[str, int, str], ...] | None:
+        """Which (ip, port, protocol) of `ports` a process of the service's machine holds (bound,
+        not by a container Podman runs there); None when that cannot be known (a remote service)."""
+        ...
+
     def pod_names(self) -> tuple[str, ...]:
         """Every pod on the host, sorted."""
         ...

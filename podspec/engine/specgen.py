@@ -31,8 +31,13 @@ NANOS = 1_000_000_000
 CPU_PERIOD = 100_000
 
 
-def pod_body(pod: Pod, labels: dict[str, str]) -> dict[str, Any]:
+def pod_body(pod: Pod, labels: dict[str, str], network: str = "", aliases: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The pod's create body; with `network`, the pod joins it (its infra container's attachment)
+    under `aliases`, the pod's names there, instead of Podman's default network."""
     body: dict[str, Any] = {"name": pod.name, "labels": labels}
+    if network and not pod.host_network:
+        body["netns"] = {"nsmode": "bridge"}
+        body["Networks"] = {network: {"aliases": list(aliases)}}
     ports = []
     for c in pod.all_containers():
         for p in c.ports:

@@ -8,11 +8,12 @@ applies: ~/.ssh/config host aliases, ProxyJump, agents, known_hosts. Host keys a
 an unknown or changed host key is an error, never accepted silently. `BatchMode` means ssh never
 asks for a password or a passphrase: a pipeline has no one to answer.
 
-Once the forward is up, REST calls go to the local socket over HTTP/1.1 connections kept alive,
-one per thread (a connection through the forward is a channel in the one SSH session: no new
-handshake). Keeping them alive matters: opening and closing a channel per call costs about 40 ms
-(ssh's small packets wait on delayed acknowledgements), a call on an open one about a millisecond. Failures are told apart by ssh's own messages and become PodmanUnavailable errors
-that say what failed, on which host, and how to fix it.
+Once the forward is up, REST calls go to the local socket through the one HTTP client
+(httpclient.py) with its connections kept alive, one per thread (a connection through the forward
+is a channel in the one SSH session: no new handshake). Keeping them alive matters: opening and
+closing a channel per call costs about 40 ms (ssh's small packets wait on delayed
+acknowledgements), a call on an open one about a millisecond. Failures are told apart by ssh's own
+messages and become PodmanUnavailable errors that say what failed, on which host, and how to fix it.
 
 `$PODSPEC_SSH_CONFIG` names an ssh_config file used instead of the user's (`ssh -F`), for CI jobs
 and tests that keep their known_hosts and keys in a directory of their own.
@@ -21,10 +22,8 @@ and tests that keep their known_hosts and keys in a directory of their own.
 from __future__ import annotations
 
 import atexit
-import http.client
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -33,9 +32,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import unquote, urlsplit
 
-from podspec.engine.transport import LIBPOD, Reply, TransportError, UnixSocketTransport, content_type, encode_body
+from podspec.engine.httpclient import HttpClient
+from podspec.engine.transport import Reply, TransportError
 from podspec.errors import PodmanUnavailable
 
 CONNECT_TIMEOUT = 15  # seconds: TCP connect and the SSH handshake
@@ -142,80 +142,6 @@ def explain(stderr: str, target: SshTarget, identity: str | None) -> PodmanUnava
     )
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("podman", timeout=timeout)
-        self.path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self.path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
-
-
-class KeepAliveUnixTransport:
-    """HTTP/1.1 over a unix socket, one kept-alive connection per thread (several threads may call
-    at once). A GET that fails on a connection the service has closed meanwhile is sent once more
-    on a new one; other methods never are (no call is ever made twice)."""
-
-    def __init__(self, socket_path: str, timeout: float) -> None:
-        self.socket_path = socket_path
-        self.timeout = timeout
-        self._local = threading.local()
-        self._open: list[_UnixConnection] = []
-        self._mutex = threading.Lock()
-
-    def _connection(self) -> tuple[_UnixConnection, bool]:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            return conn, True
-        conn = _UnixConnection(self.socket_path, self.timeout)
-        self._local.conn = conn
-        with self._mutex:
-            self._open.append(conn)
-        return conn, False
-
-    def _drop(self, conn: _UnixConnection) -> None:
-        conn.close()
-        self._local.conn = None
-
-    def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
-                body: Any = None, timeout: float | None = None) -> Reply:
-        target = LIBPOD + path + (f"?{urlencode(params)}" if params else "")
-        payload = None if body is None else encode_body(body)
-        headers = {} if body is None else {"Content-Type": content_type(body)}
-        for attempt in (1, 2):
-            conn, reused = self._connection()
-            conn.timeout = timeout or self.timeout
-            if conn.sock is not None:
-                conn.sock.settimeout(conn.timeout)
-            try:
-                conn.request(method.upper(), target, body=payload, headers=headers)
-                response = conn.getresponse()
-                content = response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                self._drop(conn)
-                stale = isinstance(exc, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError))
-                if attempt == 1 and reused and stale and method.upper() == "GET":
-                    continue
-                raise TransportError(str(exc) or type(exc).__name__) from None
-            if response.will_close:
-                self._drop(conn)
-            return Reply(response.status, content)
-        raise TransportError("unreachable")  # pragma: no cover - the loop returns or raises
-
-    def close(self) -> None:
-        with self._mutex:
-            for conn in self._open:
-                conn.close()
-            self._open.clear()
-
-
 class Tunnel:
     """One `ssh -N -L` process and its private directory (the local socket, ssh's messages)."""
 
@@ -303,7 +229,7 @@ class SshTransport:
         self.identity = identity
         self._process = self._tunnel.process
         self._log = self._tunnel.log
-        self._local = KeepAliveUnixTransport(self._tunnel.local, timeout)
+        self._local = HttpClient(self._tunnel.local, timeout, keep_alive=True)
         try:
             self._wait_for(self._tunnel.local)
             self._check_far_side()
@@ -376,7 +302,7 @@ class SshTransport:
         """A streamed GET (Podman's events, for `podspec sync --self-heal`) over the same tunnel,
         on a connection of its own to the forwarded socket."""
         try:
-            yield from UnixSocketTransport(self._tunnel.local, CONNECT_TIMEOUT).stream(path, params)
+            yield from HttpClient(self._tunnel.local, CONNECT_TIMEOUT).stream(path, params)
         except TransportError as exc:
             if self._process.poll() is not None:
                 raise TransportError(f"the SSH connection to {self.target.where} ended: "
@@ -388,7 +314,7 @@ class SshTransport:
                     compat: bool = False) -> Iterator[tuple[int, bytes]]:
         """A streaming call (a pull's progress) on a connection of its own through the forward."""
         try:
-            yield from UnixSocketTransport(self._tunnel.local, self._local.timeout).call_stream(
+            yield from self._local.call_stream(
                 method, path, params=params, headers=headers, timeout=timeout, compat=compat)
         except TransportError as exc:
             if self._process.poll() is not None:

@@ -121,6 +121,8 @@ def export_pod(data: PodData) -> tuple[Pod, tuple[VolumeClaim, ...], tuple[str, 
     inits: list[Container] = []
     regulars: list[Container] = []
     for c in ordered:
+        if "serviceProxy" in (L.last_applied((c.get("Config") or {}).get("Labels")) or {}):
+            continue  # a Service's proxy: podspec makes it from the Service, which export writes
         image = data.images.get(c.get("Image", ""), {})
         container = _container(name, c, image, volumes, notes)
         (inits if _is_init(name, c, data.init_names) else regulars).append(container)
@@ -289,6 +291,7 @@ def _container(pod: str, c: Json, image: Json, volumes: _Volumes, notes: list[st
     reference = _image(c, applied.get("image"))
     command, args = _command(c, image_config)
     policy = own.get(L.PULL_POLICY)
+    probes = _probes(_probe(config.get("Healthcheck"), image_config.get("Healthcheck")), applied)
     return Container(
         name=name,
         image=reference,
@@ -302,7 +305,8 @@ def _container(pod: str, c: Json, image: Json, volumes: _Volumes, notes: list[st
         volume_mounts=volumes.mounts(c, applied),
         resources=_resources(host),
         security=_security(c, notes, applied),
-        **_probes(_probe(config.get("Healthcheck"), image_config.get("Healthcheck")), applied),
+        liveness_probe=probes.get("liveness_probe"), readiness_probe=probes.get("readiness_probe"),
+        startup_probe=probes.get("startup_probe"),
         stop_signal=_stop_signal(config.get("StopSignal"), image_config.get("StopSignal")),
         stdin=bool(config.get("OpenStdin")),
         tty=bool(config.get("Tty")),

@@ -27,6 +27,7 @@ from podspec.model import (
     Protocol,
     Resources,
     SecurityContext,
+    Service,
     SourceKind,
     Volume,
     VolumeClaim,
@@ -58,9 +59,34 @@ def _put(target: dict[str, Any], key: str, value: Any, cls: type | None = None, 
     target[key] = value
 
 
-def documents(pods: Sequence[Pod], claims: Sequence[VolumeClaim]) -> list[Document]:
-    """Claims first (sorted by name), then the pods in the order given."""
-    return [claim_document(c) for c in sorted(claims, key=lambda c: c.name)] + [pod_document(p) for p in pods]
+def documents(pods: Sequence[Pod], claims: Sequence[VolumeClaim], services: Sequence[Service] = ()) -> list[Document]:
+    """Claims first (sorted by name), then the pods in the order given, then the Services (by name)."""
+    return ([claim_document(c) for c in sorted(claims, key=lambda c: c.name)] + [pod_document(p) for p in pods]
+            + [service_document(s) for s in sorted(services, key=lambda s: s.name)])
+
+
+def service_document(service: Service) -> Document:
+    """A Service as written: name, namespace (when not default), labels, selector, ports."""
+    metadata: dict[str, Any] = {"name": service.name}
+    if service.namespace != "default":
+        metadata["namespace"] = service.namespace
+    _put(metadata, "labels", dict(service.labels))
+    spec: dict[str, Any] = {}
+    if service.headless:
+        spec["clusterIP"] = "None"
+    _put(spec, "selector", dict(service.selector))
+    ports = []
+    for p in service.ports:
+        port: dict[str, Any] = {}
+        _put(port, "name", p.name)
+        port["port"] = p.port
+        if p.target_port != p.port:
+            port["targetPort"] = p.target_port
+        if p.protocol.value != "TCP":
+            port["protocol"] = p.protocol.value
+        ports.append(port)
+    _put(spec, "ports", ports)
+    return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec}
 
 
 def claim_document(claim: VolumeClaim) -> Document:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Sequence, TextIO
 
 from podspec.errors import KeyUnavailable, ManifestError, Origin, Problem
-from podspec.model import AbsentPod, ConfigMap, DesiredState, EncryptedDocument, Pod, Secret, VolumeClaim
+from podspec.model import AbsentPod, ConfigMap, DesiredState, EncryptedDocument, Pod, Secret, Service, VolumeClaim
 
 if TYPE_CHECKING:
     from podspec.loader.sops import Decrypt, Sealed
@@ -121,7 +121,9 @@ def load(
     config_maps: list[ConfigMap] = []
     secrets: list[Secret] = []
     absent: list[AbsentPod] = []
-    built: dict[type, list] = {Pod: pods, VolumeClaim: claims, ConfigMap: config_maps, Secret: secrets, AbsentPod: absent}
+    services: list[Service] = []
+    built: dict[type, list] = {Pod: pods, VolumeClaim: claims, ConfigMap: config_maps, Secret: secrets, AbsentPod: absent,
+                               Service: services}
     warnings: list[Problem] = []
     encrypted: list[EncryptedDocument] = []
     error: type[ManifestError] = ManifestError
@@ -146,7 +148,7 @@ def load(
         if not documents and not parse_problems:
             problems.append(Problem(
                 Origin(source.name), "", "empty file: no manifest documents",
-                "add a Pod, Deployment, Job, PersistentVolumeClaim, ConfigMap or Secret, or remove the file",
+                "add a Pod, Deployment, Job, Service, PersistentVolumeClaim, ConfigMap or Secret, or remove the file",
             ))
         for document in documents:
             if not isinstance(document.data, dict):
@@ -178,6 +180,14 @@ def load(
     problems += link_problems
     warnings += link_warnings
     problems += semantics.check(pods, claims, config_maps, secrets, absent)
+    if services:
+        from podspec.loader.services import link_services, with_proxies
+
+        service_problems, service_warnings = link_services(services, pods)
+        problems += service_problems
+        warnings += service_warnings
+        pods, proxy_problems = with_proxies(services, pods)
+        problems += proxy_problems
     state = DesiredState(
         pods=tuple(sorted(pods, key=lambda p: p.name)),
         claims=tuple(sorted(claims, key=lambda c: c.name)),
@@ -185,6 +195,7 @@ def load(
         config_maps=tuple(sorted(config_maps, key=lambda c: c.name)),
         secrets=tuple(sorted(secrets, key=lambda c: c.name)),
         absent_pods=tuple(sorted(absent, key=lambda a: a.name)),
+        services=tuple(sorted(services, key=lambda s: s.name)),
         warnings=tuple(warnings),
         encrypted=tuple(encrypted),
     )

@@ -33,6 +33,7 @@ from typing import Any
 
 from podspec import references
 from podspec.errors import Origin, Problem
+from podspec.loader.services import ServiceBuilder
 from podspec.loader.volumes import VolumeBuilder
 from podspec.loader.workloads import WorkloadBuilder
 from podspec.loader.yamlpos import Document
@@ -61,6 +62,7 @@ from podspec.model import (
     RestartPolicy,
     Secret,
     SecurityContext,
+    Service,
     SourceKind,
     VolumeClaim,
     VolumeMount,
@@ -160,7 +162,7 @@ def refused_annotation(annotation: str) -> tuple[str, str] | None:
     return REFUSED_ANNOTATIONS.get(name)
 
 
-class _Builder(VolumeBuilder, WorkloadBuilder):
+class _Builder(VolumeBuilder, WorkloadBuilder, ServiceBuilder):
     """Builds the model of one document and collects the problems found on the way."""
 
     def __init__(self, document: Document, problems: list[Problem], warnings: list[Problem] | None = None) -> None:
@@ -416,7 +418,8 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
             resources=self.resources(raw.get("resources", {}), path + ("resources",)),
             security=self.security(raw.get("securityContext", {}), path + ("securityContext",), pod_security,
                                    self.seccomp.get(raw["name"]) or self.seccomp.get("")),
-            **probes,
+            liveness_probe=probes.get("liveness_probe"), readiness_probe=probes.get("readiness_probe"),
+            startup_probe=probes.get("startup_probe"),
             stop_signal=self.stop_signal(raw, path),
             stdin=raw.get("stdin", False),
             tty=raw.get("tty", False),
@@ -770,7 +773,7 @@ class _Builder(VolumeBuilder, WorkloadBuilder):
         where = self.document.key_at(path) if key else self.document.value_at(path)
         sink.append(Problem(Origin(self.document.file, *where), dotted(path), message, hint))
 
-Built = Pod | VolumeClaim | ConfigMap | Secret | AbsentPod
+Built = Pod | VolumeClaim | ConfigMap | Secret | AbsentPod | Service
 
 
 def build(document: Document, problems: list[Problem], warnings: list[Problem] | None = None) -> Built | list[Pod] | None:
@@ -789,6 +792,8 @@ def build(document: Document, problems: list[Problem], warnings: list[Problem] |
         return builder.config_map(data)
     if kind == "Secret":
         return builder.secret(data)
+    if kind == "Service":
+        return builder.service(data)
     if kind in ("Deployment", "Job"):
         return builder.workload(data)
     return builder.claim(data)

@@ -258,6 +258,8 @@ def warnings(document: Document) -> list[Problem]:
         meta = value_at(data, meta_path)
         if isinstance(meta, dict):
             for key in meta:
+                if key == "namespace" and data.get("kind") == "Service":
+                    continue  # a Service's namespace is part of its names (svc.NAMESPACE): applied
                 if ("ObjectMeta", key) in CLUSTER_ONLY:
                     warn(meta_path + (key,), CLUSTER_ONLY[("ObjectMeta", key)])
         for kind, path, mapping in _objects(value_at(data, spec_path), spec_path):

@@ -8,12 +8,13 @@ reports through its problem() and warnings, which build.py defines.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from podspec.errors import Origin, Problem
 from podspec.loader import semantics
 from podspec.loader.yamlpos import Document
-from podspec.model import AbsentPod, FieldPath, Locations, Pod
+from podspec.model import AbsentPod, FieldPath, Locations, Pod, Rollout
 
 
 class WorkloadBuilder:
@@ -71,8 +72,13 @@ class WorkloadBuilder:
             if replicas == 0:
                 self.base = ("spec", "template")
                 return AbsentPod(name, f"{what} has replicas: 0", self.locations(), workload=what)
+            rollout = _rollout(spec, replicas)
             if replicas > 1:
-                return self.copies(template, name, meta.get("annotations") or {}, what, replicas)
+                return [replace(p, rollout=rollout)
+                        for p in self.copies(template, name, meta.get("annotations") or {}, what, replicas)]
+            self.base = ("spec", "template")
+            return replace(self.pod(template, name=name, extra_annotations=meta.get("annotations") or {}, workload=what),
+                           rollout=rollout)
         else:
             for field in ("parallelism", "completions"):
                 if int(spec.get(field, 1)) > 1:
@@ -133,10 +139,8 @@ class WorkloadBuilder:
 # Workload fields that only a cluster's controllers act on: (field, what it is about).
 _CLUSTER_ONLY = {
     "Deployment": (
-        ("strategy", "rollouts; podspec's plan says how the pod changes"),
         ("revisionHistoryLimit", "the ReplicaSets a cluster keeps"),
         ("minReadySeconds", "rollouts"),
-        ("progressDeadlineSeconds", "rollouts"),
         ("paused", "rollouts"),
     ),
     "Job": (
@@ -154,6 +158,22 @@ _CLUSTER_ONLY = {
         ("managedBy", "which controller runs the Job"),
     ),
 }
+
+
+def _rollout(spec: dict[str, Any], replicas: int) -> Rollout:
+    """A Deployment's copies are replaced `maxUnavailable` at a time (an integer or a percentage of
+    the replicas, rounded down as Kubernetes does, at least 1: one host cannot surge a copy, whose
+    name is taken), all at once for strategy Recreate; each batch within progressDeadlineSeconds."""
+    strategy = spec.get("strategy") or {}
+    deadline = int(spec.get("progressDeadlineSeconds", 600))
+    if strategy.get("type") == "Recreate":
+        return Rollout(batch=replicas, deadline=deadline)
+    unavailable = (strategy.get("rollingUpdate") or {}).get("maxUnavailable", "25%")
+    if isinstance(unavailable, str) and unavailable.endswith("%") and unavailable[:-1].isdigit():
+        batch = replicas * int(unavailable[:-1]) // 100
+    else:
+        batch = int(unavailable) if str(unavailable).isdigit() else 1
+    return Rollout(batch=max(1, min(batch, replicas)), deadline=deadline)
 
 
 def _host_bound(spec: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ secret_diff.py; this one puts them together.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from podspec.model import DesiredState
 from podspec.observed import ObservedState
@@ -19,6 +20,9 @@ from podspec.reconcile.pod_diff import PodDiff, diff_pod, observed_grace, scaled
 from podspec.reconcile.secret_diff import SecretDiff, diff_secrets
 from podspec.reconcile.volume_diff import VolumeDiff, diff_volumes
 
+if TYPE_CHECKING:
+    from podspec.reconcile.network import NetworkChanges
+
 
 @dataclass(frozen=True)
 class Diff:
@@ -27,16 +31,21 @@ class Diff:
     volumes: tuple[VolumeDiff, ...] = ()
     unchanged_pods: tuple[str, ...] = ()
     secrets: tuple[SecretDiff, ...] = ()  # Podman secrets, sorted by name
+    network: NetworkChanges | None = None  # the project network and the pods' names on it (network.py)
+    port_conflicts: tuple[str, ...] = ()  # host ports the plan would publish that another pod holds (ports.py)
 
     @property
     def has_changes(self) -> bool:
         """Whether apply would make a Podman call (taking a volume over with --adopt makes none)."""
         return (any(v.action is not Action.ADOPT for v in self.volumes) or any(p.changed for p in self.pods)
-                or any(s.action not in (Action.ADOPT, Action.HOST) for s in self.secrets))
+                or any(s.action not in (Action.ADOPT, Action.HOST) for s in self.secrets)
+                or (self.network is not None and self.network.changed))
 
     @property
     def conflicts(self) -> tuple[str, ...]:
-        found = [f"volume {v.name}: {v.cause}" for v in self.volumes if v.action is Action.CONFLICT]
+        found = self.network.conflicts() if self.network is not None else []
+        found += self.port_conflicts
+        found += [f"volume {v.name}: {v.cause}" for v in self.volumes if v.action is Action.CONFLICT]
         found += [f"Podman secret {s.name}: {s.cause}" for s in self.secrets if s.action is Action.CONFLICT]
         for p in self.pods:
             if p.action is Action.CONFLICT:
@@ -45,7 +54,12 @@ class Diff:
         return tuple(found)
 
     def summary(self) -> dict[str, int]:
-        counts = {"create": 0, "recreate": 0, "replace": 0, "start": 0, "remove": 0, "conflict": 0, "adopt": 0}
+        counts = {"create": 0, "recreate": 0, "replace": 0, "start": 0, "remove": 0, "conflict": 0, "adopt": 0,
+                  "connect": 0}
+        if self.network is not None:
+            if self.network.diff is not None:
+                counts[self.network.diff.action.value] += 1
+            counts["connect"] += len({a.pod for a in self.network.attachments})
         for v in self.volumes:
             counts[v.action.value] += 1
         for s in self.secrets:
@@ -103,10 +117,16 @@ def compute(
                 )
     leaving = tuple(p.name for p in pods if p.action is Action.REMOVE)
     volumes = diff_volumes(desired, observed, project, adopt, prune_volumes, leaving)
+    from podspec.reconcile import ports
+    from podspec.reconcile.network import diff_network
+
+    created = {p.name for p in pods if p.action in (Action.CREATE, Action.REPLACE)}
     return Diff(
         project=project,
         pods=tuple(sorted(pods, key=lambda p: p.name)),
         volumes=volumes,
         unchanged_pods=tuple(sorted(unchanged)),
         secrets=diff_secrets(desired, observed, project, pods, adopt, intents),
+        network=diff_network(desired, observed, project, created, set(leaving), adopt, prune),
+        port_conflicts=tuple(ports.conflicts(observed, pods)),
     )

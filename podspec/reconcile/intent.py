@@ -260,6 +260,7 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
             "stdin": container.stdin,
             "tty": container.tty,
             "restartPolicy": pod.restart_policy.value,
+            "serviceProxy": container.service_proxy,
             "terminationGracePeriodSeconds": pod.termination_grace_period_seconds,
             "annotations": dict(pod.annotations),
             "sysctls": dict(pod.sysctls),

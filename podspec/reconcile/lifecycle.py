@@ -110,9 +110,18 @@ def select(observed: ObservedState, names: Collection[str], project: str | None,
 def service_backends(observed: ObservedState) -> frozenset[str]:
     """The pods a Service selects, from what the host records of Services: they start first.
 
-    The hook for project networks and Services (issue 22): Services are not recorded on the host
-    yet, so no pod is known to serve one and this is empty; when they are, this reads them."""
-    return frozenset()
+    Each project's names record (reconcile/network.py, a volume the observed state lists) says which
+    names each pod was given; a pod with more names than its own serves a Service."""
+    from podspec.reconcile.network import NAMES_PREFIX, NamesRecord
+
+    served: set[str] = set()
+    for volume in observed.volumes:
+        if volume.name.startswith(NAMES_PREFIX) and volume.managed and L.NAMES in volume.labels:
+            record = NamesRecord.read(volume.labels.get(L.NAMES))
+            for pod, names in (record.pods.items() if record is not None else ()):
+                if set(names) - {pod}:
+                    served.add(pod)
+    return frozenset(served)
 
 
 def start_after(observed: ObservedState, pod: ObservedPod) -> tuple[str, ...]:

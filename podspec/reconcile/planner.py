@@ -21,6 +21,7 @@ from podspec.plan import Plan, Role, Step, StepKind
 from podspec.reconcile.changes import Action
 from podspec.reconcile.diff import Diff
 from podspec.reconcile.intent import ContainerIntent, container_labels, pod_labels
+from podspec.reconcile.network import AttachAction, Attachment, NetworkChanges, names_volume
 from podspec.reconcile.pod_diff import ContainerDiff, PodDiff
 
 
@@ -42,21 +43,74 @@ def build(diff: Diff) -> Plan:
                     else {**dict(v.labels), **L.for_volume(diff.project)}  # podspec's own labels win
                 ))
             )
+    network = diff.network
+    steps += _network_first(diff.project, network)
     # Pods that leave go first, one step at a time, so that what they free (host ports, names)
     # is free before any other pod is created; the other pods each get a lane.
     leaving = [p for p in diff.pods if p.action is Action.REMOVE]
     for p in leaving:
         steps += _pod_steps(diff.project, p)
+    names = network.names if network is not None else {}
+    net = network.network if network is not None else ""
+    lanes: dict[str, list[Step]] = {}
     for p in diff.pods:
         if p.action is not Action.REMOVE:
-            steps += [replace(step, lane=p.name) for step in _pod_steps(diff.project, p)]
+            lanes[p.name] = _pod_steps(diff.project, p, net if p.name in names else "", names.get(p.name, ()))
+    for pod_name in sorted(lanes):
+        steps += [replace(step, lane=pod_name) for step in lanes[pod_name]]
+    # One pod at a time, after the lanes: aardvark-dns 1.4 (Podman 4.3) was seen to lose the names of
+    # pods reconnected side by side.
+    for a in network.attachments if network is not None else ():
+        steps += _attachment_steps(a)
     for v in diff.volumes:
         if v.action is Action.REMOVE:
             steps.append(Step(StepKind.REMOVE_VOLUME, v.name, v.cause))
     for s in diff.secrets:  # last: after the containers that read them were removed or recreated
         if s.action is Action.REMOVE:
             steps.append(Step(StepKind.REMOVE_SECRET, s.name, s.cause))
+    steps += _network_last(diff.project, network)
     return Plan(project=diff.project, steps=tuple(steps))
+
+
+def _network_first(project: str, network: NetworkChanges | None) -> list[Step]:
+    """The project network before the pods that join it; the names record removed before any pod's
+    names change (see reconcile/network.py)."""
+    steps: list[Step] = []
+    if network is None:
+        return steps
+    if network.diff is not None and network.diff.action is Action.CREATE:
+        steps.append(Step(StepKind.CREATE_NETWORK, network.diff.name, network.diff.cause, labels=network.diff.labels,
+                          subnet=network.diff.subnet))
+    removing = network.diff is not None and network.diff.action is Action.REMOVE
+    if network.record_exists and (network.record is not None or removing):
+        steps.append(Step(StepKind.REMOVE_VOLUME, names_volume(project),
+                          "the names record is written again after the pods' names change" if not removing
+                          else "the project's names record goes with its network"))
+    return steps
+
+
+def _network_last(project: str, network: NetworkChanges | None) -> list[Step]:
+    steps: list[Step] = []
+    if network is None:
+        return steps
+    if network.record is not None:
+        steps.append(Step(StepKind.CREATE_VOLUME, names_volume(project), "record each pod's names on the project network",
+                          labels=_sorted({**L.for_volume(project), L.NAMES: network.record.text()})))
+    if network.diff is not None and network.diff.action is Action.REMOVE:
+        steps.append(Step(StepKind.REMOVE_NETWORK, network.diff.name, network.diff.cause))
+    return steps
+
+
+def _attachment_steps(a: Attachment) -> list[Step]:
+    names = f"names: {', '.join(a.names)}"
+    if a.action is AttachAction.CONNECT:
+        return [Step(StepKind.CONNECT_NETWORK, a.infra, f"{a.cause}; {names}", network=a.network, aliases=a.names,
+                     pod_name=a.pod)]
+    if a.action is AttachAction.RECONNECT:
+        return [Step(StepKind.DISCONNECT_NETWORK, a.infra, a.cause, network=a.network, pod_name=a.pod),
+                Step(StepKind.CONNECT_NETWORK, a.infra, f"{a.cause}; {names}", network=a.network, aliases=a.names,
+                     pod_name=a.pod)]
+    return [Step(StepKind.DISCONNECT_NETWORK, a.infra, a.cause, network=a.network, pod_name=a.pod)]
 
 
 def _sorted(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -109,10 +163,10 @@ def _sub_path_steps(pod: Pod, container: Container, name: str) -> list[Step]:
     return steps
 
 
-def _new_pod_steps(project: str, p: PodDiff, cause: str) -> list[Step]:
+def _new_pod_steps(project: str, p: PodDiff, cause: str, network: str = "", names: tuple[str, ...] = ()) -> list[Step]:
     assert p.pod is not None and p.intent is not None
     labels = pod_labels(project, p.intent, p.pod.workload)
-    steps = [Step(StepKind.CREATE_POD, p.name, cause, pod=p.pod, labels=_sorted(labels))]
+    steps = [Step(StepKind.CREATE_POD, p.name, cause, pod=p.pod, labels=_sorted(labels), network=network, aliases=names)]
     for c in p.containers:
         if c.action is Action.CREATE:
             steps += _create_container(project, p, c, f"part of {cause}")
@@ -120,19 +174,19 @@ def _new_pod_steps(project: str, p: PodDiff, cause: str) -> list[Step]:
     return steps
 
 
-def _pod_steps(project: str, p: PodDiff) -> list[Step]:
+def _pod_steps(project: str, p: PodDiff, network: str = "", names: tuple[str, ...] = ()) -> list[Step]:
     if p.action is Action.CREATE:
         strays = [
             Step(StepKind.REMOVE_CONTAINER, c.name, c.cause, timeout=p.stop_timeout, pod_name=p.name)
             for c in p.containers
             if c.action is Action.REMOVE
         ]
-        return strays + _new_pod_steps(project, p, "new pod")
+        return strays + _new_pod_steps(project, p, "new pod", network, names)
     if p.action is Action.REPLACE:
         return [
             Step(StepKind.STOP_POD, p.name, f"replace: {p.cause}", timeout=p.stop_timeout),
             Step(StepKind.REMOVE_POD, p.name, "replace: volumes are kept"),
-            *_new_pod_steps(project, p, "replaced pod"),
+            *_new_pod_steps(project, p, "replaced pod", network, names),
         ]
     if p.action is Action.REMOVE:
         return [

@@ -55,8 +55,9 @@ def label(record: HistoryRecord) -> str:
 
 def choose(records: Sequence[HistoryRecord], to: str = "") -> HistoryRecord:
     """The record to go back to (records newest first): `to` a seq number ("3" or "#3") or a revision
-    (or its prefix); "" the previous one: the newest record that ran and whose pods differ from those
-    of the newest one that ran (no-op records of the same state are skipped)."""
+    (or its prefix); "" the previous one: after a failed apply, the newest record that ran; else the
+    newest record that ran and whose pods differ from those of the newest one that ran (no-op records
+    of the same state are skipped)."""
     if not records:
         raise RollbackRefused("no apply is recorded for this project on this host",
                               "apply the manifests first; `podspec history` lists what the host recorded")
@@ -75,6 +76,8 @@ def choose(records: Sequence[HistoryRecord], to: str = "") -> HistoryRecord:
     if not ran:
         raise RollbackRefused("no apply of this project ever finished on this host: nothing to go back to",
                               "see `podspec history`")
+    if records[0].outcome not in RAN and ran[0].restorable:  # after a failed apply: back to the last that ran
+        return ran[0]
     current = ran[0]
     for r in ran[1:]:
         if r.restorable and dict(r.pods) != dict(current.pods):
@@ -204,7 +207,13 @@ def _finish(pods: list[Pod], absent: tuple[AbsentPod, ...], images: Mapping[str,
     for pod in pods:
         out.append(_pinned(pod, images, observed, pinned))
         _check_secrets(pod, observed, project)
-    desired = DesiredState(pods=tuple(sorted(out, key=lambda p: p.name)), absent_pods=tuple(sorted(absent, key=lambda a: a.name)))
+    from podspec.reconcile.network import observed_record, record_services
+
+    # The project's Services as the host records them (its names record): pods put back join the
+    # project network with their names, as the apply that made them did.
+    record = observed_record(observed, project)
+    desired = DesiredState(pods=tuple(sorted(out, key=lambda p: p.name)), absent_pods=tuple(sorted(absent, key=lambda a: a.name)),
+                           services=record_services(record) if record is not None else ())
     return Restore(desired, seq, revision, tuple(pinned))
 
 

@@ -1,5 +1,5 @@
 """`delete`: remove the pods the manifests define (only those podspec created for the project) and
-their emptyDirs; named volumes only when asked. The decisions are reconcile/deletion.py's."""
+their emptyDirs; named volumes only when asked. The decisions are reconcile/delete.py's."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from contextlib import closing, nullcontext
 from dataclasses import dataclass
 
 from podspec.engine.protocol import Engine
-from podspec.reconcile import deletion
+from podspec.reconcile import delete as deletion
 from podspec.run.executor import execute
 from podspec.run.hostlock import DEFAULT_LEASE, host_lock
 from podspec.run.listener import Listener

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Mapping
 
 from podspec import labels as L
 from podspec.engine.protocol import Engine
-from podspec.errors import EngineError
+from podspec.errors import EngineError, Refusal
 from podspec.plan import Step, StepKind
 from podspec.reconcile import history as H
 from podspec.reconcile.changes import Action
@@ -121,7 +121,7 @@ def record(engine: Engine, record: HistoryRecord, observed: ObservedState | None
         try:
             engine.run(Step(kind, old.name, "apply history: keep the newest records"))
         except EngineError as error:
-            if "no such" not in error.message.lower() and "no secret" not in error.message.lower():
+            if error.reason is not Refusal.NOT_FOUND:
                 raise
             # another client's apply pruned it first (applies with nothing to do take no lock)
     return written

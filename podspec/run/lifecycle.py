@@ -65,7 +65,7 @@ def stop(request: LifecycleRequest, connect: Callable[[], Engine], listener: Lis
 
 def start(request: LifecycleRequest, connect: Callable[[], Engine], listener: Listener | None = None,
           clock: Callable[[], float] = time.monotonic) -> LifecycleResult:
-    from podspec.run.wait import wait_host_ready
+    from podspec.run.readiness import wait_host_ready
 
     listener = listener or Listener()
     deadline = clock() + request.timeout

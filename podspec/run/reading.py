@@ -3,7 +3,7 @@
     with HostReading(connect) as reading:  # starts connecting and reading the host now
         desired = load(manifests)          # Python parses and builds while Podman answers
         engine = reading.engine()          # the caller owns (and closes) the engine from here
-    hostcheck.check(engine, desired)
+    rootless.check(engine, desired)
     observed = reading.observed()
 
 Podman's answer to the container list is most of a no-op diff's wall time (~70 ms at 30 pods), and

@@ -96,7 +96,7 @@ def put(engine: Engine, restore: Restore, observed: ObservedState, project: str,
                        failure=Failure(failure.message, failure.hint, failure.not_done))
     result = replace(result, steps_done=len(plan.steps))
     if wait:
-        from podspec.run.wait import wait_ready
+        from podspec.run.readiness import wait_ready
 
         try:
             wait_ready(engine, restore.desired, timeout, listener.info, probe_image=probe_image)

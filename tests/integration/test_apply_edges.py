@@ -77,8 +77,8 @@ def test_bad_manifests_stop_the_private_service_their_early_read_started(podman,
     import time
 
     from podspec.errors import ManifestError
+    from podspec.run.apply import DiffRequest, diff
     from podspec.run.manifests import Manifests
-    from podspec.run.reconcile import DiffRequest, diff
 
     monkeypatch.setattr(connection, "default_sockets", lambda env: [str(tmp_path / "absent.sock")])
     env = podman.env()

@@ -5,10 +5,11 @@ back what ran before (reconcile/history.py, reconcile/rollback.py, run/rollback.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
-from tests.integration.manifests import podspec, sleeper, write
+from tests.integration.manifests import ids, podspec, sleeper, write
 
 pytestmark = pytest.mark.podman
 
@@ -137,10 +138,17 @@ def test_apply_rolls_back_a_version_that_never_becomes_ready(podman, tmp_path):
     fetch(f"http://127.0.0.1:{port}/", until=lambda body: "good" in body)
 
     write(tmp_path, server("gated", "bad", port, broken=True))
-    failed = podspec(podman, "apply", manifest, "--revision", "bad", "--wait", "--timeout", "5",
-                     "--rollback-on-failure", "-o", "json")
+    with Poller([f"http://127.0.0.1:{port}/"]) as poller:
+        failed = podspec(podman, "apply", manifest, "--revision", "bad", "--wait", "--timeout", "5",
+                         "--rollback-on-failure", "-o", "json")
+        ended = time.monotonic()
+        fetch(f"http://127.0.0.1:{port}/", until=lambda body: "good" in body)
     assert failed.exit_code == 1
     result = json.loads(failed.output)
+    deadline = ended - result["rollback"]["seconds"]  # when the readiness deadline passed (podspec's own clock)
+    good_again = next(at for at, pages in poller.rounds if at > deadline and "good" in pages[0])
+    print(f"\nrollback: {result['rollback']['seconds']:.2f}s from the readiness deadline to the previous version "
+          f"ready; {good_again - deadline:.2f}s to the first page it served (polled)")
     assert result["result"]["status"] == "failed" and "gated-web" in result["result"]["error"]
     assert result["rollback"]["outcome"] == "restored" and result["rollback"]["restored"] == ["gated"]
     assert fetch(f"http://127.0.0.1:{port}/", until=lambda body: "good" in body)  # the previous version serves
@@ -185,3 +193,130 @@ def test_the_agent_rolls_back_a_commit_that_never_becomes_ready_and_waits_for_th
     assert done.returncode == 0, done.stderr
     fetch(f"http://127.0.0.1:{port}/", until=lambda body: "fixed" in body)
     assert json.loads((state / "itest" / "agent.json").read_text())["applied"] == fixed
+
+
+def deployment(page: str, replicas: int = 2, broken: bool = False, deadline: int = 30) -> str:
+    """A Deployment of busybox httpd copies on the pod network (no host port), each ready once it
+    serves (`/www/ready` is made after httpd listens); `broken`: never ready."""
+    ready = "" if broken else " && touch /www/ready"
+    run = f"mkdir -p /www && echo {page} > /www/index.html && httpd -p 8080 -h /www{ready} && exec sleep 1000000"
+    return f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: {replicas}
+  progressDeadlineSeconds: {deadline}
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+        - name: httpd
+          image: docker.io/library/busybox:latest
+          imagePullPolicy: IfNotPresent
+          command: ["sh", "-c", "{run}"]
+          readinessProbe:
+            exec: {{command: ["cat", "/www/ready"]}}
+            periodSeconds: 1
+"""
+
+
+class Poller:
+    """A client polling every copy's address on the pod network (a bounded loop: at most `limit`
+    seconds), noting for each round whether each copy served; served: any copy did."""
+
+    def __init__(self, urls: list[str], limit: float = 240.0) -> None:
+        import threading
+
+        self.urls, self.limit = urls, limit
+        self.rounds: list[tuple[float, tuple[str, ...]]] = []  # (time, the page each copy served or "")
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        import time
+        import urllib.request
+
+        started = time.monotonic()
+        while not self.stop.is_set() and time.monotonic() - started < self.limit:
+            pages = []
+            for url in self.urls:
+                try:
+                    with urllib.request.urlopen(url, timeout=2) as response:
+                        pages.append(response.read().decode().strip())
+                except OSError:
+                    pages.append("")
+            self.rounds.append((time.monotonic(), tuple(pages)))
+            self.stop.wait(0.05)
+
+    def __enter__(self) -> Poller:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def downtime(self, index: int | None = None) -> float:
+        """Seconds in which no copy (or copy `index`) served: the sum of the gaps between the last
+        round that served and the next one that did."""
+        down, since = 0.0, None
+        for at, pages in self.rounds:
+            ok = any(pages) if index is None else bool(pages[index])
+            if not ok and since is None:
+                since = at
+            elif ok and since is not None:
+                down, since = down + at - since, None
+        return down + (self.rounds[-1][0] - since if since is not None and self.rounds else 0.0)
+
+
+def address(podman, pod: str) -> str:
+    infra = podman.podman("pod", "inspect", pod, "--format", "{{.InfraContainerID}}").stdout.strip()
+    return podman.podman("inspect", infra, "--format",
+                         "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}").stdout.split()[0]
+
+
+def test_a_deployment_is_replaced_one_copy_at_a_time_and_keeps_serving(podman, tmp_path):
+    manifest = write(tmp_path, deployment("one"))
+    assert podspec(podman, "apply", manifest, "--wait", "--timeout", "60").exit_code == 0
+    urls = [f"http://{address(podman, pod)}:8080/" for pod in ("web-pod", "web-pod-1")]
+    from tests.conftest import fetch
+
+    for url in urls:
+        fetch(url, until=lambda body: "one" in body)
+    write(tmp_path, deployment("two"))
+    with Poller(urls) as poller:
+        applied = podspec(podman, "apply", manifest, "--wait", "--timeout", "60")
+        for url in urls:
+            fetch(url, until=lambda body: "two" in body)
+    assert applied.exit_code == 0, applied.stderr
+    assert "web-pod ready" in applied.output + applied.stderr  # the first copy was ready before the second was touched
+    pages = [p for _, p in poller.rounds]
+    first_new = next(i for i, p in enumerate(pages) if "two" in p)
+    assert all(any(p) for p in pages), "a moment when no copy served"
+    assert pages[first_new].count("two") == 1  # one copy on the new version while the other still served
+    print(f"\nrollout of 2 copies: service downtime {poller.downtime():.2f}s; copy downtime "
+          f"{poller.downtime(0):.2f}s and {poller.downtime(1):.2f}s; {len(pages)} polling rounds")
+
+
+def test_a_stalled_rollout_stops_and_rolls_back(podman, tmp_path):
+    from tests.conftest import fetch
+
+    manifest = write(tmp_path, deployment("good", deadline=5))
+    assert podspec(podman, "apply", manifest, "--wait", "--timeout", "60", "--revision", "good").exit_code == 0
+    before = ids(podman)
+    write(tmp_path, deployment("bad", broken=True, deadline=5))
+    stalled = podspec(podman, "apply", manifest, "--revision", "bad", "--rollback-on-failure")  # gated without --wait
+    assert stalled.exit_code == 1
+    assert "the rollout of Deployment web stalled" in stalled.stderr and "restored web-pod" in stalled.stderr
+    after = ids(podman)
+    assert after["web-pod-1-httpd"] == before["web-pod-1-httpd"]  # the second copy was never touched
+    assert after["web-pod-httpd"] != before["web-pod-httpd"]  # the first was replaced, then put back
+    fetch(f"http://{address(podman, 'web-pod')}:8080/", until=lambda body: "good" in body)
+    back = podspec(podman, "rollback", "--dry-run")  # the rollback's record holds what "good" held: nothing older
+    assert back.exit_code == 1 and "no earlier revision" in back.stderr

@@ -22,7 +22,7 @@ def test_help_lists_every_command():
 
 
 def test_unexpected_errors_are_reported_without_traceback(monkeypatch):
-    import podspec.run.reconcile as workflow
+    import podspec.run.apply as workflow
 
     def broken(*args, **kwargs):
         raise RuntimeError("something unforeseen")

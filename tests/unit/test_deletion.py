@@ -8,7 +8,7 @@ from podspec import labels as L
 from podspec.model import Volume, VolumeKind, VolumeMount
 from podspec.observed import ObservedPod, ObservedState, ObservedVolume, PodStatus
 from podspec.plan import StepKind
-from podspec.reconcile import deletion
+from podspec.reconcile import delete as deletion
 from tests.unit.hosts import applied, state, webserver, with_container, without_container
 
 

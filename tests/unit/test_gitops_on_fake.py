@@ -16,8 +16,8 @@ from podspec.errors import StalePlan
 from podspec.observed import ContainerState
 from podspec.plan import StepKind
 from podspec.run import history
+from podspec.run.apply import ApplyRequest, DiffRequest, apply, diff
 from podspec.run.manifests import Manifests
-from podspec.run.reconcile import ApplyRequest, DiffRequest, apply, diff
 from podspec.run.results import Outcome
 
 IMAGES = ("docker.io/library/httpd:2.4", "docker.io/library/alpine:latest", "docker.io/library/busybox:latest")

@@ -258,11 +258,14 @@ def test_a_no_change_record_repeating_the_newest_is_not_written_again():
 
 
 def test_a_record_pruned_meanwhile_by_another_client_is_no_error():
+    from podspec.errors import Refusal
+
     class Racing(FakeSecrets):
         def run(self, step: Step) -> None:
             if step.kind is StepKind.REMOVE_SECRET:  # another apply (with nothing to do: no lock) pruned it first
                 self.secrets_.pop(step.target, None)
-                raise EngineError(f"Podman refused to remove secret {step.target}: no secret with name or id: no such secret", "")
+                raise EngineError(f"Podman refused to remove secret {step.target}: no secret with name or id: no such secret", "",
+                                  Refusal.NOT_FOUND)
             super().run(step)
 
     engine = Racing([secret(rec(i, f"r{i}")) for i in range(1, 4)])

@@ -20,8 +20,9 @@ from podspec.model import DesiredState
 from podspec.names import podman_secret_name, secret_name_prefix
 from podspec.observed import ObservedSecret, ObservedState
 from podspec.plan import StepKind
-from podspec.reconcile import deletion, planner
+from podspec.reconcile import delete as deletion
 from podspec.reconcile import diff as differ
+from podspec.reconcile import planner
 from podspec.reconcile.intent import secret_labels
 from podspec.reconcile.secret_diff import wanted_secrets
 from tests.unit.hosts import applied as applied_pods

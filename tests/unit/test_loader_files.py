@@ -30,7 +30,7 @@ CASES = {
         'F:10:7: spec.containers[0].portz: unknown field "portz" (did you mean ports?)',
     ],
     "api-version.yaml": ['F:1:13: apiVersion: unsupported apiVersion "v14l" (supported apiVersions: v1)'],
-    "kind.yaml": ['F:2:7: kind: unsupported kind "StatefulSet" (supported kinds: Pod, PersistentVolumeClaim, ConfigMap, Secret, Deployment, Job)'],
+    "kind.yaml": ['F:2:7: kind: unsupported kind "StatefulSet" (supported kinds: Pod, PersistentVolumeClaim, ConfigMap, Secret, Service, Deployment, Job)'],
     "names.yaml": [
         "F:7:13: spec.containers[0].name: too long (68 characters; at most 63)",
         "F:13:13: spec.volumes[0].name: invalid value \"Data\": must be a DNS-1123 label: lowercase letters, digits "
@@ -149,8 +149,8 @@ CASES = {
     "python-tag.yaml": [
         "F:4:9: metadata.name: unsupported YAML tag tag:yaml.org,2002:python/object/apply:os.system (remove the tag)",
     ],
-    "empty.yaml": ["F: empty file: no manifest documents (add a Pod, Deployment, Job, PersistentVolumeClaim, ConfigMap or Secret, or remove the file)"],
-    "comments-only.yaml": ["F: empty file: no manifest documents (add a Pod, Deployment, Job, PersistentVolumeClaim, ConfigMap or Secret, or remove the file)"],
+    "empty.yaml": ["F: empty file: no manifest documents (add a Pod, Deployment, Job, Service, PersistentVolumeClaim, ConfigMap or Secret, or remove the file)"],
+    "comments-only.yaml": ["F: empty file: no manifest documents (add a Pod, Deployment, Job, Service, PersistentVolumeClaim, ConfigMap or Secret, or remove the file)"],
     "top-list.yaml": ["F:1:1: a manifest document must be a mapping (apiVersion, kind, metadata, spec), got a list"],
     "top-scalar.yaml": ["F:1:1: a manifest document must be a mapping (apiVersion, kind, metadata, spec), got a string"],
     "latin1.yaml": [

@@ -130,10 +130,9 @@ def test_workloads_become_pods_named_as_kube_play_names_them():
     assert web.origin.line == 2 and web.locations.of(("spec", "containers", 0, "image")).line == 29
     assert state.pod("migrate-pod").restart_policy.value == "OnFailure"
     assert [(a.name, a.reason) for a in state.absent_pods] == [("paused-pod", "Deployment paused has replicas: 0")]
+    assert web.rollout is not None and web.rollout.batch == 1  # strategy is honoured (reconcile/rollout.py)
     keep = "(keep it for Kubernetes; --strict makes this an error)"
     assert [str(w).replace(f"{VALID}/workloads.yaml", "F") for w in state.warnings] == [
-        "F:15:3: spec.strategy: strategy is ignored on a single Podman host "
-        f"(it is about rollouts; podspec's plan says how the pod changes) {keep}",
         f"F:18:3: spec.revisionHistoryLimit: revisionHistoryLimit is ignored on a single Podman host "
         f"(it is about the ReplicaSets a cluster keeps) {keep}",
         "F:54:3: spec.backoffLimit: backoffLimit is ignored on a single Podman host "
@@ -157,5 +156,5 @@ def test_strict_makes_the_workload_warnings_errors():
     with pytest.raises(ManifestError) as caught:
         load([f"{VALID}/workloads.yaml"], strict=True)
     assert [p.path for p in caught.value.problems] == [
-        "spec.strategy", "spec.revisionHistoryLimit", "spec.backoffLimit", "spec.ttlSecondsAfterFinished",
+        "spec.revisionHistoryLimit", "spec.backoffLimit", "spec.ttlSecondsAfterFinished",
     ]

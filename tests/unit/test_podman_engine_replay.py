@@ -70,11 +70,14 @@ def replay(engine: PodmanEngine) -> Replay:
     return engine.transport
 
 
-def test_observe_is_four_list_calls(engine):
+def test_observe_is_five_list_calls(engine):
     state = engine.observe()
     assert replay(engine).calls == [
         ("GET", "/containers/json"), ("GET", "/volumes/json"), ("GET", "/images/json"), ("GET", "/secrets/json"),
+        ("GET", "/networks/json"),
     ]
+    assert [(n.name, n.dns) for n in state.networks] == [("podman", False), ("proj", True)]
+    assert state.network("proj").subnets == ("10.90.0.0/22",)
     assert [s.name for s in state.secrets] == ["rec-secret"]
     assert [p.name for p in state.pods] == ["rec-bad", "rec-web"]
     assert state.container("rec-web-done").exit_code == 3
@@ -83,7 +86,7 @@ def test_observe_is_four_list_calls(engine):
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_observe_over_a_transport_taking_calls_at_once_reads_the_same(version):
-    """The local socket's transport takes calls from several threads: the three short lists are
+    """The local socket's transport takes calls from several threads: the four short lists are
     read while the container list is; the state is the same, and an error of any call is raised."""
 
     class AtOnce(Replay):
@@ -101,7 +104,7 @@ def test_observe_over_a_transport_taking_calls_at_once_reads_the_same(version):
     one_by_one = PodmanEngine(Endpoint("unix:///replay.sock", "a recording"), transport=Replay(version)).observe()
     at_once = PodmanEngine(Endpoint("unix:///replay.sock", "a recording"), transport=AtOnce(version)).observe()
     assert at_once == one_by_one and at_once.secrets == one_by_one.secrets
-    for failing in ("/containers/json", "/images/json", "/secrets/json"):
+    for failing in ("/containers/json", "/images/json", "/secrets/json", "/networks/json"):
         with pytest.raises(EngineError, match="injected failure"):
             PodmanEngine(Endpoint("unix:///replay.sock", "a recording"), transport=AtOnce(version, failing)).observe()
 

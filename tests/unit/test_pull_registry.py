@@ -323,8 +323,8 @@ def test_not_found_is_told_apart_by_the_registrys_tag_list():
     from podspec.engine.fake import FakeEngine
     from podspec.errors import ImageUnavailable
     from podspec.model import Container, DesiredState, Pod
-    from podspec.run.images import prepare
     from podspec.run.listener import Recorder
+    from podspec.run.pulls import prepare
 
     engine = FakeEngine(pullable=(f"{R}/app:1", f"{R}/app:2"))
     for image, says, hint in ((f"{R}/app:3", f"{R} has repository app but no tag 3 in it", "use one of its tags (1, 2)"),

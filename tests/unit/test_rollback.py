@@ -16,9 +16,9 @@ from podspec.errors import RollbackRefused
 from podspec.observed import ContainerState
 from podspec.plan import StepKind
 from podspec.run import history
+from podspec.run.apply import ApplyRequest, DiffRequest, apply, diff
 from podspec.run.listener import Recorder
 from podspec.run.manifests import Manifests
-from podspec.run.reconcile import ApplyRequest, DiffRequest, apply, diff
 from podspec.run.results import Outcome, RollbackOutcome
 from podspec.run.rollback import RollbackRequest, rollback
 

@@ -18,8 +18,8 @@ from podspec.observed import HostFacts
 from podspec.policy import Policy, Profile, check
 from podspec.reconcile import rootless
 from podspec.run import paths
+from podspec.run.apply import ApplyRequest, DiffRequest, apply, diff
 from podspec.run.manifests import Manifests
-from podspec.run.reconcile import ApplyRequest, DiffRequest, apply, diff
 
 IMAGES = ("docker.io/library/httpd:2.4", "docker.io/library/alpine:latest", "docker.io/library/busybox:latest")
 ROOTLESS = HostFacts(rootless=True, uid=1000, unprivileged_port_start=1024, version="4.3.1")

@@ -15,7 +15,7 @@ from podspec.reconcile import history as H
 from podspec.reconcile import planner
 from podspec.reconcile import saved_plan as S
 from podspec.reconcile.history import HistoryRecord
-from podspec.run.plans import check_flags
+from podspec.run.saved_plan import check_flags
 from tests.unit.hosts import IMAGES, SIDECAR, applied, state, webserver, with_container, with_state
 
 UPDATER = "dynamic-webserver-apache-httpd-index-updater"

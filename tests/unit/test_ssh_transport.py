@@ -1,5 +1,5 @@
 """engine/ssh.py without a network: reading ssh:// URLs, the ssh command line, ssh's failures as
-podspec's errors, and the kept-alive HTTP client over a unix socket (against a small HTTP/1.1
+podspec's errors, and the one HTTP client, its connections kept alive, over a unix socket (against a small HTTP/1.1
 server of the standard library)."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from podspec.engine.ssh import KeepAliveUnixTransport, explain, parse, ssh_command
+from podspec.engine.httpclient import HttpClient
+from podspec.engine.ssh import explain, parse, ssh_command
 from podspec.engine.transport import TransportError
 from podspec.errors import PodmanUnavailable
 
@@ -94,7 +95,7 @@ def server(tmp_path):
 
 
 def test_calls_share_one_kept_alive_connection(server):
-    transport = KeepAliveUnixTransport(server, 5)
+    transport = HttpClient(server, 5, keep_alive=True)
     first = transport.request("get", "/containers/json", params={"all": "true"})
     second = transport.request("post", "/volumes/create", body={"Name": "v"})
     assert first.status_code == 200 and first.json()["path"] == "/v4.0.0/libpod/containers/json?all=true"
@@ -104,7 +105,7 @@ def test_calls_share_one_kept_alive_connection(server):
 
 
 def test_threads_get_connections_of_their_own(server):
-    transport = KeepAliveUnixTransport(server, 5)
+    transport = HttpClient(server, 5, keep_alive=True)
     results = []
     threads = [threading.Thread(target=lambda: results.append(transport.request("get", "/_ping").status_code))
                for _ in range(4)]
@@ -117,7 +118,7 @@ def test_threads_get_connections_of_their_own(server):
 
 
 def test_a_connection_the_service_closed_is_replaced(server):
-    transport = KeepAliveUnixTransport(server, 5)
+    transport = HttpClient(server, 5, keep_alive=True)
     assert transport.request("get", "/x/close").status_code == 200
     assert transport.request("get", "/y").status_code == 200
     assert [p for _, p, _ in Handler.seen] == ["/v4.0.0/libpod/x/close", "/v4.0.0/libpod/y"]
@@ -125,4 +126,4 @@ def test_a_connection_the_service_closed_is_replaced(server):
 
 def test_no_service_is_a_transport_error(tmp_path):
     with pytest.raises(TransportError):
-        KeepAliveUnixTransport(str(tmp_path / "none.sock"), 1).request("get", "/_ping")
+        HttpClient(str(tmp_path / "none.sock"), 1, keep_alive=True).request("get", "/_ping")

@@ -16,11 +16,11 @@ from podspec.errors import ConflictError, ImageUnavailable, ManifestError, Podma
 from podspec.observed import ContainerState
 from podspec.plan import StepKind
 from podspec.reconcile.changes import Action
+from podspec.run.apply import ApplyRequest, DiffRequest, apply, diff
 from podspec.run.delete import DeleteRequest, delete
 from podspec.run.export import ExportRequest, export
 from podspec.run.listener import Recorder
 from podspec.run.manifests import Manifests
-from podspec.run.reconcile import ApplyRequest, DiffRequest, apply, diff
 from podspec.run.results import Outcome, PullStatus
 from podspec.run.status import status
 

@@ -57,7 +57,7 @@ from podspec.run.results import ApplyResult, Outcome
 from podspec.run.sync import state as saved
 from podspec.run.sync.git import Repository
 from podspec.run.sync.log import AgentLog, LogListener
-from podspec.run.sync.state import AgentState, Recorder, Revision
+from podspec.run.sync.state import AgentState, HistoryWriter, Revision
 from podspec.secrets import RegistryCredential
 
 
@@ -126,7 +126,7 @@ def check_request(request: SyncRequest) -> None:
                          "pass --allowed-signers FILE (SSH signatures) or --gpg-home DIR (an OpenPGP keyring)")
 
 
-def sync(request: SyncRequest, connect: Callable[[], Engine], log: AgentLog, recorder: Recorder | None = None) -> SyncResult:
+def sync(request: SyncRequest, connect: Callable[[], Engine], log: AgentLog, recorder: HistoryWriter | None = None) -> SyncResult:
     check_request(request)
     agent = Agent(request, connect, log, recorder or saved.HostHistory(connect))
     if request.once:
@@ -147,7 +147,7 @@ def _one_line(text: str, checkout: Path) -> str:
 
 
 class Agent:
-    def __init__(self, request: SyncRequest, connect: Callable[[], Engine], log: AgentLog, recorder: Recorder) -> None:
+    def __init__(self, request: SyncRequest, connect: Callable[[], Engine], log: AgentLog, recorder: HistoryWriter) -> None:
         self.request = request
         self.connect = connect
         self.log = log
@@ -363,7 +363,7 @@ class Agent:
         `update`: an image update, always behind the readiness gate (--rollback-on-failure's
         timeout, else UPDATE_READY_TIMEOUT); its rollback is returned to the caller, which keeps
         the revision and holds the image back instead of marking the commit bad."""
-        from podspec.run.reconcile import ApplyRequest, apply
+        from podspec.run.apply import ApplyRequest, apply
 
         r = self.request
         gated = r.ready_timeout is not None or update
@@ -427,7 +427,7 @@ class Agent:
         if applied is None:
             return True
         checkout = self.dir / "checkouts" / applied
-        from podspec.run.reconcile import DiffRequest, diff
+        from podspec.run.apply import DiffRequest, diff
 
         try:
             if not checkout.is_dir():

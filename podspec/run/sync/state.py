@@ -127,7 +127,9 @@ class Revision:
     steps: int = 0
 
 
-class Recorder(Protocol):
+class HistoryWriter(Protocol):
+    """Where the agent records the revisions that never reached an apply (HostHistory)."""
+
     def record(self, entry: Revision) -> None: ...
 
 

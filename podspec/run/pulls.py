@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Mapping
 
 from podspec.engine.protocol import Engine
-from podspec.errors import PodspecError
+from podspec.errors import EngineError, PodspecError, Refusal
 from podspec.model import DesiredState
 from podspec.observed import ObservedState, PullProgress
 from podspec.reconcile import pulls
@@ -118,9 +118,8 @@ def _which_not_found(engine: Engine, failure: PullFailure, credential: RegistryC
         tags: tuple[str, ...] | None = engine.list_tags(pulls.repository_of(failure.reference), credential)
     except PodspecError as error:
         # Podman 4.3 says "invalid status code from registry 404 (Not Found)", 5.4 "repository name
-        # not known to registry" (checked against both)
-        text = error.message.lower()
-        if not any(words in text for words in ("404", "name unknown", "name not known")):
+        # not known to registry" (checked against both): NOT_FOUND (engine/parse.refusal)
+        if not isinstance(error, EngineError) or error.reason is not Refusal.NOT_FOUND:
             return failure  # the registry cannot say (no search API, ...): keep the pull's words
         tags = None
     return pulls.refine_not_found(failure, registry, tags)

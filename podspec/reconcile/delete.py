@@ -39,6 +39,7 @@ def plan(desired: DesiredState, observed: ObservedState, project: str, volumes: 
         timeout = observed_grace(observed, pod)
         steps.append(Step(StepKind.STOP_POD, name, "podspec delete", timeout=timeout, lane=name))
         steps.append(Step(StepKind.REMOVE_POD, name, "podspec delete", lane=name))
+    steps += _network_steps(observed, project, removed)
     for scratch in observed.volumes:
         owner = scratch.labels.get(L.EMPTY_DIR)
         if owner in removed and L.project_of(scratch.labels) == project:
@@ -67,3 +68,20 @@ def plan(desired: DesiredState, observed: ObservedState, project: str, volumes: 
             else:
                 steps.append(Step(StepKind.REMOVE_VOLUME, name, "podspec delete --volumes"))
     return Deletion(Plan(project=project, steps=tuple(steps)), tuple(skipped))
+
+
+def _network_steps(observed: ObservedState, project: str, removed: set[str]) -> list[Step]:
+    """The project network and its names record go when no pod of the project is left on the host."""
+    from podspec.reconcile.network import names_volume, network_name
+
+    staying = [p for p in observed.pods if p.managed and p.project == project and p.name not in removed]
+    if staying:
+        return []
+    steps = []
+    record = observed.volume(names_volume(project))
+    if record is not None and L.project_of(record.labels) == project:
+        steps.append(Step(StepKind.REMOVE_VOLUME, record.name, "podspec delete: the project's names record"))
+    network = observed.network(network_name(project))
+    if network is not None and L.project_of(network.labels) == project:
+        steps.append(Step(StepKind.REMOVE_NETWORK, network.name, "podspec delete: no pod of the project is left"))
+    return steps

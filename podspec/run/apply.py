@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from podspec.reconcile.rollback import Before
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.executor import StopFlag
-    from podspec.run.results import ApplyResult, DiffResult
+    from podspec.run.results import ApplyResult, DiffResult, Failure
     from podspec.secrets import RegistryCredential
 
 
@@ -82,20 +82,20 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
         warn(desired, listener)
         _import_deciders(planning=False)
         engine = reading.engine()
-    from podspec.run import hostcheck, images
+    from podspec.run import pulls, rootless
     from podspec.run.results import DiffResult
 
     with closing(engine):
-        hostcheck.check(engine, desired)  # what a rootless Podman cannot do: refused as apply refuses it
+        rootless.check(engine, desired)  # what a rootless Podman cannot do: refused as apply refuses it
         first = reading.observed()
         # The same image checks as apply (an image that cannot be had, runAsNonRoot), without pulling.
-        observed = images.prepare(engine, desired, first, listener, pulling=False)
+        observed = pulls.prepare(engine, desired, first, listener, pulling=False)
     found = _compute(desired, observed, request)
     saved = None
     if request.save_plan and not found.conflicts:
-        from podspec.run import history, plans
+        from podspec.run import history, saved_plan
 
-        saved = plans.make(request.manifests.paths, request.project, request.revision, desired, first, found,
+        saved = saved_plan.make(request.manifests.paths, request.project, request.revision, desired, first, found,
                            request.prune, request.prune_volumes, request.adopt, history.now_utc())
     return DiffResult(desired, found, saved)
 
@@ -113,7 +113,7 @@ def _import_deciders(planning: bool) -> None:
     """Import what runs after the host is read (the diff, the image checks, the results; for apply
     the planner and the history: ~20 ms of a no-op's start-up), while Podman answers the read."""
     from podspec.reconcile import diff  # noqa: F401
-    from podspec.run import hostcheck, images, results  # noqa: F401
+    from podspec.run import pulls, results, rootless  # noqa: F401
 
     if planning:
         from podspec.reconcile import planner  # noqa: F401
@@ -146,15 +146,15 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
         desired = _desired(request)
         warn(desired, listener)
         if request.saved is not None:
-            from podspec.run import plans
+            from podspec.run import saved_plan
 
-            plans.check_manifests(request.saved)  # before any error of Podman's
+            saved_plan.check_manifests(request.saved)  # before any error of Podman's
         _import_deciders(planning=True)
         engine = reading.engine()
-    from podspec.run import hostcheck
+    from podspec.run import rootless
 
     with closing(engine):
-        hostcheck.check(engine, desired)  # rootless limits: refused before any lock, pull or change
+        rootless.check(engine, desired)  # rootless limits: refused before any lock, pull or change
         unchanged = _nothing_to_do(engine, reading.observed(), desired, request) if first_read else None
         if unchanged is not None:
             return _recorded(engine, request, listener, lambda seen: _no_changes(engine, desired, request, listener, seen, *unchanged))
@@ -224,13 +224,14 @@ def _nothing_to_do(engine: Engine, observed: ObservedState, desired: DesiredStat
     """The host as first read, without a lock: what it holds and the (empty) plan when the apply has
     nothing to do; None when it has something to do, or an error to report, or cannot tell: the
     locked path then does it all again (and reports the error as it always did)."""
-    from podspec.reconcile import planner, pulls
-    from podspec.run import images
+    from podspec.reconcile import planner
+    from podspec.reconcile.pulls import needs
+    from podspec.run import pulls
 
-    if any(need.pull for need in pulls.needs(desired, observed)):
+    if any(need.pull for need in needs(desired, observed)):
         return None  # a pull may change what the plan finds (and is a change on the host)
     try:
-        observed = images.prepare(engine, desired, observed, Listener(), pulling=True)  # the checks; nothing to pull
+        observed = pulls.prepare(engine, desired, observed, Listener(), pulling=True)  # the checks; nothing to pull
         found = _compute(desired, observed, request)
         if found.conflicts or found.has_changes:
             return None
@@ -253,7 +254,7 @@ def _no_changes(engine: Engine, desired: DesiredState, request: ApplyRequest, li
     result = ApplyResult(request.project, found, plan, Outcome.NO_CHANGES, revision=request.revision,
                          warnings=desired.warnings)
     if request.wait:
-        from podspec.run.wait import wait_ready
+        from podspec.run.readiness import wait_ready
 
         wait_ready(engine, desired, request.wait_timeout, listener.info, probe_image=request.probe_image)
         result = replace(result, ready=True)
@@ -262,9 +263,8 @@ def _no_changes(engine: Engine, desired: DesiredState, request: ApplyRequest, li
 
 def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, listener: Listener,
                   seen: _Seen, stop: StopFlag | None = None) -> ApplyResult:
-    from podspec.errors import StepFailed
     from podspec.reconcile import planner
-    from podspec.run import images
+    from podspec.run import pulls
     from podspec.run.results import ApplyResult, Failure, Outcome
 
     observed = engine.observe()
@@ -272,24 +272,25 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
     saved = request.saved
     if saved is not None:  # the host as the plan saw it, before any pull
         from podspec.reconcile import saved_plan
-        from podspec.run import plans
+        from podspec.run.saved_plan import stale
 
         differences = saved_plan.stale_host(saved.host, saved_plan.host_view(
             desired, observed, request.project, request.prune, request.prune_volumes))
         if differences:
-            raise plans.stale(differences)
+            raise stale(differences)
     # With a saved plan, only absent images are pulled: a tag that moved would change the plan.
-    observed = images.prepare(engine, desired, observed, listener, pulling=not request.dry_run,
+    observed = pulls.prepare(engine, desired, observed, listener, pulling=not request.dry_run,
                               refresh=saved is None, credentials={c.registry: c for c in request.credentials},
                               parallel=request.pull_parallel)
     found = _compute(desired, observed, request)
     seen.diff, seen.observed = found, observed  # (the images as pulled: the record keeps their IDs)
     listener.diffed(found)
     plan = planner.build(found)  # conflicts raise here, before any change
+    _check_free_ports(engine, observed, found)
     if saved is not None:
         differences = saved_plan.stale_steps(saved.steps, saved_plan.saved_steps(plan))
         if differences:
-            raise plans.stale(differences)
+            raise stale(differences)
     listener.planned(plan)
     result = ApplyResult(request.project, found, plan, Outcome.NO_CHANGES if plan.empty else Outcome.APPLIED,
                          revision=request.revision, warnings=desired.warnings)
@@ -303,19 +304,15 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
         before = rollback.prepare(engine, observed, request.project, [p.name for p in found.pods])
         plan, held = _holding_back(plan)
     if not plan.empty:
-        from podspec.run.executor import execute
-
-        try:
-            execute(plan, engine, listener.step, parallel=request.parallel, stop=stop)
-        except StepFailed as failure:
-            seen.failed = next((s for s in plan.steps if s not in failure.done and s not in failure.not_done), None)
-            result = replace(result, outcome=Outcome.FAILED, steps_done=len(failure.done),
-                             failure=Failure(failure.message, failure.hint, failure.not_done))
+        stopped = _run_phases(engine, plan, desired, request, listener, seen, stop)
+        if stopped is not None:
+            failure, done = stopped
+            result = replace(result, outcome=Outcome.FAILED, steps_done=done, failure=failure)
             return _rolled_back(engine, request, listener, result, before, seen)
         result = replace(result, steps_done=len(plan.steps))
     seen.ran = True
     if request.wait:
-        from podspec.run.wait import wait_ready
+        from podspec.run.readiness import wait_ready
 
         try:
             wait_ready(engine, desired, request.wait_timeout, listener.info, probe_image=request.probe_image)
@@ -330,6 +327,42 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
 
         execute(held, engine, listener.step, parallel=request.parallel)
     return result
+
+
+def _run_phases(engine: Engine, plan: Plan, desired: DesiredState, request: ApplyRequest, listener: Listener,
+                seen: _Seen, stop: StopFlag | None) -> tuple[Failure, int] | None:
+    """Carry out the plan; a Deployment's copies batch by batch, each batch ready (within its
+    progressDeadlineSeconds) before the next is touched (reconcile/rollout.py). None when every step
+    ran; else the failure (a failed step, or a stalled rollout) and how many steps ran."""
+    from podspec.errors import StepFailed
+    from podspec.reconcile.rollout import phases
+    from podspec.run.executor import execute
+    from podspec.run.results import Failure
+
+    parts = phases(plan, desired)
+    done = 0
+    for i, phase in enumerate(parts):
+        later = tuple(s for p in parts[i + 1:] for s in p.plan.steps)
+        try:
+            execute(phase.plan, engine, listener.step, parallel=request.parallel, stop=stop)
+        except StepFailed as failure:
+            seen.failed = next((s for s in phase.plan.steps if s not in failure.done and s not in failure.not_done), None)
+            return Failure(failure.message, failure.hint, failure.not_done + later), done + len(failure.done)
+        done += len(phase.plan.steps)
+        if phase.gate:
+            from podspec.model import DesiredState
+            from podspec.run.readiness import wait_ready
+
+            names, what = ", ".join(p.name for p in phase.gate), ", ".join(phase.workloads)
+            listener.info(f"Rollout of {what}: waiting for {names} to be ready before the next copies ...")
+            deadline = min(phase.deadline, request.wait_timeout) if request.wait else phase.deadline
+            try:
+                wait_ready(engine, DesiredState(pods=phase.gate), deadline, lambda _: None, probe_image=request.probe_image)
+            except PodspecError as error:
+                return Failure(f"the rollout of {what} stalled: {error.message}; the copies not yet replaced keep "
+                               "the previous version", error.hint, later), done
+            listener.info(f"Rollout of {what}: {names} ready.")
+    return None
 
 
 def _holding_back(plan: Plan) -> tuple[Plan, Plan]:
@@ -366,3 +399,22 @@ def _record(engine: Engine, listener: Listener, record: HistoryRecord,
     except PodspecError as error:
         listener.warning(f"could not record this apply in the host's history: {error.message}")
         return None
+
+
+def _check_free_ports(engine: Engine, observed: ObservedState, found: Diff) -> None:
+    """A host port the plan publishes that a process of the host holds is named before any change
+    (a local service only: a remote machine's ports are not visible; Podman then says so itself)."""
+    from podspec.reconcile import ports
+
+    wanted = ports.to_probe(observed, found.pods)
+    if not wanted:
+        return
+    busy = engine.ports_in_use(sorted({(p.ip, p.port, p.protocol) for _, p in wanted}))
+    if not busy:
+        return
+    from podspec.errors import ConflictError
+
+    lines = [f"pod {pod}: host port {port} is in use by another process on the host"
+             for pod, port in wanted if (port.ip, port.port, port.protocol) in busy]
+    raise ConflictError("host ports the plan would publish are taken:\n  " + "\n  ".join(lines),
+                        "stop what listens there, or choose another hostPort; nothing was changed")

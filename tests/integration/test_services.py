@@ -1,0 +1,172 @@
+"""Applications of several pods on a real Podman (both engines): a Deployment of two replicas
+behind a Service whose port (8080) differs from its targetPort (80), a client pod reaching it by
+each name Kubernetes gives, another project that sees neither its names nor its addresses, and a
+change of the Service that recreates no container."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.integration.manifests import ids, podspec, write
+from tests.integration.sshd import sshd  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.podman
+
+FORMS = ("front", "front.shop", "front.shop.svc", "front.shop.svc.cluster.local")
+
+
+def app(service: str = "front", waits_for: str = "front") -> str:
+    """`waits_for`: the Service name the client's init container waits for (kept when the Service
+    is renamed: a changed init container would replace the client pod, as it should)."""
+    return f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+        - name: httpd
+          image: docker.io/library/httpd:2.4
+          ports: [{{containerPort: 80, name: http}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: client}}
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+    - name: wait-for-front
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: [sh, -c, "until nslookup {waits_for}.shop.svc.cluster.local; do sleep 1; done"]
+  containers:
+    - {{name: c, image: docker.io/library/busybox:latest, imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: {service}, namespace: shop}}
+spec:
+  selector: {{app: web}}
+  ports: [{{port: 8080, targetPort: http}}]
+"""
+
+
+OTHER = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: stranger}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - {name: c, image: docker.io/library/busybox:latest, imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: own}
+spec:
+  selector: {app: none}
+  ports: [{port: 80}]
+"""
+
+
+def fetch_in(podman, container: str, host: str, port: int = 80) -> str:
+    """The page `host:port` serves, fetched from inside `container` (busybox's nc: its wget
+    crashes resolving names in the static build)."""
+    out = podman.podman("exec", container, "sh", "-c",
+                        f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {host} {port}", check=False)
+    return out.stdout
+
+
+def resolves(podman, container: str, name: str) -> list[str]:
+    # A records only: a query Podman's DNS cannot answer (AAAA here) goes to the host's resolvers,
+    # which the tests' network namespace cannot reach: each such query waits for its timeout.
+    out = podman.podman("exec", container, "nslookup", "-type=a", name, check=False).stdout
+    answer = out.split("Non-authoritative answer:", 1)[-1] if "Non-authoritative answer:" in out else ""
+    return sorted(line.split()[-1] for line in answer.splitlines() if line.strip().startswith("Address"))
+
+
+def addresses(podman, pod: str) -> list[str]:
+    out = podman.podman("exec", f"{pod}-httpd", "ip", "-4", "-o", "addr", "show", "eth0").stdout
+    return [out.split()[3].split("/")[0]]
+
+
+def until(condition, timeout: float = 60.0):
+    """Poll `condition` (bounded) until it returns something truthy; return that."""
+    end = time.monotonic() + timeout
+    while True:
+        found = condition()
+        if found or time.monotonic() > end:
+            return found
+        time.sleep(0.2)
+
+
+def test_a_deployment_behind_a_service_answers_by_every_name_and_only_in_its_project(podman, tmp_path):
+    path = write(tmp_path, app())
+    dry = podspec(podman, "apply", "--dry-run", path, project="shop")
+    assert dry.exit_code == 2 and "network podspec-shop: create" in dry.output
+    result = podspec(podman, "apply", path, project="shop")
+    assert result.exit_code == 0, result.stderr
+    assert podman.podman("network", "inspect", "podspec-shop", "--format",
+                         "{{.DNSEnabled}} {{index .Labels \"io.podspec.project\"}}").stdout.split() == ["true", "shop"]
+    replicas = sorted(addresses(podman, "web-pod") + addresses(podman, "web-pod-1"))
+    for name in FORMS:
+        assert until(lambda n=name: resolves(podman, "client-c", n) == replicas), (name, resolves(podman, "client-c", name))
+        assert "It works!" in until(lambda n=name: fetch_in(podman, "client-c", n, 8080)), name
+    assert "It works!" in fetch_in(podman, "client-c", "web-pod-1"), "pods reach each other by pod name"
+    assert "It works!" in fetch_in(podman, "client-c", replicas[1], 8080), "the proxy of each replica forwards"
+
+    other = podspec(podman, "apply", write(tmp_path, OTHER, "other.yaml"), project="other")
+    assert other.exit_code == 0, other.stderr
+    for name in ("front", "front.shop.svc.cluster.local", "web-pod"):
+        assert resolves(podman, "stranger-c", name) == [], f"project other sees {name}"
+    assert fetch_in(podman, "stranger-c", "front", 8080) == ""
+    assert fetch_in(podman, "stranger-c", replicas[0]) == "", "nor by address: project networks are isolated"
+
+    again = podspec(podman, "diff", path, project="shop")
+    assert again.exit_code == 0, again.output
+
+
+def test_a_service_change_recreates_no_container(podman, tmp_path):
+    assert podspec(podman, "apply", write(tmp_path, app()), project="shop").exit_code == 0
+    before = ids(podman)
+    changed = podspec(podman, "apply", write(tmp_path, app("shopfront")), project="shop")
+    assert changed.exit_code == 0, changed.stderr
+    assert "names change: gains shopfront" in changed.output
+    assert ids(podman) == before, "a Service change recreates nothing"
+    replicas = sorted(addresses(podman, "web-pod") + addresses(podman, "web-pod-1"))
+    assert until(lambda: resolves(podman, "client-c", "shopfront") == replicas), (resolves(podman, "client-c", "shopfront"), replicas)
+    assert "It works!" in until(lambda: fetch_in(podman, "client-c", "shopfront.shop.svc.cluster.local", 8080))
+    assert until(lambda: resolves(podman, "client-c", "front") == [] or None) is not None
+    assert podspec(podman, "diff", write(tmp_path, app("shopfront")), project="shop").exit_code == 0
+
+    deleted = podspec(podman, "delete", write(tmp_path, app("shopfront")), project="shop")
+    assert deleted.exit_code == 0, deleted.stderr
+    assert podman.podman("network", "exists", "podspec-shop", check=False).returncode == 1
+
+
+def test_services_over_ssh(podman, sshd, tmp_path):  # noqa: F811
+    """Everything goes through the REST API: network, attachments with names, proxies, a Service
+    change, delete, over ssh:// as over the local socket."""
+    from tests.integration.test_ssh import over_ssh, run
+
+    env = sshd.env(PODSPEC_PROJECT="shop")
+    remote = over_ssh(sshd, podman)
+    path = write(tmp_path, app())
+    applied = run(env, "apply", path, *remote)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "It works!" in until(lambda: fetch_in(podman, "client-c", "front.shop.svc.cluster.local", 8080))
+    before = ids(podman)
+    changed = run(env, "apply", write(tmp_path, app("shopfront")), *remote)
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert ids(podman) == before
+    assert "It works!" in until(lambda: fetch_in(podman, "client-c", "shopfront", 8080))
+    deleted = run(env, "delete", write(tmp_path, app("shopfront")), *remote)
+    assert deleted.returncode == 0, deleted.stderr
+    assert podman.podman("network", "exists", "podspec-shop", check=False).returncode == 1

@@ -1,0 +1,243 @@
+"""Services and the project network on the FakeEngine and on plain data: the loader's checks
+(file:line:col, refused types, warnings), the names each pod gets, the plan that creates the
+network and gives the names at pod create, a Service change that reconnects pods and recreates
+no container, an earlier podspec's pods moved off the default network, delete and prune."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from podspec.engine.fake import FakeEngine
+from podspec.errors import ManifestError
+from podspec.loader import load
+from podspec.observed import ObservedNetwork
+from podspec.plan import StepKind
+from podspec.reconcile.network import free_subnet, names_volume
+from podspec.run.delete import DeleteRequest, delete
+from podspec.run.manifests import Manifests
+from podspec.run.reconcile import ApplyRequest, apply
+from podspec.run.results import Outcome
+from tests.unit.test_workflows import opener, run_calls
+
+IMAGES = ("docker.io/library/httpd:2.4", "docker.io/library/busybox:latest")
+
+
+def app(service: str = "front", port: int = 80, extra: str = "", selector: str = "web") -> str:
+    return f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+        - name: httpd
+          image: docker.io/library/httpd:2.4
+          ports: [{{containerPort: 80, name: http}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: client}}
+spec:
+  containers:
+    - {{name: c, image: docker.io/library/busybox:latest, imagePullPolicy: IfNotPresent, command: [sleep, "1000"]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: {service}, namespace: shop}}
+spec:
+  selector: {{app: {selector}}}
+  ports: [{{port: {port}, targetPort: http}}]
+{extra}"""
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "app.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.fixture
+def engine() -> FakeEngine:
+    return FakeEngine(images=IMAGES, pullable=IMAGES)
+
+
+def request(path: str, **options) -> ApplyRequest:
+    return ApplyRequest(Manifests((path,)), project="shop", **options)
+
+
+def test_the_network_is_made_first_and_each_pod_gets_its_names_at_create(engine, tmp_path):
+    result = apply(request(write(tmp_path, app())), opener(engine))
+    assert result.outcome is Outcome.APPLIED
+    kinds = [s.kind for s in result.plan.steps]
+    assert kinds[0] is StepKind.CREATE_NETWORK and kinds[-1] is StepKind.CREATE_VOLUME
+    network = engine.networks["podspec-shop"]
+    assert network.subnet == "10.90.0.0/22" and network.labels["io.podspec.project"] == "shop"
+    front = ("front", "front.shop", "front.shop.svc", "front.shop.svc.cluster.local")
+    assert engine.aliases("web-pod") == {"podspec-shop": tuple(sorted(("web-pod", *front)))}
+    assert engine.aliases("web-pod-1") == {"podspec-shop": tuple(sorted(("web-pod-1", *front)))}
+    assert engine.aliases("client") == {"podspec-shop": ("client",)}, "a pod no Service selects has its own name"
+    assert names_volume("shop") in engine.volumes
+    engine.calls.clear()
+    again = apply(request(write(tmp_path, app())), opener(engine))
+    assert again.outcome is Outcome.NO_CHANGES and run_calls(engine) == []
+
+
+def test_a_service_change_reconnects_the_pods_it_touches_and_recreates_nothing(engine, tmp_path):
+    apply(request(write(tmp_path, app())), opener(engine))
+    ids = {name: c.id for name, c in engine.containers.items()}
+    engine.calls.clear()
+    result = apply(request(write(tmp_path, app(service="shopfront"))), opener(engine))
+    assert result.outcome is Outcome.APPLIED
+    touched = sorted({s.pod_name for s in result.plan.steps if s.kind is StepKind.CONNECT_NETWORK})
+    assert touched == ["web-pod", "web-pod-1"], "the client's names did not change: it is not touched"
+    causes = [s.cause for s in result.plan.steps if s.kind is StepKind.DISCONNECT_NETWORK]
+    assert causes and all("gains shopfront" in c and "loses front" in c for c in causes)
+    assert {name: c.id for name, c in engine.containers.items()} == ids, "no container was recreated"
+    assert "shopfront.shop.svc.cluster.local" in engine.aliases("web-pod")["podspec-shop"]
+    assert "front" not in engine.aliases("web-pod")["podspec-shop"]
+    assert {s.kind for s in result.plan.steps} == {StepKind.DISCONNECT_NETWORK, StepKind.CONNECT_NETWORK,
+                                                   StepKind.REMOVE_VOLUME, StepKind.CREATE_VOLUME}
+
+
+def test_pods_of_an_earlier_podspec_move_to_the_project_network_only_through_the_plan(engine, tmp_path):
+    no_service = app().split("---\napiVersion: v1\nkind: Service")[0]
+    apply(request(write(tmp_path, no_service)), opener(engine))
+    assert engine.aliases("web-pod") == {"podman": ()}, "without Services the pods stay on the default network"
+    ids = {name: c.id for name, c in engine.containers.items()}
+    dry = apply(request(write(tmp_path, app()), dry_run=True), opener(engine))
+    assert dry.outcome is Outcome.DRY_RUN and engine.aliases("web-pod") == {"podman": ()}
+    moves = [(s.kind, s.pod_name, s.network) for s in dry.plan.steps if s.pod_name == "web-pod"]
+    assert moves == [(StepKind.CONNECT_NETWORK, "web-pod", "podspec-shop"),
+                     (StepKind.DISCONNECT_NETWORK, "web-pod", "podman")]
+    assert any("earlier podspec" in s.cause for s in dry.plan.steps)
+    apply(request(write(tmp_path, app())), opener(engine))
+    assert set(engine.aliases("web-pod")) == {"podspec-shop"}
+    assert {name: c.id for name, c in engine.containers.items()} == ids
+
+
+def test_delete_removes_the_network_and_the_record_with_the_last_pod(engine, tmp_path):
+    path = write(tmp_path, app())
+    apply(request(path), opener(engine))
+    delete(DeleteRequest(Manifests((path,)), project="shop"), opener(engine))
+    assert "podspec-shop" not in engine.networks and names_volume("shop") not in engine.volumes
+    assert "podman" in engine.networks
+
+
+def test_a_network_of_the_same_name_podspec_did_not_make_is_a_conflict(engine, tmp_path):
+    from podspec.engine.fake import FakeNetwork
+    from podspec.errors import ConflictError
+
+    engine.networks["podspec-shop"] = FakeNetwork("podspec-shop", {}, "10.99.0.0/24")
+    with pytest.raises(ConflictError, match="network podspec-shop: a network with this name exists"):
+        apply(request(write(tmp_path, app())), opener(engine))
+    assert run_calls(engine) == []
+
+
+def test_refused_types_and_warnings_say_where(tmp_path):
+    bad = app(extra="---\napiVersion: v1\nkind: Service\nmetadata: {name: outside}\nspec:\n  type: NodePort\n"
+                    "  selector: {app: web}\n  ports: [{port: 80, nodePort: 30080}]\n")
+    with pytest.raises(ManifestError) as error:
+        load([write(tmp_path, bad)])
+    text = str(error.value)
+    assert "app.yaml:33:9: spec.type: type: NodePort is not supported" in text and "hostPort" in text
+    state = load([write(tmp_path, app(selector="nothing"))])
+    assert [w.message for w in state.warnings] == ["Service front selects no pod of these manifests: its names resolve to nothing"]
+    udp = app(port=8080).replace("targetPort: http}", "targetPort: 80, protocol: UDP}")
+    with pytest.raises(ManifestError, match="forwards TCP only, not UDP"):
+        load([write(tmp_path, udp)])
+    with pytest.raises(ManifestError, match="a container of the pod already declares port 81"):
+        load([write(tmp_path, app(port=81).replace("name: http}]", "name: http}, {containerPort: 81}]"))])
+    with pytest.raises(ManifestError, match="pod web-pod has no TCP container port named 'http2'"):
+        load([write(tmp_path, app().replace("targetPort: http}", "targetPort: http2}"))])
+
+
+def test_the_subnet_is_a_22_free_of_every_other_network():
+    taken = (ObservedNetwork("podman", subnets=("10.88.0.0/16",)), ObservedNetwork("a", subnets=("10.90.0.0/24",)),
+             ObservedNetwork("b", subnets=("10.90.4.0/22",)))
+    assert free_subnet(taken) == "10.90.8.0/22"
+
+
+def test_a_port_other_than_its_target_gets_a_proxy_and_changing_it_touches_only_proxies(engine, tmp_path):
+    state = load([write(tmp_path, app(port=8080))])
+    web = state.pod("web-pod")
+    proxy = web.containers[-1]
+    assert [c.name for c in web.containers] == ["httpd", "svc-proxy-8080"]
+    assert proxy.command == ("nc", "-ll", "-p", "8080", "-e", "nc", "127.0.0.1", "80")
+    assert proxy.service_proxy == "8080->80" and proxy.security.capabilities_drop == ("ALL",)
+    assert [c.name for c in state.pod("client").containers] == ["c"], "a pod no Service selects gets no proxy"
+
+    apply(request(write(tmp_path, app(port=8080))), opener(engine))
+    assert "web-pod-svc-proxy-8080" in engine.containers
+    ids = {name: c.id for name, c in engine.containers.items() if "proxy" not in name}
+    result = apply(request(write(tmp_path, app(port=9090))), opener(engine))
+    touched = sorted((s.kind.value, s.target) for s in result.plan.steps)
+    assert touched == [("create_container", "web-pod-1-svc-proxy-9090"), ("create_container", "web-pod-svc-proxy-9090"),
+                       ("create_volume", names_volume("shop")),
+                       ("remove_container", "web-pod-1-svc-proxy-8080"), ("remove_container", "web-pod-svc-proxy-8080"),
+                       ("remove_volume", names_volume("shop")),
+                       ("start_container", "web-pod-1-svc-proxy-9090"), ("start_container", "web-pod-svc-proxy-9090")]
+    assert {name: c.id for name, c in engine.containers.items() if "proxy" not in name} == ids
+    same = apply(request(write(tmp_path, app(port=80))), opener(engine))
+    assert sorted(s.target for s in same.plan.steps if s.kind is StepKind.REMOVE_CONTAINER) == [
+        "web-pod-1-svc-proxy-9090", "web-pod-svc-proxy-9090"], "port == targetPort: no proxy"
+
+
+def test_export_writes_the_services_that_select_the_exported_pods_and_the_round_trip_changes_nothing(engine, tmp_path):
+    from podspec.run.export import ExportRequest, export
+
+    apply(request(write(tmp_path, app(port=8080))), opener(engine))
+    text = export(ExportRequest(pods=("web-pod", "web-pod-1", "client")), opener(engine)).text
+    assert "kind: Service" in text and "svc-proxy" not in text, "the Service is exported, its proxies are not"
+    exported = tmp_path / "exported" / "all.yaml"
+    exported.parent.mkdir()
+    exported.write_text(text)
+    state = load([str(exported)])
+    assert [(s.name, s.namespace, s.ports[0].port, s.ports[0].target_port) for s in state.services] == [
+        ("front", "shop", 8080, 80)], "a named targetPort is exported as the number it names"
+    assert [c.name for c in state.pod("web-pod").containers] == ["httpd", "svc-proxy-8080"]
+    only_client = export(ExportRequest(pods=("client",)), opener(engine)).text
+    assert "kind: Service" not in only_client, "a Service that selects no exported pod is left out"
+
+
+WEB_8080 = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: NAME}
+spec:
+  containers:
+    - {name: httpd, image: docker.io/library/httpd:2.4, ports: [{containerPort: 80, hostPort: 8080}]}
+"""
+
+
+def test_a_host_port_another_pod_or_process_holds_is_named_before_any_change(engine, tmp_path):
+    from podspec.errors import ConflictError
+
+    first = tmp_path / "first.yaml"
+    first.write_text(WEB_8080.replace("NAME", "web-a"))
+    apply(ApplyRequest(Manifests((str(first),)), project="a"), opener(engine))
+    second = tmp_path / "second.yaml"
+    second.write_text(WEB_8080.replace("NAME", "web-b"))
+    engine.calls.clear()
+    with pytest.raises(ConflictError, match=r"pod web-b: host port 8080/tcp is published by pod web-a \(project 'a'\)"):
+        apply(ApplyRequest(Manifests((str(second),)), project="b"), opener(engine))
+    assert run_calls(engine) == []
+    engine.busy_ports.add((9090, "tcp"))
+    second.write_text(WEB_8080.replace("NAME", "web-b").replace("8080", "9090"))
+    with pytest.raises(ConflictError, match="pod web-b: host port 9090/tcp is in use by another process"):
+        apply(ApplyRequest(Manifests((str(second),)), project="b"), opener(engine))
+    assert run_calls(engine) == []
+    again = apply(ApplyRequest(Manifests((str(first),)), project="a"), opener(engine))
+    assert again.outcome is Outcome.NO_CHANGES, "a pod's own published port is not in its way"
+
+
+def test_the_pods_a_service_selects_are_known_to_podspec_start(engine, tmp_path):
+    from podspec.reconcile.lifecycle import service_backends
+
+    apply(request(write(tmp_path, app())), opener(engine))
+    assert service_backends(engine.observe()) == {"web-pod", "web-pod-1"}
