@@ -15,8 +15,8 @@ from podspec.plan import StepKind
 from podspec.reconcile import diff as differ
 from podspec.reconcile import planner
 from podspec.reconcile.rollout import copy_index, phases
+from podspec.run.apply import ApplyRequest, apply
 from podspec.run.manifests import Manifests
-from podspec.run.reconcile import ApplyRequest, apply
 from podspec.run.results import Outcome
 from podspec.run.rollback import RollbackRequest, rollback
 
@@ -100,4 +100,4 @@ def test_a_stalled_rollout_stops_before_the_next_copy(tmp_path):
 
 @pytest.fixture(autouse=True)
 def _fast(monkeypatch):
-    monkeypatch.setattr("podspec.run.wait.POLL_SECONDS", 0.05)
+    monkeypatch.setattr("podspec.run.readiness.POLL_SECONDS", 0.05)

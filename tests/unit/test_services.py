@@ -15,9 +15,9 @@ from podspec.loader import load
 from podspec.observed import ObservedNetwork
 from podspec.plan import StepKind
 from podspec.reconcile.network import free_subnet, names_volume
+from podspec.run.apply import ApplyRequest, apply
 from podspec.run.delete import DeleteRequest, delete
 from podspec.run.manifests import Manifests
-from podspec.run.reconcile import ApplyRequest, apply
 from podspec.run.results import Outcome
 from tests.unit.test_workflows import opener, run_calls
 
