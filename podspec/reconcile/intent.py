@@ -46,8 +46,8 @@ class ContainerIntent:
     hash: str
     image: str
     pull_policy: PullPolicy
-    refs: tuple[KeyRef, ...] = ()
-    auto_update: AutoUpdate | None = None  # io.containers.autoupdate: its image moving is a change  # the ConfigMap and Secret keys it reads from Podman secrets
+    refs: tuple[KeyRef, ...] = ()  # the ConfigMap and Secret keys it reads from Podman secrets
+    auto_update: AutoUpdate | None = None  # io.containers.autoupdate: its image moving is a change
 
 
 @dataclass(frozen=True)

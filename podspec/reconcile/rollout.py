@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from podspec.model import DesiredState, Pod
 from podspec.plan import Plan, Step, StepKind
+from podspec.reconcile.network import NAMES_PREFIX
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,10 @@ def phases(plan: Plan, desired: DesiredState) -> tuple[Phase, ...]:
         name = pod_of(step)
         if name in phase_of:
             buckets[phase_of[name]].append(step)
+        elif not name and step.target.startswith(NAMES_PREFIX):
+            # The project's names record (reconcile/network.py): removed before any pod's names
+            # change, written again after the last change.
+            (buckets[0] if step.kind is StepKind.REMOVE_VOLUME else buckets[-1]).append(step)
         elif not name and step.kind in (StepKind.REMOVE_SECRET, StepKind.REMOVE_VOLUME):
             buckets[-1].append(step)
         else:
