@@ -1,4 +1,4 @@
-"""Service documents -> model.Service (a mixin of the document builder), and the checks that need
+"""Service documents -> model.Service (over the document's reporter), and the checks that need
 the pods (link_services): a selector that picks nothing, hostNetwork pods, named target ports.
 
 What one host can give a Service is names on the project network (docs/services.md): ClusterIP
@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any, Sequence
 
 from podspec.errors import Problem
+from podspec.loader.reporter import Reporter
 from podspec.model import (
     Container,
     FieldPath,
@@ -66,65 +67,56 @@ REFUSED_TYPES = {
 }
 
 
-class ServiceBuilder:
-    """Mixin of loader.build._Builder (which provides problem, locations and warnings)."""
+def service(r: Reporter, data: dict[str, Any]) -> Service:
+    meta, spec = data["metadata"], data.get("spec") or {}
+    name = meta["name"]
+    if not SERVICE_NAME.fullmatch(name):
+        r.problem(("metadata", "name"), f"Service name {name!r} is not a DNS-1035 label, so it cannot be a host name",
+                     "use at most 63 lowercase letters, digits and '-', starting with a letter")
+    kind = spec.get("type", "ClusterIP")
+    if kind in REFUSED_TYPES:
+        why, instead = REFUSED_TYPES[kind]
+        r.problem(("spec", "type"), f"type: {kind} is not supported: {why}", instead)
+    cluster_ip = spec.get("clusterIP", "")
+    if cluster_ip not in ("", "None"):
+        cluster_only(r, ("spec", "clusterIP"), "a cluster's virtual Service address (here the names answer "
+                                                 "with the pods' own addresses)")
+    for key in spec:
+        if key in CLUSTER_ONLY_SERVICE_FIELDS:
+            cluster_only(r, ("spec", key), CLUSTER_ONLY_SERVICE_FIELDS[key])
+    ports = []
+    seen: dict[tuple[int, str], int] = {}
+    for index, raw in enumerate(spec.get("ports") or []):
+        protocol = Protocol(raw.get("protocol", "TCP"))
+        if "nodePort" in raw and kind not in REFUSED_TYPES:
+            r.problem(("spec", "ports", index, "nodePort"), "nodePort is only for type NodePort or LoadBalancer",
+                         "remove it")
+        port = ServicePort(port=raw["port"], target_port=raw.get("targetPort", raw["port"]), protocol=protocol,
+                           name=raw.get("name", ""))
+        if (port.port, protocol.value) in seen:
+            r.problem(("spec", "ports", index, "port"),
+                         f"port {port.port}/{protocol.value} is listed twice (also ports[{seen[port.port, protocol.value]}])",
+                         "keep one")
+        seen[port.port, protocol.value] = index
+        if len(spec.get("ports") or []) > 1 and not port.name:
+            r.problem(("spec", "ports", index), "a Service with several ports must name each one (ports[].name)",
+                         "add a name, as Kubernetes requires")
+        ports.append(port)
+    return Service(
+        name=name,
+        namespace=meta.get("namespace") or "default",
+        selector=tuple(sorted((spec.get("selector") or {}).items())),
+        ports=tuple(ports),
+        headless=cluster_ip == "None",
+        labels=tuple(sorted((meta.get("labels") or {}).items())),
+        locations=r.locations(),
+    )
 
-    warnings: list[Problem]
-
-    def problem(self, path: FieldPath, message: str, hint: str = "", key: bool = False) -> None: ...
-
-    def locations(self) -> Any: ...
-
-    def service(self, data: dict[str, Any]) -> Service:
-        meta, spec = data["metadata"], data.get("spec") or {}
-        name = meta["name"]
-        if not SERVICE_NAME.fullmatch(name):
-            self.problem(("metadata", "name"), f"Service name {name!r} is not a DNS-1035 label, so it cannot be a host name",
-                         "use at most 63 lowercase letters, digits and '-', starting with a letter")
-        kind = spec.get("type", "ClusterIP")
-        if kind in REFUSED_TYPES:
-            why, instead = REFUSED_TYPES[kind]
-            self.problem(("spec", "type"), f"type: {kind} is not supported: {why}", instead)
-        cluster_ip = spec.get("clusterIP", "")
-        if cluster_ip not in ("", "None"):
-            self.cluster_only(("spec", "clusterIP"), "a cluster's virtual Service address (here the names answer "
-                                                     "with the pods' own addresses)")
-        for key in spec:
-            if key in CLUSTER_ONLY_SERVICE_FIELDS:
-                self.cluster_only(("spec", key), CLUSTER_ONLY_SERVICE_FIELDS[key])
-        ports = []
-        seen: dict[tuple[int, str], int] = {}
-        for index, raw in enumerate(spec.get("ports") or []):
-            protocol = Protocol(raw.get("protocol", "TCP"))
-            if "nodePort" in raw and kind not in REFUSED_TYPES:
-                self.problem(("spec", "ports", index, "nodePort"), "nodePort is only for type NodePort or LoadBalancer",
-                             "remove it")
-            port = ServicePort(port=raw["port"], target_port=raw.get("targetPort", raw["port"]), protocol=protocol,
-                               name=raw.get("name", ""))
-            if (port.port, protocol.value) in seen:
-                self.problem(("spec", "ports", index, "port"),
-                             f"port {port.port}/{protocol.value} is listed twice (also ports[{seen[port.port, protocol.value]}])",
-                             "keep one")
-            seen[port.port, protocol.value] = index
-            if len(spec.get("ports") or []) > 1 and not port.name:
-                self.problem(("spec", "ports", index), "a Service with several ports must name each one (ports[].name)",
-                             "add a name, as Kubernetes requires")
-            ports.append(port)
-        return Service(
-            name=name,
-            namespace=meta.get("namespace") or "default",
-            selector=tuple(sorted((spec.get("selector") or {}).items())),
-            ports=tuple(ports),
-            headless=cluster_ip == "None",
-            labels=tuple(sorted((meta.get("labels") or {}).items())),
-            locations=self.locations(),
-        )
-
-    def cluster_only(self, path: FieldPath, what: str) -> None:
-        origin = self.locations().of(path)
-        self.warnings.append(Problem(origin, ".".join(str(p) for p in path),
-                                     f"{path[-1]} is ignored on a single Podman host (it is about {what})",
-                                     "keep it for Kubernetes; --strict makes this an error"))
+def cluster_only(r: Reporter, path: FieldPath, what: str) -> None:
+    origin = r.locations().of(path)
+    r.warnings.append(Problem(origin, ".".join(str(p) for p in path),
+                                 f"{path[-1]} is ignored on a single Podman host (it is about {what})",
+                                 "keep it for Kubernetes; --strict makes this an error"))
 
 
 def target_port(service_port: ServicePort, pod: Pod) -> int | None:

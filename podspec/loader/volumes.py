@@ -1,20 +1,17 @@
 """Building a pod's volumes from the manifest: claims, host paths, emptyDirs, configMap and secret
 volumes (linked to their documents later, by link.py), image volumes, downwardAPI and projected
-volumes, and cluster storage.
-
-A mixin of the document builder (build.py): it reads the pod being built (its name, metadata and
-containers) and reports through the builder's problem() and warnings, which build.py defines.
-"""
+volumes, and cluster storage. Functions over the document's reporter and the facts of the pod
+being built."""
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 from typing import Any
 
 from podspec import references
-from podspec.errors import Problem
+from podspec.loader.fieldrefs import downward_field, resource_field_ref
+from podspec.loader.reporter import PodFacts, Reporter
 from podspec.model import (
     FieldPath,
     KeyRef,
@@ -45,203 +42,153 @@ CLUSTER_PROJECTIONS = {
     "clusterTrustBundle": "a cluster's trust bundles",
     "podCertificate": "a cluster's pod certificates",
 }
-# fieldRef paths for one label or annotation (env fieldRef in build.py, downwardAPI items here).
-FIELD_LABEL = re.compile(r"metadata\.labels\['(.+)'\]")
-FIELD_ANNOTATION = re.compile(r"metadata\.annotations\['(.+)'\]")
 
 
-class VolumeBuilder:
-    """The volume part of build.py's document builder (a mixin: build.py's _Builder defines what
-    is declared here)."""
-
-    base: FieldPath
-    warnings: list[Problem]
-    pod_name: str
-    pod_meta: dict[str, dict[str, str]]
-    pod_namespace: str
-    pod_containers: list[dict[str, Any]]
-
-    def problem(self, path: FieldPath, message: str, hint: str = "", key: bool = False) -> None:
-        raise NotImplementedError
-
-    def problem_to(self, sink: list[Problem], path: FieldPath, message: str, hint: str = "", key: bool = False) -> None:
-        raise NotImplementedError
-
-    def resource_field_ref(self, name: str, body: dict[str, Any], path: FieldPath, container: dict[str, Any]) -> str:
-        raise NotImplementedError
-
-    def volume(self, raw: dict[str, Any], path: FieldPath) -> Volume:
-        sources = [s for s in VOLUME_SOURCES if s in raw]
-        if len(sources) != 1:
-            self.problem(
-                path, "a volume needs exactly one of " + ", ".join(s for s in VOLUME_SOURCES if s not in CLUSTER_STORAGE)
-                + " (or cluster storage such as nfs)" + (f"; found {', '.join(sources)}" if sources else ""),
-            )
-            return Volume(name=raw["name"], kind=VolumeKind.EMPTY_DIR)
-        if sources[0] in CLUSTER_STORAGE:
-            return self.cluster_storage(raw["name"], sources[0], path)
-        kind = VolumeKind(sources[0])
-        body = raw[sources[0]]
-        if kind is VolumeKind.CLAIM:
-            return Volume(name=raw["name"], kind=kind, claim_name=body["claimName"], read_only=body.get("readOnly", False))
-        if kind is VolumeKind.HOST_PATH:
-            if "/" not in body["path"]:
-                return self.host_path_volume(raw["name"], body["path"], path + ("hostPath", "path"))
-            if not body["path"].startswith("/"):
-                self.problem(path + ("hostPath", "path"), f"invalid value {body['path']!r}: must be an absolute path (starting with /)")
-            return Volume(name=raw["name"], kind=kind, host_path=body["path"], host_path_type=body.get("type", ""))
-        if kind in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
-            return Volume(
-                name=raw["name"], kind=kind,
-                source=body["name"] if kind is VolumeKind.CONFIG_MAP else body["secretName"],
-                optional=bool(body.get("optional", False)),
-                default_mode=int(body.get("defaultMode", 0o644)),
-                items=tuple(
-                    KeyToPath(item["key"], item["path"], _int_or_none(item.get("mode"))) for item in body.get("items", ())
-                ),
-            )
-        if kind is VolumeKind.DOWNWARD_API:
-            mode = int(body.get("defaultMode", 0o644))
-            return Volume(name=raw["name"], kind=kind, default_mode=mode,
-                          files=self.downward_files(body.get("items", ()), mode, path + ("downwardAPI", "items")))
-        if kind is VolumeKind.PROJECTED:
-            return self.projected(raw["name"], body, path + ("projected",))
-        if kind is VolumeKind.IMAGE:
-            reference, policy = body["reference"], body.get("pullPolicy")
-            return Volume(name=raw["name"], kind=kind, image=references.normalize(reference),
-                          image_pull_policy=references.pull_policy_or_default(PullPolicy(policy) if policy else None, reference))
-        return self.empty_dir(raw["name"], body, path + ("emptyDir",))
-
-    def projected(self, name: str, body: dict[str, Any], path: FieldPath) -> Volume:
-        """configMap and secret sources (linked later), downwardAPI files, and cluster-only sources
-        (a service account token: no file here, with a warning)."""
-        mode = int(body.get("defaultMode", 0o644))
-        projections: list[Projection] = []
-        files: list[ProjectedFile] = []
-        for i, source in enumerate(body.get("sources", ())):
-            for kind, what in CLUSTER_PROJECTIONS.items():
-                if kind in source:
-                    self.problem_to(
-                        self.warnings, self.base + tuple(path) + ("sources", i, kind),
-                        f"{kind} is ignored on a single Podman host (it is about {what}; the volume has no such file)",
-                        "keep it for Kubernetes; --strict makes this an error", key=True,
-                    )
-            for kind in (SourceKind.CONFIG_MAP, SourceKind.SECRET):
-                written = source.get(kind.value)
-                if written is not None:
-                    projections.append(Projection(
-                        kind, written["name"], optional=bool(written.get("optional", False)),
-                        items=tuple(KeyToPath(i["key"], i["path"], _int_or_none(i.get("mode"))) for i in written.get("items", ())),
-                    ))
-            if "downwardAPI" in source:
-                files += self.downward_files(source["downwardAPI"].get("items", ()), mode,
-                                             path + ("sources", i, "downwardAPI", "items"))
-        return Volume(name=name, kind=VolumeKind.PROJECTED, default_mode=mode, projections=tuple(projections),
-                      files=tuple(files))
-
-    def downward_files(self, items: Any, mode: int, path: FieldPath) -> tuple[ProjectedFile, ...]:
-        """downwardAPI items: the pod's fields as file contents, known now (as the kubelet writes them)."""
-        files: list[ProjectedFile] = []
-        for i, item in enumerate(items):
-            where = path + (i,)
-            if ("fieldRef" in item) == ("resourceFieldRef" in item):
-                self.problem(where, "a downwardAPI item needs exactly one of fieldRef, resourceFieldRef")
-                continue
-            if "fieldRef" in item:
-                key = item["fieldRef"]["fieldPath"]
-                content = self.downward_field(key, where + ("fieldRef", "fieldPath"))
-            else:
-                written = item["resourceFieldRef"]
-                container = next((c for c in self.pod_containers if c.get("name") == written.get("containerName")), None)
-                if container is None:
-                    self.problem(where + ("resourceFieldRef",), "a downwardAPI resourceFieldRef needs the containerName "
-                                 "of one of the pod's containers", key=True)
-                    continue
-                key = f"{written['resource']}@{container['name']}/{written.get('divisor', '1')}"
-                content = self.resource_field_ref(item["path"], written, where + ("resourceFieldRef",), container)
-                if not content:
-                    continue  # said where it is written
-            if content is None:
-                continue
-            if not content or len(content) >= 512000:
-                self.problem(where, f"downwardAPI file {item['path']} would be {'empty' if not content else 'too long'}: "
-                             "a Podman secret, which podspec makes of it, holds 1 to 511999 bytes",
-                             "leave the item out, or give the pod what it reads (a label, an annotation)")
-                continue
-            ref = KeyRef(SourceKind.DOWNWARD_API, self.pod_name, key,
-                         digest=value_digest(content.encode(), "downwardAPI", self.pod_name, key), value=content)
-            file = ProjectedFile(posixpath.normpath(item["path"]), int(item.get("mode", mode)), ref)
-            if any(f.path == file.path for f in files):
-                self.problem(where + ("path",), f"two items write the file {file.path}", "give each item its own path")
-            files.append(file)
-        return tuple(sorted(files, key=lambda f: f.path))
-
-    def own_field(self, field_path: str) -> str | None:
-        """The fields of the pod known while it is read, as env fieldRef and downwardAPI files share
-        them: its name, its namespace, one label or one annotation (absent: ""); None for any other
-        path. The namespace is the one written, else `default`, as Kubernetes would give it (Podman
-        has none; the written one gets a warning that it is ignored)."""
-        if field_path == "metadata.name":
-            return self.pod_name
-        if field_path == "metadata.namespace":
-            return self.pod_namespace
-        for pattern, group in ((FIELD_LABEL, "labels"), (FIELD_ANNOTATION, "annotations")):
-            match = pattern.fullmatch(field_path)
-            if match:
-                return str(self.pod_meta[group].get(match.group(1), ""))
-        return None
-
-    def downward_field(self, field_path: str, path: FieldPath) -> str | None:
-        """A fieldRef's content in a downwardAPI file: the pod's name or namespace, one label or
-        annotation, or all of them as `key="value"` lines, sorted (the kubelet's format)."""
-        own = self.own_field(field_path)
-        if own is not None:
-            return own
-        for group in ("labels", "annotations"):
-            if field_path == f"metadata.{group}":
-                return "\n".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(self.pod_meta[group].items()))
-        self.problem(path, f"fieldPath {field_path} is not supported in a downwardAPI file: it is a cluster's or a "
-                     "running pod's field, unknown before the pod is created",
-                     "supported: metadata.name, metadata.namespace, metadata.labels, metadata.annotations, "
-                     "metadata.labels['KEY'], metadata.annotations['KEY']")
-        return None
-
-    def cluster_storage(self, name: str, source: str, path: FieldPath) -> Volume:
-        """A network or cloud disk: the pod's own named volume on this host, kept like a claim's."""
-        volume = cluster_storage_volume(self.pod_name, name)
-        self.problem_to(
-            self.warnings, self.base + tuple(path) + (source,),
-            f"{source} is cluster storage: on a single Podman host this volume is the Podman named volume {volume}, "
-            "made empty on this host and kept like a claim's (the cluster's data is not there)",
-            "keep it for Kubernetes, or use a persistentVolumeClaim; --strict makes this an error", key=True,
+def volume(r: Reporter, facts: PodFacts, raw: dict[str, Any], path: FieldPath) -> Volume:
+    sources = [s for s in VOLUME_SOURCES if s in raw]
+    if len(sources) != 1:
+        r.problem(
+            path, "a volume needs exactly one of " + ", ".join(s for s in VOLUME_SOURCES if s not in CLUSTER_STORAGE)
+            + " (or cluster storage such as nfs)" + (f"; found {', '.join(sources)}" if sources else ""),
         )
-        return Volume(name=name, kind=VolumeKind.CLAIM, claim_name=volume)
+        return Volume(name=raw["name"], kind=VolumeKind.EMPTY_DIR)
+    if sources[0] in CLUSTER_STORAGE:
+        return cluster_storage(r, facts, raw["name"], sources[0], path)
+    kind = VolumeKind(sources[0])
+    body = raw[sources[0]]
+    if kind is VolumeKind.CLAIM:
+        return Volume(name=raw["name"], kind=kind, claim_name=body["claimName"], read_only=body.get("readOnly", False))
+    if kind is VolumeKind.HOST_PATH:
+        if "/" not in body["path"]:
+            return host_path_volume(r, raw["name"], body["path"], path + ("hostPath", "path"))
+        if not body["path"].startswith("/"):
+            r.problem(path + ("hostPath", "path"), f"invalid value {body['path']!r}: must be an absolute path (starting with /)")
+        return Volume(name=raw["name"], kind=kind, host_path=body["path"], host_path_type=body.get("type", ""))
+    if kind in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
+        return Volume(
+            name=raw["name"], kind=kind,
+            source=body["name"] if kind is VolumeKind.CONFIG_MAP else body["secretName"],
+            optional=bool(body.get("optional", False)),
+            default_mode=int(body.get("defaultMode", 0o644)),
+            items=tuple(
+                KeyToPath(item["key"], item["path"], _int_or_none(item.get("mode"))) for item in body.get("items", ())
+            ),
+        )
+    if kind is VolumeKind.DOWNWARD_API:
+        mode = int(body.get("defaultMode", 0o644))
+        return Volume(name=raw["name"], kind=kind, default_mode=mode,
+                      files=downward_files(r, facts, body.get("items", ()), mode, path + ("downwardAPI", "items")))
+    if kind is VolumeKind.PROJECTED:
+        return projected(r, facts, raw["name"], body, path + ("projected",))
+    if kind is VolumeKind.IMAGE:
+        reference, policy = body["reference"], body.get("pullPolicy")
+        return Volume(name=raw["name"], kind=kind, image=references.normalize(reference),
+                      image_pull_policy=references.pull_policy_or_default(PullPolicy(policy) if policy else None, reference))
+    return empty_dir(r, raw["name"], body, path + ("emptyDir",))
 
-    def host_path_volume(self, name: str, volume: str, path: FieldPath) -> Volume:
-        """`hostPath: {path: NAME}` without a '/' is the Podman volume NAME, as `podman kube play` reads it."""
-        if volume == "tmpfs":  # how Podman 4.3's `kube generate` writes a tmpfs mount
-            self.problem(
-                path, "hostPath tmpfs is how Podman 4.3's `kube generate` writes a tmpfs; `podman kube play` "
-                "would make it a disk volume named tmpfs", "write the volume as emptyDir: {medium: Memory}",
-            )
-        elif not VOLUME_NAME.fullmatch(volume):
-            self.problem(path, f"invalid value {volume!r}: must be an absolute path, or the name of a Podman volume")
-        return Volume(name=name, kind=VolumeKind.CLAIM, claim_name=volume)
 
-    def empty_dir(self, name: str, body: dict[str, Any], path: FieldPath) -> Volume:
-        """emptyDir: a volume of the pod's own; medium Memory is a tmpfs, of sizeLimit when given."""
-        medium = body.get("medium", "")
-        size = None
-        if medium == "Memory" and body.get("sizeLimit") is not None:
-            from podspec.loader import quantity
+def projected(r: Reporter, facts: PodFacts, name: str, body: dict[str, Any], path: FieldPath) -> Volume:
+    """configMap and secret sources (linked later), downwardAPI files, and cluster-only sources
+    (a service account token: no file here, with a warning)."""
+    mode = int(body.get("defaultMode", 0o644))
+    projections: list[Projection] = []
+    files: list[ProjectedFile] = []
+    for i, source in enumerate(body.get("sources", ())):
+        for kind, what in CLUSTER_PROJECTIONS.items():
+            if kind in source:
+                r.problem_to(
+                    r.warnings, r.base + tuple(path) + ("sources", i, kind),
+                    f"{kind} is ignored on a single Podman host (it is about {what}; the volume has no such file)",
+                    "keep it for Kubernetes; --strict makes this an error", key=True,
+                )
+        for kind in (SourceKind.CONFIG_MAP, SourceKind.SECRET):
+            written = source.get(kind.value)
+            if written is not None:
+                projections.append(Projection(
+                    kind, written["name"], optional=bool(written.get("optional", False)),
+                    items=tuple(KeyToPath(i["key"], i["path"], _int_or_none(i.get("mode"))) for i in written.get("items", ())),
+                ))
+        if "downwardAPI" in source:
+            files += downward_files(r, facts, source["downwardAPI"].get("items", ()), mode,
+                                         path + ("sources", i, "downwardAPI", "items"))
+    return Volume(name=name, kind=VolumeKind.PROJECTED, default_mode=mode, projections=tuple(projections),
+                  files=tuple(files))
 
-            try:
-                size = quantity.to_bytes(body["sizeLimit"])
-            except quantity.QuantityError as error:
-                self.problem(path + ("sizeLimit",), f"invalid sizeLimit {body['sizeLimit']!r}: {error}")
-        return Volume(name=name, kind=VolumeKind.EMPTY_DIR, medium=medium, size_limit_bytes=size)
 
-    # -- PersistentVolumeClaim -------------------------------------------------------------
+def downward_files(r: Reporter, facts: PodFacts, items: Any, mode: int, path: FieldPath) -> tuple[ProjectedFile, ...]:
+    """downwardAPI items: the pod's fields as file contents, known now (as the kubelet writes them)."""
+    files: list[ProjectedFile] = []
+    for i, item in enumerate(items):
+        where = path + (i,)
+        if ("fieldRef" in item) == ("resourceFieldRef" in item):
+            r.problem(where, "a downwardAPI item needs exactly one of fieldRef, resourceFieldRef")
+            continue
+        if "fieldRef" in item:
+            key = item["fieldRef"]["fieldPath"]
+            content = downward_field(r, facts, key, where + ("fieldRef", "fieldPath"))
+        else:
+            written = item["resourceFieldRef"]
+            container = next((c for c in facts.containers if c.get("name") == written.get("containerName")), None)
+            if container is None:
+                r.problem(where + ("resourceFieldRef",), "a downwardAPI resourceFieldRef needs the containerName "
+                             "of one of the pod's containers", key=True)
+                continue
+            key = f"{written['resource']}@{container['name']}/{written.get('divisor', '1')}"
+            content = resource_field_ref(r, item["path"], written, where + ("resourceFieldRef",), container)
+            if not content:
+                continue  # said where it is written
+        if content is None:
+            continue
+        if not content or len(content) >= 512000:
+            r.problem(where, f"downwardAPI file {item['path']} would be {'empty' if not content else 'too long'}: "
+                         "a Podman secret, which podspec makes of it, holds 1 to 511999 bytes",
+                         "leave the item out, or give the pod what it reads (a label, an annotation)")
+            continue
+        ref = KeyRef(SourceKind.DOWNWARD_API, facts.name, key,
+                     digest=value_digest(content.encode(), "downwardAPI", facts.name, key), value=content)
+        file = ProjectedFile(posixpath.normpath(item["path"]), int(item.get("mode", mode)), ref)
+        if any(f.path == file.path for f in files):
+            r.problem(where + ("path",), f"two items write the file {file.path}", "give each item its own path")
+        files.append(file)
+    return tuple(sorted(files, key=lambda f: f.path))
+
+
+def cluster_storage(r: Reporter, facts: PodFacts, name: str, source: str, path: FieldPath) -> Volume:
+    """A network or cloud disk: the pod's own named volume on this host, kept like a claim's."""
+    volume = cluster_storage_volume(facts.name, name)
+    r.problem_to(
+        r.warnings, r.base + tuple(path) + (source,),
+        f"{source} is cluster storage: on a single Podman host this volume is the Podman named volume {volume}, "
+        "made empty on this host and kept like a claim's (the cluster's data is not there)",
+        "keep it for Kubernetes, or use a persistentVolumeClaim; --strict makes this an error", key=True,
+    )
+    return Volume(name=name, kind=VolumeKind.CLAIM, claim_name=volume)
+
+
+def host_path_volume(r: Reporter, name: str, volume: str, path: FieldPath) -> Volume:
+    """`hostPath: {path: NAME}` without a '/' is the Podman volume NAME, as `podman kube play` reads it."""
+    if volume == "tmpfs":  # how Podman 4.3's `kube generate` writes a tmpfs mount
+        r.problem(
+            path, "hostPath tmpfs is how Podman 4.3's `kube generate` writes a tmpfs; `podman kube play` "
+            "would make it a disk volume named tmpfs", "write the volume as emptyDir: {medium: Memory}",
+        )
+    elif not VOLUME_NAME.fullmatch(volume):
+        r.problem(path, f"invalid value {volume!r}: must be an absolute path, or the name of a Podman volume")
+    return Volume(name=name, kind=VolumeKind.CLAIM, claim_name=volume)
+
+
+def empty_dir(r: Reporter, name: str, body: dict[str, Any], path: FieldPath) -> Volume:
+    """emptyDir: a volume of the pod's own; medium Memory is a tmpfs, of sizeLimit when given."""
+    medium = body.get("medium", "")
+    size = None
+    if medium == "Memory" and body.get("sizeLimit") is not None:
+        from podspec.loader import quantity
+
+        try:
+            size = quantity.to_bytes(body["sizeLimit"])
+        except quantity.QuantityError as error:
+            r.problem(path + ("sizeLimit",), f"invalid sizeLimit {body['sizeLimit']!r}: {error}")
+    return Volume(name=name, kind=VolumeKind.EMPTY_DIR, medium=medium, size_limit_bytes=size)
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -1,139 +1,120 @@
 """Building a Deployment's or a Job's pod from the manifest: the workload's own checks (its
 selector, replicas that one host can run, a Job's restart policy), its cluster-only fields as
-warnings, and its pod, or a Deployment's copies of it.
-
-A mixin of the document builder (build.py): it builds the pods with the builder's pod() and
-reports through its problem() and warnings, which build.py defines.
-"""
+warnings, and its pod (pods.py), or a Deployment's copies of it."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
 
-from podspec.errors import Origin, Problem
+from podspec.errors import Origin
 from podspec.loader import semantics
-from podspec.loader.yamlpos import Document
-from podspec.model import AbsentPod, FieldPath, Locations, Pod, Rollout
+from podspec.loader.pods import pod
+from podspec.loader.reporter import Reporter
+from podspec.model import (
+    AbsentPod,
+    Pod,
+    Rollout,
+)
 
 
-class WorkloadBuilder:
-    """The Deployment and Job part of build.py's document builder (a mixin: build.py's _Builder
-    defines what is declared here)."""
-
-    base: FieldPath
-    document: Document
-    problems: list[Problem]
-    warnings: list[Problem]
-
-    def problem(self, path: FieldPath, message: str, hint: str = "", key: bool = False) -> None:
-        raise NotImplementedError
-
-    def problem_to(self, sink: list[Problem], path: FieldPath, message: str, hint: str = "", key: bool = False) -> None:
-        raise NotImplementedError
-
-    def locations(self) -> Locations:
-        raise NotImplementedError
-
-    def pod(self, data: dict[str, Any], name: str = "", extra_annotations: dict[str, str] | None = None,
-            workload: str = "") -> Pod:
-        raise NotImplementedError
-
-    def workload(self, data: dict[str, Any]) -> Pod | AbsentPod | list[Pod] | None:
-        """The pod of a Deployment or Job, named as `podman kube play` names it: `<name>-pod`; a
-        Deployment's further replicas are `<name>-pod-1`, `<name>-pod-2`, ... (copies that can share
-        one host: no host ports, no host network)."""
-        kind, meta, spec = data["kind"], data["metadata"], data["spec"]
-        name = f"{meta['name']}-pod"
-        template = spec["template"]
-        what = f"{kind} {meta['name']}"
-        self.problems += semantics.metadata_problems(
-            tuple((meta.get("labels") or {}).items()), tuple((meta.get("annotations") or {}).items()),
-            lambda path: Origin(self.document.file, *self.document.key_at(path)), self.document.file,
-        )
-        for field, about in _CLUSTER_ONLY[kind]:
-            if field in spec:
-                self.problem_to(
-                    self.warnings, ("spec", field), f"{field} is ignored on a single Podman host (it is about {about})",
-                    "keep it for Kubernetes; --strict makes this an error", key=True,
+def workload(r: Reporter, data: dict[str, Any]) -> Pod | AbsentPod | list[Pod] | None:
+    """The pod of a Deployment or Job, named as `podman kube play` names it: `<name>-pod`; a
+    Deployment's further replicas are `<name>-pod-1`, `<name>-pod-2`, ... (copies that can share
+    one host: no host ports, no host network)."""
+    kind, meta, spec = data["kind"], data["metadata"], data["spec"]
+    name = f"{meta['name']}-pod"
+    template = spec["template"]
+    what = f"{kind} {meta['name']}"
+    r.problems += semantics.metadata_problems(
+        tuple((meta.get("labels") or {}).items()), tuple((meta.get("annotations") or {}).items()),
+        lambda path: Origin(r.document.file, *r.document.key_at(path)), r.document.file,
+    )
+    for field, about in _CLUSTER_ONLY[kind]:
+        if field in spec:
+            r.problem_to(
+                r.warnings, ("spec", field), f"{field} is ignored on a single Podman host (it is about {about})",
+                "keep it for Kubernetes; --strict makes this an error", key=True,
+            )
+    if kind == "Deployment":
+        selector(r, spec.get("selector") or {}, (template.get("metadata") or {}).get("labels") or {})
+        replicas = int(spec.get("replicas", 1))
+        clash = _host_bound(template["spec"])
+        if replicas > 1 and clash:
+            r.problem(
+                ("spec", "replicas"),
+                f"{replicas} replicas with {clash}: copies on one Podman host would take the same host port",
+                "use replicas: 1, or remove the host ports (each copy has its own address in the pod network), "
+                "or run this Deployment on Kubernetes, which spreads replicas over nodes",
+            )
+            replicas = 1
+        if replicas == 0:
+            r.base = ("spec", "template")
+            return AbsentPod(name, f"{what} has replicas: 0", r.locations(), workload=what)
+        rollout = _rollout(spec, replicas)
+        if replicas > 1:
+            return [replace(p, rollout=rollout)
+                    for p in copies(r, template, name, meta.get("annotations") or {}, what, replicas)]
+        r.base = ("spec", "template")
+        return replace(pod(r, template, name=name, extra_annotations=meta.get("annotations") or {}, workload=what),
+                       rollout=rollout)
+    else:
+        for field in ("parallelism", "completions"):
+            if int(spec.get(field, 1)) > 1:
+                r.problem(
+                    ("spec", field), f"{field} {spec[field]}: one Podman host runs one pod per Job",
+                    f"use {field}: 1, or run this Job on Kubernetes",
                 )
-        if kind == "Deployment":
-            self.selector(spec.get("selector") or {}, (template.get("metadata") or {}).get("labels") or {})
-            replicas = int(spec.get("replicas", 1))
-            clash = _host_bound(template["spec"])
-            if replicas > 1 and clash:
-                self.problem(
-                    ("spec", "replicas"),
-                    f"{replicas} replicas with {clash}: copies on one Podman host would take the same host port",
-                    "use replicas: 1, or remove the host ports (each copy has its own address in the pod network), "
-                    "or run this Deployment on Kubernetes, which spreads replicas over nodes",
-                )
-                replicas = 1
-            if replicas == 0:
-                self.base = ("spec", "template")
-                return AbsentPod(name, f"{what} has replicas: 0", self.locations(), workload=what)
-            rollout = _rollout(spec, replicas)
-            if replicas > 1:
-                return [replace(p, rollout=rollout)
-                        for p in self.copies(template, name, meta.get("annotations") or {}, what, replicas)]
-            self.base = ("spec", "template")
-            return replace(self.pod(template, name=name, extra_annotations=meta.get("annotations") or {}, workload=what),
-                           rollout=rollout)
-        else:
-            for field in ("parallelism", "completions"):
-                if int(spec.get(field, 1)) > 1:
-                    self.problem(
-                        ("spec", field), f"{field} {spec[field]}: one Podman host runs one pod per Job",
-                        f"use {field}: 1, or run this Job on Kubernetes",
-                    )
-            if spec.get("suspend"):
-                self.problem(("spec", "suspend"), "suspend: true is not supported", "remove it; delete the Job to stop it")
-            policy = (template["spec"]).get("restartPolicy")
-            if policy not in ("Never", "OnFailure"):
-                self.problem(
-                    ("spec", "template", "spec", "restartPolicy") if policy else ("spec", "template", "spec"),
-                    "a Job's pod needs restartPolicy Never or OnFailure" + (f", not {policy}" if policy else ""),
-                    "Kubernetes refuses other values for a Job; set restartPolicy: OnFailure or Never",
-                )
-        self.base = ("spec", "template")
-        return self.pod(template, name=name, extra_annotations=meta.get("annotations") or {}, workload=what)
+        if spec.get("suspend"):
+            r.problem(("spec", "suspend"), "suspend: true is not supported", "remove it; delete the Job to stop it")
+        policy = (template["spec"]).get("restartPolicy")
+        if policy not in ("Never", "OnFailure"):
+            r.problem(
+                ("spec", "template", "spec", "restartPolicy") if policy else ("spec", "template", "spec"),
+                "a Job's pod needs restartPolicy Never or OnFailure" + (f", not {policy}" if policy else ""),
+                "Kubernetes refuses other values for a Job; set restartPolicy: OnFailure or Never",
+            )
+    r.base = ("spec", "template")
+    return pod(r, template, name=name, extra_annotations=meta.get("annotations") or {}, workload=what)
 
-    def copies(self, template: dict[str, Any], name: str, annotations: dict[str, str], what: str, replicas: int) -> list[Pod]:
-        """A Deployment's replicas on one host: each copy is built on its own (metadata.name in env is
-        its own name), the problems and warnings said once, for the first."""
-        self.base = ("spec", "template")
-        pods = [self.pod(template, name=name, extra_annotations=annotations, workload=what)]
-        problems, warnings = self.problems, self.warnings
-        self.problems, self.warnings = [], []
-        try:
-            pods += [self.pod(template, name=f"{name}-{i}", extra_annotations=annotations, workload=what)
-                     for i in range(1, replicas)]
-        finally:
-            self.problems, self.warnings = problems, warnings
-        return pods
 
-    def selector(self, selector: dict[str, Any], labels: dict[str, str]) -> None:
-        """Kubernetes refuses a Deployment whose selector does not select its own template."""
-        for key, value in (selector.get("matchLabels") or {}).items():
-            if labels.get(key) != value:
-                self.problem(
-                    ("spec", "selector", "matchLabels", key),
-                    f"the selector {key}={value} does not match the template's labels",
-                    f"add the label {key}: {value} to spec.template.metadata.labels; Kubernetes refuses such a Deployment",
-                    key=True,
-                )
-        for i, expression in enumerate(selector.get("matchExpressions") or ()):
-            key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
-            matched = {
-                "In": labels.get(key) in values, "NotIn": labels.get(key) not in values,
-                "Exists": key in labels, "DoesNotExist": key not in labels,
-            }.get(operator, False)
-            if not matched:
-                self.problem(
-                    ("spec", "selector", "matchExpressions", i),
-                    f"the selector expression {key} {operator} {values} does not match the template's labels",
-                    "change the expression or the template's labels; Kubernetes refuses such a Deployment",
-                )
+def copies(r: Reporter, template: dict[str, Any], name: str, annotations: dict[str, str], what: str, replicas: int) -> list[Pod]:
+    """A Deployment's replicas on one host: each copy is built on its own (metadata.name in env is
+    its own name), the problems and warnings said once, for the first."""
+    r.base = ("spec", "template")
+    pods = [pod(r, template, name=name, extra_annotations=annotations, workload=what)]
+    problems, warnings = r.problems, r.warnings
+    r.problems, r.warnings = [], []
+    try:
+        pods += [pod(r, template, name=f"{name}-{i}", extra_annotations=annotations, workload=what)
+                 for i in range(1, replicas)]
+    finally:
+        r.problems, r.warnings = problems, warnings
+    return pods
+
+
+def selector(r: Reporter, selector: dict[str, Any], labels: dict[str, str]) -> None:
+    """Kubernetes refuses a Deployment whose selector does not select its own template."""
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            r.problem(
+                ("spec", "selector", "matchLabels", key),
+                f"the selector {key}={value} does not match the template's labels",
+                f"add the label {key}: {value} to spec.template.metadata.labels; Kubernetes refuses such a Deployment",
+                key=True,
+            )
+    for i, expression in enumerate(selector.get("matchExpressions") or ()):
+        key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
+        matched = {
+            "In": labels.get(key) in values, "NotIn": labels.get(key) not in values,
+            "Exists": key in labels, "DoesNotExist": key not in labels,
+        }.get(operator, False)
+        if not matched:
+            r.problem(
+                ("spec", "selector", "matchExpressions", i),
+                f"the selector expression {key} {operator} {values} does not match the template's labels",
+                "change the expression or the template's labels; Kubernetes refuses such a Deployment",
+            )
 
 
 # Workload fields that only a cluster's controllers act on: (field, what it is about).

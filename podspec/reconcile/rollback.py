@@ -55,7 +55,8 @@ def label(record: HistoryRecord) -> str:
 
 def choose(records: Sequence[HistoryRecord], to: str = "") -> HistoryRecord:
     """The record to go back to (records newest first): `to` a seq number ("3" or "#3") or a revision
-    (or its prefix); "" the previous one: after a failed apply, the newest record that ran; else the
+    (or its prefix); "" the previous one: after a rollback that failed part way, the record it was
+    putting back; after a failed apply, the newest record that ran; else the
     newest record that ran and whose pods differ from those of the newest one that ran (no-op records
     of the same state are skipped)."""
     if not records:
@@ -76,6 +77,8 @@ def choose(records: Sequence[HistoryRecord], to: str = "") -> HistoryRecord:
     if not ran:
         raise RollbackRefused("no apply of this project ever finished on this host: nothing to go back to",
                               "see `podspec history`")
+    if records[0].outcome not in RAN and records[0].restored:  # a rollback that stopped part way: finish it
+        return _restorable(next((r for r in records if r.seq == records[0].restored), records[0]))
     if records[0].outcome not in RAN and ran[0].restorable:  # after a failed apply: back to the last that ran
         return ran[0]
     current = ran[0]

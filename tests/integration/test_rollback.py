@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.integration.manifests import ids, podspec, sleeper, write
+from tests.integration.sshd import sshd  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.podman
 
@@ -73,8 +74,12 @@ def test_the_history_survives_every_prune_and_holds_no_secret_value(podman, tmp_
         assert "s3cr3t-in-a-secret" not in text and "l1teral-s3cret" not in text  # ... never a secret's value
 
 
-def server(name: str, page: str, port: int, image: str = "docker.io/library/busybox:latest", broken: bool = False) -> str:
-    """A pod serving `page` on `port`, ready once /www/ready exists; `broken`: it never is."""
+def server(name: str, page: str, port: int, image: str = "docker.io/library/busybox:latest", broken: bool = False,
+           claim: str = "") -> str:
+    """A pod serving `page` on `port`, ready once /www/ready exists; `broken`: it never is; `claim`:
+    a named volume mounted at /data."""
+    mount = "\n      volumeMounts:\n        - {name: data, mountPath: /data}" if claim else ""
+    volume = f"\n  volumes:\n    - name: data\n      persistentVolumeClaim: {{claimName: {claim}}}" if claim else ""
     ready = "" if broken else " && touch /www/ready"
     run = f"mkdir -p /www && echo {page} > /www/index.html{ready} && exec httpd -f -p 8080 -h /www"
     return f"""\
@@ -93,7 +98,7 @@ spec:
         - {{containerPort: 8080, hostPort: {port}}}
       readinessProbe:
         exec: {{command: ["cat", "/www/ready"]}}
-        periodSeconds: 1
+        periodSeconds: 1{mount}{volume}
 """
 
 
@@ -103,12 +108,14 @@ def test_rollback_puts_the_previous_revision_back_by_image_id_and_keeps_volumes(
     port = free_port()
     podman.podman("tag", "docker.io/library/busybox:latest", "localhost/rollme:1")
     try:
-        manifest = write(tmp_path, server("roller", "first", port, image="localhost/rollme:1"))
+        manifest = write(tmp_path, server("roller", "first", port, image="localhost/rollme:1", claim="roller-data"))
         assert podspec(podman, "apply", manifest, "--revision", "r1").exit_code == 0
         fetch(f"http://127.0.0.1:{port}/", until=lambda body: "first" in body)
-        write(tmp_path, server("roller", "second", port, image="localhost/rollme:1") + "---\n" + sleeper("roller-extra"))
+        write(tmp_path, server("roller", "second", port, image="localhost/rollme:1", claim="roller-data")
+              + "---\n" + sleeper("roller-extra"))
         assert podspec(podman, "apply", manifest, "--revision", "r2").exit_code == 0
         fetch(f"http://127.0.0.1:{port}/", until=lambda body: "second" in body)
+        podman.podman("exec", "roller-web", "sh", "-c", "echo kept > /data/note")
         busybox = podman.podman("image", "inspect", "localhost/rollme:1", "--format", "{{.Id}}").stdout.strip()
         podman.podman("tag", "docker.io/library/alpine:latest", "localhost/rollme:1")  # the tag moves
 
@@ -123,6 +130,7 @@ def test_rollback_puts_the_previous_revision_back_by_image_id_and_keeps_volumes(
         image = podman.podman("container", "inspect", "roller-web", "--format", "{{.Image}}").stdout.strip()
         assert image == busybox  # the bytes that ran then, not what the tag names now
         assert "roller-extra" not in podman.podman("pod", "ps", "--format", "{{.Name}}").stdout
+        assert podman.podman("exec", "roller-web", "cat", "/data/note").stdout == "kept\n"  # the volume untouched
         assert [r["outcome"] for r in history(podman)][:1] == ["rolled-back"]
         assert podspec(podman, "diff", manifest).exit_code == 2  # the files' change shows as pending
     finally:
@@ -320,3 +328,26 @@ def test_a_stalled_rollout_stops_and_rolls_back(podman, tmp_path):
     fetch(f"http://{address(podman, 'web-pod')}:8080/", until=lambda body: "good" in body)
     back = podspec(podman, "rollback", "--dry-run")  # the rollback's record holds what "good" held: nothing older
     assert back.exit_code == 1 and "no earlier revision" in back.stderr
+
+
+def test_rollback_over_ssh(podman, sshd, tmp_path):  # noqa: F811
+    from tests.conftest import fetch, free_port
+    from tests.integration.test_ssh import over_ssh, run
+
+    port = free_port()
+    env, remote = sshd.env(PODSPEC_PROJECT="remote"), over_ssh(sshd, podman)
+    manifest = write(tmp_path, server("farweb", "one", port))
+    assert run(env, "apply", manifest, "--revision", "one", "--wait", "--timeout", "30", *remote).returncode == 0
+    write(tmp_path, server("farweb", "two", port))
+    assert run(env, "apply", manifest, "--revision", "two", *remote).returncode == 0
+    fetch(f"http://127.0.0.1:{port}/", until=lambda body: "two" in body)
+    back = run(env, "rollback", "--wait", "--timeout", "30", *remote)
+    assert back.returncode == 0, back.stderr
+    assert "Rolled back to #1 (revision one)" in back.stdout
+    fetch(f"http://127.0.0.1:{port}/", until=lambda body: "one" in body)
+    write(tmp_path, server("farweb", "bad", port, broken=True))
+    failed = run(env, "apply", manifest, "--wait", "--timeout", "5", "--rollback-on-failure", *remote)
+    assert failed.returncode == 1 and "restored farweb" in failed.stderr
+    fetch(f"http://127.0.0.1:{port}/", until=lambda body: "one" in body)
+    history = json.loads(run(env, "history", "-o", "json", *remote).stdout)["records"]
+    assert [r["outcome"] for r in history[:2]] == ["rolled-back", "failed"]

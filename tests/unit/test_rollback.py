@@ -155,3 +155,17 @@ def test_rollback_on_failure_refuses_before_any_change_when_what_runs_is_in_no_r
     with pytest.raises(RollbackRefused, match="runs a state no history record holds"):
         apply(ApplyRequest(Manifests((str(path),)), "demo", rollback_on_failure=True), lambda: engine)
     assert {n: c.id for n, c in engine.containers.items()} == before
+
+
+def test_a_rollback_stopped_part_way_converges_when_run_again(engine, tmp_path):
+    path = tmp_path / "pods.yaml"
+    applied(engine, path, pod("web", "sleep 1001") + "---\n" + pod("db", "sleep 2001"), "r1")
+    applied(engine, path, pod("web", "sleep 1002") + "---\n" + pod("db", "sleep 2002"), "r2")
+    engine.fail(StepKind.START_CONTAINER, "db-main")  # the rollback dies part way (as a kill would leave it)
+    broken = rollback(RollbackRequest("demo", parallel=1), lambda: engine)
+    assert broken.outcome is Outcome.FAILED and 0 < broken.steps_done < len(broken.plan.steps)
+    again = rollback(RollbackRequest("demo"), lambda: engine)  # the same target: the one it was putting back
+    assert again.outcome is Outcome.APPLIED and again.restored_seq == 1
+    assert command_of(engine, "web-main") == "sleep 1001" and command_of(engine, "db-main") == "sleep 2001"
+    assert all(c.state is ContainerState.RUNNING for c in engine.containers.values() if not c.is_infra)
+    assert rollback(RollbackRequest("demo", to="1"), lambda: engine).outcome is Outcome.NO_CHANGES

@@ -254,6 +254,8 @@ def test_real_sops_decrypts_with_the_right_key_only(tmp_path, keys):
     assert VALUE not in (tmp_path / "db.yaml").read_text()
     state = load([path], decrypt=Sops({"SOPS_AGE_KEY_FILE": str(host.file)}))
     assert state.secrets[0].value("password") == VALUE.encode() and state.secrets[0].encrypted
+    in_env = load([path], decrypt=Sops({"HOME": str(tmp_path), "SOPS_AGE_KEY": host.file.read_text().splitlines()[-1]}))
+    assert in_env.secrets == state.secrets
 
     for env, said in (({}, "no key for it was found"),
                       ({"SOPS_AGE_KEY_FILE": str(other.file)}, "is not one of its recipients"),
