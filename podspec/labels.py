@@ -31,6 +31,7 @@ SECRETS = PREFIX + "secrets"  # on containers: the Podman secrets they read, com
 SOURCE = PREFIX + "source"  # on Podman secrets: "configMap/NAME" or "secret/NAME"
 KEY = PREFIX + "key"  # on Podman secrets: the key whose value it holds
 DIGEST = PREFIX + "digest"  # on Podman secrets: the digest of that value
+ORIGIN = PREFIX + "origin"  # on everything an apply creates: the source of its manifests (run/origin.py)
 NAMES = PREFIX + "names"  # on a project's names record (a volume): each pod's names on the network, as JSON
 
 
@@ -66,3 +67,8 @@ def last_applied(labels: Mapping[str, str] | None) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def origin_of(labels: Mapping[str, str] | None) -> str:
+    """The source that applied an object; "" when none was recorded (made by an older podspec)."""
+    return (labels or {}).get(ORIGIN, "")

@@ -18,6 +18,7 @@ from typing import Iterable, Mapping
 from podspec.errors import Origin, Problem
 
 INIT_TYPE_ANNOTATION = "io.podman.annotations.init.container.type"
+VOLUMES_FROM_ANNOTATION = "io.podman.annotations.volumes-from"  # /<container>: "<podman container>[:ro];..."
 # A pod's Secrets and ConfigMaps that live on the host as Podman secrets of those names (made by hand,
 # `podman secret create NAME FILE`), comma-separated: read as they are, never changed by podspec.
 HOST_SECRETS_ANNOTATION = "podspec.io/host-secrets"
@@ -207,6 +208,30 @@ class SecurityContext:
     app_armor_profile: str | None = None  # "RuntimeDefault", "Unconfined", "Localhost:<profile>"
     # seLinuxOptions as Podman's label options, in the order user, role, type, level: ("type:spc_t",)
     se_linux_options: tuple[str, ...] = ()
+
+
+# Where seccomp profiles of type Localhost live on a Podman host, as /var/lib/kubelet/seccomp does on a
+# node: localhostProfile is a path relative to it (no `..`, not absolute), resolved here and nowhere else.
+SECCOMP_ROOT = "/etc/podspec/seccomp"
+
+
+def seccomp_file(local: str) -> str:
+    """The file of a Localhost seccomp profile (`local`: its localhostProfile, already checked)."""
+    return f"{SECCOMP_ROOT}/{local.lstrip('/')}"
+
+
+def local_profile_problem(local: str) -> str | None:
+    """Why a Localhost profile name is refused (as Kubernetes' validation does for seccomp: a
+    relative path that does not climb), or None."""
+    if not local.strip():
+        return "is empty"
+    if local.startswith("/"):
+        return "is an absolute path"
+    if ".." in local.split("/"):
+        return "contains .."
+    if any(ch in local for ch in "\x00\n\r"):
+        return "contains a control character"
+    return None
 
 
 @dataclass(frozen=True)
@@ -565,6 +590,20 @@ class DesiredState:
         for pod in self.pods:
             names.update(pod.claim_names())
         return tuple(sorted(names))
+
+
+def volumes_from_entries(pod: Pod, container: str) -> tuple[str, ...]:
+    """The container's `io.podman.annotations.volumes-from/<container>` entries as Podman takes them
+    (loader/volumes_from.py says how): a container of the pod named as in the manifest becomes its
+    Podman name `<pod>-<name>`."""
+    text = dict(pod.annotations).get(f"{VOLUMES_FROM_ANNOTATION}/{container}", "")
+    own = {c.name for c in pod.all_containers()}
+    out = []
+    for entry in (e.strip() for e in text.split(";")):
+        if entry:
+            name, colon, options = entry.partition(":")
+            out.append(f"{pod.name}-{name}{colon}{options}" if name in own else entry)
+    return tuple(out)
 
 
 def signal_number(name: str) -> int | None:

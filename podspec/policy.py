@@ -39,12 +39,51 @@ import posixpath
 import re
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
 
 from podspec.errors import PodspecError, PolicyError, Problem
 
 if TYPE_CHECKING:  # the checks import the model when they run: a command builds its policy before reading the host
-    from podspec.model import Container, DesiredState, FieldPath, Pod
+    from podspec.model import Container, DesiredState, FieldPath, Pod, Volume
+
+# AppArmor profile names that mean no confinement to Podman or the kernel, whatever the type says.
+UNCONFINED_APPARMOR = frozenset({"unconfined", "runtime/unconfined"})
+
+
+def apparmor_name_problem(name: str) -> str | None:
+    """Why a Localhost AppArmor profile name gets no confinement or is no plain loaded profile's
+    name, or None: baseline and restricted refuse these ("unconfined" is Podman's word for none)."""
+    from podspec.model import local_profile_problem
+
+    if name.strip().lower() in UNCONFINED_APPARMOR:
+        return "Podman reads this name as no profile at all"
+    why = local_profile_problem(name)
+    return None if why is None else f"the name {why}"
+
+
+def local_profile_problem(local: str) -> str | None:
+    from podspec.model import local_profile_problem as problem
+
+    return problem(local)
+
+
+# Pod annotations become every container's OCI annotations (as `podman kube play` makes them), and the
+# runtime (crun's run.oci.*), Podman, CRI-O-style settings and OCI hooks act on keys in these
+# namespaces. Under baseline and restricted only those allowed by name ($PODSPEC_ALLOW_ANNOTATIONS,
+# podspec.toml's allow_annotations) get through, as CRI-O's allowed_annotations; the others are
+# refused, never passed on nor silently dropped. Annotations podspec itself acts on are not runtime's.
+RUNTIME_ANNOTATION_PREFIXES = (
+    "run.oci.", "io.containers.", "io.podman.", "io.kubernetes.cri-o.", "io.kubernetes.cri.", "io.katacontainers.",
+    "org.opencontainers.", "org.systemd.", "com.nvidia.", "nvidia.com/", "cdi.k8s.io/", "io.crun.", "io.runc.",
+    "io.kubernetes.", "io.cri-containerd.",
+)
+PODSPEC_HANDLED_ANNOTATIONS = frozenset({"io.podman.annotations.init.container.type"})
+
+
+def runtime_annotation(key: str) -> bool:
+    """Whether a runtime, Podman or an OCI hook may act on this annotation key."""
+    return key not in PODSPEC_HANDLED_ANNOTATIONS and key.lower().startswith(RUNTIME_ANNOTATION_PREFIXES)
+
 
 # Kubernetes Pod Security Standards, baseline: capabilities a container may add.
 BASELINE_CAPABILITIES = frozenset({
@@ -88,6 +127,10 @@ class Policy:
     capabilities: frozenset[str] = frozenset()
     # GitOps: every Secret in the manifests must be SOPS-encrypted in its file (off by default)
     require_encrypted_secrets: bool = False
+    annotations: frozenset[str] = frozenset()  # runtime annotation keys allowed: exact, or a prefix ending in *
+
+    def allows_annotation(self, key: str) -> bool:
+        return any(key == a or (a.endswith("*") and key.startswith(a[:-1])) for a in self.annotations)
 
     def allows_host_path(self, path: str) -> bool:
         """True when `path` (normalized) is an allowed directory or lies below one."""
@@ -151,13 +194,25 @@ def parse_capability(text: str, source: str) -> str:
     return name
 
 
+def parse_annotation(text: str, source: str) -> str:
+    key = text.strip()
+    if not key or key == "*" or not _ANNOTATION.match(key):
+        raise PodspecError(f"{text!r} (from {source}) is not an annotation key or a prefix of one",
+                           "write a key such as run.oci.keep_original_groups, or a prefix such as run.oci.*; "
+                           "use --policy privileged to pass every annotation")
+    return key
+
+
+_ANNOTATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*\*?$")
+
+
 # Texts and where they came from (a flag such as "--allow-host-path" or a variable's name).
 Sourced = tuple[Iterable[str], str]
 
 
 def make_policy(
     profile: tuple[str, str], host_paths: Sourced = ((), ""), host_ports: Sourced = ((), ""),
-    capabilities: Sourced = ((), ""), require_encrypted_secrets: bool = False,
+    capabilities: Sourced = ((), ""), annotations: Sourced = ((), ""), require_encrypted_secrets: bool = False,
 ) -> Policy:
     """A Policy from texts, each given with where it came from.
 
@@ -168,11 +223,47 @@ def make_policy(
         host_paths=frozenset(parse_host_path(p, host_paths[1]) for p in host_paths[0]),
         host_ports=frozenset(parse_host_port(p, host_ports[1]) for p in host_ports[0]),
         capabilities=frozenset(parse_capability(c, capabilities[1]) for c in capabilities[0]),
+        annotations=frozenset(parse_annotation(a, annotations[1]) for a in annotations[0]),
         require_encrypted_secrets=require_encrypted_secrets,
     )
 
 
 # -- Checking -------------------------------------------------------------------------------------
+
+
+def host_path_mounts(pod: Pod) -> Iterator[tuple[int, Volume, str, str]]:
+    """Each hostPath mount of each container: (the volume's index, the volume, the container, the
+    host path the container sees: the volume's path, joined with the mount's subPath)."""
+    from podspec.model import VolumeKind
+
+    volumes = {v.name: (i, v) for i, v in enumerate(pod.volumes) if v.kind is VolumeKind.HOST_PATH}
+    for container in pod.all_containers():
+        for mount in container.volume_mounts:
+            if mount.name in volumes:
+                index, volume = volumes[mount.name]
+                joined = volume.host_path + ("/" + mount.sub_path if mount.sub_path else "")
+                yield index, volume, container.name, normalize_path(joined)
+
+
+def host_path_candidates(state: DesiredState, policy: Policy) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The host paths to resolve on the host before an apply (mounts, subPath included), and the
+    allowed directories (resolved too, so that an allowed directory that is itself a link still
+    allows what lies in it); none under the privileged policy."""
+    if policy.profile is Profile.PRIVILEGED:
+        return (), ()
+    mounts = sorted({c for pod in state.pods for _, _, _, c in host_path_mounts(pod)})
+    return tuple(mounts), tuple(sorted(policy.host_paths)) if mounts else ()
+
+
+def link_problems(state: DesiredState, policy: Policy, resolved: Mapping[str, str | None]) -> tuple[Problem, ...]:
+    """Every hostPath mount that leads out of the allowed directories through a link on the host."""
+    if policy.profile is Profile.PRIVILEGED:
+        return ()
+    roots = {a: resolved.get(a) for a in policy.host_paths}
+    found: set[Problem] = set()
+    for pod in state.pods:
+        found.update(_Checker(pod, policy).links(resolved, roots))
+    return tuple(sorted(found))
 
 
 def enforce(state: DesiredState, policy: Policy) -> None:
@@ -266,6 +357,27 @@ class _Checker:
                 "or use a persistentVolumeClaim",
             )
 
+    def links(self, resolved: Mapping[str, str | None], roots: Mapping[str, str | None]) -> Iterator[Problem]:
+        """hostPath mounts (subPath included) whose symbolic links on the host lead out of every
+        allowed directory, or that cannot be checked (a remote host): Podman follows the links."""
+        for index, _, container, candidate in host_path_mounts(self.pod):
+            if not self.policy.allows_host_path(candidate):
+                continue  # refused already (volumes)
+            where = ("spec", "volumes", index, "hostPath", "path")
+            real = resolved.get(candidate)
+            if real is None:
+                yield self.problem(
+                    where, f"hostPath {candidate} (container {container}) cannot be checked for symbolic links on this "
+                    "host: its files cannot be seen from here",
+                    "apply from the host itself (podspec sync there, or a unix:// socket), or " + self.loosen)
+                continue
+            allowed = {a for a in self.policy.host_paths} | {r for r in roots.values() if r}
+            if not any(real == a or real.startswith(a.rstrip("/") + "/") for a in allowed):
+                yield self.problem(
+                    where, f"hostPath {candidate} (container {container}) leads to {real} through a symbolic link on the "
+                    "host, outside the allowed directories",
+                    "replace the link with the directory itself, or allow the real path with --allow-host-path")
+
     def sysctls(self) -> Iterator[Problem]:
         for name, _ in self.pod.sysctls:
             if name not in SAFE_SYSCTLS:
@@ -275,10 +387,21 @@ class _Checker:
                 )
 
     def annotations(self) -> Iterator[Problem]:
+        for key, _ in self.pod.annotations:
+            if runtime_annotation(key) and not self.policy.allows_annotation(key):
+                yield self.problem(
+                    ("metadata", "annotations", key),
+                    f"annotation {key} would reach the container runtime (Podman passes a pod's annotations to "
+                    "every container, where the runtime and OCI hooks act on this namespace)",
+                    f"remove it, allow it by name with PODSPEC_ALLOW_ANNOTATIONS={key} (or allow_annotations in "
+                    f"podspec.toml), or {self.loosen}",
+                )
         for key, value in self.pod.annotations:
             if not key.startswith(APPARMOR_ANNOTATION_PREFIX):
                 continue
-            if value in ("", "runtime/default") or value.startswith("localhost/"):
+            if value in ("", "runtime/default"):
+                continue
+            if value.startswith("localhost/") and apparmor_name_problem(value.removeprefix("localhost/")) is None:
                 continue
             yield self.problem(
                 ("metadata", "annotations", key), f"AppArmor profile {value} is not allowed",
@@ -311,6 +434,21 @@ class _Checker:
                 sc + ("appArmorProfile", "type"), "AppArmor profile Unconfined is not allowed",
                 f"{self.loosen}, or use type RuntimeDefault",
             )
+        elif s.app_armor_profile and s.app_armor_profile.startswith("Localhost:"):
+            name = s.app_armor_profile.removeprefix("Localhost:")
+            why = apparmor_name_problem(name)
+            if why is not None:
+                yield self.problem(
+                    self.inherited(path, "appArmorProfile") + ("localhostProfile",),
+                    f"AppArmor profile {name!r} is not allowed: {why}",
+                    f"{self.loosen}, or name a profile loaded on the host (aa-status lists them)",
+                )
+        if s.seccomp_profile and s.seccomp_profile.startswith("Localhost:"):
+            why = local_profile_problem(s.seccomp_profile.removeprefix("Localhost:"))
+            if why is not None:  # the loader refuses these already; the policy holds on its own too
+                yield self.problem(self.inherited(path, "seccompProfile") + ("localhostProfile",),
+                                   f"seccomp profile {s.seccomp_profile.removeprefix('Localhost:')!r} {why}",
+                                   "name a file under the seccomp root by its relative path")
         if s.proc_mount and self.pod.host_users:
             yield self.problem(
                 sc + ("procMount",), f"procMount {s.proc_mount} is not allowed",

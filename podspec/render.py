@@ -146,6 +146,8 @@ def diff_text(diff: Diff, colour: bool = False) -> str:
     for name in diff.unchanged_pods:
         if name not in attached:
             lines.append(style.dim(f"  pod {name}: up to date"))
+    for kept in diff.kept:
+        lines.append(f"  kept {kept}")
     if not diff.has_changes:
         lines.append("No changes: the host matches the manifests.")
     else:
@@ -192,6 +194,7 @@ def diff_json(diff: Diff, warnings: tuple[Problem, ...] = ()) -> dict[str, Any]:
             for p in diff.pods
         ],
         "unchanged_pods": list(diff.unchanged_pods),
+        "kept": list(diff.kept),
     }
 
 
@@ -498,11 +501,13 @@ def error_lines(error: PodspecError) -> list[str]:
     return [f"error: {error.message}"] + ([f"  hint: {error.hint}"] if error.hint else [])
 
 
-def saved_plan_text(plan: SavedPlan) -> str:
-    """The plan file (reconcile/saved_plan.py): JSON, keys sorted, one trailing newline."""
-    from podspec.reconcile.saved_plan import to_json
+def saved_plan_text(plan: SavedPlan, key: bytes | None = None) -> str:
+    """The plan file (reconcile/saved_plan.py): JSON, keys sorted, one trailing newline; signed
+    with `key` when there is one."""
+    from podspec.reconcile.saved_plan import sign, to_json
 
-    return json_text(to_json(plan)) + "\n"
+    data = to_json(plan)
+    return json_text(sign(data, key) if key else data) + "\n"
 
 
 def json_text(data: Any) -> str:
@@ -564,6 +569,7 @@ def diff_markdown(diff: Diff) -> str:
     rows += [(f"secret {_md_code(s.name)}", _CONSEQUENCE[s.action], s.cause) for s in diff.secrets]
     rows += [(f"pod {_md_code(p.name)}", *_pod_change(p)) for p in diff.pods]
     rows += [(f"pod {_md_code(name)}", "up to date", "") for name in diff.unchanged_pods]
+    rows += [("kept", "left alone", kept) for kept in diff.kept]
     if rows:
         lines += ["", "| Object | Change | Why |", "| --- | --- | --- |"]
         lines += [f"| {what} | {md_text(change)} | {md_text(why)} |" for what, change, why in rows]

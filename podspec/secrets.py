@@ -54,6 +54,44 @@ def redact_spec(value: Any, under_env: bool = False) -> Any:
     return value
 
 
+def may_be_secret(kind: Any, path: tuple) -> bool:
+    """Whether the value at `path` of a manifest document of `kind` may be a secret, so that no
+    message quotes it: anything in a Secret's data or stringData, anything under an `env` list
+    (values, and whatever stands where one should be), probe HTTP headers, and ConfigMap data,
+    labels and annotations under a secret-looking key."""
+    parts = [str(p) for p in path]
+    if kind == "Secret" and parts[:1] and parts[0] in ("data", "stringData"):
+        return True
+    if "env" in parts or "httpHeaders" in parts:
+        return True
+    for i, part in enumerate(parts[:-1]):
+        if part in ("data", "binaryData", "annotations", "labels") and looks_secret(parts[i + 1]):
+            return True
+    return False
+
+
+def hidden(value: Any) -> str:
+    """What a message says instead of a value that may be secret: its type and size only."""
+    if isinstance(value, str):
+        return f"a string of {len(value)} characters {REDACTED}"
+    if isinstance(value, bool):
+        return f"a boolean {REDACTED}"
+    if value is None:
+        return "an empty value"
+    if isinstance(value, (int, float)):
+        return f"a number {REDACTED}"
+    return f"a {'mapping' if isinstance(value, dict) else 'list' if isinstance(value, list) else 'value'} {REDACTED}"
+
+
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+
+
+def redact_url(text: str) -> str:
+    """A URL (or any text holding URLs) with the user and password of each removed:
+    https://user:token@host/repo -> https://(redacted)@host/repo."""
+    return _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
+
+
 def value_digest(value: bytes, *context: str) -> str:
     """What podspec keeps of a ConfigMap or Secret value (in intent, labels and Podman secret
     names): a digest that changes when the value changes and does not show it. `context` (kind,

@@ -10,8 +10,9 @@
 #   - a selected subset of the root suite, not all of it again (CI time): the tutorial, the
 #     change-one-container test, drift repair, export (of a pod made by hand; the round trip of
 #     "rich" asks for CPU and memory limits, which rootless Podman on these cgroup v1 machines
-#     cannot set: podspec refuses them, see test_rootless.py), delete, and Services (names on a
-#     project network in the rootless network namespace, a Service change that recreates nothing);
+#     cannot set: podspec refuses them, see test_rootless.py), delete, Services (names on a
+#     project network in the rootless network namespace, a Service change that recreates nothing),
+#     probes made from the pod's network namespace (apply --wait), stop/start and the simulated reboot;
 # and, as root, tests/integration/test_two_users.py (two users apply one directory at once).
 #
 # Engine: Podman 4.3 (the host's) only. The podman5 harness cannot run rootless: its Podman 5 lives
@@ -36,6 +37,9 @@ SELECTED=(
   tests/integration/test_apply.py::test_delete_keeps_volumes_unless_asked
   tests/integration/test_export.py::test_tutorial_pod_by_hand_exports_and_reapplies_on_an_empty_host
   tests/integration/test_engine.py
+  tests/integration/test_apply.py::test_wait_waits_for_every_probe
+  tests/integration/test_lifecycle.py::test_stop_keeps_the_pod_stopped_through_apply_and_start_brings_it_back
+  tests/integration/test_lifecycle.py::test_a_simulated_reboot_then_the_boot_units_command_serves_the_page_again
   tests/integration/test_services.py::test_a_deployment_behind_a_service_answers_by_every_name_and_only_in_its_project
   tests/integration/test_services.py::test_a_service_change_recreates_no_container
   tests/integration/test_rollback.py::test_the_history_survives_every_prune_and_holds_no_secret_value

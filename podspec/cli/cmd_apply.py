@@ -17,6 +17,7 @@ from podspec.cli.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
+    FORCE_CONFLICTS_OPTION,
     IDENTITY_OPTION,
     OUTPUT_OPTION,
     PARALLEL_OPTION,
@@ -48,6 +49,7 @@ def apply(
     prune: bool = typer.Option(False, "--prune", help="Also remove pods of this project that left the manifests."),
     prune_volumes: bool = typer.Option(False, "--prune-volumes", help="With --prune: also remove this project's volumes that left the manifests."),
     adopt: bool = typer.Option(False, "--adopt", help="Replace pods and containers podspec did not create that hold needed names; use such volumes as they are."),
+    force_conflicts: bool = FORCE_CONFLICTS_OPTION,
     wait: bool = typer.Option(False, "--wait", help="Wait until every container runs and every health check passes."),
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds --wait waits."),
     rollback_on_failure: bool = typer.Option(
@@ -98,9 +100,10 @@ def apply(
     if target and plan_file is not None:
         raise UsageError("--plan carries out the plan saved for one host; it does not go with --target",
                          "apply each target's saved plan with its own --url, or drop --plan")
-    saved = context.saved_plan(plan_file, paths or [], project, prune, prune_volumes, adopt)
+    saved = context.saved_plan(plan_file, paths or [], project, prune, prune_volumes, adopt, force_conflicts)
     if saved is not None:
         paths, project, prune, prune_volumes, adopt = list(saved.paths), saved.project, saved.prune, saved.prune_volumes, saved.adopt
+        force_conflicts = saved.force_conflicts
     if not paths and not target:
         raise UsageError("no manifests given",
                          "name manifest files or directories, a saved plan with --plan FILE, or --target NAME from podspec.toml")
@@ -112,6 +115,7 @@ def apply(
         dry_run=dry_run, wait=wait, wait_timeout=timeout, lock_timeout=lock_timeout, lock_lease=context.lock_lease(), parallel=parallel,
         revision=context.revision(revision, files), saved=saved,
         pull_parallel=parallel_pulls, credentials=credentials, probe_image=context.probe_image(),
+        origin=context.origin(files), force_conflicts=force_conflicts,
         rollback_on_failure=rollback_on_failure,
     )
     if target:

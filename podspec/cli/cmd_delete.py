@@ -12,6 +12,7 @@ from podspec.cli.common import (
     AGE_KEY_FILE_OPTION,
     CONNECTION_OPTION,
     EXIT_OK,
+    FORCE_CONFLICTS_OPTION,
     IDENTITY_OPTION,
     OUTPUT_OPTION,
     PARALLEL_OPTION,
@@ -37,6 +38,7 @@ def delete(
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,
     identity: Optional[str] = IDENTITY_OPTION,
+    force_conflicts: bool = FORCE_CONFLICTS_OPTION,
     age_key_file: Optional[str] = AGE_KEY_FILE_OPTION,
 ) -> None:
     """Remove the pods the manifests define (only those podspec created); volumes are kept unless --volumes."""
@@ -49,6 +51,7 @@ def delete(
         manifests=context.manifests(paths, None, age_key_file=age_key_file),  # delete only removes: no policy
         project=context.project_name(project, paths), volumes=volumes, dry_run=dry_run,
         lock_timeout=lock_timeout, lock_lease=context.lock_lease(), parallel=parallel,
+        origin=context.origin(paths), force_conflicts=force_conflicts,
     )
     as_json = output is OutputFormat.json
     listener = JsonListener() if as_json else TextListener(

@@ -18,6 +18,7 @@ from podspec.cli.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
+    FORCE_CONFLICTS_OPTION,
     IDENTITY_OPTION,
     POLICY_OPTION,
     PROJECT_OPTION,
@@ -38,6 +39,7 @@ def diff(
     prune: bool = typer.Option(False, "--prune", help="Include pods of the project that left the manifests."),
     prune_volumes: bool = typer.Option(False, "--prune-volumes", help="With --prune: include this project's volumes that left the manifests."),
     adopt: bool = typer.Option(False, "--adopt", help="Show objects podspec did not create as replaced, not as conflicts."),
+    force_conflicts: bool = FORCE_CONFLICTS_OPTION,
     save_plan: Optional[str] = typer.Option(
         None, "--save-plan", metavar="FILE",
         help="Also write the plan to FILE (versioned JSON, no secret values) for `podspec apply --plan FILE`.",
@@ -67,6 +69,7 @@ def diff(
         manifests=context.manifests(files, checked, strict, age_key_file),
         project=context.project_name(project, files), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
         save_plan=save_plan is not None, revision=context.revision(None, files) if save_plan else "",
+        origin=context.origin(files), force_conflicts=force_conflicts,
     )
     if target:
         if save_plan is not None:
@@ -91,7 +94,8 @@ def diff(
                             + ("; no plan saved" if save_plan else ""))
         raise typer.Exit(EXIT_ERROR)
     if save_plan is not None and result.saved is not None:
-        context.write_file(save_plan, render.saved_plan_text(result.saved))
-        context.say_err(f"wrote the plan to {save_plan} ({len(result.saved.steps)} steps); "
-                        f"carry it out with: podspec apply --plan {save_plan}")
+        key = context.plan_key()
+        context.write_file(save_plan, render.saved_plan_text(result.saved, key))
+        context.say_err(f"wrote the plan to {save_plan} ({len(result.saved.steps)} steps{', signed' if key else ''}); "
+                        f"carry it out with: {result.saved.command(save_plan)}")
     raise typer.Exit(EXIT_CHANGES if result.diff.has_changes else EXIT_OK)

@@ -61,6 +61,9 @@ def sync(
     prune: bool = typer.Option(False, "--prune", help="Also remove pods of this project that left the manifests."),
     self_heal: bool = typer.Option(False, "--self-heal", help="Repair pods changed by hand within seconds (Podman's event stream)."),
     once: bool = typer.Option(False, "--once", help="One round, then exit (for systemd timers and cron); exit codes as apply's."),
+    no_probes: bool = typer.Option(False, "--no-probes",
+                                   help="Run no probes (by default the agent runs the pods' probes and restarts a "
+                                        "container whose liveness or startup probe fails; see docs/lifecycle.md)."),
     state: Optional[Path] = STATE_DIR_OPTION,
     verify_signatures: bool = typer.Option(False, "--verify-signatures", help="Apply only commits signed by an allowed key."),
     allowed_signers: Optional[Path] = typer.Option(None, "--allowed-signers", metavar="FILE",
@@ -124,6 +127,7 @@ def sync(
         webhook_secret=_secret(webhook_secret_file, "PODSPEC_WEBHOOK_SECRET", "--webhook-secret-file"),
         image_updates=_update_mode(image_updates), image_interval=parse_duration(image_interval),
         credentials=context.registry_credentials(authfile), registries_conf=_registries_conf(),
+        probes=not no_probes, probe_image=context.probe_image(),
         ready_timeout=parse_duration(rollback_on_failure, "--rollback-on-failure") if rollback_on_failure else None,
     )
     if request.webhook_secret and request.metrics_address is None:

@@ -114,6 +114,10 @@ IDENTITY_OPTION = typer.Option(
     None, "--identity", metavar="FILE",
     help="SSH private key for ssh:// (default: the connection's, else $CONTAINER_SSHKEY, else ssh's own).",
 )
+FORCE_CONFLICTS_OPTION = typer.Option(
+    False, "--force-conflicts",
+    help="Change, prune and remove objects of this project that another source (another repository or "
+         "directory) applied, and take them over (as kubectl apply --force-conflicts).")
 CONNECTION_OPTION = typer.Option(None, "--connection", "-c", help="A connection name from `podman system connection ls`.")
 PROJECT_OPTION = typer.Option(
     None, "--project", "-p",

@@ -52,6 +52,17 @@ def project_name(flag: str | None, paths: Sequence[str]) -> str:
     return resolve(flag, environment(), list(paths), Path.cwd())
 
 
+def origin(paths: Sequence[str]) -> str:
+    """The source of the manifests at `paths`, recorded on what podspec creates (run/origin.py);
+    $PODSPEC_ORIGIN when set (a pipeline that copies the files elsewhere names its source)."""
+    given = os.environ.get("PODSPEC_ORIGIN", "").strip()
+    if given:
+        return given
+    from podspec.run.origin import of_paths
+
+    return of_paths(list(paths), Path.cwd())
+
+
 def revision(flag: str | None, paths: Sequence[str]) -> str:
     """--revision, else the git commit of the repository holding the first manifest ("-dirty" when
     the manifests differ from it), else ""."""
@@ -62,15 +73,24 @@ def revision(flag: str | None, paths: Sequence[str]) -> str:
     return git_revision(list(paths), Path.cwd())
 
 
+def plan_key() -> bytes | None:
+    """$PODSPEC_PLAN_KEY: the key saved plans are signed with and checked against (HMAC-SHA256)."""
+    key = os.environ.get("PODSPEC_PLAN_KEY", "")
+    return key.encode() if key else None
+
+
 def saved_plan(path: str | None, paths: Sequence[str], project: str | None, prune: bool, prune_volumes: bool,
-               adopt: bool) -> SavedPlan | None:
-    """apply --plan FILE: the plan read, the flags checked against it; None without --plan."""
+               adopt: bool, force_conflicts: bool = False) -> SavedPlan | None:
+    """apply --plan FILE: the plan read (its signature checked when PODSPEC_PLAN_KEY is set), the
+    command line checked against it; None without --plan."""
     if path is None:
         return None
     from podspec.run.saved_plan import check_flags, read_plan
 
-    saved = read_plan(path)
-    check_flags(saved, paths, project or os.environ.get("PODSPEC_PROJECT"), prune, prune_volumes, adopt)
+    saved = read_plan(path, plan_key())
+    explicit = project or os.environ.get("PODSPEC_PROJECT")
+    resolved = project_name(project, paths) if paths and not explicit else None
+    check_flags(saved, path, paths, explicit, resolved, prune, prune_volumes, adopt, force_conflicts)
     return saved
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from podspec.engine.transport import Transport
 
 SERVICE_START_TIMEOUT = 20.0
+LOOKUP_TIMEOUT = 10.0  # seconds: `podman system connection list`
 
 
 @dataclass
@@ -99,10 +100,14 @@ def _named_connection(name: str, env: Mapping[str, str]) -> tuple[str, str | Non
     if shutil.which("podman") is None:
         raise PodmanUnavailable(f"cannot read connection {name!r}: podman is not installed here", "use --url instead")
     local_env = {k: v for k, v in env.items() if k not in ("CONTAINER_HOST", "CONTAINER_CONNECTION")}
-    result = subprocess.run(
-        ["podman", "system", "connection", "list", "--format", "json"],
-        capture_output=True, text=True, env=local_env,
-    )
+    try:
+        result = subprocess.run(
+            ["podman", "system", "connection", "list", "--format", "json"],
+            capture_output=True, text=True, env=local_env, timeout=LOOKUP_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:  # run() has killed and reaped it: no child is left
+        raise PodmanUnavailable(f"`podman system connection list` did not answer within {LOOKUP_TIMEOUT:g}s",
+                                "check that `podman system connection list` works here, or pass --url") from None
     try:
         entries = json.loads(result.stdout or "[]")
     except ValueError:
@@ -181,16 +186,22 @@ def start_private_service(env: Mapping[str, str], tried: list[str], runtime: Pat
     tmpdir = _service_dir(runtime)
     sock = Path(tmpdir) / "podman.sock"
     service_env = {k: v for k, v in env.items() if k not in ("CONTAINER_HOST", "CONTAINER_CONNECTION")}
-    process = subprocess.Popen(
-        ["podman", "system", "service", "--time=0", f"unix://{sock}"],
-        env=service_env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    # Its output goes to a file, never to a pipe no one reads: a service that writes much (warnings,
+    # debug logging) would otherwise block on a full pipe in the middle of a command.
+    log = open(Path(tmpdir) / "service.log", "w+b")  # closed below: the child has its own copy
+    try:
+        process = subprocess.Popen(
+            ["podman", "system", "service", "--time=0", f"unix://{sock}"],
+            env=service_env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+        )
+    finally:
+        log.close()
     endpoint = Endpoint(f"unix://{sock}", "a private podman service started for this command",
                         process=process, tmpdir=tmpdir, tried=tried, storage=local_storage(env))
     deadline = time.monotonic() + SERVICE_START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            err = process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
+            err = _tail(Path(tmpdir) / "service.log")
             endpoint.close()
             raise PodmanUnavailable(
                 f"`podman system service` exited at once: {err or 'no message'}",
@@ -204,6 +215,15 @@ def start_private_service(env: Mapping[str, str], tried: list[str], runtime: Pat
         f"`podman system service` did not answer within {SERVICE_START_TIMEOUT:.0f}s",
         "check that `podman info` works on this machine, or pass --url",
     )
+
+
+def _tail(path: Path, size: int = 2000) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - size))
+            return f.read().decode(errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def check_reachable(endpoint: Endpoint) -> None:

@@ -280,6 +280,13 @@ class FakeEngine:
         self._record("readable_host_paths")
         return {p: p not in self.unreadable for p in paths}
 
+    def resolved_host_paths(self, paths: Sequence[str]) -> dict[str, str | None]:
+        """The fake's host is this machine's file system (tests make their links in a temporary directory)."""
+        import os
+
+        self._record("resolved_host_paths")
+        return {p: os.path.realpath(p) for p in paths}
+
     def ports_in_use(self, ports: Sequence[tuple[str, int, str]]) -> tuple[tuple[str, int, str], ...] | None:
         """The ports among `ports` that `busy_ports` holds (a test's stand-in for other processes)."""
         self._record("ports_in_use")

@@ -243,6 +243,16 @@ class PodmanEngine:
 
         return {p: local.readable(p, facts.uid) for p in paths}
 
+    def resolved_host_paths(self, paths: Sequence[str]) -> dict[str, str | None]:
+        """Each host path with its symbolic links resolved (the part that exists; what does not yet
+        is kept as written). Known only for a service on this machine: over ssh:// the remote host's
+        files cannot be seen, and every path is None."""
+        if not self.endpoint.url.startswith("unix://"):
+            return {p: None for p in paths}
+        import os
+
+        return {p: os.path.realpath(p) for p in paths}
+
     def ports_in_use(self, ports: Sequence[tuple[str, int, str]]) -> tuple[tuple[str, int, str], ...] | None:
         """Which of these host ports a process holds; None when it cannot be known (a remote
         service: its machine's ports are not visible through the API)."""

@@ -67,6 +67,11 @@ class Engine(Protocol):
         """Whether the service's user can read each host path (None: unknown or absent)."""
         ...
 
+    def resolved_host_paths(self, paths: Sequence[str]) -> dict[str, str | None]:
+        """Each host path with every symbolic link in it resolved, as Podman's bind mount will follow
+        them (None: the host's files cannot be seen from here)."""
+        ...
+
     def ports_in_use(self, ports: Sequence[tuple[str, int, str]]) -> tuple[tuple[str, int, str], ...] | None:
         """Which (ip, port, protocol) of `ports` a process of the service's machine holds (bound,
         not by a container Podman runs there); None when that cannot be known (a remote service)."""

@@ -22,7 +22,9 @@ from podspec.model import (
     VolumeKind,
     VolumeMount,
     podman_capability,
+    seccomp_file,
     signal_number,
+    volumes_from_entries,
 )
 from podspec.names import PODMAN_RESTART, container_name, empty_dir_volume, podman_secret_name
 from podspec.plan import Role
@@ -157,6 +159,9 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
     if probe is not None and role is Role.CONTAINER:
         body["healthconfig"] = _healthcheck(probe)
     body.update(_lifecycle_and_labels(container))
+    shared = _volumes_from(pod, container)
+    if shared:
+        body["volumes_from"] = shared
     if container.stdin:
         body["stdin"] = True
     if container.tty:
@@ -297,7 +302,7 @@ def _seccomp(profile: str | None) -> dict[str, Any]:
     if profile == "Unconfined":
         return {"seccomp_policy": "default", "seccomp_profile_path": "unconfined"}
     if profile and profile.startswith("Localhost:"):
-        return {"seccomp_profile_path": profile.split(":", 1)[1]}
+        return {"seccomp_profile_path": seccomp_file(profile.split(":", 1)[1])}  # under the one root, never as given
     return {}
 
 
@@ -313,3 +318,9 @@ def _resources(r: Resources) -> dict[str, Any]:
     if r.cpu_request_millis is not None:
         limits.setdefault("cpu", {})["shares"] = max(2, r.cpu_request_millis * 1024 // 1000)
     return {"resource_limits": limits} if limits else {}
+
+
+def _volumes_from(pod: Pod, container: Container) -> list[str]:
+    """Podman's --volumes-from of the container, from the pod's annotation as `podman kube play`
+    reads it (loader/volumes_from.py checked it)."""
+    return list(volumes_from_entries(pod, container.name))

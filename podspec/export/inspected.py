@@ -29,6 +29,7 @@ from podspec.errors import PodspecError
 from podspec.model import (
     FILE_VOLUMES,
     INIT_TYPE_ANNOTATION,
+    SECCOMP_ROOT,
     Container,
     EnvVar,
     HostAlias,
@@ -265,10 +266,14 @@ def _pod_annotations(containers: Sequence[Json]) -> tuple[tuple[str, str], ...]:
     """Annotations every container carries (`podman kube play` copies the pod's onto each)."""
     common: dict[str, str] | None = None
     for c in containers:
+        config = c.get("Config") or {}
         own = {
-            k: v for k, v in (((c.get("Config") or {}).get("Annotations")) or {}).items()
+            k: v for k, v in (config.get("Annotations") or {}).items()
             if not k.startswith(PODMAN_ANNOTATION_PREFIXES) and k not in PODMAN_ANNOTATIONS and not k.startswith(L.PREFIX)
         }
+        applied = (L.last_applied(config.get("Labels")) or {}).get("annotations") if L.is_managed(config.get("Labels")) else None
+        if isinstance(applied, dict):  # podspec's: the pod's annotations as written (what the policy let reach the runtime is a part)
+            own = {str(k): str(v) for k, v in applied.items()}
         common = own if common is None else {k: v for k, v in common.items() if own.get(k) == v}
     return tuple(sorted((common or {}).items()))
 
@@ -450,6 +455,16 @@ def _cgroup_resources(quota: Any, period: Any, shares: Any, memory: Any, reserva
     )
 
 
+def _seccomp(path: str | None) -> str | None:
+    """Podman's seccomp option as a profile: a file under the seccomp root is Localhost by its
+    relative name (model.SECCOMP_ROOT); one elsewhere keeps its path (which apply refuses)."""
+    if path is None:
+        return None
+    if path == "unconfined":
+        return "Unconfined"
+    return "Localhost:" + path.removeprefix(SECCOMP_ROOT + "/")
+
+
 def _dropped(host: Json, c: Json, applied: Json | None) -> tuple[str, ...]:
     """The dropped capabilities. Podman 5 reports only the drops of capabilities in its default set,
     so a drop of one outside it (NET_RAW, MKNOD) is read back from podspec's record, when the
@@ -480,7 +495,7 @@ def _security(c: Json, notes: list[str], applied: Json | None = None) -> Securit
         run_as_group=run_as_group,
         read_only_root_filesystem=bool(host.get("ReadonlyRootfs")),
         allow_privilege_escalation=False if "no-new-privileges" in options else None,
-        seccomp_profile=None if seccomp is None else ("Unconfined" if seccomp == "unconfined" else f"Localhost:{seccomp}"),
+        seccomp_profile=_seccomp(seccomp),
         se_linux_options=_se_linux(options, applied or {}),
     )
 

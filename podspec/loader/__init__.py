@@ -90,6 +90,25 @@ def _sealed(name: str, documents: list) -> Sealed:
     return Sealed(name, documents)
 
 
+def _across_pods(pods: list[Pod], services: list[Service], problems: list[Problem], warnings: list[Problem]) -> list[Pod]:
+    """The checks and additions that span pods: volumes-from annotations, Services (their warnings,
+    and a proxy container in each pod a Service reaches on another port; loader/services.py)."""
+    if any(key.startswith("io.podman.annotations.volumes-from/") for pod in pods for key, _ in pod.annotations):
+        from podspec.loader import volumes_from
+
+        problems += volumes_from.check(pods)
+    if not services:
+        return pods
+    from podspec.loader.services import link_services, with_proxies
+
+    service_problems, service_warnings = link_services(services, pods)
+    problems += service_problems
+    warnings += service_warnings
+    pods, proxy_problems = with_proxies(services, pods)
+    problems += proxy_problems
+    return pods
+
+
 def load(
     paths: Sequence[str],
     stdin: TextIO | None = None,
@@ -180,14 +199,7 @@ def load(
     problems += link_problems
     warnings += link_warnings
     problems += semantics.check(pods, claims, config_maps, secrets, absent)
-    if services:
-        from podspec.loader.services import link_services, with_proxies
-
-        service_problems, service_warnings = link_services(services, pods)
-        problems += service_problems
-        warnings += service_warnings
-        pods, proxy_problems = with_proxies(services, pods)
-        problems += proxy_problems
+    pods = _across_pods(pods, services, problems, warnings)
     state = DesiredState(
         pods=tuple(sorted(pods, key=lambda p: p.name)),
         claims=tuple(sorted(claims, key=lambda c: c.name)),

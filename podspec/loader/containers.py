@@ -12,6 +12,7 @@ from podspec import references
 from podspec.loader.fieldrefs import field_ref, resource_field_ref
 from podspec.loader.reporter import PodFacts, Reporter
 from podspec.model import (
+    SECCOMP_ROOT,
     Container,
     EnvFrom,
     EnvVar,
@@ -27,6 +28,7 @@ from podspec.model import (
     SourceKind,
     VolumeMount,
     capability_set,
+    local_profile_problem,
     signal_number,
 )
 from podspec.secrets import REDACTED
@@ -244,10 +246,21 @@ def profile(r: Reporter, raw: dict[str, Any] | None, path: FieldPath) -> str | N
         if not local:
             r.problem(path, "type Localhost needs localhostProfile", "name the profile in localhostProfile")
             return kind
+        if path[-1] == "seccompProfile":
+            seccomp_name(r, local, path + ("localhostProfile",))
         return f"Localhost:{local}"
     if local is not None:
         r.problem(path + ("localhostProfile",), f"localhostProfile is only used with type Localhost, not {kind}")
     return kind
+
+
+def seccomp_name(r: Reporter, local: str, path: FieldPath) -> None:
+    """A Localhost seccomp profile is a file under SECCOMP_ROOT, named by a relative path that does
+    not climb out of it (the kubelet's rule for its own root)."""
+    why = local_profile_problem(local)
+    if why is not None:
+        r.problem(path, f"the Localhost seccomp profile {local!r} {why}",
+                  f"name a file under {SECCOMP_ROOT} by its relative path (for example profiles/audit.json)")
 
 
 def probe(r: Reporter, raw: dict[str, Any], path: FieldPath, ports: tuple[PortMapping, ...] = ()) -> Probe | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from podspec.loader.containers import container, int_or_none, ip, resources
+from podspec.loader.containers import container, int_or_none, ip, resources, seccomp_name
 from podspec.loader.reporter import PodFacts, Reporter
 from podspec.loader.volumes import volume
 from podspec.model import (
@@ -42,8 +42,6 @@ BOOKKEEPING_PREFIXES = (
 # Annotations `podman kube play` acts on that podspec does not apply: refused, never ignored.
 # An entry matches the key itself and the key followed by "/<container or pod>".
 REFUSED_ANNOTATIONS: dict[str, tuple[str, str]] = {
-    "io.podman.annotations.volumes-from": (
-        "sharing another container's volumes is not supported", "mount the same volume in both containers"),
     "io.podman.annotations.kube.image.volumes.mount": (
         "mounting an image's volumes is not supported", "copy the files into a named volume and mount it"),
     "io.containers.autoupdate.authfile": (
@@ -203,6 +201,7 @@ def seccomp_annotations(r: Reporter, annotations: dict[str, str]) -> dict[str, s
             profile = "Unconfined"
         elif value.startswith("localhost/") and len(value) > len("localhost/"):
             profile = "Localhost:" + value.removeprefix("localhost/")
+            seccomp_name(r, value.removeprefix("localhost/"), ("metadata", "annotations", key))
         else:
             r.problem(("metadata", "annotations", key), f"unknown seccomp profile {value!r}",
                          "use runtime/default, unconfined or localhost/<profile>, or securityContext.seccompProfile")

@@ -20,6 +20,7 @@ from podspec.errors import Origin, Problem
 from podspec.loader import kubefields
 from podspec.loader.yamlpos import Document
 from podspec.model import FieldPath, dotted
+from podspec.secrets import hidden, may_be_secret
 
 SCHEMA_RESOURCE = "manifest.schema.json"
 _SHOW = 60  # characters of a value shown in a message
@@ -62,7 +63,8 @@ def _problems(error: Any, document: Document) -> Iterable[Problem]:
     report = _Report(error, document)
     explain = _EXPLAIN.get(error.validator)
     if explain is None:
-        return [report.at_value(error.message[:200])]
+        return [report.at_value(f"{report.describe(report.instance)} is not valid here ({error.validator})"
+                                if report.secret else error.message[:200])]
     return explain(report)
 
 
@@ -76,6 +78,11 @@ class _Report:
         self.rule = error.validator_value
         self.keyword = error.validator
         self.schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+        kind = document.data.get("kind") if isinstance(document.data, dict) else None
+        self.secret = may_be_secret(kind, self.path)  # then no message quotes the value
+
+    def describe(self, value: Any) -> str:
+        return hidden(value) if self.secret else _describe(value)
 
     def at_value(self, message: str, hint: str = "") -> Problem:
         line, column = self.document.value_at(self.path)
@@ -114,7 +121,7 @@ def _required(r: _Report) -> list[Problem]:
 
 
 def _type(r: _Report) -> list[Problem]:
-    return [r.at_value(f"expected {_types(r.rule)}, got {_describe(r.instance)}", _type_hint(r.rule, r.instance))]
+    return [r.at_value(f"expected {_types(r.rule)}, got {r.describe(r.instance)}", _type_hint(r.rule, r.instance))]
 
 
 def _enum(r: _Report) -> list[Problem]:
@@ -123,8 +130,8 @@ def _enum(r: _Report) -> list[Problem]:
     if field in _LISTED:  # the document type: always say what is supported
         hint = f"{_LISTED[field]}: {', '.join(allowed)}"
     else:
-        hint = _suggest(str(r.instance), allowed, "supported values")
-    return [r.at_value(f"unsupported {field} {_describe(r.instance)}", hint)]
+        hint = f"supported values: {', '.join(allowed)}" if r.secret else _suggest(str(r.instance), allowed, "supported values")
+    return [r.at_value(f"unsupported {field} {r.describe(r.instance)}", hint)]
 
 
 def _pattern(r: _Report) -> list[Problem]:
@@ -133,7 +140,7 @@ def _pattern(r: _Report) -> list[Problem]:
     if len(r.instance) > r.schema.get("maxLength", len(r.instance)):
         return []  # "too long" says it better
     message = r.schema.get("patternErrorMessage") or f"must match {r.rule}"
-    return [r.at_value(f"invalid value {_describe(r.instance)}: {message}")]
+    return [r.at_value(f"invalid value {r.describe(r.instance)}: {message}")]
 
 
 def _min_length(r: _Report) -> list[Problem]:
@@ -151,8 +158,8 @@ _EXPLAIN: dict[str, Callable[[_Report], list[Problem]]] = {
     "enum": _enum,
     "const": _enum,
     "pattern": _pattern,
-    "minimum": lambda r: [r.at_value(f"{_describe(r.instance)} is below the minimum {r.rule}")],
-    "maximum": lambda r: [r.at_value(f"{_describe(r.instance)} is above the maximum {r.rule}")],
+    "minimum": lambda r: [r.at_value(f"{r.describe(r.instance)} is below the minimum {r.rule}")],
+    "maximum": lambda r: [r.at_value(f"{r.describe(r.instance)} is above the maximum {r.rule}")],
     "minLength": _min_length,
     "maxLength": lambda r: [r.at_value(f"too long ({len(r.instance)} characters; at most {r.rule})")],
     "minItems": _min_items,

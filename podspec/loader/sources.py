@@ -9,6 +9,7 @@ file named twice (for example a directory and a file inside it) is read once.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from typing import Sequence, TextIO
 
@@ -36,9 +37,40 @@ def _too_large(name: str, size: int | None = None) -> Problem:
     )
 
 
-def _read_file(name: str) -> tuple[Source | None, Problem | None]:
+def _kind(mode: int) -> str:
+    for test, what in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory")):
+        if test(mode):
+            return what
+    return "not a regular file"
+
+
+def _refused(name: str, mode: int, named: bool) -> Problem | None:
+    if stat.S_ISREG(mode) or (named and stat.S_ISFIFO(mode)):
+        return None
+    return Problem(Origin(name), "", f"is {_kind(mode)}, not a regular file: refused",
+                   "keep only regular manifest files in manifest directories")
+
+
+def _read_file(name: str, named: bool = False) -> tuple[Source | None, Problem | None]:
+    """A manifest file's bytes. Opened without blocking and looked at before reading: only a
+    regular file is read, and a pipe only when named on the command line (`apply <(sops -d ...)`);
+    a FIFO, device or socket found in a directory is a problem at once (reading it could block
+    forever or never end)."""
     try:
-        with open(name, "rb") as handle:
+        refused = _refused(name, os.stat(name).st_mode, named)  # a socket cannot even be opened
+        if refused is not None:
+            return None, refused
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as error:
+        return None, Problem(Origin(name), "", f"cannot read: {error.strerror or error}")
+    try:
+        refused = _refused(name, os.fstat(fd).st_mode, named)  # what was opened, if it was swapped meanwhile
+        if refused is not None:
+            os.close(fd)
+            return None, refused
+        os.set_blocking(fd, True)
+        with open(fd, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             if size > MAX_FILE_BYTES:
                 return None, _too_large(name, size)
@@ -108,7 +140,7 @@ def read(paths: Sequence[str], stdin: TextIO | None) -> tuple[list[Source], list
             for name in files:
                 add(name, lambda name=name: _read_file(name))
         elif os.path.exists(path):
-            add(path, lambda path=path: _read_file(path))
+            add(path, lambda path=path: _read_file(path, named=True))
         else:
             problems.append(Problem(Origin(path), "", "no such file or directory"))
     return sources, problems

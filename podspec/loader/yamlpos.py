@@ -43,6 +43,7 @@ from yaml.resolver import Resolver
 
 from podspec.errors import Origin, Problem
 from podspec.model import FieldPath, dotted
+from podspec.secrets import hidden, may_be_secret
 
 try:  # libyaml's parser: the same events, several times faster.
     from yaml import CSafeLoader as _Loader
@@ -313,7 +314,9 @@ class _Composer:
             constructor = self._constructor.yaml_constructors[tag]
             return constructor(self._constructor, ScalarNode(tag, value))
         except (ValueError, ArithmeticError, yaml.YAMLError):
-            self.problem(event.start_mark, path, f"{value!r} is not a valid {tag.rsplit(':', 1)[1]}", "")
+            # The document's kind is not known yet: a place where a Secret's value may stand is hidden.
+            shown = hidden(value) if may_be_secret("Secret", path) else repr(value)
+            self.problem(event.start_mark, path, f"{shown} is not a valid {tag.rsplit(':', 1)[1]}", "")
             return None
 
 

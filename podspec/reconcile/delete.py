@@ -5,7 +5,9 @@ of the project still mounts. Everything else is left alone, and said so."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from podspec import labels as L
 from podspec.model import DesiredState
@@ -24,8 +26,17 @@ class Deletion:
     skipped: tuple[str, ...]  # what was left alone, and why
 
 
-def plan(desired: DesiredState, observed: ObservedState, project: str, volumes: bool) -> Deletion:
+def plan(desired: DesiredState, observed: ObservedState, project: str, volumes: bool, origin: str = "",
+         force_conflicts: bool = False) -> Deletion:
+    """`origin`: the manifests' source; what another source applied is left alone unless
+    `force_conflicts` (what an older podspec made, with no source recorded, is removed: the
+    manifests name it)."""
     skipped: list[str] = []
+
+    def other(labels: dict[str, str] | Any) -> str:
+        theirs = L.origin_of(labels)
+        return theirs if origin and not force_conflicts and theirs and theirs != origin else ""
+
     steps: list[Step] = []
     removed: set[str] = set()
     for name in [p.name for p in desired.pods] + [a.name for a in desired.absent_pods]:
@@ -34,6 +45,9 @@ def plan(desired: DesiredState, observed: ObservedState, project: str, volumes: 
             continue
         if not pod.managed or pod.project != project:
             skipped.append(f"pod {name}: not created by podspec for project {project!r}; left alone")
+            continue
+        if other(pod.labels):
+            skipped.append(f"pod {name}: applied from another source, {other(pod.labels)}; left alone (--force-conflicts removes it)")
             continue
         removed.add(name)
         timeout = observed_grace(observed, pod)
@@ -52,22 +66,31 @@ def plan(desired: DesiredState, observed: ObservedState, project: str, volumes: 
         if owns_secret(project, secret.name, dict(secret.labels), secret.labels_listed):
             steps.append(Step(StepKind.REMOVE_SECRET, secret.name, "podspec delete: no container left reads it"))
     if volumes:
-        still_used = {
-            volume: sorted(f"{pod} (project {owner})" if owner != project else pod
-                           for owner, pod in users if not (owner == project and pod in removed))
-            for volume, users in volume_users(observed).items()
-        }
-        for name in desired.volume_names():
-            volume = observed.volume(name)
-            if volume is None:
-                continue
-            if not volume.managed or L.project_of(volume.labels) != project:
-                skipped.append(f"volume {name}: not created by podspec for project {project!r}; left alone")
-            elif still_used.get(name):
-                skipped.append(f"volume {name}: still mounted by pod {', '.join(still_used[name])}; kept")
-            else:
-                steps.append(Step(StepKind.REMOVE_VOLUME, name, "podspec delete --volumes"))
+        _volumes(desired, observed, project, removed, other, steps, skipped)
     return Deletion(Plan(project=project, steps=tuple(steps)), tuple(skipped))
+
+
+def _volumes(desired: DesiredState, observed: ObservedState, project: str, removed: set[str],
+             other: Callable[[Any], str], steps: list[Step], skipped: list[str]) -> None:
+    """delete --volumes: the manifests' named volumes this project made and no pod left mounts."""
+    still_used = {
+        volume: sorted(f"{pod} (project {owner})" if owner != project else pod
+                       for owner, pod in users if not (owner == project and pod in removed))
+        for volume, users in volume_users(observed).items()
+    }
+    for name in desired.volume_names():
+        volume = observed.volume(name)
+        if volume is None:
+            continue
+        if not volume.managed or L.project_of(volume.labels) != project:
+            skipped.append(f"volume {name}: not created by podspec for project {project!r}; left alone")
+        elif other(volume.labels):
+            skipped.append(f"volume {name}: made from another source, {other(volume.labels)}; left alone "
+                           "(--force-conflicts removes it)")
+        elif still_used.get(name):
+            skipped.append(f"volume {name}: still mounted by pod {', '.join(still_used[name])}; kept")
+        else:
+            steps.append(Step(StepKind.REMOVE_VOLUME, name, "podspec delete --volumes"))
 
 
 def _network_steps(observed: ObservedState, project: str, removed: set[str]) -> list[Step]:

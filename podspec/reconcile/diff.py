@@ -9,14 +9,15 @@ secret_diff.py; this one puts them together.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
+from podspec import labels as L
 from podspec.model import DesiredState
 from podspec.observed import ObservedState
 from podspec.reconcile.changes import Action
 from podspec.reconcile.intent import pod_intent
-from podspec.reconcile.pod_diff import PodDiff, diff_pod, observed_grace, scaled_down
+from podspec.reconcile.pod_diff import PodDiff, all_create, diff_pod, observed_grace, scaled_down
 from podspec.reconcile.secret_diff import SecretDiff, diff_secrets
 from podspec.reconcile.volume_diff import VolumeDiff, diff_volumes
 
@@ -31,6 +32,8 @@ class Diff:
     volumes: tuple[VolumeDiff, ...] = ()
     unchanged_pods: tuple[str, ...] = ()
     secrets: tuple[SecretDiff, ...] = ()  # Podman secrets, sorted by name
+    origin: str = ""  # the source of the manifests, recorded on what the plan creates ("": none)
+    kept: tuple[str, ...] = ()  # objects --prune would remove but another source applied: left alone, and why
     network: NetworkChanges | None = None  # the project network and the pods' names on it (network.py)
     port_conflicts: tuple[str, ...] = ()  # host ports the plan would publish that another pod holds (ports.py)
 
@@ -82,7 +85,14 @@ def compute(
     prune: bool = False,
     prune_volumes: bool = False,
     adopt: bool = False,
+    origin: str = "",
+    force_conflicts: bool = False,
 ) -> Diff:
+    """`origin`: the source of the manifests (run/origin.py). Objects another source applied are
+    not changed (a conflict) nor pruned (kept, and said so) unless `force_conflicts`; objects an
+    older podspec made, with no source recorded, may be changed by the manifests that name them but
+    are pruned only with `force_conflicts`. With origin "" no source is checked."""
+    owners = _Owners(origin, force_conflicts)
     if any(p.host_secrets for p in desired.pods):  # a Secret kept on the host and made again is a change
         from podspec.reconcile.hostsecrets import with_host_ids
 
@@ -91,7 +101,7 @@ def compute(
     unchanged: list[str] = []
     intents = [pod_intent(pod) for pod in desired.pods]  # made once: the pods' and the secrets' diffs read them
     for pod, intent in zip(desired.pods, intents, strict=True):
-        pod_diff = diff_pod(pod, intent, observed, project, adopt)
+        pod_diff = owners.checked(diff_pod(pod, intent, observed, project, adopt), observed)
         if pod_diff.changed:
             pods.append(pod_diff)
         else:
@@ -100,13 +110,13 @@ def compute(
     for absent in desired.absent_pods:  # replicas: 0
         obs = observed.pod(absent.name)
         if obs is not None and obs.managed and obs.project == project:
-            pods.append(PodDiff(name=absent.name, action=Action.REMOVE, cause=absent.reason,
-                                stop_timeout=observed_grace(observed, obs)))
+            pods.append(owners.checked(PodDiff(name=absent.name, action=Action.REMOVE, cause=absent.reason,
+                                               stop_timeout=observed_grace(observed, obs)), observed))
         wanted.add(absent.name)
-    pods += scaled_down(desired, observed, project, wanted)
+    pods += [p for p in scaled_down(desired, observed, project, wanted) if owners.may_remove(f"pod {p.name}", observed.pod(p.name))]
     if prune:
-        for obs in observed.pods:
-            if obs.name not in wanted and obs.managed and obs.project == project:
+        for obs in sorted(observed.pods, key=lambda o: o.name):
+            if obs.name not in wanted and obs.managed and obs.project == project and owners.may_remove(f"pod {obs.name}", obs):
                 pods.append(
                     PodDiff(
                         name=obs.name,
@@ -116,7 +126,7 @@ def compute(
                     )
                 )
     leaving = tuple(p.name for p in pods if p.action is Action.REMOVE)
-    volumes = diff_volumes(desired, observed, project, adopt, prune_volumes, leaving)
+    volumes = diff_volumes(desired, observed, project, adopt, prune_volumes, leaving, owners.may_remove)
     from podspec.reconcile import ports
     from podspec.reconcile.network import diff_network
 
@@ -129,4 +139,49 @@ def compute(
         secrets=diff_secrets(desired, observed, project, pods, adopt, intents),
         network=diff_network(desired, observed, project, created, set(leaving), adopt, prune),
         port_conflicts=tuple(ports.conflicts(observed, pods)),
+        origin=origin,
+        kept=tuple(owners.kept),
     )
+
+
+class _Owners:
+    """Which source applied an object, against the source of these manifests (see compute)."""
+
+    def __init__(self, origin: str, force: bool) -> None:
+        self.origin, self.force = origin, force
+        self.kept: list[str] = []
+
+    def other(self, labels: Any) -> str | None:
+        """The other source that applied an object ("" when an older podspec recorded none), or
+        None when it is this source's, or no source is checked."""
+        if not self.origin:
+            return None
+        theirs = L.origin_of(labels)
+        return None if theirs == self.origin else theirs
+
+    def may_remove(self, what: str, obs: Any) -> bool:
+        """Whether an object the manifests do not name may be removed: only one this source applied."""
+        other = self.other(obs.labels) if obs is not None else None
+        if other is None or self.force:
+            return True
+        whence = f"applied from {other}" if other else "applied by an older podspec, which recorded no source"
+        self.kept.append(f"{what}: {whence}, not from {self.origin} (pass --force-conflicts to prune it)")
+        return False
+
+    def checked(self, diff: PodDiff, observed: ObservedState) -> PodDiff:
+        """A pod of another source: a change is a conflict, unless --force-conflicts takes it over
+        (then it is replaced, to carry this source)."""
+        obs = observed.pod(diff.name)
+        other = self.other(obs.labels) if obs is not None and obs.managed else None
+        if not other or diff.action is Action.CONFLICT:
+            return diff
+        if self.force:
+            if diff.action in (Action.REPLACE, Action.REMOVE) or diff.pod is None or diff.intent is None:
+                return diff
+            return replace(diff, action=Action.REPLACE, cause=f"taken over from {other} (--force-conflicts)",
+                           containers=all_create(diff.pod, diff.intent, "pod replaced"))
+        if not diff.changed:
+            return diff
+        return replace(diff, action=Action.CONFLICT, containers=(),
+                       cause=f"the pod was applied from another source, {other}, not {self.origin} "
+                             "(pass --force-conflicts to take it over, or use another --project)")

@@ -29,7 +29,8 @@ def build(diff: Diff) -> Plan:
     if diff.conflicts:
         raise ConflictError(
             "objects that are not this project's stand in the way:\n  " + "\n  ".join(diff.conflicts),
-            "remove or rename them, or pass --adopt to replace them (volumes are used as they are)",
+            "remove or rename them, or pass --adopt to replace them (volumes are used as they are); objects another "
+            "source applied: use another --project, or pass --force-conflicts to take them over",
         )
     steps: list[Step] = [
         Step(StepKind.CREATE_SECRET, s.name, s.cause, labels=s.labels, data=s.data)
@@ -69,7 +70,13 @@ def build(diff: Diff) -> Plan:
         if s.action is Action.REMOVE:
             steps.append(Step(StepKind.REMOVE_SECRET, s.name, s.cause))
     steps += _network_last(diff.project, network)
+    if diff.origin:  # every object created carries the source of the manifests
+        steps = [replace(step, labels=_sorted({**dict(step.labels), L.ORIGIN: diff.origin})) if step.kind in _CREATES else step
+                 for step in steps]
     return Plan(project=diff.project, steps=tuple(steps))
+
+
+_CREATES = frozenset({StepKind.CREATE_VOLUME, StepKind.CREATE_POD, StepKind.CREATE_CONTAINER, StepKind.CREATE_SECRET})
 
 
 def _network_first(project: str, network: NetworkChanges | None) -> list[Step]:

@@ -80,6 +80,44 @@ class SavedPlan:
     prune: bool = False
     prune_volumes: bool = False
     adopt: bool = False
+    force_conflicts: bool = False
+    signed: bool = False  # read back with a valid signature (PODSPEC_PLAN_KEY)
+
+    def options(self) -> tuple[str, ...]:
+        """The flags that widen what apply does, as the command line writes them."""
+        return tuple(flag for flag, on in (("--prune", self.prune), ("--prune-volumes", self.prune_volumes),
+                                           ("--adopt", self.adopt), ("--force-conflicts", self.force_conflicts)) if on)
+
+    def command(self, file: str) -> str:
+        """The command that carries the plan out, its manifests and options restated."""
+        return " ".join(["podspec apply --plan", file, *self.paths, *self.options()])
+
+
+# -------------------------------------------------------------------------------- signatures
+
+SIGNATURE = "signature"
+
+
+def _canonical(data: Mapping[str, Any]) -> bytes:
+    return json.dumps({k: v for k, v in data.items() if k != SIGNATURE}, sort_keys=True, separators=(",", ":")).encode()
+
+
+def sign(data: dict[str, Any], key: bytes) -> dict[str, Any]:
+    """The plan file with an HMAC-SHA256 over all of it (the key: $PODSPEC_PLAN_KEY)."""
+    import hmac
+
+    return {**data, SIGNATURE: "hmac-sha256:" + hmac.new(key, _canonical(data), hashlib.sha256).hexdigest()}
+
+
+def signature_problem(data: Mapping[str, Any], key: bytes) -> str | None:
+    """Why a plan file's signature does not hold with `key`, or None when it does."""
+    import hmac
+
+    given = data.get(SIGNATURE)
+    if not isinstance(given, str) or not given:
+        return "it is not signed"
+    wanted = "hmac-sha256:" + hmac.new(key, _canonical(data), hashlib.sha256).hexdigest()
+    return None if hmac.compare_digest(given.encode(), wanted.encode()) else "its signature does not match (it was altered, or signed with another key)"
 
 
 # -------------------------------------------------------------------------------- what a plan saw
@@ -197,7 +235,8 @@ def to_json(plan: SavedPlan) -> dict[str, Any]:
         "created": plan.created,
         "project": plan.project,
         "revision": plan.revision,
-        "options": {"prune": plan.prune, "prune_volumes": plan.prune_volumes, "adopt": plan.adopt},
+        "options": {"prune": plan.prune, "prune_volumes": plan.prune_volumes, "adopt": plan.adopt,
+                    "force_conflicts": plan.force_conflicts},
         "manifests": {"paths": list(plan.paths), "files": [{"file": f, "digest": d} for f, d in plan.files]},
         "host": [{"object": o.what, "id": o.id, "state": o.state, "labels": o.labels} for o in plan.host],
         "summary": dict(sorted(plan.summary.items())),
@@ -226,6 +265,7 @@ def from_json(data: Any, source: str) -> SavedPlan:
             summary={str(k): int(v) for k, v in data["summary"].items()},
             created=str(data.get("created") or ""), revision=str(data.get("revision") or ""),
             prune=bool(options["prune"]), prune_volumes=bool(options["prune_volumes"]), adopt=bool(options["adopt"]),
+            force_conflicts=bool(options.get("force_conflicts", False)),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise UsageError(f"{source} is a damaged plan file ({type(error).__name__}: {error})",

@@ -180,17 +180,43 @@ def is_death(event: Mapping) -> bool:
     return event.get("Type") == "container" and (event.get("Action") or event.get("status")) == "died"
 
 
+def is_failure(event: Mapping) -> bool:
+    """A container of the pod died failing: with an exit code other than 0, or with 0 where it
+    should run for ever (restartPolicy Always, as applied). An init container that finished (exit
+    0) and a job that completed (OnFailure, Never) did what they are for: no failure. A death
+    whose exit code Podman does not say counts as a failure."""
+    if not is_death(event):
+        return False
+    attributes = (event.get("Actor") or {}).get("Attributes") or {}
+    try:
+        code = int(str(attributes.get("containerExitCode")))
+    except (TypeError, ValueError):
+        return True
+    if code != 0:
+        return True
+    if attributes.get(labels.ROLE) == "init":
+        return False
+    return (labels.last_applied(attributes) or {}).get("restartPolicy", "Always") == "Always"
+
+
+def event_time(event: Mapping) -> float | None:
+    """When the event happened (wall clock, seconds): timeNano, else time (whole seconds)."""
+    if event.get("timeNano"):
+        return float(event["timeNano"]) / 1e9
+    if event.get("time"):
+        return float(event["time"])
+    return None
+
+
 def caused_by_us(event: Mapping, windows: Sequence[tuple[float, float]], slack: float = 1.0) -> bool:
     """Whether the event happened while the agent itself was applying (wall-clock windows, with
-    `slack` seconds after each for events still in flight): a container the agent recreated died
-    because of the agent, not by itself, and is no crash."""
-    if event.get("timeNano"):
-        when = float(event["timeNano"]) / 1e9
-    elif event.get("time"):
-        when = float(event["time"])
-    else:
+    `slack` seconds on either side: events still in flight after, and event times Podman rounds
+    down to the second before): a container the agent recreated died because of the agent, not
+    by itself, and is no crash."""
+    when = event_time(event)
+    if when is None:
         return False
-    return any(start <= when <= end + slack for start, end in windows)
+    return any(start - slack <= when <= end + slack for start, end in windows)
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,12 @@ and emptyDirs (a pod's own volume, made before it and removed with it)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from podspec import labels as L
 from podspec.model import DesiredState
-from podspec.observed import ObservedState
+from podspec.observed import ObservedState, ObservedVolume
 from podspec.reconcile.changes import Action
 from podspec.reconcile.intent import SpecDict, empty_dir_volumes, named_volume_of
 
@@ -49,14 +50,17 @@ def _volume_used_by_project(observed: ObservedState, project: str, volume: str) 
 
 def diff_volumes(
     desired: DesiredState, observed: ObservedState, project: str, adopt: bool, prune_volumes: bool,
-    leaving: tuple[str, ...] = (),
+    leaving: tuple[str, ...] = (), may_remove: Callable[[str, ObservedVolume], bool] = lambda what, found: True,
 ) -> tuple[VolumeDiff, ...]:
+    """`may_remove`: whether --prune-volumes may remove a volume this project's manifests left
+    (another source's is kept: diff.py)."""
     diffs = _claim_volumes(desired, observed, project, adopt) + _empty_dir_volumes(desired, observed, project, leaving)
     if prune_volumes:
         wanted = desired.volume_names()
-        for found in observed.volumes:
+        for found in sorted(observed.volumes, key=lambda v: v.name):
             if (found.name not in wanted and found.managed and L.project_of(found.labels) == project
-                    and not found.labels.get(L.EMPTY_DIR) and not L.is_record(found.labels)):
+                    and not found.labels.get(L.EMPTY_DIR) and not L.is_record(found.labels)
+                    and may_remove(f"volume {found.name}", found)):
                 diffs.append(VolumeDiff(found.name, Action.REMOVE, "no longer in the manifests (--prune-volumes)"))
     return tuple(sorted(diffs, key=lambda v: v.name))
 

@@ -49,6 +49,8 @@ class DiffRequest:
     revision: str = ""  # what is applied, recorded in the host's history (the CLI: --revision, else git)
     save_plan: bool = False  # diff: also make a SavedPlan (DiffResult.saved)
     image_updates: bool = True  # False: io.containers.autoupdate is ignored (the agent's notify-only mode)
+    origin: str = ""  # the source of the manifests (run/origin.py), recorded on what is created; "": none checked
+    force_conflicts: bool = False  # change and prune objects another source applied (--force-conflicts)
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
 
     with closing(engine):
         rootless.check(engine, desired)  # what a rootless Podman cannot do: refused as apply refuses it
+        rootless.check_links(engine, desired, request.manifests.policy)  # hostPaths where Podman follows links
         first = reading.observed()
         # The same image checks as apply (an image that cannot be had, runAsNonRoot), without pulling.
         observed = pulls.prepare(engine, desired, first, listener, pulling=False)
@@ -96,7 +99,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
         from podspec.run import history, saved_plan
 
         saved = saved_plan.make(request.manifests.paths, request.project, request.revision, desired, first, found,
-                           request.prune, request.prune_volumes, request.adopt, history.now_utc())
+                           request.prune, request.prune_volumes, request.adopt, history.now_utc(), request.force_conflicts)
     return DiffResult(desired, found, saved)
 
 
@@ -124,7 +127,8 @@ def _compute(desired: DesiredState, observed: ObservedState, request: DiffReques
     from podspec.reconcile import diff as differ
 
     return differ.compute(desired, observed, request.project, prune=request.prune,
-                          prune_volumes=request.prune_volumes, adopt=request.adopt)
+                          prune_volumes=request.prune_volumes, adopt=request.adopt,
+                          origin=request.origin, force_conflicts=request.force_conflicts)
 
 
 def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listener | None = None,
@@ -155,6 +159,7 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
 
     with closing(engine):
         rootless.check(engine, desired)  # rootless limits: refused before any lock, pull or change
+        rootless.check_links(engine, desired, request.manifests.policy)  # hostPaths where Podman follows links
         unchanged = _nothing_to_do(engine, reading.observed(), desired, request) if first_read else None
         if unchanged is not None:
             return _recorded(engine, request, listener, lambda seen: _no_changes(engine, desired, request, listener, seen, *unchanged))

@@ -26,6 +26,8 @@ class DeleteRequest:
     lock_timeout: float = 60.0
     lock_lease: float | None = None  # the host-side lock's lease; None: run/hostlock.py's default
     parallel: int = 3
+    origin: str = ""  # the source of the manifests (run/origin.py): another source's objects are left alone
+    force_conflicts: bool = False  # ... unless this
 
 
 def delete(request: DeleteRequest, connect: Callable[[], Engine], listener: Listener | None = None) -> DeleteResult:
@@ -36,7 +38,8 @@ def delete(request: DeleteRequest, connect: Callable[[], Engine], listener: List
             (nullcontext() if request.dry_run else  # a dry run writes nothing on the host, not even a lock
              host_lock(engine, request.project, request.lock_timeout, lease=request.lock_lease or DEFAULT_LEASE, command="delete",
                        on_wait=held, on_note=listener.note)):
-        decided = deletion.plan(desired, engine.observe(), request.project, request.volumes)
+        decided = deletion.plan(desired, engine.observe(), request.project, request.volumes,
+                                request.origin, request.force_conflicts)
         for line in decided.skipped:
             listener.info(line)
         listener.planned(decided.plan)

@@ -19,6 +19,7 @@ POLICY_ENV = "PODSPEC_POLICY"
 ALLOW_HOST_PATHS_ENV = "PODSPEC_ALLOW_HOST_PATHS"
 ALLOW_HOST_PORTS_ENV = "PODSPEC_ALLOW_HOST_PORTS"
 ALLOW_CAPABILITIES_ENV = "PODSPEC_ALLOW_CAPABILITIES"
+ALLOW_ANNOTATIONS_ENV = "PODSPEC_ALLOW_ANNOTATIONS"
 REQUIRE_ENCRYPTED_SECRETS_ENV = "PODSPEC_REQUIRE_ENCRYPTED_SECRETS"
 
 
@@ -85,6 +86,7 @@ def policy_from(
         host_paths=pick(host_paths, "--allow-host-path", ALLOW_HOST_PATHS_ENV),
         host_ports=pick(host_ports, "--allow-host-port", ALLOW_HOST_PORTS_ENV),
         capabilities=pick(capabilities, "--allow-capability", ALLOW_CAPABILITIES_ENV),
+        annotations=pick(None, "", ALLOW_ANNOTATIONS_ENV),
         require_encrypted_secrets=require_encrypted_secrets
         or env.get(REQUIRE_ENCRYPTED_SECRETS_ENV, "").strip().lower() in ("1", "true", "yes"),
     )

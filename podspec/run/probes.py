@@ -44,20 +44,35 @@ class Restart:
 
 
 @dataclass(frozen=True)
+class Failed:
+    """One failed run of a probe (the kubelet's "Liveness probe failed" event)."""
+
+    container: str
+    pod: str
+    kind: ProbeKind
+    output: str
+    failures: int  # in a row, this one included
+
+
+@dataclass(frozen=True)
 class Round:
     ready: frozenset[str]  # running containers whose probes say ready (none: ready once running)
     waiting: tuple[str, ...]  # "container: why" for those not ready yet
     restarted: tuple[Restart, ...]
+    failed: tuple[Failed, ...] = ()
 
 
 class Prober:
     def __init__(self, engine: Engine, image: str = "", clock: Callable[[], float] = time.monotonic,
-                 act: bool = True) -> None:
-        """`act`: restart on failing liveness and startup probes (False: only report)."""
+                 act: bool = True, record: bool = True, restarting: Callable[[str], None] = lambda container: None) -> None:
+        """`act`: restart on failing liveness and startup probes (False: only report); `record`:
+        count each restart on the host (reconcile/lifecycle.py), for status and the agent's metrics."""
         self.engine = engine
         self.image = image
         self.clock = clock
         self.act = act
+        self.record = record
+        self.restarting = restarting  # told before each restart (the agent: that death is no crash)
         self.clocks: dict[str, tuple[tuple[str, int], ProbeClock]] = {}  # container -> ((id, started_at), clock)
         self.restarts: dict[str, int] = {}  # container -> restarts by this runner
 
@@ -77,6 +92,7 @@ class Prober:
         ready: set[str] = set()
         waiting: list[str] = []
         restarted: list[Restart] = []
+        failed: list[Failed] = []
         seen = set()
         for c in self.watched(observed, pods):
             seen.add(c.name)
@@ -94,8 +110,10 @@ class Prober:
             for kind, probe in clock.due(now):
                 result = self.engine.probe(target, probe, self.image)
                 action = clock.record(kind, result, self.clock())
+                if not result.ok:
+                    failed.append(Failed(c.name, c.pod_name, kind, result.output, clock.counts[kind].failures))
                 if action is Action.RESTART and self.act:
-                    restarted.append(self._restart(c, kind, restart_cause(kind, probe, result)))
+                    restarted.append(self._restart(observed, c, kind, restart_cause(kind, probe, result)))
                     del self.clocks[c.name]
                     break
             if c.name not in self.clocks:
@@ -106,15 +124,25 @@ class Prober:
                 waiting.append(f"{c.name}: {clock.waiting_for()}")
         for gone in set(self.clocks) - seen:
             del self.clocks[gone]
-        return Round(frozenset(ready), tuple(waiting), tuple(restarted))
+        return Round(frozenset(ready), tuple(waiting), tuple(restarted), tuple(failed))
 
-    def _restart(self, c: ObservedContainer, kind: ProbeKind, cause: str) -> Restart:
+    def _restart(self, observed: ObservedState, c: ObservedContainer, kind: ProbeKind, cause: str) -> Restart:
         grace = int((L.last_applied(c.labels) or {}).get("terminationGracePeriodSeconds") or 30)
+        self.restarting(c.name)
         try:
             self.engine.run(Step(StepKind.RESTART_CONTAINER, c.name, cause, timeout=grace, pod_name=c.pod_name))
         except EngineError as error:
             return Restart(c.name, c.pod_name, kind, cause, error.message)
         self.restarts[c.name] = self.restarts.get(c.name, 0) + 1
+        if self.record:
+            from podspec.reconcile.lifecycle import restart_record_steps
+            from podspec.run.history import now_utc
+
+            try:
+                for step in restart_record_steps(observed, c, now_utc(), cause):
+                    self.engine.run(step)
+            except EngineError as error:  # the restart happened; only its count is missing
+                return Restart(c.name, c.pod_name, kind, cause, f"the restart was not counted: {error.message}")
         return Restart(c.name, c.pod_name, kind, cause)
 
     def next_due(self) -> float:

@@ -8,6 +8,7 @@ targets (hosts), found by walking up from the working directory as git finds `.g
     allow_host_paths = ["/srv/shop"]
     allow_host_ports = [8080]
     allow_capabilities = ["NET_ADMIN"]
+    allow_annotations = ["run.oci.keep_original_groups"]   # runtime annotations let through (prefix: "run.oci.*")
     require_encrypted_secrets = true       # every Secret SOPS-encrypted (docs/secrets-in-git.md)
 
     [targets.edge]                         # `--target edge`, or `--target all`
@@ -57,6 +58,7 @@ class ProjectFile:
     allow_host_paths: tuple[str, ...] = ()
     allow_host_ports: tuple[str, ...] = ()
     allow_capabilities: tuple[str, ...] = ()
+    allow_annotations: tuple[str, ...] = ()
     targets: tuple[Target, ...] = ()
     require_encrypted_secrets: bool = False
 
@@ -69,7 +71,8 @@ class ProjectFile:
             env["PODSPEC_POLICY"] = self.policy
         for key, values in (("PODSPEC_ALLOW_HOST_PATHS", self.allow_host_paths),
                             ("PODSPEC_ALLOW_HOST_PORTS", self.allow_host_ports),
-                            ("PODSPEC_ALLOW_CAPABILITIES", self.allow_capabilities)):
+                            ("PODSPEC_ALLOW_CAPABILITIES", self.allow_capabilities),
+                            ("PODSPEC_ALLOW_ANNOTATIONS", self.allow_annotations)):
             if values:
                 env[key] = ",".join(values)
         if self.require_encrypted_secrets:
@@ -91,7 +94,8 @@ class ProjectFile:
 
 
 _TOP = {"project", "policy", "targets"}
-_POLICY = {"profile", "allow_host_paths", "allow_host_ports", "allow_capabilities", "require_encrypted_secrets"}
+_POLICY = {"profile", "allow_host_paths", "allow_host_ports", "allow_capabilities", "allow_annotations",
+           "require_encrypted_secrets"}
 _TARGET = {"url", "connection", "identity", "manifests"}
 
 
@@ -115,6 +119,7 @@ def load(path: Path) -> ProjectFile:
         allow_host_paths=_strings(policy, "allow_host_paths", f"{path} [policy]"),
         allow_host_ports=_strings(policy, "allow_host_ports", f"{path} [policy]"),
         allow_capabilities=_strings(policy, "allow_capabilities", f"{path} [policy]"),
+        allow_annotations=_strings(policy, "allow_annotations", f"{path} [policy]"),
         targets=tuple(_target(path, name, raw) for name, raw in targets.items()),
         require_encrypted_secrets=_bool(policy, "require_encrypted_secrets", f"{path} [policy]"),
     )

@@ -52,7 +52,7 @@ def wait_for(engine: Engine, expected: Callable[..., Collection[Expected]], pods
             probed = probed or bool(prober.clocks)
             for restart in rounds.restarted:
                 say(f"Restarted {restart.container}: {restart.cause}"
-                    + (f" (Podman refused: {restart.error})" if restart.error else ""))
+                    + (f" ({restart.error})" if restart.error else ""))
             waiting = list(state.waiting) + [w for w in rounds.waiting if w.split(":")[0] in state.running]
             if not waiting:
                 break

@@ -12,11 +12,32 @@ above the port start, no hostNetwork, hostPath, resources or capability in quest
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from podspec.engine.protocol import Engine
-from podspec.errors import RootlessLimitError
+from podspec.errors import PolicyError, RootlessLimitError
 from podspec.model import DesiredState
 from podspec.observed import HostFacts
+
+if TYPE_CHECKING:
+    from podspec.policy import Policy
 from podspec.reconcile import rootless
+
+
+def check_links(engine: Engine, desired: DesiredState, policy: Policy | None) -> None:
+    """hostPath mounts (subPath included) checked where Podman will follow them: each path resolved
+    on the host must stay in the policy's allowed directories (one engine call, none when the
+    manifests mount no host path or the policy is privileged)."""
+    if policy is None:
+        return
+    from podspec.policy import host_path_candidates, link_problems
+
+    mounts, roots = host_path_candidates(desired, policy)
+    if not mounts:
+        return
+    problems = link_problems(desired, policy, engine.resolved_host_paths(mounts + roots))
+    if problems:
+        raise PolicyError(problems)
 
 
 def check(engine: Engine, desired: DesiredState) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from podspec.errors import StalePlan, UsageError
@@ -34,7 +35,7 @@ def file_digests(paths: Sequence[str]) -> tuple[tuple[str, str], ...]:
 
 
 def make(paths: Sequence[str], project: str, revision: str, desired: DesiredState, observed: ObservedState, diff: Diff,
-         prune: bool, prune_volumes: bool, adopt: bool, created: str) -> SavedPlan:
+         prune: bool, prune_volumes: bool, adopt: bool, created: str, force_conflicts: bool = False) -> SavedPlan:
     """The plan to save; `observed` is the host as first read (before any image check)."""
     if "-" in paths:
         raise UsageError("a plan cannot be saved for manifests read from standard input",
@@ -44,10 +45,12 @@ def make(paths: Sequence[str], project: str, revision: str, desired: DesiredStat
         project=project, paths=tuple(paths), files=file_digests(paths),
         host=S.host_view(desired, observed, project, prune, prune_volumes), steps=S.saved_steps(plan), summary=diff.summary(),
         created=created, revision=revision, prune=prune, prune_volumes=prune_volumes, adopt=adopt,
+        force_conflicts=force_conflicts,
     )
 
 
-def read_plan(path: str) -> SavedPlan:
+def read_plan(path: str, key: bytes | None = None) -> SavedPlan:
+    """The plan file; with `key` ($PODSPEC_PLAN_KEY) only a plan signed with it, else UsageError."""
     try:
         text = Path(path).read_text()
     except OSError as error:
@@ -57,7 +60,13 @@ def read_plan(path: str) -> SavedPlan:
     except ValueError:
         raise UsageError(f"{path} is not a podspec plan file (not JSON)",
                          "make one with `podspec diff --save-plan FILE`") from None
-    return S.from_json(data, path)
+    if key is None:
+        return S.from_json(data, path)
+    why = S.signature_problem(data, key) if isinstance(data, dict) else "it is not a plan file"
+    if why is not None:
+        raise UsageError(f"refused the plan {path}: {why}; nothing was changed",
+                         "apply only a plan saved by `podspec diff --save-plan` with the same PODSPEC_PLAN_KEY")
+    return replace(S.from_json(data, path), signed=True)
 
 
 def stale(differences: list[str]) -> StalePlan:
@@ -71,18 +80,32 @@ def check_manifests(saved: SavedPlan) -> None:
         raise stale(differences)
 
 
-def check_flags(saved: SavedPlan, paths: Sequence[str], project: str | None, prune: bool, prune_volumes: bool,
-                adopt: bool) -> None:
-    """apply --plan takes the manifests, project and options from the plan; flags that say otherwise
-    are refused rather than silently ignored."""
-    if paths and tuple(paths) != saved.paths:
-        raise UsageError(f"the plan was made for {' '.join(saved.paths)}, not {' '.join(paths)}",
-                         "run `podspec apply --plan FILE` without paths: the plan names its manifests")
+def check_flags(saved: SavedPlan, file: str, paths: Sequence[str], project: str | None, resolved: str | None,
+                prune: bool, prune_volumes: bool, adopt: bool, force_conflicts: bool = False) -> None:
+    """A plan file is data anyone who handles it could edit: what it asks for beyond the steps
+    (manifests, project, --prune, --prune-volumes, --adopt, --force-conflicts) must be restated on
+    the command line, where it was reviewed (the workflow file, the operator's command), and
+    agree; a plan signed with $PODSPEC_PLAN_KEY takes them from the file. Either way a flag that
+    says otherwise is refused. `resolved`: the project the command line's paths give."""
+    restate = f"carry it out with: {saved.command(file)}"
+    if saved.signed:
+        if paths and tuple(paths) != saved.paths:
+            raise UsageError(f"the plan was made for {' '.join(saved.paths)}, not {' '.join(paths)}", restate)
+    elif tuple(paths) != saved.paths:
+        raise UsageError(
+            f"the plan was made for {' '.join(saved.paths)}; apply --plan needs its manifests and options on the command "
+            f"line{', not ' + ' '.join(paths) if paths else ''}: a plan file cannot ask for more than was reviewed",
+            f"{restate} (or sign plans: set PODSPEC_PLAN_KEY when saving and applying them)")
     if project and project != saved.project:
-        raise UsageError(f"the plan was made for project {saved.project!r}, not {project!r}",
-                         "drop --project: the plan names its project")
+        raise UsageError(f"the plan was made for project {saved.project!r}, not {project!r}", restate)
+    if not saved.signed and not project and resolved and resolved != saved.project:
+        raise UsageError(f"the plan was made for project {saved.project!r}, but its manifests make project {resolved!r}",
+                         f"pass --project {saved.project} if that is the project you reviewed")
     for flag, given, planned in (("--prune", prune, saved.prune), ("--prune-volumes", prune_volumes, saved.prune_volumes),
-                                 ("--adopt", adopt, saved.adopt)):
+                                 ("--adopt", adopt, saved.adopt), ("--force-conflicts", force_conflicts, saved.force_conflicts)):
         if given and not planned:
             raise UsageError(f"the plan was made without {flag}",
                              f"make a new plan with `podspec diff {flag} --save-plan FILE`, or drop {flag}")
+        if planned and not given and not saved.signed:
+            raise UsageError(f"the plan asks for {flag}, which the command line does not: refused, nothing was changed",
+                             f"if you reviewed a plan with {flag}, {restate}")

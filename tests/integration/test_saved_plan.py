@@ -30,11 +30,11 @@ def test_a_saved_plan_is_applied_exactly_and_holds_no_secret(podman, tmp_path):
     assert [s["action"] for s in data["steps"]] == ["create_pod", "create_container", "start_pod"] * 2
     assert ids(podman) == {}  # saving a plan changes nothing
 
-    checked = podspec(podman, "apply", "--plan", str(plan_file), "--dry-run")
+    checked = podspec(podman, "apply", "--plan", str(plan_file), manifest, "--dry-run")
     assert checked.exit_code == 2, checked.stderr  # the plan still fits; nothing done
     assert ids(podman) == {}
 
-    applied = podspec(podman, "apply", "--plan", str(plan_file), "-o", "json")
+    applied = podspec(podman, "apply", "--plan", str(plan_file), manifest, "-o", "json")
     assert applied.exit_code == 0, applied.stderr + applied.output
     result = json.loads(applied.output)
     assert [(s["action"], s["resource"], s["cause"]) for s in result["plan"]] == [
@@ -43,14 +43,14 @@ def test_a_saved_plan_is_applied_exactly_and_holds_no_secret(podman, tmp_path):
     assert {"plan-a-main", "plan-b-main"} <= set(ids(podman))
 
     # The same plan again: the host is no longer what it saw (the pods exist now).
-    again = podspec(podman, "apply", "--plan", str(plan_file))
+    again = podspec(podman, "apply", "--plan", str(plan_file), manifest)
     assert again.exit_code == 1
     assert "stale plan: container plan-a/main appeared since the plan was made" in again.stderr
 
     # An empty plan (nothing to do) applies as "nothing to do" while the host stays as it saw it.
     empty = tmp_path / "empty.json"
     assert podspec(podman, "diff", manifest, "--save-plan", str(empty)).exit_code == 0
-    done = podspec(podman, "apply", "--plan", str(empty))
+    done = podspec(podman, "apply", "--plan", str(empty), manifest)
     assert done.exit_code == 0, done.stderr
     assert "Nothing to do." in done.output
 
@@ -66,7 +66,7 @@ def test_a_plan_is_refused_as_stale_after_a_change_by_hand(podman, tmp_path):
     podman.podman("rm", "-f", "-t", "0", "plan-a-main")
     podman.podman("create", "--pod", "plan-a", "--name", "plan-a-main", "docker.io/library/busybox:latest", "sleep", "1")
     before = ids(podman)
-    refused = podspec(podman, "apply", "--plan", plan_file)
+    refused = podspec(podman, "apply", "--plan", plan_file, changed)
     assert refused.exit_code == 1
     assert "stale plan: container plan-a/main was recreated since the plan was made" in refused.stderr
     assert "make a new plan" in refused.stderr and "nothing was changed" in refused.stderr
@@ -82,12 +82,12 @@ def test_a_plan_is_refused_as_stale_after_a_manifest_edit(podman, tmp_path):
     plan_file = str(tmp_path / "plan.json")
     assert podspec(podman, "diff", manifest, "--save-plan", plan_file).exit_code == 2
     write(tmp_path / "manifests", two_pods(command="300000"), name="web.yaml")
-    refused = podspec(podman, "apply", "--plan", plan_file)
+    refused = podspec(podman, "apply", "--plan", plan_file, manifest)
     assert refused.exit_code == 1
     assert f"stale plan: {manifest} changed since the plan was made" in refused.stderr
     assert ids(podman) == {}
     # Flags that contradict the plan are refused too, before anything is read.
-    other = podspec(podman, "apply", "--plan", plan_file, "--prune")
+    other = podspec(podman, "apply", "--plan", plan_file, manifest, "--prune")
     assert other.exit_code == 1 and "the plan was made without --prune" in other.stderr
 
 
@@ -97,6 +97,38 @@ def test_a_stopped_container_makes_the_plan_stale(podman, tmp_path):
     plan_file = str(tmp_path / "plan.json")
     assert podspec(podman, "diff", manifest, "--save-plan", plan_file).exit_code == 0
     podman.podman("stop", "-t", "0", "plan-b-main")
-    refused = podspec(podman, "apply", "--plan", plan_file)
+    refused = podspec(podman, "apply", "--plan", plan_file, manifest)
     assert refused.exit_code == 1
     assert "container plan-b/main was running when the plan was made and is exited now" in refused.stderr
+
+
+def test_a_plan_file_cannot_add_prune_to_what_the_command_line_reviewed(podman, tmp_path, monkeypatch):
+    """The plan file is an artifact anyone who handles it can edit: one that asks for --prune (and
+    has the steps to match) is refused unless the command line asks for it too; nothing changes."""
+    manifest = write(tmp_path, two_pods())
+    assert podspec(podman, "apply", manifest).exit_code == 0
+    write(tmp_path, sleeper("plan-a"))
+    plan_file = str(tmp_path / "plan.json")
+    assert podspec(podman, "diff", manifest, "--prune", "--save-plan", plan_file).exit_code == 2
+    before = ids(podman)
+    refused = podspec(podman, "apply", "--plan", plan_file, manifest)
+    assert refused.exit_code == 1
+    assert "the plan asks for --prune, which the command line does not" in refused.stderr
+    assert f"podspec apply --plan {plan_file} {manifest} --prune" in refused.stderr
+    assert ids(podman) == before
+    bare = podspec(podman, "apply", "--plan", plan_file)
+    assert bare.exit_code == 1 and "needs its manifests and options on the command line" in bare.stderr
+
+    # Signed plans (PODSPEC_PLAN_KEY) carry their options; an altered one is refused.
+    monkeypatch.setenv("PODSPEC_PLAN_KEY", "s3cret-key")
+    assert podspec(podman, "diff", manifest, "--save-plan", plan_file).exit_code == 0  # plan-b stays: nothing to do
+    data = json.loads((tmp_path / "plan.json").read_text())
+    data["options"]["prune"] = True
+    (tmp_path / "plan.json").write_text(json.dumps(data))
+    altered = podspec(podman, "apply", "--plan", plan_file)
+    assert altered.exit_code == 1 and "its signature does not match" in altered.stderr
+    assert ids(podman) == before
+    assert podspec(podman, "diff", manifest, "--prune", "--save-plan", plan_file).exit_code == 2
+    done = podspec(podman, "apply", "--plan", plan_file)
+    assert done.exit_code == 0, done.stderr
+    assert "plan-b-main" not in ids(podman) and ids(podman)["plan-a-main"] == before["plan-a-main"]

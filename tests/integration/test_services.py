@@ -170,3 +170,38 @@ def test_services_over_ssh(podman, sshd, tmp_path):  # noqa: F811
     deleted = run(env, "delete", write(tmp_path, app("shopfront")), *remote)
     assert deleted.returncode == 0, deleted.stderr
     assert podman.podman("network", "exists", "podspec-shop", check=False).returncode == 1
+
+
+VOLUMES_FROM = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: share
+  annotations:
+    io.podman.annotations.volumes-from/reader: "writer:ro"
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: writer
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: [sh, -c, "echo shared > /data/note; sleep 3600"]
+      volumeMounts: [{name: data, mountPath: /data}]
+    - name: reader
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: [sleep, "3600"]
+  volumes:
+    - {name: data, persistentVolumeClaim: {claimName: shared-data}}
+"""
+
+
+def test_volumes_from_mounts_the_other_containers_volumes(podman, tmp_path):
+    """`podman kube play`'s volumes-from annotation (its own e2e test's shape): the reader sees the
+    writer's volume at the same path, read-only."""
+    assert podspec(podman, "apply", write(tmp_path, VOLUMES_FROM), project="share").exit_code == 0
+    note = until(lambda: podman.podman("exec", "share-reader", "cat", "/data/note", check=False).stdout)
+    assert note == "shared\n"
+    denied = podman.podman("exec", "share-reader", "touch", "/data/other", check=False)
+    assert denied.returncode != 0 and "Read-only file system" in denied.stderr
+    assert podspec(podman, "diff", write(tmp_path, VOLUMES_FROM), project="share").exit_code == 0

@@ -111,7 +111,7 @@ def test_an_encrypted_secret_reaches_its_reader_and_shows_nowhere_else(secrets_c
     plan = tmp_path / "plan.json"
     outputs = [checked.output, checked.stderr]
     for args in (("diff", str(manifests)), ("diff", "-o", "json", str(manifests)), ("diff", "-o", "markdown", str(manifests)),
-                 ("diff", "--save-plan", str(plan), str(manifests)), ("apply", "--plan", str(plan)),
+                 ("diff", "--save-plan", str(plan), str(manifests)), ("apply", "--plan", str(plan), str(manifests)),
                  ("diff", str(manifests)), ("apply", "-o", "json", str(manifests)), ("status",), ("status", "-o", "json"),
                  ("history",), ("history", "-o", "json")):
         result = podspec(podman, *args, "--age-key-file", str(key.file)) if args[0] in ("diff", "apply") \

@@ -73,13 +73,15 @@ def with_container(pod: Pod, name: str, **changes) -> Pod:
     return replace(pod, containers=tuple(replace(c, **changes) if c.name == name else c for c in pod.containers))
 
 
-def applied(desired: DesiredState, project: str = "demo", status: PodStatus = PodStatus.RUNNING) -> ObservedState:
-    """The host right after podspec applied `desired` for `project`."""
+def applied(desired: DesiredState, project: str = "demo", status: PodStatus = PodStatus.RUNNING,
+            origin: str = "") -> ObservedState:
+    """The host right after podspec applied `desired` for `project` (from the source `origin`, if given)."""
+    mark = {L.ORIGIN: origin} if origin else {}
     pods, containers = [], []
     for pod in desired.pods:
         intent = pod_intent(pod)
         pod_id = f"{pod.name}-id"
-        pods.append(ObservedPod(pod_id, pod.name, status, f"{pod_id}-infra", pod_labels(project, intent, pod.workload)))
+        pods.append(ObservedPod(pod_id, pod.name, status, f"{pod_id}-infra", {**pod_labels(project, intent, pod.workload), **mark}))
         ports = tuple(intent.spec.get("ports", ()))
         containers.append(ObservedContainer(
             f"{pod_id}-infra", f"{pod_id[:12]}-infra", pod_id, pod.name, ContainerState.RUNNING,
@@ -90,9 +92,9 @@ def applied(desired: DesiredState, project: str = "demo", status: PodStatus = Po
             containers.append(ObservedContainer(
                 f"{pod.name}-{c.name}-id", container_name(pod.name, c.name), pod_id, pod.name,
                 ContainerState.RUNNING if running else ContainerState.EXITED,
-                c.image, _image_id(c.image), labels=container_labels(project, pod.name, c),
+                c.image, _image_id(c.image), labels={**container_labels(project, pod.name, c), **mark},
             ))
-    volumes = [ObservedVolume(v, L.for_volume(project)) for v in desired.volume_names()]
+    volumes = [ObservedVolume(v, {**L.for_volume(project), **mark}) for v in desired.volume_names()]
     return ObservedState(tuple(pods), tuple(containers), tuple(volumes), IMAGES)
 
 

@@ -107,7 +107,8 @@ def test_an_apply_with_nothing_to_do_does_not_wait_for_a_held_lock(engine, manif
     from podspec.run.hostlock import lease_labels, lock_name
 
     apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r1"), lambda: engine)
-    assert engine.create_lock(lock_name("demo"), lease_labels("demo", "apply", 900, "other", 0.0 + 10**10))  # held by a live holder
+    held = {**lease_labels("demo", "apply", 900, "other", 0.0 + 10**10), "io.podspec.lock.pid": "1"}
+    assert engine.create_lock(lock_name("demo"), held)  # held by a live holder (another process)
     unchanged = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r2", lock_timeout=0), lambda: engine)
     assert unchanged.outcome is Outcome.NO_CHANGES and unchanged.record is not None and unchanged.record.seq == 2
     engine.set_state(f"{POD}-apache-httpd", ContainerState.EXITED)
@@ -153,7 +154,7 @@ def test_cli_save_plan_then_apply_plan_and_a_manifest_edit(engine, manifest, tmp
     saved = runner.invoke(app, ["diff", manifest, "-p", "demo", "--save-plan", plan_file])
     assert saved.exit_code == 2 and "wrote the plan to" in saved.stderr
     Path(manifest).write_text(Path(manifest).read_text().replace("sleep 10", "sleep 11"))
-    refused = runner.invoke(app, ["apply", "--plan", plan_file])
+    refused = runner.invoke(app, ["apply", "--plan", plan_file, manifest, "-p", "demo"])
     assert refused.exit_code == 1
     assert f"stale plan: {manifest} changed since the plan was made" in refused.stderr
     assert engine.count("observe") == 1  # only the diff's: the refusal needed no Podman

@@ -186,3 +186,43 @@ def test_a_holder_whose_lease_was_taken_over_leaves_the_new_lock_alone():
         stale(host, **{TOKEN: "someone-else"})  # as if a waiter had taken over our expired lease
     assert host.objects[lock_name("web")][TOKEN] == "someone-else"
     assert notes and "was taken over while this command ran" in notes[0]
+
+
+def test_a_lease_is_renewed_while_the_command_runs():
+    """A command that outlasts its lease keeps its lock: a waiter neither takes it over nor gets it."""
+    host = LockHost()
+    release = threading.Event()
+    holding = threading.Event()
+
+    def long_apply() -> None:
+        with host_lock(host, "web", timeout=1, lease=3):
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=long_apply)
+    holder.start()
+    assert holding.wait(5)
+    notes: list[str] = []
+    try:
+        with pytest.raises(LockTimeout):
+            with host_lock(host, "web", timeout=7, on_note=notes.append):  # two leases later: still held
+                pass
+        assert notes == []
+        assert any(".renew." in name for name in host.created)
+    finally:
+        release.set()
+        holder.join(10)
+    assert host.objects == {}  # the lock and its renewals are gone with the release
+
+
+def test_a_lease_this_process_left_behind_does_not_block_it():
+    """An earlier command of this process (a long-running agent) whose connection died left its
+    lease on the host; the next command of the same process takes it over at once."""
+    host = LockHost()
+    import os
+
+    stale(host, **{"io.podspec.lock.client": hostlock.client_id(), PID: str(os.getpid()), TOKEN: "gone-with-the-connection"})
+    notes: list[str] = []
+    with host_lock(host, "web", timeout=0.5, on_note=notes.append):  # the pid is alive: it is ours
+        pass
+    assert len(notes) == 1 and "this very process took it in a command that ended without releasing it" in notes[0]

@@ -44,7 +44,7 @@ CASES = {
         "F:12:16: spec.containers[0].command: expected a list, got \"nginx -g daemon off;\" "
         "(write it as a YAML list (lines starting with '- '))",
         'F:14:26: spec.containers[0].ports[0].containerPort: expected an integer, got "http"',
-        "F:18:18: spec.containers[0].env[0].value: expected a string, got true (quote the value to make it a string)",
+        "F:18:18: spec.containers[0].env[0].value: expected a string, got a boolean (redacted) (quote the value to make it a string)",
         'F:21:16: spec.containers[0].resources.limits.cpu: invalid value "lots": must be a Kubernetes quantity '
         "such as 100m, 0.5, 128Mi or 1G",
     ],

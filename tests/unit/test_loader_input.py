@@ -158,3 +158,56 @@ def test_empty_documents_between_separators_are_skipped(tmp_path):
     path = tmp_path / "seps.yaml"
     path.write_text("---\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: v}\n---\n")
     assert [c.name for c in load([str(path)]).claims] == ["v"]
+
+
+def _in_time(call, seconds: float = 10.0):
+    """Run `call` on a thread: a hang is a failure, not a stuck test run."""
+    import threading
+
+    box: list = []
+    thread = threading.Thread(target=lambda: box.append(call()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "the loader hung"
+    return box[0]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "link-to-device", "socket"])
+def test_special_files_in_a_manifest_directory_are_refused_at_once(tmp_path, kind):
+    import os
+    import socket
+
+    (tmp_path / "ok.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    special = tmp_path / "special.yaml"
+    if kind == "fifo":
+        os.mkfifo(special)
+        what = "a FIFO (named pipe)"
+    elif kind == "device":
+        os.mknod(special, 0o600 | __import__("stat").S_IFCHR, os.makedev(1, 5))  # /dev/zero's numbers
+        what = "a character device"
+    elif kind == "link-to-device":
+        special.symlink_to("/dev/zero")
+        what = "a character device"
+    else:
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(special))
+        what = "a socket"
+    found = _in_time(lambda: problems([str(tmp_path)]))
+    assert found == [f"{special}: is {what}, not a regular file: refused "
+                     "(keep only regular manifest files in manifest directories)"]
+
+
+def test_a_pipe_named_on_the_command_line_is_read(tmp_path):
+    import os
+    import threading
+
+    pipe = tmp_path / "from-sops.yaml"
+    os.mkfifo(pipe)
+
+    def writer():
+        with open(pipe, "w") as out:
+            out.write("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: piped}\ndata: {a: b}\n")
+
+    threading.Thread(target=writer, daemon=True).start()
+    state = _in_time(lambda: load([str(pipe)]))
+    assert [c.name for c in state.config_maps] == ["piped"]

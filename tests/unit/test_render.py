@@ -21,7 +21,7 @@ def test_json_shape_is_stable():
     result = differ.compute(state(webserver()), ObservedState(), "demo")
     data = render.diff_json(result)
     assert sorted(data) == [
-        "changed", "networks", "pods", "project", "secrets", "summary", "unchanged_pods", "version", "volumes", "warnings",
+        "changed", "kept", "networks", "pods", "project", "secrets", "summary", "unchanged_pods", "version", "volumes", "warnings",
     ]
     assert data["version"] == 1
     assert sorted(data["pods"][0]) == ["action", "cause", "containers", "fields", "name"]

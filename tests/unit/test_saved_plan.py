@@ -135,14 +135,53 @@ def test_the_plan_file_round_trips_and_is_versioned():
 
 def test_apply_plan_refuses_flags_that_contradict_the_plan():
     plan = saved()
-    check_flags(plan, [], None, False, False, False)
-    check_flags(plan, ["m/"], "demo", False, False, False)
-    with pytest.raises(UsageError, match="made for m/, not other/"):
-        check_flags(plan, ["other/"], None, False, False, False)
+    check_flags(plan, "p.json", ["m/"], None, "demo", False, False, False)
+    check_flags(plan, "p.json", ["m/"], "demo", None, False, False, False)
+    with pytest.raises(UsageError, match="made for m/; apply --plan needs its manifests and options on the command line, not other/"):
+        check_flags(plan, "p.json", ["other/"], None, None, False, False, False)
     with pytest.raises(UsageError, match="project 'demo', not 'x'"):
-        check_flags(plan, [], "x", False, False, False)
+        check_flags(plan, "p.json", ["m/"], "x", None, False, False, False)
+    with pytest.raises(UsageError, match="its manifests make project 'm'"):
+        check_flags(plan, "p.json", ["m/"], None, "m", False, False, False)
     with pytest.raises(UsageError, match="without --prune"):
-        check_flags(plan, [], None, True, False, False)
+        check_flags(plan, "p.json", ["m/"], None, None, True, False, False)
+
+
+@pytest.mark.parametrize("option", ["prune", "prune_volumes", "adopt", "force_conflicts"])
+def test_a_plan_file_cannot_ask_for_more_than_the_command_line_says(option):
+    """An edited plan file that adds an option (and steps to match) is refused unless the command
+    line, where it was reviewed, asks for the same; the hint restates the whole command."""
+    plan = replace(saved(), **{option: True})
+    flag = "--" + option.replace("_", "-")
+    with pytest.raises(UsageError, match=f"the plan asks for {flag}, which the command line does not") as caught:
+        check_flags(plan, "p.json", ["m/"], None, None, False, False, False)
+    assert f"podspec apply --plan p.json m/ {flag}" in caught.value.hint
+    with pytest.raises(UsageError, match="needs its manifests and options on the command line"):
+        check_flags(plan, "p.json", [], None, None, False, False, False)
+    given = {o: o == option for o in ("prune", "prune_volumes", "adopt", "force_conflicts")}
+    check_flags(plan, "p.json", ["m/"], None, None, given["prune"], given["prune_volumes"], given["adopt"], given["force_conflicts"])
+
+
+def test_a_signed_plan_takes_its_options_from_the_file_and_an_altered_one_is_refused(tmp_path):
+    from podspec.render import saved_plan_text
+    from podspec.run.saved_plan import read_plan
+
+    path = tmp_path / "plan.json"
+    path.write_text(saved_plan_text(replace(saved(), prune=True), b"k3y"))
+    plan = read_plan(str(path), b"k3y")
+    assert plan.signed and plan.prune
+    check_flags(plan, str(path), [], None, None, False, False, False)  # signed: nothing to restate
+    data = json.loads(path.read_text())
+    data["options"]["prune_volumes"] = True
+    path.write_text(json.dumps(data))
+    with pytest.raises(UsageError, match="its signature does not match"):
+        read_plan(str(path), b"k3y")
+    path.write_text(saved_plan_text(saved()))
+    with pytest.raises(UsageError, match="it is not signed"):
+        read_plan(str(path), b"k3y")
+    path.write_text(saved_plan_text(saved(), b"other"))
+    with pytest.raises(UsageError, match="signed with another key"):
+        read_plan(str(path), b"k3y")
 
 
 def test_the_projects_other_pods_count_only_for_a_plan_with_prune():

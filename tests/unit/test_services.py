@@ -241,3 +241,40 @@ def test_the_pods_a_service_selects_are_known_to_podspec_start(engine, tmp_path)
 
     apply(request(write(tmp_path, app())), opener(engine))
     assert service_backends(engine.observe()) == {"web-pod", "web-pod-1"}
+
+
+VOLUMES_FROM = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: share
+  annotations:
+    io.podman.annotations.volumes-from/reader: "writer:ro"
+spec:
+  containers:
+    - name: writer
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: [sh, -c, "echo shared > /data/note; sleep 3600"]
+      volumeMounts: [{name: data, mountPath: /data}]
+    - name: reader
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: [sleep, "3600"]
+  volumes:
+    - {name: data, persistentVolumeClaim: {claimName: shared-data}}
+"""
+
+
+def test_volumes_from_is_passed_to_podman_and_checked(engine, tmp_path):
+    path = tmp_path / "share.yaml"
+    path.write_text(VOLUMES_FROM)
+    apply(ApplyRequest(Manifests((str(path),)), project="share"), opener(engine))
+    assert engine.containers["share-reader"].body["volumes_from"] == ["share-writer:ro"]
+    assert "volumes_from" not in engine.containers["share-writer"].body
+    path.write_text(VOLUMES_FROM.replace("volumes-from/reader", "volumes-from/nobody"))
+    with pytest.raises(ManifestError, match="names container 'nobody', which pod share does not have"):
+        load([str(path)])
+    path.write_text(VOLUMES_FROM.replace("volumes-from/reader: \"writer:ro\"", "volumes-from/writer: \"reader\""))
+    with pytest.raises(ManifestError, match="volumes-from share-reader: it is created after writer"):
+        load([str(path)])

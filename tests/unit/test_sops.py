@@ -314,7 +314,7 @@ stringData:
         load([write(tmp_path, "db.yaml", encrypted)], decrypt=decrypting_to(plain))
     [problem] = caught.value.problems
     assert problem.path == "stringData.pin" and "987654321" not in str(problem)
-    assert "got number (encrypted value)" in problem.message
+    assert "got a number (redacted)" in problem.message  # a Secret's value is never quoted (issue 27), decrypted or not
 
 
 def test_validate_with_the_project_files_switch_refuses_a_plain_secret(tmp_path, monkeypatch):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from podspec import labels
@@ -164,5 +166,25 @@ def test_deaths_during_the_agents_own_applies_are_not_crashes():
     assert caused_by_us({"timeNano": 101_500_000_000}, windows)
     assert caused_by_us({"time": 102.5}, windows)  # in flight just after
     assert not caused_by_us({"time": 104.0}, windows)
-    assert not caused_by_us({"time": 99.0}, windows)
+    assert caused_by_us({"time": 99.0}, windows)  # Podman's `time` is rounded down to the second
+    assert not caused_by_us({"time": 98.5}, windows)
     assert not caused_by_us({}, windows)
+
+
+def test_only_failing_containers_count_as_deaths():
+    """The crash-loop rule counts failures: not an init container that finished, not a completed
+    job; a container that should run for ever and ended does count, with any exit code."""
+    from podspec import labels as L
+    from podspec.reconcile.sync import is_failure
+
+    def died(code: str | None, role: str = "container", policy: str = "Always") -> dict:
+        attributes = {L.ROLE: role, L.LAST_APPLIED: json.dumps({"restartPolicy": policy})}
+        if code is not None:
+            attributes["containerExitCode"] = code
+        return {"Type": "container", "Action": "died", "Actor": {"Attributes": attributes}}
+
+    assert not is_failure(died("0", role="init"))
+    assert is_failure(died("1", role="init"))
+    assert not is_failure(died("0", policy="OnFailure")) and not is_failure(died("0", policy="Never"))
+    assert is_failure(died("0")) and is_failure(died("137")) and is_failure(died(None))
+    assert not is_failure({"Type": "container", "Action": "start", "Actor": {"Attributes": {}}})

@@ -47,18 +47,19 @@ from podspec.reconcile.sync import (
     Verdict,
     caused_by_us,
     drift_pod,
-    is_death,
+    is_failure,
     judge,
 )
 from podspec.run.executor import StopFlag
 from podspec.run.lock import project_lock
 from podspec.run.manifests import Manifests, load
+from podspec.run.origin import for_repository
 from podspec.run.results import ApplyResult, Outcome
 from podspec.run.sync import state as saved
 from podspec.run.sync.git import Repository
 from podspec.run.sync.log import AgentLog, LogListener
 from podspec.run.sync.state import AgentState, HistoryWriter, Revision
-from podspec.secrets import RegistryCredential
+from podspec.secrets import RegistryCredential, redact_url
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ class SyncRequest:
     lock_timeout: float = 600.0
     parallel: int = 3
     debounce: float = 0.5
+    probes: bool = True  # run the pods' probes (restart on failing liveness/startup; run/sync/probing.py)
+    probe_image: str = ""  # the probe helper's image ("": busybox; engine/probes.py)
     notify: tuple[str, ...] = ()  # URLs that get a JSON event for each applied, failed, ... revision
     notify_secret: bytes | None = field(default=None, repr=False)  # signs the events' bodies (HMAC-SHA256)
     webhook_secret: bytes | None = field(default=None, repr=False)  # the receiver (/hooks/...) is on when set
@@ -109,7 +112,7 @@ def check_request(request: SyncRequest) -> None:
     from podspec.errors import UsageError
 
     if request.source.startswith("-"):
-        raise UsageError(f"the source {request.source!r} looks like an option", "pass a git URL or a path")
+        raise UsageError(f"the source {redact_url(request.source)!r} looks like an option", "pass a git URL or a path")
     if not request.branch or request.branch.startswith("-") or any(c in request.branch for c in " ~^:?*[\\") \
             or ".." in request.branch:
         raise UsageError(f"--branch {request.branch!r} is not a branch name", "for example --branch main")
@@ -146,6 +149,9 @@ def _one_line(text: str, checkout: Path) -> str:
     return "; ".join(line.strip() for line in text.replace(str(checkout) + os.sep, "").splitlines() if line.strip())
 
 
+RESTART_SLACK = 30.0  # seconds: a container's death this soon after the probes' restart of it began is the restart's
+
+
 class Agent:
     def __init__(self, request: SyncRequest, connect: Callable[[], Engine], log: AgentLog, recorder: HistoryWriter) -> None:
         self.request = request
@@ -153,6 +159,7 @@ class Agent:
         self.log = log
         self.recorder = recorder
         self.dir = saved.project_dir(request.state_dir, request.project)
+        saved.make_private(request.state_dir, self.dir)  # 0700, whoever starts the agent
         self.repo = Repository(self.dir / "repo.git")
         self.state = self._initial_state()
         self.crash = CrashTracker()
@@ -163,6 +170,8 @@ class Agent:
         self.metrics: Any = None
         self._held_logged: set[str] = set()
         self._own: deque[tuple[float, float]] = deque(maxlen=8)  # when the agent's own applies ran (wall clock)
+        self._restarting: dict[str, float] = {}  # container -> when the probes' restart of it began (wall clock)
+        self.probes: Any = None  # the probe loop (run/sync/probing.py), while the agent runs
         self._signature = ""  # git's words on the head's signature, when checked
         self.notifier: Any = None  # run/sync/notify.Notifier when --notify is given
         self._last_failure_told: tuple[str, str | None, str] | None = None
@@ -173,11 +182,11 @@ class Agent:
 
     def _initial_state(self) -> AgentState:
         r = self.request
-        fresh = AgentState(r.project, r.source, r.branch, r.paths, os.getpid(), running=True)
+        fresh = AgentState(r.project, redact_url(r.source), r.branch, r.paths, os.getpid(), running=True)
         prior = saved.read(r.state_dir, r.project)
         if prior is None:
             return fresh
-        if (prior.source, prior.branch) != (r.source, r.branch):
+        if (prior.source, prior.branch) != (redact_url(r.source), r.branch):
             self.log.warning("new-source", previous=f"{prior.source}#{prior.branch}",
                              message="the revision applied from the previous source is not compared with this one")
             return fresh
@@ -194,7 +203,7 @@ class Agent:
             return
         r = self.request
         self.notifier.send(Event(kind, r.project, revision if revision is not None else (self.state.applied or ""),
-                                 outcome, time.time(), message, tuple(pods), images, r.source, r.branch))
+                                 outcome, time.time(), message, tuple(pods), images, redact_url(r.source), r.branch))
 
     def start_notifier(self) -> None:
         if self.request.notify and self.notifier is None:
@@ -216,7 +225,7 @@ class Agent:
     def _record(self, revision: str, outcome: str, message: str = "", steps: int = 0) -> None:
         r = self.request
         try:
-            self.recorder.record(Revision(r.project, revision, outcome, message, r.source, r.branch, steps))
+            self.recorder.record(Revision(r.project, revision, outcome, message, redact_url(r.source), r.branch, steps))
         except PodspecError as exc:
             self.log.warning("record-failed", revision=revision[:12], message=exc.message)
 
@@ -317,7 +326,7 @@ class Agent:
     def apply_revision(self, head: str) -> bool:
         checkout = self.dir / "checkouts" / head
         try:
-            self.repo.checkout(head, checkout)
+            self.repo.checkout(head, checkout, self.request.paths)
             manifests = self._manifests(checkout)
             load(manifests)  # validation and policy, before any Podman call
         except SyncError as exc:
@@ -367,7 +376,7 @@ class Agent:
 
         r = self.request
         gated = r.ready_timeout is not None or update
-        request = ApplyRequest(manifests=manifests, project=r.project, prune=r.prune,
+        request = ApplyRequest(manifests=manifests, project=r.project, prune=r.prune, origin=for_repository(r.source),
                                lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision,
                                credentials=r.credentials, image_updates=r.image_updates is not UpdateMode.NOTIFY,
                                wait=gated, wait_timeout=r.ready_timeout or (UPDATE_READY_TIMEOUT if update else 0.0),
@@ -393,6 +402,8 @@ class Agent:
             message = result.failure.message if result.failure else "a step failed"
             self._failed("apply", message, revision, backoff=True)
             return None
+        if self.probes is not None and result.steps_done:
+            self.probes.poke()  # new or started containers: their probes start now
         return result
 
     def _bad(self, revision: str, result: ApplyResult) -> None:
@@ -431,10 +442,11 @@ class Agent:
 
         try:
             if not checkout.is_dir():
-                self.repo.checkout(applied, checkout)
+                self.repo.checkout(applied, checkout, self.request.paths)
             manifests = self._manifests(checkout)
             found = diff(DiffRequest(manifests=manifests, project=self.request.project, prune=self.request.prune,
-                                     image_updates=self.request.image_updates is not UpdateMode.NOTIFY),
+                                     image_updates=self.request.image_updates is not UpdateMode.NOTIFY,
+                                     origin=for_repository(self.request.source)),
                          self.connect).diff
         except PodspecError as exc:
             self._failed("observe", _one_line(exc.message, checkout), applied, backoff=True)
@@ -615,11 +627,45 @@ class Agent:
             if event.get("Type") == "podspec":  # the stream was lost: events may have been missed
                 self.debounce.add("", now)
                 continue
+            name = ((event.get("Actor") or {}).get("Attributes") or {}).get("name", "")
             pod = drift_pod(event, self.request.project)
             if pod is not None:
-                if is_death(event) and not caused_by_us(event, self._own):
+                if is_failure(event) and not caused_by_us(event, self._own) and not self._restarted(name, event):
                     self._died(pod, now)
                 self.debounce.add(pod, now)
+
+    def _restarted(self, container: str, event: dict[str, Any]) -> bool:
+        """Whether the probes' restart of `container` began just before the death (it is the
+        restart's, no crash). Told by the probe thread before it restarts."""
+        began = self._restarting.get(container)
+        return began is not None and caused_by_us(event, [(began, began + RESTART_SLACK)])
+
+    # --------------------------------------------------------------------------- probes
+
+    def start_probes(self) -> None:
+        from podspec.run.sync.probing import ProbeLoop
+
+        self.probes = ProbeLoop(self.connect, self.request.project, self.request.probe_image, self._probe_restarted,
+                                lambda message: self.log.warning("probes", message=message),
+                                lambda f: self.log.info("probe-failed", pod=f.pod, container=f.container, probe=f.kind.value,
+                                                        failures=f.failures, message=f.output),
+                                self._probe_restarting)
+        self.probes.start()
+
+    def stop_probes(self) -> None:
+        if self.probes is not None:
+            self.probes.stop()
+
+    def _probe_restarting(self, container: str) -> None:
+        """Called from the probe thread before it restarts `container`."""
+        self._restarting[container] = time.time()
+
+    def _probe_restarted(self, restart: Any) -> None:
+        """A container restarted by its failing liveness or startup probe (called from the probe thread)."""
+        self.log.warning("probe-restart", pod=restart.pod, container=restart.container, probe=restart.kind.value,
+                         message=restart.cause + (f" ({restart.error})" if restart.error else ""))
+        if self.metrics:
+            self.metrics.probe_restarts.labels(self.request.project, restart.pod, restart.container, restart.kind.value).inc()
 
     def release_crash_holds(self, now: float) -> None:
         for pod, until in list(self.crash.held_until.items()):

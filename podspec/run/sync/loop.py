@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from podspec.errors import PodspecError
 from podspec.reconcile.autoupdate import UpdateMode
 from podspec.reconcile.sync import next_round
+from podspec.secrets import redact_url
 
 if TYPE_CHECKING:
     from podspec.run.executor import StopFlag
@@ -82,6 +83,8 @@ class Loop:
         watcher = None
         try:
             agent.start_notifier()
+            if r.probes:
+                agent.start_probes()
             if r.metrics_address:
                 agent.metrics = Metrics(r.project)
                 if agent.state.applied:
@@ -96,11 +99,12 @@ class Loop:
                                        lambda message: agent.log.warning("events-lost", message=message))
                 selector.register(watcher.read_fd, selectors.EVENT_READ, "events")
                 watcher.start()
-            agent.log.info("started", source=r.source, branch=r.branch, project=r.project,
+            agent.log.info("started", source=redact_url(r.source), branch=r.branch, project=r.project,
                            interval=f"{r.interval:g}s", self_heal=r.self_heal)
             self._loop(selector, watcher)
         finally:
             restore_wakeup(previous)
+            agent.stop_probes()
             if stop_metrics:
                 stop_metrics()
             agent.stop_notifier()

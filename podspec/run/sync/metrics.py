@@ -48,6 +48,9 @@ class Metrics:
                               ["project", "revision", "branch"], registry=self.registry)
         self.crash_loops = Gauge("podspec_sync_crash_looping_pods", "Pods whose repair is backed off (crash loop).",
                                  labels, registry=self.registry).labels(project)
+        self.probe_restarts = Counter("podspec_sync_probe_restarts",
+                                      "Containers restarted by a failing liveness or startup probe (run by the agent).",
+                                      ["project", "pod", "container", "probe"], registry=self.registry)
         self._revision: tuple[str, str] | None = None
 
     def applied(self, revision: str, branch: str) -> None:

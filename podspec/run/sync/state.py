@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -65,13 +66,24 @@ class AgentState:
         return cls(**values)
 
 
+def make_private(*directories: Path) -> None:
+    """Make each directory (and its parents) and leave it 0700: the agent's state holds the
+    repository, its checkouts and what it applied; whoever starts the agent (root included), no one
+    else reads them. A directory of another user's is left as it is (never chmod someone else's)."""
+    for directory in directories:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        info = directory.stat()
+        if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) != 0o700:
+            directory.chmod(0o700)
+
+
 def project_dir(state_dir: Path, project: str) -> Path:
     return state_dir / project
 
 
 def write(state_dir: Path, state: AgentState) -> None:
     path = project_dir(state_dir, state.project) / STATE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     partial = path.with_suffix(f".{os.getpid()}.tmp")
     partial.write_text(json.dumps(state.to_json(), indent=2, sort_keys=True) + "\n")
     os.replace(partial, path)

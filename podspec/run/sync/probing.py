@@ -1,0 +1,85 @@
+"""The agent's probe runner (run/probes.py) in a thread of its own, for as long as the agent runs.
+
+It observes the host, runs the probes that are due of the project's running pods (not of pods
+stopped on purpose), restarts the containers whose liveness or startup probe failed
+`failureThreshold` times in a row, and sleeps until the next probe is due. It reads the host again
+at least every `LOOK_AGAIN` seconds (new pods, restarted containers), and at once when the agent
+pokes it (after an apply or a repair). Restarts are handed to `on_restart` (the agent logs them and
+counts them in its metrics; the runner records them on the host for `podspec status`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from contextlib import closing
+
+from podspec.engine.protocol import Engine
+from podspec.errors import PodspecError
+from podspec.reconcile.lifecycle import stopped_on_purpose
+from podspec.run.probes import Failed, Prober, Restart
+
+LOOK_AGAIN = 5.0  # seconds between two reads of the host while containers have probes
+IDLE = 30.0  # ... while none has one (a poke after an apply looks at once)
+
+
+class ProbeLoop:
+    def __init__(self, connect: Callable[[], Engine], project: str, image: str,
+                 on_restart: Callable[[Restart], None], on_error: Callable[[str], None],
+                 on_failed: Callable[[Failed], None] = lambda failed: None,
+                 restarting: Callable[[str], None] = lambda container: None) -> None:
+        self.connect = connect
+        self.restarting = restarting
+        self.on_failed = on_failed
+        self.project = project
+        self.image = image
+        self.on_restart = on_restart
+        self.on_error = on_error
+        self.wake = threading.Event()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="probes", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def poke(self) -> None:
+        """Look at the host now (the agent applied or repaired something)."""
+        self.wake.set()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.wake.set()
+        self.thread.join(timeout=30)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self.stopped.is_set():
+            try:
+                with closing(self.connect()) as engine:
+                    prober = Prober(engine, self.image, restarting=self.restarting)
+                    try:
+                        while not self.stopped.is_set():
+                            self._tick(engine, prober)
+                            failures = 0
+                            now = time.monotonic()
+                            pause = min(prober.next_due() - now, LOOK_AGAIN if prober.clocks else IDLE)
+                            self.wake.wait(max(0.05, pause))
+                            self.wake.clear()
+                    finally:
+                        prober.close()
+            except PodspecError as error:
+                failures += 1
+                self.on_error(error.message)
+                self.stopped.wait(min(30.0, 2.0 ** failures))
+
+    def _tick(self, engine: Engine, prober: Prober) -> None:
+        observed = engine.observe()
+        pods = {p.name for p in observed.pods
+                if p.managed and p.project == self.project and stopped_on_purpose(observed, p) is None}
+        done = prober.tick(observed, pods)
+        for failed in done.failed:
+            self.on_failed(failed)
+        for restart in done.restarted:
+            self.on_restart(restart)
+

@@ -1,0 +1,119 @@
+"""The agent runs the pods' probes: a hung container is restarted after its liveness probe failed
+failureThreshold times (counted in status and the metrics); readiness never restarts; a stopped pod
+is left alone; a finished init container and the agent's own replacements are no crash loop."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.request
+
+from tests.conftest import free_port
+from tests.integration.manifests import PROJECT, podspec, webserver
+from tests.integration.sync_helpers import Agent, Repo, running, wait_until
+
+HUNG = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: hung
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: web
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      # PID 1 is the shell, so the server (its child) can be frozen from inside: a hang, not a crash.
+      command: ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && httpd -f -p 8080 -h /www & wait"]
+      livenessProbe:
+        httpGet: {path: /index.html, port: 8080}
+        periodSeconds: 1
+        timeoutSeconds: 1
+        failureThreshold: 3
+    - name: gate
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "100000"]
+      readinessProbe:
+        exec: {command: ["test", "-f", "/tmp/ready"]}
+        periodSeconds: 1
+"""
+
+
+def started_at(podman, name: str) -> str:
+    return podman.podman("inspect", "--format", "{{.State.StartedAt}}", name).stdout.strip()
+
+
+def test_the_agent_restarts_a_hung_container_and_counts_it(podman, tmp_path):
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    port = free_port()
+    head = repo.commit({"hung.yaml": HUNG}, "hung")
+    with Agent(podman, repo, state, "--interval", "1h", "--self-heal", "--metrics-address", f"127.0.0.1:{port}") as agent:
+        wait_until(lambda: agent.agent_state().get("applied") == head, 60, "the commit applied", agent)
+        wait_until(lambda: running(podman, "hung-web"), 30, "the server running", agent)
+        first_id = podman.podman("inspect", "--format", "{{.Id}}", "hung-web").stdout.strip()
+        before = started_at(podman, "hung-web")
+        hung = time.monotonic()
+        podman.podman("exec", "hung-web", "sh", "-c", "kill -STOP $(pidof httpd)")
+        wait_until(lambda: started_at(podman, "hung-web") != before, 30, "the hung container restarted", agent)
+        restarted = time.monotonic() - hung
+        print(f"\nhang -> restart by the agent: {restarted:.1f}s (periodSeconds 1, timeoutSeconds 1, failureThreshold 3)")
+        assert podman.podman("inspect", "--format", "{{.Id}}", "hung-web").stdout.strip() == first_id  # restarted, not replaced
+        wait_until(lambda: " probe-restart " in agent.log(), 5, "the restart logged", agent)
+        assert "liveness probe httpGet :8080/index.html failed 3 times in a row" in agent.log()
+
+        # Counted: status and the metrics.
+        status = json.loads(podspec(podman, "status", "-o", "json").output)
+        web = next(c for p in status["pods"] for c in p["containers"] if c["name"] == "hung-web")
+        assert web["restarts"] == 1
+        assert "restarts=1" in podspec(podman, "status").output
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        assert re.search(r'podspec_sync_probe_restarts_total\{container="hung-web",pod="hung",probe="liveness",'
+                         rf'project="{PROJECT}"\}} 1\.0', metrics), metrics
+
+        # The gate's readiness probe fails all along: never a restart.
+        assert [line for line in agent.log().splitlines() if " probe-restart " in line and "hung-gate" in line] == []
+        assert podman.podman("inspect", "--format", "{{.RestartCount}}", "hung-gate").stdout.strip() == "0"
+        # The restart is no crash loop, and no drift to repair.
+        assert " crash-loop " not in agent.log()
+        assert agent.stop() == 0
+    names = podman.podman("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    assert not [n for n in names if n.startswith("podspec-probe-")]  # the agent removed its probe helper
+
+
+def test_a_container_removed_right_after_an_apply_is_repaired_at_once(podman, tmp_path):
+    """Issue 23's report: the init container's exit and the agent's own recreate were counted as
+    deaths, and a container removed by hand just after an apply was held back 10 s as a crash loop."""
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    head = repo.commit({"web.yaml": webserver(free_port())}, "web")
+    with Agent(podman, repo, state, "--interval", "1h", "--self-heal") as agent:
+        wait_until(lambda: agent.agent_state().get("applied") == head, 60, "the commit applied", agent)
+        wait_until(lambda: running(podman, "dynamic-webserver-apache-httpd"), 30, "the pod running", agent)
+        for _ in range(2):  # twice: a third death within a minute would be a loop, were these counted
+            podman.podman("rm", "-f", "-t", "0", "dynamic-webserver-apache-httpd")
+            removed = time.monotonic()
+            wait_until(lambda: running(podman, "dynamic-webserver-apache-httpd"), 5, "the container back", agent)
+            print(f"\nremoved by hand -> running again: {time.monotonic() - removed:.1f}s")
+        assert " held-back " not in agent.log() and " crash-loop " not in agent.log()
+        assert agent.stop() == 0
+
+
+def test_a_pod_stopped_on_purpose_is_left_stopped_by_the_agent(podman, tmp_path):
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    head = repo.commit({"web.yaml": webserver(free_port())}, "web")
+    with Agent(podman, repo, state, "--interval", "2s", "--self-heal") as agent:
+        wait_until(lambda: agent.agent_state().get("applied") == head, 60, "the commit applied", agent)
+        wait_until(lambda: running(podman, "dynamic-webserver-apache-httpd"), 30, "the pod running", agent)
+        assert podspec(podman, "stop", "dynamic-webserver").exit_code == 0
+        stopped = time.time()
+        # The stop's events handled (debounced: 0.5 s) and two rounds of the interval ended since
+        # (each observes and repairs drift): the pod is still stopped, nothing was "repaired".
+        wait_until(lambda: (agent.agent_state().get("last_fetch") or 0) > stopped + 2.5, 20, "two rounds after the stop", agent)
+        assert not running(podman, "dynamic-webserver-apache-httpd"), agent.log()
+        assert " repaired " not in agent.log()
+        assert podspec(podman, "start", "dynamic-webserver").exit_code == 0
+        # Started again: a crash is repaired as before.
+        podman.podman("rm", "-f", "-t", "0", "dynamic-webserver-apache-httpd")
+        wait_until(lambda: running(podman, "dynamic-webserver-apache-httpd"), 10, "the container back", agent)
+        assert agent.stop() == 0
