@@ -69,3 +69,10 @@ def test_challenge():
     assert autoupdate.challenge('Bearer realm="https://auth.example/token",service="reg",scope="repository:a,b:pull"') == (
         "bearer", {"realm": "https://auth.example/token", "service": "reg", "scope": "repository:a,b:pull"})
     assert autoupdate.challenge('Basic realm="podspec-test"') == ("basic", {"realm": "podspec-test"})
+
+
+def test_the_auto_update_annotations_pass_the_baseline_policy_as_podspec_acts_on_them():
+    from podspec.policy import runtime_annotation
+
+    assert not runtime_annotation("io.containers.autoupdate") and not runtime_annotation("io.containers.autoupdate/web")
+    assert runtime_annotation("io.containers.autoupdate.authfile") and runtime_annotation("io.containers.trace-syscall")
