@@ -14,7 +14,7 @@ Restart counts. Each restart the probe runner makes is counted in a record volum
 metrics show it while the container keeps its ID.
 
 Order. `podspec start` starts pods in waves: first the pods a Service selects (`service_backends`:
-the hook for Services; issue 22), then the others; within that, a pod annotated
+read off each project's names record, reconcile/network.py), then the others; within that, a pod annotated
 `podspec.io/start-after: a, b` starts after the pods a and b (when they are started too).
 `podspec stop` stops in the reverse order.
 """

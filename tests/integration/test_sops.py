@@ -83,7 +83,8 @@ def read_in(podman, container: str, path: str) -> str:
 
 
 def everything_on_the_host(podman) -> str:
-    """What Podman shows of every container, pod, volume (history lives in volume labels) and secret."""
+    """What Podman shows of every container, pod, volume and secret; and, where Podman can show a
+    secret's content (5.x: --showsecret), that of podspec's history records (Podman secrets)."""
     names = list(ids(podman))
     text = podman.podman("inspect", *names).stdout if names else ""
     pods = podman.podman("pod", "ps", "-q").stdout.split()
@@ -92,6 +93,9 @@ def everything_on_the_host(podman) -> str:
     text += podman.podman("volume", "inspect", *volumes).stdout if volumes else ""
     secrets = podman.podman("secret", "ls", "--format", "{{.ID}}").stdout.split()
     text += podman.podman("secret", "inspect", *secrets).stdout if secrets else ""
+    history = [n for n in podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split() if n.startswith("podspec-history-")]
+    if history and podman.engine == "podman5":
+        text += podman.podman("secret", "inspect", "--showsecret", *history).stdout
     return text
 
 
@@ -282,4 +286,5 @@ def test_encrypted_and_host_secrets_over_ssh(secrets_cleared, repo_files, sshd: 
     again = run("diff", str(manifests), "--age-key-file", str(key.file), *remote)
     assert again.returncode == 0, again.stdout + again.stderr
     assert run("delete", str(manifests), "--age-key-file", str(key.file), *remote).returncode == 0
-    assert podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split() == ["api-token"]
+    left = podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split()
+    assert [n for n in left if not n.startswith("podspec-history-")] == ["api-token"]  # history records stay

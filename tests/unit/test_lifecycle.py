@@ -117,6 +117,24 @@ def test_start_order_services_first_then_start_after():
         life.start_waves(host, host.pods)
 
 
+def test_pods_a_service_selects_start_first():
+    """The project's names record (a volume, as a Service apply writes it) says which pods carry a
+    Service's names: they make the first waves, even when others are named before them."""
+    from podspec import labels as L
+    from podspec.observed import ObservedVolume
+    from podspec.reconcile.network import NamesRecord, names_volume
+
+    a = replace(webserver(), name="a-client", annotations=((life.START_AFTER, "z-backend"),))
+    z = replace(webserver(), name="z-backend")
+    host = applied(state(a, z), status=PodStatus.EXITED)
+    record = NamesRecord({"a-client": ("a-client",), "z-backend": ("z-backend", "api", "api.demo")})
+    names = ObservedVolume(names_volume("demo"), {**L.for_volume("demo"), L.NAMES: record.text()})
+    host = replace(host, volumes=(*host.volumes, names))
+    assert life.service_backends(host) == {"z-backend"}
+    assert life.start_waves(host, host.pods) == (("z-backend",), ("a-client",))
+    assert life.start_waves(host, [host.pod("a-client")]) == (("a-client",),)
+
+
 def test_select_refuses_what_podspec_does_not_manage():
     host = applied(state(webserver()))
     with pytest.raises(PodNotFound):

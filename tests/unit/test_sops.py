@@ -337,3 +337,21 @@ def test_validate_with_the_project_files_switch_refuses_a_plain_secret(tmp_path,
         assert CliRunner().invoke(app, ["validate", "db.yaml"]).exit_code == 0
     finally:
         project_file.cache_clear()
+
+
+def test_any_document_may_be_encrypted_and_data_stays_base64(tmp_path, keys):
+    """A Pod whose env values are encrypted (encrypted_regex ^value$), and a Secret's base64 data."""
+    import base64
+
+    host, _ = keys
+    pod = POD.replace("      ports:\n", f"      env:\n        - {{name: API_URL, value: https://u:{VALUE}@api}}\n      ports:\n")
+    secret = PLAIN_SECRET.replace(f"stringData:\n  password: {VALUE}\n",
+                                  f"data:\n  password: {base64.b64encode(VALUE.encode()).decode()}\n")
+    pod_file = write(tmp_path, "pod.yaml", encrypt(pod, host, regex="^value$"))
+    secret_file = write(tmp_path, "db.yaml", encrypt(secret, host))
+    assert VALUE not in (tmp_path / "pod.yaml").read_text()
+    shapes = load([pod_file, secret_file])  # validate: no key
+    assert [str(e) for e in shapes.encrypted] == [f"{pod_file}: Pod app", f"{secret_file}: Secret db"]
+    state = load([pod_file, secret_file], decrypt=Sops({"SOPS_AGE_KEY_FILE": str(host.file)}))
+    assert state.pods[0].containers[0].env[0].value == f"https://u:{VALUE}@api"
+    assert state.secrets[0].value("password") == VALUE.encode()

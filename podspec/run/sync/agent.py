@@ -186,8 +186,8 @@ class Agent:
         prior = saved.read(r.state_dir, r.project)
         if prior is None:
             return fresh
-        if (prior.source, prior.branch) != (redact_url(r.source), r.branch):
-            self.log.warning("new-source", previous=f"{prior.source}#{prior.branch}",
+        if (redact_url(prior.source), prior.branch) != (redact_url(r.source), r.branch):
+            self.log.warning("new-source", previous=f"{redact_url(prior.source)}#{prior.branch}",
                              message="the revision applied from the previous source is not compared with this one")
             return fresh
         return replace(fresh, applied=prior.applied, applied_at=prior.applied_at, refused=prior.refused, rejected=prior.rejected,
