@@ -163,9 +163,10 @@ def previous(records: Sequence[HistoryRecord], observed: ObservedState, project:
 
 
 def put_back(before: Before, observed: ObservedState, project: str,
-             values: Mapping[tuple[str, str], str] | None = None) -> Restore:
+             values: Mapping[tuple[str, str], str] | None = None, applied: DesiredState | None = None) -> Restore:
     """The desired state that puts `before` back on the host as it is now (`observed`: images are
-    pinned against the tags as they are after the apply's pulls)."""
+    pinned against the tags as they are after the apply's pulls). `applied`: what the failed apply
+    wanted; its other pods (unchanged), Services, ConfigMaps and Secrets stay as they are."""
     pods: list[Pod] = []
     images: dict[str, str] = {}
     for record, name in before.pods:
@@ -174,8 +175,15 @@ def put_back(before: Before, observed: ObservedState, project: str,
     revisions = {record.revision for record, _ in before.pods}
     seqs = {record.seq for record, _ in before.pods}
     # The revision (and record) put back, when the pods come from one; else "" (and 0).
-    return _finish(pods, before.absent, images, observed, project, seqs.pop() if len(seqs) == 1 else 0,
-                   revisions.pop() if len(revisions) == 1 else "")
+    restore = _finish(pods, before.absent, images, observed, project, seqs.pop() if len(seqs) == 1 else 0,
+                      revisions.pop() if len(revisions) == 1 else "")
+    if applied is None:
+        return restore
+    put = {p.name for p in restore.desired.pods} | {a.name for a in before.absent}
+    desired = replace(restore.desired, pods=tuple(sorted(restore.desired.pods + tuple(p for p in applied.pods if p.name not in put),
+                                                         key=lambda p: p.name)),
+                      services=applied.services, config_maps=applied.config_maps, secrets=applied.secrets)
+    return replace(restore, desired=desired)
 
 
 def _matches(record: HistoryRecord, name: str, pod_hash: str, values: Mapping[tuple[str, str], str]) -> bool:

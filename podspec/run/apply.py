@@ -390,7 +390,7 @@ def _rolled_back(engine: Engine, request: ApplyRequest, listener: Listener, resu
     assert result.failure is not None
     done, seen.record_rollback = rollback.undo(engine, before, request.project, result.failure.message, listener,
                                                parallel=request.parallel, wait=request.wait, timeout=request.wait_timeout,
-                                               probe_image=request.probe_image)
+                                               probe_image=request.probe_image, applied=seen.desired)
     return replace(result, rollback=done)
 
 

@@ -22,6 +22,7 @@ from podspec.run.listener import Listener
 
 if TYPE_CHECKING:
     from podspec.engine.protocol import Engine
+    from podspec.model import DesiredState
     from podspec.observed import ObservedState
     from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.rollback import Before, Restore
@@ -167,7 +168,7 @@ def prepare(engine: Engine, observed: ObservedState, project: str, names: Sequen
 
 
 def undo(engine: Engine, before: Before, project: str, reason: str, listener: Listener, *,
-         parallel: int, wait: bool, timeout: float, probe_image: str = "",
+         parallel: int, wait: bool, timeout: float, probe_image: str = "", applied: DesiredState | None = None,
          ) -> tuple[Rollback, Callable[[], HistoryRecord | None]]:
     """Put `before` back after an apply failed (`reason`) and wait for it: what was done, and how to
     record it (called after the failed apply's own record, so that the history reads in order)."""
@@ -179,7 +180,7 @@ def undo(engine: Engine, before: Before, project: str, reason: str, listener: Li
     try:
         observed = engine.observe()
         values = env_values(engine, observed, R.env_needed([r for r, _ in before.pods], [n for _, n in before.pods]))
-        restore = R.put_back(before, observed, project, values)
+        restore = R.put_back(before, observed, project, values, applied)
         result = put(engine, restore, observed, project, listener, parallel=parallel, wait=wait, timeout=timeout,
                      probe_image=probe_image)
     except PodspecError as error:

@@ -87,6 +87,7 @@ apiVersion: v1
 kind: Pod
 metadata:
   name: {name}
+  labels: {{app: {name}}}
 spec:
   terminationGracePeriodSeconds: 1
   containers:
@@ -351,3 +352,34 @@ def test_rollback_over_ssh(podman, sshd, tmp_path):  # noqa: F811
     fetch(f"http://127.0.0.1:{port}/", until=lambda body: "one" in body)
     history = json.loads(run(env, "history", "-o", "json", *remote).stdout)["records"]
     assert [r["outcome"] for r in history[:2]] == ["rolled-back", "failed"]
+
+
+SERVICE = """\
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: api
+spec:
+  selector: {app: svcweb}
+  ports:
+    - {port: 8080, targetPort: 8080}
+"""
+
+
+def test_a_rollback_keeps_the_projects_services_and_names(podman, tmp_path):
+    from tests.conftest import fetch, free_port
+
+    port = free_port()
+    good = server("svcweb", "good", port) + "---\n" + sleeper("svcfriend") + SERVICE
+    manifest = write(tmp_path, good)
+    assert podspec(podman, "apply", manifest, "--wait", "--timeout", "30").exit_code == 0
+    write(tmp_path, server("svcweb", "bad", port, broken=True) + "---\n" + sleeper("svcfriend") + SERVICE)
+    failed = podspec(podman, "apply", manifest, "--wait", "--timeout", "5", "--rollback-on-failure")
+    assert failed.exit_code == 1 and "restored svcweb" in failed.stderr
+    fetch(f"http://127.0.0.1:{port}/", until=lambda body: "good" in body)
+    seen = podman.podman("exec", "svcfriend-main", "wget", "-q", "-O", "-", "http://api:8080/").stdout
+    assert "good" in seen  # the Service name reaches the pod put back
+    write(tmp_path, good)
+    again = podspec(podman, "diff", manifest)
+    assert again.exit_code == 0, again.output  # the host is exactly the good revision: names and network too
