@@ -30,6 +30,7 @@ from podspec.names import PODMAN_RESTART, container_name, empty_dir_volume, podm
 from podspec.plan import Role
 
 NANOS = 1_000_000_000
+HEALTH_ON_FAILURE_RESTART = 3  # libpod's HealthCheckOnFailureAction "restart" (4.3 and 5: none 1, kill 2, restart 3, stop 4)
 CPU_PERIOD = 100_000
 
 
@@ -158,6 +159,10 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
     probe = container.health_probe()
     if probe is not None and role is Role.CONTAINER:
         body["healthconfig"] = _healthcheck(probe)
+        if probe is container.liveness_probe:
+            # Where Podman's health checks run (systemd timers), its --health-on-failure=restart
+            # carries an exec liveness probe even with no podspec process running.
+            body["health_check_on_failure_action"] = HEALTH_ON_FAILURE_RESTART
     body.update(_lifecycle_and_labels(container))
     shared = _volumes_from(pod, container)
     if shared:

@@ -48,6 +48,7 @@ class DiffRequest:
     adopt: bool = False
     revision: str = ""  # what is applied, recorded in the host's history (the CLI: --revision, else git)
     save_plan: bool = False  # diff: also make a SavedPlan (DiffResult.saved)
+    image_updates: bool = True  # False: io.containers.autoupdate is ignored (the agent's notify-only mode)
     origin: str = ""  # the source of the manifests (run/origin.py), recorded on what is created; "": none checked
     force_conflicts: bool = False  # change and prune objects another source applied (--force-conflicts)
 
@@ -79,7 +80,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
     listener = listener or Listener()
     check_request(request)
     with HostReading(connect) as reading:
-        desired = load(request.manifests)
+        desired = _desired(request)
         warn(desired, listener)
         _import_deciders(planning=False)
         engine = reading.engine()
@@ -100,6 +101,15 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
         saved = saved_plan.make(request.manifests.paths, request.project, request.revision, desired, first, found,
                            request.prune, request.prune_volumes, request.adopt, history.now_utc(), request.force_conflicts)
     return DiffResult(desired, found, saved)
+
+
+def _desired(request: DiffRequest) -> DesiredState:
+    desired = load(request.manifests)
+    if not request.image_updates:
+        from podspec.reconcile.autoupdate import without_updates
+
+        desired = without_updates(desired)
+    return desired
 
 
 def _import_deciders(planning: bool) -> None:
@@ -137,7 +147,7 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
     # A dry run and a saved plan read the host under the lock: for them the thread only connects.
     first_read = not request.dry_run and request.saved is None
     with HostReading(connect, observe=first_read) as reading:
-        desired = load(request.manifests)
+        desired = _desired(request)
         warn(desired, listener)
         if request.saved is not None:
             from podspec.run import saved_plan

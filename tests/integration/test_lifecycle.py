@@ -161,3 +161,41 @@ def test_stop_and_start_over_ssh_with_a_readiness_probe(podman, sshd: Sshd, tmp_
     assert started.returncode == 0, started.stderr
     assert json.loads(started.stdout)["ready"] == [POD]
     assert "Static Website Init" in page(port)
+
+
+LIVE_EXEC = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: live
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: main
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "100000"]
+      livenessProbe:
+        exec: {command: ["test", "-f", "/tmp/alive"]}
+        periodSeconds: 30
+        failureThreshold: 2
+"""
+
+
+def test_podmans_own_health_check_restarts_on_a_failing_exec_liveness_probe(podman, tmp_path):
+    """Where Podman's health checks run (its systemd timers; here `podman healthcheck run`, as a
+    timer runs it), an exec liveness probe restarts the container with no podspec process running
+    (--health-on-failure=restart)."""
+    manifest = tmp_path / "live.yaml"
+    manifest.write_text(LIVE_EXEC)
+    assert run(podman, "apply", str(manifest)).exit_code == 0
+    inspect = lambda what: podman.podman("inspect", "--format", what, "live-main").stdout.strip()
+    assert inspect("{{.Config.HealthcheckOnFailureAction}}") == "restart"
+    before = inspect("{{.State.StartedAt}}")
+    for _ in range(2):  # failureThreshold
+        assert podman.podman("healthcheck", "run", "live-main", check=False).returncode != 0
+    deadline = time.monotonic() + 30
+    while inspect("{{.State.StartedAt}}") == before:
+        assert time.monotonic() < deadline, "Podman did not restart the container"
+        time.sleep(0.1)
+    assert inspect("{{.State.Status}}") == "running"
