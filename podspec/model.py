@@ -33,6 +33,16 @@ class PullPolicy(str, Enum):
     NEVER = "Never"
 
 
+class AutoUpdate(str, Enum):
+    """Podman's `io.containers.autoupdate` policies that podspec's agent carries out."""
+
+    REGISTRY = "registry"  # the tag's digest in the registry moved: pull, recreate
+    LOCAL = "local"  # the tag names another local image (podman build, podman pull): recreate
+
+
+AUTO_UPDATE_ANNOTATION = "io.containers.autoupdate"  # and "/<container>" for one container
+
+
 class Protocol(str, Enum):
     TCP = "TCP"
     UDP = "UDP"
@@ -245,6 +255,7 @@ class Container:
     name: str
     image: str
     pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT
+    auto_update: AutoUpdate | None = None  # io.containers.autoupdate (registry: pulled as Always would be)
     command: tuple[str, ...] = ()  # empty: the image's entrypoint
     args: tuple[str, ...] = ()  # empty: the image's cmd
     working_dir: str = ""

@@ -56,10 +56,15 @@ def registry_of(reference: str) -> str:
     return registry_in(reference) or "docker.io"
 
 
-def expanded(reference: str) -> str:
-    """A reference as Podman resolves a short name on the default registry:
-    `alpine` -> `docker.io/library/alpine:latest`, `user/app` -> `docker.io/user/app:latest`."""
-    reference = normalize(reference)
+def on_default_registry(reference: str) -> str:
+    """A short name on the default registry, as Podman resolves it: `alpine` ->
+    `docker.io/library/alpine`, `user/app` -> `docker.io/user/app`; a name with a registry as written."""
     if registry_in(reference):
         return reference
     return f"docker.io/{reference}" if "/" in reference else f"docker.io/library/{reference}"
+
+
+def expanded(reference: str) -> str:
+    """A reference as Podman resolves a short name on the default registry:
+    `alpine` -> `docker.io/library/alpine:latest`, `user/app` -> `docker.io/user/app:latest`."""
+    return on_default_registry(normalize(reference))

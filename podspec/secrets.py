@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from podspec.references import registry_of
+from podspec.references import on_default_registry, registry_of
 
 SECRET_NAME = re.compile(
     r"(^|[_.-])(PASSWORD|PASSWD|PASS|PWD|TOKEN|SECRET|KEY|APIKEY|API_KEY|CREDENTIALS?|PRIVATE|AUTH|CERT|SALT|DSN)([_.-]|$)",
@@ -158,9 +158,7 @@ def credential_for(reference: str, credentials: dict[str, RegistryCredential]) -
     """The credential for a reference: the longest key that is its registry, or its registry and a
     namespace prefix (`quay.io/org` for `quay.io/org/app`), as Podman looks them up."""
     registry = registry_of(reference)
-    name = reference.split("@", 1)[0]
-    if registry == "docker.io" and not name.startswith("docker.io/"):
-        name = "docker.io/" + (name if "/" in name else f"library/{name}")
+    name = on_default_registry(reference.split("@", 1)[0])
     best = None
     for key, credential in credentials.items():
         if key == registry or name.startswith(key + "/"):

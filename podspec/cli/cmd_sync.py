@@ -6,9 +6,12 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from podspec.reconcile.autoupdate import UpdateMode
 
 from podspec.cli import context
 from podspec.cli.app import app
@@ -81,6 +84,14 @@ def sync(
                                                        help="Turn on the webhook receiver (/hooks/github, /hooks/gitlab on "
                                                             "--metrics-address): a push signed with this secret triggers a "
                                                             "sync at once. Default: $PODSPEC_WEBHOOK_SECRET, else off."),
+    image_updates: str = typer.Option("apply", "--image-updates", metavar="apply|notify|off",
+                                      help="Containers with io.containers.autoupdate (registry, local): recreate them when "
+                                           "their image moved (apply), only tell (notify), or do not check (off)."),
+    image_interval: str = typer.Option("5m", "--image-interval", help="How often to check auto-update images (one "
+                                                                     "registry request per distinct image)."),
+    authfile: Optional[str] = typer.Option(None, "--authfile", metavar="FILE",
+                                           help="Registry credentials for pulls and image checks (Podman's auth.json). "
+                                                "Default: $REGISTRY_AUTH_FILE, else the Podman service's own for pulls."),
     log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", help="Log lines as text or json (one per event, on stderr)."),
     lock_timeout: float = typer.Option(600.0, "--lock-timeout", help="Seconds to wait for another apply of the same project."),
     rollback_on_failure: Optional[str] = typer.Option(
@@ -114,6 +125,8 @@ def sync(
         lock_timeout=lock_timeout, parallel=parallel, decrypt=context.decryptor(age_key_file),
         notify=_notify_urls(notify or []), notify_secret=_secret(notify_secret_file, "PODSPEC_NOTIFY_SECRET", "--notify-secret-file"),
         webhook_secret=_secret(webhook_secret_file, "PODSPEC_WEBHOOK_SECRET", "--webhook-secret-file"),
+        image_updates=_update_mode(image_updates), image_interval=parse_duration(image_interval),
+        credentials=context.registry_credentials(authfile), registries_conf=_registries_conf(),
         probes=not no_probes, probe_image=context.probe_image(),
         ready_timeout=parse_duration(rollback_on_failure, "--rollback-on-failure") if rollback_on_failure else None,
     )
@@ -167,3 +180,24 @@ def _secret(path: Optional[Path], variable: str, flag: str) -> Optional[bytes]:
     if not secret:
         raise UsageError(f"{flag} {path} is empty", "write the shared secret into it (e.g. openssl rand -hex 32 > FILE)")
     return secret
+
+
+def _update_mode(text: str) -> UpdateMode:
+    from podspec.errors import UsageError
+    from podspec.reconcile.autoupdate import UpdateMode
+
+    try:
+        return UpdateMode(text)
+    except ValueError:
+        raise UsageError(f"--image-updates {text!r} is not one of apply, notify, off",
+                         "for example --image-updates notify (tell, do not recreate)") from None
+
+
+def _registries_conf() -> str:
+    """Podman's registries.conf as Podman finds it ($CONTAINERS_REGISTRIES_CONF, else /etc's): which
+    registries the image checks may reach over plain HTTP."""
+    path = context.environment().get("CONTAINERS_REGISTRIES_CONF") or "/etc/containers/registries.conf"
+    try:
+        return Path(path).read_text()
+    except (OSError, UnicodeDecodeError):
+        return ""

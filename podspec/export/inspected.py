@@ -301,6 +301,7 @@ def _container(pod: str, c: Json, image: Json, volumes: _Volumes, notes: list[st
         name=name,
         image=reference,
         pull_policy=pull_policy_or_default(policy, reference),
+        auto_update=None,  # the annotation is exported with the pod's others
         command=command,
         args=args,
         working_dir=_working_dir(config.get("WorkingDir") or "", image_config.get("WorkingDir") or ""),

@@ -57,6 +57,7 @@ def container(r: Reporter, facts: PodFacts, raw: dict[str, Any], path: FieldPath
         name=raw["name"],
         image=references.normalize(written_image),
         pull_policy=references.pull_policy_or_default(pull_policy(policy) if policy else None, written_image),
+        auto_update=facts.auto_updates.get(raw["name"], facts.auto_updates.get("")),
         command=tuple(raw.get("command", ())),
         args=tuple(raw.get("args", ())),
         working_dir=raw.get("workingDir", ""),

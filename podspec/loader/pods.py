@@ -10,8 +10,10 @@ from podspec.loader.containers import container, int_or_none, ip, resources, sec
 from podspec.loader.reporter import PodFacts, Reporter
 from podspec.loader.volumes import volume
 from podspec.model import (
+    AUTO_UPDATE_ANNOTATION,
     HOST_SECRETS_ANNOTATION,
     INIT_TYPE_ANNOTATION,
+    AutoUpdate,
     Container,
     FieldPath,
     HostAlias,
@@ -42,11 +44,9 @@ BOOKKEEPING_PREFIXES = (
 REFUSED_ANNOTATIONS: dict[str, tuple[str, str]] = {
     "io.podman.annotations.kube.image.volumes.mount": (
         "mounting an image's volumes is not supported", "copy the files into a named volume and mount it"),
-    "io.containers.autoupdate": (
-        "`podman auto-update` restarts systemd units and would replace podspec's containers behind its back",
-        "use imagePullPolicy: Always and run `podspec apply` (e.g. from a timer)"),
     "io.containers.autoupdate.authfile": (
-        "`podman auto-update` is not used by podspec", "remove it; podspec pulls with the host's credentials"),
+        "podspec pulls (and `podspec sync` checks for updates) with the credentials apply uses",
+        "remove it; pass --authfile FILE (or REGISTRY_AUTH_FILE) to apply and sync, or name imagePullSecrets"),
     "io.containers.sdnotify": (
         "sd_notify is for pods that systemd starts (`podman kube play` under Quadlet); podspec starts pods itself",
         "remove it; `podspec apply --wait` waits until the containers are ready"),
@@ -86,6 +86,7 @@ def pod(r: Reporter, data: dict[str, Any], name: str = "", extra_annotations: di
         name=name, namespace=meta.get("namespace") or "default",
         meta={"labels": meta.get("labels") or {}, "annotations": annotations}, containers=list(spec["containers"]),
         seccomp=seccomp_annotations(r, annotations), relabels=bind_mount_options(r, annotations, spec),
+        auto_updates=auto_update_annotations(r, annotations, spec),
     )
     init_type = annotations.get(INIT_TYPE_ANNOTATION, InitContainerType.ONCE.value)
     if init_type not in {t.value for t in InitContainerType}:
@@ -206,6 +207,28 @@ def seccomp_annotations(r: Reporter, annotations: dict[str, str]) -> dict[str, s
                          "use runtime/default, unconfined or localhost/<profile>, or securityContext.seccompProfile")
             continue
         found["" if key == SECCOMP_POD else key.removeprefix(SECCOMP_CONTAINER)] = profile
+    return found
+
+
+def auto_update_annotations(r: Reporter, annotations: dict[str, str], spec: dict[str, Any]) -> dict[str, AutoUpdate | None]:
+    """Podman's auto-update policies: "" (the pod's) or a container's name -> the policy (None:
+    `disabled`, which turns a pod-wide policy off for one container)."""
+    found: dict[str, AutoUpdate | None] = {}
+    names = {c.get("name") for group in ("containers", "initContainers") for c in spec.get(group) or ()}
+    for key, value in annotations.items():
+        if key != AUTO_UPDATE_ANNOTATION and not key.startswith(AUTO_UPDATE_ANNOTATION + "/"):
+            continue
+        target = key.removeprefix(AUTO_UPDATE_ANNOTATION).removeprefix("/")
+        where = ("metadata", "annotations", key)
+        if key.endswith("/") or (target and target not in names):
+            r.problem(where, f"annotation {key} names no container of this pod",
+                      f"use {AUTO_UPDATE_ANNOTATION}/<container> with one of: {', '.join(sorted(map(str, names)))}",
+                      key=True)
+            continue
+        if value not in ("registry", "local", "disabled"):
+            r.problem(where, f"unknown auto-update policy {value!r}", "use registry, local or disabled")
+            continue
+        found[target] = None if value == "disabled" else AutoUpdate(value)
     return found
 
 

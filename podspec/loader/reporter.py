@@ -11,7 +11,7 @@ from typing import Any
 
 from podspec.errors import Origin, Problem
 from podspec.loader.yamlpos import Document
-from podspec.model import FieldPath, Locations, dotted
+from podspec.model import AutoUpdate, FieldPath, Locations, dotted
 
 
 class Reporter:
@@ -61,3 +61,5 @@ class PodFacts:
     containers: list[dict[str, Any]]  # the containers as written (resourceFieldRef reads their resources)
     seccomp: dict[str, str] = field(default_factory=dict)  # seccomp annotations: "" (the pod) or a container -> profile
     relabels: dict[str, str] = field(default_factory=dict)  # volume -> z/Z, from the bind-mount-options annotation
+    # io.containers.autoupdate: "" (the pod) or a container -> its policy (None: disabled)
+    auto_updates: dict[str, AutoUpdate | None] = field(default_factory=dict)

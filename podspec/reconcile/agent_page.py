@@ -28,6 +28,7 @@ class ImageLine:
     state: str  # current | update available | updated | check failed: ... | not checked yet
     checked_at: float | None = None
     containers: tuple[str, ...] = ()
+    updated: str = ""  # the last update the agent applied: "sha256:... at TIME"; "" none
 
 
 @dataclass(frozen=True)
@@ -159,10 +160,11 @@ def render(view: PageView) -> str:
                                               "drift", "revision"], pod_rows,
                   f"cannot read the host: {view.host_error}" if view.host_error else "no pods of this project on the host",
                   "pods")
-    image_rows = [_row([i.image, i.mode, i.state, _when(i.checked_at, now), ", ".join(i.containers)],
+    image_rows = [_row([i.image, i.mode, i.state, _when(i.checked_at, now), ", ".join(i.containers), i.updated or "-"],
                        "warn" if "available" in i.state else ("bad" if "failed" in i.state else ""))
                   for i in view.images]
-    images = _table("Image updates (io.containers.autoupdate)", ["image", "mode", "state", "checked", "containers"],
+    images = _table("Image updates (io.containers.autoupdate)", ["image", "mode", "state", "checked", "containers",
+                                                                  "last update applied"],
                     image_rows, "no container asks for image updates", "images")
     history_rows = [_row([str(h.seq), h.time, h.revision[:12], h.outcome, ", ".join(h.changed) or "-",
                           ", ".join(h.removed) or "-", h.error or ""], "bad" if h.outcome == "failed" else "")

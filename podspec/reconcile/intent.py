@@ -18,6 +18,7 @@ from typing import Any
 
 from podspec import labels as L
 from podspec.model import (
+    AutoUpdate,
     Container,
     InitContainerType,
     KeyRef,
@@ -46,6 +47,7 @@ class ContainerIntent:
     image: str
     pull_policy: PullPolicy
     refs: tuple[KeyRef, ...] = ()  # the ConfigMap and Secret keys it reads from Podman secrets
+    auto_update: AutoUpdate | None = None  # io.containers.autoupdate: its image moving is a change
 
 
 @dataclass(frozen=True)
@@ -310,7 +312,7 @@ def pod_intent(pod: Pod) -> PodIntent:
             containers.append(
                 ContainerIntent(
                     name=c.name, role=role, spec=cspec, hash=spec_hash(cspec), image=c.image, pull_policy=c.pull_policy,
-                    refs=secret_refs(pod, c),
+                    refs=secret_refs(pod, c), auto_update=c.auto_update,
                 )
             )
     return PodIntent(

@@ -227,14 +227,15 @@ def _diff_containers(
             fields = field_changes(L.last_applied(found.labels), c.spec, prefix=f"containers[{c.name}].")
             diffs.append(ContainerDiff(name, Action.RECREATE, recreate_cause(fields, c.name), fields=fields, intent=c))
             continue
-        if c.pull_policy is PullPolicy.ALWAYS:
+        if c.pull_policy is PullPolicy.ALWAYS or c.auto_update is not None:
             local = observed.image_id(c.image)
             if local is not None and local != found.image_id:
+                update = f"image update (io.containers.autoupdate: {c.auto_update.value}): " if c.auto_update else ""
                 diffs.append(
                     ContainerDiff(
                         name,
                         Action.RECREATE,
-                        f"{c.image} now points to image {local[:12]} (the container runs {found.image_id[:12]})",
+                        f"{update}{c.image} now points to image {local[:12]} (the container runs {found.image_id[:12]})",
                         fields=(FieldChange(f"containers[{c.name}].imageID", found.image_id[:12], local[:12]),),
                         intent=c,
                     )

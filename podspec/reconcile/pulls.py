@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from podspec.errors import ImageUnavailable, PodspecError
-from podspec.model import DesiredState, PullPolicy, VolumeKind
+from podspec.model import AutoUpdate, DesiredState, PullPolicy, VolumeKind
 from podspec.observed import ObservedState
 from podspec.references import pull_policy_or_default
 from podspec.secrets import RegistryCredential
@@ -221,7 +221,8 @@ def needs(desired: DesiredState, observed: ObservedState) -> tuple[ImageNeed, ..
 
     for pod in desired.pods:
         for c in pod.all_containers():
-            need(c.image, c.pull_policy, f"{pod.name}/{c.name}")
+            # io.containers.autoupdate: registry is pulled as imagePullPolicy: Always is
+            need(c.image, PullPolicy.ALWAYS if c.auto_update is AutoUpdate.REGISTRY else c.pull_policy, f"{pod.name}/{c.name}")
         for v in pod.volumes:
             if v.kind is VolumeKind.IMAGE:  # an image volume's image is pulled as a container's is
                 need(v.image, pull_policy_or_default(v.image_pull_policy, v.image), f"{pod.name}/volume {v.name}")

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from podspec.reconcile.rollback import Before
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.executor import StopFlag
-    from podspec.run.results import ApplyResult, DiffResult, Failure
+    from podspec.run.results import ApplyResult, DiffResult
     from podspec.secrets import RegistryCredential
 
 
@@ -48,6 +48,7 @@ class DiffRequest:
     adopt: bool = False
     revision: str = ""  # what is applied, recorded in the host's history (the CLI: --revision, else git)
     save_plan: bool = False  # diff: also make a SavedPlan (DiffResult.saved)
+    image_updates: bool = True  # False: io.containers.autoupdate is ignored (the agent's notify-only mode)
     origin: str = ""  # the source of the manifests (run/origin.py), recorded on what is created; "": none checked
     force_conflicts: bool = False  # change and prune objects another source applied (--force-conflicts)
 
@@ -79,7 +80,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
     listener = listener or Listener()
     check_request(request)
     with HostReading(connect) as reading:
-        desired = load(request.manifests)
+        desired = _desired(request)
         warn(desired, listener)
         _import_deciders(planning=False)
         engine = reading.engine()
@@ -100,6 +101,15 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
         saved = saved_plan.make(request.manifests.paths, request.project, request.revision, desired, first, found,
                            request.prune, request.prune_volumes, request.adopt, history.now_utc(), request.force_conflicts)
     return DiffResult(desired, found, saved)
+
+
+def _desired(request: DiffRequest) -> DesiredState:
+    desired = load(request.manifests)
+    if not request.image_updates:
+        from podspec.reconcile.autoupdate import without_updates
+
+        desired = without_updates(desired)
+    return desired
 
 
 def _import_deciders(planning: bool) -> None:
@@ -137,7 +147,7 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
     # A dry run and a saved plan read the host under the lock: for them the thread only connects.
     first_read = not request.dry_run and request.saved is None
     with HostReading(connect, observe=first_read) as reading:
-        desired = load(request.manifests)
+        desired = _desired(request)
         warn(desired, listener)
         if request.saved is not None:
             from podspec.run import saved_plan
@@ -299,10 +309,13 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
         before = rollback.prepare(engine, observed, request.project, [p.name for p in found.pods])
         plan, held = _holding_back(plan)
     if not plan.empty:
-        stopped = _run_phases(engine, plan, desired, request, listener, seen, stop)
+        from podspec.run.rollout import carry_out
+
+        stopped = carry_out(engine, plan, desired, listener, parallel=request.parallel, probe_image=request.probe_image,
+                            wait_timeout=request.wait_timeout if request.wait else None, stop=stop)
         if stopped is not None:
-            failure, done = stopped
-            result = replace(result, outcome=Outcome.FAILED, steps_done=done, failure=failure)
+            seen.failed = stopped.failed_step
+            result = replace(result, outcome=Outcome.FAILED, steps_done=stopped.done, failure=stopped.failure)
             return _rolled_back(engine, request, listener, result, before, seen)
         result = replace(result, steps_done=len(plan.steps))
     seen.ran = True
@@ -322,42 +335,6 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
 
         execute(held, engine, listener.step, parallel=request.parallel)
     return result
-
-
-def _run_phases(engine: Engine, plan: Plan, desired: DesiredState, request: ApplyRequest, listener: Listener,
-                seen: _Seen, stop: StopFlag | None) -> tuple[Failure, int] | None:
-    """Carry out the plan; a Deployment's copies batch by batch, each batch ready (within its
-    progressDeadlineSeconds) before the next is touched (reconcile/rollout.py). None when every step
-    ran; else the failure (a failed step, or a stalled rollout) and how many steps ran."""
-    from podspec.errors import StepFailed
-    from podspec.reconcile.rollout import phases
-    from podspec.run.executor import execute
-    from podspec.run.results import Failure
-
-    parts = phases(plan, desired)
-    done = 0
-    for i, phase in enumerate(parts):
-        later = tuple(s for p in parts[i + 1:] for s in p.plan.steps)
-        try:
-            execute(phase.plan, engine, listener.step, parallel=request.parallel, stop=stop)
-        except StepFailed as failure:
-            seen.failed = next((s for s in phase.plan.steps if s not in failure.done and s not in failure.not_done), None)
-            return Failure(failure.message, failure.hint, failure.not_done + later), done + len(failure.done)
-        done += len(phase.plan.steps)
-        if phase.gate:
-            from podspec.model import DesiredState
-            from podspec.run.readiness import wait_ready
-
-            names, what = ", ".join(p.name for p in phase.gate), ", ".join(phase.workloads)
-            listener.info(f"Rollout of {what}: waiting for {names} to be ready before the next copies ...")
-            deadline = min(phase.deadline, request.wait_timeout) if request.wait else phase.deadline
-            try:
-                wait_ready(engine, DesiredState(pods=phase.gate), deadline, lambda _: None, probe_image=request.probe_image)
-            except PodspecError as error:
-                return Failure(f"the rollout of {what} stalled: {error.message}; the copies not yet replaced keep "
-                               "the previous version", error.hint, later), done
-            listener.info(f"Rollout of {what}: {names} ready.")
-    return None
 
 
 def _holding_back(plan: Plan) -> tuple[Plan, Plan]:

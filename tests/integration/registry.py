@@ -74,6 +74,12 @@ class Registry:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.headers["Docker-Content-Digest"]
 
+    def requests(self, method: str, path_prefix: str) -> int:
+        """Requests in the access log (a registry started with access_log) of `method` on paths
+        starting with `path_prefix` (e.g. "HEAD", "/v2/app/manifests/")."""
+        text = (self.root / "registry.log").read_text(errors="replace")
+        return sum(1 for line in text.splitlines() if f'"{method} {path_prefix}' in line)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -84,13 +90,13 @@ class Registry:
                 self.process.wait()
 
 
-def _config(root: Path, port: int, mode: str) -> str:
+def _config(root: Path, port: int, mode: str, access_log: bool = False) -> str:
     lines = [
         "version: 0.1",
         "log:",
         "  level: warn",
         "  accesslog:",
-        "    disabled: true",
+        f"    disabled: {'false' if access_log else 'true'}",
         "storage:",
         "  filesystem:",
         f"    rootdirectory: {root / 'data'}",
@@ -106,8 +112,9 @@ def _config(root: Path, port: int, mode: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def start(root: Path, mode: str = "open", timeout: float = 20.0) -> Registry:
-    """Start a registry server in `root` (its storage, configuration and log)."""
+def start(root: Path, mode: str = "open", timeout: float = 20.0, access_log: bool = False) -> Registry:
+    """Start a registry server in `root` (its storage, configuration and log). With `access_log`,
+    registry.log has a line per request (`Registry.requests` counts them)."""
     if shutil.which("docker-registry") is None:
         pytest.fail("docker-registry is not installed: run scripts/bootstrap.sh")
     root.mkdir(parents=True, exist_ok=True)
@@ -123,7 +130,7 @@ def start(root: Path, mode: str = "open", timeout: float = 20.0) -> Registry:
              "-addext", "subjectAltName=DNS:localhost", "-keyout", str(root / "key.pem"), "-out", str(root / "cert.pem")],
             check=True, capture_output=True,
         )
-    (root / "config.yml").write_text(_config(root, port, mode))
+    (root / "config.yml").write_text(_config(root, port, mode, access_log))
     log = open(root / "registry.log", "ab")
     process = subprocess.Popen(["docker-registry", "serve", str(root / "config.yml")],
                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

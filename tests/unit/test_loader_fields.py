@@ -247,12 +247,34 @@ def test_a_claim_may_not_take_an_empty_dirs_volume_name(tmp_path):
 
 @pytest.mark.parametrize("annotation", [
     "io.podman.annotations.kube.image.volumes.mount/web",
-    "io.containers.autoupdate", "io.containers.autoupdate/web", "io.containers.sdnotify",
+    "io.containers.sdnotify",
     "io.containers.sdnotify/web", "io.podman.annotations.userns",
 ])
 def test_annotations_kube_play_acts_on_are_refused_with_a_reason(tmp_path, annotation):
     found = problems(tmp_path, POD.replace("  name: web\n", f"  name: web\n  annotations:\n    {annotation}: x\n"))
     assert len(found) == 1 and "is acted on by `podman kube play` but not by podspec" in found[0], found
+
+
+def test_auto_update_annotations_are_taken_per_pod_and_per_container(tmp_path):
+    from podspec.model import AutoUpdate
+
+    two = POD + "  - name: side\n    image: busybox\n  - name: plain\n    image: busybox\n"
+    annotated = two.replace("  name: web\n", "  name: web\n  annotations:\n    io.containers.autoupdate: registry\n"
+                            "    io.containers.autoupdate/side: local\n    io.containers.autoupdate/plain: disabled\n")
+    pod = pod_of(tmp_path, annotated)
+    assert [(c.name, c.auto_update) for c in pod.containers] == [
+        ("web", AutoUpdate.REGISTRY), ("side", AutoUpdate.LOCAL), ("plain", None)]
+    assert pod_of(tmp_path, POD).containers[0].auto_update is None
+
+
+@pytest.mark.parametrize(("annotation", "words"), [
+    ("io.containers.autoupdate: always", "unknown auto-update policy 'always'"),
+    ("io.containers.autoupdate/nosuch: registry", "names no container of this pod"),
+    ("io.containers.autoupdate.authfile: /etc/auth.json", "--authfile"),
+])
+def test_bad_auto_update_annotations_are_refused(tmp_path, annotation, words):
+    found = problems(tmp_path, POD.replace("  name: web\n", f"  name: web\n  annotations:\n    {annotation}\n"))
+    assert len(found) == 1 and words in found[0], found
 
 
 def test_seccomp_annotations_are_applied_as_kube_play_applies_them(tmp_path):

@@ -36,6 +36,7 @@ from podspec.engine.protocol import Engine
 from podspec.errors import InvalidRevision, KeyUnavailable, ManifestError, PodspecError, SyncError
 from podspec.loader.sops import Decrypt
 from podspec.policy import Policy
+from podspec.reconcile.autoupdate import UpdateMode
 from podspec.reconcile.diff import Diff
 from podspec.reconcile.notices import Event, EventKind, ImageChange
 from podspec.reconcile.sync import (
@@ -58,7 +59,7 @@ from podspec.run.sync import state as saved
 from podspec.run.sync.git import Repository
 from podspec.run.sync.log import AgentLog, LogListener
 from podspec.run.sync.state import AgentState, HistoryWriter, Revision
-from podspec.secrets import redact_url
+from podspec.secrets import RegistryCredential, redact_url
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,18 @@ class SyncRequest:
     notify: tuple[str, ...] = ()  # URLs that get a JSON event for each applied, failed, ... revision
     notify_secret: bytes | None = field(default=None, repr=False)  # signs the events' bodies (HMAC-SHA256)
     webhook_secret: bytes | None = field(default=None, repr=False)  # the receiver (/hooks/...) is on when set
+    image_updates: UpdateMode = UpdateMode.APPLY  # io.containers.autoupdate images: apply, notify or off
+    image_interval: float = 300.0  # seconds between image checks
+    credentials: tuple[RegistryCredential, ...] = ()  # an auth file's, for pulls and image checks
+    registries_conf: str = ""  # the text of Podman's registries.conf here (which registries are insecure)
     # SOPS-encrypted manifests: decrypted with the host's key (run/sops.py); None: sops is not asked
     decrypt: Decrypt | None = field(default=None, repr=False)
     # A new commit must become ready within this many seconds (apply --wait), else it is rolled back
     # (apply --rollback-on-failure), marked bad and not retried until a new commit; None: no gate.
     ready_timeout: float | None = None
+
+
+UPDATE_READY_TIMEOUT = 120.0  # seconds an image update has to become ready (without --rollback-on-failure)
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,8 @@ def check_request(request: SyncRequest) -> None:
             raise UsageError(f"--path {path!r} leaves the repository", "give a directory inside it, e.g. --path manifests")
     if request.interval <= 0:
         raise UsageError("--interval must be more than 0 seconds", "for example --interval 60s")
+    if request.image_interval <= 0:
+        raise UsageError("--image-interval must be more than 0 seconds", "for example --image-interval 5m")
     if request.verify_signatures and request.allowed_signers is None and request.gpg_home is None:
         raise UsageError("--verify-signatures needs keys to trust",
                          "pass --allowed-signers FILE (SSH signatures) or --gpg-home DIR (an OpenPGP keyring)")
@@ -165,6 +175,10 @@ class Agent:
         self._signature = ""  # git's words on the head's signature, when checked
         self.notifier: Any = None  # run/sync/notify.Notifier when --notify is given
         self._last_failure_told: tuple[str, str | None, str] | None = None
+        self._images: dict[str, Any] = {}  # image -> reconcile.agent_page.ImageLine, for the page
+        self._told_available: dict[str, str] = {}  # image -> the digest told as available (notify-only)
+        self._updated: dict[str, str] = {}  # image -> the last update applied ("DIGEST at TIME"), for the page
+        self._held_images: dict[str, str] = {}  # image -> a digest whose update was rolled back (not tried again)
 
     def _initial_state(self) -> AgentState:
         r = self.request
@@ -353,15 +367,20 @@ class Agent:
         return Manifests(tuple(str(checkout / p) for p in self.request.paths), self.request.policy,
                          decrypt=self.request.decrypt)
 
-    def _apply(self, manifests: Manifests, revision: str) -> ApplyResult | None:
-        """The apply workflow (lock, observe, diff, plan, execute); None when it failed (reported)."""
+    def _apply(self, manifests: Manifests, revision: str, update: bool = False) -> ApplyResult | None:
+        """The apply workflow (lock, observe, diff, plan, execute); None when it failed (reported).
+        `update`: an image update, always behind the readiness gate (--rollback-on-failure's
+        timeout, else UPDATE_READY_TIMEOUT); its rollback is returned to the caller, which keeps
+        the revision and holds the image back instead of marking the commit bad."""
         from podspec.run.apply import ApplyRequest, apply
 
         r = self.request
-        gated = r.ready_timeout is not None
+        gated = r.ready_timeout is not None or update
         request = ApplyRequest(manifests=manifests, project=r.project, prune=r.prune, origin=for_repository(r.source),
                                lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision,
-                               wait=gated, wait_timeout=r.ready_timeout or 0.0, rollback_on_failure=gated)
+                               credentials=r.credentials, image_updates=r.image_updates is not UpdateMode.NOTIFY,
+                               wait=gated, wait_timeout=r.ready_timeout or (UPDATE_READY_TIMEOUT if update else 0.0),
+                               rollback_on_failure=gated)
         began = time.time()
         try:
             result = apply(request, self.connect, LogListener(self.log, revision), stop=self.stop)
@@ -375,6 +394,8 @@ class Agent:
                           message="asked to stop: the step in progress finished, the rest waits for the next start")
             return None
         if result.rollback is not None:
+            if update:
+                return result
             self._bad(revision, result)
             return None
         if result.outcome is Outcome.FAILED:
@@ -424,6 +445,7 @@ class Agent:
                 self.repo.checkout(applied, checkout, self.request.paths)
             manifests = self._manifests(checkout)
             found = diff(DiffRequest(manifests=manifests, project=self.request.project, prune=self.request.prune,
+                                     image_updates=self.request.image_updates is not UpdateMode.NOTIFY,
                                      origin=for_repository(self.request.source)),
                          self.connect).diff
         except PodspecError as exc:
@@ -475,7 +497,125 @@ class Agent:
     # --------------------------------------------------------------------------- what the loop asks
 
     def image_lines(self) -> tuple[Any, ...]:
-        return ()
+        """The watched images' states, for the status page."""
+        return tuple(line for _, line in sorted(self._images.items()))
+
+    # --------------------------------------------------------------------------- image updates
+
+    def check_images_locked(self) -> bool:
+        with project_lock(f"sync-state:{self.dir}", self.request.project, self.request.lock_timeout):
+            return self.check_images()
+
+    def check_images(self) -> bool:
+        """Check the applied revision's io.containers.autoupdate images (one observe; one registry
+        request per distinct `registry` image); apply or tell what moved. True: nothing failed."""
+        from contextlib import closing
+
+        from podspec.names import container_name
+        from podspec.reconcile import autoupdate, pulls
+        from podspec.reconcile.agent_page import ImageLine
+        from podspec.run.sync.autoupdate import RegistryCheckFailed, RegistryClient
+        from podspec.secrets import credential_for
+
+        applied = self.state.applied
+        if applied is None:
+            return True
+        checkout = self.dir / "checkouts" / applied
+        try:
+            if not checkout.is_dir():
+                self.repo.checkout(applied, checkout)
+            manifests = self._manifests(checkout)
+            desired = load(manifests)
+            watches = autoupdate.watched(desired)
+            if not watches:
+                self._images = {}
+                return True
+            with closing(self.connect()) as engine:
+                observed = engine.observe()
+        except PodspecError as exc:
+            self._failed("images", _one_line(exc.message, checkout), applied, backoff=False)
+            return False
+        client = RegistryClient(self.request.registries_conf)
+        auth = {c.registry: c for c in self.request.credentials}
+        from_secrets = pulls.pull_secret_credentials(desired)
+        pod_of = {container_name(p.name, c.name): p.name for p in desired.pods for c in p.all_containers()}
+        now, changes, ok = time.time(), [], True
+        for watch in watches:
+            try:
+                if watch.mode is autoupdate.AutoUpdate.LOCAL:
+                    change = autoupdate.local_change(watch, observed)
+                else:
+                    credential = credential_for(watch.image, {**auth, **from_secrets.get(watch.image, {})})
+                    change = autoupdate.registry_change(watch, client.digest(watch.image, credential), observed)
+            except RegistryCheckFailed as exc:
+                ok = False
+                self._images[watch.image] = ImageLine(watch.image, watch.mode.value, f"check failed: {exc.message}", now,
+                                                      watch.containers)
+                self.log.warning("image-check-failed", image=watch.image, message=exc.message)
+                continue
+            if change is not None and self._held_images.get(watch.image) == change.available:
+                self._images[watch.image] = ImageLine(watch.image, watch.mode.value,
+                                                      f"update {change.available[:19]} rolled back: held", now,
+                                                      watch.containers, self._updated.get(watch.image, ""))
+                continue
+            state = "current" if change is None else "update available"
+            self._images[watch.image] = ImageLine(watch.image, watch.mode.value, state, now, watch.containers,
+                                                  self._updated.get(watch.image, ""))
+            if change is not None:
+                changes.append(change)
+        self.log.info("image-check", images=len(watches), updates=len(changes) or None)
+        if changes:
+            self._image_updates(tuple(changes), manifests, applied, pod_of)
+        return ok
+
+    def _image_updates(self, changes: tuple[ImageChange, ...], manifests: Manifests, applied: str,
+                       pod_of: dict[str, str]) -> None:
+        from dataclasses import replace as with_state
+
+        pods = tuple(sorted({pod_of.get(c, c) for change in changes for c in change.containers}))
+        what = ", ".join(f"{c.image} ({c.running[:19] or '?'} -> {c.available[:19]})" for c in changes)
+        if self.request.image_updates is UpdateMode.NOTIFY:
+            new = tuple(c for c in changes if self._told_available.get(c.image) != c.available)
+            for c in new:
+                self._told_available[c.image] = c.available
+            if new:
+                self.log.info("image-update-available", images=what, pods=",".join(pods))
+                self.tell(EventKind.IMAGE_UPDATE, "available", f"image update available (not applied: notify-only): {what}",
+                          pods, revision=applied, images=new)
+            return
+        self.log.info("image-update", images=what, pods=",".join(pods))
+        result = self._apply(manifests, applied, update=True)
+        if result is not None and result.rollback is not None:
+            rollback = result.rollback
+            for c in changes:
+                self._held_images[c.image] = c.available  # not tried again until the tag moves on
+            restored = "rolled back" if rollback.restored_ok else f"the rollback failed too ({rollback.error})"
+            message = f"{what}: {rollback.reason}; {restored}; not tried again until the tag moves"
+            self.save(last_error=message, error_revision=applied)
+            self.log.error("image-update-rolled-back", images=what, message=message)
+            if self.metrics:
+                self.metrics.failed("image-update")
+            self.tell(EventKind.IMAGE_UPDATE, "rolled-back" if rollback.restored_ok else "rollback-failed", message,
+                      rollback.restored + rollback.removed or pods, revision=applied, images=changes)
+            for c in changes:
+                line = self._images.get(c.image)
+                if line is not None:
+                    self._images[c.image] = with_state(line, state=f"update {c.available[:19]} rolled back: held")
+            return
+        if result is None:
+            self.tell(EventKind.IMAGE_UPDATE, "failed", f"{what}: {self.state.last_error}", pods, revision=applied,
+                      images=changes)
+            return
+        from podspec.reconcile.notices import iso_time
+
+        for c in changes:
+            self._updated[c.image] = f"{c.available[:19]} at {iso_time(time.time())}"
+            line = self._images.get(c.image)
+            if line is not None:
+                self._images[c.image] = with_state(line, state="current", updated=self._updated[c.image])
+        self.log.info("image-updated", images=what, steps=result.steps_done)
+        self.tell(EventKind.IMAGE_UPDATE, "applied", f"image updated: {what}", changed_pods(result.diff) or pods,
+                  revision=applied, images=changes)
 
     def repair_locked(self) -> bool:
         with project_lock(f"sync-state:{self.dir}", self.request.project, self.request.lock_timeout):

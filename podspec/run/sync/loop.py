@@ -1,6 +1,6 @@
 """The long-running agent's process: it waits in select() on a wake-up pipe (signals, the webhook
 receiver) and on Podman's event stream, with a timeout to the next thing due (a round, a debounced
-repair, a crash-loop hold ending): no busy polling. It serves the metrics, the status page and the
+repair, a crash-loop hold ending, an image check): no busy polling. It serves the metrics, the status page and the
 webhooks, and turns signals into the agent's stop flag (SIGTERM, SIGINT) or a round now (SIGHUP).
 
 What each wake-up does (a round, a repair, events taken in) is the Agent's (agent.py).
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from podspec.errors import PodspecError
+from podspec.reconcile.autoupdate import UpdateMode
 from podspec.reconcile.sync import next_round
 from podspec.secrets import redact_url
 
@@ -119,6 +120,7 @@ class Loop:
     def _loop(self, selector: selectors.BaseSelector, watcher: Any) -> None:
         agent, r = self.agent, self.agent.request
         due = time.monotonic()
+        images_due: float | None = due if r.image_updates is not UpdateMode.OFF else None  # its own interval
         while not agent.stop.raised:
             now = time.monotonic()
             if now >= due or self.sync_now:
@@ -127,12 +129,16 @@ class Loop:
                 self.last_round_end = now = time.monotonic()
                 due = next_round(now, r.interval, agent.state.failures, r.backoff)
                 agent.save(next_round=time.time() + (due - now))
+            if images_due is not None and now >= images_due and not agent.stop.raised:
+                self._guarded(agent.check_images_locked)
+                now = time.monotonic()
+                images_due = now + r.image_interval
             agent.release_crash_holds(now)
             pods = agent.debounce.take(now)
             if pods and not agent.stop.raised:
                 self._guarded(agent.repair_locked)
                 continue
-            wake = min(t for t in (due, agent.debounce.due_at(), agent.crash.release_at()) if t is not None)
+            wake = min(t for t in (due, images_due, agent.debounce.due_at(), agent.crash.release_at()) if t is not None)
             for key, _ in selector.select(max(0.0, wake - time.monotonic())):
                 if key.data == "events":
                     agent.take_events(watcher.drain())
