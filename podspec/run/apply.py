@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from podspec.reconcile.rollback import Before
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.executor import StopFlag
-    from podspec.run.results import ApplyResult, DiffResult, Failure
+    from podspec.run.results import ApplyResult, DiffResult
     from podspec.secrets import RegistryCredential
 
 
@@ -309,10 +309,13 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
         before = rollback.prepare(engine, observed, request.project, [p.name for p in found.pods])
         plan, held = _holding_back(plan)
     if not plan.empty:
-        stopped = _run_phases(engine, plan, desired, request, listener, seen, stop)
+        from podspec.run.rollout import carry_out
+
+        stopped = carry_out(engine, plan, desired, listener, parallel=request.parallel, probe_image=request.probe_image,
+                            wait_timeout=request.wait_timeout if request.wait else None, stop=stop)
         if stopped is not None:
-            failure, done = stopped
-            result = replace(result, outcome=Outcome.FAILED, steps_done=done, failure=failure)
+            seen.failed = stopped.failed_step
+            result = replace(result, outcome=Outcome.FAILED, steps_done=stopped.done, failure=stopped.failure)
             return _rolled_back(engine, request, listener, result, before, seen)
         result = replace(result, steps_done=len(plan.steps))
     seen.ran = True
@@ -332,42 +335,6 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
 
         execute(held, engine, listener.step, parallel=request.parallel)
     return result
-
-
-def _run_phases(engine: Engine, plan: Plan, desired: DesiredState, request: ApplyRequest, listener: Listener,
-                seen: _Seen, stop: StopFlag | None) -> tuple[Failure, int] | None:
-    """Carry out the plan; a Deployment's copies batch by batch, each batch ready (within its
-    progressDeadlineSeconds) before the next is touched (reconcile/rollout.py). None when every step
-    ran; else the failure (a failed step, or a stalled rollout) and how many steps ran."""
-    from podspec.errors import StepFailed
-    from podspec.reconcile.rollout import phases
-    from podspec.run.executor import execute
-    from podspec.run.results import Failure
-
-    parts = phases(plan, desired)
-    done = 0
-    for i, phase in enumerate(parts):
-        later = tuple(s for p in parts[i + 1:] for s in p.plan.steps)
-        try:
-            execute(phase.plan, engine, listener.step, parallel=request.parallel, stop=stop)
-        except StepFailed as failure:
-            seen.failed = next((s for s in phase.plan.steps if s not in failure.done and s not in failure.not_done), None)
-            return Failure(failure.message, failure.hint, failure.not_done + later), done + len(failure.done)
-        done += len(phase.plan.steps)
-        if phase.gate:
-            from podspec.model import DesiredState
-            from podspec.run.readiness import wait_ready
-
-            names, what = ", ".join(p.name for p in phase.gate), ", ".join(phase.workloads)
-            listener.info(f"Rollout of {what}: waiting for {names} to be ready before the next copies ...")
-            deadline = min(phase.deadline, request.wait_timeout) if request.wait else phase.deadline
-            try:
-                wait_ready(engine, DesiredState(pods=phase.gate), deadline, lambda _: None, probe_image=request.probe_image)
-            except PodspecError as error:
-                return Failure(f"the rollout of {what} stalled: {error.message}; the copies not yet replaced keep "
-                               "the previous version", error.hint, later), done
-            listener.info(f"Rollout of {what}: {names} ready.")
-    return None
 
 
 def _holding_back(plan: Plan) -> tuple[Plan, Plan]:

@@ -17,7 +17,7 @@ from contextlib import closing, nullcontext
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Sequence
 
-from podspec.errors import PodspecError, StepFailed
+from podspec.errors import PodspecError
 from podspec.run.listener import Listener
 
 if TYPE_CHECKING:
@@ -79,7 +79,6 @@ def put(engine: Engine, restore: Restore, observed: ObservedState, project: str,
     step failed or it did not become ready."""
     from podspec.reconcile import diff as differ
     from podspec.reconcile import planner
-    from podspec.run.executor import execute
     from podspec.run.results import ApplyResult, Failure, Outcome
 
     found = differ.compute(restore.desired, observed, project)
@@ -90,11 +89,12 @@ def put(engine: Engine, restore: Restore, observed: ObservedState, project: str,
                          revision=restore.revision)
     if dry_run:
         return replace(result, outcome=Outcome.DRY_RUN)
-    try:
-        execute(plan, engine, listener.step, parallel=parallel)
-    except StepFailed as failure:
-        return replace(result, outcome=Outcome.FAILED, steps_done=len(failure.done),
-                       failure=Failure(failure.message, failure.hint, failure.not_done))
+    from podspec.run.rollout import carry_out
+
+    stopped = carry_out(engine, plan, restore.desired, listener, parallel=parallel, probe_image=probe_image,
+                        wait_timeout=timeout if wait else None)
+    if stopped is not None:
+        return replace(result, outcome=Outcome.FAILED, steps_done=stopped.done, failure=stopped.failure)
     result = replace(result, steps_done=len(plan.steps))
     if wait:
         from podspec.run.readiness import wait_ready

@@ -101,3 +101,18 @@ def test_a_stalled_rollout_stops_before_the_next_copy(tmp_path):
 @pytest.fixture(autouse=True)
 def _fast(monkeypatch):
     monkeypatch.setattr("podspec.run.readiness.POLL_SECONDS", 0.05)
+
+
+def test_a_rollback_of_a_deployment_replaces_its_copies_one_at_a_time_too(tmp_path):
+    from podspec.run.listener import Recorder
+
+    engine = FakeEngine(images=IMAGES, pullable=IMAGES)
+    path = tmp_path / "d.yaml"
+    for command in ("sleep 1", "sleep 2"):
+        path.write_text(deployment(command, replicas=2))
+        assert apply(ApplyRequest(Manifests((str(path),)), "demo"), lambda: engine).outcome is Outcome.APPLIED
+    heard = Recorder()
+    back = rollback(RollbackRequest("demo"), lambda: engine, heard)
+    assert back.outcome is Outcome.APPLIED and back.restored_seq == 1
+    assert any("Rollout of Deployment web: waiting for web-pod to be ready" in i for i in heard.infos)
+    assert all("sleep 1" in str(engine.containers[c].body) for c in ("web-pod-httpd", "web-pod-1-httpd"))
