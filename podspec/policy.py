@@ -392,8 +392,23 @@ class _Checker:
                     f"{self.loosen}, or remove the sysctl {name}",
                 )
 
+    def _volumes_from_own_pod(self, key: str) -> bool:
+        """A volumes-from annotation whose sources are all containers of the same pod: podspec applies
+        it as Podman's volumes_from; a source outside the pod (another project's volumes) stays the
+        policy's to allow."""
+        from podspec.model import VOLUMES_FROM_ANNOTATION, volumes_from_entries
+
+        prefix = VOLUMES_FROM_ANNOTATION + "/"
+        if not key.startswith(prefix):
+            return False
+        own = {f"{self.pod.name}-{c.name}" for c in self.pod.all_containers()}
+        entries = volumes_from_entries(self.pod, key[len(prefix):])
+        return bool(entries) and all(e.partition(":")[0] in own for e in entries)
+
     def annotations(self) -> Iterator[Problem]:
         for key, _ in self.pod.annotations:
+            if self._volumes_from_own_pod(key):
+                continue  # podspec applies it itself, within the pod (loader/volumes_from.py)
             if runtime_annotation(key) and not self.policy.allows_annotation(key):
                 yield self.problem(
                     ("metadata", "annotations", key),

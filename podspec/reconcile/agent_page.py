@@ -49,7 +49,6 @@ class PageView:
     drift_repairs: int = 0
     crash_loops: tuple[tuple[str, float], ...] = ()
     pods: tuple[PodReport, ...] = ()
-    restarts: tuple[tuple[str, int], ...] = ()  # container -> restarts, where the host reports them
     history: tuple[HistoryRecord, ...] = ()
     images: tuple[ImageLine, ...] = ()
     host_error: str = ""  # the host could not be read for this page
@@ -141,7 +140,6 @@ def render(view: PageView) -> str:
                  f"</div><p>failed rounds in a row: {view.failures}</p></section>")
     else:
         error = '<section id="last-error"><h2>Last error</h2><p class="empty">none</p></section>'
-    restarts = dict(view.restarts)
     held = dict(view.crash_loops)
     pod_rows = []
     for pod in view.pods:
@@ -152,7 +150,7 @@ def render(view: PageView) -> str:
         for i, c in enumerate(pod.containers or ()):
             first = i == 0
             pod_rows.append(_row([pod.name if first else "", pod.status if first else "", c.name, c.role, c.state, c.image,
-                                  str(restarts[c.name]) if c.name in restarts else "-",
+                                  str(c.restarts),
                                   drift if first else "", (pod.revision or "")[:12] if first else ""], css))
         if not pod.containers:
             pod_rows.append(_row([pod.name, pod.status, "", "", "", "", "", drift, (pod.revision or "")[:12]], css))

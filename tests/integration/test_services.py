@@ -1,5 +1,5 @@
 """Applications of several pods on a real Podman (both engines): a Deployment of two replicas
-behind a Service whose port (8080) differs from its targetPort (80), a client pod reaching it by
+behind a Service whose port (81) differs from its targetPort (80), a client pod reaching it by
 each name Kubernetes gives, another project that sees neither its names nor its addresses, and a
 change of the Service that recreates no container."""
 
@@ -14,6 +14,8 @@ from tests.integration.sshd import sshd  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.podman
 
+# The Service's port, below 1024: the proxy (as nobody) binds it with NET_BIND_SERVICE alone.
+PORT = 81
 FORMS = ("front", "front.shop", "front.shop.svc", "front.shop.svc.cluster.local")
 
 
@@ -54,7 +56,7 @@ kind: Service
 metadata: {{name: {service}, namespace: shop}}
 spec:
   selector: {{app: web}}
-  ports: [{{port: 8080, targetPort: http}}]
+  ports: [{{port: {PORT}, targetPort: http}}]
 """
 
 
@@ -118,15 +120,15 @@ def test_a_deployment_behind_a_service_answers_by_every_name_and_only_in_its_pro
     replicas = sorted(addresses(podman, "web-pod") + addresses(podman, "web-pod-1"))
     for name in FORMS:
         assert until(lambda n=name: resolves(podman, "client-c", n) == replicas), (name, resolves(podman, "client-c", name))
-        assert "It works!" in until(lambda n=name: fetch_in(podman, "client-c", n, 8080)), name
+        assert "It works!" in until(lambda n=name: fetch_in(podman, "client-c", n, PORT)), name
     assert "It works!" in fetch_in(podman, "client-c", "web-pod-1"), "pods reach each other by pod name"
-    assert "It works!" in fetch_in(podman, "client-c", replicas[1], 8080), "the proxy of each replica forwards"
+    assert "It works!" in fetch_in(podman, "client-c", replicas[1], PORT), "the proxy of each replica forwards"
 
     other = podspec(podman, "apply", write(tmp_path, OTHER, "other.yaml"), project="other")
     assert other.exit_code == 0, other.stderr
     for name in ("front", "front.shop.svc.cluster.local", "web-pod"):
         assert resolves(podman, "stranger-c", name) == [], f"project other sees {name}"
-    assert fetch_in(podman, "stranger-c", "front", 8080) == ""
+    assert fetch_in(podman, "stranger-c", "front", PORT) == ""
     assert fetch_in(podman, "stranger-c", replicas[0]) == "", "nor by address: project networks are isolated"
 
     again = podspec(podman, "diff", path, project="shop")
@@ -142,7 +144,7 @@ def test_a_service_change_recreates_no_container(podman, tmp_path):
     assert ids(podman) == before, "a Service change recreates nothing"
     replicas = sorted(addresses(podman, "web-pod") + addresses(podman, "web-pod-1"))
     assert until(lambda: resolves(podman, "client-c", "shopfront") == replicas), (resolves(podman, "client-c", "shopfront"), replicas)
-    assert "It works!" in until(lambda: fetch_in(podman, "client-c", "shopfront.shop.svc.cluster.local", 8080))
+    assert "It works!" in until(lambda: fetch_in(podman, "client-c", "shopfront.shop.svc.cluster.local", PORT))
     assert until(lambda: resolves(podman, "client-c", "front") == [] or None) is not None
     assert podspec(podman, "diff", write(tmp_path, app("shopfront")), project="shop").exit_code == 0
 
@@ -161,12 +163,12 @@ def test_services_over_ssh(podman, sshd, tmp_path):  # noqa: F811
     path = write(tmp_path, app())
     applied = run(env, "apply", path, *remote)
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    assert "It works!" in until(lambda: fetch_in(podman, "client-c", "front.shop.svc.cluster.local", 8080))
+    assert "It works!" in until(lambda: fetch_in(podman, "client-c", "front.shop.svc.cluster.local", PORT))
     before = ids(podman)
     changed = run(env, "apply", write(tmp_path, app("shopfront")), *remote)
     assert changed.returncode == 0, changed.stdout + changed.stderr
     assert ids(podman) == before
-    assert "It works!" in until(lambda: fetch_in(podman, "client-c", "shopfront", 8080))
+    assert "It works!" in until(lambda: fetch_in(podman, "client-c", "shopfront", PORT))
     deleted = run(env, "delete", write(tmp_path, app("shopfront")), *remote)
     assert deleted.returncode == 0, deleted.stderr
     assert podman.podman("network", "exists", "podspec-shop", check=False).returncode == 1

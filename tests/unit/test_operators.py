@@ -79,11 +79,11 @@ def test_retry_rule():
 
 def view(**changes) -> agent_page.PageView:
     pods = (PodReport("<script>alert(1)</script>", "web", "Running",
-                      (ContainerLine("<script>alert(1)</script>-main", "regular", "running", "reg/app:1"),),
+                      (ContainerLine("<script>alert(1)</script>-main", "regular", "running", "reg/app:1", 3),),
                       ("container x is <b>exited</b>",), "d" * 40),)
     base = dict(project="web", source="https://bot:ghp_T0KEN@git.example.com/ops/manifests.git", branch="main",
                 paths=("manifests",), now=1000.0, applied="d" * 40, applied_at=940.0, last_error="apply failed: <img src=x>",
-                error_revision="e" * 40, pods=pods, restarts=(("<script>alert(1)</script>-main", 3),),
+                error_revision="e" * 40, pods=pods,
                 history=(HistoryRecord("web", 1, "d" * 40, "2026-12-06T16:00:00Z", "applied", changed=("a&b",)),),
                 images=(agent_page.ImageLine("reg/app:1", "registry", "update available", 990.0, ("web-main",)),))
     base.update(changes)

@@ -278,3 +278,25 @@ def test_volumes_from_is_passed_to_podman_and_checked(engine, tmp_path):
     path.write_text(VOLUMES_FROM.replace("volumes-from/reader: \"writer:ro\"", "volumes-from/writer: \"reader\""))
     with pytest.raises(ManifestError, match="volumes-from share-reader: it is created after writer"):
         load([str(path)])
+
+
+def test_the_restricted_policy_takes_a_proxy_and_volumes_from_within_the_pod(tmp_path):
+    from podspec.policy import Policy, Profile, check
+
+    restricted = app(port=81).replace(
+        "    spec:\n      containers:",
+        "    spec:\n      securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}}\n"
+        "      containers:").replace(
+        "ports: [{{containerPort: 80, name: http}}]".replace("{{", "{").replace("}}", "}"),
+        "ports: [{containerPort: 80, name: http}]\n"
+        "          securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}")
+    state = load([write(tmp_path, restricted)])
+    proxy = state.pod("web-pod").containers[-1]
+    assert (proxy.security.run_as_user, proxy.security.capabilities_add) == (65534, ("NET_BIND_SERVICE",))
+    found = [p.message for p in check(state, Policy(Profile.RESTRICTED)) if "containers[1]" in p.path]
+    assert found == [], "the proxy meets the restricted profile"
+    shared = tmp_path / "share.yaml"
+    shared.write_text(VOLUMES_FROM)
+    assert [p.message for p in check(load([str(shared)]), Policy(Profile.BASELINE)) if "volumes-from" in p.message] == []
+    shared.write_text(VOLUMES_FROM.replace('"writer:ro"', '"other-project-db:ro"'))
+    assert any("volumes-from" in p.message for p in check(load([str(shared)]), Policy(Profile.BASELINE)))

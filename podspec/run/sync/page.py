@@ -35,21 +35,21 @@ class StatusPage:
         self.refresh = refresh
         self._lock = threading.Lock()
         self._read_at = float("-inf")
-        self._host: tuple[tuple[PodReport, ...], tuple[tuple[str, int], ...], tuple[HistoryRecord, ...], str] = ((), (), (), "")
+        self._host: tuple[tuple[PodReport, ...], tuple[HistoryRecord, ...], str] = ((), (), "")
 
     def html(self) -> bytes:
         s = self.state()
-        pods, restarts, history, error = self._read_host()
+        pods, history, error = self._read_host()
         view = PageView(
             project=s.project, source=s.source, branch=s.branch, paths=s.paths, now=time.time(), applied=s.applied,
             applied_at=s.applied_at, fetched=s.fetched, last_fetch=s.last_fetch, next_round=s.next_round,
             last_error=s.last_error, error_revision=s.error_revision, failures=s.failures, drift_repairs=s.drift_repairs,
-            crash_loops=tuple(sorted(s.crash_loops.items())), pods=pods, restarts=restarts, history=history,
+            crash_loops=tuple(sorted(s.crash_loops.items())), pods=pods, history=history,
             images=self.images(), host_error=error, refresh=self.refresh, receiver=self.receiver, notify=self.notify,
         )
         return render(view).encode()
 
-    def _read_host(self) -> tuple[tuple[PodReport, ...], tuple[tuple[str, int], ...], tuple[HistoryRecord, ...], str]:
+    def _read_host(self) -> tuple[tuple[PodReport, ...], tuple[HistoryRecord, ...], str]:
         with self._lock:
             if time.monotonic() - self._read_at < HOST_READ_EVERY:
                 return self._host
@@ -60,18 +60,9 @@ class StatusPage:
                 with closing(self.connect()) as engine:
                     observed = engine.observe()
                     records = history.read(engine, self.project, newest=HISTORY_SHOWN)[:HISTORY_SHOWN]
-                self._host = (report(observed, self.project), restarts_of(observed), records, "")
+                self._host = (report(observed, self.project), records, "")
             except PodspecError as exc:
-                self._host = ((), (), (), exc.message)
+                self._host = ((), (), exc.message)
             self._read_at = time.monotonic()
             return self._host
 
-
-def restarts_of(observed: object) -> tuple[tuple[str, int], ...]:
-    """Container -> restarts, where the observed state carries them (Podman's RestartCount)."""
-    found = []
-    for c in getattr(observed, "containers", ()):
-        count = getattr(c, "restarts", None)
-        if isinstance(count, int):
-            found.append((c.name, count))
-    return tuple(sorted(found))
