@@ -95,6 +95,11 @@ def ports_in_use(ports: Sequence[tuple[str, int, str]]) -> tuple[tuple[str, int,
         family = socket.AF_INET6 if ":" in ip else socket.AF_INET
         try:
             with socket.socket(family, kind) as s:
+                # As Podman (Go) binds: a port whose only use is closed connections in TIME_WAIT
+                # (a page just served through rootless Podman's port forwarder) is free; a
+                # listener still holds it.
+                if kind == socket.SOCK_STREAM:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 s.bind((ip or ("::" if family == socket.AF_INET6 else "0.0.0.0"), port))
         except OSError as error:
             if error.errno == errno.EADDRINUSE:

@@ -4,6 +4,7 @@ private `podman system service` podspec starts when no service is given."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -13,25 +14,69 @@ from tests.conftest import fetch, free_port
 from tests.integration.manifests import ids, podspec, webserver, write
 
 
-def test_failing_step_stops_with_podman_error_and_rerun_converges(podman, tmp_path):
+def test_a_host_port_another_process_holds_is_named_before_any_change(podman, tmp_path):
+    """Issue 22: a port taken by any process of the host is a conflict before the first step (it
+    used to be Podman's "internal libpod error" at the last one, after five steps changed the host)."""
     port = free_port()
     blocker = socket.socket()
     blocker.bind(("0.0.0.0", port))
     blocker.listen()
     manifest = write(tmp_path, webserver(port))
     try:
-        failed = podspec(podman, "apply", manifest)
+        refused = podspec(podman, "apply", manifest)
     finally:
         blocker.close()
-    assert failed.exit_code == 1
-    assert "error: step 6/6 failed: start pod dynamic-webserver: Podman refused to start pod dynamic-webserver" in failed.stderr
-    assert "done: 5 step(s); not done: none" in failed.stderr
-    assert "Traceback" not in failed.stderr
+    assert refused.exit_code == 1
+    assert f"pod dynamic-webserver: host port {port}/tcp is in use by another process on the host" in refused.stderr
+    assert "nothing was changed" in refused.stderr and "Traceback" not in refused.stderr
+    assert podman.podman("ps", "-aq").stdout.strip() == ""
+    assert podman.podman("volume", "ls", "-q", "--filter", "name=webserver-data").stdout.strip() == ""
 
     rerun = podspec(podman, "apply", manifest)
     assert rerun.exit_code == 0, rerun.stderr
-    assert "start pod dynamic-webserver" in rerun.output
     assert fetch(f"http://127.0.0.1:{port}/").startswith("Static Website Init")
+
+
+FAILS_TO_START = """\
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: failing-data}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: failing}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: app
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["/data/run.sh"]
+      volumeMounts: [{name: data, mountPath: /data}]
+  volumes:
+    - name: data
+      persistentVolumeClaim: {claimName: failing-data}
+"""
+
+
+def test_failing_step_stops_with_podman_error_and_rerun_converges(podman, tmp_path):
+    """The last step fails at Podman (the command is not in the volume yet); once it is, the same
+    manifest applied again converges from what the first run left."""
+    manifest = write(tmp_path, FAILS_TO_START)
+    failed = podspec(podman, "apply", manifest)
+    assert failed.exit_code == 1
+    assert "error: step 4/4 failed: start pod failing: Podman refused to start pod failing" in failed.stderr
+    assert "done: 3 step(s); not done: none" in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+    mountpoint = podman.podman("volume", "inspect", "failing-data", "--format", "{{.Mountpoint}}").stdout.strip()
+    script = Path(mountpoint) / "run.sh"
+    script.write_text("#!/bin/sh\nexec sleep 100000\n")
+    script.chmod(0o755)
+    rerun = podspec(podman, "apply", manifest)
+    assert rerun.exit_code == 0, rerun.stderr
+    assert "start container failing-app: done" in rerun.output  # the pod's infra runs already
+    assert podman.podman("inspect", "failing-app", "--format", "{{.State.Running}}").stdout.strip() == "true"
     assert podspec(podman, "diff", manifest).exit_code == 0
 
 
