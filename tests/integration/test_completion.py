@@ -39,7 +39,8 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
 
 
 def test_bash_completes_commands_options_and_values():
-    assert sorted(bash_complete("podspec ")) == ["apply", "delete", "diff", "export", "history", "info", "status", "sync", "validate"]
+    assert sorted(bash_complete("podspec ")) == ["apply", "delete", "diff", "export", "history", "info", "rollback", "start",
+                                                 "status", "stop", "sync", "validate"]
     assert bash_complete("podspec ap") == ["apply"]
     assert "--dry-run" in bash_complete("podspec apply --")
     assert bash_complete("podspec apply --pol") == ["--policy"]
