@@ -107,6 +107,7 @@ class Refusal(str, Enum):
     IN_USE = "in use"  # the object is used by another (a volume mounted by a container)
     UNKNOWN_IMAGE = "unknown image"  # the image is not in local storage
     WRONG_STATE = "wrong state"  # the object is not in a state that allows it (not running, already running)
+    RACED = "raced"  # another client created or removed the same name at the same moment: try again
     OTHER = "other"
 
 

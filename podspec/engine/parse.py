@@ -329,9 +329,17 @@ _REFUSALS = (
 )
 
 
+# A volume created while another client removes the same name: Podman made the volume's directory,
+# the removal took it, and the creation of `_data` inside it failed (seen with two targets that
+# share one host's storage taking the same project lock)
+_RACES = (("creating volume directory", "no such file or directory"),)
+
+
 def refusal(status: int, message: str) -> Refusal:
     """Why Podman refused, from its answer's status and message (4.3 and 5 word them alike)."""
     text = message.lower()
+    if any(all(words in text for words in race) for race in _RACES):
+        return Refusal.RACED
     found = next((reason for reason, words in _REFUSALS if any(w in text for w in words)), None)
     return found or (Refusal.NOT_FOUND if status == 404 else Refusal.OTHER)
 

@@ -404,7 +404,7 @@ class PodmanEngine:
         try:
             self.call("post", "/volumes/create", f"create the lock volume {name}", body={"Name": name, "Label": dict(labels)})
         except EngineError as error:
-            if error.reason is Refusal.EXISTS:
+            if error.reason in (Refusal.EXISTS, Refusal.RACED):  # taken, or being released: look again
                 return False
             raise
         return True

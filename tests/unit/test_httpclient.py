@@ -108,6 +108,9 @@ def test_an_answer_that_ends_with_the_connection_and_the_next_call_on_a_new_one(
     (500, "container 1234 is not running: container state improper", Refusal.WRONG_STATE),
     (304, "container already running", Refusal.WRONG_STATE),
     (500, "cannot add init-ctr to a running pod", Refusal.OTHER),
+    (500, "creating volume directory \"/s/volumes/podspec_lock_x/_data\": mkdir /s/volumes/podspec_lock_x/_data: "
+          "no such file or directory", Refusal.RACED),
+    (500, "creating volume directory \"/s/volumes/v/_data\": mkdir /s/volumes/v/_data: permission denied", Refusal.OTHER),
     (404, "", Refusal.NOT_FOUND),
 ])
 def test_refusals_are_read_once_into_reasons(status, message, reason):
