@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
+from urllib.parse import urlsplit
 
 from podspec.errors import PodmanUnavailable
 
@@ -235,17 +236,29 @@ def check_reachable(endpoint: Endpoint) -> None:
         )
 
 
-def open_transport(url: str, identity: str | None, timeout: float, ssh_config: str = "") -> Transport:
-    """The transport for a URL: unix:// (the HTTP client), ssh:// (a tunnel, then the HTTP client),
-    else tcp:// (podman-py). `ssh_config`: an ssh_config file for ssh:// (`ssh -F`; $PODSPEC_SSH_CONFIG as the caller saw it)."""
-    if url.startswith("unix://"):
-        from podspec.engine.httpclient import HttpClient
+def tcp_address(url: str) -> tuple[str, int]:
+    """(host, port) of a tcp:// URL."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "tcp" or not parts.hostname or port is None or parts.path not in ("", "/"):
+        raise PodmanUnavailable(f"cannot read the tcp:// URL {url!r}",
+                                "write it as tcp://host:port, e.g. tcp://127.0.0.1:8080")
+    return parts.hostname, port
 
-        return HttpClient(url[len("unix://"):], timeout)
+
+def open_transport(url: str, identity: str | None, timeout: float, ssh_config: str = "") -> Transport:
+    """The transport for a URL: the one HTTP client on a unix socket (unix://), on a TCP address
+    (tcp://), or on the local end of an ssh forward (ssh://). `ssh_config`: an ssh_config file for
+    ssh:// (`ssh -F`; $PODSPEC_SSH_CONFIG as the caller saw it)."""
     if url.startswith("ssh://"):
         from podspec.engine.ssh import SshTransport
 
         return SshTransport(url, identity, timeout, env={"PODSPEC_SSH_CONFIG": ssh_config})
-    from podspec.engine.podmanpy import PodmanPyTransport
+    from podspec.engine.httpclient import HttpClient
 
-    return PodmanPyTransport(url, identity, timeout)
+    if url.startswith("tcp://"):
+        return HttpClient(tcp_address(url), timeout)
+    return HttpClient(url[len("unix://"):], timeout)
