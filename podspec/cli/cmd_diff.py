@@ -67,7 +67,7 @@ def diff(
     checked = context.policy(policy, allow_host_path, allow_host_port, allow_capability, require_encrypted_secrets)
     make = lambda files: DiffRequest(
         manifests=context.manifests(files, checked, strict, age_key_file),
-        project=context.project_name(project, files), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
+        project=(named := context.project_name(project, files)).name, former=named.former, prune=prune, prune_volumes=prune_volumes, adopt=adopt,
         save_plan=save_plan is not None, revision=context.revision(None, files) if save_plan else "",
         origin=context.origin(files), force_conflicts=force_conflicts,
     )
