@@ -97,5 +97,5 @@ def diff(
         key = context.plan_key()
         context.write_file(save_plan, render.saved_plan_text(result.saved, key))
         context.say_err(f"wrote the plan to {save_plan} ({len(result.saved.steps)} steps{', signed' if key else ''}); "
-                        f"carry it out with: {result.saved.command(save_plan)}")
+                        f"carry it out with: {result.saved.command(save_plan, with_project=project is not None)}")
     raise typer.Exit(EXIT_CHANGES if result.diff.has_changes else EXIT_OK)

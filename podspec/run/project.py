@@ -1,9 +1,9 @@
 """The project name: --project, else $PODSPEC_PROJECT (podspec.toml's `project`), else a default
 unique to the manifests' source: a readable part and 6 hex digits of the source.
 
-    manifests-3fa2c1      the directory of the first manifest (docker compose's rule), normalized
+    manifests-aad4ec      the directory of the first manifest (docker compose's rule), normalized
                           like compose (lower case; characters other than a-z, 0-9, `-`, `_` dropped)
-    shop-9b01de           at the top of a git repository: the repository's name (a CI runner's clone
+    shop-c1ae83           at the top of a git repository: the repository's name (a CI runner's clone
                           directory has any name)
 
 The digits are those of the source (run/origin.py: the repository's remote, else the machine and

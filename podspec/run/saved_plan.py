@@ -88,7 +88,8 @@ def check_flags(saved: SavedPlan, file: str, paths: Sequence[str], project: str 
     agree; a plan signed with $PODSPEC_PLAN_KEY takes them from the file. Either way a flag that
     says otherwise is refused. `resolved`: the project the command line's paths give, and the name an
 older podspec gave them (a host may keep that one: reconcile/former.py)."""
-    restate = f"carry it out with: {saved.command(file)}"
+    named = bool(project) or (resolved is not None and saved.project not in resolved)
+    restate = f"carry it out with: {saved.command(file, with_project=named)}"
     if saved.signed:
         if paths and tuple(paths) != saved.paths:
             raise UsageError(f"the plan was made for {' '.join(saved.paths)}, not {' '.join(paths)}", restate)
@@ -101,7 +102,7 @@ older podspec gave them (a host may keep that one: reconcile/former.py)."""
         raise UsageError(f"the plan was made for project {saved.project!r}, not {project!r}", restate)
     if not saved.signed and not project and resolved and saved.project not in resolved:
         raise UsageError(f"the plan was made for project {saved.project!r}, but its manifests make project {resolved[0]!r}",
-                         f"pass --project {saved.project} if that is the project you reviewed")
+                         f"if that is the project you reviewed, {restate}")
     for flag, given, planned in (("--prune", prune, saved.prune), ("--prune-volumes", prune_volumes, saved.prune_volumes),
                                  ("--adopt", adopt, saved.adopt), ("--force-conflicts", force_conflicts, saved.force_conflicts)):
         if given and not planned:
