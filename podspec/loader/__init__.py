@@ -23,7 +23,7 @@ single Podman host"), and so are values Podman takes and a Kubernetes API server
 
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING, Callable, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 
 from podspec.errors import KeyUnavailable, ManifestError, Origin, Problem
 from podspec.model import AbsentPod, ConfigMap, DesiredState, EncryptedDocument, Pod, Secret, Service, VolumeClaim
