@@ -96,7 +96,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
         rootless.check(engine, desired)  # what a rootless Podman cannot do: refused as apply refuses it
         rootless.check_links(engine, desired, request.manifests.policy)  # hostPaths where Podman follows links
         first = reading.observed()
-        request = settled(request, first, listener)
+        request = settled(request, first, desired, listener)
         # The same image checks as apply (an image that cannot be had, runAsNonRoot), without pulling.
         observed = pulls.prepare(engine, desired, first, listener, pulling=False)
     found = _compute(desired, observed, request)
@@ -109,14 +109,14 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
     return DiffResult(desired, found, saved)
 
 
-def settled(request: _R, observed: ObservedState, listener: Listener) -> _R:
+def settled(request: _R, observed: ObservedState, desired: DesiredState, listener: Listener) -> _R:
     """The request with its project settled: a default name gives way to the name an older podspec
     gave these manifests where the host holds them under it (reconcile/former.py), said so."""
     if not request.former:
         return request
     from podspec.reconcile.former import keeps_former, notice
 
-    if not keeps_former(observed, request.project, request.former, request.origin):
+    if not keeps_former(observed, request.project, request.former, request.origin, desired):
         return replace(request, former="")
     listener.warning(notice(request.project, request.former))
     return replace(request, project=request.former, former="")
@@ -196,7 +196,7 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
         rootless.check(engine, desired)  # rootless limits: refused before any lock, pull or change
         rootless.check_links(engine, desired, request.manifests.policy)  # hostPaths where Podman follows links
         if request.former:
-            request = settled(request, reading.observed(), listener)
+            request = settled(request, reading.observed(), desired, listener)
         unchanged = _nothing_to_do(engine, reading.observed(), desired, request) if first_read else None
         if unchanged is not None:
             return _recorded(engine, request, listener, lambda seen: _no_changes(engine, desired, request, listener, seen, *unchanged))

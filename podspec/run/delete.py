@@ -8,6 +8,7 @@ from contextlib import closing, nullcontext
 from dataclasses import dataclass
 
 from podspec.engine.protocol import Engine
+from podspec.model import DesiredState
 from podspec.observed import ObservedState
 from podspec.reconcile import delete as deletion
 from podspec.run.executor import execute
@@ -37,7 +38,7 @@ def delete(request: DeleteRequest, connect: Callable[[], Engine], listener: List
     desired = load(request.manifests)
     with closing(connect()) as engine:
         if request.former:  # a default name: settled on what the host holds, before the lock it names
-            request = _settled(request, engine.observe(), listener)
+            request = _settled(request, engine.observe(), desired, listener)
         held = lambda holder: listener.note(f"waiting for {holder}, which is changing project {request.project!r} ...")
         with project_lock(engine.lock_key, request.project, request.lock_timeout), \
                 (nullcontext() if request.dry_run else  # a dry run writes nothing on the host, not even a lock
@@ -54,12 +55,12 @@ def delete(request: DeleteRequest, connect: Callable[[], Engine], listener: List
     return DeleteResult(request.project, decided.plan, decided.skipped, request.dry_run, tuple(kept))
 
 
-def _settled(request: DeleteRequest, observed: ObservedState, listener: Listener) -> DeleteRequest:
+def _settled(request: DeleteRequest, observed: ObservedState, desired: DesiredState, listener: Listener) -> DeleteRequest:
     from dataclasses import replace
 
     from podspec.reconcile.former import keeps_former, notice
 
-    if not keeps_former(observed, request.project, request.former, request.origin):
+    if not keeps_former(observed, request.project, request.former, request.origin, desired):
         return replace(request, former="")
     listener.warning(notice(request.project, request.former))
     return replace(request, project=request.former, former="")

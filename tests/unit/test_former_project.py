@@ -26,18 +26,23 @@ TUTORIAL = "manifests/webserver.yaml"
 
 
 def test_the_former_name_is_kept_for_this_sources_objects_only():
-    mine = applied(state(webserver()), project="manifests", origin=A)
-    assert keeps_former(mine, NEW, "manifests", A)
-    assert not keeps_former(mine, NEW, "manifests", B)  # another source's: the new name
-    assert not keeps_former(mine, NEW, "", A)  # a name given on purpose
-    unrecorded = applied(state(webserver()), project="manifests")  # before sources were recorded
-    assert keeps_former(unrecorded, NEW, "manifests", A) and keeps_former(unrecorded, NEW, "manifests", B)
+    desired = state(webserver())
+    mine = applied(desired, project="manifests", origin=A)
+    assert keeps_former(mine, NEW, "manifests", A, desired)
+    assert keeps_former(mine, NEW, "manifests", A, DesiredState())  # this source's, whatever its files say now
+    assert not keeps_former(mine, NEW, "manifests", B, desired)  # another source's: the new name
+    assert not keeps_former(mine, NEW, "", A, desired)  # a name given on purpose
+    unrecorded = applied(desired, project="manifests")  # before sources were recorded
+    assert keeps_former(unrecorded, NEW, "manifests", A, desired) and keeps_former(unrecorded, NEW, "manifests", B, desired)
+    # ... but an unrelated repository with a manifests/ folder of its own does not join that project
+    other = state(replace(webserver(), name="blog"))
+    assert not keeps_former(replace(unrecorded, volumes=()), NEW, "manifests", B, other)
     # only a volume left (the pods deleted): the data is recognised too
-    assert keeps_former(replace(mine, pods=(), containers=()), NEW, "manifests", A)
+    assert keeps_former(replace(mine, pods=(), containers=()), NEW, "manifests", A, desired)
     # already under the new name: it stays there
-    both = applied(state(webserver()), project=NEW, origin=A)
-    assert not keeps_former(replace(both, volumes=both.volumes + mine.volumes), NEW, "manifests", A)
-    assert not keeps_former(applied(DesiredState()), NEW, "manifests", A)  # a new host
+    both = applied(desired, project=NEW, origin=A)
+    assert not keeps_former(replace(both, volumes=both.volumes + mine.volumes), NEW, "manifests", A, desired)
+    assert not keeps_former(applied(DesiredState()), NEW, "manifests", A, desired)  # a new host
 
 
 def _engine_with(project: str, origin: str) -> FakeEngine:
