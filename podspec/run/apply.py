@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from podspec.errors import PodmanUnavailable, PodspecError
 from podspec.run.listener import Listener
-from podspec.run.manifests import Manifests, load, warn
+from podspec.run.manifests import LoadOnce, Manifests, load, warn
 from podspec.run.reading import HostReading
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ class DiffRequest:
     image_updates: bool = True  # False: io.containers.autoupdate is ignored (the agent's notify-only mode)
     origin: str = ""  # the source of the manifests (run/origin.py), recorded on what is created; "": none checked
     force_conflicts: bool = False  # change and prune objects another source applied (--force-conflicts)
+    shared: LoadOnce | None = None  # --target: the manifests loaded once for every target that names them
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
 
 
 def _desired(request: DiffRequest) -> DesiredState:
-    desired = load(request.manifests)
+    desired = request.shared.load(request.manifests) if request.shared is not None else load(request.manifests)
     if not request.image_updates:
         from podspec.reconcile.autoupdate import without_updates
 
