@@ -47,7 +47,10 @@ def installed_podspec(where: Path, editable: bool) -> list[str]:
     if editable:
         return [str(ROOT / ".venv" / "bin" / "podspec")]
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
-    subprocess.run([str(where / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", str(ROOT)],
+    # Offline (a benchmark in a network namespace): from the wheels scripts/bootstrap.sh downloaded.
+    wheels = ROOT / ".venv" / "wheelhouse"
+    offline = ["--no-index", "--find-links", str(wheels)] if wheels.is_dir() else []
+    subprocess.run([str(where / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", *offline, str(ROOT)],
                    check=True, capture_output=True)
     return [str(where / "bin" / "podspec")]
 

@@ -44,7 +44,7 @@ TARGET_OPTION = typer.Option(
     help="Run on this target of podspec.toml (repeatable; `all`: every target), side by side.",
 )
 PARALLEL_TARGETS_OPTION = typer.Option(
-    8, "--parallel-targets", min=1, max=64, metavar="N",
+    16, "--parallel-targets", min=1, max=64, metavar="N",
     help="With --target: how many targets run at once (the others wait for a free place, in the file's order).",
 )
 CANARY_OPTION = typer.Option(
