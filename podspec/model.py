@@ -513,6 +513,11 @@ class ServiceType(str, Enum):
     LOAD_BALANCER = "LoadBalancer"  # also published on the host, on its port (k3s's ServiceLB on one node)
 
 
+# The image of the helper that makes a hostPath of type DirectoryOrCreate / FileOrCreate on the
+# host (engine/hostpaths.py: busybox's chroot); pulled like a pod's image when missing.
+HOST_PATH_HELPER_IMAGE = "docker.io/library/busybox:latest"
+HOST_PATH_CREATE_TYPES = ("DirectoryOrCreate", "FileOrCreate")
+
 # The workload label of a Service's balancer pod (`svclb-<service>`, loader/balancers.py): "Service web".
 SERVICE_WORKLOAD = "Service"
 

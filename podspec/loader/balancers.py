@@ -153,16 +153,16 @@ def balancer(service: Service) -> Pod:
 @dataclass(frozen=True, eq=False)
 class ServiceLocations(Locations):
     """A balancer pod's places: in its Service's document. A message about one of its fields (a host
-    port the policy or a rootless Podman refuses) shows the Service's field that asked for it."""
+    port the policy or a rootless Podman refuses) points at, and names, the Service's field that
+    asked for it."""
 
     service: Service | None = None
 
     def shown(self, path: FieldPath) -> str:
         if self.service is None or len(path) < 3 or path[:2] != ("spec", "containers") or not isinstance(path[2], int):
-            return f"Service {self.service.name if self.service else ''}"
-        index = path[2]
+            return ""
         field = "nodePort" if self.service.type is ServiceType.NODE_PORT else "port"
-        return f"Service {self.service.name} spec.ports[{index}].{field}"
+        return f"spec.ports[{path[2]}].{field}"
 
 
 def _at(service: Service, path: FieldPath) -> tuple[int, int]:

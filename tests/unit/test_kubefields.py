@@ -257,14 +257,86 @@ def test_the_policy_and_rootless_limits_see_the_published_ports(tmp_path):
     with pytest.raises(RootlessLimitError) as caught:
         apply(ApplyRequest(Manifests((path,)), project="shop"), lambda: engine)
     said = str(caught.value.problems[0])
-    assert ":29:12: Service edge spec.ports[0].port:" in said and "host port 80" in said, said  # the Service's port
+    assert ":29:12: spec.ports[0].port:" in said and "host port 80" in said, said  # the Service's port
     assert not engine.pods
     restricted = Manifests((path,), policy=Policy(Profile.RESTRICTED))
     with pytest.raises(ManifestError) as refused:
         apply(ApplyRequest(restricted, project="shop"), lambda: published_engine())
-    said = [str(p).split("m.yaml:")[1] for p in refused.value.problems if "Service" in str(p)]
+    said = [str(p).split("m.yaml:")[1] for p in refused.value.problems if "host port" in str(p)]
     node_port = next(s for s in load([path]).services if s.name == "front").ports[0].node_port
-    assert said == [f"21:11: Service front spec.ports[0].nodePort: restricted: host port {node_port} is not allowed "
+    assert said == [f"21:11: spec.ports[0].nodePort: restricted: host port {node_port} is not allowed "
                     f"(--allow-host-port {node_port} allows exactly this port; or use --policy baseline)",
-                    "29:12: Service edge spec.ports[0].port: restricted: host port 80 is not allowed "
+                    "29:12: spec.ports[0].port: restricted: host port 80 is not allowed "
                     "(--allow-host-port 80 allows exactly this port; or use --policy baseline)"]
+
+
+# ------------------------------------------------------------------ hostPath DirectoryOrCreate / FileOrCreate
+
+HOST_PATHS = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: files}
+spec:
+  containers:
+  - name: app
+    image: docker.io/library/busybox:latest
+    command: [sleep, "1000"]
+    volumeMounts:
+    - {name: data, mountPath: /data}
+    - {name: log, mountPath: /log/app.log}
+  volumes:
+  - name: data
+    hostPath: {path: /srv/kf/data, type: DirectoryOrCreate}
+  - name: log
+    hostPath: {path: /srv/kf/app.log, type: FileOrCreate}
+"""
+
+
+def test_host_paths_to_create_are_plan_steps_before_the_pod_and_only_when_it_is_made(tmp_path):
+    from podspec.plan import StepKind
+
+    engine = FakeEngine(images=(BUSYBOX,))
+    result = applied(engine, tmp_path, HOST_PATHS)
+    steps = [(s.kind, s.target) for s in result.plan.steps]
+    made = [(StepKind.CREATE_HOST_PATH, "/srv/kf/data"), (StepKind.CREATE_HOST_PATH, "/srv/kf/app.log")]
+    assert steps[:3] == [*made, (StepKind.CREATE_POD, "files")]
+    causes = [s.cause for s in result.plan.steps[:2]]
+    assert "hostPath DirectoryOrCreate of volume data (pod files): made with its missing parents, mode 0755" in causes[0]
+    assert "made empty, mode 0644 (its directory must exist)" in causes[1]
+    assert result.plan.steps[0].describe() == "create host directory /srv/kf/data (if missing)"
+    assert engine.host_paths == {"/srv/kf/data": "directory", "/srv/kf/app.log": "file"}
+    again = applied(engine, tmp_path, HOST_PATHS)
+    assert again.outcome is Outcome.NO_CHANGES and again.plan.empty
+    # A new container that mounts one: the path again (left as it is when it exists), before it.
+    more = HOST_PATHS.replace("  volumes:", "  - name: more\n    image: docker.io/library/busybox:latest\n"
+                              "    volumeMounts: [{name: data, mountPath: /d}]\n  volumes:")
+    steps = [(s.kind, s.target) for s in applied(engine, tmp_path, more).plan.steps]
+    assert steps[:2] == [(StepKind.CREATE_HOST_PATH, "/srv/kf/data"), (StepKind.CREATE_CONTAINER, "files-more")]
+
+
+def test_the_helper_image_is_pulled_when_missing_and_the_policy_has_its_say(tmp_path):
+    from podspec.errors import ManifestError
+    from podspec.policy import Policy, Profile
+
+    engine = FakeEngine(images=(), pullable=(BUSYBOX,))
+    applied(engine, tmp_path, HOST_PATHS.replace("image: docker.io/library/busybox:latest",
+                                                  "image: docker.io/library/busybox:latest\n    imagePullPolicy: IfNotPresent"))
+    assert BUSYBOX in {r for i in engine.images_.values() for r in i.names}
+    path = write(tmp_path, HOST_PATHS, "p.yaml")
+    with pytest.raises(ManifestError) as refused:
+        apply(ApplyRequest(Manifests((path,), policy=Policy(Profile.BASELINE)), project="p"), lambda: FakeEngine(images=(BUSYBOX,)))
+    said = [str(p) for p in refused.value.problems]
+    assert any("hostPath volume /srv/kf/data is not allowed" in p for p in said), said
+    allowed = Policy(Profile.BASELINE, host_paths=frozenset({"/srv/kf"}))
+    ok = FakeEngine(images=(BUSYBOX,))
+    assert apply(ApplyRequest(Manifests((path,), policy=allowed), project="p"), lambda: ok).outcome is Outcome.APPLIED
+
+
+def test_the_helper_script_leaves_what_exists_and_makes_what_kube_play_makes():
+    from podspec.engine.hostpaths import script
+
+    directory = script("/srv/a b", "DirectoryOrCreate")
+    assert directory.startswith("umask 022; if [ -e '/srv/a b' ] || [ -L '/srv/a b' ]; then")
+    assert directory.endswith("mkdir -p '/srv/a b'")
+    file = script("/srv/x.log", "FileOrCreate")
+    assert "[ -d /srv ] ||" in file and file.endswith(": > /srv/x.log")
