@@ -1,7 +1,9 @@
 """What real applications' files need beyond Pods and ClusterIP Services (issue 22), on the real
-private Podman, in one applied state: a NodePort and a LoadBalancer Service serve the pods' page on
+private Podman: in one applied state, a NodePort and a LoadBalancer Service serve the pods' page on
 the host (the port differing from the targetPort, a named one), fieldRef spec.nodeName is the
-host's name as Podman reports it; a port change replaces the balancer only; export round-trips."""
+host's name as Podman reports it, a port change replaces the balancer only, export round-trips;
+over ssh://, hostPath DirectoryOrCreate / FileOrCreate made as kube play makes them (existing
+paths untouched) and a LoadBalancer serving the page."""
 
 from __future__ import annotations
 
@@ -105,10 +107,12 @@ def test_published_services_serve_on_the_host_and_node_name_is_the_host(podman, 
 HOST_PATHS = """\
 apiVersion: v1
 kind: Pod
-metadata: {{name: files}}
+metadata: {{name: files, labels: {{app: files}}}}
 spec:
   terminationGracePeriodSeconds: 1
   containers:
+  - name: web
+    image: docker.io/library/httpd:2.4
   - name: app
     image: docker.io/library/busybox:latest
     command: [sh, -c, "echo written > /data/new && echo line >> /log/app.log && sleep 100000"]
@@ -123,10 +127,18 @@ spec:
     hostPath: {{path: {root}/made/deep/app.log, type: FileOrCreate}}
   - name: kept
     hostPath: {{path: {root}/existing, type: DirectoryOrCreate}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: files-lb}}
+spec:
+  type: LoadBalancer
+  selector: {{app: files}}
+  ports: [{{port: 18082, targetPort: 80}}]
 """
 
 
-def test_host_paths_are_made_on_the_podman_host_over_ssh_as_kube_play_makes_them(podman, sshd, tmp_path: Path):  # noqa: F811
+def test_host_paths_are_made_and_a_load_balancer_serves_over_ssh(podman, sshd, tmp_path: Path):  # noqa: F811
     import json
     import subprocess
     import sys
@@ -145,9 +157,11 @@ def test_host_paths_are_made_on_the_podman_host_over_ssh_as_kube_play_makes_them
     planned = subprocess.run([*podspec, "apply", "--dry-run", "-o", "json", "--policy", "privileged", str(manifest),
                               *remote], capture_output=True, text=True, env=env, timeout=300)
     assert planned.returncode == 2, planned.stderr
-    actions = [(s["action"], s["target"]) for s in json.loads(planned.stdout)["plan"]][:3]
-    assert actions == [("create_host_path", f"{root}/made/deep/data"), ("create_host_path", f"{root}/made/deep/app.log"),
-                       ("create_host_path", f"{root}/existing")]
+    actions = [(s["action"], s["target"]) for s in json.loads(planned.stdout)["plan"]]
+    first = actions.index(("create_host_path", f"{root}/made/deep/data"))
+    assert actions[first:first + 4] == [
+        ("create_host_path", f"{root}/made/deep/data"), ("create_host_path", f"{root}/made/deep/app.log"),
+        ("create_host_path", f"{root}/existing"), ("create_pod", "files")]
     assert not (root / "made").exists()
 
     applied = subprocess.run([*podspec, "apply", "--policy", "privileged", str(manifest), *remote],
@@ -164,3 +178,5 @@ def test_host_paths_are_made_on_the_podman_host_over_ssh_as_kube_play_makes_them
     assert (root / "made" / "deep" / "data" / "new").read_text() == "written\n"
     assert log.read_text() == "line\n"
     assert "podspec-hostpath" not in podman.podman("ps", "-a", "--format", "{{.Names}}").stdout  # helpers gone
+    # The LoadBalancer Service applied over ssh:// serves the page on the host.
+    assert "It works!" in fetch("http://127.0.0.1:18082/", timeout=30)
