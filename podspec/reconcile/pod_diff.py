@@ -9,7 +9,7 @@ from functools import partial
 
 from podspec import labels as L
 from podspec.model import DesiredState, Pod, PullPolicy, RestartPolicy
-from podspec.names import container_name
+from podspec.names import container_name, copy_of, other_name
 from podspec.observed import ObservedContainer, ObservedPod, ObservedState, PodStatus
 from podspec.plan import Role
 from podspec.reconcile import drift
@@ -60,7 +60,10 @@ def scaled_down(desired: DesiredState, observed: ObservedState, project: str, wa
     for obs in sorted(observed.pods, key=lambda o: o.name):
         workload = obs.labels.get(L.WORKLOAD, "")
         if workload in copies and obs.name not in wanted and obs.managed and obs.project == project:
-            removed.append(PodDiff(name=obs.name, action=Action.REMOVE, cause=f"{workload} has replicas: {copies[workload]}",
+            newer = other_name(obs.name, workload)
+            cause = (f"the old version of copy {copy_of(obs.name, workload)}: removed once {newer} is ready"
+                     if newer in wanted else f"{workload} has replicas: {copies[workload]}")
+            removed.append(PodDiff(name=obs.name, action=Action.REMOVE, cause=cause,
                                    stop_timeout=observed_grace(observed, obs)))
             wanted.add(obs.name)
     return removed
