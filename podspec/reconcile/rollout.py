@@ -97,6 +97,12 @@ def phases(plan: Plan, desired: DesiredState) -> tuple[Phase, ...]:
     return tuple(out)
 
 
+def in_phase_order(plan: Plan, desired: DesiredState) -> Plan:
+    """The plan's steps in the order the phases run them (what `--dry-run` and the progress show)."""
+    parts = phases(plan, desired)
+    return plan if len(parts) == 1 else Plan(plan.project, tuple(s for part in parts for s in part.plan.steps))
+
+
 def _batches(plan: Plan, desired: DesiredState) -> tuple[dict[str, list[tuple[Pod, ...]]], dict[str, str]]:
     """Each Deployment's copies that the plan touches, in batches; and the old copies it removes
     once their new version (under the other name) is ready: old -> new."""

@@ -300,6 +300,7 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
         differences = saved_plan.stale_steps(saved.steps, saved_plan.saved_steps(plan))
         if differences:
             raise stale(differences)
+    plan = _in_phase_order(plan, desired)
     listener.planned(plan)
     result = ApplyResult(request.project, found, plan, Outcome.NO_CHANGES if plan.empty else Outcome.APPLIED,
                          revision=request.revision, warnings=desired.warnings)
@@ -339,6 +340,14 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
 
         execute(held, engine, listener.step, parallel=request.parallel)
     return result
+
+
+def _in_phase_order(plan: Plan, desired: DesiredState) -> Plan:
+    if not any(p.rollout is not None for p in desired.pods):
+        return plan
+    from podspec.reconcile.rollout import in_phase_order
+
+    return in_phase_order(plan, desired)
 
 
 def _holding_back(plan: Plan) -> tuple[Plan, Plan]:
