@@ -64,6 +64,7 @@ def phases(plan: Plan, desired: DesiredState) -> tuple[Phase, ...]:
         return (Phase(plan),)
     phase_of = {pod.name: i for group in batches.values() for i, batch in enumerate(group) for pod in batch}
     # Buckets: removals of the old copies the batch before surged (no gate), then the batch (gated).
+    # (removals[0] stays empty: nothing is removed before the first batch but what the plan orders.)
     removals: list[list[Step]] = [[] for _ in range(count + 1)]
     changes: list[list[Step]] = [[] for _ in range(count)]
     for step in plan.steps:
@@ -75,11 +76,11 @@ def phases(plan: Plan, desired: DesiredState) -> tuple[Phase, ...]:
         elif not name and step.target.startswith(NAMES_PREFIX):
             # The project's names record (reconcile/network.py): removed before any pod's names
             # change, written again after the last change.
-            (removals[0] if step.kind is StepKind.REMOVE_VOLUME else removals[-1]).append(step)
+            (changes[0] if step.kind is StepKind.REMOVE_VOLUME else removals[-1]).append(step)
         elif not name and step.kind in (StepKind.REMOVE_SECRET, StepKind.REMOVE_VOLUME):
             removals[-1].append(step)
-        else:
-            removals[0].append(step)
+        else:  # with the first batch, side by side (a pod's init container may wait for a copy's name)
+            changes[0].append(step)
     surged_last = any(replaced_by[old] in {p.name for p in _batch(batches, count - 1)} for old in replaced_by)
     if not surged_last:  # the last batch is not waited for (--wait does): what follows it joins it
         changes[-1] += removals[-1]
