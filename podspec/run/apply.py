@@ -142,9 +142,11 @@ def _compute(desired: DesiredState, observed: ObservedState, request: DiffReques
     """The desired state with each Deployment copy under the Podman name it runs (or surges) under
     (reconcile/copies.py: what the plan, --wait and the history then speak of), and the diff."""
     from podspec.reconcile import diff as differ
-    from podspec.reconcile.copies import place
 
-    desired = place(desired, observed, request.project)
+    if any(p.rollout is not None for p in desired.pods):  # (imported only for Deployments)
+        from podspec.reconcile.copies import place
+
+        desired = place(desired, observed, request.project)
     return desired, differ.compute(desired, observed, request.project, prune=request.prune,
                                    prune_volumes=request.prune_volumes, adopt=request.adopt,
                                    origin=request.origin, force_conflicts=request.force_conflicts)
