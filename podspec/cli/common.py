@@ -121,7 +121,7 @@ FORCE_CONFLICTS_OPTION = typer.Option(
 CONNECTION_OPTION = typer.Option(None, "--connection", "-c", help="A connection name from `podman system connection ls`.")
 PROJECT_OPTION = typer.Option(
     None, "--project", "-p",
-    help="Project name. Default: $PODSPEC_PROJECT, else the directory holding the first manifest.",
+    help="Project name. Default: $PODSPEC_PROJECT (podspec.toml's project), else the directory holding the first manifest and 6 hex digits of its source (docs/hardening.md).",
 )
 
 # Security policy (podspec/policy.py); context.policy() passes the environment to run.manifests.policy_from, which

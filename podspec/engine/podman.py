@@ -245,13 +245,18 @@ class PodmanEngine:
 
     def resolved_host_paths(self, paths: Sequence[str]) -> dict[str, str | None]:
         """Each host path with its symbolic links resolved (the part that exists; what does not yet
-        is kept as written). Known only for a service on this machine: over ssh:// the remote host's
-        files cannot be seen, and every path is None."""
-        if not self.endpoint.url.startswith("unix://"):
-            return {p: None for p in paths}
-        import os
+        is kept as written): on this machine for a unix:// service, on the remote host over ssh://
+        (`realpath` there, through the same SSH; engine/ssh.py); None where it cannot be known
+        (tcp://, or a remote host that cannot tell)."""
+        if self.endpoint.url.startswith("unix://"):
+            import os
 
-        return {p: os.path.realpath(p) for p in paths}
+            return {p: os.path.realpath(p) for p in paths}
+        remote = getattr(self.transport, "resolved_paths", None)
+        if self.endpoint.url.startswith("ssh://") and remote is not None:
+            found: dict[str, str | None] = remote(paths)
+            return found
+        return {p: None for p in paths}
 
     def ports_in_use(self, ports: Sequence[tuple[str, int, str]]) -> tuple[tuple[str, int, str], ...] | None:
         """Which of these host ports a process holds; None when it cannot be known (a remote

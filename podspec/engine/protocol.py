@@ -69,7 +69,7 @@ class Engine(Protocol):
 
     def resolved_host_paths(self, paths: Sequence[str]) -> dict[str, str | None]:
         """Each host path with every symbolic link in it resolved, as Podman's bind mount will follow
-        them (None: the host's files cannot be seen from here)."""
+        them, on the service's host (over ssh:// too); None: the host cannot tell."""
         ...
 
     def ports_in_use(self, ports: Sequence[tuple[str, int, str]]) -> tuple[tuple[str, int, str], ...] | None:
