@@ -233,3 +233,20 @@ def test_a_rollback_of_a_deployment_replaces_its_copies_one_at_a_time_too(tmp_pa
     assert back.outcome is Outcome.APPLIED and back.restored_seq == 1
     assert any("Rollout of Deployment web: waiting for web-pod to be ready" in i for i in heard.infos)
     assert all("sleep 1" in str(engine.containers[c].body) for c in ("web-pod-httpd", "web-pod-1-httpd"))
+
+
+def test_a_copy_is_found_under_either_name_by_delete_stop_and_start(tmp_path):
+    from podspec.run.delete import DeleteRequest, delete
+    from podspec.run.lifecycle import LifecycleRequest, start, stop
+
+    engine = FakeEngine(images=IMAGES, pullable=IMAGES)
+    path = tmp_path / "d.yaml"
+    for command in ("sleep 1", "sleep 2"):  # the second apply surges: the copies run as web-pod-b, web-pod-1-b
+        path.write_text(deployment(command, replicas=2))
+        assert apply(ApplyRequest(Manifests((str(path),)), "demo"), lambda: engine).outcome is Outcome.APPLIED
+    assert sorted(engine.pods) == ["web-pod-1-b", "web-pod-b"]
+    stopped = stop(LifecycleRequest(pods=("web-pod",)), lambda: engine)  # named as the manifests name the copy
+    assert stopped.pods == ("web-pod-b",)
+    assert start(LifecycleRequest(pods=("web-pod",), wait=False), lambda: engine).pods == ("web-pod-b",)
+    delete(DeleteRequest(Manifests((str(path),)), "demo"), lambda: engine)
+    assert engine.pods == {}
