@@ -109,7 +109,7 @@ def guarded(output_param: str = "output") -> Callable:
 
 
 PATHS_ARGUMENT = typer.Argument(..., help="Manifest files or directories (recursive, *.yaml/*.yml), or - for stdin.")
-URL_OPTION = typer.Option(None, "--url", help="Podman service URL (unix:// or ssh://). Default: $CONTAINER_HOST.")
+URL_OPTION = typer.Option(None, "--url", help="Podman service URL (unix://, ssh:// or tcp://). Default: $CONTAINER_HOST.")
 IDENTITY_OPTION = typer.Option(
     None, "--identity", metavar="FILE",
     help="SSH private key for ssh:// (default: the connection's, else $CONTAINER_SSHKEY, else ssh's own).",
