@@ -30,6 +30,7 @@ from podspec.model import (
     FILE_VOLUMES,
     INIT_TYPE_ANNOTATION,
     SECCOMP_ROOT,
+    SERVICE_WORKLOAD,
     Container,
     EnvVar,
     HostAlias,
@@ -105,6 +106,11 @@ def export(pods: Sequence[PodData]) -> Exported:
     claims: dict[str, VolumeClaim] = {}
     notes: list[str] = []
     for data in pods:
+        workload = (data.pod.get("Labels") or {}).get(L.WORKLOAD, "")
+        if workload.startswith(SERVICE_WORKLOAD + " "):
+            notes.append(f"pod {data.pod.get('Name')} is how podspec publishes {workload} on the host: "
+                         "not exported (the Service is, with the pods it selects)")
+            continue
         pod, pod_claims, pod_notes = export_pod(data)
         made.append(pod)
         notes += pod_notes
