@@ -104,9 +104,11 @@ def diff_pod(pod: Pod, intent: PodIntent, observed: ObservedState, project: str,
         strays = _stray_containers(pod, intent, observed, project, adopt)
         if any(s.action is Action.CONFLICT for s in strays):
             return made(action=Action.CONFLICT, cause="containers with its names exist", containers=strays)
+        publishes = pod.workload.startswith(SERVICE_WORKLOAD + " ")  # a balancer (loader/balancers.py)
+        ports = ", ".join(str(m.host_port) for c in pod.containers for m in c.ports)
         return made(
             action=Action.CREATE,
-            cause="not on the host",
+            cause=f"not on the host: publishes {pod.workload} on host port {ports}" if publishes else "not on the host",
             containers=strays + all_create(pod, intent, "new pod"),
         )
     if not obs.managed:
