@@ -15,6 +15,7 @@ cannot trust what it does not know). See docs/services.md.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ CLUSTER_DOMAIN = "cluster.local"
 # The project networks' subnets: /22 (1022 addresses: hundreds of pods; Podman's own default pool
 # hands out /24s, 254 pods), taken from 10.90.0.0/15, apart from Podman's 10.88.0.0/16 and its
 # default pool 10.89.0.0/16, and free of every subnet of the host's other Podman networks.
-SUBNET_POOL = ipaddress.ip_network("10.90.0.0/15")
+SUBNET_POOL = ipaddress.IPv4Network("10.90.0.0/15")
 SUBNET_PREFIX = 22
 
 
@@ -147,8 +148,11 @@ def observed_record(observed: ObservedState, project: str) -> NamesRecord | None
     return NamesRecord.read(found.labels.get(L.NAMES))
 
 
-def free_subnet(networks: tuple[ObservedNetwork, ...]) -> str:
-    """The first /22 of the pool that overlaps no subnet of the host's networks."""
+def free_subnet(networks: tuple[ObservedNetwork, ...], project: str = "") -> str:
+    """A /22 of the pool that overlaps no subnet of the host's networks: the first free one from a
+    place that depends on the project's name, so that projects applied at the same moment (each under
+    its own lock, each reading the same free subnets) rarely choose the same one. Podman refuses an
+    overlapping subnet whatever podspec chose: two projects' networks never overlap."""
     used = []
     for n in networks:
         for text in n.subnets:
@@ -156,10 +160,48 @@ def free_subnet(networks: tuple[ObservedNetwork, ...]) -> str:
                 used.append(ipaddress.ip_network(text, strict=False))
             except ValueError:
                 continue
-    for candidate in SUBNET_POOL.subnets(new_prefix=SUBNET_PREFIX):
+    candidates: list[ipaddress.IPv4Network] = list(SUBNET_POOL.subnets(new_prefix=SUBNET_PREFIX))
+    start = int(hashlib.sha256(project.encode()).hexdigest(), 16) % len(candidates) if project else 0
+    for candidate in candidates[start:] + candidates[:start]:
         if not any(candidate.overlaps(u) for u in used if u.version == 4):
             return str(candidate)
     raise ValueError(f"every /{SUBNET_PREFIX} of {SUBNET_POOL} is taken by another network")
+
+
+@dataclass(frozen=True)
+class NameCheck:
+    """A Service name to look up on the project network (`apply --wait`): at the network's DNS server
+    (aardvark-dns, on its gateway), from the network namespace of `pod`, a pod the Service selects."""
+
+    service: str
+    name: str
+    pod: str
+    infra_id: str
+    server: str
+
+
+def name_checks(desired: DesiredState, observed: ObservedState, project: str) -> tuple[NameCheck, ...]:
+    """One look-up per Service that selects a pod on the project network: its short name (the four
+    forms are aliases of the same attachments, given in one call). A Service that selects nothing on
+    the network has nothing to answer (a warning already says so)."""
+    network = observed.network(network_name(project))
+    if network is None:
+        return ()
+    server = network.gateways[0] if network.gateways else ""
+    if not server and network.subnets:
+        try:
+            server = str(ipaddress.ip_network(network.subnets[0], strict=False)[1])  # Podman's default gateway
+        except (ValueError, IndexError):
+            return ()
+    checks = []
+    for service in desired.services:
+        for pod in sorted((p for p in desired.pods if on_network(p) and service.selects(p)), key=lambda p: p.name):
+            found = observed.pod(pod.name)
+            infra = observed.infra_of(found) if found is not None else None
+            if infra is not None and network.name in infra.networks:
+                checks.append(NameCheck(service.name, service.name, pod.name, infra.id, server))
+                break
+    return tuple(checks)
 
 
 class AttachAction(str, Enum):
@@ -230,7 +272,7 @@ def diff_network(desired: DesiredState, observed: ObservedState, project: str, c
     diff = None
     if found is None:
         diff = NetworkDiff(name, Action.CREATE, "the project's pods reach each other by name on it",
-                           subnet=free_subnet(observed.networks), labels=tuple(sorted(L.for_volume(project).items())))
+                           subnet=free_subnet(observed.networks, project), labels=tuple(sorted(L.for_volume(project).items())))
     elif L.project_of(found.labels) != project:
         owner = L.project_of(found.labels)
         made_by = f"podspec project {owner!r}" if owner else "someone else (not podspec)"
@@ -261,7 +303,15 @@ def diff_network(desired: DesiredState, observed: ObservedState, project: str, c
         if DEFAULT_NETWORK in networks:
             attachments.append(Attachment(pod.name, AttachAction.LEAVE_DEFAULT, infra.id, DEFAULT_NETWORK,
                                           "leaves Podman's default network, where the pods of every project meet"))
-    wanted_record = NamesRecord(names, {s.name: service_spec(s, desired.pods) for s in desired.services})
+    # Pods of the project the manifests no longer name but that stay (no --prune; or a project applied
+    # file by file): they keep their names on the network, and the record keeps them, with the
+    # Services whose names they carry (export writes those back).
+    others = {p.name for p in observed.pods if p.managed and p.project == project} - set(names) - leaving
+    kept = {pod: had for pod, had in (record.pods.items() if record is not None else ()) if pod in others}
+    carried = {n for had in kept.values() for n in had}
+    services = {s: spec for s, spec in (record.services.items() if record is not None else ()) if s in carried}
+    services.update({s.name: service_spec(s, desired.pods) for s in desired.services})
+    wanted_record = NamesRecord({**kept, **names}, services)
     rewrite = record is None or record.text() != wanted_record.text()
     return NetworkChanges(name, diff, names, tuple(attachments), wanted_record if rewrite else None, record_exists)
 

@@ -5,18 +5,20 @@ no container, an earlier podspec's pods moved off the default network, delete an
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import pytest
 
 from podspec.engine.fake import FakeEngine
-from podspec.errors import ManifestError
+from podspec.errors import ManifestError, PodspecError
 from podspec.loader import load
 from podspec.observed import ObservedNetwork
 from podspec.plan import StepKind
 from podspec.reconcile.network import free_subnet, names_volume
 from podspec.run.apply import ApplyRequest, apply
 from podspec.run.delete import DeleteRequest, delete
+from podspec.run.listener import Listener
 from podspec.run.manifests import Manifests
 from podspec.run.results import Outcome
 from tests.integration.manifests import VOLUMES_FROM
@@ -78,7 +80,7 @@ def test_the_network_is_made_first_and_each_pod_gets_its_names_at_create(engine,
     kinds = [s.kind for s in result.plan.steps]
     assert kinds[0] is StepKind.CREATE_NETWORK and kinds[-1] is StepKind.CREATE_VOLUME
     network = engine.networks["podspec-shop"]
-    assert network.subnet == "10.90.0.0/22" and network.labels["io.podspec.project"] == "shop"
+    assert network.subnet == free_subnet((), "shop") and network.labels["io.podspec.project"] == "shop"
     front = ("front", "front.shop", "front.shop.svc", "front.shop.svc.cluster.local")
     assert engine.aliases("web-pod") == {"podspec-shop": tuple(sorted(("web-pod", *front)))}
     assert engine.aliases("web-pod-1") == {"podspec-shop": tuple(sorted(("web-pod-1", *front)))}
@@ -106,20 +108,70 @@ def test_a_service_change_reconnects_the_pods_it_touches_and_recreates_nothing(e
                                                    StepKind.REMOVE_VOLUME, StepKind.CREATE_VOLUME}
 
 
-def test_pods_of_an_earlier_podspec_move_to_the_project_network_only_through_the_plan(engine, tmp_path):
+def applied_by_an_earlier_podspec(engine: FakeEngine, path: str) -> None:
+    """The host as a podspec before project networks left it: the same pods, on Podman's default
+    network, with no project network and no names record."""
+    from dataclasses import replace
+
+    from podspec.run.executor import execute
+
+    plan = apply(request(path, dry_run=True), opener(engine)).plan
+    execute(replace(plan, steps=tuple(replace(s, network="", aliases=()) for s in plan.steps
+                                      if s.kind is not StepKind.CREATE_NETWORK and s.target != names_volume("shop"))), engine)
+
+
+@pytest.mark.parametrize("services", [True], ids=["a-service-added"])
+def test_pods_of_an_earlier_podspec_move_to_the_project_network_only_through_the_plan(engine, tmp_path, services):
     no_service = app().split("---\napiVersion: v1\nkind: Service")[0]
-    apply(request(write(tmp_path, no_service)), opener(engine))
-    assert engine.aliases("web-pod") == {"podman": ()}, "without Services the pods stay on the default network"
+    applied_by_an_earlier_podspec(engine, write(tmp_path, no_service))
+    assert engine.aliases("web-pod") == {"podman": ()}
     ids = {name: c.id for name, c in engine.containers.items()}
-    dry = apply(request(write(tmp_path, app()), dry_run=True), opener(engine))
+    manifests = write(tmp_path, app() if services else no_service)
+    dry = apply(request(manifests, dry_run=True), opener(engine))
     assert dry.outcome is Outcome.DRY_RUN and engine.aliases("web-pod") == {"podman": ()}
-    moves = [(s.kind, s.pod_name, s.network) for s in dry.plan.steps if s.pod_name == "web-pod"]
-    assert moves == [(StepKind.CONNECT_NETWORK, "web-pod", "podspec-shop"),
-                     (StepKind.DISCONNECT_NETWORK, "web-pod", "podman")]
-    assert any("earlier podspec" in s.cause for s in dry.plan.steps)
-    apply(request(write(tmp_path, app())), opener(engine))
+    assert "podspec-shop" not in engine.networks, "--dry-run changes nothing"
+    assert dry.plan.steps[0].kind is StepKind.CREATE_NETWORK
+    for pod in ("web-pod", "web-pod-1", "client"):
+        moves = [(s.kind, s.network) for s in dry.plan.steps if s.pod_name == pod]
+        assert moves == [(StepKind.CONNECT_NETWORK, "podspec-shop"), (StepKind.DISCONNECT_NETWORK, "podman")], pod
+    assert all("earlier podspec" in s.cause for s in dry.plan.steps if s.kind is StepKind.CONNECT_NETWORK)
+    assert apply(request(manifests), opener(engine)).outcome is Outcome.APPLIED
     assert set(engine.aliases("web-pod")) == {"podspec-shop"}
-    assert {name: c.id for name, c in engine.containers.items()} == ids
+    assert ("front" in engine.aliases("web-pod")["podspec-shop"]) is services
+    assert engine.aliases("client") == {"podspec-shop": ("client",)}
+    assert {name: c.id for name, c in engine.containers.items()} == ids, "no container was recreated"
+    assert apply(request(manifests), opener(engine)).outcome is Outcome.NO_CHANGES
+
+
+class Heard(Listener):
+    def __init__(self) -> None:
+        self.infos: list[str] = []
+
+    def info(self, text: str) -> None:
+        self.infos.append(text)
+
+
+def test_apply_wait_waits_until_each_service_name_answers(engine, tmp_path):
+    """--wait: once the pods are ready, each Service's name is looked up at the project network's DNS
+    server from a pod it selects, until it answers; a name that never does is named, with the pod
+    asked from and the server asked."""
+    extra = "---\napiVersion: v1\nkind: Service\nmetadata: {name: nobody}\nspec: {selector: {app: none}, ports: [{port: 80}]}\n"
+    engine.hold_names("front", 3)  # answers at the fourth look-up, as a slow DNS server would
+    heard = Heard()
+    result = apply(request(write(tmp_path, app(extra=extra)), wait=True, wait_timeout=30), opener(engine), heard)
+    assert result.outcome is Outcome.APPLIED and result.ready
+    asked = [c.argument for c in engine.calls if c.method == "resolve"]
+    assert asked == ["front"] * 4, "a Service that selects nothing has no name to wait for"
+    assert any(t.startswith("Names answer on network podspec-shop: front (") for t in heard.infos), heard.infos
+
+    engine.hold_names("shopfront", 10**6)  # a rename whose name never answers
+    with pytest.raises(PodspecError) as caught:
+        apply(request(write(tmp_path, app(service="shopfront")), wait=True, wait_timeout=1), opener(engine))
+    message = caught.value.message
+    assert "not ready after 1s: Service name(s) not answering on network podspec-shop: shopfront" in message
+    gateway = str(ipaddress.ip_network(engine.networks["podspec-shop"].subnet)[1])
+    assert f"asked aardvark-dns at {gateway} from pod web-pod" in message
+    assert "aardvark-dns 1.4" in caught.value.hint
 
 
 def test_delete_removes_the_network_and_the_record_with_the_last_pod(engine, tmp_path):
@@ -163,6 +215,19 @@ def test_the_subnet_is_a_22_free_of_every_other_network():
     taken = (ObservedNetwork("podman", subnets=("10.88.0.0/16",)), ObservedNetwork("a", subnets=("10.90.0.0/24",)),
              ObservedNetwork("b", subnets=("10.90.4.0/22",)))
     assert free_subnet(taken) == "10.90.8.0/22"
+    # Each project starts its search at a place of its own: projects applied at the same moment (each
+    # under its own lock, reading the same free subnets) rarely pick the same one; both are /22s of the pool.
+    mine, yours = free_subnet((), "shop"), free_subnet((), "other")
+    assert mine != yours and {ipaddress.ip_network(n).prefixlen for n in (mine, yours)} == {22}
+    assert all(ipaddress.ip_network(n).subnet_of(ipaddress.ip_network("10.90.0.0/15")) for n in (mine, yours))
+    # 300 pods and more fit: a /22 has 1022 addresses for hosts, one of them the gateway (aardvark-dns)
+    assert ipaddress.ip_network(mine).num_addresses - 3 >= 1000
+    # A project whose place is taken takes the next free /22, wrapping round the pool; none overlaps
+    everything_but_one = tuple(ObservedNetwork(f"n{i}", subnets=(str(n),)) for i, n in
+                               enumerate(ipaddress.ip_network("10.90.0.0/15").subnets(new_prefix=22)) if str(n) != "10.90.4.0/22")
+    assert free_subnet(everything_but_one, "shop") == "10.90.4.0/22"
+    with pytest.raises(ValueError, match="every /22 of 10.90.0.0/15 is taken"):
+        free_subnet(everything_but_one + (ObservedNetwork("last", subnets=("10.90.4.0/24",)),), "shop")
 
 
 def test_a_port_other_than_its_target_gets_a_proxy_and_changing_it_touches_only_proxies(engine, tmp_path):
@@ -279,3 +344,24 @@ def test_the_restricted_policy_takes_a_proxy_and_volumes_from_within_the_pod(tmp
     assert [p.message for p in check(load([str(shared)]), Policy(Profile.BASELINE)) if "volumes-from" in p.message] == []
     shared.write_text(VOLUMES_FROM.replace('"writer:ro"', '"other-project-db:ro"'))
     assert any("volumes-from" in p.message for p in check(load([str(shared)]), Policy(Profile.BASELINE)))
+
+
+def test_a_project_applied_file_by_file_keeps_every_pods_names(engine, tmp_path):
+    """Without --prune, pods the manifests do not name stay, on the network, with their names: the
+    record keeps them, so applying one file and then another of the same project reconnects nothing."""
+    first = write(tmp_path, app())
+    solo = tmp_path / "solo.yaml"
+    solo.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: solo, labels: {app: solo}}\nspec:\n  containers:\n"
+                    "    - {name: c, image: docker.io/library/busybox:latest, imagePullPolicy: IfNotPresent, command: [sleep, '9']}\n"
+                    "---\napiVersion: v1\nkind: Service\nmetadata: {name: one}\nspec: {selector: {app: solo}, ports: [{port: 80}]}\n")
+    assert apply(request(first), opener(engine)).outcome is Outcome.APPLIED
+    other = apply(request(str(solo)), opener(engine))
+    assert not [s for s in other.plan.steps if s.kind in (StepKind.CONNECT_NETWORK, StepKind.DISCONNECT_NETWORK)]
+    assert engine.aliases("solo") == {"podspec-shop": ("one", "one.default", "one.default.svc", "one.default.svc.cluster.local", "solo")}
+    assert apply(request(first), opener(engine)).outcome is Outcome.NO_CHANGES
+    assert apply(request(str(solo)), opener(engine)).outcome is Outcome.NO_CHANGES
+    from podspec.reconcile.network import NamesRecord
+
+    record = NamesRecord.read(engine.volumes[names_volume("shop")].labels["io.podspec.names"])
+    assert record is not None and sorted(record.pods) == ["client", "solo", "web-pod", "web-pod-1"]
+    assert sorted(record.services) == ["front", "one"], "the Services the kept pods carry stay on record (export)"
