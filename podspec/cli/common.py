@@ -119,6 +119,8 @@ FORCE_CONFLICTS_OPTION = typer.Option(
     help="Change, prune and remove objects of this project that another source (another repository or "
          "directory) applied, and take them over (as kubectl apply --force-conflicts).")
 CONNECTION_OPTION = typer.Option(None, "--connection", "-c", help="A connection name from `podman system connection ls`.")
+# Commands that read the host's records (status, history): one project, or every one.
+ONLY_PROJECT_OPTION = typer.Option(None, "--project", "-p", help="Only this project (default: $PODSPEC_PROJECT, else every project).")
 PROJECT_OPTION = typer.Option(
     None, "--project", "-p",
     help="Project name. Default: $PODSPEC_PROJECT (podspec.toml's project), else the directory holding the first manifest and 6 hex digits of its source (docs/hardening.md).",
