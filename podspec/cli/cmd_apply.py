@@ -119,7 +119,7 @@ def apply(
         rollback_on_failure=rollback_on_failure,
     )
     if target:
-        outcomes = targets.apply(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output,
+        outcomes = targets.apply(targets.chosen(target, paths or (), url, connection, identity), make, output,
                                  parallel_targets, canary or (), wait)
         targets.show_apply(outcomes, output)
         raise typer.Exit(targets.exit_code(outcomes, failed=lambda r: r.failed, changed=lambda r: r.pending))

@@ -75,7 +75,7 @@ def diff(
         if save_plan is not None:
             raise UsageError("--save-plan saves the plan of one host; it does not go with --target",
                              "save one plan per target: podspec diff --save-plan FILE --url ... MANIFESTS")
-        outcomes = targets.diff(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests),
+        outcomes = targets.diff(targets.chosen(target, paths or (), url, connection, identity), make,
                                 parallel_targets)
         targets.show_diff(outcomes, output)
         raise typer.Exit(targets.exit_code(outcomes, failed=lambda r: bool(r.diff.conflicts), changed=lambda r: r.diff.has_changes))

@@ -1,10 +1,10 @@
 """The engine: the only code that talks to Podman.
 
-It reads the host in a constant number of list calls (containers, volumes, secrets, images) into an
+It reads the host in a constant number of list calls (containers, volumes, secrets, images, networks) into an
 ObservedState, performs one REST call per plan step, and turns Podman's errors into podspec's.
 It speaks libpod's JSON endpoints directly (podman-py's domain objects break on the 4.3 service);
-see transport.py for how calls travel (the one HTTP client over unix:// and through ssh://
-forwards, podman-py's only for tcp://), and parse.py for how the answers are read: this module only makes calls.
+see transport.py for how calls travel (the one HTTP client, on a unix socket, a TCP address, or
+an ssh forward), and parse.py for how the answers are read: this module only makes calls.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 `PodmanEngine` (podman.py) keeps it against a real Podman service; `FakeEngine` (fake.py) keeps it
 with plain dicts, for the tests of the workflows and the CLI. The contract tests
-(tests/contract/) run the same cases against both.
+(tests/contract/) run the same cases against the fake and a real Podman over unix://, tcp:// and ssh://.
 
-Reading costs a constant number of calls (`observe` is four list calls however many pods); every
+Reading costs a constant number of calls (`observe` is five list calls however many pods); every
 plan step is exactly one call (`run`). Errors are podspec's: EngineError when Podman refuses,
 PodmanUnavailable when it cannot be reached.
 """

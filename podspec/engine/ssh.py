@@ -303,15 +303,19 @@ class SshTransport:
             "check that the socket path in the URL is Podman's API socket",
         )
 
+    def _over_ssh(self, exc: TransportError) -> TransportError:
+        """A failed call's error, saying whether the SSH connection itself ended (and what ssh said)."""
+        if self._process.poll() is not None:
+            return TransportError(f"the SSH connection to {self.target.where} ended: "
+                                  f"{self._ssh_said().strip() or 'no message'}")
+        return TransportError(f"{exc} (over SSH to {self.target.where})")
+
     def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
                 body: Any = None, timeout: float | None = None) -> Reply:
         try:
             return self._local.request(method, path, params=params, body=body, timeout=timeout)
         except TransportError as exc:
-            if self._process.poll() is not None:
-                raise TransportError(f"the SSH connection to {self.target.where} ended: "
-                                     f"{self._ssh_said().strip() or 'no message'}") from None
-            raise TransportError(f"{exc} (over SSH to {self.target.where})") from None
+            raise self._over_ssh(exc) from None
 
     def stream(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[bytes]:
         """A streamed GET (Podman's events, for `podspec sync --self-heal`) over the same tunnel,
@@ -319,10 +323,7 @@ class SshTransport:
         try:
             yield from HttpClient(self._tunnel.local, CONNECT_TIMEOUT).stream(path, params)
         except TransportError as exc:
-            if self._process.poll() is not None:
-                raise TransportError(f"the SSH connection to {self.target.where} ended: "
-                                     f"{self._ssh_said().strip() or 'no message'}") from None
-            raise TransportError(f"{exc} (over SSH to {self.target.where})") from None
+            raise self._over_ssh(exc) from None
 
     def call_stream(self, method: str, path: str, params: Mapping[str, Any] | None = None,
                     headers: Mapping[str, str] | None = None, timeout: float | None = None,
@@ -332,10 +333,7 @@ class SshTransport:
             yield from self._local.call_stream(
                 method, path, params=params, headers=headers, timeout=timeout, compat=compat)
         except TransportError as exc:
-            if self._process.poll() is not None:
-                raise TransportError(f"the SSH connection to {self.target.where} ended: "
-                                     f"{self._ssh_said().strip() or 'no message'}") from None
-            raise TransportError(f"{exc} (over SSH to {self.target.where})") from None
+            raise self._over_ssh(exc) from None
 
     def resolved_paths(self, paths: Sequence[str]) -> dict[str, str | None]:
         """Each path on the target host with its symbolic links resolved, as locally

@@ -10,13 +10,13 @@ from functools import partial
 from podspec import labels as L
 from podspec.model import DesiredState, Pod, PullPolicy, RestartPolicy
 from podspec.names import container_name
-from podspec.observed import ObservedContainer, ObservedPod, ObservedState, PodStatus
+from podspec.observed import ObservedContainer, ObservedPod, ObservedState
 from podspec.plan import Role
 from podspec.reconcile import drift
 from podspec.reconcile import podman_rules as rules
 from podspec.reconcile.changes import UNSET, Action, FieldChange, field_changes
 from podspec.reconcile.intent import ContainerIntent, PodIntent
-from podspec.reconcile.lifecycle import stopped_on_purpose
+from podspec.reconcile.lifecycle import stopped_by_accident
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def diff_pod(pod: Pod, intent: PodIntent, observed: ObservedState, project: str,
 
     containers = _diff_containers(pod, intent, observed, {c.name: c for c in present}, found)
     action, cause = None, ""
-    if obs.status in (PodStatus.EXITED, PodStatus.STOPPED, PodStatus.CREATED) and stopped_on_purpose(observed, obs) is None:
+    if stopped_by_accident(observed, obs):
         # (a pod `podspec stop` stopped stays stopped until `podspec start`: reconcile/lifecycle.py)
         action, cause = Action.START, f"the pod is {obs.status.value.lower()}"
     return made(action=action, cause=cause, containers=containers, running=running)

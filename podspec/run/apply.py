@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from podspec.errors import PodmanUnavailable, PodspecError
 from podspec.run.listener import Listener
-from podspec.run.manifests import Manifests, load, warn
+from podspec.run.manifests import LoadOnce, Manifests, load, warn
 from podspec.run.reading import HostReading
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ class DiffRequest:
     origin: str = ""  # the source of the manifests (run/origin.py), recorded on what is created; "": none checked
     force_conflicts: bool = False  # change and prune objects another source applied (--force-conflicts)
     former: str = ""  # a default project name: the one an older podspec gave (reconcile/former.py); "": given on purpose
+    shared: LoadOnce | None = None  # --target: the manifests loaded once for every target that names them
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def settled(request: _R, observed: ObservedState, desired: DesiredState, listene
 
 
 def _desired(request: DiffRequest) -> DesiredState:
-    desired = load(request.manifests)
+    desired = request.shared.load(request.manifests) if request.shared is not None else load(request.manifests)
     if not request.image_updates:
         from podspec.reconcile.autoupdate import without_updates
 

@@ -19,6 +19,7 @@ from podspec.run.apply import ApplyRequest, apply
 from podspec.run.delete import DeleteRequest, delete
 from podspec.run.manifests import Manifests
 from podspec.run.results import Outcome
+from tests.integration.manifests import VOLUMES_FROM
 from tests.unit.test_workflows import opener, run_calls
 
 IMAGES = ("docker.io/library/httpd:2.4", "docker.io/library/busybox:latest")
@@ -241,29 +242,6 @@ def test_the_pods_a_service_selects_are_known_to_podspec_start(engine, tmp_path)
 
     apply(request(write(tmp_path, app())), opener(engine))
     assert service_backends(engine.observe()) == {"web-pod", "web-pod-1"}
-
-
-VOLUMES_FROM = """\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: share
-  annotations:
-    io.podman.annotations.volumes-from/reader: "writer:ro"
-spec:
-  containers:
-    - name: writer
-      image: docker.io/library/busybox:latest
-      imagePullPolicy: IfNotPresent
-      command: [sh, -c, "echo shared > /data/note; sleep 3600"]
-      volumeMounts: [{name: data, mountPath: /data}]
-    - name: reader
-      image: docker.io/library/busybox:latest
-      imagePullPolicy: IfNotPresent
-      command: [sleep, "3600"]
-  volumes:
-    - {name: data, persistentVolumeClaim: {claimName: shared-data}}
-"""
 
 
 def test_volumes_from_is_passed_to_podman_and_checked(engine, tmp_path):
