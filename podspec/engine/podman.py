@@ -321,7 +321,8 @@ class PodmanEngine:
         return parse.search_tags(parse.decode(status, body))
 
     def run(self, step: Step) -> None:
-        """Perform one plan step: exactly one Podman call."""
+        """Perform one plan step: exactly one Podman call (a hostPath made on the host: one short-lived
+        helper container, engine/hostpaths.py)."""
         from podspec.engine.specgen import container_body, pod_body  # not at start-up (run/reading.py)
         from podspec.plan import StepKind  # not at start-up: diff makes no plan
 
@@ -363,8 +364,8 @@ class PodmanEngine:
                       params={"name": name, "labels": json.dumps(labels)}, body=step.data)
         elif kind is StepKind.REMOVE_SECRET:
             self.call("delete", f"/secrets/{name}", f"remove secret {name}")
-        elif kind is StepKind.CREATE_SUB_PATH:
-            self._create_sub_path(name, step.path)
+        elif kind in (StepKind.CREATE_SUB_PATH, StepKind.CREATE_HOST_PATH):
+            self._create_path(step)
         elif kind in _NETWORK_STEPS:
             self._network_step(step)
         else:  # pragma: no cover - every kind is handled above
@@ -389,6 +390,18 @@ class PodmanEngine:
                       body={"container": name, "aliases": list(step.aliases)})
         else:
             self.call("post", f"/networks/{step.network}/disconnect", step.describe(), body={"Container": name})
+
+    def _create_path(self, step: Step) -> None:
+        """A subPath directory in a named volume, or (engine/hostpaths.py) a hostPath of type
+        DirectoryOrCreate / FileOrCreate on the host, when missing."""
+        from podspec.plan import StepKind
+
+        if step.kind is StepKind.CREATE_SUB_PATH:
+            self._create_sub_path(step.target, step.path)
+            return
+        from podspec.engine import hostpaths
+
+        hostpaths.create(self.call, step.target, step.host_path_type)
 
     def _create_sub_path(self, container: str, path: str) -> None:
         """Make a subPath directory of a named volume, through the created (not yet started)

@@ -92,7 +92,9 @@ def _sealed(name: str, documents: list) -> Sealed:
 
 def _across_pods(pods: list[Pod], services: list[Service], problems: list[Problem], warnings: list[Problem]) -> list[Pod]:
     """The checks and additions that span pods: volumes-from annotations, Services (their warnings,
-    and a proxy container in each pod a Service reaches on another port; loader/services.py)."""
+    a proxy container in each pod a Service reaches on another port, loader/services.py; the
+    nodePorts chosen and a balancer pod per NodePort or LoadBalancer Service, loader/balancers.py).
+    `services` is updated in place (the chosen nodePorts)."""
     if any(key.startswith("io.podman.annotations.volumes-from/") for pod in pods for key, _ in pod.annotations):
         from podspec.loader import volumes_from
 
@@ -106,6 +108,13 @@ def _across_pods(pods: list[Pod], services: list[Service], problems: list[Proble
     warnings += service_warnings
     pods, proxy_problems = with_proxies(services, pods)
     problems += proxy_problems
+    if any(s.published for s in services):
+        from podspec.loader.balancers import balancer_pods, with_node_ports
+
+        services[:], port_problems = with_node_ports(services)
+        balancers, balancer_problems = balancer_pods(services, pods)
+        problems += port_problems + balancer_problems
+        pods = pods + balancers
     return pods
 
 

@@ -141,12 +141,13 @@ def test_a_network_of_the_same_name_podspec_did_not_make_is_a_conflict(engine, t
 
 
 def test_refused_types_and_warnings_say_where(tmp_path):
-    bad = app(extra="---\napiVersion: v1\nkind: Service\nmetadata: {name: outside}\nspec:\n  type: NodePort\n"
+    bad = app(extra="---\napiVersion: v1\nkind: Service\nmetadata: {name: outside}\nspec:\n  type: ExternalName\n"
                     "  selector: {app: web}\n  ports: [{port: 80, nodePort: 30080}]\n")
     with pytest.raises(ManifestError) as error:
         load([write(tmp_path, bad)])
     text = str(error.value)
-    assert "app.yaml:33:9: spec.type: type: NodePort is not supported" in text and "hostPort" in text
+    assert "app.yaml:33:9: spec.type: type: ExternalName is not supported" in text and "hostAliases" in text
+    assert "app.yaml:35:32: spec.ports[0].nodePort: nodePort is only for type NodePort or LoadBalancer" in text
     state = load([write(tmp_path, app(selector="nothing"))])
     assert [w.message for w in state.warnings] == ["Service front selects no pod of these manifests: its names resolve to nothing"]
     udp = app(port=8080).replace("targetPort: http}", "targetPort: 80, protocol: UDP}")

@@ -535,6 +535,11 @@ class Agent:
                 return True
             with closing(self.connect()) as engine:
                 observed = engine.observe()
+            if any(p.rollout is not None for p in desired.pods):  # copies under the names they run under
+                from podspec.reconcile.copies import place
+
+                desired = place(desired, observed, self.request.project)
+                watches = autoupdate.watched(desired)
         except PodspecError as exc:
             self._failed("images", _one_line(exc.message, checkout), applied, backoff=False)
             return False
