@@ -47,7 +47,7 @@ from podspec.reconcile.sync import (
     Verdict,
     caused_by_us,
     drift_pod,
-    is_failure,
+    event_pod,
     judge,
 )
 from podspec.run.executor import StopFlag
@@ -473,10 +473,7 @@ class Agent:
                 self.metrics.repairs.inc()
         return True
 
-    def _died(self, pod: str, now: float) -> None:
-        until = self.crash.died(pod, now)
-        if until is None:
-            return
+    def _held(self, pod: str, until: float, now: float) -> None:
         rule = self.crash.rule
         self.log.warning("crash-loop", pod=pod, held_for=f"{until - now:g}s",
                          message=f"containers of pod {pod} died {rule.deaths} times within {rule.window:g}s; "
@@ -627,18 +624,17 @@ class Agent:
             if event.get("Type") == "podspec":  # the stream was lost: events may have been missed
                 self.debounce.add("", now)
                 continue
-            name = ((event.get("Actor") or {}).get("Attributes") or {}).get("name", "")
-            pod = drift_pod(event, self.request.project)
-            if pod is not None:
-                if is_failure(event) and not caused_by_us(event, self._own) and not self._restarted(name, event):
-                    self._died(pod, now)
+            pod = event_pod(event, self.request.project)
+            if pod is None:
+                continue
+            looping = self.crash.looping(now)
+            until = self.crash.see(event, pod, now, ours=caused_by_us(event, self._own))
+            if until is not None:
+                self._held(pod, until, now)
+            elif self.crash.looping(now) != looping:  # a hold taken back (the deaths were a stop's or a restart's)
+                self._save_crash_loops(now)
+            if drift_pod(event, self.request.project) is not None:
                 self.debounce.add(pod, now)
-
-    def _restarted(self, container: str, event: dict[str, Any]) -> bool:
-        """Whether the probes' restart of `container` began just before the death (it is the
-        restart's, no crash). Told by the probe thread before it restarts."""
-        began = self._restarting.get(container)
-        return began is not None and caused_by_us(event, [(began, began + RESTART_SLACK)])
 
     # --------------------------------------------------------------------------- probes
 
