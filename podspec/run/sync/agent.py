@@ -380,7 +380,7 @@ class Agent:
                                lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision,
                                credentials=r.credentials, image_updates=r.image_updates is not UpdateMode.NOTIFY,
                                wait=gated, wait_timeout=r.ready_timeout or (UPDATE_READY_TIMEOUT if update else 0.0),
-                               rollback_on_failure=gated)
+                               rollback_on_failure=gated, probe_image=r.probe_image)
         began = time.time()
         try:
             result = apply(request, self.connect, LogListener(self.log, revision), stop=self.stop)
@@ -446,7 +446,7 @@ class Agent:
             manifests = self._manifests(checkout)
             found = diff(DiffRequest(manifests=manifests, project=self.request.project, prune=self.request.prune,
                                      image_updates=self.request.image_updates is not UpdateMode.NOTIFY,
-                                     origin=for_repository(self.request.source)),
+                                     origin=for_repository(self.request.source), probe_image=self.request.probe_image),
                          self.connect).diff
         except PodspecError as exc:
             self._failed("observe", _one_line(exc.message, checkout), applied, backoff=True)
