@@ -245,7 +245,7 @@ class CrashRule:
     """A pod whose containers failed `deaths` times within `window` seconds is crash-looping: the
     agent holds back its repairs for base, 2*base ... up to cap seconds (longer each time it loops
     again), and reports it. A finished job dies once, so it never counts as a loop. `slack`: how
-    long after a death the event that explains it (a stop of the pod, a restart) may come."""
+    long after a death the event that explains it (its pod's infra container's death) may come."""
 
     deaths: int = 3
     window: float = 60.0
@@ -263,16 +263,14 @@ class Death:
 class CrashTracker:
     """Counts the failures of each pod's containers, from Podman's events, in the order they come.
 
-    A container that dies because someone ended it is no failure, whoever did:
-    - the pod stopped or removed as a whole (`podspec stop`, `podman pod stop`, a replacement, a
-      reboot): its infra container dies, and every death in the pod until the infra container
-      starts again is the stop's;
-    - a restart of the container (`podman restart`, podspec's probes, Podman's own
-      --health-on-failure=restart): a `restart` event, and its death until it starts again.
-    Podman does not say these in one order (a pod's containers may die just before its infra
-    container; Podman 5 tells a restart after the death, 4.3 before it), so such an event also
-    takes back the deaths it explains from the last `rule.slack` seconds, and a crash-loop hold
-    they started.
+    A pod stopped or removed as a whole (`podspec stop`, `podman pod stop`, a replacement, a
+    reboot) is no failure, whoever stopped it: its infra container dies, and every death in the pod
+    until the infra container starts again is the stop's. A container may die a moment before its
+    pod's infra container, so the infra container's death also takes back the pod's deaths of the
+    last `rule.slack` seconds, and a crash-loop hold they started. (A `restart` event says nothing:
+    Podman sends one for its restart policy's restarts after a crash too.)
+
+    `ours`: deaths the agent caused (its applies, its probes' restarts) do not count either.
     """
 
     rule: CrashRule = CrashRule()
@@ -281,7 +279,6 @@ class CrashTracker:
     held_until: dict[str, float] = field(default_factory=dict)
     hold_began: dict[str, tuple[float, tuple[Death, ...]]] = field(default_factory=dict)  # pod -> when, and the deaths that held it
     stopped: dict[str, float] = field(default_factory=dict)  # pod -> when its infra container died (until it starts)
-    restarting: dict[str, float] = field(default_factory=dict)  # container -> when its restart was asked (until it starts)
 
     def see(self, event: Mapping, pod: str, now: float, ours: bool = False) -> float | None:
         """Take in one container event of `pod` (as `drift_pod` names it), seen at `now`; `ours`:
@@ -292,25 +289,20 @@ class CrashTracker:
         if is_infra(event):
             if action == "died":
                 self.stopped[pod] = now
-                self._take_back(pod, now, None)
+                self._take_back(pod, now)
             elif action == "start":
                 self.stopped.pop(pod, None)
             return None
-        if action == "restart":
-            self.restarting[container] = now
-            self._take_back(pod, now, container)
-        elif action == "start":
-            self.restarting.pop(container, None)
-        elif is_failure(event) and not ours and pod not in self.stopped and container not in self.restarting:
+        if is_failure(event) and not ours and pod not in self.stopped:
             return self.died(pod, now, container)
         return None
 
-    def _take_back(self, pod: str, now: float, container: str | None) -> None:
-        """The deaths of `pod` (of `container` only, when given) in the last `slack` seconds were no failures."""
+    def _take_back(self, pod: str, now: float) -> None:
+        """The deaths of `pod` in the last `slack` seconds were no failures: the pod was stopped."""
         since = now - self.rule.slack
 
         def explained(d: Death) -> bool:
-            return d.at >= since and (container is None or d.container == container)
+            return d.at >= since
 
         self.deaths[pod] = [d for d in self.deaths.get(pod, []) if not explained(d)]
         began = self.hold_began.get(pod)

@@ -386,7 +386,7 @@ def test_the_probe_helpers_image_is_needed_as_the_pods_own_images_are(tmp_path):
     """httpGet and tcpSocket probes are made from a helper container: its image is pulled as the
     kubelet pulls its pause image (IfNotPresent), with the users that need it; exec probes need none."""
     from podspec.loader import load
-    from podspec.reconcile.pulls import decide, needs, PullAction
+    from podspec.reconcile.pulls import PullAction, decide, needs
 
     path = tmp_path / "pods.yaml"
     path.write_text(PROBED)

@@ -628,13 +628,20 @@ class Agent:
             if pod is None:
                 continue
             looping = self.crash.looping(now)
-            until = self.crash.see(event, pod, now, ours=caused_by_us(event, self._own))
+            name = str(((event.get("Actor") or {}).get("Attributes") or {}).get("name", ""))
+            until = self.crash.see(event, pod, now, ours=caused_by_us(event, self._own) or self._restarted(name, event))
             if until is not None:
                 self._held(pod, until, now)
             elif self.crash.looping(now) != looping:  # a hold taken back (the deaths were a stop's or a restart's)
                 self._save_crash_loops(now)
             if drift_pod(event, self.request.project) is not None:
                 self.debounce.add(pod, now)
+
+    def _restarted(self, container: str, event: dict[str, Any]) -> bool:
+        """Whether the probes' restart of `container` began just before the event (a death then is
+        the restart's, no crash). Told by the probe thread before it restarts."""
+        began = self._restarting.get(container)
+        return began is not None and caused_by_us(event, [(began, began + RESTART_SLACK)])
 
     # --------------------------------------------------------------------------- probes
 
