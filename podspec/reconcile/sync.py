@@ -343,3 +343,42 @@ class CrashTracker:
 
     def release_at(self) -> float | None:
         return min(self.held_until.values(), default=None)
+
+
+# --------------------------------------------------------------------- Podman's own health restarts
+
+
+@dataclass
+class HealthRestarts:
+    """Tells, from the event stream, the restarts Podman makes by itself for a failing health check
+    (`--health-on-failure=restart`: podspec gives it to a container whose liveness probe is its
+    first exec probe, so that Podman restarts it where its health check timers run).
+
+    Seen on both engines: Podman 4.3 sends `restart` while the container still runs (then its
+    death); Podman 5 sends an `unhealthy` health status, the death, then `restart`. A restart its
+    restart policy makes after a crash is a death then `restart` with no unhealthy status: not one.
+    A `podman restart` by hand of such a container on 4.3 looks the same as Podman's and is
+    counted with it. The agent leaves out the restarts its own probes make."""
+
+    unhealthy: set[str] = field(default_factory=set)  # containers Podman found unhealthy since they started
+    dead: set[str] = field(default_factory=set)  # containers that died since they started
+
+    def see(self, event: Mapping) -> bool:
+        """Take in one container event; True when it is such a restart."""
+        if event.get("Type") != "container":
+            return False
+        attributes, action = _attributes(event), _action(event)
+        name = str(attributes.get("name") or "")
+        if action == "start":
+            self.unhealthy.discard(name)
+            self.dead.discard(name)
+        elif action == "health_status":
+            if str(event.get("HealthStatus") or attributes.get("health_status") or "") == "unhealthy":
+                self.unhealthy.add(name)
+        elif action == "died":
+            self.dead.add(name)
+        elif action == "restart":
+            liveness = (labels.last_applied(attributes) or {}).get("livenessProbe") or {}
+            carried = isinstance(liveness, Mapping) and liveness.get("handler") == "exec"
+            return carried and (name in self.unhealthy or name not in self.dead)
+        return False

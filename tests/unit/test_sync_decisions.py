@@ -271,3 +271,40 @@ def test_the_infra_containers_death_is_no_failure():
 
     assert not is_failure(STOP[0])
     assert is_failure(STOP[1])
+
+
+def health_event(action: str, status: str = "", liveness: str = "exec", code: str | None = None) -> dict:
+    from podspec import labels as L
+
+    spec = {"restartPolicy": "Always"}
+    if liveness:
+        spec["livenessProbe"] = {"handler": liveness, "command": ["test", "-f", "/tmp/alive"]}
+    attributes = {L.MANAGED_BY: L.MANAGER, L.PROJECT: "p", L.POD: "web", L.ROLE: "container", "name": "web-app",
+                  L.LAST_APPLIED: json.dumps(spec)}
+    if code is not None:
+        attributes["containerExitCode"] = code
+    e = {"Type": "container", "Action": action, "Actor": {"ID": "x", "Attributes": attributes}}
+    if status:
+        e["HealthStatus"] = status
+    return e
+
+
+def test_podmans_own_health_restarts_are_told_from_its_events():
+    """Podman's --health-on-failure=restart (an exec liveness probe as its health check), as each
+    engine tells it (seen here): Podman 4.3 sends `restart` while the container still runs, then its
+    death; Podman 5 its death after an `unhealthy` health status, then `restart`. A restart its
+    restart policy makes after a crash (death, then restart, no unhealthy status) is not one."""
+    from podspec.reconcile.sync import HealthRestarts
+
+    podman4 = [health_event("start"), health_event("health_status", "healthy"), health_event("restart"),
+               health_event("died", code="137"), health_event("start")]
+    podman5 = [health_event("start"), health_event("health_status", "healthy"), health_event("health_status", "unhealthy"),
+               health_event("died", code="137"), health_event("restart"), health_event("start")]
+    crash = [health_event("start"), health_event("health_status", "healthy"), health_event("died", code="3"),
+             health_event("restart"), health_event("start")]
+    for events, restarts in ((podman4, 1), (podman5, 1), (crash, 0), (podman5 + crash + podman4, 2)):
+        seen = HealthRestarts()
+        assert sum(seen.see(e) for e in events) == restarts
+    # no exec liveness probe: Podman's health check restarts nothing (a restart by hand is no probe's)
+    seen = HealthRestarts()
+    assert not any(seen.see(e) for e in [health_event("start", liveness="httpGet"), health_event("restart", liveness="httpGet")])

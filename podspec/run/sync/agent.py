@@ -44,6 +44,7 @@ from podspec.reconcile.sync import (
     CrashTracker,
     Debouncer,
     Head,
+    HealthRestarts,
     Verdict,
     caused_by_us,
     drift_pod,
@@ -163,6 +164,7 @@ class Agent:
         self.repo = Repository(self.dir / "repo.git")
         self.state = self._initial_state()
         self.crash = CrashTracker()
+        self.health = HealthRestarts()  # Podman's own --health-on-failure=restart restarts, from the events
         self.debounce = Debouncer(quiet=request.debounce)
         # SIGTERM raises it: no further step of an apply starts (the one in progress finishes, the
         # executor stops as after a failed step, the lock is released), no further round starts
@@ -629,7 +631,10 @@ class Agent:
                 continue
             looping = self.crash.looping(now)
             name = str(((event.get("Actor") or {}).get("Attributes") or {}).get("name", ""))
-            until = self.crash.see(event, pod, now, ours=caused_by_us(event, self._own) or self._restarted(name, event))
+            ours = self._restarted(name, event)
+            if self.health.see(event) and not ours:
+                self._podman_restarted(pod, name)
+            until = self.crash.see(event, pod, now, ours=caused_by_us(event, self._own) or ours)
             if until is not None:
                 self._held(pod, until, now)
             elif self.crash.looping(now) != looping:  # a hold taken back (the deaths were a stop's or a restart's)
@@ -662,6 +667,28 @@ class Agent:
     def _probe_restarting(self, container: str) -> None:
         """Called from the probe thread before it restarts `container`."""
         self._restarting[container] = time.time()
+
+    def _podman_restarted(self, pod: str, container: str) -> None:
+        """Podman restarted `container` by itself: its health check (the liveness probe) failed.
+        Counted as the probes' own restarts are: on the host (for status) and in the metrics."""
+        from contextlib import closing
+
+        from podspec.reconcile.lifecycle import restart_record_steps
+        from podspec.run.history import now_utc
+
+        cause = "Podman restarted it: its health check (the exec liveness probe) failed (--health-on-failure=restart)"
+        self.log.warning("podman-restart", pod=pod, container=container, probe="liveness", message=cause)
+        if self.metrics:
+            self.metrics.probe_restarts.labels(self.request.project, pod, container, "liveness").inc()
+        try:
+            with closing(self.connect()) as engine:
+                observed = engine.observe()
+                found = observed.container(container)
+                if found is not None:
+                    for step in restart_record_steps(observed, found, now_utc(), cause):
+                        engine.run(step)
+        except PodspecError as exc:
+            self.log.warning("record-failed", container=container, message=f"the restart was not counted: {exc.message}")
 
     def _probe_restarted(self, restart: Any) -> None:
         """A container restarted by its failing liveness or startup probe (called from the probe thread)."""
