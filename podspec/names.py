@@ -6,9 +6,14 @@ the engine and its fake) from here, never spelled again elsewhere:
 - container names `<pod>-<container>` (container_name / container_in_pod);
 - the volumes behind emptyDirs and cluster storage;
 - published ports as intent and observe record them (port_text / read_port_text);
-- an image volume's recorded source (image_volume_source / read_image_volume_source);
+- a mount's recorded source, the volume behind it (mount_source / read_mount_source, named_volume_of;
+  an image volume's: image_volume_source / read_image_volume_source), and each mounted file of a
+  ConfigMap, Secret, projected or downwardAPI volume (file_note / read_file_note);
 - Podman's restart policies for a pod's restartPolicy (PODMAN_RESTART / restart_policy_of);
-- Podman secrets' names, and which project owns one (podman_secret_name, owns_secret).
+- Podman secrets' names, and which project owns one (podman_secret_name, owns_secret);
+- a Deployment's copies: `<name>-pod`, `<name>-pod-1`, ... (copy_name), each with a second Podman
+  name that a rollout starts its new version under beside the old one (other_name), and back
+  (copy_of, copy_index).
 
 Next door, in the same layer: labels.py (the labels), references.py (which part of an image
 reference is a registry; the pull-policy default), model.capability_set (a set of capabilities).
@@ -18,9 +23,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 
 from podspec import labels as L
-from podspec.model import KeyRef, PortMapping, Protocol, RestartPolicy, Volume
+from podspec.model import KeyRef, PortMapping, ProjectedFile, Protocol, RestartPolicy, SourceKind, Volume, VolumeKind
 
 
 def container_name(pod: str, container: str) -> str:
@@ -76,6 +82,87 @@ def read_image_volume_source(source: str) -> tuple[str, str]:
     return policy, reference
 
 
+def mount_source(volume: Volume) -> str:
+    """What is behind a mount, as intent records it in a container's last-applied volumeMounts
+    (export and the volume diff read it back with read_mount_source): `volume:CLAIM[:ro]`,
+    `hostPath:PATH[:TYPE]`, `tmpfs[:BYTES]`, `configMap:NAME`, `secret:NAME`, `projected`,
+    `downwardAPI`, `image:POLICY:REFERENCE`, `emptyDir`."""
+    if volume.kind is VolumeKind.CLAIM:
+        return f"volume:{volume.claim_name}" + (":ro" if volume.read_only else "")
+    if volume.kind is VolumeKind.HOST_PATH:
+        return f"hostPath:{volume.host_path}" + (f":{volume.host_path_type}" if volume.host_path_type else "")
+    if volume.medium == "Memory":
+        return "tmpfs" + (f":{volume.size_limit_bytes}" if volume.size_limit_bytes is not None else "")
+    if volume.kind in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
+        return f"{volume.kind.value}:{volume.source}"
+    if volume.kind in (VolumeKind.PROJECTED, VolumeKind.DOWNWARD_API):
+        return volume.kind.value  # its files say where each comes from
+    if volume.kind is VolumeKind.IMAGE:
+        return image_volume_source(volume)
+    return "emptyDir"
+
+
+@dataclass(frozen=True)
+class MountSource:
+    """A recorded mount source, read: its kind (the word before the first colon; "" when none was
+    recorded), the name in it (the claim, the host path, the ConfigMap or Secret, the image's
+    reference), whether a claim is mounted read-only, and the rest (a hostPath's type, an image
+    volume's pull policy, a tmpfs's size)."""
+
+    kind: str
+    name: str = ""
+    read_only: bool = False
+    detail: str = ""
+
+
+def read_mount_source(source: str) -> MountSource:
+    """A source as mount_source writes it."""
+    kind, _, rest = source.partition(":")
+    if kind == "volume":
+        claim = rest.removesuffix(":ro")
+        return MountSource(kind, claim, read_only=claim != rest)
+    if kind == "hostPath":
+        path, _, path_type = rest.partition(":")
+        return MountSource(kind, path, detail=path_type)
+    if kind == "image":
+        policy, reference = read_image_volume_source(source)
+        return MountSource(kind, reference, detail=policy)
+    if kind == "tmpfs":
+        return MountSource(kind, detail=rest)
+    return MountSource(kind, rest)
+
+
+def named_volume_of(source: str) -> str | None:
+    """The named volume (a claim's) a recorded mount source refers to, if any."""
+    read = read_mount_source(source)
+    return read.name if read.kind == "volume" and source.startswith("volume:") else None
+
+
+def file_note(volume: Volume, path: str, f: ProjectedFile) -> str:
+    """A mounted file as intent records it (export reads it back with read_file_note): `PATH <- KEY
+    (MODE)`; in a projected or downwardAPI volume the key names its source: `configMap/NAME:KEY`,
+    `downwardAPI:FIELD`."""
+    key = f.ref.key
+    if volume.kind is VolumeKind.PROJECTED and f.ref.kind is not SourceKind.DOWNWARD_API:
+        key = f"{f.ref.kind.value}/{f.ref.source}:{key}"
+    elif f.ref.kind is SourceKind.DOWNWARD_API:
+        key = f"downwardAPI:{key}"
+    return f"{path or '.'} <- {key} ({f.mode:04o})"
+
+
+_FILE_NOTE = re.compile(r"(.+) <- (\S+) \(([0-7]{4})\)")
+
+
+def read_file_note(text: str) -> tuple[str, str, int] | None:
+    """(path, key, mode) from what file_note writes (the path "." for the mount itself); None for
+    any other text."""
+    match = _FILE_NOTE.fullmatch(text)
+    if match is None:
+        return None
+    path, key, mode = match.groups()
+    return path, key, int(mode, 8)
+
+
 # Podman's restart policy for a pod's restartPolicy (kube play's mapping), and its reader.
 PODMAN_RESTART = {RestartPolicy.ALWAYS: "always", RestartPolicy.ON_FAILURE: "on-failure", RestartPolicy.NEVER: "no"}
 _FROM_PODMAN_RESTART = {"always": RestartPolicy.ALWAYS, "unless-stopped": RestartPolicy.ALWAYS,
@@ -118,3 +205,62 @@ def owns_secret(project: str, name: str, labels: dict[str, str] | None, labels_l
     if name.startswith(secret_name_prefix(project)):
         return True
     return None if name.startswith("podspec-") else False
+
+
+# ------------------------------------------------------------------------------ a Deployment's copies
+#
+# A Deployment's replicas run as copies: `web-pod` (as `podman kube play` names its pod), `web-pod-1`,
+# `web-pod-2`, ... Each copy has two Podman names, its own and the same with SURGE_SUFFIX
+# (`web-pod-b`, `web-pod-1-b`): a rollout that surges starts the new version of a copy under the
+# name the copy does not run under, makes it ready, then removes the old one; the copy then runs
+# under that name until the next such rollout moves it back. What the copy sees of itself
+# (metadata.name, its hostname) is its copy name under either Podman name.
+
+SURGE_SUFFIX = "-b"
+
+
+def copy_name(deployment: str, index: int) -> str:
+    """The name of a Deployment's copy: `web-pod`, `web-pod-1`, ..."""
+    return f"{deployment}-pod" if index == 0 else f"{deployment}-pod-{index}"
+
+
+def _base(workload: str) -> str:
+    """`Deployment web` -> `web-pod`; "" for anything that is not a Deployment."""
+    kind, _, name = workload.partition(" ")
+    return f"{name}-pod" if kind == "Deployment" and name else ""
+
+
+def copy_of(podman_name: str, workload: str) -> str:
+    """The copy a pod of `workload` is, under either of its Podman names (`web-pod-1-b` ->
+    `web-pod-1`); "" when the name is no copy's of that Deployment."""
+    base = _base(workload)
+    if not base:
+        return ""
+    name = podman_name.removesuffix(SURGE_SUFFIX)
+    if name == base:
+        return name
+    tail = name.removeprefix(base + "-")
+    return name if tail != name and tail.isdigit() and not tail.startswith("0") else ""
+
+
+def copy_index(podman_name: str, workload: str) -> int:
+    """`web-pod` and `web-pod-b` -> 0, `web-pod-3` -> 3 (the copies' order); -1 for no copy."""
+    copy = copy_of(podman_name, workload)
+    if not copy:
+        return -1
+    tail = copy.removeprefix(_base(workload)).removeprefix("-")
+    return int(tail) if tail else 0
+
+
+def other_name(podman_name: str, workload: str) -> str:
+    """The copy's other Podman name (`web-pod-1` <-> `web-pod-1-b`); "" for no copy."""
+    copy = copy_of(podman_name, workload)
+    if not copy:
+        return ""
+    return copy if podman_name != copy else copy + SURGE_SUFFIX
+
+
+def copy_names(podman_name: str, workload: str) -> tuple[str, ...]:
+    """Both Podman names of the copy (the name itself alone when it is no copy's)."""
+    copy = copy_of(podman_name, workload)
+    return (copy, copy + SURGE_SUFFIX) if copy else (podman_name,)

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 from podspec import labels as L
 from podspec.errors import PodNotFound, UsageError
-from podspec.observed import ObservedContainer, ObservedPod, ObservedState, ObservedVolume
+from podspec.names import copy_of
+from podspec.observed import ObservedContainer, ObservedPod, ObservedState, ObservedVolume, PodStatus
 from podspec.plan import Step, StepKind
 from podspec.reconcile import drift
 
@@ -79,6 +80,17 @@ def stopped_on_purpose(observed: ObservedState, pod: ObservedPod) -> StopMark | 
     return mark if mark is not None and mark.pod_id == pod.id else None
 
 
+def stopped_by_accident(observed: ObservedState, pod: ObservedPod) -> bool:
+    """A stopped pod, as diff (which starts it) and status (which reports it) both judge it: Exited,
+    Stopped or Created, and not held stopped by `podspec stop`. (Running and Degraded pods run;
+    Paused ones are left alone, a deliberate and temporary act; any other status is Podman's own
+    trouble, shown by the pod's containers.)"""
+    return pod.status in STOPPED_POD and stopped_on_purpose(observed, pod) is None
+
+
+STOPPED_POD = (PodStatus.EXITED, PodStatus.STOPPED, PodStatus.CREATED)
+
+
 # ------------------------------------------------------------------------------------ which pods
 
 
@@ -91,6 +103,10 @@ def select(observed: ObservedState, names: Collection[str], project: str | None,
     chosen = []
     for name in names:
         pod = observed.pod(name)
+        copies = [] if pod is not None else [p for p in observed.pods if p.managed and copy_of(p.name, p.labels.get(L.WORKLOAD, "")) == name]
+        if copies:  # a Deployment's copy named as the manifests name it, running under its other name (names.py)
+            chosen += [p for p in copies if project is None or p.project == project]
+            continue
         if pod is None:
             raise PodNotFound(f"no pod named {name!r} on the host", "`podspec status` lists the pods podspec manages")
         if not pod.managed:

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from enum import Enum
 
 from podspec.errors import ImageUnavailable, PodspecError
-from podspec.model import AutoUpdate, DesiredState, ProbeHandler, PullPolicy, VolumeKind
+from podspec.model import (
+    HOST_PATH_CREATE_TYPES,
+    HOST_PATH_HELPER_IMAGE,
+    AutoUpdate,
+    DesiredState,
+    ProbeHandler,
+    PullPolicy,
+    VolumeKind,
+)
 from podspec.observed import ObservedState
 from podspec.probe_record import probes_of
 from podspec.references import pull_policy_or_default
@@ -243,6 +251,8 @@ def needs(desired: DesiredState, observed: ObservedState, probe_image: str = "")
         for v in pod.volumes:
             if v.kind is VolumeKind.IMAGE:  # an image volume's image is pulled as a container's is
                 need(v.image, pull_policy_or_default(v.image_pull_policy, v.image), f"{pod.name}/volume {v.name}")
+            if v.kind is VolumeKind.HOST_PATH and v.host_path_type in HOST_PATH_CREATE_TYPES:
+                need(HOST_PATH_HELPER_IMAGE, PullPolicy.IF_NOT_PRESENT, f"{pod.name}/volume {v.name} (makes its hostPath)")
         for c in pod.all_containers():
             kinds = [kind.value for kind, probe in probes_of(c) if probe.handler is not ProbeHandler.EXEC]
             if probe_image and kinds:
