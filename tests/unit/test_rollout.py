@@ -272,3 +272,17 @@ def test_four_copies_take_one_surge_and_one_in_place_per_batch(tmp_path):
     assert most[0] == 5  # replicas + maxSurge, never more
     assert all("sleep 2" in str(engine.containers[f"{p}-httpd"].body) for p in engine.pods)
     assert apply(ApplyRequest(Manifests((str(path),)), "demo"), lambda: engine).plan.empty
+
+
+def test_a_pod_named_like_a_copys_second_name_is_refused(tmp_path):
+    path = tmp_path / "d.yaml"
+    path.write_text(deployment("sleep 1", replicas=2) + """---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-pod-1-b}
+spec:
+  containers: [{name: x, image: docker.io/library/busybox:latest}]
+""")
+    with pytest.raises(ManifestError) as caught:
+        load([str(path)])
+    assert "pod web-pod-1-b has the name Deployment web's copy web-pod-1 runs under during a rollout" in str(caught.value.problems)
