@@ -250,3 +250,39 @@ def test_a_copy_is_found_under_either_name_by_delete_stop_and_start(tmp_path):
     assert start(LifecycleRequest(pods=("web-pod",), wait=False), lambda: engine).pods == ("web-pod-b",)
     delete(DeleteRequest(Manifests((str(path),)), "demo"), lambda: engine)
     assert engine.pods == {}
+
+
+def test_four_copies_take_one_surge_and_one_in_place_per_batch(tmp_path):
+    engine = FakeEngine(images=IMAGES, pullable=IMAGES)
+    path = tmp_path / "d.yaml"
+    path.write_text(deployment("sleep 1", replicas=4))  # 25%/25%: maxSurge 1, maxUnavailable 1
+    assert apply(ApplyRequest(Manifests((str(path),)), "demo"), lambda: engine).outcome is Outcome.APPLIED
+    most, real_run = [0], engine.run
+
+    def counted(step):
+        real_run(step)
+        most[0] = max(most[0], len(engine.pods))
+
+    engine.run = counted  # type: ignore[method-assign]
+    path.write_text(deployment("sleep 2", replicas=4))
+    result = apply(ApplyRequest(Manifests((str(path),)), "demo"), lambda: engine)
+    assert result.outcome is Outcome.APPLIED
+    # copies 0 and 2 surged (the first of each batch of two), 1 and 3 changed in place
+    assert sorted(engine.pods) == ["web-pod-1", "web-pod-2-b", "web-pod-3", "web-pod-b"]
+    assert most[0] == 5  # replicas + maxSurge, never more
+    assert all("sleep 2" in str(engine.containers[f"{p}-httpd"].body) for p in engine.pods)
+    assert apply(ApplyRequest(Manifests((str(path),)), "demo"), lambda: engine).plan.empty
+
+
+def test_a_pod_named_like_a_copys_second_name_is_refused(tmp_path):
+    path = tmp_path / "d.yaml"
+    path.write_text(deployment("sleep 1", replicas=2) + """---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-pod-1-b}
+spec:
+  containers: [{name: x, image: docker.io/library/busybox:latest}]
+""")
+    with pytest.raises(ManifestError) as caught:
+        load([str(path)])
+    assert "pod web-pod-1-b has the name Deployment web's copy web-pod-1 runs under during a rollout" in str(caught.value.problems)
