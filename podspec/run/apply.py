@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
 from podspec.errors import PodmanUnavailable, PodspecError
+from podspec.references import probe_helper_image
 from podspec.run.listener import Listener
 from podspec.run.manifests import LoadOnce, Manifests, load, warn
 from podspec.run.reading import HostReading
@@ -53,6 +54,9 @@ class DiffRequest:
     force_conflicts: bool = False  # change and prune objects another source applied (--force-conflicts)
     former: str = ""  # a default project name: the one an older podspec gave (reconcile/former.py); "": given on purpose
     shared: LoadOnce | None = None  # --target: the manifests loaded once for every target that names them
+    # the probe helper's image ("": busybox; references.probe_helper_image): pulled as the pods' images
+    # are when an httpGet or tcpSocket probe needs it, and used by --wait
+    probe_image: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,6 @@ class ApplyRequest(DiffRequest):
     parallel: int = 3
     saved: SavedPlan | None = None  # apply --plan: carry out exactly this plan, or refuse it as stale
     pull_parallel: int = 3  # pulls side by side, before the plan
-    probe_image: str = ""  # --wait: the probe helper's image ("": busybox; engine/probes.py)
     credentials: tuple[RegistryCredential, ...] = ()  # for pulls (an auth file's), by registry
     rollback_on_failure: bool = False  # a failed step, or (--wait) not ready in time: put back what ran before
 
@@ -99,7 +102,8 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
         first = reading.observed()
         request = settled(request, first, desired, listener)
         # The same image checks as apply (an image that cannot be had, runAsNonRoot), without pulling.
-        observed = pulls.prepare(engine, desired, first, listener, pulling=False)
+        observed = pulls.prepare(engine, desired, first, listener, pulling=False,
+                                 probe_image=probe_helper_image(request.probe_image))
     desired, found = _compute(desired, observed, request)
     saved = None
     if request.save_plan and not found.conflicts:
@@ -277,10 +281,12 @@ def _nothing_to_do(engine: Engine, observed: ObservedState, desired: DesiredStat
     from podspec.reconcile.pulls import needs
     from podspec.run import pulls
 
-    if any(need.pull for need in needs(desired, observed)):
+    probe_image = probe_helper_image(request.probe_image)
+    if any(need.pull for need in needs(desired, observed, probe_image)):
         return None  # a pull may change what the plan finds (and is a change on the host)
     try:
-        observed = pulls.prepare(engine, desired, observed, Listener(), pulling=True)  # the checks; nothing to pull
+        # the checks; nothing to pull
+        observed = pulls.prepare(engine, desired, observed, Listener(), pulling=True, probe_image=probe_image)
         desired, found = _compute(desired, observed, request)
         if found.conflicts or found.has_changes:
             return None
@@ -330,7 +336,7 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
     # With a saved plan, only absent images are pulled: a tag that moved would change the plan.
     observed = pulls.prepare(engine, desired, observed, listener, pulling=not request.dry_run,
                               refresh=saved is None, credentials={c.registry: c for c in request.credentials},
-                              parallel=request.pull_parallel)
+                              parallel=request.pull_parallel, probe_image=probe_helper_image(request.probe_image))
     desired, found = _compute(desired, observed, request)
     seen.diff, seen.observed, seen.desired = found, observed, desired  # (the images as pulled: the record keeps their IDs)
     listener.diffed(found)
