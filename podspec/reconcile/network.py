@@ -171,7 +171,8 @@ def free_subnet(networks: tuple[ObservedNetwork, ...], project: str = "") -> str
 @dataclass(frozen=True)
 class NameCheck:
     """A Service name to look up on the project network (`apply --wait`): at the network's DNS server
-    (aardvark-dns, on its gateway), from the network namespace of `pod`, a pod the Service selects."""
+    (aardvark-dns, on its gateway), from the network namespace of `pod`: a pod of the project, asked as
+    a client asks (name_checks)."""
 
     service: str
     name: str
@@ -193,14 +194,22 @@ def name_checks(desired: DesiredState, observed: ObservedState, project: str) ->
             server = str(ipaddress.ip_network(network.subnets[0], strict=False)[1])  # Podman's default gateway
         except (ValueError, IndexError):
             return ()
+    attached = {}
+    for pod in sorted((p for p in desired.pods if on_network(p)), key=lambda p: p.name):
+        found = observed.pod(pod.name)
+        infra = observed.infra_of(found) if found is not None else None
+        if infra is not None and network.name in infra.networks:
+            attached[pod.name] = (pod, infra.id)
     checks = []
     for service in desired.services:
-        for pod in sorted((p for p in desired.pods if on_network(p) and service.selects(p)), key=lambda p: p.name):
-            found = observed.pod(pod.name)
-            infra = observed.infra_of(found) if found is not None else None
-            if infra is not None and network.name in infra.networks:
-                checks.append(NameCheck(service.name, service.name, pod.name, infra.id, server))
-                break
+        selected = [name for name, (pod, _) in attached.items() if service.selects(pod)]
+        if not selected:
+            continue
+        # Asked as a client asks: from a pod the Service does not select where there is one (aardvark-dns
+        # 1.4 may answer a reconnected pod's own new names before it answers the others), else a selected one.
+        others = [name for name in attached if name not in selected]
+        asker = (others or selected)[0]
+        checks.append(NameCheck(service.name, service.name, asker, attached[asker][1], server))
     return tuple(checks)
 
 

@@ -33,8 +33,8 @@ def wait_names(engine: Engine, desired: DesiredState, project: str, deadline: fl
                say: Callable[[str], None], clock: Callable[[], float], probe_image: str,
                sleep: Callable[[float], None]) -> None:
     """Until each Service name answers on the project network (reconcile/network.py: name_checks),
-    or say which did not by `deadline`. Look-ups run from the probe helper of a pod the Service
-    selects (engine/probes.py), so they see what the project's pods see, also rootless and over ssh://."""
+    or say which did not by `deadline`. Look-ups run from the probe helper of a pod of the project
+    (engine/probes.py; which pod: name_checks), so they see what the project's pods see, also rootless and over ssh://."""
     from podspec.engine.probes import ProbeTarget
     from podspec.reconcile.network import name_checks, network_name
 
