@@ -39,7 +39,7 @@ def test_a_saved_plan_is_applied_exactly_and_holds_no_secret(podman, tmp_path):
     result = json.loads(applied.output)
     assert [(s["action"], s["resource"], s["cause"]) for s in result["plan"]] == [
         (s["action"], s["resource"], s["cause"]) for s in data["steps"]]
-    assert result["result"] == {"status": "applied", "steps_done": 6}
+    assert result["result"] == {"status": "applied", "steps_done": 8}  # with the project network and its names record
     assert {"plan-a-main", "plan-b-main"} <= set(ids(podman))
 
     # The same plan again: the host is no longer what it saw (the pods exist now).

@@ -105,20 +105,39 @@ def test_a_service_change_reconnects_the_pods_it_touches_and_recreates_nothing(e
                                                    StepKind.REMOVE_VOLUME, StepKind.CREATE_VOLUME}
 
 
-def test_pods_of_an_earlier_podspec_move_to_the_project_network_only_through_the_plan(engine, tmp_path):
+def applied_by_an_earlier_podspec(engine: FakeEngine, path: str) -> None:
+    """The host as a podspec before project networks left it: the same pods, on Podman's default
+    network, with no project network and no names record."""
+    from dataclasses import replace
+
+    from podspec.run.executor import execute
+
+    plan = apply(request(path, dry_run=True), opener(engine)).plan
+    execute(replace(plan, steps=tuple(replace(s, network="", aliases=()) for s in plan.steps
+                                      if s.kind is not StepKind.CREATE_NETWORK and s.target != names_volume("shop"))), engine)
+
+
+@pytest.mark.parametrize("services", [False, True], ids=["same-manifests", "a-service-added"])
+def test_pods_of_an_earlier_podspec_move_to_the_project_network_only_through_the_plan(engine, tmp_path, services):
     no_service = app().split("---\napiVersion: v1\nkind: Service")[0]
-    apply(request(write(tmp_path, no_service)), opener(engine))
-    assert engine.aliases("web-pod") == {"podman": ()}, "without Services the pods stay on the default network"
+    applied_by_an_earlier_podspec(engine, write(tmp_path, no_service))
+    assert engine.aliases("web-pod") == {"podman": ()}
     ids = {name: c.id for name, c in engine.containers.items()}
-    dry = apply(request(write(tmp_path, app()), dry_run=True), opener(engine))
+    manifests = write(tmp_path, app() if services else no_service)
+    dry = apply(request(manifests, dry_run=True), opener(engine))
     assert dry.outcome is Outcome.DRY_RUN and engine.aliases("web-pod") == {"podman": ()}
-    moves = [(s.kind, s.pod_name, s.network) for s in dry.plan.steps if s.pod_name == "web-pod"]
-    assert moves == [(StepKind.CONNECT_NETWORK, "web-pod", "podspec-shop"),
-                     (StepKind.DISCONNECT_NETWORK, "web-pod", "podman")]
-    assert any("earlier podspec" in s.cause for s in dry.plan.steps)
-    apply(request(write(tmp_path, app())), opener(engine))
+    assert "podspec-shop" not in engine.networks, "--dry-run changes nothing"
+    assert dry.plan.steps[0].kind is StepKind.CREATE_NETWORK
+    for pod in ("web-pod", "web-pod-1", "client"):
+        moves = [(s.kind, s.network) for s in dry.plan.steps if s.pod_name == pod]
+        assert moves == [(StepKind.CONNECT_NETWORK, "podspec-shop"), (StepKind.DISCONNECT_NETWORK, "podman")], pod
+    assert all("earlier podspec" in s.cause for s in dry.plan.steps if s.kind is StepKind.CONNECT_NETWORK)
+    assert apply(request(manifests), opener(engine)).outcome is Outcome.APPLIED
     assert set(engine.aliases("web-pod")) == {"podspec-shop"}
-    assert {name: c.id for name, c in engine.containers.items()} == ids
+    assert ("front" in engine.aliases("web-pod")["podspec-shop"]) is services
+    assert engine.aliases("client") == {"podspec-shop": ("client",)}
+    assert {name: c.id for name, c in engine.containers.items()} == ids, "no container was recreated"
+    assert apply(request(manifests), opener(engine)).outcome is Outcome.NO_CHANGES
 
 
 def test_delete_removes_the_network_and_the_record_with_the_last_pod(engine, tmp_path):
