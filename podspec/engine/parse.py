@@ -312,6 +312,10 @@ HINTS = (
     (("in use",), "another object holds the name; see `podspec diff`"),
     (("already exists",), "another object holds the name; see `podspec diff`"),
     (("image not known",), "make the image available locally (podman load / podman build) or fix its name"),
+    # Podman never lets two networks overlap; podspec chose a subnet free when it read the host, and
+    # another network (another project applied at the same moment) took it since
+    (("subnet", "already used"), "another network took that subnet since podspec read the host; run the command "
+                                  "again: it picks a free one"),
 )
 
 

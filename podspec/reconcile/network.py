@@ -15,6 +15,7 @@ cannot trust what it does not know). See docs/services.md.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ CLUSTER_DOMAIN = "cluster.local"
 # The project networks' subnets: /22 (1022 addresses: hundreds of pods; Podman's own default pool
 # hands out /24s, 254 pods), taken from 10.90.0.0/15, apart from Podman's 10.88.0.0/16 and its
 # default pool 10.89.0.0/16, and free of every subnet of the host's other Podman networks.
-SUBNET_POOL = ipaddress.ip_network("10.90.0.0/15")
+SUBNET_POOL = ipaddress.IPv4Network("10.90.0.0/15")
 SUBNET_PREFIX = 22
 
 
@@ -140,8 +141,11 @@ def observed_record(observed: ObservedState, project: str) -> NamesRecord | None
     return NamesRecord.read(found.labels.get(L.NAMES))
 
 
-def free_subnet(networks: tuple[ObservedNetwork, ...]) -> str:
-    """The first /22 of the pool that overlaps no subnet of the host's networks."""
+def free_subnet(networks: tuple[ObservedNetwork, ...], project: str = "") -> str:
+    """A /22 of the pool that overlaps no subnet of the host's networks: the first free one from a
+    place that depends on the project's name, so that projects applied at the same moment (each under
+    its own lock, each reading the same free subnets) rarely choose the same one. Podman refuses an
+    overlapping subnet whatever podspec chose: two projects' networks never overlap."""
     used = []
     for n in networks:
         for text in n.subnets:
@@ -149,7 +153,9 @@ def free_subnet(networks: tuple[ObservedNetwork, ...]) -> str:
                 used.append(ipaddress.ip_network(text, strict=False))
             except ValueError:
                 continue
-    for candidate in SUBNET_POOL.subnets(new_prefix=SUBNET_PREFIX):
+    candidates: list[ipaddress.IPv4Network] = list(SUBNET_POOL.subnets(new_prefix=SUBNET_PREFIX))
+    start = int(hashlib.sha256(project.encode()).hexdigest(), 16) % len(candidates) if project else 0
+    for candidate in candidates[start:] + candidates[:start]:
         if not any(candidate.overlaps(u) for u in used if u.version == 4):
             return str(candidate)
     raise ValueError(f"every /{SUBNET_PREFIX} of {SUBNET_POOL} is taken by another network")
@@ -223,7 +229,7 @@ def diff_network(desired: DesiredState, observed: ObservedState, project: str, c
     diff = None
     if found is None:
         diff = NetworkDiff(name, Action.CREATE, "the project's pods reach each other by name on it",
-                           subnet=free_subnet(observed.networks), labels=tuple(sorted(L.for_volume(project).items())))
+                           subnet=free_subnet(observed.networks, project), labels=tuple(sorted(L.for_volume(project).items())))
     elif L.project_of(found.labels) != project:
         owner = L.project_of(found.labels)
         made_by = f"podspec project {owner!r}" if owner else "someone else (not podspec)"

@@ -26,6 +26,7 @@ from podspec.observed import ContainerState, ObservedState, PodStatus
 from podspec.plan import Plan, Step, StepKind
 from podspec.reconcile import diff as differ
 from podspec.reconcile import planner
+from podspec.reconcile.network import free_subnet
 from tests.integration.registry import registry  # noqa: F401 - the real engine's pulls come from it
 from tests.integration.sshd import sshd  # noqa: F401 - the ssh:// engine goes through it
 
@@ -152,7 +153,7 @@ def test_created_objects_are_observed_with_their_labels_and_states(engine, tmp_p
     state = engine.observe()
     network = state.network("podspec-contract")
     assert network is not None and network.managed and L.project_of(network.labels) == PROJECT
-    assert network.dns and network.subnets == ("10.90.0.0/22",)
+    assert network.dns and network.subnets == (free_subnet((), PROJECT),)  # a /22 (reconcile/network.py)
 
     volume = state.volume(VOLUME)
     assert volume is not None and volume.managed and volume.labels["tier"] == "data"

@@ -5,6 +5,7 @@ no container, an earlier podspec's pods moved off the default network, delete an
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,7 @@ def test_the_network_is_made_first_and_each_pod_gets_its_names_at_create(engine,
     kinds = [s.kind for s in result.plan.steps]
     assert kinds[0] is StepKind.CREATE_NETWORK and kinds[-1] is StepKind.CREATE_VOLUME
     network = engine.networks["podspec-shop"]
-    assert network.subnet == "10.90.0.0/22" and network.labels["io.podspec.project"] == "shop"
+    assert network.subnet == free_subnet((), "shop") and network.labels["io.podspec.project"] == "shop"
     front = ("front", "front.shop", "front.shop.svc", "front.shop.svc.cluster.local")
     assert engine.aliases("web-pod") == {"podspec-shop": tuple(sorted(("web-pod", *front)))}
     assert engine.aliases("web-pod-1") == {"podspec-shop": tuple(sorted(("web-pod-1", *front)))}
@@ -180,6 +181,19 @@ def test_the_subnet_is_a_22_free_of_every_other_network():
     taken = (ObservedNetwork("podman", subnets=("10.88.0.0/16",)), ObservedNetwork("a", subnets=("10.90.0.0/24",)),
              ObservedNetwork("b", subnets=("10.90.4.0/22",)))
     assert free_subnet(taken) == "10.90.8.0/22"
+    # Each project starts its search at a place of its own: projects applied at the same moment (each
+    # under its own lock, reading the same free subnets) rarely pick the same one; both are /22s of the pool.
+    mine, yours = free_subnet((), "shop"), free_subnet((), "other")
+    assert mine != yours and {ipaddress.ip_network(n).prefixlen for n in (mine, yours)} == {22}
+    assert all(ipaddress.ip_network(n).subnet_of(ipaddress.ip_network("10.90.0.0/15")) for n in (mine, yours))
+    # 300 pods and more fit: a /22 has 1022 addresses for hosts, one of them the gateway (aardvark-dns)
+    assert ipaddress.ip_network(mine).num_addresses - 3 >= 1000
+    # A project whose place is taken takes the next free /22, wrapping round the pool; none overlaps
+    everything_but_one = tuple(ObservedNetwork(f"n{i}", subnets=(str(n),)) for i, n in
+                               enumerate(ipaddress.ip_network("10.90.0.0/15").subnets(new_prefix=22)) if str(n) != "10.90.4.0/22")
+    assert free_subnet(everything_but_one, "shop") == "10.90.4.0/22"
+    with pytest.raises(ValueError, match="every /22 of 10.90.0.0/15 is taken"):
+        free_subnet(everything_but_one + (ObservedNetwork("last", subnets=("10.90.4.0/24",)),), "shop")
 
 
 def test_a_port_other_than_its_target_gets_a_proxy_and_changing_it_touches_only_proxies(engine, tmp_path):
