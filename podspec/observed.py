@@ -107,6 +107,7 @@ class ObservedNetwork:
     labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
     subnets: tuple[str, ...] = ()
     dns: bool = False
+    gateways: tuple[str, ...] = ()  # the subnets' gateways: where the network's DNS server (aardvark-dns) answers
 
     @property
     def managed(self) -> bool:

@@ -29,6 +29,7 @@ and `set_health` arrange the host.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import itertools
 import json
 import threading
@@ -157,6 +158,7 @@ class FakeEngine:
         self.secrets: dict[str, FakeSecret] = {}
         # Podman's default network is always there (DNS off), as on a real host.
         self.networks: dict[str, FakeNetwork] = {"podman": FakeNetwork("podman", {}, "10.88.0.0/16")}
+        self.held_names: dict[str, int] = {}  # hold_names: look-ups of a name that find nothing yet
         self.images_: dict[str, FakeImage] = {}
         self.pullable: set[str] = set()
         self.pull_users: list[tuple[str, str]] = []  # (reference, the credential's user name or "") per pull
@@ -250,7 +252,8 @@ class FakeEngine:
                 ObservedSecret(s.id, s.name, {} if self._v4 else dict(s.labels), labels_listed=not self._v4)
                 for _, s in sorted(self.secrets.items())
             )
-            networks = tuple(ObservedNetwork(n.name, dict(n.labels), (n.subnet,), dns=n.name != "podman")
+            networks = tuple(ObservedNetwork(n.name, dict(n.labels), (n.subnet,), dns=n.name != "podman",
+                                             gateways=(str(ipaddress.ip_network(n.subnet)[1]),))
                              for _, n in sorted(self.networks.items()))
             return ObservedState(pods_from_containers(containers), containers, volumes, self._images(), secrets, networks)
 
@@ -377,6 +380,30 @@ class FakeEngine:
 
     def end_probes(self) -> None:
         self._record("end_probes")
+
+    def resolve(self, target: ProbeTarget, name: str, server: str, image: str = "") -> ProbeResult:
+        """`name` answers at the network whose gateway is `server` when a running pod carries it as an
+        alias there (as aardvark-dns serves a container's names from its start to its stop), unless
+        `hold_names` holds it back (a DNS server that is slow to serve new names)."""
+        self._record("resolve", name)
+        with self._lock:
+            if self.held_names.get(name, 0) > 0:
+                self.held_names[name] -= 1
+                return ProbeResult(False, f"** server can't find {name}: NXDOMAIN")
+            for network in self.networks.values():
+                if str(ipaddress.ip_network(network.subnet)[1]) != server:
+                    continue
+                for infra, aliases in network.attached.items():
+                    c = self.containers.get(infra)
+                    if name in aliases and c is not None and c.state is ContainerState.RUNNING:
+                        return ProbeResult(True, f"Address: (of {infra} on {network.name})")
+            return ProbeResult(False, f"** server can't find {name}: NXDOMAIN")
+
+    def hold_names(self, name: str, times: int) -> None:
+        """The next `times` look-ups of `name` find nothing (aardvark-dns 1.4 serves a reconnected pod's
+        new names late)."""
+        with self._lock:
+            self.held_names[name] = times
 
     def events(self, filters: Mapping[str, Sequence[str]]) -> Iterator[dict[str, Any]]:
         """The events emitted so far that pass `filters` (label=key=value and type, as libpod

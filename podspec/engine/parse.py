@@ -141,13 +141,14 @@ def secrets(answer: Any) -> tuple[ObservedSecret, ...]:
 
 
 def networks(answer: Any) -> tuple[ObservedNetwork, ...]:
-    """GET /networks/json (libpod: `name`, `labels`, `subnets[].subnet`, `dns_enabled`; the same
+    """GET /networks/json (libpod: `name`, `labels`, `subnets[].subnet` and `.gateway`, `dns_enabled`; the same
     shape on 4.3 and 5.4), sorted by name."""
     found = []
     for n in _list(answer):
         subnets = tuple(str(s.get("subnet")) for s in n.get("subnets") or [] if isinstance(s, dict) and s.get("subnet"))
+        gateways = tuple(str(s.get("gateway")) for s in n.get("subnets") or [] if isinstance(s, dict) and s.get("gateway"))
         found.append(ObservedNetwork(name=str(n.get("name") or ""), labels=dict(n.get("labels") or {}), subnets=subnets,
-                                     dns=bool(n.get("dns_enabled"))))
+                                     dns=bool(n.get("dns_enabled")), gateways=gateways))
     return tuple(sorted(found, key=lambda n: n.name))
 
 

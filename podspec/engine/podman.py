@@ -176,6 +176,16 @@ class PodmanEngine:
             self._probes.image = image
         return self._probes.probe(target, probe)
 
+    def resolve(self, target: ProbeTarget, name: str, server: str, image: str = "") -> ProbeResult:
+        """Look a name up at a network's DNS server from the pod's network namespace (engine/probes.py)."""
+        from podspec.engine.probes import DEFAULT_PROBE_IMAGE, ProbeRunner
+
+        if self._probes is None:
+            self._probes = ProbeRunner(self.call, image or DEFAULT_PROBE_IMAGE)
+        elif image:
+            self._probes.image = image
+        return self._probes.lookup(target, name, server)
+
     def end_probes(self) -> None:
         """Remove the probe helpers this engine made."""
         if self._probes is not None:

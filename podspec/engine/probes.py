@@ -34,6 +34,7 @@ ROLE_PROBE = "probe"
 PROBE_OF = L.PREFIX + "probe-of"  # on a helper: the pod it probes
 OUTPUT_LIMIT = 200
 EXEC_SLACK = 1  # seconds: Podman's own time to start an exec, beyond the probe's timeoutSeconds
+LOOKUP_TIMEOUT = 3  # seconds a name look-up (apply --wait, Services) may take
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,24 @@ class ProbeRunner:
             if probe.handler is ProbeHandler.TCP_SOCKET:
                 return ProbeResult(False, f"no connection within {timeout}s{said}")
             return ProbeResult(False, f"no answer within {timeout}s, or an HTTP status outside 200-399{said}")
+        return result
+
+    def lookup(self, target: ProbeTarget, name: str, server: str, timeout: int = LOOKUP_TIMEOUT) -> ProbeResult:
+        """Look `name` up (A records) at the DNS server `server`, from the pod's helper: ok when the
+        answer holds an address (busybox's nslookup; its answer's `Address` lines follow `Name:`)."""
+        command = ["sh", "-c", 'timeout -s KILL "$0" nslookup -type=a "$1" "$2" | sed -n "/^Name:/,\\$p" | grep "^Address"',
+                   str(timeout), name, server]
+        for _ in range(2):  # a helper gone (its lifetime, the pod restarted) is made again, once
+            try:
+                helper = self.helper(target)
+            except EngineError as error:
+                return ProbeResult(False, f"no probe helper: {error.message}")
+            result = self.exec(helper, command, timeout + EXEC_SLACK + 1, timeout, helper=True)
+            if result.output != "helper gone":
+                break
+            self.helpers.pop(target.infra_id, None)
+        if not result.ok and (not result.output or result.output.startswith("exit code")):
+            return ProbeResult(False, f"no address for {name} at {server}")
         return result
 
     def exec(self, container: str, command: Sequence[str], timeout: float, said: float, helper: bool = False) -> ProbeResult:

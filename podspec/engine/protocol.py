@@ -112,6 +112,12 @@ class Engine(Protocol):
         """Remove what running probes left on the host (the helpers); `close` does it too."""
         ...
 
+    def resolve(self, target: ProbeTarget, name: str, server: str, image: str = "") -> ProbeResult:
+        """Look `name` up (A records) at the DNS server `server` (a project network's aardvark-dns,
+        on its gateway) from the network namespace of `target`'s pod, by the probe helper; ok when it
+        answers with an address. A look-up that cannot run is a failed result, never an error."""
+        ...
+
     def events(self, filters: Mapping[str, Sequence[str]]) -> Iterator[dict[str, Any]]:
         """Podman's events from now on (libpod `/events?stream=true`), one decoded event at a time,
         blocking until the next; ends when the service closes the stream. `filters` as libpod takes

@@ -161,6 +161,42 @@ def free_subnet(networks: tuple[ObservedNetwork, ...], project: str = "") -> str
     raise ValueError(f"every /{SUBNET_PREFIX} of {SUBNET_POOL} is taken by another network")
 
 
+@dataclass(frozen=True)
+class NameCheck:
+    """A Service name to look up on the project network (`apply --wait`): at the network's DNS server
+    (aardvark-dns, on its gateway), from the network namespace of `pod`, a pod the Service selects."""
+
+    service: str
+    name: str
+    pod: str
+    infra_id: str
+    server: str
+
+
+def name_checks(desired: DesiredState, observed: ObservedState, project: str) -> tuple[NameCheck, ...]:
+    """One look-up per Service that selects a pod on the project network: its short name (the four
+    forms are aliases of the same attachments, given in one call). A Service that selects nothing on
+    the network has nothing to answer (a warning already says so)."""
+    network = observed.network(network_name(project))
+    if network is None:
+        return ()
+    server = network.gateways[0] if network.gateways else ""
+    if not server and network.subnets:
+        try:
+            server = str(ipaddress.ip_network(network.subnets[0], strict=False)[1])  # Podman's default gateway
+        except (ValueError, IndexError):
+            return ()
+    checks = []
+    for service in desired.services:
+        for pod in sorted((p for p in desired.pods if on_network(p) and service.selects(p)), key=lambda p: p.name):
+            found = observed.pod(pod.name)
+            infra = observed.infra_of(found) if found is not None else None
+            if infra is not None and network.name in infra.networks:
+                checks.append(NameCheck(service.name, service.name, pod.name, infra.id, server))
+                break
+    return tuple(checks)
+
+
 class AttachAction(str, Enum):
     CONNECT = "connect"  # not on the project network: join it, with its names
     RECONNECT = "reconnect"  # on it, with other names: disconnect, then connect with the new ones

@@ -261,7 +261,8 @@ def _no_changes(engine: Engine, desired: DesiredState, request: ApplyRequest, li
     if request.wait:
         from podspec.run.readiness import wait_ready
 
-        wait_ready(engine, desired, request.wait_timeout, listener.info, probe_image=request.probe_image)
+        wait_ready(engine, desired, request.wait_timeout, listener.info, probe_image=request.probe_image,
+                   project=request.project)
         result = replace(result, ready=True)
     return result
 
@@ -323,7 +324,8 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
         from podspec.run.readiness import wait_ready
 
         try:
-            wait_ready(engine, desired, request.wait_timeout, listener.info, probe_image=request.probe_image)
+            wait_ready(engine, desired, request.wait_timeout, listener.info, probe_image=request.probe_image,
+                       project=request.project)
         except PodspecError as error:
             if before is None:
                 raise

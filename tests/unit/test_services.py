@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 
 from podspec.engine.fake import FakeEngine
-from podspec.errors import ManifestError
+from podspec.errors import ManifestError, PodspecError
 from podspec.loader import load
 from podspec.observed import ObservedNetwork
 from podspec.plan import StepKind
 from podspec.reconcile.network import free_subnet, names_volume
 from podspec.run.apply import ApplyRequest, apply
 from podspec.run.delete import DeleteRequest, delete
+from podspec.run.listener import Listener
 from podspec.run.manifests import Manifests
 from podspec.run.results import Outcome
 from tests.unit.test_workflows import opener, run_calls
@@ -139,6 +140,37 @@ def test_pods_of_an_earlier_podspec_move_to_the_project_network_only_through_the
     assert engine.aliases("client") == {"podspec-shop": ("client",)}
     assert {name: c.id for name, c in engine.containers.items()} == ids, "no container was recreated"
     assert apply(request(manifests), opener(engine)).outcome is Outcome.NO_CHANGES
+
+
+class Heard(Listener):
+    def __init__(self) -> None:
+        self.infos: list[str] = []
+
+    def info(self, text: str) -> None:
+        self.infos.append(text)
+
+
+def test_apply_wait_waits_until_each_service_name_answers(engine, tmp_path):
+    """--wait: once the pods are ready, each Service's name is looked up at the project network's DNS
+    server from a pod it selects, until it answers; a name that never does is named, with the pod
+    asked from and the server asked."""
+    extra = "---\napiVersion: v1\nkind: Service\nmetadata: {name: nobody}\nspec: {selector: {app: none}, ports: [{port: 80}]}\n"
+    engine.hold_names("front", 3)  # answers at the fourth look-up, as a slow DNS server would
+    heard = Heard()
+    result = apply(request(write(tmp_path, app(extra=extra)), wait=True, wait_timeout=30), opener(engine), heard)
+    assert result.outcome is Outcome.APPLIED and result.ready
+    asked = [c.argument for c in engine.calls if c.method == "resolve"]
+    assert asked == ["front"] * 4, "a Service that selects nothing has no name to wait for"
+    assert any(t.startswith("Names answer on network podspec-shop: front (") for t in heard.infos), heard.infos
+
+    engine.hold_names("shopfront", 10**6)  # a rename whose name never answers
+    with pytest.raises(PodspecError) as caught:
+        apply(request(write(tmp_path, app(service="shopfront")), wait=True, wait_timeout=1), opener(engine))
+    message = caught.value.message
+    assert "not ready after 1s: Service name(s) not answering on network podspec-shop: shopfront" in message
+    gateway = str(ipaddress.ip_network(engine.networks["podspec-shop"].subnet)[1])
+    assert f"asked aardvark-dns at {gateway} from pod web-pod" in message
+    assert "aardvark-dns 1.4" in caught.value.hint
 
 
 def test_delete_removes_the_network_and_the_record_with_the_last_pod(engine, tmp_path):
