@@ -296,7 +296,15 @@ def diff_network(desired: DesiredState, observed: ObservedState, project: str, c
         if DEFAULT_NETWORK in networks:
             attachments.append(Attachment(pod.name, AttachAction.LEAVE_DEFAULT, infra.id, DEFAULT_NETWORK,
                                           "leaves Podman's default network, where the pods of every project meet"))
-    wanted_record = NamesRecord(names, {s.name: service_spec(s, desired.pods) for s in desired.services})
+    # Pods of the project the manifests no longer name but that stay (no --prune; or a project applied
+    # file by file): they keep their names on the network, and the record keeps them, with the
+    # Services whose names they carry (export writes those back).
+    staying = {p.name for p in observed.pods if p.managed and p.project == project} - set(names) - leaving
+    kept = {pod: had for pod, had in (record.pods.items() if record is not None else ()) if pod in staying}
+    carried = {n for had in kept.values() for n in had}
+    services = {s: spec for s, spec in (record.services.items() if record is not None else ()) if s in carried}
+    services.update({s.name: service_spec(s, desired.pods) for s in desired.services})
+    wanted_record = NamesRecord({**kept, **names}, services)
     rewrite = record is None or record.text() != wanted_record.text()
     return NetworkChanges(name, diff, names, tuple(attachments), wanted_record if rewrite else None, record_exists)
 

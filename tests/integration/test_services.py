@@ -129,7 +129,8 @@ def test_a_deployment_behind_a_service_answers_by_every_name_and_only_in_its_pro
     other = podspec(podman, "apply", write(tmp_path, OTHER, "other.yaml"), project="other")
     assert other.exit_code == 0, other.stderr
     assert "+ network podspec-other: create" in other.output, "a project without Services has its network too"
-    assert until(lambda: resolves(podman, "stranger-c", "peer")) == addresses(podman, "peer")
+    # (Podman 5 answers a pod's name once per source: the alias podspec gives, and its own pod name)
+    assert sorted(set(until(lambda: resolves(podman, "stranger-c", "peer")))) == addresses(podman, "peer")
     assert "It works!" in until(lambda: fetch_in(podman, "stranger-c", "peer")), "pods of one project reach each other by pod name"
     for name in ("front", "front.shop.svc.cluster.local", "web-pod"):
         assert resolves(podman, "stranger-c", name) == [], f"project other sees {name}"

@@ -365,3 +365,23 @@ def test_the_restricted_policy_takes_a_proxy_and_volumes_from_within_the_pod(tmp
     assert [p.message for p in check(load([str(shared)]), Policy(Profile.BASELINE)) if "volumes-from" in p.message] == []
     shared.write_text(VOLUMES_FROM.replace('"writer:ro"', '"other-project-db:ro"'))
     assert any("volumes-from" in p.message for p in check(load([str(shared)]), Policy(Profile.BASELINE)))
+
+
+def test_a_project_applied_file_by_file_keeps_every_pods_names(engine, tmp_path):
+    """Without --prune, pods the manifests do not name stay, on the network, with their names: the
+    record keeps them, so applying one file and then another of the same project reconnects nothing."""
+    first = write(tmp_path, app())
+    solo = tmp_path / "solo.yaml"
+    solo.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: solo}\nspec:\n  containers:\n"
+                    "    - {name: c, image: docker.io/library/busybox:latest, imagePullPolicy: IfNotPresent, command: [sleep, '9']}\n")
+    assert apply(request(first), opener(engine)).outcome is Outcome.APPLIED
+    other = apply(request(str(solo)), opener(engine))
+    assert not [s for s in other.plan.steps if s.kind in (StepKind.CONNECT_NETWORK, StepKind.DISCONNECT_NETWORK)]
+    assert engine.aliases("solo") == {"podspec-shop": ("solo",)}
+    assert apply(request(first), opener(engine)).outcome is Outcome.NO_CHANGES
+    assert apply(request(str(solo)), opener(engine)).outcome is Outcome.NO_CHANGES
+    from podspec.reconcile.network import NamesRecord
+
+    record = NamesRecord.read(engine.volumes[names_volume("shop")].labels["io.podspec.names"])
+    assert record is not None and sorted(record.pods) == ["client", "solo", "web-pod", "web-pod-1"]
+    assert sorted(record.services) == ["front"], "the Service the kept pods carry stays on record (export)"
