@@ -163,6 +163,9 @@ class EnvVar:
     name: str
     value: str
     ref: KeyRef | None = None  # valueFrom configMapKeyRef / secretKeyRef (fieldRef is resolved into value)
+    # fieldRef spec.nodeName: the host's name, observed (GET /info) and put into value before the diff
+    # (reconcile/nodename.py); "" until then.
+    node_name: bool = False
 
 
 @dataclass(frozen=True)
@@ -583,6 +586,11 @@ class DesiredState:
 
     def pod(self, name: str) -> Pod | None:
         return next((p for p in self.pods if p.name == name), None)
+
+    @property
+    def uses_node_name(self) -> bool:
+        """Whether an env variable takes the node's name (fieldRef spec.nodeName)."""
+        return any(v.node_name for p in self.pods for c in p.all_containers() for v in c.env)
 
     def volume_names(self) -> tuple[str, ...]:
         """Every named volume wanted: PersistentVolumeClaim documents and the claims pods mount."""

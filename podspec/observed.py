@@ -280,6 +280,7 @@ class HostFacts:
     version: str = "?"
     cgroup_controllers: tuple[str, ...] | None = None
     cgroup_version: str = ""
+    hostname: str = ""  # the host's name as Podman reports it: the node's name (fieldRef spec.nodeName)
 
     @property
     def port_start(self) -> int:

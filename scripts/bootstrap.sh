@@ -45,7 +45,7 @@ python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need_apt[*]} with apt-get" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
   # Packages only install here: no service they bring (sshd, a registry) is started or enabled to
   # listen on this machine; the tests start their own on loopback. (policy-rc.d is Debian's way.)
   guard=""
@@ -53,7 +53,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     guard=/usr/sbin/policy-rc.d
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$guard" >/dev/null && $SUDO chmod +x "$guard"
   fi
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null || { [ -z "$guard" ] || $SUDO rm -f "$guard"; exit 1; }
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need_apt[@]}" >/dev/null || { [ -z "$guard" ] || $SUDO rm -f "$guard"; exit 1; }
   [ -z "$guard" ] || $SUDO rm -f "$guard"
 fi
 

@@ -21,8 +21,8 @@ command -v newuidmap >/dev/null || need_apt+=(uidmap)
 command -v slirp4netns >/dev/null || need_apt+=(slirp4netns)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "rootless-setup: installing ${need_apt[*]} with apt-get" >&2
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
 touch /etc/subuid /etc/subgid

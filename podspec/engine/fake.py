@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from podspec.secrets import RegistryCredential
 
 PAUSE_IMAGE = "localhost/podman-pause:fake"
+FAKE_HOSTNAME = "fakehost"  # the host's name GET /info reports (fieldRef spec.nodeName)
 _instances = itertools.count(1)
 
 
@@ -166,7 +167,7 @@ class FakeEngine:
         self.closed = False
         self._version = version
         self._host = HostFacts(rootless=rootless, uid=uid if uid is not None else (1000 if rootless else 0),
-                               unprivileged_port_start=port_start, version=version)
+                               unprivileged_port_start=port_start, version=version, hostname=FAKE_HOSTNAME)
         self.unreadable = set(unreadable)
         self.busy_ports: set[tuple[int, str]] = set()  # (port, protocol) held by "another process"
         self.sub_paths: set[tuple[str, str]] = set()  # (container, directory) made by create-sub-path steps

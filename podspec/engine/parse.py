@@ -376,4 +376,4 @@ def host_facts(answer: Any, version: str | None, port_start: int | None) -> Host
     controllers = host.get("cgroupControllers")
     return HostFacts(rootless=rootless, uid=uid, unprivileged_port_start=port_start, version=version,
                      cgroup_controllers=tuple(str(c) for c in controllers) if isinstance(controllers, list) else None,
-                     cgroup_version=str(host.get("cgroupVersion") or ""))
+                     cgroup_version=str(host.get("cgroupVersion") or ""), hostname=str(host.get("hostname") or ""))

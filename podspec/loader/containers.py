@@ -9,7 +9,7 @@ import ipaddress
 from typing import Any
 
 from podspec import references
-from podspec.loader.fieldrefs import field_ref, resource_field_ref
+from podspec.loader.fieldrefs import NODE_NAME_FIELD, field_ref, resource_field_ref
 from podspec.loader.reporter import PodFacts, Reporter
 from podspec.model import (
     SECCOMP_ROOT,
@@ -155,6 +155,8 @@ def value_from(r: Reporter, facts: PodFacts, name: str, raw: dict[str, Any], pat
         kind = SourceKind.CONFIG_MAP if which == "configMapKeyRef" else SourceKind.SECRET
         return EnvVar(name, "", KeyRef(kind, body["name"], body["key"], optional=bool(body.get("optional", False))))
     if which == "fieldRef":
+        if body["fieldPath"] == NODE_NAME_FIELD:
+            return EnvVar(name, "", node_name=True)  # the host's name, observed: reconcile/nodename.py
         return EnvVar(name, field_ref(r, facts, name, body, path + ("fieldRef",)))
     return EnvVar(name, resource_field_ref(r, name, body, path + ("resourceFieldRef",), container))
 

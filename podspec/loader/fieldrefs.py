@@ -17,6 +17,9 @@ from podspec.model import (
 # fieldRef paths for one label or annotation (env fieldRef in build.py, downwardAPI items here).
 FIELD_LABEL = re.compile(r"metadata\.labels\['(.+)'\]")
 FIELD_ANNOTATION = re.compile(r"metadata\.annotations\['(.+)'\]")
+# The node's name: on one Podman host, the host's name as Podman reports it (GET /info), known
+# only once the host is read (reconcile/nodename.py puts it in).
+NODE_NAME_FIELD = "spec.nodeName"
 
 
 # fieldRef paths `podman kube play` resolves (pkg/specgen/generate/kube: envVarValueFieldRef).
@@ -39,8 +42,8 @@ def field_ref(r: Reporter, facts: PodFacts, name: str, body: dict[str, Any], pat
         reason = "it is a cluster's or a running pod's field, unknown before the pod is created"
     r.problem(
         path + ("fieldPath",), f"env {name}: fieldPath {field_path} is not supported: {reason}",
-        "supported: metadata.name, metadata.namespace, metadata.labels['KEY'], metadata.annotations['KEY']; "
-        "or set a value",
+        "supported: metadata.name, metadata.namespace, metadata.labels['KEY'], metadata.annotations['KEY'], "
+        "spec.nodeName; or set a value",
     )
     return ""
 

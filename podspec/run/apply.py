@@ -88,6 +88,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
     from podspec.run.results import DiffResult
 
     with closing(engine):
+        desired = with_node_name(engine, desired)
         rootless.check(engine, desired)  # what a rootless Podman cannot do: refused as apply refuses it
         rootless.check_links(engine, desired, request.manifests.policy)  # hostPaths where Podman follows links
         first = reading.observed()
@@ -110,6 +111,20 @@ def _desired(request: DiffRequest) -> DesiredState:
 
         desired = without_updates(desired)
     return desired
+
+
+def with_node_name(engine: Engine, desired: DesiredState) -> DesiredState:
+    """fieldRef spec.nodeName: the host's name, from the host facts read once per engine (GET /info,
+    asked only when the manifests use it)."""
+    if not desired.uses_node_name:
+        return desired
+    from podspec.reconcile.nodename import with_node_name as put
+
+    hostname = engine.host().hostname
+    if not hostname:
+        raise PodspecError(f"Podman at {engine.url} reports no host name, which fieldRef spec.nodeName gives",
+                           "set the variable's value instead; nothing was changed")
+    return put(desired, hostname)
 
 
 def _import_deciders(planning: bool) -> None:
@@ -158,6 +173,7 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
     from podspec.run import rootless
 
     with closing(engine):
+        desired = with_node_name(engine, desired)
         rootless.check(engine, desired)  # rootless limits: refused before any lock, pull or change
         rootless.check_links(engine, desired, request.manifests.policy)  # hostPaths where Podman follows links
         unchanged = _nothing_to_do(engine, reading.observed(), desired, request) if first_read else None

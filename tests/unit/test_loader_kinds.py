@@ -42,7 +42,8 @@ CASES = {
         "(its keys: password; or mark the reference optional: true)",
         "F:42:35: spec.containers[0].env[3].valueFrom.fieldRef.fieldPath: env D: fieldPath status.podIP is not "
         "supported: it is a cluster's or a running pod's field, unknown before the pod is created "
-        "(supported: metadata.name, metadata.namespace, metadata.labels['KEY'], metadata.annotations['KEY']; or set a value)",
+        "(supported: metadata.name, metadata.namespace, metadata.labels['KEY'], metadata.annotations['KEY'], "
+        "spec.nodeName; or set a value)",
         "F:45:42: spec.containers[0].env[4].valueFrom.resourceFieldRef.resource: env E: limits.memory is not set in "
         "this container's resources (set resources.limits.memory: podspec computes the value from the manifest, "
         "not from the host's total as kube play does)",
