@@ -299,8 +299,8 @@ def diff_network(desired: DesiredState, observed: ObservedState, project: str, c
     # Pods of the project the manifests no longer name but that stay (no --prune; or a project applied
     # file by file): they keep their names on the network, and the record keeps them, with the
     # Services whose names they carry (export writes those back).
-    staying = {p.name for p in observed.pods if p.managed and p.project == project} - set(names) - leaving
-    kept = {pod: had for pod, had in (record.pods.items() if record is not None else ()) if pod in staying}
+    others = {p.name for p in observed.pods if p.managed and p.project == project} - set(names) - leaving
+    kept = {pod: had for pod, had in (record.pods.items() if record is not None else ()) if pod in others}
     carried = {n for had in kept.values() for n in had}
     services = {s: spec for s, spec in (record.services.items() if record is not None else ()) if s in carried}
     services.update({s.name: service_spec(s, desired.pods) for s in desired.services})
