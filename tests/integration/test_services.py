@@ -218,3 +218,50 @@ def test_volumes_from_mounts_the_other_containers_volumes(podman, tmp_path):
     denied = podman.podman("exec", "share-reader", "touch", "/data/other", check=False)
     assert denied.returncode != 0 and "Read-only file system" in denied.stderr
     assert podspec(podman, "diff", write(tmp_path, VOLUMES_FROM), project="share").exit_code == 0
+
+
+def test_pods_an_earlier_podspec_left_on_the_default_network_move_only_through_the_plan(podman, tmp_path):
+    """The tutorial pod (a host port, a named volume) as a podspec before project networks made it,
+    on Podman's default network: the next apply moves it to the project network through a plan that
+    says so (--dry-run first), recreates nothing, and the page is still served on its host port."""
+    from dataclasses import replace
+
+    from podspec.engine.podman import connect
+    from podspec.loader import load
+    from podspec.plan import StepKind
+    from podspec.reconcile import diff as differ
+    from podspec.reconcile import planner
+    from podspec.reconcile.network import names_volume
+    from podspec.run.executor import execute
+    from tests.conftest import fetch, free_port
+    from tests.integration.manifests import PROJECT, infra_id, webserver
+
+    port = free_port()
+    path = write(tmp_path, webserver(port))
+    engine = connect(url=podman.url, env={})
+    try:
+        plan = planner.build(differ.compute(load([path]), engine.observe(), PROJECT))
+        earlier = [replace(s, network="", aliases=()) for s in plan.steps
+                   if s.kind is not StepKind.CREATE_NETWORK and s.target != names_volume(PROJECT)]
+        execute(replace(plan, steps=tuple(earlier)), engine)
+    finally:
+        engine.close()
+    networks = lambda: podman.podman("inspect", "--format", "{{range $n, $_ := .NetworkSettings.Networks}}{{$n}} {{end}}",
+                                     infra_id(podman, "dynamic-webserver")).stdout.split()
+    assert networks() == ["podman"]
+    assert "Static Website Init" in fetch(f"http://127.0.0.1:{port}/")
+    before = ids(podman)
+
+    dry = podspec(podman, "apply", "--dry-run", path)
+    assert dry.exit_code == 2, dry.stderr
+    assert "+ network podspec-itest: create" in dry.output
+    assert "connect to network podspec-itest (applied by an earlier podspec on Podman's default network" in dry.output
+    assert "disconnect from network podman" in dry.output
+    assert networks() == ["podman"] and ids(podman) == before, "--dry-run changes nothing"
+
+    moved = podspec(podman, "apply", path)
+    assert moved.exit_code == 0, moved.stderr
+    assert networks() == ["podspec-itest"]
+    assert ids(podman) == before, "no container was recreated"
+    assert "Static Website Init" in fetch(f"http://127.0.0.1:{port}/"), "the host port still serves the page"
+    assert podspec(podman, "diff", path).exit_code == 0
