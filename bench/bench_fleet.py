@@ -4,6 +4,7 @@ network namespace with its own OpenSSH server and private Podman, against the sa
 
     unshare --net --fork -- bash -c 'ip link set lo up && .venv/bin/python bench/bench_fleet.py'
     ... bench/bench_fleet.py --hosts 10 --repeat 5 [--engine podman4|podman5] [--parallel-targets 8]
+    ... bench/bench_fleet.py --hosts 10 --then '$PODSPEC diff --target all'   # the hosts, by hand
 
 Each host `fleetI` is a network namespace made here (inside the benchmark's own one: run it under
 `unshare --net` as above), joined to the benchmark's by a veth pair (10.251.I.1 here, 10.251.I.2
@@ -12,7 +13,7 @@ there: addresses of these test hosts only, never routed anywhere else), with ssh
 are the host's own: every host serves the tutorial on its port 8080). The client is podspec with a
 podspec.toml naming the hosts as targets (ssh://root@10.251.I.2/...sock, a key made for the run).
 
-Reported (median of --repeat, whole processes):
+Reported (median of --repeat, whole processes, one host and all hosts in turn, with the load average):
   - no-op diff of the tutorial: one host (`--target fleet0`) and all (`--target all`);
   - apply of the tutorial from empty: one host, and all;
   - each ratio all/one (target: 1.5x), the peak RSS of the client, and the CPU time of the client and
@@ -35,8 +36,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 import sandbox  # noqa: E402
+from bench_apply import installed_podspec  # noqa: E402
 
 TUTORIAL = ROOT / "manifests" / "webserver.yaml"
 SSHD = "/usr/sbin/sshd"
@@ -199,13 +202,19 @@ def main() -> int:
     parser.add_argument("--engine", choices=sandbox.ENGINES, default=None)
     parser.add_argument("--parallel-targets", type=int, default=None, help="passed to podspec (its default otherwise)")
     parser.add_argument("--show", action="store_true", help="print each podspec command's output")
+    parser.add_argument("--editable", action="store_true",
+                        help="measure the development .venv's podspec (no compiled bytecode when "
+                             "PYTHONDONTWRITEBYTECODE is set: every run compiles podspec again)")
+    parser.add_argument("--then", metavar="SCRIPT", default=None,
+                        help="once the hosts are up, run this bash script in the project's directory instead of "
+                             "measuring ($PODSPEC is podspec; e.g. to profile), then take the hosts down")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench_fleet.py makes network namespaces: run it as root, under unshare --net (see above)")
-    podspec = str(Path(sys.executable).parent / "podspec")
     engine = sandbox.engine_choice(args.engine)
     with tempfile.TemporaryDirectory(prefix="podspec-bench-fleet-") as tmp:
         base = Path(tmp)
+        podspec = installed_podspec(base / "venv", args.editable)[0]  # as users install it (compiled)
         hosts = [Host(i, base / f"host{i}") for i in range(args.hosts)]
         keys, ssh_config = keys_and_config(base, hosts)
         work = base / "work"
@@ -224,16 +233,25 @@ def main() -> int:
                 for host in hosts:
                     sandbox.purge(host.state)
 
-            results: dict[str, Run] = {}
-            for label, targets in (("one host", ["--target", "fleet0"]), ("all hosts", ["--target", "all"])):
-                applies, diffs = [], []
-                for _ in range(args.repeat):
+            if args.then:  # hosts up, the project ready: hand over (to profile, to try things by hand)
+                env["PODSPEC"] = podspec
+                print(f"running in {work}: {args.then}", flush=True)
+                return subprocess.run(["bash", "-c", args.then], cwd=work, env=env).returncode
+
+            # One host and all hosts in turn, each repeat (A, B, A, B, ...): on a loaded machine the ratio
+            # holds even when the absolute figures move.
+            load_before = os.getloadavg()
+            runs: dict[str, list[Run]] = {}
+            for _ in range(args.repeat):
+                for label, targets in (("one host", ["--target", "fleet0"]), ("all hosts", ["--target", "all"])):
                     purge_all()
-                    applies.append(timed([podspec, "apply", *targets, *extra], work, env, (0,)))
-                    diffs.append(timed([podspec, "diff", *targets, *extra], work, env, (0,)))
-                results[f"apply from empty, {label}"] = median_run(applies)
-                results[f"no-op diff, {label}"] = median_run(diffs)
-            print(f"\nmedian of {args.repeat}; CPU: the podspec process (client) and the whole machine")
+                    runs.setdefault(f"apply from empty, {label}", []).append(
+                        timed([podspec, "apply", *targets, *extra], work, env, (0,)))
+                    runs.setdefault(f"no-op diff, {label}", []).append(
+                        timed([podspec, "diff", *targets, *extra], work, env, (0,)))
+            results = {label: median_run(found) for label, found in runs.items()}
+            print(f"\nmedian of {args.repeat}, one host and all in turn; load average {load_before[0]:.1f} before, "
+                  f"{os.getloadavg()[0]:.1f} after; CPU: the podspec process (client) and the whole machine")
             for label, run in results.items():
                 print(f"  {label:<28} {run.seconds:7.3f} s   client CPU {run.client_cpu:6.3f} s   "
                       f"machine CPU {run.machine_cpu:6.3f} s   client peak RSS {run.peak_mb:5.0f} MB")

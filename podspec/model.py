@@ -507,21 +507,39 @@ class AbsentPod:
     workload: str = ""  # "Deployment web": its other copies, if any are on the host, go too
 
 
+class ServiceType(str, Enum):
+    CLUSTER_IP = "ClusterIP"
+    NODE_PORT = "NodePort"  # also published on the host, on its nodePort
+    LOAD_BALANCER = "LoadBalancer"  # also published on the host, on its port (k3s's ServiceLB on one node)
+
+
+# The image of the helper that makes a hostPath of type DirectoryOrCreate / FileOrCreate on the
+# host (engine/hostpaths.py: busybox's chroot); pulled like a pod's image when missing.
+HOST_PATH_HELPER_IMAGE = "docker.io/library/busybox:latest"
+HOST_PATH_CREATE_TYPES = ("DirectoryOrCreate", "FileOrCreate")
+
+# The workload label of a Service's balancer pod (`svclb-<service>`, loader/balancers.py): "Service web".
+SERVICE_WORKLOAD = "Service"
+
+
 @dataclass(frozen=True)
 class ServicePort:
     """One port of a Service: `port` is what clients connect to on the Service's names;
-    `target_port` the pods' port (a number, or the name of a container port)."""
+    `target_port` the pods' port (a number, or the name of a container port). `node_port`: a
+    NodePort Service's port on the host, as written or chosen by the loader (None otherwise)."""
 
     port: int
     target_port: int | str
     protocol: Protocol = Protocol.TCP
     name: str = ""
+    node_port: int | None = None
 
 
 @dataclass(frozen=True)
 class Service:
-    """A v1 Service of type ClusterIP (or headless): names on the project network for the pods its
-    selector picks (docs/services.md). Other types are refused by the loader."""
+    """A v1 Service of type ClusterIP (or headless), NodePort or LoadBalancer: names on the project
+    network for the pods its selector picks, and for the last two a balancer pod that publishes it
+    on the host (docs/services.md). ExternalName is refused by the loader."""
 
     name: str
     namespace: str = "default"
@@ -530,6 +548,21 @@ class Service:
     headless: bool = False  # clusterIP: None (the same names on one host; kept for export)
     labels: tuple[tuple[str, str], ...] = ()
     locations: Locations = NOWHERE
+    type: ServiceType = ServiceType.CLUSTER_IP
+
+    @property
+    def published(self) -> bool:
+        """Whether the Service is also published on the host (NodePort, LoadBalancer)."""
+        return self.type is not ServiceType.CLUSTER_IP
+
+    def host_port(self, port: ServicePort) -> int | None:
+        """The host port a port of this Service is published on: a LoadBalancer's `port` (as k3s's
+        ServiceLB binds it), a NodePort's `nodePort`; None for ClusterIP."""
+        if self.type is ServiceType.LOAD_BALANCER:
+            return port.port
+        if self.type is ServiceType.NODE_PORT:
+            return port.node_port
+        return None
 
     @property
     def origin(self) -> Origin:

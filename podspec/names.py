@@ -6,7 +6,9 @@ the engine and its fake) from here, never spelled again elsewhere:
 - container names `<pod>-<container>` (container_name / container_in_pod);
 - the volumes behind emptyDirs and cluster storage;
 - published ports as intent and observe record them (port_text / read_port_text);
-- an image volume's recorded source (image_volume_source / read_image_volume_source);
+- a mount's recorded source, the volume behind it (mount_source / read_mount_source, named_volume_of;
+  an image volume's: image_volume_source / read_image_volume_source), and each mounted file of a
+  ConfigMap, Secret, projected or downwardAPI volume (file_note / read_file_note);
 - Podman's restart policies for a pod's restartPolicy (PODMAN_RESTART / restart_policy_of);
 - Podman secrets' names, and which project owns one (podman_secret_name, owns_secret).
 
@@ -18,9 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 
 from podspec import labels as L
-from podspec.model import KeyRef, PortMapping, Protocol, RestartPolicy, Volume
+from podspec.model import KeyRef, PortMapping, ProjectedFile, Protocol, RestartPolicy, SourceKind, Volume, VolumeKind
 
 
 def container_name(pod: str, container: str) -> str:
@@ -74,6 +77,87 @@ def read_image_volume_source(source: str) -> tuple[str, str]:
         return "", ""
     policy, _, reference = source.removeprefix("image:").partition(":")
     return policy, reference
+
+
+def mount_source(volume: Volume) -> str:
+    """What is behind a mount, as intent records it in a container's last-applied volumeMounts
+    (export and the volume diff read it back with read_mount_source): `volume:CLAIM[:ro]`,
+    `hostPath:PATH[:TYPE]`, `tmpfs[:BYTES]`, `configMap:NAME`, `secret:NAME`, `projected`,
+    `downwardAPI`, `image:POLICY:REFERENCE`, `emptyDir`."""
+    if volume.kind is VolumeKind.CLAIM:
+        return f"volume:{volume.claim_name}" + (":ro" if volume.read_only else "")
+    if volume.kind is VolumeKind.HOST_PATH:
+        return f"hostPath:{volume.host_path}" + (f":{volume.host_path_type}" if volume.host_path_type else "")
+    if volume.medium == "Memory":
+        return "tmpfs" + (f":{volume.size_limit_bytes}" if volume.size_limit_bytes is not None else "")
+    if volume.kind in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
+        return f"{volume.kind.value}:{volume.source}"
+    if volume.kind in (VolumeKind.PROJECTED, VolumeKind.DOWNWARD_API):
+        return volume.kind.value  # its files say where each comes from
+    if volume.kind is VolumeKind.IMAGE:
+        return image_volume_source(volume)
+    return "emptyDir"
+
+
+@dataclass(frozen=True)
+class MountSource:
+    """A recorded mount source, read: its kind (the word before the first colon; "" when none was
+    recorded), the name in it (the claim, the host path, the ConfigMap or Secret, the image's
+    reference), whether a claim is mounted read-only, and the rest (a hostPath's type, an image
+    volume's pull policy, a tmpfs's size)."""
+
+    kind: str
+    name: str = ""
+    read_only: bool = False
+    detail: str = ""
+
+
+def read_mount_source(source: str) -> MountSource:
+    """A source as mount_source writes it."""
+    kind, _, rest = source.partition(":")
+    if kind == "volume":
+        claim = rest.removesuffix(":ro")
+        return MountSource(kind, claim, read_only=claim != rest)
+    if kind == "hostPath":
+        path, _, path_type = rest.partition(":")
+        return MountSource(kind, path, detail=path_type)
+    if kind == "image":
+        policy, reference = read_image_volume_source(source)
+        return MountSource(kind, reference, detail=policy)
+    if kind == "tmpfs":
+        return MountSource(kind, detail=rest)
+    return MountSource(kind, rest)
+
+
+def named_volume_of(source: str) -> str | None:
+    """The named volume (a claim's) a recorded mount source refers to, if any."""
+    read = read_mount_source(source)
+    return read.name if read.kind == "volume" and source.startswith("volume:") else None
+
+
+def file_note(volume: Volume, path: str, f: ProjectedFile) -> str:
+    """A mounted file as intent records it (export reads it back with read_file_note): `PATH <- KEY
+    (MODE)`; in a projected or downwardAPI volume the key names its source: `configMap/NAME:KEY`,
+    `downwardAPI:FIELD`."""
+    key = f.ref.key
+    if volume.kind is VolumeKind.PROJECTED and f.ref.kind is not SourceKind.DOWNWARD_API:
+        key = f"{f.ref.kind.value}/{f.ref.source}:{key}"
+    elif f.ref.kind is SourceKind.DOWNWARD_API:
+        key = f"downwardAPI:{key}"
+    return f"{path or '.'} <- {key} ({f.mode:04o})"
+
+
+_FILE_NOTE = re.compile(r"(.+) <- (\S+) \(([0-7]{4})\)")
+
+
+def read_file_note(text: str) -> tuple[str, str, int] | None:
+    """(path, key, mode) from what file_note writes (the path "." for the mount itself); None for
+    any other text."""
+    match = _FILE_NOTE.fullmatch(text)
+    if match is None:
+        return None
+    path, key, mode = match.groups()
+    return path, key, int(mode, 8)
 
 
 # Podman's restart policy for a pod's restartPolicy (kube play's mapping), and its reader.

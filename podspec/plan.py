@@ -36,6 +36,9 @@ class StepKind(str, Enum):
     CREATE_SECRET = "create_secret"
     REMOVE_SECRET = "remove_secret"
     CREATE_SUB_PATH = "create_sub_path"  # a subPath directory in a named volume, made through the container
+    # A hostPath of type DirectoryOrCreate / FileOrCreate, made on the Podman host when missing (by a
+    # short-lived helper container, engine/hostpaths.py)
+    CREATE_HOST_PATH = "create_host_path"
     CREATE_NETWORK = "create_network"
     REMOVE_NETWORK = "remove_network"
     CONNECT_NETWORK = "connect_network"  # a pod's infra container joins a network, with its names (aliases)
@@ -49,6 +52,8 @@ class StepKind(str, Enum):
     def resource_kind(self) -> ResourceKind:
         if self is StepKind.CREATE_SUB_PATH:
             return ResourceKind.CONTAINER
+        if self is StepKind.CREATE_HOST_PATH:
+            return ResourceKind.HOST_PATH
         return ResourceKind(self.value.split("_", 1)[1])
 
 
@@ -58,6 +63,7 @@ class ResourceKind(str, Enum):
     CONTAINER = "container"
     SECRET = "secret"
     NETWORK = "network"
+    HOST_PATH = "host_path"
 
 
 @dataclass(frozen=True, order=True)
@@ -90,10 +96,14 @@ class Step:
     network: str = ""
     aliases: tuple[str, ...] = ()  # create pod, connect network: the pod's names on the network
     subnet: str = ""  # create network
+    host_path_type: str = ""  # create host path: DirectoryOrCreate or FileOrCreate (target: the path)
 
     def describe(self) -> str:
         if self.kind is StepKind.CREATE_SUB_PATH:
             return f"{self.kind.words} {self.path} in {self.target}"
+        if self.kind is StepKind.CREATE_HOST_PATH:
+            what = "directory" if self.host_path_type == "DirectoryOrCreate" else "file"
+            return f"create host {what} {self.target} (if missing)"
         if self.kind is StepKind.CONNECT_NETWORK:
             return f"connect pod {self.pod_name} to network {self.network}"
         if self.kind is StepKind.DISCONNECT_NETWORK:

@@ -374,8 +374,9 @@ class _Checker:
             if real is None:
                 yield self.problem(
                     where, f"hostPath {candidate} (container {container}) cannot be checked for symbolic links on this "
-                    "host: its files cannot be seen from here",
-                    "apply from the host itself (podspec sync there, or a unix:// socket), or " + self.loosen)
+                    "host: its files cannot be seen from here (over ssh://, `realpath -m` there did not answer)",
+                    "apply from the host itself (podspec sync there, or a unix:// socket), install GNU coreutils' "
+                    "realpath on the host, or " + self.loosen)
                 continue
             allowed = {a for a in self.policy.host_paths} | {r for r in roots.values() if r}
             if not any(real == a or real.startswith(a.rstrip("/") + "/") for a in allowed):

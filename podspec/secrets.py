@@ -70,6 +70,44 @@ def may_be_secret(kind: Any, path: tuple) -> bool:
     return False
 
 
+def secret_values(kind: Any, data: Any) -> set[str]:
+    """The values of one manifest document that may be secret (may_be_secret's places; under `env`
+    and `httpHeaders` the values, not the names): what no message may quote (scrub)."""
+    found: set[str] = set()
+
+    def walk(value: Any, path: tuple) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, (*path, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*path, index))
+        elif value is not None and not isinstance(value, bool) and may_be_secret(kind, path):
+            parts = [str(p) for p in path]
+            if ("env" in parts or "httpHeaders" in parts) and parts[-1] != "value" and not (kind == "Secret" and parts[0] in ("data", "stringData")):
+                return  # an env entry's name, a reference's key: not a value
+            found.add(str(value))
+
+    walk(data, ())
+    return found
+
+
+_QUOTED_ONLY = 6  # shorter values are hidden where quoted ('abc', "abc"); longer ones wherever they appear
+
+
+def scrub(text: str, values: set[str]) -> str:
+    """`text` with every value of `values` in it replaced by REDACTED (longest first)."""
+    for value in sorted(values, key=len, reverse=True):
+        if not value or value not in text:
+            continue
+        if len(value) >= _QUOTED_ONLY:
+            text = text.replace(value, REDACTED)
+        else:
+            for quoted in (repr(value), f'"{value}"', f"'{value}'"):
+                text = text.replace(quoted, REDACTED)
+    return text
+
+
 def hidden(value: Any) -> str:
     """What a message says instead of a value that may be secret: its type and size only."""
     if isinstance(value, str):

@@ -47,23 +47,44 @@ run() {  # ENGINE FIRST PYTEST-ARGS...: one pytest run on one engine
     "${isolate[@]}" .venv/bin/python -m pytest "$@"
 }
 
-set -- "$@"
 status=0
 if [ "$engines" = "podman4 podman5" ] && [ ${#isolate[@]} -gt 0 ] && [ "${PODSPEC_TEST_SERIAL:-0}" != 1 ]; then
+  # Shards: each engine's tests split by file (tests/sharding.py, weighed by tests/durations.json),
+  # every shard a pytest run of its own with its own private Podman and network namespace, all side
+  # by side. The unit tests go into the podman4 shards (once); podman5 runs the integration tests.
+  shards4="${PODSPEC_TEST_SHARDS_PODMAN4:-3}" shards5="${PODSPEC_TEST_SHARDS_PODMAN5:-2}"
+  runs=()
+  for ((i = 1; i <= shards4; i++)); do runs+=("podman4 1 $i/$shards4"); done
+  for ((i = 1; i <= shards5; i++)); do runs+=("podman5 0 $i/$shards5"); done
   logs=$(mktemp -d)
-  echo "== tests on podman4 and, side by side, the integration tests on podman5 (output below, engine by engine)" >&2
-  set +e
-  run podman5 0 "$@" > "$logs/podman5.log" 2>&1 &
-  second=$!
-  run podman4 1 "$@" 2>&1 | tee "$logs/podman4.log"
-  code4=${PIPESTATUS[0]}
-  wait "$second"; code5=$?
-  set -e
-  [ "$code5" != 5 ] || code5=0  # nothing selected: arguments that name no integration test
-  echo "== the integration tests on podman5" >&2
-  cat "$logs/podman5.log"
-  rm -rf "$logs"
-  status=$code4; [ "$status" != 0 ] || status=$code5
+  trap 'rm -rf "$logs"' EXIT
+  echo "== ${#runs[@]} runs side by side: podman4 (unit and integration tests) in $shards4 shards, podman5 (integration tests) in $shards5; each run's output below when it ends" >&2
+  pids=()
+  for r in "${runs[@]}"; do
+    read -r engine first shard <<< "$r"
+    log="$logs/${engine}-${shard%/*}"
+    ( start=$(date +%s); set +e
+      PODSPEC_TEST_SHARD="$shard" run "$engine" "$first" "$@" > "$log.log" 2>&1
+      code=$?; echo "$code $(( $(date +%s) - start ))" > "$log.end" ) &
+    pids+=($!)
+  done
+  set +e; wait "${pids[@]}"; set -e
+  summary=() ran=0
+  for r in "${runs[@]}"; do
+    read -r engine first shard <<< "$r"
+    log="$logs/${engine}-${shard%/*}"
+    read -r code secs < "$log.end" || { code=1 secs=?; }
+    what="the tests"; [ "$first" = 1 ] || what="the integration tests"
+    echo "== $what on $engine, shard $shard (exit $code, ${secs}s)" >&2
+    cat "$log.log"
+    summary+=("$engine shard $shard: exit $code in ${secs}s")
+    # 5 = nothing selected in this shard (arguments that name few files); an error only if no run ran.
+    if [ "$code" = 5 ]; then continue; fi
+    ran=1
+    [ "$status" != 0 ] || status=$code
+  done
+  [ "$ran" = 1 ] || status=5
+  printf '== %s\n' "${summary[@]}" >&2
   exit "$status"
 fi
 

@@ -7,8 +7,9 @@ removed after it (images stay for the session). The machine's default Podman sta
 
 The engine is $PODSPEC_TEST_ENGINE: podman4 (the host's Podman 4.3, the default) or podman5
 (Debian 13's Podman 5.4 in a mount namespace of its own; see tools/sandbox.py). Every test that
-uses the sandbox is marked `podman`; with PODSPEC_TEST_ONLY_PODMAN=1 only those marked run
-(scripts/test.sh runs the unit tests once and the integration tests on each engine).
+uses the sandbox is marked `podman`; with PODSPEC_TEST_ONLY_PODMAN=1 only those marked run, less those
+of tests/integration that never use the private Podman (marked `engine_independent`): scripts/test.sh
+runs the unit tests and those once, and the integration tests on each engine.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import sandbox  # noqa: E402
 
+from tests import sharding  # noqa: E402
+
 
 @dataclass(frozen=True)
 class PodmanSandbox:
@@ -49,6 +52,11 @@ class PodmanSandbox:
         sandbox.purge(self.state)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "engine_independent: an integration test that never uses the private Podman; run once, not on each engine")
+
+
 @pytest.hookimpl(trylast=True)  # after tests/integration/conftest.py has marked its tests
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     only_podman = os.environ.get("PODSPEC_TEST_ONLY_PODMAN") == "1"
@@ -58,16 +66,63 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         uses_podman = item.get_closest_marker("podman") is not None or "podman_sandbox" in getattr(item, "fixturenames", ())
         if uses_podman:
             item.add_marker(pytest.mark.podman)
-        (kept if uses_podman or not only_podman else dropped).append(item)
+        # The second engine's run: what uses Podman, not what gives the same result on either engine.
+        wanted = uses_podman and item.get_closest_marker("engine_independent") is None
+        (kept if wanted or not only_podman else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+    _keep_shard(config, items)
     rootless = os.geteuid() != 0
     for item in items:
         if rootless and item.get_closest_marker("root_only") is not None:
             item.add_marker(pytest.mark.skip(reason="needs root; these tests run as an ordinary user"))
         if not rootless and item.get_closest_marker("rootless") is not None:
             item.add_marker(pytest.mark.skip(reason="rootless Podman only: scripts/test-rootless.sh runs it as an ordinary user"))
+
+
+def _keep_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """PODSPEC_TEST_SHARD=I/N: only the files of shard I (tests/sharding.py; scripts/test.sh)."""
+    value = os.environ.get("PODSPEC_TEST_SHARD")
+    if not value:
+        return
+    try:
+        index, count = sharding.parse_shard(value)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    per_file: dict[str, tuple[int, bool]] = {}
+    for item in items:
+        name = item.nodeid.split("::")[0]
+        tests, podman_marked = per_file.get(name, (0, False))
+        per_file[name] = (tests + 1, podman_marked or item.get_closest_marker("podman") is not None)
+    recorded = sharding.load_record(sandbox.engine_choice())
+    mine = set(sharding.split(sharding.weights(per_file, recorded), count)[index - 1])
+    kept = [item for item in items if item.nodeid.split("::")[0] in mine]
+    dropped = [item for item in items if item.nodeid.split("::")[0] not in mine]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+# Seconds spent per test file (setup, call and teardown), written at the end of the session when
+# PODSPEC_TEST_DURATIONS_OUT names a directory: the record tests/durations.json is merged from these.
+_SECONDS_PER_FILE: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    name = report.nodeid.split("::")[0]
+    _SECONDS_PER_FILE[name] = _SECONDS_PER_FILE.get(name, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    out = os.environ.get("PODSPEC_TEST_DURATIONS_OUT")
+    if not out or not _SECONDS_PER_FILE:
+        return
+    engine = sandbox.engine_choice()
+    shard = os.environ.get("PODSPEC_TEST_SHARD", "1/1").replace("/", "of")
+    Path(out).mkdir(parents=True, exist_ok=True)
+    record = {"engine": engine, "files": {k: round(v, 2) for k, v in sorted(_SECONDS_PER_FILE.items())}}
+    (Path(out) / f"{engine}-{shard}-{os.getpid()}.json").write_text(json.dumps(record, indent=1) + "\n")
 
 
 # What the session's sandbox really ran, for the summary (a silent fallback shows there too).

@@ -78,7 +78,8 @@ class Service:
         return content
 
 
-class Recorder:
+class AnswerRecorder:
+    """Saves Podman's answers to named calls as JSON fixtures, with an index (not the listener run.listener.Recorder)."""
     def __init__(self, service: Service, out: Path) -> None:
         self.service = service
         self.out = out
@@ -142,7 +143,7 @@ def wait_exited(service: Service, name: str, timeout: float = 60) -> None:
 
 def record(service: Service, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    r = Recorder(service, out)
+    r = AnswerRecorder(service, out)
     set_up(service)
     r.save("containers-created", "GET", "/containers/json", {"all": "true"})
     service.ok("POST", f"/pods/{POD}/start")

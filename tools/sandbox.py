@@ -36,6 +36,7 @@ Standard library only: the test fixture imports it, and `make` runs it before th
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -127,13 +128,34 @@ def registries_conf() -> str:
     return 'unqualified-search-registries = ["docker.io"]\nshort-name-mode = "permissive"\n' + blocks
 
 
+# Podman 4.3 refuses a --runroot longer than 50 characters ("the specified runroot is longer than 50
+# characters"), and the exit command conmon runs when a container ends (`podman container cleanup`)
+# passes one: under a longer run root every cleanup fails, so a container is never seen exited and a
+# pod start waits Podman's 20 s timeout for each init container it runs. A sandbox whose directory is
+# deep (a benchmark's, a rootless user's pytest directory) keeps its run root in a short directory
+# under /tmp (shared with the Podman 5 namespace), named after the sandbox; `system reset` removes it.
+RUNROOT_LIMIT = 50
+
+
+def _short(state: Path, path: Path, kind: str, below: str = "") -> Path:
+    """`path`, or when `path/below` would pass RUNROOT_LIMIT, /tmp/podspec-KIND-HASH of the sandbox."""
+    if len(str(path / below) if below else str(path)) <= RUNROOT_LIMIT:
+        return path
+    return Path("/tmp") / f"podspec-{kind}-{hashlib.sha256(str(state).encode()).hexdigest()[:12]}"
+
+
+def run_root(state: Path) -> Path:
+    """The run root of the sandbox's root Podman (see RUNROOT_LIMIT)."""
+    return _short(state, state / "storage" / "run", "run")
+
+
 def storage_conf(state: Path) -> str:
     # Rootless Podman ignores graphroot in a storage.conf that is not the user's own and takes
     # rootless_storage_path instead: both name the sandbox's storage.
     return f"""[storage]
 driver = "overlay"
 graphroot = "{state}/storage/root"
-runroot = "{state}/storage/run"
+runroot = "{run_root(state)}"
 rootless_storage_path = "{state}/storage/root"
 """
 
@@ -143,8 +165,9 @@ def socket_path(state: Path) -> Path:
 
 
 def runtime_dir(state: Path) -> Path:
-    """The sandbox's XDG_RUNTIME_DIR when it runs rootless (see podman_env)."""
-    return state / "xdg-run"
+    """The sandbox's XDG_RUNTIME_DIR when it runs rootless (see podman_env): rootless Podman's run
+    root is its `containers` directory (see RUNROOT_LIMIT)."""
+    return _short(state, state / "xdg-run", "xdg", below="containers")
 
 
 def url(state: Path) -> str:
@@ -203,8 +226,9 @@ def configure(state: Path, engine: str | None = None) -> None:
             raise SystemExit(f"{state} holds a {made_with} sandbox; asked for {engine}: use another --dir, "
                              f"or remove this one (python tools/sandbox.py down --dir {state}; rm -rf {state})")
         _write_if_changed(state / "engine", engine + "\n")
-    for sub in ("tmp", "networks", "storage/root", "storage/run"):
+    for sub in ("tmp", "networks", "storage/root"):
         (state / sub).mkdir(parents=True, exist_ok=True)
+    run_root(state).mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
         runtime_dir(state).mkdir(mode=0o700, exist_ok=True)
     _write_if_changed(state / "containers.conf", containers_conf(state))

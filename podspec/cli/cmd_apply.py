@@ -111,7 +111,7 @@ def apply(
     credentials = context.registry_credentials(authfile)
     make = lambda files: ApplyRequest(
         manifests=context.manifests(files, checked, strict, age_key_file),
-        project=context.project_name(project, files), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
+        project=(named := context.project_name(project, files)).name, former=named.former, prune=prune, prune_volumes=prune_volumes, adopt=adopt,
         dry_run=dry_run, wait=wait, wait_timeout=timeout, lock_timeout=lock_timeout, lock_lease=context.lock_lease(), parallel=parallel,
         revision=context.revision(revision, files), saved=saved,
         pull_parallel=parallel_pulls, credentials=credentials, probe_image=context.probe_image(),
@@ -119,7 +119,7 @@ def apply(
         rollback_on_failure=rollback_on_failure,
     )
     if target:
-        outcomes = targets.apply(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests), output,
+        outcomes = targets.apply(targets.chosen(target, paths or (), url, connection, identity), make, output,
                                  parallel_targets, canary or (), wait)
         targets.show_apply(outcomes, output)
         raise typer.Exit(targets.exit_code(outcomes, failed=lambda r: r.failed, changed=lambda r: r.pending))

@@ -49,7 +49,7 @@ def delete(
 
     request = DeleteRequest(
         manifests=context.manifests(paths, None, age_key_file=age_key_file),  # delete only removes: no policy
-        project=context.project_name(project, paths), volumes=volumes, dry_run=dry_run,
+        project=(named := context.project_name(project, paths)).name, former=named.former, volumes=volumes, dry_run=dry_run,
         lock_timeout=lock_timeout, lock_lease=context.lock_lease(), parallel=parallel,
         origin=context.origin(paths), force_conflicts=force_conflicts,
     )

@@ -67,7 +67,7 @@ def diff(
     checked = context.policy(policy, allow_host_path, allow_host_port, allow_capability, require_encrypted_secrets)
     make = lambda files: DiffRequest(
         manifests=context.manifests(files, checked, strict, age_key_file),
-        project=context.project_name(project, files), prune=prune, prune_volumes=prune_volumes, adopt=adopt,
+        project=(named := context.project_name(project, files)).name, former=named.former, prune=prune, prune_volumes=prune_volumes, adopt=adopt,
         save_plan=save_plan is not None, revision=context.revision(None, files) if save_plan else "",
         origin=context.origin(files), force_conflicts=force_conflicts,
     )
@@ -75,7 +75,7 @@ def diff(
         if save_plan is not None:
             raise UsageError("--save-plan saves the plan of one host; it does not go with --target",
                              "save one plan per target: podspec diff --save-plan FILE --url ... MANIFESTS")
-        outcomes = targets.diff(targets.chosen(target, paths or (), url, connection, identity), lambda t: make(t.manifests),
+        outcomes = targets.diff(targets.chosen(target, paths or (), url, connection, identity), make,
                                 parallel_targets)
         targets.show_diff(outcomes, output)
         raise typer.Exit(targets.exit_code(outcomes, failed=lambda r: bool(r.diff.conflicts), changed=lambda r: r.diff.has_changes))
@@ -97,5 +97,5 @@ def diff(
         key = context.plan_key()
         context.write_file(save_plan, render.saved_plan_text(result.saved, key))
         context.say_err(f"wrote the plan to {save_plan} ({len(result.saved.steps)} steps{', signed' if key else ''}); "
-                        f"carry it out with: {result.saved.command(save_plan)}")
+                        f"carry it out with: {result.saved.command(save_plan, with_project=project is not None)}")
     raise typer.Exit(EXIT_CHANGES if result.diff.has_changes else EXIT_OK)

@@ -14,6 +14,7 @@ from podspec.cli.common import (
     CONNECTION_OPTION,
     EXIT_OK,
     IDENTITY_OPTION,
+    ONLY_PROJECT_OPTION,
     OUTPUT_OPTION,
     URL_OPTION,
     OutputFormat,
@@ -25,7 +26,7 @@ from podspec.cli.common import (
 @app.command("status")
 @guarded()
 def status(
-    project: Optional[str] = typer.Option(None, "--project", "-p", help="Only this project (default: $PODSPEC_PROJECT, else every project)."),
+    project: Optional[str] = ONLY_PROJECT_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
     url: Optional[str] = URL_OPTION,
     connection: Optional[str] = CONNECTION_OPTION,

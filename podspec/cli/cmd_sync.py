@@ -117,7 +117,7 @@ def sync(
     from podspec.run.sync.metrics import parse_address
 
     request = SyncRequest(
-        source=source, branch=branch, paths=tuple(path or ["."]), project=_project(project, source),
+        source=source, branch=branch, paths=tuple(path or ["."]), project=_project(project, source, tuple(path or ["."]), state_dir(state)),
         state_dir=state_dir(state), policy=context.policy(policy, allow_host_path, allow_host_port, allow_capability),
         interval=parse_duration(interval), prune=prune, self_heal=self_heal, once=once,
         verify_signatures=verify_signatures, allowed_signers=allowed_signers, gpg_home=gpg_home,
@@ -140,19 +140,20 @@ def sync(
     raise typer.Exit(EXIT_OK if result.ok else EXIT_ERROR)
 
 
-def _project(flag: Optional[str], source: str) -> str:
-    """--project, else $PODSPEC_PROJECT, else the repository's name (normalized)."""
-    from podspec.errors import PodspecError
-    from podspec.reconcile.sync import project_from_source
-    from podspec.run.project import normalize, resolve
+def _project(flag: Optional[str], source: str, paths: tuple[str, ...], states: Path) -> str:
+    """--project, else $PODSPEC_PROJECT, else the default unique to the source and --path
+    (run/project.py); an agent that ran here under the former default (the repository's name: its
+    state directory is there) keeps that name, and says so."""
+    from podspec.run.origin import for_repository
+    from podspec.run.project import for_agent
 
-    env = context.environment()
-    if flag or env.get("PODSPEC_PROJECT"):
-        return resolve(flag, env, [], Path.cwd())
-    name = normalize(project_from_source(source))
-    if not name:
-        raise PodspecError(f"cannot make a project name from {source!r}", "pass --project NAME")
-    return name
+    named = for_agent(flag, context.environment(), source, for_repository(source), paths)
+    if named.former and (states / named.former).is_dir():
+        from podspec.reconcile.former import notice
+
+        context.say_err(f"warning: {notice(named.name, named.former)}")
+        return named.former
+    return named.name
 
 
 def _notify_urls(urls: list[str]) -> tuple[str, ...]:

@@ -109,7 +109,7 @@ def guarded(output_param: str = "output") -> Callable:
 
 
 PATHS_ARGUMENT = typer.Argument(..., help="Manifest files or directories (recursive, *.yaml/*.yml), or - for stdin.")
-URL_OPTION = typer.Option(None, "--url", help="Podman service URL (unix:// or ssh://). Default: $CONTAINER_HOST.")
+URL_OPTION = typer.Option(None, "--url", help="Podman service URL (unix://, ssh:// or tcp://). Default: $CONTAINER_HOST.")
 IDENTITY_OPTION = typer.Option(
     None, "--identity", metavar="FILE",
     help="SSH private key for ssh:// (default: the connection's, else $CONTAINER_SSHKEY, else ssh's own).",
@@ -119,9 +119,11 @@ FORCE_CONFLICTS_OPTION = typer.Option(
     help="Change, prune and remove objects of this project that another source (another repository or "
          "directory) applied, and take them over (as kubectl apply --force-conflicts).")
 CONNECTION_OPTION = typer.Option(None, "--connection", "-c", help="A connection name from `podman system connection ls`.")
+# Commands that read the host's records (status, history): one project, or every one.
+ONLY_PROJECT_OPTION = typer.Option(None, "--project", "-p", help="Only this project (default: $PODSPEC_PROJECT, else every project).")
 PROJECT_OPTION = typer.Option(
     None, "--project", "-p",
-    help="Project name. Default: $PODSPEC_PROJECT, else the directory holding the first manifest.",
+    help="Project name. Default: $PODSPEC_PROJECT (podspec.toml's project), else the directory holding the first manifest and 6 hex digits of its source (docs/hardening.md).",
 )
 
 # Security policy (podspec/policy.py); context.policy() passes the environment to run.manifests.policy_from, which

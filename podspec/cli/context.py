@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from podspec.policy import Policy
     from podspec.reconcile.saved_plan import SavedPlan
     from podspec.run.manifests import Manifests
+    from podspec.run.project import ProjectName
     from podspec.run.projectfile import ProjectFile
     from podspec.secrets import RegistryCredential
 
@@ -46,10 +47,11 @@ def environment() -> Mapping[str, str]:
     return {**found.as_env(), **os.environ} if found is not None else os.environ
 
 
-def project_name(flag: str | None, paths: Sequence[str]) -> str:
+def project_name(flag: str | None, paths: Sequence[str]) -> ProjectName:
+    """The project: given on purpose, else the default unique to the manifests' source (run/project.py)."""
     from podspec.run.project import resolve
 
-    return resolve(flag, environment(), list(paths), Path.cwd())
+    return resolve(flag, environment(), list(paths), Path.cwd(), origin(paths))
 
 
 def origin(paths: Sequence[str]) -> str:
@@ -58,9 +60,11 @@ def origin(paths: Sequence[str]) -> str:
     given = os.environ.get("PODSPEC_ORIGIN", "").strip()
     if given:
         return given
+    import socket
+
     from podspec.run.origin import of_paths
 
-    return of_paths(list(paths), Path.cwd())
+    return of_paths(list(paths), Path.cwd(), socket.gethostname())
 
 
 def revision(flag: str | None, paths: Sequence[str]) -> str:
@@ -89,7 +93,8 @@ def saved_plan(path: str | None, paths: Sequence[str], project: str | None, prun
 
     saved = read_plan(path, plan_key())
     explicit = project or os.environ.get("PODSPEC_PROJECT")
-    resolved = project_name(project, paths) if paths and not explicit else None
+    named = project_name(project, paths) if paths and not explicit else None
+    resolved = (named.name, named.former) if named is not None else None
     check_flags(saved, path, paths, explicit, resolved, prune, prune_volumes, adopt, force_conflicts)
     return saved
 

@@ -5,11 +5,17 @@ into output per target (JSON keyed by target) and exit_code into one exit code f
 While applying, each target's progress lines are shown as they happen, prefixed with `[NAME]`;
 the results follow in the file's order of the targets, each under a `== target NAME (...) ==`
 header.
+
+Targets that name the same manifests share one request (its revision, origin and project name found
+once) and one load of the files (run/manifests.LoadOnce): a fleet of hosts running one set of
+manifests reads and checks them once, not once per host.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
@@ -28,6 +34,7 @@ if TYPE_CHECKING:
     from podspec.run.targets import TargetOutcome
 
 R = TypeVar("R")
+Q = TypeVar("Q", bound="DiffRequest")
 
 PATHS_ARGUMENT = typer.Argument(
     None, help="Manifest files or directories (recursive, *.yaml/*.yml), or - for stdin; none with --target.",
@@ -37,7 +44,7 @@ TARGET_OPTION = typer.Option(
     help="Run on this target of podspec.toml (repeatable; `all`: every target), side by side.",
 )
 PARALLEL_TARGETS_OPTION = typer.Option(
-    8, "--parallel-targets", min=1, max=64, metavar="N",
+    16, "--parallel-targets", min=1, max=64, metavar="N",
     help="With --target: how many targets run at once (the others wait for a free place, in the file's order).",
 )
 CANARY_OPTION = typer.Option(
@@ -68,6 +75,24 @@ def paths_needed(paths: Sequence[str] | None) -> list[str]:
         raise UsageError("give manifest files or directories (or - for stdin), or --target NAME from podspec.toml",
                          "for example: podspec diff manifests/")
     return list(paths)
+
+
+def per_manifests(make: Callable[[Sequence[str]], Q]) -> Callable[[Target], Q]:
+    """Each target's request, made once for each set of manifests (the targets' threads ask for it
+    side by side: the first makes it, the others wait), with one LoadOnce its targets share."""
+    from podspec.run.manifests import LoadOnce
+
+    made: dict[tuple[str, ...], Q] = {}
+    lock = threading.Lock()
+
+    def request(target: Target) -> Q:
+        files = tuple(target.manifests)
+        with lock:
+            if files not in made:
+                made[files] = replace(make(files), shared=LoadOnce())
+            return made[files]
+
+    return request
 
 
 def connector(target: Target) -> Callable[[], Any]:
@@ -157,12 +182,14 @@ def exit_code(outcomes: Sequence[TargetOutcome[R]], failed: Callable[[R], bool] 
         verdict(outcomes, failed, changed)]
 
 
-def diff(targets: Sequence[Target], request: Callable[[Target], DiffRequest],
+def diff(targets: Sequence[Target], make: Callable[[Sequence[str]], DiffRequest],
          limit: int) -> tuple[TargetOutcome[DiffResult], ...]:
-    """diff on the targets, `limit` at once (notes and warnings on stderr, prefixed)."""
+    """diff on the targets, `limit` at once (notes and warnings on stderr, prefixed); `make` makes the
+    request for a set of manifests."""
     from podspec.run.apply import diff as run_diff
     from podspec.run.targets import each
 
+    request = per_manifests(make)
     return each(targets, lambda t: run_diff(request(t), connector(t), Prefixed(t.name, show=False)), limit)
 
 
@@ -178,13 +205,15 @@ def show_diff(outcomes: Sequence[TargetOutcome[DiffResult]], output: Any) -> Non
         _summary(outcomes, lambda r: "changes pending" if r.diff.has_changes else "no changes")
 
 
-def apply(targets: Sequence[Target], request: Callable[[Target], ApplyRequest], output: Any, limit: int,
+def apply(targets: Sequence[Target], make: Callable[[Sequence[str]], ApplyRequest], output: Any, limit: int,
           canary: Sequence[str] = (), wait: bool = False) -> tuple[TargetOutcome[ApplyResult], ...]:
-    """apply on the targets, `limit` at once; in text mode each target's progress shows as it happens.
-    With `canary`: those targets first, the others only once every canary is applied and ready."""
+    """apply on the targets, `limit` at once; in text mode each target's progress shows as it happens;
+    `make` makes the request for a set of manifests. With `canary`: those targets first, the others
+    only once every canary is applied and ready."""
     from podspec.run.apply import apply as run_apply
     from podspec.run.targets import each, staged
 
+    request = per_manifests(make)
     show = _format(output) != "json"
     work: Callable[[Target], ApplyResult] = lambda t: run_apply(request(t), connector(t), Prefixed(t.name, show=show))
     if not canary:

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
+from urllib.parse import urlsplit
 
 from podspec.errors import PodmanUnavailable
 
@@ -97,8 +98,11 @@ def default_sockets(env: Mapping[str, str]) -> list[str]:
 
 
 def _named_connection(name: str, env: Mapping[str, str]) -> tuple[str, str | None]:
+    """The URL and identity of a named connection, as `podman system connection list` tells them
+    (podman knows every file they may be kept in); on a machine without podman (a CI runner that
+    only talks to remote hosts), from the user's own connection files (_connection_in_files)."""
     if shutil.which("podman") is None:
-        raise PodmanUnavailable(f"cannot read connection {name!r}: podman is not installed here", "use --url instead")
+        return _connection_in_files(name, env)
     local_env = {k: v for k, v in env.items() if k not in ("CONTAINER_HOST", "CONTAINER_CONNECTION")}
     try:
         result = subprocess.run(
@@ -119,6 +123,37 @@ def _named_connection(name: str, env: Mapping[str, str]) -> tuple[str, str | Non
     raise PodmanUnavailable(
         f"no Podman connection named {name!r} (known: {known})",
         "add it with `podman system connection add`, or pass --url",
+    )
+
+
+def _connection_in_files(name: str, env: Mapping[str, str]) -> tuple[str, str | None]:
+    """A named connection read by podman-py's PodmanConfig from the files `podman system connection
+    add` writes for this user: $XDG_CONFIG_HOME/containers/podman-connections.json (Podman 5) and
+    containers.conf's [engine.service_destinations] (Podman 4); the JSON file wins, as in Podman."""
+    from podman.domain.config import PodmanConfig  # only here: it imports requests (~100 ms)
+
+    home = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".config")
+    found: dict[str, Mapping[str, str]] = {}
+    for file in ("containers.conf", "podman-connections.json"):  # the later one wins
+        path = Path(home) / "containers" / file
+        if not path.is_file():
+            continue
+        try:
+            services = PodmanConfig(str(path)).services
+        except Exception as exc:  # podman-py raises what its JSON and TOML readers raise
+            raise PodmanUnavailable(f"cannot read Podman's connections in {path}: {exc}",
+                                    "fix the file, or pass --url") from None
+        found.update({key: service.attrs for key, service in services.items()})
+    if name in found:
+        attrs = found[name]
+        uri = attrs.get("URI") or attrs.get("uri")
+        if uri:
+            return uri, attrs.get("Identity") or attrs.get("identity") or None
+    known = ", ".join(sorted(found)) or "none"
+    raise PodmanUnavailable(
+        f"no Podman connection named {name!r} in {Path(home) / 'containers'} (podman is not installed here; "
+        f"known: {known})",
+        "pass --url, or add the connection there with `podman system connection add` on a machine with podman",
     )
 
 
@@ -235,17 +270,29 @@ def check_reachable(endpoint: Endpoint) -> None:
         )
 
 
-def open_transport(url: str, identity: str | None, timeout: float, ssh_config: str = "") -> Transport:
-    """The transport for a URL: unix:// (the HTTP client), ssh:// (a tunnel, then the HTTP client),
-    else tcp:// (podman-py). `ssh_config`: an ssh_config file for ssh:// (`ssh -F`; $PODSPEC_SSH_CONFIG as the caller saw it)."""
-    if url.startswith("unix://"):
-        from podspec.engine.httpclient import HttpClient
+def tcp_address(url: str) -> tuple[str, int]:
+    """(host, port) of a tcp:// URL."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "tcp" or not parts.hostname or port is None or parts.path not in ("", "/"):
+        raise PodmanUnavailable(f"cannot read the tcp:// URL {url!r}",
+                                "write it as tcp://host:port, e.g. tcp://127.0.0.1:8080")
+    return parts.hostname, port
 
-        return HttpClient(url[len("unix://"):], timeout)
+
+def open_transport(url: str, identity: str | None, timeout: float, ssh_config: str = "") -> Transport:
+    """The transport for a URL: the one HTTP client on a unix socket (unix://), on a TCP address
+    (tcp://), or on the local end of an ssh forward (ssh://). `ssh_config`: an ssh_config file for
+    ssh:// (`ssh -F`; $PODSPEC_SSH_CONFIG as the caller saw it)."""
     if url.startswith("ssh://"):
         from podspec.engine.ssh import SshTransport
 
         return SshTransport(url, identity, timeout, env={"PODSPEC_SSH_CONFIG": ssh_config})
-    from podspec.engine.podmanpy import PodmanPyTransport
+    from podspec.engine.httpclient import HttpClient
 
-    return PodmanPyTransport(url, identity, timeout)
+    if url.startswith("tcp://"):
+        return HttpClient(tcp_address(url), timeout)
+    return HttpClient(url[len("unix://"):], timeout)

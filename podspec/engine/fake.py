@@ -171,6 +171,7 @@ class FakeEngine:
         self.unreadable = set(unreadable)
         self.busy_ports: set[tuple[int, str]] = set()  # (port, protocol) held by "another process"
         self.sub_paths: set[tuple[str, str]] = set()  # (container, directory) made by create-sub-path steps
+        self.host_paths: dict[str, str] = {}  # host path -> "directory" / "file", made by create-host-path steps
         self._faults: list[_Fault] = []
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
@@ -558,6 +559,11 @@ class FakeEngine:
         self._container(step.target, step.describe())
         self.sub_paths.add((step.target, step.path))
 
+    def _create_host_path(self, step: Step) -> None:
+        """As the helper does on a real host: a missing path is made (recorded in `host_paths`, with
+        its kind); one that exists (in `host_paths` already) is left as it is."""
+        self.host_paths.setdefault(step.target, "directory" if step.host_path_type == "DirectoryOrCreate" else "file")
+
     def _start_pod(self, step: Step) -> None:
         pod = self._pod(step.target, step.describe())
         members = self._members(pod.name)
@@ -797,6 +803,7 @@ _HANDLERS = {
     StepKind.CREATE_SECRET: FakeEngine._create_secret,
     StepKind.REMOVE_SECRET: FakeEngine._remove_secret,
     StepKind.CREATE_SUB_PATH: FakeEngine._create_sub_path,
+    StepKind.CREATE_HOST_PATH: FakeEngine._create_host_path,
     StepKind.CREATE_NETWORK: FakeEngine._create_network,
     StepKind.REMOVE_NETWORK: FakeEngine._remove_network,
     StepKind.CONNECT_NETWORK: FakeEngine._connect_network,

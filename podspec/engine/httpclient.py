@@ -1,5 +1,5 @@
-"""The one HTTP client podspec talks to Podman with, over a unix socket: the local service's, or
-the local end of an ssh forward (ssh.py). tcp:// goes through podman-py (podmanpy.py).
+"""The one HTTP client podspec talks to Podman with, for every transport: a unix socket (the local
+service's, or the local end of an ssh forward, ssh.py) or a TCP address (tcp:// services).
 
 It is written on the standard library's sockets: importing http.client (or podman-py, which pulls
 in requests and urllib3) costs 40 to 230 ms per command on these machines, a large part of a no-op
@@ -7,7 +7,7 @@ apply's budget (see bench/README.md).
 
 Two ways to send a call, one format:
 
-- `keep_alive=False` (the local socket): HTTP/1.0, one connection per call, so several threads may
+- `keep_alive=False` (the local socket, tcp://): HTTP/1.0, one connection per call, so several threads may
   call at once; the service neither chunks nor keeps the connection: the answer is everything read
   until it closes.
 - `keep_alive=True` (through an ssh forward, where a new connection is a new channel in the SSH
@@ -23,12 +23,31 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Any, BinaryIO, Iterator, Mapping
+from typing import Any, BinaryIO, Iterator, Mapping, Union
 from urllib.parse import urlencode
 
 from podspec.engine.transport import COMPAT, LIBPOD, Reply, TransportError, content_type, encode_body
 
 _NO_BODY = (204, 304)
+
+# Where the service listens: a unix socket's path, or (host, port) for tcp://.
+Address = Union[str, tuple[str, int]]
+
+
+def dial(address: Address, timeout: float) -> socket.socket:
+    """A connected socket to the service (the caller closes it)."""
+    if isinstance(address, tuple):
+        sock = socket.create_connection(address, timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class _Stale(Exception):
@@ -38,14 +57,8 @@ class _Stale(Exception):
 class _Connection:
     """One kept-alive connection: its socket and a buffered reader of it."""
 
-    def __init__(self, path: str, timeout: float) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            self.sock.settimeout(timeout)
-            self.sock.connect(path)
-        except OSError:
-            self.sock.close()
-            raise
+    def __init__(self, address: Address, timeout: float) -> None:
+        self.sock = dial(address, timeout)
         self.reader: BinaryIO = self.sock.makefile("rb")
 
     def close(self) -> None:
@@ -54,12 +67,12 @@ class _Connection:
 
 
 class HttpClient:
-    """REST calls to libpod over a unix socket (see the module's text)."""
+    """REST calls to libpod over a unix socket or TCP (see the module's text)."""
 
     concurrent = True  # requests from several threads at once are safe (PodmanEngine.observe uses it)
 
-    def __init__(self, socket_path: str, timeout: float, keep_alive: bool = False) -> None:
-        self.socket_path = socket_path
+    def __init__(self, address: Address, timeout: float, keep_alive: bool = False) -> None:
+        self.address = address
         self.timeout = timeout
         self.keep_alive = keep_alive
         self._local = threading.local()
@@ -81,9 +94,7 @@ class HttpClient:
         if self.keep_alive:
             return self._kept_alive(method.upper(), message, timeout or self.timeout)
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(timeout or self.timeout)
-                sock.connect(self.socket_path)
+            with dial(self.address, timeout or self.timeout) as sock:
                 sock.sendall(message)
                 chunks = []
                 while data := sock.recv(1 << 16):
@@ -126,7 +137,7 @@ class HttpClient:
         if conn is not None:
             return conn, True
         try:
-            conn = _Connection(self.socket_path, self.timeout)
+            conn = _Connection(self.address, self.timeout)
         except OSError as exc:
             raise TransportError(str(exc) or type(exc).__name__) from None
         self._local.conn = conn
@@ -147,9 +158,7 @@ class HttpClient:
         """GET `path` and yield the answer's lines as they come (no timeout: waits for the next)."""
         target = LIBPOD + path + (f"?{urlencode(params)}" if params else "")
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(self.timeout)
-                sock.connect(self.socket_path)
+            with dial(self.address, self.timeout) as sock:
                 sock.sendall(f"GET {target} HTTP/1.0\r\nHost: podman\r\n\r\n".encode())
                 sock.settimeout(None)
                 with sock.makefile("rb") as answer:
@@ -171,9 +180,7 @@ class HttpClient:
         head = f"{method.upper()} {target} HTTP/1.0\r\nHost: podman\r\n"
         head += "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(timeout or self.timeout)
-                sock.connect(self.socket_path)
+            with dial(self.address, timeout or self.timeout) as sock:
                 sock.sendall(head.encode() + b"\r\n")
                 buffer = b""
                 while b"\r\n\r\n" not in buffer:

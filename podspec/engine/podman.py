@@ -1,10 +1,10 @@
 """The engine: the only code that talks to Podman.
 
-It reads the host in a constant number of list calls (containers, volumes, secrets, images) into an
+It reads the host in a constant number of list calls (containers, volumes, secrets, images, networks) into an
 ObservedState, performs one REST call per plan step, and turns Podman's errors into podspec's.
 It speaks libpod's JSON endpoints directly (podman-py's domain objects break on the 4.3 service);
-see transport.py for how calls travel (the one HTTP client over unix:// and through ssh://
-forwards, podman-py's only for tcp://), and parse.py for how the answers are read: this module only makes calls.
+see transport.py for how calls travel (the one HTTP client, on a unix socket, a TCP address, or
+an ssh forward), and parse.py for how the answers are read: this module only makes calls.
 """
 
 from __future__ import annotations
@@ -255,13 +255,18 @@ class PodmanEngine:
 
     def resolved_host_paths(self, paths: Sequence[str]) -> dict[str, str | None]:
         """Each host path with its symbolic links resolved (the part that exists; what does not yet
-        is kept as written). Known only for a service on this machine: over ssh:// the remote host's
-        files cannot be seen, and every path is None."""
-        if not self.endpoint.url.startswith("unix://"):
-            return {p: None for p in paths}
-        import os
+        is kept as written): on this machine for a unix:// service, on the remote host over ssh://
+        (`realpath` there, through the same SSH; engine/ssh.py); None where it cannot be known
+        (tcp://, or a remote host that cannot tell)."""
+        if self.endpoint.url.startswith("unix://"):
+            import os
 
-        return {p: os.path.realpath(p) for p in paths}
+            return {p: os.path.realpath(p) for p in paths}
+        remote = getattr(self.transport, "resolved_paths", None)
+        if self.endpoint.url.startswith("ssh://") and remote is not None:
+            found: dict[str, str | None] = remote(paths)
+            return found
+        return {p: None for p in paths}
 
     def ports_in_use(self, ports: Sequence[tuple[str, int, str]]) -> tuple[tuple[str, int, str], ...] | None:
         """Which of these host ports a process holds; None when it cannot be known (a remote
@@ -326,7 +331,8 @@ class PodmanEngine:
         return parse.search_tags(parse.decode(status, body))
 
     def run(self, step: Step) -> None:
-        """Perform one plan step: exactly one Podman call."""
+        """Perform one plan step: exactly one Podman call (a hostPath made on the host: one short-lived
+        helper container, engine/hostpaths.py)."""
         from podspec.engine.specgen import container_body, pod_body  # not at start-up (run/reading.py)
         from podspec.plan import StepKind  # not at start-up: diff makes no plan
 
@@ -368,8 +374,8 @@ class PodmanEngine:
                       params={"name": name, "labels": json.dumps(labels)}, body=step.data)
         elif kind is StepKind.REMOVE_SECRET:
             self.call("delete", f"/secrets/{name}", f"remove secret {name}")
-        elif kind is StepKind.CREATE_SUB_PATH:
-            self._create_sub_path(name, step.path)
+        elif kind in (StepKind.CREATE_SUB_PATH, StepKind.CREATE_HOST_PATH):
+            self._create_path(step)
         elif kind in _NETWORK_STEPS:
             self._network_step(step)
         else:  # pragma: no cover - every kind is handled above
@@ -394,6 +400,18 @@ class PodmanEngine:
                       body={"container": name, "aliases": list(step.aliases)})
         else:
             self.call("post", f"/networks/{step.network}/disconnect", step.describe(), body={"Container": name})
+
+    def _create_path(self, step: Step) -> None:
+        """A subPath directory in a named volume, or (engine/hostpaths.py) a hostPath of type
+        DirectoryOrCreate / FileOrCreate on the host, when missing."""
+        from podspec.plan import StepKind
+
+        if step.kind is StepKind.CREATE_SUB_PATH:
+            self._create_sub_path(step.target, step.path)
+            return
+        from podspec.engine import hostpaths
+
+        hostpaths.create(self.call, step.target, step.host_path_type)
 
     def _create_sub_path(self, container: str, path: str) -> None:
         """Make a subPath directory of a named volume, through the created (not yet started)

@@ -2,9 +2,9 @@
 
 `PodmanEngine` (podman.py) keeps it against a real Podman service; `FakeEngine` (fake.py) keeps it
 with plain dicts, for the tests of the workflows and the CLI. The contract tests
-(tests/contract/) run the same cases against both.
+(tests/contract/) run the same cases against the fake and a real Podman over unix://, tcp:// and ssh://.
 
-Reading costs a constant number of calls (`observe` is four list calls however many pods); every
+Reading costs a constant number of calls (`observe` is five list calls however many pods); every
 plan step is exactly one call (`run`). Errors are podspec's: EngineError when Podman refuses,
 PodmanUnavailable when it cannot be reached.
 """
@@ -69,7 +69,7 @@ class Engine(Protocol):
 
     def resolved_host_paths(self, paths: Sequence[str]) -> dict[str, str | None]:
         """Each host path with every symbolic link in it resolved, as Podman's bind mount will follow
-        them (None: the host's files cannot be seen from here)."""
+        them, on the service's host (over ssh:// too); None: the host cannot tell."""
         ...
 
     def ports_in_use(self, ports: Sequence[tuple[str, int, str]]) -> tuple[tuple[str, int, str], ...] | None:

@@ -28,7 +28,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,8 +74,22 @@ def parse(url: str) -> SshTarget:
 
 
 def ssh_command(target: SshTarget, local: str, identity: str | None, env: Mapping[str, str]) -> list[str]:
+    """The tunnel: `ssh -N -L LOCAL:REMOTE_SOCKET host`."""
+    return _ssh_options(target, identity, env, "-N") + ["-L", f"{local}:{target.socket}", "--", target.host]
+
+
+def remote_command(target: SshTarget, identity: str | None, env: Mapping[str, str], argv: Sequence[str]) -> list[str]:
+    """One command run on the target host by the same ssh (same options, keys and host-key checks).
+    ssh hands the remote side one string for the login shell: every word is quoted for it, so a
+    word from a manifest stays one word whatever it holds."""
+    import shlex
+
+    return _ssh_options(target, identity, env) + ["--", target.host, " ".join(shlex.quote(word) for word in argv)]
+
+
+def _ssh_options(target: SshTarget, identity: str | None, env: Mapping[str, str], *extra: str) -> list[str]:
     command = [
-        "ssh", "-N", "-T",
+        "ssh", *extra, "-T",
         "-o", "BatchMode=yes",
         "-o", "StrictHostKeyChecking=yes",
         "-o", "ExitOnForwardFailure=yes",
@@ -90,7 +104,7 @@ def ssh_command(target: SshTarget, local: str, identity: str | None, env: Mappin
         command += ["-p", str(target.port)]
     if target.user:
         command += ["-l", target.user]
-    return command + ["-L", f"{local}:{target.socket}", "--", target.host]
+    return command
 
 
 # (words in ssh's message, what failed, how to fix it); {where}, {host}, {port}, {identity} are filled in
@@ -148,6 +162,7 @@ class Tunnel:
     def __init__(self, url: str, identity: str | None, env: Mapping[str, str]) -> None:
         self.target = parse(url)
         self.identity = identity
+        self.env = dict(env)
         if shutil.which("ssh") is None:
             raise PodmanUnavailable(f"cannot reach {self.target.where}: the ssh client is not installed here",
                                     "install OpenSSH's client (apt-get install openssh-client)")
@@ -288,15 +303,19 @@ class SshTransport:
             "check that the socket path in the URL is Podman's API socket",
         )
 
+    def _over_ssh(self, exc: TransportError) -> TransportError:
+        """A failed call's error, saying whether the SSH connection itself ended (and what ssh said)."""
+        if self._process.poll() is not None:
+            return TransportError(f"the SSH connection to {self.target.where} ended: "
+                                  f"{self._ssh_said().strip() or 'no message'}")
+        return TransportError(f"{exc} (over SSH to {self.target.where})")
+
     def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
                 body: Any = None, timeout: float | None = None) -> Reply:
         try:
             return self._local.request(method, path, params=params, body=body, timeout=timeout)
         except TransportError as exc:
-            if self._process.poll() is not None:
-                raise TransportError(f"the SSH connection to {self.target.where} ended: "
-                                     f"{self._ssh_said().strip() or 'no message'}") from None
-            raise TransportError(f"{exc} (over SSH to {self.target.where})") from None
+            raise self._over_ssh(exc) from None
 
     def stream(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[bytes]:
         """A streamed GET (Podman's events, for `podspec sync --self-heal`) over the same tunnel,
@@ -304,10 +323,7 @@ class SshTransport:
         try:
             yield from HttpClient(self._tunnel.local, CONNECT_TIMEOUT).stream(path, params)
         except TransportError as exc:
-            if self._process.poll() is not None:
-                raise TransportError(f"the SSH connection to {self.target.where} ended: "
-                                     f"{self._ssh_said().strip() or 'no message'}") from None
-            raise TransportError(f"{exc} (over SSH to {self.target.where})") from None
+            raise self._over_ssh(exc) from None
 
     def call_stream(self, method: str, path: str, params: Mapping[str, Any] | None = None,
                     headers: Mapping[str, str] | None = None, timeout: float | None = None,
@@ -317,10 +333,29 @@ class SshTransport:
             yield from self._local.call_stream(
                 method, path, params=params, headers=headers, timeout=timeout, compat=compat)
         except TransportError as exc:
-            if self._process.poll() is not None:
-                raise TransportError(f"the SSH connection to {self.target.where} ended: "
-                                     f"{self._ssh_said().strip() or 'no message'}") from None
-            raise TransportError(f"{exc} (over SSH to {self.target.where})") from None
+            raise self._over_ssh(exc) from None
+
+    def resolved_paths(self, paths: Sequence[str]) -> dict[str, str | None]:
+        """Each path on the target host with its symbolic links resolved, as locally
+        os.path.realpath does (`realpath -m`: what does not exist is kept as written); every path
+        None when the host cannot tell (no GNU realpath there, a forced command, a timeout)."""
+        from podspec.engine.proc import run_bounded
+
+        unknown: dict[str, str | None] = {p: None for p in paths}
+        if not paths:
+            return unknown
+        argv = remote_command(self.target, self.identity, self._tunnel.env, ["realpath", "-m", "-z", "--", *paths])
+        try:
+            done = run_bounded(argv, CONNECT_TIMEOUT + 5)
+        except (OSError, subprocess.TimeoutExpired):
+            return unknown
+        found = done.stdout.split(b"\0")
+        if done.returncode != 0 or found[-1:] != [b""] or len(found) - 1 != len(paths):
+            return unknown
+        resolved = [item.decode(errors="surrogateescape") for item in found[:-1]]
+        if not all(r.startswith("/") for r in resolved):
+            return unknown
+        return dict(zip(paths, resolved, strict=True))
 
     def close(self) -> None:
         self._local.close()

@@ -2,9 +2,9 @@
 
 - `unix://` sockets (the local service, by far the common case): the one HTTP client
   (httpclient.py), a connection per call;
+- `tcp://`: the same HTTP client on a TCP address, a connection per call;
 - `ssh://`: the system's OpenSSH client forwarding a local socket to the remote one (ssh.py),
-  then the same HTTP client, its connections kept alive;
-- `tcp://`: podman-py's API client (podmanpy.py).
+  then the same HTTP client, its connections kept alive.
 
 All three speak the same libpod endpoints and give back a `Reply`; connection.open_transport
 picks one for a URL.

@@ -30,6 +30,7 @@ from podspec.model import (
     FILE_VOLUMES,
     INIT_TYPE_ANNOTATION,
     SECCOMP_ROOT,
+    SERVICE_WORKLOAD,
     Container,
     EnvVar,
     HostAlias,
@@ -52,7 +53,14 @@ from podspec.model import (
     VolumeMount,
     capability_set,
 )
-from podspec.names import container_in_pod, read_image_volume_source, read_port_text, restart_policy_of
+from podspec.names import (
+    MountSource,
+    container_in_pod,
+    read_file_note,
+    read_mount_source,
+    read_port_text,
+    restart_policy_of,
+)
 from podspec.references import expanded, pull_policy_or_default
 
 Json = Mapping[str, Any]
@@ -72,7 +80,6 @@ _HTTP_CHECK = re.compile(
     r"curl -f((?: -H (?:'[^']*'|\"[^\"]*\"|[^\s'\"])+)*) (https?)://([^:/]+):(\d+)(/\S*) \|\| exit 1")
 _TCP_CHECK = re.compile(r"nc -z (\S+) (\d+) \|\| exit 1")
 _RECORDED_REF = re.compile(r"(secret|configMap) (\S+) key (\S+)")  # intent.describe_ref
-_PROJECTED_FILE = re.compile(r"(.+) <- (\S+) \(([0-7]{4})\)")  # intent: "PATH <- KEY (MODE)"
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,11 @@ def export(pods: Sequence[PodData]) -> Exported:
     claims: dict[str, VolumeClaim] = {}
     notes: list[str] = []
     for data in pods:
+        workload = (data.pod.get("Labels") or {}).get(L.WORKLOAD, "")
+        if workload.startswith(SERVICE_WORKLOAD + " "):
+            notes.append(f"pod {data.pod.get('Name')} is how podspec publishes {workload} on the host: "
+                         "not exported (the Service is, with the pods it selects)")
+            continue
         pod, pod_claims, pod_notes = export_pod(data)
         made.append(pod)
         notes += pod_notes
@@ -668,16 +680,17 @@ class _Volumes:
         mode of each file (in a projected volume, its source too)."""
         found = []
         for dest, note in sorted(recorded.items()):
-            kind, _, source = str(note.get("source") or "").partition(":")
+            recorded_source = read_mount_source(str(note.get("source") or ""))
+            kind, source = recorded_source.kind, recorded_source.name
             if kind not in {k.value for k in FILE_VOLUMES} or (kind in ("configMap", "secret") and not source):
                 continue
             sub = str(note.get("subPath") or "")
             files = []
             for text in note.get("files") or ():
-                match = _PROJECTED_FILE.fullmatch(str(text))
-                if match is not None:
-                    path, key, mode = match.groups()
-                    files.append((sub if path == "." else f"{sub}/{path}" if sub else path, key, int(mode, 8)))
+                read = read_file_note(str(text))
+                if read is not None:
+                    path, file_key, mode = read
+                    files.append((sub if path == "." else f"{sub}/{path}" if sub else path, file_key, mode))
             wanted = str(note.get("volume") or dns_label(source or kind, kind))
             key = (kind, source, wanted)
             volume = self.by_source.get(key) or Volume(self._name(wanted), VolumeKind(kind), source=source)
@@ -694,22 +707,22 @@ class _Volumes:
             size_limit_bytes=_size(size)))
 
     def _for(self, m: Json, note: Json) -> Volume | None:
-        kind, source = m.get("Type"), str(note.get("source") or "")
+        kind, source = m.get("Type"), read_mount_source(str(note.get("source") or ""))
         wanted = note.get("volume")
         if kind == "volume":
             name = m.get("Name", "")
-            if source == "emptyDir" or _anonymous(name):
+            if source.kind == "emptyDir" or _anonymous(name):
                 return self._volume(("emptyDir", name), lambda: Volume(
                     self._name(wanted or dns_label(m.get("Destination", ""), "scratch") + "-empty"), VolumeKind.EMPTY_DIR))
-            read_only = source.endswith(":ro") if source.startswith("volume:") else False
+            read_only = source.read_only
             if name not in self.claim_names:
                 self.claim_names.append(name)
             return self._volume(("claim", name, read_only), lambda: Volume(
                 self._name(wanted or dns_label(name) + "-pvc"), VolumeKind.CLAIM, claim_name=name, read_only=read_only))
         if kind == "bind":
             path, path_type = m.get("Source", ""), ""
-            if source.startswith("hostPath:"):
-                recorded_path, _, path_type = source.removeprefix("hostPath:").partition(":")
+            if source.kind == "hostPath":
+                recorded_path, path_type = source.name, source.detail
                 sub = note.get("subPath", "")
                 if sub and path == f"{recorded_path}/{sub}":
                     path = recorded_path
@@ -722,11 +735,11 @@ class _Volumes:
             return self._tmpfs(m.get("Destination", ""), ",".join(m.get("Options") or ()), note)
         return None
 
-    def _image_volume(self, reference: str, source: str, wanted: str | None) -> Volume:
+    def _image_volume(self, reference: str, source: MountSource, wanted: str | None) -> Volume:
         """An image volume: the reference and pull policy podspec recorded, else as Podman says."""
         from podspec.references import normalize
 
-        policy_text, recorded = read_image_volume_source(source)
+        policy_text, recorded = (source.detail, source.name) if source.kind == "image" else ("", "")
         if recorded and expanded(recorded) == expanded(reference or recorded):
             reference = recorded
         else:

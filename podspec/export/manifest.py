@@ -72,6 +72,8 @@ def service_document(service: Service) -> Document:
         metadata["namespace"] = service.namespace
     _put(metadata, "labels", dict(service.labels))
     spec: dict[str, Any] = {}
+    if service.published:
+        spec["type"] = service.type.value
     if service.headless:
         spec["clusterIP"] = "None"
     _put(spec, "selector", dict(service.selector))
@@ -84,6 +86,8 @@ def service_document(service: Service) -> Document:
             port["targetPort"] = p.target_port
         if p.protocol.value != "TCP":
             port["protocol"] = p.protocol.value
+        if p.node_port is not None:
+            port["nodePort"] = p.node_port  # as chosen: the export keeps the port the host publishes
         ports.append(port)
     _put(spec, "ports", ports)
     return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec}

@@ -23,7 +23,7 @@ single Podman host"), and so are values Podman takes and a Kubernetes API server
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 
 from podspec.errors import KeyUnavailable, ManifestError, Origin, Problem
 from podspec.model import AbsentPod, ConfigMap, DesiredState, EncryptedDocument, Pod, Secret, Service, VolumeClaim
@@ -92,7 +92,9 @@ def _sealed(name: str, documents: list) -> Sealed:
 
 def _across_pods(pods: list[Pod], services: list[Service], problems: list[Problem], warnings: list[Problem]) -> list[Pod]:
     """The checks and additions that span pods: volumes-from annotations, Services (their warnings,
-    and a proxy container in each pod a Service reaches on another port; loader/services.py)."""
+    a proxy container in each pod a Service reaches on another port, loader/services.py; the
+    nodePorts chosen and a balancer pod per NodePort or LoadBalancer Service, loader/balancers.py).
+    `services` is updated in place (the chosen nodePorts)."""
     if any(key.startswith("io.podman.annotations.volumes-from/") for pod in pods for key, _ in pod.annotations):
         from podspec.loader import volumes_from
 
@@ -106,6 +108,13 @@ def _across_pods(pods: list[Pod], services: list[Service], problems: list[Proble
     warnings += service_warnings
     pods, proxy_problems = with_proxies(services, pods)
     problems += proxy_problems
+    if any(s.published for s in services):
+        from podspec.loader.balancers import balancer_pods, with_node_ports
+
+        services[:], port_problems = with_node_ports(services)
+        balancers, balancer_problems = balancer_pods(services, pods)
+        problems += port_problems + balancer_problems
+        pods = pods + balancers
     return pods
 
 
@@ -146,6 +155,7 @@ def load(
     warnings: list[Problem] = []
     encrypted: list[EncryptedDocument] = []
     error: type[ManifestError] = ManifestError
+    read: list[Any] = []  # every document's data: no message may quote a value of theirs that may be secret
     for source in found:
         text, problem = decode(source.raw, source.name)
         if problem is not None or text is None:
@@ -169,6 +179,7 @@ def load(
                 Origin(source.name), "", "empty file: no manifest documents",
                 "add a Pod, Deployment, Job, Service, PersistentVolumeClaim, ConfigMap or Secret, or remove the file",
             ))
+        read += [d.data for d in documents]
         for document in documents:
             if not isinstance(document.data, dict):
                 if document.problems:
@@ -200,6 +211,8 @@ def load(
     warnings += link_warnings
     problems += semantics.check(pods, claims, config_maps, secrets, absent)
     pods = _across_pods(pods, services, problems, warnings)
+    if warnings:
+        warnings = _scrubbed(warnings, read)
     state = DesiredState(
         pods=tuple(sorted(pods, key=lambda p: p.name)),
         claims=tuple(sorted(claims, key=lambda c: c.name)),
@@ -221,5 +234,22 @@ def load(
             for w in warnings
         ]
     if problems:
-        raise error(problems)
+        raise error(_scrubbed(problems, read))
     return state
+
+
+def _scrubbed(problems: list[Problem], documents: list[Any]) -> list[Problem]:
+    """The problems with every value that may be secret (a Secret's data, an env value, ...; see
+    secrets.secret_values) taken out of their messages and hints, whichever check wrote them: the
+    checks that quote a value need not each know which values are secret."""
+    from dataclasses import replace
+
+    from podspec.secrets import scrub, secret_values
+
+    values: set[str] = set()
+    for data in documents:
+        if isinstance(data, dict):
+            values |= secret_values(data.get("kind"), data)
+    if not values:
+        return problems
+    return [replace(p, message=scrub(p.message, values), hint=scrub(p.hint, values)) for p in problems]

@@ -10,7 +10,7 @@ from typing import Any
 
 from podspec import references
 from podspec.loader.fieldrefs import NODE_NAME_FIELD, field_ref, resource_field_ref
-from podspec.loader.reporter import PodFacts, Reporter
+from podspec.loader.reporter import PodFacts, Reporter, int_or_none
 from podspec.model import (
     SECCOMP_ROOT,
     Container,
@@ -328,7 +328,3 @@ def _se_linux(raw: dict[str, Any] | None) -> tuple[str, ...]:
 def pull_policy(written: str) -> PullPolicy:
     """A container's imagePullPolicy: Kubernetes' values, or `podman kube play`'s spellings."""
     return PULL_POLICY_SPELLINGS.get(written.lower()) or PullPolicy(written)
-
-
-def int_or_none(value: Any) -> int | None:
-    return None if value is None else int(value)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from podspec.loader.containers import container, int_or_none, ip, resources, seccomp_name
-from podspec.loader.reporter import PodFacts, Reporter
+from podspec.loader.containers import container, ip, resources, seccomp_name
+from podspec.loader.reporter import PodFacts, Reporter, int_or_none
 from podspec.loader.volumes import volume
 from podspec.model import (
     AUTO_UPDATE_ANNOTATION,

@@ -1,7 +1,8 @@
 """The one reporter every builder of the loader writes to: where a problem is (file, line, column,
 from the document's positions), said once; warnings beside problems; where the pod being built
 sits in its document (a workload's template). And the facts of the pod being built that its
-containers and volumes read (its name, namespace, metadata, containers, annotations' settings)."""
+containers and volumes read (its name, namespace, metadata, containers, annotations' settings); and
+int_or_none, the builders' one reader of plain integer fields."""
 
 from __future__ import annotations
 
@@ -63,3 +64,9 @@ class PodFacts:
     relabels: dict[str, str] = field(default_factory=dict)  # volume -> z/Z, from the bind-mount-options annotation
     # io.containers.autoupdate: "" (the pod) or a container -> its policy (None: disabled)
     auto_updates: dict[str, AutoUpdate | None] = field(default_factory=dict)
+
+
+def int_or_none(value: Any) -> int | None:
+    """A plain integer field (hostPort, runAsUser, a key's mode; the schema has checked it), or None
+    when it is not written: the builders' one reader of them."""
+    return None if value is None else int(value)

@@ -171,14 +171,6 @@ def _pod(pod: Pod) -> list[Problem]:
             ))
         else:
             volumes[volume.name] = i
-        if volume.host_path_type in ("DirectoryOrCreate", "FileOrCreate"):
-            problems.append(_problem(
-                pod, ("spec", "volumes", i, "hostPath", "type"),
-                f"hostPath type {volume.host_path_type} is not supported: Podman's API does not create "
-                "host paths, and the Podman host may be another machine",
-                f"create {volume.host_path} on the Podman host and use type "
-                f"{volume.host_path_type.removesuffix('OrCreate')} (or leave type out)",
-            ))
     for path, container in _containers(pod):
         problems += _container(pod, path, container, sorted(volumes))
     return problems

@@ -2,9 +2,10 @@
 the pods (link_services): a selector that picks nothing, hostNetwork pods, named target ports.
 
 What one host can give a Service is names on the project network (docs/services.md): ClusterIP
-and headless Services are built; NodePort, LoadBalancer and ExternalName are refused with the
-reason, never accepted and ignored. Fields about a cluster's virtual IPs and traffic policies are
-warnings, as other cluster-only fields are.
+and headless Services are built; NodePort and LoadBalancer Services too, and are published on the
+host by a balancer pod (loader/balancers.py); ExternalName is refused with the reason, never
+accepted and ignored. Fields about a cluster's virtual IPs and traffic policies are warnings, as
+other cluster-only fields are.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from podspec.model import (
     SecurityContext,
     Service,
     ServicePort,
+    ServiceType,
 )
 
 # Kubernetes: a Service's name is a DNS-1035 label (it becomes a host name).
@@ -49,22 +51,14 @@ CLUSTER_ONLY_SERVICE_FIELDS = {
 }
 
 REFUSED_TYPES = {
-    "NodePort": (
-        "a NodePort Service publishes a port on every node; podspec gives Services names on the project "
-        "network and does not publish them on the host",
-        "publish the pod's port with ports[].hostPort on its container, and keep the Service as type ClusterIP",
-    ),
-    "LoadBalancer": (
-        "a LoadBalancer Service asks a cloud (or k3s's ServiceLB) for an outside address; podspec gives "
-        "Services names on the project network and does not publish them on the host",
-        "publish the pod's port with ports[].hostPort on its container, and keep the Service as type ClusterIP",
-    ),
     "ExternalName": (
         "an ExternalName Service is a DNS alias (CNAME) for an outside name; Podman's DNS (aardvark-dns) "
         "serves no aliases of that kind",
         "give the clients the outside name, or add it with the pods' hostAliases",
     ),
 }
+# The range Kubernetes takes nodePorts from (kube-apiserver's --service-node-port-range default).
+NODE_PORTS = range(30000, 32768)
 
 
 def service(r: Reporter, data: dict[str, Any]) -> Service:
@@ -77,7 +71,12 @@ def service(r: Reporter, data: dict[str, Any]) -> Service:
     if kind in REFUSED_TYPES:
         why, instead = REFUSED_TYPES[kind]
         r.problem(("spec", "type"), f"type: {kind} is not supported: {why}", instead)
+    service_type = ServiceType(kind) if kind not in REFUSED_TYPES else ServiceType.CLUSTER_IP
+    published = service_type is not ServiceType.CLUSTER_IP
     cluster_ip = spec.get("clusterIP", "")
+    if published and cluster_ip == "None":
+        r.problem(("spec", "clusterIP"), f"a headless Service (clusterIP: None) cannot be of type {kind}",
+                  "remove clusterIP: None, or make the Service type ClusterIP (as Kubernetes requires)")
     if cluster_ip not in ("", "None"):
         cluster_only(r, ("spec", "clusterIP"), "a cluster's virtual Service address (here the names answer "
                                                  "with the pods' own addresses)")
@@ -88,11 +87,27 @@ def service(r: Reporter, data: dict[str, Any]) -> Service:
     seen: dict[tuple[int, str], int] = {}
     for index, raw in enumerate(spec.get("ports") or []):
         protocol = Protocol(raw.get("protocol", "TCP"))
-        if "nodePort" in raw and kind not in REFUSED_TYPES:
+        node_port = raw.get("nodePort")
+        if node_port is not None and not published:
             r.problem(("spec", "ports", index, "nodePort"), "nodePort is only for type NodePort or LoadBalancer",
                          "remove it")
+            node_port = None
+        elif node_port is not None and node_port not in NODE_PORTS:
+            r.problem(("spec", "ports", index, "nodePort"),
+                      f"nodePort {node_port} is outside {NODE_PORTS.start}-{NODE_PORTS.stop - 1}, the range Kubernetes "
+                      "takes node ports from", "choose a port in that range, or leave nodePort out (one is chosen)")
+        elif node_port is not None and service_type is ServiceType.LOAD_BALANCER:
+            r.problem_to(r.warnings, r.base + ("spec", "ports", index, "nodePort"),
+                         f"nodePort is not published on a single Podman host for a LoadBalancer Service (it is "
+                         f"published on its port, {raw['port']}, as k3s's ServiceLB does)",
+                         "keep it for Kubernetes; --strict makes this an error", key=True)
+        if published and protocol is not Protocol.TCP:
+            r.problem(("spec", "ports", index, "protocol"),
+                      f"a {kind} Service port is published on the host by a forwarder that carries TCP only, "
+                      f"not {protocol.value}", "publish the pod's port with ports[].hostPort on its container instead")
         port = ServicePort(port=raw["port"], target_port=raw.get("targetPort", raw["port"]), protocol=protocol,
-                           name=raw.get("name", ""))
+                           name=raw.get("name", ""), node_port=node_port if service_type is ServiceType.NODE_PORT else
+                           None)
         if (port.port, protocol.value) in seen:
             r.problem(("spec", "ports", index, "port"),
                          f"port {port.port}/{protocol.value} is listed twice (also ports[{seen[port.port, protocol.value]}])",
@@ -110,6 +125,7 @@ def service(r: Reporter, data: dict[str, Any]) -> Service:
         headless=cluster_ip == "None",
         labels=tuple(sorted((meta.get("labels") or {}).items())),
         locations=r.locations(),
+        type=service_type,
     )
 
 def cluster_only(r: Reporter, path: FieldPath, what: str) -> None:

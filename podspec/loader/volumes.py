@@ -11,7 +11,7 @@ from typing import Any
 
 from podspec import references
 from podspec.loader.fieldrefs import downward_field, resource_field_ref
-from podspec.loader.reporter import PodFacts, Reporter
+from podspec.loader.reporter import PodFacts, Reporter, int_or_none
 from podspec.model import (
     FieldPath,
     KeyRef,
@@ -71,7 +71,7 @@ def volume(r: Reporter, facts: PodFacts, raw: dict[str, Any], path: FieldPath) -
             optional=bool(body.get("optional", False)),
             default_mode=int(body.get("defaultMode", 0o644)),
             items=tuple(
-                KeyToPath(item["key"], item["path"], _int_or_none(item.get("mode"))) for item in body.get("items", ())
+                KeyToPath(item["key"], item["path"], int_or_none(item.get("mode"))) for item in body.get("items", ())
             ),
         )
     if kind is VolumeKind.DOWNWARD_API:
@@ -106,7 +106,7 @@ def projected(r: Reporter, facts: PodFacts, name: str, body: dict[str, Any], pat
             if written is not None:
                 projections.append(Projection(
                     kind, written["name"], optional=bool(written.get("optional", False)),
-                    items=tuple(KeyToPath(i["key"], i["path"], _int_or_none(i.get("mode"))) for i in written.get("items", ())),
+                    items=tuple(KeyToPath(i["key"], i["path"], int_or_none(i.get("mode"))) for i in written.get("items", ())),
                 ))
         if "downwardAPI" in source:
             files += downward_files(r, facts, source["downwardAPI"].get("items", ()), mode,
@@ -189,7 +189,3 @@ def empty_dir(r: Reporter, name: str, body: dict[str, Any], path: FieldPath) -> 
         except quantity.QuantityError as error:
             r.problem(path + ("sizeLimit",), f"invalid sizeLimit {body['sizeLimit']!r}: {error}")
     return Volume(name=name, kind=VolumeKind.EMPTY_DIR, medium=medium, size_limit_bytes=size)
-
-
-def _int_or_none(value: Any) -> int | None:
-    return None if value is None else int(value)

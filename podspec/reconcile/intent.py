@@ -23,14 +23,12 @@ from podspec.model import (
     InitContainerType,
     KeyRef,
     Pod,
-    ProjectedFile,
     PullPolicy,
     Resources,
     SourceKind,
-    Volume,
     VolumeKind,
 )
-from podspec.names import empty_dir_volume, image_volume_source, podman_secret_name, port_text
+from podspec.names import empty_dir_volume, file_note, mount_source, podman_secret_name, port_text
 from podspec.plan import Role
 from podspec.probe_record import probe_spec
 from podspec.secrets import stored_env_value
@@ -92,22 +90,6 @@ def pod_ports(pod: Pod) -> list[str]:
             if p.host_port is not None
         }
     )
-
-
-def _volume_source(volume: Volume) -> str:
-    if volume.kind is VolumeKind.CLAIM:
-        return f"volume:{volume.claim_name}" + (":ro" if volume.read_only else "")
-    if volume.kind is VolumeKind.HOST_PATH:
-        return f"hostPath:{volume.host_path}" + (f":{volume.host_path_type}" if volume.host_path_type else "")
-    if volume.medium == "Memory":
-        return "tmpfs" + (f":{volume.size_limit_bytes}" if volume.size_limit_bytes is not None else "")
-    if volume.kind in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
-        return f"{volume.kind.value}:{volume.source}"
-    if volume.kind in (VolumeKind.PROJECTED, VolumeKind.DOWNWARD_API):
-        return volume.kind.value  # its files say where each comes from
-    if volume.kind is VolumeKind.IMAGE:
-        return image_volume_source(volume)
-    return "emptyDir"
 
 
 # ------------------------------------------------------------------ ConfigMaps and Secrets
@@ -181,24 +163,6 @@ def describe_ref(ref: KeyRef) -> str:
     return f"{ref.kind.value} {ref.source} key {ref.key}"
 
 
-def _file_note(volume: Volume, path: str, f: ProjectedFile) -> str:
-    """A mounted file as intent records it (export reads it back): `PATH <- KEY (MODE)`; in a
-    projected or downwardAPI volume the key names its source: `configMap/NAME:KEY`,
-    `downwardAPI:FIELD`."""
-    key = f.ref.key
-    if volume.kind is VolumeKind.PROJECTED and f.ref.kind is not SourceKind.DOWNWARD_API:
-        key = f"{f.ref.kind.value}/{f.ref.source}:{key}"
-    elif f.ref.kind is SourceKind.DOWNWARD_API:
-        key = f"downwardAPI:{key}"
-    return f"{path or '.'} <- {key} ({f.mode:04o})"
-
-
-def named_volume_of(source: str) -> str | None:
-    """The named volume a mount's `source` (as _volume_source writes it) refers to, if any."""
-    parts = source.split(":")  # "volume:NAME" or "volume:NAME:ro"
-    return parts[1] if parts[0] == "volume" and len(parts) > 1 else None
-
-
 def container_spec(pod: Pod, container: Container) -> SpecDict:
     volumes = {v.name: v for v in pod.volumes}
     mounts = {}
@@ -208,11 +172,11 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
         mounts[m.mount_path] = _pruned(
             {
                 "volume": m.name,
-                "source": _volume_source(volume) if volume else "",
+                "source": mount_source(volume) if volume else "",
                 "readOnly": m.read_only,
                 "subPath": m.sub_path,
                 "relabel": m.relabel,
-                "files": [_file_note(volume, path, f) for path, f in files] if volume is not None else [],
+                "files": [file_note(volume, path, f) for path, f in files] if volume is not None else [],
             }
         )
     r = container.resources

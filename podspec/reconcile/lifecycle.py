@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from podspec import labels as L
 from podspec.errors import PodNotFound, UsageError
-from podspec.observed import ObservedContainer, ObservedPod, ObservedState, ObservedVolume
+from podspec.observed import ObservedContainer, ObservedPod, ObservedState, ObservedVolume, PodStatus
 from podspec.plan import Step, StepKind
 from podspec.reconcile import drift
 
@@ -77,6 +77,17 @@ def stopped_on_purpose(observed: ObservedState, pod: ObservedPod) -> StopMark | 
         return None
     mark = stop_marks(observed).get(pod.name)
     return mark if mark is not None and mark.pod_id == pod.id else None
+
+
+def stopped_by_accident(observed: ObservedState, pod: ObservedPod) -> bool:
+    """A stopped pod, as diff (which starts it) and status (which reports it) both judge it: Exited,
+    Stopped or Created, and not held stopped by `podspec stop`. (Running and Degraded pods run;
+    Paused ones are left alone, a deliberate and temporary act; any other status is Podman's own
+    trouble, shown by the pod's containers.)"""
+    return pod.status in STOPPED_POD and stopped_on_purpose(observed, pod) is None
+
+
+STOPPED_POD = (PodStatus.EXITED, PodStatus.STOPPED, PodStatus.CREATED)
 
 
 # ------------------------------------------------------------------------------------ which pods

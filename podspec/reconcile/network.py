@@ -86,6 +86,11 @@ def service_spec(service: Service, pods: tuple[Pod, ...] = ()) -> dict[str, Any]
                             "ports": [{k: v for k, v in (("name", p.name), ("port", p.port), ("targetPort", target(p)),
                                                          ("protocol", p.protocol.value)) if v not in ("", "TCP")}
                                       for p in service.ports]}
+    for index, port in enumerate(service.ports):
+        if port.node_port is not None:
+            spec["ports"][index]["nodePort"] = port.node_port
+    if service.published:
+        spec["type"] = service.type.value
     if service.headless:
         spec["clusterIP"] = "None"
     if service.labels:
@@ -117,18 +122,20 @@ class NamesRecord:
 
 def record_services(record: NamesRecord) -> tuple[Service, ...]:
     """The Services a record keeps, as the model holds them (export writes them back)."""
-    from podspec.model import Protocol, ServicePort
+    from podspec.model import Protocol, ServicePort, ServiceType
 
     found = []
     for name, spec in sorted(record.services.items()):
         try:
             ports = tuple(ServicePort(port=int(p["port"]), target_port=p.get("targetPort", p["port"]),
-                                      protocol=Protocol(p.get("protocol", "TCP")), name=str(p.get("name", "")))
+                                      protocol=Protocol(p.get("protocol", "TCP")), name=str(p.get("name", "")),
+                                      node_port=int(p["nodePort"]) if "nodePort" in p else None)
                           for p in spec.get("ports", ()))
             found.append(Service(name=name, namespace=str(spec.get("namespace", "default")),
                                  selector=tuple(sorted(dict(spec.get("selector") or {}).items())), ports=ports,
                                  headless=spec.get("clusterIP") == "None",
-                                 labels=tuple(sorted(dict(spec.get("labels") or {}).items()))))
+                                 labels=tuple(sorted(dict(spec.get("labels") or {}).items())),
+                                 type=ServiceType(spec.get("type", ServiceType.CLUSTER_IP.value))))
         except (KeyError, ValueError, TypeError, AttributeError):
             continue  # a record podspec cannot read is no Service to write
     return tuple(found)

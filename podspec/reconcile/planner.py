@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from podspec import labels as L
 from podspec.errors import ConflictError
-from podspec.model import Container, Pod, VolumeKind
+from podspec.model import HOST_PATH_CREATE_TYPES, Container, Pod, VolumeKind
 from podspec.names import empty_dir_volume
 from podspec.plan import Plan, Role, Step, StepKind
 from podspec.reconcile.changes import Action
@@ -171,10 +171,32 @@ def _sub_path_steps(pod: Pod, container: Container, name: str) -> list[Step]:
     return steps
 
 
+HOST_PATH_CREATED = {
+    "DirectoryOrCreate": "made with its missing parents, mode 0755",
+    "FileOrCreate": "made empty, mode 0644 (its directory must exist)",
+}
+
+
+def _host_path_steps(pod: Pod, containers: list[Container]) -> list[Step]:
+    """hostPath volumes of type DirectoryOrCreate / FileOrCreate that these containers mount: made on
+    the Podman host when missing, before the container that mounts them is created (Podman refuses
+    a bind mount of a missing path), as `podman kube play` makes them when it plays the pod. A path
+    that exists is not touched."""
+    mounted = {m.name for c in containers for m in c.volume_mounts}
+    return [Step(StepKind.CREATE_HOST_PATH, v.host_path,
+                 f"hostPath {v.host_path_type} of volume {v.name} (pod {pod.name}): {HOST_PATH_CREATED[v.host_path_type]} "
+                 "if missing, as podman kube play does; an existing path is left as it is",
+                 pod_name=pod.name, host_path_type=v.host_path_type, path=v.host_path)
+            for v in pod.volumes if v.kind is VolumeKind.HOST_PATH and v.host_path_type in HOST_PATH_CREATE_TYPES
+            and v.name in mounted]
+
+
 def _new_pod_steps(project: str, p: PodDiff, cause: str, network: str = "", names: tuple[str, ...] = ()) -> list[Step]:
     assert p.pod is not None and p.intent is not None
     labels = pod_labels(project, p.intent, p.pod.workload)
-    steps = [Step(StepKind.CREATE_POD, p.name, cause, pod=p.pod, labels=_sorted(labels), network=network, aliases=names)]
+    steps = _host_path_steps(p.pod, list(p.pod.all_containers()))
+    steps.append(Step(StepKind.CREATE_POD, p.name, cause, pod=p.pod, labels=_sorted(labels), network=network,
+                      aliases=names))
     for c in p.containers:
         if c.action is Action.CREATE:
             steps += _create_container(project, p, c, f"part of {cause}")
@@ -202,7 +224,9 @@ def _pod_steps(project: str, p: PodDiff, network: str = "", names: tuple[str, ..
             Step(StepKind.REMOVE_POD, p.name, f"{p.cause}; volumes are kept"),
         ]
     # The pod stays: change its containers, then start what must run.
-    steps: list[Step] = []
+    assert p.pod is not None or not any(c.action in (Action.CREATE, Action.RECREATE) for c in p.containers)
+    steps: list[Step] = _host_path_steps(p.pod, [_find(p.pod, c.intent) for c in p.containers if c.intent is not None
+                                                 and c.action in (Action.CREATE, Action.RECREATE)]) if p.pod else []
     start_each = p.running and p.action is not Action.START
     for c in p.containers:
         if c.action is Action.REMOVE:

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from functools import partial
 
 from podspec import labels as L
-from podspec.model import DesiredState, Pod, PullPolicy, RestartPolicy
+from podspec.model import SERVICE_WORKLOAD, DesiredState, Pod, PullPolicy, RestartPolicy
 from podspec.names import container_name
-from podspec.observed import ObservedContainer, ObservedPod, ObservedState, PodStatus
+from podspec.observed import ObservedContainer, ObservedPod, ObservedState
 from podspec.plan import Role
 from podspec.reconcile import drift
 from podspec.reconcile import podman_rules as rules
 from podspec.reconcile.changes import UNSET, Action, FieldChange, field_changes
 from podspec.reconcile.intent import ContainerIntent, PodIntent
-from podspec.reconcile.lifecycle import stopped_on_purpose
+from podspec.reconcile.lifecycle import stopped_by_accident
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ class PodDiff:
 
 def scaled_down(desired: DesiredState, observed: ObservedState, project: str, wanted: set[str]) -> list[PodDiff]:
     """The copies of a Deployment beyond its replicas: this project's pods labelled with the
-    workload that the manifests no longer want. `wanted` grows by the pods removed."""
+    workload that the manifests no longer want; and the balancer pods of Services that are no longer
+    published (or gone). `wanted` grows by the pods removed."""
     copies: dict[str, int] = {}
     for pod in desired.pods:
         if pod.workload:
@@ -59,10 +60,16 @@ def scaled_down(desired: DesiredState, observed: ObservedState, project: str, wa
     removed = []
     for obs in sorted(observed.pods, key=lambda o: o.name):
         workload = obs.labels.get(L.WORKLOAD, "")
-        if workload in copies and obs.name not in wanted and obs.managed and obs.project == project:
-            removed.append(PodDiff(name=obs.name, action=Action.REMOVE, cause=f"{workload} has replicas: {copies[workload]}",
-                                   stop_timeout=observed_grace(observed, obs)))
-            wanted.add(obs.name)
+        if obs.name in wanted or not obs.managed or obs.project != project:
+            continue
+        if workload in copies:
+            cause = f"{workload} has replicas: {copies[workload]}"
+        elif workload.startswith(SERVICE_WORKLOAD + " "):  # a balancer (loader/balancers.py): podspec's own
+            cause = f"{workload} is not published on the host any more (no longer NodePort or LoadBalancer)"
+        else:
+            continue
+        removed.append(PodDiff(name=obs.name, action=Action.REMOVE, cause=cause, stop_timeout=observed_grace(observed, obs)))
+        wanted.add(obs.name)
     return removed
 
 
@@ -135,7 +142,7 @@ def diff_pod(pod: Pod, intent: PodIntent, observed: ObservedState, project: str,
 
     containers = _diff_containers(pod, intent, observed, {c.name: c for c in present}, found)
     action, cause = None, ""
-    if obs.status in (PodStatus.EXITED, PodStatus.STOPPED, PodStatus.CREATED) and stopped_on_purpose(observed, obs) is None:
+    if stopped_by_accident(observed, obs):
         # (a pod `podspec stop` stopped stays stopped until `podspec start`: reconcile/lifecycle.py)
         action, cause = Action.START, f"the pod is {obs.status.value.lower()}"
     return made(action=action, cause=cause, containers=containers, running=running)

@@ -39,9 +39,11 @@ SUBPATH_ON_VOLUMES = ("subPath on a persistentVolumeClaim or emptyDir mount", (5
 # Podman puts a secret env value into the container's environment; before 5.3 `podman inspect`
 # shows it in clear (Config.Env; containers/podman#23788, fixed by #23959 in 5.3.0).
 SECRET_ENV_HIDDEN = ("an env value from a Secret (secretKeyRef, envFrom secretRef) hidden from `podman inspect`", (5, 3))
-# Podman's REST API takes image volumes since 4.x, but only Podman 5 plays them from Kubernetes YAML
-# and podspec is tested with them there only.
-IMAGE_VOLUMES = ("an image volume", (5, 0))
+# Podman's REST API takes image volumes (specgen image_volumes, `--mount type=image`) on 4.3 as on 5:
+# mounted read-only, checked on 4.3.1 and 5.4.2 (tests/integration/test_podman_versions.py). Only
+# Podman 5 plays them from Kubernetes YAML (`podman kube play`); podspec goes through the API, so 4.3
+# (the oldest Podman podspec is tested on) is the minimum. subPath on one needs 5.1 (below).
+IMAGE_VOLUMES = ("an image volume", (4, 3))
 SUBPATH_ON_IMAGE_VOLUMES = ("subPath on an image volume", (5, 1))  # Podman 5.1 added it to the API
 # Podman 4.3's REST API takes a pod's `userns: auto` but creates the infra container without it (the
 # CLI, and so `podman kube play`, fill the ID mappings in themselves): the pod then fails to start,

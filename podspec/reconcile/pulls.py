@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from podspec.errors import ImageUnavailable, PodspecError
-from podspec.model import AutoUpdate, DesiredState, PullPolicy, VolumeKind
+from podspec.model import HOST_PATH_CREATE_TYPES, HOST_PATH_HELPER_IMAGE, AutoUpdate, DesiredState, PullPolicy, VolumeKind
 from podspec.observed import ObservedState
 from podspec.references import pull_policy_or_default
 from podspec.secrets import RegistryCredential
@@ -226,6 +226,8 @@ def needs(desired: DesiredState, observed: ObservedState) -> tuple[ImageNeed, ..
         for v in pod.volumes:
             if v.kind is VolumeKind.IMAGE:  # an image volume's image is pulled as a container's is
                 need(v.image, pull_policy_or_default(v.image_pull_policy, v.image), f"{pod.name}/volume {v.name}")
+            if v.kind is VolumeKind.HOST_PATH and v.host_path_type in HOST_PATH_CREATE_TYPES:
+                need(HOST_PATH_HELPER_IMAGE, PullPolicy.IF_NOT_PRESENT, f"{pod.name}/volume {v.name} (makes its hostPath)")
     return tuple(
         ImageNeed(ref, policy, observed.image_id(ref) is not None, tuple(sorted(users)))
         for ref, (policy, users) in sorted(by_ref.items())

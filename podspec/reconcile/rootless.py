@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from podspec.errors import Problem
-from podspec.model import Container, DesiredState, FieldPath, Pod, Resources, VolumeKind, dotted
+from podspec.model import Container, DesiredState, FieldPath, Pod, Resources, VolumeKind
 from podspec.observed import HostFacts
 
 # Capabilities the kernel checks in the initial user namespace (capable(), not ns_capable()): a
@@ -98,7 +98,7 @@ class _Pod:
                        f"net.ipv4.ip_unprivileged_port_start could not be read on this host; assuming Linux's default, {start}")
 
     def problem(self, path: FieldPath, message: str, hint: str) -> Problem:
-        return Problem(self.pod.locations.of(path), dotted(path), f"{self.facts.kind} Podman: {message}", hint)
+        return Problem(self.pod.locations.of(path), self.pod.locations.shown(path), f"{self.facts.kind} Podman: {message}", hint)
 
     def problems(self) -> Iterator[Problem]:
         yield from self.volumes()

@@ -88,9 +88,13 @@ class SavedPlan:
         return tuple(flag for flag, on in (("--prune", self.prune), ("--prune-volumes", self.prune_volumes),
                                            ("--adopt", self.adopt), ("--force-conflicts", self.force_conflicts)) if on)
 
-    def command(self, file: str) -> str:
-        """The command that carries the plan out, its manifests and options restated."""
-        return " ".join(["podspec apply --plan", file, *self.paths, *self.options()])
+    def command(self, file: str, with_project: bool = False) -> str:
+        """The command that carries the plan out, its manifests and options restated (quoted for a
+        shell); `with_project`: its project too (one the paths alone do not give)."""
+        import shlex
+
+        project = ("--project", self.project) if with_project else ()
+        return " ".join(shlex.quote(word) for word in ("podspec", "apply", "--plan", file, *self.paths, *project, *self.options()))
 
 
 # -------------------------------------------------------------------------------- signatures

@@ -7,9 +7,9 @@ from typing import Mapping
 
 from podspec import labels as L
 from podspec.names import container_name
-from podspec.observed import ObservedState, PodStatus
+from podspec.observed import ObservedState
 from podspec.reconcile import drift
-from podspec.reconcile.lifecycle import restart_counts, stopped_on_purpose
+from podspec.reconcile.lifecycle import restart_counts, stopped_by_accident, stopped_on_purpose
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,9 @@ def report(observed: ObservedState, project: str | None = None,
         if not pod.managed or (project is not None and pod.project != project):
             continue
         drifts: list[str] = []
-        # Pausing is a deliberate, temporary act: diff and apply leave paused pods alone, so does status;
-        # as they leave a pod `podspec stop` stopped (reconcile/lifecycle.py).
+        # A stopped pod is drift exactly when diff would start it (reconcile/lifecycle.py).
         stopped = stopped_on_purpose(observed, pod)
-        if pod.status not in (PodStatus.RUNNING, PodStatus.DEGRADED, PodStatus.PAUSED) and stopped is None:
+        if stopped_by_accident(observed, pod):
             drifts.append(f"pod is {pod.status.value.lower()}")
         present = observed.containers_of(pod)
         counts = restart_counts(observed)

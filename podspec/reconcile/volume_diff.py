@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from podspec import labels as L
 from podspec.model import DesiredState
+from podspec.names import named_volume_of
 from podspec.observed import ObservedState, ObservedVolume
 from podspec.reconcile.changes import Action
-from podspec.reconcile.intent import SpecDict, empty_dir_volumes, named_volume_of
+from podspec.reconcile.intent import SpecDict, empty_dir_volumes
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import closing, nullcontext
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from podspec.errors import PodmanUnavailable, PodspecError
 from podspec.run.listener import Listener
-from podspec.run.manifests import Manifests, load, warn
+from podspec.run.manifests import LoadOnce, Manifests, load, warn
 from podspec.run.reading import HostReading
 
 if TYPE_CHECKING:
@@ -51,6 +51,8 @@ class DiffRequest:
     image_updates: bool = True  # False: io.containers.autoupdate is ignored (the agent's notify-only mode)
     origin: str = ""  # the source of the manifests (run/origin.py), recorded on what is created; "": none checked
     force_conflicts: bool = False  # change and prune objects another source applied (--force-conflicts)
+    former: str = ""  # a default project name: the one an older podspec gave (reconcile/former.py); "": given on purpose
+    shared: LoadOnce | None = None  # --target: the manifests loaded once for every target that names them
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ class ApplyRequest(DiffRequest):
     probe_image: str = ""  # --wait: the probe helper's image ("": busybox; engine/probes.py)
     credentials: tuple[RegistryCredential, ...] = ()  # for pulls (an auth file's), by registry
     rollback_on_failure: bool = False  # a failed step, or (--wait) not ready in time: put back what ran before
+
+
+_R = TypeVar("_R", bound=DiffRequest)
 
 
 def check_request(request: DiffRequest) -> None:
@@ -92,6 +97,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
         rootless.check(engine, desired)  # what a rootless Podman cannot do: refused as apply refuses it
         rootless.check_links(engine, desired, request.manifests.policy)  # hostPaths where Podman follows links
         first = reading.observed()
+        request = settled(request, first, desired, listener)
         # The same image checks as apply (an image that cannot be had, runAsNonRoot), without pulling.
         observed = pulls.prepare(engine, desired, first, listener, pulling=False)
     found = _compute(desired, observed, request)
@@ -104,8 +110,21 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
     return DiffResult(desired, found, saved)
 
 
+def settled(request: _R, observed: ObservedState, desired: DesiredState, listener: Listener) -> _R:
+    """The request with its project settled: a default name gives way to the name an older podspec
+    gave these manifests where the host holds them under it (reconcile/former.py), said so."""
+    if not request.former:
+        return request
+    from podspec.reconcile.former import keeps_former, notice
+
+    if not keeps_former(observed, request.project, request.former, request.origin, desired):
+        return replace(request, former="")
+    listener.warning(notice(request.project, request.former))
+    return replace(request, project=request.former, former="")
+
+
 def _desired(request: DiffRequest) -> DesiredState:
-    desired = load(request.manifests)
+    desired = request.shared.load(request.manifests) if request.shared is not None else load(request.manifests)
     if not request.image_updates:
         from podspec.reconcile.autoupdate import without_updates
 
@@ -161,7 +180,8 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
     check_request(request)
     # A dry run and a saved plan read the host under the lock: for them the thread only connects.
     first_read = not request.dry_run and request.saved is None
-    with HostReading(connect, observe=first_read) as reading:
+    # A default project name is settled on what the host holds (reconcile/former.py), before any lock.
+    with HostReading(connect, observe=first_read or bool(request.former)) as reading:
         desired = _desired(request)
         warn(desired, listener)
         if request.saved is not None:
@@ -176,6 +196,8 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
         desired = with_node_name(engine, desired)
         rootless.check(engine, desired)  # rootless limits: refused before any lock, pull or change
         rootless.check_links(engine, desired, request.manifests.policy)  # hostPaths where Podman follows links
+        if request.former:
+            request = settled(request, reading.observed(), desired, listener)
         unchanged = _nothing_to_do(engine, reading.observed(), desired, request) if first_read else None
         if unchanged is not None:
             return _recorded(engine, request, listener, lambda seen: _no_changes(engine, desired, request, listener, seen, *unchanged))

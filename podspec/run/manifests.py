@@ -5,6 +5,7 @@ Both happen before any Podman call: bad input changes nothing on the host.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
@@ -53,6 +54,31 @@ def load(manifests: Manifests) -> DesiredState:
     return load_files(manifests.paths, stdin=manifests.stdin, strict=manifests.strict,
                       defined_elsewhere=manifests.defined_elsewhere, extra_checks=checks,
                       decrypt=manifests.decrypt)
+
+
+class LoadOnce:
+    """One load of the manifests for every target that names them (`--target`): the first target to
+    ask loads them, the others wait for it and share its DesiredState (immutable) or its ManifestError.
+    What depends on the host (rootless limits, the images there, the diff) stays each target's own."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # held while loading: the others wait on it
+        self._state: DesiredState | None = None
+        self._error: Exception | None = None
+
+    def load(self, manifests: Manifests) -> DesiredState:
+        from podspec.errors import PodspecError
+
+        with self._lock:
+            if self._state is None and self._error is None:
+                try:
+                    self._state = load(manifests)
+                except PodspecError as error:  # bad input: the same report for every target
+                    self._error = error
+            if self._error is not None:
+                raise self._error
+            assert self._state is not None
+            return self._state
 
 
 def policy_from(

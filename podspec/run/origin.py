@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -53,9 +52,9 @@ def for_repository(url: str) -> str:
     return f"git:{normalize_url(url)}"
 
 
-def of_paths(paths: Sequence[str], cwd: Path) -> str:
+def of_paths(paths: Sequence[str], cwd: Path, host: str) -> str:
     """The origin of the manifests at `paths` (relative to `cwd`; "-" is standard input, whose
-    origin is the working directory's)."""
+    origin is the working directory's). `host`: this machine's name."""
     folders = []
     for given in paths:
         if given == "-":
@@ -69,7 +68,12 @@ def of_paths(paths: Sequence[str], cwd: Path) -> str:
     top, url = _repository(common)
     if top is not None and url:
         return for_repository(url)
-    return f"path:{socket.gethostname()}:{top if top is not None else common}"
+    return f"path:{host}:{top if top is not None else common}"
+
+
+def repository_top(start: Path) -> Path | None:
+    """The top of the git work tree holding `start`, or None."""
+    return _repository(start)[0]
 
 
 def _repository(start: Path) -> tuple[Path | None, str]:

@@ -1,7 +1,7 @@
 """The optional project file, `podspec.toml`: the project's name, its security policy and its named
 targets (hosts), found by walking up from the working directory as git finds `.git`.
 
-    project = "shop"                       # else $PODSPEC_PROJECT / --project, else the directory rule
+    project = "shop"                       # else $PODSPEC_PROJECT / --project, else the default (run/project.py)
 
     [policy]                               # the defaults of --policy and --allow-* (flags and
     profile = "baseline"                   # PODSPEC_* variables still win over these)

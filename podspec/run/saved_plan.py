@@ -80,14 +80,16 @@ def check_manifests(saved: SavedPlan) -> None:
         raise stale(differences)
 
 
-def check_flags(saved: SavedPlan, file: str, paths: Sequence[str], project: str | None, resolved: str | None,
+def check_flags(saved: SavedPlan, file: str, paths: Sequence[str], project: str | None, resolved: tuple[str, str] | None,
                 prune: bool, prune_volumes: bool, adopt: bool, force_conflicts: bool = False) -> None:
     """A plan file is data anyone who handles it could edit: what it asks for beyond the steps
     (manifests, project, --prune, --prune-volumes, --adopt, --force-conflicts) must be restated on
     the command line, where it was reviewed (the workflow file, the operator's command), and
     agree; a plan signed with $PODSPEC_PLAN_KEY takes them from the file. Either way a flag that
-    says otherwise is refused. `resolved`: the project the command line's paths give."""
-    restate = f"carry it out with: {saved.command(file)}"
+    says otherwise is refused. `resolved`: the project the command line's paths give, and the name an
+older podspec gave them (a host may keep that one: reconcile/former.py)."""
+    named = bool(project) or (resolved is not None and saved.project not in resolved)
+    restate = f"carry it out with: {saved.command(file, with_project=named)}"
     if saved.signed:
         if paths and tuple(paths) != saved.paths:
             raise UsageError(f"the plan was made for {' '.join(saved.paths)}, not {' '.join(paths)}", restate)
@@ -98,9 +100,9 @@ def check_flags(saved: SavedPlan, file: str, paths: Sequence[str], project: str 
             f"{restate} (or sign plans: set PODSPEC_PLAN_KEY when saving and applying them)")
     if project and project != saved.project:
         raise UsageError(f"the plan was made for project {saved.project!r}, not {project!r}", restate)
-    if not saved.signed and not project and resolved and resolved != saved.project:
-        raise UsageError(f"the plan was made for project {saved.project!r}, but its manifests make project {resolved!r}",
-                         f"pass --project {saved.project} if that is the project you reviewed")
+    if not saved.signed and not project and resolved and saved.project not in resolved:
+        raise UsageError(f"the plan was made for project {saved.project!r}, but its manifests make project {resolved[0]!r}",
+                         f"if that is the project you reviewed, {restate}")
     for flag, given, planned in (("--prune", prune, saved.prune), ("--prune-volumes", prune_volumes, saved.prune_volumes),
                                  ("--adopt", adopt, saved.adopt), ("--force-conflicts", force_conflicts, saved.force_conflicts)):
         if given and not planned:

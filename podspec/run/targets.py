@@ -23,7 +23,7 @@ from podspec.run.projectfile import Target
 
 R = TypeVar("R")
 
-DEFAULT_LIMIT = 8  # targets at once: each mostly waits on its host, but each costs an ssh process
+DEFAULT_LIMIT = 16  # targets at once: each mostly waits on its host, but each costs an ssh process and a thread
 
 
 class Verdict(Enum):

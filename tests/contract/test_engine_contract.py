@@ -27,6 +27,7 @@ from podspec.plan import Plan, Step, StepKind
 from podspec.reconcile import diff as differ
 from podspec.reconcile import planner
 from podspec.reconcile.network import free_subnet
+from tests.integration.podman_tcp import podman_tcp  # noqa: F401 - the tcp:// engine goes through it
 from tests.integration.registry import registry  # noqa: F401 - the real engine's pulls come from it
 from tests.integration.sshd import sshd  # noqa: F401 - the ssh:// engine goes through it
 
@@ -76,10 +77,12 @@ spec:
 
 
 @pytest.fixture(params=["fake", pytest.param("podman", marks=pytest.mark.podman),
+                        pytest.param("tcp", marks=pytest.mark.podman),
                         pytest.param("ssh", marks=pytest.mark.podman)])
 def engine(request) -> Iterator[Engine]:
-    """The fake; the private Podman over its unix:// socket; the same Podman over ssh:// through a real
-    sshd (every call that carries a body, a secret's bytes, an archive, a spec, goes through all three)."""
+    """The fake; the private Podman over its unix:// socket, over tcp:// (a second service on the same
+    storage) and over ssh:// through a real sshd (every call that carries a body, a secret's bytes, an
+    archive, a spec, goes through all four)."""
     if request.param == "fake":
         with FakeEngine(images=STAND_INS) as fake:
             yield fake
@@ -91,6 +94,8 @@ def engine(request) -> Iterator[Engine]:
         server = request.getfixturevalue("sshd")
         real = connect(url=server.url(box.url[len("unix://"):]), env=server.env(), identity=str(server.client_key))
         assert real.url.startswith("ssh://")
+    elif request.param == "tcp":
+        real = connect(url=request.getfixturevalue("podman_tcp"), env={})
     else:
         real = connect(url=box.url, env={})
     try:

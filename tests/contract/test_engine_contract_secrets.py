@@ -17,6 +17,7 @@ from podspec.plan import Plan, Step, StepKind
 from podspec.reconcile import diff as differ
 from podspec.reconcile import planner
 from tests.contract.test_engine_contract import engine as engine
+from tests.integration.podman_tcp import podman_tcp  # noqa: F401 - the tcp:// engine goes through it
 from tests.integration.sshd import sshd  # noqa: F401 - the ssh:// engine goes through it
 
 PROJECT = "contract"

@@ -25,7 +25,7 @@ class Received:
 
 
 @dataclass
-class Recorder:
+class HookReceiver:
     """Answers `statuses` in turn (then 200); while `hold` is clear, requests wait for it."""
 
     statuses: list[int] = field(default_factory=list)
@@ -54,7 +54,7 @@ class Recorder:
                 self.changed.wait(left)
 
 
-def serve(recorder: Recorder) -> tuple[ThreadingHTTPServer, str]:
+def serve(recorder: HookReceiver) -> tuple[ThreadingHTTPServer, str]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -88,6 +88,31 @@ class Result:
     stderr: str
 
 
+# kube play's volumes-from annotation (its own e2e test's shape): the reader mounts the writer's volumes.
+VOLUMES_FROM = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: share
+  annotations:
+    io.podman.annotations.volumes-from/reader: "writer:ro"
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: writer
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: [sh, -c, "echo shared > /data/note; sleep 3600"]
+      volumeMounts: [{name: data, mountPath: /data}]
+    - name: reader
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: [sleep, "3600"]
+  volumes:
+    - {name: data, persistentVolumeClaim: {claimName: shared-data}}
+"""
+
+
 def podspec(podman, *args: str, project: str = PROJECT) -> Result:
     """Run podspec in-process against the private Podman."""
     runner = CliRunner()

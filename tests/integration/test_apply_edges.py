@@ -12,6 +12,7 @@ from podspec.engine import connection
 from podspec.engine.podman import PodmanEngine
 from tests.conftest import fetch, free_port
 from tests.integration.manifests import ids, podspec, webserver, write
+from tests.integration.podman_tcp import podman_tcp  # noqa: F401 - the fixture
 
 
 def test_a_host_port_another_process_holds_is_named_before_any_change(podman, tmp_path):
@@ -257,39 +258,18 @@ def test_dry_run_and_diff_say_what_apply_would_pull_or_refuse(podman, tmp_path):
         assert "image docker.io/library/notyet:1.0 (used by later/main) is not on the host and imagePullPolicy is Never" in refused.stderr
 
 
-def test_podman_py_transport_for_tcp_services(podman, tmp_path):
-    # ssh:// and tcp:// services go through podman-py's client: same answers as the local socket.
-    import subprocess
-    import time
-    import urllib.request
+def test_a_tcp_service_sees_what_the_unix_socket_applied(podman, podman_tcp, tmp_path):  # noqa: F811
+    # tcp:// goes through the same HTTP client as unix:// and ssh://: same answers as the local socket.
+    from typer.testing import CliRunner
 
+    from podspec.cli import app
     from tests.integration.manifests import sleeper
 
-    port = free_port()
-    service = subprocess.Popen(
-        ["podman", "system", "service", "--time=0", f"tcp://127.0.0.1:{port}"],
-        env=podman.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_ping", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        manifest = write(tmp_path, sleeper("overtcp"))
-        assert podspec(podman, "apply", manifest).exit_code == 0  # over the unix socket
-        runner_args = ["diff", manifest, "--url", f"tcp://127.0.0.1:{port}", "--project", "itest"]
-        from typer.testing import CliRunner
-
-        from podspec.cli import app
-
-        result = CliRunner().invoke(app, runner_args)
-        assert result.exit_code == 0, result.stdout + result.stderr
-        assert "pod overtcp: up to date" in result.stdout
-    finally:
-        service.terminate()
-        service.wait(timeout=10)
+    manifest = write(tmp_path, sleeper("overtcp"))
+    assert podspec(podman, "apply", manifest).exit_code == 0  # over the unix socket
+    result = CliRunner().invoke(app, ["diff", manifest, "--url", podman_tcp, "--project", "itest"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "pod overtcp: up to date" in result.stdout
 
 
 def test_sub_path_on_a_named_volume_is_refused_where_podman_would_ignore_it(podman, tmp_path):

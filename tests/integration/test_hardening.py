@@ -39,20 +39,30 @@ def _with_volume(name: str, volume: str) -> str:
     ) + f"  volumes:\n    - name: data\n      persistentVolumeClaim:\n        claimName: {volume}\n"
 
 
-def test_two_repositories_with_a_manifests_folder_never_prune_each_other(podman, tmp_path):
+def test_two_repositories_with_a_manifests_folder_are_two_projects_and_an_upgraded_host_keeps_its_name(podman, tmp_path):
     shop = _repository(tmp_path / "shop", _with_volume("shop-db", "shop-data"), "https://git.example/acme/shop.git")
     blog = _repository(tmp_path / "blog", sleeper("blog-web"), "git@git.example:acme/blog.git")
-    assert _cli(podman, "apply", shop).exit_code == 0
+    # The shop as an older podspec applied it: under the bare folder name.
+    assert _cli(podman, "apply", "--project", "manifests", shop).exit_code == 0
     podman.podman("exec", "shop-db-main", "sh", "-c", "echo precious > /data/file")
     before = ids(podman)
 
-    # Both are project "manifests"; the blog's apply --prune --prune-volumes leaves the shop alone.
-    applied = _cli(podman, "apply", "--prune", "--prune-volumes", blog)
-    assert applied.exit_code == 0, applied.stderr
-    assert "kept pod shop-db: applied from git:git.example/acme/shop," in applied.output
-    assert "kept volume shop-data" in applied.output
-    assert ids(podman)["shop-db-main"] == before["shop-db-main"]
+    # Upgraded: the default finds the shop's objects under the former name and keeps it, says so,
+    # and recreates nothing (diff, apply and its prune alike).
+    again = _cli(podman, "apply", "--prune", "--prune-volumes", shop)
+    assert again.exit_code == 0, again.stderr
+    assert "project 'manifests': this host holds these manifests' pods and volumes under 'manifests'" in again.stderr
+    assert "Nothing to do." in again.output
+    assert ids(podman) == before
     assert podman.podman("exec", "shop-db-main", "cat", "/data/file").stdout == "precious\n"
+
+    # The blog, in a folder of the same name, is a project of its own: its own name, network and
+    # history; apply --prune --prune-volumes there leaves the shop alone.
+    applied = _cli(podman, "apply", "--prune", "--prune-volumes", blog, "-o", "json")
+    assert applied.exit_code == 0, applied.stderr
+    blog_project = podman.podman("pod", "inspect", "blog-web", "--format", '{{index .Labels "io.podspec.project"}}').stdout.strip()
+    assert blog_project.startswith("manifests-") and blog_project != "manifests"
+    assert ids(podman)["shop-db-main"] == before["shop-db-main"]
     labels = podman.podman("pod", "inspect", "blog-web", "--format", "{{json .Labels}}").stdout
     assert '"io.podspec.origin":"git:git.example/acme/blog"' in labels
 
@@ -60,11 +70,10 @@ def test_two_repositories_with_a_manifests_folder_never_prune_each_other(podman,
     (tmp_path / "blog" / "manifests" / "pods.yaml").write_text(sleeper("blog-web") + "---\n" + sleeper("shop-db"))
     refused = _cli(podman, "apply", blog)
     assert refused.exit_code == 1
-    assert "pod shop-db: the pod was applied from another source, git:git.example/acme/shop," in refused.stderr
-    assert "--force-conflicts" in refused.stderr
+    assert "pod shop-db: the pod belongs to podspec project 'manifests'" in refused.stderr
     assert ids(podman)["shop-db-main"] == before["shop-db-main"]
 
-    # delete from the blog leaves the shop's pod; the shop prunes its own as before.
+    # The shop prunes its own as before, under its kept name.
     (tmp_path / "blog" / "manifests" / "pods.yaml").write_text(sleeper("blog-web"))
     (tmp_path / "shop" / "manifests" / "pods.yaml").write_text(CLAIM.format(name="other-data") + sleeper("shop-web"))
     pruned = _cli(podman, "apply", "--prune", "--prune-volumes", shop)
@@ -73,6 +82,7 @@ def test_two_repositories_with_a_manifests_folder_never_prune_each_other(podman,
     assert "shop-db-main" not in names and "blog-web-main" in names and "shop-web-main" in names
     volumes = podman.podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
     assert "shop-data" not in volumes
+    assert podman.podman("pod", "inspect", "shop-web", "--format", '{{index .Labels "io.podspec.project"}}').stdout.strip() == "manifests"
 
 
 def test_annotations_the_runtime_acts_on_are_refused_unless_allowed(podman, tmp_path, monkeypatch):

@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import free_port
-from tests.integration.hooks import Recorder, serve
+from tests.integration.hooks import HookReceiver, serve
 from tests.integration.manifests import podspec, write
 from tests.integration.registry import build_variant, push, remove_images_of, start
 from tests.integration.sync_helpers import Agent, Repo, wait_until
@@ -96,7 +96,7 @@ def test_the_agent_checks_once_per_image_and_recreates_exactly_what_moved(podman
     repo.commit({"a.yaml": pod("a", ("main", ref, "registry")),
                  "b.yaml": pod("b", ("main", ref, "registry"), ("side", "docker.io/library/busybox:latest", "")),
                  "c.yaml": pod("c", ("main", "localhost/loc:1", "local"))})
-    recorder = Recorder()
+    recorder = HookReceiver()
     server, url = serve(recorder)
     port = free_port()
     try:
@@ -147,7 +147,7 @@ def test_notify_only_tells_once_and_changes_nothing(podman, counted, tmp_path):
     first_digest = publish(podman, counted, "quiet:1", "one")
     repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
     repo.commit({"a.yaml": pod("n", ("main", ref, "registry"))})
-    recorder = Recorder()
+    recorder = HookReceiver()
     server, url = serve(recorder)
     try:
         with Agent(podman, repo, state, "--interval", "1h", "--image-interval", "1s", "--image-updates", "notify",
@@ -180,7 +180,7 @@ def test_the_agent_checks_with_the_credentials_apply_uses(podman, auth_registry,
     auth = auth_registry.auth_file(tmp_path / "auth.json")
     repo = Repo(tmp_path / "repo")
     repo.commit({"a.yaml": pod("p", ("main", ref, "registry"))})
-    recorder = Recorder()
+    recorder = HookReceiver()
     server, url = serve(recorder)
     try:
         with Agent(podman, repo, tmp_path / "state-none", "--once", "--image-updates", "notify", "--log-format", "json",
@@ -222,7 +222,7 @@ def test_an_update_that_never_becomes_ready_is_rolled_back_and_held(podman, coun
         "        periodSeconds: 1\n")
     repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
     repo.commit({"g.yaml": manifest})
-    recorder = Recorder()
+    recorder = HookReceiver()
     server, url = serve(recorder)
     try:
         with Agent(podman, repo, state, "--interval", "1h", "--image-interval", "2s", "--log-format", "json",

@@ -7,7 +7,7 @@ import threading
 
 from podspec.reconcile.notices import Event, EventKind, RetryRule
 from podspec.run.sync.notify import Notifier
-from tests.integration.hooks import Recorder, github_signature, serve
+from tests.integration.hooks import HookReceiver, github_signature, serve
 
 FAST = RetryRule(attempts=4, first=0.05, cap=0.2, timeout=2.0)
 
@@ -29,7 +29,7 @@ def event(n: int = 1, kind: EventKind = EventKind.APPLIED) -> Event:
 
 
 def test_events_arrive_signed_in_order_after_retries():
-    recorder = Recorder(statuses=[500, 503])
+    recorder = HookReceiver(statuses=[500, 503])
     server, url = serve(recorder)
     notifier = Notifier([url], b"s3cret", Log(), FAST)
     try:
@@ -52,7 +52,7 @@ def test_events_arrive_signed_in_order_after_retries():
 
 
 def test_send_never_waits_for_a_slow_receiver():
-    recorder = Recorder()
+    recorder = HookReceiver()
     recorder.hold.clear()  # the receiver does not answer until released
     server, url = serve(recorder)
     notifier = Notifier([url], None, Log(), FAST)
@@ -70,7 +70,7 @@ def test_send_never_waits_for_a_slow_receiver():
 
 
 def test_a_client_error_is_not_retried_and_a_dead_receiver_gives_up_after_the_attempts():
-    recorder = Recorder(statuses=[400])
+    recorder = HookReceiver(statuses=[400])
     server, url = serve(recorder)
     log = Log()
     notifier = Notifier([url, "http://127.0.0.1:9/refused"], None, log, FAST)
@@ -86,7 +86,7 @@ def test_a_client_error_is_not_retried_and_a_dead_receiver_gives_up_after_the_at
 
 
 def test_a_receiver_that_never_answers_times_out():
-    recorder = Recorder()
+    recorder = HookReceiver()
     recorder.hold.clear()
     server, url = serve(recorder)
     log = Log()

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.integration.browser import dark_pixels, dump_dom, screenshot
-from tests.integration.hooks import Recorder, github_signature, post, push_body, serve
+from tests.integration.hooks import HookReceiver, github_signature, post, push_body, serve
 from tests.integration.manifests import PROJECT, sleeper
 from tests.integration.sync_helpers import Agent, Repo, containers, running, wait_until
 
@@ -37,7 +37,7 @@ spec:
 """
 
 
-def events_of(recorder: Recorder, kind: str) -> list[dict]:
+def events_of(recorder: HookReceiver, kind: str) -> list[dict]:
     return [e for e in recorder.events() if e["event"] == kind]
 
 
@@ -45,7 +45,7 @@ def test_notifications_webhooks_and_the_status_page(podman, tmp_path):
     repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
     (tmp_path / "notify.secret").write_bytes(NOTIFY_SECRET + b"\n")
     (tmp_path / "hook.secret").write_bytes(HOOK_SECRET + b"\n")
-    recorder = Recorder()
+    recorder = HookReceiver()
     server, url = serve(recorder)
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -74,6 +74,13 @@ LIMITS = {
         "host port 80 cannot be published: it is below 1024 (net.ipv4.ip_unprivileged_port_start is 1024 on this host)",
         "use a hostPort of 1024 or above (e.g. 8080)",
     ),
+    "LoadBalancer Service port below the unprivileged start": (
+        pod_with().replace("kind: Pod\nmetadata:\n  name: limited\n", "kind: Pod\nmetadata:\n  name: limited\n  labels: {app: l}\n")
+        + "---\napiVersion: v1\nkind: Service\nmetadata: {name: edge}\nspec:\n  type: LoadBalancer\n"
+          "  selector: {app: l}\n  ports: [{port: 80}]\n",
+        "host port 80 cannot be published: it is below 1024 (net.ipv4.ip_unprivileged_port_start is 1024 on this host)",
+        "use a hostPort of 1024 or above (e.g. 8080)",
+    ),
     "hostNetwork port": (
         pod_with(spec="  hostNetwork: true\n", container="      ports:\n        - {containerPort: 80}\n"),
         "with hostNetwork the container binds port 80 on the host itself, as the user, and cannot below 1024",
@@ -120,6 +127,21 @@ def test_the_same_pod_without_the_limit_applies(podman, tmp_path):
     result = podspec(podman, "apply", write(tmp_path, manifest))
     assert result.exit_code == 0, result.stderr
     assert podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split() == ["limited"]
+
+
+def test_a_load_balancer_service_serves_the_page_on_the_host(podman, tmp_path):
+    """Rootless: the host port reaches the balancer through rootlessport, the balancer the pod by the
+    Service's name on the project network."""
+    from tests.conftest import fetch
+
+    manifest = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: page, labels: {app: page}}\nspec:\n"
+        "  terminationGracePeriodSeconds: 1\n  containers:\n  - {name: httpd, image: docker.io/library/httpd:2.4}\n"
+        "---\napiVersion: v1\nkind: Service\nmetadata: {name: edge}\nspec:\n  type: LoadBalancer\n"
+        "  selector: {app: page}\n  ports: [{port: 18081, targetPort: 80}]\n")
+    result = podspec(podman, "apply", write(tmp_path, manifest))
+    assert result.exit_code == 0, result.stderr
+    assert "It works!" in fetch("http://127.0.0.1:18081/", timeout=30)
 
 
 def test_the_limit_is_real_podman_itself_refuses_the_port(podman):

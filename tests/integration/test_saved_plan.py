@@ -114,7 +114,7 @@ def test_a_plan_file_cannot_add_prune_to_what_the_command_line_reviewed(podman, 
     refused = podspec(podman, "apply", "--plan", plan_file, manifest)
     assert refused.exit_code == 1
     assert "the plan asks for --prune, which the command line does not" in refused.stderr
-    assert f"podspec apply --plan {plan_file} {manifest} --prune" in refused.stderr
+    assert f"podspec apply --plan {plan_file} {manifest} --project itest --prune" in refused.stderr
     assert ids(podman) == before
     bare = podspec(podman, "apply", "--plan", plan_file)
     assert bare.exit_code == 1 and "needs its manifests and options on the command line" in bare.stderr
@@ -132,3 +132,30 @@ def test_a_plan_file_cannot_add_prune_to_what_the_command_line_reviewed(podman, 
     done = podspec(podman, "apply", "--plan", plan_file)
     assert done.exit_code == 0, done.stderr
     assert "plan-b-main" not in ids(podman) and ids(podman)["plan-a-main"] == before["plan-a-main"]
+
+
+def test_the_command_diff_prints_is_the_one_that_applies_the_plan(podman, tmp_path, monkeypatch):
+    """What a user types: `diff --prune --save-plan` in the manifests' repository (the default
+    project, relative paths) prints the apply command; that command, as printed, carries it out."""
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from podspec.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my manifests").mkdir()
+    (tmp_path / "my manifests" / "pods.yaml").write_text(sleeper("typed-a") + "---\n" + sleeper("typed-b"))
+
+    def run(*args: str):
+        return CliRunner().invoke(app, [*args, "--url", podman.url], catch_exceptions=False)
+
+    assert run("apply", "my manifests/").exit_code == 0
+    (tmp_path / "my manifests" / "pods.yaml").write_text(sleeper("typed-a"))
+    saved = run("diff", "my manifests/", "--prune", "--save-plan", "plan.json")
+    assert saved.exit_code == 2, saved.stderr
+    printed = saved.stderr.split("carry it out with: ", 1)[1].strip()
+    assert printed == "podspec apply --plan plan.json 'my manifests/' --prune"
+    done = run(*shlex.split(printed)[1:])
+    assert done.exit_code == 0, done.stderr
+    assert "typed-b-main" not in ids(podman) and "typed-a-main" in ids(podman)

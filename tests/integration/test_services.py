@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.integration.manifests import ids, podspec, write
+from tests.integration.manifests import VOLUMES_FROM, ids, podspec, write
 from tests.integration.sshd import sshd  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.podman
@@ -183,30 +183,6 @@ def test_services_over_ssh(podman, sshd, tmp_path):  # noqa: F811
     deleted = run(env, "delete", write(tmp_path, app("shopfront")), *remote)
     assert deleted.returncode == 0, deleted.stderr
     assert podman.podman("network", "exists", "podspec-shop", check=False).returncode == 1
-
-
-VOLUMES_FROM = """\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: share
-  annotations:
-    io.podman.annotations.volumes-from/reader: "writer:ro"
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-    - name: writer
-      image: docker.io/library/busybox:latest
-      imagePullPolicy: IfNotPresent
-      command: [sh, -c, "echo shared > /data/note; sleep 3600"]
-      volumeMounts: [{name: data, mountPath: /data}]
-    - name: reader
-      image: docker.io/library/busybox:latest
-      imagePullPolicy: IfNotPresent
-      command: [sleep, "3600"]
-  volumes:
-    - {name: data, persistentVolumeClaim: {claimName: shared-data}}
-"""
 
 
 def test_volumes_from_mounts_the_other_containers_volumes(podman, tmp_path):

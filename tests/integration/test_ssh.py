@@ -252,3 +252,33 @@ def test_bad_manifests_leave_no_tunnel_behind(podman, sshd: Sshd, tmp_path):  # 
     assert result.returncode == 1 and "privileged" in result.stderr
     assert sshd.tunnels() - before == set()
     assert podman.podman("volume", "ls", "-q").stdout.strip() == ""
+
+
+def test_host_paths_are_resolved_on_the_remote_host_over_ssh(podman, sshd: Sshd, tmp_path):  # noqa: F811
+    """Over ssh:// the hostPath mounts (subPath included) are resolved on the remote host, the same
+    rule as on a local socket: a link out of the allowed directory is refused before any change, a
+    link that stays inside is applied."""
+    from tests.integration.test_hardening import _host_path_pod
+
+    env = sshd.env(PODSPEC_PROJECT="linked")
+    remote = over_ssh(sshd, podman)
+    allowed = tmp_path / "srv"
+    (allowed / "real" / "inner").mkdir(parents=True)
+    (allowed / "real" / "inner" / "file").write_text("mine\n")
+    (allowed / "to-etc").symlink_to("/etc")
+    (allowed / "inside").symlink_to("real/inner")
+    odd = allowed / "it's $(here) -n"  # a name the remote shell must receive as one word
+    odd.symlink_to("/etc")
+    allow = ["--allow-host-path", str(allowed)]
+    manifest = tmp_path / "linked.yaml"
+    for path, sub, real in ((str(allowed), "to-etc", "/etc"), (str(odd), "", "/etc")):
+        manifest.write_text(_host_path_pod(path, sub))
+        refused = run(env, "apply", str(manifest), *remote, *allow)
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert f"leads to {real} through a symbolic link on the host, outside the allowed directories" in refused.stderr, \
+            refused.stderr
+    assert podman.podman("ps", "-aq").stdout.strip() == ""  # nothing was created
+    manifest.write_text(_host_path_pod(str(allowed / "inside")))
+    applied = run(env, "apply", str(manifest), *remote, *allow)
+    assert applied.returncode == 0, applied.stderr
+    assert podman.podman("exec", "linked-main", "cat", "/host/file").stdout == "mine\n"

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sandbox  # (tools/ is on sys.path: tests/conftest.py)
 
 from tests.conftest import ROOT
 from tests.integration.manifests import sleeper
@@ -80,7 +81,7 @@ class User:
         """The user's sandbox Podman (its storage and runtime directory), as the user."""
         env = self.env() | {"CONTAINERS_CONF": f"{self.state}/containers.conf",
                             "CONTAINERS_STORAGE_CONF": f"{self.state}/storage.conf",
-                            "XDG_RUNTIME_DIR": f"{self.state}/xdg-run"}
+                            "XDG_RUNTIME_DIR": str(sandbox.runtime_dir(self.state))}
         result = subprocess.run(["runuser", "-u", self.name, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()],
                                  "podman", *args], capture_output=True, text=True, cwd="/")
         assert not check or result.returncode == 0, (args, result.stderr)

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from podspec.cli import app
 from podspec.engine.fake import FakeEngine
 from podspec.plan import StepKind
+from tests.unit.fake_cli import cli_on_fake
 
 IMAGES = ("docker.io/library/httpd:2.4", "docker.io/library/alpine:latest", "docker.io/library/busybox:latest")
 POD = "dynamic-webserver"
@@ -20,9 +21,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def engine(monkeypatch) -> FakeEngine:
-    fake = FakeEngine(images=IMAGES, pullable=IMAGES)
-    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection, identity=None: (lambda: fake))
-    monkeypatch.delenv("PODSPEC_PROJECT", raising=False)
+    fake = cli_on_fake(monkeypatch, IMAGES)
     return fake
 
 

@@ -136,6 +136,18 @@ def test_drift_pod_stopped_starts_pod():
     assert result.pods[0].containers == ()
 
 
+@pytest.mark.parametrize("status", list(PodStatus), ids=[s.value for s in PodStatus])
+def test_diff_starts_a_pod_exactly_when_status_reports_it_stopped(status):
+    from podspec.reconcile import status as statuses
+
+    desired = state(webserver())
+    host = applied(desired, status=status)
+    starts = any(pod.action is Action.START for pod in differ.compute(desired, host, "demo").pods)
+    (report,) = statuses.report(host, "demo")
+    assert starts == (f"pod is {status.value.lower()}" in report.drift)
+    assert starts == (status in (PodStatus.EXITED, PodStatus.STOPPED, PodStatus.CREATED))
+
+
 def test_drift_ports_differ_replaces_pod():
     desired = state(webserver())
     host = applied(desired)

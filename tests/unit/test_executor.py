@@ -15,7 +15,7 @@ from podspec.run.executor import StepStatus, execute
 from tests.unit.hosts import state, webserver
 
 
-class Recorder:
+class RecordingEngine:
     def __init__(self, fail_at: int | None = None) -> None:
         self.calls, self.fail_at = [], fail_at
 
@@ -28,7 +28,7 @@ class Recorder:
 def test_executor_runs_in_order_and_reports_each_step():
     plan = planner.build(differ.compute(state(webserver()), ObservedState(), "demo"))
     events = []
-    runner = Recorder()
+    runner = RecordingEngine()
     execute(plan, runner, events.append, clock=lambda: 0.0)
     assert runner.calls == [s.describe() for s in plan.steps]
     assert [e.status for e in events] == [StepStatus.STARTED, StepStatus.DONE] * len(plan.steps)
@@ -37,7 +37,7 @@ def test_executor_runs_in_order_and_reports_each_step():
 
 def test_executor_stops_at_first_failure_and_says_what_was_done():
     plan = planner.build(differ.compute(state(webserver()), ObservedState(), "demo"))
-    runner = Recorder(fail_at=4)
+    runner = RecordingEngine(fail_at=4)
     with pytest.raises(StepFailed) as caught:
         execute(plan, runner, clock=lambda: 0.0)
     assert len(runner.calls) == 4
@@ -135,7 +135,7 @@ def test_a_raised_stop_flag_lets_the_step_in_progress_finish_and_starts_no_other
     stop = StopFlag("asked to stop", "run it again")
     events = []
 
-    class Stopping(Recorder):
+    class Stopping(RecordingEngine):
         def run(self, step):
             super().run(step)
             if len(self.calls) == 2:

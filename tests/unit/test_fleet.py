@@ -90,3 +90,62 @@ def test_a_canary_that_fails_skips_the_rest_and_runs_nothing_there(failure):
     assert skipped == {"host0": "", "host1": "not run: the canary host0 did not succeed",
                        "host2": "not run: the canary host0 did not succeed"}
     assert verdict(outcomes) is Verdict.FAILED
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A podspec.toml with targets a, b, c on the tutorial and d on a broken file; a FakeEngine per
+    target's URL; every load of the manifests counted."""
+    import shutil
+    from pathlib import Path
+
+    from podspec.cli.context import project_file
+    from podspec.engine.fake import FakeEngine
+    from podspec.run import manifests
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / ".git").mkdir()  # the project file is looked for up to the repository's top
+    shutil.copy(root / "manifests" / "webserver.yaml", tmp_path / "web.yaml")
+    (tmp_path / "broken.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containerz: []}\n")
+    text = 'project = "fleet"\n'
+    for name, file in (("a", "web.yaml"), ("b", "web.yaml"), ("c", "web.yaml"), ("d", "broken.yaml")):
+        text += f'\n[targets.{name}]\nurl = "unix:///run/{name}.sock"\nmanifests = ["{file}"]\n'
+    (tmp_path / "podspec.toml").write_text(text)
+    images = ("docker.io/library/httpd:2.4", "docker.io/library/alpine:latest", "docker.io/library/busybox:latest")
+    engines = {f"unix:///run/{n}.sock": FakeEngine(images=images, pullable=images) for n in "abcd"}
+    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection, identity=None: (lambda: engines[url]))
+    loads: list[tuple[str, ...]] = []
+    real = manifests.load
+
+    def counted(given):
+        loads.append(tuple(Path(p).name for p in given.paths))
+        return real(given)
+
+    monkeypatch.setattr(manifests, "load", counted)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PODSPEC_PROJECT", raising=False)
+    project_file.cache_clear()
+    yield engines, loads
+    project_file.cache_clear()
+
+
+@pytest.mark.parametrize("command", ["diff", "apply"])
+def test_targets_naming_the_same_manifests_load_them_once_and_each_host_gets_its_own_outcome(project, command):
+    import json
+
+    from typer.testing import CliRunner
+
+    from podspec.cli import app
+
+    engines, loads = project
+    result = CliRunner().invoke(app, [command, "--target", "all", "-o", "json"])
+    assert result.exit_code == 1, result.output  # d's manifest is broken
+    assert sorted(loads) == [("broken.yaml",), ("web.yaml",)]  # once per set of files, not once per target
+    outcome = json.loads(result.stdout)["targets"]
+    assert "containerz" in json.dumps(outcome["d"]), outcome["d"]
+    for name in "abc":
+        assert "error" not in outcome[name], outcome[name]
+        observed = [c.method for c in engines[f"unix:///run/{name}.sock"].calls]
+        assert observed[0] == "observe"  # each host read on its own
+    if command == "apply":  # each host got the pod: one load, three hosts changed
+        assert all(engines[f"unix:///run/{n}.sock"].count("create_pod") == 1 for n in "abc")

@@ -19,6 +19,7 @@ from podspec.run import history
 from podspec.run.apply import ApplyRequest, DiffRequest, apply, diff
 from podspec.run.manifests import Manifests
 from podspec.run.results import Outcome
+from tests.unit.fake_cli import cli_on_fake
 
 IMAGES = ("docker.io/library/httpd:2.4", "docker.io/library/alpine:latest", "docker.io/library/busybox:latest")
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,9 +29,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def engine(monkeypatch) -> FakeEngine:
-    fake = FakeEngine(images=IMAGES, pullable=IMAGES)
-    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection, identity=None: (lambda: fake))
-    monkeypatch.delenv("PODSPEC_PROJECT", raising=False)
+    fake = cli_on_fake(monkeypatch, IMAGES)
     return fake
 
 

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from podspec.cli import app
 from podspec.engine.fake import FakeEngine, FakeSecret
 from podspec.loader import load
+from tests.unit.fake_cli import cli_on_fake
 
 IMAGE = "docker.io/library/busybox:latest"
 runner = CliRunner()
@@ -44,9 +45,7 @@ spec:
 
 @pytest.fixture
 def engine(monkeypatch) -> FakeEngine:
-    fake = FakeEngine(images=(IMAGE,), pullable=(IMAGE,))
-    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection, identity=None: (lambda: fake))
-    monkeypatch.delenv("PODSPEC_PROJECT", raising=False)
+    fake = cli_on_fake(monkeypatch, (IMAGE,))
     return fake
 
 

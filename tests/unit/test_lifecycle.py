@@ -15,6 +15,7 @@ from podspec.errors import PodNotFound, UsageError
 from podspec.observed import ContainerState, PodStatus
 from podspec.plan import StepKind
 from podspec.reconcile import lifecycle as life
+from tests.unit.fake_cli import cli_on_fake
 from tests.unit.hosts import applied, state, webserver
 
 IMAGES = ("docker.io/library/httpd:2.4", "docker.io/library/alpine:latest", "docker.io/library/busybox:latest")
@@ -25,9 +26,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def engine(monkeypatch) -> FakeEngine:
-    fake = FakeEngine(images=IMAGES, pullable=IMAGES)
-    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection, identity=None: (lambda: fake))
-    monkeypatch.delenv("PODSPEC_PROJECT", raising=False)
+    fake = cli_on_fake(monkeypatch, IMAGES)
     assert runner.invoke(app, ["apply", TUTORIAL, "-p", "demo"]).exit_code == 0
     return fake
 

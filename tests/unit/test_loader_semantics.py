@@ -1,7 +1,7 @@
 
 
-def test_host_path_types_that_would_create_paths_are_refused(tmp_path):
-    from podspec.errors import ManifestError
+def test_host_path_types_that_create_paths_are_accepted(tmp_path):
+    """FileOrCreate / DirectoryOrCreate: made on the Podman host by a plan step (tests/unit/test_kubefields.py)."""
     from podspec.loader import load
 
     path = tmp_path / "hp.yaml"
@@ -10,13 +10,5 @@ def test_host_path_types_that_would_create_paths_are_refused(tmp_path):
         "  containers:\n    - {name: c, image: \"busybox:1\", volumeMounts: [{name: d, mountPath: /d}]}\n"
         "  volumes:\n    - name: d\n      hostPath: {path: /srv/d, type: FileOrCreate}\n"
     )
-    try:
-        load([str(path)])
-    except ManifestError as error:
-        assert [str(p) for p in error.problems] == [
-            f"{path}:9:32: spec.volumes[0].hostPath.type: hostPath type FileOrCreate is not supported: Podman's API "
-            "does not create host paths, and the Podman host may be another machine (create /srv/d on the Podman "
-            "host and use type File (or leave type out))"
-        ]
-    else:
-        raise AssertionError("FileOrCreate was accepted")
+    [volume] = load([str(path)]).pods[0].volumes
+    assert (volume.host_path, volume.host_path_type) == ("/srv/d", "FileOrCreate")

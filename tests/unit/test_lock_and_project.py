@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from podspec.errors import LockTimeout, PodspecError
 from podspec.run import lock, project
+from podspec.run.origin import for_repository, of_paths
 
 
 def test_second_holder_waits_then_fails_with_a_clear_message(tmp_path, monkeypatch):
@@ -61,15 +63,51 @@ def test_project_name_rule(tmp_path):
     (tmp_path / "My Site" / "pods").mkdir(parents=True)
     manifest = tmp_path / "My Site" / "pods" / "web.yaml"
     manifest.write_text("")
-    assert project.resolve("flag", {"PODSPEC_PROJECT": "env"}, [str(manifest)], tmp_path) == "flag"
+    assert project.resolve("flag", {"PODSPEC_PROJECT": "env"}, [str(manifest)], tmp_path) == project.ProjectName("flag")
     with pytest.raises(PodspecError, match=r"invalid project name 'Bad Name!' \(from --project\)"):
         project.resolve("Bad Name!", {}, [str(manifest)], tmp_path)
-    assert project.resolve(None, {"PODSPEC_PROJECT": "env"}, [str(manifest)], tmp_path) == "env"
-    assert project.resolve(None, {}, [str(manifest)], tmp_path) == "pods"
-    assert project.resolve(None, {}, [str(tmp_path / "My Site")], tmp_path) == "mysite"
-    assert project.resolve(None, {}, ["-"], tmp_path / "My Site") == "mysite"
+    assert project.resolve(None, {"PODSPEC_PROJECT": "env"}, [str(manifest)], tmp_path).name == "env"
+    # The default: readable (the directory, normalized as compose does) and 6 digits of the source.
+    pods = project.resolve(None, {}, [str(manifest)], tmp_path, "path:h:/x")
+    assert re.fullmatch(r"pods-[0-9a-f]{6}", pods.name) and pods.former == "pods"
+    site = project.resolve(None, {}, [str(tmp_path / "My Site")], tmp_path, "path:h:/x")
+    assert re.fullmatch(r"mysite-[0-9a-f]{6}", site.name) and site.former == "mysite"
+    assert project.resolve(None, {}, ["-"], tmp_path / "My Site", "path:h:/x") == site
+    assert project.resolve(None, {}, [str(manifest)], tmp_path, "path:h:/y").name != pods.name  # another source
     with pytest.raises(PodspecError, match="cannot make a project name"):
         project.resolve(None, {}, [], Path("/"))
+
+
+def test_default_project_is_unique_to_the_repository_and_folder_and_the_same_for_every_clone(tmp_path):
+    """Two repositories that keep their files in manifests/ are two projects; so are two manifests/
+    folders of one repository; a clone elsewhere (a CI runner's), a file of the folder and the agent
+    following the repository with --path manifests are one."""
+    def repo(where, url):
+        (where / ".git").mkdir(parents=True)
+        (where / ".git" / "config").write_text(f'[remote "origin"]\n\turl = {url}\n')
+        for folder in ("manifests", "staging/manifests"):
+            (where / folder).mkdir(parents=True)
+            (where / folder / "web.yaml").write_text("")
+        return where
+
+    def name(where, path):
+        return project.resolve(None, {}, [path], where, of_paths([path], where, "h"))
+
+    shop = repo(tmp_path / "shop", "git@github.com:acme/shop.git")
+    blog = repo(tmp_path / "blog", "https://github.com/acme/blog")
+    runner = repo(tmp_path / "builds" / "1234", "https://github.com/acme/shop")
+    one = name(shop, "manifests")
+    assert one.name.startswith("manifests-") and one.former == "manifests"
+    assert name(blog, "manifests").name != one.name  # another repository, same folder name
+    assert name(shop, "staging/manifests").name != one.name  # another folder of the same name
+    assert name(runner, "manifests") == one == name(shop, "manifests/web.yaml")
+    top = name(runner, ".")  # a repository's top: its name, not the clone's directory
+    assert top.name.startswith("shop-") and top.name == name(shop, ".").name and top.former == "1234"
+    agent = project.for_agent(None, {}, "ssh://git@github.com/acme/shop.git", for_repository("ssh://git@github.com/acme/shop.git"),
+                              ("manifests",))
+    assert agent.name == one.name and agent.former == "shop"  # an older agent named it after the repository
+    assert project.for_agent(None, {}, "https://github.com/acme/shop", "git:github.com/acme/shop", (".",)).name == top.name
+    assert project.for_agent("mine", {}, "x", "y", (".",)) == project.ProjectName("mine")
 
 
 def test_lock_key_names_the_host_not_the_spelling(tmp_path):

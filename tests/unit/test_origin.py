@@ -53,18 +53,18 @@ def _repo(root, remote: str | None):
 def test_two_repositories_with_a_manifests_folder_are_two_sources(tmp_path):
     a = _repo(tmp_path / "a", "git@github.com:acme/shop.git")
     b = _repo(tmp_path / "b", None)
-    assert of_paths(["manifests/web.yaml"], a) == "git:github.com/acme/shop"
-    assert of_paths(["manifests"], a) == of_paths([str(a / "manifests" / "web.yaml")], tmp_path)
-    assert of_paths(["manifests"], b) == f"path:{socket.gethostname()}:{b}"  # no remote: the repository's top
-    assert of_paths(["manifests"], a) != of_paths(["manifests"], b)
+    assert of_paths(["manifests/web.yaml"], a, socket.gethostname()) == "git:github.com/acme/shop"
+    assert of_paths(["manifests"], a, socket.gethostname()) == of_paths([str(a / "manifests" / "web.yaml")], tmp_path, socket.gethostname())
+    assert of_paths(["manifests"], b, socket.gethostname()) == f"path:{socket.gethostname()}:{b}"  # no remote: the repository's top
+    assert of_paths(["manifests"], a, socket.gethostname()) != of_paths(["manifests"], b, socket.gethostname())
     # a clone elsewhere (a CI runner, the sync agent) is the same source
     clone = _repo(tmp_path / "ci" / "shop", "https://github.com/acme/shop")
-    assert of_paths(["manifests"], clone) == of_paths(["manifests"], a) == for_repository("https://github.com/acme/shop")
+    assert of_paths(["manifests"], clone, socket.gethostname()) == of_paths(["manifests"], a, socket.gethostname()) == for_repository("https://github.com/acme/shop")
     # outside any repository: the directory
     plain = tmp_path / "plain" / "manifests"
     plain.mkdir(parents=True)
     (plain / "web.yaml").write_text("")
-    assert of_paths(["web.yaml"], plain) == of_paths([str(plain)], tmp_path) == f"path:{socket.gethostname()}:{plain}"
+    assert of_paths(["web.yaml"], plain, socket.gethostname()) == of_paths([str(plain)], tmp_path, socket.gethostname()) == f"path:{socket.gethostname()}:{plain}"
 
 
 def test_a_linked_work_tree_reads_its_main_repositorys_remote(tmp_path):
@@ -74,7 +74,7 @@ def test_a_linked_work_tree_reads_its_main_repositorys_remote(tmp_path):
     linked = tmp_path / "wt"
     (linked / "manifests").mkdir(parents=True)
     (linked / ".git").write_text(f"gitdir: {main / '.git' / 'worktrees' / 'wt'}\n")
-    assert of_paths(["manifests"], linked) == "git:github.com/acme/shop"
+    assert of_paths(["manifests"], linked, socket.gethostname()) == "git:github.com/acme/shop"
 
 
 def test_prune_keeps_pods_and_volumes_another_source_applied():

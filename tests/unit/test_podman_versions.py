@@ -37,11 +37,12 @@ def desired(tmp_path):
     return load([str(path)])
 
 
-def test_podman_4_3_refuses_sub_paths_and_image_volumes_naming_the_version(tmp_path):
+def test_podman_4_3_refuses_sub_paths_naming_the_version_and_takes_image_volumes(tmp_path):
     assert pulls.needs_version_check(desired(tmp_path))
+    assert pulls.unsupported(desired(tmp_path), "4.2.0")[0] == (
+        "web: volume site is an image volume (docker.io/library/httpd:2.4): an image volume needs Podman 4.3 or newer "
+        "(this host runs 4.2.0)")
     assert pulls.unsupported(desired(tmp_path), "4.3.1") == [
-        "web: volume site is an image volume (docker.io/library/httpd:2.4): an image volume needs Podman 5.0 or newer "
-        "(this host runs 4.3.1)",
         "web/main mounts data with subPath 'site': subPath on a persistentVolumeClaim or emptyDir mount needs Podman 5.0 "
         "or newer (this host runs 4.3.1, which would ignore it)",
         "web/main mounts site with subPath 'usr/share/doc': subPath on an image volume needs Podman 5.1 or newer "

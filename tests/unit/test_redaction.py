@@ -114,3 +114,20 @@ def test_other_values_are_still_quoted(tmp_path):
                         "  containers: [{name: app, image: alpine}]\n")
     result = CliRunner().invoke(app, ["validate", str(manifest)])
     assert '"Sometimes"' in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("strict", [False, True])
+@pytest.mark.parametrize("output", ["text", "json", "markdown", "github"])
+def test_no_check_quotes_a_secret_value_not_only_the_schemas(tmp_path, strict, output):
+    """Any check of the loader (here the portability warning on a label value a Kubernetes API
+    server refuses) goes through the one scrub: a value that may be secret is not quoted, as a
+    warning or (--strict) an error."""
+    manifest = tmp_path / "bad.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n"
+                        f"  labels: {{API_KEY: '{SECRET} with spaces', tier: 'front end'}}\n"
+                        "spec:\n  containers: [{name: app, image: alpine}]\n")
+    result = CliRunner().invoke(app, ["validate", str(manifest), "-o", output, *(["--strict"] if strict else [])])
+    shown = result.stdout + result.stderr
+    assert result.exit_code == (1 if strict else 0), shown
+    assert "metadata.labels.API_KEY" in shown and SECRET not in shown, shown
+    assert "front end" in shown  # a value under a plain key is still quoted

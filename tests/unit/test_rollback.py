@@ -21,6 +21,7 @@ from podspec.run.listener import Recorder
 from podspec.run.manifests import Manifests
 from podspec.run.results import Outcome, RollbackOutcome
 from podspec.run.rollback import RollbackRequest, rollback
+from tests.unit.fake_cli import cli_on_fake
 
 IMAGES = ("docker.io/library/busybox:latest",)
 runner = CliRunner()
@@ -43,9 +44,7 @@ spec:
 
 @pytest.fixture
 def engine(monkeypatch) -> FakeEngine:
-    fake = FakeEngine(images=IMAGES, pullable=IMAGES)
-    monkeypatch.setattr("podspec.cli.context.connector", lambda url, connection, identity=None: (lambda: fake))
-    monkeypatch.delenv("PODSPEC_PROJECT", raising=False)
+    fake = cli_on_fake(monkeypatch, IMAGES)
     return fake
 
 

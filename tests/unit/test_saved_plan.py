@@ -135,14 +135,20 @@ def test_the_plan_file_round_trips_and_is_versioned():
 
 def test_apply_plan_refuses_flags_that_contradict_the_plan():
     plan = saved()
-    check_flags(plan, "p.json", ["m/"], None, "demo", False, False, False)
+    check_flags(plan, "p.json", ["m/"], None, ("demo", ""), False, False, False)
     check_flags(plan, "p.json", ["m/"], "demo", None, False, False, False)
+    # made on a host that keeps the name an older podspec gave these manifests (reconcile/former.py)
+    check_flags(plan, "p.json", ["m/"], None, ("demo-3fa2c1", "demo"), False, False, False)
     with pytest.raises(UsageError, match="made for m/; apply --plan needs its manifests and options on the command line, not other/"):
         check_flags(plan, "p.json", ["other/"], None, None, False, False, False)
     with pytest.raises(UsageError, match="project 'demo', not 'x'"):
         check_flags(plan, "p.json", ["m/"], "x", None, False, False, False)
-    with pytest.raises(UsageError, match="its manifests make project 'm'"):
-        check_flags(plan, "p.json", ["m/"], None, "m", False, False, False)
+    with pytest.raises(UsageError, match="its manifests make project 'm-3fa2c1'") as caught:
+        check_flags(plan, "p.json", ["m/"], None, ("m-3fa2c1", "m"), False, False, False)
+    assert "carry it out with: podspec apply --plan p.json m/ --project demo" in caught.value.hint
+    with pytest.raises(UsageError, match="its manifests make project") as caught:  # the hint: exactly what to type
+        check_flags(replace(plan, prune=True), "p.json", ["m/"], None, ("m-3fa2c1", "m"), True, False, False)
+    assert "podspec apply --plan p.json m/ --project demo --prune" in caught.value.hint
     with pytest.raises(UsageError, match="without --prune"):
         check_flags(plan, "p.json", ["m/"], None, None, True, False, False)
 
@@ -160,6 +166,12 @@ def test_a_plan_file_cannot_ask_for_more_than_the_command_line_says(option):
         check_flags(plan, "p.json", [], None, None, False, False, False)
     given = {o: o == option for o in ("prune", "prune_volumes", "adopt", "force_conflicts")}
     check_flags(plan, "p.json", ["m/"], None, None, given["prune"], given["prune_volumes"], given["adopt"], given["force_conflicts"])
+
+
+def test_the_command_to_type_is_quoted_for_a_shell():
+    plan = replace(saved(), paths=("my manifests/",), prune=True)
+    assert plan.command("the plan.json") == "podspec apply --plan 'the plan.json' 'my manifests/' --prune"
+    assert plan.command("p.json", with_project=True) == "podspec apply --plan p.json 'my manifests/' --project demo --prune"
 
 
 def test_a_signed_plan_takes_its_options_from_the_file_and_an_altered_one_is_refused(tmp_path):

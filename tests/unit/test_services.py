@@ -21,6 +21,7 @@ from podspec.run.delete import DeleteRequest, delete
 from podspec.run.listener import Listener
 from podspec.run.manifests import Manifests
 from podspec.run.results import Outcome
+from tests.integration.manifests import VOLUMES_FROM
 from tests.unit.test_workflows import opener, run_calls
 
 IMAGES = ("docker.io/library/httpd:2.4", "docker.io/library/busybox:latest")
@@ -192,12 +193,13 @@ def test_a_network_of_the_same_name_podspec_did_not_make_is_a_conflict(engine, t
 
 
 def test_refused_types_and_warnings_say_where(tmp_path):
-    bad = app(extra="---\napiVersion: v1\nkind: Service\nmetadata: {name: outside}\nspec:\n  type: NodePort\n"
+    bad = app(extra="---\napiVersion: v1\nkind: Service\nmetadata: {name: outside}\nspec:\n  type: ExternalName\n"
                     "  selector: {app: web}\n  ports: [{port: 80, nodePort: 30080}]\n")
     with pytest.raises(ManifestError) as error:
         load([write(tmp_path, bad)])
     text = str(error.value)
-    assert "app.yaml:33:9: spec.type: type: NodePort is not supported" in text and "hostPort" in text
+    assert "app.yaml:33:9: spec.type: type: ExternalName is not supported" in text and "hostAliases" in text
+    assert "app.yaml:35:32: spec.ports[0].nodePort: nodePort is only for type NodePort or LoadBalancer" in text
     state = load([write(tmp_path, app(selector="nothing"))])
     assert [w.message for w in state.warnings] == ["Service front selects no pod of these manifests: its names resolve to nothing"]
     udp = app(port=8080).replace("targetPort: http}", "targetPort: 80, protocol: UDP}")
@@ -306,29 +308,6 @@ def test_the_pods_a_service_selects_are_known_to_podspec_start(engine, tmp_path)
 
     apply(request(write(tmp_path, app())), opener(engine))
     assert service_backends(engine.observe()) == {"web-pod", "web-pod-1"}
-
-
-VOLUMES_FROM = """\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: share
-  annotations:
-    io.podman.annotations.volumes-from/reader: "writer:ro"
-spec:
-  containers:
-    - name: writer
-      image: docker.io/library/busybox:latest
-      imagePullPolicy: IfNotPresent
-      command: [sh, -c, "echo shared > /data/note; sleep 3600"]
-      volumeMounts: [{name: data, mountPath: /data}]
-    - name: reader
-      image: docker.io/library/busybox:latest
-      imagePullPolicy: IfNotPresent
-      command: [sleep, "3600"]
-  volumes:
-    - {name: data, persistentVolumeClaim: {claimName: shared-data}}
-"""
 
 
 def test_volumes_from_is_passed_to_podman_and_checked(engine, tmp_path):

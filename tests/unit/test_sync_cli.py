@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -45,7 +46,9 @@ def test_a_source_that_cannot_be_fetched_exits_1_and_is_reported_in_the_state(tm
     assert result.exit_code == 1
     lines = [json.loads(line) for line in result.stderr.splitlines()]
     assert lines[0]["event"] == "fetch" and lines[0]["level"] == "error" and lines[0]["retry_in"] == "5s"
-    saved = json.loads((state / "missing" / "agent.json").read_text())  # the project: the source's name
+    found = list(state.glob("missing-*/agent.json"))  # the project: the source's name and 6 digits of it
+    assert len(found) == 1 and re.fullmatch(r"missing-[0-9a-f]{6}", found[0].parent.name)
+    saved = json.loads(found[0].read_text())
     assert saved["applied"] is None and "git could not fetch" in saved["last_error"] and saved["running"] is False
 
 

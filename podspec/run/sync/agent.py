@@ -363,6 +363,13 @@ class Agent:
         self.tell(EventKind.APPLIED, result.outcome.value, subject, changed_pods(result.diff), revision=head)
         return True
 
+    def _checked_out(self, applied: str, checkout: Path) -> Path:
+        """`checkout`: the applied revision's files under the request's paths, checked out again when
+        they are gone (a restart, a cleanup): drift repairs and image checks read the same files."""
+        if not checkout.is_dir():
+            self.repo.checkout(applied, checkout, self.request.paths)
+        return checkout
+
     def _manifests(self, checkout: Path) -> Manifests:
         return Manifests(tuple(str(checkout / p) for p in self.request.paths), self.request.policy,
                          decrypt=self.request.decrypt)
@@ -441,9 +448,7 @@ class Agent:
         from podspec.run.apply import DiffRequest, diff
 
         try:
-            if not checkout.is_dir():
-                self.repo.checkout(applied, checkout, self.request.paths)
-            manifests = self._manifests(checkout)
+            manifests = self._manifests(self._checked_out(applied, checkout))
             found = diff(DiffRequest(manifests=manifests, project=self.request.project, prune=self.request.prune,
                                      image_updates=self.request.image_updates is not UpdateMode.NOTIFY,
                                      origin=for_repository(self.request.source)),
@@ -522,9 +527,7 @@ class Agent:
             return True
         checkout = self.dir / "checkouts" / applied
         try:
-            if not checkout.is_dir():
-                self.repo.checkout(applied, checkout)
-            manifests = self._manifests(checkout)
+            manifests = self._manifests(self._checked_out(applied, checkout))
             desired = load(manifests)
             watches = autoupdate.watched(desired)
             if not watches:

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import closing
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from podspec.errors import PodspecError
@@ -22,20 +23,18 @@ HOST_READ_EVERY = 3.0  # seconds: a page reloaded by many browsers reads the hos
 HISTORY_SHOWN = 20
 
 
+@dataclass(eq=False)
 class StatusPage:
-    def __init__(self, state: Callable[[], AgentState], connect: Callable[[], Engine], project: str,
-                 images: Callable[[], tuple[ImageLine, ...]] = lambda: (), receiver: bool = False, notify: int = 0,
-                 refresh: int = 10) -> None:
-        self.state = state
-        self.connect = connect
-        self.project = project
-        self.images = images
-        self.receiver = receiver
-        self.notify = notify
-        self.refresh = refresh
-        self._lock = threading.Lock()
-        self._read_at = float("-inf")
-        self._host: tuple[tuple[PodReport, ...], tuple[HistoryRecord, ...], str] = ((), (), "")
+    state: Callable[[], AgentState]
+    connect: Callable[[], Engine]
+    project: str
+    images: Callable[[], tuple[ImageLine, ...]] = lambda: ()
+    receiver: bool = False
+    notify: int = 0
+    refresh: int = 10
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _read_at: float = field(default=float("-inf"), init=False, repr=False)
+    _host: tuple[tuple[PodReport, ...], tuple[HistoryRecord, ...], str] = field(default=((), (), ""), init=False, repr=False)
 
     def html(self) -> bytes:
         s = self.state()

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import closing
+from dataclasses import dataclass, field
 
 from podspec.engine.protocol import Engine
 from podspec.errors import PodspecError
@@ -24,20 +25,20 @@ LOOK_AGAIN = 5.0  # seconds between two reads of the host while containers have 
 IDLE = 30.0  # ... while none has one (a poke after an apply looks at once)
 
 
+@dataclass(eq=False)
 class ProbeLoop:
-    def __init__(self, connect: Callable[[], Engine], project: str, image: str,
-                 on_restart: Callable[[Restart], None], on_error: Callable[[str], None],
-                 on_failed: Callable[[Failed], None] = lambda failed: None,
-                 restarting: Callable[[str], None] = lambda container: None) -> None:
-        self.connect = connect
-        self.restarting = restarting
-        self.on_failed = on_failed
-        self.project = project
-        self.image = image
-        self.on_restart = on_restart
-        self.on_error = on_error
-        self.wake = threading.Event()
-        self.stopped = threading.Event()
+    connect: Callable[[], Engine]
+    project: str
+    image: str
+    on_restart: Callable[[Restart], None]
+    on_error: Callable[[str], None]
+    on_failed: Callable[[Failed], None] = lambda failed: None
+    restarting: Callable[[str], None] = lambda container: None
+    wake: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    stopped: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    thread: threading.Thread = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
         self.thread = threading.Thread(target=self._run, name="probes", daemon=True)
 
     def start(self) -> None:

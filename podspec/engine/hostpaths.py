@@ -1,0 +1,102 @@
+"""hostPath volumes of type DirectoryOrCreate and FileOrCreate, made on the Podman host when missing,
+as `podman kube play` makes them (pkg/specgen/generate/kube/volume.go: os.MkdirAll with 0755 for a
+directory, its missing parents too; an empty file opened O_CREATE with 0644, whose directory must
+exist), through the Podman API only, so that it works on every transport (unix://, ssh://) and
+rootless (as the user Podman runs as: where that user may write).
+
+One plan step is one short-lived helper container (create, start, wait, remove): busybox's chroot
+into the host's root, bind-mounted (rbind) at /host, runs the host's own `sh` there, so that every
+symbolic link on the way resolves as on the host (the security policy checked where those lead
+before any change). It tests the path first and leaves anything that exists as it is (a dangling
+link too: creating through it would write where the link points); it writes nothing else. The
+helper has no network and is removed at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from typing import Any, Callable
+
+from podspec import labels as L
+from podspec.errors import EngineError, Refusal
+from podspec.model import HOST_PATH_HELPER_IMAGE as HELPER_IMAGE
+
+ROLE_HOST_PATH = "host-path"  # the helper's io.podspec.role label
+HOST_ROOT = "/host"
+WAIT_TIMEOUT = 60.0
+
+Call = Callable[..., Any]
+
+
+def script(path: str, kind: str) -> str:
+    """The shell run on the host (chrooted): kube play's semantics, nothing else."""
+    quoted = shlex.quote(path)
+    parent = shlex.quote(path.rsplit("/", 1)[0] or "/")
+    if kind == "DirectoryOrCreate":
+        make = f"mkdir -p {quoted}"
+        kind_test = f'[ -d {quoted} ] || {{ echo "{path} exists and is not a directory" >&2; exit 3; }}'
+    else:
+        make = (f'[ -d {parent} ] || {{ echo "the directory of {path} does not exist (FileOrCreate makes the file '
+                f'only)" >&2; exit 4; }}; : > {quoted}')
+        kind_test = f'[ ! -d {quoted} ] || {{ echo "{path} exists and is a directory" >&2; exit 3; }}'
+    return f"umask 022; if [ -e {quoted} ] || [ -L {quoted} ]; then {kind_test}; exit 0; fi; {make}"
+
+
+def helper_name(path: str) -> str:
+    return "podspec-hostpath-" + hashlib.sha256(path.encode()).hexdigest()[:12]
+
+
+def create(call: Call, path: str, kind: str, image: str = HELPER_IMAGE) -> None:
+    """Make `path` on the Podman host when missing (see the module's text); raises EngineError with
+    what the helper said when it could not."""
+    name = helper_name(path)
+    what = f"create host path {path}"
+    body = {
+        "name": name, "image": image,
+        "command": ["chroot", HOST_ROOT, "/bin/sh", "-c", script(path, kind)],
+        "mounts": [{"destination": HOST_ROOT, "source": "/", "type": "bind", "options": ["rbind"]}],
+        "netns": {"nsmode": "none"}, "user": "0:0",
+        "labels": {L.MANAGED_BY: L.MANAGER, L.ROLE: ROLE_HOST_PATH},
+    }
+    try:
+        call("post", "/containers/create", f"{what}: create its helper container {name} (image {image})", body=body)
+    except EngineError as error:
+        if error.reason is Refusal.EXISTS:  # left by a run that was killed: made again
+            _remove(call, name)
+            call("post", "/containers/create", f"{what}: create its helper container {name}", body=body)
+        else:
+            raise EngineError(error.message, f"the helper that makes a hostPath runs {image} (busybox's chroot); "
+                              "load it on the host, or create the path by hand and use type Directory / File") from None
+    try:
+        call("post", f"/containers/{name}/start", f"{what}: start its helper")
+        answer = call("post", f"/containers/{name}/wait", f"{what}: wait for its helper",
+                      params={"condition": "stopped"}, timeout=WAIT_TIMEOUT)
+        code = int(answer if isinstance(answer, int) else (answer or {}).get("StatusCode", 0))
+        if code != 0:
+            said = call("get", f"/containers/{name}/logs", f"{what}: read its helper's output",
+                        params={"stdout": "true", "stderr": "true"}, raw=True)
+            raise EngineError(f"could not {what}: {_text(said) or f'the helper exited {code}'}",
+                              "create it on the Podman host by hand (with the mode you want), or fix what stands in "
+                              "the way")
+    finally:
+        _remove(call, name)
+
+
+def _remove(call: Call, name: str) -> None:
+    try:
+        call("delete", f"/containers/{name}", f"remove host path helper {name}", params={"force": "true", "timeout": 0})
+    except EngineError:
+        pass
+
+
+def _text(raw: Any) -> str:
+    """The helper's output: the log stream's frames (8-byte headers) stripped, one line."""
+    data = raw if isinstance(raw, bytes) else str(raw or "").encode()
+    out, i = b"", 0
+    while i + 8 <= len(data) and data[i] in (0, 1, 2) and data[i + 1:i + 4] == b"\0\0\0":
+        size = int.from_bytes(data[i + 4:i + 8], "big")
+        out += data[i + 8:i + 8 + size]
+        i += 8 + size
+    text = (out if i else data).decode(errors="replace")
+    return " ".join(text.split())
