@@ -14,6 +14,7 @@ it). AFTER_REV defaults to the working tree.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import subprocess
@@ -40,7 +41,10 @@ def install(revision: str | None, where: Path) -> str:
             tar.extractall(source, filter="data")
     venv = where / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", str(source)],
+    # Offline (in a network namespace): from the wheels scripts/bootstrap.sh downloaded.
+    wheels = ROOT / ".venv" / "wheelhouse"
+    offline = ["--no-index", "--find-links", str(wheels)] if wheels.is_dir() else []
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", *offline, str(source)],
                    check=True, capture_output=True)
     return str(venv / "bin" / "podspec")
 
@@ -77,7 +81,8 @@ def main() -> int:
                         cpu.setdefault((verb, label), []).append(
                             now.ru_utime - used.ru_utime + now.ru_stime - used.ru_stime)
             floor = statistics.median(floors)
-            print(f"{args.pods} pods, median of {args.repeat} interleaved runs; CLI read floor {floor:.3f} s")
+            print(f"{args.pods} pods, median of {args.repeat} interleaved runs; CLI read floor {floor:.3f} s; "
+                  f"load average {os.getloadavg()[0]:.1f}")
             for verb in ("diff", "apply"):
                 a, b = (statistics.median(times[(verb, k)]) for k in ("before", "after"))
                 print(f"  no-op {verb:<5} wall  before {a:.3f} s ({a / floor:.2f}x)   after {b:.3f} s ({b / floor:.2f}x)"

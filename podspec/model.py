@@ -387,12 +387,17 @@ class HostAlias:
 
 @dataclass(frozen=True)
 class Rollout:
-    """How a Deployment's copies are replaced (not intent: it changes how, not what, runs): `batch`
-    copies at a time (maxUnavailable, at least 1; all of them for strategy Recreate), each batch
-    ready within `deadline` seconds (progressDeadlineSeconds) before the next is touched."""
+    """How a Deployment's copies are replaced (not intent: it changes how, not what, runs; see
+    reconcile/rollout.py): `surge` copies at a time started under their other name beside the old
+    ones (maxSurge, rounded up), and `batch` more replaced in place (maxUnavailable, rounded down; at
+    least 1 when nothing surges; all of them for strategy Recreate), each batch ready within
+    `deadline` seconds (progressDeadlineSeconds) before the next is touched. `in_place`: why the
+    copies cannot surge on one host although maxSurge asks for it ("hostPort 80"), else ""."""
 
     batch: int = 1
     deadline: int = 600
+    surge: int = 0
+    in_place: str = ""
 
 
 @dataclass(frozen=True)

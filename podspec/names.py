@@ -10,7 +10,10 @@ the engine and its fake) from here, never spelled again elsewhere:
   an image volume's: image_volume_source / read_image_volume_source), and each mounted file of a
   ConfigMap, Secret, projected or downwardAPI volume (file_note / read_file_note);
 - Podman's restart policies for a pod's restartPolicy (PODMAN_RESTART / restart_policy_of);
-- Podman secrets' names, and which project owns one (podman_secret_name, owns_secret).
+- Podman secrets' names, and which project owns one (podman_secret_name, owns_secret);
+- a Deployment's copies: `<name>-pod`, `<name>-pod-1`, ... (copy_name), each with a second Podman
+  name that a rollout starts its new version under beside the old one (other_name), and back
+  (copy_of, copy_index).
 
 Next door, in the same layer: labels.py (the labels), references.py (which part of an image
 reference is a registry; the pull-policy default), model.capability_set (a set of capabilities).
@@ -202,3 +205,62 @@ def owns_secret(project: str, name: str, labels: dict[str, str] | None, labels_l
     if name.startswith(secret_name_prefix(project)):
         return True
     return None if name.startswith("podspec-") else False
+
+
+# ------------------------------------------------------------------------------ a Deployment's copies
+#
+# A Deployment's replicas run as copies: `web-pod` (as `podman kube play` names its pod), `web-pod-1`,
+# `web-pod-2`, ... Each copy has two Podman names, its own and the same with SURGE_SUFFIX
+# (`web-pod-b`, `web-pod-1-b`): a rollout that surges starts the new version of a copy under the
+# name the copy does not run under, makes it ready, then removes the old one; the copy then runs
+# under that name until the next such rollout moves it back. What the copy sees of itself
+# (metadata.name, its hostname) is its copy name under either Podman name.
+
+SURGE_SUFFIX = "-b"
+
+
+def copy_name(deployment: str, index: int) -> str:
+    """The name of a Deployment's copy: `web-pod`, `web-pod-1`, ..."""
+    return f"{deployment}-pod" if index == 0 else f"{deployment}-pod-{index}"
+
+
+def _base(workload: str) -> str:
+    """`Deployment web` -> `web-pod`; "" for anything that is not a Deployment."""
+    kind, _, name = workload.partition(" ")
+    return f"{name}-pod" if kind == "Deployment" and name else ""
+
+
+def copy_of(podman_name: str, workload: str) -> str:
+    """The copy a pod of `workload` is, under either of its Podman names (`web-pod-1-b` ->
+    `web-pod-1`); "" when the name is no copy's of that Deployment."""
+    base = _base(workload)
+    if not base:
+        return ""
+    name = podman_name.removesuffix(SURGE_SUFFIX)
+    if name == base:
+        return name
+    tail = name.removeprefix(base + "-")
+    return name if tail != name and tail.isdigit() and not tail.startswith("0") else ""
+
+
+def copy_index(podman_name: str, workload: str) -> int:
+    """`web-pod` and `web-pod-b` -> 0, `web-pod-3` -> 3 (the copies' order); -1 for no copy."""
+    copy = copy_of(podman_name, workload)
+    if not copy:
+        return -1
+    tail = copy.removeprefix(_base(workload)).removeprefix("-")
+    return int(tail) if tail else 0
+
+
+def other_name(podman_name: str, workload: str) -> str:
+    """The copy's other Podman name (`web-pod-1` <-> `web-pod-1-b`); "" for no copy."""
+    copy = copy_of(podman_name, workload)
+    if not copy:
+        return ""
+    return copy if podman_name != copy else copy + SURGE_SUFFIX
+
+
+def copy_names(podman_name: str, workload: str) -> tuple[str, ...]:
+    """Both Podman names of the copy (the name itself alone when it is no copy's)."""
+    copy = copy_of(podman_name, workload)
+    return (copy, copy + SURGE_SUFFIX) if copy else (podman_name,)

@@ -5,6 +5,15 @@ from __future__ import annotations
 
 from podspec.model import PullPolicy
 
+# The probe helper's image (engine/probes.py): httpGet and tcpSocket probes are made from a small
+# container in the pod's network namespace, with busybox's wget, nc and timeout. PODSPEC_PROBE_IMAGE
+# names another; apply makes sure it is on the host, as the kubelet pulls its pause image.
+DEFAULT_PROBE_IMAGE = "docker.io/library/busybox:latest"
+
+
+def probe_helper_image(configured: str = "") -> str:
+    return configured.strip() or DEFAULT_PROBE_IMAGE
+
 
 def _last_component(image: str) -> str:
     return image.rsplit("/", 1)[-1]

@@ -35,8 +35,12 @@ if [ "${PODSPEC_TEST_NETNS:-1}" = 1 ] && [ "$(id -u)" -eq 0 ] && unshare --net t
   # A mount namespace too, with a private /run/containers/networks: root Podman 4.3 keeps its
   # network state there whatever its configuration says (the IP allocations and aardvark-dns, the
   # DNS server of networks such as a project's), and runs side by side must not share one.
+  # A private /dev/shm as well: every root Podman (4.3 and 5 alike) takes its container, pod and
+  # volume locks from one shared-memory segment, /dev/shm/libpod_lock (2048 of them, not
+  # configurable); sandboxes removed without their objects leak locks there, and runs side by side
+  # would exhaust them together ("allocation failed; exceeded num_locks").
   isolate=(unshare --net --mount --fork -- sh -c \
-    'ip link set lo up && mkdir -p /run/containers/networks && mount -t tmpfs tmpfs /run/containers/networks && exec "$@"' _)
+    'ip link set lo up && mkdir -p /run/containers/networks && mount -t tmpfs tmpfs /run/containers/networks && mount -t tmpfs -o mode=1777 tmpfs /dev/shm && exec "$@"' _)
 fi
 
 run() {  # ENGINE FIRST PYTEST-ARGS...: one pytest run on one engine

@@ -69,7 +69,7 @@ def diff(
         manifests=context.manifests(files, checked, strict, age_key_file),
         project=(named := context.project_name(project, files)).name, former=named.former, prune=prune, prune_volumes=prune_volumes, adopt=adopt,
         save_plan=save_plan is not None, revision=context.revision(None, files) if save_plan else "",
-        origin=context.origin(files), force_conflicts=force_conflicts,
+        origin=context.origin(files), force_conflicts=force_conflicts, probe_image=context.probe_image(),
     )
     if target:
         if save_plan is not None:

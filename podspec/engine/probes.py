@@ -26,8 +26,8 @@ from podspec import labels as L
 from podspec.errors import EngineError, PodmanUnavailable, Refusal
 from podspec.model import Probe, ProbeHandler
 from podspec.observed import ProbeResult
+from podspec.references import DEFAULT_PROBE_IMAGE
 
-DEFAULT_PROBE_IMAGE = "docker.io/library/busybox:latest"
 HELPER_PREFIX = "podspec-probe-"
 HELPER_LIFETIME = 900  # seconds a helper lives (it removes itself); remade on demand
 ROLE_PROBE = "probe"

@@ -56,6 +56,7 @@ from podspec.model import (
 from podspec.names import (
     MountSource,
     container_in_pod,
+    copy_of,
     read_file_note,
     read_mount_source,
     read_port_text,
@@ -148,14 +149,17 @@ def export_pod(data: PodData) -> tuple[Pod, tuple[VolumeClaim, ...], tuple[str, 
 
     first = next((c for c in ordered if not _is_init(name, c, data.init_names)), ordered[0])
     hostname = pod_json.get("Hostname") or ""
+    # A Deployment's copy under its other Podman name (names.py) is exported as the copy it is,
+    # whose hostname is its copy name: the same manifest before and after a rollout.
+    copy = copy_of(name, pod_labels.get(L.WORKLOAD, "")) or name
     pod = Pod(
-        name=name,
+        name=copy,
         containers=tuple(regulars),
         init_containers=tuple(inits),
         init_container_type=init_type if inits else InitContainerType.ONCE,
         volumes=volumes.used(),
         restart_policy=restart_policy_of(((first.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name", "")),
-        hostname="" if hostname == name else hostname,
+        hostname="" if hostname in (name, copy) else hostname,
         host_network=bool(infra.get("HostNetwork")),
         termination_grace_period_seconds=max(
             (int((c.get("Config") or {}).get("StopTimeout", 30)) for c in ordered), default=30),

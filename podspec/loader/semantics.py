@@ -22,7 +22,7 @@ Each problem points at the later of two clashing nodes, and its hint names the f
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 from podspec.errors import Origin, Problem
@@ -39,7 +39,7 @@ from podspec.model import (
     VolumeKind,
     dotted,
 )
-from podspec.names import container_name
+from podspec.names import container_name, copy_of, other_name
 
 # podspec's ownership labels (podspec.labels.PREFIX; kept here so the loader does not import them).
 RESERVED_PREFIX = "io.podspec."
@@ -56,7 +56,8 @@ def check(
     problems += _unique_objects(claims, "PersistentVolumeClaim")
     problems += _unique_objects(list(config_maps), "ConfigMap")
     problems += _unique_objects(list(secrets), "Secret")
-    problems += _unique_container_names(pods)
+    problems += _unique_container_names(pods + _surge_copies(pods))
+    problems += _surge_names(pods, [*pods, *absent])
     for pod in pods:
         problems += _pod(pod)
     for claim in claims:
@@ -131,6 +132,22 @@ def _unique_container_names(pods: list[Pod]) -> list[Problem]:
                 ))
             first.setdefault(full, (pod, path))
     return problems
+
+
+def _surge_copies(pods: list[Pod]) -> list[Pod]:
+    """A Deployment's copies under the other Podman name a rollout starts them under (names.py)."""
+    return [replace(p, name=other_name(p.name, p.workload)) for p in pods
+            if p.rollout is not None and p.rollout.surge and copy_of(p.name, p.workload)]
+
+
+def _surge_names(pods: list[Pod], named: list) -> list[Problem]:
+    """Another pod may not have the name a Deployment's copy takes during a rollout."""
+    taken = {p.name: p for p in _surge_copies(pods)}
+    return [Problem(obj.locations.of(("metadata", "name")), "metadata.name",
+                    f"pod {obj.name} has the name {taken[obj.name].workload}'s copy {copy_of(obj.name, taken[obj.name].workload)} "
+                    "runs under during a rollout (a new version starts beside the old one under it)",
+                    "rename the pod, or the Deployment")
+            for obj in named if obj.name in taken]
 
 
 def _requests_within_limits(pod: Pod, resources: Resources, path: FieldPath) -> list[Problem]:

@@ -193,6 +193,12 @@ def proxy_name(port: int) -> str:
     return f"svc-proxy-{port}"
 
 
+def is_proxy_name(container: str) -> bool:
+    """The reader of proxy_name: whether a container's (short) name is a Service port's proxy."""
+    tail = container.removeprefix("svc-proxy-")
+    return tail != container and tail.isdigit()
+
+
 def with_proxies(services: Sequence[Service], pods: Sequence[Pod]) -> tuple[list[Pod], list[Problem]]:
     """Each pod a Service reaches on another port than the Service's gets a proxy container:
     `port` on the pod's address forwards to `targetPort` on its loopback, as kube-proxy makes

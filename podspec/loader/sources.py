@@ -1,8 +1,9 @@
 """Manifest paths -> the bytes of each manifest file, bounded.
 
 A path is a file, a directory (searched recursively for *.yaml and *.yml, sorted, skipping
-entries whose name starts with '.'; symbolic links to directories are not followed) or "-" for
-standard input. A file is read only up to MAX_FILE_BYTES; a larger one is a problem. The same
+entries whose name starts with '.'; symbolic links to directories are not followed, and a file
+found there that is a symbolic link must lead to a file inside that directory: a checkout of a pull
+request must not make `validate` read the runner's key or environment) or "-" for standard input. A file is read only up to MAX_FILE_BYTES; a larger one is a problem. The same
 file named twice (for example a directory and a file inside it) is read once.
 """
 
@@ -50,6 +51,18 @@ def _refused(name: str, mode: int, named: bool) -> Problem | None:
         return None
     return Problem(Origin(name), "", f"is {_kind(mode)}, not a regular file: refused",
                    "keep only regular manifest files in manifest directories")
+
+
+def _outside(name: str, directory: str) -> Problem | None:
+    """A file found in `directory` that is a symbolic link leading out of it: refused."""
+    if not os.path.islink(name):
+        return None
+    top = os.path.realpath(directory)
+    real = os.path.realpath(name)
+    if real.startswith(top.rstrip("/") + "/"):
+        return None
+    return Problem(Origin(name), "", f"is a symbolic link to a file outside {directory}: refused",
+                   "keep the manifests themselves in the directory, or name the file on the command line")
 
 
 def _read_file(name: str, named: bool = False) -> tuple[Source | None, Problem | None]:
@@ -138,7 +151,11 @@ def read(paths: Sequence[str], stdin: TextIO | None) -> tuple[list[Source], list
             if not files:
                 problems.append(Problem(Origin(path), "", "no *.yaml or *.yml files in this directory"))
             for name in files:
-                add(name, lambda name=name: _read_file(name))
+                outside = _outside(name, path)
+                if outside is not None:
+                    problems.append(outside)
+                else:
+                    add(name, lambda name=name: _read_file(name))
         elif os.path.exists(path):
             add(path, lambda path=path: _read_file(path, named=True))
         else:

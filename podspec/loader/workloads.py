@@ -16,6 +16,7 @@ from podspec.model import (
     Pod,
     Rollout,
 )
+from podspec.names import copy_name
 
 
 def workload(r: Reporter, data: dict[str, Any]) -> Pod | AbsentPod | list[Pod] | None:
@@ -23,7 +24,7 @@ def workload(r: Reporter, data: dict[str, Any]) -> Pod | AbsentPod | list[Pod] |
     Deployment's further replicas are `<name>-pod-1`, `<name>-pod-2`, ... (copies that can share
     one host: no host ports, no host network)."""
     kind, meta, spec = data["kind"], data["metadata"], data["spec"]
-    name = f"{meta['name']}-pod"
+    name = copy_name(meta["name"], 0)
     template = spec["template"]
     what = f"{kind} {meta['name']}"
     r.problems += semantics.metadata_problems(
@@ -51,7 +52,7 @@ def workload(r: Reporter, data: dict[str, Any]) -> Pod | AbsentPod | list[Pod] |
         if replicas == 0:
             r.base = ("spec", "template")
             return AbsentPod(name, f"{what} has replicas: 0", r.locations(), workload=what)
-        rollout = _rollout(spec, replicas)
+        rollout = _rollout(r, spec, replicas, clash)
         if replicas > 1:
             return [replace(p, rollout=rollout)
                     for p in copies(r, template, name, meta.get("annotations") or {}, what, replicas)]
@@ -86,7 +87,7 @@ def copies(r: Reporter, template: dict[str, Any], name: str, annotations: dict[s
     problems, warnings = r.problems, r.warnings
     r.problems, r.warnings = [], []
     try:
-        pods += [pod(r, template, name=f"{name}-{i}", extra_annotations=annotations, workload=what)
+        pods += [pod(r, template, name=copy_name(what.split(" ", 1)[1], i), extra_annotations=annotations, workload=what)
                  for i in range(1, replicas)]
     finally:
         r.problems, r.warnings = problems, warnings
@@ -141,20 +142,38 @@ _CLUSTER_ONLY = {
 }
 
 
-def _rollout(spec: dict[str, Any], replicas: int) -> Rollout:
-    """A Deployment's copies are replaced `maxUnavailable` at a time (an integer or a percentage of
-    the replicas, rounded down as Kubernetes does, at least 1: one host cannot surge a copy, whose
-    name is taken), all at once for strategy Recreate; each batch within progressDeadlineSeconds."""
+def _rollout(r: Reporter, spec: dict[str, Any], replicas: int, clash: str) -> Rollout:
+    """How a Deployment's copies are replaced (reconcile/rollout.py): maxSurge copies started beside
+    the old ones (a percentage of the replicas rounded up, as Kubernetes does; default 25%) and
+    maxUnavailable more replaced in place (rounded down; default 25%); both resolving to 0 replace
+    one in place, as Kubernetes does. A copy that takes a host port (`clash`) cannot run twice on one
+    host: it is replaced in place, maxUnavailable at a time (at least 1). Strategy Recreate: every
+    copy at once. Each batch within progressDeadlineSeconds."""
     strategy = spec.get("strategy") or {}
     deadline = int(spec.get("progressDeadlineSeconds", 600))
     if strategy.get("type") == "Recreate":
         return Rollout(batch=replicas, deadline=deadline)
-    unavailable = (strategy.get("rollingUpdate") or {}).get("maxUnavailable", "25%")
-    if isinstance(unavailable, str) and unavailable.endswith("%") and unavailable[:-1].isdigit():
-        batch = replicas * int(unavailable[:-1]) // 100
-    else:
-        batch = int(unavailable) if str(unavailable).isdigit() else 1
-    return Rollout(batch=max(1, min(batch, replicas)), deadline=deadline)
+    rolling = strategy.get("rollingUpdate") or {}
+    surge = _scaled(rolling.get("maxSurge", "25%"), replicas, up=True)
+    unavailable = _scaled(rolling.get("maxUnavailable", "25%"), replicas, up=False)
+    if surge == 0 and unavailable == 0 and str(rolling.get("maxSurge")) == "0" and str(rolling.get("maxUnavailable")) == "0":
+        r.problem(("spec", "strategy", "rollingUpdate", "maxUnavailable"), "maxUnavailable may not be 0 when maxSurge is 0",
+                  "Kubernetes refuses it: allow one copy to be down (maxUnavailable: 1) or one more to start (maxSurge: 1)")
+    if surge and clash:
+        return Rollout(batch=max(1, min(unavailable, replicas)), deadline=deadline, in_place=clash)
+    if surge == 0:
+        return Rollout(batch=max(1, min(unavailable, replicas)), deadline=deadline)
+    return Rollout(batch=min(unavailable, replicas), deadline=deadline, surge=min(surge, replicas))
+
+
+def _scaled(value: Any, replicas: int, up: bool) -> int:
+    """maxSurge / maxUnavailable: an integer, or a percentage of the replicas rounded up (maxSurge)
+    or down (maxUnavailable), as Kubernetes' intstr.GetScaledValueFromIntOrPercent."""
+    text = str(value).strip()
+    if text.endswith("%") and text[:-1].isdigit():
+        share = replicas * int(text[:-1])
+        return -(-share // 100) if up else share // 100
+    return int(text) if text.isdigit() else 1
 
 
 def _host_bound(spec: dict[str, Any]) -> str:

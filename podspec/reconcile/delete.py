@@ -11,7 +11,7 @@ from typing import Any
 
 from podspec import labels as L
 from podspec.model import DesiredState
-from podspec.names import owns_secret
+from podspec.names import copy_names, owns_secret
 from podspec.observed import ObservedState
 from podspec.plan import Plan, Step, StepKind
 from podspec.reconcile.history import is_history_name
@@ -39,7 +39,8 @@ def plan(desired: DesiredState, observed: ObservedState, project: str, volumes: 
 
     steps: list[Step] = []
     removed: set[str] = set()
-    for name in [p.name for p in desired.pods] + [a.name for a in desired.absent_pods]:
+    # A Deployment's copy under either of its Podman names (names.py; both after an interrupted rollout).
+    for name in [n for p in desired.pods for n in copy_names(p.name, p.workload)] + [a.name for a in desired.absent_pods]:
         pod = observed.pod(name)
         if pod is None:
             continue

@@ -100,8 +100,14 @@ def compute(
     pods: list[PodDiff] = []
     unchanged: list[str] = []
     intents = [pod_intent(pod) for pod in desired.pods]  # made once: the pods' and the secrets' diffs read them
+    copies = any(p.rollout is not None for p in desired.pods)
     for pod, intent in zip(desired.pods, intents, strict=True):
-        pod_diff = owners.checked(diff_pod(pod, intent, observed, project, adopt), observed)
+        found = diff_pod(pod, intent, observed, project, adopt)
+        if copies and pod.rollout is not None:  # a Deployment's copy: surged, or why it cannot be
+            from podspec.reconcile.copies import causes
+
+            found = causes(found, observed)
+        pod_diff = owners.checked(found, observed)
         if pod_diff.changed:
             pods.append(pod_diff)
         else:

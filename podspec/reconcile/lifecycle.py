@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from podspec import labels as L
 from podspec.errors import PodNotFound, UsageError
+from podspec.names import copy_of
 from podspec.observed import ObservedContainer, ObservedPod, ObservedState, ObservedVolume, PodStatus
 from podspec.plan import Step, StepKind
 from podspec.reconcile import drift
@@ -102,6 +103,10 @@ def select(observed: ObservedState, names: Collection[str], project: str | None,
     chosen = []
     for name in names:
         pod = observed.pod(name)
+        copies = [] if pod is not None else [p for p in observed.pods if p.managed and copy_of(p.name, p.labels.get(L.WORKLOAD, "")) == name]
+        if copies:  # a Deployment's copy named as the manifests name it, running under its other name (names.py)
+            chosen += [p for p in copies if project is None or p.project == project]
+            continue
         if pod is None:
             raise PodNotFound(f"no pod named {name!r} on the host", "`podspec status` lists the pods podspec manages")
         if not pod.managed:

@@ -211,7 +211,8 @@ def _pod_steps(project: str, p: PodDiff, network: str = "", names: tuple[str, ..
             for c in p.containers
             if c.action is Action.REMOVE
         ]
-        return strays + _new_pod_steps(project, p, "new pod", network, names)
+        return strays + _new_pod_steps(project, p, "new pod" if p.cause in ("", "not on the host") else f"new pod ({p.cause})",
+                                       network, names)
     if p.action is Action.REPLACE:
         return [
             Step(StepKind.STOP_POD, p.name, f"replace: {p.cause}", timeout=p.stop_timeout),

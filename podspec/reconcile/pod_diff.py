@@ -9,7 +9,7 @@ from functools import partial
 
 from podspec import labels as L
 from podspec.model import SERVICE_WORKLOAD, DesiredState, Pod, PullPolicy, RestartPolicy
-from podspec.names import container_name
+from podspec.names import container_name, copy_of, other_name
 from podspec.observed import ObservedContainer, ObservedPod, ObservedState
 from podspec.plan import Role
 from podspec.reconcile import drift
@@ -63,7 +63,9 @@ def scaled_down(desired: DesiredState, observed: ObservedState, project: str, wa
         if obs.name in wanted or not obs.managed or obs.project != project:
             continue
         if workload in copies:
-            cause = f"{workload} has replicas: {copies[workload]}"
+            newer = other_name(obs.name, workload)
+            cause = (f"the old version of copy {copy_of(obs.name, workload)}: removed once {newer} is ready"
+                     if newer in wanted else f"{workload} has replicas: {copies[workload]}")
         elif workload.startswith(SERVICE_WORKLOAD + " "):  # a balancer (loader/balancers.py): podspec's own
             cause = f"{workload} is not published on the host any more (no longer NodePort or LoadBalancer)"
         else:
@@ -102,9 +104,11 @@ def diff_pod(pod: Pod, intent: PodIntent, observed: ObservedState, project: str,
         strays = _stray_containers(pod, intent, observed, project, adopt)
         if any(s.action is Action.CONFLICT for s in strays):
             return made(action=Action.CONFLICT, cause="containers with its names exist", containers=strays)
+        publishes = pod.workload.startswith(SERVICE_WORKLOAD + " ")  # a balancer (loader/balancers.py)
+        ports = ", ".join(str(m.host_port) for c in pod.containers for m in c.ports)
         return made(
             action=Action.CREATE,
-            cause="not on the host",
+            cause=f"not on the host: publishes {pod.workload} on host port {ports}" if publishes else "not on the host",
             containers=strays + all_create(pod, intent, "new pod"),
         )
     if not obs.managed:

@@ -12,8 +12,17 @@ from dataclasses import dataclass
 from enum import Enum
 
 from podspec.errors import ImageUnavailable, PodspecError
-from podspec.model import HOST_PATH_CREATE_TYPES, HOST_PATH_HELPER_IMAGE, AutoUpdate, DesiredState, PullPolicy, VolumeKind
+from podspec.model import (
+    HOST_PATH_CREATE_TYPES,
+    HOST_PATH_HELPER_IMAGE,
+    AutoUpdate,
+    DesiredState,
+    ProbeHandler,
+    PullPolicy,
+    VolumeKind,
+)
 from podspec.observed import ObservedState
+from podspec.probe_record import probes_of
 from podspec.references import pull_policy_or_default
 from podspec.secrets import RegistryCredential
 
@@ -202,13 +211,29 @@ def failures_error(stopping: list[tuple[ImageNeed, PullFailure]]) -> ImageUnavai
         for need, failure in stopping
     ]
     hints = []
-    for _, failure in stopping:
-        if failure.hint not in hints:
-            hints.append(failure.hint)
+    for need, failure in stopping:
+        for hint in (failure.hint, _probe_hint(need)):
+            if hint and hint not in hints:
+                hints.append(hint)
     return ImageUnavailable("\n".join(lines), "; ".join(hints) + "; nothing was changed")
 
 
-def needs(desired: DesiredState, observed: ObservedState) -> tuple[ImageNeed, ...]:
+def _probe_hint(need: ImageNeed) -> str:
+    if not any(user.startswith(PROBE_HELPER) for user in need.users):
+        return ""
+    return ("httpGet and tcpSocket probes run from a helper container of this image (busybox's wget, nc and "
+            "timeout): make it pullable, load it (podman load), or set PODSPEC_PROBE_IMAGE to such an image "
+            "the host has or can pull")
+
+
+PROBE_HELPER = "the probe helper of "  # how the probe helper's image names its users
+
+
+def needs(desired: DesiredState, observed: ObservedState, probe_image: str = "") -> tuple[ImageNeed, ...]:
+    """The images the manifests need, each with the strongest pull policy asked for it and who uses
+    it. `probe_image`: the probe helper's image (references.probe_helper_image), needed as the pods'
+    own images are (imagePullPolicy IfNotPresent) when a container has an httpGet or tcpSocket probe:
+    those probes are made from a helper container (engine/probes.py); "" leaves it out."""
     by_ref: dict[str, tuple[PullPolicy, list[str]]] = {}
     strength = {PullPolicy.NEVER: 0, PullPolicy.IF_NOT_PRESENT: 1, PullPolicy.ALWAYS: 2}
 
@@ -228,6 +253,10 @@ def needs(desired: DesiredState, observed: ObservedState) -> tuple[ImageNeed, ..
                 need(v.image, pull_policy_or_default(v.image_pull_policy, v.image), f"{pod.name}/volume {v.name}")
             if v.kind is VolumeKind.HOST_PATH and v.host_path_type in HOST_PATH_CREATE_TYPES:
                 need(HOST_PATH_HELPER_IMAGE, PullPolicy.IF_NOT_PRESENT, f"{pod.name}/volume {v.name} (makes its hostPath)")
+        for c in pod.all_containers():
+            kinds = [kind.value for kind, probe in probes_of(c) if probe.handler is not ProbeHandler.EXEC]
+            if probe_image and kinds:
+                need(probe_image, PullPolicy.IF_NOT_PRESENT, f"{PROBE_HELPER}{pod.name}/{c.name} ({', '.join(kinds)} probe)")
     return tuple(
         ImageNeed(ref, policy, observed.image_id(ref) is not None, tuple(sorted(users)))
         for ref, (policy, users) in sorted(by_ref.items())
@@ -238,7 +267,8 @@ def missing_error(need: ImageNeed, reason: str) -> ImageUnavailable:
     return ImageUnavailable(
         f"image {need.reference} (used by {', '.join(need.users)}) is not on the host"
         + (f" and cannot be pulled: {reason}" if reason else f" and imagePullPolicy is {need.policy.value}"),
-        "load or build it (podman load / podman build), fix the image name, or let podspec pull it; nothing was changed",
+        "load or build it (podman load / podman build), fix the image name, or let podspec pull it"
+        + (f"; {_probe_hint(need)}" if _probe_hint(need) else "") + "; nothing was changed",
     )
 
 

@@ -30,7 +30,7 @@ from typing import Mapping, Sequence
 from podspec import labels as L
 from podspec.errors import RollbackRefused
 from podspec.model import AbsentPod, Container, DesiredState, Pod, PullPolicy
-from podspec.names import podman_secret_name
+from podspec.names import copy_names, podman_secret_name
 from podspec.observed import ObservedState
 from podspec.reconcile import podcodec
 from podspec.reconcile.history import HistoryRecord, Outcome
@@ -179,7 +179,8 @@ def put_back(before: Before, observed: ObservedState, project: str,
                       revisions.pop() if len(revisions) == 1 else "")
     if applied is None:
         return restore
-    put = {p.name for p in restore.desired.pods} | {a.name for a in before.absent}
+    # (a copy put back under either of its Podman names: names.py)
+    put = {n for p in restore.desired.pods for n in copy_names(p.name, p.workload)} | {a.name for a in before.absent}
     desired = replace(restore.desired, pods=tuple(sorted(restore.desired.pods + tuple(p for p in applied.pods if p.name not in put),
                                                          key=lambda p: p.name)),
                       services=applied.services, config_maps=applied.config_maps, secrets=applied.secrets)
@@ -223,9 +224,12 @@ def _finish(pods: list[Pod], absent: tuple[AbsentPod, ...], images: Mapping[str,
     # The project's Services as the host records them (its names record): pods put back join the
     # project network with their names, as the apply that made them did.
     record = observed_record(observed, project)
+    from podspec.reconcile.copies import place
+
     desired = DesiredState(pods=tuple(sorted(out, key=lambda p: p.name)), absent_pods=tuple(sorted(absent, key=lambda a: a.name)),
                            services=record_services(record) if record is not None else ())
-    return Restore(desired, seq, revision, tuple(pinned))
+    # A Deployment's copies under the names they run under now (or surge to): reconcile/copies.py.
+    return Restore(place(desired, observed, project), seq, revision, tuple(pinned))
 
 
 def _pinned(pod: Pod, images: Mapping[str, str], observed: ObservedState, pinned: list[str]) -> Pod:

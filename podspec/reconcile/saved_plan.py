@@ -26,7 +26,7 @@ from typing import Any, Mapping
 from podspec import labels as L
 from podspec.errors import UsageError
 from podspec.model import DesiredState
-from podspec.names import container_name
+from podspec.names import container_name, copy_names
 from podspec.observed import ObservedContainer, ObservedState
 from podspec.plan import Plan, Step
 from podspec.reconcile.intent import empty_dir_volumes
@@ -140,8 +140,10 @@ def host_view(desired: DesiredState, observed: ObservedState, project: str, prun
     and emptyDir volumes (with --prune-volumes also the project's other volumes; never history
     records, which change with every apply) and the images it uses."""
     seen: list[SeenObject] = []
-    wanted_pods = {p.name for p in desired.pods}
-    wanted_containers = {container_name(p.name, c.name) for p in desired.pods for c in p.all_containers()}
+    # (a Deployment's copy under either of its Podman names: which one the plan uses depends on the host)
+    wanted_pods = {n for p in desired.pods for n in copy_names(p.name, p.workload)}
+    wanted_containers = {container_name(n, c.name) for p in desired.pods for n in copy_names(p.name, p.workload)
+                         for c in p.all_containers()}
     pods = [p for p in observed.pods if p.name in wanted_pods or (prune and p.managed and p.project == project)]
     pod_ids = {p.id for p in pods}
     for pod in pods:

@@ -113,6 +113,15 @@ def next_round(now: float, interval: float, failures: int, backoff: Backoff) -> 
 
 # ---------------------------------------------------------------------------------- drift events
 
+def _attributes(event: Mapping) -> Mapping:
+    attributes = (event.get("Actor") or {}).get("Attributes") or {}
+    return attributes if isinstance(attributes, Mapping) else {}
+
+
+def _action(event: Mapping) -> str:
+    return str(event.get("Action") or event.get("status") or "")
+
+
 # Container events after which the container may no longer be what the manifests say.
 DRIFT_ACTIONS = frozenset({"died", "stop", "kill", "remove", "pause", "oom", "cleanup"})
 # Pod events of the same kind (a pod stopped, killed or removed as a whole).
@@ -127,17 +136,21 @@ def drift_pod(event: Mapping, project: str) -> str | None:
     (a finished Never or OnFailure job is not) is decided by the diff, with the same restart rules
     as apply (reconcile/drift.py); this only says which pod to look at.
     """
-    attributes = (event.get("Actor") or {}).get("Attributes") or {}
-    if not isinstance(attributes, Mapping) or attributes.get(labels.MANAGED_BY) != labels.MANAGER:
-        return None
-    if attributes.get(labels.PROJECT) != project:
-        return None
-    kind, action = event.get("Type"), event.get("Action") or event.get("status")
+    pod = event_pod(event, project)
+    kind, action = event.get("Type"), _action(event)
     if kind == "container" and action in DRIFT_ACTIONS:
-        return attributes.get(labels.POD) or None
+        return pod
     if kind == "pod" and action in POD_DRIFT_ACTIONS:
-        return attributes.get(labels.POD) or None
+        return pod
     return None
+
+
+def event_pod(event: Mapping, project: str) -> str | None:
+    """The pod of `project` an event of a container or pod podspec made is about, whatever the action."""
+    attributes = _attributes(event)
+    if attributes.get(labels.MANAGED_BY) != labels.MANAGER or attributes.get(labels.PROJECT) != project:
+        return None
+    return str(attributes.get(labels.POD) or "") or None
 
 
 @dataclass
@@ -175,19 +188,27 @@ class Debouncer:
 # ----------------------------------------------------------------------------------- crash loops
 
 
+def is_infra(event: Mapping) -> bool:
+    """An event of a pod's infra container (it carries the pod's labels: the containers the pod
+    should have, and no role of its own)."""
+    attributes = _attributes(event)
+    return labels.ROLE not in attributes and labels.CONTAINERS in attributes
+
+
 def is_death(event: Mapping) -> bool:
     """A container of the pod ended (crashed, finished, or was killed)."""
-    return event.get("Type") == "container" and (event.get("Action") or event.get("status")) == "died"
+    return event.get("Type") == "container" and _action(event) == "died"
 
 
 def is_failure(event: Mapping) -> bool:
     """A container of the pod died failing: with an exit code other than 0, or with 0 where it
     should run for ever (restartPolicy Always, as applied). An init container that finished (exit
-    0) and a job that completed (OnFailure, Never) did what they are for: no failure. A death
+    0) and a job that completed (OnFailure, Never) did what they are for: no failure; nor does the
+    pod's infra container, which ends only when the pod is stopped or removed as a whole. A death
     whose exit code Podman does not say counts as a failure."""
-    if not is_death(event):
+    if not is_death(event) or is_infra(event):
         return False
-    attributes = (event.get("Actor") or {}).get("Attributes") or {}
+    attributes = _attributes(event)
     try:
         code = int(str(attributes.get("containerExitCode")))
     except (TypeError, ValueError):
@@ -221,28 +242,81 @@ def caused_by_us(event: Mapping, windows: Sequence[tuple[float, float]], slack: 
 
 @dataclass(frozen=True)
 class CrashRule:
-    """A pod whose containers died `deaths` times within `window` seconds is crash-looping: the
+    """A pod whose containers failed `deaths` times within `window` seconds is crash-looping: the
     agent holds back its repairs for base, 2*base ... up to cap seconds (longer each time it loops
-    again), and reports it. A finished job dies once, so it never counts as a loop."""
+    again), and reports it. A finished job dies once, so it never counts as a loop. `slack`: how
+    long after a death the event that explains it (its pod's infra container's death) may come."""
 
     deaths: int = 3
     window: float = 60.0
     backoff: Backoff = Backoff(base=10.0, cap=300.0)
+    slack: float = 2.0
+
+
+@dataclass(frozen=True)
+class Death:
+    at: float
+    container: str
 
 
 @dataclass
 class CrashTracker:
+    """Counts the failures of each pod's containers, from Podman's events, in the order they come.
+
+    A pod stopped or removed as a whole (`podspec stop`, `podman pod stop`, a replacement, a
+    reboot) is no failure, whoever stopped it: its infra container dies, and every death in the pod
+    until the infra container starts again is the stop's. A container may die a moment before its
+    pod's infra container, so the infra container's death also takes back the pod's deaths of the
+    last `rule.slack` seconds, and a crash-loop hold they started. (A `restart` event says nothing:
+    Podman sends one for its restart policy's restarts after a crash too.)
+
+    `ours`: deaths the agent caused (its applies, its probes' restarts) do not count either.
+    """
+
     rule: CrashRule = CrashRule()
-    deaths: dict[str, list[float]] = field(default_factory=dict)
+    deaths: dict[str, list[Death]] = field(default_factory=dict)
     strikes: dict[str, int] = field(default_factory=dict)  # times held back in a row
     held_until: dict[str, float] = field(default_factory=dict)
+    hold_began: dict[str, tuple[float, tuple[Death, ...]]] = field(default_factory=dict)  # pod -> when, and the deaths that held it
+    stopped: dict[str, float] = field(default_factory=dict)  # pod -> when its infra container died (until it starts)
 
-    def died(self, pod: str, now: float) -> float | None:
-        """Count a death in `pod`; when that starts a hold, return until when (else None)."""
-        recent = [t for t in self.deaths.get(pod, []) if now - t < self.rule.window]
+    def see(self, event: Mapping, pod: str, now: float, ours: bool = False) -> float | None:
+        """Take in one container event of `pod` (as `drift_pod` names it), seen at `now`; `ours`:
+        the agent itself caused it (`caused_by_us`). When a failure starts a hold, until when."""
+        if event.get("Type") != "container":
+            return None
+        action, container = _action(event), str(_attributes(event).get("name") or "")
+        if is_infra(event):
+            if action == "died":
+                self.stopped[pod] = now
+                self._take_back(pod, now)
+            elif action == "start":
+                self.stopped.pop(pod, None)
+            return None
+        if is_failure(event) and not ours and pod not in self.stopped:
+            return self.died(pod, now, container)
+        return None
+
+    def _take_back(self, pod: str, now: float) -> None:
+        """The deaths of `pod` in the last `slack` seconds were no failures: the pod was stopped."""
+        since = now - self.rule.slack
+
+        def explained(d: Death) -> bool:
+            return d.at >= since
+
+        self.deaths[pod] = [d for d in self.deaths.get(pod, []) if not explained(d)]
+        began = self.hold_began.get(pod)
+        if began is not None and pod in self.held_until and any(explained(d) for d in began[1]):
+            del self.held_until[pod], self.hold_began[pod]
+            self.strikes[pod] = self.strikes.get(pod, 1) - 1
+            self.deaths[pod] = [d for d in began[1] if not explained(d)] + self.deaths[pod]
+
+    def died(self, pod: str, now: float, container: str = "") -> float | None:
+        """Count a failure in `pod`; when that starts a hold, return until when (else None)."""
+        recent = [d for d in self.deaths.get(pod, []) if now - d.at < self.rule.window]
         if not recent and pod not in self.held_until:
             self.strikes.pop(pod, None)  # quiet for a whole window: forgiven
-        recent.append(now)
+        recent.append(Death(now, container))
         self.deaths[pod] = recent
         if len(recent) < self.rule.deaths or pod in self.held_until:
             return None
@@ -250,6 +324,7 @@ class CrashTracker:
         self.strikes[pod] = strikes
         self.deaths[pod] = []
         self.held_until[pod] = now + self.rule.backoff.delay(strikes)
+        self.hold_began[pod] = (now, tuple(recent))
         return self.held_until[pod]
 
     def held(self, pod: str, now: float) -> bool:
@@ -258,6 +333,7 @@ class CrashTracker:
             return False
         if now >= until:
             del self.held_until[pod]
+            self.hold_began.pop(pod, None)
             return False
         return True
 
@@ -267,3 +343,42 @@ class CrashTracker:
 
     def release_at(self) -> float | None:
         return min(self.held_until.values(), default=None)
+
+
+# --------------------------------------------------------------------- Podman's own health restarts
+
+
+@dataclass
+class HealthRestarts:
+    """Tells, from the event stream, the restarts Podman makes by itself for a failing health check
+    (`--health-on-failure=restart`: podspec gives it to a container whose liveness probe is its
+    first exec probe, so that Podman restarts it where its health check timers run).
+
+    Seen on both engines: Podman 4.3 sends `restart` while the container still runs (then its
+    death); Podman 5 sends an `unhealthy` health status, the death, then `restart`. A restart its
+    restart policy makes after a crash is a death then `restart` with no unhealthy status: not one.
+    A `podman restart` by hand of such a container on 4.3 looks the same as Podman's and is
+    counted with it. The agent leaves out the restarts its own probes make."""
+
+    unhealthy: set[str] = field(default_factory=set)  # containers Podman found unhealthy since they started
+    dead: set[str] = field(default_factory=set)  # containers that died since they started
+
+    def see(self, event: Mapping) -> bool:
+        """Take in one container event; True when it is such a restart."""
+        if event.get("Type") != "container":
+            return False
+        attributes, action = _attributes(event), _action(event)
+        name = str(attributes.get("name") or "")
+        if action == "start":
+            self.unhealthy.discard(name)
+            self.dead.discard(name)
+        elif action == "health_status":
+            if str(event.get("HealthStatus") or attributes.get("health_status") or "") == "unhealthy":
+                self.unhealthy.add(name)
+        elif action == "died":
+            self.dead.add(name)
+        elif action == "restart":
+            liveness = (labels.last_applied(attributes) or {}).get("livenessProbe") or {}
+            carried = isinstance(liveness, Mapping) and liveness.get("handler") == "exec"
+            return carried and (name in self.unhealthy or name not in self.dead)
+        return False

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
 from podspec.errors import PodmanUnavailable, PodspecError
+from podspec.references import probe_helper_image
 from podspec.run.listener import Listener
 from podspec.run.manifests import LoadOnce, Manifests, load, warn
 from podspec.run.reading import HostReading
@@ -53,6 +54,9 @@ class DiffRequest:
     force_conflicts: bool = False  # change and prune objects another source applied (--force-conflicts)
     former: str = ""  # a default project name: the one an older podspec gave (reconcile/former.py); "": given on purpose
     shared: LoadOnce | None = None  # --target: the manifests loaded once for every target that names them
+    # the probe helper's image ("": busybox; references.probe_helper_image): pulled as the pods' images
+    # are when an httpGet or tcpSocket probe needs it, and used by --wait
+    probe_image: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,6 @@ class ApplyRequest(DiffRequest):
     parallel: int = 3
     saved: SavedPlan | None = None  # apply --plan: carry out exactly this plan, or refuse it as stale
     pull_parallel: int = 3  # pulls side by side, before the plan
-    probe_image: str = ""  # --wait: the probe helper's image ("": busybox; engine/probes.py)
     credentials: tuple[RegistryCredential, ...] = ()  # for pulls (an auth file's), by registry
     rollback_on_failure: bool = False  # a failed step, or (--wait) not ready in time: put back what ran before
 
@@ -99,8 +102,9 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
         first = reading.observed()
         request = settled(request, first, desired, listener)
         # The same image checks as apply (an image that cannot be had, runAsNonRoot), without pulling.
-        observed = pulls.prepare(engine, desired, first, listener, pulling=False)
-    found = _compute(desired, observed, request)
+        observed = pulls.prepare(engine, desired, first, listener, pulling=False,
+                                 probe_image=probe_helper_image(request.probe_image))
+    desired, found = _compute(desired, observed, request)
     saved = None
     if request.save_plan and not found.conflicts:
         from podspec.run import history, saved_plan
@@ -157,12 +161,18 @@ def _import_deciders(planning: bool) -> None:
         from podspec.run import history  # noqa: F401
 
 
-def _compute(desired: DesiredState, observed: ObservedState, request: DiffRequest) -> Diff:
+def _compute(desired: DesiredState, observed: ObservedState, request: DiffRequest) -> tuple[DesiredState, Diff]:
+    """The desired state with each Deployment copy under the Podman name it runs (or surges) under
+    (reconcile/copies.py: what the plan, --wait and the history then speak of), and the diff."""
     from podspec.reconcile import diff as differ
 
-    return differ.compute(desired, observed, request.project, prune=request.prune,
-                          prune_volumes=request.prune_volumes, adopt=request.adopt,
-                          origin=request.origin, force_conflicts=request.force_conflicts)
+    if any(p.rollout is not None for p in desired.pods):  # (imported only for Deployments)
+        from podspec.reconcile.copies import place
+
+        desired = place(desired, observed, request.project)
+    return desired, differ.compute(desired, observed, request.project, prune=request.prune,
+                                   prune_volumes=request.prune_volumes, adopt=request.adopt,
+                                   origin=request.origin, force_conflicts=request.force_conflicts)
 
 
 def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listener | None = None,
@@ -200,7 +210,7 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
             request = settled(request, reading.observed(), desired, listener)
         unchanged = _nothing_to_do(engine, reading.observed(), desired, request) if first_read else None
         if unchanged is not None:
-            return _recorded(engine, request, listener, lambda seen: _no_changes(engine, desired, request, listener, seen, *unchanged))
+            return _recorded(engine, request, listener, lambda seen: _no_changes(engine, request, listener, seen, *unchanged))
         from podspec.run.hostlock import DEFAULT_LEASE, host_lock
         from podspec.run.lock import project_lock
 
@@ -263,7 +273,7 @@ class _Seen:
 
 
 def _nothing_to_do(engine: Engine, observed: ObservedState, desired: DesiredState,
-                   request: ApplyRequest) -> tuple[ObservedState, Diff, Plan] | None:
+                   request: ApplyRequest) -> tuple[DesiredState, ObservedState, Diff, Plan] | None:
     """The host as first read, without a lock: what it holds and the (empty) plan when the apply has
     nothing to do; None when it has something to do, or an error to report, or cannot tell: the
     locked path then does it all again (and reports the error as it always did)."""
@@ -271,11 +281,13 @@ def _nothing_to_do(engine: Engine, observed: ObservedState, desired: DesiredStat
     from podspec.reconcile.pulls import needs
     from podspec.run import pulls
 
-    if any(need.pull for need in needs(desired, observed)):
+    probe_image = probe_helper_image(request.probe_image)
+    if any(need.pull for need in needs(desired, observed, probe_image)):
         return None  # a pull may change what the plan finds (and is a change on the host)
     try:
-        observed = pulls.prepare(engine, desired, observed, Listener(), pulling=True)  # the checks; nothing to pull
-        found = _compute(desired, observed, request)
+        # the checks; nothing to pull
+        observed = pulls.prepare(engine, desired, observed, Listener(), pulling=True, probe_image=probe_image)
+        desired, found = _compute(desired, observed, request)
         if found.conflicts or found.has_changes:
             return None
         plan = planner.build(found)
@@ -283,10 +295,10 @@ def _nothing_to_do(engine: Engine, observed: ObservedState, desired: DesiredStat
         raise
     except PodspecError:
         return None
-    return (observed, found, plan) if plan.empty else None
+    return (desired, observed, found, plan) if plan.empty else None
 
 
-def _no_changes(engine: Engine, desired: DesiredState, request: ApplyRequest, listener: Listener, seen: _Seen,
+def _no_changes(engine: Engine, request: ApplyRequest, listener: Listener, seen: _Seen, desired: DesiredState,
                 observed: ObservedState, found: Diff, plan: Plan) -> ApplyResult:
     """The end of an apply that had nothing to do: what it found, and --wait."""
     from podspec.run.results import ApplyResult, Outcome
@@ -325,9 +337,9 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
     # With a saved plan, only absent images are pulled: a tag that moved would change the plan.
     observed = pulls.prepare(engine, desired, observed, listener, pulling=not request.dry_run,
                               refresh=saved is None, credentials={c.registry: c for c in request.credentials},
-                              parallel=request.pull_parallel)
-    found = _compute(desired, observed, request)
-    seen.diff, seen.observed = found, observed  # (the images as pulled: the record keeps their IDs)
+                              parallel=request.pull_parallel, probe_image=probe_helper_image(request.probe_image))
+    desired, found = _compute(desired, observed, request)
+    seen.diff, seen.observed, seen.desired = found, observed, desired  # (the images as pulled: the record keeps their IDs)
     listener.diffed(found)
     plan = planner.build(found)  # conflicts raise here, before any change
     _check_free_ports(engine, observed, found)
@@ -335,6 +347,7 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
         differences = saved_plan.stale_steps(saved.steps, saved_plan.saved_steps(plan))
         if differences:
             raise stale(differences)
+    plan = _in_phase_order(plan, desired)
     listener.planned(plan)
     result = ApplyResult(request.project, found, plan, Outcome.NO_CHANGES if plan.empty else Outcome.APPLIED,
                          revision=request.revision, warnings=desired.warnings)
@@ -375,6 +388,14 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
 
         execute(held, engine, listener.step, parallel=request.parallel)
     return result
+
+
+def _in_phase_order(plan: Plan, desired: DesiredState) -> Plan:
+    if not any(p.rollout is not None for p in desired.pods):
+        return plan
+    from podspec.reconcile.rollout import in_phase_order
+
+    return in_phase_order(plan, desired)
 
 
 def _holding_back(plan: Plan) -> tuple[Plan, Plan]:

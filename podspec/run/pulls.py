@@ -34,11 +34,12 @@ PULLS_AT_ONCE = 3
 
 def prepare(engine: Engine, desired: DesiredState, observed: ObservedState, listener: Listener,
             pulling: bool, refresh: bool = True, credentials: Mapping[str, RegistryCredential] | None = None,
-            parallel: int = PULLS_AT_ONCE) -> ObservedState:
+            parallel: int = PULLS_AT_ONCE, probe_image: str = "") -> ObservedState:
     """The observed state to plan against (images read again after pulls); raises before any change.
-    `refresh` False (apply --plan): images already here are used as they are, even `Always` ones."""
+    `refresh` False (apply --plan): images already here are used as they are, even `Always` ones.
+    `probe_image`: the probe helper's image, pulled like the pods' own when a probe needs it."""
     wanted = []
-    for need in pulls.needs(desired, observed):
+    for need in pulls.needs(desired, observed, probe_image):
         action = pulls.decide(need, pulling and (refresh or not need.present))
         if action is PullAction.MISSING:
             raise pulls.missing_error(need, "")

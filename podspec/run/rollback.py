@@ -84,6 +84,10 @@ def put(engine: Engine, restore: Restore, observed: ObservedState, project: str,
     found = differ.compute(restore.desired, observed, project)
     listener.diffed(found)
     plan = planner.build(found)
+    if any(p.rollout is not None for p in restore.desired.pods):
+        from podspec.reconcile.rollout import in_phase_order
+
+        plan = in_phase_order(plan, restore.desired)
     listener.planned(plan)
     result = ApplyResult(project, found, plan, Outcome.NO_CHANGES if plan.empty else Outcome.APPLIED,
                          revision=restore.revision)

@@ -139,3 +139,29 @@ def test_host_paths_are_checked_where_podman_follows_their_links(podman, tmp_pat
     applied = podspec(podman, "apply", manifest, *allow)
     assert applied.exit_code == 0, applied.stderr
     assert podman.podman("exec", "linked-main", "cat", "/host/file").stdout == "mine\n"
+
+
+def _claim_pod(name: str, sub_path: str = "") -> str:
+    sub = f", subPath: {sub_path}" if sub_path else ""
+    return sleeper(name).replace(
+        "      command:", f"      volumeMounts:\n        - {{name: data, mountPath: /data{sub}}}\n      command:"
+    ) + "  volumes:\n    - name: data\n      persistentVolumeClaim:\n        claimName: shared-vol\n"
+
+
+def test_a_link_a_container_writes_in_a_volume_does_not_lead_a_subpath_out_of_it(podman, tmp_path):
+    """CVE-2017-1002101 itself: a container writes a link in a named volume, another mount of the
+    volume names it as subPath. The subPath must not reach the host's files."""
+    from tests.integration.manifests import podspec, write
+
+    (tmp_path / "marker").write_text("host file\n")
+    writer = write(tmp_path, CLAIM.format(name="shared-vol") + _claim_pod("vol-writer"), "writer.yaml")
+    assert podspec(podman, "apply", writer).exit_code == 0
+    podman.podman("exec", "vol-writer-main", "ln", "-s", str(tmp_path), "/data/esc")
+    reader = write(tmp_path, _claim_pod("vol-reader", "esc"), "reader.yaml")
+    result = podspec(podman, "apply", reader)
+    # Podman 4.3 cannot mount a volume's subPath (podspec refuses it before any change); Podman 5
+    # resolves it inside the volume at every start and refuses the link out: never the host's file.
+    assert result.exit_code == 1, result.output
+    assert ("needs Podman 5.0" in result.stderr) or ('subpath "esc" is outside of the volume' in result.stderr), result.stderr
+    seen = podman.podman("exec", "vol-reader-main", "cat", "/data/marker", check=False)
+    assert "host file" not in seen.stdout

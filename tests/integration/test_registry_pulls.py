@@ -369,3 +369,45 @@ def test_a_pull_over_ssh_with_an_auth_file(host, auth_registry, tmp_path):
         assert PASSWORD not in result.stdout + result.stderr
     finally:
         stop(process)
+
+
+# ------------------------------------------------------------------------------- the probe helper
+
+
+def test_the_probe_helpers_image_is_pulled_like_the_pods_own(host, auth_registry, tmp_path, monkeypatch):
+    """httpGet/tcpSocket probes run from a helper container: apply pulls its image when absent (as the
+    kubelet pulls its pause image), through the same pull path and credentials, or refuses before any
+    change saying how to provide it."""
+    helper = auth_registry.ref("tools/busybox:probe")
+    push(host, auth_registry, "docker.io/library/busybox:latest", "tools/busybox:probe")
+    remove_images_of(host, auth_registry)
+    monkeypatch.setenv("PODSPEC_PROBE_IMAGE", helper)
+    manifest = write(tmp_path, """\
+apiVersion: v1
+kind: Pod
+metadata: {name: probed}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: web
+      image: docker.io/library/httpd:2.4
+      readinessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 1}
+""")
+    refused = podspec(host, "apply", manifest, "--wait", "--timeout", "60")
+    assert refused.exit_code == 1
+    assert (f"image {helper} (used by the probe helper of probed/web (readiness probe)) is not on the host and cannot "
+            f"be pulled: unauthorized: {auth_registry.host} asks for credentials and none were given") in refused.stderr
+    assert "set PODSPEC_PROBE_IMAGE to such an image" in refused.stderr and "nothing was changed" in refused.stderr
+    assert pods_on(host) == []
+
+    authfile = auth_registry.auth_file(tmp_path / "auth.json")
+    applied = podspec(host, "apply", manifest, "--wait", "--timeout", "60", "--authfile", str(authfile))
+    assert applied.exit_code == 0, applied.stderr
+    assert [line.split(" in ")[0] for line in pull_lines(applied.output)] == [
+        f"pull {helper} (imagePullPolicy IfNotPresent) ...", f"pulled {helper}"]
+    # the readiness probe passed, made from a helper of the pulled image
+    assert "Ready: every container runs and passes its probes." in applied.output
+    assert host.podman("image", "exists", helper, check=False).returncode == 0
+    again = podspec(host, "apply", manifest)
+    assert again.exit_code == 0 and pull_lines(again.output) == [] and "Nothing to do." in again.output
+    assert PASSWORD not in refused.stderr + applied.output + applied.stderr

@@ -284,33 +284,134 @@ class Poller:
         return down + (self.rounds[-1][0] - since if since is not None and self.rounds else 0.0)
 
 
+class CopyPoller:
+    """A client polling every copy of Deployment web on the pod network, under whichever Podman
+    name it runs (a bounded loop: at most `limit` seconds). Each round GETs every known pod; a copy
+    (names.copy_of) that no pod of it served is looked up on the host again and polled again before
+    the round counts it down, so that a new copy's address not yet known is not taken for downtime."""
+
+    def __init__(self, podman, limit: float = 240.0) -> None:
+        import threading
+
+        self.podman, self.limit = podman, limit
+        self.rounds: list[tuple[float, dict[str, str]]] = []  # (time, copy -> the page it served or "")
+        self.most = 0  # the most pods of the Deployment seen at once
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.refresher = threading.Thread(target=self.refresh, daemon=True)  # also counts the pods at once
+        self.urls = self.lookup()
+
+    def refresh(self) -> None:
+        while not self.stop.wait(0.2):
+            self.urls = self.lookup()
+
+    def lookup(self) -> dict[str, str]:
+        """Pod name -> URL, for every pod of Deployment web on the host now."""
+        from podspec.names import copy_of
+
+        listed = self.podman.podman("pod", "ps", "--format", "{{.Name}} {{.InfraId}}", check=False).stdout.split("\n")
+        infra = {line.split()[1]: line.split()[0] for line in listed
+                 if len(line.split()) == 2 and copy_of(line.split()[0], "Deployment web")}
+        self.most = max(self.most, len(infra))
+        urls = {}
+        for ident, pod in infra.items():
+            out = self.podman.podman("inspect", ident, "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                                     check=False).stdout.split()
+            if out:
+                urls[pod] = f"http://{out[0]}:8080/"
+        return urls
+
+    @staticmethod
+    def get(url: str) -> str:
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(url, timeout=0.5) as response:
+                return response.read().decode().strip()
+        except OSError:
+            return ""
+
+    def run(self) -> None:
+        import time
+
+        from podspec.names import copy_of
+
+        started = time.monotonic()
+        while not self.stop.is_set() and time.monotonic() - started < self.limit:
+            served: dict[str, str] = {}
+            for pod, url in sorted(self.urls.items()):
+                copy = copy_of(pod, "Deployment web")
+                served[copy] = served.get(copy) or self.get(url)
+            if not all(served.values()) or len(served) < 2:
+                self.urls = self.lookup()
+                for pod, url in sorted(self.urls.items()):
+                    copy = copy_of(pod, "Deployment web")
+                    served[copy] = served.get(copy) or self.get(url)
+            self.rounds.append((time.monotonic(), served))
+            self.stop.wait(0.05)
+
+    def __enter__(self) -> CopyPoller:
+        self.thread.start()
+        self.refresher.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.refresher.join()
+
+    def downtime(self, copy: str | None = None) -> float:
+        """Seconds in which no copy (or copy `copy`, under either name) served: the sum of the gaps
+        between the last round that served and the next one that did."""
+        down, since = 0.0, None
+        for at, pages in self.rounds:
+            ok = any(pages.values()) if copy is None else bool(pages.get(copy))
+            if not ok and since is None:
+                since = at
+            elif ok and since is not None:
+                down, since = down + at - since, None
+        return down + (self.rounds[-1][0] - since if since is not None and self.rounds else 0.0)
+
+
 def address(podman, pod: str) -> str:
     infra = podman.podman("pod", "inspect", pod, "--format", "{{.InfraContainerID}}").stdout.strip()
     return podman.podman("inspect", infra, "--format",
                          "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}").stdout.split()[0]
 
 
-def test_a_deployment_is_replaced_one_copy_at_a_time_and_keeps_serving(podman, tmp_path):
-    manifest = write(tmp_path, deployment("one"))
-    assert podspec(podman, "apply", manifest, "--wait", "--timeout", "60").exit_code == 0
-    urls = [f"http://{address(podman, pod)}:8080/" for pod in ("web-pod", "web-pod-1")]
+def test_a_deployment_surges_one_copy_at_a_time_and_no_copy_stops_serving(podman, tmp_path):
     from tests.conftest import fetch
 
-    for url in urls:
-        fetch(url, until=lambda body: "one" in body)
+    manifest = write(tmp_path, deployment("one"))
+    assert podspec(podman, "apply", manifest, "--wait", "--timeout", "60").exit_code == 0
+    for pod in ("web-pod", "web-pod-1"):
+        fetch(f"http://{address(podman, pod)}:8080/", until=lambda body: "one" in body)
     write(tmp_path, deployment("two"))
-    with Poller(urls) as poller:
+    planned = podspec(podman, "diff", manifest)
+    assert planned.exit_code == 2 and "the new version of copy web-pod-1, started beside web-pod-1 (maxSurge 1)" in planned.output
+    with CopyPoller(podman) as poller:
         applied = podspec(podman, "apply", manifest, "--wait", "--timeout", "60")
-        for url in urls:
-            fetch(url, until=lambda body: "two" in body)
+        for pod in ("web-pod-b", "web-pod-1-b"):
+            fetch(f"http://{address(podman, pod)}:8080/", until=lambda body: "two" in body)
     assert applied.exit_code == 0, applied.stderr
-    assert "web-pod ready" in applied.output + applied.stderr  # the first copy was ready before the second was touched
+    said = applied.output + applied.stderr
+    assert said.index("web-pod-b ready") < said.index("remove pod web-pod:") < said.index("create pod web-pod-1-b:")
     pages = [p for _, p in poller.rounds]
-    first_new = next(i for i, p in enumerate(pages) if "two" in p)
-    assert all(any(p) for p in pages), "a moment when no copy served"
-    assert pages[first_new].count("two") == 1  # one copy on the new version while the other still served
-    print(f"\nrollout of 2 copies: service downtime {poller.downtime():.2f}s; copy downtime "
-          f"{poller.downtime(0):.2f}s and {poller.downtime(1):.2f}s; {len(pages)} polling rounds")
+    assert all(p.get("web-pod") and p.get("web-pod-1") for p in pages), "a moment when a copy did not serve"
+    assert any(p["web-pod"] == "two" and p["web-pod-1"] == "one" for p in pages)  # one copy at a time
+    assert poller.most <= 3  # replicas + maxSurge
+    pods = podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split()
+    assert sorted(pods) == ["web-pod-1-b", "web-pod-b"]
+    assert podspec(podman, "diff", manifest).exit_code == 0  # read back under the names they run under
+    from typer.testing import CliRunner
+
+    from podspec.cli import app
+
+    exported = CliRunner().invoke(app, ["export", "web-pod-1-b", "--url", podman.url])
+    assert exported.exit_code == 0 and "name: web-pod-1\n" in exported.output and "hostname" not in exported.output
+    print(f"\nsurged rollout of 2 copies: service downtime {poller.downtime():.2f}s; copy downtime "
+          f"{poller.downtime('web-pod'):.2f}s and {poller.downtime('web-pod-1'):.2f}s; {len(pages)} polling rounds, "
+          f"at most {poller.most} pods")
 
 
 def test_a_stalled_rollout_stops_and_rolls_back(podman, tmp_path):
@@ -322,10 +423,11 @@ def test_a_stalled_rollout_stops_and_rolls_back(podman, tmp_path):
     write(tmp_path, deployment("bad", broken=True, deadline=5))
     stalled = podspec(podman, "apply", manifest, "--revision", "bad", "--rollback-on-failure")  # gated without --wait
     assert stalled.exit_code == 1
-    assert "the rollout of Deployment web stalled" in stalled.stderr and "restored web-pod" in stalled.stderr
-    after = ids(podman)
-    assert after["web-pod-1-httpd"] == before["web-pod-1-httpd"]  # the second copy was never touched
-    assert after["web-pod-httpd"] != before["web-pod-httpd"]  # the first was replaced, then put back
+    assert "the rollout of Deployment web stalled" in stalled.stderr and "web-pod-b" in stalled.stderr
+    # The new copy surged beside the old ones and never became ready: no old copy was touched, and
+    # the rollback removed the new one (no copy leaks).
+    assert ids(podman) == before
+    assert sorted(podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split()) == ["web-pod", "web-pod-1"]
     fetch(f"http://{address(podman, 'web-pod')}:8080/", until=lambda body: "good" in body)
     back = podspec(podman, "rollback", "--dry-run")  # the rollback's record holds what "good" held: nothing older
     assert back.exit_code == 1 and "no earlier revision" in back.stderr

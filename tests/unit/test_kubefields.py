@@ -198,6 +198,9 @@ def test_published_services_apply_change_little_and_export_back(tmp_path):
     first = applied(engine, tmp_path, PUBLISHED)
     assert first.outcome is Outcome.APPLIED
     node_port = next(s for s in load([str(tmp_path / "app.yaml")]).services if s.name == "front").ports[0].node_port
+    causes = {p.name: p.cause for p in first.diff.pods}
+    assert causes["svclb-front"] == f"not on the host: publishes Service front on host port {node_port}"
+    assert causes["svclb-edge"] == "not on the host: publishes Service edge on host port 8081"
     published = {(m["host_port"], m["container_port"]) for p in engine.pods.values()
                  for m in p.body.get("portmappings", ())}
     assert published == {(node_port, node_port), (8081, 8081)}

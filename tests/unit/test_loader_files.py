@@ -219,3 +219,22 @@ def test_reserved_prefix_is_podspecs_own_label_prefix():
 
     assert RESERVED_PREFIX == labels.PREFIX
     assert labels.MANAGED_BY.startswith(RESERVED_PREFIX)
+
+
+def test_a_link_in_a_manifest_directory_that_leads_out_of_it_is_refused_unread(tmp_path):
+    """A pull request's checkout must not make validate read (and quote) a file of the runner's: a
+    link found in a manifest directory must stay in it; one named on the command line is read."""
+    from podspec.loader.sources import read
+
+    (tmp_path / "m" / "sub").mkdir(parents=True)
+    (tmp_path / "key.yaml").write_text("auths: {registry: {auth: TOPSECRET}}\n")
+    (tmp_path / "m" / "web.yaml").write_text("kind: Pod\n")
+    (tmp_path / "m" / "leak.yaml").symlink_to(tmp_path / "key.yaml")
+    (tmp_path / "m" / "sub" / "up.yaml").symlink_to("../../key.yaml")
+    (tmp_path / "m" / "sub" / "same.yaml").symlink_to("../web.yaml")  # stays inside: read (once)
+    sources, problems = read([str(tmp_path / "m")], None)
+    assert [s.raw for s in sources] == [b"kind: Pod\n"]  # web.yaml, read once (first through the inner link)
+    assert sorted(p.origin.file for p in problems) == [str(tmp_path / "m" / "leak.yaml"), str(tmp_path / "m" / "sub" / "up.yaml")]
+    assert all("symbolic link to a file outside" in p.message for p in problems)
+    named, none = read([str(tmp_path / "m" / "leak.yaml")], None)
+    assert none == [] and named[0].raw.startswith(b"auths")

@@ -172,7 +172,7 @@ def _in_time(call, seconds: float = 10.0):
     return box[0]
 
 
-@pytest.mark.parametrize("kind", ["fifo", "device", "link-to-device", "socket"])
+@pytest.mark.parametrize("kind", ["fifo", "device", "link-to-device", "link-out-to-device", "socket"])
 def test_special_files_in_a_manifest_directory_are_refused_at_once(tmp_path, kind):
     import os
     import socket
@@ -185,9 +185,17 @@ def test_special_files_in_a_manifest_directory_are_refused_at_once(tmp_path, kin
     elif kind == "device":
         os.mknod(special, 0o600 | __import__("stat").S_IFCHR, os.makedev(1, 5))  # /dev/zero's numbers
         what = "a character device"
-    elif kind == "link-to-device":
-        special.symlink_to("/dev/zero")
+    elif kind == "link-to-device":  # a link that stays in the directory, to a device
+        (tmp_path / "dev").mkdir()
+        os.mknod(tmp_path / "dev" / "zero", 0o600 | __import__("stat").S_IFCHR, os.makedev(1, 5))
+        special.symlink_to("dev/zero")
         what = "a character device"
+    elif kind == "link-out-to-device":  # refused before it is looked at: it leads out of the directory
+        special.symlink_to("/dev/zero")
+        found = _in_time(lambda: problems([str(tmp_path)]))
+        assert found == [f"{special}: is a symbolic link to a file outside {tmp_path}: refused "
+                         "(keep the manifests themselves in the directory, or name the file on the command line)"]
+        return
     else:
         server = socket.socket(socket.AF_UNIX)
         server.bind(str(special))

@@ -354,3 +354,62 @@ def test_the_sync_agent_logs_pulls_start_end_and_failure_not_progress():
     assert [(e["event"], e["level"]) for e in events] == [
         ("pull-started", "info"), ("pull-done", "info"), ("pull-failed", "error")]
     assert events[1]["size"] == 5423423 and events[1]["id"] == "13bd015cbdeb" and events[1]["seconds"] == 0.8
+
+
+PROBED = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+    - name: app
+      image: docker.io/library/httpd:2.4
+      livenessProbe: {httpGet: {path: /, port: 80}}
+      readinessProbe: {tcpSocket: {port: 80}}
+    - name: side
+      image: docker.io/library/alpine:latest
+      livenessProbe: {exec: {command: ["true"]}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: only-exec}
+spec:
+  containers:
+    - name: main
+      image: docker.io/library/alpine:latest
+      readinessProbe: {exec: {command: ["true"]}}
+"""
+HELPER = "127.0.0.1:5000/tools/busybox:1"
+
+
+def test_the_probe_helpers_image_is_needed_as_the_pods_own_images_are(tmp_path):
+    """httpGet and tcpSocket probes are made from a helper container: its image is pulled as the
+    kubelet pulls its pause image (IfNotPresent), with the users that need it; exec probes need none."""
+    from podspec.loader import load
+    from podspec.reconcile.pulls import PullAction, decide, needs
+
+    path = tmp_path / "pods.yaml"
+    path.write_text(PROBED)
+    desired = load([str(path)])
+    found = {n.reference: n for n in needs(desired, ObservedState(), HELPER)}
+    assert found[HELPER].policy is PullPolicy.IF_NOT_PRESENT
+    assert found[HELPER].users == ("the probe helper of web/app (liveness, readiness probe)",)
+    assert decide(found[HELPER], pulling=True) is PullAction.PULL
+    assert decide(found[HELPER], pulling=False) is PullAction.ANNOUNCE  # diff, apply --dry-run: said, not pulled
+    here = ObservedState(images=(ObservedImage("sha256:1", (HELPER,)),))
+    assert not {n.reference: n for n in needs(desired, here, HELPER)}[HELPER].pull  # present: no pull, no call
+    assert HELPER not in {n.reference for n in needs(desired, ObservedState())}  # not asked for
+    path.write_text(PROBED.split("---")[1])
+    assert HELPER not in {n.reference for n in needs(load([str(path)]), ObservedState(), HELPER)}  # exec only
+
+
+def test_an_unpullable_probe_helper_image_says_how_to_provide_it():
+    from podspec.reconcile.pulls import missing_error
+
+    need = ImageNeed(HELPER, PullPolicy.IF_NOT_PRESENT, False, ("the probe helper of web/app (liveness probe)",))
+    error = failures_error([(need, classify(HELPER, SAID[FailureKind.UNREACHABLE], R))])
+    assert f"image {HELPER} (used by the probe helper of web/app (liveness probe)) is not on the host" in error.message
+    assert "PODSPEC_PROBE_IMAGE" in error.hint and error.hint.endswith("nothing was changed")
+    assert "PODSPEC_PROBE_IMAGE" in missing_error(need, "").hint
+    pod_image = ImageNeed(HELPER, PullPolicy.IF_NOT_PRESENT, False, ("web/app",))
+    assert "PODSPEC_PROBE_IMAGE" not in missing_error(pod_image, "").hint

@@ -188,3 +188,123 @@ def test_only_failing_containers_count_as_deaths():
     assert not is_failure(died("0", policy="OnFailure")) and not is_failure(died("0", policy="Never"))
     assert is_failure(died("0")) and is_failure(died("137")) and is_failure(died(None))
     assert not is_failure({"Type": "container", "Action": "start", "Actor": {"Attributes": {}}})
+
+
+def podman_event(action: str, name: str, code: str | None = None, pod: str = "web", infra: bool = False) -> dict:
+    """A container event as the agent gets it (label-filtered stream): a podspec container of `pod`,
+    or the pod's infra container (which carries the pod's labels and no role)."""
+    from podspec import labels as L
+
+    attributes = {L.MANAGED_BY: L.MANAGER, L.PROJECT: "p", L.POD: pod, "name": name}
+    if infra:
+        attributes[L.CONTAINERS] = "app,side,log"
+    else:
+        attributes[L.ROLE] = "container"
+        attributes[L.LAST_APPLIED] = json.dumps({"restartPolicy": "Always"})
+    if code is not None:
+        attributes["containerExitCode"] = code
+    return {"Type": "container", "Action": action, "Actor": {"ID": name, "Attributes": attributes}}
+
+
+def feed(tracker: CrashTracker, timed: list[tuple[float, dict]]) -> list[float]:
+    return [until for now, e in timed if (until := tracker.see(e, "web", now)) is not None]
+
+
+# What Podman 4.3 and 5 send for `podspec stop` (a pod stop) of a pod of three containers, then its
+# start: the infra container dies first, the others after the grace period (seen on both engines).
+STOP = [podman_event("died", "abc-infra", "0", infra=True), podman_event("died", "web-app", "137"),
+        podman_event("died", "web-side", "137"), podman_event("died", "web-log", "143")]
+START = [podman_event("restart", "abc-infra", infra=True), podman_event("start", "abc-infra", infra=True),
+         podman_event("start", "web-app"), podman_event("start", "web-side"), podman_event("start", "web-log")]
+
+
+def test_a_pod_stopped_and_started_again_is_no_crash_loop():
+    """Issue 23: the deaths `podspec stop` causes counted as failures, so a container removed after
+    the start was held back 10 s. The stop's deaths are none; a real failure after it still counts."""
+    tracker = CrashTracker()
+    timed = [(0.0 + i / 10, e) for i, e in enumerate(STOP)] + [(30.0 + i / 10, e) for i, e in enumerate(START)]
+    assert feed(tracker, timed) == []
+    assert tracker.deaths.get("web", []) == []
+    removed = podman_event("died", "web-app", "137")  # `podman rm -f` after the start: one failure
+    assert tracker.see(removed, "web", 31.0) is None and not tracker.held("web", 31.5)
+    assert len(tracker.deaths["web"]) == 1
+    # ... and failures keep counting: two more and the pod is held
+    assert tracker.see(podman_event("died", "web-app", "1"), "web", 32.0) is None
+    assert tracker.see(podman_event("died", "web-app", "1"), "web", 33.0) == 43.0
+
+
+def test_the_deaths_of_a_pod_stop_are_taken_back_when_its_infra_container_dies_last():
+    """Podman may tell a container's death a moment before its infra container's: the infra's death
+    takes back the deaths of the last seconds, and the hold they started."""
+    tracker = CrashTracker()
+    assert feed(tracker, [(0.0, STOP[1]), (0.1, STOP[2]), (0.2, STOP[3])]) == [10.2]  # looks like a loop ...
+    assert tracker.see(STOP[0], "web", 0.3) is None  # ... until the infra container dies
+    assert tracker.looping(0.4) == {} and not tracker.held("web", 0.4) and tracker.deaths["web"] == []
+    assert tracker.strikes.get("web", 0) == 0
+    # a failure long before the stop is not taken back
+    tracker = CrashTracker()
+    tracker.see(podman_event("died", "web-app", "1"), "web", 0.0)
+    tracker.see(STOP[0], "web", 10.0)
+    assert len(tracker.deaths["web"]) == 1
+
+
+def test_restarts_by_the_restart_policy_still_make_a_loop():
+    """Podman tells a `restart` after each death its restart policy answers (both engines): a
+    restart event explains nothing, the crashes count."""
+    crash = [podman_event("died", "web-app", "3"), podman_event("restart", "web-app"), podman_event("start", "web-app")]
+    tracker = CrashTracker()
+    assert feed(tracker, [(t * 1.5 + i / 20, e) for t in range(3) for i, e in enumerate(crash)]) == [13.0]
+
+
+def test_crashes_of_a_running_pod_still_make_a_loop():
+    tracker = CrashTracker()
+    crash, start = podman_event("died", "web-app", "1"), podman_event("start", "web-app")  # Podman's restart policy
+    assert feed(tracker, [(0.0, crash), (0.5, start), (1.0, crash), (1.5, start), (2.0, crash)]) == [12.0]
+    # and deaths the agent caused itself (`ours`) do not count
+    tracker = CrashTracker()
+    assert [tracker.see(crash, "web", t, ours=True) for t in (0.0, 1.0, 2.0)] == [None, None, None]
+    assert tracker.deaths.get("web", []) == []
+
+
+def test_the_infra_containers_death_is_no_failure():
+    from podspec.reconcile.sync import is_failure
+
+    assert not is_failure(STOP[0])
+    assert is_failure(STOP[1])
+
+
+def health_event(action: str, status: str = "", liveness: str = "exec", code: str | None = None) -> dict:
+    from podspec import labels as L
+
+    spec = {"restartPolicy": "Always"}
+    if liveness:
+        spec["livenessProbe"] = {"handler": liveness, "command": ["test", "-f", "/tmp/alive"]}
+    attributes = {L.MANAGED_BY: L.MANAGER, L.PROJECT: "p", L.POD: "web", L.ROLE: "container", "name": "web-app",
+                  L.LAST_APPLIED: json.dumps(spec)}
+    if code is not None:
+        attributes["containerExitCode"] = code
+    e = {"Type": "container", "Action": action, "Actor": {"ID": "x", "Attributes": attributes}}
+    if status:
+        e["HealthStatus"] = status
+    return e
+
+
+def test_podmans_own_health_restarts_are_told_from_its_events():
+    """Podman's --health-on-failure=restart (an exec liveness probe as its health check), as each
+    engine tells it (seen here): Podman 4.3 sends `restart` while the container still runs, then its
+    death; Podman 5 its death after an `unhealthy` health status, then `restart`. A restart its
+    restart policy makes after a crash (death, then restart, no unhealthy status) is not one."""
+    from podspec.reconcile.sync import HealthRestarts
+
+    podman4 = [health_event("start"), health_event("health_status", "healthy"), health_event("restart"),
+               health_event("died", code="137"), health_event("start")]
+    podman5 = [health_event("start"), health_event("health_status", "healthy"), health_event("health_status", "unhealthy"),
+               health_event("died", code="137"), health_event("restart"), health_event("start")]
+    crash = [health_event("start"), health_event("health_status", "healthy"), health_event("died", code="3"),
+             health_event("restart"), health_event("start")]
+    for events, restarts in ((podman4, 1), (podman5, 1), (crash, 0), (podman5 + crash + podman4, 2)):
+        seen = HealthRestarts()
+        assert sum(seen.see(e) for e in events) == restarts
+    # no exec liveness probe: Podman's health check restarts nothing (a restart by hand is no probe's)
+    seen = HealthRestarts()
+    assert not any(seen.see(e) for e in [health_event("start", liveness="httpGet"), health_event("restart", liveness="httpGet")])

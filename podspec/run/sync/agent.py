@@ -44,10 +44,11 @@ from podspec.reconcile.sync import (
     CrashTracker,
     Debouncer,
     Head,
+    HealthRestarts,
     Verdict,
     caused_by_us,
     drift_pod,
-    is_failure,
+    event_pod,
     judge,
 )
 from podspec.run.executor import StopFlag
@@ -163,6 +164,7 @@ class Agent:
         self.repo = Repository(self.dir / "repo.git")
         self.state = self._initial_state()
         self.crash = CrashTracker()
+        self.health = HealthRestarts()  # Podman's own --health-on-failure=restart restarts, from the events
         self.debounce = Debouncer(quiet=request.debounce)
         # SIGTERM raises it: no further step of an apply starts (the one in progress finishes, the
         # executor stops as after a failed step, the lock is released), no further round starts
@@ -387,7 +389,7 @@ class Agent:
                                lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision,
                                credentials=r.credentials, image_updates=r.image_updates is not UpdateMode.NOTIFY,
                                wait=gated, wait_timeout=r.ready_timeout or (UPDATE_READY_TIMEOUT if update else 0.0),
-                               rollback_on_failure=gated)
+                               rollback_on_failure=gated, probe_image=r.probe_image)
         began = time.time()
         try:
             result = apply(request, self.connect, LogListener(self.log, revision), stop=self.stop)
@@ -451,7 +453,7 @@ class Agent:
             manifests = self._manifests(self._checked_out(applied, checkout))
             found = diff(DiffRequest(manifests=manifests, project=self.request.project, prune=self.request.prune,
                                      image_updates=self.request.image_updates is not UpdateMode.NOTIFY,
-                                     origin=for_repository(self.request.source)),
+                                     origin=for_repository(self.request.source), probe_image=self.request.probe_image),
                          self.connect).diff
         except PodspecError as exc:
             self._failed("observe", _one_line(exc.message, checkout), applied, backoff=True)
@@ -478,10 +480,7 @@ class Agent:
                 self.metrics.repairs.inc()
         return True
 
-    def _died(self, pod: str, now: float) -> None:
-        until = self.crash.died(pod, now)
-        if until is None:
-            return
+    def _held(self, pod: str, until: float, now: float) -> None:
         rule = self.crash.rule
         self.log.warning("crash-loop", pod=pod, held_for=f"{until - now:g}s",
                          message=f"containers of pod {pod} died {rule.deaths} times within {rule.window:g}s; "
@@ -535,6 +534,11 @@ class Agent:
                 return True
             with closing(self.connect()) as engine:
                 observed = engine.observe()
+            if any(p.rollout is not None for p in desired.pods):  # copies under the names they run under
+                from podspec.reconcile.copies import place
+
+                desired = place(desired, observed, self.request.project)
+                watches = autoupdate.watched(desired)
         except PodspecError as exc:
             self._failed("images", _one_line(exc.message, checkout), applied, backoff=False)
             return False
@@ -630,16 +634,25 @@ class Agent:
             if event.get("Type") == "podspec":  # the stream was lost: events may have been missed
                 self.debounce.add("", now)
                 continue
-            name = ((event.get("Actor") or {}).get("Attributes") or {}).get("name", "")
-            pod = drift_pod(event, self.request.project)
-            if pod is not None:
-                if is_failure(event) and not caused_by_us(event, self._own) and not self._restarted(name, event):
-                    self._died(pod, now)
+            pod = event_pod(event, self.request.project)
+            if pod is None:
+                continue
+            looping = self.crash.looping(now)
+            name = str(((event.get("Actor") or {}).get("Attributes") or {}).get("name", ""))
+            ours = self._restarted(name, event)
+            if self.health.see(event) and not ours:
+                self._podman_restarted(pod, name)
+            until = self.crash.see(event, pod, now, ours=caused_by_us(event, self._own) or ours)
+            if until is not None:
+                self._held(pod, until, now)
+            elif self.crash.looping(now) != looping:  # a hold taken back (the deaths were a stop's or a restart's)
+                self._save_crash_loops(now)
+            if drift_pod(event, self.request.project) is not None:
                 self.debounce.add(pod, now)
 
     def _restarted(self, container: str, event: dict[str, Any]) -> bool:
-        """Whether the probes' restart of `container` began just before the death (it is the
-        restart's, no crash). Told by the probe thread before it restarts."""
+        """Whether the probes' restart of `container` began just before the event (a death then is
+        the restart's, no crash). Told by the probe thread before it restarts."""
         began = self._restarting.get(container)
         return began is not None and caused_by_us(event, [(began, began + RESTART_SLACK)])
 
@@ -662,6 +675,28 @@ class Agent:
     def _probe_restarting(self, container: str) -> None:
         """Called from the probe thread before it restarts `container`."""
         self._restarting[container] = time.time()
+
+    def _podman_restarted(self, pod: str, container: str) -> None:
+        """Podman restarted `container` by itself: its health check (the liveness probe) failed.
+        Counted as the probes' own restarts are: on the host (for status) and in the metrics."""
+        from contextlib import closing
+
+        from podspec.reconcile.lifecycle import restart_record_steps
+        from podspec.run.history import now_utc
+
+        cause = "Podman restarted it: its health check (the exec liveness probe) failed (--health-on-failure=restart)"
+        self.log.warning("podman-restart", pod=pod, container=container, probe="liveness", message=cause)
+        if self.metrics:
+            self.metrics.probe_restarts.labels(self.request.project, pod, container, "liveness").inc()
+        try:
+            with closing(self.connect()) as engine:
+                observed = engine.observe()
+                found = observed.container(container)
+                if found is not None:
+                    for step in restart_record_steps(observed, found, now_utc(), cause):
+                        engine.run(step)
+        except PodspecError as exc:
+            self.log.warning("record-failed", container=container, message=f"the restart was not counted: {exc.message}")
 
     def _probe_restarted(self, restart: Any) -> None:
         """A container restarted by its failing liveness or startup probe (called from the probe thread)."""

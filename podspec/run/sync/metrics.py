@@ -49,7 +49,8 @@ class Metrics:
         self.crash_loops = Gauge("podspec_sync_crash_looping_pods", "Pods whose repair is backed off (crash loop).",
                                  labels, registry=self.registry).labels(project)
         self.probe_restarts = Counter("podspec_sync_probe_restarts",
-                                      "Containers restarted by a failing liveness or startup probe (run by the agent).",
+                                      "Containers restarted by a failing liveness or startup probe (the agent's probes, or "
+                                      "Podman's own --health-on-failure=restart, seen by the agent).",
                                       ["project", "pod", "container", "probe"], registry=self.registry)
         self._revision: tuple[str, str] | None = None
 
