@@ -266,9 +266,9 @@ def diff_network(desired: DesiredState, observed: ObservedState, project: str, c
     (or replaces): they get their names at create; `leaving`: the pods the plan removes."""
     name = network_name(project)
     found = observed.network(name)
-    # A project has its network once its manifests define a Service (docs/services.md says why);
-    # until then its pods stay where they are, on Podman's default network.
-    wanted_pods = [p for p in desired.pods if on_network(p)] if desired.services else []
+    # Every project has its network (compose's model: its pods reach each other by pod name there),
+    # unless all its pods use the host's network.
+    wanted_pods = [p for p in desired.pods if on_network(p)]
     record = observed_record(observed, project)
     record_exists = observed.volume(names_volume(project)) is not None
     if not wanted_pods:

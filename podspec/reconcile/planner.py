@@ -76,7 +76,8 @@ def build(diff: Diff) -> Plan:
     return Plan(project=diff.project, steps=tuple(steps))
 
 
-_CREATES = frozenset({StepKind.CREATE_VOLUME, StepKind.CREATE_POD, StepKind.CREATE_CONTAINER, StepKind.CREATE_SECRET})
+_CREATES = frozenset({StepKind.CREATE_VOLUME, StepKind.CREATE_POD, StepKind.CREATE_CONTAINER, StepKind.CREATE_SECRET,
+                      StepKind.CREATE_NETWORK})
 
 
 def _network_first(project: str, network: NetworkChanges | None) -> list[Step]:
@@ -91,7 +92,7 @@ def _network_first(project: str, network: NetworkChanges | None) -> list[Step]:
     removing = network.diff is not None and network.diff.action is Action.REMOVE
     if network.record_exists and (network.record is not None or removing):
         steps.append(Step(StepKind.REMOVE_VOLUME, names_volume(project),
-                          "the names record is written again after the pods' names change" if not removing
+                          "the names record is written again after the last change of the pods on the network" if not removing
                           else "the project's names record goes with its network"))
     return steps
 

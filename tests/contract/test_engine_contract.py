@@ -26,6 +26,7 @@ from podspec.observed import ContainerState, ObservedState, PodStatus
 from podspec.plan import Plan, Step, StepKind
 from podspec.reconcile import diff as differ
 from podspec.reconcile import planner
+from podspec.reconcile.network import free_subnet
 from tests.integration.podman_tcp import podman_tcp  # noqa: F401 - the tcp:// engine goes through it
 from tests.integration.registry import registry  # noqa: F401 - the real engine's pulls come from it
 from tests.integration.sshd import sshd  # noqa: F401 - the ssh:// engine goes through it
@@ -150,10 +151,14 @@ def test_url_and_lock_key_name_the_host(engine):
 
 def test_created_objects_are_observed_with_their_labels_and_states(engine, tmp_path):
     steps = plan(engine, tmp_path).steps
-    assert [s.kind for s in steps] == [StepKind.CREATE_VOLUME, StepKind.CREATE_POD, StepKind.CREATE_CONTAINER,
-                                       StepKind.CREATE_CONTAINER, StepKind.START_POD]
-    run(engine, steps[:-1])  # everything but the start
+    assert [s.kind for s in steps] == [StepKind.CREATE_VOLUME, StepKind.CREATE_NETWORK, StepKind.CREATE_POD,
+                                       StepKind.CREATE_CONTAINER, StepKind.CREATE_CONTAINER, StepKind.START_POD,
+                                       StepKind.CREATE_VOLUME]  # the last: the project's names record
+    run(engine, steps[:-2])  # everything but the start and the record
     state = engine.observe()
+    network = state.network("podspec-contract")
+    assert network is not None and network.managed and L.project_of(network.labels) == PROJECT
+    assert network.dns and network.subnets == (free_subnet((), PROJECT),)  # a /22 (reconcile/network.py)
 
     volume = state.volume(VOLUME)
     assert volume is not None and volume.managed and volume.labels["tier"] == "data"
@@ -166,6 +171,7 @@ def test_created_objects_are_observed_with_their_labels_and_states(engine, tmp_p
     assert infra is not None and infra.is_infra and infra.id == pod.infra_id
     assert infra.ports == ("18480->80/TCP",)
     assert infra.state is ContainerState.CREATED
+    assert infra.networks == ("podspec-contract",)  # the project network, not Podman's default one
 
     members = {c.name: c for c in state.containers_of(pod)}
     assert sorted(members) == [APP, INIT]
@@ -206,7 +212,7 @@ def test_applying_again_plans_nothing(engine, tmp_path):
 
 
 def test_a_container_started_alone_runs(engine, tmp_path):
-    run(engine, plan(engine, tmp_path).steps[:-1])
+    run(engine, [s for s in plan(engine, tmp_path).steps if s.kind is not StepKind.START_POD])
     engine.run(step(StepKind.START_CONTAINER, APP))
     state = engine.observe()
     assert state.container(APP).state is ContainerState.RUNNING
@@ -232,7 +238,7 @@ def test_stop_and_remove_the_pod_keeps_the_volume(engine, tmp_path):
     engine.run(step(StepKind.REMOVE_POD, POD))
     state = engine.observe()
     assert state.pods == () and state.containers == ()
-    assert [v.name for v in state.volumes] == [VOLUME]
+    assert [v.name for v in state.volumes] == [VOLUME, "podspec-names.contract"]
     assert engine.pod_names() == ()
 
 
@@ -248,7 +254,7 @@ def test_removing_a_volume_in_use_fails_and_keeps_it(engine, tmp_path):
 def test_a_free_volume_can_be_removed(engine, tmp_path):
     apply(engine, tmp_path)
     run(engine, [step(StepKind.STOP_POD, POD), step(StepKind.REMOVE_POD, POD), step(StepKind.REMOVE_VOLUME, VOLUME)])
-    assert engine.observe().volumes == ()
+    assert [v.name for v in engine.observe().volumes] == ["podspec-names.contract"]
 
 
 # ---------------------------------------------------------------------------------- refusals
@@ -446,7 +452,7 @@ def test_http_and_tcp_probes_are_made_from_the_pods_network_namespace(engine, tm
 
 def test_a_container_of_an_absent_image_is_refused(engine, tmp_path):
     steps = plan(engine, tmp_path).steps
-    run(engine, steps[:2])  # the volume and the pod
+    run(engine, steps[:3])  # the volume, the network and the pod
     create_app = next(s for s in steps if s.kind is StepKind.CREATE_CONTAINER and s.target == APP)
     absent = replace(create_app, container=replace(create_app.container, image="localhost/contract-absent:1"))
     with pytest.raises(EngineError) as caught:

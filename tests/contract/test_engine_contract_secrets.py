@@ -100,6 +100,7 @@ def test_podman_refuses_a_taken_name_an_unknown_secret_and_a_container_without_i
     # The pod is created, then its container, whose second secret was never made.
     create_pod = next(s for s in steps if s.kind is StepKind.CREATE_POD)
     create_container = next(s for s in steps if s.kind is StepKind.CREATE_CONTAINER)
+    engine.run(next(s for s in steps if s.kind is StepKind.CREATE_NETWORK))  # the project network the pod joins
     engine.run(create_pod)
     with pytest.raises(EngineError, match="no such secret"):
         engine.run(create_container)

@@ -30,7 +30,7 @@ def test_tutorial_end_to_end(podman, tmp_path):
     manifest = write(tmp_path, webserver(port))
     first = podspec(podman, "apply", manifest)
     assert first.exit_code == 0, first.stderr
-    assert "Applied: 2 to create" in first.output
+    assert "Applied: 3 to create" in first.output  # the volume, the project network, the pod
 
     body = page(port, until=lambda b: "Index Updated @" in b)
     lines = body.splitlines()
@@ -143,7 +143,7 @@ def test_two_applies_at_once_make_one_set_of_objects(podman, tmp_path):
     assert [p.returncode for p in procs] == [0, 0], outputs
     texts = sorted(out for out, _ in outputs)
     # One of them made everything; the other waited for the lock, then found nothing to do.
-    assert sum("Applied: 3 to create" in t for t in texts) == 1
+    assert sum("Applied: 4 to create" in t for t in texts) == 1  # volume, network, two pods
     assert sum("Nothing to do." in t for t in texts) == 1
     assert any("waiting for another podspec" in err for _, err in outputs)
     pods = podman.podman("pod", "ps", "--format", "{{.Name}}").stdout.split()
@@ -190,9 +190,10 @@ def test_dry_run_changes_nothing(podman, tmp_path):
     manifest = write(tmp_path, webserver(free_port()))
     result = podspec(podman, "apply", "--dry-run", manifest)
     assert result.exit_code == 2
-    assert "Plan: 6 steps" in result.output
+    assert "Plan: 8 steps" in result.output and "+ network podspec-itest: create" in result.output
     assert podman.podman("pod", "ps", "-q").stdout.strip() == ""
     assert podman.podman("volume", "ls", "-q").stdout.strip() == ""
+    assert podman.podman("network", "ls", "--format", "{{.Name}}").stdout.split() == ["podman"]
 
 
 def test_conflict_with_hand_made_pod_stops_apply_unless_adopt(podman, tmp_path):

@@ -66,8 +66,8 @@ def test_failing_step_stops_with_podman_error_and_rerun_converges(podman, tmp_pa
     manifest = write(tmp_path, FAILS_TO_START)
     failed = podspec(podman, "apply", manifest)
     assert failed.exit_code == 1
-    assert "error: step 4/4 failed: start pod failing: Podman refused to start pod failing" in failed.stderr
-    assert "done: 3 step(s); not done: none" in failed.stderr
+    assert "error: step 5/6 failed: start pod failing: Podman refused to start pod failing" in failed.stderr
+    assert "done: 4 step(s); not done: create volume podspec-names.itest" in failed.stderr
     assert "Traceback" not in failed.stderr
 
     mountpoint = podman.podman("volume", "inspect", "failing-data", "--format", "{{.Mountpoint}}").stdout.strip()

@@ -30,7 +30,7 @@ def test_nothing_applied_everything_to_create_then_nothing(podman, tmp_path):
     manifest = write(tmp_path, webserver(port))
     code, data = diff_json(podman, manifest)
     assert code == 2
-    assert data["summary"] == {"create": 2, "recreate": 0, "replace": 0, "start": 0, "remove": 0, "conflict": 0, "adopt": 0,
+    assert data["summary"] == {"create": 3, "recreate": 0, "replace": 0, "start": 0, "remove": 0, "conflict": 0, "adopt": 0,
                                "connect": 0}
     assert [(v["name"], v["action"]) for v in data["volumes"]] == [("webserver-data", "create")]
     assert [(p["name"], p["action"]) for p in data["pods"]] == [("dynamic-webserver", "create")]

@@ -61,7 +61,7 @@ def test_two_clients_over_unix_and_ssh_one_waits(podman, sshd: Sshd, tmp_path): 
                             env=env, capture_output=True, text=True, timeout=120)
     first_out, first_err = first.communicate(timeout=120)
     assert first.returncode == 0, first_err
-    assert "Applied: 1 to create" in first_out
+    assert "Applied: 2 to create" in first_out  # the project network and the pod
     assert second.returncode == 0, second.stderr
     assert f"waiting for {holder['io.podspec.lock.holder']}, which is applying project 'locked'" in second.stderr
     assert "Applied: 1 to create" in second.stdout  # only slow-too: it read the host after the first one finished

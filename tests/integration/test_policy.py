@@ -62,10 +62,11 @@ def host_objects(podman) -> dict[str, list[str]]:
         "containers": names("ps", "-a", "--format", "{{.Names}}"),
         # apply records itself in a history volume (reconcile/history.py): bookkeeping, not an object of the manifests
         "volumes": [v for v in names("volume", "ls", "--format", "{{.Name}}") if not v.startswith("podspec-history.")],
+        "networks": [n for n in names("network", "ls", "--format", "{{.Name}}") if n != "podman"],
     }
 
 
-EMPTY = {"pods": [], "containers": [], "volumes": []}
+EMPTY = {"pods": [], "containers": [], "volumes": [], "networks": []}
 
 
 def podspec_env(podman, env: dict[str, str], *args: str):
@@ -90,7 +91,8 @@ def test_refused_apply_leaves_the_host_untouched_and_privileged_applies_it(podma
     assert applied.exit_code == 0, applied.stderr
     assert host_objects(podman)["pods"] == ["tools"]
     assert "tools-main" in host_objects(podman)["containers"]
-    assert host_objects(podman)["volumes"] == ["tools-data"]
+    assert host_objects(podman)["volumes"] == ["podspec-names.itest", "tools-data"]  # and the project's names record
+    assert host_objects(podman)["networks"] == ["podspec-itest"]
     inspect = json.loads(podman.podman("inspect", "tools-main").stdout)[0]
     assert inspect["HostConfig"]["Privileged"] is True
     assert inspect["State"]["Running"] is True

@@ -20,7 +20,7 @@ def test_diff_markdown_before_and_after_apply(podman, tmp_path):
         "<!-- podspec diff: project itest -->",
         "### podspec diff: project `itest`",
         "",
-        "**1 to create, 0 to recreate, 0 to replace, 0 to start, 0 to remove**",
+        "**2 to create, 0 to recreate, 0 to replace, 0 to start, 0 to remove**",
         "",
         "| Object | Change | Why |",
         "| --- | --- | --- |",

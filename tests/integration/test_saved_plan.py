@@ -22,7 +22,7 @@ def test_a_saved_plan_is_applied_exactly_and_holds_no_secret(podman, tmp_path):
     plan_file = tmp_path / "plan.json"
     saved = podspec(podman, "diff", manifest, "--save-plan", str(plan_file))
     assert saved.exit_code == 2, saved.stderr
-    assert f"wrote the plan to {plan_file} (6 steps)" in saved.stderr
+    assert f"wrote the plan to {plan_file} (8 steps)" in saved.stderr
     text = plan_file.read_text()
     assert "hunter2" not in text
     data = json.loads(text)
@@ -39,7 +39,7 @@ def test_a_saved_plan_is_applied_exactly_and_holds_no_secret(podman, tmp_path):
     result = json.loads(applied.output)
     assert [(s["action"], s["resource"], s["cause"]) for s in result["plan"]] == [
         (s["action"], s["resource"], s["cause"]) for s in data["steps"]]
-    assert result["result"] == {"status": "applied", "steps_done": 6}
+    assert result["result"] == {"status": "applied", "steps_done": 8}  # with the project network and its names record
     assert {"plan-a-main", "plan-b-main"} <= set(ids(podman))
 
     # The same plan again: the host is no longer what it saw (the pods exist now).

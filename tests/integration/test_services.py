@@ -60,6 +60,7 @@ spec:
 """
 
 
+# Another project, without any Service: its pods reach each other by pod name on its own network.
 OTHER = """\
 apiVersion: v1
 kind: Pod
@@ -70,11 +71,12 @@ spec:
     - {name: c, image: docker.io/library/busybox:latest, imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}
 ---
 apiVersion: v1
-kind: Service
-metadata: {name: own}
+kind: Pod
+metadata: {name: peer}
 spec:
-  selector: {app: none}
-  ports: [{port: 80}]
+  terminationGracePeriodSeconds: 1
+  containers:
+    - {name: httpd, image: docker.io/library/httpd:2.4}
 """
 
 
@@ -126,8 +128,13 @@ def test_a_deployment_behind_a_service_answers_by_every_name_and_only_in_its_pro
 
     other = podspec(podman, "apply", write(tmp_path, OTHER, "other.yaml"), project="other")
     assert other.exit_code == 0, other.stderr
+    assert "+ network podspec-other: create" in other.output, "a project without Services has its network too"
+    # (Podman 5 answers a pod's name once per source: the alias podspec gives, and its own pod name)
+    assert sorted(set(until(lambda: resolves(podman, "stranger-c", "peer")))) == addresses(podman, "peer")
+    assert "It works!" in until(lambda: fetch_in(podman, "stranger-c", "peer")), "pods of one project reach each other by pod name"
     for name in ("front", "front.shop.svc.cluster.local", "web-pod"):
         assert resolves(podman, "stranger-c", name) == [], f"project other sees {name}"
+    assert resolves(podman, "client-c", "peer") == [] and fetch_in(podman, "client-c", "peer") == "", "shop sees other's pod"
     assert fetch_in(podman, "stranger-c", "front", PORT) == ""
     assert fetch_in(podman, "stranger-c", replicas[0]) == "", "nor by address: project networks are isolated"
 
@@ -139,11 +146,11 @@ def test_a_service_change_recreates_no_container(podman, tmp_path):
     assert podspec(podman, "apply", write(tmp_path, app()), project="shop").exit_code == 0
     before = ids(podman)
     # --wait returns once the new name answers on the project network (on 4.3, aardvark-dns 1.4
-    # serves a reconnected pod's new names up to ~47 s late: within the timeout)
+    # serves a reconnected pod's new names about 30 s late: within the timeout)
     changed = podspec(podman, "apply", "--wait", "--timeout", "90", write(tmp_path, app("shopfront")), project="shop")
     assert changed.exit_code == 0, changed.stderr
     assert "names change: gains shopfront" in changed.output
-    assert "Names answer on network podspec-shop: shopfront (" in changed.output
+    assert "Names answer on network podspec-shop: shopfront (" in changed.output + changed.stderr
     assert ids(podman) == before, "a Service change recreates nothing"
     replicas = sorted(addresses(podman, "web-pod") + addresses(podman, "web-pod-1"))
     assert resolves(podman, "client-c", "shopfront"), "--wait returned before the name answers"
@@ -187,3 +194,50 @@ def test_volumes_from_mounts_the_other_containers_volumes(podman, tmp_path):
     denied = podman.podman("exec", "share-reader", "touch", "/data/other", check=False)
     assert denied.returncode != 0 and "Read-only file system" in denied.stderr
     assert podspec(podman, "diff", write(tmp_path, VOLUMES_FROM), project="share").exit_code == 0
+
+
+def test_pods_an_earlier_podspec_left_on_the_default_network_move_only_through_the_plan(podman, tmp_path):
+    """The tutorial pod (a host port, a named volume) as a podspec before project networks made it,
+    on Podman's default network: the next apply moves it to the project network through a plan that
+    says so (--dry-run first), recreates nothing, and the page is still served on its host port."""
+    from dataclasses import replace
+
+    from podspec.engine.podman import connect
+    from podspec.loader import load
+    from podspec.plan import StepKind
+    from podspec.reconcile import diff as differ
+    from podspec.reconcile import planner
+    from podspec.reconcile.network import names_volume
+    from podspec.run.executor import execute
+    from tests.conftest import fetch, free_port
+    from tests.integration.manifests import PROJECT, infra_id, webserver
+
+    port = free_port()
+    path = write(tmp_path, webserver(port))
+    engine = connect(url=podman.url, env={})
+    try:
+        plan = planner.build(differ.compute(load([path]), engine.observe(), PROJECT))
+        earlier = [replace(s, network="", aliases=()) for s in plan.steps
+                   if s.kind is not StepKind.CREATE_NETWORK and s.target != names_volume(PROJECT)]
+        execute(replace(plan, steps=tuple(earlier)), engine)
+    finally:
+        engine.close()
+    networks = lambda: podman.podman("inspect", "--format", "{{range $n, $_ := .NetworkSettings.Networks}}{{$n}} {{end}}",
+                                     infra_id(podman, "dynamic-webserver")).stdout.split()
+    assert networks() == ["podman"]
+    assert "Static Website Init" in fetch(f"http://127.0.0.1:{port}/")
+    before = ids(podman)
+
+    dry = podspec(podman, "apply", "--dry-run", path)
+    assert dry.exit_code == 2, dry.stderr
+    assert "+ network podspec-itest: create" in dry.output
+    assert "connect to network podspec-itest (applied by an earlier podspec on Podman's default network" in dry.output
+    assert "disconnect from network podman" in dry.output
+    assert networks() == ["podman"] and ids(podman) == before, "--dry-run changes nothing"
+
+    moved = podspec(podman, "apply", path)
+    assert moved.exit_code == 0, moved.stderr
+    assert networks() == ["podspec-itest"]
+    assert ids(podman) == before, "no container was recreated"
+    assert "Static Website Init" in fetch(f"http://127.0.0.1:{port}/"), "the host port still serves the page"
+    assert podspec(podman, "diff", path).exit_code == 0

@@ -34,7 +34,7 @@ def test_the_tutorial_over_ssh(podman, sshd: Sshd, tmp_path):  # noqa: F811
 
     first = run(env, "apply", str(TUTORIAL), *remote)
     assert first.returncode == 0, first.stderr
-    assert "Applied: 2 to create" in first.stdout
+    assert "Applied: 3 to create" in first.stdout  # the volume, the project network, the pod
     body = fetch("http://127.0.0.1:8080/", until=lambda b: "Index Updated @" in b)
     assert body.splitlines()[0] == "Static Website Init"
 

@@ -65,7 +65,7 @@ def test_two_targets_one_over_ssh_one_local_in_one_call(podman, sshd: Sshd, tmp_
     assert "== target edge (ssh://root@127.0.0.1:" in out and f"== target lab ({podman.url}) ==" in out
     assert out.index("== target edge") < out.index("== target lab")
     assert "[edge] + pod alpha: create" in out and "[lab] + pod beta: create" in out
-    assert out.count("Applied: 1 to create") == 2
+    assert out.count("Applied: 2 to create") == 2  # on each target: the project network and the pod
     assert set(pods(podman)) == {"alpha", "beta"}
     assert "fleet" in pods(podman)["alpha"]
 

@@ -138,7 +138,7 @@ def test_two_users_apply_the_same_directory_at_once_each_to_their_own_podman(two
     out, err = other.communicate(timeout=60)
     assert other.returncode == 0, out + err
     assert "waiting for another podspec" not in err
-    assert "Applied: 1 to create" in out
+    assert "Applied: 2 to create" in out  # the project network and the pod
     assert holding.poll() is None, "the first apply should still be waiting for its probe"
     first.podman("exec", "app-main", "touch", READY)
     out, err = holding.communicate(timeout=60)

@@ -24,6 +24,7 @@ from podspec.observed import (
     ContainerState,
     ObservedContainer,
     ObservedImage,
+    ObservedNetwork,
     ObservedPod,
     ObservedState,
     ObservedVolume,
@@ -75,9 +76,13 @@ def with_container(pod: Pod, name: str, **changes) -> Pod:
 
 def applied(desired: DesiredState, project: str = "demo", status: PodStatus = PodStatus.RUNNING,
             origin: str = "") -> ObservedState:
-    """The host right after podspec applied `desired` for `project` (from the source `origin`, if given)."""
+    """The host right after podspec applied `desired` for `project` (from the source `origin`, if given):
+    the project network, each pod's infra container attached to it, the names record."""
+    from podspec.reconcile.network import NamesRecord, names_volume, network_name, on_network, pod_names, service_spec
+
     mark = {L.ORIGIN: origin} if origin else {}
     pods, containers = [], []
+    joined = [p for p in desired.pods if on_network(p)]
     for pod in desired.pods:
         intent = pod_intent(pod)
         pod_id = f"{pod.name}-id"
@@ -86,6 +91,7 @@ def applied(desired: DesiredState, project: str = "demo", status: PodStatus = Po
         containers.append(ObservedContainer(
             f"{pod_id}-infra", f"{pod_id[:12]}-infra", pod_id, pod.name, ContainerState.RUNNING,
             "localhost/podman-pause", "p" * 64, is_infra=True, labels=pod_labels(project, intent), ports=ports,
+            networks=(network_name(project),) if on_network(pod) else (),
         ))
         for c in intent.containers:
             running = c.role.value == "container" and status is PodStatus.RUNNING
@@ -95,7 +101,14 @@ def applied(desired: DesiredState, project: str = "demo", status: PodStatus = Po
                 c.image, _image_id(c.image), labels={**container_labels(project, pod.name, c), **mark},
             ))
     volumes = [ObservedVolume(v, {**L.for_volume(project), **mark}) for v in desired.volume_names()]
-    return ObservedState(tuple(pods), tuple(containers), tuple(volumes), IMAGES)
+    networks: tuple[ObservedNetwork, ...] = ()
+    if joined:
+        record = NamesRecord({p.name: pod_names(desired, p) for p in joined},
+                             {s.name: service_spec(s, desired.pods) for s in desired.services})
+        volumes.append(ObservedVolume(names_volume(project), {**L.for_volume(project), L.NAMES: record.text(), **mark}))
+        networks = (ObservedNetwork(network_name(project), L.for_volume(project), ("10.90.0.0/22",), True),)
+    return ObservedState(tuple(pods), tuple(containers), tuple(sorted(volumes, key=lambda v: v.name)), IMAGES,
+                         networks=networks)
 
 
 def _image_id(reference: str) -> str:

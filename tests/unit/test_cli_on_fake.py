@@ -32,11 +32,11 @@ def invoke(*args: str):
 def test_diff_then_apply_then_diff_exit_codes(engine):
     assert invoke("diff", TUTORIAL, "-p", "demo").exit_code == 2
     dry = invoke("apply", "--dry-run", TUTORIAL, "-p", "demo")
-    assert dry.exit_code == 2 and "Plan: 6 steps" in dry.stdout
+    assert dry.exit_code == 2 and "Plan: 8 steps" in dry.stdout
     applied = invoke("apply", TUTORIAL, "-p", "demo")
     assert applied.exit_code == 0, applied.stderr
-    assert "Applied: 2 to create" in applied.stdout
-    assert f"[6/6] start pod {POD}: done" in applied.stdout
+    assert "Applied: 3 to create" in applied.stdout
+    assert f"[7/8] start pod {POD}: done" in applied.stdout
     again = invoke("apply", TUTORIAL, "-p", "demo")
     assert again.exit_code == 0 and again.stdout.rstrip().endswith("Nothing to do.")
     assert invoke("diff", TUTORIAL, "-p", "demo").exit_code == 0
@@ -47,7 +47,7 @@ def test_apply_json_shape(engine):
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert sorted(data) == ["diff", "history", "plan", "project", "result", "revision", "version", "warnings"]
-    assert data["result"] == {"status": "applied", "steps_done": 6}
+    assert data["result"] == {"status": "applied", "steps_done": 8}
     assert data["plan"][0] == {"action": "create_volume", "resource": "volume:webserver-data",
                                "target": "webserver-data", "lane": None, "cause": "not on the host"}
 
@@ -56,8 +56,8 @@ def test_a_failed_step_exits_1_saying_what_was_and_was_not_done(engine):
     engine.fail(StepKind.START_POD, POD, "cannot listen on the TCP port: address already in use")
     result = invoke("apply", TUTORIAL, "-p", "demo")
     assert result.exit_code == 1
-    assert "error: step 6/6 failed: start pod dynamic-webserver" in result.stderr
-    assert "done: 5 step(s); not done: none" in result.stderr
+    assert "error: step 7/8 failed: start pod dynamic-webserver" in result.stderr
+    assert "done: 6 step(s); not done: create volume podspec-names.demo" in result.stderr
     assert "another process or pod holds that host port" in result.stderr
     data = json.loads(invoke("apply", TUTORIAL, "-p", "demo", "-o", "json").stdout)
     assert data["result"]["status"] == "applied"  # the next run converges: only the start was left

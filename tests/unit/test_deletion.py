@@ -20,7 +20,8 @@ def test_pods_removed_volumes_kept_unless_asked():
     desired = state(webserver())
     host = applied(desired)
     kept = deletion.plan(desired, host, "demo", volumes=False)
-    assert kinds(kept.plan) == [(StepKind.STOP_POD, "dynamic-webserver"), (StepKind.REMOVE_POD, "dynamic-webserver")]
+    assert kinds(kept.plan) == [(StepKind.STOP_POD, "dynamic-webserver"), (StepKind.REMOVE_POD, "dynamic-webserver"),
+                                (StepKind.REMOVE_VOLUME, "podspec-names.demo"), (StepKind.REMOVE_NETWORK, "podspec-demo")]
     assert kept.plan.steps[0].timeout == 2 and kept.skipped == ()
     gone = deletion.plan(desired, host, "demo", volumes=True)
     assert kinds(gone.plan)[-1] == (StepKind.REMOVE_VOLUME, "webserver-data")

@@ -24,7 +24,7 @@ def test_empty_host_creates_everything():
     assert [c.name for c in pod.containers] == [
         "dynamic-webserver-apache-httpd-init", HTTPD, UPDATER,
     ]
-    assert result.summary()["create"] == 2 and result.has_changes
+    assert result.summary()["create"] == 3 and result.has_changes  # the volume, the project network, the pod
 
 
 def test_applied_state_has_no_changes():

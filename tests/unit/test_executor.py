@@ -32,22 +32,23 @@ def test_executor_runs_in_order_and_reports_each_step():
     execute(plan, runner, events.append, clock=lambda: 0.0)
     assert runner.calls == [s.describe() for s in plan.steps]
     assert [e.status for e in events] == [StepStatus.STARTED, StepStatus.DONE] * len(plan.steps)
-    assert render.event_text(events[1]) == "[1/6] create volume webserver-data: done (0.0s)"
+    assert render.event_text(events[1]) == "[1/8] create volume webserver-data: done (0.0s)"
 
 
 def test_executor_stops_at_first_failure_and_says_what_was_done():
     plan = planner.build(differ.compute(state(webserver()), ObservedState(), "demo"))
-    runner = RecordingEngine(fail_at=3)
+    runner = RecordingEngine(fail_at=4)
     with pytest.raises(StepFailed) as caught:
         execute(plan, runner, clock=lambda: 0.0)
-    assert len(runner.calls) == 3
+    assert len(runner.calls) == 4
     failure = caught.value
     assert failure.message == (
-        "step 3/6 failed: create container dynamic-webserver-apache-httpd-init: "
+        "step 4/8 failed: create container dynamic-webserver-apache-httpd-init: "
         "Podman refused to start pod x: port in use"
     )
-    assert [s.describe() for s in failure.done] == ["create volume webserver-data", "create pod dynamic-webserver"]
-    assert len(failure.not_done) == 3
+    assert [s.describe() for s in failure.done] == ["create volume webserver-data", "create network podspec-demo",
+                                                    "create pod dynamic-webserver"]
+    assert len(failure.not_done) == 4
     assert failure.hint.startswith("free the port; run the command again once fixed")
 
 
@@ -99,11 +100,13 @@ def test_lanes_run_side_by_side_and_keep_their_order():
 
     plan = two_pod_plan()
     shape = [[len(lane) for lane in wave] for wave in waves(plan)]
-    assert shape == [[1], [5, 5]]  # the volume alone, then two pods' lanes
+    # the volume and the project network alone, then two pods' lanes, then the names record
+    assert shape == [[1], [1], [5, 5], [1]]
     first, second = "create pod dynamic-webserver", "create pod second"
     runner = MeetingRunner(meet=(first, second))  # both must be running at once to pass
     execute(plan, runner, parallel=2)
-    assert runner.log[:2] == [("start", "create volume webserver-data"), ("end", "create volume webserver-data")]
+    assert runner.log[:4] == [("start", "create volume webserver-data"), ("end", "create volume webserver-data"),
+                              ("start", "create network podspec-demo"), ("end", "create network podspec-demo")]
     order = [s for s in runner.ran() if s.endswith("second") or "second-" in s]
     assert order == [s.describe() for s in plan.steps if s.lane == "second"]
 
@@ -117,12 +120,12 @@ def test_parallel_failure_starts_nothing_more():
     report = lambda event: failed.set() if event.status is StepStatus.FAILED else None
     with pytest.raises(StepFailed) as caught:
         execute(plan, runner, report, parallel=2)
-    assert caught.value.message == "step 2/11 failed: create pod dynamic-webserver: boom"
+    assert caught.value.message == "step 3/13 failed: create pod dynamic-webserver: boom"
     assert "start pod dynamic-webserver" not in runner.ran()
     # the other lane finished the step it was running, and started no other
     assert len([s for s in runner.ran() if "second" in s]) == 1
     assert ("end", "create pod second") in runner.log
-    assert {s.describe() for s in caught.value.done} == {"create volume webserver-data", "create pod second"}
+    assert {s.describe() for s in caught.value.done} == {"create volume webserver-data", "create network podspec-demo", "create pod second"}
 
 
 def test_a_raised_stop_flag_lets_the_step_in_progress_finish_and_starts_no_other():
@@ -142,7 +145,7 @@ def test_a_raised_stop_flag_lets_the_step_in_progress_finish_and_starts_no_other
     with pytest.raises(StepFailed) as caught:
         execute(plan, runner, events.append, clock=lambda: 0.0, stop=stop)
     assert runner.calls == [s.describe() for s in plan.steps[:2]]  # the third never reached the runner
-    assert caught.value.message == f"step 3/6 failed: {plan.steps[2].describe()}: not started: {plan.steps[2].describe()} (asked to stop)"
+    assert caught.value.message == f"step 3/8 failed: {plan.steps[2].describe()}: not started: {plan.steps[2].describe()} (asked to stop)"
     assert caught.value.hint.startswith("run it again; ")
     assert [s.describe() for s in caught.value.done] == runner.calls
     assert [e.status for e in events][-2:] == [StepStatus.STARTED, StepStatus.FAILED]

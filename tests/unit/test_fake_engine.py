@@ -56,8 +56,8 @@ def test_a_failing_step_changes_nothing_and_stops_the_executor():
         execute(plan, engine)
     failed = caught.value
     assert "no space left on device" in failed.message
-    assert [s.target for s in failed.done] == ["webserver-data", POD, f"{POD}-apache-httpd-init"]
-    assert [s.kind for s in failed.not_done][-1] is StepKind.START_POD
+    assert [s.target for s in failed.done] == ["webserver-data", "podspec-demo", POD, f"{POD}-apache-httpd-init"]
+    assert [s.kind for s in failed.not_done][-2:] == [StepKind.START_POD, StepKind.CREATE_VOLUME]  # and the names record
     observed = engine.observe()
     assert observed.container(f"{POD}-apache-httpd") is None
     assert observed.pod(POD).status is PodStatus.CREATED

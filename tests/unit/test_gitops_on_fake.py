@@ -136,9 +136,9 @@ def test_a_record_that_cannot_be_written_is_a_warning_not_a_failure(engine, mani
 
 def test_a_saved_plan_applies_exactly_or_is_refused(engine, manifest, tmp_path):
     saved = diff(DiffRequest(Manifests((manifest,)), "demo", save_plan=True), lambda: engine).saved
-    assert saved is not None and len(saved.steps) == 6
+    assert saved is not None and len(saved.steps) == 8
     done = apply(ApplyRequest(Manifests((manifest,)), "demo", saved=saved), lambda: engine)
-    assert done.outcome is Outcome.APPLIED and done.steps_done == 6
+    assert done.outcome is Outcome.APPLIED and done.steps_done == 8
 
     unchanged = diff(DiffRequest(Manifests((manifest,)), "demo", save_plan=True), lambda: engine).saved
     engine.set_state(f"{POD}-apache-httpd", ContainerState.EXITED)

@@ -90,8 +90,7 @@ def test_status_shows_the_revision_of_the_newest_record_naming_each_pod():
 def test_prune_never_removes_history_records():
     observed = applied(state(webserver()))
     record = rec(1, "r1")
-    observed = ObservedState(observed.pods, observed.containers, observed.volumes + (volume(record),), observed.images,
-                             (secret(record),))
+    observed = replace(observed, volumes=observed.volumes + (volume(record),), secrets=(secret(record),))
     found = differ.compute(state(webserver()), observed, "demo", prune=True, prune_volumes=True)
     assert not found.has_changes
 

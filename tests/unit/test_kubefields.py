@@ -300,13 +300,15 @@ def test_host_paths_to_create_are_plan_steps_before_the_pod_and_only_when_it_is_
 
     engine = FakeEngine(images=(BUSYBOX,))
     result = applied(engine, tmp_path, HOST_PATHS)
-    steps = [(s.kind, s.target) for s in result.plan.steps]
+    # after the project network the pod joins
+    assert (result.plan.steps[0].kind, result.plan.steps[0].target) == (StepKind.CREATE_NETWORK, "podspec-shop")
+    steps = [(s.kind, s.target) for s in result.plan.steps[1:]]
     made = [(StepKind.CREATE_HOST_PATH, "/srv/kf/data"), (StepKind.CREATE_HOST_PATH, "/srv/kf/app.log")]
     assert steps[:3] == [*made, (StepKind.CREATE_POD, "files")]
-    causes = [s.cause for s in result.plan.steps[:2]]
+    causes = [s.cause for s in result.plan.steps[1:3]]
     assert "hostPath DirectoryOrCreate of volume data (pod files): made with its missing parents, mode 0755" in causes[0]
     assert "made empty, mode 0644 (its directory must exist)" in causes[1]
-    assert result.plan.steps[0].describe() == "create host directory /srv/kf/data (if missing)"
+    assert result.plan.steps[1].describe() == "create host directory /srv/kf/data (if missing)"
     assert engine.host_paths == {"/srv/kf/data": "directory", "/srv/kf/app.log": "file"}
     again = applied(engine, tmp_path, HOST_PATHS)
     assert again.outcome is Outcome.NO_CHANGES and again.plan.empty

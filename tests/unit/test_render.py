@@ -32,9 +32,11 @@ def test_plan_json_actions_are_stable_identifiers_with_typed_resources():
     plan = planner.build(differ.compute(state(webserver()), ObservedState(), "demo"))
     steps = render.plan_json(plan)
     assert [s["action"] for s in steps] == [
-        "create_volume", "create_pod", "create_container", "create_container", "create_container", "start_pod"]
+        "create_volume", "create_network", "create_pod", "create_container", "create_container", "create_container", "start_pod",
+        "create_volume"]
     assert steps[0] == {"action": "create_volume", "resource": "volume:webserver-data", "target": "webserver-data",
                         "lane": None, "cause": "not on the host"}
-    assert steps[2]["resource"] == "container:dynamic-webserver/apache-httpd-init"
-    assert steps[2]["target"] == "dynamic-webserver-apache-httpd-init"
-    assert {s["lane"] for s in steps[1:]} == {"dynamic-webserver"}
+    assert steps[1]["resource"] == "network:podspec-demo"
+    assert steps[3]["resource"] == "container:dynamic-webserver/apache-httpd-init"
+    assert steps[3]["target"] == "dynamic-webserver-apache-httpd-init"
+    assert {s["lane"] for s in steps[2:-1]} == {"dynamic-webserver"}

@@ -120,7 +120,7 @@ def applied_by_an_earlier_podspec(engine: FakeEngine, path: str) -> None:
                                       if s.kind is not StepKind.CREATE_NETWORK and s.target != names_volume("shop"))), engine)
 
 
-@pytest.mark.parametrize("services", [True], ids=["a-service-added"])
+@pytest.mark.parametrize("services", [False, True], ids=["same-manifests", "a-service-added"])
 def test_pods_of_an_earlier_podspec_move_to_the_project_network_only_through_the_plan(engine, tmp_path, services):
     no_service = app().split("---\napiVersion: v1\nkind: Service")[0]
     applied_by_an_earlier_podspec(engine, write(tmp_path, no_service))
@@ -351,17 +351,16 @@ def test_a_project_applied_file_by_file_keeps_every_pods_names(engine, tmp_path)
     record keeps them, so applying one file and then another of the same project reconnects nothing."""
     first = write(tmp_path, app())
     solo = tmp_path / "solo.yaml"
-    solo.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: solo, labels: {app: solo}}\nspec:\n  containers:\n"
-                    "    - {name: c, image: docker.io/library/busybox:latest, imagePullPolicy: IfNotPresent, command: [sleep, '9']}\n"
-                    "---\napiVersion: v1\nkind: Service\nmetadata: {name: one}\nspec: {selector: {app: solo}, ports: [{port: 80}]}\n")
+    solo.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: solo}\nspec:\n  containers:\n"
+                    "    - {name: c, image: docker.io/library/busybox:latest, imagePullPolicy: IfNotPresent, command: [sleep, '9']}\n")
     assert apply(request(first), opener(engine)).outcome is Outcome.APPLIED
     other = apply(request(str(solo)), opener(engine))
     assert not [s for s in other.plan.steps if s.kind in (StepKind.CONNECT_NETWORK, StepKind.DISCONNECT_NETWORK)]
-    assert engine.aliases("solo") == {"podspec-shop": ("one", "one.default", "one.default.svc", "one.default.svc.cluster.local", "solo")}
+    assert engine.aliases("solo") == {"podspec-shop": ("solo",)}
     assert apply(request(first), opener(engine)).outcome is Outcome.NO_CHANGES
     assert apply(request(str(solo)), opener(engine)).outcome is Outcome.NO_CHANGES
     from podspec.reconcile.network import NamesRecord
 
     record = NamesRecord.read(engine.volumes[names_volume("shop")].labels["io.podspec.names"])
     assert record is not None and sorted(record.pods) == ["client", "solo", "web-pod", "web-pod-1"]
-    assert sorted(record.services) == ["front", "one"], "the Services the kept pods carry stay on record (export)"
+    assert sorted(record.services) == ["front"], "the Service the kept pods carry stays on record (export)"

@@ -119,7 +119,7 @@ def test_a_failed_step_is_a_result_and_the_next_apply_converges(engine):
     assert failed.outcome is Outcome.FAILED
     assert failed.failure is not None and "image not known" in failed.failure.message
     assert failed.steps_done < len(failed.plan.steps)
-    assert [s.describe() for s in failed.failure.not_done][-1] == f"start pod {POD}"
+    assert [s.describe() for s in failed.failure.not_done][-2:] == [f"start pod {POD}", "create volume podspec-names.demo"]
 
     again = apply(request(), opener(engine))
     assert again.outcome is Outcome.APPLIED
