@@ -27,7 +27,8 @@ def test_a_saved_plan_is_applied_exactly_and_holds_no_secret(podman, tmp_path):
     assert "hunter2" not in text
     data = json.loads(text)
     assert (data["format"], data["version"], data["project"]) == ("podspec-plan", 1, "itest")
-    assert [s["action"] for s in data["steps"]] == ["create_pod", "create_container", "start_pod"] * 2
+    assert [s["action"] for s in data["steps"]] == (["create_network"] + ["create_pod", "create_container", "start_pod"] * 2
+                                                    + ["create_volume"])  # the project network, its names record
     assert ids(podman) == {}  # saving a plan changes nothing
 
     checked = podspec(podman, "apply", "--plan", str(plan_file), manifest, "--dry-run")
