@@ -124,7 +124,9 @@ def crash_on(engine: FakeEngine, command: str) -> None:
     engine.run = crashing  # type: ignore[method-assign]
 
 
-def test_a_stalled_surge_stops_before_any_old_copy_goes_and_never_leaks_a_copy(tmp_path):
+def stalling(tmp_path):
+    """Two copies of `sleep 1` applied, then the manifest moved to `sleep 2`, whose containers crash:
+    its rollout stalls. Returns the engine, the manifest and the old copies' container IDs."""
     engine = FakeEngine(images=IMAGES, pullable=IMAGES)
     path = tmp_path / "d.yaml"
     path.write_text(deployment("sleep 1", replicas=2, deadline=1))
@@ -132,6 +134,11 @@ def test_a_stalled_surge_stops_before_any_old_copy_goes_and_never_leaks_a_copy(t
     before = {name: c.id for name, c in engine.containers.items()}
     crash_on(engine, "sleep 2")
     path.write_text(deployment("sleep 2", replicas=2, deadline=1))
+    return engine, path, before
+
+
+def test_a_stalled_surge_stops_before_any_old_copy_goes_and_never_leaks_a_copy(tmp_path):
+    engine, path, before = stalling(tmp_path)
     result = apply(ApplyRequest(Manifests((str(path),)), "demo"), lambda: engine)
     assert result.outcome is Outcome.FAILED and result.failure is not None
     assert "the rollout of Deployment web stalled" in result.failure.message and "web-pod-b" in result.failure.message
@@ -149,13 +156,7 @@ def test_a_stalled_surge_stops_before_any_old_copy_goes_and_never_leaks_a_copy(t
 
 
 def test_a_stalled_surge_rolls_back_to_exactly_the_copies_that_ran(tmp_path):
-    engine = FakeEngine(images=IMAGES, pullable=IMAGES)
-    path = tmp_path / "d.yaml"
-    path.write_text(deployment("sleep 1", replicas=2, deadline=1))
-    assert apply(ApplyRequest(Manifests((str(path),)), "demo"), lambda: engine).outcome is Outcome.APPLIED
-    before = {name: c.id for name, c in engine.containers.items()}
-    crash_on(engine, "sleep 2")
-    path.write_text(deployment("sleep 2", replicas=2, deadline=1))
+    engine, path, before = stalling(tmp_path)
     result = apply(ApplyRequest(Manifests((str(path),)), "demo", rollback_on_failure=True), lambda: engine)
     assert result.outcome is Outcome.FAILED and result.rollback is not None and result.rollback.restored_ok
     assert result.rollback.removed == ("web-pod-1-b", "web-pod-b")  # the new copies the plan made, or would have
