@@ -176,8 +176,10 @@ def test_services_over_ssh(podman, sshd, tmp_path):  # noqa: F811
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert "It works!" in until(lambda: fetch_in(podman, "client-c", "front.shop.svc.cluster.local", PORT))
     before = ids(podman)
-    changed = run(env, "apply", write(tmp_path, app("shopfront")), *remote)
+    # --wait's name look-ups run through the probe helper over ssh:// too
+    changed = run(env, "apply", "--wait", "--timeout", "90", write(tmp_path, app("shopfront")), *remote)
     assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert "Names answer on network podspec-shop: shopfront (" in changed.stdout + changed.stderr
     assert ids(podman) == before
     assert "It works!" in until(lambda: fetch_in(podman, "client-c", "shopfront", PORT))
     deleted = run(env, "delete", write(tmp_path, app("shopfront")), *remote)
