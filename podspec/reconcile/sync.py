@@ -210,6 +210,11 @@ def is_infra(event: Mapping) -> bool:
     return labels.ROLE not in attributes and labels.CONTAINERS in attributes
 
 
+def is_start(event: Mapping) -> bool:
+    """A container started (created and started, restarted, or started again)."""
+    return event.get("Type") == "container" and _action(event) == "start"
+
+
 def is_death(event: Mapping) -> bool:
     """A container of the pod ended (crashed, finished, or was killed)."""
     return event.get("Type") == "container" and _action(event) == "died"

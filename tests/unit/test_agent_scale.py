@@ -245,3 +245,15 @@ def test_a_stream_opened_again_after_a_loss_asks_for_a_whole_read():
         marks += [e["Action"] for e in watcher.drain() if e.get("Type") == "podspec"]
     assert marks[:2] == ["reconnect", "reconnected"]  # the first opening asks nothing; the one after a loss does
     assert errors and fake.count("events") >= 2
+
+
+@pytest.mark.parametrize("event, start", [
+    ({"Type": "container", "Action": "start"}, True),
+    ({"Type": "container", "status": "start"}, True),  # the older field name
+    ({"Type": "container", "Action": "died"}, False),
+    ({"Type": "pod", "Action": "start"}, False),
+])
+def test_a_container_start_pokes_the_probes_of_an_agent_with_the_event_stream(event, start):
+    from podspec.reconcile.sync import is_start
+
+    assert is_start(event) is start

@@ -53,6 +53,7 @@ from podspec.reconcile.sync import (
     caused_by_us,
     drift_pod,
     event_pod,
+    is_start,
     judge,
     whole_read_due,
 )
@@ -739,6 +740,8 @@ class Agent:
                 self._save_crash_loops(now)
             if drift_pod(event, self.request.project) is not None:
                 self.debounce.add(pod, now)
+            elif self.probes is not None and is_start(event) and not caused_by_us(event, self._own):
+                self.probes.poke()  # a container someone else started: its probes, if it has any, begin
 
     def _restarted(self, container: str, event: dict[str, Any]) -> bool:
         """Whether the probes' restart of `container` began just before the event (a death then is
@@ -749,13 +752,15 @@ class Agent:
     # --------------------------------------------------------------------------- probes
 
     def start_probes(self) -> None:
-        from podspec.run.sync.probing import ProbeLoop
+        from podspec.run.sync.probing import IDLE, ProbeLoop
 
         self.probes = ProbeLoop(self.connect, self.request.project, self.request.probe_image, self._probe_restarted,
                                 lambda message: self.log.warning("probes", message=message),
                                 lambda f: self.log.info("probe-failed", pod=f.pod, container=f.container, probe=f.kind.value,
                                                         failures=f.failures, message=f.output),
-                                self._probe_restarting)
+                                self._probe_restarting,
+                                # with the event stream a start pokes it (take_events): no read every 30 s
+                                idle=self.request.resync if self.request.self_heal else IDLE)
         self.probes.start()
 
     def stop_probes(self) -> None:
