@@ -15,6 +15,7 @@ from podspec.errors import ImageUnavailable, PodspecError
 from podspec.model import (
     HOST_PATH_CREATE_TYPES,
     HOST_PATH_HELPER_IMAGE,
+    IMAGE_MOUNTS_ANNOTATION,
     AutoUpdate,
     DesiredState,
     ProbeHandler,
@@ -335,9 +336,9 @@ def unsupported(desired: DesiredState, podman_version: str) -> list[str]:
         for c in pod.all_containers():
             listed = image_mount_images(pod, c.name)
             if listed and (problem := needs_newer(IMAGE_MOUNTS)):
-                found.append(f"{pod.name}/{c.name} mounts the VOLUME paths of {', '.join(listed)} through annotation "
-                             f"io.podman.annotations.kube.image.volumes.mount/{c.name}: {problem}; copy those files "
-                             "into a named volume (a persistentVolumeClaim) and mount it, or use Podman 5.1 or newer")
+                found.append(f"{pod.name}/{c.name}: annotation {IMAGE_MOUNTS_ANNOTATION}/{c.name} ({', '.join(listed)}): "
+                             f"{problem}; copy those files into a named volume (a persistentVolumeClaim) and mount "
+                             "it, or use Podman 5.1 or newer")
             for m in c.volume_mounts:
                 if not m.sub_path or m.name not in kinds:
                     continue
