@@ -249,6 +249,7 @@ def needs(desired: DesiredState, observed: ObservedState, probe_image: str = "")
         users.append(user)
         by_ref[image] = (policy, users)
 
+    mounting = desired.uses_image_mounts
     for pod in desired.pods:
         for c in pod.all_containers():
             # io.containers.autoupdate: registry is pulled as imagePullPolicy: Always is
@@ -258,7 +259,7 @@ def needs(desired: DesiredState, observed: ObservedState, probe_image: str = "")
                 need(v.image, pull_policy_or_default(v.image_pull_policy, v.image), f"{pod.name}/volume {v.name}")
             if v.kind is VolumeKind.HOST_PATH and v.host_path_type in HOST_PATH_CREATE_TYPES:
                 need(HOST_PATH_HELPER_IMAGE, PullPolicy.IF_NOT_PRESENT, f"{pod.name}/volume {v.name} (makes its hostPath)")
-        for c in pod.all_containers():
+        for c in pod.all_containers() if mounting else ():
             # io.podman.annotations.kube.image.volumes.mount: pulled when absent, as an image volume's
             for image in image_mount_images(pod, c.name):
                 need(image, PullPolicy.IF_NOT_PRESENT, f"{pod.name}/{c.name} (image volumes mount annotation)")

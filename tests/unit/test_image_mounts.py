@@ -192,3 +192,26 @@ def test_nothing_is_inspected_when_no_pod_carries_the_annotation(tmp_path):
     apply(ApplyRequest(Manifests((write(tmp_path, POD.replace(f'  annotations:\n    {KEY}/app: "{IMG1};{IMG2}"\n', "")),)),
                        project="p"), opener(engine))
     assert not [c for c in engine.calls if c.method in ("inspect_image", "version")]
+
+
+def test_a_diff_without_the_annotation_imports_nothing_of_it(tmp_path):
+    """The no-op diff of ordinary projects does not get slower: the annotation's modules are
+    imported only when a pod carries it."""
+    import subprocess
+    import sys
+
+    plain = write(tmp_path, POD.replace(f'  annotations:\n    {KEY}/app: "{IMG1};{IMG2}"\n', ""))
+    code = (
+        "import sys\n"
+        "from podspec.engine.fake import FakeEngine\n"
+        "from podspec.run.apply import DiffRequest, diff\n"
+        "from podspec.run.manifests import Manifests\n"
+        f"engine = FakeEngine(images=({BUSYBOX!r},), version='5.4.2')\n"
+        "diff(DiffRequest(Manifests((sys.argv[1],)), project='p'), lambda: engine)\n"
+        "print(sorted(m for m in sys.modules if m.endswith(('.imagemounts', '.image_mounts'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, plain], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+    engine_code = code.replace("images=(", f"images=({IMG1!r}, {IMG2!r}, ")
+    done = subprocess.run([sys.executable, "-c", engine_code, write(tmp_path, POD)], capture_output=True, text=True)
+    assert done.stdout.strip() == "['podspec.loader.image_mounts', 'podspec.reconcile.imagemounts']", done.stdout + done.stderr
