@@ -163,6 +163,9 @@ class ObservedState:
     images: tuple[ObservedImage, ...] = ()
     secrets: tuple[ObservedSecret, ...] = ()  # sorted by name
     networks: tuple[ObservedNetwork, ...] = ()  # sorted by name
+    # The VOLUME paths (Config.Volumes) of the images an image-volumes-mount annotation names, read
+    # only for those (run/pulls.py) and only when present: (reference, paths sorted), sorted
+    image_volumes: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # None: every container of the host was read. Else only the containers of these pods were
     # (`observe(pods=...)`: the agent's repair of the pods Podman's events named); the volumes,
     # images, secrets and networks are still the whole host's. The diff reads this (reconcile/diff.py).
