@@ -17,13 +17,14 @@ from typer.testing import CliRunner
 from podspec.cli import app
 from tests.integration.manifests import Result, ids, podspec
 from tests.integration.sshd import Sshd, sshd  # noqa: F401 - the fixture
-from tests.integration.sync_helpers import Repo, git_env, once
+from tests.integration.sync_helpers import Repo, git_env, once, sync_argv, sync_env
 from tests.sopskit import age_key, encrypt, sops
 
 pytestmark = pytest.mark.podman
 
 VALUE = "Pa55-sops-7Hq2x"  # looked for everywhere it must not be
 NEW_VALUE = "N3w-sops-Val-4kd"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def secret(value: str = VALUE) -> str:
@@ -267,8 +268,11 @@ def test_the_sync_agent_decrypts_with_the_hosts_key(secrets_cleared, repo_files,
     assert "db.yaml: cannot decrypt this SOPS file" in refused.stderr and VALUE not in refused.stderr + refused.stdout
     assert ids(podman) == {}
 
-    done = once(podman, repo, state, "--age-key-file", str(key.file))
+    # The key where the systemd units say (Environment=SOPS_AGE_KEY_FILE=/etc/podspec/age/%i.key)
+    done = subprocess.run(sync_argv(podman, repo, state, "--once"), capture_output=True, text=True, timeout=300,
+                          env={**sync_env(repo), "SOPS_AGE_KEY_FILE": str(key.file)}, check=False)
     assert done.returncode == 0, done.stderr
+    assert "SOPS_AGE_KEY_FILE=/etc/podspec/age/%i.key" in (ROOT / "packaging/systemd/podspec-sync@.service").read_text()
     assert read_in(podman, "shop-reader", "/run/creds/password") == VALUE
     assert VALUE not in done.stderr + done.stdout
     assert not any(VALUE.encode() in p.read_bytes() for p in Path(state).rglob("*") if p.is_file())
@@ -317,7 +321,7 @@ def test_the_walkthrough_of_the_docs_works_as_written(secrets_cleared, tmp_path,
     key only, rotate the data key (nothing changes), set a new value (its reader reads it). /etc/podspec
     stands in a temporary directory; `podspec` commands get the test's --url and --project."""
     podman = secrets_cleared
-    doc = (Path(__file__).resolve().parents[2] / "docs" / "secrets-in-git.md").read_text()
+    doc = (ROOT / "docs" / "secrets-in-git.md").read_text()
     blocks = _blocks(doc)
     etc, home, nokey, work = tmp_path / "etc-podspec", tmp_path / "home", tmp_path / "host-home", tmp_path / "work"
     for d in (home, nokey, work):
