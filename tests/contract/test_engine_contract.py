@@ -510,7 +510,7 @@ def test_a_pods_names_on_the_project_network_change_by_disconnect_and_connect(en
     infra = state.infra_of(state.pod(POD))
     [network] = [n for n in state.networks if n.name in infra.networks]  # the project network
     target, server = _target(state), network.gateways[0]
-    answers = lambda name: engine.resolve(target, name, server).ok  # noqa: E731
+    answers = lambda name: engine.resolve(target, name, server).ok
     assert answers(POD) and not answers("contract-alias")
     engine.run(Step(StepKind.DISCONNECT_NETWORK, infra.name, "contract test", network=network.name, pod_name=POD))
     assert network.name not in engine.observe().container(infra.name).networks
