@@ -669,7 +669,7 @@ class _Volumes:
         annotated = set(applied.get("imageMounts") or ())
         for m in sorted(mounts, key=lambda m: m.get("Destination", "")):
             dest = m.get("Destination", "")
-            if dest in images and m.get("Type") != "image" or dest in annotated:
+            if (dest in images and m.get("Type") != "image") or dest in annotated:
                 continue
             note: Json = recorded.get(dest) or {}
             volume = self._for(m, note)

@@ -27,21 +27,10 @@ from podspec.model import (
 )
 
 
-def uses(desired: DesiredState) -> bool:
-    """Whether any pod carries the annotation (only then is anything read or resolved)."""
-    return desired.uses_image_mounts
-
-
-def images(desired: DesiredState) -> dict[str, tuple[str, ...]]:
-    """Every image the annotation names -> the "pod/container" that mount it; sorted by image."""
-    found: dict[str, list[str]] = {}
-    for pod in desired.pods:
-        for c in pod.all_containers():
-            for image in image_mount_images(pod, c.name):
-                users = found.setdefault(image, [])
-                if f"{pod.name}/{c.name}" not in users:
-                    users.append(f"{pod.name}/{c.name}")
-    return {image: tuple(sorted(users)) for image, users in sorted(found.items())}
+def images(desired: DesiredState) -> tuple[str, ...]:
+    """Every image the annotation names, sorted (each read once, whoever mounts it)."""
+    return tuple(sorted({image for pod in desired.pods for c in pod.all_containers()
+                         for image in image_mount_images(pod, c.name)}))
 
 
 def mounts(listed: Sequence[str], volumes_of: Mapping[str, Sequence[str]]) -> tuple[ImageMount, ...]:
@@ -58,7 +47,7 @@ def mounts(listed: Sequence[str], volumes_of: Mapping[str, Sequence[str]]) -> tu
 def with_image_mounts(desired: DesiredState, volumes_of: Mapping[str, Sequence[str]]) -> DesiredState:
     """`desired` with each container's image mounts filled in from the images' VOLUME paths; raises
     (before any change) where a mount would land on a path the container already mounts."""
-    if not uses(desired):
+    if not desired.uses_image_mounts:
         return desired
     problems: list[str] = []
 

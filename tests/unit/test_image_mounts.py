@@ -215,3 +215,12 @@ def test_a_diff_without_the_annotation_imports_nothing_of_it(tmp_path):
     engine_code = code.replace("images=(", f"images=({IMG1!r}, {IMG2!r}, ")
     done = subprocess.run([sys.executable, "-c", engine_code, write(tmp_path, POD)], capture_output=True, text=True)
     assert done.stdout.strip() == "['podspec.loader.image_mounts', 'podspec.reconcile.imagemounts']", done.stdout + done.stderr
+
+
+def test_the_resolved_mounts_survive_the_history_codec(tmp_path):
+    """Rollback puts back a recorded pod without its files or the images' inspect: the mounts travel
+    in the record."""
+    from podspec.reconcile.podcodec import decode, encode
+
+    pod = with_image_mounts(load([write(tmp_path, POD)]), VOLUMES).pods[0]
+    assert decode(encode(pod)) == pod and decode(encode(pod)).containers[0].image_mounts
