@@ -257,3 +257,28 @@ def test_a_container_start_pokes_the_probes_of_an_agent_with_the_event_stream(ev
     from podspec.reconcile.sync import is_start
 
     assert is_start(event) is start
+
+
+def test_a_repair_the_events_asked_for_reads_the_pods_once_under_the_lock(host):
+    engine, manifests = host
+    engine.run(Step(StepKind.REMOVE_CONTAINER, "beta-main", "by hand"))
+    engine.calls.clear()
+    result = apply(ApplyRequest(manifests, "demo", revision="r1", pods=frozenset({"beta"}), changed=True), lambda: engine)
+    assert result.outcome is Outcome.APPLIED and engine.observe().container("beta-main") is not None
+    methods = [c.method for c in engine.calls]
+    assert methods[:2] == ["create_lock", "observe"] and methods.count("observe") == 2  # (the second: the check above)
+
+
+def test_a_repair_that_found_nothing_to_do_writes_no_record(host):
+    from podspec.run import history
+
+    engine, manifests = host
+    before = history.read(engine, "demo")
+    result = apply(ApplyRequest(manifests, "demo", revision="r1", pods=frozenset({"beta"}), changed=True,
+                                record_no_changes=False), lambda: engine)
+    assert result.outcome is Outcome.NO_CHANGES and result.record is None
+    assert history.read(engine, "demo") == before
+    engine.run(Step(StepKind.REMOVE_CONTAINER, "beta-main", "by hand"))
+    repaired = apply(ApplyRequest(manifests, "demo", revision="r1", pods=frozenset({"beta"}), changed=True,
+                                  record_no_changes=False), lambda: engine)
+    assert repaired.record is not None and len(history.read(engine, "demo")) == len(before) + 1  # what it changed is
