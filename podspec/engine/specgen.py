@@ -27,7 +27,7 @@ from podspec.model import (
     volumes_from_entries,
 )
 from podspec.names import PODMAN_RESTART, container_name, empty_dir_volume, podman_secret_name
-from podspec.plan import Role
+from podspec.labels import Role
 
 NANOS = 1_000_000_000
 HEALTH_ON_FAILURE_RESTART = 3  # libpod's HealthCheckOnFailureAction "restart" (4.3 and 5: none 1, kill 2, restart 3, stop 4)

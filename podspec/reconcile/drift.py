@@ -12,7 +12,7 @@ from enum import Enum
 from podspec import labels as L
 from podspec.model import RestartPolicy
 from podspec.observed import ContainerState, ObservedContainer, PodStatus
-from podspec.plan import Role
+from podspec.labels import Role
 from podspec.reconcile.intent import SpecDict
 
 

@@ -29,7 +29,7 @@ from podspec.model import (
     VolumeKind,
 )
 from podspec.names import empty_dir_volume, file_note, mount_source, podman_secret_name, port_text
-from podspec.plan import Role
+from podspec.labels import Role
 from podspec.probe_record import probe_spec
 from podspec.secrets import stored_env_value
 

@@ -13,7 +13,7 @@ from podspec.errors import ManifestError
 from podspec.export import manifest
 from podspec.loader import load
 from podspec.model import Pod, VolumeKind
-from podspec.plan import Role
+from podspec.labels import Role
 from podspec.reconcile import podman_rules
 from podspec.reconcile.intent import empty_dir_volumes, pod_intent
 

@@ -14,7 +14,7 @@ from podspec.errors import ManifestError
 from podspec.loader import load
 from podspec.model import SECCOMP_ROOT
 from podspec.policy import Policy, Profile, check
-from podspec.reconcile.intent import Role
+from podspec.labels import Role
 
 BASELINE, RESTRICTED, PRIVILEGED = Policy(Profile.BASELINE), Policy(Profile.RESTRICTED), Policy(Profile.PRIVILEGED)
 

@@ -33,7 +33,7 @@ from podspec.model import (
     VolumeKind,
     VolumeMount,
 )
-from podspec.plan import Role
+from podspec.labels import Role
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden" / "specgen"
