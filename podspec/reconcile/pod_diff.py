@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from functools import partial
 
 from podspec import labels as L
+from podspec.labels import Role
 from podspec.model import SERVICE_WORKLOAD, DesiredState, Pod, PullPolicy, RestartPolicy
 from podspec.names import container_name, copy_of, other_name
 from podspec.observed import ObservedContainer, ObservedPod, ObservedState
-from podspec.labels import Role
 from podspec.reconcile import drift
 from podspec.reconcile import podman_rules as rules
 from podspec.reconcile.changes import UNSET, Action, FieldChange, field_changes
