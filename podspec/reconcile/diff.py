@@ -133,10 +133,14 @@ def compute(
                 )
     leaving = tuple(p.name for p in pods if p.action is Action.REMOVE)
     volumes = diff_volumes(desired, observed, project, adopt, prune_volumes, leaving, owners.may_remove)
-    from podspec.reconcile import ports
     from podspec.reconcile.network import diff_network
 
     created = {p.name for p in pods if p.action in (Action.CREATE, Action.REPLACE)}
+    port_conflicts: tuple[str, ...] = ()
+    if created:  # only a pod created publishes ports (imported then: a no-op pays nothing for it)
+        from podspec.reconcile import ports
+
+        port_conflicts = tuple(ports.conflicts(observed, pods))
     return Diff(
         project=project,
         pods=tuple(sorted(pods, key=lambda p: p.name)),
@@ -144,7 +148,7 @@ def compute(
         unchanged_pods=tuple(sorted(unchanged)),
         secrets=diff_secrets(desired, observed, project, pods, adopt, intents),
         network=diff_network(desired, observed, project, created, set(leaving), adopt, prune),
-        port_conflicts=tuple(ports.conflicts(observed, pods)),
+        port_conflicts=port_conflicts,
         origin=origin,
         kept=tuple(owners.kept),
     )
