@@ -152,13 +152,13 @@ def file_note(volume: Volume, path: str, f: ProjectedFile) -> str:
     return f"{path or '.'} <- {key} ({f.mode:04o})"
 
 
-_FILE_NOTE = re.compile(r"(.+) <- (\S+) \(([0-7]{4})\)")
+_FILE_NOTE = r"(.+) <- (\S+) \(([0-7]{4})\)"  # (a pattern's text: re compiles it at its first use, not at every start-up)
 
 
 def read_file_note(text: str) -> tuple[str, str, int] | None:
     """(path, key, mode) from what file_note writes (the path "." for the mount itself); None for
     any other text."""
-    match = _FILE_NOTE.fullmatch(text)
+    match = re.fullmatch(_FILE_NOTE, text)
     if match is None:
         return None
     path, key, mode = match.groups()
