@@ -163,6 +163,9 @@ class ObservedState:
     images: tuple[ObservedImage, ...] = ()
     secrets: tuple[ObservedSecret, ...] = ()  # sorted by name
     networks: tuple[ObservedNetwork, ...] = ()  # sorted by name
+    # The VOLUME paths (Config.Volumes) of the images an image-volumes-mount annotation names, read
+    # only for those (run/pulls.py) and only when present: (reference, paths sorted), sorted
+    image_volumes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     # Lookups by name, built once per state (a frozen dataclass may still cache in its __dict__).
     @cached_property

@@ -84,10 +84,12 @@ def runtime_annotation(key: str) -> bool:
     """Whether a runtime, Podman or an OCI hook may act on this annotation key. Podman's
     auto-update policy (`io.containers.autoupdate`, `/<container>`) is podspec's to act on (the
     agent's image updates); `podman auto-update` only acts on containers systemd started."""
-    from podspec.model import AUTO_UPDATE_ANNOTATION
+    from podspec.model import AUTO_UPDATE_ANNOTATION, IMAGE_MOUNTS_ANNOTATION
 
     if key == AUTO_UPDATE_ANNOTATION or key.startswith(AUTO_UPDATE_ANNOTATION + "/"):
         return False
+    if key.startswith(IMAGE_MOUNTS_ANNOTATION + "/"):
+        return False  # podspec mounts the images itself, as image volumes (reconcile/imagemounts.py)
     return key not in PODSPEC_HANDLED_ANNOTATIONS and key.lower().startswith(RUNTIME_ANNOTATION_PREFIXES)
 
 

@@ -71,8 +71,10 @@ def sync(
     gpg_home: Optional[Path] = typer.Option(None, "--gpg-home", metavar="DIR",
                                             help="An OpenPGP keyring (GNUPGHOME) whose keys are trusted (with --verify-signatures)."),
     allow_rewind: bool = typer.Option(False, "--allow-rewind", help="Accept a head that does not descend from the applied revision."),
-    metrics_address: Optional[str] = typer.Option(None, "--metrics-address", metavar="HOST:PORT",
-                                                  help="Serve Prometheus metrics (/metrics) and a health check (/healthz) there."),
+    metrics_address: Optional[str] = typer.Option(None, "--metrics-address", metavar="[HOST:]PORT",
+                                                  help="Serve Prometheus metrics (/metrics), a health check (/healthz) and "
+                                                       "the status page (/) there; a port alone is on loopback (127.0.0.1). "
+                                                       "Default: off, or 127.0.0.1:9101 with the webhook receiver."),
     notify: Optional[list[str]] = typer.Option(None, "--notify", metavar="URL",
                                                help="POST a JSON event to URL for each applied, failed, rolled-back, refused "
                                                     "and repaired revision and each image update (repeatable)."),
@@ -82,8 +84,9 @@ def sync(
                                                            "Default: $PODSPEC_NOTIFY_SECRET."),
     webhook_secret_file: Optional[Path] = typer.Option(None, "--webhook-secret-file", metavar="FILE",
                                                        help="Turn on the webhook receiver (/hooks/github, /hooks/gitlab on "
-                                                            "--metrics-address): a push signed with this secret triggers a "
-                                                            "sync at once. Default: $PODSPEC_WEBHOOK_SECRET, else off."),
+                                                            "--metrics-address, else 127.0.0.1:9101): a push signed with this "
+                                                            "secret triggers a sync at once. Default: $PODSPEC_WEBHOOK_SECRET, "
+                                                            "else off."),
     image_updates: str = typer.Option("apply", "--image-updates", metavar="apply|notify|off",
                                       help="Containers with io.containers.autoupdate (registry, local): recreate them when "
                                            "their image moved (apply), only tell (notify), or do not check (off)."),
@@ -130,11 +133,12 @@ def sync(
         probes=not no_probes, probe_image=context.probe_image(),
         ready_timeout=parse_duration(rollback_on_failure, "--rollback-on-failure") if rollback_on_failure else None,
     )
-    if request.webhook_secret and request.metrics_address is None:
-        from podspec.errors import UsageError
+    if request.webhook_secret and request.metrics_address is None:  # the receiver on: on loopback unless told
+        from dataclasses import replace
 
-        raise UsageError("the webhook receiver needs an address to listen on",
-                         "pass --metrics-address 127.0.0.1:9101 (loopback; put a TLS proxy in front to reach it from a git host)")
+        from podspec.run.sync.metrics import DEFAULT_ADDRESS
+
+        request = replace(request, metrics_address=DEFAULT_ADDRESS)
     log = AgentLog(sys.stderr, as_json=log_format is LogFormat.json)
     result = run_sync(request, context.connector(url, connection, identity), log)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_ERROR)

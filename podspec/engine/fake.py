@@ -162,6 +162,7 @@ class FakeEngine:
         self.held_names: dict[str, int] = {}  # hold_names: look-ups of a name that find nothing yet
         self.images_: dict[str, FakeImage] = {}
         self.pullable: set[str] = set()
+        self.pull_configs: dict[str, dict[str, Any]] = {}  # allow_pull's config of a pulled image
         self.pull_users: list[tuple[str, str]] = []  # (reference, the credential's user name or "") per pull
         self.calls: list[Call] = []
         self.closed = False
@@ -191,9 +192,12 @@ class FakeEngine:
         self.images_[image.id] = image
         return image
 
-    def allow_pull(self, reference: str) -> None:
-        """`pull(reference)` will succeed (and add the image, or give its name a new image)."""
+    def allow_pull(self, reference: str, config: Mapping[str, Any] | None = None) -> None:
+        """`pull(reference)` will succeed (and add the image, or give its name a new image; `config`:
+        the pulled image's Config, else the local one's)."""
         self.pullable.add(qualify(reference))
+        if config is not None:
+            self.pull_configs[qualify(reference)] = dict(config)
 
     def set_state(self, container: str, state: ContainerState, exit_code: int = 0) -> None:
         """Change a container as a person or a crash would (not recorded as a call)."""
@@ -438,7 +442,8 @@ class FakeEngine:
             if old is not None:
                 old.names = tuple(n for n in old.names if n != qualified)
             new_id = self._new_id("pulled", qualified)
-            self.images_[new_id] = FakeImage(new_id, (qualified,), dict(old.config) if old else {"Env": ["PATH=/bin"]})
+            config = self.pull_configs.get(qualified) or (dict(old.config) if old else {"Env": ["PATH=/bin"]})
+            self.images_[new_id] = FakeImage(new_id, (qualified,), dict(config))
         if progress is not None:  # one layer, reported as Podman reports a small one: known, then done
             progress(PullProgress(reference, 1, 0, 0, 0))
             progress(PullProgress(reference, 1, 1, 0, 0))

@@ -22,6 +22,7 @@ from podspec.model import (
     Volume,
     VolumeKind,
     VolumeMount,
+    container_annotations,
     podman_capability,
     seccomp_file,
     signal_number,
@@ -141,8 +142,9 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
         "labels": labels,
         "stop_timeout": pod.termination_grace_period_seconds,
     }
-    if pod.annotations:
-        body["annotations"] = dict(pod.annotations)  # as `podman kube play` does: the pod's, on each container
+    annotations = container_annotations(pod, container.name)
+    if annotations:
+        body["annotations"] = annotations  # as `podman kube play` does: the pod's, on each container
     # The project names the Podman secrets; it is the one on the container's labels.
     project = labels.get(L.PROJECT, "")
     body.update(_process(container, project))
@@ -229,6 +231,10 @@ def _mounts(pod: Pod, container: Container) -> dict[str, Any]:
         if m.sub_path:
             entry["SubPath"] = m.sub_path
         named.append(entry)
+    # io.podman.annotations.kube.image.volumes.mount: each VOLUME path of the images, from that path
+    # of the image, read-only (reconcile/imagemounts.py), as `podman kube play` mounts it
+    image_volumes += [{"Source": m.image, "Destination": m.path, "ReadWrite": False, "subPath": m.path}
+                      for m in container.image_mounts]
     body: dict[str, Any] = {}
     if named:
         body["volumes"] = named

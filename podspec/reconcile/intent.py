@@ -28,6 +28,7 @@ from podspec.model import (
     Resources,
     SourceKind,
     VolumeKind,
+    container_annotations,
 )
 from podspec.names import empty_dir_volume, file_note, mount_source, podman_secret_name, port_text
 from podspec.probe_record import probe_spec
@@ -226,7 +227,9 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
             "restartPolicy": pod.restart_policy.value,
             "serviceProxy": container.service_proxy,
             "terminationGracePeriodSeconds": pod.termination_grace_period_seconds,
-            "annotations": dict(pod.annotations),
+            "annotations": container_annotations(pod, container.name),
+            # io.podman.annotations.kube.image.volumes.mount: path -> image (reconcile/imagemounts.py)
+            "imageMounts": {m.path: m.image for m in container.image_mounts},
             "sysctls": dict(pod.sysctls),
             "supplementalGroups": list(pod.supplemental_groups),
             "fsGroup": pod.fs_group,

@@ -163,9 +163,15 @@ def _import_deciders(planning: bool) -> None:
 
 def _compute(desired: DesiredState, observed: ObservedState, request: DiffRequest) -> tuple[DesiredState, Diff]:
     """The desired state with each Deployment copy under the Podman name it runs (or surges) under
-    (reconcile/copies.py: what the plan, --wait and the history then speak of), and the diff."""
+    (reconcile/copies.py: what the plan, --wait and the history then speak of), each container's
+    image-volumes-mount annotation resolved into its mounts (reconcile/imagemounts.py, from the
+    images' VOLUME paths that run/pulls.py read), and the diff."""
     from podspec.reconcile import diff as differ
 
+    if desired.uses_image_mounts:  # (imported only then)
+        from podspec.reconcile.imagemounts import with_image_mounts
+
+        desired = with_image_mounts(desired, dict(observed.image_volumes))
     if any(p.rollout is not None for p in desired.pods):  # (imported only for Deployments)
         from podspec.reconcile.copies import place
 

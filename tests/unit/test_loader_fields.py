@@ -246,7 +246,6 @@ def test_a_claim_may_not_take_an_empty_dirs_volume_name(tmp_path):
 # --------------------------------------------------------------------------- annotations
 
 @pytest.mark.parametrize("annotation", [
-    "io.podman.annotations.kube.image.volumes.mount/web",
     "io.containers.sdnotify",
     "io.containers.sdnotify/web", "io.podman.annotations.userns",
 ])
