@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
-from tests.integration.browser import dark_pixels, dump_dom, screenshot
+from tests.integration.browser import dark_pixels, dump_dom, pixels_of, screenshot
 from tests.integration.hooks import HookReceiver, github_signature, post, push_body, serve
 from tests.integration.manifests import PROJECT, sleeper
 from tests.integration.sync_helpers import Agent, Repo, containers, running, wait_until
@@ -167,6 +167,12 @@ def test_notifications_webhooks_and_the_status_page(podman, tmp_path):
             # The page's text: the heading at the top, and the pods' table further down.
             assert dark_pixels(page_png, (0, 0, 1200, 60)) > 300
             assert dark_pixels(page_png) > 10000
+            # The page's own style, which no other page (an error page, the metrics' text) has: the pods'
+            # rows on their green (.ok, #e6f4ea), the last error in its red frame (.error, #cf222e).
+            green, red = pixels_of(page_png, (0xe6, 0xf4, 0xea)), pixels_of(page_png, (0xcf, 0x22, 0x2e))
+            print(f"\nscreenshot: {green} green pixels (the pods' rows), {red} red (the error's frame)")
+            assert green > 20000 and red > 1000, (green, red)
+            assert pixels_of(blank_png, (0xe6, 0xf4, 0xea)) == 0
 
             metrics = urllib.request.urlopen(f"{base}/metrics", timeout=10).read().decode()
             assert f'revision="{third}"' in metrics

@@ -225,3 +225,28 @@ def test_the_resolved_mounts_survive_the_history_codec(tmp_path):
 
     pod = with_image_mounts(load([write(tmp_path, POD)]), VOLUMES).pods[0]
     assert decode(encode(pod)) == pod and decode(encode(pod)).containers[0].image_mounts
+
+
+def test_a_deployments_own_annotation_mounts_into_every_replica(tmp_path):
+    """kube play reads a Deployment's annotations from its own metadata: every copy gets the mounts."""
+    engine = engine_with_images()
+    text = f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations:
+    {KEY}/app: "{IMG1}"
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+        - {{name: app, image: {BUSYBOX}, imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}}
+"""
+    apply(ApplyRequest(Manifests((write(tmp_path, text),)), project="p"), opener(engine))
+    made = {n: [v["Destination"] for v in c.body.get("image_volumes", ())] for n, c in engine.containers.items()
+            if n.endswith("-app")}
+    assert made == {"web-pod-app": ["/test1", "/test_same"], "web-pod-1-app": ["/test1", "/test_same"]}
