@@ -60,6 +60,8 @@ def sync(
     interval: str = typer.Option("60s", "--interval", help="How often to fetch and observe the host (e.g. 30s, 5m)."),
     prune: bool = typer.Option(False, "--prune", help="Also remove pods of this project that left the manifests."),
     self_heal: bool = typer.Option(False, "--self-heal", help="Repair pods changed by hand within seconds (Podman's event stream)."),
+    resync: str = typer.Option("5m", "--resync", help="With --self-heal, while Podman's event stream is connected: how "
+                                                      "often a round still reads the whole host for drift (e.g. 10m)."),
     once: bool = typer.Option(False, "--once", help="One round, then exit (for systemd timers and cron); exit codes as apply's."),
     no_probes: bool = typer.Option(False, "--no-probes",
                                    help="Run no probes (by default the agent runs the pods' probes and restarts a "
@@ -123,6 +125,7 @@ def sync(
         source=source, branch=branch, paths=tuple(path or ["."]), project=_project(project, source, tuple(path or ["."]), state_dir(state)),
         state_dir=state_dir(state), policy=context.policy(policy, allow_host_path, allow_host_port, allow_capability),
         interval=parse_duration(interval), prune=prune, self_heal=self_heal, once=once,
+        resync=parse_duration(resync, "--resync"),
         verify_signatures=verify_signatures, allowed_signers=allowed_signers, gpg_home=gpg_home,
         allow_rewind=allow_rewind, metrics_address=parse_address(metrics_address) if metrics_address else None,
         lock_timeout=lock_timeout, parallel=parallel, decrypt=context.decryptor(age_key_file),

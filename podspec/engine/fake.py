@@ -33,7 +33,7 @@ import ipaddress
 import itertools
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -249,8 +249,8 @@ class FakeEngine:
     def lock_key(self) -> str:
         return f"fake:{self._instance}"
 
-    def observe(self) -> ObservedState:
-        self._record("observe")
+    def observe(self, pods: Collection[str] | None = None) -> ObservedState:
+        self._record("observe", "" if pods is None else ",".join(sorted(pods)))
         with self._lock:
             containers = tuple(sorted((self._observed(c) for c in self.containers.values()), key=lambda c: c.name))
             volumes = tuple(ObservedVolume(v.name, dict(v.labels)) for _, v in sorted(self.volumes.items()))
@@ -261,7 +261,8 @@ class FakeEngine:
             networks = tuple(ObservedNetwork(n.name, dict(n.labels), (n.subnet,), dns=n.name != "podman",
                                              gateways=(str(ipaddress.ip_network(n.subnet)[1]),))
                              for _, n in sorted(self.networks.items()))
-            return ObservedState(pods_from_containers(containers), containers, volumes, self._images(), secrets, networks)
+            state = ObservedState(pods_from_containers(containers), containers, volumes, self._images(), secrets, networks)
+            return state if pods is None else state.narrowed(pods)
 
     def list_volumes(self) -> tuple[ObservedVolume, ...]:
         self._record("list_volumes")
@@ -411,10 +412,13 @@ class FakeEngine:
         with self._lock:
             self.held_names[name] = times
 
-    def events(self, filters: Mapping[str, Sequence[str]]) -> Iterator[dict[str, Any]]:
+    def events(self, filters: Mapping[str, Sequence[str]],
+               opened: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
         """The events emitted so far that pass `filters` (label=key=value and type, as libpod
         filters them); then the stream ends, as when the service closes it."""
         self._record("events")
+        if opened is not None:
+            opened()
         with self._lock:
             queued, self._events = self._events, []
         for event in queued:

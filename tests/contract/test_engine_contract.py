@@ -556,6 +556,27 @@ def test_list_volumes_reads_the_volumes_observe_reads(engine, tmp_path):
     assert engine.list_volumes() == engine.observe().volumes
 
 
+def test_observe_of_some_pods_lists_their_containers_and_the_rest_whole(engine, tmp_path):
+    apply(engine, tmp_path)
+    whole = apply(engine, tmp_path, pod="contract-other", port=18481)
+    some = engine.observe(pods=(POD, "no-such-pod"))  # (the agent's repair of the pods events named)
+    assert some.scope == frozenset({POD, "no-such-pod"}) and whole.scope is None
+    assert [p.name for p in some.pods] == [POD]
+    assert sorted(c.name for c in some.containers) == sorted(c.name for c in whole.containers if c.pod_name == POD)
+    assert {c.name for c in some.containers} == {APP, observed_infra(whole, POD)}
+    assert (some.volumes, some.networks, some.secrets) == (whole.volumes, whole.networks, whole.secrets)
+    assert {i.id for i in some.images} == {i.id for i in whole.images}
+    none = engine.observe(pods=())
+    assert none.containers == () and none.volumes == whole.volumes
+
+
+def observed_infra(state: ObservedState, pod: str) -> str:
+    found = state.pod(pod)
+    infra = state.infra_of(found) if found is not None else None
+    assert infra is not None
+    return infra.name
+
+
 def test_a_history_record_is_one_labelled_secret_and_reads_back(engine, tmp_path):
     from podspec.reconcile.history import HistoryRecord
     from podspec.run import history
