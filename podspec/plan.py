@@ -9,15 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from podspec.labels import Role
 from podspec.model import Container, Pod
 from podspec.names import container_in_pod
-
-
-class Role(str, Enum):
-    """A container's place in its pod (the `io.podspec.role` label)."""
-
-    CONTAINER = "container"
-    INIT = "init"
 
 
 class StepKind(str, Enum):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from podspec import labels as L
+from podspec.labels import Role
 from podspec.model import (
     FILE_VOLUMES,
     Container,
@@ -28,7 +29,6 @@ from podspec.model import (
     volumes_from_entries,
 )
 from podspec.names import PODMAN_RESTART, container_name, empty_dir_volume, podman_secret_name
-from podspec.plan import Role
 
 NANOS = 1_000_000_000
 HEALTH_ON_FAILURE_RESTART = 3  # libpod's HealthCheckOnFailureAction "restart" (4.3 and 5: none 1, kill 2, restart 3, stop 4)

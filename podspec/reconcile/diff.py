@@ -150,10 +150,14 @@ def compute(
     secrets = diff_secrets(looked, observed, project, pods, adopt, intents)
     if scope is not None:
         volumes, secrets = _scoped(volumes, secrets, desired, scope)
-    from podspec.reconcile import ports
     from podspec.reconcile.network import diff_network
 
     created = {p.name for p in pods if p.action in (Action.CREATE, Action.REPLACE)}
+    port_conflicts: tuple[str, ...] = ()
+    if created:  # only a pod created publishes ports (imported then: a no-op pays nothing for it)
+        from podspec.reconcile import ports
+
+        port_conflicts = tuple(ports.conflicts(observed, pods))
     return Diff(
         project=project,
         pods=tuple(sorted(pods, key=lambda p: p.name)),
@@ -161,7 +165,7 @@ def compute(
         unchanged_pods=tuple(sorted(unchanged)),
         secrets=secrets,
         network=diff_network(desired, observed, project, created, set(leaving), adopt, prune),
-        port_conflicts=tuple(ports.conflicts(observed, pods)),
+        port_conflicts=port_conflicts,
         origin=origin,
         kept=tuple(owners.kept),
     )

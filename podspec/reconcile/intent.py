@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from podspec import labels as L
+from podspec.labels import Role
 from podspec.model import (
     AutoUpdate,
     Container,
@@ -30,7 +31,6 @@ from podspec.model import (
     container_annotations,
 )
 from podspec.names import empty_dir_volume, file_note, mount_source, podman_secret_name, port_text
-from podspec.plan import Role
 from podspec.probe_record import probe_spec
 from podspec.secrets import stored_env_value
 

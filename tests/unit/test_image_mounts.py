@@ -13,9 +13,10 @@ import pytest
 from podspec.engine.fake import FakeEngine
 from podspec.engine.specgen import container_body
 from podspec.errors import ManifestError, PodspecError
+from podspec.labels import Role
 from podspec.loader import load
 from podspec.model import ImageMount
-from podspec.plan import Role, StepKind
+from podspec.plan import StepKind
 from podspec.reconcile.imagemounts import mounts, volume_paths, with_image_mounts
 from podspec.reconcile.intent import pod_intent
 from podspec.run.apply import ApplyRequest, DiffRequest, apply, diff

@@ -11,9 +11,9 @@ import pytest
 from podspec.engine.specgen import container_body, pod_body
 from podspec.errors import ManifestError
 from podspec.export import manifest
+from podspec.labels import Role
 from podspec.loader import load
 from podspec.model import Pod, VolumeKind
-from podspec.plan import Role
 from podspec.reconcile import podman_rules
 from podspec.reconcile.intent import empty_dir_volumes, pod_intent
 
