@@ -55,6 +55,7 @@ from podspec.reconcile.sync import (
     event_pod,
     is_start,
     judge,
+    may_restart_itself,
     whole_read_due,
 )
 from podspec.run.executor import StopFlag
@@ -742,7 +743,7 @@ class Agent:
             elif self.crash.looping(now) != looping:  # a hold taken back (the deaths were a stop's or a restart's)
                 self._save_crash_loops(now)
             if drift_pod(event, self.request.project) is not None:
-                self.debounce.add(pod, now)
+                self.debounce.add(pod, now, settle=may_restart_itself(event))
             elif self.probes is not None and is_start(event) and not caused_by_us(event, self._own):
                 self.probes.poke()  # a container someone else started: its probes, if it has any, begin
 
