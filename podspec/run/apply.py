@@ -263,15 +263,18 @@ def _recorded(engine: Engine, request: ApplyRequest, listener: Listener, run: Ca
     failure = result.failure
     record = history.record_of(request.project, request.revision, result.outcome.value, result.diff,
                                not_done=failure.not_done if failure else (), failed=seen.failed,
-                               error=failure.message if failure else "", desired=seen.desired, observed=seen.observed)
+                               error=failure.message if failure else "")
     from podspec.reconcile import history as H
 
     # Nothing changed and the newest record says just that of this revision: it stands for this apply.
+    # (Told without the pods a record keeps for a rollback: they are no part of what it says.)
     same = None
     if seen.observed is not None:
         same = H.repeated(H.entries(seen.observed.secrets, seen.observed.volumes, request.project), record)
     if same is not None:
         return replace(result, record=replace(record, seq=same.seq, volume=same.name))
+    if seen.desired is not None:
+        record = history.with_pods(record, seen.desired, seen.observed)
     result = replace(result, record=_record(engine, listener, record, seen.observed))
     if seen.record_rollback is not None and result.rollback is not None:
         result = replace(result, rollback=replace(result.rollback, record=seen.record_rollback()))
