@@ -35,6 +35,7 @@ from typing import Any
 from podspec.engine.protocol import Engine
 from podspec.errors import InvalidRevision, KeyUnavailable, ManifestError, PodspecError, SyncError
 from podspec.loader.sops import Decrypt
+from podspec.plan import PODS_AT_ONCE
 from podspec.policy import Policy
 from podspec.reconcile.autoupdate import UpdateMode
 from podspec.reconcile.diff import Diff
@@ -82,7 +83,7 @@ class SyncRequest:
     metrics_address: tuple[str, int] | None = None
     backoff: Backoff = Backoff()
     lock_timeout: float = 600.0
-    parallel: int = 3
+    parallel: int = PODS_AT_ONCE
     debounce: float = 0.5
     probes: bool = True  # run the pods' probes (restart on failing liveness/startup; run/sync/probing.py)
     probe_image: str = ""  # the probe helper's image ("": busybox; engine/probes.py)
