@@ -16,11 +16,13 @@ podspec is installed from this checkout into a fresh virtualenv first (as users 
 Each pod has two containers (httpd with a host port, a busybox sidecar) and a named volume.
 Reported (median of --repeat runs where repeated; a podspec command and the floor are measured in
 turn, so that a busy machine slows both alike):
-  - diff of 1, 10, 30 applied pods against the floor: `podman pod ps --format json` plus
-    `podman ps -a --format json` (the local CLI on the same storage);
-  - no-op apply of 30 pods against the floor and against `podman kube play --replace`;
-  - an apply that changes one container, and how many containers it recreated;
-  - apply from empty against `podman kube play` from empty.
+  - diff and no-op apply of 1, 10, 30 (--sizes) applied pods against the floor: `podman pod ps
+    --format json` plus `podman ps -a --format json` (the local CLI on the same storage); each size
+    is applied over the last (no purge between sizes);
+  - at the largest size: an apply that changes one container, and how many containers it recreated;
+    apply from empty against `podman kube play` from empty (in turn, --apply-repeat times), kube play
+    on a network of the size podspec gives a project; no-op `podman kube play --replace`;
+  - the peak resident memory of each podspec command (wait4's ru_maxrss).
 """
 
 from __future__ import annotations
@@ -233,13 +235,13 @@ def measure(tmp: Path, args: argparse.Namespace, podspec: list[str], engine: str
             floor, seconds = bench.paired(bench.podspec("diff", manifest))
             report(f"floor, {n} pods (pod ps + ps -a)", floor)
             report(f"podspec diff, {n} pods", seconds, floor, peak=True)
+            floor, seconds = bench.paired(bench.podspec("apply", manifest))
+            report(f"floor, {n} pods", floor)
+            report(f"podspec apply, no changes, {n} pods", seconds, floor, peak=True)
 
         n = max(sizes)
         print(f"apply (issue 5), {n} pods x 2 containers, host port, named volume; load average {bench.load()}")
         manifest = bench.write("apply.yaml", pods_yaml(n))
-        floor, seconds = bench.paired(bench.podspec("apply", manifest))
-        report(f"floor, {n} pods", floor)
-        report("podspec apply, no changes", seconds, floor, peak=True)
 
         before = bench.container_ids()
         changed = bench.write("changed.yaml", pods_yaml(n, changed=n // 2))
