@@ -9,6 +9,7 @@ Starts a private Podman (tools/sandbox.py, in a temporary directory), makes a gi
 
 - idle CPU: the agent's user+system time over `--idle` seconds, as a share of one core, alone and
   with its children (the `git fetch` of every round);
+- the Podman service's CPU over the same seconds (what the agent's reads cost Podman);
 - resident memory: VmRSS and its peak (VmHWM) from /proc;
 - hand removal to repair: `podman rm -f` of a managed container (a different pod each time, so no
   crash-loop hold), until the container runs again;
@@ -16,6 +17,9 @@ Starts a private Podman (tools/sandbox.py, in a temporary directory), makes a gi
   container runs.
 
 - (`--many N`) N containers of N pods removed at once, until all run again.
+- Podman alone, for where a repair's time goes: the container list of one pod and of every pod
+  (REST, what the agent's scoped and whole reads ask), and the create and start of one container in
+  a pod of the set (REST, the two steps of the repair of a removed container).
 
 `--shape apply` makes the pods of bench_apply.py (two containers, a host port and a named volume each,
 all in one commit) instead of one sleeping container each. Times are taken by polling the container
@@ -112,6 +116,43 @@ def wait_running(api: HttpClient, name: str, timeout: float = 60.0) -> float:
     return time.perf_counter() - began
 
 
+def timed(work, times: int = 5) -> float:
+    """The median wall time of `work()`, in seconds."""
+    spent = []
+    for _ in range(times):
+        began = time.perf_counter()
+        work()
+        spent.append(time.perf_counter() - began)
+    return statistics.median(spent)
+
+
+def podman_alone(api: HttpClient, pod_name: str, shape: str) -> None:
+    """Podman's own share of a repair: its answers to the agent's reads, and one container's create
+    and start in a pod of the set (over REST, as podspec asks them), median of 5."""
+    one = json.dumps({"pod": [pod_name]})
+    scoped = timed(lambda: api.request("get", "/containers/json", params={"all": "true", "filters": one}))
+    whole = timed(lambda: api.request("get", "/containers/json", params={"all": "true"}))
+    creates, starts = [], []
+    for n in range(5):
+        spec = {"name": f"{pod_name}-alone{n}", "pod": pod_name, "image": "docker.io/library/busybox:latest",
+                "command": ["sleep", "100000"]}
+        began = time.perf_counter()
+        reply = api.request("post", "/containers/create", body=spec)
+        created = time.perf_counter()
+        if reply.status_code >= 300:
+            raise SystemExit(f"create failed: {reply.content!r}")
+        name = spec["name"]
+        reply = api.request("post", f"/containers/{name}/start")
+        if reply.status_code >= 300:
+            raise SystemExit(f"start failed: {reply.content!r}")
+        creates.append(created - began)
+        starts.append(time.perf_counter() - created)
+        api.request("delete", f"/containers/{name}", params={"force": "true", "timeout": "0"})
+    print(f"  Podman alone (REST, median of 5): list one pod's containers {scoped:.3f} s, every container "
+          f"{whole:.3f} s; create one container in pod {pod_name} {statistics.median(creates):.3f} s, "
+          f"start it {statistics.median(starts):.3f} s  (load {os.getloadavg()[0]:.1f})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pods", type=int, default=5)
@@ -149,13 +190,17 @@ def main() -> int:
             print(f"podspec sync, {args.pods} pods, --interval {args.interval:g}s --self-heal "
                   f"(Python {sys.version.split()[0]}, {os.cpu_count()} cores)")
 
+            service = int((state / "service.pid").read_text())
             own0, all0 = cpu_seconds(agent.pid)
+            podman0 = cpu_seconds(service)[1]
             began = time.monotonic()
             time.sleep(args.idle)
             own1, all1 = cpu_seconds(agent.pid)
+            podman1 = cpu_seconds(service)[1]
             wall = time.monotonic() - began
             print(f"  idle CPU over {wall:.0f} s: agent {100 * (own1 - own0) / wall:.2f}% of one core, "
-                  f"with its git fetches {100 * (all1 - all0) / wall:.2f}%")
+                  f"with its git fetches {100 * (all1 - all0) / wall:.2f}%; the Podman service "
+                  f"{100 * (podman1 - podman0) / wall:.2f}%  (load {os.getloadavg()[0]:.1f})")
             memory = memory_kb(agent.pid)
             print(f"  resident memory: {memory['VmRSS'] / 1024:.1f} MB (peak {memory['VmHWM'] / 1024:.1f} MB)")
 
@@ -178,6 +223,8 @@ def main() -> int:
                 print(f"  {len(names)} containers of {len(names)} pods removed at once -> all running again: "
                       f"{time.perf_counter() - began:.2f} s")
                 time.sleep(1.0)
+
+            podman_alone(api, f"bench-{args.pods - 1}", args.shape)
 
             pushes = []
             for n in range(args.repeat):

@@ -8,6 +8,7 @@ intent and the intent itself (last-applied). podspec never modifies or removes a
 from __future__ import annotations
 
 import json
+from enum import Enum
 from typing import Any, Mapping
 
 PREFIX = "io.podspec."
@@ -33,6 +34,13 @@ KEY = PREFIX + "key"  # on Podman secrets: the key whose value it holds
 DIGEST = PREFIX + "digest"  # on Podman secrets: the digest of that value
 ORIGIN = PREFIX + "origin"  # on everything an apply creates: the source of its manifests (run/origin.py)
 NAMES = PREFIX + "names"  # on a project's names record (a volume): each pod's names on the network, as JSON
+
+
+class Role(str, Enum):
+    """A container's place in its pod (the `ROLE` label's value)."""
+
+    CONTAINER = "container"
+    INIT = "init"
 
 
 def is_record(labels: Mapping[str, str] | None) -> bool:

@@ -19,6 +19,9 @@ from podspec.errors import Origin, Problem
 
 INIT_TYPE_ANNOTATION = "io.podman.annotations.init.container.type"
 VOLUMES_FROM_ANNOTATION = "io.podman.annotations.volumes-from"  # /<container>: "<podman container>[:ro];..."
+# /<container>: "<image>;<image>": each image's VOLUME paths mounted read-only into the container
+# (reconcile/imagemounts.py), as `podman kube play` mounts them.
+IMAGE_MOUNTS_ANNOTATION = "io.podman.annotations.kube.image.volumes.mount"
 # A pod's Secrets and ConfigMaps that live on the host as Podman secrets of those names (made by hand,
 # `podman secret create NAME FILE`), comma-separated: read as they are, never changed by podspec.
 HOST_SECRETS_ANNOTATION = "podspec.io/host-secrets"
@@ -254,6 +257,14 @@ class Probe:
 
 
 @dataclass(frozen=True)
+class ImageMount:
+    """One VOLUME path of an image, mounted read-only at the same path (with that path as subPath)."""
+
+    path: str
+    image: str
+
+
+@dataclass(frozen=True)
 class Container:
     name: str
     image: str
@@ -277,6 +288,9 @@ class Container:
     # Made by podspec, not written: the proxy of a Service port that differs from its targetPort
     # ("8080->80"; see loader/services.py). Export leaves such containers out.
     service_proxy: str = ""
+    # Read from the host, not written: the mounts the pod's image-volumes-mount annotation gives this
+    # container, one per VOLUME path of its images (reconcile/imagemounts.py), sorted by path.
+    image_mounts: tuple[ImageMount, ...] = ()
 
     def effective_env(self) -> tuple[tuple[str, str | KeyRef], ...]:
         """The environment the container gets, as Kubernetes builds it: envFrom sources in order
@@ -626,6 +640,12 @@ class DesiredState:
         return next((p for p in self.pods if p.name == name), None)
 
     @property
+    def uses_image_mounts(self) -> bool:
+        """Whether a pod carries the image-volumes-mount annotation (reconcile/imagemounts.py)."""
+        prefix = IMAGE_MOUNTS_ANNOTATION + "/"
+        return any(k.startswith(prefix) for p in self.pods for k, _ in p.annotations)
+
+    @property
     def uses_node_name(self) -> bool:
         """Whether an env variable takes the node's name (fieldRef spec.nodeName)."""
         return any(v.node_name for p in self.pods for c in p.all_containers() for v in c.env)
@@ -650,6 +670,25 @@ def volumes_from_entries(pod: Pod, container: str) -> tuple[str, ...]:
             name, colon, options = entry.partition(":")
             out.append(f"{pod.name}-{name}{colon}{options}" if name in own else entry)
     return tuple(out)
+
+
+def image_mount_images(pod: Pod, container: str) -> tuple[str, ...]:
+    """The images the pod's `io.podman.annotations.kube.image.volumes.mount/<container>` annotation
+    names for the container, in order (a later image's path wins), as references are kept
+    (`alpine` -> `alpine:latest`); loader/image_mounts.py checked them."""
+    from podspec.references import normalize
+
+    text = dict(pod.annotations).get(f"{IMAGE_MOUNTS_ANNOTATION}/{container}", "")
+    return tuple(normalize(e.strip()) for e in text.split(";") if e.strip())
+
+
+def container_annotations(pod: Pod, container: str) -> dict[str, str]:
+    """The pod's annotations as one container carries them (`podman kube play` puts the pod's on
+    each): without the image-volumes-mount annotations of the pod's other containers, so that a
+    change of one container's list is a change of that container only."""
+    own = f"{IMAGE_MOUNTS_ANNOTATION}/{container}"
+    prefix = IMAGE_MOUNTS_ANNOTATION + "/"
+    return {k: v for k, v in pod.annotations if k == own or not k.startswith(prefix)}
 
 
 def signal_number(name: str) -> int | None:

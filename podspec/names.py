@@ -10,7 +10,9 @@ the engine and its fake) from here, never spelled again elsewhere:
   an image volume's: image_volume_source / read_image_volume_source), and each mounted file of a
   ConfigMap, Secret, projected or downwardAPI volume (file_note / read_file_note);
 - Podman's restart policies for a pod's restartPolicy (PODMAN_RESTART / restart_policy_of);
-- Podman secrets' names, and which project owns one (podman_secret_name, owns_secret);
+- Podman secrets' names, and which project owns one (podman_secret_name, owns_secret); which
+  secrets (and, before, volumes) hold an apply's history record (is_history_name; the record's full
+  name is reconcile/history.py's);
 - a Deployment's copies: `<name>-pod`, `<name>-pod-1`, ... (copy_name), each with a second Podman
   name that a rollout starts its new version under beside the old one (other_name), and back
   (copy_of, copy_index).
@@ -150,13 +152,13 @@ def file_note(volume: Volume, path: str, f: ProjectedFile) -> str:
     return f"{path or '.'} <- {key} ({f.mode:04o})"
 
 
-_FILE_NOTE = re.compile(r"(.+) <- (\S+) \(([0-7]{4})\)")
+_FILE_NOTE = r"(.+) <- (\S+) \(([0-7]{4})\)"  # (a pattern's text: re compiles it at its first use, not at every start-up)
 
 
 def read_file_note(text: str) -> tuple[str, str, int] | None:
     """(path, key, mode) from what file_note writes (the path "." for the mount itself); None for
     any other text."""
-    match = _FILE_NOTE.fullmatch(text)
+    match = re.fullmatch(_FILE_NOTE, text)
     if match is None:
         return None
     path, key, mode = match.groups()
@@ -205,6 +207,15 @@ def owns_secret(project: str, name: str, labels: dict[str, str] | None, labels_l
     if name.startswith(secret_name_prefix(project)):
         return True
     return None if name.startswith("podspec-") else False
+
+
+HISTORY_PREFIX = "podspec-history-"  # an apply's history record: a Podman secret (reconcile/history.py)
+HISTORY_LEGACY_PREFIX = "podspec-history."  # format 1: volumes
+
+
+def is_history_name(name: str) -> bool:
+    """A Podman secret (or volume) that holds a history record: never a manifest's."""
+    return name.startswith(HISTORY_PREFIX) or name.startswith(HISTORY_LEGACY_PREFIX)
 
 
 # ------------------------------------------------------------------------------ a Deployment's copies

@@ -5,10 +5,10 @@ Plain frozen data; the engine fills it from Podman's list calls, tests build it 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cached_property
-from typing import Mapping
+from typing import Collection, Mapping
 
 from podspec import labels as L
 
@@ -163,6 +163,13 @@ class ObservedState:
     images: tuple[ObservedImage, ...] = ()
     secrets: tuple[ObservedSecret, ...] = ()  # sorted by name
     networks: tuple[ObservedNetwork, ...] = ()  # sorted by name
+    # The VOLUME paths (Config.Volumes) of the images an image-volumes-mount annotation names, read
+    # only for those (run/pulls.py) and only when present: (reference, paths sorted), sorted
+    image_volumes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # None: every container of the host was read. Else only the containers of these pods were
+    # (`observe(pods=...)`: the agent's repair of the pods Podman's events named); the volumes,
+    # images, secrets and networks are still the whole host's. The diff reads this (reconcile/diff.py).
+    scope: frozenset[str] | None = None
 
     # Lookups by name, built once per state (a frozen dataclass may still cache in its __dict__).
     @cached_property
@@ -199,6 +206,13 @@ class ObservedState:
 
     def volume(self, name: str) -> ObservedVolume | None:
         return self._volumes_by_name.get(name)
+
+    def narrowed(self, pods: Collection[str]) -> ObservedState:
+        """This state with only the containers (and pods) of `pods`, marked as such (`scope`)."""
+        wanted = frozenset(pods)
+        kept = tuple(c for c in self.containers if c.pod_id and c.pod_name in wanted)
+        return replace(self, pods=pods_from_containers(kept), containers=kept,
+                       scope=wanted if self.scope is None else wanted & self.scope)
 
     @cached_property
     def _secrets_by_name(self) -> dict[str, ObservedSecret]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from podspec.labels import Role
 from podspec.model import Container, Pod
 from podspec.names import container_in_pod
 
@@ -17,13 +18,6 @@ from podspec.names import container_in_pod
 # waiting: on 2 cores, 40 pods from empty took 19-21 s with 6 at once against 29-44 s with 3
 # (bench/profile_apply.py, bench/README.md issue 29).
 PODS_AT_ONCE = 6
-
-
-class Role(str, Enum):
-    """A container's place in its pod (the `io.podspec.role` label)."""
-
-    CONTAINER = "container"
-    INIT = "init"
 
 
 class StepKind(str, Enum):

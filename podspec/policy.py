@@ -84,10 +84,12 @@ def runtime_annotation(key: str) -> bool:
     """Whether a runtime, Podman or an OCI hook may act on this annotation key. Podman's
     auto-update policy (`io.containers.autoupdate`, `/<container>`) is podspec's to act on (the
     agent's image updates); `podman auto-update` only acts on containers systemd started."""
-    from podspec.model import AUTO_UPDATE_ANNOTATION
+    from podspec.model import AUTO_UPDATE_ANNOTATION, IMAGE_MOUNTS_ANNOTATION
 
     if key == AUTO_UPDATE_ANNOTATION or key.startswith(AUTO_UPDATE_ANNOTATION + "/"):
         return False
+    if key.startswith(IMAGE_MOUNTS_ANNOTATION + "/"):
+        return False  # podspec mounts the images itself, as image volumes (reconcile/imagemounts.py)
     return key not in PODSPEC_HANDLED_ANNOTATIONS and key.lower().startswith(RUNTIME_ANNOTATION_PREFIXES)
 
 
@@ -114,7 +116,7 @@ SAFE_SYSCTLS = frozenset({
 APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 # baseline: the SELinux types a container may ask for (user and role may not be set at all).
 SELINUX_TYPES = frozenset({"container_t", "container_init_t", "container_kvm_t", "container_engine_t"})
-_CAPABILITY = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_CAPABILITY = r"^[A-Z][A-Z0-9_]*$"  # (a pattern's text: re compiles it at its first use, not at every start-up)
 
 
 class Profile(str, Enum):
@@ -195,21 +197,21 @@ def parse_capability(text: str, source: str) -> str:
             f"capability ALL (from {source}) cannot be allowed wholesale",
             "allow each capability by name, e.g. --allow-capability NET_ADMIN, or use --policy privileged",
         )
-    if not _CAPABILITY.match(name):
+    if not re.match(_CAPABILITY, name):
         raise PodspecError(f"{text!r} (from {source}) is not a capability name", "write a name such as NET_ADMIN")
     return name
 
 
 def parse_annotation(text: str, source: str) -> str:
     key = text.strip()
-    if not key or key == "*" or not _ANNOTATION.match(key):
+    if not key or key == "*" or not re.match(_ANNOTATION, key):
         raise PodspecError(f"{text!r} (from {source}) is not an annotation key or a prefix of one",
                            "write a key such as run.oci.keep_original_groups, or a prefix such as run.oci.*; "
                            "use --policy privileged to pass every annotation")
     return key
 
 
-_ANNOTATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*\*?$")
+_ANNOTATION = r"^[A-Za-z0-9][A-Za-z0-9._/-]*\*?$"
 
 
 # Texts and where they came from (a flag such as "--allow-host-path" or a variable's name).

@@ -121,13 +121,13 @@ def hidden(value: Any) -> str:
     return f"a {'mapping' if isinstance(value, dict) else 'list' if isinstance(value, list) else 'value'} {REDACTED}"
 
 
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+_URL_CREDENTIALS = r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@"  # (a pattern's text: re compiles it at its first use, not at every start-up)
 
 
 def redact_url(text: str) -> str:
     """A URL (or any text holding URLs) with the user and password of each removed:
     https://user:token@host/repo -> https://(redacted)@host/repo."""
-    return _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
+    return re.sub(_URL_CREDENTIALS, lambda m: f"{m.group(1)}{REDACTED}@", text)
 
 
 def value_digest(value: bytes, *context: str) -> str:

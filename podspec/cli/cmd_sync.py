@@ -60,6 +60,8 @@ def sync(
     interval: str = typer.Option("60s", "--interval", help="How often to fetch and observe the host (e.g. 30s, 5m)."),
     prune: bool = typer.Option(False, "--prune", help="Also remove pods of this project that left the manifests."),
     self_heal: bool = typer.Option(False, "--self-heal", help="Repair pods changed by hand within seconds (Podman's event stream)."),
+    resync: str = typer.Option("5m", "--resync", help="With --self-heal, while Podman's event stream is connected: how "
+                                                      "often a round still reads the whole host for drift (e.g. 10m)."),
     once: bool = typer.Option(False, "--once", help="One round, then exit (for systemd timers and cron); exit codes as apply's."),
     no_probes: bool = typer.Option(False, "--no-probes",
                                    help="Run no probes (by default the agent runs the pods' probes and restarts a "
@@ -71,8 +73,10 @@ def sync(
     gpg_home: Optional[Path] = typer.Option(None, "--gpg-home", metavar="DIR",
                                             help="An OpenPGP keyring (GNUPGHOME) whose keys are trusted (with --verify-signatures)."),
     allow_rewind: bool = typer.Option(False, "--allow-rewind", help="Accept a head that does not descend from the applied revision."),
-    metrics_address: Optional[str] = typer.Option(None, "--metrics-address", metavar="HOST:PORT",
-                                                  help="Serve Prometheus metrics (/metrics) and a health check (/healthz) there."),
+    metrics_address: Optional[str] = typer.Option(None, "--metrics-address", metavar="[HOST:]PORT",
+                                                  help="Serve Prometheus metrics (/metrics), a health check (/healthz) and "
+                                                       "the status page (/) there; a port alone is on loopback (127.0.0.1). "
+                                                       "Default: off, or 127.0.0.1:9101 with the webhook receiver."),
     notify: Optional[list[str]] = typer.Option(None, "--notify", metavar="URL",
                                                help="POST a JSON event to URL for each applied, failed, rolled-back, refused "
                                                     "and repaired revision and each image update (repeatable)."),
@@ -82,8 +86,9 @@ def sync(
                                                            "Default: $PODSPEC_NOTIFY_SECRET."),
     webhook_secret_file: Optional[Path] = typer.Option(None, "--webhook-secret-file", metavar="FILE",
                                                        help="Turn on the webhook receiver (/hooks/github, /hooks/gitlab on "
-                                                            "--metrics-address): a push signed with this secret triggers a "
-                                                            "sync at once. Default: $PODSPEC_WEBHOOK_SECRET, else off."),
+                                                            "--metrics-address, else 127.0.0.1:9101): a push signed with this "
+                                                            "secret triggers a sync at once. Default: $PODSPEC_WEBHOOK_SECRET, "
+                                                            "else off."),
     image_updates: str = typer.Option("apply", "--image-updates", metavar="apply|notify|off",
                                       help="Containers with io.containers.autoupdate (registry, local): recreate them when "
                                            "their image moved (apply), only tell (notify), or do not check (off)."),
@@ -120,6 +125,7 @@ def sync(
         source=source, branch=branch, paths=tuple(path or ["."]), project=_project(project, source, tuple(path or ["."]), state_dir(state)),
         state_dir=state_dir(state), policy=context.policy(policy, allow_host_path, allow_host_port, allow_capability),
         interval=parse_duration(interval), prune=prune, self_heal=self_heal, once=once,
+        resync=parse_duration(resync, "--resync"),
         verify_signatures=verify_signatures, allowed_signers=allowed_signers, gpg_home=gpg_home,
         allow_rewind=allow_rewind, metrics_address=parse_address(metrics_address) if metrics_address else None,
         lock_timeout=lock_timeout, parallel=parallel, decrypt=context.decryptor(age_key_file),
@@ -130,11 +136,12 @@ def sync(
         probes=not no_probes, probe_image=context.probe_image(),
         ready_timeout=parse_duration(rollback_on_failure, "--rollback-on-failure") if rollback_on_failure else None,
     )
-    if request.webhook_secret and request.metrics_address is None:
-        from podspec.errors import UsageError
+    if request.webhook_secret and request.metrics_address is None:  # the receiver on: on loopback unless told
+        from dataclasses import replace
 
-        raise UsageError("the webhook receiver needs an address to listen on",
-                         "pass --metrics-address 127.0.0.1:9101 (loopback; put a TLS proxy in front to reach it from a git host)")
+        from podspec.run.sync.metrics import DEFAULT_ADDRESS
+
+        request = replace(request, metrics_address=DEFAULT_ADDRESS)
     log = AgentLog(sys.stderr, as_json=log_format is LogFormat.json)
     result = run_sync(request, context.connector(url, connection, identity), log)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_ERROR)

@@ -33,7 +33,7 @@ import ipaddress
 import itertools
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -162,6 +162,7 @@ class FakeEngine:
         self.held_names: dict[str, int] = {}  # hold_names: look-ups of a name that find nothing yet
         self.images_: dict[str, FakeImage] = {}
         self.pullable: set[str] = set()
+        self.pull_configs: dict[str, dict[str, Any]] = {}  # allow_pull's config of a pulled image
         self.pull_users: list[tuple[str, str]] = []  # (reference, the credential's user name or "") per pull
         self.calls: list[Call] = []
         self.closed = False
@@ -191,9 +192,12 @@ class FakeEngine:
         self.images_[image.id] = image
         return image
 
-    def allow_pull(self, reference: str) -> None:
-        """`pull(reference)` will succeed (and add the image, or give its name a new image)."""
+    def allow_pull(self, reference: str, config: Mapping[str, Any] | None = None) -> None:
+        """`pull(reference)` will succeed (and add the image, or give its name a new image; `config`:
+        the pulled image's Config, else the local one's)."""
         self.pullable.add(qualify(reference))
+        if config is not None:
+            self.pull_configs[qualify(reference)] = dict(config)
 
     def set_state(self, container: str, state: ContainerState, exit_code: int = 0) -> None:
         """Change a container as a person or a crash would (not recorded as a call)."""
@@ -245,8 +249,8 @@ class FakeEngine:
     def lock_key(self) -> str:
         return f"fake:{self._instance}"
 
-    def observe(self) -> ObservedState:
-        self._record("observe")
+    def observe(self, pods: Collection[str] | None = None) -> ObservedState:
+        self._record("observe", "" if pods is None else ",".join(sorted(pods)))
         with self._lock:
             containers = tuple(sorted((self._observed(c) for c in self.containers.values()), key=lambda c: c.name))
             volumes = tuple(ObservedVolume(v.name, dict(v.labels)) for _, v in sorted(self.volumes.items()))
@@ -257,7 +261,8 @@ class FakeEngine:
             networks = tuple(ObservedNetwork(n.name, dict(n.labels), (n.subnet,), dns=n.name != "podman",
                                              gateways=(str(ipaddress.ip_network(n.subnet)[1]),))
                              for _, n in sorted(self.networks.items()))
-            return ObservedState(pods_from_containers(containers), containers, volumes, self._images(), secrets, networks)
+            state = ObservedState(pods_from_containers(containers), containers, volumes, self._images(), secrets, networks)
+            return state if pods is None else state.narrowed(pods)
 
     def list_volumes(self) -> tuple[ObservedVolume, ...]:
         self._record("list_volumes")
@@ -407,10 +412,13 @@ class FakeEngine:
         with self._lock:
             self.held_names[name] = times
 
-    def events(self, filters: Mapping[str, Sequence[str]]) -> Iterator[dict[str, Any]]:
+    def events(self, filters: Mapping[str, Sequence[str]],
+               opened: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
         """The events emitted so far that pass `filters` (label=key=value and type, as libpod
         filters them); then the stream ends, as when the service closes it."""
         self._record("events")
+        if opened is not None:
+            opened()
         with self._lock:
             queued, self._events = self._events, []
         for event in queued:
@@ -438,7 +446,8 @@ class FakeEngine:
             if old is not None:
                 old.names = tuple(n for n in old.names if n != qualified)
             new_id = self._new_id("pulled", qualified)
-            self.images_[new_id] = FakeImage(new_id, (qualified,), dict(old.config) if old else {"Env": ["PATH=/bin"]})
+            config = self.pull_configs.get(qualified) or (dict(old.config) if old else {"Env": ["PATH=/bin"]})
+            self.images_[new_id] = FakeImage(new_id, (qualified,), dict(config))
         if progress is not None:  # one layer, reported as Podman reports a small one: known, then done
             progress(PullProgress(reference, 1, 0, 0, 0))
             progress(PullProgress(reference, 1, 1, 0, 0))

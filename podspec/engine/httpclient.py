@@ -155,7 +155,8 @@ class HttpClient:
     # ------------------------------------------------------------------------------ streams
 
     def stream(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[bytes]:
-        """GET `path` and yield the answer's lines as they come (no timeout: waits for the next)."""
+        """GET `path` and yield the answer's lines as they come (no timeout: waits for the next); an
+        empty line first, once the service answered (the stream is open)."""
         target = LIBPOD + path + (f"?{urlencode(params)}" if params else "")
         try:
             with dial(self.address, self.timeout) as sock:
@@ -167,6 +168,7 @@ class HttpClient:
                         raise TransportError(f"the event stream answered {b' '.join(status[1:]).decode(errors='replace').strip()!r}")
                     while answer.readline() not in (b"\r\n", b"\n", b""):
                         pass  # headers
+                    yield b""
                     yield from answer
         except OSError as exc:
             raise TransportError(str(exc) or type(exc).__name__) from None

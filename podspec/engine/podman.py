@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -76,8 +76,10 @@ class PodmanEngine:
 
     # -------------------------------------------------------------------------------- reading
 
-    def observe(self) -> ObservedState:
+    def observe(self, pods: Collection[str] | None = None) -> ObservedState:
         """The whole host in five list calls (containers, volumes, secrets, images, networks), however many pods.
+        `pods`: the container list is narrowed to those pods' containers by Podman (its `pod`
+        filter, which skips a name no pod has), the other four lists stay whole (ObservedState.scope).
 
         Pods are read from the container list: every pod has an infra container, which carries
         the pod's ID, name and labels. (Podman's own pod list costs as much as the container list
@@ -89,11 +91,15 @@ class PodmanEngine:
         list, the long one (~70 ms of a no-op apply's ~90 ms of calls at 30 pods): they cost no
         wall time. Each answer is one consistent read, as before; the four were never one snapshot.
         """
-        containers = ("/containers/json", "list containers", {"all": "true"})
-        others = [("/volumes/json", "list volumes", None), ("/images/json", "list images", None),
-                  ("/secrets/json", "list secrets", None), ("/networks/json", "list networks", None)]
+        params = {"all": "true"}
+        if pods is not None:  # (an empty filter would list every container: no call at all then)
+            params["filters"] = json.dumps({"pod": sorted(pods)})
+        listing = pods is None or bool(pods)
+        others = [("/volumes/json", "list volumes"), ("/images/json", "list images"),
+                  ("/secrets/json", "list secrets"), ("/networks/json", "list networks")]
         if not getattr(self.transport, "concurrent", False):
-            return parse.state(*(self.call("get", path, what, params=params) for path, what, params in (containers, *others)))
+            listed = self.call("get", "/containers/json", "list containers", params=params) if listing else []
+            return _narrowed(parse.state(listed, *(self.call("get", path, what) for path, what in others)), pods)
         import threading  # (not concurrent.futures: it imports logging, ~3 ms of every start-up)
 
         answers: list[Any] = [None] * len(others)
@@ -106,17 +112,17 @@ class PodmanEngine:
                 errors.append(error)
 
         threads = [threading.Thread(target=read, args=(i, path, what), daemon=True)
-                   for i, (path, what, _) in enumerate(others)]
+                   for i, (path, what) in enumerate(others)]
         for thread in threads:
             thread.start()
         try:
-            listed = self.call("get", containers[0], containers[1], params=containers[2])
+            listed = self.call("get", "/containers/json", "list containers", params=params) if listing else []
         finally:
             for thread in threads:
                 thread.join()
         if errors:
             raise errors[0]
-        return parse.state(listed, *answers)
+        return _narrowed(parse.state(listed, *answers), pods)
 
     def list_volumes(self) -> tuple[ObservedVolume, ...]:
         return parse.volumes(self.call("get", "/volumes/json", "list volumes"))
@@ -197,13 +203,18 @@ class PodmanEngine:
             self._version = parse.version(self.call("get", "/version", "read the Podman version"))
         return self._version
 
-    def events(self, filters: Mapping[str, Sequence[str]]) -> Iterator[dict[str, Any]]:
+    def events(self, filters: Mapping[str, Sequence[str]],
+               opened: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
         # `since` now: with the file events logger (hosts without journald) Podman otherwise replays its
         # whole event log first, and old deaths would read as a crash loop.
         params = {"stream": "true", "since": str(int(time.time())),
                   "filters": json.dumps({k: list(v) for k, v in filters.items()})}
         try:
             for line in self.transport.stream("/events", params):
+                if opened is not None and not line:  # (the transport's mark: Podman answered)
+                    opened()
+                    opened = None
+                    continue
                 try:
                     event = json.loads(line) if line.strip() else None
                 except ValueError:
@@ -485,6 +496,12 @@ def connect(url: str | None = None, connection: str | None = None, env: Mapping[
     except BaseException:
         endpoint.close()
         raise
+
+
+def _narrowed(state: ObservedState, pods: Collection[str] | None) -> ObservedState:
+    """`state` kept to `pods` (Podman's `pod` filter also takes a pod ID's prefix: a name no pod has
+    may match another pod's ID), or as it is when the whole host was read."""
+    return state if pods is None else state.narrowed(pods)
 
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 
     from podspec.engine.probes import ProbeTarget
     from podspec.model import Probe
@@ -37,8 +37,10 @@ class Engine(Protocol):
 
     # ------------------------------------------------------------------------------- reading
 
-    def observe(self) -> ObservedState:
-        """Every pod, container, volume and image on the host."""
+    def observe(self, pods: Collection[str] | None = None) -> ObservedState:
+        """Every pod, container, volume and image on the host. `pods`: only those pods' containers
+        (pods not on the host are no error), and every volume, image, secret and network; the
+        state says so in its `scope`."""
         ...
 
     def images(self) -> tuple[ObservedImage, ...]:
@@ -118,10 +120,12 @@ class Engine(Protocol):
         answers with an address. A look-up that cannot run is a failed result, never an error."""
         ...
 
-    def events(self, filters: Mapping[str, Sequence[str]]) -> Iterator[dict[str, Any]]:
+    def events(self, filters: Mapping[str, Sequence[str]],
+               opened: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
         """Podman's events from now on (libpod `/events?stream=true`), one decoded event at a time,
         blocking until the next; ends when the service closes the stream. `filters` as libpod takes
-        them, e.g. {"label": ["io.podspec.project=web"], "type": ["container", "pod"]}."""
+        them, e.g. {"label": ["io.podspec.project=web"], "type": ["container", "pod"]}. `opened` is
+        called once the service answered, before the first event: from then on no event is missed."""
         ...
 
     # ------------------------------------------------------------------------------- writing

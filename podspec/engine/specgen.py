@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from podspec import labels as L
+from podspec.labels import Role
 from podspec.model import (
     FILE_VOLUMES,
     Container,
@@ -21,13 +22,13 @@ from podspec.model import (
     Volume,
     VolumeKind,
     VolumeMount,
+    container_annotations,
     podman_capability,
     seccomp_file,
     signal_number,
     volumes_from_entries,
 )
 from podspec.names import PODMAN_RESTART, container_name, empty_dir_volume, podman_secret_name
-from podspec.plan import Role
 
 NANOS = 1_000_000_000
 HEALTH_ON_FAILURE_RESTART = 3  # libpod's HealthCheckOnFailureAction "restart" (4.3 and 5: none 1, kill 2, restart 3, stop 4)
@@ -141,8 +142,9 @@ def container_body(pod: Pod, container: Container, role: Role, labels: dict[str,
         "labels": labels,
         "stop_timeout": pod.termination_grace_period_seconds,
     }
-    if pod.annotations:
-        body["annotations"] = dict(pod.annotations)  # as `podman kube play` does: the pod's, on each container
+    annotations = container_annotations(pod, container.name)
+    if annotations:
+        body["annotations"] = annotations  # as `podman kube play` does: the pod's, on each container
     # The project names the Podman secrets; it is the one on the container's labels.
     project = labels.get(L.PROJECT, "")
     body.update(_process(container, project))
@@ -229,6 +231,10 @@ def _mounts(pod: Pod, container: Container) -> dict[str, Any]:
         if m.sub_path:
             entry["SubPath"] = m.sub_path
         named.append(entry)
+    # io.podman.annotations.kube.image.volumes.mount: each VOLUME path of the images, from that path
+    # of the image, read-only (reconcile/imagemounts.py), as `podman kube play` mounts it
+    image_volumes += [{"Source": m.image, "Destination": m.path, "ReadWrite": False, "subPath": m.path}
+                      for m in container.image_mounts]
     body: dict[str, Any] = {}
     if named:
         body["volumes"] = named

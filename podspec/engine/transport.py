@@ -44,7 +44,8 @@ class Transport(Protocol):
                 body: Any = None, timeout: float | None = None) -> Reply: ...
 
     def stream(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[bytes]:
-        """GET `path` and yield the answer's lines as they come (no timeout: waits for the next)."""
+        """GET `path` and yield the answer's lines as they come (no timeout: waits for the next); an
+        empty line first, once the service answered (the stream is open)."""
         ...
 
     def call_stream(self, method: str, path: str, params: Mapping[str, Any] | None = None,

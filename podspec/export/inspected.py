@@ -28,6 +28,7 @@ from podspec import labels as L
 from podspec.errors import PodspecError
 from podspec.model import (
     FILE_VOLUMES,
+    IMAGE_MOUNTS_ANNOTATION,
     INIT_TYPE_ANNOTATION,
     SECCOMP_ROOT,
     SERVICE_WORKLOAD,
@@ -279,8 +280,10 @@ def _host_aliases(entries: Iterable[str]) -> tuple[HostAlias, ...]:
 
 
 def _pod_annotations(containers: Sequence[Json]) -> tuple[tuple[str, str], ...]:
-    """Annotations every container carries (`podman kube play` copies the pod's onto each)."""
+    """Annotations every container carries (`podman kube play` copies the pod's onto each), and
+    each container's own image-volumes-mount annotation (model.container_annotations)."""
     common: dict[str, str] | None = None
+    mounted: dict[str, str] = {}
     for c in containers:
         config = c.get("Config") or {}
         own = {
@@ -290,8 +293,11 @@ def _pod_annotations(containers: Sequence[Json]) -> tuple[tuple[str, str], ...]:
         applied = (L.last_applied(config.get("Labels")) or {}).get("annotations") if L.is_managed(config.get("Labels")) else None
         if isinstance(applied, dict):  # podspec's: the pod's annotations as written (what the policy let reach the runtime is a part)
             own = {str(k): str(v) for k, v in applied.items()}
+        for k, v in own.items():  # one container's image-volumes-mount list: on that container only
+            if k.startswith(IMAGE_MOUNTS_ANNOTATION + "/"):
+                mounted[k] = v
         common = own if common is None else {k: v for k, v in common.items() if own.get(k) == v}
-    return tuple(sorted((common or {}).items()))
+    return tuple(sorted({**(common or {}), **mounted}.items()))
 
 
 def _groups(c: Json) -> tuple[int, ...]:
@@ -659,9 +665,11 @@ class _Volumes:
         mounts = _with_tmpfs(c)
         # Podman 5 lists an image volume twice: as itself, and as the overlay bind mount made of it.
         images = {m.get("Destination") for m in mounts if m.get("Type") == "image"}
+        # The mounts of the image-volumes-mount annotation (podspec's record): the annotation says them.
+        annotated = set(applied.get("imageMounts") or ())
         for m in sorted(mounts, key=lambda m: m.get("Destination", "")):
             dest = m.get("Destination", "")
-            if dest in images and m.get("Type") != "image":
+            if (dest in images and m.get("Type") != "image") or dest in annotated:
                 continue
             note: Json = recorded.get(dest) or {}
             volume = self._for(m, note)

@@ -26,7 +26,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 
 from podspec.errors import KeyUnavailable, ManifestError, Origin, Problem
-from podspec.model import AbsentPod, ConfigMap, DesiredState, EncryptedDocument, Pod, Secret, Service, VolumeClaim
+from podspec.model import (
+    IMAGE_MOUNTS_ANNOTATION,
+    AbsentPod,
+    ConfigMap,
+    DesiredState,
+    EncryptedDocument,
+    Pod,
+    Secret,
+    Service,
+    VolumeClaim,
+)
 
 if TYPE_CHECKING:
     from podspec.loader.sops import Decrypt, Sealed
@@ -99,6 +109,10 @@ def _across_pods(pods: list[Pod], services: list[Service], problems: list[Proble
         from podspec.loader import volumes_from
 
         problems += volumes_from.check(pods)
+    if any(key.startswith(IMAGE_MOUNTS_ANNOTATION) for pod in pods for key, _ in pod.annotations):
+        from podspec.loader import image_mounts
+
+        problems += image_mounts.check(pods)
     if not services:
         return pods
     from podspec.loader.services import link_services, with_proxies

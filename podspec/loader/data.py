@@ -19,7 +19,7 @@ from podspec.model import (
 # Podman volume options podspec does not apply yet: refused rather than ignored.
 VOLUME_OPTION_PREFIX = "volume.podman.io/"
 # ConfigMap and Secret keys (Kubernetes: IsConfigMapKey).
-CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+CONFIG_KEY = r"[-._a-zA-Z0-9]+"  # (a pattern's text: re compiles it at its first use, not at every start-up)
 # The Secret types podspec takes as data. Others (service-account-token, tls, basic-auth...) are
 # kept for a cluster's controllers and have no meaning here.
 # Kubernetes' Secret types: the keys the API server requires of each (one of them, for basic-auth).
@@ -50,7 +50,7 @@ def claim(r: Reporter, data: dict[str, Any]) -> VolumeClaim:
 
 def keys(r: Reporter, data: dict[str, Any], group: str) -> None:
     for key in data:
-        if len(key) > 253 or not CONFIG_KEY.fullmatch(key):
+        if len(key) > 253 or not re.fullmatch(CONFIG_KEY, key):
             r.problem(
                 (group, key), f"invalid key {key[:80]!r}",
                 "at most 253 letters, digits, '-', '_' and '.'", key=True,

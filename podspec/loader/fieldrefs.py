@@ -14,9 +14,10 @@ from podspec.model import (
     FieldPath,
 )
 
-# fieldRef paths for one label or annotation (env fieldRef in build.py, downwardAPI items here).
-FIELD_LABEL = re.compile(r"metadata\.labels\['(.+)'\]")
-FIELD_ANNOTATION = re.compile(r"metadata\.annotations\['(.+)'\]")
+# fieldRef paths for one label or annotation (env fieldRef in build.py, downwardAPI items here); as
+# text, compiled by re at their first use.
+FIELD_LABEL = r"metadata\.labels\['(.+)'\]"
+FIELD_ANNOTATION = r"metadata\.annotations\['(.+)'\]"
 # The node's name: on one Podman host, the host's name as Podman reports it (GET /info), known
 # only once the host is read (reconcile/nodename.py puts it in).
 NODE_NAME_FIELD = "spec.nodeName"
@@ -98,7 +99,7 @@ def own_field(facts: PodFacts, field_path: str) -> str | None:
     if field_path == "metadata.namespace":
         return facts.namespace
     for pattern, group in ((FIELD_LABEL, "labels"), (FIELD_ANNOTATION, "annotations")):
-        match = pattern.fullmatch(field_path)
+        match = re.fullmatch(pattern, field_path)
         if match:
             return str(facts.meta[group].get(match.group(1), ""))
     return None

@@ -42,8 +42,6 @@ BOOKKEEPING_PREFIXES = (
 # Annotations `podman kube play` acts on that podspec does not apply: refused, never ignored.
 # An entry matches the key itself and the key followed by "/<container or pod>".
 REFUSED_ANNOTATIONS: dict[str, tuple[str, str]] = {
-    "io.podman.annotations.kube.image.volumes.mount": (
-        "mounting an image's volumes is not supported", "copy the files into a named volume and mount it"),
     "io.containers.autoupdate.authfile": (
         "podspec pulls (and `podspec sync` checks for updates) with the credentials apply uses",
         "remove it; pass --authfile FILE (or REGISTRY_AUTH_FILE) to apply and sync, or name imagePullSecrets"),

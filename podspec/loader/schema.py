@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-from importlib import resources
+import pkgutil
 from typing import Any, Callable, Iterable
 
 from podspec.errors import Origin, Problem
@@ -28,8 +28,12 @@ _SHOW = 60  # characters of a value shown in a message
 
 @functools.cache
 def schema() -> dict[str, Any]:
-    """The manifest schema, as published in schemas/."""
-    return json.loads(resources.files("podspec.schemas").joinpath(SCHEMA_RESOURCE).read_text("utf-8"))
+    """The manifest schema, as published in schemas/. (Read with pkgutil, which works wherever the
+    package is installed, as importlib.resources does; importlib.resources would import zipfile and
+    its adapters: ~5 ms of every command that loads manifests.)"""
+    data = pkgutil.get_data("podspec.schemas", SCHEMA_RESOURCE)
+    assert data is not None  # (None only for a loader that cannot read files: not podspec's)
+    return json.loads(data)
 
 
 @functools.cache

@@ -11,10 +11,9 @@ from typing import Any
 
 from podspec import labels as L
 from podspec.model import DesiredState
-from podspec.names import copy_names, owns_secret
+from podspec.names import copy_names, is_history_name, owns_secret
 from podspec.observed import ObservedState
 from podspec.plan import Plan, Step, StepKind
-from podspec.reconcile.history import is_history_name
 from podspec.reconcile.pod_diff import observed_grace
 from podspec.reconcile.secret_diff import secrets_in_use
 from podspec.reconcile.volume_diff import volume_users

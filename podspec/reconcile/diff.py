@@ -91,7 +91,18 @@ def compute(
     """`origin`: the source of the manifests (run/origin.py). Objects another source applied are
     not changed (a conflict) nor pruned (kept, and said so) unless `force_conflicts`; objects an
     older podspec made, with no source recorded, may be changed by the manifests that name them but
-    are pruned only with `force_conflicts`. With origin "" no source is checked."""
+    are pruned only with `force_conflicts`. With origin "" no source is checked.
+
+    A host read for some pods only (`observed.scope`, the agent's repair of the pods Podman's events
+    named) gives the diff of those pods: the others count as unchanged (they were not read), and
+    only what those pods use is looked at (their volumes); secrets no pod reads and the project
+    network are left for a whole read, which alone can tell that nothing uses them."""
+    scope = observed.scope
+    if scope is not None and any(p.rollout is not None for p in desired.pods):
+        from podspec.errors import UsageError
+
+        raise UsageError("a Deployment's copies are placed from a read of every pod, not of some",
+                         "diff every pod (no scope) when the manifests hold a Deployment")
     owners = _Owners(origin, force_conflicts)
     if any(p.host_secrets for p in desired.pods):  # a Secret kept on the host and made again is a change
         from podspec.reconcile.hostsecrets import with_host_ids
@@ -102,6 +113,9 @@ def compute(
     intents = [pod_intent(pod) for pod in desired.pods]  # made once: the pods' and the secrets' diffs read them
     copies = any(p.rollout is not None for p in desired.pods)
     for pod, intent in zip(desired.pods, intents, strict=True):
+        if scope is not None and pod.name not in scope:
+            unchanged.append(pod.name)  # not read: as the last whole read left it
+            continue
         found = diff_pod(pod, intent, observed, project, adopt)
         if copies and pod.rollout is not None:  # a Deployment's copy: surged, or why it cannot be
             from podspec.reconcile.copies import causes
@@ -133,21 +147,43 @@ def compute(
                 )
     leaving = tuple(p.name for p in pods if p.action is Action.REMOVE)
     volumes = diff_volumes(desired, observed, project, adopt, prune_volumes, leaving, owners.may_remove)
-    from podspec.reconcile import ports
+    secrets = diff_secrets(desired, observed, project, pods, adopt, intents)
+    if scope is not None:
+        volumes, secrets = _scoped(volumes, secrets, desired, scope)
     from podspec.reconcile.network import diff_network
 
     created = {p.name for p in pods if p.action in (Action.CREATE, Action.REPLACE)}
+    port_conflicts: tuple[str, ...] = ()
+    if created:  # only a pod created publishes ports (imported then: a no-op pays nothing for it)
+        from podspec.reconcile import ports
+
+        port_conflicts = tuple(ports.conflicts(observed, pods))
     return Diff(
         project=project,
         pods=tuple(sorted(pods, key=lambda p: p.name)),
         volumes=volumes,
         unchanged_pods=tuple(sorted(unchanged)),
-        secrets=diff_secrets(desired, observed, project, pods, adopt, intents),
+        secrets=secrets,
         network=diff_network(desired, observed, project, created, set(leaving), adopt, prune),
-        port_conflicts=tuple(ports.conflicts(observed, pods)),
+        port_conflicts=port_conflicts,
         origin=origin,
         kept=tuple(owners.kept),
     )
+
+
+def _scoped(volumes: tuple[VolumeDiff, ...], secrets: tuple[SecretDiff, ...], desired: DesiredState,
+            scope: frozenset[str]) -> tuple[tuple[VolumeDiff, ...], tuple[SecretDiff, ...]]:
+    """A diff of some pods: the volumes those pods mount (whether another volume is used, by a pod
+    not read, is not known), and no secret removed (a pod not read may still read it)."""
+    from podspec.reconcile.intent import empty_dir_volumes
+
+    theirs: set[str] = set()
+    for pod in desired.pods:
+        if pod.name in scope:
+            theirs.update(pod.claim_names())
+            theirs.update(empty_dir_volumes(pod))
+    return (tuple(v for v in volumes if v.name in theirs or v.empty_dir_of in scope),
+            tuple(s for s in secrets if s.action is not Action.REMOVE))
 
 
 class _Owners:

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from enum import Enum
 
 from podspec import labels as L
+from podspec.labels import Role
 from podspec.model import RestartPolicy
 from podspec.observed import ContainerState, ObservedContainer, PodStatus
-from podspec.plan import Role
 from podspec.reconcile.intent import SpecDict
 
 

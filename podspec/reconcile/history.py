@@ -11,10 +11,11 @@ reachable over ssh:// through the REST API like every other call, and listed by 
 (`podspec-history.<project>.<seq>`): those are still read (listed by `history`, they cannot be
 rolled back to: they hold no pods) and pruned like the others; new ones are secrets.
 
-Name: `podspec-history-<8 hex of the project>-<seq, 6 digits>-<12 hex fingerprint>`. Podman 4.3
-lists secrets without their labels; the name alone then gives the project, the order and whether a
-no-op apply would only repeat the newest record (`repeated`), so neither an apply nor a no-op costs
-an extra call there; reading a record's content on 4.3 is one inspect of that secret.
+Name: `podspec-history-<8 hex of the project>-<seq, 6 digits>-<12 hex fingerprint>` (the prefix,
+which says what is a record at all, is names.is_history_name's: diff asks it without this module).
+Podman 4.3 lists secrets without their labels; the name alone then gives the project, the order and
+whether a no-op apply would only repeat the newest record (`repeated`), so neither an apply nor a
+no-op costs an extra call there; reading a record's content on 4.3 is one inspect of that secret.
 
 Content (JSON in `io.podspec.history`; the secret's value holds the same JSON): what the apply did
 (revision, outcome, pods changed/unchanged/removed/not done) and what it takes to put a revision
@@ -34,12 +35,11 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from podspec import labels as L
+from podspec.names import HISTORY_LEGACY_PREFIX, HISTORY_PREFIX
 from podspec.observed import ObservedSecret, ObservedVolume
 
 KEEP = 20  # records kept per project
 FORMAT = 2  # the version of the record's JSON (1: the volumes' records, without pods)
-NAME_PREFIX = "podspec-history-"
-LEGACY_PREFIX = "podspec-history."  # format 1: volumes
 MAX_ERROR = 300  # characters of an error message kept in a record
 MAX_PODS_BYTES = 200_000  # a record's pods beyond this are not kept (Podman takes the labels in the URL)
 _NAME = re.compile(r"^podspec-history-([0-9a-f]{8})-(\d{6})-([0-9a-f]{12})$")
@@ -113,12 +113,7 @@ def fingerprint(record: HistoryRecord) -> str:
 
 
 def secret_name(record: HistoryRecord) -> str:
-    return f"{NAME_PREFIX}{project_key(record.project)}-{record.seq:06d}-{fingerprint(record)}"
-
-
-def is_history_name(name: str) -> bool:
-    """A Podman secret (or volume) that holds a history record: never a manifest's."""
-    return name.startswith(NAME_PREFIX) or name.startswith(LEGACY_PREFIX)
+    return f"{HISTORY_PREFIX}{project_key(record.project)}-{record.seq:06d}-{fingerprint(record)}"
 
 
 def entries(secrets: tuple[ObservedSecret, ...], volumes: tuple[ObservedVolume, ...],
@@ -187,7 +182,7 @@ def from_labels(name: str, labels: Mapping[str, str] | None) -> HistoryRecord | 
 
 
 def _from_volume(volume: ObservedVolume) -> HistoryRecord | None:
-    if not volume.name.startswith(LEGACY_PREFIX):
+    if not volume.name.startswith(HISTORY_LEGACY_PREFIX):
         return None
     return from_labels(volume.name, volume.labels)
 

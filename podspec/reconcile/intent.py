@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from podspec import labels as L
+from podspec.labels import Role
 from podspec.model import (
     AutoUpdate,
     Container,
@@ -27,9 +28,9 @@ from podspec.model import (
     Resources,
     SourceKind,
     VolumeKind,
+    container_annotations,
 )
 from podspec.names import empty_dir_volume, file_note, mount_source, podman_secret_name, port_text
-from podspec.plan import Role
 from podspec.probe_record import probe_spec
 from podspec.secrets import stored_env_value
 
@@ -226,7 +227,9 @@ def container_spec(pod: Pod, container: Container) -> SpecDict:
             "restartPolicy": pod.restart_policy.value,
             "serviceProxy": container.service_proxy,
             "terminationGracePeriodSeconds": pod.termination_grace_period_seconds,
-            "annotations": dict(pod.annotations),
+            "annotations": container_annotations(pod, container.name),
+            # io.podman.annotations.kube.image.volumes.mount: path -> image (reconcile/imagemounts.py)
+            "imageMounts": {m.path: m.image for m in container.image_mounts},
             "sysctls": dict(pod.sysctls),
             "supplementalGroups": list(pod.supplemental_groups),
             "fsGroup": pod.fs_group,

@@ -274,7 +274,8 @@ def diff_network(desired: DesiredState, observed: ObservedState, project: str, c
     if not wanted_pods:
         # Removed once the project has no pod left on the host (pruned empty, or deleted).
         staying = [p for p in observed.pods if p.managed and p.project == project and p.name not in leaving]
-        if found is not None and prune and not staying and L.project_of(found.labels) == project:
+        if found is not None and prune and not staying and L.project_of(found.labels) == project \
+                and observed.scope is None:  # (only a read of every pod tells that none is left)
             return NetworkChanges(name, NetworkDiff(name, Action.REMOVE, "the project has no pods left (--prune)"),
                                   record_exists=record_exists)
         return NetworkChanges(name)
@@ -316,6 +317,8 @@ def diff_network(desired: DesiredState, observed: ObservedState, project: str, c
     # file by file): they keep their names on the network, and the record keeps them, with the
     # Services whose names they carry (export writes those back).
     others = {p.name for p in observed.pods if p.managed and p.project == project} - set(names) - leaving
+    if observed.scope is not None and record is not None:  # pods not read stay as the record has them
+        others |= {pod for pod in record.pods if pod not in observed.scope} - set(names) - leaving
     kept = {pod: had for pod, had in (record.pods.items() if record is not None else ()) if pod in others}
     carried = {n for had in kept.values() for n in had}
     services = {s: spec for s, spec in (record.services.items() if record is not None else ()) if s in carried}

@@ -15,9 +15,10 @@ from dataclasses import replace
 
 from podspec import labels as L
 from podspec.errors import ConflictError
+from podspec.labels import Role
 from podspec.model import HOST_PATH_CREATE_TYPES, Container, Pod, VolumeKind
 from podspec.names import empty_dir_volume
-from podspec.plan import Plan, Role, Step, StepKind
+from podspec.plan import Plan, Step, StepKind
 from podspec.reconcile.changes import Action
 from podspec.reconcile.diff import Diff
 from podspec.reconcile.intent import ContainerIntent, container_labels, pod_labels

@@ -8,15 +8,14 @@ from dataclasses import dataclass
 from functools import partial
 
 from podspec import labels as L
+from podspec.labels import Role
 from podspec.model import SERVICE_WORKLOAD, DesiredState, Pod, PullPolicy, RestartPolicy
 from podspec.names import container_name, copy_of, other_name
 from podspec.observed import ObservedContainer, ObservedPod, ObservedState
-from podspec.plan import Role
 from podspec.reconcile import drift
 from podspec.reconcile import podman_rules as rules
 from podspec.reconcile.changes import UNSET, Action, FieldChange, field_changes
 from podspec.reconcile.intent import ContainerIntent, PodIntent
-from podspec.reconcile.lifecycle import stopped_by_accident
 
 
 @dataclass(frozen=True)
@@ -146,9 +145,12 @@ def diff_pod(pod: Pod, intent: PodIntent, observed: ObservedState, project: str,
 
     containers = _diff_containers(pod, intent, observed, {c.name: c for c in present}, found)
     action, cause = None, ""
-    if stopped_by_accident(observed, obs):
-        # (a pod `podspec stop` stopped stays stopped until `podspec start`: reconcile/lifecycle.py)
-        action, cause = Action.START, f"the pod is {obs.status.value.lower()}"
+    if not running:  # (a running pod is not stopped: the stop marks are looked at only for one that is not)
+        from podspec.reconcile.lifecycle import stopped_by_accident
+
+        if stopped_by_accident(observed, obs):
+            # (a pod `podspec stop` stopped stays stopped until `podspec start`: reconcile/lifecycle.py)
+            action, cause = Action.START, f"the pod is {obs.status.value.lower()}"
     return made(action=action, cause=cause, containers=containers, running=running)
 
 

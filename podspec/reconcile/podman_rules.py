@@ -45,6 +45,9 @@ SECRET_ENV_HIDDEN = ("an env value from a Secret (secretKeyRef, envFrom secretRe
 # (the oldest Podman podspec is tested on) is the minimum. subPath on one needs 5.1 (below).
 IMAGE_VOLUMES = ("an image volume", (4, 3))
 SUBPATH_ON_IMAGE_VOLUMES = ("subPath on an image volume", (5, 1))  # Podman 5.1 added it to the API
+# io.podman.annotations.kube.image.volumes.mount: each VOLUME path is an image volume with that path
+# as its subPath (reconcile/imagemounts.py), as `podman kube play` makes it: 5.1, as above.
+IMAGE_MOUNTS = ("mounting an image's VOLUME paths (an image volume with a subPath)", SUBPATH_ON_IMAGE_VOLUMES[1])
 # Podman 4.3's REST API takes a pod's `userns: auto` but creates the infra container without it (the
 # CLI, and so `podman kube play`, fill the ID mappings in themselves): the pod then fails to start,
 # root or rootless ("can't get final child's PID from pipe"). Podman 5's API gives the pod its own

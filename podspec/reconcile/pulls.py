@@ -15,11 +15,13 @@ from podspec.errors import ImageUnavailable, PodspecError
 from podspec.model import (
     HOST_PATH_CREATE_TYPES,
     HOST_PATH_HELPER_IMAGE,
+    IMAGE_MOUNTS_ANNOTATION,
     AutoUpdate,
     DesiredState,
     ProbeHandler,
     PullPolicy,
     VolumeKind,
+    image_mount_images,
 )
 from podspec.observed import ObservedState
 from podspec.probe_record import probes_of
@@ -81,10 +83,13 @@ def pull_secret_credentials(desired: DesiredState) -> dict[str, dict[str, Regist
                 continue  # reported by the loader
     found: dict[str, dict[str, RegistryCredential]] = {}
     for pod in desired.pods:
+        used = [c.image for c in pod.all_containers()]
+        used += [v.image for v in pod.volumes if v.kind is VolumeKind.IMAGE]
+        used += [image for c in pod.all_containers() for image in image_mount_images(pod, c.name)]
         for name in sorted(pod.image_pull_secrets):
-            for c in pod.all_containers():
+            for image in used:
                 for registry, credential in by_secret.get(name, {}).items():
-                    found.setdefault(c.image, {}).setdefault(registry, credential)
+                    found.setdefault(image, {}).setdefault(registry, credential)
     return found
 
 
@@ -244,6 +249,7 @@ def needs(desired: DesiredState, observed: ObservedState, probe_image: str = "")
         users.append(user)
         by_ref[image] = (policy, users)
 
+    mounting = desired.uses_image_mounts
     for pod in desired.pods:
         for c in pod.all_containers():
             # io.containers.autoupdate: registry is pulled as imagePullPolicy: Always is
@@ -253,6 +259,10 @@ def needs(desired: DesiredState, observed: ObservedState, probe_image: str = "")
                 need(v.image, pull_policy_or_default(v.image_pull_policy, v.image), f"{pod.name}/volume {v.name}")
             if v.kind is VolumeKind.HOST_PATH and v.host_path_type in HOST_PATH_CREATE_TYPES:
                 need(HOST_PATH_HELPER_IMAGE, PullPolicy.IF_NOT_PRESENT, f"{pod.name}/volume {v.name} (makes its hostPath)")
+        for c in pod.all_containers() if mounting else ():
+            # io.podman.annotations.kube.image.volumes.mount: pulled when absent, as an image volume's
+            for image in image_mount_images(pod, c.name):
+                need(image, PullPolicy.IF_NOT_PRESENT, f"{pod.name}/{c.name} (image volumes mount annotation)")
         for c in pod.all_containers():
             kinds = [kind.value for kind, probe in probes_of(c) if probe.handler is not ProbeHandler.EXEC]
             if probe_image and kinds:
@@ -298,6 +308,7 @@ def unsupported(desired: DesiredState, podman_version: str) -> list[str]:
     """What the manifests ask for that this Podman cannot do or would silently ignore (so: refused
     up front, naming the Podman version needed)."""
     from podspec.reconcile.podman_rules import (
+        IMAGE_MOUNTS,
         IMAGE_VOLUMES,
         PRIVATE_USER_NAMESPACE,
         SUBPATH_ON_IMAGE_VOLUMES,
@@ -324,6 +335,11 @@ def unsupported(desired: DesiredState, podman_version: str) -> list[str]:
             if v.kind is VolumeKind.IMAGE and (problem := needs_newer(IMAGE_VOLUMES)):
                 found.append(f"{pod.name}: volume {v.name} is an image volume ({v.image}): {problem}")
         for c in pod.all_containers():
+            listed = image_mount_images(pod, c.name)
+            if listed and (problem := needs_newer(IMAGE_MOUNTS)):
+                found.append(f"{pod.name}/{c.name}: annotation {IMAGE_MOUNTS_ANNOTATION}/{c.name} ({', '.join(listed)}): "
+                             f"{problem}; copy those files into a named volume (a persistentVolumeClaim) and mount "
+                             "it, or use Podman 5.1 or newer")
             for m in c.volume_mounts:
                 if not m.sub_path or m.name not in kinds:
                     continue
@@ -373,7 +389,7 @@ def needs_version_check(desired: DesiredState) -> bool:
     """Whether the manifests use something that depends on the Podman version (see unsupported);
     when not, the version need not be read."""
     return (uses_sub_path(desired) or any(v.kind is VolumeKind.IMAGE for p in desired.pods for v in p.volumes)
-            or any(not p.host_users for p in desired.pods))
+            or any(not p.host_users for p in desired.pods) or desired.uses_image_mounts)
 
 
 def unsupported_error(refused: list[str]) -> PodspecError:

@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 
 from podspec import labels as L
 from podspec.model import DesiredState, KeyRef, SourceKind
-from podspec.names import owns_secret, podman_secret_name
+from podspec.names import is_history_name, owns_secret, podman_secret_name
 from podspec.observed import ObservedState
 from podspec.reconcile.changes import Action
-from podspec.reconcile.history import is_history_name
 from podspec.reconcile.intent import PodIntent, describe_ref, pod_intent, secret_labels
 from podspec.reconcile.pod_diff import PodDiff
 

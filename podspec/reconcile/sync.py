@@ -5,6 +5,7 @@ and time is always passed in (seconds on a monotonic clock), so each rule is a t
 
 - what to do with the branch's head (apply it, nothing, refuse it: known bad, a rewind, unsigned);
 - the retry schedule after a failure (exponential, capped; never a hot loop);
+- whether a round reads the whole host, or trusts the event stream (the full resync);
 - which Podman events may mean drift, and for which pod;
 - debouncing those events (a burst of events is one repair);
 - crash loops: a pod repaired again and again is backed off and reported, not restarted in a loop.
@@ -111,6 +112,20 @@ def next_round(now: float, interval: float, failures: int, backoff: Backoff) -> 
     return now + backoff.delay(failures)
 
 
+def whole_read_due(now: float, last_whole: float | None, resync: float, stream_since: float | None) -> bool:
+    """Whether a round reads every pod of the host to find drift (a full resync, as controllers
+    resync their informers), or trusts Podman's event stream to have named every pod that changed.
+
+    `last_whole`: when the last whole read began (None: never); `stream_since`: when the event stream
+    the agent now reads was connected (None: no stream: no --self-heal, or it is lost). Every round
+    reads everything without a stream (the round is then the only way to see drift), or when the
+    stream connected after the last whole read began (what happened before it is not in it); with a
+    stream, every `resync` seconds still (an event Podman never sent, a change no event tells of)."""
+    if stream_since is None or last_whole is None or stream_since > last_whole:
+        return True
+    return now - last_whole >= resync
+
+
 # ---------------------------------------------------------------------------------- drift events
 
 def _attributes(event: Mapping) -> Mapping:
@@ -158,7 +173,7 @@ class Debouncer:
     """Collects pods seen in drift events; they are due `quiet` seconds after the last event of a
     burst, but never later than `most` seconds after the first (a steady stream still gets repaired)."""
 
-    quiet: float = 0.5
+    quiet: float = 0.2
     most: float = 2.0
     first: float | None = None
     last: float | None = None
@@ -193,6 +208,11 @@ def is_infra(event: Mapping) -> bool:
     should have, and no role of its own)."""
     attributes = _attributes(event)
     return labels.ROLE not in attributes and labels.CONTAINERS in attributes
+
+
+def is_start(event: Mapping) -> bool:
+    """A container started (created and started, restarted, or started again)."""
+    return event.get("Type") == "container" and _action(event) == "start"
 
 
 def is_death(event: Mapping) -> bool:

@@ -58,6 +58,10 @@ class DiffRequest:
     # the probe helper's image ("": busybox; references.probe_helper_image): pulled as the pods' images
     # are when an httpGet or tcpSocket probe needs it, and used by --wait
     probe_image: str = ""
+    # Only these pods (the agent's repair of the pods Podman's events named): the host is read for
+    # their containers alone (observe(pods=...)), the other pods are neither read nor changed, and
+    # what depends on every pod (pruning secrets and networks) waits for a whole read. None: all.
+    pods: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,7 @@ def check_request(request: DiffRequest) -> None:
 def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener | None = None) -> DiffResult:
     listener = listener or Listener()
     check_request(request)
-    with HostReading(connect) as reading:
+    with HostReading(connect, pods=request.pods) as reading:
         desired = _desired(request)
         warn(desired, listener)
         _import_deciders(planning=False)
@@ -103,7 +107,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
         first = reading.observed()
         request = settled(request, first, desired, listener)
         # The same image checks as apply (an image that cannot be had, runAsNonRoot), without pulling.
-        observed = pulls.prepare(engine, desired, first, listener, pulling=False,
+        observed = pulls.prepare(engine, _looked_at(desired, request), first, listener, pulling=False,
                                  probe_image=probe_helper_image(request.probe_image))
     desired, found = _compute(desired, observed, request)
     saved = None
@@ -151,6 +155,14 @@ def with_node_name(engine: Engine, desired: DesiredState) -> DesiredState:
     return put(desired, hostname)
 
 
+def _looked_at(desired: DesiredState, request: DiffRequest) -> DesiredState:
+    """The pods whose images an apply pulls and checks: all, or those of ApplyRequest.pods (all
+    with image-volumes-mount annotations: every pod's mounts are resolved from the images read)."""
+    if request.pods is None or desired.uses_image_mounts:
+        return desired
+    return replace(desired, pods=tuple(p for p in desired.pods if p.name in request.pods))
+
+
 def _import_deciders(planning: bool) -> None:
     """Import what runs after the host is read (the diff, the image checks, the results; for apply
     the planner and the history: ~20 ms of a no-op's start-up), while Podman answers the read."""
@@ -164,9 +176,15 @@ def _import_deciders(planning: bool) -> None:
 
 def _compute(desired: DesiredState, observed: ObservedState, request: DiffRequest) -> tuple[DesiredState, Diff]:
     """The desired state with each Deployment copy under the Podman name it runs (or surges) under
-    (reconcile/copies.py: what the plan, --wait and the history then speak of), and the diff."""
+    (reconcile/copies.py: what the plan, --wait and the history then speak of), each container's
+    image-volumes-mount annotation resolved into its mounts (reconcile/imagemounts.py, from the
+    images' VOLUME paths that run/pulls.py read), and the diff."""
     from podspec.reconcile import diff as differ
 
+    if desired.uses_image_mounts:  # (imported only then)
+        from podspec.reconcile.imagemounts import with_image_mounts
+
+        desired = with_image_mounts(desired, dict(observed.image_volumes))
     if any(p.rollout is not None for p in desired.pods):  # (imported only for Deployments)
         from podspec.reconcile.copies import place
 
@@ -192,7 +210,7 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
     # A dry run and a saved plan read the host under the lock: for them the thread only connects.
     first_read = not request.dry_run and request.saved is None
     # A default project name is settled on what the host holds (reconcile/former.py), before any lock.
-    with HostReading(connect, observe=first_read or bool(request.former)) as reading:
+    with HostReading(connect, observe=first_read or bool(request.former), pods=request.pods) as reading:
         desired = _desired(request)
         warn(desired, listener)
         if request.saved is not None:
@@ -283,11 +301,12 @@ def _nothing_to_do(engine: Engine, observed: ObservedState, desired: DesiredStat
     from podspec.run import pulls
 
     probe_image = probe_helper_image(request.probe_image)
-    if any(need.pull for need in needs(desired, observed, probe_image)):
+    if any(need.pull for need in needs(_looked_at(desired, request), observed, probe_image)):
         return None  # a pull may change what the plan finds (and is a change on the host)
     try:
         # the checks; nothing to pull
-        observed = pulls.prepare(engine, desired, observed, Listener(), pulling=True, probe_image=probe_image)
+        observed = pulls.prepare(engine, _looked_at(desired, request), observed, Listener(), pulling=True,
+                                 probe_image=probe_image)
         desired, found = _compute(desired, observed, request)
         if found.conflicts or found.has_changes:
             return None
@@ -324,7 +343,7 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
     from podspec.run import pulls
     from podspec.run.results import ApplyResult, Failure, Outcome
 
-    observed = engine.observe()
+    observed = engine.observe() if request.pods is None else engine.observe(request.pods)
     seen.observed, seen.desired = observed, desired
     saved = request.saved
     if saved is not None:  # the host as the plan saw it, before any pull
@@ -336,7 +355,7 @@ def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, 
         if differences:
             raise stale(differences)
     # With a saved plan, only absent images are pulled: a tag that moved would change the plan.
-    observed = pulls.prepare(engine, desired, observed, listener, pulling=not request.dry_run,
+    observed = pulls.prepare(engine, _looked_at(desired, request), observed, listener, pulling=not request.dry_run,
                               refresh=saved is None, credentials={c.registry: c for c in request.credentials},
                               parallel=request.pull_parallel, probe_image=probe_helper_image(request.probe_image))
     desired, found = _compute(desired, observed, request)

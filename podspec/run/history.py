@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Mapping
 from podspec import labels as L
 from podspec.engine.protocol import Engine
 from podspec.errors import EngineError, Refusal
+from podspec.names import HISTORY_LEGACY_PREFIX
 from podspec.plan import Step, StepKind
 from podspec.reconcile import history as H
 from podspec.reconcile.changes import Action
@@ -116,7 +117,7 @@ def record(engine: Engine, record: HistoryRecord, observed: ObservedState | None
     written = replace(written, volume=name)
     after = (*known, H.Entry(name, written.seq, H.project_key(written.project), H.fingerprint(written), labels))
     for old in H.to_prune(after, keep):
-        legacy = old.name.startswith(H.LEGACY_PREFIX)
+        legacy = old.name.startswith(HISTORY_LEGACY_PREFIX)
         kind = StepKind.REMOVE_VOLUME if legacy else StepKind.REMOVE_SECRET
         try:
             engine.run(Step(kind, old.name, "apply history: keep the newest records"))

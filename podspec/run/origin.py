@@ -21,10 +21,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-_SCP = re.compile(r"^(?:[^@/]+@)?([^:/]+):(?!//)(.+)$")  # git@github.com:acme/shop.git
-_REMOTE = re.compile(r'^\s*\[\s*remote\s+"origin"\s*\]\s*$')
-_SECTION = re.compile(r"^\s*\[")
-_URL = re.compile(r"^\s*url\s*=\s*(.+?)\s*$")
+# Patterns as text: re compiles each at its first use (most commands never read a git config).
+_SCP = r"^(?:[^@/]+@)?([^:/]+):(?!//)(.+)$"  # git@github.com:acme/shop.git
+_REMOTE = r'^\s*\[\s*remote\s+"origin"\s*\]\s*$'
+_SECTION = r"^\s*\["
+_URL = r"^\s*url\s*=\s*(.+?)\s*$"
 
 
 def normalize_url(url: str) -> str:
@@ -36,7 +37,7 @@ def normalize_url(url: str) -> str:
         if parts.scheme == "file" or not parts.hostname:
             return _strip(os.path.normpath(parts.path))
         return _strip(f"{parts.hostname.lower()}/{parts.path.strip('/')}")
-    scp = _SCP.match(url)
+    scp = re.match(_SCP, url)
     if scp and not url.startswith("/"):
         return _strip(f"{scp.group(1).lower()}/{scp.group(2).strip('/')}")
     return _strip(os.path.normpath(os.path.abspath(url)))
@@ -106,10 +107,10 @@ def _origin_url(gitdir: Path) -> str:
         return ""
     inside = False
     for line in lines:
-        if _SECTION.match(line):
-            inside = bool(_REMOTE.match(line))
+        if re.match(_SECTION, line):
+            inside = bool(re.match(_REMOTE, line))
         elif inside:
-            found = _URL.match(line)
+            found = re.match(_URL, line)
             if found:
                 return found.group(1).strip('"')
     return ""

@@ -27,13 +27,13 @@ from typing import Mapping
 
 from podspec.errors import PodspecError
 
-_INVALID = re.compile(r"[^a-z0-9_-]")
+_INVALID = r"[^a-z0-9_-]"  # (a pattern's text: re compiles it at its first use, not at every start-up)
 
 FILE_NAME = "podspec.toml"  # the project file (run/projectfile.py reads it)
 
 
 def normalize(name: str) -> str:
-    return _INVALID.sub("", name.lower())
+    return re.sub(_INVALID, "", name.lower())
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,9 @@ def prepare(engine: Engine, desired: DesiredState, observed: ObservedState, list
             parallel: int = PULLS_AT_ONCE, probe_image: str = "") -> ObservedState:
     """The observed state to plan against (images read again after pulls); raises before any change.
     `refresh` False (apply --plan): images already here are used as they are, even `Always` ones.
-    `probe_image`: the probe helper's image, pulled like the pods' own when a probe needs it."""
+    `probe_image`: the probe helper's image, pulled like the pods' own when a probe needs it.
+    What this Podman cannot do is refused first, before any pull."""
+    _check_version(engine, desired)
     wanted = []
     for need in pulls.needs(desired, observed, probe_image):
         action = pulls.decide(need, pulling and (refresh or not need.present))
@@ -63,7 +65,22 @@ def prepare(engine: Engine, desired: DesiredState, observed: ObservedState, list
             raise pulls.failures_error(stopping)
         observed = replace(observed, images=engine.images())
     _check(engine, desired, observed)
-    return observed
+    return _with_image_volumes(engine, desired, observed)
+
+
+def _with_image_volumes(engine: Engine, desired: DesiredState, observed: ObservedState) -> ObservedState:
+    """The VOLUME paths of the images an image-volumes-mount annotation names (one image inspect
+    each, of those on the host; none when no pod carries the annotation): what
+    reconcile/imagemounts.py mounts."""
+    if not desired.uses_image_mounts:
+        return observed
+    from podspec.reconcile import imagemounts
+
+    found = []
+    for image in imagemounts.images(desired):
+        if observed.image_id(image) is not None:
+            found.append((image, imagemounts.volume_paths(engine.inspect_image(image))))
+    return replace(observed, image_volumes=tuple(found))
 
 
 def pull_all(engine: Engine, wanted: list[ImageNeed], listener: Listener,
@@ -126,11 +143,14 @@ def _which_not_found(engine: Engine, failure: PullFailure, credential: RegistryC
     return pulls.refine_not_found(failure, registry, tags)
 
 
-def _check(engine: Engine, desired: DesiredState, observed: ObservedState) -> None:
+def _check_version(engine: Engine, desired: DesiredState) -> None:
     if pulls.needs_version_check(desired):
         refused = pulls.unsupported(desired, engine.version())
         if refused:
             raise pulls.unsupported_error(refused)
+
+
+def _check(engine: Engine, desired: DesiredState, observed: ObservedState) -> None:
     problems = []
     for image, users in pulls.needs_user_check(desired).items():
         if observed.image_id(image) is None:

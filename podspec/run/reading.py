@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -72,9 +72,10 @@ _fast_switch = _FastSwitch()
 class HostReading:
     """`connect()`, then `engine.observe()` (unless `observe` is False), on a thread started at construction."""
 
-    def __init__(self, connect: Callable[[], Engine], observe: bool = True) -> None:
+    def __init__(self, connect: Callable[[], Engine], observe: bool = True, pods: Collection[str] | None = None) -> None:
         self._connect = connect
         self._observe = observe
+        self._pods = pods  # observe(pods=...): only these pods' containers
         self._engine: Engine | None = None
         self._observed: ObservedState | None = None
         self._connect_error: BaseException | None = None
@@ -91,7 +92,7 @@ class HostReading:
         try:
             self._engine = self._connect()
             if self._observe:
-                self._observed = self._engine.observe()
+                self._observed = self._engine.observe() if self._pods is None else self._engine.observe(self._pods)
         except BaseException as error:  # raised in the caller's thread, where it asks for it
             if self._engine is None:
                 self._connect_error = error

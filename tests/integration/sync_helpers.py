@@ -138,6 +138,12 @@ def containers(podman) -> list[str]:
     return sorted(line for line in out.splitlines() if line.strip() and not line.endswith("-infra"))
 
 
+def ids(podman) -> dict[str, str]:
+    """Every container's name (infra containers too) -> its ID."""
+    out = podman.podman("ps", "-a", "--no-trunc", "--format", "{{.Names}} {{.ID}}").stdout
+    return dict(line.split() for line in out.splitlines() if line.strip())
+
+
 def running(podman, name: str) -> bool:
     done = podman.podman("inspect", "--format", "{{.State.Running}}", name, check=False)
     return done.returncode == 0 and done.stdout.strip() == "true"

@@ -174,6 +174,7 @@ def test_apply_rolls_back_a_version_that_never_becomes_ready(podman, tmp_path):
 
 def test_the_agent_rolls_back_a_commit_that_never_becomes_ready_and_waits_for_the_next(podman, tmp_path):
     from tests.conftest import fetch, free_port
+    from tests.integration.hooks import HookReceiver, serve
     from tests.integration.sync_helpers import Repo, once
 
     port = free_port()
@@ -184,9 +185,17 @@ def test_the_agent_rolls_back_a_commit_that_never_becomes_ready_and_waits_for_th
     fetch(f"http://127.0.0.1:{port}/", until=lambda body: "good" in body)
 
     bad = repo.commit({"web.yaml": server("agentweb", "bad", port, broken=True)}, "never ready")
-    done = once(podman, repo, state, "--rollback-on-failure", "5s")
+    recorder = HookReceiver()  # the rollback is told to --notify (docs/operators.md)
+    receiver, url = serve(recorder)
+    try:
+        done = once(podman, repo, state, "--rollback-on-failure", "5s", "--notify", url)
+        told = recorder.wait_for(lambda r: [e for e in r.events() if e["event"] == "rolled-back"], 30, "the rollback told")
+    finally:
+        receiver.shutdown()
     assert done.returncode == 1
     assert "rolled-back" in done.stderr and "marked bad until a new commit" in done.stderr
+    assert (told[0]["revision"], told[0]["outcome"], told[0]["pods"]) == (bad, "restored", ["agentweb"])
+    assert "marked bad until a new commit" in told[0]["message"]
     fetch(f"http://127.0.0.1:{port}/", until=lambda body: "good" in body)  # the last good revision runs
     saved = json.loads((state / "itest" / "agent.json").read_text())
     assert saved["applied"] == good and saved["refused"] == bad and "not ready" in saved["last_error"]

@@ -5,6 +5,8 @@ every way decryption fails changing nothing, Secrets kept on the host, export, a
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,13 +17,14 @@ from typer.testing import CliRunner
 from podspec.cli import app
 from tests.integration.manifests import Result, ids, podspec
 from tests.integration.sshd import Sshd, sshd  # noqa: F401 - the fixture
-from tests.integration.sync_helpers import Repo, once
+from tests.integration.sync_helpers import Repo, git_env, once, sync_argv, sync_env
 from tests.sopskit import age_key, encrypt, sops
 
 pytestmark = pytest.mark.podman
 
 VALUE = "Pa55-sops-7Hq2x"  # looked for everywhere it must not be
 NEW_VALUE = "N3w-sops-Val-4kd"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def secret(value: str = VALUE) -> str:
@@ -83,7 +86,7 @@ def read_in(podman, container: str, path: str) -> str:
 
 
 def everything_on_the_host(podman) -> str:
-    """What Podman shows of every container, pod, volume and secret; and, where Podman can show a
+    """What Podman shows of every container, pod, volume, network and secret; and, where Podman can show a
     secret's content (5.x: --showsecret), that of podspec's history records (Podman secrets)."""
     names = list(ids(podman))
     text = podman.podman("inspect", *names).stdout if names else ""
@@ -91,6 +94,8 @@ def everything_on_the_host(podman) -> str:
     text += podman.podman("pod", "inspect", *pods).stdout if pods else ""
     volumes = podman.podman("volume", "ls", "-q").stdout.split()
     text += podman.podman("volume", "inspect", *volumes).stdout if volumes else ""
+    networks = podman.podman("network", "ls", "-q").stdout.split()
+    text += podman.podman("network", "inspect", *networks).stdout if networks else ""
     secrets = podman.podman("secret", "ls", "--format", "{{.ID}}").stdout.split()
     text += podman.podman("secret", "inspect", *secrets).stdout if secrets else ""
     history = [n for n in podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split() if n.startswith("podspec-history-")]
@@ -131,12 +136,24 @@ def test_an_encrypted_secret_reaches_its_reader_and_shows_nowhere_else(secrets_c
     assert leftovers == []
 
 
-def test_a_new_value_recreates_its_reader_and_a_new_data_key_changes_nothing(secrets_cleared, repo_files):
+def test_a_new_value_recreates_its_reader_and_a_new_data_key_changes_nothing(secrets_cleared, repo_files, tmp_path,
+                                                                              monkeypatch):
     podman = secrets_cleared
     manifests, key = repo_files
     with_key = ("--age-key-file", str(key.file))
     assert podspec(podman, "apply", str(manifests), *with_key).exit_code == 0
     before = ids(podman)
+
+    # The host's key found as sops finds it, without the option: $SOPS_AGE_KEY_FILE, $SOPS_AGE_KEY.
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.config/sops/age/keys.txt of the machine's
+    for name, value in (("SOPS_AGE_KEY_FILE", str(key.file)), ("SOPS_AGE_KEY", key.file.read_text().splitlines()[-1])):
+        with monkeypatch.context() as env:
+            env.delenv("SOPS_AGE_KEY_FILE", raising=False)
+            env.setenv(name, value)
+            found = podspec(podman, "diff", str(manifests))
+            assert found.exit_code == 0, (name, found.output, found.stderr)
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE", raising=False)
+    assert podspec(podman, "diff", str(manifests)).exit_code == 1  # and without any: refused
 
     encrypted = (manifests / "db.yaml").read_text()
     sops("--rotate", "--in-place", str(manifests / "db.yaml"), key=key)  # a new data key: every byte differs
@@ -185,10 +202,17 @@ def test_no_key_a_wrong_key_or_a_changed_file_changes_nothing(secrets_cleared, r
 
 def test_a_secret_kept_on_the_host_is_read_as_it_is_and_never_touched(secrets_cleared, tmp_path):
     podman = secrets_cleared
-    pod = POD.replace("  name: shop\n", "  name: shop\n  annotations:\n    podspec.io/host-secrets: db\n", 1) \
-             .replace("        secretName: db\n", "        secretName: db\n        items: [{key: password, path: password}]\n")
+    pod = POD.replace("  name: shop\n", "  name: shop\n  annotations:\n    podspec.io/host-secrets: db, app-conf\n", 1) \
+             .replace("        secretName: db\n", "        secretName: db\n        items: [{key: password, path: password}]\n") \
+             .replace("        - {name: creds, mountPath: /run/creds, readOnly: true}\n",
+                      "        - {name: creds, mountPath: /run/creds, readOnly: true}\n"
+                      "        - {name: conf, mountPath: /etc/app, readOnly: true}\n") \
+        + "    - name: conf\n      configMap:\n        name: app-conf\n        items: [{key: app.conf, path: app.conf}]\n"
     path = tmp_path / "pod.yaml"
     path.write_text(pod)
+    conf_file = tmp_path / "app.conf"
+    conf_file.write_text("listen 8080\n")
+    podman.podman("secret", "create", "app-conf", str(conf_file))  # a ConfigMap kept on the host
 
     missing = podspec(podman, "apply", str(path))
     assert missing.exit_code == 1
@@ -202,8 +226,9 @@ def test_a_secret_kept_on_the_host_is_read_as_it_is_and_never_touched(secrets_cl
     made = json.loads(podman.podman("secret", "inspect", "db").stdout)[0]
     applied = podspec(podman, "apply", str(path))
     assert applied.exit_code == 0, applied.stderr
-    assert "= secret db: kept on the host" in applied.output
+    assert "= secret db: kept on the host" in applied.output and "= secret app-conf: kept on the host" in applied.output
     assert read_in(podman, "shop-reader", "/run/creds/password") == VALUE
+    assert read_in(podman, "shop-reader", "/etc/app/app.conf") == "listen 8080\n"
     assert podspec(podman, "diff", str(path)).exit_code == 0
 
     # Made again by hand (a new ID): exactly its reader is recreated and reads the new value.
@@ -222,6 +247,7 @@ def test_a_secret_kept_on_the_host_is_read_as_it_is_and_never_touched(secrets_cl
     assert ids(podman) == {}
     [kept] = json.loads(podman.podman("secret", "inspect", "db").stdout)
     assert kept["ID"] == made["ID"] and kept["Spec"]["Labels"] == made["Spec"]["Labels"]
+    assert podman.podman("secret", "inspect", "app-conf", check=False).returncode == 0  # kept too
 
 
 def test_export_writes_the_reference_never_the_secret(secrets_cleared, repo_files):
@@ -251,8 +277,11 @@ def test_the_sync_agent_decrypts_with_the_hosts_key(secrets_cleared, repo_files,
     assert "db.yaml: cannot decrypt this SOPS file" in refused.stderr and VALUE not in refused.stderr + refused.stdout
     assert ids(podman) == {}
 
-    done = once(podman, repo, state, "--age-key-file", str(key.file))
+    # The key where the systemd units say (Environment=SOPS_AGE_KEY_FILE=/etc/podspec/age/%i.key)
+    done = subprocess.run(sync_argv(podman, repo, state, "--once"), capture_output=True, text=True, timeout=300,
+                          env={**sync_env(repo), "SOPS_AGE_KEY_FILE": str(key.file)}, check=False)
     assert done.returncode == 0, done.stderr
+    assert "SOPS_AGE_KEY_FILE=/etc/podspec/age/%i.key" in (ROOT / "packaging/systemd/podspec-sync@.service").read_text()
     assert read_in(podman, "shop-reader", "/run/creds/password") == VALUE
     assert VALUE not in done.stderr + done.stdout
     assert not any(VALUE.encode() in p.read_bytes() for p in Path(state).rglob("*") if p.is_file())
@@ -288,3 +317,73 @@ def test_encrypted_and_host_secrets_over_ssh(secrets_cleared, repo_files, sshd: 
     assert run("delete", str(manifests), "--age-key-file", str(key.file), *remote).returncode == 0
     left = podman.podman("secret", "ls", "--format", "{{.Name}}").stdout.split()
     assert [n for n in left if not n.startswith("podspec-history-")] == ["api-token"]  # history records stay
+
+
+def _blocks(doc: str) -> list[str]:
+    """The fenced code blocks of a markdown page, in order (their text, without the fences)."""
+    return re.findall(r"^```[a-z]*\n(.*?)^```$", doc, flags=re.S | re.M)
+
+
+def test_the_walkthrough_of_the_docs_works_as_written(secrets_cleared, tmp_path, monkeypatch):
+    """docs/secrets-in-git.md, start to finish, its blocks run as written (bash, the real sops, age and
+    git): make the keys, .sops.yaml, encrypt and commit, validate with no key, apply with the host's
+    key only, rotate the data key (nothing changes), set a new value (its reader reads it). /etc/podspec
+    stands in a temporary directory; `podspec` commands get the test's --url and --project."""
+    podman = secrets_cleared
+    doc = (ROOT / "docs" / "secrets-in-git.md").read_text()
+    blocks = _blocks(doc)
+    etc, home, nokey, work = tmp_path / "etc-podspec", tmp_path / "home", tmp_path / "host-home", tmp_path / "work"
+    for d in (home, nokey, work):
+        d.mkdir()
+    env = {**git_env(home), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "SOPS_DISABLE_VERSION_CHECK": "1"}
+    env = {k: v for k, v in env.items() if not k.startswith("SOPS_AGE")}
+
+    def shell(script: str) -> str:
+        done = subprocess.run(["bash", "-euo", "pipefail", "-c", script.replace("/etc/podspec", str(etc))], cwd=work,
+                              env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, (script, done.stdout, done.stderr)
+        return done.stdout
+
+    keys = next(b for b in blocks if "age-keygen -o ~/.config/sops/age/keys.txt" in b)
+    shell("git init -q -b main . && " + keys)
+    mine = subprocess.run(["age-keygen", "-y", str(home / ".config/sops/age/keys.txt")], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    host_key = etc / "age/web.key"
+    host = subprocess.run(["age-keygen", "-y", str(host_key)], capture_output=True, text=True, check=True).stdout.strip()
+    assert oct(host_key.stat().st_mode & 0o777) == "0o600" and oct(host_key.parent.stat().st_mode & 0o777) == "0o700"
+    rules = next(b for b in blocks if b.startswith("creation_rules:"))
+    (work / ".sops.yaml").write_text(rules.replace("age1...your-key...", mine).replace("age1...the-host's-key...", host))
+    shell(next(b for b in blocks if "sops --encrypt --in-place manifests/db-secret.yaml" in b))
+    encrypted = (work / "manifests/db-secret.yaml").read_text()
+    assert "correct-horse" not in encrypted and "password: ENC[AES256_GCM," in encrypted
+    assert shell("git log --format=%s") == "db password, encrypted\n"
+
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(nokey))  # the host: no key of its own but the one given
+    for name in ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    validated = CliRunner().invoke(app, ["validate", "manifests/"])
+    assert validated.exit_code == 0 and validated.stdout in doc, validated.stdout
+    with_key = ("--age-key-file", str(host_key))
+    assert "$ podspec apply --age-key-file /etc/podspec/age/web.key manifests/" in doc
+    applied = podspec(podman, "apply", *with_key, "manifests/")
+    assert applied.exit_code == 0, applied.stderr
+    assert "+ secret podspec-" in applied.output and "create (holds secret db key password)" in applied.output
+    assert "+ pod shop: create (not on the host)" in applied.output and "+ pod shop: create (not on the host)" in doc
+    assert read_in(podman, "shop-app", "/run/secrets/db/password") == "correct-horse"
+    before = ids(podman)
+
+    rotate = "sops rotate --in-place manifests/db-secret.yaml"
+    assert f"`{rotate}`" in doc
+    shell(rotate)
+    assert (work / "manifests/db-secret.yaml").read_text() != encrypted
+    unchanged = podspec(podman, "diff", *with_key, "manifests/")
+    assert unchanged.exit_code == 0 and "No changes" in unchanged.output, unchanged.output
+
+    new_value = """sops set manifests/db-secret.yaml '["stringData"]["password"]' '"new"'"""
+    assert f"`{new_value}`" in doc
+    shell(new_value)  # with your key (~/.config/sops/age/keys.txt)
+    changed = podspec(podman, "apply", *with_key, "manifests/")
+    assert changed.exit_code == 0 and "recreate: secret db changed" in changed.output, changed.output + changed.stderr
+    assert read_in(podman, "shop-app", "/run/secrets/db/password") == "new"
+    assert ids(podman)["shop-app"] != before["shop-app"]

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.integration.manifests import PROJECT, podspec, sleeper
-from tests.integration.sync_helpers import Agent, Repo, containers, once, running, wait_until
+from tests.integration.sync_helpers import Agent, Repo, containers, ids, once, running, wait_until
 
 pytestmark = pytest.mark.podman
 
@@ -153,13 +153,16 @@ def test_self_heal_brings_back_a_container_removed_by_hand(podman, tmp_path):
         wait_until(lambda: agent.agent_state().get("applied") == first, 60, "the commit applied", agent)
         wait_until(lambda: not running(podman, "job-main"), 30, "the job finished", agent)
         wait_until(lambda: running(podman, "beta-main"), 30, "beta running", agent)
-        before = podman.podman("inspect", "--format", "{{.Id}}", "alpha-main").stdout.strip()
+        before = ids(podman)
 
         podman.podman("rm", "-f", "-t", "0", "alpha-main")
         wait_until(lambda: running(podman, "alpha-main"), 5, "the removed container back", agent)
-        assert podman.podman("inspect", "--format", "{{.Id}}", "alpha-main").stdout.strip() != before
+        after = ids(podman)
+        assert after["alpha-main"] != before["alpha-main"]
+        # The event named alpha: only alpha was read and repaired, every other container is the same one.
+        assert {k: v for k, v in after.items() if k != "alpha-main"} == {k: v for k, v in before.items() if k != "alpha-main"}
         wait_until(lambda: " repaired " in agent.log(), 5, "the repair logged", agent)
-        assert "pods=alpha" in agent.log()
+        assert "why=event" in agent.log() and "pods=alpha" in agent.log()
         assert "pods=job" not in agent.log()  # a finished Never job is not drift
 
         podman.podman("stop", "-t", "0", "alpha-main")
@@ -169,6 +172,24 @@ def test_self_heal_brings_back_a_container_removed_by_hand(podman, tmp_path):
         podman.podman("pod", "rm", "-f", "beta")  # the whole pod, by hand
         wait_until(lambda: running(podman, "beta-main"), 5, "the removed pod back", agent)
         assert " crash-loop " not in agent.log()
+        assert agent.stop() == 0
+
+
+def test_a_lost_event_stream_is_connected_again_and_the_whole_host_read(podman, tmp_path):
+    import sandbox
+
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    first = repo.commit({"a.yaml": sleeper("alpha")}, "alpha")
+    with Agent(podman, repo, state, "--interval", "1h", "--self-heal") as agent:
+        wait_until(lambda: agent.agent_state().get("applied") == first, 60, "the commit applied", agent)
+        wait_until(lambda: running(podman, "alpha-main"), 30, "alpha running", agent)
+        sandbox.stop_service(podman.state)  # the event stream ends
+        wait_until(lambda: " events-lost " in agent.log(), 30, "the lost stream logged", agent)
+        podman.podman("rm", "-f", "-t", "0", "alpha-main")  # while no stream is there to tell of it
+        sandbox.start_service(podman.state)
+        # No round is due for an hour: the stream connected again (with backoff) is followed by a whole read.
+        wait_until(lambda: running(podman, "alpha-main"), 60, "the container back after the reconnection", agent)
+        wait_until(lambda: " repaired " in agent.log(), 10, "the repair logged", agent)
         assert agent.stop() == 0
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from podspec import labels as L
 from podspec import render
 from podspec.errors import EngineError
+from podspec.names import is_history_name
 from podspec.observed import ObservedSecret, ObservedState, ObservedVolume
 from podspec.plan import Step, StepKind
 from podspec.reconcile import diff as differ
@@ -49,7 +50,7 @@ def test_a_record_round_trips_through_secret_labels_and_other_secrets_are_not_re
     labels = H.to_labels(record)
     assert labels[L.MANAGED_BY] == "podspec" and labels[L.PROJECT] == "demo"
     name = H.secret_name(record)
-    assert len(name) <= 64 and name.startswith("podspec-history-") and H.is_history_name(name)
+    assert len(name) <= 64 and name.startswith("podspec-history-") and is_history_name(name)
     [back] = read([secret(record)])
     assert back == replace(record, volume=name)
     assert read([ObservedSecret("x", "podspec-0123abcd-web-key-0123456789ab", {})]) == ()

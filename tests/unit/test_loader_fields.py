@@ -11,9 +11,9 @@ import pytest
 from podspec.engine.specgen import container_body, pod_body
 from podspec.errors import ManifestError
 from podspec.export import manifest
+from podspec.labels import Role
 from podspec.loader import load
 from podspec.model import Pod, VolumeKind
-from podspec.plan import Role
 from podspec.reconcile import podman_rules
 from podspec.reconcile.intent import empty_dir_volumes, pod_intent
 
@@ -246,7 +246,6 @@ def test_a_claim_may_not_take_an_empty_dirs_volume_name(tmp_path):
 # --------------------------------------------------------------------------- annotations
 
 @pytest.mark.parametrize("annotation", [
-    "io.podman.annotations.kube.image.volumes.mount/web",
     "io.containers.sdnotify",
     "io.containers.sdnotify/web", "io.podman.annotations.userns",
 ])

@@ -296,7 +296,7 @@ spec:
 
 def test_downward_api_files_hold_the_pods_fields_as_the_kubelet_writes_them(tmp_path):
     from podspec.engine.specgen import container_body
-    from podspec.plan import Role
+    from podspec.labels import Role
 
     state = load([write(tmp_path, DOWNWARD)])
     pod = state.pods[0]

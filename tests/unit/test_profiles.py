@@ -11,10 +11,10 @@ import pytest
 
 from podspec.engine.specgen import container_body
 from podspec.errors import ManifestError
+from podspec.labels import Role
 from podspec.loader import load
 from podspec.model import SECCOMP_ROOT
 from podspec.policy import Policy, Profile, check
-from podspec.reconcile.intent import Role
 
 BASELINE, RESTRICTED, PRIVILEGED = Policy(Profile.BASELINE), Policy(Profile.RESTRICTED), Policy(Profile.PRIVILEGED)
 

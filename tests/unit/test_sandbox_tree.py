@@ -46,3 +46,27 @@ def test_the_test_command_sets_the_switch_and_bootstrap_builds_the_tree():
     repo = Path(__file__).resolve().parents[2]
     assert "PODSPEC_NO_DOWNLOAD=1" in (repo / "scripts/test.sh").read_text()
     assert "tools/sandbox.py podman5-root" in (repo / "scripts/bootstrap.sh").read_text()
+
+
+def test_the_test_command_with_a_missing_tree_ends_at_once_with_that_one_line(tmp_path):
+    """The whole path, as scripts/test.sh runs pytest in its namespace: an integration test file on
+    podman5 with $PODSPEC_PODMAN5_ROOT pointing where no tree is. The run ends within seconds, exit 1,
+    saying once which command builds the tree; nothing is downloaded, nothing made there."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    root = Path("/var/tmp") / f"podspec-test-no-tree-{tmp_path.name}"
+    env = {**os.environ, "PODSPEC_TEST_ENGINE": "podman5", "PODSPEC_NO_DOWNLOAD": "1", "PODSPEC_PODMAN5_ROOT": str(root)}
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "tests/integration/test_podman_versions.py"], cwd=repo, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert time.monotonic() - started < 60
+    said = [line.strip("! ") for line in (done.stdout + done.stderr).splitlines() if "not built in" in line]
+    assert said == [f"_pytest.outcomes.Exit: cannot start the podman5 sandbox: the Podman 5 tree is not built in {root}; "
+                    f"build it first, with the network: PODSPEC_TEST_ENGINE=podman5 scripts/bootstrap.sh"], said
+    assert "debootstrap failed" not in done.stdout + done.stderr and "passed" not in done.stdout
+    assert not root.exists()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from podspec.engine.specgen import container_body, pod_body
+from podspec.labels import Role
 from podspec.loader import load
 from podspec.model import (
     EnvVar,
@@ -33,7 +34,6 @@ from podspec.model import (
     VolumeKind,
     VolumeMount,
 )
-from podspec.plan import Role
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden" / "specgen"

@@ -24,13 +24,13 @@ def run(*args: str):
         (("repo", "--path", "../elsewhere"), "leaves the repository"),
         (("repo", "--path", "/etc"), "leaves the repository"),
         (("repo", "--branch", "a..b"), "not a branch name"),
-        (("repo", "--metrics-address", "9100"), "HOST:PORT"),
+        (("repo", "--metrics-address", "host:http"), "is not [HOST:]PORT"),
+        (("repo", "--metrics-address", "127.0.0.1:70000"), "is not [HOST:]PORT"),
         (("repo", "--project", "Not Valid"), "invalid project name"),
         (("repo", "--notify", "ftp://example.com/x"), "not an http(s) URL"),
         (("repo", "--notify", "hooks.example.com"), "not an http(s) URL"),
         (("repo", "--notify-secret-file", "/nonexistent/secret"), "cannot read --notify-secret-file"),
         (("repo", "--webhook-secret-file", "/dev/null"), "--webhook-secret-file /dev/null is empty"),
-        (("repo", "--webhook-secret-file", __file__), "needs an address to listen on"),
     ],
 )
 def test_bad_flags_exit_1_before_anything_is_fetched(tmp_path, args, words):
@@ -38,6 +38,28 @@ def test_bad_flags_exit_1_before_anything_is_fetched(tmp_path, args, words):
     assert result.exit_code == 1
     assert words in result.stderr
     assert not (tmp_path / "state").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "address"),
+    [
+        ((), None),  # no HTTP address at all: nothing listens, the webhook receiver is off
+        (("--webhook-secret-file", __file__), ("127.0.0.1", 9101)),  # the receiver on: loopback
+        (("--metrics-address", "9102"), ("127.0.0.1", 9102)),  # a port alone: loopback
+        (("--metrics-address", ":9102", "--webhook-secret-file", __file__), ("127.0.0.1", 9102)),
+        (("--metrics-address", "0.0.0.0:9102"), ("0.0.0.0", 9102)),  # elsewhere only when named
+        (("--metrics-address", "[::1]:9102"), ("::1", 9102)),
+    ],
+)
+def test_the_http_address_and_the_webhook_receiver_are_on_loopback_unless_named(tmp_path, monkeypatch, args, address):
+    import podspec.run.sync.agent as agent
+
+    asked = []
+    monkeypatch.setattr(agent, "sync", lambda request, *rest: asked.append(request) or agent.SyncResult(True, None))
+    result = run("repo", *args, "--state-dir", str(tmp_path / "state"), "--once")
+    assert result.exit_code == 0, result.stderr
+    assert asked[0].metrics_address == address
+    assert (asked[0].webhook_secret is not None) is ("--webhook-secret-file" in args)
 
 
 def test_a_source_that_cannot_be_fetched_exits_1_and_is_reported_in_the_state(tmp_path):

@@ -5,14 +5,18 @@
 A round: fetch the branch into the state directory; judge its head (reconcile/sync.py: new,
 current, known bad, a rewind, unsigned); a new head is checked out, validated with the policy
 (before any Podman call) and applied with the same workflow as `podspec apply`, and its revision
-recorded. Whatever the head, the round ends by repairing drift against the revision on the host, so
-a full observe runs every interval even when events were missed. A head that fails validation,
+recorded. Whatever the head, the round ends by repairing drift against the revision on the host (with the
+event stream connected, a whole read only every `resync` seconds: see below). A head that fails validation,
 policy, signature or ancestry is refused for good (until the next commit) and the host stays on
 the last good revision; a fetch or apply that fails is retried with capped exponential backoff.
 
-With self-heal, Podman's event stream (events.py) wakes the loop; events are debounced, the pods
-they name are diffed against the applied revision (the restart rules of apply decide what is
-drift), and a pod repaired again and again is held back (a crash loop) and reported.
+With self-heal, Podman's event stream (events.py) wakes the loop; events are debounced, and only
+the pods they name are read and diffed against the applied revision, by the same apply workflow
+(locks, plan, executor, history; the restart rules of apply decide what is drift), so a repair
+costs the same with 3 pods or 300. A pod repaired again and again is held back (a crash loop) and
+reported. While the stream is connected a round trusts it and reads the whole host only every
+`resync` seconds (a full resync, as controllers resync); without it (no --self-heal, the stream
+lost) every round reads the whole host, and a stream connected again is followed by a whole read.
 
 The long-running process (loop.py) sleeps in select() on a wake-up pipe (signals, events) with a
 timeout to the next thing due, and asks the Agent for a round, a repair or to take events in.
@@ -27,7 +31,7 @@ import os
 import shutil
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -50,11 +54,13 @@ from podspec.reconcile.sync import (
     caused_by_us,
     drift_pod,
     event_pod,
+    is_start,
     judge,
+    whole_read_due,
 )
 from podspec.run.executor import StopFlag
 from podspec.run.lock import project_lock
-from podspec.run.manifests import Manifests, load
+from podspec.run.manifests import LoadOnce, Manifests
 from podspec.run.origin import for_repository
 from podspec.run.results import ApplyResult, Outcome
 from podspec.run.sync import state as saved
@@ -84,7 +90,10 @@ class SyncRequest:
     backoff: Backoff = Backoff()
     lock_timeout: float = 600.0
     parallel: int = PODS_AT_ONCE
-    debounce: float = 0.5
+    debounce: float = 0.2  # seconds of quiet after a burst of events before the repair
+    # With --self-heal and the event stream connected: a whole read of the host at most this often
+    # (the rounds between trust the stream); without the stream every round reads the whole host.
+    resync: float = 300.0
     probes: bool = True  # run the pods' probes (restart on failing liveness/startup; run/sync/probing.py)
     probe_image: str = ""  # the probe helper's image ("": busybox; engine/probes.py)
     notify: tuple[str, ...] = ()  # URLs that get a JSON event for each applied, failed, ... revision
@@ -124,6 +133,8 @@ def check_request(request: SyncRequest) -> None:
             raise UsageError(f"--path {path!r} leaves the repository", "give a directory inside it, e.g. --path manifests")
     if request.interval <= 0:
         raise UsageError("--interval must be more than 0 seconds", "for example --interval 60s")
+    if request.resync <= 0:
+        raise UsageError("--resync must be more than 0 seconds", "for example --resync 5m")
     if request.image_interval <= 0:
         raise UsageError("--image-interval must be more than 0 seconds", "for example --image-interval 5m")
     if request.verify_signatures and request.allowed_signers is None and request.gpg_home is None:
@@ -182,6 +193,10 @@ class Agent:
         self._told_available: dict[str, str] = {}  # image -> the digest told as available (notify-only)
         self._updated: dict[str, str] = {}  # image -> the last update applied ("DIGEST at TIME"), for the page
         self._held_images: dict[str, str] = {}  # image -> a digest whose update was rolled back (not tried again)
+        self._loaded: tuple[str, LoadOnce] | None = None  # the applied revision's manifests, loaded once
+        self._last_whole: float | None = None  # when the last read of the whole host for drift began (monotonic)
+        # when the event stream now read was connected (monotonic; None: none): set by the loop
+        self.stream_since: Callable[[], float | None] = lambda: None
 
     def _initial_state(self) -> AgentState:
         r = self.request
@@ -289,7 +304,7 @@ class Agent:
                 head = self.repo.fetch(self.request.source, self.request.branch)
             except SyncError as exc:
                 self._failed("fetch", exc.message, None, backoff=True)
-                self.repair("interval")
+                self._drift()
                 return False
             self.save(last_fetch=time.time(), fetched=head)
             verdict = self._judge(head)
@@ -297,7 +312,7 @@ class Agent:
                 return self.apply_revision(head)
             if verdict is not Verdict.CURRENT:
                 return self._not_applied(verdict, head)
-            if self.repair("interval"):
+            if self._drift():
                 self._succeeded()
                 return True
             return False
@@ -323,7 +338,7 @@ class Agent:
                          f"{(self.state.applied or '')[:12]} (a force-push or a rollback); pass --allow-rewind to accept it")
         elif verdict is Verdict.KNOWN_BAD and self.request.once:
             self.log.error("invalid", revision=head[:12], message=f"still refused: {self.state.last_error}")
-        self.repair("interval")
+        self._drift()
         return False
 
     def apply_revision(self, head: str) -> bool:
@@ -331,25 +346,25 @@ class Agent:
         try:
             self.repo.checkout(head, checkout, self.request.paths)
             manifests = self._manifests(checkout)
-            load(manifests)  # validation and policy, before any Podman call
+            self._shared(head, manifests)  # validation and policy, before any Podman call
         except SyncError as exc:
             if not isinstance(exc, InvalidRevision):  # git could not write the files out: try again
                 self._failed("checkout", exc.message, head, backoff=True)
                 return False
             shutil.rmtree(checkout, ignore_errors=True)
             self._refuse("invalid", head, _one_line(exc.message, checkout))
-            self.repair("interval")
+            self._drift()
             return False
         except KeyUnavailable as exc:  # this host lacks the key (or sops): the same commit may pass once it has it
             shutil.rmtree(checkout, ignore_errors=True)
             self._failed("decrypt", _one_line(f"{exc.message}: {exc}", checkout), head, backoff=True)
-            self.repair("interval")
+            self._drift()
             return False
         except PodspecError as exc:  # invalid manifests or policy; a missing --path
             shutil.rmtree(checkout, ignore_errors=True)
             what = f"{exc.message}: {exc}" if isinstance(exc, ManifestError) else exc.message
             self._refuse("invalid", head, _one_line(what, checkout))
-            self.repair("interval")
+            self._drift()
             return False
         subject = self.repo.subject(head)
         self.log.info("applying", revision=head[:12], subject=subject)
@@ -377,21 +392,39 @@ class Agent:
         return Manifests(tuple(str(checkout / p) for p in self.request.paths), self.request.policy,
                          decrypt=self.request.decrypt)
 
-    def _apply(self, manifests: Manifests, revision: str, update: bool = False) -> ApplyResult | None:
+    def _shared(self, revision: str, manifests: Manifests) -> LoadOnce:
+        """The manifests of `revision` loaded (validated, policy checked, decrypted) once for all the
+        applies, repairs and image checks of that revision: a revision's files never change. Raises
+        as load() does; a failed load is not kept (a key the host gets later is tried again)."""
+        if self._loaded is None or self._loaded[0] != revision:
+            once = LoadOnce()
+            once.load(manifests)
+            self._loaded = (revision, once)
+        return self._loaded[1]
+
+    def _apply(self, manifests: Manifests, revision: str, update: bool = False,
+               pods: frozenset[str] | None = None) -> ApplyResult | None:
         """The apply workflow (lock, observe, diff, plan, execute); None when it failed (reported).
         `update`: an image update, always behind the readiness gate (--rollback-on-failure's
         timeout, else UPDATE_READY_TIMEOUT); its rollback is returned to the caller, which keeps
-        the revision and holds the image back instead of marking the commit bad."""
+        the revision and holds the image back instead of marking the commit bad. `pods`: only
+        those pods are read and repaired (ApplyRequest.pods)."""
         from podspec.run.apply import ApplyRequest, apply
 
         r = self.request
         gated = r.ready_timeout is not None or update
+        try:
+            shared = self._shared(revision, manifests)
+        except PodspecError as exc:
+            self._failed("apply", _one_line(exc.message, self.dir), revision, backoff=True)
+            return None
         request = ApplyRequest(manifests=manifests, project=r.project, prune=r.prune, origin=for_repository(r.source),
                                lock_timeout=r.lock_timeout, parallel=r.parallel, revision=revision,
                                credentials=r.credentials, image_updates=r.image_updates is not UpdateMode.NOTIFY,
                                wait=gated, wait_timeout=r.ready_timeout or (UPDATE_READY_TIMEOUT if update else 0.0),
-                               rollback_on_failure=gated, probe_image=r.probe_image)
-        began = time.time()
+                               rollback_on_failure=gated, probe_image=r.probe_image,
+                               shared=shared, pods=pods)
+        began, whole = time.time(), time.monotonic()
         try:
             result = apply(request, self.connect, LogListener(self.log, revision), stop=self.stop)
         except PodspecError as exc:
@@ -399,6 +432,8 @@ class Agent:
             return None  # recorded by apply when it got as far as the lock
         finally:
             self._own.append((began, time.time()))
+        if pods is None:
+            self._last_whole = whole  # the apply read the whole host: drift in it is repaired
         if result.outcome is Outcome.FAILED and self.stop.raised:
             self.log.info("interrupted", revision=revision[:12], steps=result.steps_done,
                           message="asked to stop: the step in progress finished, the rest waits for the next start")
@@ -441,6 +476,13 @@ class Agent:
 
     # --------------------------------------------------------------------------- drift
 
+    def _drift(self) -> bool:
+        """A round's look for drift: a whole read of the host, unless the event stream has named
+        every pod that changed since the last one (reconcile/sync.whole_read_due). True: nothing left."""
+        if not whole_read_due(time.monotonic(), self._last_whole, self.request.resync, self.stream_since()):
+            return True
+        return self.repair("interval")
+
     def repair(self, why: str) -> bool:
         """Make the host match the applied revision again (a diff first: no lock, no change when
         nothing drifted). Pods held back for crash-looping are left alone. True: nothing left to do."""
@@ -450,36 +492,83 @@ class Agent:
         checkout = self.dir / "checkouts" / applied
         from podspec.run.apply import DiffRequest, diff
 
+        began = time.monotonic()
         try:
             manifests = self._manifests(self._checked_out(applied, checkout))
             found = diff(DiffRequest(manifests=manifests, project=self.request.project, prune=self.request.prune,
                                      image_updates=self.request.image_updates is not UpdateMode.NOTIFY,
-                                     origin=for_repository(self.request.source), probe_image=self.request.probe_image),
+                                     origin=for_repository(self.request.source), probe_image=self.request.probe_image,
+                                     shared=self._shared(applied, manifests)),
                          self.connect).diff
         except PodspecError as exc:
             self._failed("observe", _one_line(exc.message, checkout), applied, backoff=True)
             return False
+        self._last_whole = began
         now = time.monotonic()
         changed = changed_pods(found)
-        held = [pod for pod in changed if self.crash.held(pod, now)]
-        todo = [pod for pod in changed if pod not in held]
-        if set(held) - self._held_logged:
-            self.log.warning("held-back", pods=",".join(held), message="crash loop: repair backed off")
-        self._held_logged = set(held)
+        todo = self._not_held(changed, now)
+        held = [pod for pod in changed if pod not in todo]
         if not todo and not found.volumes:
             return not held
         self.log.info("drift", why=why, revision=applied[:12], pods=",".join(todo) or None)
         result = self._apply(manifests, applied)
         if result is None:
+            self._last_whole = None  # the drift is still there: the next round reads everything again
+            return False
+        self._repaired(why, todo, applied, result)
+        return True
+
+    def repair_pods(self, pods: frozenset[str]) -> bool:
+        """Repair the pods Podman's events named, reading only them (the apply workflow with
+        ApplyRequest.pods: the same locks, checks, plan, executor and history as any apply; a pod
+        with nothing to repair costs a read and no lock). "" among `pods` (the stream was lost:
+        events may be missing), or a Deployment among the manifests (its copies are placed from a
+        read of every pod): a whole repair. True: nothing left to do."""
+        applied = self.state.applied
+        if applied is None:
+            return True
+        if "" in pods:
+            return self.repair("event")
+        checkout = self.dir / "checkouts" / applied
+        try:
+            manifests = self._manifests(self._checked_out(applied, checkout))
+            desired = self._shared(applied, manifests).load(manifests)
+        except PodspecError as exc:
+            self._failed("observe", _one_line(exc.message, checkout), applied, backoff=True)
+            self._last_whole = None
+            return False
+        if any(p.rollout is not None for p in desired.pods):
+            return self.repair("event")
+        todo = self._not_held(sorted(pods), time.monotonic())
+        if not todo:
+            return False
+        result = self._apply(manifests, applied, pods=frozenset(todo))
+        if result is None:
+            self._last_whole = None  # the next round (brought forward by the backoff) reads everything
             return False
         if result.steps_done:
-            self.save(drift_repairs=self.state.drift_repairs + 1)
-            self.log.info("repaired", why=why, pods=",".join(todo), steps=result.steps_done)
-            self.tell(EventKind.REPAIRED, "repaired", f"drift repaired ({why}): {result.steps_done} steps",
-                      tuple(todo), revision=applied)
-            if self.metrics:
-                self.metrics.repairs.inc()
+            repaired = list(changed_pods(result.diff))
+            self.log.info("drift", why="event", revision=applied[:12], pods=",".join(repaired) or None)
+            self._repaired("event", repaired, applied, result)
         return True
+
+    def _not_held(self, pods: Sequence[str], now: float) -> list[str]:
+        """`pods` without those held back for crash-looping (logged once when they change)."""
+        held = [pod for pod in pods if self.crash.held(pod, now)]
+        if set(held) - self._held_logged:
+            self.log.warning("held-back", pods=",".join(held), message="crash loop: repair backed off")
+        self._held_logged = set(held)
+        return [pod for pod in pods if pod not in held]
+
+    def _repaired(self, why: str, pods: Sequence[str], applied: str, result: ApplyResult) -> None:
+        if not result.steps_done:
+            return
+        self.save(drift_repairs=self.state.drift_repairs + 1)
+        self.log.info("repaired", why=why, pods=",".join(pods), steps=result.steps_done)
+        self.tell(EventKind.REPAIRED, "repaired", f"drift repaired ({why}): {result.steps_done} steps",
+                  tuple(pods), revision=applied)
+        if self.metrics:
+            self.metrics.repairs.inc()
 
     def _held(self, pod: str, until: float, now: float) -> None:
         rule = self.crash.rule
@@ -496,7 +585,9 @@ class Agent:
             self.metrics.crash_loops.set(len(looping))
 
     def unexpected(self, error: PodspecError) -> None:
-        """An error no step of a round or a repair expected: logged, and retried with backoff."""
+        """An error no step of a round or a repair expected: logged, and retried with backoff (a
+        whole read: what the round or repair did not finish is not known)."""
+        self._last_whole = None
         self._failed("round", error.message, None, backoff=True)
 
     # --------------------------------------------------------------------------- what the loop asks
@@ -528,7 +619,7 @@ class Agent:
         checkout = self.dir / "checkouts" / applied
         try:
             manifests = self._manifests(self._checked_out(applied, checkout))
-            desired = load(manifests)
+            desired = self._shared(applied, manifests).load(manifests)
             watches = autoupdate.watched(desired)
             if not watches:
                 self._images = {}
@@ -625,9 +716,9 @@ class Agent:
         self.tell(EventKind.IMAGE_UPDATE, "applied", f"image updated: {what}", changed_pods(result.diff) or pods,
                   revision=applied, images=changes)
 
-    def repair_locked(self) -> bool:
+    def repair_locked(self, pods: frozenset[str]) -> bool:
         with project_lock(f"sync-state:{self.dir}", self.request.project, self.request.lock_timeout):
-            return self.repair("event")
+            return self.repair_pods(pods)
 
     def take_events(self, events: list[dict[str, Any]]) -> None:
         now = time.monotonic()
@@ -650,6 +741,8 @@ class Agent:
                 self._save_crash_loops(now)
             if drift_pod(event, self.request.project) is not None:
                 self.debounce.add(pod, now)
+            elif self.probes is not None and is_start(event) and not caused_by_us(event, self._own):
+                self.probes.poke()  # a container someone else started: its probes, if it has any, begin
 
     def _restarted(self, container: str, event: dict[str, Any]) -> bool:
         """Whether the probes' restart of `container` began just before the event (a death then is
@@ -660,13 +753,15 @@ class Agent:
     # --------------------------------------------------------------------------- probes
 
     def start_probes(self) -> None:
-        from podspec.run.sync.probing import ProbeLoop
+        from podspec.run.sync.probing import IDLE, ProbeLoop
 
         self.probes = ProbeLoop(self.connect, self.request.project, self.request.probe_image, self._probe_restarted,
                                 lambda message: self.log.warning("probes", message=message),
                                 lambda f: self.log.info("probe-failed", pod=f.pod, container=f.container, probe=f.kind.value,
                                                         failures=f.failures, message=f.output),
-                                self._probe_restarting)
+                                self._probe_restarting,
+                                # with the event stream a start pokes it (take_events): no read every 30 s
+                                idle=self.request.resync if self.request.self_heal else IDLE)
         self.probes.start()
 
     def stop_probes(self) -> None:

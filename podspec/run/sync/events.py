@@ -28,6 +28,7 @@ class EventWatcher:
         os.set_blocking(self.read_fd, False)
         os.set_blocking(self.write_fd, False)
         self.connected = threading.Event()
+        self._since: float | None = None  # when the stream now read was connected (monotonic)
         self.thread = threading.Thread(target=self._run, name="podman-events", daemon=True)
 
     def start(self) -> None:
@@ -38,14 +39,22 @@ class EventWatcher:
         filters = {"label": [f"{labels.PROJECT}={self.project}"], "type": ["container", "pod"]}
         failures = 0
         backoff = Backoff(base=1.0, cap=30.0)
+        lost = False  # a stream was lost (or never opened) since the agent started
         while True:
             try:
                 engine = self.connect()
-                try:
-                    stream = engine.events(filters)
+                began = time.monotonic()  # (Podman's `since` is taken when the request goes out, after this)
+
+                def opened(began: float = began, lost: bool = lost) -> None:
+                    nonlocal failures
+                    failures = 0
+                    self._since = began
                     self.connected.set()
-                    for event in stream:
-                        failures = 0
+                    if lost:  # what happened while there was no stream is in no event: look at everything
+                        self._tell("reconnected")
+
+                try:
+                    for event in engine.events(filters, opened):
                         self.queue.append(event)
                         self._wake()
                 finally:
@@ -53,12 +62,22 @@ class EventWatcher:
                 error = "Podman closed the event stream"
             except PodspecError as exc:
                 error = exc.message
+            self._since = None
             self.connected.clear()
+            lost = True
             failures += 1
             self.on_error(error)
-            self.queue.append({"Type": "podspec", "Action": "reconnect"})  # events may be missed: look again
-            self._wake()
+            self._tell("reconnect")  # events may be missed: look again (and again once connected)
             time.sleep(backoff.delay(failures))
+
+    def _tell(self, action: str) -> None:
+        """A mark for the agent's loop: look at the whole host (`Type` podspec is none of Podman's)."""
+        self.queue.append({"Type": "podspec", "Action": action})
+        self._wake()
+
+    def since(self) -> float | None:
+        """When the stream being read was connected (monotonic), or None while there is none."""
+        return self._since
 
     def _wake(self) -> None:
         try:

@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from podspec.errors import PodspecError
@@ -98,6 +99,7 @@ class Loop:
                 watcher = EventWatcher(agent.connect, r.project,
                                        lambda message: agent.log.warning("events-lost", message=message))
                 selector.register(watcher.read_fd, selectors.EVENT_READ, "events")
+                agent.stream_since = watcher.since
                 watcher.start()
             agent.log.info("started", source=redact_url(r.source), branch=r.branch, project=r.project,
                            interval=f"{r.interval:g}s", self_heal=r.self_heal)
@@ -136,7 +138,9 @@ class Loop:
             agent.release_crash_holds(now)
             pods = agent.debounce.take(now)
             if pods and not agent.stop.raised:
-                self._guarded(agent.repair_locked)
+                self._guarded(partial(agent.repair_locked, pods))
+                if agent.state.failures:  # the repair failed: a round (a whole read) after the backoff, not in an hour
+                    due = min(due, next_round(time.monotonic(), r.interval, agent.state.failures, r.backoff))
                 continue
             wake = min(t for t in (due, images_due, agent.debounce.due_at(), agent.crash.release_at()) if t is not None)
             for key, _ in selector.select(max(0.0, wake - time.monotonic())):

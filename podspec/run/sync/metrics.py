@@ -14,15 +14,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+LOOPBACK = "127.0.0.1"
+DEFAULT_ADDRESS = (LOOPBACK, 9101)  # where the webhook receiver listens when no --metrics-address is given
+
 
 def parse_address(text: str) -> tuple[str, int]:
-    """`127.0.0.1:9100` or `[::1]:9100` -> (host, port); UsageError otherwise."""
+    """`127.0.0.1:9100` or `[::1]:9100` -> (host, port); a port alone (`9100`, `:9100`) is on
+    loopback: reaching the agent from elsewhere takes naming an address (0.0.0.0 for every one).
+    UsageError otherwise."""
     from podspec.errors import UsageError
 
     host, _, port = text.rpartition(":")
-    host = host.strip("[]")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageError(f"--metrics-address {text!r} is not HOST:PORT", "for example --metrics-address 127.0.0.1:9101")
+    host = host.strip("[]") or LOOPBACK
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--metrics-address {text!r} is not [HOST:]PORT", "for example --metrics-address 127.0.0.1:9101")
     return host, int(port)
 
 

@@ -52,6 +52,7 @@ class StatusPage:
         with self._lock:
             if time.monotonic() - self._read_at < HOST_READ_EVERY:
                 return self._host
+            from podspec.reconcile.history import revisions
             from podspec.reconcile.status import report
             from podspec.run import history
 
@@ -59,7 +60,8 @@ class StatusPage:
                 with closing(self.connect()) as engine:
                     observed = engine.observe()
                     records = history.read(engine, self.project, newest=HISTORY_SHOWN)[:HISTORY_SHOWN]
-                self._host = (report(observed, self.project), records, "")
+                # each pod's revision: the newest of these records that lists it (as `podspec status` says)
+                self._host = (report(observed, self.project, revisions(records)), records, "")
             except PodspecError as exc:
                 self._host = ((), (), exc.message)
             self._read_at = time.monotonic()

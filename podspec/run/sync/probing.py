@@ -3,8 +3,10 @@
 It observes the host, runs the probes that are due of the project's running pods (not of pods
 stopped on purpose), restarts the containers whose liveness or startup probe failed
 `failureThreshold` times in a row, and sleeps until the next probe is due. It reads the host again
-at least every `LOOK_AGAIN` seconds (new pods, restarted containers), and at once when the agent
-pokes it (after an apply or a repair). Restarts are handed to `on_restart` (the agent logs them and
+at least every `LOOK_AGAIN` seconds (new pods, restarted containers) while a container has probes, else every
+`idle` seconds, and at once when the agent pokes it (after an apply or a repair; with the event
+stream, when a container of the project starts that the agent did not start: `idle` is then the
+agent's --resync, not IDLE). Restarts are handed to `on_restart` (the agent logs them and
 counts them in its metrics; the runner records them on the host for `podspec status`).
 """
 
@@ -34,6 +36,7 @@ class ProbeLoop:
     on_error: Callable[[str], None]
     on_failed: Callable[[Failed], None] = lambda failed: None
     restarting: Callable[[str], None] = lambda container: None
+    idle: float = IDLE  # seconds between two reads while no container has a probe
     wake: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     stopped: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     thread: threading.Thread = field(init=False, repr=False)
@@ -64,7 +67,7 @@ class ProbeLoop:
                             self._tick(engine, prober)
                             failures = 0
                             now = time.monotonic()
-                            pause = min(prober.next_due() - now, LOOK_AGAIN if prober.clocks else IDLE)
+                            pause = min(prober.next_due() - now, LOOK_AGAIN if prober.clocks else self.idle)
                             self.wake.wait(max(0.05, pause))
                             self.wake.clear()
                     finally:
