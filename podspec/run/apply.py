@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
 from podspec.errors import PodmanUnavailable, PodspecError
+from podspec.plan import PODS_AT_ONCE
 from podspec.references import probe_helper_image
 from podspec.run.listener import Listener
 from podspec.run.manifests import LoadOnce, Manifests, load, warn
@@ -70,7 +71,7 @@ class ApplyRequest(DiffRequest):
     wait_timeout: float = 120.0
     lock_timeout: float = 60.0
     lock_lease: float | None = None  # the host-side lock's lease; None: run/hostlock.py's default; --wait's timeout is added
-    parallel: int = 3
+    parallel: int = PODS_AT_ONCE
     saved: SavedPlan | None = None  # apply --plan: carry out exactly this plan, or refuse it as stale
     pull_parallel: int = 3  # pulls side by side, before the plan
     credentials: tuple[RegistryCredential, ...] = ()  # for pulls (an auth file's), by registry

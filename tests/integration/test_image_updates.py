@@ -172,8 +172,9 @@ def test_notify_only_tells_once_and_changes_nothing(podman, counted, tmp_path):
 
 
 def test_the_agent_checks_with_the_credentials_apply_uses(podman, auth_registry, tmp_path):
-    """An htpasswd registry: without credentials the check fails and says so; with --authfile (as
-    apply takes it) the update is found. The password never reaches the log or the events."""
+    """An htpasswd registry: without credentials the check fails and says so; with --authfile, or the
+    pod's imagePullSecrets (as apply takes them), the update is found. The password never reaches the
+    log or the events."""
     from tests.integration.registry import PASSWORD
 
     ref = auth_registry.ref("private/busybox:latest")
@@ -204,6 +205,21 @@ def test_the_agent_checks_with_the_credentials_apply_uses(podman, auth_registry,
             assert told[0]["outcome"] == "available" and told[0]["images"][0]["image"] == ref
             assert agent.stop() == 0
             assert PASSWORD not in agent.log() and PASSWORD not in str(recorder.events())
+
+        # The pods' imagePullSecrets, as apply takes them, without --authfile: the check passes and a
+        # fresh agent tells the update the registry still has (notify-only ran nothing of it).
+        from tests.integration.test_registry_pulls import pull_secret
+
+        repo.commit({"a.yaml": pod("p", ("main", ref, "registry")) + "  imagePullSecrets:\n    - name: regcred\n---\n"
+                     + pull_secret("regcred", auth_registry)}, "the registry's credentials in a pull secret")
+        with Agent(podman, repo, tmp_path / "state", "--interval", "1h", "--image-interval", "1s", "--image-updates",
+                   "notify", "--log-format", "json", "--notify", url, env=insecure_here(podman)) as by_secret:
+            told = recorder.wait_for(lambda r: len([e for e in r.events() if e["event"] == "image-update"]) == 2
+                                     and [e for e in r.events() if e["event"] == "image-update"], 60, "told again")
+            assert told[1]["outcome"] == "available" and told[1]["images"][0]["image"] == ref
+            assert not [e for e in by_secret.lines() if e["event"] == "image-check-failed"], by_secret.log()
+            assert by_secret.stop() == 0
+            assert PASSWORD not in by_secret.log() and PASSWORD not in str(recorder.events())
     finally:
         server.shutdown()
         push(podman, auth_registry, "docker.io/library/busybox:latest", "private/busybox:latest")  # as the fixture left it

@@ -202,10 +202,17 @@ def test_no_key_a_wrong_key_or_a_changed_file_changes_nothing(secrets_cleared, r
 
 def test_a_secret_kept_on_the_host_is_read_as_it_is_and_never_touched(secrets_cleared, tmp_path):
     podman = secrets_cleared
-    pod = POD.replace("  name: shop\n", "  name: shop\n  annotations:\n    podspec.io/host-secrets: db\n", 1) \
-             .replace("        secretName: db\n", "        secretName: db\n        items: [{key: password, path: password}]\n")
+    pod = POD.replace("  name: shop\n", "  name: shop\n  annotations:\n    podspec.io/host-secrets: db, app-conf\n", 1) \
+             .replace("        secretName: db\n", "        secretName: db\n        items: [{key: password, path: password}]\n") \
+             .replace("        - {name: creds, mountPath: /run/creds, readOnly: true}\n",
+                      "        - {name: creds, mountPath: /run/creds, readOnly: true}\n"
+                      "        - {name: conf, mountPath: /etc/app, readOnly: true}\n") \
+        + "    - name: conf\n      configMap:\n        name: app-conf\n        items: [{key: app.conf, path: app.conf}]\n"
     path = tmp_path / "pod.yaml"
     path.write_text(pod)
+    conf_file = tmp_path / "app.conf"
+    conf_file.write_text("listen 8080\n")
+    podman.podman("secret", "create", "app-conf", str(conf_file))  # a ConfigMap kept on the host
 
     missing = podspec(podman, "apply", str(path))
     assert missing.exit_code == 1
@@ -219,8 +226,9 @@ def test_a_secret_kept_on_the_host_is_read_as_it_is_and_never_touched(secrets_cl
     made = json.loads(podman.podman("secret", "inspect", "db").stdout)[0]
     applied = podspec(podman, "apply", str(path))
     assert applied.exit_code == 0, applied.stderr
-    assert "= secret db: kept on the host" in applied.output
+    assert "= secret db: kept on the host" in applied.output and "= secret app-conf: kept on the host" in applied.output
     assert read_in(podman, "shop-reader", "/run/creds/password") == VALUE
+    assert read_in(podman, "shop-reader", "/etc/app/app.conf") == "listen 8080\n"
     assert podspec(podman, "diff", str(path)).exit_code == 0
 
     # Made again by hand (a new ID): exactly its reader is recreated and reads the new value.
@@ -239,6 +247,7 @@ def test_a_secret_kept_on_the_host_is_read_as_it_is_and_never_touched(secrets_cl
     assert ids(podman) == {}
     [kept] = json.loads(podman.podman("secret", "inspect", "db").stdout)
     assert kept["ID"] == made["ID"] and kept["Spec"]["Labels"] == made["Spec"]["Labels"]
+    assert podman.podman("secret", "inspect", "app-conf", check=False).returncode == 0  # kept too
 
 
 def test_export_writes_the_reference_never_the_secret(secrets_cleared, repo_files):
