@@ -16,11 +16,13 @@ podspec is installed from this checkout into a fresh virtualenv first (as users 
 Each pod has two containers (httpd with a host port, a busybox sidecar) and a named volume.
 Reported (median of --repeat runs where repeated; a podspec command and the floor are measured in
 turn, so that a busy machine slows both alike):
-  - diff of 1, 10, 30 applied pods against the floor: `podman pod ps --format json` plus
-    `podman ps -a --format json` (the local CLI on the same storage);
-  - no-op apply of 30 pods against the floor and against `podman kube play --replace`;
-  - an apply that changes one container, and how many containers it recreated;
-  - apply from empty against `podman kube play` from empty.
+  - diff and no-op apply of 1, 10, 30 (--sizes) applied pods against the floor: `podman pod ps
+    --format json` plus `podman ps -a --format json` (the local CLI on the same storage); each size
+    is applied over the last (no purge between sizes);
+  - at the largest size: an apply that changes one container, and how many containers it recreated;
+    apply from empty against `podman kube play` from empty (in turn, --apply-repeat times), kube play
+    on a network of the size podspec gives a project; no-op `podman kube play --replace`;
+  - the peak resident memory of each podspec command (wait4's ru_maxrss).
 """
 
 from __future__ import annotations
@@ -152,10 +154,21 @@ class Bench:
         return dict(line.split() for line in out.splitlines() if line.strip())
 
     def purge(self) -> None:
+        # Pods first, without waiting on each container's stop (the sidecars ignore SIGTERM): at 300
+        # pods, `pod stop --all -t 1` then `pod rm` took minutes; then the rest as the tests purge.
+        sandbox.podman(self.state, "pod", "rm", "--all", "--force", "--time", "0", check=False)
         sandbox.purge(self.state)
 
-    def report(self, label: str, seconds: float, floor: float | None = None, peak: bool = False) -> None:
-        ratio = f"  ({seconds / floor:.2f}x the floor)" if floor else ""
+    def kube_network(self) -> None:
+        sandbox.podman(self.state, "network", "create", "--subnet", KUBE_SUBNET, KUBE_NETWORK)
+
+    @staticmethod
+    def load() -> str:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+    def report(self, label: str, seconds: float, floor: float | None = None, peak: bool = False,
+               anchor: str = "the floor") -> None:
+        ratio = f"  ({seconds / floor:.2f}x {anchor})" if floor else ""
         if peak:
             ratio += f"  peak RSS {self.last_peak_mb:.0f} MB"
         self.figures[label] = f"{seconds:7.3f} s{ratio}"
@@ -195,6 +208,13 @@ def main() -> int:
     return 0
 
 
+KUBE_NETWORK = "bench-kube"
+# kube play's own default network (podman-default-kube-network) is a /24: 254 addresses, so the
+# 255th pod fails to start (`IPAM error: failed to find free IP in range`). kube play gets a network
+# of the size podspec gives a project (a /22, DNS on: reconcile/network.py), made before each play.
+KUBE_SUBNET = "10.120.0.0/22"
+
+
 def measure(tmp: Path, args: argparse.Namespace, podspec: list[str], engine: str) -> dict[str, str]:
     sizes = tuple(int(n) for n in args.sizes.split(",")) if args.sizes else (1, 10) if args.quick else (1, 10, 30)
     state, work = tmp / "podman", tmp / "work"
@@ -205,41 +225,23 @@ def measure(tmp: Path, args: argparse.Namespace, podspec: list[str], engine: str
         version = bench.run([*bench.cli, "version", "--format", "{{.Client.Version}}"])[1].stdout.strip()
         print(f"podspec benchmarks on {engine} (Podman {version}), private Podman at {bench.url}, podspec = {podspec[0]}")
         bench.figures["Podman"] = version
-        print(f"diff (issue 4): median of {args.repeat}, the floor and podspec in turn; load average {os.getloadavg()[0]:.1f}")
-        for n in sizes:
-            bench.purge()
+        print(f"diff (issue 4): median of {args.repeat}, the floor and podspec in turn; load average {bench.load()}")
+        bench.purge()
+        # Sizes in increasing order, each applied over the last (its pods are the first ones of the
+        # next): no purge between sizes (at 300 pods a purge takes minutes on this machine).
+        for n in sorted(sizes):
             manifest = bench.write(f"pods-{n}.yaml", pods_yaml(n))
             bench.run(bench.podspec("apply", manifest))
             floor, seconds = bench.paired(bench.podspec("diff", manifest))
             report(f"floor, {n} pods (pod ps + ps -a)", floor)
             report(f"podspec diff, {n} pods", seconds, floor, peak=True)
+            floor, seconds = bench.paired(bench.podspec("apply", manifest))
+            report(f"floor, {n} pods", floor)
+            report(f"podspec apply, no changes, {n} pods", seconds, floor, peak=True)
 
-        n = sizes[-1]
-        print(f"apply (issue 5), {n} pods x 2 containers, host port, named volume")
+        n = max(sizes)
+        print(f"apply (issue 5), {n} pods x 2 containers, host port, named volume; load average {bench.load()}")
         manifest = bench.write("apply.yaml", pods_yaml(n))
-        kube = bench.write("kube.yaml", pods_yaml(n, claims=False))
-        # From empty, podspec and kube play in turn (A, B, ...): on a busy machine the ratio holds.
-        ours, theirs, peaks = [], [], []
-        for _ in range(1 if args.skip_kube_play else args.apply_repeat):
-            if not args.skip_kube_play:
-                bench.purge()
-                seconds, done = bench.run([*bench.cli, "kube", "play", kube], check=False)
-                theirs.append(seconds)
-                if done.returncode:
-                    print("    kube play failed:", done.stderr.strip()[-300:])
-            bench.purge()
-            ours.append(bench.run(bench.podspec("apply", manifest))[0])
-            peaks.append(bench.last_peak_mb)
-        bench.last_peak_mb = max(peaks)
-        if theirs:
-            report(f"podman kube play from empty, {n} pods", statistics.median(theirs))
-        report(f"podspec apply from empty, {n} pods", statistics.median(ours),
-               statistics.median(theirs) if theirs else None, peak=True)
-        if theirs:
-            print(f"    (the ratio above is to kube play; load average {os.getloadavg()[0]:.1f})")
-        floor, seconds = bench.paired(bench.podspec("apply", manifest))
-        report(f"floor, {n} pods", floor)
-        report("podspec apply, no changes", seconds, floor, peak=True)
 
         before = bench.container_ids()
         changed = bench.write("changed.yaml", pods_yaml(n, changed=n // 2))
@@ -249,11 +251,35 @@ def measure(tmp: Path, args: argparse.Namespace, podspec: list[str], engine: str
         report("podspec apply, one container changed", seconds, peak=True)
         bench.note("containers recreated:", f"{len(recreated)} {recreated}")
 
+        kube = bench.write("kube.yaml", pods_yaml(n, claims=False))
+        # From empty, kube play and podspec in turn (A, B, ...): on a busy machine the ratio holds.
+        ours, theirs, peaks = [], [], []
+        for _ in range(1 if args.skip_kube_play else args.apply_repeat):
+            if not args.skip_kube_play:
+                bench.purge()
+                bench.kube_network()
+                seconds, done = bench.run([*bench.cli, "kube", "play", "--network", KUBE_NETWORK, kube], check=False)
+                theirs.append(seconds)
+                print(f"    kube play from empty: {seconds:.3f} s, load average {bench.load()}", flush=True)
+                if done.returncode:
+                    print("    kube play failed:", done.stderr.strip()[-300:])
+            bench.purge()
+            ours.append(bench.run(bench.podspec("apply", manifest))[0])
+            peaks.append(bench.last_peak_mb)
+            print(f"    podspec apply from empty: {ours[-1]:.3f} s, peak RSS {peaks[-1]:.0f} MB, load average {bench.load()}",
+                  flush=True)
+        bench.last_peak_mb = max(peaks)
+        if theirs:
+            report(f"podman kube play from empty, {n} pods", statistics.median(theirs))
+        report(f"podspec apply from empty, {n} pods", statistics.median(ours),
+               statistics.median(theirs) if theirs else None, peak=True, anchor="kube play")
+
         if not args.skip_kube_play and not args.skip_replace:
             bench.purge()
-            bench.run([*bench.cli, "kube", "play", kube], check=False)
+            bench.kube_network()
+            bench.run([*bench.cli, "kube", "play", "--network", KUBE_NETWORK, kube], check=False)
             before = bench.container_ids()
-            seconds, done = bench.run([*bench.cli, "kube", "play", "--replace", kube], check=False)
+            seconds, done = bench.run([*bench.cli, "kube", "play", "--network", KUBE_NETWORK, "--replace", kube], check=False)
             after = bench.container_ids()
             recreated = [name for name in after if before.get(name) != after[name]]
             report("podman kube play --replace, no changes", seconds, floor)

@@ -12,6 +12,7 @@ import typer
 
 from podspec.cli import completion
 from podspec.errors import PodspecError
+from podspec.plan import PODS_AT_ONCE
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -162,6 +163,6 @@ STRICT_OPTION = typer.Option(
 )
 
 PARALLEL_OPTION = typer.Option(
-    3, "--parallel", min=1, max=16,
+    PODS_AT_ONCE, "--parallel", min=1, max=16,
     help="How many pods to change at once (each pod's steps stay in order); 1 runs every step in turn.",
 )

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
 from podspec.errors import PodmanUnavailable, PodspecError
+from podspec.plan import PODS_AT_ONCE
 from podspec.references import probe_helper_image
 from podspec.run.listener import Listener
 from podspec.run.manifests import LoadOnce, Manifests, load, warn
@@ -70,7 +71,7 @@ class ApplyRequest(DiffRequest):
     wait_timeout: float = 120.0
     lock_timeout: float = 60.0
     lock_lease: float | None = None  # the host-side lock's lease; None: run/hostlock.py's default; --wait's timeout is added
-    parallel: int = 3
+    parallel: int = PODS_AT_ONCE
     saved: SavedPlan | None = None  # apply --plan: carry out exactly this plan, or refuse it as stale
     pull_parallel: int = 3  # pulls side by side, before the plan
     credentials: tuple[RegistryCredential, ...] = ()  # for pulls (an auth file's), by registry
@@ -270,15 +271,18 @@ def _recorded(engine: Engine, request: ApplyRequest, listener: Listener, run: Ca
     failure = result.failure
     record = history.record_of(request.project, request.revision, result.outcome.value, result.diff,
                                not_done=failure.not_done if failure else (), failed=seen.failed,
-                               error=failure.message if failure else "", desired=seen.desired, observed=seen.observed)
+                               error=failure.message if failure else "")
     from podspec.reconcile import history as H
 
     # Nothing changed and the newest record says just that of this revision: it stands for this apply.
+    # (Told without the pods a record keeps for a rollback: they are no part of what it says.)
     same = None
     if seen.observed is not None:
         same = H.repeated(H.entries(seen.observed.secrets, seen.observed.volumes, request.project), record)
     if same is not None:
         return replace(result, record=replace(record, seq=same.seq, volume=same.name))
+    if seen.desired is not None:
+        record = history.with_pods(record, seen.desired, seen.observed)
     result = replace(result, record=_record(engine, listener, record, seen.observed))
     if seen.record_rollback is not None and result.rollback is not None:
         result = replace(result, rollback=replace(result.rollback, record=seen.record_rollback()))

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from podspec.engine.protocol import Engine
 from podspec.model import DesiredState
 from podspec.observed import ObservedState
+from podspec.plan import PODS_AT_ONCE
 from podspec.reconcile import delete as deletion
 from podspec.run.executor import execute
 from podspec.run.hostlock import DEFAULT_LEASE, host_lock
 from podspec.run.listener import Listener
 from podspec.run.lock import project_lock
 from podspec.run.manifests import Manifests, load
-from podspec.run.results import DeleteResult
+from podspec.run.reports import DeleteResult
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class DeleteRequest:
     dry_run: bool = False
     lock_timeout: float = 60.0
     lock_lease: float | None = None  # the host-side lock's lease; None: run/hostlock.py's default
-    parallel: int = 3
+    parallel: int = PODS_AT_ONCE
     origin: str = ""  # the source of the manifests (run/origin.py): another source's objects are left alone
     force_conflicts: bool = False  # ... unless this
     former: str = ""  # a default project name: the one an older podspec gave (reconcile/former.py); "": given on purpose

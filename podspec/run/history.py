@@ -27,11 +27,11 @@ from podspec.reconcile import history as H
 from podspec.reconcile.changes import Action
 from podspec.reconcile.diff import Diff
 from podspec.reconcile.history import HistoryRecord
-from podspec.run.results import HistoryResult
 
 if TYPE_CHECKING:
     from podspec.model import DesiredState, Pod
     from podspec.observed import ObservedState
+    from podspec.run.reports import HistoryResult
 
 WRITE_ATTEMPTS = 3
 
@@ -166,5 +166,7 @@ def read(engine: Engine, project: str | None = None, observed: ObservedState | N
 
 
 def history(project: str | None, connect: Callable[[], Engine]) -> HistoryResult:
+    from podspec.run.reports import HistoryResult  # (the `history` command's: an apply records without it)
+
     with closing(connect()) as engine:
         return HistoryResult(project, read(engine, project))

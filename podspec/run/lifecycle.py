@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from podspec.engine.protocol import Engine
 from podspec.errors import PodspecError
 from podspec.observed import ObservedState
-from podspec.plan import Plan, Step
+from podspec.plan import PODS_AT_ONCE, Plan, Step
 from podspec.reconcile import lifecycle as life
 from podspec.reconcile.pod_diff import observed_grace
 from podspec.run.executor import execute
@@ -35,7 +35,7 @@ class LifecycleRequest:
     wait: bool = True  # start: wait until each wave is ready (its probes pass)
     timeout: float = 120.0  # start: the readiness wait, for all waves together
     probe_image: str = ""  # the probe helper's image ("": busybox)
-    parallel: int = 3
+    parallel: int = PODS_AT_ONCE
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Sequence
 
 from podspec.errors import PodspecError
+from podspec.plan import PODS_AT_ONCE
 from podspec.run.listener import Listener
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ class RollbackRequest:
     wait_timeout: float = 120.0
     lock_timeout: float = 60.0
     lock_lease: float | None = None
-    parallel: int = 3
+    parallel: int = PODS_AT_ONCE
     probe_image: str = ""  # --wait: the probe helper's image (engine/probes.py)
 
 

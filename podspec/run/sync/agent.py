@@ -39,6 +39,7 @@ from typing import Any
 from podspec.engine.protocol import Engine
 from podspec.errors import InvalidRevision, KeyUnavailable, ManifestError, PodspecError, SyncError
 from podspec.loader.sops import Decrypt
+from podspec.plan import PODS_AT_ONCE
 from podspec.policy import Policy
 from podspec.reconcile.autoupdate import UpdateMode
 from podspec.reconcile.diff import Diff
@@ -89,7 +90,7 @@ class SyncRequest:
     metrics_address: tuple[str, int] | None = None
     backoff: Backoff = Backoff()
     lock_timeout: float = 600.0
-    parallel: int = 3
+    parallel: int = PODS_AT_ONCE
     debounce: float = 0.2  # seconds of quiet after a burst of events before the repair
     # With --self-heal and the event stream connected: a whole read of the host at most this often
     # (the rounds between trust the stream); without the stream every round reads the whole host.
