@@ -17,7 +17,7 @@ from podspec.run.hostlock import DEFAULT_LEASE, host_lock
 from podspec.run.listener import Listener
 from podspec.run.lock import project_lock
 from podspec.run.manifests import Manifests, load
-from podspec.run.results import DeleteResult
+from podspec.run.reports import DeleteResult
 
 
 @dataclass(frozen=True)
