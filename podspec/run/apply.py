@@ -76,6 +76,13 @@ class ApplyRequest(DiffRequest):
     pull_parallel: int = 3  # pulls side by side, before the plan
     credentials: tuple[RegistryCredential, ...] = ()  # for pulls (an auth file's), by registry
     rollback_on_failure: bool = False  # a failed step, or (--wait) not ready in time: put back what ran before
+    # The caller knows the host changed (the agent's repair of the pods Podman's events named): the
+    # locks at once, with no reading before them to find out whether there is anything to do.
+    changed: bool = False
+    # An apply that found nothing to do is recorded too (`podspec apply` of a revision says it was
+    # checked); the agent's repairs record only what they changed (a dead job, a restart Podman made
+    # by itself: many events, nothing to record).
+    record_no_changes: bool = True
 
 
 _R = TypeVar("_R", bound=DiffRequest)
@@ -208,7 +215,7 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
     listener = listener or Listener()
     check_request(request)
     # A dry run and a saved plan read the host under the lock: for them the thread only connects.
-    first_read = not request.dry_run and request.saved is None
+    first_read = not request.dry_run and request.saved is None and not request.changed
     # A default project name is settled on what the host holds (reconcile/former.py), before any lock.
     with HostReading(connect, observe=first_read or bool(request.former), pods=request.pods) as reading:
         desired = _desired(request)
@@ -259,7 +266,7 @@ def _recorded(engine: Engine, request: ApplyRequest, listener: Listener, run: Ca
                 request.project, request.revision, Outcome.FAILED.value, seen.diff,
                 error=error.message, ran=seen.ran, desired=seen.desired, observed=seen.observed), seen.observed)
         raise
-    if result.outcome is Outcome.DRY_RUN:
+    if result.outcome is Outcome.DRY_RUN or (result.outcome is Outcome.NO_CHANGES and not request.record_no_changes):
         return result
     failure = result.failure
     record = history.record_of(request.project, request.revision, result.outcome.value, result.diff,
