@@ -5,7 +5,14 @@ alike. For claims such as "the refactor costs no more than 5%". Reported per com
 time, and the median CPU time (user + system) of the podspec process itself, which load on the
 machine disturbs far less than wall time. Run by hand:
 
-    .venv/bin/python bench/bench_compare.py BEFORE_REV [AFTER_REV] [--pods 30] [--repeat 15]
+    .venv/bin/python bench/bench_compare.py BEFORE_REV [AFTER_REV] [--pods 30] [--repeat 15] [--instructions]
+
+`--instructions` also counts the instructions of each revision's no-op diff and apply under
+valgrind's callgrind (`apt-get install valgrind`): unlike CPU time, which moves by 10% and more from
+one run to the next on a shared machine, the count is the same from run to run whatever the load
+(threads run one at a time under valgrind; what it leaves out is the kernel's share and the cost of
+cache misses). The apply is counted on its second run in a row, a no-op that repeats its newest
+history record, as a user's repeated apply does.
 
 Each revision is exported with `git archive` and installed into a fresh virtualenv (as users install
 it). AFTER_REV defaults to the working tree.
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -49,6 +57,22 @@ def install(revision: str | None, where: Path) -> str:
     return str(venv / "bin" / "podspec")
 
 
+def instructions(bench: Bench, commands: dict[str, str], manifest: str) -> dict[tuple[str, str], int]:
+    """(verb, label) -> the instructions of one no-op run under callgrind (an apply: its second run
+    in a row, which repeats the newest history record and writes nothing)."""
+    counts = {}
+    for verb in ("diff", "apply"):
+        for label, command in commands.items():
+            argv = [command, verb, manifest, "--url", bench.url, "--project", "bench"]
+            if verb == "apply":
+                bench.run(argv)
+            _, done = bench.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv])
+            found = re.search(r"Collected : (\d+)", done.stderr)
+            assert done.returncode == 0 and found, (label, verb, done.stderr[-2000:])
+            counts[(verb, label)] = int(found.group(1))
+    return counts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("before")
@@ -56,6 +80,8 @@ def main() -> int:
     parser.add_argument("--pods", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--engine", choices=("podman4", "podman5"), default="podman4")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count each no-op's instructions under valgrind's callgrind (load-independent)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="podspec-ab-") as tmp:
         base = Path(tmp)
@@ -80,6 +106,7 @@ def main() -> int:
                         times.setdefault((verb, label), []).append(seconds)
                         cpu.setdefault((verb, label), []).append(
                             now.ru_utime - used.ru_utime + now.ru_stime - used.ru_stime)
+            counts = instructions(bench, commands, manifest) if args.instructions else {}
             floor = statistics.median(floors)
             print(f"{args.pods} pods, median of {args.repeat} interleaved runs; CLI read floor {floor:.3f} s; "
                   f"load average {os.getloadavg()[0]:.1f}")
@@ -89,6 +116,10 @@ def main() -> int:
                       f"   change {100 * (b - a) / a:+.1f}%")
                 a, b = (statistics.median(cpu[(verb, k)]) for k in ("before", "after"))
                 print(f"  no-op {verb:<5} CPU   before {a:.3f} s   after {b:.3f} s   change {100 * (b - a) / a:+.1f}%")
+                if counts:
+                    a, b = counts[(verb, "before")], counts[(verb, "after")]
+                    print(f"  no-op {verb:<5} instructions  before {a / 1e6:.1f} M   after {b / 1e6:.1f} M   "
+                          f"change {100 * (b - a) / a:+.1f}%")
         finally:
             bench.purge()
             import sandbox

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from podspec.run.info import InfoResult
     from podspec.run.lifecycle import LifecycleResult
     from podspec.run.projectfile import Target
-    from podspec.run.results import ApplyResult, DeleteResult, HistoryResult, PullEvent, StatusResult, StepEvent, ValidateResult
+    from podspec.run.reports import DeleteResult, HistoryResult, StatusResult, ValidateResult
+    from podspec.run.results import ApplyResult, PullEvent, StepEvent
     from podspec.run.sync.state import AgentState
     from podspec.run.targets import TargetOutcome
 

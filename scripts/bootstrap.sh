@@ -41,6 +41,7 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 # The agent's status page is tested in a real browser (tests/integration/browser.py): Debian's
 # chromium, headless (about 40 s and ~300 MB more on a fresh bootstrap).
 command -v chromium >/dev/null || need_apt+=(chromium)
+command -v valgrind >/dev/null || need_apt+=(valgrind)  # bench/bench_compare.py --instructions (callgrind)
 python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || need_apt+=(python3 python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need_apt[*]} with apt-get" >&2

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from podspec.reconcile.diff import Diff
     from podspec.run.apply import ApplyRequest, DiffRequest
     from podspec.run.projectfile import Target
-    from podspec.run.results import ApplyResult, DiffResult, PullEvent, StatusResult, StepEvent
+    from podspec.run.reports import StatusResult
+    from podspec.run.results import ApplyResult, DiffResult, PullEvent, StepEvent
     from podspec.run.targets import TargetOutcome
 
 R = TypeVar("R")

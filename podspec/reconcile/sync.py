@@ -160,6 +160,16 @@ def drift_pod(event: Mapping, project: str) -> str | None:
     return None
 
 
+# The ends of a container that Podman may answer by itself (its restart policy; a failing health
+# check's --health-on-failure=restart): the repair waits Debouncer.settle for it, not to start the
+# container under Podman's own restart. A removal or a stop is answered at once.
+SETTLE_ACTIONS = frozenset({"died", "kill", "oom", "cleanup"})
+
+
+def may_restart_itself(event: Mapping) -> bool:
+    return event.get("Type") == "container" and _action(event) in SETTLE_ACTIONS
+
+
 def event_pod(event: Mapping, project: str) -> str | None:
     """The pod of `project` an event of a container or pod podspec made is about, whatever the action."""
     attributes = _attributes(event)
@@ -171,24 +181,32 @@ def event_pod(event: Mapping, project: str) -> str | None:
 @dataclass
 class Debouncer:
     """Collects pods seen in drift events; they are due `quiet` seconds after the last event of a
-    burst, but never later than `most` seconds after the first (a steady stream still gets repaired)."""
+    burst (`settle` seconds while the latest event of one of them is a death Podman may answer by
+    itself: may_restart_itself), but never later than `most` seconds after the first (a steady
+    stream still gets repaired)."""
 
     quiet: float = 0.2
     most: float = 2.0
+    settle: float = 1.0
     first: float | None = None
     last: float | None = None
     pods: set[str] = field(default_factory=set)
+    settling: set[str] = field(default_factory=set)  # pods whose latest event was such a death
 
-    def add(self, pod: str, now: float) -> None:
+    def add(self, pod: str, now: float, settle: bool = False) -> None:
         if self.first is None:
             self.first = now
         self.last = now
         self.pods.add(pod)
+        if settle:
+            self.settling.add(pod)
+        else:
+            self.settling.discard(pod)
 
     def due_at(self) -> float | None:
         if self.first is None or self.last is None:
             return None
-        return min(self.last + self.quiet, self.first + self.most)
+        return min(self.last + (self.settle if self.settling else self.quiet), self.first + max(self.most, self.settle))
 
     def take(self, now: float) -> frozenset[str]:
         """The pods due at `now` (emptied), or nothing yet."""
@@ -196,7 +214,7 @@ class Debouncer:
         if due is None or now < due:
             return frozenset()
         pods = frozenset(self.pods)
-        self.first, self.last, self.pods = None, None, set()
+        self.first, self.last, self.pods, self.settling = None, None, set(), set()
         return pods
 
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
 from podspec.errors import PodmanUnavailable, PodspecError
-from podspec.plan import PODS_AT_ONCE
 from podspec.references import probe_helper_image
+from podspec.run import PODS_AT_ONCE
 from podspec.run.listener import Listener
 from podspec.run.manifests import LoadOnce, Manifests, load, warn
 from podspec.run.reading import HostReading
@@ -76,6 +76,13 @@ class ApplyRequest(DiffRequest):
     pull_parallel: int = 3  # pulls side by side, before the plan
     credentials: tuple[RegistryCredential, ...] = ()  # for pulls (an auth file's), by registry
     rollback_on_failure: bool = False  # a failed step, or (--wait) not ready in time: put back what ran before
+    # The caller knows the host changed (the agent's repair of the pods Podman's events named): the
+    # locks at once, with no reading before them to find out whether there is anything to do.
+    changed: bool = False
+    # An apply that found nothing to do is recorded too (`podspec apply` of a revision says it was
+    # checked); the agent's repairs record only what they changed (a dead job, a restart Podman made
+    # by itself: many events, nothing to record).
+    record_no_changes: bool = True
 
 
 _R = TypeVar("_R", bound=DiffRequest)
@@ -208,7 +215,7 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
     listener = listener or Listener()
     check_request(request)
     # A dry run and a saved plan read the host under the lock: for them the thread only connects.
-    first_read = not request.dry_run and request.saved is None
+    first_read = not request.dry_run and request.saved is None and not request.changed
     # A default project name is settled on what the host holds (reconcile/former.py), before any lock.
     with HostReading(connect, observe=first_read or bool(request.former), pods=request.pods) as reading:
         desired = _desired(request)
@@ -259,20 +266,23 @@ def _recorded(engine: Engine, request: ApplyRequest, listener: Listener, run: Ca
                 request.project, request.revision, Outcome.FAILED.value, seen.diff,
                 error=error.message, ran=seen.ran, desired=seen.desired, observed=seen.observed), seen.observed)
         raise
-    if result.outcome is Outcome.DRY_RUN:
+    if result.outcome is Outcome.DRY_RUN or (result.outcome is Outcome.NO_CHANGES and not request.record_no_changes):
         return result
     failure = result.failure
     record = history.record_of(request.project, request.revision, result.outcome.value, result.diff,
                                not_done=failure.not_done if failure else (), failed=seen.failed,
-                               error=failure.message if failure else "", desired=seen.desired, observed=seen.observed)
+                               error=failure.message if failure else "")
     from podspec.reconcile import history as H
 
     # Nothing changed and the newest record says just that of this revision: it stands for this apply.
+    # (Told without the pods a record keeps for a rollback: they are no part of what it says.)
     same = None
     if seen.observed is not None:
         same = H.repeated(H.entries(seen.observed.secrets, seen.observed.volumes, request.project), record)
     if same is not None:
         return replace(result, record=replace(record, seq=same.seq, volume=same.name))
+    if seen.desired is not None:
+        record = history.with_pods(record, seen.desired, seen.observed)
     result = replace(result, record=_record(engine, listener, record, seen.observed))
     if seen.record_rollback is not None and result.rollback is not None:
         result = replace(result, rollback=replace(result.rollback, record=seen.record_rollback()))

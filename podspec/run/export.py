@@ -16,7 +16,7 @@ from podspec.export import ExportFormat, inspected, manifest
 from podspec.export.inspected import PodData
 from podspec.export.reading import read_pods
 from podspec.model import Pod, Service
-from podspec.run.results import ExportResult
+from podspec.run.reports import ExportResult
 
 
 @dataclass(frozen=True)

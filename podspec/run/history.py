@@ -16,7 +16,7 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from podspec import labels as L
 from podspec.engine.protocol import Engine
@@ -27,11 +27,11 @@ from podspec.reconcile import history as H
 from podspec.reconcile.changes import Action
 from podspec.reconcile.diff import Diff
 from podspec.reconcile.history import HistoryRecord
-from podspec.run.results import HistoryResult
 
 if TYPE_CHECKING:
-    from podspec.model import DesiredState
+    from podspec.model import DesiredState, Pod
     from podspec.observed import ObservedState
+    from podspec.run.reports import HistoryResult
 
 WRITE_ATTEMPTS = 3
 
@@ -74,7 +74,7 @@ def with_pods(record: HistoryRecord, desired: DesiredState, observed: ObservedSt
     from podspec.reconcile import podcodec
 
     running = set(record.running)
-    pods = {p.name: podcodec.encode(p) for p in desired.pods if p.name in running}
+    pods = {p.name: _encoded(p, podcodec.encode) for p in desired.pods if p.name in running}
     images: dict[str, str] = {}
     if observed is not None:
         for pod in desired.pods:
@@ -84,6 +84,24 @@ def with_pods(record: HistoryRecord, desired: DesiredState, observed: ObservedSt
                     if found is not None:
                         images[c.image] = found
     return replace(record, pods=pods, images=images)
+
+
+# id(pod) -> (the pod, its podcodec encoding): the pull agent records the same pods (one DesiredState
+# per revision, kept) at every repair; encoding 300 pods costs ~0.1 s of CPU each time.
+_ENCODED: dict[int, tuple[Pod, dict[str, Any]]] = {}
+_ENCODED_MOST = 4096
+
+
+def _encoded(pod: Pod, encode: Callable[[Pod], dict[str, Any]]) -> dict[str, Any]:
+    """`encode(pod)`, made once for as long as the very same pod object is recorded again."""
+    hit = _ENCODED.get(id(pod))
+    if hit is not None and hit[0] is pod:
+        return hit[1]
+    value = encode(pod)
+    if len(_ENCODED) >= _ENCODED_MOST:
+        _ENCODED.clear()
+    _ENCODED[id(pod)] = (pod, value)
+    return value
 
 
 def _pod_of(step: Step) -> str:
@@ -148,5 +166,7 @@ def read(engine: Engine, project: str | None = None, observed: ObservedState | N
 
 
 def history(project: str | None, connect: Callable[[], Engine]) -> HistoryResult:
+    from podspec.run.reports import HistoryResult  # (the `history` command's: an apply records without it)
+
     with closing(connect()) as engine:
         return HistoryResult(project, read(engine, project))

@@ -1,4 +1,6 @@
-"""What the workflows return: plain frozen data for render (text, JSON) and for exit codes.
+"""What diff, apply and rollback return, and the events they report: plain frozen data for render
+(text, JSON) and for exit codes. (The other commands' results are in reports.py: diff and apply,
+the commands run most, do not define them at every start-up.)
 
 No I/O here: render, a pure layer, reads these.
 """
@@ -17,8 +19,6 @@ if TYPE_CHECKING:  # types only: render and the CLI import this module at start-
     from podspec.reconcile.diff import Diff
     from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.saved_plan import SavedPlan
-    from podspec.reconcile.status import PodReport
-    from podspec.run.sync.state import AgentState
 
 
 class StepStatus(str, Enum):
@@ -58,11 +58,6 @@ class PullEvent:
     seconds: float = 0.0  # DONE, FAILED: since it started
     error: str = ""  # FAILED: the cause, in words (never a credential)
     changed: bool = True  # DONE: False when the reference already named this image (nothing new)
-
-
-@dataclass(frozen=True)
-class ValidateResult:
-    desired: DesiredState
 
 
 @dataclass(frozen=True)
@@ -134,34 +129,3 @@ class ApplyResult:
     def pending(self) -> bool:
         """A dry run that found steps to take (exit code 2)."""
         return self.outcome is Outcome.DRY_RUN and not self.plan.empty
-
-
-@dataclass(frozen=True)
-class DeleteResult:
-    project: str
-    plan: Plan
-    skipped: tuple[str, ...]  # what was left alone, and why
-    dry_run: bool
-    volumes_kept: tuple[str, ...]  # the manifests' named volumes, kept because --volumes was not given
-
-
-@dataclass(frozen=True)
-class StatusResult:
-    project: str | None  # the project asked for; None: every project
-    pods: tuple[PodReport, ...]
-    agents: tuple[AgentState, ...] = ()  # the pull agents (`podspec sync`) found in the state directory
-
-
-@dataclass(frozen=True)
-class ExportResult:
-    text: str  # the manifests, YAML or a JSON Kubernetes List
-    pods: int
-    claims: int
-    notes: tuple[str, ...]  # what could not be exported faithfully
-    redacted: int  # secret-looking env values written as (redacted)
-
-
-@dataclass(frozen=True)
-class HistoryResult:
-    project: str | None  # the project asked for; None: every project
-    records: tuple[HistoryRecord, ...]  # newest first

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from podspec.engine.protocol import Engine
 from podspec.reconcile.status import report
-from podspec.run.results import StatusResult
+from podspec.run.reports import StatusResult
 
 
 def status(project: str | None, connect: Callable[[], Engine], agents_in: Path | None = None) -> StatusResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from podspec.run.manifests import Manifests, load
-from podspec.run.results import ValidateResult
+from podspec.run.reports import ValidateResult
 
 
 def validate(manifests: Manifests) -> ValidateResult:

@@ -145,14 +145,17 @@ def test_a_container_removed_right_after_an_apply_is_repaired_at_once(podman, tm
 def test_a_pod_stopped_on_purpose_is_left_stopped_by_the_agent(podman, tmp_path):
     repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
     head = repo.commit({"web.yaml": webserver(free_port())}, "web")
-    with Agent(podman, repo, state, "--interval", "2s", "--self-heal") as agent:
+    # --resync 1s: every round reads the whole host too (by default, with the stream connected, a
+    # round trusts it and reads everything every 5 minutes).
+    with Agent(podman, repo, state, "--interval", "2s", "--self-heal", "--resync", "1s") as agent:
         wait_until(lambda: agent.agent_state().get("applied") == head, 60, "the commit applied", agent)
         wait_until(lambda: running(podman, "dynamic-webserver-apache-httpd"), 30, "the pod running", agent)
         stop = podspec(podman, "stop", "dynamic-webserver")
         assert stop.exit_code == 0, stop.output + stop.stderr
         stopped = time.time()
-        # The stop's events handled (debounced: 0.5 s) and two rounds of the interval ended since
-        # (each observes and repairs drift): the pod is still stopped, nothing was "repaired".
+        # The stop's events handled (debounced: 0.2 s; a repair of that pod) and two rounds of the
+        # interval ended since (each a whole read and repair of drift): the pod is still stopped,
+        # nothing was "repaired".
         wait_until(lambda: (agent.agent_state().get("last_fetch") or 0) > stopped + 2.5, 20, "two rounds after the stop", agent)
         assert not running(podman, "dynamic-webserver-apache-httpd"), agent.log()
         assert " repaired " not in agent.log()

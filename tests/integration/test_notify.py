@@ -108,3 +108,28 @@ def test_credentials_in_a_url_never_reach_the_log():
     notifier.close(grace=10)
     text = repr(log.lines)
     assert "notify-failed" in text and "pa55word" not in text and "t0ken" not in text
+
+
+def test_a_receiver_that_hangs_holds_up_none_of_the_others():
+    stuck, good = HookReceiver(), HookReceiver()
+    stuck.hold.clear()  # answers nothing until released
+    stuck_server, stuck_url = serve(stuck)
+    good_server, good_url = serve(good)
+    notifier = Notifier([stuck_url, good_url], None, Log(), FAST)
+    try:
+        for n in range(3):
+            notifier.send(event(n))
+        got = good.wait_for(lambda r: len(r.received) == 3 and r.received, 10, "three events at the good receiver")
+        assert [r.json()["revision"] for r in got] == [f"{n:040d}" for n in range(3)]
+        assert stuck.received == []  # still waiting on the first
+        stuck.hold.set()
+        wanted = [f"{n:040d}" for n in range(3)]
+        late = stuck.wait_for(lambda r: {x.json()["revision"] for x in r.received} == set(wanted) and r.received, 10,
+                              "the same three, late")
+        seen = [x.json()["revision"] for x in late]  # attempts that timed out while held arrive too: first ones count
+        assert sorted(set(seen), key=seen.index) == wanted
+    finally:
+        stuck.hold.set()
+        notifier.close()
+        stuck_server.shutdown()
+        good_server.shutdown()

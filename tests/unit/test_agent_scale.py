@@ -257,3 +257,43 @@ def test_a_container_start_pokes_the_probes_of_an_agent_with_the_event_stream(ev
     from podspec.reconcile.sync import is_start
 
     assert is_start(event) is start
+
+
+def test_a_repair_the_events_asked_for_reads_the_pods_once_under_the_lock(host):
+    engine, manifests = host
+    engine.run(Step(StepKind.REMOVE_CONTAINER, "beta-main", "by hand"))
+    engine.calls.clear()
+    result = apply(ApplyRequest(manifests, "demo", revision="r1", pods=frozenset({"beta"}), changed=True), lambda: engine)
+    assert result.outcome is Outcome.APPLIED and engine.observe().container("beta-main") is not None
+    methods = [c.method for c in engine.calls]
+    assert methods[:2] == ["create_lock", "observe"] and methods.count("observe") == 2  # (the second: the check above)
+
+
+def test_a_repair_that_found_nothing_to_do_writes_no_record(host):
+    from podspec.run import history
+
+    engine, manifests = host
+    before = history.read(engine, "demo")
+    result = apply(ApplyRequest(manifests, "demo", revision="r1", pods=frozenset({"beta"}), changed=True,
+                                record_no_changes=False), lambda: engine)
+    assert result.outcome is Outcome.NO_CHANGES and result.record is None
+    assert history.read(engine, "demo") == before
+    engine.run(Step(StepKind.REMOVE_CONTAINER, "beta-main", "by hand"))
+    repaired = apply(ApplyRequest(manifests, "demo", revision="r1", pods=frozenset({"beta"}), changed=True,
+                                  record_no_changes=False), lambda: engine)
+    assert repaired.record is not None and len(history.read(engine, "demo")) == len(before) + 1  # what it changed is
+
+
+def test_a_death_podman_may_answer_itself_is_given_time_a_removal_is_not():
+    from podspec.reconcile.sync import Debouncer, may_restart_itself
+
+    died, removed = {"Type": "container", "Action": "died"}, {"Type": "container", "Action": "remove"}
+    assert may_restart_itself(died) and not may_restart_itself(removed)
+    assert not may_restart_itself({"Type": "pod", "Action": "died"})
+    d = Debouncer(quiet=0.2, settle=1.0, most=2.0)
+    d.add("a", 10.0, settle=may_restart_itself(died))  # `podman rm -f`: died, then remove
+    assert d.due_at() == 11.0
+    d.add("a", 10.1, settle=may_restart_itself(removed))
+    assert d.due_at() == pytest.approx(10.3) and d.take(10.31) == {"a"}
+    d.add("b", 20.0, settle=True)  # a crash: Podman's restart policy may start it first
+    assert d.take(20.5) == frozenset() and d.take(21.0) == {"b"}

@@ -19,7 +19,7 @@ from podspec.reconcile import planner
 from podspec.reconcile.history import HistoryRecord
 from podspec.reconcile.status import report
 from podspec.run import history
-from podspec.run.results import HistoryResult, StatusResult
+from podspec.run.reports import HistoryResult, StatusResult
 from podspec.run.revision import git_revision
 from tests.unit.hosts import applied, state, webserver
 

@@ -52,7 +52,7 @@ def test_a_stopped_pod_stays_stopped_through_apply_and_diff_until_start(engine):
     assert pod["drift"] == [] and pod["stopped"]
     assert "stopped on purpose at" in invoke("status").stdout
 
-    started = invoke("start", POD, "--timeout", "5")
+    started = invoke("start", POD, "--timeout", "60")
     assert started.exit_code == 0, started.stderr
     assert running(engine) and "podspec-stopped.dynamic-webserver" not in engine.volumes
     assert "Ready: dynamic-webserver." in started.stdout

@@ -17,7 +17,7 @@ from podspec.errors import Origin, Problem, UsageError
 from podspec.model import EnvVar
 from podspec.observed import ContainerState, ObservedPod, ObservedState, PodStatus
 from podspec.reconcile import diff as differ
-from podspec.run.results import ValidateResult
+from podspec.run.reports import ValidateResult
 from tests.unit.hosts import SIDECAR, applied, state, webserver, with_container, with_state
 
 GOLDEN = Path(__file__).parent / "golden"

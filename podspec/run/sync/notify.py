@@ -1,9 +1,10 @@
 """Notifications: POST each event (reconcile/notices.py) as JSON to every `--notify URL`.
 
-The agent hands events to `Notifier.send`, which only puts them on a queue: a worker thread does
-the HTTP, so a slow or dead receiver never holds up the sync loop. Each POST has a timeout and is
-retried with exponential backoff (reconcile/notices.RetryRule); a receiver's 4xx is not retried.
-At exit the worker gets a few seconds to deliver what is queued, then the agent goes regardless.
+The agent hands events to `Notifier.send`, which only puts them on queues: one worker thread per
+URL does the HTTP, so a slow or dead receiver never holds up the sync loop, nor the other
+receivers (each gets every event, in order). Each POST has a timeout and is retried with
+exponential backoff (reconcile/notices.RetryRule); a receiver's 4xx is not retried. At exit the
+workers get a few seconds to deliver what is queued, then the agent goes regardless.
 
     notifier = Notifier(urls, secret, log)
     notifier.send(event)          # never blocks
@@ -53,42 +54,64 @@ class Notifier:
         self.secret = secret
         self.log = log
         self.rule = rule
-        self._queue: queue.Queue[Event | None] = queue.Queue(maxsize=1000)
         self._stop = threading.Event()  # at close: stop waiting between retries
+        self._count = threading.Lock()
         self.delivered = 0
-        self._thread = threading.Thread(target=self._work, name="notify", daemon=True)
-        self._thread.start()
+        # One queue and worker per URL: a receiver that hangs delays only its own events.
+        self._queues: list[queue.Queue[Event | None]] = []
+        self._threads: list[threading.Thread] = []
+        for url in self.urls:
+            waiting: queue.Queue[Event | None] = queue.Queue(maxsize=1000)
+            thread = threading.Thread(target=self._work, args=(url, waiting), name=f"notify {shown(url)}", daemon=True)
+            self._queues.append(waiting)
+            self._threads.append(thread)
+            thread.start()
 
     def send(self, event: Event) -> None:
         """Queue `event` for every URL; never blocks (a full queue drops it, with a warning)."""
-        try:
-            self._queue.put_nowait(event)
-        except queue.Full:
-            self.log.warning("notify-dropped", event=event.kind.value, message="1000 notifications are waiting already")
+        for url, waiting in zip(self.urls, self._queues, strict=True):
+            try:
+                waiting.put_nowait(event)
+            except queue.Full:
+                self.log.warning("notify-dropped", url=shown(url), event=event.kind.value,
+                                 message="1000 notifications are waiting already")
 
     def close(self, grace: float = 5.0) -> None:
         """Deliver what is queued for at most `grace` seconds, then give up on the rest."""
-        self._queue.put(None)
-        self._thread.join(grace)
-        self._stop.set()
-        self._thread.join(self.rule.timeout + 1)
+        import time
 
-    def _work(self) -> None:
+        for waiting in self._queues:
+            while True:
+                try:
+                    waiting.put(None, timeout=0.1)
+                    break
+                except queue.Full:  # a dead receiver's full queue: make room for the end mark
+                    try:
+                        waiting.get_nowait()
+                    except queue.Empty:
+                        pass
+        deadline = time.monotonic() + grace
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(self.rule.timeout + 1)
+
+    def _work(self, url: str, waiting: queue.Queue[Event | None]) -> None:
         while True:
-            event = self._queue.get()
+            event = waiting.get()
             if event is None:
                 return
             body = payload(event)
-            sent = headers(event, body, self.secret)
-            for url in self.urls:
-                self._post(url, body, sent, event)
+            self._post(url, body, headers(event, body, self.secret), event)
 
     def _post(self, url: str, body: bytes, sent: dict[str, str], event: Event) -> None:
         failed = 0
         while True:
             status, error = self._attempt(url, body, sent)
             if error is None:
-                self.delivered += 1
+                with self._count:
+                    self.delivered += 1
                 return
             failed += 1
             delay = self.rule.delay(failed) if worth_retrying(status) else None
