@@ -107,7 +107,7 @@ class Calls:
               f"  (summed over threads; wall {wall:.2f} s; at most {self.most} at once)")
 
 
-def apply_in_process(url: str, manifest: str, parallel: int, state: Path) -> None:
+def apply_in_process(url: str, manifest: str, parallel: int, state: Path, command: str = "apply") -> None:
     from podspec.engine import podman
 
     calls = Calls()
@@ -120,14 +120,16 @@ def apply_in_process(url: str, manifest: str, parallel: int, state: Path) -> Non
     self0 = resource.getrusage(resource.RUSAGE_SELF)
     began = time.perf_counter()
     argv = sys.argv
-    sys.argv = ["podspec", "apply", manifest, "--url", url, "--project", "bench", "--parallel", str(parallel), "-o", "json"]
+    sys.argv = ["podspec", command, manifest, "--url", url, "--project", "bench", "-o", "json"]
+    if parallel:
+        sys.argv += ["--parallel", str(parallel)]
     try:
         with open(os.devnull, "w") as quiet:
             stdout, sys.stdout = sys.stdout, quiet
             try:
                 cli_main()
             except SystemExit as end:
-                if end.code not in (0, None):
+                if end.code not in (0, 2, None):
                     raise
             finally:
                 sys.stdout = stdout
@@ -137,7 +139,8 @@ def apply_in_process(url: str, manifest: str, parallel: int, state: Path) -> Non
     wall = time.perf_counter() - began
     self1 = resource.getrusage(resource.RUSAGE_SELF)
     ours = (self1.ru_utime - self0.ru_utime) + (self1.ru_stime - self0.ru_stime)
-    print(f"  podspec apply from empty, --parallel {parallel}: wall {wall:.2f} s, podspec CPU {ours:.2f} s, "
+    what = f"apply from empty, --parallel {parallel}" if parallel else f"{command}, no changes"
+    print(f"  podspec {what}: wall {wall:.2f} s, podspec CPU {ours:.2f} s, "
           f"Podman service CPU {cpu_of(pids) - service0:.2f} s, machine CPU {machine_cpu() - machine0:.2f} s "
           f"(every process), peak RSS {self1.ru_maxrss / 1024:.0f} MB; load {os.getloadavg()[0]:.1f}", flush=True)
     calls.report(wall)
@@ -147,8 +150,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pods", type=int, default=100)
     parser.add_argument("--engine", choices=sandbox.ENGINES, default=None)
-    parser.add_argument("--parallel", default="3", help="podspec's --parallel values to try, comma-separated")
+    parser.add_argument("--parallel", default="6", help="podspec's --parallel values to try, comma-separated")
     parser.add_argument("--skip-kube-play", action="store_true")
+    parser.add_argument("--noop", action="store_true", help="then a no-op diff and apply, twice each, calls timed")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="podspec-profile-") as tmp:
         state, work = Path(tmp) / "podman", Path(tmp)
@@ -177,6 +181,9 @@ def main() -> int:
                 sandbox.purge(state)
                 # a fresh process for each run would be fairer; in process, the imports are paid once
                 apply_in_process(url, str(manifest), parallel, state)
+            if args.noop:  # the no-op commands on the applied pods (the imports were paid above)
+                for command in ("diff", "apply", "diff", "apply"):
+                    apply_in_process(url, str(manifest), 0, state, command)
         finally:
             sandbox.purge(state)
             sandbox.stop_service(state)

@@ -13,12 +13,6 @@ from podspec.labels import Role
 from podspec.model import Container, Pod
 from podspec.names import container_in_pod
 
-# How many pods are changed side by side by default (`--parallel`; each pod's steps stay in order).
-# A pod's start is nearly all Podman's and the kernel's (conmon, runc, netavark), and much of it
-# waiting: on 2 cores, 40 pods from empty took 19-21 s with 6 at once against 29-44 s with 3
-# (bench/profile_apply.py, bench/README.md issue 29).
-PODS_AT_ONCE = 6
-
 
 class StepKind(str, Enum):
     """What a step does; the value is a stable identifier (JSON `action`), `words` the display form."""

@@ -12,7 +12,7 @@ import typer
 
 from podspec.cli import completion
 from podspec.errors import PodspecError
-from podspec.plan import PODS_AT_ONCE
+from podspec.run import PODS_AT_ONCE
 
 EXIT_OK = 0
 EXIT_ERROR = 1

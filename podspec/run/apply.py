@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
 from podspec.errors import PodmanUnavailable, PodspecError
-from podspec.plan import PODS_AT_ONCE
 from podspec.references import probe_helper_image
+from podspec.run import PODS_AT_ONCE
 from podspec.run.listener import Listener
 from podspec.run.manifests import LoadOnce, Manifests, load, warn
 from podspec.run.reading import HostReading

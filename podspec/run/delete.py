@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from podspec.engine.protocol import Engine
 from podspec.model import DesiredState
 from podspec.observed import ObservedState
-from podspec.plan import PODS_AT_ONCE
 from podspec.reconcile import delete as deletion
+from podspec.run import PODS_AT_ONCE
 from podspec.run.executor import execute
 from podspec.run.hostlock import DEFAULT_LEASE, host_lock
 from podspec.run.listener import Listener

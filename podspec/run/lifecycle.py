@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from podspec.engine.protocol import Engine
 from podspec.errors import PodspecError
 from podspec.observed import ObservedState
-from podspec.plan import PODS_AT_ONCE, Plan, Step
+from podspec.plan import Plan, Step
 from podspec.reconcile import lifecycle as life
 from podspec.reconcile.pod_diff import observed_grace
+from podspec.run import PODS_AT_ONCE
 from podspec.run.executor import execute
 from podspec.run.history import now_utc
 from podspec.run.listener import Listener

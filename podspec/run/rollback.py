@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Sequence
 
 from podspec.errors import PodspecError
-from podspec.plan import PODS_AT_ONCE
+from podspec.run import PODS_AT_ONCE
 from podspec.run.listener import Listener
 
 if TYPE_CHECKING:

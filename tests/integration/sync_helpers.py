@@ -79,6 +79,7 @@ class Agent:
         self.log_path = state.parent / f"agent-{time.monotonic_ns()}.log"
         self.state = state
         self._log = self.log_path.open("w")
+        self._terminated = False  # SIGTERM or SIGINT sent
         self.process = subprocess.Popen(sync_argv(podman, repo, state, *args), stdout=subprocess.DEVNULL,
                                         stderr=self._log, env={**sync_env(repo), **(env or {})})
 
@@ -95,10 +96,13 @@ class Agent:
 
     def signal(self, signum: int) -> None:
         self.process.send_signal(signum)
+        self._terminated = self._terminated or signum in (signal.SIGTERM, signal.SIGINT)
 
     def stop(self, timeout: float = 60) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+        """SIGTERM (once: a second one may land while Python finalizes, after it has put the default
+        handler back, and kill the agent that was exiting cleanly), then its exit code."""
+        if self.process.poll() is None and not self._terminated:
+            self.signal(signal.SIGTERM)
         try:
             return self.process.wait(timeout=timeout)
         finally:

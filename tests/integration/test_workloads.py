@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import fetch, free_port
 from tests.integration.manifests import podspec, write
+from tests.integration.sync_helpers import wait_until
 
 pytestmark = pytest.mark.podman
 
@@ -164,13 +165,20 @@ spec:
 """
 
 
+def finished(podman, name: str) -> dict | None:
+    """The container's inspect once it has ended (Podman 5 may say "stopped"), else None."""
+    inspect = json.loads(podman.podman("inspect", name).stdout)[0]
+    return inspect if inspect["State"]["Status"] in ("exited", "stopped") else None
+
+
 def test_a_job_runs_once_and_a_finished_job_is_not_drift(podman, tmp_path):
     path = write(tmp_path, JOB.format(policy="Never"))
     result = podspec(podman, "apply", "--wait", path)
     assert result.exit_code == 0, result.stderr
     assert "spec.backoffLimit: backoffLimit is ignored on a single Podman host" in result.stderr
-    inspect = json.loads(podman.podman("inspect", "migrate-pod-step").stdout)[0]
-    assert inspect["State"]["Status"] in ("exited", "stopped") and inspect["State"]["ExitCode"] == 0  # Podman 5: stopped
+    # --wait returns once the job's container runs (or has ended); it ends by itself, boundedly
+    inspect = wait_until(lambda: finished(podman, "migrate-pod-step"), 30, "the job's container ended")
+    assert inspect["State"]["ExitCode"] == 0
     assert inspect["HostConfig"]["RestartPolicy"]["Name"] == "no"
     assert podman.podman("logs", "migrate-pod-step").stdout.strip() == "migrated"
     assert podspec(podman, "diff", path).exit_code == 0

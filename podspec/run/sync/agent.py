@@ -39,7 +39,6 @@ from typing import Any
 from podspec.engine.protocol import Engine
 from podspec.errors import InvalidRevision, KeyUnavailable, ManifestError, PodspecError, SyncError
 from podspec.loader.sops import Decrypt
-from podspec.plan import PODS_AT_ONCE
 from podspec.policy import Policy
 from podspec.reconcile.autoupdate import UpdateMode
 from podspec.reconcile.diff import Diff
@@ -59,6 +58,7 @@ from podspec.reconcile.sync import (
     may_restart_itself,
     whole_read_due,
 )
+from podspec.run import PODS_AT_ONCE
 from podspec.run.executor import StopFlag
 from podspec.run.lock import project_lock
 from podspec.run.manifests import LoadOnce, Manifests

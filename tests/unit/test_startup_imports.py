@@ -1,0 +1,37 @@
+"""What a no-op `podspec diff` imports at start-up (bench/README.md, issue 29: the features of the
+round may cost the 30-pod no-op diff at most 10%). Most of a no-op diff's CPU is the definition of
+classes at import: the modules below are imported only by the commands, or the pods, that need them.
+Not a timing: which modules the diff's own modules pull in."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+# What `podspec diff` imports before and while it reads the host (cli/, run/apply.py's
+# _import_deciders, the engine, the loader).
+DIFF_START = (
+    "podspec.cli", "podspec.cli.cmd_diff", "podspec.run.apply", "podspec.run.manifests", "podspec.loader",
+    "podspec.loader.schema", "podspec.engine.podman", "podspec.reconcile.diff", "podspec.reconcile.network",
+    "podspec.run.pulls", "podspec.run.results", "podspec.run.rootless", "podspec.render",
+)
+# Not needed by a no-op diff of plain pods: the plan (apply plans; a diff does not), the stop marks
+# (a pod that is not running), the history records (apply writes them), host ports (a pod created),
+# the other commands' results, the history's pod codec, and importlib.resources (zipfile & co.).
+NOT_AT_START = (
+    "podspec.plan", "podspec.reconcile.lifecycle", "podspec.reconcile.history", "podspec.reconcile.ports",
+    "podspec.run.reports", "podspec.reconcile.podcodec", "podspec.reconcile.planner", "importlib.resources",
+    "zipfile", "deepdiff", "jsonschema",
+)
+
+
+def test_a_diff_starts_without_what_only_other_commands_or_pods_need():
+    code = (
+        "import importlib, sys\n"
+        f"for name in {DIFF_START!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"print(sorted(m for m in {NOT_AT_START!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout
