@@ -69,9 +69,7 @@ def measure(pods: int, repeat: int) -> dict[str, float | str]:
         return {"mode": "rootless" if info["podman"]["rootless"] else "root", "version": info["podman"]["version"],
                 "apply_from_empty": statistics.median(from_empty), "diff_noop": diff, "apply_noop": noop}
     finally:
-        sandbox.purge(state)
-        sandbox.stop_service(state)
-        sandbox.podman(state, "system", "reset", "--force", check=False)
+        sandbox.discard(state)
         shutil.rmtree(state, ignore_errors=True)
 
 

@@ -94,9 +94,7 @@ def main() -> int:
             ]
         finally:
             sshd.stop(process)
-            sandbox.purge(state)
-            sandbox.stop_service(state)
-            sandbox.podman(state, "system", "reset", "--force", check=False)
+            sandbox.discard(state)
 
     floor_median = rows[0][1][0]
     print(f"median of {args.repeat} (min-max), whole processes, {os.cpu_count()} cores")

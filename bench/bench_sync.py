@@ -241,9 +241,7 @@ def main() -> int:
             code = agent.wait(timeout=120)
             log.close()
             print(f"  agent exit code after SIGTERM: {code}")
-            sandbox.purge(state)
-            sandbox.stop_service(state)
-            sandbox.podman(state, "system", "reset", "--force", check=False)
+            sandbox.discard(state)
     return 0
 
 

@@ -185,10 +185,7 @@ def main() -> int:
                 for command in ("diff", "apply", "diff", "apply"):
                     apply_in_process(url, str(manifest), 0, state, command)
         finally:
-            sandbox.purge(state)
-            sandbox.stop_service(state)
-            sandbox.podman(state, "system", "reset", "--force", check=False)
-            sandbox.stop_namespace(state)
+            sandbox.discard(state)
     return 0
 
 

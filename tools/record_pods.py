@@ -121,10 +121,7 @@ def main() -> int:
                                       indent=1, sort_keys=True) + "\n")
             print(out)
         finally:
-            sandbox.purge(state)
-            sandbox.stop_service(state)
-            sandbox.podman(state, "system", "reset", "--force", check=False)
-            sandbox.stop_namespace(state)
+            sandbox.discard(state)
     return 0
 
 

@@ -595,6 +595,15 @@ def down(state: Path) -> None:
         stop_namespace(state)
 
 
+def discard(state: Path) -> None:
+    """The end of a benchmark's or tool's private Podman: everything in it removed, the service
+    stopped, its storage reset and (Podman 5) its namespace ended."""
+    purge(state)
+    stop_service(state)
+    podman(state, "system", "reset", "--force", check=False)
+    stop_namespace(state)
+
+
 def purge(state: Path) -> None:
     """Remove every pod, container, volume, secret (podspec's apply history among them) and
     network of the private Podman (short stop timeouts)."""
