@@ -568,8 +568,14 @@ def diff_markdown(diff: Diff) -> str:
                   "stand in the way (see below)."]
     rows = [(f"volume {_md_code(v.name)}", _CONSEQUENCE[v.action], v.cause) for v in diff.volumes]
     rows += [(f"secret {_md_code(s.name)}", _CONSEQUENCE[s.action], s.cause) for s in diff.secrets]
+    network = diff.network
+    if network is not None and network.diff is not None:
+        rows.append((f"network {_md_code(network.diff.name)}", _CONSEQUENCE[network.diff.action], network.diff.cause))
     rows += [(f"pod {_md_code(p.name)}", *_pod_change(p)) for p in diff.pods]
-    rows += [(f"pod {_md_code(name)}", "up to date", "") for name in diff.unchanged_pods]
+    attachments = network.attachments if network is not None else ()
+    rows += [(f"pod {_md_code(a.pod)}", f"{_ATTACH[a.action.value]} {a.network}", a.cause) for a in attachments]
+    attached = {a.pod for a in attachments}
+    rows += [(f"pod {_md_code(name)}", "up to date", "") for name in diff.unchanged_pods if name not in attached]
     rows += [("kept", "left alone", kept) for kept in diff.kept]
     if rows:
         lines += ["", "| Object | Change | Why |", "| --- | --- | --- |"]

@@ -132,3 +132,17 @@ def test_cli_validate_github(in_repo_root):
 def test_cli_markdown_and_github_only_where_they_make_sense(in_repo_root):
     assert runner.invoke(app, ["status", "-o", "markdown"]).exit_code == 2  # typer: not a choice
     assert runner.invoke(app, ["diff", "-o", "github", "manifests/"]).exit_code == 2
+
+
+def test_diff_markdown_shows_a_pod_joining_the_network_as_the_text_does():
+    from podspec.reconcile.network import AttachAction, Attachment, NetworkChanges
+
+    diff = differ.compute(state(webserver()), applied(state(webserver())), "demo")
+    joining = Attachment("dynamic-webserver", AttachAction.CONNECT, "0123abcd", "podspec-demo",
+                         "on Podman's default network, not the project's")
+    diff = replace(diff, network=NetworkChanges("podspec-demo", attachments=(joining,)))
+    row = "| pod `dynamic-webserver` | connect to network podspec-demo | on Podman's default network, not the project's |"
+    markdown = render.diff_markdown(diff)
+    assert row in markdown.splitlines()
+    assert "up to date" not in markdown  # the pod's only row is its change
+    assert "~ pod dynamic-webserver: connect to network podspec-demo" in render.diff_text(diff)
