@@ -12,7 +12,8 @@ the engine and its fake) from here, never spelled again elsewhere:
 - Podman's restart policies for a pod's restartPolicy (PODMAN_RESTART / restart_policy_of);
 - Podman secrets' names, and which project owns one (podman_secret_name, owns_secret); which
   secrets (and, before, volumes) hold an apply's history record (is_history_name; the record's full
-  name is reconcile/history.py's);
+  name is reconcile/history.py's); the volume names podspec keeps for itself, which no manifest may
+  take (reserved_volume: the apply lock's prefix, the names record's);
 - a Deployment's copies: `<name>-pod`, `<name>-pod-1`, ... (copy_name), each with a second Podman
   name that a rollout starts its new version under beside the old one (other_name), and back
   (copy_of, copy_index).
@@ -216,6 +217,22 @@ HISTORY_LEGACY_PREFIX = "podspec-history."  # format 1: volumes
 def is_history_name(name: str) -> bool:
     """A Podman secret (or volume) that holds a history record: never a manifest's."""
     return name.startswith(HISTORY_PREFIX) or name.startswith(HISTORY_LEGACY_PREFIX)
+
+
+LOCK_PREFIX = "podspec_lock_"  # a project's apply lock and its renewals: volumes (run/hostlock.py)
+NAMES_PREFIX = "podspec-names."  # a project's names record: a volume (reconcile/network.py)
+
+
+def reserved_volume(name: str) -> str:
+    """What podspec keeps a volume of this name for ("" when nothing): a manifest may not make or
+    mount it (a claim `podspec_lock_shop` would hold project shop's apply lock for ever)."""
+    if name.startswith(LOCK_PREFIX):
+        return "a project's apply lock"
+    if name.startswith(NAMES_PREFIX):
+        return "a project's names record"
+    if is_history_name(name):
+        return "the apply history"
+    return ""
 
 
 # ------------------------------------------------------------------------------ a Deployment's copies

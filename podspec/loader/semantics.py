@@ -39,7 +39,7 @@ from podspec.model import (
     VolumeKind,
     dotted,
 )
-from podspec.names import container_name, copy_of, other_name
+from podspec.names import container_name, copy_of, empty_dir_volume, other_name, reserved_volume
 
 # podspec's ownership labels (podspec.labels.PREFIX; kept here so the loader does not import them).
 RESERVED_PREFIX = "io.podspec."
@@ -67,6 +67,7 @@ def check(
         problems += _metadata(source.labels, (), source.locations.of, source.locations.file)
     problems += _host_ports(pods)
     problems += _empty_dir_names(pods, claims)
+    problems += _reserved_volumes(pods, claims)
     return problems
 
 
@@ -77,13 +78,38 @@ def _empty_dir_names(pods: list[Pod], claims: list[VolumeClaim]) -> list[Problem
     problems = []
     for pod in pods:
         for i, volume in enumerate(pod.volumes):
-            name = f"{pod.name}_{volume.name}"
+            name = empty_dir_volume(pod.name, volume.name)
             if volume.kind is VolumeKind.EMPTY_DIR and not volume.medium and name in wanted:
                 problems.append(_problem(
                     pod, ("spec", "volumes", i, "name"),
                     f"the emptyDir's Podman volume {name} has the name of a persistentVolumeClaim",
                     "rename the volume or the claim",
                 ))
+    return problems
+
+
+def _reserved_volumes(pods: list[Pod], claims: list[VolumeClaim]) -> list[Problem]:
+    """No claim, nor volume a pod mounts (a claimName, a hostPath volume name, an emptyDir's or
+    cluster storage's volume), may take a name podspec keeps for its own objects (names.reserved_volume)."""
+    problems = []
+
+    def refused(name: str, what: str) -> tuple[str, str]:
+        return (f"volume {name} would take a name podspec keeps for {what}",
+                "rename it; no volume name may begin with podspec_lock_, podspec-names. or podspec-history")
+
+    for claim in claims:
+        if what := reserved_volume(claim.name):
+            problems.append(_problem(claim, ("metadata", "name"), *refused(claim.name, what)))
+    for pod in pods:
+        for i, volume in enumerate(pod.volumes):
+            if volume.kind is VolumeKind.CLAIM:
+                name = volume.claim_name
+            elif volume.kind is VolumeKind.EMPTY_DIR and not volume.medium:
+                name = empty_dir_volume(pod.name, volume.name)
+            else:
+                continue
+            if what := reserved_volume(name):
+                problems.append(_problem(pod, ("spec", "volumes", i), *refused(name, what)))
     return problems
 
 

@@ -128,7 +128,8 @@ def service_backends(observed: ObservedState) -> frozenset[str]:
 
     Each project's names record (reconcile/network.py, a volume the observed state lists) says which
     names each pod was given; a pod with more names than its own serves a Service."""
-    from podspec.reconcile.network import NAMES_PREFIX, NamesRecord
+    from podspec.names import NAMES_PREFIX
+    from podspec.reconcile.network import NamesRecord
 
     served: set[str] = set()
     for volume in observed.volumes:

@@ -24,11 +24,11 @@ from typing import Any
 
 from podspec import labels as L
 from podspec.model import DesiredState, Pod, Service
+from podspec.names import NAMES_PREFIX
 from podspec.observed import ObservedNetwork, ObservedState
 from podspec.reconcile.changes import Action
 
 NETWORK_PREFIX = "podspec-"
-NAMES_PREFIX = "podspec-names."
 DEFAULT_NETWORK = "podman"  # Podman's default network: every pod an earlier podspec made is on it
 CLUSTER_DOMAIN = "cluster.local"
 # The project networks' subnets: /22 (1022 addresses: hundreds of pods; Podman's own default pool

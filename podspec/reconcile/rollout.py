@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from podspec import names
 from podspec.model import DesiredState, Pod, Rollout
+from podspec.names import NAMES_PREFIX
 from podspec.plan import Plan, Step, StepKind
-from podspec.reconcile.network import NAMES_PREFIX
 
 
 @dataclass(frozen=True)

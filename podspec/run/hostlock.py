@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING
 
 from podspec import labels as L
 from podspec.errors import LockTimeout, PodspecError
+from podspec.names import LOCK_PREFIX
 
 if TYPE_CHECKING:
     from podspec.engine.protocol import Engine
@@ -67,7 +68,7 @@ _HELD_MUTEX = threading.Lock()
 
 
 def lock_name(project: str) -> str:
-    return f"podspec_lock_{project}"
+    return f"{LOCK_PREFIX}{project}"
 
 
 @cache
