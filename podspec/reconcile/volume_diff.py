@@ -74,6 +74,14 @@ def _claim_volumes(desired: DesiredState, observed: ObservedState, project: str,
         found = observed.volume(name)
         if found is None:
             diffs.append(VolumeDiff(name, Action.CREATE, "not on the host", labels=claim_labels.get(name, ())))
+        elif owner_pod := found.labels.get(L.EMPTY_DIR):  # removed with its pod: never a claim's, even adopted
+            owner = L.project_of(found.labels)
+            diffs.append(VolumeDiff(
+                name, Action.CONFLICT,
+                f"a volume with this name exists: the emptyDir of pod {owner_pod}"
+                f"{f' (podspec project {owner!r})' if owner != project else ''}, removed with that pod "
+                "(give the claim another name)",
+            ))
         elif L.project_of(found.labels) != project and not _volume_used_by_project(observed, project, name):
             owner = L.project_of(found.labels)
             made_by = f"podspec project {owner!r}" if owner else "someone else (not podspec)"

@@ -66,3 +66,48 @@ def test_a_pod_may_not_mount_a_volume_podspec_keeps_for_itself(tmp_path, pod, vo
 
 def test_an_ordinary_name_with_podspec_in_it_is_fine(tmp_path):
     assert problems(tmp_path, CLAIM.replace("NAME", "podspec-data")) == []
+
+
+# ------------------------------------------------------------- a claim never takes a pod's emptyDir
+
+WEB = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  volumes: [{name: data, emptyDir: {}}]
+  containers:
+    - {name: a, image: "docker.io/library/alpine:latest", volumeMounts: [{name: data, mountPath: /d}]}
+"""
+DB = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: db}
+spec:
+  volumes: [{name: v, persistentVolumeClaim: {claimName: web_data}}]
+  containers:
+    - {name: a, image: "docker.io/library/alpine:latest", volumeMounts: [{name: v, mountPath: /v}]}
+"""
+
+
+@pytest.mark.parametrize("second", [("-p", "t", "--prune"), ("-p", "other", "--adopt")])
+def test_a_claim_named_like_a_pods_emptydir_volume_is_a_conflict_not_a_volume_removed_later(
+        tmp_path, monkeypatch, second):
+    """The emptyDir volume `web_data` is removed with pod web; a claim of that name (Podman volume
+    names may hold `_`) used to take it over as it was, and the same apply's --prune (or project t's
+    next one) then removed the claim's volume with the pod."""
+    from typer.testing import CliRunner
+
+    from podspec.cli import app
+    from tests.unit.fake_cli import cli_on_fake
+
+    engine = cli_on_fake(monkeypatch, ("docker.io/library/alpine:latest",))
+    (tmp_path / "web.yaml").write_text(WEB)
+    (tmp_path / "db.yaml").write_text(DB)
+    runner = CliRunner()
+    first = runner.invoke(app, ["apply", str(tmp_path / "web.yaml"), "-p", "t"])
+    assert first.exit_code == 0, first.stderr
+    result = runner.invoke(app, ["apply", str(tmp_path / "db.yaml"), *second])
+    assert result.exit_code == 1
+    assert "web_data" in result.stderr and "emptyDir of pod web" in result.stderr
+    assert "web_data" in engine.volumes and "db" not in engine.pods
