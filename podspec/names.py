@@ -177,11 +177,20 @@ def restart_policy_of(podman_name: str) -> RestartPolicy:
     return _FROM_PODMAN_RESTART.get(podman_name, RestartPolicy.NEVER)
 
 
+SECRET_PREFIX = "podspec-"  # every Podman secret podspec makes: a project's values, the apply history
+
+
+def made_by_podspec(secret: str) -> bool:
+    """Whether a Podman secret's name is one podspec gives the secrets it makes (never one kept on the
+    host by hand: podspec.io/host-secrets may not name it, or a pod would read another project's value)."""
+    return secret.startswith(SECRET_PREFIX)
+
+
 def secret_name_prefix(project: str) -> str:
     """How the names of a project's Podman secrets begin: `podspec-` and 8 hex digits of the
     project. Podman 4.3 lists secrets without their labels, so there the name is what tells
     podspec's secrets, and which project's, apart (the labels say it too, for Podman 5 and people)."""
-    return f"podspec-{hashlib.sha256(project.encode()).hexdigest()[:8]}-"
+    return f"{SECRET_PREFIX}{hashlib.sha256(project.encode()).hexdigest()[:8]}-"
 
 
 def podman_secret_name(project: str, ref: KeyRef) -> str:
@@ -207,7 +216,7 @@ def owns_secret(project: str, name: str, labels: dict[str, str] | None, labels_l
         return True if L.project_of(labels) == project else None
     if name.startswith(secret_name_prefix(project)):
         return True
-    return None if name.startswith("podspec-") else False
+    return None if made_by_podspec(name) else False
 
 
 HISTORY_PREFIX = "podspec-history-"  # an apply's history record: a Podman secret (reconcile/history.py)

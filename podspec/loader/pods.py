@@ -143,6 +143,15 @@ def host_secrets(r: Reporter, annotations: dict[str, str]) -> tuple[str, ...]:
         r.problem(("metadata", "annotations", HOST_SECRETS_ANNOTATION), f"{name!r} is not a Podman secret name",
                      "Podman secret names are 1 to 253 letters, digits, _ . - (starting with a letter or digit), "
                      "separated by commas")
+    from podspec.names import made_by_podspec
+
+    for name in names:
+        if made_by_podspec(name):
+            r.problem(("metadata", "annotations", HOST_SECRETS_ANNOTATION),
+                      f"{name} is the name of a Podman secret podspec makes (a project's Secret or ConfigMap "
+                      "value, or the apply history), not one kept on the host",
+                      "keep the secret on the host under a name of its own, not beginning with podspec-; or "
+                      "add the Secret document to the manifests")
     return names
 
 

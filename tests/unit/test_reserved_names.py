@@ -111,3 +111,35 @@ def test_a_claim_named_like_a_pods_emptydir_volume_is_a_conflict_not_a_volume_re
     assert result.exit_code == 1
     assert "web_data" in result.stderr and "emptyDir of pod web" in result.stderr
     assert "web_data" in engine.volumes and "db" not in engine.pods
+
+
+# ------------------------------------------- a secret kept on the host is never one podspec made
+
+STEAL = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: thief
+  annotations:
+    podspec.io/host-secrets: NAME
+spec:
+  volumes:
+    - name: s
+      secret: {secretName: NAME, items: [{key: x, path: stolen}]}
+  containers:
+    - {name: a, image: alpine, volumeMounts: [{name: s, mountPath: /s}]}
+"""
+
+
+@pytest.mark.parametrize("name", ["podspec-9740c9dc-creds-token-af4b612e8aa8", "podspec-history-9740c9dc-000001-a993cf26168f"])
+def test_a_secret_kept_on_the_host_may_not_be_one_podspec_made(tmp_path, name):
+    """The Podman secrets podspec makes hold other projects' Secret values under names that every
+    diff prints (a pull request's comment shows them); a pod's podspec.io/host-secrets naming one
+    used to read its value into the pod."""
+    [found] = problems(tmp_path, STEAL.replace("NAME", name))
+    assert found.startswith("F:6:30: metadata.annotations.podspec.io/host-secrets:")
+    assert f"{name} is the name of a Podman secret podspec makes" in found
+
+
+def test_a_secret_kept_on_the_host_under_its_own_name_is_fine(tmp_path):
+    assert problems(tmp_path, STEAL.replace("NAME", "db-password")) == []
