@@ -34,7 +34,7 @@ def history(
     from podspec import render
     from podspec.run.history import history as run_history
 
-    project = project or context.environment().get("PODSPEC_PROJECT") or None  # podspec.toml's project too
+    project = context.project_given(project)  # podspec.toml's project too
     result = run_history(project, context.connector(url, connection, identity))
     if output is OutputFormat.json:
         print_json(render.history_json(result))

@@ -45,7 +45,7 @@ def stop(
     from podspec.run.lifecycle import LifecycleRequest
     from podspec.run.lifecycle import stop as run_stop
 
-    request = LifecycleRequest(tuple(pods or ()), project, every, parallel=parallel)
+    request = LifecycleRequest(tuple(pods or ()), context.project_flag(project), every, parallel=parallel)
     result = run_stop(request, context.connector(url, connection, identity), _listener(output, parallel))
     if output is OutputFormat.json:
         print_json(render.lifecycle_json(result))
@@ -75,7 +75,7 @@ def start(
     from podspec.run.lifecycle import LifecycleRequest
     from podspec.run.lifecycle import start as run_start
 
-    request = LifecycleRequest(tuple(pods or ()), project, every, wait=not no_wait, timeout=timeout,
+    request = LifecycleRequest(tuple(pods or ()), context.project_flag(project), every, wait=not no_wait, timeout=timeout,
                                probe_image=context.probe_image(), parallel=parallel)
     result = run_start(request, context.connector(url, connection, identity), _listener(output, parallel))
     if output is OutputFormat.json:

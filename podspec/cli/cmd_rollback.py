@@ -47,7 +47,7 @@ def rollback(
     from podspec.run.rollback import RollbackRequest
     from podspec.run.rollback import rollback as run_rollback
 
-    project = project or context.environment().get("PODSPEC_PROJECT") or None
+    project = context.project_given(project)  # podspec.toml's project too
     if not project:
         raise UsageError("which project's history? none given", "pass --project NAME (see `podspec history`)")
     request = RollbackRequest(project, to or "", dry_run=dry_run, wait=wait, wait_timeout=timeout,

@@ -40,7 +40,7 @@ def status(
     from podspec.cli.cmd_sync import state_dir as agents_dir
     from podspec.run.status import status as run_status
 
-    project = project or context.environment().get("PODSPEC_PROJECT") or None
+    project = context.project_given(project)  # podspec.toml's project too
     if target:
         outcomes = targets.status(targets.chosen(target, (), url, connection, identity), project, parallel_targets)
         targets.show_status(outcomes, output)

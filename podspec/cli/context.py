@@ -47,6 +47,21 @@ def environment() -> Mapping[str, str]:
     return {**found.as_env(), **os.environ} if found is not None else os.environ
 
 
+def project_given(flag: str | None) -> str | None:
+    """A project named on purpose (--project, else $PODSPEC_PROJECT or podspec.toml's), checked by the
+    project-name rule, for the commands that take no manifests (status, history, rollback, stop, start)."""
+    from podspec.run.project import given
+
+    return given(flag, environment())
+
+
+def project_flag(flag: str | None) -> str | None:
+    """--project alone (stop and start: no project without it), checked by the project-name rule."""
+    from podspec.run.project import given
+
+    return given(flag, {})
+
+
 def project_name(flag: str | None, paths: Sequence[str]) -> ProjectName:
     """The project: given on purpose, else the default unique to the manifests' source (run/project.py)."""
     from podspec.run.project import resolve

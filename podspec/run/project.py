@@ -29,6 +29,7 @@ from podspec.errors import PodspecError
 
 _INVALID = r"[^a-z0-9_-]"  # (a pattern's text: re compiles it at its first use, not at every start-up)
 
+MAX_LENGTH = 100  # the lock file, the lock volumes (`podspec_lock_<project>.takeover.<token>`) are file names
 FILE_NAME = "podspec.toml"  # the project file (run/projectfile.py reads it)
 
 
@@ -50,7 +51,12 @@ def given(flag: str | None, env: Mapping[str, str]) -> str | None:
     if normalize(raw) != raw or not raw:
         raise PodspecError(
             f"invalid project name {raw!r} (from {source})",
-            f"use lower-case letters, digits, - and _ (for example {normalize(raw) or 'myproject'!r})",
+            f"use lower-case letters, digits, - and _ (for example {normalize(raw)[:MAX_LENGTH] or 'myproject'!r})",
+        )
+    if len(raw) > MAX_LENGTH:
+        raise PodspecError(
+            f"invalid project name {raw!r} (from {source}): {len(raw)} characters, at most {MAX_LENGTH}",
+            "pick a shorter name (it names the project's lock, network and state directory)",
         )
     return raw
 
@@ -59,7 +65,7 @@ def default_name(readable: str, origin: str, where: str) -> str:
     """The default project name: `readable` (normalized) and 6 hex digits of the source `origin`
     and of `where`, the manifests' directory in it ("." its top; "" when the origin is a path)."""
     digest = hashlib.sha256(f"{origin}\0{where}".encode()).hexdigest()[:6]
-    return f"{normalize(readable)}-{digest}"
+    return f"{normalize(readable)[:MAX_LENGTH - 7]}-{digest}"
 
 
 def repository_name(origin: str) -> str:
