@@ -62,7 +62,12 @@ def create(call: Call, path: str, kind: str, image: str = HELPER_IMAGE) -> None:
     try:
         call("post", "/containers/create", f"{what}: create its helper container {name} (image {image})", body=body)
     except EngineError as error:
-        if error.reason is Refusal.EXISTS:  # left by a run that was killed: made again
+        if error.reason is Refusal.EXISTS:  # left by a run that was killed: made again (only if it is one)
+            not_ours = _not_a_helper(call, name, ROLE_HOST_PATH)
+            if not_ours:
+                raise EngineError(f"cannot {what}: {not_ours}",
+                                  f"rename that container, or remove it if it is no one's; or create {path} on the "
+                                  "Podman host by hand and use type Directory / File") from None
             _remove(call, name)
             call("post", "/containers/create", f"{what}: create its helper container {name}", body=body)
         else:
@@ -81,6 +86,25 @@ def create(call: Call, path: str, kind: str, image: str = HELPER_IMAGE) -> None:
                               "the way")
     finally:
         _remove(call, name)
+
+
+def not_a_helper(found: Any, name: str, role: str) -> str:
+    """Why the container `name` (its inspect answer, `found`) is not a helper of `role` that podspec
+    made ("" when it is one): podspec never removes nor uses a container it did not make for that,
+    whatever its name (a pod `podspec` with a container `hostpath-...` has a helper's name). Both
+    helpers ask it: this one and the probe runner's (engine/probes.py)."""
+    labels = ((found if isinstance(found, dict) else {}).get("Config") or {}).get("Labels") or {}
+    if labels.get(L.MANAGED_BY) == L.MANAGER and labels.get(L.ROLE) == role:
+        return ""
+    return f"a container {name}, which podspec's helper did not make, holds the helper's name; podspec leaves it alone"
+
+
+def _not_a_helper(call: Call, name: str, role: str) -> str:
+    try:
+        found = call("get", f"/containers/{name}/json", f"inspect container {name}")
+    except EngineError:
+        return ""  # gone meanwhile
+    return not_a_helper(found, name, role)
 
 
 def _remove(call: Call, name: str) -> None:

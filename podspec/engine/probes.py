@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from podspec import labels as L
+from podspec.engine.hostpaths import not_a_helper
 from podspec.errors import EngineError, PodmanUnavailable, Refusal
 from podspec.model import Probe, ProbeHandler
 from podspec.observed import ProbeResult
@@ -188,6 +189,9 @@ class ProbeRunner:
             found = self.call("get", f"/containers/{name}/json", f"inspect probe helper {name}")
         except EngineError:
             found = None
+        if found is not None and (foreign := not_a_helper(found, name, ROLE_PROBE)):
+            raise EngineError(f"cannot probe pod {target.pod}: {foreign}",
+                              "rename that container, or remove it if it is no one's")
         if isinstance(found, dict) and ((found.get("State") or {}).get("Status") == "running"):
             self.helpers[target.infra_id] = name
             return name
