@@ -15,7 +15,6 @@ helper has no network and is removed at once.
 from __future__ import annotations
 
 import hashlib
-import shlex
 from typing import Any, Callable
 
 from podspec import labels as L
@@ -29,18 +28,23 @@ WAIT_TIMEOUT = 60.0
 Call = Callable[..., Any]
 
 
-def script(path: str, kind: str) -> str:
-    """The shell run on the host (chrooted): kube play's semantics, nothing else."""
-    quoted = shlex.quote(path)
-    parent = shlex.quote(path.rsplit("/", 1)[0] or "/")
-    if kind == "DirectoryOrCreate":
-        make = f"mkdir -p {quoted}"
-        kind_test = f'[ -d {quoted} ] || {{ echo "{path} exists and is not a directory" >&2; exit 3; }}'
-    else:
-        make = (f'[ -d {parent} ] || {{ echo "the directory of {path} does not exist (FileOrCreate makes the file '
-                f'only)" >&2; exit 4; }}; : > {quoted}')
-        kind_test = f'[ ! -d {quoted} ] || {{ echo "{path} exists and is a directory" >&2; exit 3; }}'
-    return f"umask 022; if [ -e {quoted} ] || [ -L {quoted} ]; then {kind_test}; exit 0; fi; {make}"
+# The shell run on the host (chrooted): kube play's semantics, nothing else. The path is "$1" and its
+# directory "$2", arguments of the shell, never part of the script's text: a path is one word
+# whatever it holds (`/srv/data/$(cmd)` is a file name, not a command run as root on the host).
+_TEST = 'umask 022; if [ -e "$1" ] || [ -L "$1" ]; then '
+SCRIPTS = {
+    "DirectoryOrCreate": _TEST + '[ -d "$1" ] || { printf "%s exists and is not a directory\\n" "$1" >&2; exit 3; }; exit 0; fi; '
+                         'mkdir -p -- "$1"',
+    "FileOrCreate": _TEST + '[ ! -d "$1" ] || { printf "%s exists and is a directory\\n" "$1" >&2; exit 3; }; exit 0; fi; '
+                    '[ -d "$2" ] || { printf "the directory of %s does not exist (FileOrCreate makes the file only)\\n" '
+                    '"$1" >&2; exit 4; }; : > "$1"',
+}
+
+
+def command(path: str, kind: str) -> list[str]:
+    """The helper's shell, as run inside the host's root: the script of `kind` and the path as arguments."""
+    script = SCRIPTS["DirectoryOrCreate" if kind == "DirectoryOrCreate" else "FileOrCreate"]
+    return ["/bin/sh", "-c", script, "sh", path, path.rsplit("/", 1)[0] or "/"]
 
 
 def helper_name(path: str) -> str:
@@ -54,7 +58,7 @@ def create(call: Call, path: str, kind: str, image: str = HELPER_IMAGE) -> None:
     what = f"create host path {path}"
     body = {
         "name": name, "image": image,
-        "command": ["chroot", HOST_ROOT, "/bin/sh", "-c", script(path, kind)],
+        "command": ["chroot", HOST_ROOT, *command(path, kind)],
         "mounts": [{"destination": HOST_ROOT, "source": "/", "type": "bind", "options": ["rbind"]}],
         "netns": {"nsmode": "none"}, "user": "0:0",
         "labels": {L.MANAGED_BY: L.MANAGER, L.ROLE: ROLE_HOST_PATH},

@@ -165,3 +165,23 @@ def test_a_link_a_container_writes_in_a_volume_does_not_lead_a_subpath_out_of_it
     assert ("needs Podman 5.0" in result.stderr) or ('subpath "esc" is outside of the volume' in result.stderr), result.stderr
     seen = podman.podman("exec", "vol-reader-main", "cat", "/data/marker", check=False)
     assert "host file" not in seen.stdout
+
+
+def test_a_host_path_to_create_is_a_file_name_never_a_command_run_on_the_host(podman, tmp_path):
+    """The helper that makes a DirectoryOrCreate/FileOrCreate path runs as root in the host's root; a
+    path under an allowed directory such as `srv/missing/$(cmd)` used to run cmd there."""
+    from tests.integration.manifests import podspec, write
+
+    allowed = tmp_path / "srv"
+    allowed.mkdir()
+    mark = f"podspec-hostpath-injection-{tmp_path.name}"
+    allow = ["--allow-host-path", str(allowed)]
+    for path, kind in ((f"{allowed}/missing/$(cd /tmp; touch {mark})", "FileOrCreate"),
+                       (f"{allowed}/$(cd /tmp; touch {mark})", "DirectoryOrCreate")):
+        manifest = write(tmp_path, _host_path_pod(f'"{path}", type: {kind}'))
+        podspec(podman, "apply", manifest, *allow)
+        assert not (tmp_path.parent / mark).exists() and not list(tmp_path.glob(f"**/{mark}"))
+        from pathlib import Path
+
+        assert not (Path("/tmp") / mark).exists(), "the path's command ran on the host"
+    assert (allowed / f"$(cd /tmp; touch {mark})").is_dir()  # made, under its own name

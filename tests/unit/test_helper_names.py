@@ -5,6 +5,7 @@ not make used to be removed (force) or used as the helper; it is now left alone,
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,3 +65,24 @@ def test_a_container_of_the_probe_helpers_name_that_podspec_did_not_make_is_neit
     with pytest.raises(EngineError, match=f"container {name}, which podspec's helper did not make"):
         runner.helper(ProbeTarget("web-app", "web", infra))
     assert [c for c in host.calls if c[0] != "get"] == []
+
+
+# ------------------------------------------------ the hostPath helper's shell never reads the path
+
+@pytest.mark.parametrize("kind", ["FileOrCreate", "DirectoryOrCreate"])
+@pytest.mark.parametrize("tail", ["missing/$(touch PWNED)", "`touch PWNED`", "x\"; touch PWNED; echo \"", "$(touch PWNED)"])
+def test_a_host_path_is_one_word_to_the_helpers_shell_and_never_run(tmp_path, kind, tail):
+    """The helper runs as root in the host's root: a path under an allowed directory such as
+    `/srv/data/missing/$(cmd)` used to run cmd there (the messages quoted the path in double quotes)."""
+    import subprocess
+
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "exists").write_text("")
+    path = f"{tmp_path}/x/{tail}"
+    argv = hostpaths.command(path, kind)
+    subprocess.run(argv, cwd=tmp_path, capture_output=True, timeout=10)
+    assert not list(tmp_path.rglob("PWNED")) and not (Path("/") / "PWNED").exists()
+    said = subprocess.run(hostpaths.command(f"{tmp_path}/nope/{tail}", "FileOrCreate"), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=10)
+    assert said.returncode == 4 and f"the directory of {tmp_path}/nope/{tail} does not exist" in said.stderr
+    assert not list(tmp_path.rglob("PWNED"))

@@ -337,11 +337,20 @@ def test_the_helper_image_is_pulled_when_missing_and_the_policy_has_its_say(tmp_
     assert apply(ApplyRequest(Manifests((path,), policy=allowed), project="p"), lambda: ok).outcome is Outcome.APPLIED
 
 
-def test_the_helper_script_leaves_what_exists_and_makes_what_kube_play_makes():
-    from podspec.engine.hostpaths import script
+def test_the_helper_script_leaves_what_exists_and_makes_what_kube_play_makes(tmp_path):
+    import subprocess
 
-    directory = script("/srv/a b", "DirectoryOrCreate")
-    assert directory.startswith("umask 022; if [ -e '/srv/a b' ] || [ -L '/srv/a b' ]; then")
-    assert directory.endswith("mkdir -p '/srv/a b'")
-    file = script("/srv/x.log", "FileOrCreate")
-    assert "[ -d /srv ] ||" in file and file.endswith(": > /srv/x.log")
+    from podspec.engine.hostpaths import command
+
+    def run(path, kind):
+        return subprocess.run(command(str(path), kind), capture_output=True, text=True, timeout=10)
+
+    assert run(tmp_path / "a b" / "c", "DirectoryOrCreate").returncode == 0 and (tmp_path / "a b" / "c").is_dir()
+    assert run(tmp_path / "x.log", "FileOrCreate").returncode == 0 and (tmp_path / "x.log").read_text() == ""
+    (tmp_path / "x.log").write_text("kept")
+    assert run(tmp_path / "x.log", "FileOrCreate").returncode == 0 and (tmp_path / "x.log").read_text() == "kept"
+    said = run(tmp_path / "x.log", "DirectoryOrCreate")
+    assert said.returncode == 3 and f"{tmp_path}/x.log exists and is not a directory" in said.stderr
+    assert run(tmp_path / "a b", "FileOrCreate").returncode == 3
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    assert run(tmp_path / "dangling", "FileOrCreate").returncode == 0 and not (tmp_path / "nowhere").exists()
