@@ -35,21 +35,37 @@ def stored_env_value(name: str, value: str) -> str:
     return value
 
 
+_KEYED = ("env", "annotations", "labels")  # maps whose values are hidden under a secret-looking key
+_HEADERS = "httpHeaders"  # a probe's headers, as intent records them: "Name: value"
+
+
 def redact_at(parts: list, value: Any) -> Any:
-    """Hide the values of env variables whose names look secret, wherever they appear."""
+    """A value of a diff at `parts` with what may be secret hidden (may_be_secret's places): env
+    values, annotations and labels under a secret-looking name, and every probe header's value
+    (its name is kept: `Authorization: (redacted)`), wherever they appear."""
     if type(value).__name__ == "_Unset":  # the diff's marker for a field not set
         return value
-    if len(parts) >= 2 and parts[-2] == "env" and isinstance(parts[-1], str) and looks_secret(parts[-1]):
+    if len(parts) >= 2 and parts[-2] in _KEYED and isinstance(parts[-1], str) and looks_secret(parts[-1]):
         return REDACTED
-    return redact_spec(value, under_env=bool(parts) and parts[-1] == "env")
+    if _HEADERS in parts[:-1] and isinstance(value, str):
+        return _header(value)
+    return redact_spec(value, under=str(parts[-1]) if parts else "")
 
 
-def redact_spec(value: Any, under_env: bool = False) -> Any:
+def _header(text: str) -> str:
+    name, colon, _ = text.partition(":")
+    return f"{name}: {REDACTED}" if colon else REDACTED
+
+
+def redact_spec(value: Any, under: str = "") -> Any:
+    """`value` (a part of a spec found under the key `under`) with what may be secret hidden."""
     if isinstance(value, dict):
-        if under_env:
+        if under in _KEYED:
             return {k: (REDACTED if looks_secret(k) else v) for k, v in value.items()}
-        return {k: redact_spec(v, under_env=(k == "env")) for k, v in value.items()}
+        return {k: redact_spec(v, under=k) for k, v in value.items()}
     if isinstance(value, list):
+        if under == _HEADERS:
+            return [_header(v) if isinstance(v, str) else REDACTED for v in value]
         return [redact_spec(v) for v in value]
     return value
 
