@@ -49,7 +49,7 @@ def export(
     for note in result.notes:
         context.say_err(f"warning: {note}")
     if result.redacted:
-        context.say_err(f"warning: {result.redacted} secret-looking env value(s) written as (redacted); "
+        context.say_err(f"warning: {result.redacted} secret-looking value(s) (env values, probe headers) written as (redacted); "
                         "pass --show-secrets to export them (keep such files out of git)")
     if output is None:
         typer.echo(result.text, nl=False)

@@ -802,11 +802,19 @@ def _anonymous(name: str) -> bool:
 
 
 def redact_secrets(pods: Sequence[Pod]) -> tuple[tuple[Pod, ...], int]:
-    """Pods with the values of secret-looking env variables replaced by `(redacted)`, and how many."""
+    """Pods with the values of secret-looking env variables, and of every probe header (an
+    `Authorization` header holds a token), replaced by `(redacted)`, and how many."""
 
     from podspec.secrets import REDACTED, looks_secret
 
     count = 0
+
+    def headers(probe: Probe | None) -> Probe | None:
+        nonlocal count
+        if probe is None or not probe.headers:
+            return probe
+        count += sum(1 for _, value in probe.headers if value != REDACTED)
+        return replace(probe, headers=tuple((name, REDACTED) for name, _ in probe.headers))
 
     def clean(c: Container) -> Container:
         nonlocal count
@@ -816,7 +824,8 @@ def redact_secrets(pods: Sequence[Pod]) -> tuple[tuple[Pod, ...], int]:
                 count += 1
                 e = replace(e, value=REDACTED)
             env.append(e)
-        return replace(c, env=tuple(env))
+        return replace(c, env=tuple(env), liveness_probe=headers(c.liveness_probe),
+                       readiness_probe=headers(c.readiness_probe), startup_probe=headers(c.startup_probe))
 
     cleaned = tuple(
         replace(p, containers=tuple(map(clean, p.containers)), init_containers=tuple(map(clean, p.init_containers)))

@@ -45,7 +45,7 @@ class ExportResult:
     pods: int
     claims: int
     notes: tuple[str, ...]  # what could not be exported faithfully
-    redacted: int  # secret-looking env values written as (redacted)
+    redacted: int  # secret-looking env values and probe headers written as (redacted)
 
 
 @dataclass(frozen=True)

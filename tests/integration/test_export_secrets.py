@@ -32,7 +32,7 @@ def test_export_redacts_secret_values_unless_show_secrets(podman, tmp_path):
     assert hidden.exit_code == 0, hidden.stderr
     assert "hunter2" not in hidden.stdout
     assert "value: (redacted)" in hidden.stdout and "value: fast" in hidden.stdout
-    assert "warning: 1 secret-looking env value(s) written as (redacted); pass --show-secrets" in hidden.stderr
+    assert "warning: 1 secret-looking value(s) (env values, probe headers) written as (redacted); pass --show-secrets" in hidden.stderr
 
     shown = runner.invoke(app, ["export", "withsecret", "--show-secrets", "--url", podman.url])
     assert shown.exit_code == 0

@@ -51,3 +51,18 @@ def test_annotations_and_labels_under_secret_looking_keys_are_redacted_others_sh
     assert "team-a" in text and "team-b" in text
     text = shown({"containers": {"a": {}}, "labels": {}}, OLD)
     assert "OLDLABEL" not in text and "OLDANNOTATION" not in text and "team-a" in text
+
+
+def test_export_redacts_probe_header_values_unless_asked():
+    """export wrote an httpGet probe's `Authorization: Bearer <token>` in clear while it hid
+    secret-looking env values (--show-secrets shows both)."""
+    from podspec.export.inspected import redact_secrets
+    from podspec.model import Container, EnvVar, Pod, Probe, ProbeHandler
+
+    probe = Probe(ProbeHandler.HTTP_GET, path="/", port=80, headers=(("Authorization", "Bearer TOKEN"),))
+    pod = Pod(name="web", containers=(Container(name="a", image="alpine", readiness_probe=probe,
+                                                 env=(EnvVar("API_KEY", "KEYVALUE"), EnvVar("MODE", "fast"))),))
+    [cleaned], count = redact_secrets([pod])
+    container = cleaned.containers[0]
+    assert count == 2 and container.readiness_probe.headers == (("Authorization", REDACTED),)
+    assert [e.value for e in container.env] == [REDACTED, "fast"]
