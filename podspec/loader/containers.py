@@ -284,6 +284,11 @@ def probe(r: Reporter, raw: dict[str, Any], path: FieldPath, ports: tuple[PortMa
         )
         if key in raw
     }
+    for i, header in enumerate(body.get("httpHeaders", ())):
+        if header.get("value") == REDACTED:
+            r.problem(path + (handler, "httpHeaders", i, "value"),
+                      f"header {header.get('name')} holds the placeholder {REDACTED} written by `podspec export`; "
+                      "put the real value in (or export again with --show-secrets)")
     return Probe(
         handler=ProbeHandler(handler),
         command=tuple(body.get("command", ())),

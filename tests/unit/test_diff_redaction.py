@@ -66,3 +66,20 @@ def test_export_redacts_probe_header_values_unless_asked():
     container = cleaned.containers[0]
     assert count == 2 and container.readiness_probe.headers == (("Authorization", REDACTED),)
     assert [e.value for e in container.env] == [REDACTED, "fast"]
+
+
+def test_an_exported_header_placeholder_is_refused_like_an_env_one(tmp_path):
+    from podspec.errors import ManifestError
+    from podspec.loader import load
+
+    path = tmp_path / "p.yaml"
+    path.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n    - name: a\n"
+                    "      image: alpine\n      readinessProbe:\n        httpGet:\n          path: /\n          port: 80\n"
+                    "          httpHeaders: [{name: Authorization, value: (redacted)}]\n")
+    try:
+        load([str(path)])
+    except ManifestError as error:
+        [problem] = error.problems
+        assert "header Authorization holds the placeholder (redacted)" in str(problem) and ":12:" in str(problem)
+    else:
+        raise AssertionError("a header placeholder was accepted")
