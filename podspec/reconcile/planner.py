@@ -30,8 +30,9 @@ def build(diff: Diff) -> Plan:
     if diff.conflicts:
         raise ConflictError(
             "objects that are not this project's stand in the way:\n  " + "\n  ".join(diff.conflicts),
-            "remove or rename them, or pass --adopt to replace them (volumes are used as they are); objects another "
-            "source applied: use another --project, or pass --force-conflicts to take them over",
+            "remove or rename them (each line says why); objects podspec did not make: --adopt replaces such pods "
+            "and containers and uses such volumes as they are; objects another source applied: use another --project, "
+            "or pass --force-conflicts to take them over",
         )
     steps: list[Step] = [
         Step(StepKind.CREATE_SECRET, s.name, s.cause, labels=s.labels, data=s.data)
