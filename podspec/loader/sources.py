@@ -158,6 +158,9 @@ def read(paths: Sequence[str], stdin: TextIO | None) -> tuple[list[Source], list
                     add(name, lambda name=name: _read_file(name))
         elif os.path.exists(path):
             add(path, lambda path=path: _read_file(path, named=True))
+        elif os.path.islink(path):
+            problems.append(Problem(Origin(path), "", f"a symbolic link to {os.readlink(path)}, which leads to no file "
+                                    "(a missing file or a loop of links)"))
         else:
             problems.append(Problem(Origin(path), "", "no such file or directory"))
     return sources, problems

@@ -219,3 +219,13 @@ def test_a_pipe_named_on_the_command_line_is_read(tmp_path):
     threading.Thread(target=writer, daemon=True).start()
     state = _in_time(lambda: load([str(pipe)]))
     assert [c.name for c in state.config_maps] == ["piped"]
+
+
+def test_a_link_that_leads_nowhere_is_named_as_one(tmp_path):
+    (tmp_path / "a.yaml").symlink_to("b.yaml")
+    (tmp_path / "b.yaml").symlink_to("a.yaml")  # a loop
+    (tmp_path / "gone.yaml").symlink_to("missing.yaml")
+    assert problems([str(tmp_path / "a.yaml"), str(tmp_path / "gone.yaml")]) == [
+        f"{tmp_path / 'a.yaml'}: a symbolic link to b.yaml, which leads to no file (a missing file or a loop of links)",
+        f"{tmp_path / 'gone.yaml'}: a symbolic link to missing.yaml, which leads to no file (a missing file or a loop of links)",
+    ]
