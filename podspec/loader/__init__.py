@@ -43,6 +43,32 @@ if TYPE_CHECKING:
 
 __all__ = ["load", "ManifestError"]
 
+MAX_PODS = 5000  # pods of all the manifests at once, Deployments' copies counted: far beyond what one host runs
+
+
+def _while_room(found: Sequence[Any], pods: list[Pod]) -> Any:
+    """The sources, until the pods built from them are more than MAX_PODS."""
+    for source in found:
+        if len(pods) > MAX_PODS:
+            return
+        yield source
+
+
+def _until_full(documents: Sequence[Any], pods: list[Pod], problems: list[Problem], file: str) -> Any:
+    """The documents, until the pods built from them (the caller builds each before asking for the
+    next) are more than MAX_PODS: then one problem, at the document that went over, and no further
+    reading (copies of many Deployments could exhaust the memory)."""
+    for document in documents:
+        yield document
+        if len(pods) > MAX_PODS:
+            problems.append(Problem(
+                Origin(file, *document.start), "",
+                f"the manifests make more than {MAX_PODS} pods (a Deployment makes one per replica), more than "
+                "one Podman host runs; nothing after this document was read",
+                "split them over hosts (targets in podspec.toml), or run them on Kubernetes",
+            ))
+            return
+
 
 def _kind_of(data: object) -> str:
     if isinstance(data, list):
@@ -170,7 +196,7 @@ def load(
     encrypted: list[EncryptedDocument] = []
     error: type[ManifestError] = ManifestError
     read: list[Any] = []  # every document's data: no message may quote a value of theirs that may be secret
-    for source in found:
+    for source in _while_room(found, pods):
         text, problem = decode(source.raw, source.name)
         if problem is not None or text is None:
             problems += [problem] if problem is not None else []
@@ -194,7 +220,7 @@ def load(
                 "add a Pod, Deployment, Job, Service, PersistentVolumeClaim, ConfigMap or Secret, or remove the file",
             ))
         read += [d.data for d in documents]
-        for document in documents:
+        for document in _until_full(documents, pods, problems, source.name):
             if not isinstance(document.data, dict):
                 if document.problems:
                     problems += document.problems

@@ -18,6 +18,8 @@ from podspec.model import (
 )
 from podspec.names import copy_name
 
+MAX_REPLICAS = 1000  # copies of one Deployment on one host (a replicas of 2000000000 exhausted memory building them)
+
 
 def workload(r: Reporter, data: dict[str, Any]) -> Pod | AbsentPod | list[Pod] | None:
     """The pod of a Deployment or Job, named as `podman kube play` names it: `<name>-pod`; a
@@ -40,6 +42,10 @@ def workload(r: Reporter, data: dict[str, Any]) -> Pod | AbsentPod | list[Pod] |
     if kind == "Deployment":
         selector(r, spec.get("selector") or {}, (template.get("metadata") or {}).get("labels") or {})
         replicas = int(spec.get("replicas", 1))
+        if replicas > MAX_REPLICAS:
+            r.problem(("spec", "replicas"), f"{replicas} replicas: at most {MAX_REPLICAS} copies run on one Podman host",
+                      "lower replicas, or run this Deployment on Kubernetes, which spreads replicas over nodes")
+            replicas = 1
         clash = _host_bound(template["spec"])
         if replicas > 1 and clash:
             r.problem(

@@ -1,0 +1,55 @@
+"""Numbers a manifest may write that used to hang or exhaust the machine that reads it (a CI
+runner's validate, the agent judging a pushed commit): each is an error at its place, at once."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from podspec.errors import ManifestError
+from podspec.loader import load
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: many}
+spec:
+  replicas: REPLICAS
+  selector: {matchLabels: {app: many}}
+  template:
+    metadata: {labels: {app: many}}
+    spec:
+      containers: [{name: a, image: alpine}]
+"""
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "m.yaml"
+    path.write_text(textwrap.dedent(text))
+    try:
+        load([str(path)])
+    except ManifestError as error:
+        return [str(p).replace(str(path), "F") for p in error.problems]
+    return []
+
+
+@pytest.mark.parametrize("replicas", [1001, 2_000_000_000])
+def test_a_deployment_of_more_copies_than_one_host_runs_is_refused_at_once(tmp_path, replicas):
+    """replicas: 2000000000 made validate build copies until the machine ran out of memory."""
+    [found] = problems(tmp_path, DEPLOYMENT.replace("REPLICAS", str(replicas)))
+    assert found.startswith(f"F:5:13: spec.replicas: {replicas} replicas: at most 1000")
+
+
+def test_a_thousand_copies_are_still_fine(tmp_path):
+    assert problems(tmp_path, DEPLOYMENT.replace("REPLICAS", "3")) == []
+
+
+def test_many_deployments_of_many_copies_stop_the_reading_at_the_limit(tmp_path):
+    """Within the per-Deployment limit, thousands of Deployments in one file could still make
+    millions of copies; reading stops once the manifests make more than 5000 pods."""
+    text = "".join(DEPLOYMENT.replace("many", f"d{i}").replace("REPLICAS", "1000") + "---\n" for i in range(200))
+    found = problems(tmp_path, text)
+    assert len(found) == 1 and "the manifests make more than 5000 pods" in found[0]
+    assert found[0].startswith("F:56:1:")  # the sixth Deployment: 6000 pods
