@@ -18,6 +18,7 @@ from podspec.model import (
 )
 from podspec.names import copy_name
 
+HOSTNAME_MAX = 63  # a pod's name is its hostname (Kubernetes: a DNS label)
 MAX_REPLICAS = 1000  # copies of one Deployment on one host (a replicas of 2000000000 exhausted memory building them)
 
 
@@ -55,6 +56,7 @@ def workload(r: Reporter, data: dict[str, Any]) -> Pod | AbsentPod | list[Pod] |
                 "or run this Deployment on Kubernetes, which spreads replicas over nodes",
             )
             replicas = 1
+        _hostname_fits(r, meta["name"], replicas)
         if replicas == 0:
             r.base = ("spec", "template")
             return AbsentPod(name, f"{what} has replicas: 0", r.locations(), workload=what)
@@ -66,6 +68,7 @@ def workload(r: Reporter, data: dict[str, Any]) -> Pod | AbsentPod | list[Pod] |
         return replace(pod(r, template, name=name, extra_annotations=meta.get("annotations") or {}, workload=what),
                        rollout=rollout)
     else:
+        _hostname_fits(r, meta["name"], 1)
         for field in ("parallelism", "completions"):
             if int(spec.get(field, 1)) > 1:
                 r.problem(
@@ -83,6 +86,16 @@ def workload(r: Reporter, data: dict[str, Any]) -> Pod | AbsentPod | list[Pod] |
             )
     r.base = ("spec", "template")
     return pod(r, template, name=name, extra_annotations=meta.get("annotations") or {}, workload=what)
+
+
+def _hostname_fits(r: Reporter, name: str, replicas: int) -> None:
+    """Each pod of a workload is named `<name>-pod[-N]`, which is also its hostname: at most 63
+    characters (Kubernetes' rule; Linux refuses a longer one when the pod starts)."""
+    longest = copy_name(name, max(replicas, 1) - 1)
+    if len(longest) > HOSTNAME_MAX:
+        r.problem(("metadata", "name"),
+                  f"its pod {longest} ({len(longest)} characters) would have a name, and a hostname, of more than "
+                  f"{HOSTNAME_MAX} characters", f"shorten the name to at most {HOSTNAME_MAX - len(longest) + len(name)} characters")
 
 
 def copies(r: Reporter, template: dict[str, Any], name: str, annotations: dict[str, str], what: str, replicas: int) -> list[Pod]:

@@ -53,3 +53,24 @@ def test_many_deployments_of_many_copies_stop_the_reading_at_the_limit(tmp_path)
     found = problems(tmp_path, text)
     assert len(found) == 1 and "the manifests make more than 5000 pods" in found[0]
     assert found[0].startswith("F:56:1:")  # the sixth Deployment: 6000 pods
+
+
+@pytest.mark.parametrize("kind, name, replicas, longest", [
+    ("Deployment", "d" * 59, 2, "d" * 59 + "-pod-1"),
+    ("Deployment", "d" * 58, 10, "d" * 58 + "-pod-9"),
+    ("Job", "j" * 60, 1, "j" * 60 + "-pod"),
+])
+def test_a_workload_whose_pods_names_are_no_hostname_is_refused(tmp_path, kind, name, replicas, longest):
+    """A copy's name is its hostname (Linux: at most 64 bytes, Kubernetes: 63); a Deployment named
+    with 59 characters passed validate and its second copy failed to start (sethostname: invalid argument)."""
+    text = DEPLOYMENT.replace("REPLICAS", str(replicas)).replace("{name: many}", f"{{name: {name}}}")
+    if kind == "Job":
+        text = text.replace("apps/v1", "batch/v1").replace("Deployment", "Job").replace(f"  replicas: {replicas}\n", "")
+        text = text.replace("  selector: {matchLabels: {app: many}}\n", "").replace("    spec:\n", "    spec:\n      restartPolicy: Never\n")
+    [found] = problems(tmp_path, text)
+    assert found.startswith("F:3:18: metadata.name:") and f"its pod {longest} ({len(longest)} characters)" in found
+
+
+def test_a_workload_whose_pods_names_fit_is_fine(tmp_path):
+    text = DEPLOYMENT.replace("REPLICAS", "10").replace("{name: many}", f"{{name: {'d' * 57}}}")
+    assert problems(tmp_path, text) == []
