@@ -13,11 +13,12 @@ and time is always passed in (seconds on a monotonic clock), so each rule is a t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
 from podspec import labels
+from podspec.plan import Step, StepKind
 
 # ------------------------------------------------------------------------------- the branch head
 
@@ -267,15 +268,117 @@ def event_time(event: Mapping) -> float | None:
     return None
 
 
-def caused_by_us(event: Mapping, windows: Sequence[tuple[float, float]], slack: float = 1.0) -> bool:
-    """Whether the event happened while the agent itself was applying (wall-clock windows, with
-    `slack` seconds on either side: events still in flight after, and event times Podman rounds
-    down to the second before): a container the agent recreated died because of the agent, not
-    by itself, and is no crash."""
+# ------------------------------------------------------------------------- the agent's own steps
+
+# Steps that end the running containers they act on (a container removed, its pod stopped or
+# removed, a probe's restart), and steps that start them. Only these are recorded as Acts.
+ENDING = frozenset({StepKind.REMOVE_CONTAINER, StepKind.STOP_POD, StepKind.REMOVE_POD, StepKind.RESTART_CONTAINER})
+STARTING = frozenset({StepKind.START_CONTAINER, StepKind.START_POD})
+_POD_STEPS = frozenset({StepKind.STOP_POD, StepKind.REMOVE_POD, StepKind.START_POD})
+
+
+@dataclass(frozen=True)
+class Act:
+    """One step the agent carried out that ends or starts containers: its kind, the Podman object
+    it named (a container, or a pod for the pod steps), that object's pod, and when the step began
+    and ended (wall clock, seconds: Podman's event times are wall clock too)."""
+
+    kind: StepKind
+    target: str
+    pod: str
+    began: float
+    ended: float
+
+    @classmethod
+    def of(cls, step: Step, began: float, ended: float) -> Act:
+        pod = step.target if step.kind in _POD_STEPS else step.pod_name
+        return cls(step.kind, step.target, pod, began, ended)
+
+    def covers(self, when: float, slack: float) -> bool:
+        return self.began - slack <= when <= self.ended + slack
+
+    def names(self, container: str, pod: str, infra: bool) -> bool:
+        """Whether the step acted on this container: a pod step on every container of its pod
+        (its infra container too), a container step on the container it names; starting a
+        container also starts its pod's infra container when that is stopped."""
+        if self.kind in _POD_STEPS:
+            return bool(pod) and self.pod == pod
+        if infra:
+            return self.kind in STARTING and bool(pod) and self.pod == pod
+        return self.target == container
+
+
+def caused_by_us(event: Mapping, acts: Iterable[Act], started: float | None = None, slack: float = 1.0) -> bool:
+    """Whether a container event is the work of the agent's own steps (`acts`, of any pod: the
+    container's name and pod label pick the steps that acted on it):
+
+    - a death (`died`) of a container that one of its steps ended while it ran (removed it, stopped
+      or removed its pod, restarted it), if that very container was running when the step began:
+      `started` is when the event stream last told of this container's (Actor.ID's) start (None:
+      not since the agent listens, so before). A container that started after the step began (the
+      replacement a step created for the container it removed, the new containers of a pod it
+      recreated, the container a restart started again) is not the one the step ended: its death
+      is its own, however soon after its start, and counts towards a crash loop;
+    - a start (`start`) of a container that one of its steps started (the container by name, or
+      its pod), while that step ran;
+    - a `restart` of a container that one of its steps restarted, while that step ran.
+
+    Event times (timeNano, else `time`: whole seconds) are compared with the steps' with `slack`
+    seconds on either side (an event Podman notes a moment after its call returned). An event
+    without a time is nobody's."""
     when = event_time(event)
-    if when is None:
+    if when is None or event.get("Type") != "container":
         return False
-    return any(start - slack <= when <= end + slack for start, end in windows)
+    action = _action(event)
+    attributes = _attributes(event)
+    container, pod, infra = str(attributes.get("name") or ""), str(attributes.get(labels.POD) or ""), is_infra(event)
+    for act in acts:
+        if not act.names(container, pod, infra) or not act.covers(when, slack):
+            continue
+        if action == "died" and act.kind in ENDING and (started is None or started < act.began):
+            return True
+        if action == "start" and act.kind in STARTING:
+            return True
+        if action == "restart" and act.kind is StepKind.RESTART_CONTAINER:
+            return True
+    return False
+
+
+@dataclass
+class OwnSteps:
+    """What the agent's own steps did (the Acts the agent records as its applies run them), and
+    when each container last started (from the event stream, in its order): tells the events the
+    agent caused (caused_by_us). Bounded: a pod's acts that ended `horizon` seconds before its
+    latest began are dropped (the events of an apply are taken in after it, however long it ran);
+    a container's start is forgotten when it is removed."""
+
+    slack: float = 1.0
+    horizon: float = 3600.0
+    acts: dict[str, list[Act]] = field(default_factory=dict)  # pod -> its acts, oldest first
+    started: dict[str, float] = field(default_factory=dict)  # container ID -> when it last started
+
+    def record(self, act: Act) -> None:
+        kept = [a for a in self.acts.get(act.pod, ()) if a.ended >= act.began - self.horizon]
+        kept.append(act)
+        self.acts[act.pod] = kept
+
+    def see(self, event: Mapping, more: Sequence[Act] = ()) -> bool:
+        """Take in one event, in the stream's order; True when the agent's steps (or `more`, acts
+        recorded elsewhere: the probes' restarts) caused it."""
+        if event.get("Type") != "container":
+            return False
+        ident = str((event.get("Actor") or {}).get("ID") or "")
+        pod = str(_attributes(event).get(labels.POD) or "")
+        acts = [*self.acts.get(pod, ()), *(self.acts.get("", ()) if pod else ()), *more]
+        ours = caused_by_us(event, acts, self.started.get(ident), self.slack)
+        action = _action(event)
+        if action == "start" and ident:
+            when = event_time(event)
+            if when is not None:
+                self.started[ident] = when
+        elif action == "remove":
+            self.started.pop(ident, None)
+        return ours
 
 
 @dataclass(frozen=True)
@@ -308,7 +411,8 @@ class CrashTracker:
     last `rule.slack` seconds, and a crash-loop hold they started. (A `restart` event says nothing:
     Podman sends one for its restart policy's restarts after a crash too.)
 
-    `ours`: deaths the agent caused (its applies, its probes' restarts) do not count either.
+    `ours`: deaths the agent caused (containers its applies' steps or its probes' restarts ended:
+    OwnSteps) do not count either; a container it only created or started that dies is a failure.
     """
 
     rule: CrashRule = CrashRule()
@@ -320,7 +424,7 @@ class CrashTracker:
 
     def see(self, event: Mapping, pod: str, now: float, ours: bool = False) -> float | None:
         """Take in one container event of `pod` (as `drift_pod` names it), seen at `now`; `ours`:
-        the agent itself caused it (`caused_by_us`). When a failure starts a hold, until when."""
+        the agent itself caused it (OwnSteps.see). When a failure starts a hold, until when."""
         if event.get("Type") != "container":
             return None
         action, container = _action(event), str(_attributes(event).get("name") or "")

@@ -8,7 +8,7 @@ import pytest
 
 from podspec.engine.fake import FakeEngine
 from podspec.plan import Step, StepKind
-from podspec.reconcile.sync import whole_read_due
+from podspec.reconcile.sync import Act, whole_read_due
 from podspec.run.apply import ApplyRequest, DiffRequest, apply, diff
 from podspec.run.manifests import Manifests
 from podspec.run.results import Outcome
@@ -297,3 +297,65 @@ def test_a_death_podman_may_answer_itself_is_given_time_a_removal_is_not():
     assert d.due_at() == pytest.approx(10.3) and d.take(10.31) == {"a"}
     d.add("b", 20.0, settle=True)  # a crash: Podman's restart policy may start it first
     assert d.take(20.5) == frozenset() and d.take(21.0) == {"b"}
+
+
+def test_the_agent_records_what_its_steps_did_to_containers():
+    """The apply's listener turns each step that ends or starts containers into an Act, with when
+    it began and ended (the clock passed in); other steps are not recorded."""
+    import io
+
+    from podspec.run.results import StepEvent, StepStatus
+    from podspec.run.sync.agent import Recording
+    from podspec.run.sync.log import AgentLog
+
+    acts: list[Act] = []
+    times = iter([10.0, 10.5, 11.0, 11.25])
+    recording = Recording(AgentLog(io.StringIO()), "r1", acts.append, clock=lambda: next(times))
+    remove = Step(StepKind.REMOVE_CONTAINER, "web-app", "recreate", pod_name="web")
+    create = Step(StepKind.CREATE_CONTAINER, "web-app", "recreate", pod_name="web")
+    start = Step(StepKind.START_POD, "web", "start")
+    for step, index in ((remove, 1), (create, 2), (start, 3)):
+        recording.step(StepEvent(index, 3, step, StepStatus.STARTED))
+        recording.step(StepEvent(index, 3, step, StepStatus.DONE if step is not start else StepStatus.FAILED))
+    assert acts == [Act(StepKind.REMOVE_CONTAINER, "web-app", "web", 10.0, 10.5),
+                    Act(StepKind.START_POD, "web", "web", 11.0, 11.25)]
+
+
+def test_a_container_the_agent_started_that_fails_at_once_is_a_crash_loop(host, tmp_path):
+    """The agent's repair starts a container again; it fails half a second after each start: three
+    failures are a crash loop, held back and reported (its own start is no poke of the probes).
+    The same container's death in the agent's own removal of it would not count."""
+    import json
+    import time
+
+    from podspec import labels as L
+
+    engine, manifests = host
+    agent, log = agent_on(engine, manifests.paths[0], tmp_path)
+    engine.run(Step(StepKind.REMOVE_CONTAINER, "beta-main", "by hand"))
+    assert agent.repair_pods(frozenset({"beta"}))
+    started = [a for a in agent.own.acts["beta"] if a.kind in (StepKind.START_CONTAINER, StepKind.START_POD)]
+    assert started and all(a.began <= a.ended <= time.time() for a in started)
+
+    def event(action: str, when: float, code: str | None = None) -> dict:
+        attributes = {L.MANAGED_BY: L.MANAGER, L.PROJECT: "demo", L.POD: "beta", L.ROLE: "container", "name": "beta-main",
+                      L.LAST_APPLIED: json.dumps({"restartPolicy": "Always"})}
+        if code is not None:
+            attributes["containerExitCode"] = code
+        return {"Type": "container", "Action": action, "Actor": {"ID": "c1", "Attributes": attributes},
+                "time": int(when), "timeNano": int(when * 1e9)}
+
+    began = started[-1].began
+    agent.take_events([event("start", began + 0.01), event("died", began + 0.5, "3")])
+    assert len(agent.crash.deaths["beta"]) == 1  # the agent only started it: its death is its own
+    later = time.time() + 5  # Podman's restart policy restarts it; it fails again, twice
+    agent.take_events([event("start", later), event("died", later + 0.5, "3"),
+                       event("start", later + 1), event("died", later + 1.5, "3")])
+    assert "beta" in agent.crash.looping(time.monotonic()) and " crash-loop " in log.getvalue()
+    assert "beta" in agent.state.crash_loops
+
+    agent, _ = agent_on(engine, manifests.paths[0], tmp_path / "again")
+    now = time.time()
+    agent.own.record(Act(StepKind.REMOVE_CONTAINER, "beta-main", "beta", now, now + 0.2))
+    agent.take_events([event("died", now + 0.1, "137")])
+    assert agent.crash.deaths.get("beta", []) == []

@@ -8,12 +8,15 @@ import pytest
 
 from podspec import labels
 from podspec.errors import UsageError
+from podspec.plan import Step, StepKind
 from podspec.reconcile.sync import (
+    Act,
     Backoff,
     CrashRule,
     CrashTracker,
     Debouncer,
     Head,
+    OwnSteps,
     Verdict,
     caused_by_us,
     drift_pod,
@@ -161,16 +164,6 @@ def test_project_from_source(source, project):
     assert project_from_source(source) == project
 
 
-def test_deaths_during_the_agents_own_applies_are_not_crashes():
-    windows = [(100.0, 102.0)]
-    assert caused_by_us({"timeNano": 101_500_000_000}, windows)
-    assert caused_by_us({"time": 102.5}, windows)  # in flight just after
-    assert not caused_by_us({"time": 104.0}, windows)
-    assert caused_by_us({"time": 99.0}, windows)  # Podman's `time` is rounded down to the second
-    assert not caused_by_us({"time": 98.5}, windows)
-    assert not caused_by_us({}, windows)
-
-
 def test_only_failing_containers_count_as_deaths():
     """The crash-loop rule counts failures: not an init container that finished, not a completed
     job; a container that should run for ever and ended does count, with any exit code."""
@@ -308,3 +301,140 @@ def test_podmans_own_health_restarts_are_told_from_its_events():
     # no exec liveness probe: Podman's health check restarts nothing (a restart by hand is no probe's)
     seen = HealthRestarts()
     assert not any(seen.see(e) for e in [health_event("start", liveness="httpGet"), health_event("restart", liveness="httpGet")])
+
+
+# ------------------------------------------------------------- the agent's own steps (caused_by_us)
+
+
+def at(event: dict, when: float, ident: str = "", whole: bool = False) -> dict:
+    """`event` at `when` (wall clock) as Podman tells it: timeNano, or (`whole`) only `time`, whole
+    seconds; `ident`: the container's ID (Actor.ID)."""
+    timed = {**event, "time": int(when)} if whole else {**event, "time": int(when), "timeNano": int(when * 1e9)}
+    if ident:
+        timed["Actor"] = {**event["Actor"], "ID": ident}
+    return timed
+
+
+def act(kind: str, target: str, began: float, ended: float, pod: str = "web"):
+    k = StepKind(kind)
+    pod_step = k in (StepKind.START_POD, StepKind.STOP_POD, StepKind.REMOVE_POD)
+    return Act.of(Step(k, target, "test", pod_name="" if pod_step else pod), began, ended)
+
+
+def test_a_container_the_agent_only_started_that_dies_half_a_second_later_is_a_failure():
+    """The bug: any death within the agent's apply windows (+1 s) was the agent's, so a container
+    that crashed within a second of the agent starting it was never a crash loop."""
+
+    own, tracker = OwnSteps(), CrashTracker()
+    holds = []
+    for i in range(3):  # the agent starts it, it fails 0.5 s later; three times
+        t = 100.0 + 10 * i
+        own.record(act("start_container", "web-app", t, t + 0.1))
+        start = at(podman_event("start", "web-app"), t + 0.05, "c1")
+        died = at(podman_event("died", "web-app", "3"), t + 0.55, "c1")
+        assert own.see(start)  # the start is the agent's ...
+        ours = own.see(died)
+        assert not ours  # ... the death is the container's own
+        if (until := tracker.see(died, "web", t + 0.6, ours=ours)) is not None:
+            holds.append(until)
+    assert holds == [120.6 + 10.0] and tracker.looping(121.0) == {"web": 130.6}
+
+
+def test_a_death_of_a_container_the_agent_removed_or_stopped_is_the_agents():
+    died = podman_event("died", "web-app", "137")
+    removed = [act("remove_container", "web-app", 100.0, 100.4)]
+    assert caused_by_us(at(died, 100.3), removed, started=50.0)
+    assert caused_by_us(at(died, 100.3), removed)  # its start not seen (before the agent listened): it ran before
+    assert caused_by_us(at(died, 101.2), removed, started=50.0)  # noted a moment after the call returned
+    assert not caused_by_us(at(died, 102.0), removed, started=50.0)  # later: by itself
+    assert not caused_by_us(at(died, 98.5), removed, started=50.0)  # before the step
+    assert not caused_by_us(at(podman_event("died", "web-side", "137"), 100.3), removed, started=50.0)  # another one
+    for kind in ("stop_pod", "remove_pod"):  # the pod stopped or removed: all its containers, its infra container
+        whole = [act(kind, "web", 100.0, 101.0)]
+        assert caused_by_us(at(died, 100.5), whole, started=50.0)
+        assert caused_by_us(at(podman_event("died", "abc-infra", "0", infra=True), 100.9), whole, started=50.0)
+        assert not caused_by_us(at(podman_event("died", "db-app", "137", pod="db"), 100.5), whole, started=50.0)
+    restarted = [act("restart_container", "web-app", 100.0, 130.0)]  # the probes' restart (RESTART_SLACK long)
+    assert caused_by_us(at(died, 110.0), restarted, started=50.0)
+    assert not caused_by_us(at(died, 120.0), restarted, started=111.0)  # started again by the restart, then crashed
+    assert caused_by_us(at(podman_event("restart", "web-app"), 100.2), restarted)
+    assert not caused_by_us(at(podman_event("restart", "web-app"), 100.2), removed)
+    # steps that start or make containers end none
+    for kind in ("start_container", "start_pod"):
+        assert not caused_by_us(at(died, 100.3), [act(kind, "web" if kind == "start_pod" else "web-app", 100.0, 100.4)])
+
+
+def test_the_replacement_of_a_container_the_agent_removed_dies_by_itself():
+    """A container replaced: the old one (its ID) dies in the removal, the agent's; the new one,
+    created and started right after under the same name, fails 0.2 s later, inside the removal's
+    slack: its own, by its ID's start."""
+
+    own = OwnSteps()
+    for a in (act("remove_container", "web-app", 100.0, 100.3), act("start_container", "web-app", 100.35, 100.45)):
+        own.record(a)
+    assert not own.see(at(podman_event("start", "web-app"), 50.0, "old"))  # long before: someone else's
+    assert own.see(at(podman_event("died", "web-app", "137"), 100.2, "old"))
+    assert not own.see(at(podman_event("remove", "web-app"), 100.25, "old")) and "old" not in own.started
+    assert own.see(at(podman_event("start", "web-app"), 100.4, "new"))
+    assert not own.see(at(podman_event("died", "web-app", "3"), 100.6, "new"))
+
+
+def test_the_agents_recreate_of_a_pod_is_no_crash_and_its_new_containers_failing_are():
+    """A pod replaced by the agent (stop, remove, create, start): the deaths of its containers are
+    the agent's, its infra container's death marks the stop; the new pod's containers failing
+    right after their start count, and three make a loop."""
+
+    own, tracker = OwnSteps(), CrashTracker()
+    for a in (act("stop_pod", "web", 100.0, 101.0), act("remove_pod", "web", 101.0, 101.2),
+              act("start_pod", "web", 101.5, 101.8)):
+        own.record(a)
+    old = [at(podman_event("died", "web-app", "137"), 100.6, "a1"), at(podman_event("died", "web-side", "143"), 100.7, "s1"),
+           at(podman_event("died", "old-infra", "0", infra=True), 100.9, "i1")]
+    new = [at(podman_event("start", "new-infra", infra=True), 101.6, "i2"),
+           at(podman_event("start", "web-app"), 101.7, "a2"), at(podman_event("start", "web-side"), 101.7, "s2")]
+    for e in old:
+        assert own.see(e)
+        assert tracker.see(e, "web", 101.0, ours=True) is None
+    for e in new:
+        assert own.see(e)  # the agent started them
+        tracker.see(e, "web", 102.0, ours=True)
+    assert tracker.deaths.get("web", []) == [] and tracker.looping(102.0) == {}
+    crash = at(podman_event("died", "web-app", "3"), 102.0, "a2")
+    assert not own.see(crash)
+    assert tracker.see(crash, "web", 102.1, ours=False) is None and len(tracker.deaths["web"]) == 1
+
+
+def test_starts_the_agent_made_and_starts_it_did_not():
+    start = podman_event("start", "web-app")
+    assert caused_by_us(at(start, 100.2), [act("start_container", "web-app", 100.0, 100.3)])
+    assert caused_by_us(at(start, 100.2), [act("start_pod", "web", 100.0, 100.3)])
+    assert caused_by_us(at(podman_event("start", "x-infra", infra=True), 100.2), [act("start_container", "web-app", 100.0, 100.3)])
+    assert not caused_by_us(at(start, 100.2), [act("start_container", "web-side", 100.0, 100.3)])  # another container
+    assert not caused_by_us(at(start, 103.0), [act("start_container", "web-app", 100.0, 100.3)])  # someone else, later
+    assert not caused_by_us(at(start, 100.2), [act("remove_container", "web-app", 100.0, 100.3)])
+    assert not caused_by_us(at(start, 100.2), [act("restart_container", "web-app", 100.0, 130.0)])  # the probes': poked
+
+
+def test_events_without_a_time_or_with_whole_seconds():
+    removed = [act("remove_container", "web-app", 100.3, 100.6)]
+    died = podman_event("died", "web-app", "137")
+    assert not caused_by_us(died, removed)  # no time: nobody's (a failure)
+    assert not caused_by_us(podman_event("start", "web-app"), [act("start_container", "web-app", 100.0, 100.3)])
+    assert caused_by_us(at(died, 100.5, whole=True), removed, started=50.0)  # `time` 100: in the slack before
+    own = OwnSteps()
+    own.see(podman_event("start", "web-app"))  # no time: no start known
+    assert own.started == {}
+    assert not own.see({"Type": "pod", "Action": "stop", "time": 100})  # pod events are no container's
+
+
+def test_own_steps_keep_the_acts_of_each_pod_for_an_hour():
+    own = OwnSteps()
+    for t in (0.0, 100.0, 3650.0, 3700.0):
+        own.record(act("start_container", "web-app", t, t + 60.0))
+    own.record(act("start_pod", "db", 9000.0, 9000.5))
+    assert [a.began for a in own.acts["web"]] == [100.0, 3650.0, 3700.0] and len(own.acts["db"]) == 1
+    many = OwnSteps()  # one apply replacing 200 containers of a pod: every removal is kept
+    for i in range(200):
+        many.record(act("remove_container", f"web-c{i}", 10.0 + i / 100, 10.0 + i / 100 + 0.01))
+    assert len(many.acts["web"]) == 200
+    assert many.see(at(podman_event("died", "web-c0", "137"), 10.005, "c0"))

@@ -30,7 +30,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,18 +38,22 @@ from typing import Any
 from podspec.engine.protocol import Engine
 from podspec.errors import InvalidRevision, KeyUnavailable, ManifestError, PodspecError, SyncError
 from podspec.loader.sops import Decrypt
+from podspec.plan import StepKind
 from podspec.policy import Policy
 from podspec.reconcile.autoupdate import UpdateMode
 from podspec.reconcile.diff import Diff
 from podspec.reconcile.notices import Event, EventKind, ImageChange
 from podspec.reconcile.sync import (
+    ENDING,
+    STARTING,
+    Act,
     Backoff,
     CrashTracker,
     Debouncer,
     Head,
     HealthRestarts,
+    OwnSteps,
     Verdict,
-    caused_by_us,
     drift_pod,
     event_pod,
     is_start,
@@ -63,7 +66,7 @@ from podspec.run.executor import StopFlag
 from podspec.run.lock import project_lock
 from podspec.run.manifests import LoadOnce, Manifests
 from podspec.run.origin import for_repository
-from podspec.run.results import ApplyResult, Outcome
+from podspec.run.results import ApplyResult, Outcome, StepEvent, StepStatus
 from podspec.run.sync import state as saved
 from podspec.run.sync.git import Repository
 from podspec.run.sync.log import AgentLog, LogListener
@@ -166,6 +169,33 @@ def _one_line(text: str, checkout: Path) -> str:
 RESTART_SLACK = 30.0  # seconds: a container's death this soon after the probes' restart of it began is the restart's
 
 
+class Recording(LogListener):
+    """The apply's log lines, and what its steps did to containers: each step that ends or starts
+    containers (reconcile/sync.ENDING, STARTING), once it is done or failed, becomes an Act with
+    when it began and ended (wall clock) for the agent's OwnSteps: the crash-loop rule tells by
+    them which deaths the agent caused (and which starts it made)."""
+
+    def __init__(self, log: AgentLog, revision: str, record: Callable[[Act], None],
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__(log, revision)
+        self.record = record
+        self.clock = clock
+        self.began: dict[tuple[int, str, str], float] = {}  # (index, kind, target) -> when the step began
+
+    def step(self, event: StepEvent) -> None:
+        super().step(event)
+        step = event.step
+        if step.kind not in ENDING and step.kind not in STARTING:
+            return
+        key = (event.index, step.kind.value, step.target)
+        if event.status is StepStatus.STARTED:
+            self.began[key] = self.clock()
+            return
+        began = self.began.pop(key, None)
+        ended = self.clock()
+        self.record(Act.of(step, ended if began is None else began, ended))
+
+
 class Agent:
     def __init__(self, request: SyncRequest, connect: Callable[[], Engine], log: AgentLog, recorder: HistoryWriter) -> None:
         self.request = request
@@ -184,7 +214,7 @@ class Agent:
         self.stop = StopFlag("the agent was asked to stop", "the agent applies the rest when it starts again")
         self.metrics: Any = None
         self._held_logged: set[str] = set()
-        self._own: deque[tuple[float, float]] = deque(maxlen=8)  # when the agent's own applies ran (wall clock)
+        self.own = OwnSteps()  # what the agent's own steps did to containers, for the crash-loop rule
         self._restarting: dict[str, float] = {}  # container -> when the probes' restart of it began (wall clock)
         self.probes: Any = None  # the probe loop (run/sync/probing.py), while the agent runs
         self._signature = ""  # git's words on the head's signature, when checked
@@ -426,14 +456,12 @@ class Agent:
                                wait=gated, wait_timeout=r.ready_timeout or (UPDATE_READY_TIMEOUT if update else 0.0),
                                rollback_on_failure=gated, probe_image=r.probe_image,
                                shared=shared, pods=pods, changed=changed, record_no_changes=pods is None)
-        began, whole = time.time(), time.monotonic()
+        whole = time.monotonic()
         try:
-            result = apply(request, self.connect, LogListener(self.log, revision), stop=self.stop)
+            result = apply(request, self.connect, Recording(self.log, revision, self.own.record), stop=self.stop)
         except PodspecError as exc:
             self._failed("apply", _one_line(exc.message, self.dir), revision, backoff=True)
             return None  # recorded by apply when it got as far as the lock
-        finally:
-            self._own.append((began, time.time()))
         if pods is None:
             self._last_whole = whole  # the apply read the whole host: drift in it is repaired
         if result.outcome is Outcome.FAILED and self.stop.raised:
@@ -735,24 +763,29 @@ class Agent:
                 continue
             looping = self.crash.looping(now)
             name = str(((event.get("Actor") or {}).get("Attributes") or {}).get("name", ""))
-            ours = self._restarted(name, event)
+            # the agent's own: a death of a container its steps or its probes' restarts ended, a
+            # start its steps made, a restart its probes made (reconcile/sync.caused_by_us)
+            ours = self.own.see(event, self._restarted(name, pod))
             if self.health.see(event) and not ours:
                 self._podman_restarted(pod, name)
-            until = self.crash.see(event, pod, now, ours=caused_by_us(event, self._own) or ours)
+            until = self.crash.see(event, pod, now, ours=ours)
             if until is not None:
                 self._held(pod, until, now)
             elif self.crash.looping(now) != looping:  # a hold taken back (the deaths were a stop's or a restart's)
                 self._save_crash_loops(now)
             if drift_pod(event, self.request.project) is not None:
                 self.debounce.add(pod, now, settle=may_restart_itself(event))
-            elif self.probes is not None and is_start(event) and not caused_by_us(event, self._own):
+            elif self.probes is not None and is_start(event) and not ours:
                 self.probes.poke()  # a container someone else started: its probes, if it has any, begin
 
-    def _restarted(self, container: str, event: dict[str, Any]) -> bool:
-        """Whether the probes' restart of `container` began just before the event (a death then is
-        the restart's, no crash). Told by the probe thread before it restarts."""
+    def _restarted(self, container: str, pod: str) -> tuple[Act, ...]:
+        """The probes' last restart of `container`, as an Act of RESTART_SLACK seconds from when it
+        began (the death of the container it restarted is the restart's, no crash; a death after the
+        container started again is its own). Told by the probe thread before it restarts."""
         began = self._restarting.get(container)
-        return began is not None and caused_by_us(event, [(began, began + RESTART_SLACK)])
+        if began is None:
+            return ()
+        return (Act(StepKind.RESTART_CONTAINER, container, pod, began, began + RESTART_SLACK),)
 
     # --------------------------------------------------------------------------- probes
 
