@@ -218,6 +218,33 @@ def test_a_crash_looping_container_is_backed_off_and_reported(podman, tmp_path):
         assert agent.stop() == 0
 
 
+def test_the_agents_own_replacements_are_no_crash_loop(podman, tmp_path):
+    """Commits that make the agent replace a running container three times (a new command: the old
+    container removed, killed with 137), then the whole pod twice (new pod labels: the pod stopped
+    and removed, its containers and infra container killed): the deaths its own steps caused are no
+    failures, however many in a minute; a container removed by hand after them is repaired at once."""
+    repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
+    first = repo.commit({"a.yaml": sleeper("alpha")}, "alpha")
+    with Agent(podman, repo, state, "--interval", "1s", "--self-heal") as agent:
+        wait_until(lambda: agent.agent_state().get("applied") == first, 60, "the first commit applied", agent)
+        wait_until(lambda: running(podman, "alpha-main"), 30, "alpha running", agent)
+        changes = [sleeper("alpha").replace("100000", str(100001 + i)) for i in range(3)]
+        changes += [sleeper("alpha").replace("  name: alpha\n", f"  name: alpha\n  labels: {{round: r{i}}}\n")
+                    for i in range(2)]
+        for text in changes:
+            before = ids(podman)["alpha-main"]
+            head = repo.commit({"a.yaml": text}, "replace")
+            wait_until(lambda head=head: agent.agent_state().get("applied") == head, 60, "the commit applied", agent)
+            wait_until(lambda before=before: running(podman, "alpha-main") and ids(podman)["alpha-main"] != before, 30,
+                       "alpha replaced and running", agent)
+        repairs = agent.log().count(" repaired ")
+        podman.podman("rm", "-f", "-t", "0", "alpha-main")  # events come in order: this one is taken in after those
+        wait_until(lambda: agent.log().count(" repaired ") > repairs and running(podman, "alpha-main"), 30,
+                   "the repair", agent)
+        assert " crash-loop " not in agent.log() and " held-back " not in agent.log()
+        assert agent.stop() == 0
+
+
 def test_sigkill_mid_apply_then_a_restart_converges_without_duplicates(podman, tmp_path):
     repo, state = Repo(tmp_path / "repo"), tmp_path / "state"
     pods = {f"p{i}.yaml": sleeper(f"pod{i}") for i in range(6)}
