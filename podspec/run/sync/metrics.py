@@ -76,6 +76,9 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+REQUEST_TIMEOUT = 30.0  # seconds a client of the agent's HTTP address has to send its request (each read)
+
+
 def serve(metrics: Metrics, address: tuple[str, int], healthy: Callable[[], bool],
           page: Callable[[], bytes] | None = None, receiver: Any = None) -> Callable[[], None]:
     """Serve /metrics and /healthz on `address` in a daemon thread; return what stops it. With
@@ -109,11 +112,20 @@ def serve(metrics: Metrics, address: tuple[str, int], healthy: Callable[[], bool
         return [b"not found: try /, /metrics or /healthz\n"]
 
     class Quiet(WSGIRequestHandler):
+        timeout = REQUEST_TIMEOUT  # a client that does not finish its request loses its connection
+
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
     class Server(ThreadingMixIn, WSGIServer):
         daemon_threads = True
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            import sys
+
+            if isinstance(sys.exc_info()[1], OSError):  # a client timed out or went away: its business
+                return
+            super().handle_error(request, client_address)
 
     try:
         server = make_server(address[0], address[1], app, server_class=Server, handler_class=Quiet)

@@ -34,7 +34,10 @@ class Receiver:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        body = environ["wsgi.input"].read(min(length, MAX_BODY + 1)) if length > 0 and self.secret else b""
+        try:
+            body = environ["wsgi.input"].read(min(length, MAX_BODY + 1)) if length > 0 and self.secret else b""
+        except OSError:  # the body did not come within the server's timeout (metrics.REQUEST_TIMEOUT)
+            return HookAnswer(408, "the request's body did not come in time")
         headers = {key[5:].replace("_", "-").lower(): str(value) for key, value in environ.items() if key.startswith("HTTP_")}
         found = judge(path, method, headers, body, self.secret, self.branch)
         if found.sender:
