@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 
 from podspec.cli import completion, context
-from podspec.cli.app import app
+from podspec.cli.application import app
 from podspec.cli.common import CONNECTION_OPTION, EXIT_OK, IDENTITY_OPTION, URL_OPTION, guarded
 from podspec.errors import UsageError
 from podspec.export import ExportFormat

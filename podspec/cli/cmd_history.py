@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from podspec.cli import context
-from podspec.cli.app import app
+from podspec.cli.application import app
 from podspec.cli.common import (
     CONNECTION_OPTION,
     EXIT_OK,

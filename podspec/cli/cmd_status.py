@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from podspec.cli import context, targets
-from podspec.cli.app import app
+from podspec.cli.application import app
 from podspec.cli.cmd_sync import STATE_DIR_OPTION
 from podspec.cli.common import (
     CONNECTION_OPTION,

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from podspec.reconcile.autoupdate import UpdateMode
 
 from podspec.cli import context
-from podspec.cli.app import app
+from podspec.cli.application import app
 from podspec.cli.common import (
     AGE_KEY_FILE_OPTION,
     ALLOW_CAPABILITY_OPTION,

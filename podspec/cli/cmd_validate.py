@@ -12,7 +12,7 @@ from __future__ import annotations
 import typer
 
 from podspec.cli import context
-from podspec.cli.app import app
+from podspec.cli.application import app
 from podspec.cli.common import (
     ALLOW_CAPABILITY_OPTION,
     ALLOW_HOST_PATH_OPTION,

@@ -22,7 +22,7 @@ from enum import Enum
 
 import typer
 
-from podspec.cli.app import app
+from podspec.cli.application import app
 
 COMPLETE_VAR = "_PODSPEC_COMPLETE"
 PROFILES = (

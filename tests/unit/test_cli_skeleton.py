@@ -66,3 +66,13 @@ def test_the_entry_point_builds_only_the_command_it_runs_and_says_the_same(monke
     monkeypatch.setattr(sys, "argv", ["podspec", "diff", "x.yaml"])
     cli.main()
     assert ran == ["diff"]
+
+
+def test_the_entry_points_map_names_every_command_by_the_module_that_registers_it():
+    """cli.COMMANDS tells main() which module to import for a command; a command added without it
+    would only be reachable through the whole application."""
+    from podspec.cli import COMMANDS, app
+
+    registered = {c.name: c.callback.__module__ for c in app.registered_commands if c.callback is not None}
+    assert registered == {name: f"podspec.cli.{module}" for name, module in COMMANDS.items()}
+    assert [c.name for c in app.registered_commands] == list(COMMANDS)
