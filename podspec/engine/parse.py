@@ -10,21 +10,26 @@ a wrong plan. Where versions differ the difference is named where it is handled.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from podspec.errors import EngineError, Refusal
-from podspec.observed import (
-    ContainerState,
-    HostFacts,
-    ObservedContainer,
-    ObservedImage,
-    ObservedNetwork,
-    ObservedSecret,
-    ObservedState,
-    ObservedVolume,
-    PullProgress,
-    pods_from_containers,
-)
+
+if TYPE_CHECKING:
+    from podspec.observed import (
+        HostFacts,
+        ObservedContainer,
+        ObservedImage,
+        ObservedNetwork,
+        ObservedSecret,
+        ObservedState,
+        ObservedVolume,
+        PullProgress,
+    )
+
+# The observed types are imported where an answer is read, not with this module: the engine is
+# imported before the host reading's thread starts (cli/context.connector), and observed.py's
+# classes (~50 M instructions to define) are then defined while Podman answers (run/apply.py
+# imports them with what decides after the read), not before the first request goes out.
 
 # ------------------------------------------------------------------------------------ answers
 
@@ -54,6 +59,8 @@ def containers(answer: Any) -> tuple[ObservedContainer, ...]:
 
 def container(data: dict) -> ObservedContainer:
     """One entry of the container list."""
+    from podspec.observed import ContainerState, ObservedContainer
+
     names = data.get("Names") or [data["Id"][:12]]
     return ObservedContainer(
         id=data["Id"],
@@ -113,6 +120,8 @@ def ports(data: dict) -> tuple[str, ...]:
 
 def volumes(answer: Any) -> tuple[ObservedVolume, ...]:
     """GET /volumes/json, sorted by name."""
+    from podspec.observed import ObservedVolume
+
     return tuple(sorted((ObservedVolume(v["Name"], dict(v.get("Labels") or {})) for v in _list(answer)),
                         key=lambda v: v.name))
 
@@ -120,6 +129,8 @@ def volumes(answer: Any) -> tuple[ObservedVolume, ...]:
 def images(answer: Any) -> tuple[ObservedImage, ...]:
     """GET /images/json: each image's ID, every name it goes by (Names and RepoTags) and the
     digests it was pulled by (RepoDigests: `repo@sha256:...`)."""
+    from podspec.observed import ObservedImage
+
     return tuple(
         ObservedImage(i["Id"], tuple(sorted(set(i.get("Names") or []) | set(i.get("RepoTags") or []))),
                       tuple(sorted(set(i.get("RepoDigests") or []))))
@@ -131,6 +142,8 @@ def secrets(answer: Any) -> tuple[ObservedSecret, ...]:
     """GET /secrets/json, sorted by name. Podman 4.3 answers `"Labels": null` for every secret
     (it stores them, and shows them in the secret's inspect, but leaves them out of the list):
     then `labels_listed` is False and podspec knows its own secrets by their names."""
+    from podspec.observed import ObservedSecret
+
     found = []
     for s in _list(answer):
         spec = s.get("Spec") or {}
@@ -143,6 +156,8 @@ def secrets(answer: Any) -> tuple[ObservedSecret, ...]:
 def networks(answer: Any) -> tuple[ObservedNetwork, ...]:
     """GET /networks/json (libpod: `name`, `labels`, `subnets[].subnet` and `.gateway`, `dns_enabled`; the same
     shape on 4.3 and 5.4), sorted by name."""
+    from podspec.observed import ObservedNetwork
+
     found = []
     for n in _list(answer):
         subnets = tuple(str(s.get("subnet")) for s in n.get("subnets") or [] if isinstance(s, dict) and s.get("subnet"))
@@ -161,6 +176,8 @@ def secret_labels(answer: Any) -> dict[str, str]:
 def state(container_list: Any, volume_list: Any, image_list: Any, secret_list: Any = None,
           network_list: Any = None) -> ObservedState:
     """The host from the five list answers; pods are read off their infra containers."""
+    from podspec.observed import ObservedState, pods_from_containers
+
     found = containers(container_list)
     return ObservedState(
         pods=pods_from_containers(found), containers=found, volumes=volumes(volume_list), images=images(image_list),
@@ -266,6 +283,8 @@ class PullStream:
         return self.progress()
 
     def progress(self) -> PullProgress:
+        from podspec.observed import PullProgress
+
         layers = self._layers.values()
         return PullProgress(self.reference, len(self._layers), sum(e[0] for e in layers),
                             sum(e[1] for e in layers), sum(e[2] for e in layers))
@@ -364,6 +383,8 @@ def host_facts(answer: Any, version: str | None, port_start: int | None) -> Host
     """GET /info: rootless or root, the UID the service runs as (the host ID container root maps
     to, when rootless), its version (unless `version` is given), cgroups; `port_start` is the host's
     ip_unprivileged_port_start, when known."""
+    from podspec.observed import HostFacts
+
     data = answer if isinstance(answer, dict) else {}
     if version is None:
         version = str((data.get("version") or {}).get("Version") or "?")

@@ -20,7 +20,6 @@ from podspec.engine import parse
 from podspec.engine.connection import Endpoint, check_reachable, open_transport, resolve
 from podspec.engine.transport import Transport, TransportError
 from podspec.errors import EngineError, PodmanUnavailable, PodspecError, Refusal
-from podspec.observed import HostFacts, ObservedImage, ObservedState, ObservedVolume, PulledImage, PullProgress
 
 LONG_CALL_TIMEOUT = 600  # seconds: pulls, stops with a long grace period
 
@@ -248,6 +247,7 @@ class PodmanEngine:
         if path is None:
             return None
         from podspec.engine import local
+        from podspec.observed import HostFacts
 
         uid = local.peer_uid(path)
         if uid is None:
@@ -296,6 +296,8 @@ class PodmanEngine:
         bytes (libpod's reports only text); the endpoint answers 200 and reports failure inside the
         stream. `credential` travels in the X-Registry-Auth header, as podman-remote sends it; it is
         never logged nor put in a message."""
+        from podspec.observed import PulledImage
+
         reader = parse.PullStream(reference)
         headers = {"X-Registry-Auth": credential.header()} if credential is not None else {}
         body: list[bytes] = []
@@ -507,7 +509,7 @@ def _narrowed(state: ObservedState, pods: Collection[str] | None) -> ObservedSta
 if TYPE_CHECKING:
     from podspec.engine.probes import ProbeRunner, ProbeTarget
     from podspec.model import Probe
-    from podspec.observed import ProbeResult
+    from podspec.observed import HostFacts, ObservedImage, ObservedState, ObservedVolume, ProbeResult, PulledImage, PullProgress
     from podspec.plan import Step
     from podspec.secrets import RegistryCredential
 

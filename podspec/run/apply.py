@@ -21,7 +21,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
 from podspec.errors import PodmanUnavailable, PodspecError
-from podspec.references import probe_helper_image
 from podspec.run import PODS_AT_ONCE
 from podspec.run.listener import Listener
 from podspec.run.manifests import LoadOnce, Manifests, load, warn
@@ -104,6 +103,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
         warn(desired, listener)
         _import_deciders(planning=False)
         engine = reading.engine()
+    from podspec.references import probe_helper_image
     from podspec.run import pulls, rootless
     from podspec.run.results import DiffResult
 
@@ -308,6 +308,7 @@ def _nothing_to_do(engine: Engine, observed: ObservedState, desired: DesiredStat
     locked path then does it all again (and reports the error as it always did)."""
     from podspec.reconcile import planner
     from podspec.reconcile.pulls import needs
+    from podspec.references import probe_helper_image
     from podspec.run import pulls
 
     probe_image = probe_helper_image(request.probe_image)
@@ -350,6 +351,7 @@ def _no_changes(engine: Engine, request: ApplyRequest, listener: Listener, seen:
 def _apply_locked(engine: Engine, desired: DesiredState, request: ApplyRequest, listener: Listener,
                   seen: _Seen, stop: StopFlag | None = None) -> ApplyResult:
     from podspec.reconcile import planner
+    from podspec.references import probe_helper_image
     from podspec.run import pulls
     from podspec.run.results import ApplyResult, Failure, Outcome
 

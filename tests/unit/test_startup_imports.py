@@ -35,3 +35,26 @@ def test_a_diff_starts_without_what_only_other_commands_or_pods_need():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", done.stdout
+
+
+# What `podspec diff` imports before the host reading's thread sends its first request (the CLI,
+# the command's module, the request's parts, the engine): the model and the observed types are
+# defined after it, while Podman answers (run/reading.py).
+BEFORE_THE_READ = (
+    "podspec.cli", "podspec.cli.cmd_diff", "podspec.cli.context", "podspec.cli.progress", "podspec.run.apply",
+    "podspec.run.manifests", "podspec.run.project", "podspec.run.origin", "podspec.policy", "podspec.engine.podman",
+    "podspec.run.reading",
+)
+NOT_BEFORE_THE_READ = ("podspec.model", "podspec.observed", "podspec.references", "podspec.loader", "yaml")
+
+
+def test_a_diff_sends_its_first_request_before_defining_the_model():
+    code = (
+        "import importlib, sys\n"
+        f"for name in {BEFORE_THE_READ!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"print(sorted(m for m in {NOT_BEFORE_THE_READ!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout
