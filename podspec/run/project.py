@@ -19,7 +19,6 @@ host keeps that name for them, said so, rather than making a second copy next to
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +63,8 @@ def given(flag: str | None, env: Mapping[str, str]) -> str | None:
 def default_name(readable: str, origin: str, where: str) -> str:
     """The default project name: `readable` (normalized) and 6 hex digits of the source `origin`
     and of `where`, the manifests' directory in it ("." its top; "" when the origin is a path)."""
+    import hashlib  # (here: a name given on purpose needs none, and the host's reading starts sooner)
+
     digest = hashlib.sha256(f"{origin}\0{where}".encode()).hexdigest()[:6]
     return f"{normalize(readable)[:MAX_LENGTH - 7]}-{digest}"
 
