@@ -17,7 +17,6 @@ from podspec.names import container_in_pod
 from podspec.reconcile.changes import UNSET, Action, FieldChange
 from podspec.reconcile.diff import Diff
 from podspec.reconcile.pod_diff import ContainerDiff, PodDiff
-from podspec.run.results import PullStatus, StepStatus
 
 if TYPE_CHECKING:
     from podspec.plan import Plan, Step
@@ -242,6 +241,8 @@ def plan_json(plan: Plan) -> list[dict[str, Any]]:
 
 
 def event_text(event: StepEvent) -> str:
+    from podspec.run.results import StepStatus
+
     prefix = f"[{event.index}/{event.total}]"
     if event.status is StepStatus.STARTED:
         return f"{prefix} {event.step.describe()} ..."
@@ -265,6 +266,8 @@ def size_text(size: int) -> str:
 
 def pull_line(event: PullEvent) -> str | None:
     """A pull's start, end or failure as one plain line (CI logs); None for progress."""
+    from podspec.run.results import PullStatus
+
     if event.status is PullStatus.STARTED:
         return f"pull {event.reference} (imagePullPolicy {event.policy}) ..."
     if event.status is PullStatus.DONE:
@@ -279,6 +282,8 @@ def pull_line(event: PullEvent) -> str | None:
 
 def pull_live_text(event: PullEvent, elapsed: float) -> str:
     """A pull's line in the live display (a terminal): layers and bytes done, speed."""
+    from podspec.run.results import PullStatus
+
     if event.status is PullStatus.STARTED:
         return f"{event.reference}: waiting for the registry"
     if event.status in (PullStatus.DONE, PullStatus.FAILED):

@@ -35,8 +35,9 @@ if TYPE_CHECKING:
     from podspec.reconcile.history import HistoryRecord
     from podspec.reconcile.rollback import Before
     from podspec.reconcile.saved_plan import SavedPlan
+    from podspec.run.diff_result import DiffResult
     from podspec.run.executor import StopFlag
-    from podspec.run.results import ApplyResult, DiffResult
+    from podspec.run.results import ApplyResult
     from podspec.secrets import RegistryCredential
 
 
@@ -105,7 +106,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
         engine = reading.engine()
     from podspec.references import probe_helper_image
     from podspec.run import pulls, rootless
-    from podspec.run.results import DiffResult
+    from podspec.run.diff_result import DiffResult
 
     with closing(engine):
         desired = with_node_name(engine, desired)
@@ -171,14 +172,15 @@ def _looked_at(desired: DesiredState, request: DiffRequest) -> DesiredState:
 
 
 def _import_deciders(planning: bool) -> None:
-    """Import what runs after the host is read (the diff, the image checks, the results; for apply
-    the planner and the history: ~20 ms of a no-op's start-up), while Podman answers the read."""
+    """Import what runs after the host is read (the diff, the image checks, the result; for apply
+    the planner, the history and apply's results: ~20 ms of a no-op's start-up), while Podman
+    answers the read."""
     from podspec.reconcile import diff  # noqa: F401
-    from podspec.run import pulls, results, rootless  # noqa: F401
+    from podspec.run import diff_result, pulls, rootless  # noqa: F401
 
     if planning:
         from podspec.reconcile import planner  # noqa: F401
-        from podspec.run import history  # noqa: F401
+        from podspec.run import history, results  # noqa: F401
 
 
 def _compute(desired: DesiredState, observed: ObservedState, request: DiffRequest) -> tuple[DesiredState, Diff]:

@@ -23,7 +23,6 @@ from podspec.reconcile import pulls
 from podspec.reconcile.pulls import ImageNeed, PullAction, PullFailure
 from podspec.references import registry_of
 from podspec.run.listener import Listener
-from podspec.run.results import PullEvent, PullStatus
 from podspec.secrets import credential_for
 
 if TYPE_CHECKING:
@@ -88,6 +87,8 @@ def pull_all(engine: Engine, wanted: list[ImageNeed], listener: Listener,
              observed: ObservedState) -> list[tuple[ImageNeed, PullFailure]]:
     """Pull every image in `wanted`, at most `parallel` at once, each with the credential for its
     registry among `credentials[reference]`; the failures, in `wanted`'s order."""
+    from podspec.run.results import PullEvent, PullStatus  # (only when pulling: a no-op diff defines neither)
+
     lock = threading.Lock()  # the listener hears one event at a time
 
     def tell(event: PullEvent) -> None:

@@ -1,6 +1,6 @@
-"""What diff, apply and rollback return, and the events they report: plain frozen data for render
-(text, JSON) and for exit codes. (The other commands' results are in reports.py: diff and apply,
-the commands run most, do not define them at every start-up.)
+"""What apply and rollback return, and the events they report: plain frozen data for render
+(text, JSON) and for exit codes. (diff's DiffResult is in diff_result.py and re-exported here; the
+other commands' results are in reports.py: a diff, the command run most, defines none of these.)
 
 No I/O here: render, a pure layer, reads these.
 """
@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from podspec.run.diff_result import DiffResult as DiffResult
+
 if TYPE_CHECKING:  # types only: render and the CLI import this module at start-up
     from podspec.errors import Problem
-    from podspec.model import DesiredState
     from podspec.observed import PullProgress
     from podspec.plan import Plan, Step
     from podspec.reconcile.diff import Diff
     from podspec.reconcile.history import HistoryRecord
-    from podspec.reconcile.saved_plan import SavedPlan
 
 
 class StepStatus(str, Enum):
@@ -58,13 +58,6 @@ class PullEvent:
     seconds: float = 0.0  # DONE, FAILED: since it started
     error: str = ""  # FAILED: the cause, in words (never a credential)
     changed: bool = True  # DONE: False when the reference already named this image (nothing new)
-
-
-@dataclass(frozen=True)
-class DiffResult:
-    desired: DesiredState
-    diff: Diff
-    saved: SavedPlan | None = None  # --save-plan: the plan to write (None when conflicts stop it)
 
 
 class Outcome(str, Enum):

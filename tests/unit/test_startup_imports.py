@@ -13,14 +13,15 @@ import sys
 DIFF_START = (
     "podspec.cli", "podspec.cli.cmd_diff", "podspec.run.apply", "podspec.run.manifests", "podspec.loader",
     "podspec.loader.schema", "podspec.engine.podman", "podspec.reconcile.diff", "podspec.reconcile.network",
-    "podspec.run.pulls", "podspec.run.results", "podspec.run.rootless", "podspec.render",
+    "podspec.run.pulls", "podspec.run.diff_result", "podspec.run.rootless", "podspec.render",
 )
 # Not needed by a no-op diff of plain pods: the plan (apply plans; a diff does not), the stop marks
 # (a pod that is not running), the history records (apply writes them), host ports (a pod created),
-# the other commands' results, the history's pod codec, and importlib.resources (zipfile & co.).
+# the other commands' results, apply's results and events (run/results.py), the history's pod codec,
+# and importlib.resources (zipfile & co.).
 NOT_AT_START = (
     "podspec.plan", "podspec.reconcile.lifecycle", "podspec.reconcile.history", "podspec.reconcile.ports",
-    "podspec.run.reports", "podspec.reconcile.podcodec", "podspec.reconcile.planner", "importlib.resources",
+    "podspec.run.reports", "podspec.run.results", "podspec.reconcile.podcodec", "podspec.reconcile.planner", "importlib.resources",
     "zipfile", "deepdiff", "jsonschema",
 )
 
