@@ -12,10 +12,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from types import MappingProxyType
-from typing import Iterable, Mapping
+from types import MappingProxyType, ModuleType
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from podspec.errors import Origin, Problem
+
+if TYPE_CHECKING:  # defined in model_extra.py, at their first use (see __getattr__ at the end)
+    from podspec.model_extra import AbsentPod as AbsentPod
+    from podspec.model_extra import EncryptedDocument as EncryptedDocument
+    from podspec.model_extra import HostAlias as HostAlias
+    from podspec.model_extra import ImageMount as ImageMount
+    from podspec.model_extra import KeyToPath as KeyToPath
+    from podspec.model_extra import Probe as Probe
+    from podspec.model_extra import ProbeHandler as ProbeHandler
+    from podspec.model_extra import ProjectedFile as ProjectedFile
+    from podspec.model_extra import Projection as Projection
+    from podspec.model_extra import Rollout as Rollout
+    from podspec.model_extra import Service as Service
+    from podspec.model_extra import ServicePort as ServicePort
+    from podspec.model_extra import ServiceType as ServiceType
 
 INIT_TYPE_ANNOTATION = "io.podman.annotations.init.container.type"
 VOLUMES_FROM_ANNOTATION = "io.podman.annotations.volumes-from"  # /<container>: "<podman container>[:ro];..."
@@ -85,12 +100,6 @@ class SourceKind(str, Enum):
     CONFIG_MAP = "configMap"
     SECRET = "secret"
     DOWNWARD_API = "downwardAPI"
-
-
-class ProbeHandler(str, Enum):
-    EXEC = "exec"
-    HTTP_GET = "httpGet"
-    TCP_SOCKET = "tcpSocket"
 
 
 @dataclass(frozen=True)
@@ -241,30 +250,6 @@ def local_profile_problem(local: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class Probe:
-    handler: ProbeHandler
-    command: tuple[str, ...] = ()  # exec
-    path: str = ""  # httpGet
-    port: int | None = None  # httpGet, tcpSocket
-    host: str = ""
-    scheme: str = "HTTP"
-    headers: tuple[tuple[str, str], ...] = ()  # httpGet httpHeaders: (name, value), as written
-    initial_delay_seconds: int = 0
-    period_seconds: int = 10
-    timeout_seconds: int = 1
-    success_threshold: int = 1
-    failure_threshold: int = 3
-
-
-@dataclass(frozen=True)
-class ImageMount:
-    """One VOLUME path of an image, mounted read-only at the same path (with that path as subPath)."""
-
-    path: str
-    image: str
-
-
-@dataclass(frozen=True)
 class Container:
     name: str
     image: str
@@ -324,38 +309,9 @@ class Container:
         podspec runs every probe itself (run/probes.py); httpGet and tcpSocket probes are made from
         outside the container, so they are no Podman health check (Podman would run curl inside)."""
         for probe in (self.liveness_probe, self.readiness_probe, self.startup_probe):
-            if probe is not None and probe.handler is ProbeHandler.EXEC:
+            if probe is not None and probe.handler is _extra().ProbeHandler.EXEC:
                 return probe
         return None
-
-
-@dataclass(frozen=True)
-class KeyToPath:
-    """An `items` entry of a configMap or secret volume, as written."""
-
-    key: str
-    path: str
-    mode: int | None = None
-
-
-@dataclass(frozen=True)
-class Projection:
-    """A configMap or secret source of a projected volume, as written (linked into files)."""
-
-    kind: SourceKind
-    source: str
-    items: tuple[KeyToPath, ...] = ()
-    optional: bool = False
-
-
-@dataclass(frozen=True)
-class ProjectedFile:
-    """A file of a configMap or secret volume (linked by the loader): its path below the mount
-    path, its mode, and the key it holds."""
-
-    path: str
-    mode: int
-    ref: KeyRef
 
 
 @dataclass(frozen=True)
@@ -391,27 +347,6 @@ class Volume:
             elif f.path.startswith(sub + "/"):
                 found.append((f.path[len(sub) + 1:], f))
         return tuple(found)
-
-
-@dataclass(frozen=True)
-class HostAlias:
-    ip: str
-    hostnames: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Rollout:
-    """How a Deployment's copies are replaced (not intent: it changes how, not what, runs; see
-    reconcile/rollout.py): `surge` copies at a time started under their other name beside the old
-    ones (maxSurge, rounded up), and `batch` more replaced in place (maxUnavailable, rounded down; at
-    least 1 when nothing surges; all of them for strategy Recreate), each batch ready within
-    `deadline` seconds (progressDeadlineSeconds) before the next is touched. `in_place`: why the
-    copies cannot surge on one host although maxSurge asks for it ("hostPort 80"), else ""."""
-
-    batch: int = 1
-    deadline: int = 600
-    surge: int = 0
-    in_place: str = ""
 
 
 @dataclass(frozen=True)
@@ -516,22 +451,6 @@ class Secret:
         return next((v for k, v in self.data if k == key), None)
 
 
-@dataclass(frozen=True)
-class AbsentPod:
-    """A pod the manifests want absent: the pod of a Deployment with `replicas: 0`."""
-
-    name: str
-    reason: str  # "Deployment web has replicas: 0"
-    locations: Locations = NOWHERE
-    workload: str = ""  # "Deployment web": its other copies, if any are on the host, go too
-
-
-class ServiceType(str, Enum):
-    CLUSTER_IP = "ClusterIP"
-    NODE_PORT = "NodePort"  # also published on the host, on its nodePort
-    LOAD_BALANCER = "LoadBalancer"  # also published on the host, on its port (k3s's ServiceLB on one node)
-
-
 # The image of the helper that makes a hostPath of type DirectoryOrCreate / FileOrCreate on the
 # host (engine/hostpaths.py: busybox's chroot); pulled like a pod's image when missing.
 HOST_PATH_HELPER_IMAGE = "docker.io/library/busybox:latest"
@@ -539,71 +458,6 @@ HOST_PATH_CREATE_TYPES = ("DirectoryOrCreate", "FileOrCreate")
 
 # The workload label of a Service's balancer pod (`svclb-<service>`, loader/balancers.py): "Service web".
 SERVICE_WORKLOAD = "Service"
-
-
-@dataclass(frozen=True)
-class ServicePort:
-    """One port of a Service: `port` is what clients connect to on the Service's names;
-    `target_port` the pods' port (a number, or the name of a container port). `node_port`: a
-    NodePort Service's port on the host, as written or chosen by the loader (None otherwise)."""
-
-    port: int
-    target_port: int | str
-    protocol: Protocol = Protocol.TCP
-    name: str = ""
-    node_port: int | None = None
-
-
-@dataclass(frozen=True)
-class Service:
-    """A v1 Service of type ClusterIP (or headless), NodePort or LoadBalancer: names on the project
-    network for the pods its selector picks, and for the last two a balancer pod that publishes it
-    on the host (docs/services.md). ExternalName is refused by the loader."""
-
-    name: str
-    namespace: str = "default"
-    selector: tuple[tuple[str, str], ...] = ()  # sorted by key; empty: picks no pod
-    ports: tuple[ServicePort, ...] = ()
-    headless: bool = False  # clusterIP: None (the same names on one host; kept for export)
-    labels: tuple[tuple[str, str], ...] = ()
-    locations: Locations = NOWHERE
-    type: ServiceType = ServiceType.CLUSTER_IP
-
-    @property
-    def published(self) -> bool:
-        """Whether the Service is also published on the host (NodePort, LoadBalancer)."""
-        return self.type is not ServiceType.CLUSTER_IP
-
-    def host_port(self, port: ServicePort) -> int | None:
-        """The host port a port of this Service is published on: a LoadBalancer's `port` (as k3s's
-        ServiceLB binds it), a NodePort's `nodePort`; None for ClusterIP."""
-        if self.type is ServiceType.LOAD_BALANCER:
-            return port.port
-        if self.type is ServiceType.NODE_PORT:
-            return port.node_port
-        return None
-
-    @property
-    def origin(self) -> Origin:
-        return self.locations.of(())
-
-    def selects(self, pod: Pod) -> bool:
-        labels = dict(pod.labels)
-        return bool(self.selector) and all(labels.get(k) == v for k, v in self.selector)
-
-
-@dataclass(frozen=True)
-class EncryptedDocument:
-    """A manifest document that was SOPS-encrypted in its file (loader/sops.py)."""
-
-    file: str
-    kind: str  # "Secret"; "" when the kind itself is encrypted (then so may the name be)
-    name: str
-    decrypted: bool  # False: validate checked its shape only (no key needed), its values unread
-
-    def __str__(self) -> str:
-        what = f"{self.kind} {self.name}".strip() or "a document"
-        return f"{self.file}: {what}"
 
 
 @dataclass(frozen=True)
@@ -735,3 +589,25 @@ def capability_set(names: Iterable[str]) -> tuple[str, ...]:
 def podman_capability(name: str) -> str:
     """A model capability as Podman wants it: `CAP_` names, except the keyword ALL."""
     return name if name == "ALL" else f"CAP_{name}"
+
+
+# The classes only some manifests need: probes, Services, a Deployment's rollout or replicas: 0, the
+# files of configMap/secret/projected volumes, image mounts, host aliases, SOPS-encrypted documents.
+# model_extra.py defines them when one is first asked for (`from podspec.model import Service` works
+# as for any class here), so that a diff of plain pods does not (~55 M instructions of its start-up).
+EXTRA = frozenset({
+    "AbsentPod", "EncryptedDocument", "HostAlias", "ImageMount", "KeyToPath", "Probe", "ProbeHandler",
+    "ProjectedFile", "Projection", "Rollout", "Service", "ServicePort", "ServiceType",
+})
+
+
+def _extra() -> ModuleType:
+    from podspec import model_extra
+
+    return model_extra
+
+
+def __getattr__(name: str) -> Any:
+    if name in EXTRA:
+        return getattr(_extra(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

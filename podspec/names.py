@@ -27,9 +27,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from podspec import labels as L
-from podspec.model import KeyRef, PortMapping, ProjectedFile, Protocol, RestartPolicy, SourceKind, Volume, VolumeKind
+from podspec.model import KeyRef, PortMapping, Protocol, RestartPolicy, SourceKind, Volume, VolumeKind
+
+if TYPE_CHECKING:
+    from podspec.model import ProjectedFile
 
 
 def container_name(pod: str, container: str) -> str:

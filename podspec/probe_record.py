@@ -5,9 +5,12 @@ writer (`probe_spec`, used by reconcile/intent.py) and the reader (`probes_from_
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from podspec.model import Container, Probe, ProbeHandler
+from podspec.model import Container
+
+if TYPE_CHECKING:
+    from podspec.model import Probe
 
 
 class ProbeKind(str, Enum):
@@ -40,6 +43,8 @@ def probes_from_spec(spec: Mapping[str, Any] | None) -> tuple[tuple[ProbeKind, P
 
 def probe_from_spec(raw: Mapping[str, Any]) -> Probe | None:
     """A Probe from the intent's form of it (reconcile/intent.py `_probe_spec`)."""
+    from podspec.model import Probe, ProbeHandler  # (model.EXTRA: only for containers with probes)
+
     try:
         headers = []
         for text in raw.get("httpHeaders") or ():

@@ -26,20 +26,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TextIO
 
 from podspec.errors import KeyUnavailable, ManifestError, Origin, Problem
-from podspec.model import (
-    IMAGE_MOUNTS_ANNOTATION,
-    AbsentPod,
-    ConfigMap,
-    DesiredState,
-    EncryptedDocument,
-    Pod,
-    Secret,
-    Service,
-    VolumeClaim,
-)
+from podspec.model import IMAGE_MOUNTS_ANNOTATION, ConfigMap, DesiredState, Pod, Secret, VolumeClaim
 
 if TYPE_CHECKING:
     from podspec.loader.sops import Decrypt, Sealed
+    from podspec.model import AbsentPod, EncryptedDocument, Service
 
 __all__ = ["load", "ManifestError"]
 
@@ -190,8 +181,9 @@ def load(
     secrets: list[Secret] = []
     absent: list[AbsentPod] = []
     services: list[Service] = []
-    built: dict[type, list] = {Pod: pods, VolumeClaim: claims, ConfigMap: config_maps, Secret: secrets, AbsentPod: absent,
-                               Service: services}
+    # by class name: AbsentPod and Service are defined only for manifests that have them (model.EXTRA)
+    built: dict[str, list] = {"Pod": pods, "VolumeClaim": claims, "ConfigMap": config_maps, "Secret": secrets,
+                              "AbsentPod": absent, "Service": services}
     warnings: list[Problem] = []
     encrypted: list[EncryptedDocument] = []
     error: type[ManifestError] = ManifestError
@@ -245,7 +237,7 @@ def load(
             made = build(document, problems, warnings)
             problems[before:] = sealed.keep(document, problems[before:])
             for one in made if isinstance(made, list) else () if made is None else (made,):
-                built[type(one)].append(sealed.mark(one, document))  # a Deployment with replicas: one pod per copy
+                built[type(one).__name__].append(sealed.mark(one, document))  # a Deployment with replicas: one pod per copy
     pods, link_problems, link_warnings = link(pods, config_maps, secrets, defined_elsewhere)
     problems += link_problems
     warnings += link_warnings

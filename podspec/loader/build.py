@@ -24,15 +24,21 @@ containers.py, volumes.py and fieldrefs.py), workloads.py (Deployments and Jobs)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from podspec.errors import Problem
 from podspec.loader import data as data_kinds
 from podspec.loader.pods import pod
 from podspec.loader.reporter import Reporter
 from podspec.loader.workloads import workload
 from podspec.loader.yamlpos import Document
-from podspec.model import AbsentPod, ConfigMap, Pod, Secret, Service, VolumeClaim
+from podspec.model import ConfigMap, Pod, Secret, VolumeClaim
 
-Built = Pod | VolumeClaim | ConfigMap | Secret | AbsentPod | Service
+if TYPE_CHECKING:
+    from podspec.model import AbsentPod, Service
+
+    Built = Pod | VolumeClaim | ConfigMap | Secret | AbsentPod | Service
+
 
 
 def build(document: Document, problems: list[Problem], warnings: list[Problem] | None = None) -> Built | list[Pod] | None:

@@ -6,7 +6,7 @@ signal. Functions over the document's reporter and the facts of the pod being bu
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podspec import references
 from podspec.loader.fieldrefs import NODE_NAME_FIELD, field_ref, resource_field_ref
@@ -19,8 +19,6 @@ from podspec.model import (
     FieldPath,
     KeyRef,
     PortMapping,
-    Probe,
-    ProbeHandler,
     Protocol,
     PullPolicy,
     Resources,
@@ -32,6 +30,9 @@ from podspec.model import (
     signal_number,
 )
 from podspec.secrets import REDACTED
+
+if TYPE_CHECKING:
+    from podspec.model import Probe
 
 MOUNT_OPTIONS = {"ro": "read-only", "rw": "read-write", "z": "shared SELinux label", "Z": "private SELinux label"}
 PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket")
@@ -266,6 +267,8 @@ def seccomp_name(r: Reporter, local: str, path: FieldPath) -> None:
 
 
 def probe(r: Reporter, raw: dict[str, Any], path: FieldPath, ports: tuple[PortMapping, ...] = ()) -> Probe | None:
+    from podspec.model import Probe, ProbeHandler  # (model.EXTRA: only for manifests with probes)
+
     handlers = [h for h in PROBE_HANDLERS if h in raw]
     if len(handlers) != 1:
         r.problem(

@@ -27,7 +27,6 @@ from podspec.model import (
     FieldPath,
     KeyRef,
     Pod,
-    ProjectedFile,
     Secret,
     SourceKind,
     Volume,
@@ -159,6 +158,8 @@ class _Linker:
         found = self.find(kind, volume.source, volume.optional, path + ("name" if kind is SourceKind.CONFIG_MAP else "secretName",))
         if found is None or not self.items_given(found, kind, volume.source, volume.items, path):
             return volume
+        from podspec.model import ProjectedFile  # (model.EXTRA: only for manifests with such volumes)
+
         files = []
         if volume.items:
             for i, item in enumerate(volume.items):
@@ -178,6 +179,8 @@ class _Linker:
     def projected(self, index: int, volume: Volume) -> Volume:
         """A projected volume: its downwardAPI files (made by the builder) and the files of each
         configMap and secret source, as a configMap or secret volume has them; no path twice."""
+        from podspec.model import ProjectedFile
+
         files = list(volume.files)
         for i, projection in enumerate(volume.projections):
             path: FieldPath = ("spec", "volumes", index, "projected", "sources", i, projection.kind.value)

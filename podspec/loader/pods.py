@@ -4,7 +4,7 @@ pod's own fields; the annotations `podman kube play` acts on (applied, or refuse
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podspec.loader.containers import container, ip, resources, seccomp_name
 from podspec.loader.reporter import PodFacts, Reporter, int_or_none
@@ -16,11 +16,13 @@ from podspec.model import (
     AutoUpdate,
     Container,
     FieldPath,
-    HostAlias,
     InitContainerType,
     Pod,
     RestartPolicy,
 )
+
+if TYPE_CHECKING:
+    from podspec.model import HostAlias
 
 # Annotations `podman kube generate` writes to record how it made the containers; no desired state.
 BOOKKEEPING_PREFIXES = (
@@ -277,5 +279,7 @@ def sysctls(r: Reporter, items: Any, path: FieldPath) -> tuple[tuple[str, str], 
 
 
 def host_alias(r: Reporter, raw: dict[str, Any], path: FieldPath) -> HostAlias:
+    from podspec.model import HostAlias  # (model.EXTRA: only for manifests with hostAliases)
+
     ip(r, raw["ip"], path + ("ip",), allow_empty=False)
     return HostAlias(ip=raw["ip"], hostnames=tuple(raw["hostnames"]))

@@ -23,23 +23,14 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, replace
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from podspec.errors import Origin, Problem
-from podspec.model import (
-    AbsentPod,
-    ConfigMap,
-    Container,
-    FieldPath,
-    Pod,
-    Protocol,
-    Resources,
-    Secret,
-    VolumeClaim,
-    VolumeKind,
-    dotted,
-)
+from podspec.model import ConfigMap, Container, FieldPath, Pod, Protocol, Resources, Secret, VolumeClaim, VolumeKind, dotted
 from podspec.names import container_name, copy_of, empty_dir_volume, other_name, reserved_volume
+
+if TYPE_CHECKING:
+    from podspec.model import AbsentPod
 
 # podspec's ownership labels (podspec.labels.PREFIX; kept here so the loader does not import them).
 RESERVED_PREFIX = "io.podspec."

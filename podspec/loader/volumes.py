@@ -7,24 +7,17 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podspec import references
 from podspec.loader.fieldrefs import downward_field, resource_field_ref
 from podspec.loader.reporter import PodFacts, Reporter, int_or_none
-from podspec.model import (
-    FieldPath,
-    KeyRef,
-    KeyToPath,
-    ProjectedFile,
-    Projection,
-    PullPolicy,
-    SourceKind,
-    Volume,
-    VolumeKind,
-)
+from podspec.model import FieldPath, KeyRef, PullPolicy, SourceKind, Volume, VolumeKind
 from podspec.names import cluster_storage_volume
 from podspec.secrets import value_digest
+
+if TYPE_CHECKING:
+    from podspec.model import ProjectedFile, Projection
 
 VOLUME_NAME = re.compile(r"[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?)*")  # schema: volumeName
 # Network and cloud disks: a cluster's storage. On one Podman host such a volume is a named volume of
@@ -65,6 +58,8 @@ def volume(r: Reporter, facts: PodFacts, raw: dict[str, Any], path: FieldPath) -
             r.problem(path + ("hostPath", "path"), f"invalid value {body['path']!r}: must be an absolute path (starting with /)")
         return Volume(name=raw["name"], kind=kind, host_path=body["path"], host_path_type=body.get("type", ""))
     if kind in (VolumeKind.CONFIG_MAP, VolumeKind.SECRET):
+        from podspec.model import KeyToPath  # (model.EXTRA: only for manifests with such volumes)
+
         return Volume(
             name=raw["name"], kind=kind,
             source=body["name"] if kind is VolumeKind.CONFIG_MAP else body["secretName"],
@@ -90,6 +85,8 @@ def volume(r: Reporter, facts: PodFacts, raw: dict[str, Any], path: FieldPath) -
 def projected(r: Reporter, facts: PodFacts, name: str, body: dict[str, Any], path: FieldPath) -> Volume:
     """configMap and secret sources (linked later), downwardAPI files, and cluster-only sources
     (a service account token: no file here, with a warning)."""
+    from podspec.model import KeyToPath, Projection  # (model.EXTRA: only for manifests with such volumes)
+
     mode = int(body.get("defaultMode", 0o644))
     projections: list[Projection] = []
     files: list[ProjectedFile] = []
@@ -117,6 +114,8 @@ def projected(r: Reporter, facts: PodFacts, name: str, body: dict[str, Any], pat
 
 def downward_files(r: Reporter, facts: PodFacts, items: Any, mode: int, path: FieldPath) -> tuple[ProjectedFile, ...]:
     """downwardAPI items: the pod's fields as file contents, known now (as the kubelet writes them)."""
+    from podspec.model import ProjectedFile  # (model.EXTRA: only for manifests with such volumes)
+
     files: list[ProjectedFile] = []
     for i, item in enumerate(items):
         where = path + (i,)

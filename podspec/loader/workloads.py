@@ -5,18 +5,17 @@ warnings, and its pod (pods.py), or a Deployment's copies of it."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podspec.errors import Origin
 from podspec.loader import semantics
 from podspec.loader.pods import pod
 from podspec.loader.reporter import Reporter
-from podspec.model import (
-    AbsentPod,
-    Pod,
-    Rollout,
-)
+from podspec.model import Pod
 from podspec.names import copy_name
+
+if TYPE_CHECKING:
+    from podspec.model import AbsentPod, Rollout
 
 HOSTNAME_MAX = 63  # a pod's name is its hostname (Kubernetes: a DNS label)
 MAX_REPLICAS = 1000  # copies of one Deployment on one host (a replicas of 2000000000 exhausted memory building them)
@@ -58,6 +57,8 @@ def workload(r: Reporter, data: dict[str, Any]) -> Pod | AbsentPod | list[Pod] |
             replicas = 1
         _hostname_fits(r, meta["name"], replicas)
         if replicas == 0:
+            from podspec.model import AbsentPod  # (model.EXTRA: only for replicas: 0)
+
             r.base = ("spec", "template")
             return AbsentPod(name, f"{what} has replicas: 0", r.locations(), workload=what)
         rollout = _rollout(r, spec, replicas, clash)
@@ -168,6 +169,8 @@ def _rollout(r: Reporter, spec: dict[str, Any], replicas: int, clash: str) -> Ro
     one in place, as Kubernetes does. A copy that takes a host port (`clash`) cannot run twice on one
     host: it is replaced in place, maxUnavailable at a time (at least 1). Strategy Recreate: every
     copy at once. Each batch within progressDeadlineSeconds."""
+    from podspec.model import Rollout  # (model.EXTRA: only for Deployments)
+
     strategy = spec.get("strategy") or {}
     deadline = int(spec.get("progressDeadlineSeconds", 600))
     if strategy.get("type") == "Recreate":

@@ -20,13 +20,16 @@ import ipaddress
 import json
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podspec import labels as L
-from podspec.model import DesiredState, Pod, Service
+from podspec.model import DesiredState, Pod
 from podspec.names import NAMES_PREFIX
 from podspec.observed import ObservedNetwork, ObservedState
 from podspec.reconcile.changes import Action
+
+if TYPE_CHECKING:
+    from podspec.model import Service
 
 NETWORK_PREFIX = "podspec-"
 DEFAULT_NETWORK = "podman"  # Podman's default network: every pod an earlier podspec made is on it
@@ -122,7 +125,7 @@ class NamesRecord:
 
 def record_services(record: NamesRecord) -> tuple[Service, ...]:
     """The Services a record keeps, as the model holds them (export writes them back)."""
-    from podspec.model import Protocol, ServicePort, ServiceType
+    from podspec.model import Protocol, Service, ServicePort, ServiceType
 
     found = []
     for name, spec in sorted(record.services.items()):

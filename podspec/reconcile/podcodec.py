@@ -104,7 +104,10 @@ def fill_redacted(pod: Pod, data: Mapping[str, Any], values: Mapping[tuple[str, 
 
 @cache
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls, vars(model))
+    # The annotations name classes of model.py and of model_extra.py (model.EXTRA: defined on demand).
+    from podspec import model_extra
+
+    return typing.get_type_hints(cls, {**vars(model_extra), **vars(model)})
 
 
 def _decode(kind: Any, value: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from podspec.errors import ImageUnavailable, PodspecError
 from podspec.model import (
@@ -18,7 +19,6 @@ from podspec.model import (
     IMAGE_MOUNTS_ANNOTATION,
     AutoUpdate,
     DesiredState,
-    ProbeHandler,
     PullPolicy,
     VolumeKind,
     image_mount_images,
@@ -27,6 +27,9 @@ from podspec.observed import ObservedState
 from podspec.probe_record import probes_of
 from podspec.references import pull_policy_or_default
 from podspec.secrets import RegistryCredential
+
+if TYPE_CHECKING:
+    from podspec.model import Container
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,16 @@ def _probe_hint(need: ImageNeed) -> str:
 PROBE_HELPER = "the probe helper of "  # how the probe helper's image names its users
 
 
+def _outside_probes(container: Container) -> list[str]:
+    """The kinds of the container's probes that the probe helper runs from outside (httpGet, tcpSocket)."""
+    found = probes_of(container)
+    if not found:
+        return []
+    from podspec.model import ProbeHandler  # (model.EXTRA: only for containers with probes)
+
+    return [kind.value for kind, probe in found if probe.handler is not ProbeHandler.EXEC]
+
+
 def needs(desired: DesiredState, observed: ObservedState, probe_image: str = "") -> tuple[ImageNeed, ...]:
     """The images the manifests need, each with the strongest pull policy asked for it and who uses
     it. `probe_image`: the probe helper's image (references.probe_helper_image), needed as the pods'
@@ -264,7 +277,7 @@ def needs(desired: DesiredState, observed: ObservedState, probe_image: str = "")
             for image in image_mount_images(pod, c.name):
                 need(image, PullPolicy.IF_NOT_PRESENT, f"{pod.name}/{c.name} (image volumes mount annotation)")
         for c in pod.all_containers():
-            kinds = [kind.value for kind, probe in probes_of(c) if probe.handler is not ProbeHandler.EXEC]
+            kinds = _outside_probes(c)
             if probe_image and kinds:
                 need(probe_image, PullPolicy.IF_NOT_PRESENT, f"{PROBE_HELPER}{pod.name}/{c.name} ({', '.join(kinds)} probe)")
     return tuple(

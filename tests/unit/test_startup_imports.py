@@ -18,10 +18,11 @@ DIFF_START = (
 # Not needed by a no-op diff of plain pods: the plan (apply plans; a diff does not), the stop marks
 # (a pod that is not running), the history records (apply writes them), host ports (a pod created),
 # the other commands' results, apply's results and events (run/results.py), the history's pod codec,
+# the model's classes of probes, Services, rollouts and files volumes (model.EXTRA: model_extra.py),
 # and importlib.resources (zipfile & co.).
 NOT_AT_START = (
     "podspec.plan", "podspec.reconcile.lifecycle", "podspec.reconcile.history", "podspec.reconcile.ports",
-    "podspec.run.reports", "podspec.run.results", "podspec.reconcile.podcodec", "podspec.reconcile.planner", "importlib.resources",
+    "podspec.run.reports", "podspec.run.results", "podspec.model_extra", "podspec.reconcile.podcodec", "podspec.reconcile.planner", "importlib.resources",
     "zipfile", "deepdiff", "jsonschema",
 )
 
@@ -59,3 +60,12 @@ def test_a_diff_sends_its_first_request_before_defining_the_model():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_the_models_extra_classes_are_the_models_own():
+    """model.EXTRA's classes come from model_extra.py, asked for through model.py as any other."""
+    from podspec import model, model_extra
+
+    assert all(getattr(model, name) is getattr(model_extra, name) for name in model.EXTRA)
+    defined = {n for n, v in vars(model_extra).items() if isinstance(v, type) and v.__module__ == model_extra.__name__}
+    assert defined == set(model.EXTRA)
