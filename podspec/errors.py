@@ -108,6 +108,7 @@ class Refusal(str, Enum):
     UNKNOWN_IMAGE = "unknown image"  # the image is not in local storage
     WRONG_STATE = "wrong state"  # the object is not in a state that allows it (not running, already running)
     RACED = "raced"  # another client created or removed the same name at the same moment: try again
+    SUBNET_TAKEN = "subnet taken"  # a network's subnet is used on the host (by a network or a route Podman knows)
     OTHER = "other"
 
 

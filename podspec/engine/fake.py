@@ -159,6 +159,7 @@ class FakeEngine:
         self.secrets: dict[str, FakeSecret] = {}
         # Podman's default network is always there (DNS off), as on a real host.
         self.networks: dict[str, FakeNetwork] = {"podman": FakeNetwork("podman", {}, "10.88.0.0/16")}
+        self.host_subnets: set[str] = set()  # subnets the host uses outside this Podman (a route): refused
         self.held_names: dict[str, int] = {}  # hold_names: look-ups of a name that find nothing yet
         self.images_: dict[str, FakeImage] = {}
         self.pullable: set[str] = set()
@@ -637,7 +638,7 @@ class FakeEngine:
         if step.target in self.networks:
             raise _refused(step.describe(), f"network name {step.target} already used: network already exists")
         used = [n.subnet for n in self.networks.values()]
-        if step.subnet in used:
+        if step.subnet in used or step.subnet in self.host_subnets:
             raise _refused(step.describe(), f"subnet {step.subnet} is already used on the host or by another config")
         self.networks[step.target] = FakeNetwork(step.target, dict(step.labels), step.subnet)
 

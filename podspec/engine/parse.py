@@ -334,8 +334,8 @@ HINTS = (
     (("image not known",), "make the image available locally (podman load / podman build) or fix its name"),
     # Podman never lets two networks overlap; podspec chose a subnet free when it read the host, and
     # another network (another project applied at the same moment) took it since
-    (("subnet", "already used"), "another network took that subnet since podspec read the host; run the command "
-                                  "again: it picks a free one"),
+    (("subnet", "already used"), "the host uses every subnet podspec tried (another network, or a route Podman does "
+                                  "not list: another Podman's or a VPN's); free one of 10.90.0.0/15"),
 )
 
 
@@ -364,6 +364,8 @@ def refusal(status: int, message: str) -> Refusal:
     text = message.lower()
     if any(all(words in text for words in race) for race in _RACES):
         return Refusal.RACED
+    if "subnet" in text and "already used" in text:
+        return Refusal.SUBNET_TAKEN
     found = next((reason for reason, words in _REFUSALS if any(w in text for w in words)), None)
     return found or (Refusal.NOT_FOUND if status == 404 else Refusal.OTHER)
 

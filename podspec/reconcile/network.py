@@ -151,6 +151,14 @@ def observed_record(observed: ObservedState, project: str) -> NamesRecord | None
     return NamesRecord.read(found.labels.get(L.NAMES))
 
 
+def later_subnets(subnet: str, count: int) -> tuple[str, ...]:
+    """The `count` candidates of the pool after `subnet`, in free_subnet's order (wrapping around):
+    what to try when the host refuses `subnet` for a reason its Podman does not list (a route)."""
+    candidates = [str(c) for c in SUBNET_POOL.subnets(new_prefix=SUBNET_PREFIX)]
+    start = candidates.index(subnet) + 1 if subnet in candidates else 0
+    return tuple((candidates[start:] + candidates[:start])[:count])
+
+
 def free_subnet(networks: tuple[ObservedNetwork, ...], project: str = "") -> str:
     """A /22 of the pool that overlaps no subnet of the host's networks: the first free one from a
     place that depends on the project's name, so that projects applied at the same moment (each under

@@ -15,8 +15,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Protocol
 
-from podspec.errors import PodspecError, StepFailed, Stopped
-from podspec.plan import Plan, Step
+from podspec.errors import EngineError, PodspecError, Refusal, StepFailed, Stopped
+from podspec.plan import Plan, Step, StepKind
 from podspec.run.results import StepEvent, StepStatus
 
 __all__ = ["StepEvent", "StepRunner", "StepStatus", "StopFlag", "execute", "waves"]
@@ -56,6 +56,32 @@ def waves(plan: Plan) -> list[list[list[tuple[int, Step]]]]:
     return result
 
 
+SUBNET_TRIES = 32  # other subnets a network's creation tries when the host uses the one planned
+
+
+def _run(runner: StepRunner, step: Step) -> None:
+    """One step. A network whose subnet the host uses without its Podman listing it (another Podman's
+    bridge, a VPN's route: Podman refuses it, and the plan, made again, would choose it again) is
+    created with the next free subnet of the pool instead."""
+    try:
+        runner.run(step)
+    except EngineError as error:
+        if step.kind is not StepKind.CREATE_NETWORK or error.reason is not Refusal.SUBNET_TAKEN or not step.subnet:
+            raise
+        from dataclasses import replace
+
+        from podspec.reconcile.network import later_subnets
+
+        for subnet in later_subnets(step.subnet, SUBNET_TRIES):
+            try:
+                runner.run(replace(step, subnet=subnet))
+                return
+            except EngineError as again:
+                if again.reason is not Refusal.SUBNET_TAKEN:
+                    raise
+        raise
+
+
 def execute(plan: Plan, runner: StepRunner, report: Callable[[StepEvent], None] = lambda e: None,
             clock: Callable[[], float] = time.monotonic, parallel: int = 1, stop: StopFlag | None = None) -> tuple[Step, ...]:
     """Run every step; return them. On failure, or once `stop` is raised, raise StepFailed with what
@@ -78,7 +104,7 @@ def execute(plan: Plan, runner: StepRunner, report: Callable[[StepEvent], None] 
             try:
                 if stop is not None and stop.raised:
                     raise Stopped(f"not started: {step.describe()} ({stop.reason})", stop.hint)
-                runner.run(step)
+                _run(runner, step)
             except PodspecError as error:
                 with guard:
                     failure.append((index, step, error))
