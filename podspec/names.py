@@ -234,6 +234,8 @@ def is_history_name(name: str) -> bool:
 
 LOCK_PREFIX = "podspec_lock_"  # a project's apply lock and its renewals: volumes (run/hostlock.py)
 NAMES_PREFIX = "podspec-names."  # a project's names record: a volume (reconcile/network.py)
+STOP_PREFIX = "podspec-stopped."  # a pod stopped on purpose: a volume (reconcile/lifecycle.py)
+RESTARTS_PREFIX = "podspec-restarts."  # a container's probe restarts: volumes (reconcile/lifecycle.py)
 
 
 def reserved_volume(name: str) -> str:
@@ -243,6 +245,10 @@ def reserved_volume(name: str) -> str:
         return "a project's apply lock"
     if name.startswith(NAMES_PREFIX):
         return "a project's names record"
+    if name.startswith(STOP_PREFIX):
+        return "a pod's stop mark"
+    if name.startswith(RESTARTS_PREFIX):
+        return "a container's restart count"
     if is_history_name(name):
         return "the apply history"
     return ""

@@ -123,7 +123,8 @@ def _reserved_volumes(pods: list[Pod], claims: list[VolumeClaim]) -> list[Proble
 
     def refused(name: str, what: str) -> tuple[str, str]:
         return (f"volume {name} would take a name podspec keeps for {what}",
-                "rename it; no volume name may begin with podspec_lock_, podspec-names. or podspec-history")
+                "rename it; no volume name may begin with podspec_lock_, podspec-names., podspec-stopped., "
+                "podspec-restarts. or podspec-history")
 
     for claim in claims:
         if what := reserved_volume(claim.name):

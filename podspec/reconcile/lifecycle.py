@@ -27,13 +27,11 @@ from dataclasses import dataclass
 
 from podspec import labels as L
 from podspec.errors import PodNotFound, UsageError
-from podspec.names import copy_of
+from podspec.names import RESTARTS_PREFIX, STOP_PREFIX, copy_of
 from podspec.observed import ObservedContainer, ObservedPod, ObservedState, ObservedVolume, PodStatus
 from podspec.plan import Step, StepKind
 from podspec.reconcile import drift
 
-STOP_PREFIX = "podspec-stopped."
-RESTARTS_PREFIX = "podspec-restarts."
 START_AFTER = "podspec.io/start-after"  # a pod annotation: the pods it starts after
 
 

@@ -46,7 +46,7 @@ spec:
 
 
 @pytest.mark.parametrize("name", ["podspec_lock_shop", "podspec-names.shop", "podspec-history-0a1b2c3d-000001-x",
-                                  "podspec-history.shop.1"])
+                                  "podspec-history.shop.1", "podspec-stopped.web", "podspec-restarts.web-a.0123.000001"])
 def test_a_claim_may_not_take_a_name_podspec_keeps_for_itself(tmp_path, name):
     [found] = problems(tmp_path, CLAIM.replace("NAME", name))
     assert found.startswith("F:3:12: metadata.name:") and name in found and "podspec keeps" in found
