@@ -26,7 +26,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from podspec import labels as L
-from podspec.errors import PodNotFound, UsageError
+from podspec.errors import ConflictError, PodNotFound, UsageError
 from podspec.names import RESTARTS_PREFIX, STOP_PREFIX, copy_of
 from podspec.observed import ObservedContainer, ObservedPod, ObservedState, ObservedVolume, PodStatus
 from podspec.plan import Step, StepKind
@@ -199,7 +199,14 @@ def stop_steps(observed: ObservedState, pod: ObservedPod, time: str, grace: int)
     if old is not None and old.pod_id == pod.id:
         pass  # stopped on purpose already: the mark stays as it is
     else:
-        if old is not None or observed.volume(stop_mark_name(pod.name)) is not None:
+        found = observed.volume(stop_mark_name(pod.name))
+        if found is not None and not _a_mark_of_ours(found):
+            raise ConflictError(
+                f"cannot stop pod {pod.name} on purpose: a volume {found.name}, which podspec did not make as a stop "
+                "mark, holds the name of its stop mark; podspec leaves it alone",
+                f"rename or remove that volume (podman volume inspect {found.name}), then run the command again",
+            )
+        if old is not None or found is not None:
             steps.append(Step(StepKind.REMOVE_VOLUME, stop_mark_name(pod.name), "a stop mark of an earlier pod of this name",
                               lane=pod.name))
         steps.append(Step(StepKind.CREATE_VOLUME, stop_mark_name(pod.name),
@@ -210,9 +217,16 @@ def stop_steps(observed: ObservedState, pod: ObservedPod, time: str, grace: int)
     return tuple(steps)
 
 
+def _a_mark_of_ours(volume: ObservedVolume) -> bool:
+    """A stop mark podspec made, readable or not (its record damaged): managed, with the mark's label."""
+    return L.is_managed(volume.labels) and L.STOPPED in volume.labels
+
+
 def unmark_steps(observed: ObservedState, pod: ObservedPod) -> tuple[Step, ...]:
-    """`podspec start`: the pod's stop mark goes (it is no longer stopped on purpose)."""
-    if observed.volume(stop_mark_name(pod.name)) is None:
+    """`podspec start`: the pod's stop mark goes (it is no longer stopped on purpose); a volume of
+    that name that is no stop mark of podspec's is left alone."""
+    found = observed.volume(stop_mark_name(pod.name))
+    if found is None or not _a_mark_of_ours(found):
         return ()
     return (Step(StepKind.REMOVE_VOLUME, stop_mark_name(pod.name), "the pod is no longer stopped on purpose", lane=pod.name),)
 

@@ -142,3 +142,18 @@ def test_select_refuses_what_podspec_does_not_manage():
         life.select(host, [POD], "other", False)
     assert life.select(host, [], "other", False) == ()
     assert [p.name for p in life.select(host, [], None, True)] == [POD]
+
+
+def test_a_volume_of_a_stop_marks_name_that_podspec_did_not_make_is_never_removed(engine):
+    """`podspec start POD` removed any volume named podspec-stopped.POD, and `stop` replaced it,
+    whoever made it and whatever it held."""
+    from podspec.engine.fake import FakeVolume
+
+    name = f"podspec-stopped.{POD}"
+    engine.volumes[name] = FakeVolume(name, {"owner": "someone"})
+    started = invoke("start", POD, "--timeout", "60")
+    assert started.exit_code == 0, started.stderr
+    assert engine.volumes[name].labels == {"owner": "someone"}
+    stopped = invoke("stop", POD)
+    assert stopped.exit_code == 1 and f"volume {name}" in stopped.stderr and "did not make" in stopped.stderr
+    assert engine.volumes[name].labels == {"owner": "someone"} and running(engine)
