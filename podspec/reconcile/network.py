@@ -281,7 +281,8 @@ def diff_network(desired: DesiredState, observed: ObservedState, project: str, c
     # unless all its pods use the host's network.
     wanted_pods = [p for p in desired.pods if on_network(p)]
     record = observed_record(observed, project)
-    record_exists = observed.volume(names_volume(project)) is not None
+    held = observed.volume(names_volume(project))  # only this project's record is ever removed
+    record_exists = held is not None and L.project_of(held.labels) == project
     if not wanted_pods:
         # Removed once the project has no pod left on the host (pruned empty, or deleted).
         staying = [p for p in observed.pods if p.managed and p.project == project and p.name not in leaving]

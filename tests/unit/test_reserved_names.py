@@ -143,3 +143,24 @@ def test_a_secret_kept_on_the_host_may_not_be_one_podspec_made(tmp_path, name):
 
 def test_a_secret_kept_on_the_host_under_its_own_name_is_fine(tmp_path):
     assert problems(tmp_path, STEAL.replace("NAME", "db-password")) == []
+
+
+def test_a_volume_of_the_names_records_name_that_is_not_the_projects_is_never_removed(tmp_path, monkeypatch):
+    """Pruning a project's last pod removes its network and its names record; a volume of the
+    record's name that is not the project's used to go with them."""
+    from typer.testing import CliRunner
+
+    from podspec.cli import app
+    from podspec.engine.fake import FakeVolume
+    from tests.unit.fake_cli import cli_on_fake
+
+    engine = cli_on_fake(monkeypatch, ("docker.io/library/alpine:latest",))
+    engine.volumes["podspec-names.t"] = FakeVolume("podspec-names.t", {"owner": "someone"})
+    (tmp_path / "web.yaml").write_text(WEB)
+    (tmp_path / "none.yaml").write_text(CLAIM.replace("NAME", "kept"))
+    runner = CliRunner()
+    runner.invoke(app, ["apply", str(tmp_path / "web.yaml"), "-p", "t"])  # fails at the record: the name is taken
+    assert "web" in engine.pods
+    pruned = runner.invoke(app, ["apply", "--prune", str(tmp_path / "none.yaml"), "-p", "t"])
+    assert pruned.exit_code == 0, pruned.stderr
+    assert "web" not in engine.pods and engine.volumes["podspec-names.t"].labels == {"owner": "someone"}
