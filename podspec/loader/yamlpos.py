@@ -13,7 +13,8 @@ it never builds a node graph and never constructs anything but plain scalars: on
 - a file may not hold more than MAX_NODES nodes, where an alias counts as many nodes as the
   subtree it refers to, so an alias bomb ("billion laughs") is rejected after a few hundred
   events, in constant memory (aliased values are shared, never copied);
-- an integer or float scalar may not be longer than MAX_NUMBER_CHARS characters.
+- an integer or float scalar may not be longer than MAX_NUMBER_CHARS characters;
+- a value may not hold a NUL character (an escape, `"\\0"`), but in a ConfigMap's or Secret's data.
 
 Duplicate mapping keys and keys that are not plain scalars are problems too (Kubernetes rejects
 them; PyYAML would silently keep the last one). Merge keys (`<<: *defaults`) are supported.
@@ -298,6 +299,11 @@ class _Composer:
     def scalar(self, event: Any, path: FieldPath) -> Any:
         value: str = event.value
         tag = event.tag
+        if "\0" in value and path[:1] not in (("data",), ("stringData",), ("binaryData",)):
+            self.problem(event.start_mark, path, "a NUL character (written \\0 or \\u0000) in a value: an env value, "
+                         "an argument or a name ends there, and Podman refuses it when the container starts",
+                         "remove it; a ConfigMap's or Secret's data may hold one: mount it as a file")
+            return None
         if tag is None or tag == "!":
             if event.style or tag == "!" or not event.implicit[0]:
                 return value

@@ -229,3 +229,13 @@ def test_a_link_that_leads_nowhere_is_named_as_one(tmp_path):
         f"{tmp_path / 'a.yaml'}: a symbolic link to b.yaml, which leads to no file (a missing file or a loop of links)",
         f"{tmp_path / 'gone.yaml'}: a symbolic link to missing.yaml, which leads to no file (a missing file or a loop of links)",
     ]
+
+
+def test_a_nul_character_written_as_an_escape_is_refused_at_its_place_but_in_data(tmp_path):
+    """`value: "a\\u0000b"` passed validate, and the container's start failed midway through apply."""
+    path = tmp_path / "nul.yaml"
+    path.write_text('apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers:\n'
+                    '    - {name: a, image: alpine, env: [{name: X, value: "a\\u0000b"}]}\n---\n'
+                    'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {k: "bin\\0ary"}\n')
+    found = problems([str(path)])
+    assert len(found) == 1 and found[0].startswith(f"{path}:6:55: spec.containers[0].env[0].value: a NUL character")
