@@ -21,7 +21,7 @@ from dataclasses import replace
 from podspec.model import DesiredState, Pod
 from podspec.names import copy_index, copy_of, other_name
 from podspec.observed import ObservedState
-from podspec.reconcile.changes import Action
+from podspec.reconcile.changes import Action, FieldChange
 from podspec.reconcile.intent import pod_intent
 from podspec.reconcile.pod_diff import ContainerDiff, PodDiff, diff_pod
 from podspec.reconcile.rollout import batch_size
@@ -108,16 +108,19 @@ def _proxy(pod: str, c: ContainerDiff) -> bool:
     return bool(c.intent.spec.get("serviceProxy")) if c.intent is not None else is_proxy_name(container_in_pod(pod, c.name))
 
 
-def causes(diff: PodDiff, observed: ObservedState) -> PodDiff:
-    """A copy's cause: its new version made beside the old one (a surge), or changed in place
-    although maxSurge asks for a surge, and why."""
+def causes(diff: PodDiff, observed: ObservedState, project: str) -> PodDiff:
+    """A copy's cause: its new version made beside the old one (a surge), with what changes between
+    them (the fields, as a change in place would show them), or changed in place although maxSurge
+    asks for a surge, and why."""
     pod = diff.pod
     if pod is None or pod.rollout is None:
         return diff
     old = other_name(pod.name, pod.workload)
     if diff.action is Action.CREATE and old and observed.pod(old) is not None:
-        return replace(diff, cause=f"the new version of copy {copy_of(pod.name, pod.workload)}, started beside {old} "
-                                   f"(maxSurge {pod.rollout.surge}), which goes once this one is ready")
+        what, fields = _changes_from(renamed(pod, old), observed, project)
+        return replace(diff, cause=f"the new version of copy {copy_of(pod.name, pod.workload)}{what}, started beside "
+                                   f"{old} (maxSurge {pod.rollout.surge}), which goes once this one is ready",
+                       fields=diff.fields + fields)
     if not pod.rollout.in_place or not rolls(diff):
         return diff
     why = f"in place: {pod.rollout.in_place} cannot be taken twice on one host (maxSurge not used)"
@@ -125,6 +128,18 @@ def causes(diff: PodDiff, observed: ObservedState) -> PodDiff:
         return replace(diff, cause=f"{diff.cause}; {why}")
     return replace(diff, containers=tuple(replace(c, cause=f"{c.cause}; {why}") if c.action is not Action.START else c
                                           for c in diff.containers))
+
+
+def _changes_from(old: Pod, observed: ObservedState, project: str) -> tuple[str, tuple[FieldChange, ...]]:
+    """What differs between the copy on the host (`old`, the desired copy under the name the old
+    version runs under) and its new version: " (why)" and the fields, as the diff of a change in
+    place would give them ("" and none when the old one is not podspec's, or nothing differs)."""
+    found = diff_pod(old, pod_intent(old), observed, project, adopt=False)
+    if found.action is Action.REPLACE:
+        return f" ({found.cause})", found.fields
+    changed = [c for c in found.containers if c.action is not Action.START]
+    whys = sorted({c.cause for c in changed})
+    return (f" ({'; '.join(whys)})" if whys else ""), tuple(f for c in changed for f in c.fields)
 
 
 def _second(own: Pod, other: Pod, observed: ObservedState) -> bool:

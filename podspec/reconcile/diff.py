@@ -120,7 +120,7 @@ def compute(
         if copies and pod.rollout is not None:  # a Deployment's copy: surged, or why it cannot be
             from podspec.reconcile.copies import causes
 
-            found = causes(found, observed)
+            found = causes(found, observed, project)
         pod_diff = owners.checked(found, observed)
         if pod_diff.changed:
             pods.append(pod_diff)

@@ -182,9 +182,14 @@ def test_copies_surge_under_their_other_name_each_ready_before_the_old_one_goes(
     assert causes == {
         "web-pod": "the old version of copy web-pod: removed once web-pod-b is ready",
         "web-pod-1": "the old version of copy web-pod-1: removed once web-pod-1-b is ready",
-        "web-pod-b": "the new version of copy web-pod, started beside web-pod (maxSurge 1), which goes once this one is ready",
-        "web-pod-1-b": "the new version of copy web-pod-1, started beside web-pod-1 (maxSurge 1), which goes once this one is ready",
+        "web-pod-b": "the new version of copy web-pod (the manifest changed), started beside web-pod (maxSurge 1), "
+                     "which goes once this one is ready",
+        "web-pod-1-b": "the new version of copy web-pod-1 (the manifest changed), started beside web-pod-1 (maxSurge 1), "
+                       "which goes once this one is ready",
     }
+    # what changes between the old copy and the new one, as a change in place would show it
+    shown = {p.name: [(f.path, f.old, f.new) for f in p.fields] for p in planned.pods if p.name.endswith("-b")}
+    assert shown == {name: [("containers[httpd].command[2]", "sleep 1", "sleep 2")] for name in ("web-pod-b", "web-pod-1-b")}
     order: list[str] = []
     real_run = engine.run
 
