@@ -41,13 +41,16 @@ def expected_of(desired: DesiredState) -> tuple[Expected, ...]:
 
 
 def expected_on_host(observed: ObservedState, pods: Collection[str]) -> tuple[Expected, ...]:
-    """The regular containers each pod's labels say it has, with its restartPolicy as applied."""
+    """The regular containers each pod's labels say it has, with its restartPolicy as applied. The
+    list names init containers too: they are known by the pod's last-applied spec, as an init
+    container of type `once` is no longer on the host once it has run (Podman removes it)."""
     found = []
     for name in sorted(pods):
         pod = observed.pod(name)
         if pod is None:
             continue
-        wanted = [n for n in (pod.labels.get(L.CONTAINERS) or "").split(",") if n]
+        inits = set((L.last_applied(pod.labels) or {}).get("initContainers", {}))
+        wanted = [n for n in (pod.labels.get(L.CONTAINERS) or "").split(",") if n and n not in inits]
         members = {c.name: c for c in observed.containers_of(pod)}
         regular = [c for c in members.values() if c.labels.get(L.ROLE) != "init"]
         names = [container_name(name, n) for n in wanted] if wanted else [c.name for c in regular]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from podspec.model import RestartPolicy
+from podspec.model import InitContainerType, RestartPolicy
 from podspec.observed import ContainerState
 from podspec.reconcile.readiness import Expected, assess, expected_of, expected_on_host
 from tests.unit.hosts import applied, state, webserver, with_state
@@ -39,3 +39,14 @@ def test_the_host_says_what_is_expected_without_manifests():
     assert expected_on_host(host, {"dynamic-webserver", "absent"}) == (
         Expected(HTTPD, RestartPolicy.ON_FAILURE), Expected(f"{HTTPD}-index-updater", RestartPolicy.ON_FAILURE))
     assert expected_on_host(host, set()) == ()
+
+
+def test_an_init_container_podman_removed_after_its_run_is_not_waited_for():
+    """Podman removes an init container of type `once` (the default) once it has run: `podspec start`
+    (the boot unit) must not wait for it, as for a regular container that went missing."""
+    desired = state(replace(webserver(), init_container_type=InitContainerType.ONCE))
+    host = applied(desired)
+    host = replace(host, containers=tuple(c for c in host.containers if not c.name.endswith("-init")))
+    expected = expected_on_host(host, {"dynamic-webserver"})
+    assert [e.name for e in expected] == [HTTPD, f"{HTTPD}-index-updater"]
+    assert assess(expected, host).waiting == ()
