@@ -10,7 +10,11 @@ them (`podspec-names.<project>`), read with the volume list that observe makes a
 whose names change is disconnected and connected again with the new ones: no container is
 recreated. The record is removed before any such change and written again after the last one,
 so that a run that stops half-way leaves no record, and the next run reconnects every pod (it
-cannot trust what it does not know). See docs/services.md.
+cannot trust what it does not know). A plan that changes no pod's names (it makes pods with the
+names the record has for them, or new ones, and removes pods) leaves the record true at every step:
+it is then replaced after the last change, and a run that stops half-way (an apply whose rollout
+does not become ready, before its rollback) leaves it, so that the next run reconnects no pod that
+serves. See docs/services.md.
 """
 
 from __future__ import annotations
@@ -259,6 +263,10 @@ class NetworkChanges:
     attachments: tuple[Attachment, ...] = ()
     record: NamesRecord | None = None  # what to write, when it must be (re)written
     record_exists: bool = False  # the record is on the host (removed before a rewrite)
+    # The record on the host stays true whatever part of the plan is done (no pod that stays changes
+    # its names; a pod made anew gets the names the record has for it, or is not in it): it is then
+    # replaced after the last change, not removed before the first.
+    record_holds: bool = False
 
     @property
     def changed(self) -> bool:
@@ -337,7 +345,10 @@ def diff_network(desired: DesiredState, observed: ObservedState, project: str, c
     services.update({s.name: service_spec(s, desired.pods) for s in desired.services})
     wanted_record = NamesRecord({**kept, **names}, services)
     rewrite = record is None or record.text() != wanted_record.text()
-    return NetworkChanges(name, diff, names, tuple(attachments), wanted_record if rewrite else None, record_exists)
+    holds = record is not None and all(a.action is AttachAction.LEAVE_DEFAULT for a in attachments) \
+        and all(record.pods.get(pod) in (None, names[pod]) for pod in created if pod in names)
+    return NetworkChanges(name, diff, names, tuple(attachments), wanted_record if rewrite else None, record_exists,
+                          holds)
 
 
 def _names_cause(had: tuple[str, ...] | None, want: tuple[str, ...]) -> str:

@@ -92,7 +92,7 @@ def _network_first(project: str, network: NetworkChanges | None) -> list[Step]:
         steps.append(Step(StepKind.CREATE_NETWORK, network.diff.name, network.diff.cause, labels=network.diff.labels,
                           subnet=network.diff.subnet))
     removing = network.diff is not None and network.diff.action is Action.REMOVE
-    if network.record_exists and (network.record is not None or removing):
+    if network.record_exists and ((network.record is not None and not network.record_holds) or removing):
         steps.append(Step(StepKind.REMOVE_VOLUME, names_volume(project),
                           "the names record is written again after the last change of the pods on the network" if not removing
                           else "the project's names record goes with its network"))
@@ -103,6 +103,9 @@ def _network_last(project: str, network: NetworkChanges | None) -> list[Step]:
     steps: list[Step] = []
     if network is None:
         return steps
+    if network.record is not None and network.record_exists and network.record_holds:
+        steps.append(Step(StepKind.REMOVE_VOLUME, names_volume(project),
+                          "the names record is replaced after the last change (it held true until then)"))
     if network.record is not None:
         steps.append(Step(StepKind.CREATE_VOLUME, names_volume(project), "record each pod's names on the project network",
                           labels=_sorted({**L.for_volume(project), L.NAMES: network.record.text()})))

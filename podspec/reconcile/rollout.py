@@ -67,7 +67,7 @@ def phases(plan: Plan, desired: DesiredState) -> tuple[Phase, ...]:
     # (removals[0] stays empty: nothing is removed before the first batch but what the plan orders.)
     removals: list[list[Step]] = [[] for _ in range(count + 1)]
     changes: list[list[Step]] = [[] for _ in range(count)]
-    for step in plan.steps:
+    for i, step in enumerate(plan.steps):
         name = pod_of(step)
         if name in phase_of:
             changes[phase_of[name]].append(step)
@@ -75,8 +75,11 @@ def phases(plan: Plan, desired: DesiredState) -> tuple[Phase, ...]:
             removals[phase_of[replaced_by[name]] + 1].append(step)
         elif not name and step.target.startswith(NAMES_PREFIX):
             # The project's names record (reconcile/network.py): removed before any pod's names
-            # change, written again after the last change.
-            (changes[0] if step.kind is StepKind.REMOVE_VOLUME else removals[-1]).append(step)
+            # change, written again after the last change; or, when it holds true meanwhile, replaced
+            # after the last change (removed right before it is written again).
+            replaced = i + 1 < len(plan.steps) and plan.steps[i + 1].target == step.target
+            first = step.kind is StepKind.REMOVE_VOLUME and not replaced
+            (changes[0] if first else removals[-1]).append(step)
         elif not name and step.kind in (StepKind.REMOVE_SECRET, StepKind.REMOVE_VOLUME):
             removals[-1].append(step)
         else:  # with the first batch, side by side (a pod's init container may wait for a copy's name)

@@ -159,9 +159,10 @@ def test_a_secret_still_read_by_a_container_that_stays_is_kept(tmp_path):
     assert result.secrets == ()
     result, plan = plan_for(shopless, applied(old), prune=True)
     assert sorted(s.action.value for s in result.secrets) == ["remove", "remove"]
-    # last, after the containers that read them; then only the project's names record is written
-    assert [(s.kind, s.target) for s in plan.steps][-3:-1] == [(StepKind.REMOVE_SECRET, s.name) for s in result.secrets]
-    assert [(s.kind, s.target) for s in plan.steps][-1] == (StepKind.CREATE_VOLUME, "podspec-names.demo")
+    # last, after the containers that read them; then only the project's names record is replaced
+    assert [(s.kind, s.target) for s in plan.steps][-4:-2] == [(StepKind.REMOVE_SECRET, s.name) for s in result.secrets]
+    assert [(s.kind, s.target) for s in plan.steps][-2:] == [(StepKind.REMOVE_VOLUME, "podspec-names.demo"),
+                                                            (StepKind.CREATE_VOLUME, "podspec-names.demo")]
 
 
 def test_podman_4_3_lists_secrets_without_labels_podspec_knows_its_own_by_name(tmp_path):
@@ -189,9 +190,10 @@ def test_replicas_zero_removes_the_pod_podspec_made(tmp_path):
     result, plan = plan_for(desired(tmp_path, replicas=0), applied(desired(tmp_path)))
     check_golden("kinds-deployment-scaled-to-zero", result, plan)
     assert [(s.kind, s.target) for s in plan.steps] == [
-        (StepKind.REMOVE_VOLUME, "podspec-names.demo"), (StepKind.STOP_POD, "web-pod"), (StepKind.REMOVE_POD, "web-pod"),
-        (StepKind.CREATE_VOLUME, "podspec-names.demo")]  # the record no longer names web-pod
-    assert plan.steps[1].cause == "Deployment web has replicas: 0"
+        (StepKind.STOP_POD, "web-pod"), (StepKind.REMOVE_POD, "web-pod"),
+        # the record no longer names web-pod (replaced last: it holds true meanwhile)
+        (StepKind.REMOVE_VOLUME, "podspec-names.demo"), (StepKind.CREATE_VOLUME, "podspec-names.demo")]
+    assert plan.steps[0].cause == "Deployment web has replicas: 0"
     # Absent already: nothing to do, and a pod of that name podspec did not make is left alone.
     host = applied(desired(tmp_path, replicas=0))
     assert not plan_for(desired(tmp_path, replicas=0), host)[0].has_changes

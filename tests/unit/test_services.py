@@ -364,3 +364,39 @@ def test_a_project_applied_file_by_file_keeps_every_pods_names(engine, tmp_path)
     record = NamesRecord.read(engine.volumes[names_volume("shop")].labels["io.podspec.names"])
     assert record is not None and sorted(record.pods) == ["client", "solo", "web-pod", "web-pod-1"]
     assert sorted(record.services) == ["front"], "the Service the kept pods carry stays on record (export)"
+
+
+def test_the_names_record_holds_through_a_run_that_changes_no_names_and_goes_first_when_names_change(engine, tmp_path):
+    """A run that only makes pods (with the names the record would have for them) and removes pods
+    keeps the record until its last change: stopped half-way (a step failing, a rollout not ready
+    before its rollback), it leaves the record true, and the next run reconnects none of the pods that
+    serve (on Podman 4.3 a reconnected pod's names may not answer for tens of seconds). A run that
+    changes a staying pod's names takes the record off first, as before."""
+    from podspec.reconcile.network import NamesRecord
+
+    def record() -> NamesRecord | None:
+        found = engine.volumes.get(names_volume("shop"))
+        return NamesRecord.read(found.labels["io.podspec.names"]) if found is not None else None
+
+    assert apply(request(write(tmp_path, app())), opener(engine)).outcome is Outcome.APPLIED
+    before = record()
+    assert before is not None and sorted(before.pods) == ["client", "web-pod", "web-pod-1"]
+    other = "---\napiVersion: v1\nkind: Pod\nmetadata: {name: other}\nspec:\n  containers:\n" \
+            "    - {name: c, image: docker.io/library/busybox:latest, imagePullPolicy: IfNotPresent, command: [sleep, '1']}\n"
+    engine.fail(StepKind.START_POD, "other")
+    failed = apply(request(write(tmp_path, app(extra=other))), opener(engine))
+    assert failed.outcome is Outcome.FAILED
+    steps = [(s.kind, s.target) for s in failed.plan.steps]
+    assert steps[-2:] == [(StepKind.REMOVE_VOLUME, names_volume("shop")), (StepKind.CREATE_VOLUME, names_volume("shop"))]
+    assert record() == before, "the record stays, true, after the run stopped"
+    again = apply(request(write(tmp_path, app(extra=other))), opener(engine))
+    assert again.outcome is Outcome.APPLIED
+    assert not [s for s in again.plan.steps if s.kind in (StepKind.DISCONNECT_NETWORK, StepKind.CONNECT_NETWORK)
+                and s.pod_name != "other"], "no pod that serves is reconnected"
+    assert sorted(record().pods) == ["client", "other", "web-pod", "web-pod-1"]
+
+    renamed = apply(request(write(tmp_path, app(service="shopfront", extra=other))), opener(engine))
+    assert renamed.outcome is Outcome.APPLIED
+    assert (renamed.plan.steps[0].kind, renamed.plan.steps[0].target) == (StepKind.REMOVE_VOLUME, names_volume("shop"))
+    assert (renamed.plan.steps[-1].kind, renamed.plan.steps[-1].target) == (StepKind.CREATE_VOLUME, names_volume("shop"))
+    assert "shopfront" in record().pods["web-pod"]
