@@ -397,7 +397,8 @@ def test_a_deployment_surges_one_copy_at_a_time_and_no_copy_stops_serving(podman
         fetch(f"http://{address(podman, pod)}:8080/", until=lambda body: "one" in body)
     write(tmp_path, deployment("two"))
     planned = podspec(podman, "diff", manifest)
-    assert planned.exit_code == 2 and "the new version of copy web-pod-1, started beside web-pod-1 (maxSurge 1)" in planned.output
+    assert planned.exit_code == 2 and "the new version of copy web-pod-1 (the manifest changed), started beside web-pod-1 (maxSurge 1)" \
+        in planned.output
     with CopyPoller(podman) as poller:
         applied = podspec(podman, "apply", manifest, "--wait", "--timeout", "60")
         for pod in ("web-pod-b", "web-pod-1-b"):
