@@ -14,7 +14,8 @@ import re
 from dataclasses import replace
 from typing import Any, Sequence
 
-from podspec.errors import Problem
+from podspec.errors import Origin, Problem
+from podspec.loader import semantics
 from podspec.loader.reporter import Reporter
 from podspec.model import (
     Container,
@@ -64,6 +65,10 @@ NODE_PORTS = range(30000, 32768)
 def service(r: Reporter, data: dict[str, Any]) -> Service:
     meta, spec = data["metadata"], data.get("spec") or {}
     name = meta["name"]
+    r.problems += semantics.metadata_problems(  # no io.podspec. label or annotation, as on every object
+        tuple((meta.get("labels") or {}).items()), tuple((meta.get("annotations") or {}).items()),
+        lambda path: Origin(r.document.file, *r.document.key_at(path)), r.document.file,
+    )
     if not SERVICE_NAME.fullmatch(name):
         r.problem(("metadata", "name"), f"Service name {name!r} is not a DNS-1035 label, so it cannot be a host name",
                      "use at most 63 lowercase letters, digits and '-', starting with a letter")

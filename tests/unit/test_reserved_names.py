@@ -164,3 +164,9 @@ def test_a_volume_of_the_names_records_name_that_is_not_the_projects_is_never_re
     pruned = runner.invoke(app, ["apply", "--prune", str(tmp_path / "none.yaml"), "-p", "t"])
     assert pruned.exit_code == 0, pruned.stderr
     assert "web" not in engine.pods and engine.volumes["podspec-names.t"].labels == {"owner": "someone"}
+
+
+def test_a_service_may_not_carry_podspecs_own_labels_either(tmp_path):
+    found = problems(tmp_path, "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n"
+                               "  labels: {io.podspec.project: other}\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n")
+    assert len(found) == 1 and found[0].startswith("F:5:12: metadata.labels.io.podspec.project:")
