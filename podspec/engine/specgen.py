@@ -180,15 +180,20 @@ def _process(container: Container, project: str) -> dict[str, Any]:
     """What runs: entrypoint, command, working directory, environment.
 
     Plain values (ConfigMap values too, as kube play sets them) are env; a Secret's value is
-    Podman's secret env, which Podman adds at start (and `podman inspect` masks from 5.3 on)."""
+    Podman's secret env, which Podman adds at start (and `podman inspect` masks from 5.3 on).
+    `$(VAR)` in command, args and env values is expanded as Kubernetes expands it (expansion.py),
+    except a Secret's variable."""
+    from podspec.expansion import expand_container
+
     body: dict[str, Any] = {}
-    if container.command:
-        body["entrypoint"] = list(container.command)
-    if container.args:
-        body["command"] = list(container.args)
+    process = expand_container(container)
+    if process.command:
+        body["entrypoint"] = list(process.command)
+    if process.args:
+        body["command"] = list(process.args)
     if container.working_dir:
         body["work_dir"] = container.working_dir
-    env = container.effective_env()
+    env = process.env
     plain = {name: value for name, value in env if isinstance(value, str)}
     if plain:
         body["env"] = plain

@@ -316,7 +316,7 @@ def _container(pod: str, c: Json, image: Json, volumes: _Volumes, notes: list[st
     image_config: Json = image.get("Config") or {}
     name = own.get(L.CONTAINER) or container_name_in_manifest(pod, c.get("Name", ""))
     reference = _image(c, applied.get("image"))
-    command, args = _command(c, image_config)
+    command, args = _as_written(_command(c, image_config), applied, config)
     policy = own.get(L.PULL_POLICY)
     probes = _probes(_probe(config.get("Healthcheck"), image_config.get("Healthcheck")), applied)
     return Container(
@@ -417,6 +417,21 @@ def _command(c: Json, image: Json) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(entry), tuple(cmd)
 
 
+def _as_written(found: tuple[tuple[str, ...], tuple[str, ...]], applied: Json, config: Json) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Command and args as a manifest writes them. Podman holds them expanded (podspec expands
+    `$(VAR)`, expansion.py): the text podspec recorded when it expands to them, else Podman's with
+    each `$` that would expand doubled, so that the manifest gives the container the same text."""
+    from podspec.expansion import escape, expand
+
+    written = tuple(str(t) for t in applied.get("command") or ()), tuple(str(t) for t in applied.get("args") or ())
+    env = applied.get("env") or {}
+    values = {name: value for name, value in _pairs(config.get("Env") or ())
+              if name in env and not str(env[name]).startswith("(")}  # "(secret ...)": never expanded
+    if all(tuple(expand(t, values.get) for t in w) == f for w, f in zip(written, found, strict=True)):
+        return written
+    return tuple(escape(t) for t in found[0]), tuple(escape(t) for t in found[1])
+
+
 def _working_dir(value: str, image_value: str) -> str:
     if value == image_value or (not image_value and value == "/"):
         return ""
@@ -428,6 +443,8 @@ def _env(config: Json, image: Json, applied: Json | None = None, secrets: frozen
     inspect shows masked, or in clear before 5.3) is given back as the reference podspec recorded,
     never as a value. (Podman 5 also lists each secret env as an entry named after its Podman
     secret: not the container's own env.)"""
+    from podspec.expansion import escape
+
     image_env = dict(_pairs(image.get("Env") or ()))
     found = {name: value for name, value in _pairs(config.get("Env") or ()) if name not in secrets}
     kept = []
@@ -447,7 +464,7 @@ def _env(config: Json, image: Json, applied: Json | None = None, secrets: frozen
             continue
         if name == "HOME" and value in ("/root", "/"):  # what Podman derives for root and for unknown users
             continue
-        kept.append(EnvVar(name, value))
+        kept.append(EnvVar(name, escape(value)))  # the value as it is: not expanded again
     return tuple(sorted(kept, key=lambda e: e.name))
 
 

@@ -242,7 +242,7 @@ def load(
     problems += link_problems
     warnings += link_warnings
     problems += semantics.check(pods, claims, config_maps, secrets, absent)
-    warnings += semantics.unexpanded_references(pods)
+    warnings += semantics.secret_references(pods)
     pods = _across_pods(pods, services, problems, warnings)
     if warnings:
         warnings = _scrubbed(warnings, read)

@@ -79,40 +79,26 @@ def _empty_dir_names(pods: list[Pod], claims: list[VolumeClaim]) -> list[Problem
     return problems
 
 
-_REFERENCE = r"(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)"  # $(VAR); $$(VAR) is Kubernetes' escape
-
-
-def unexpanded_references(pods: Iterable[Pod]) -> list[Problem]:
-    """Warnings: each `$(VAR)` in a container's command, args or env values that names one of its
-    variables. Kubernetes expands it; podspec does not (a Secret's value would be on the command
-    line, where `podman inspect` shows it): the container gets the text as written."""
-    import re
-
-    from podspec.model import SourceKind
+def secret_references(pods: Iterable[Pod]) -> list[Problem]:
+    """Warnings: each `$(VAR)` in a container's command, args or env values that names a variable
+    whose value is a Secret's (or an env value that holds one). podspec expands the others as
+    Kubernetes does (expansion.py); these it leaves as written: a Secret's value is never put on
+    a command line nor in a plain env value, where `podman inspect` shows it."""
+    from podspec.expansion import expand_container
 
     warnings = []
     for pod in pods:
         for field, containers in (("initContainers", pod.init_containers), ("containers", pod.containers)):
             for i, c in enumerate(containers):
-                secret = {e.name for e in c.env if e.ref is not None and e.ref.kind is SourceKind.SECRET}
-                secret |= {f.prefix + k.key for f in c.env_from if f.kind is SourceKind.SECRET for k in f.entries}
-                names = {e.name for e in c.env} | {f.prefix + k.key for f in c.env_from for k in f.entries}
-                places: list[tuple[tuple[str | int, ...], str]] = [(("command", j), text) for j, text in enumerate(c.command)]
-                places += [(("args", j), text) for j, text in enumerate(c.args)]
-                places += [(("env", j, "value"), e.value) for j, e in enumerate(c.env) if e.ref is None]
-                for place, text in places:
-                    for name in dict.fromkeys(re.findall(_REFERENCE, text)):
-                        if name not in names:
-                            continue
-                        what = "a Secret's value, which podspec never puts there (podman inspect shows it)" \
-                            if name in secret else "not expanded by podspec (Kubernetes expands it)"
-                        warnings.append(_problem(
-                            pod, ("spec", field, i, *place),
-                            f"$({name}) refers to the container's variable {name}: {what}; the container gets "
-                            "the text $(...) as written",
-                            f"read the variable in a shell instead: command: [sh, -c, 'exec app \"${name}\"']; "
-                            "or write $$( to mean the text; --strict makes this an error",
-                        ))
+                for place, name in expand_container(c).withheld:
+                    warnings.append(_problem(
+                        pod, ("spec", field, i, *place),
+                        f"$({name}) refers to {name}, whose value comes from a Secret: podspec never puts a Secret's "
+                        "value on the command line or in a plain env value (podman inspect shows them), so it is "
+                        "not expanded and the container gets the text $(...) as written (Kubernetes would expand it)",
+                        f"read the variable in a shell instead: command: [sh, -c, 'exec app --password=\"${name}\"']; "
+                        "--strict makes this an error",
+                    ))
     return warnings
 
 
