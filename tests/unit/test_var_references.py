@@ -11,9 +11,11 @@ import pytest
 
 from podspec.engine.specgen import container_body
 from podspec.expansion import escape, expand, references
+from podspec.export.inspected import PodData, export
 from podspec.labels import Role
 from podspec.loader import load
 from podspec.reconcile.intent import container_spec
+from tests.unit.test_exporter import IMAGES, managed
 
 VARS = {"A": "one", "B": "two $(A)", "EMPTY": "", "X.Y-z": "dotted"}
 
@@ -131,10 +133,6 @@ def test_only_references_to_a_secret_are_warnings_at_their_place(tmp_path: Path)
 def test_export_gives_back_the_text_podspec_expanded():
     """Podman holds the expanded command: export writes the manifest's text (from podspec's record)
     when it expands to it, so that the exported manifest does not differ from the running one."""
-    from tests.unit.test_exporter import IMAGES, managed
-
-    from podspec.export.inspected import PodData, export
-
     applied = {"image": "busybox:latest", "command": ["sh", "-c"], "args": ["echo $(PORT) $$(PORT) $(NOPE) $(TOKEN)"],
                "env": {"PORT": "8080", "TOKEN": "(secret creds key token)"}}
     c = managed("a", "container", applied, Env=["PATH=/bin", "PORT=8080", "TOKEN=*******"],
