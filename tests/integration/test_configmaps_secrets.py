@@ -255,3 +255,69 @@ def test_export_writes_the_references_and_reapplies_beside_the_documents(secrets
     (tmp_path / "sources.yaml").write_text(documents)
     diff = podspec(podman, "diff", str(tmp_path / "shop.yaml"), str(tmp_path / "sources.yaml"))
     assert diff.exit_code == 0, diff.output + diff.stderr
+
+
+def expanding(greeting: str) -> str:
+    return f"""\
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: words}}
+data: {{GREETING: {greeting}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: expand}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: echo
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: [sh, -c]
+      # The shell gets the expanded text: single quotes keep it from running what stays $(...).
+      args: ["echo port=$(PORT) greeting=$(GREETING) literal='$$(PORT)' missing='$(NOPE)'; sleep 3600"]
+      env:
+        - {{name: PORT, value: "8080"}}
+        - name: GREETING
+          valueFrom: {{configMapKeyRef: {{name: words, key: GREETING}}}}
+"""
+
+
+def logged(podman, container: str) -> str:
+    """The container's first line of output, once it has written it (polled: the shell writes it
+    after start, in its own time)."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        out = podman.podman("logs", container).stdout.strip()
+        if out or time.monotonic() > deadline:
+            return out
+        time.sleep(0.2)
+
+
+def test_references_in_args_are_expanded_as_kubernetes_expands_them(secrets_cleared, tmp_path):
+    """$(VAR) from a literal value and a ConfigMap, $$( as the escape, an unknown name as written;
+    the manifest's text is what the diff and export see, and a new ConfigMap value a new command."""
+    podman = secrets_cleared
+    path = write(tmp_path, expanding("hello"))
+    applied = podspec(podman, "apply", path)
+    assert applied.exit_code == 0, applied.stderr
+    assert "$(" not in applied.stderr  # no warning: nothing refers to a Secret
+    text = "port=8080 greeting=hello literal=$(PORT) missing=$(NOPE)"
+    assert logged(podman, "expand-echo") == text
+    assert podspec(podman, "diff", path).exit_code == 0
+    before = ids(podman)["expand-echo"]
+
+    exported = CliRunner().invoke(app, ["export", "expand", "-o", str(tmp_path / "expand.yaml"), "--url", podman.url])
+    assert exported.exit_code == 0, exported.stderr
+    echo = yaml.safe_load((tmp_path / "expand.yaml").read_text())["spec"]["containers"][0]
+    assert echo["args"] == ["echo port=$(PORT) greeting=$(GREETING) literal='$$(PORT)' missing='$(NOPE)'; sleep 3600"]
+
+    write(tmp_path, expanding("bonjour"))
+    changed = podspec(podman, "apply", path)
+    assert changed.exit_code == 0, changed.stderr
+    assert "recreate: configMap words changed" in changed.output
+    assert ids(podman)["expand-echo"] != before
+    assert logged(podman, "expand-echo") == text.replace("hello", "bonjour")
+    assert podspec(podman, "diff", path).exit_code == 0
