@@ -64,7 +64,13 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+if [ -L .venv ]; then
+  # A worktree borrowing another checkout's virtualenv (a link): installing podspec from here would
+  # point that checkout's `podspec` (and every other worktree borrowing it) at this one's code.
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "bootstrap: .venv links to $(readlink .venv), installed from another pyproject.toml; not reinstalled from here (rebase, or bootstrap that checkout)" >&2
+  fi
+elif [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "bootstrap: installing podspec and its test extra into .venv" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
   echo "$want" > "$stamp"
@@ -74,7 +80,7 @@ fi
 # way its users do with no network: the pre-commit hook's own environment
 # (tests/integration/test_pre_commit.py), inside the private network namespace the tests run in.
 wheels=.venv/wheelhouse
-if [ ! -f "$wheels/.stamp" ] || [ "$(cat "$wheels/.stamp")" != "$want" ]; then
+if [ ! -L .venv ] && { [ ! -f "$wheels/.stamp" ] || [ "$(cat "$wheels/.stamp")" != "$want" ]; }; then
   echo "bootstrap: downloading podspec's dependencies into $wheels" >&2
   if .venv/bin/python -m pip download -q --disable-pip-version-check -d "$wheels" . setuptools wheel >/dev/null 2>&1; then
     rm -f "$wheels"/podspec-*
