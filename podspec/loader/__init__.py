@@ -111,6 +111,21 @@ class _Plain:
 PLAIN = _Plain()
 
 
+def _on_host(documents: list[Any], problems: list[Problem], warnings: list[Problem]) -> list[Any]:
+    """The documents that mean something on one host: a cluster-only object (a ServiceAccount, a
+    Role, ...; kubefields.CLUSTER_OBJECTS) is left out with one warning (its YAML problems still count)."""
+    from podspec.loader.kubefields import cluster_object
+
+    kept = []
+    for document in documents:
+        if (ignored := cluster_object(document)) is None:
+            kept.append(document)
+        else:
+            problems += document.problems
+            warnings.append(ignored)
+    return kept
+
+
 def _sealed(name: str, documents: list) -> Sealed:
     from podspec.loader.sops import Sealed
 
@@ -212,6 +227,7 @@ def load(
                 "add a Pod, Deployment, Job, Service, PersistentVolumeClaim, ConfigMap or Secret, or remove the file",
             ))
         read += [d.data for d in documents]
+        documents = _on_host(documents, problems, warnings)
         for document in _until_full(documents, pods, problems, source.name):
             if not isinstance(document.data, dict):
                 if document.problems:

@@ -272,3 +272,43 @@ def warnings(document: Document) -> list[Problem]:
                 if isinstance(value, str) and value in values:
                     warn(path + (key,), values[value], value)
     return found
+
+
+# Whole objects that only mean something to a cluster's API server, (apiVersion, kind) -> what
+# they are about: `podman kube play` skips kinds it does not know; podspec says so, once per
+# document, on the warnings channel (--strict: an error). Workload kinds are never here: a pod a
+# file asks for is run or refused, never dropped (see WORKLOAD_KINDS).
+CLUSTER_OBJECTS: dict[tuple[str, str], str] = {
+    ("v1", "ServiceAccount"): "the identity pods use to call the cluster's API",
+    **{("rbac.authorization.k8s.io/v1", kind): "access to the cluster's API"
+       for kind in ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")},
+    ("policy/v1", "PodDisruptionBudget"): "evictions when the cluster drains a node",
+    ("autoscaling/v1", "HorizontalPodAutoscaler"): "scaling by the cluster's metrics; replicas stay as written",
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): "scaling by the cluster's metrics; replicas stay as written",
+}
+
+# Workload kinds podspec does not run, kind -> how to write the same pods in a kind it runs.
+WORKLOAD_KINDS: dict[str, str] = {
+    "StatefulSet": "write it as a Deployment with replicas: 1 (one host keeps one copy), its volumeClaimTemplates "
+                   "as PersistentVolumeClaims and its serviceName as a Service",
+    "DaemonSet": "one pod per node is one pod on one host: write it as a Deployment with replicas: 1",
+    "ReplicaSet": "write it as a Deployment (the same selector and template)",
+    "ReplicationController": "write it as a Deployment (the same selector and template)",
+    "CronJob": "write its jobTemplate as a Job and start `podspec apply` from a systemd timer",
+}
+
+
+def cluster_object(document: Document) -> Problem | None:
+    """The warning for a document that is a cluster-only object (CLUSTER_OBJECTS), else None."""
+    data = document.data
+    if not isinstance(data, dict):
+        return None
+    what = CLUSTER_OBJECTS.get((str(data.get("apiVersion")), str(data.get("kind"))))
+    if what is None:
+        return None
+    line, column = document.value_at(("kind",))
+    return Problem(
+        Origin(document.file, line, column), "kind",
+        f"a {data['kind']} is ignored on a single Podman host (it is about {what})",
+        "keep it for Kubernetes; --strict makes this an error",
+    )

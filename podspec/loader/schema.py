@@ -133,6 +133,8 @@ def _enum(r: _Report) -> list[Problem]:
     field = str(r.path[-1]) if r.path and isinstance(r.path[-1], str) else "value"
     if field in _LISTED:  # the document type: always say what is supported
         hint = f"{_LISTED[field]}: {', '.join(allowed)}"
+        if field == "kind" and r.path == ("kind",) and str(r.instance) in kubefields.WORKLOAD_KINDS:
+            hint = f"{kubefields.WORKLOAD_KINDS[str(r.instance)]}; {hint}"
     else:
         hint = f"supported values: {', '.join(allowed)}" if r.secret else _suggest(str(r.instance), allowed, "supported values")
     return [r.at_value(f"unsupported {field} {r.describe(r.instance)}", hint)]

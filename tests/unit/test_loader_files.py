@@ -30,7 +30,7 @@ CASES = {
         'F:10:7: spec.containers[0].portz: unknown field "portz" (did you mean ports?)',
     ],
     "api-version.yaml": ['F:1:13: apiVersion: unsupported apiVersion "v14l" (supported apiVersions: v1)'],
-    "kind.yaml": ['F:2:7: kind: unsupported kind "StatefulSet" (supported kinds: Pod, PersistentVolumeClaim, ConfigMap, Secret, Service, Deployment, Job)'],
+    "kind.yaml": ['F:2:7: kind: unsupported kind "StatefulSet" (write it as a Deployment with replicas: 1 (one host keeps one copy), its volumeClaimTemplates as PersistentVolumeClaims and its serviceName as a Service; supported kinds: Pod, PersistentVolumeClaim, ConfigMap, Secret, Service, Deployment, Job)'],
     "names.yaml": [
         "F:7:13: spec.containers[0].name: too long (68 characters; at most 63)",
         "F:13:13: spec.volumes[0].name: invalid value \"Data\": must be a DNS-1123 label: lowercase letters, digits "

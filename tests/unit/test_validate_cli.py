@@ -39,7 +39,7 @@ def test_invalid_lists_every_problem_on_stderr():
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        'tests/fixtures/invalid/kind.yaml:2:7: kind: unsupported kind "StatefulSet" (supported kinds: Pod, PersistentVolumeClaim, ConfigMap, Secret, Service, Deployment, Job)',
+        'tests/fixtures/invalid/kind.yaml:2:7: kind: unsupported kind "StatefulSet" (write it as a Deployment with replicas: 1 (one host keeps one copy), its volumeClaimTemplates as PersistentVolumeClaims and its serviceName as a Service; supported kinds: Pod, PersistentVolumeClaim, ConfigMap, Secret, Service, Deployment, Job)',
         'tests/fixtures/invalid/unknown-field.yaml:9:7: spec.containers[0].imagee: unknown field "imagee" (did you mean image?)',
         'tests/fixtures/invalid/unknown-field.yaml:10:7: spec.containers[0].portz: unknown field "portz" (did you mean ports?)',
         "error: 3 problems in the manifests; fix the fields named above; nothing was changed on the host",
