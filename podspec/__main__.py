@@ -9,9 +9,6 @@ objects rather than 700 (the imports and the loaded manifests are ~50,000, all a
 ~8 ms of a no-op diff's CPU went to collecting them), and at exit what is still alive is frozen, so
 that Python leaves it to the OS instead of collecting it object by object (~15 ms of every command).
 Finalization still runs: atexit handlers, flushed streams, a started Podman service stopped.
-
-`podspec diff` sends its read of the host here, before typer is imported, when the command line
-names a local Podman plainly (podspec/engine/early.py).
 """
 
 from __future__ import annotations
@@ -29,13 +26,6 @@ def main() -> None:
 
     if sys.argv[1:2] != ["sync"]:
         gc.set_threshold(100_000, 50, 1000)
-    if sys.argv[1:2] == ["diff"]:  # the host read goes out before typer loads (engine/early.py)
-        import os
-
-        from podspec.engine import early
-        from podspec.engine.transport import LONG_CALL_TIMEOUT
-
-        early.send(sys.argv[1:], os.environ, LONG_CALL_TIMEOUT)
     from podspec.cli import main as cli_main
 
     try:

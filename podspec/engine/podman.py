@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from podspec.engine import parse
 from podspec.engine.connection import Endpoint, check_reachable, open_transport, resolve
-from podspec.engine.early import CONTAINER_PARAMS, CONTAINERS, OTHERS
-from podspec.engine.transport import LONG_CALL_TIMEOUT, Reply, Transport, TransportError
+from podspec.engine.transport import Transport, TransportError
 from podspec.errors import EngineError, PodmanUnavailable, PodspecError, Refusal
+
+LONG_CALL_TIMEOUT = 600  # seconds: pulls, stops with a long grace period
+
 
 # An empty tar archive: two zero blocks.
 EMPTY_TAR = bytes(1024)
@@ -65,10 +67,6 @@ class PodmanEngine:
                 f"lost the connection to Podman at {self.endpoint.url} while trying to {what}: {exc}",
                 "check that the Podman service is running, then run the command again",
             ) from None
-        return self._answer(response, what, raw)
-
-    def _answer(self, response: Reply, what: str, raw: bool = False) -> Any:
-        """A call's reply as `call` gives it: a refusal raised, the JSON decoded (`raw`: the bytes)."""
         if response.status_code >= 400:
             raise parse.refused(what, response.status_code, parse.error_message(response.status_code, response.content))
         if raw:
@@ -92,20 +90,14 @@ class PodmanEngine:
         list, the long one (~70 ms of a no-op apply's ~90 ms of calls at 30 pods): they cost no
         wall time. Each answer is one consistent read, as before; the four were never one snapshot.
         """
-        params = dict(CONTAINER_PARAMS)
+        params = {"all": "true"}
         if pods is not None:  # (an empty filter would list every container: no call at all then)
             params["filters"] = json.dumps({"pod": sorted(pods)})
         listing = pods is None or bool(pods)
-        others = OTHERS
-        if pods is None:
-            from podspec.engine import early
-
-            sent = early.take(self.endpoint.url)  # the same calls, sent before the CLI was parsed (early.py)
-            if sent is not None:
-                listed = self._answer(sent[CONTAINERS[0]], CONTAINERS[1])
-                return parse.state(listed, *(self._answer(sent[path], what) for path, what in others))
+        others = [("/volumes/json", "list volumes"), ("/images/json", "list images"),
+                  ("/secrets/json", "list secrets"), ("/networks/json", "list networks")]
         if not getattr(self.transport, "concurrent", False):
-            listed = self.call("get", CONTAINERS[0], CONTAINERS[1], params=params) if listing else []
+            listed = self.call("get", "/containers/json", "list containers", params=params) if listing else []
             return _narrowed(parse.state(listed, *(self.call("get", path, what) for path, what in others)), pods)
         import threading  # (not concurrent.futures: it imports logging, ~3 ms of every start-up)
 
@@ -123,7 +115,7 @@ class PodmanEngine:
         for thread in threads:
             thread.start()
         try:
-            listed = self.call("get", CONTAINERS[0], CONTAINERS[1], params=params) if listing else []
+            listed = self.call("get", "/containers/json", "list containers", params=params) if listing else []
         finally:
             for thread in threads:
                 thread.join()

@@ -16,8 +16,6 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Protocol
 
-LONG_CALL_TIMEOUT = 600  # seconds a call may take: pulls, stops with a long grace period
-
 # Podman 4.x and 5.x services accept this API version prefix.
 LIBPOD = "/v4.0.0/libpod"
 # The Docker-compatible endpoints (the pull with per-layer progress) on the same service.

@@ -233,28 +233,3 @@ def test_pod_annotations_reach_every_container_and_a_change_is_reported(podman, 
     assert {(c["name"], c["action"]) for c in data["pods"][0]["containers"]} == {(HTTPD, "recreate"), (UPDATER, "recreate")}
     assert {"path": "containers[apache-httpd].annotations[example.com/owner]", "old": "web-team", "new": "ops-team"} in \
         data["pods"][0]["containers"][0]["fields"]
-
-
-def test_the_podspec_command_reads_the_host_before_parsing_and_tells_the_same(podman, tmp_path):
-    """`podspec diff` as a process (podspec/__main__.py sends the read before typer loads,
-    engine/early.py): the same answers and exit codes by --url and by $CONTAINER_HOST."""
-    import os
-    import subprocess
-    import sys
-
-    manifest = applied(podman, tmp_path, webserver(free_port()))
-    env = {k: v for k, v in os.environ.items() if k != "CONTAINER_HOST"}
-
-    def diff(*args: str, **extra: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "podspec", "diff", manifest, "--project", "itest", *args],
-                              env={**env, **extra}, capture_output=True, text=True, timeout=120)
-
-    for by in ({"args": ("--url", podman.url)}, {"args": (), "CONTAINER_HOST": podman.url}):
-        args = by.pop("args")
-        same = diff(*args, **by)
-        assert (same.returncode, same.stderr) == (0, ""), same.stderr
-        assert "No changes: the host matches the manifests." in same.stdout
-    podman.podman("stop", "-t", "0", UPDATER)
-    drift = diff("--url", podman.url)
-    assert drift.returncode == 2, drift.stderr
-    assert f"container {UPDATER}: start (the container is exited)" in drift.stdout.replace("~ ", "")
