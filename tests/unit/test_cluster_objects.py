@@ -151,3 +151,27 @@ def test_a_stateful_set_is_refused_with_how_to_write_it(tmp_path):
         f'{file}:2:7: kind: unsupported kind "StatefulSet" (write it as a Deployment with replicas: 1 (one host '
         "keeps one copy), its volumeClaimTemplates as PersistentVolumeClaims and its serviceName as a Service; "
         "supported kinds: Pod, PersistentVolumeClaim, ConfigMap, Secret, Service, Deployment, Job)"]
+
+
+def test_a_generated_name_is_one_problem_that_says_to_set_metadata_name(tmp_path):
+    # The start of GoogleCloudPlatform/kubernetes-engine-samples batch/kueue-cohort/job-team-a.yaml
+    # (commit 2b5036514162a489145c5e5570bc320efbcb37bf): a Job named by the cluster on each create.
+    file = write(tmp_path, """\
+        apiVersion: batch/v1
+        kind: Job
+        metadata:
+          namespace: team-a
+          generateName: sample-job-team-a-
+        spec:
+          template:
+            spec:
+              containers:
+              - name: dummy-job
+                image: gcr.io/k8s-staging-perf-tests/sleep:v0.1.0
+              restartPolicy: Never
+        """)
+    with pytest.raises(ManifestError) as raised:
+        load([file])
+    assert [str(p) for p in raised.value.problems] == [
+        f"{file}:5:3: metadata.generateName: generateName is a Kubernetes field podspec does not support: podspec "
+        "needs a fixed name to find the pod again (set metadata.name)"]
