@@ -67,8 +67,14 @@ def registry_of(reference: str) -> str:
 
 def on_default_registry(reference: str) -> str:
     """A short name on the default registry, as Podman resolves it: `alpine` ->
-    `docker.io/library/alpine`, `user/app` -> `docker.io/user/app`; a name with a registry as written."""
-    if registry_in(reference):
+    `docker.io/library/alpine`, `user/app` -> `docker.io/user/app`; a name with a registry as written,
+    but for Docker Hub's own images, which Podman names under library/ however they are written:
+    `docker.io/alpine` (and `index.docker.io/alpine`) -> `docker.io/library/alpine`."""
+    registry = registry_in(reference)
+    if registry in ("docker.io", "index.docker.io"):
+        path = reference.partition("/")[2]
+        return f"docker.io/{path}" if "/" in path.split("@", 1)[0] else f"docker.io/library/{path}"
+    if registry:
         return reference
     return f"docker.io/{reference}" if "/" in reference else f"docker.io/library/{reference}"
 

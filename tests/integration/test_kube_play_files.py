@@ -271,3 +271,43 @@ def test_downward_api_and_projected_volumes_show_the_pods_fields_and_sources(sec
     assert "1 to replace" in changed.stdout
     assert cat("/projected/zone") == "west" and cat("/etc/podinfo/labels") == 'app="dapi"\nzone="west"'
     assert run(podman, "diff", str(manifest)).exit_code == 0
+
+
+# Shaped after williampsena/podman-recipes pods/databases.yaml (corpus 3): Docker Hub images written
+# `docker.io/NAME`, which Podman stores and lists as docker.io/library/NAME.
+HUB_SHORT = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: hubshort
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: web
+      image: docker.io/httpd:2.4
+      ports:
+        - {containerPort: 80, hostPort: PORT}
+    - name: tool
+      image: docker.io/busybox
+      command: [sh, -c, "sleep 100000"]
+"""
+
+
+def test_docker_hub_images_written_without_library_are_the_local_ones(podman, tmp_path: Path):
+    port = free_port()
+    manifest = tmp_path / "hub.yaml"
+    manifest.write_text(HUB_SHORT.replace("PORT", str(port)))
+
+    applied = run(podman, "apply", str(manifest))
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert "is not on the host" not in applied.stderr
+    # httpd:2.4 (IfNotPresent) is present: no pull at all; busybox (latest: Always) cannot be pulled
+    # here (the registry is blocked), and the present one is used with a warning.
+    assert "pull docker.io/httpd:2.4" not in applied.stdout + applied.stderr
+    assert fetch(f"http://127.0.0.1:{port}/") == "<html><body><h1>It works!</h1></body></html>\n"
+    local = json.loads(podman.podman("image", "inspect", "docker.io/library/busybox:latest").stdout)[0]["Id"]
+    tool = json.loads(podman.podman("container", "inspect", "hubshort-tool").stdout)[0]
+    assert tool["Image"] == local
+
+    again = run(podman, "apply", str(manifest))
+    assert again.exit_code == 0 and "Nothing to do" in again.stdout, again.stdout + again.stderr

@@ -413,3 +413,14 @@ def test_an_unpullable_probe_helper_image_says_how_to_provide_it():
     assert "PODSPEC_PROBE_IMAGE" in missing_error(need, "").hint
     pod_image = ImageNeed(HELPER, PullPolicy.IF_NOT_PRESENT, False, ("web/app",))
     assert "PODSPEC_PROBE_IMAGE" not in missing_error(pod_image, "").hint
+
+
+def test_a_docker_hub_image_written_without_library_is_the_one_podman_names_under_library():
+    # williampsena/podman-recipes pods/databases.yaml (corpus 3) writes `docker.io/mariadb:10.6` and
+    # `docker.io/adminer`; Podman stores and lists them as docker.io/library/...: present, not pulled again.
+    observed = ObservedState(images=(ObservedImage("d" * 64, ("docker.io/library/mariadb:10.6",), ()),
+                                     ObservedImage("e" * 64, ("docker.io/library/adminer:latest",), ())))
+    assert observed.image_id("docker.io/mariadb:10.6") == "d" * 64
+    assert observed.image_id("index.docker.io/mariadb:10.6") == "d" * 64
+    assert observed.image_id("docker.io/adminer") == "e" * 64
+    assert observed.image_id("docker.io/someone/mariadb:10.6") is None  # a user's image is not library's
