@@ -332,6 +332,10 @@ HINTS = (
     (("in use",), "another object holds the name; see `podspec diff`"),
     (("already exists",), "another object holds the name; see `podspec diff`"),
     (("image not known",), "make the image available locally (podman load / podman build) or fix its name"),
+    # a bind mount's source that is not there (Podman creates none for a hostPath of type unset,
+    # Directory, File or Socket, as the kubelet does not either)
+    (("statfs", "no such file or directory"), "a hostPath volume's path does not exist on the host: create it there, "
+                                              "or set the volume's hostPath type to DirectoryOrCreate or FileOrCreate"),
     # Podman never lets two networks overlap; podspec chose a subnet free when it read the host, and
     # another network (another project applied at the same moment) took it since
     (("subnet", "already used"), "the host uses every subnet podspec tried (another network, or a route Podman does "

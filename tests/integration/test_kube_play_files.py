@@ -311,3 +311,43 @@ def test_docker_hub_images_written_without_library_are_the_local_ones(podman, tm
 
     again = run(podman, "apply", str(manifest))
     assert again.exit_code == 0 and "Nothing to do" in again.stdout, again.stdout + again.stderr
+
+
+# Shaped after stefan-langenmaier/pi-deployments dns/dns.yml (corpus 3): hostPath volumes of no type
+# that name directories of the author's host.
+ABSENT_HOST_PATH = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: absentpath
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: service
+      image: docker.io/library/busybox:latest
+      command: [sh, -c, "sleep 100000"]
+      volumeMounts:
+        - {name: config, mountPath: /config}
+  volumes:
+    - name: config
+      hostPath:
+        path: HOSTPATH
+"""
+
+
+def test_a_host_path_that_is_not_there_is_named_with_how_to_fix_it(podman, tmp_path: Path):
+    absent = tmp_path / "home" / "pi" / "dyndns-config"
+    manifest = tmp_path / "dns.yaml"
+    manifest.write_text(ABSENT_HOST_PATH.replace("HOSTPATH", str(absent)))
+
+    applied = run(podman, "apply", "--policy", "privileged", str(manifest))
+    assert applied.exit_code == 1
+    assert f"statfs {absent}: no such file or directory" in applied.stderr
+    assert ("a hostPath volume's path does not exist on the host: create it there, or set the volume's hostPath "
+            "type to DirectoryOrCreate or FileOrCreate") in applied.stderr
+    assert podman.podman("container", "exists", "absentpath-service", check=False).returncode == 1
+
+    absent.mkdir(parents=True)  # as the hint says: the next apply converges
+    again = run(podman, "apply", "--policy", "privileged", str(manifest))
+    assert again.exit_code == 0, again.stdout + again.stderr
+    assert podman.podman("container", "exists", "absentpath-service", check=False).returncode == 0

@@ -243,3 +243,17 @@ def test_empty_lists_may_be_null():
     assert parse.pod_names(None) == ()
     assert parse.version(None) == "?"
     assert parse.decode(204, b"") is None
+
+
+def test_a_missing_host_path_says_to_create_it_or_to_let_podman_create_it():
+    # Podman 4.3.1's answer when applying stefan-langenmaier/pi-deployments dns/dns.yml (corpus 3),
+    # whose hostPath volumes of no type name /home/pi/... directories this host does not have.
+    message = parse.error_message(500, json.dumps({
+        "cause": "no such file or directory",
+        "message": "statfs /home/pi/deployments/dns/ddclient/dyndns-config: no such file or directory",
+        "response": 500}).encode())
+    error = parse.refused("create container dns-service", 500, message)
+    assert error.message == ("Podman refused to create container dns-service: "
+                             "statfs /home/pi/deployments/dns/ddclient/dyndns-config: no such file or directory")
+    assert error.hint == ("a hostPath volume's path does not exist on the host: create it there, or set the volume's "
+                          "hostPath type to DirectoryOrCreate or FileOrCreate")
