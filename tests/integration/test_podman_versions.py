@@ -146,3 +146,45 @@ def test_image_volumes_are_mounted_read_only_and_a_sub_path_of_one_is_refused_be
     path = write(tmp_path, exported.stdout, "exported.yaml")
     assert load([path]).pods == load([manifest]).pods
     assert podspec(podman, "diff", path).exit_code == 0
+
+
+# Shaped after DTS-STN/podman-configs nginx-maintenance.yaml (corpus 3): an init container fills in
+# a page on an emptyDir, and the app mounts that one file by subPath. `podman kube play` runs it on
+# Podman 5; podspec made the subPath a directory before the init container ran, which then failed
+# ("can't move ... to /out/503.html: Is a directory").
+FILLED_IN = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: filledin
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+    - name: fill
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sh", "-c", "echo maintenance > /out/503.html.new && mv /out/503.html.new /out/503.html"]
+      volumeMounts: [{name: processed, mountPath: /out}]
+  containers:
+    - name: web
+      image: docker.io/library/busybox:latest
+      imagePullPolicy: IfNotPresent
+      command: ["sleep", "100000"]
+      volumeMounts:
+        - {name: processed, mountPath: /html/503.html, subPath: 503.html}
+  volumes:
+    - name: processed
+      emptyDir: {}
+"""
+
+
+def test_a_sub_path_an_init_container_writes_as_a_file_is_mounted_as_that_file(podman, tmp_path):
+    running = version(podman)
+    if version_tuple(running) < (5, 0):
+        return  # subPath on an emptyDir is refused on 4.3 (the test above)
+    manifest = write(tmp_path, FILLED_IN)
+    result = podspec(podman, "apply", "--wait", "--timeout", "60", manifest)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "create sub-path directory" not in result.output
+    assert podman.podman("exec", "filledin-web", "cat", "/html/503.html").stdout == "maintenance\n"
+    assert podspec(podman, "diff", manifest).exit_code == 0

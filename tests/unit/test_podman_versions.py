@@ -70,3 +70,44 @@ def test_a_sub_path_of_a_named_volume_is_made_after_create_and_before_start(tmp_
     # only named volumes: an image volume's subPath is Podman's to resolve
     assert sum(kind is StepKind.CREATE_SUB_PATH for kind, _, _ in steps) == 1
     assert plan.steps[create + 1].describe() == "create sub-path directory /data/site in web-main"
+
+
+# Shaped after DTS-STN/podman-configs nginx-maintenance.yaml (corpus 3): an init container fills in
+# a page on an emptyDir; the app mounts that one file by subPath.
+FILLED_IN = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: maint
+spec:
+  initContainers:
+    - name: fill
+      image: docker.io/library/busybox:1.36
+      command: [sh, -c, "echo page > /out/503.html"]
+      volumeMounts: [{name: processed, mountPath: /out}]
+    - name: reader
+      image: docker.io/library/busybox:1.36
+      volumeMounts: [{name: other, mountPath: /other, readOnly: true}]
+  containers:
+    - name: web
+      image: docker.io/library/busybox:1.36
+      volumeMounts:
+        - {name: processed, mountPath: /html/503.html, subPath: 503.html}
+        - {name: other, mountPath: /conf, subPath: conf.d}
+  volumes:
+    - name: processed
+      emptyDir: {}
+    - name: other
+      emptyDir: {}
+"""
+
+
+def test_a_sub_path_an_init_container_can_write_is_left_to_it(tmp_path):
+    path = tmp_path / "maint.yaml"
+    path.write_text(FILLED_IN)
+    plan = build(compute(load([str(path)]), ObservedState(), "p"))
+    made = [(s.target, s.path) for s in plan.steps if s.kind is StepKind.CREATE_SUB_PATH]
+    # processed: the init container `fill` mounts it writable, and writes 503.html as a file before
+    # web starts (a directory made now would make it fail); other: mounted read-only by `reader`,
+    # so its subPath is made as before
+    assert made == [("maint-web", "/conf/conf.d")]
