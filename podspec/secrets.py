@@ -41,8 +41,9 @@ _HEADERS = "httpHeaders"  # a probe's headers, as intent records them: "Name: va
 
 def redact_at(parts: list, value: Any) -> Any:
     """A value of a diff at `parts` with what may be secret hidden (may_be_secret's places): env
-    values, annotations and labels under a secret-looking name, and every probe header's value
-    (its name is kept: `Authorization: (redacted)`), wherever they appear."""
+    values, annotations and labels under a secret-looking name, and the value of every probe header
+    that carries credentials (looks_secret_header; its name is kept: `Authorization: (redacted)`),
+    wherever they appear."""
     if type(value).__name__ == "_Unset":  # the diff's marker for a field not set
         return value
     if len(parts) >= 2 and parts[-2] in _KEYED and isinstance(parts[-1], str) and looks_secret(parts[-1]):
@@ -52,9 +53,21 @@ def redact_at(parts: list, value: Any) -> Any:
     return redact_spec(value, under=str(parts[-1]) if parts else "")
 
 
+# Header names that carry credentials whatever they are called: besides these, a header whose
+# name looks secret (X-Api-Key, X-Auth-Token) is hidden; X-Probe: ready is shown as it is.
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def looks_secret_header(name: str) -> bool:
+    """Whether a probe header's value is hidden (diff, saved plans, export without --show-secrets)."""
+    return name.strip().lower() in _CREDENTIAL_HEADERS or looks_secret(name.strip())
+
+
 def _header(text: str) -> str:
     name, colon, _ = text.partition(":")
-    return f"{name}: {REDACTED}" if colon else REDACTED
+    if not colon:
+        return REDACTED
+    return f"{name}: {REDACTED}" if looks_secret_header(name) else text
 
 
 def redact_spec(value: Any, under: str = "") -> Any:

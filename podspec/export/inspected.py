@@ -819,10 +819,11 @@ def _anonymous(name: str) -> bool:
 
 
 def redact_secrets(pods: Sequence[Pod]) -> tuple[tuple[Pod, ...], int]:
-    """Pods with the values of secret-looking env variables, and of every probe header (an
-    `Authorization` header holds a token), replaced by `(redacted)`, and how many."""
+    """Pods with the values of secret-looking env variables, and of probe headers that carry
+    credentials (an `Authorization` header holds a token: secrets.looks_secret_header), replaced by
+    `(redacted)`, and how many."""
 
-    from podspec.secrets import REDACTED, looks_secret
+    from podspec.secrets import REDACTED, looks_secret, looks_secret_header
 
     count = 0
 
@@ -830,8 +831,9 @@ def redact_secrets(pods: Sequence[Pod]) -> tuple[tuple[Pod, ...], int]:
         nonlocal count
         if probe is None or not probe.headers:
             return probe
-        count += sum(1 for _, value in probe.headers if value != REDACTED)
-        return replace(probe, headers=tuple((name, REDACTED) for name, _ in probe.headers))
+        count += sum(1 for name, value in probe.headers if looks_secret_header(name) and value != REDACTED)
+        return replace(probe, headers=tuple((name, REDACTED if looks_secret_header(name) else value)
+                                            for name, value in probe.headers))
 
     def clean(c: Container) -> Container:
         nonlocal count

@@ -16,7 +16,7 @@ def test_diff_markdown_before_and_after_apply(podman, tmp_path):
     manifest = write(tmp_path, text)
     before = podspec(podman, "diff", manifest, "-o", "markdown")
     assert before.exit_code == 2, before.stderr
-    assert before.output.splitlines()[:8] == [
+    assert before.output.splitlines()[:9] == [
         "<!-- podspec diff: project itest -->",
         "### podspec diff: project `itest`",
         "",
@@ -24,6 +24,7 @@ def test_diff_markdown_before_and_after_apply(podman, tmp_path):
         "",
         "| Object | Change | Why |",
         "| --- | --- | --- |",
+        "| network `podspec-itest` | create | the project's pods reach each other by name on it |",
         "| pod `pr-web` | create | not on the host |",
     ]
     assert "<summary>pod <code>pr-web</code>: create</summary>" in before.output

@@ -38,6 +38,11 @@ def test_a_changed_header_value_is_redacted_and_its_name_shown():
     assert "TOKEN" not in text and f"Authorization: {REDACTED}" in text
 
 
+def test_a_header_carrying_no_credentials_is_shown_as_it_is():
+    text = shown(OLD, _new(headers=["Authorization: Bearer OLDTOKEN1", "X-Probe: ready", "Cookie: session=S1"]))
+    assert "X-Probe: ready" in text and "S1" not in text and f"Cookie: {REDACTED}" in text
+
+
 def test_a_header_added_or_the_whole_probe_changed_is_redacted_too():
     assert "TOKEN" not in shown(OLD, _new(headers=["Authorization: Bearer OLDTOKEN1", "X-Key: NEWTOKEN3"]))
     old = {"containers": {"a": {}}}
@@ -59,12 +64,14 @@ def test_export_redacts_probe_header_values_unless_asked():
     from podspec.export.inspected import redact_secrets
     from podspec.model import Container, EnvVar, Pod, Probe, ProbeHandler
 
-    probe = Probe(ProbeHandler.HTTP_GET, path="/", port=80, headers=(("Authorization", "Bearer TOKEN"),))
+    probe = Probe(ProbeHandler.HTTP_GET, path="/", port=80,
+                  headers=(("Authorization", "Bearer TOKEN"), ("X-Api-Key", "K"), ("X-Probe", "ready")))
     pod = Pod(name="web", containers=(Container(name="a", image="alpine", readiness_probe=probe,
                                                  env=(EnvVar("API_KEY", "KEYVALUE"), EnvVar("MODE", "fast"))),))
     [cleaned], count = redact_secrets([pod])
     container = cleaned.containers[0]
-    assert count == 2 and container.readiness_probe.headers == (("Authorization", REDACTED),)
+    assert count == 3  # a plain header (X-Probe) is exported as it is: the export applies again as it came
+    assert container.readiness_probe.headers == (("Authorization", REDACTED), ("X-Api-Key", REDACTED), ("X-Probe", "ready"))
     assert [e.value for e in container.env] == [REDACTED, "fast"]
 
 
