@@ -99,6 +99,10 @@ def cause(problem: str) -> str:
         return "sidecar init containers"
     if "Podman runs one health check" in problem:
         return "probes that differ (one Podman health check)"
+    if "unsupported kind" in problem and "supported kinds:" in problem and "write it as" in problem:
+        return "workload kinds podspec does not run (StatefulSet, DaemonSet, CronJob, ...)"
+    if "must be an image reference" in problem:
+        return "placeholders where a value belongs (<PROJECT_ID>, <DOCKER_REPO>, ...)"
     if "does not support" in problem or "is not supported" in problem:
         return "other Kubernetes fields Podman cannot honour"
     return "errors in the file (invalid for a Kubernetes API server too)"
