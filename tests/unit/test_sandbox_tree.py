@@ -58,7 +58,9 @@ def test_the_test_command_with_a_missing_tree_ends_at_once_with_that_one_line(tm
 
     repo = Path(__file__).resolve().parents[2]
     root = Path("/var/tmp") / f"podspec-test-no-tree-{tmp_path.name}"
-    env = {**os.environ, "PODSPEC_TEST_ENGINE": "podman5", "PODSPEC_NO_DOWNLOAD": "1", "PODSPEC_PODMAN5_ROOT": str(root)}
+    # (not the shard of the run this test is in: that selects by file, and may leave none of these)
+    inherited = {k: v for k, v in os.environ.items() if k not in ("PODSPEC_TEST_SHARD", "PODSPEC_TEST_DURATIONS_OUT")}
+    env = {**inherited, "PODSPEC_TEST_ENGINE": "podman5", "PODSPEC_NO_DOWNLOAD": "1", "PODSPEC_PODMAN5_ROOT": str(root)}
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "tests/integration/test_podman_versions.py"], cwd=repo, env=env, capture_output=True,
