@@ -144,7 +144,8 @@ def test_a_rollout_that_never_becomes_ready_is_rolled_back_and_the_old_copies_se
     before = containers(shop.podman)
     shop.edit("api.yaml", "path: /cgi-bin/healthz", "path: /cgi-bin/ready")  # a 404: never ready
     try:
-        failed = shop.run("apply", "--wait", "--timeout", "8", "--rollback-on-failure", "-o", "json", str(shop.manifests))
+        # --timeout is the rollback's wait for the old copies too: 8 s failed it once in CI at load 10 (Podman 4.3)
+        failed = shop.run("apply", "--wait", "--timeout", "30", "--rollback-on-failure", "-o", "json", str(shop.manifests))
         assert failed.exit_code == 1, failed.output + failed.stderr
         result = json.loads(failed.output)
         assert result["rollback"]["outcome"] == "restored", (result["rollback"], result["result"], failed.stderr)
