@@ -16,7 +16,7 @@ from dataclasses import replace
 from podspec import labels as L
 from podspec.errors import ConflictError
 from podspec.labels import Role
-from podspec.model import HOST_PATH_CREATE_TYPES, Container, Pod, VolumeKind, VolumeMount
+from podspec.model import HOST_PATH_CREATE_TYPES, Container, Pod, VolumeKind
 from podspec.names import empty_dir_volume
 from podspec.plan import Plan, Step, StepKind
 from podspec.reconcile.changes import Action
@@ -159,21 +159,12 @@ def _sub_path_steps(pod: Pod, container: Container, name: str) -> list[Step]:
     Podman 5 refuses to start it otherwise, and Kubernetes creates it. One step per mount, after
     the container is created (the directory is made through it) and before anything starts it;
     an existing directory is left exactly as it is. (Podman before 5.0 is refused earlier: it
-    ignores subPath on named volumes.)
-
-    Not for a regular container's subPath that an init container of the pod can write (it mounts
-    the same volume, writable, at or above the subPath): the kubelet makes a missing subPath only
-    when the container starts, after the init containers ran, and such an init container often
-    writes it as a file (a template filled in, then mounted by the app: DTS-STN/podman-configs'
-    nginx-maintenance.yaml); a directory made before would make that fail. Podman resolves the
-    subPath when the container starts, too, as `podman kube play` shows with that file."""
+    ignores subPath on named volumes.)"""
     volumes = {v.name: v for v in pod.volumes}
     steps = []
     for m in container.volume_mounts:
         volume = volumes.get(m.name)
         if not m.sub_path or volume is None or volume.kind not in (VolumeKind.CLAIM, VolumeKind.EMPTY_DIR):
-            continue
-        if container in pod.containers and _init_writes(pod, m):
             continue
         source = volume.claim_name if volume.kind is VolumeKind.CLAIM else empty_dir_volume(pod.name, volume.name)
         steps.append(Step(
@@ -183,17 +174,6 @@ def _sub_path_steps(pod: Pod, container: Container, name: str) -> list[Step]:
             pod_name=pod.name,
         ))
     return steps
-
-
-def _init_writes(pod: Pod, mount: VolumeMount) -> bool:
-    """Whether an init container of the pod mounts `mount`'s volume writable at or above its subPath."""
-    wanted = mount.sub_path.strip("/").split("/")
-    for init in pod.init_containers:
-        for m in init.volume_mounts:
-            above = m.sub_path.strip("/").split("/") if m.sub_path.strip("/") else []
-            if m.name == mount.name and not m.read_only and wanted[:len(above)] == above:
-                return True
-    return False
 
 
 HOST_PATH_CREATED = {
