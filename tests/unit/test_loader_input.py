@@ -211,13 +211,23 @@ def test_a_pipe_named_on_the_command_line_is_read(tmp_path):
 
     pipe = tmp_path / "from-sops.yaml"
     os.mkfifo(pipe)
+    # As with `<(sops -d ...)`, the writer has the pipe open before podspec reads it: a reader held
+    # here lets it open and write at once (else the loader could open the pipe before the writer
+    # and read an end of file, and the writer then wait for a reader for ever).
+    held = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)
+    opened = threading.Event()
 
     def writer():
         with open(pipe, "w") as out:
+            opened.set()
             out.write("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: piped}\ndata: {a: b}\n")
 
     threading.Thread(target=writer, daemon=True).start()
-    state = _in_time(lambda: load([str(pipe)]))
+    try:
+        assert opened.wait(10)
+        state = _in_time(lambda: load([str(pipe)]), seconds=60)  # (a first load imports much: loaded CI shards)
+    finally:
+        os.close(held)
     assert [c.name for c in state.config_maps] == ["piped"]
 
 
