@@ -3,13 +3,9 @@ runner's validate, the agent judging a pushed commit): each is an error at its p
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
-
 import pytest
 
-from podspec.errors import ManifestError
-from podspec.loader import load
+from tests.unit.loading import problems
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -23,16 +19,6 @@ spec:
     spec:
       containers: [{name: a, image: alpine}]
 """
-
-
-def problems(tmp_path: Path, text: str) -> list[str]:
-    path = tmp_path / "m.yaml"
-    path.write_text(textwrap.dedent(text))
-    try:
-        load([str(path)])
-    except ManifestError as error:
-        return [str(p).replace(str(path), "F") for p in error.problems]
-    return []
 
 
 @pytest.mark.parametrize("replicas", [1001, 2_000_000_000])

@@ -6,24 +6,9 @@ wait for a lock no one holds, for ever."""
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
-
 import pytest
 
-from podspec.errors import ManifestError
-from podspec.loader import load
-
-
-def problems(tmp_path: Path, text: str) -> list[str]:
-    path = tmp_path / "m.yaml"
-    path.write_text(textwrap.dedent(text))
-    try:
-        load([str(path)])
-    except ManifestError as error:
-        return [str(p).replace(str(path), "F") for p in error.problems]
-    return []
-
+from tests.unit.loading import problems
 
 CLAIM = """\
 apiVersion: v1
