@@ -27,14 +27,19 @@ NOT_AT_START = (
 )
 
 
-def test_a_diff_starts_without_what_only_other_commands_or_pods_need():
+def _loaded_after(imported: tuple[str, ...], watched: tuple[str, ...]) -> subprocess.CompletedProcess:
+    """A fresh interpreter imports `imported` and prints which of `watched` came with them."""
     code = (
         "import importlib, sys\n"
-        f"for name in {DIFF_START!r}:\n"
+        f"for name in {imported!r}:\n"
         "    importlib.import_module(name)\n"
-        f"print(sorted(m for m in {NOT_AT_START!r} if m in sys.modules))\n"
+        f"print(sorted(m for m in {watched!r} if m in sys.modules))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+
+
+def test_a_diff_starts_without_what_only_other_commands_or_pods_need():
+    done = _loaded_after(DIFF_START, NOT_AT_START)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", done.stdout
 
@@ -51,13 +56,7 @@ NOT_BEFORE_THE_READ = ("podspec.model", "podspec.observed", "podspec.references"
 
 
 def test_a_diff_sends_its_first_request_before_defining_the_model():
-    code = (
-        "import importlib, sys\n"
-        f"for name in {BEFORE_THE_READ!r}:\n"
-        "    importlib.import_module(name)\n"
-        f"print(sorted(m for m in {NOT_BEFORE_THE_READ!r} if m in sys.modules))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    done = _loaded_after(BEFORE_THE_READ, NOT_BEFORE_THE_READ)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", done.stdout
 
