@@ -170,6 +170,10 @@ class ObservedState:
     # (`observe(pods=...)`: the agent's repair of the pods Podman's events named); the volumes,
     # images, secrets and networks are still the whole host's. The diff reads this (reconcile/diff.py).
     scope: frozenset[str] | None = None
+    # None: every image of the host was read. Else only the images these references name
+    # (`observe(images=...)`: a diff's, the references its manifests use); image_id() of any other
+    # reference is a mistake of podspec's, raised, never an image taken for absent.
+    image_scope: frozenset[str] | None = None
 
     # Lookups by name, built once per state (a frozen dataclass may still cache in its __dict__).
     @cached_property
@@ -228,6 +232,8 @@ class ObservedState:
         """The ID of the local image a reference names (`alpine` matches docker.io/library/alpine:latest)."""
         from podspec.references import expanded
 
+        if self.image_scope is not None and reference not in self.image_scope:
+            raise LookupError(f"image {reference} was not read (ObservedState.image_scope)")
         candidates = {reference, expanded(reference)}
         if "/" not in reference.split(":")[0]:
             candidates.add(f"localhost/{reference}")

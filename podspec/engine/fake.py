@@ -250,7 +250,7 @@ class FakeEngine:
     def lock_key(self) -> str:
         return f"fake:{self._instance}"
 
-    def observe(self, pods: Collection[str] | None = None) -> ObservedState:
+    def observe(self, pods: Collection[str] | None = None, images: Collection[str] | None = None) -> ObservedState:
         self._record("observe", "" if pods is None else ",".join(sorted(pods)))
         with self._lock:
             containers = tuple(sorted((self._observed(c) for c in self.containers.values()), key=lambda c: c.name))
@@ -262,8 +262,15 @@ class FakeEngine:
             networks = tuple(ObservedNetwork(n.name, dict(n.labels), (n.subnet,), dns=n.name != "podman",
                                              gateways=(str(ipaddress.ip_network(n.subnet)[1]),))
                              for _, n in sorted(self.networks.items()))
-            state = ObservedState(pods_from_containers(containers), containers, volumes, self._images(), secrets, networks)
+            listed = self._images() if images is None else self._named(images)
+            state = ObservedState(pods_from_containers(containers), containers, volumes, listed, secrets, networks,
+                                  image_scope=None if images is None else frozenset(images))
             return state if pods is None else state.narrowed(pods)
+
+    def images_named(self, references: Collection[str]) -> tuple[ObservedImage, ...]:
+        self._record("images_named", ",".join(sorted(references)))
+        with self._lock:
+            return self._named(references)
 
     def list_volumes(self) -> tuple[ObservedVolume, ...]:
         self._record("list_volumes")
@@ -733,6 +740,12 @@ class FakeEngine:
     def _image(self, reference: str) -> FakeImage | None:
         qualified = qualify(reference)
         return next((i for i in self.images_.values() if qualified in i.names or reference == i.id), None)
+
+    def _named(self, references: Collection[str]) -> tuple[ObservedImage, ...]:
+        """The images `references` name, as ObservedState.image_id() finds them, each once."""
+        every = ObservedState(images=self._images())
+        found = {every.image_id(reference) for reference in references}
+        return tuple(i for i in every.images if i.id in found)
 
     def _images(self) -> tuple[ObservedImage, ...]:
         return tuple(ObservedImage(i.id, tuple(sorted(i.names))) for i in self.images_.values() if i.names)

@@ -13,6 +13,7 @@ import json
 import os
 import time
 from collections.abc import Collection, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -75,10 +76,12 @@ class PodmanEngine:
 
     # -------------------------------------------------------------------------------- reading
 
-    def observe(self, pods: Collection[str] | None = None) -> ObservedState:
+    def observe(self, pods: Collection[str] | None = None, images: Collection[str] | None = None) -> ObservedState:
         """The whole host in five list calls (containers, volumes, secrets, images, networks), however many pods.
         `pods`: the container list is narrowed to those pods' containers by Podman (its `pod`
         filter, which skips a name no pod has), the other four lists stay whole (ObservedState.scope).
+        `images`: only the images these references name (ObservedState.image_scope), read as
+        images_named() reads them, in place of the image list.
 
         Pods are read from the container list: every pod has an infra container, which carries
         the pod's ID, name and labels. (Podman's own pod list costs as much as the container list
@@ -86,42 +89,66 @@ class PodmanEngine:
         holding no container is not seen, and its name clash surfaces as Podman's error.)
 
         Over a transport that takes calls from several threads at once (the local socket: one
-        connection per call), the four short lists are read while Podman answers the container
+        connection per call), the short lists are read while Podman answers the container
         list, the long one (~70 ms of a no-op apply's ~90 ms of calls at 30 pods): they cost no
-        wall time. Each answer is one consistent read, as before; the four were never one snapshot.
+        wall time. Each answer is one consistent read, as before; the lists were never one snapshot.
         """
         params = {"all": "true"}
         if pods is not None:  # (an empty filter would list every container: no call at all then)
             params["filters"] = json.dumps({"pod": sorted(pods)})
         listing = pods is None or bool(pods)
-        others = [("/volumes/json", "list volumes"), ("/images/json", "list images"),
-                  ("/secrets/json", "list secrets"), ("/networks/json", "list networks")]
+        others: list[tuple[str, str, Mapping[str, str] | None]] = [
+            ("/volumes/json", "list volumes", None), *self._image_reads(images),
+            ("/secrets/json", "list secrets", None), ("/networks/json", "list networks", None)]
+        listed, (volumes, *image_answers, secrets, networks) = self._get_all(
+            others, lambda: self.call("get", "/containers/json", "list containers", params=params) if listing else [])
+        state = parse.state(listed, volumes, parse.merged_lists(image_answers), secrets, networks)
+        if images is not None:
+            state = replace(state, image_scope=frozenset(images))
+        return _narrowed(state, pods)
+
+    def _get_all(self, reads: Sequence[tuple[str, str, Mapping[str, str] | None]],
+                 alongside: Callable[[], Any] = lambda: None) -> tuple[Any, list[Any]]:
+        """`alongside()` (called in this thread) and the answers to the GET calls `reads` (path,
+        what, params): side by side, each on a thread of its own, over a transport that takes calls
+        from several threads at once (the local socket: one connection per call); else one after
+        the other. The first error is raised, after every call has ended."""
         if not getattr(self.transport, "concurrent", False):
-            listed = self.call("get", "/containers/json", "list containers", params=params) if listing else []
-            return _narrowed(parse.state(listed, *(self.call("get", path, what) for path, what in others)), pods)
+            return alongside(), [self.call("get", path, what, params=query) for path, what, query in reads]
         import threading  # (not concurrent.futures: it imports logging, ~3 ms of every start-up)
 
-        answers: list[Any] = [None] * len(others)
+        answers: list[Any] = [None] * len(reads)
         errors: list[BaseException] = []
 
-        def read(index: int, path: str, what: str) -> None:
+        def read(index: int, path: str, what: str, query: Mapping[str, str] | None) -> None:
             try:
-                answers[index] = self.call("get", path, what)
+                answers[index] = self.call("get", path, what, params=query)
             except BaseException as error:  # raised below, in the caller's thread
                 errors.append(error)
 
-        threads = [threading.Thread(target=read, args=(i, path, what), daemon=True)
-                   for i, (path, what) in enumerate(others)]
+        threads = [threading.Thread(target=read, args=(i, *one), daemon=True) for i, one in enumerate(reads)]
         for thread in threads:
             thread.start()
         try:
-            listed = self.call("get", "/containers/json", "list containers", params=params) if listing else []
+            result = alongside()
         finally:
             for thread in threads:
                 thread.join()
         if errors:
             raise errors[0]
-        return _narrowed(parse.state(listed, *answers), pods)
+        return result, answers
+
+    def _image_reads(self, references: Collection[str] | None) -> list[tuple[str, str, Mapping[str, str] | None]]:
+        """The calls that read the images `references` name (None: every image): one image list
+        filtered by reference each (parse.image_filters says when the whole list is the better read)."""
+        filters = None if references is None else parse.image_filters(references, getattr(self.transport, "concurrent", False))
+        if filters is None:
+            return [("/images/json", "list images", None)]
+        return [("/images/json", f"list images named {name}", {"filters": json.dumps({"reference": [name]})})
+                for name in filters]
+
+    def images_named(self, references: Collection[str]) -> tuple[ObservedImage, ...]:
+        return parse.images(parse.merged_lists(self._get_all(self._image_reads(references))[1]))
 
     def list_volumes(self) -> tuple[ObservedVolume, ...]:
         return parse.volumes(self.call("get", "/volumes/json", "list volumes"))

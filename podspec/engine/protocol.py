@@ -4,7 +4,8 @@
 with plain dicts, for the tests of the workflows and the CLI. The contract tests
 (tests/contract/) run the same cases against the fake and a real Podman over unix://, tcp:// and ssh://.
 
-Reading costs a constant number of calls (`observe` is five list calls however many pods); every
+Reading costs a constant number of calls (`observe` is five list calls however many pods; a diff's
+reads the images its manifests name, a filtered list each, up to eight); every
 plan step is exactly one call (`run`). Errors are podspec's: EngineError when Podman refuses,
 PodmanUnavailable when it cannot be reached.
 """
@@ -37,14 +38,20 @@ class Engine(Protocol):
 
     # ------------------------------------------------------------------------------- reading
 
-    def observe(self, pods: Collection[str] | None = None) -> ObservedState:
+    def observe(self, pods: Collection[str] | None = None, images: Collection[str] | None = None) -> ObservedState:
         """Every pod, container, volume and image on the host. `pods`: only those pods' containers
         (pods not on the host are no error), and every volume, image, secret and network; the
-        state says so in its `scope`."""
+        state says so in its `scope`. `images`: only the images these references name (as
+        images_named()), said in the state's `image_scope`; an empty collection reads none."""
         ...
 
     def images(self) -> tuple[ObservedImage, ...]:
         """The images alone (read again after pulls)."""
+        ...
+
+    def images_named(self, references: Collection[str]) -> tuple[ObservedImage, ...]:
+        """At least every image one of `references` names, as ObservedState.image_id() finds it
+        (maybe more: the whole list where filtering would cost more)."""
         ...
 
     def list_volumes(self) -> tuple[ObservedVolume, ...]:

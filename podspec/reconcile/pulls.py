@@ -252,6 +252,21 @@ def needs(desired: DesiredState, observed: ObservedState, probe_image: str = "")
     it. `probe_image`: the probe helper's image (references.probe_helper_image), needed as the pods'
     own images are (imagePullPolicy IfNotPresent) when a container has an httpGet or tcpSocket probe:
     those probes are made from a helper container (engine/probes.py); "" leaves it out."""
+    return tuple(
+        ImageNeed(ref, policy, observed.image_id(ref) is not None, tuple(sorted(users)))
+        for ref, (policy, users) in sorted(_needed(desired, probe_image).items())
+    )
+
+
+def references(desired: DesiredState, probe_image: str = "") -> frozenset[str]:
+    """Every image reference a diff of `desired` looks up on the host (needs() names them all: the
+    containers', the image volumes', the hostPath helper's, the image mounts', the probe helper's):
+    the images a diff reads (Engine.observe(images=...))."""
+    return frozenset(_needed(desired, probe_image))
+
+
+def _needed(desired: DesiredState, probe_image: str) -> dict[str, tuple[PullPolicy, list[str]]]:
+    """Each image reference needed -> the strongest pull policy asked for it, and who uses it."""
     by_ref: dict[str, tuple[PullPolicy, list[str]]] = {}
     strength = {PullPolicy.NEVER: 0, PullPolicy.IF_NOT_PRESENT: 1, PullPolicy.ALWAYS: 2}
 
@@ -280,10 +295,7 @@ def needs(desired: DesiredState, observed: ObservedState, probe_image: str = "")
             kinds = _outside_probes(c)
             if probe_image and kinds:
                 need(probe_image, PullPolicy.IF_NOT_PRESENT, f"{PROBE_HELPER}{pod.name}/{c.name} ({', '.join(kinds)} probe)")
-    return tuple(
-        ImageNeed(ref, policy, observed.image_id(ref) is not None, tuple(sorted(users)))
-        for ref, (policy, users) in sorted(by_ref.items())
-    )
+    return by_ref
 
 
 def missing_error(need: ImageNeed, reason: str) -> ImageUnavailable:

@@ -72,10 +72,12 @@ _fast_switch = _FastSwitch()
 class HostReading:
     """`connect()`, then `engine.observe()` (unless `observe` is False), on a thread started at construction."""
 
-    def __init__(self, connect: Callable[[], Engine], observe: bool = True, pods: Collection[str] | None = None) -> None:
+    def __init__(self, connect: Callable[[], Engine], observe: bool = True, pods: Collection[str] | None = None,
+                 images: Collection[str] | None = None) -> None:
         self._connect = connect
         self._observe = observe
         self._pods = pods  # observe(pods=...): only these pods' containers
+        self._images = images  # observe(images=...): only the images these references name
         self._engine: Engine | None = None
         self._observed: ObservedState | None = None
         self._connect_error: BaseException | None = None
@@ -92,7 +94,8 @@ class HostReading:
         try:
             self._engine = self._connect()
             if self._observe:
-                self._observed = self._engine.observe() if self._pods is None else self._engine.observe(self._pods)
+                self._observed = (self._engine.observe() if self._pods is None and self._images is None
+                                  else self._engine.observe(self._pods, images=self._images))
         except BaseException as error:  # raised in the caller's thread, where it asks for it
             if self._engine is None:
                 self._connect_error = error

@@ -138,6 +138,62 @@ def test_observe_an_empty_host(engine):
     assert engine.pod_names() == ()
 
 
+# Names the busybox stand-in also goes by, as a user's host has them: built locally, tagged under a
+# user's repository, pulled from another registry (reading a diff's images, engine/parse.image_filters).
+TAGS = ("localhost/built:1", "docker.io/user/app:1", "quay.io/team/web:2", "localhost/team/tool:3")
+# References as manifests write them, each a different way Podman can be asked for an image.
+LOOKED_UP = ("busybox", "busybox:latest", "docker.io/busybox:latest", "docker.io/library/busybox:latest",
+             "built:1", "localhost/built:1", "user/app:1", "docker.io/user/app:1", "quay.io/team/web:2",
+             "team/tool:3", "httpd:2.4", "alpine", "nosuch:1", "quay.io/team/nosuch:2", "app:1", "web:2")
+
+
+@pytest.fixture
+def tagged(engine, request) -> Iterator[Engine]:
+    """The engine's host with the busybox stand-in also tagged as TAGS (untagged after the test)."""
+    if isinstance(engine, FakeEngine):
+        image = engine._image("docker.io/library/busybox:latest")
+        assert image is not None
+        image.names = (*image.names, *TAGS)
+        yield engine
+        return
+    box = request.getfixturevalue("podman")
+    for tag in TAGS:
+        box.podman("tag", "docker.io/library/busybox:latest", tag)
+    try:
+        yield engine
+    finally:
+        box.podman("untag", "docker.io/library/busybox:latest", *TAGS, check=False)
+
+
+def test_the_images_named_are_those_the_whole_list_finds(tagged):
+    """What a diff reads (only the images its manifests name) finds each reference's image as the
+    whole list does, on both Podmans, over every transport: by short and full names, on every
+    registry, none where the whole list has none."""
+    whole = tagged.observe()
+    expected = {ref: whole.image_id(ref) for ref in LOOKED_UP}
+    busybox = whole.image_id("docker.io/library/busybox:latest")
+    assert busybox is not None and expected["built:1"] == expected["user/app:1"] == busybox
+    # (podspec takes `app:1` for docker.io/library/app:1, and `team/tool:3` for docker.io/team/tool:3)
+    assert expected["nosuch:1"] is expected["app:1"] is expected["team/tool:3"] is None
+    for ref in LOOKED_UP:  # one filtered list each
+        alone = tagged.observe(images=[ref])
+        assert alone.image_scope == {ref} and alone.image_id(ref) == expected[ref], ref
+    for group in (LOOKED_UP[:8], LOOKED_UP[8:]):  # up to eight at once: side by side, or the whole list
+        read = tagged.observe(images=group)
+        assert {ref: read.image_id(ref) for ref in group} == {ref: expected[ref] for ref in group}
+        named = tagged.images_named(group)
+        assert {ref: ObservedState(images=named).image_id(ref) for ref in group} == {ref: expected[ref] for ref in group}
+    digest = next((d for i in whole.images for d in i.digests if i.id == busybox), None)
+    for ref in (busybox, *((digest,) if digest else ())):  # by ID, by digest: the whole list
+        assert tagged.observe(images=[ref, "alpine"]).image_id(ref) == busybox
+
+
+def test_no_image_is_read_for_no_reference(engine):
+    state = engine.observe(images=())
+    assert state.images == () and state.image_scope == frozenset()
+    assert engine.images_named([]) == ()
+
+
 def test_version_looks_like_a_version(engine):
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", engine.version())
 

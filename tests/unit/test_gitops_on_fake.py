@@ -49,8 +49,9 @@ def test_every_apply_is_recorded_with_one_call_and_status_shows_the_revision(eng
     second = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r2"), lambda: engine)
     assert second.outcome is Outcome.NO_CHANGES
     calls = [c.method for c in engine.calls]
-    # Nothing to do: one read, no lock (as diff), and the record: one call, no extra read.
-    assert calls == ["observe", "create_secret", "close"]
+    # Nothing to do: one read (the host, then the images the manifests name), no lock (as diff), and
+    # the record: one call, no extra read.
+    assert calls == ["observe", "images_named", "create_secret", "close"]
     dry = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r3", dry_run=True), lambda: engine)
     assert dry.record is None
     assert [(r.seq, r.revision, r.outcome, r.unchanged) for r in history.read(engine, "demo")] == [
@@ -69,7 +70,7 @@ def test_an_apply_that_would_only_repeat_the_newest_record_writes_none(engine, m
     engine.calls.clear()
     again = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r1"), lambda: engine)
     assert again.outcome is Outcome.NO_CHANGES and again.record is not None and again.record.seq == 2  # it stands for this one
-    assert [c.method for c in engine.calls] == ["observe", "close"]  # one read, no write
+    assert [c.method for c in engine.calls] == ["observe", "images_named", "close"]  # one read, no write
     newer = apply(ApplyRequest(Manifests((manifest,)), "demo", revision="r2"), lambda: engine)  # another revision: recorded
     assert newer.record is not None and newer.record.seq == 3
     assert [(r.seq, r.revision, r.outcome) for r in history.read(engine, "demo")] == [
@@ -81,7 +82,7 @@ def test_an_apply_with_changes_takes_the_lock_and_plans_from_a_reading_made_unde
     assert first.outcome is Outcome.APPLIED
     calls = [c.method for c in engine.calls]
     # The reading without the lock found changes: the lock, then the host read again under it.
-    assert calls[:3] == ["observe", "create_lock", "observe"]
+    assert calls[:4] == ["observe", "images_named", "create_lock", "observe"]
     assert calls[-4:] == ["create_secret", "lock_labels", "remove_lock", "close"]  # recorded under the lock
 
 
