@@ -12,14 +12,17 @@ Prints the median wall and CPU time of
   - `podspec diff` up to its first request to Podman (the process ends where the host reading's
     thread would start: the interpreter, typer, the command's module, the engine);
   - the whole `podspec diff`;
-and what Podman's service takes to answer the five list calls a diff makes (the container list
-alone; the five side by side, as podspec sends them; the five one after the other, each list's time).
+and what Podman's service takes to answer the five list calls a diff made before it read only the
+images its manifests name (the container list alone; the five side by side; the five one after the
+other, each list's time), and the service's own CPU a call of each (the whole image list against one
+filtered by a reference, as a diff now reads it).
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import resource
 import socket
@@ -29,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +62,57 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert done.returncode == 0, (argv, done.stderr[-1000:])
     return seconds, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+FILTERED_IMAGES = "/images/json?filters=" + urllib.parse.quote(json.dumps({"reference": ["docker.io/library/httpd:2.4"]}))
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and of every process below it now (the Podman 5 service runs under
+    the sandbox's nsenter wrapper)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+        todo.extend(children.get(current, ()))
+    return total
+
+
+def service_cpu(url: str, service_pid: int, repeat: int) -> str:
+    """The Podman service's own CPU per call of each list a diff makes (and of the image list a
+    diff now makes instead of the whole one: filtered by one reference)."""
+    path = url.removeprefix("unix://")
+
+    def get(what: str) -> None:
+        connection = http.client.HTTPConnection("d")
+        connection.sock = socket.socket(socket.AF_UNIX)
+        connection.sock.connect(path)
+        connection.request("GET", "/v4.0.0/libpod" + what)
+        connection.getresponse().read()
+        connection.close()
+
+    spent = {}
+    for what in ("/containers/json?all=true", *LISTS, FILTERED_IMAGES):
+        get(what)
+        before = tree_cpu(service_pid)
+        for _ in range(repeat):
+            get(what)
+        spent["/images/json filtered by one reference" if what == FILTERED_IMAGES else what] = \
+            (tree_cpu(service_pid) - before) / repeat
+    return "  the service's CPU a call: " + ", ".join(f"{w} {1000 * c:.1f} ms" for w, c in spent.items())
 
 
 def rest_reads(url: str, repeat: int) -> str:
@@ -142,6 +197,9 @@ def main() -> int:
                 w, c = statistics.median(wall[label]), statistics.median(cpu[label])
                 print(f"  {label:<40} wall {w:.3f} s ({w / floor:.2f}x the floor)   CPU {c:.3f} s")
             print(rest_reads(bench.url, args.repeat))
+            pid = sandbox._service_pid(bench.state)
+            if pid is not None:
+                print(service_cpu(bench.url, pid, args.repeat))
         finally:
             sandbox.discard(bench.state)
     return 0
