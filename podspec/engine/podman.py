@@ -77,7 +77,8 @@ class PodmanEngine:
     # -------------------------------------------------------------------------------- reading
 
     def observe(self, pods: Collection[str] | None = None, images: Collection[str] | None = None) -> ObservedState:
-        """The whole host in five list calls (containers, volumes, secrets, images, networks), however many pods.
+        """The whole host in a constant number of list calls (containers, volumes, secrets, networks, and
+        the image list, or with `images` one filtered list a reference), however many pods.
         `pods`: the container list is narrowed to those pods' containers by Podman (its `pod`
         filter, which skips a name no pod has), the other four lists stay whole (ObservedState.scope).
         `images`: only the images these references name (ObservedState.image_scope), read as
@@ -113,7 +114,7 @@ class PodmanEngine:
         what, params): side by side, each on a thread of its own, over a transport that takes calls
         from several threads at once (the local socket: one connection per call); else one after
         the other. The first error is raised, after every call has ended."""
-        if not getattr(self.transport, "concurrent", False):
+        if not self._concurrent:
             return alongside(), [self.call("get", path, what, params=query) for path, what, query in reads]
         import threading  # (not concurrent.futures: it imports logging, ~3 ms of every start-up)
 
@@ -138,10 +139,15 @@ class PodmanEngine:
             raise errors[0]
         return result, answers
 
+    @property
+    def _concurrent(self) -> bool:
+        """Whether the transport takes calls from several threads at once (the local socket)."""
+        return bool(getattr(self.transport, "concurrent", False))
+
     def _image_reads(self, references: Collection[str] | None) -> list[tuple[str, str, Mapping[str, str] | None]]:
         """The calls that read the images `references` name (None: every image): one image list
         filtered by reference each (parse.image_filters says when the whole list is the better read)."""
-        filters = None if references is None else parse.image_filters(references, getattr(self.transport, "concurrent", False))
+        filters = None if references is None else parse.image_filters(references, self._concurrent)
         if filters is None:
             return [("/images/json", "list images", None)]
         return [("/images/json", f"list images named {name}", {"filters": json.dumps({"reference": [name]})})
