@@ -250,6 +250,11 @@ class FakeEngine:
     def lock_key(self) -> str:
         return f"fake:{self._instance}"
 
+    @property
+    def concurrent(self) -> bool:
+        """False: a second reader waits for the first, so that `calls` keeps one order."""
+        return False
+
     def observe(self, pods: Collection[str] | None = None, images: Collection[str] | None = None) -> ObservedState:
         self._record("observe", "" if pods is None else ",".join(sorted(pods)))
         with self._lock:

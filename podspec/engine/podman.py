@@ -114,7 +114,7 @@ class PodmanEngine:
         what, params): side by side, each on a thread of its own, over a transport that takes calls
         from several threads at once (the local socket: one connection per call); else one after
         the other. The first error is raised, after every call has ended."""
-        if not self._concurrent:
+        if not self.concurrent:
             return alongside(), [self.call("get", path, what, params=query) for path, what, query in reads]
         import threading  # (not concurrent.futures: it imports logging, ~3 ms of every start-up)
 
@@ -140,14 +140,14 @@ class PodmanEngine:
         return result, answers
 
     @property
-    def _concurrent(self) -> bool:
+    def concurrent(self) -> bool:
         """Whether the transport takes calls from several threads at once (the local socket)."""
         return bool(getattr(self.transport, "concurrent", False))
 
     def _image_reads(self, references: Collection[str] | None) -> list[tuple[str, str, Mapping[str, str] | None]]:
         """The calls that read the images `references` name (None: every image): one image list
         filtered by reference each (parse.image_filters says when the whole list is the better read)."""
-        filters = None if references is None else parse.image_filters(references, self._concurrent)
+        filters = None if references is None else parse.image_filters(references, self.concurrent)
         if filters is None:
             return [("/images/json", "list images", None)]
         return [("/images/json", f"list images named {name}", {"filters": json.dumps({"reference": [name]})})

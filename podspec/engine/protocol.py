@@ -36,6 +36,12 @@ class Engine(Protocol):
         """What one apply per project per host locks on (see connection.Endpoint.lock_key)."""
         ...
 
+    @property
+    def concurrent(self) -> bool:
+        """Whether reads from several threads at once go side by side (the local socket: a
+        connection a call), rather than best one after the other (ssh://: a round trip each)."""
+        ...
+
     # ------------------------------------------------------------------------------- reading
 
     def observe(self, pods: Collection[str] | None = None, images: Collection[str] | None = None) -> ObservedState:

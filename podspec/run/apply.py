@@ -101,6 +101,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
     check_request(request)
     with HostReading(connect, pods=request.pods, images=()) as reading:  # the images: once the manifests name them
         desired = _desired(request)
+        reading.read_images(_images_wanted(desired, request))  # beside the rest of the read
         warn(desired, listener)
         _import_deciders(planning=False)
         engine = reading.engine()
@@ -112,7 +113,7 @@ def diff(request: DiffRequest, connect: Callable[[], Engine], listener: Listener
         desired = with_node_name(engine, desired)
         rootless.check(engine, desired)  # what a rootless Podman cannot do: refused as apply refuses it
         rootless.check_links(engine, desired, request.manifests.policy)  # hostPaths where Podman follows links
-        first = _with_images(engine, reading.observed(), desired, request)
+        first = reading.observed()
         request = settled(request, first, desired, listener)
         # The same image checks as apply (an image that cannot be had, runAsNonRoot), without pulling.
         observed = pulls.prepare(engine, _looked_at(desired, request), first, listener, pulling=False,
@@ -163,15 +164,15 @@ def with_node_name(engine: Engine, desired: DesiredState) -> DesiredState:
     return put(desired, hostname)
 
 
-def _with_images(engine: Engine, observed: ObservedState, desired: DesiredState, request: DiffRequest) -> ObservedState:
-    """The first read (made with no image, while the manifests loaded) with the images the
-    manifests name, read now: a filtered image list each costs Podman ~4 ms, the whole list ~5 ms an
-    image on the host (engine/parse.image_filters), the second longest call of a no-op diff."""
+def _images_wanted(desired: DesiredState, request: DiffRequest) -> frozenset[str]:
+    """The images a diff or apply reads from the host: those the manifests name (and the probe
+    helper's), once they are loaded. HostReading.read_images() reads them while Podman still
+    answers the container list: a filtered image list costs Podman ~4 ms each, the whole list ~5
+    ms an image on the host (engine/parse.image_filters)."""
     from podspec.reconcile.pulls import references
     from podspec.references import probe_helper_image
 
-    wanted = references(desired, probe_helper_image(request.probe_image))
-    return replace(observed, images=engine.images_named(wanted), image_scope=wanted)
+    return references(desired, probe_helper_image(request.probe_image))
 
 
 def _looked_at(desired: DesiredState, request: DiffRequest) -> DesiredState:
@@ -232,6 +233,8 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
     # A default project name is settled on what the host holds (reconcile/former.py), before any lock.
     with HostReading(connect, observe=first_read or bool(request.former), pods=request.pods, images=()) as reading:
         desired = _desired(request)
+        if first_read:
+            reading.read_images(_images_wanted(desired, request))  # beside the rest of the read
         warn(desired, listener)
         if request.saved is not None:
             from podspec.run import saved_plan
@@ -247,8 +250,7 @@ def apply(request: ApplyRequest, connect: Callable[[], Engine], listener: Listen
         rootless.check_links(engine, desired, request.manifests.policy)  # hostPaths where Podman follows links
         if request.former:
             request = settled(request, reading.observed(), desired, listener)
-        unchanged = _nothing_to_do(engine, _with_images(engine, reading.observed(), desired, request), desired,
-                                   request) if first_read else None
+        unchanged = _nothing_to_do(engine, reading.observed(), desired, request) if first_read else None
         if unchanged is not None:
             return _recorded(engine, request, listener, lambda seen: _no_changes(engine, request, listener, seen, *unchanged))
         from podspec.run.hostlock import DEFAULT_LEASE, host_lock

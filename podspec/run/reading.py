@@ -1,10 +1,11 @@
 """The host read while the manifests load: `connect()` and the first `observe()` on a thread.
 
-    with HostReading(connect) as reading:  # starts connecting and reading the host now
+    with HostReading(connect, images=()) as reading:  # starts connecting and reading the host now
         desired = load(manifests)          # Python parses and builds while Podman answers
+        reading.read_images(references(desired))  # the images they name, while Podman still answers
         engine = reading.engine()          # the caller owns (and closes) the engine from here
     rootless.check(engine, desired)
-    observed = reading.observed()
+    observed = reading.observed()          # with those images
 
 Podman's answer to the container list is most of a no-op diff's wall time (~70 ms at 30 pods), and
 loading the manifests most of its CPU: side by side, the one hides the other. Nothing changes for the
@@ -32,12 +33,13 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, Collection
+from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from podspec.engine.protocol import Engine
-    from podspec.observed import ObservedState
+    from podspec.observed import ObservedImage, ObservedState
 
 
 SWITCH_INTERVAL = 0.0005  # seconds, while a reading runs (Python's default: 0.005)
@@ -83,16 +85,24 @@ class HostReading:
         self._connect_error: BaseException | None = None
         self._observe_error: BaseException | None = None
         self._taken = False
-        self._ended = False
+        self._running = 1  # threads still reading (the read; the image read once asked for)
         self._dropped = False
-        self._lock = threading.Lock()  # orders drop() and the read's end (_settle)
+        self._lock = threading.Lock()  # orders drop() and the reads' ends (_settle)
+        self._connected = threading.Event()  # connect() returned or failed
+        self._named: frozenset[str] | None = None  # read_images(): the references
+        self._named_images: tuple[ObservedImage, ...] = ()
+        self._named_error: BaseException | None = None
+        self._image_thread: threading.Thread | None = None
         _fast_switch.begin()  # left by the thread when the read ends
         self._thread = threading.Thread(target=self._read, name="podspec-host-reading")
         self._thread.start()
 
     def _read(self) -> None:
         try:
-            self._engine = self._connect()
+            try:
+                self._engine = self._connect()
+            finally:
+                self._connected.set()
             if self._observe:
                 self._observed = (self._engine.observe() if self._pods is None and self._images is None
                                   else self._engine.observe(self._pods, images=self._images))
@@ -103,6 +113,34 @@ class HostReading:
                 self._observe_error = error
         finally:
             _fast_switch.end()
+            self._settle(ended=True)
+
+    def read_images(self, references: Collection[str]) -> None:
+        """Read the images `references` name too (Engine.images_named), from now on: beside the rest
+        of the read where the engine takes reads side by side (Engine.concurrent: the local socket),
+        else after it (ssh://: one call after the other). observed() then holds them, and says so in
+        its image_scope. Called once the manifests name their images: at 30 pods the filtered image
+        lists (~10 ms) are answered while Podman still answers the container list, instead of after it."""
+        with self._lock:
+            self._running += 1
+        self._named = frozenset(references)
+        self._image_thread = threading.Thread(target=self._read_images, name="podspec-image-reading")
+        self._image_thread.start()
+
+    def _read_images(self) -> None:
+        try:
+            self._connected.wait()
+            engine = self._engine
+            if engine is None:
+                return  # (the connection's error is raised by engine())
+            if not engine.concurrent:
+                self._thread.join()
+            if self._observe_error is None:
+                assert self._named is not None
+                self._named_images = engine.images_named(self._named)
+        except BaseException as error:  # raised in the caller's thread, by observed()
+            self._named_error = error
+        finally:
             self._settle(ended=True)
 
     def engine(self) -> Engine:
@@ -122,21 +160,28 @@ class HostReading:
         if self._observe_error is not None:
             raise self._observe_error
         assert self._observed is not None
-        return self._observed
+        if self._image_thread is None:
+            return self._observed
+        self._image_thread.join()
+        if self._named_error is not None:
+            raise self._named_error
+        return replace(self._observed, images=self._named_images, image_scope=self._named)
 
     def drop(self) -> None:
-        """Forget the reading unread (the manifests failed): its engine is closed now if the read ends
-        within DROP_WAIT, else by the thread when it ends."""
+        """Forget the reading unread (the manifests failed): its engine is closed now if the reads
+        end within DROP_WAIT, else by the last thread when it ends."""
         self._thread.join(DROP_WAIT)
+        if self._image_thread is not None:
+            self._image_thread.join(DROP_WAIT)
         self._settle(dropped=True)
 
     def _settle(self, ended: bool = False, dropped: bool = False) -> None:
-        """Note that the read ended or that the reading was dropped; the second of the two closes the
-        engine (exactly once: both are noted under the lock)."""
+        """Note that a read ended or that the reading was dropped; the last of these closes the
+        engine (exactly once: all are noted under the lock)."""
         with self._lock:
-            self._ended |= ended
+            self._running -= 1 if ended else 0
             self._dropped |= dropped
-            close = self._ended and self._dropped
+            close = self._running == 0 and self._dropped
         if close and self._engine is not None:
             try:
                 self._engine.close()
