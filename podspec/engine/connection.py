@@ -10,7 +10,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,6 +201,8 @@ MAX_SOCKET_PATH = 100
 def _service_dir(runtime: Path | None) -> str:
     """A new 0700 directory for a private service's socket: in the user's runtime directory, unless
     it is not given, cannot be made, or is too deep for a socket path."""
+    import tempfile  # (here: only a private service needs it, and it imports random, ~1 ms)
+
     if runtime is not None and len(str(runtime)) + len("/podspec-XXXXXXXX/podman.sock") <= MAX_SOCKET_PATH:
         try:
             runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
