@@ -139,6 +139,8 @@ NOWHERE = Locations(file="<unknown>")
 
 @dataclass(frozen=True)
 class PortMapping:
+    """One container port, and the host port and address it is published on."""
+
     container_port: int
     host_port: int | None = None
     host_ip: str = ""  # "" means every address (Kubernetes' default; "0.0.0.0" normalizes to it)
@@ -172,6 +174,8 @@ class KeyRef:
 
 @dataclass(frozen=True)
 class EnvVar:
+    """One environment variable of a container: a value, or a ConfigMap or Secret key it reads."""
+
     name: str
     value: str
     ref: KeyRef | None = None  # valueFrom configMapKeyRef / secretKeyRef (fieldRef is resolved into value)
@@ -193,6 +197,8 @@ class EnvFrom:
 
 @dataclass(frozen=True)
 class VolumeMount:
+    """Where a container mounts one of its pod's volumes."""
+
     name: str
     mount_path: str
     read_only: bool = False
@@ -202,6 +208,8 @@ class VolumeMount:
 
 @dataclass(frozen=True)
 class Resources:
+    """A container's CPU and memory limits and requests, in millicores and bytes."""
+
     cpu_limit_millis: int | None = None
     memory_limit_bytes: int | None = None
     cpu_request_millis: int | None = None
@@ -210,6 +218,8 @@ class Resources:
 
 @dataclass(frozen=True)
 class SecurityContext:
+    """What a container runs as and may do: user, group, capabilities, privileges."""
+
     privileged: bool = False
     capabilities_add: tuple[str, ...] = ()  # upper case, no CAP_ prefix, sorted, unique
     capabilities_drop: tuple[str, ...] = ()
@@ -251,6 +261,8 @@ def local_profile_problem(local: str) -> str | None:
 
 @dataclass(frozen=True)
 class Container:
+    """One container of a pod, as the manifests want it (defaults normalized)."""
+
     name: str
     image: str
     pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT
@@ -316,6 +328,8 @@ class Container:
 
 @dataclass(frozen=True)
 class Volume:
+    """One volume of a pod, of one of the kinds VolumeKind names, and where its content comes from."""
+
     name: str
     kind: VolumeKind
     claim_name: str = ""  # persistentVolumeClaim: the Podman named volume
@@ -351,6 +365,8 @@ class Volume:
 
 @dataclass(frozen=True)
 class Pod:
+    """One pod, as the manifests want it: its containers, volumes and pod-level settings."""
+
     name: str
     containers: tuple[Container, ...]
     init_containers: tuple[Container, ...] = ()
@@ -462,6 +478,8 @@ SERVICE_WORKLOAD = "Service"
 
 @dataclass(frozen=True)
 class DesiredState:
+    """Everything the manifests want on the host, sorted: what the loader builds."""
+
     pods: tuple[Pod, ...] = ()  # sorted by name
     claims: tuple[VolumeClaim, ...] = ()  # sorted by name
     files: tuple[str, ...] = ()  # the manifest files read, in order

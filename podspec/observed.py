@@ -45,6 +45,8 @@ class PodStatus(str, Enum):
 
 @dataclass(frozen=True)
 class ObservedContainer:
+    """One container on the host, as the container list shows it."""
+
     id: str
     name: str
     pod_id: str
@@ -74,6 +76,8 @@ class ProbeResult:
 
 @dataclass(frozen=True)
 class ObservedPod:
+    """One pod on the host, as its infra container shows it."""
+
     id: str
     name: str
     status: PodStatus
@@ -91,6 +95,8 @@ class ObservedPod:
 
 @dataclass(frozen=True)
 class ObservedVolume:
+    """One named volume on the host, with its labels."""
+
     name: str
     labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
@@ -128,6 +134,8 @@ class ObservedSecret:
 
 @dataclass(frozen=True)
 class ObservedImage:
+    """One image on the host: its ID, names and digests."""
+
     id: str
     names: tuple[str, ...]
     digests: tuple[str, ...] = ()  # repo@sha256:... of the manifests it was pulled by (RepoDigests)
@@ -157,6 +165,8 @@ class PulledImage:
 
 @dataclass(frozen=True)
 class ObservedState:
+    """What one read of the host found: pods, containers, volumes, images, secrets, networks."""
+
     pods: tuple[ObservedPod, ...] = ()
     containers: tuple[ObservedContainer, ...] = ()
     volumes: tuple[ObservedVolume, ...] = ()

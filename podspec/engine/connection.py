@@ -27,6 +27,8 @@ LOOKUP_TIMEOUT = 10.0  # seconds: `podman system connection list`
 
 @dataclass
 class Endpoint:
+    """Where the Podman service is, what chose it, and what podspec started to reach it."""
+
     url: str
     how: str  # what chose it, for messages
     identity: str | None = None

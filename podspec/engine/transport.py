@@ -28,6 +28,8 @@ class TransportError(Exception):
 
 @dataclass(frozen=True)
 class Reply:
+    """One answer of the Podman service: its HTTP status and body."""
+
     status_code: int
     content: bytes
 

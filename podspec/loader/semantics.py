@@ -299,6 +299,8 @@ def _metadata(labels: tuple, annotations: tuple, where, file: str) -> list[Probl
 
 @dataclass(frozen=True)
 class _Claim:
+    """A host port one container publishes, and where the manifests say so."""
+
     pod: Pod
     container: str
     path: FieldPath

@@ -32,6 +32,8 @@ UNSET: Any = _Unset()
 
 @dataclass(frozen=True)
 class FieldChange:
+    """One field that differs: its readable path, the value on the host, the value wanted."""
+
     path: str
     old: Any  # UNSET when the field was not set
     new: Any

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Diff:
+    """Everything that differs between the manifests and the host, for one project."""
+
     project: str
     pods: tuple[PodDiff, ...] = ()
     volumes: tuple[VolumeDiff, ...] = ()

@@ -72,6 +72,8 @@ class Promise:
 
 @dataclass(frozen=True)
 class ContainerDrift:
+    """How one container on the host differs from what its pod promised."""
+
     name: str
     finding: Finding
     found: ObservedContainer | None = None  # None when missing

@@ -39,6 +39,8 @@ SpecDict = dict[str, Any]
 
 @dataclass(frozen=True)
 class ContainerIntent:
+    """A container's intent: its canonical spec (kept in its last-applied label) and that spec's hash."""
+
     name: str  # the manifest's name; the Podman container is `<pod>-<name>`
     role: Role
     spec: SpecDict
@@ -51,6 +53,8 @@ class ContainerIntent:
 
 @dataclass(frozen=True)
 class PodIntent:
+    """A pod's intent: its own canonical spec and hash, and its containers' intents."""
+
     name: str
     spec: SpecDict
     hash: str

@@ -236,6 +236,8 @@ class AttachAction(str, Enum):
 
 @dataclass(frozen=True)
 class NetworkDiff:
+    """What happens to the project's network, and why."""
+
     name: str
     action: Action  # CREATE, REMOVE, CONFLICT or ADOPT
     cause: str
@@ -257,6 +259,8 @@ class Attachment:
 
 @dataclass(frozen=True)
 class NetworkChanges:
+    """The project's network: its change, and the names and attachments its pods get."""
+
     network: str
     diff: NetworkDiff | None = None  # None: the network is there as it should be (or not wanted)
     names: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)  # pod -> names at create

@@ -20,6 +20,8 @@ from podspec.reconcile.intent import ContainerIntent, PodIntent
 
 @dataclass(frozen=True)
 class ContainerDiff:
+    """What happens to one container, and why."""
+
     name: str  # Podman's container name
     action: Action
     cause: str
@@ -30,6 +32,8 @@ class ContainerDiff:
 
 @dataclass(frozen=True)
 class PodDiff:
+    """What happens to one pod and its containers, and why."""
+
     name: str
     action: Action | None  # None: the pod itself stays; see containers
     cause: str = ""

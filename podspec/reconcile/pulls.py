@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ImageNeed:
+    """One image the manifests need: the pull policy asked for it, whether the host has it, who uses it."""
+
     reference: str
     policy: PullPolicy
     present: bool

@@ -16,6 +16,8 @@ from podspec.reconcile.intent import SpecDict, empty_dir_volumes
 
 @dataclass(frozen=True)
 class VolumeDiff:
+    """What happens to one named volume, and why."""
+
     name: str
     action: Action
     cause: str

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class DiffRequest:
+    """What `podspec diff` is asked: which manifests, against which project, and how."""
+
     manifests: Manifests
     project: str
     prune: bool = False
@@ -66,6 +68,8 @@ class DiffRequest:
 
 @dataclass(frozen=True)
 class ApplyRequest(DiffRequest):
+    """What `podspec apply` is asked: a diff's request, and how to carry out its plan."""
+
     dry_run: bool = False
     wait: bool = False
     wait_timeout: float = 120.0

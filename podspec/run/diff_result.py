@@ -16,6 +16,8 @@ if TYPE_CHECKING:  # types only
 
 @dataclass(frozen=True)
 class DiffResult:
+    """A diff's outcome: the desired state, what differs, and the plan to save (if asked)."""
+
     desired: DesiredState
     diff: Diff
     saved: SavedPlan | None = None  # --save-plan: the plan to write (None when conflicts stop it)

@@ -38,6 +38,8 @@ def normalize(name: str) -> str:
 
 @dataclass(frozen=True)
 class ProjectName:
+    """The project a command works on, and the name an older podspec gave the same manifests."""
+
     name: str
     former: str = ""  # a default name: the one an older podspec gave the same manifests ("": given on purpose)
 
