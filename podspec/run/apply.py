@@ -188,10 +188,11 @@ def _looked_at(desired: DesiredState, request: DiffRequest) -> DesiredState:
 
 
 def _import_deciders(planning: bool) -> None:
-    """Import what runs after the host is read (the diff, the image checks, the result; for apply
-    the planner, the history and apply's results: ~20 ms of a no-op's start-up), while Podman
-    answers the read."""
-    from podspec.reconcile import diff  # noqa: F401
+    """Import what runs after the host is read (the diff and its network part, the image checks,
+    the rootless checks and the local service's facts they read, the result; for apply the planner,
+    the history and apply's results: ~20 ms of a no-op's start-up), while Podman answers the read."""
+    from podspec.engine import local  # noqa: F401
+    from podspec.reconcile import diff, network  # noqa: F401
     from podspec.run import diff_result, pulls, rootless  # noqa: F401
 
     if planning:
