@@ -239,14 +239,15 @@ class ObservedState:
         return next((n for n in self.networks if n.name == name), None)
 
     def image_id(self, reference: str) -> str | None:
-        """The ID of the local image a reference names (`alpine` matches docker.io/library/alpine:latest)."""
-        from podspec.references import expanded
+        """The ID of the local image a reference names, as Podman resolves a name on the host: a short
+        name (no registry) on the default registry or built here (`alpine` matches
+        docker.io/library/alpine:latest and localhost/alpine:latest; `team/tool:3` matches
+        docker.io/team/tool:3 and localhost/team/tool:3, what `podman build -t team/tool:3` makes)."""
+        from podspec.references import stored_names
 
         if self.image_scope is not None and reference not in self.image_scope:
             raise LookupError(f"image {reference} was not read (ObservedState.image_scope)")
-        candidates = {reference, expanded(reference)}
-        if "/" not in reference.split(":")[0]:
-            candidates.add(f"localhost/{reference}")
+        candidates = {reference, *stored_names(reference)}
         for image in self.images:
             if candidates & set(image.names) or candidates & set(image.digests) or reference == image.id:
                 return image.id

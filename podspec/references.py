@@ -79,6 +79,15 @@ def on_default_registry(reference: str) -> str:
     return f"docker.io/{reference}" if "/" in reference else f"docker.io/library/{reference}"
 
 
+def stored_names(reference: str) -> tuple[str, ...]:
+    """The names under which the host holds the image a reference names, as Podman runs it: a name
+    with a registry as Podman stores it (`docker.io/busybox` is docker.io/library/busybox:latest); a
+    short name (no registry) on the default registry or built on the host (`team/tool:3`:
+    docker.io/team/tool:3 or localhost/team/tool:3, what `podman build -t team/tool:3` makes)."""
+    full = expanded(reference)
+    return (full,) if registry_in(reference) else (full, f"localhost/{normalize(reference)}")
+
+
 def expanded(reference: str) -> str:
     """A reference as Podman resolves a short name on the default registry:
     `alpine` -> `docker.io/library/alpine:latest`, `user/app` -> `docker.io/user/app:latest`."""

@@ -56,7 +56,7 @@ from podspec.observed import (
     pods_from_containers,
 )
 from podspec.plan import Step, StepKind
-from podspec.references import expanded
+from podspec.references import expanded, normalize, registry_in
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -743,8 +743,11 @@ class FakeEngine:
         return self.containers[pod.infra].state is ContainerState.RUNNING
 
     def _image(self, reference: str) -> FakeImage | None:
+        """The image a container made from `reference` runs, as Podman finds it (a short name also
+        as built on the host, localhost/: ObservedState.image_id)."""
         qualified = qualify(reference)
-        return next((i for i in self.images_.values() if qualified in i.names or reference == i.id), None)
+        local = f"localhost/{normalize(reference)}" if not registry_in(reference) and "@" not in reference else qualified
+        return next((i for i in self.images_.values() if qualified in i.names or local in i.names or reference == i.id), None)
 
     def _named(self, references: Collection[str]) -> tuple[ObservedImage, ...]:
         """The images `references` name, as ObservedState.image_id() finds them, each once."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Iterable
 
 from podspec.errors import EngineError, Refusal
@@ -140,46 +140,50 @@ def images(answer: Any) -> tuple[ObservedImage, ...]:
     )
 
 
-IMAGE_FILTERS_AT_MOST = 8  # more references than this: the whole image list is read instead
+IMAGE_NAMES_AT_MOST = 8  # more names to ask for than this: the whole image list is read instead
 _IMAGE_ID = re.compile(r"(sha256:)?[0-9a-f]{12,64}")
 
 
-def image_filters(references: Collection[str], concurrent: bool) -> list[str] | None:
-    """The `reference` filters of GET /images/json that read every image `references` name, one
-    list call each (sorted), or None where the whole image list is the better read.
+def image_names(references: Collection[str], concurrent: bool) -> list[str] | None:
+    """The names (sorted) whose GET /images/{name}/json reads every image `references` name, an
+    inspect each, or None where the whole image list is the better read.
 
-    Podman answers the whole list at ~5 ms of its CPU an image (4.3 and 5 work out each image's
-    size, parent and containers; 44 ms for the 9 images of bench_apply's host, the second longest of
-    a no-op diff's calls), and a filtered list at ~4 ms, whatever the store holds. Podman matches
-    a short name (`busybox:1`, `user/app`) on every registry, `localhost/` too, and a full name
-    exactly: so a short name is filtered as written and a full one as Podman stores it
-    (`docker.io/busybox` is `docker.io/library/busybox`). Every image ObservedState.image_id() finds
-    for a reference is among those the filter finds (extras are harmless: image_id() picks by name).
+    Podman answers the whole list at ~5 ms of its CPU an image on 4.3 (it works out each image's
+    size, parent and containers: 44 ms for the 9 images of bench_apply's host, the second longest of
+    a no-op diff's calls) and ~1 ms an image on 5; a list filtered by a reference at 3-7 ms whatever
+    the store holds (and Podman 5 answers two of them one after the other); an inspect at 1-2 ms.
+    A reference names its image under the names references.stored_names() gives (a short name: on
+    the default registry, or built on the host), the names ObservedState.image_id() looks for: each
+    is asked for, and one the host does not have is no error.
 
-    The whole list instead: for a digest or an image ID (no name to filter on), past
-    IMAGE_FILTERS_AT_MOST references, and for more than one reference over a transport that makes
-    its calls one after the other (ssh://: a round trip each)."""
+    The whole list instead: for a digest or an image ID (no name to ask for), past
+    IMAGE_NAMES_AT_MOST names, and for more than one name over a transport that makes its calls
+    one after the other (ssh://: a round trip each)."""
     wanted = set(references)
     if not wanted:
         return []
-    from podspec.references import has_digest, on_default_registry, registry_in  # (imports the model)
+    from podspec.references import has_digest, stored_names  # (imports the model)
 
     if any(has_digest(r) or _IMAGE_ID.fullmatch(r) for r in wanted):
         return None
-    if len(wanted) > (IMAGE_FILTERS_AT_MOST if concurrent else 1):
+    names = sorted({name for reference in wanted for name in stored_names(reference)})
+    if len(names) > (IMAGE_NAMES_AT_MOST if concurrent else 1):
         return None
-    return sorted({on_default_registry(r) if registry_in(r) else r for r in wanted})
+    return names
 
 
-def merged_lists(answers: Sequence[Any]) -> list[dict]:
-    """Several GET /images/json answers as one list, each image once (by its ID), in order."""
-    if len(answers) == 1:
-        return _list(answers[0])
-    seen: dict[str, dict] = {}
+def inspected_images(answers: Sequence[Any]) -> tuple[ObservedImage, ...]:
+    """GET /images/{name}/json answers (None: the host has no image of that name) as the image
+    list shows them, each image once (by its ID): ID, names (RepoTags), digests (RepoDigests)."""
+    from podspec.observed import ObservedImage
+
+    seen: dict[str, ObservedImage] = {}
     for answer in answers:
-        for item in _list(answer):
-            seen.setdefault(str(item.get("Id")), item)
-    return list(seen.values())
+        if isinstance(answer, dict) and answer.get("Id"):
+            seen.setdefault(str(answer["Id"]), ObservedImage(
+                str(answer["Id"]), tuple(sorted(set(answer.get("RepoTags") or []))),
+                tuple(sorted(set(answer.get("RepoDigests") or [])))))
+    return tuple(seen.values())
 
 
 def secrets(answer: Any) -> tuple[ObservedSecret, ...]:
@@ -416,6 +420,19 @@ def refusal(status: int, message: str) -> Refusal:
         return Refusal.SUBNET_TAKEN
     found = next((reason for reason, words in _REFUSALS if any(w in text for w in words)), None)
     return found or (Refusal.NOT_FOUND if status == 404 else Refusal.OTHER)
+
+
+def left_empty(inspected: Any, labels: Mapping[str, str]) -> bool:
+    """GET /pods/{name}/json of a pod a creation ran into: whether it holds no container at all (not
+    even an infra container) and was created by podspec for the same project from the same source as
+    the pod about to be created (`labels`, the new pod's): a leftover podspec may remove."""
+    from podspec import labels as L
+
+    if not isinstance(inspected, dict) or inspected.get("Containers"):
+        return False
+    found = inspected.get("Labels") or {}
+    return (L.is_managed(found) and L.is_managed(labels) and found.get(L.PROJECT) == labels.get(L.PROJECT)
+            and found.get(L.ORIGIN, "") == labels.get(L.ORIGIN, ""))
 
 
 def refused(what: str, status: int, message: str) -> EngineError:

@@ -9,6 +9,7 @@ an ssh forward), and parse.py for how the answers are read: this module only mak
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -98,36 +99,38 @@ class PodmanEngine:
         if pods is not None:  # (an empty filter would list every container: no call at all then)
             params["filters"] = json.dumps({"pod": sorted(pods)})
         listing = pods is None or bool(pods)
-        others: list[tuple[str, str, Mapping[str, str] | None]] = [
-            ("/volumes/json", "list volumes", None), *self._image_reads(images),
-            ("/secrets/json", "list secrets", None), ("/networks/json", "list networks", None)]
+        whole, image_reads = self._image_reads(images)
+        others: list[Callable[[], Any]] = [
+            lambda: self.call("get", "/volumes/json", "list volumes"), *image_reads,
+            lambda: self.call("get", "/secrets/json", "list secrets"), lambda: self.call("get", "/networks/json", "list networks")]
         listed, (volumes, *image_answers, secrets, networks) = self._get_all(
             others, lambda: self.call("get", "/containers/json", "list containers", params=params) if listing else [])
-        state = parse.state(listed, volumes, parse.merged_lists(image_answers), secrets, networks)
+        state = parse.state(listed, volumes, [], secrets, networks)
+        state = replace(state, images=_images_from(whole, image_answers))
         if images is not None:
             state = replace(state, image_scope=frozenset(images))
         return _narrowed(state, pods)
 
-    def _get_all(self, reads: Sequence[tuple[str, str, Mapping[str, str] | None]],
+    def _get_all(self, reads: Sequence[Callable[[], Any]],
                  alongside: Callable[[], Any] = lambda: None) -> tuple[Any, list[Any]]:
-        """`alongside()` (called in this thread) and the answers to the GET calls `reads` (path,
-        what, params): side by side, each on a thread of its own, over a transport that takes calls
-        from several threads at once (the local socket: one connection per call); else one after
-        the other. The first error is raised, after every call has ended."""
+        """`alongside()` (called in this thread) and the answers of the calls `reads`: side by side,
+        each on a thread of its own, over a transport that takes calls from several threads at once
+        (the local socket: one connection per call); else one after the other. The first error is
+        raised, after every call has ended."""
         if not self.concurrent:
-            return alongside(), [self.call("get", path, what, params=query) for path, what, query in reads]
+            return alongside(), [read() for read in reads]
         import threading  # (not concurrent.futures: it imports logging, ~3 ms of every start-up)
 
         answers: list[Any] = [None] * len(reads)
         errors: list[BaseException] = []
 
-        def read(index: int, path: str, what: str, query: Mapping[str, str] | None) -> None:
+        def read(index: int, call: Callable[[], Any]) -> None:
             try:
-                answers[index] = self.call("get", path, what, params=query)
+                answers[index] = call()
             except BaseException as error:  # raised below, in the caller's thread
                 errors.append(error)
 
-        threads = [threading.Thread(target=read, args=(i, *one), daemon=True) for i, one in enumerate(reads)]
+        threads = [threading.Thread(target=read, args=(i, one), daemon=True) for i, one in enumerate(reads)]
         for thread in threads:
             thread.start()
         try:
@@ -144,17 +147,54 @@ class PodmanEngine:
         """Whether the transport takes calls from several threads at once (the local socket)."""
         return bool(getattr(self.transport, "concurrent", False))
 
-    def _image_reads(self, references: Collection[str] | None) -> list[tuple[str, str, Mapping[str, str] | None]]:
-        """The calls that read the images `references` name (None: every image): one image list
-        filtered by reference each (parse.image_filters says when the whole list is the better read)."""
-        filters = None if references is None else parse.image_filters(references, self.concurrent)
-        if filters is None:
-            return [("/images/json", "list images", None)]
-        return [("/images/json", f"list images named {name}", {"filters": json.dumps({"reference": [name]})})
-                for name in filters]
+    def _image_reads(self, references: Collection[str] | None) -> tuple[bool, list[Callable[[], Any]]]:
+        """The calls that read the images `references` name (None: every image): whether they are
+        the whole image list, and the calls (parse.image_names: an inspect of each name the images
+        may be stored under, or the whole list where that is the better read)."""
+        names = None if references is None else parse.image_names(references, self.concurrent)
+        if names is None:
+            return True, [lambda: self.call("get", "/images/json", "list images")]
+        return False, [functools.partial(self._image_named, name) for name in names]
+
+    def _image_named(self, name: str) -> Any:
+        """GET /images/{name}/json, None when the host has no image of that name."""
+        try:
+            return self.call("get", f"/images/{name}/json", f"inspect image {name}")
+        except EngineError as error:
+            if error.reason in (Refusal.NOT_FOUND, Refusal.UNKNOWN_IMAGE):
+                return None
+            raise
 
     def images_named(self, references: Collection[str]) -> tuple[ObservedImage, ...]:
-        return parse.images(parse.merged_lists(self._get_all(self._image_reads(references))[1]))
+        whole, reads = self._image_reads(references)
+        return _images_from(whole, self._get_all(reads)[1])
+
+    def _create_pod(self, name: str, body: dict[str, Any], labels: Mapping[str, str]) -> None:
+        """POST /pods/create; once more after removing a pod of that name Podman left empty (below)."""
+        try:
+            self.call("post", "/pods/create", f"create pod {name}", body=body)
+        except EngineError as error:
+            if error.reason is not Refusal.EXISTS or not self._removed_left_empty(name, labels):
+                raise
+            self.call("post", "/pods/create", f"create pod {name}", body=body)
+
+    def _removed_left_empty(self, name: str, labels: Mapping[str, str]) -> bool:
+        """Whether the pod `name` that a creation ran into was one Podman left empty (no infra
+        container and no container, so the container list, which podspec reads the pods from, does
+        not show it: Podman 4.3 can leave one when a pod is removed while it is being started),
+        created by podspec for this project and source, and is now removed (without force: Podman
+        refuses if a container joined it meanwhile, and the creation's error stands)."""
+        try:
+            found = self.inspect_pod(name)
+        except PodspecError:
+            return False
+        if not parse.left_empty(found, labels):
+            return False
+        try:
+            self.call("delete", f"/pods/{name}", f"remove the empty pod {name} Podman left")
+        except PodspecError:
+            return False
+        return True
 
     def list_volumes(self) -> tuple[ObservedVolume, ...]:
         return parse.volumes(self.call("get", "/volumes/json", "list volumes"))
@@ -378,7 +418,8 @@ class PodmanEngine:
 
     def run(self, step: Step) -> None:
         """Perform one plan step: exactly one Podman call (a hostPath made on the host: one short-lived
-        helper container, engine/hostpaths.py)."""
+        helper container, engine/hostpaths.py; a pod whose name an empty pod Podman left holds: that
+        pod removed, and the creation made again, _create_pod)."""
         from podspec.engine.specgen import container_body, pod_body  # not at start-up (run/reading.py)
         from podspec.plan import StepKind  # not at start-up: diff makes no plan
 
@@ -390,8 +431,7 @@ class PodmanEngine:
             self.call("post", "/volumes/create", f"create volume {name}", body={"Name": name, "Label": labels})
         elif kind is StepKind.CREATE_POD:
             assert step.pod is not None
-            self.call("post", "/pods/create", f"create pod {name}",
-                      body=pod_body(step.pod, labels, step.network, step.aliases))
+            self._create_pod(name, pod_body(step.pod, labels, step.network, step.aliases), labels)
         elif kind is StepKind.CREATE_CONTAINER:
             assert step.pod is not None and step.container is not None
             body = container_body(step.pod, step.container, step.role, labels)
@@ -531,6 +571,11 @@ def connect(url: str | None = None, connection: str | None = None, env: Mapping[
     except BaseException:
         endpoint.close()
         raise
+
+
+def _images_from(whole: bool, answers: Sequence[Any]) -> tuple[ObservedImage, ...]:
+    """The images the answers of _image_reads' calls show: the whole list's, or the inspected ones."""
+    return parse.images(answers[0]) if whole else parse.inspected_images(answers)
 
 
 def _narrowed(state: ObservedState, pods: Collection[str] | None) -> ObservedState:

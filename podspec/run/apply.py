@@ -171,8 +171,8 @@ def with_node_name(engine: Engine, desired: DesiredState) -> DesiredState:
 def _images_wanted(desired: DesiredState, request: DiffRequest) -> frozenset[str]:
     """The images a diff or apply reads from the host: those the manifests name (and the probe
     helper's), once they are loaded. HostReading.read_images() reads them while Podman still
-    answers the container list: a filtered image list costs Podman ~4 ms each, the whole list ~5
-    ms an image on the host (engine/parse.image_filters)."""
+    answers the container list: an inspect of each name they may be stored under costs Podman 1-2
+    ms, the whole list ~5 ms an image on the host on Podman 4.3 (engine/parse.image_names)."""
     from podspec.reconcile.pulls import references
     from podspec.references import probe_helper_image
 

@@ -139,12 +139,14 @@ def test_observe_an_empty_host(engine):
 
 
 # Names the busybox stand-in also goes by, as a user's host has them: built locally, tagged under a
-# user's repository, pulled from another registry (reading a diff's images, engine/parse.image_filters).
-TAGS = ("localhost/built:1", "docker.io/user/app:1", "quay.io/team/web:2", "localhost/team/tool:3")
+# user's repository, pulled from another registry (reading a diff's images, engine/parse.image_names).
+TAGS = ("localhost/built:1", "docker.io/user/app:1", "quay.io/team/web:2", "localhost/team/tool:3",
+        "localhost/local-only:latest")
 # References as manifests write them, each a different way Podman can be asked for an image.
 LOOKED_UP = ("busybox", "busybox:latest", "docker.io/busybox:latest", "docker.io/library/busybox:latest",
              "built:1", "localhost/built:1", "user/app:1", "docker.io/user/app:1", "quay.io/team/web:2",
-             "team/tool:3", "httpd:2.4", "alpine", "nosuch:1", "quay.io/team/nosuch:2", "app:1", "web:2")
+             "team/tool:3", "local-only", "httpd:2.4", "alpine", "nosuch:1", "quay.io/team/nosuch:2", "app:1",
+             "web:2", "team/nosuch:3")
 
 
 @pytest.fixture
@@ -173,8 +175,10 @@ def test_the_images_named_are_those_the_whole_list_finds(tagged):
     expected = {ref: whole.image_id(ref) for ref in LOOKED_UP}
     busybox = whole.image_id("docker.io/library/busybox:latest")
     assert busybox is not None and expected["built:1"] == expected["user/app:1"] == busybox
-    # (podspec takes `app:1` for docker.io/library/app:1, and `team/tool:3` for docker.io/team/tool:3)
-    assert expected["nosuch:1"] is expected["app:1"] is expected["team/tool:3"] is None
+    # Short names are looked for as built here too (localhost/), as Podman runs them: with a path, without a tag.
+    assert expected["team/tool:3"] == expected["local-only"] == busybox
+    # (podspec takes `app:1` for docker.io/library/app:1 or localhost/app:1, not docker.io/user/app:1)
+    assert expected["nosuch:1"] is expected["app:1"] is expected["web:2"] is expected["team/nosuch:3"] is None
     for ref in LOOKED_UP:  # one filtered list each
         alone = tagged.observe(images=[ref])
         assert alone.image_scope == {ref} and alone.image_id(ref) == expected[ref], ref

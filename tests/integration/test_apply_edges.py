@@ -290,3 +290,36 @@ def test_sub_path_on_a_named_volume_is_refused_where_podman_would_ignore_it(podm
     assert ("dynamic-webserver/apache-httpd mounts data with subPath 'site': subPath on a persistentVolumeClaim "
             f"or emptyDir mount needs Podman 5.0 or newer (this host runs {version}, which would ignore it)") in result.stderr
     assert podman.podman("pod", "ps", "-q").stdout.strip() == ""
+
+
+def _pod_labels(podman, name: str) -> dict[str, str]:
+    import json
+
+    return json.loads(podman.podman("pod", "inspect", name, "--format", "{{json .Labels}}").stdout)
+
+
+def test_an_empty_pod_podman_left_of_this_project_is_replaced_and_anyone_elses_is_not(podman, tmp_path):
+    """Podman can leave a pod with no infra container and no container (a removal racing a start):
+    the container list podspec reads the pods from does not show it, and creating the pod again ran
+    into its name at every apply, and at every repair of the agent. One that podspec created for
+    this project and source is removed and the pod created; one anyone else made is left alone and named."""
+    port = free_port()
+    manifest = write(tmp_path, webserver(port))
+    assert podspec(podman, "apply", manifest).exit_code == 0
+    labels = _pod_labels(podman, "dynamic-webserver")
+    podman.podman("pod", "rm", "-f", "-t", "0", "dynamic-webserver")
+    podman.podman("pod", "create", "--infra=false", *[a for k, v in labels.items() for a in ("--label", f"{k}={v}")],
+                  "dynamic-webserver")
+
+    applied = podspec(podman, "apply", manifest)
+    assert applied.exit_code == 0, applied.stderr
+    assert fetch(f"http://127.0.0.1:{port}/").startswith("Static Website Init")
+    assert podman.podman("pod", "inspect", "dynamic-webserver", "--format", "{{.NumContainers}}").stdout.strip() != "0"
+
+    podman.podman("pod", "rm", "-f", "-t", "0", "dynamic-webserver")
+    podman.podman("pod", "create", "--infra=false", "--label", "team=ops", "dynamic-webserver")
+    refused = podspec(podman, "apply", manifest)
+    assert refused.exit_code == 1 and "Traceback" not in refused.stderr
+    assert "create pod dynamic-webserver" in refused.stderr and "exists" in refused.stderr, refused.stderr
+    assert _pod_labels(podman, "dynamic-webserver") == {"team": "ops"}, "another's pod is never touched"
+    podman.podman("pod", "rm", "dynamic-webserver")

@@ -257,3 +257,16 @@ def test_a_missing_host_path_says_to_create_it_or_to_let_podman_create_it():
                              "statfs /home/pi/deployments/dns/ddclient/dyndns-config: no such file or directory")
     assert error.hint == ("a hostPath volume's path does not exist on the host: create it there, or set the volume's "
                           "hostPath type to DirectoryOrCreate or FileOrCreate")
+
+
+def test_an_empty_pod_is_a_leftover_only_of_the_same_project_and_source():
+    ours = {"io.podspec.managed-by": "podspec", "io.podspec.project": "shop", "io.podspec.origin": "git:git.example/shop"}
+    empty = {"Name": "web", "Containers": [], "Labels": dict(ours)}
+    assert parse.left_empty(empty, ours)
+    assert parse.left_empty({**empty, "Containers": None}, ours)
+    assert not parse.left_empty({**empty, "Containers": [{"Id": "abc", "Name": "web-infra"}]}, ours)
+    assert not parse.left_empty({**empty, "Labels": {**ours, "io.podspec.project": "blog"}}, ours)
+    assert not parse.left_empty({**empty, "Labels": {**ours, "io.podspec.origin": "git:git.example/other"}}, ours)
+    assert not parse.left_empty({**empty, "Labels": {"team": "ops"}}, ours)
+    assert not parse.left_empty({**empty, "Labels": None}, ours)
+    assert not parse.left_empty(None, ours)
