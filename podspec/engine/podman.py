@@ -79,7 +79,8 @@ class PodmanEngine:
 
     def observe(self, pods: Collection[str] | None = None, images: Collection[str] | None = None) -> ObservedState:
         """The whole host in a constant number of list calls (containers, volumes, secrets, networks, and
-        the image list, or with `images` one filtered list a reference), however many pods.
+        the image list, or with `images` an inspect of each name they may be stored under),
+        however many pods.
         `pods`: the container list is narrowed to those pods' containers by Podman (its `pod`
         filter, which skips a name no pod has), the other four lists stay whole (ObservedState.scope).
         `images`: only the images these references name (ObservedState.image_scope), read as
