@@ -333,6 +333,27 @@ def test_creating_a_pod_whose_name_exists_fails(engine, tmp_path):
     assert len(engine.observe().pods) == 1
 
 
+def test_an_empty_pod_podman_left_is_replaced_only_when_it_is_this_projects(engine, tmp_path, request):
+    """A pod Podman left with no container at all (no infra either: the container list does not show
+    it) holds the name of a pod to create: one labelled as the new pod (project, source) is removed
+    and the pod created, over every transport; one anyone else made is refused and left as it was."""
+    if isinstance(engine, FakeEngine):
+        pytest.skip("the fake makes every pod with its infra container: only Podman leaves one empty")
+    box = request.getfixturevalue("podman")
+    steps = plan(engine, tmp_path).steps
+    create_pod = next(s for s in steps if s.kind is StepKind.CREATE_POD)
+    box.podman("pod", "create", "--infra=false", *[a for k, v in create_pod.labels for a in ("--label", f"{k}={v}")], POD)
+    assert engine.observe().pods == ()  # invisible to the read
+    run(engine, steps)
+    assert [p.name for p in engine.observe().pods] == [POD]
+    box.podman("pod", "rm", "-f", "-t", "0", POD)
+    box.podman("pod", "create", "--infra=false", "--label", "team=ops", POD)
+    with pytest.raises(EngineError) as caught:
+        engine.run(create_pod)
+    assert caught.value.message.startswith(f"Podman refused to create pod {POD}: ")
+    assert box.podman("pod", "inspect", POD, "--format", "{{json .Labels}}").stdout.strip() == '{"team":"ops"}'
+
+
 def test_creating_a_volume_whose_name_exists_fails(engine, tmp_path):
     steps = plan(engine, tmp_path).steps
     run(engine, steps[:1])
