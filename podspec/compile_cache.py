@@ -100,7 +100,7 @@ class CompileCache:
         found = self.patterns.get(key)
         if found is not None:
             try:
-                made = _sre.compile(pattern, found[0], found[1], found[2], dict(found[3]), found[4])
+                made = _made(pattern, found)
             except (TypeError, ValueError, RuntimeError, OverflowError, IndexError):
                 del self.patterns[key]  # not what the engine takes: compiled afresh below
             else:
@@ -113,7 +113,7 @@ class CompileCache:
         for name, group in names.items():
             by_group[group] = name
         entry: PatternCode = (int(flags | parsed.state.flags), code, parsed.state.groups - 1, names, tuple(by_group))
-        made = _sre.compile(pattern, entry[0], entry[1], entry[2], dict(entry[3]), entry[4])
+        made = _made(pattern, entry)
         self.patterns[key] = entry
         self.used_patterns.add(key)
         self.compiled_patterns += 1
@@ -139,6 +139,12 @@ class CompileCache:
                 pass
         else:
             self.compiled_methods = self.compiled_patterns = 0
+
+
+def _made(pattern: Any, entry: PatternCode) -> Any:
+    """The compiled pattern the regex engine makes of `entry` (its own copy of the name map)."""
+    flags, code, groups, names, by_group = entry
+    return _sre.compile(pattern, flags, code, groups, dict(names), by_group)
 
 
 def _bounded(entries: dict[Any, Any], used: set[Any]) -> dict[Any, Any]:

@@ -56,7 +56,7 @@ from podspec.observed import (
     pods_from_containers,
 )
 from podspec.plan import Step, StepKind
-from podspec.references import expanded, normalize, registry_in
+from podspec.references import expanded, stored_names
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -745,9 +745,8 @@ class FakeEngine:
     def _image(self, reference: str) -> FakeImage | None:
         """The image a container made from `reference` runs, as Podman finds it (a short name also
         as built on the host, localhost/: ObservedState.image_id)."""
-        qualified = qualify(reference)
-        local = f"localhost/{normalize(reference)}" if not registry_in(reference) and "@" not in reference else qualified
-        return next((i for i in self.images_.values() if qualified in i.names or local in i.names or reference == i.id), None)
+        names = {qualify(reference)} if "@" in reference else set(stored_names(reference))
+        return next((i for i in self.images_.values() if names & set(i.names) or reference == i.id), None)
 
     def _named(self, references: Collection[str]) -> tuple[ObservedImage, ...]:
         """The images `references` name, as ObservedState.image_id() finds them, each once."""

@@ -7,8 +7,8 @@ with plain dicts, for the tests of the workflows and the CLI. The contract tests
 Reading costs a constant number of calls (`observe` is five list calls however many pods; a diff's
 reads the images its manifests name, an inspect of each name they may be stored under, up to
 eight); every plan step is exactly one call (`run`; a pod creation that runs into an empty pod
-Podman left of the same project: that pod removed, and the creation made again). Errors are podspec's: EngineError when Podman refuses,
-PodmanUnavailable when it cannot be reached.
+Podman left of the same project: that pod removed, and the creation made again). Errors are
+podspec's: EngineError when Podman refuses, PodmanUnavailable when it cannot be reached.
 """
 
 from __future__ import annotations
